@@ -1,0 +1,40 @@
+# Two commands matter: `make run` (the main job on the embedded default) and `make test` (every test).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+node_modules/.bin/azurite-table: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The main job on the embedded default: one watch cycle over the bundled catalog, state in SQLite.
+run: $(STAMP)
+	$(PY) -m shared check
+
+## Every test: lint, types, unit, functional, integration (Azurite started by the test session).
+test: $(STAMP) node_modules/.bin/azurite-table lint typecheck
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+bench: $(STAMP)
+	$(PY) scripts/benchmark.py --out docs/performance.md
+
+clean:
+	rm -rf $(VENV) node_modules .modelwatch .pytest_cache .mypy_cache .ruff_cache

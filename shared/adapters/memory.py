@@ -1,0 +1,94 @@
+"""In-memory adapters: the reference implementation of the store contract, and test doubles of endpoints."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from shared.domain.catalog import VersionKey
+from shared.domain.diff import VersionRecord
+from shared.domain.events import LifecycleEvent
+from shared.errors import ConcurrencyError
+from shared.ports import Cursor
+
+
+class InMemoryCatalogStateStore:
+    """CatalogStateStore in process memory. Thread-safe; etags are counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cursors: dict[str, Cursor] = {}
+        self._records: dict[str, dict[VersionKey, VersionRecord]] = {}
+        self._pending: dict[str, LifecycleEvent] = {}
+        self._counter = 0
+        self.writes = 0  # entity writes, for tests and benchmarks
+
+    def get_cursor(self, location: str) -> Cursor:
+        with self._lock:
+            return self._cursors.get(location, Cursor(location))
+
+    def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+        with self._lock:
+            current = self._cursors.get(cursor.location)
+            current_etag = current.etag if current is not None else None
+            if current_etag != expected_etag:
+                raise ConcurrencyError(f"cursor {cursor.location} changed since it was read")
+            self._counter += 1
+            stored = replace(cursor, etag=f"m{self._counter}")
+            self._cursors[cursor.location] = stored
+            self.writes += 1
+            return stored
+
+    def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
+        with self._lock:
+            return dict(self._records.get(location, {}))
+
+    def save_records(self, location: str, records: Mapping[VersionKey, VersionRecord]) -> None:
+        with self._lock:
+            self._records.setdefault(location, {}).update(records)
+            self.writes += len(records)
+
+    def add_pending(self, events: Sequence[LifecycleEvent]) -> None:
+        with self._lock:
+            for event in events:
+                self._pending.setdefault(event.id, event)
+            self.writes += len(events)
+
+    def list_pending(self) -> list[LifecycleEvent]:
+        with self._lock:
+            return list(self._pending.values())
+
+    def remove_pending(self, event_ids: Sequence[str]) -> None:
+        with self._lock:
+            for ident in event_ids:
+                self._pending.pop(ident, None)
+
+
+class FixedClock:
+    """A clock that says what it is told; ``advance`` moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = now.astimezone(UTC)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class CollectingPublisher:
+    """EventPublisher that keeps what it is given (the CLI's dry runs and in-process delivery build on it)."""
+
+    def __init__(self) -> None:
+        self.published: list[LifecycleEvent] = []
+
+    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+        self.published.extend(events)

@@ -1,0 +1,293 @@
+"""Settings: read once from the environment (app settings in Azure), validated, frozen.
+
+``load_settings`` raises one ``SettingsError`` naming every bad value. Requirements that depend on what is
+being run (ARM needs a subscription; the function app needs a topic) are checked by ``require_*`` at the
+composition root, so ``python -m shared check --catalog-file ...`` works with no Azure settings at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from shared.domain.diff import DEFAULT_REMINDER_DAYS
+from shared.errors import SettingsError
+
+WHERE = "Set it in local.settings.json (\"Values\") for local runs, or as an app setting / environment variable."
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value that never prints: repr and str show a mask."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True)
+class StateStoreConfig:
+    """Where state lives: ``kind`` is "sqlite", "connection-string" (Table Storage) or "endpoint" (identity)."""
+
+    kind: str
+    value: Secret  # a path, a connection string (may hold an account key) or a table endpoint URL
+
+    def describe(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.value.reveal()}"
+        if self.kind == "endpoint":
+            return self.value.reveal()
+        match = re.search(r"AccountName=([^;]+)", self.value.reveal())
+        if "UseDevelopmentStorage=true" in self.value.reveal():
+            return "Table Storage (development storage)"
+        return f"Table Storage (account {match.group(1) if match else '?'})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the app. Field names mirror the setting names (see local.settings.sample.json)."""
+
+    watch_subscription_id: str | None = None
+    watch_locations: tuple[str, ...] = ()
+    arm_endpoint: str = "https://management.azure.com"
+    arm_api_version: str = "2025-09-01"
+    arm_bearer_token: Secret | None = None
+    arm_max_concurrency: int = 8
+    arm_timeout_seconds: float = 30.0
+    arm_max_retries: int = 5
+    catalog_model_formats: frozenset[str] | None = frozenset({"openai"})  # casefolded; None: every format
+    retirement_reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+    catalog_vanish_guard: float = 0.2
+    catalog_removal_confirmations: int = 2
+    catalog_poll_schedule: str = "0 0 * * * *"
+    state_store: StateStoreConfig | None = None
+    eventgrid_topic_endpoint: str | None = None
+    eventgrid_topic_key: Secret | None = None
+
+
+_SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_LOCATION = re.compile(r"^[a-z0-9]+$")
+_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(url: str, name: str) -> str | None:
+    """A problem with an endpoint URL, or None. https only; plain http only to a loopback host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{name} is not a URL"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return None
+    if parts.scheme == "http":
+        return f"{name} uses plain http to a non-loopback host; only https is accepted (http only for localhost)"
+    return f"{name} must be an https:// URL"
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.env = environ
+        self.problems: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a whole number")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}={value} is out of range ({low}..{high})")
+            return default
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not a number")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}={value} is out of range ({low}..{high})")
+            return default
+        return value
+
+
+def _split(raw: str | None) -> list[str]:
+    return [p.strip() for p in (raw or "").split(",") if p.strip()]
+
+
+def _fraction(r: _Reader, name: str, default: float) -> float:
+    raw = r.get(name)
+    if raw is None:
+        return default
+    text = raw.rstrip("%").strip()
+    try:
+        value = float(text) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        r.problems.append(f"{name}={raw!r} is not a fraction (0.2) or a percentage (20%)")
+        return default
+    if not 0 < value <= 1:
+        r.problems.append(f"{name}={raw!r} must be more than 0 and at most 100%")
+        return default
+    return value
+
+
+def _state_store(r: _Reader) -> StateStoreConfig | None:
+    raw = r.get("STATE_STORE") or r.get("AzureWebJobsStorage")
+    source = "STATE_STORE" if r.get("STATE_STORE") else "AzureWebJobsStorage"
+    if raw is None:
+        account = r.get("AzureWebJobsStorage__accountName")
+        if account:  # identity-based host storage (Flex Consumption): reach tables with the managed identity
+            return StateStoreConfig("endpoint", Secret(f"https://{account}.table.core.windows.net"))
+        return None
+    if raw.startswith("sqlite:///"):
+        path = raw.removeprefix("sqlite:///")
+        if not path:
+            r.problems.append(f"{source}: sqlite:/// needs a file path, e.g. sqlite:///.modelwatch/state.db")
+            return None
+        return StateStoreConfig("sqlite", Secret(path))
+    if raw.startswith(("https://", "http://")):
+        problem = check_endpoint(raw, source)
+        if problem:
+            r.problems.append(problem)
+            return None
+        return StateStoreConfig("endpoint", Secret(raw.rstrip("/")))
+    pairs = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
+    if pairs.get("UseDevelopmentStorage", "").lower() == "true" or (
+        "AccountName" in pairs and ("AccountKey" in pairs or "SharedAccessSignature" in pairs)
+    ):
+        return StateStoreConfig("connection-string", Secret(raw))
+    # never echo the value: a connection string carries the account key
+    r.problems.append(
+        f"{source} is neither sqlite:///PATH, a table endpoint URL, nor a storage connection string "
+        "(AccountName=...;AccountKey=... or UseDevelopmentStorage=true)"
+    )
+    return None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate every setting. Raises SettingsError listing every problem found."""
+    r = _Reader(environ)
+    subscription = r.get("WATCH_SUBSCRIPTION_ID")
+    if subscription and not _SUBSCRIPTION.match(subscription):
+        r.problems.append(f"WATCH_SUBSCRIPTION_ID={subscription!r} is not a subscription id (a GUID)")
+    locations: list[str] = []
+    for loc in _split(r.get("WATCH_LOCATIONS")):
+        normal = loc.lower().replace(" ", "")
+        if not _LOCATION.match(normal):
+            r.problems.append(f"WATCH_LOCATIONS has {loc!r}: use ARM location names such as eastus, swedencentral")
+        elif normal not in locations:
+            locations.append(normal)
+    arm_endpoint = (r.get("ARM_ENDPOINT") or Settings.arm_endpoint).rstrip("/")
+    if problem := check_endpoint(arm_endpoint, "ARM_ENDPOINT"):
+        r.problems.append(problem)
+    api_version = r.get("ARM_API_VERSION") or Settings.arm_api_version
+    if not _API_VERSION.match(api_version):
+        r.problems.append(f"ARM_API_VERSION={api_version!r} is not an api-version such as 2025-09-01")
+    token = r.get("ARM_BEARER_TOKEN")
+    formats_raw = _split(r.get("CATALOG_MODEL_FORMATS"))
+    formats: frozenset[str] | None = frozenset({"openai"})
+    if formats_raw:
+        formats = None if "*" in formats_raw else frozenset(f.casefold() for f in formats_raw)
+    reminders: list[int] = []
+    reminders_raw = r.get("RETIREMENT_REMINDER_DAYS")
+    if reminders_raw is not None:
+        for part in _split(reminders_raw):
+            if not part.isdigit() or not 0 < int(part) <= 730:
+                r.problems.append(f"RETIREMENT_REMINDER_DAYS has {part!r}: whole days from 1 to 730")
+            else:
+                reminders.append(int(part))
+        if not reminders and not r.problems:
+            r.problems.append("RETIREMENT_REMINDER_DAYS is empty: give days such as 90,60,30,14,7,1")
+    schedule = r.get("CATALOG_POLL_SCHEDULE") or Settings.catalog_poll_schedule
+    if len(schedule.split()) != 6:
+        r.problems.append(
+            f"CATALOG_POLL_SCHEDULE={schedule!r} must be a 6-field NCRONTAB "
+            "(second minute hour day month weekday), e.g. '0 0 * * * *' for hourly"
+        )
+    topic = r.get("EVENTGRID_TOPIC_ENDPOINT")
+    if topic and (problem := check_endpoint(topic, "EVENTGRID_TOPIC_ENDPOINT")):
+        r.problems.append(problem)
+    key = r.get("EVENTGRID_TOPIC_KEY")
+    settings = Settings(
+        watch_subscription_id=subscription,
+        watch_locations=tuple(locations),
+        arm_endpoint=arm_endpoint,
+        arm_api_version=api_version,
+        arm_bearer_token=Secret(token) if token else None,
+        arm_max_concurrency=r.integer("ARM_MAX_CONCURRENCY", Settings.arm_max_concurrency, 1, 64),
+        arm_timeout_seconds=r.number("ARM_TIMEOUT_SECONDS", Settings.arm_timeout_seconds, 1, 300),
+        arm_max_retries=r.integer("ARM_MAX_RETRIES", Settings.arm_max_retries, 0, 20),
+        catalog_model_formats=formats,
+        retirement_reminder_days=tuple(sorted(set(reminders), reverse=True)) or DEFAULT_REMINDER_DAYS,
+        catalog_vanish_guard=_fraction(r, "CATALOG_VANISH_GUARD", Settings.catalog_vanish_guard),
+        catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),
+        catalog_poll_schedule=schedule,
+        state_store=_state_store(r),
+        eventgrid_topic_endpoint=topic,
+        eventgrid_topic_key=Secret(key) if key else None,
+    )
+    if r.problems:
+        raise SettingsError(r.problems, hint=WHERE)
+    return settings
+
+
+def require_arm_catalog(settings: Settings) -> None:
+    """The settings reading the catalog from ARM needs."""
+    problems = []
+    if not settings.watch_subscription_id:
+        problems.append("WATCH_SUBSCRIPTION_ID is missing: the subscription whose model catalog is read")
+    if not settings.watch_locations:
+        problems.append("WATCH_LOCATIONS is missing: comma-separated ARM locations, e.g. eastus,swedencentral")
+    if problems:
+        raise SettingsError(problems, hint=WHERE)
+
+
+def require_function_app(settings: Settings) -> None:
+    """What the deployed function app needs on top of the catalog settings."""
+    problems = []
+    try:
+        require_arm_catalog(settings)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    if settings.state_store is None:
+        problems.append("STATE_STORE (or AzureWebJobsStorage) is missing: where snapshots and the outbox live")
+    if not settings.eventgrid_topic_endpoint:
+        problems.append("EVENTGRID_TOPIC_ENDPOINT is missing: the custom topic lifecycle events are published to")
+    if problems:
+        raise SettingsError(problems, hint=WHERE)

@@ -1,0 +1,409 @@
+"""The catalog diff: previous snapshot + current catalog + now -> lifecycle events + next snapshot.
+
+Pure: no I/O, no clock. The next snapshot carries what has already been announced (reminder thresholds,
+retirements) so that running the diff again on its own output at the same instant yields nothing: that is
+what makes a re-run after a crash harmless, together with deterministic event ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from shared.domain.catalog import ModelVersion, ParsedCatalog, Replacement, VersionKey, default_versions
+from shared.domain.events import (
+    EventType,
+    JsonObject,
+    JsonValue,
+    LifecycleEvent,
+    event_id,
+    location_subject,
+    version_subject,
+)
+from shared.domain.timeutil import days_until, format_instant
+
+RETIRED_ALL = "retired:all"
+DEFAULT_REMINDER_DAYS = (90, 60, 30, 14, 7, 1)
+
+
+@dataclass(frozen=True)
+class DiffRules:
+    """Tunables of the diff, from settings."""
+
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+    # More than this fraction of known versions vanishing at once is treated as a broken catalog, not news.
+    vanish_guard: float = 0.2
+    # A version must be missing this many consecutive cycles before it counts as removed (retired).
+    removal_confirmations: int = 2
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """What the snapshot keeps per version: the version as last seen, plus what was already announced."""
+
+    version: ModelVersion
+    notified: frozenset[str] = frozenset()
+    missing_cycles: int = 0
+    removed: bool = False
+
+
+@dataclass(frozen=True)
+class LocationSnapshot:
+    """The last committed view of one location's catalog."""
+
+    location: str
+    records: Mapping[VersionKey, VersionRecord] = field(default_factory=dict)
+    # Digest of the vanished set while the vanish guard holds the snapshot; None when the catalog looks sane.
+    anomaly: str | None = None
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    events: tuple[LifecycleEvent, ...]
+    snapshot: LocationSnapshot
+    is_anomaly: bool = False
+
+    def changed_records(self, previous: LocationSnapshot | None) -> dict[VersionKey, VersionRecord]:
+        """Records that differ from the previous snapshot: the only ones a store needs to write."""
+        before = previous.records if previous is not None else {}
+        return {k: r for k, r in self.snapshot.records.items() if before.get(k) != r}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return format_instant(value)
+
+
+def _replacement_json(r: Replacement | None) -> JsonValue:
+    if r is None:
+        return None
+    return {
+        "targetModelName": r.target_model_name,
+        "targetModelVersion": r.target_model_version,
+        "autoUpgradeStartDate": _iso(r.auto_upgrade_start),
+        "upgradeOnExpiryLeadTimeDays": r.upgrade_on_expiry_lead_days,
+    }
+
+
+def _sku_dates_json(v: ModelVersion) -> JsonObject:
+    return {sku: _iso(date) for sku, date in v.sku_retirement_dates}
+
+
+def _base_data(location: str, v: ModelVersion, *, baseline: bool) -> JsonObject:
+    return {
+        "location": location,
+        "modelFormat": v.format,
+        "modelName": v.name,
+        "modelVersion": v.version,
+        "lifecycleStatus": v.lifecycle_status,
+        "isDefaultVersion": v.is_default,
+        "retirementDate": _iso(v.effective_retirement_date),
+        "skuRetirementDates": _sku_dates_json(v),
+        "deprecationStatus": v.deprecation_status,
+        "fineTuneRetirementDate": _iso(v.fine_tune_retirement_date),
+        "replacement": _replacement_json(v.replacement),
+        "baseline": baseline,
+    }
+
+
+def _schedule_signature(v: ModelVersion) -> tuple[object, ...]:
+    return (v.retirement_date, v.sku_retirement_dates, v.deprecation_status)
+
+
+def _schedule_text(v: ModelVersion | None) -> str:
+    if v is None:
+        return "-"
+    skus = ",".join(f"{s}={_iso(d)}" for s, d in v.sku_retirement_dates)
+    return f"{_iso(v.retirement_date)};{skus};{v.deprecation_status}"
+
+
+def _upgrade_signature(r: Replacement | None) -> tuple[object, ...] | None:
+    if r is None or r.auto_upgrade_start is None:
+        return None
+    return (r.target_model_name, r.target_model_version, r.auto_upgrade_start)
+
+
+def _direction(old: ModelVersion | None, new: ModelVersion) -> str:
+    before = old.effective_retirement_date if old is not None else None
+    after = new.effective_retirement_date
+    if after is None:
+        return "cancelled"
+    if before is None:
+        return "new"
+    if after < before:
+        return "earlier"
+    if after > before:
+        return "later"
+    return "changed"  # same headline date: a SKU date or the Planned/Tentative status moved
+
+
+class _Emitter:
+    """Collects the events of one location diff, each with its deterministic id."""
+
+    def __init__(self, location: str, now: datetime, baseline: bool) -> None:
+        self.location = location
+        self.now = now
+        self.baseline = baseline
+        self.events: list[LifecycleEvent] = []
+
+    def version_event(
+        self, event_type: EventType, v: ModelVersion, id_parts: Iterable[str | None], extra: JsonObject
+    ) -> None:
+        data = _base_data(self.location, v, baseline=self.baseline)
+        data.update(extra)
+        self.events.append(
+            LifecycleEvent(
+                id=event_id(event_type.value, self.location, v.format, v.name, v.version, *id_parts),
+                event_type=event_type.value,
+                subject=version_subject(self.location, v.format, v.name, v.version),
+                event_time=self.now,
+                data=data,
+            )
+        )
+
+
+def _vanish_digest(keys: Iterable[VersionKey]) -> str:
+    return hashlib.sha256("\n".join(sorted(str(k) for k in keys)).encode()).hexdigest()[:32]
+
+
+def _is_retired(record: VersionRecord, now: datetime) -> bool:
+    v = record.version
+    if v.is_status_retired or RETIRED_ALL in record.notified:
+        return True
+    windows = v.retirement_windows()
+    return bool(windows) and windows[-1].date <= now
+
+
+def _check_vanish_guard(
+    previous: LocationSnapshot, current: ParsedCatalog, now: datetime, rules: DiffRules
+) -> DiffResult | None:
+    present = {k: r for k, r in previous.records.items() if not r.removed}
+    listed = {v.key for v in current.versions} | current.unreadable
+    vanished = [k for k in present if k not in listed]
+    # A version that was already retired is expected to leave the catalog: not suspicious.
+    unexpected = sorted(k for k in vanished if not _is_retired(present[k], now))
+    # One version leaving is what a real removal looks like (and removal needs confirmations anyway).
+    if len(unexpected) < 2 or len(unexpected) <= rules.vanish_guard * len(present):
+        return None
+    digest = _vanish_digest(unexpected)
+    snapshot = replace(previous, anomaly=digest)
+    if previous.anomaly == digest:
+        return DiffResult((), snapshot, is_anomaly=True)  # same anomaly as last cycle: already announced
+    shown: list[JsonValue] = [str(k) for k in unexpected[:50]]
+    event = LifecycleEvent(
+        id=event_id(EventType.CATALOG_ANOMALY.value, previous.location, digest),
+        event_type=EventType.CATALOG_ANOMALY.value,
+        subject=location_subject(previous.location),
+        event_time=now,
+        data={
+            "location": previous.location,
+            "reason": "versionsVanished",
+            "vanishedCount": len(unexpected),
+            "knownCount": len(present),
+            "vanishGuard": rules.vanish_guard,
+            "vanishedVersions": shown,
+            "action": "snapshot kept; no retirement events until the catalog looks sane again",
+        },
+    )
+    return DiffResult((event,), snapshot, is_anomaly=True)
+
+
+def _time_based(
+    emit: _Emitter, v: ModelVersion, notified: set[str], rules: DiffRules, *, status_retired: bool
+) -> None:
+    """Reminders at thresholds, and retirement when a date passes or the status says retired."""
+    if RETIRED_ALL in notified:
+        return
+    windows = v.retirement_windows()
+    passed = [w for w in windows if w.date <= emit.now]
+    fully = status_retired or (bool(windows) and len(passed) == len(windows))
+    if fully:
+        reason = "lifecycleStatus" if status_retired else "retirementDatePassed"
+        emit.version_event(
+            EventType.VERSION_RETIRED,
+            v,
+            ["all"],
+            {"reason": reason, "fullyRetired": True, "affectedSkus": None},
+        )
+        notified.add(RETIRED_ALL)
+        notified.update(f"retired:{_iso(w.date)}" for w in windows)
+        return
+    for window in windows:
+        date = _iso(window.date)
+        skus: JsonValue = list(window.skus) if window.skus is not None else None
+        if window.date <= emit.now:
+            token = f"retired:{date}"
+            if token not in notified:
+                emit.version_event(
+                    EventType.VERSION_RETIRED,
+                    v,
+                    [date],
+                    {"reason": "retirementDatePassed", "fullyRetired": False, "affectedSkus": skus},
+                )
+                notified.add(token)
+            continue
+        days = days_until(window.date, emit.now)
+        crossed = [t for t in rules.reminder_days if days <= t]
+        if not crossed:
+            continue
+        threshold = min(crossed)
+        token = f"remind:{date}:{threshold}"
+        if token not in notified:
+            emit.version_event(
+                EventType.RETIREMENT_APPROACHING,
+                v,
+                [date, str(threshold)],
+                {
+                    "retirementDate": date,
+                    "daysRemaining": days,
+                    "threshold": threshold,
+                    "affectedSkus": skus,
+                },
+            )
+        # crossing 30 also settles 60 and 90: never announce a wider threshold after a narrower one
+        notified.update(f"remind:{date}:{t}" for t in crossed)
+
+
+def _prune(notified: set[str], v: ModelVersion) -> frozenset[str]:
+    """Forget tokens of dates no longer scheduled, so the set cannot grow without bound."""
+    dates = {_iso(w.date) for w in v.retirement_windows()}
+    kept = {t for t in notified if t == RETIRED_ALL or t.split(":", 2)[1] in dates}
+    return frozenset(kept)
+
+
+def diff_location(
+    previous: LocationSnapshot | None,
+    current: ParsedCatalog,
+    now: datetime,
+    rules: DiffRules | None = None,
+    *,
+    location: str | None = None,
+) -> DiffResult:
+    """Compare one location's previous snapshot with its current catalog as of ``now``.
+
+    The first cycle (no previous records) is a baseline: it announces only what is actionable (retirements
+    scheduled, approaching or past, upcoming default changes), not a release for every existing version.
+    """
+    rules = rules or DiffRules()
+    name = location or (previous.location if previous is not None else "")
+    if not name:
+        raise ValueError("diff_location needs a location (from the previous snapshot or the argument)")
+    baseline = previous is None or not previous.records
+    if previous is not None and not baseline:
+        guarded = _check_vanish_guard(previous, current, now, rules)
+        if guarded is not None:
+            return guarded
+    prev_records = previous.records if previous is not None else {}
+    cur = current.by_key()
+    emit = _Emitter(name, now, baseline)
+    next_records: dict[VersionKey, VersionRecord] = {}
+
+    for key in sorted(set(prev_records) | set(cur)):
+        old_record = prev_records.get(key)
+        if key in current.unreadable:
+            if old_record is not None:
+                next_records[key] = old_record  # unknown this cycle: keep as it was
+            continue
+        new = cur.get(key)
+        if new is None:
+            assert old_record is not None
+            next_records[key] = _absent(emit, old_record, rules)
+            continue
+        notified = set(old_record.notified) if old_record is not None else set()
+        old = old_record.version if old_record is not None else None
+        if old_record is not None and old_record.removed and not new.is_status_retired:
+            # listed again after we announced its removal: say so, and let its dates count again
+            notified.discard(RETIRED_ALL)
+            emit.version_event(EventType.VERSION_RELEASED, new, ["reappeared"], {"reappeared": True})
+        _compare(emit, old, new, is_new=old_record is None)
+        _time_based(emit, new, notified, rules, status_retired=new.is_status_retired)
+        next_records[key] = VersionRecord(new, _prune(notified, new), 0, False)
+
+    if not baseline:
+        _default_changes(emit, prev_records, cur)
+    snapshot = LocationSnapshot(name, next_records, None)
+    return DiffResult(tuple(emit.events), snapshot)
+
+
+def _absent(emit: _Emitter, record: VersionRecord, rules: DiffRules) -> VersionRecord:
+    if record.removed:
+        return record
+    missing = record.missing_cycles + 1
+    if missing < rules.removal_confirmations:
+        return replace(record, missing_cycles=missing)
+    if RETIRED_ALL not in record.notified:
+        emit.version_event(
+            EventType.VERSION_RETIRED,
+            record.version,
+            ["all"],
+            {"reason": "removedFromCatalog", "fullyRetired": True, "affectedSkus": None},
+        )
+    return replace(record, missing_cycles=missing, removed=True, notified=record.notified | {RETIRED_ALL})
+
+
+def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_new: bool) -> None:
+    if is_new and not emit.baseline:
+        emit.version_event(EventType.VERSION_RELEASED, new, [], {})
+    if old is not None and (old.lifecycle_status or None) != (new.lifecycle_status or None):
+        emit.version_event(
+            EventType.LIFECYCLE_STATUS_CHANGED,
+            new,
+            [old.lifecycle_status, new.lifecycle_status],
+            {"previousLifecycleStatus": old.lifecycle_status},
+        )
+    old_schedule = _schedule_signature(old) if old is not None else None
+    has_schedule = bool(new.retirement_windows())
+    if old_schedule != _schedule_signature(new) and (has_schedule or old is not None):
+        upcoming = [w for w in new.retirement_windows() if w.date > emit.now]
+        # On a baseline only what still lies ahead is news; a past date is reported as VersionRetired.
+        if not (emit.baseline and not upcoming):
+            emit.version_event(
+                EventType.RETIREMENT_SCHEDULED,
+                new,
+                [_schedule_text(new), _schedule_text(old)],
+                {
+                    "previousRetirementDate": _iso(old.effective_retirement_date) if old else None,
+                    "previousSkuRetirementDates": _sku_dates_json(old) if old else None,
+                    "previousDeprecationStatus": old.deprecation_status if old else None,
+                    "change": _direction(old, new),
+                },
+            )
+    new_upgrade = _upgrade_signature(new.replacement)
+    old_upgrade = _upgrade_signature(old.replacement) if old is not None else None
+    if new_upgrade is not None and new_upgrade != old_upgrade:
+        assert new.replacement is not None and new.replacement.auto_upgrade_start is not None
+        start = new.replacement.auto_upgrade_start
+        if not (emit.baseline and start <= emit.now):
+            previous_start = old.replacement.auto_upgrade_start if old and old.replacement else None
+            emit.version_event(
+                EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+                new,
+                [new.replacement.target_model_name, new.replacement.target_model_version, _iso(start)],
+                {
+                    "scheduledFor": _iso(start),
+                    "previousScheduledFor": _iso(previous_start),
+                    "targetModelName": new.replacement.target_model_name,
+                    "targetModelVersion": new.replacement.target_model_version,
+                    "upgradeOnExpiryLeadTimeDays": new.replacement.upgrade_on_expiry_lead_days,
+                },
+            )
+
+
+def _default_changes(
+    emit: _Emitter, prev_records: Mapping[VersionKey, VersionRecord], cur: Mapping[VersionKey, ModelVersion]
+) -> None:
+    known_models = {(k.format, k.name) for k in prev_records}
+    before = default_versions(r.version for r in prev_records.values() if not r.removed)
+    after = default_versions(cur.values())
+    for model, new_default in sorted(after.items()):
+        old_default = before.get(model)
+        if old_default == new_default or model not in known_models:
+            continue  # unchanged, or a brand-new model whose VersionReleased events already say it all
+        v = cur[VersionKey(model[0], model[1], new_default)]
+        emit.version_event(
+            EventType.DEFAULT_VERSION_CHANGED,
+            v,
+            [old_default],
+            {"previousDefaultVersion": old_default},
+        )

@@ -1,0 +1,67 @@
+"""Error hierarchy. Every error says whether retrying can help.
+
+Adapters translate SDK and HTTP failures at the boundary (``raise ... from exc``):
+- ``TransientError``: retrying later may succeed (throttling, 5xx, timeouts). Entry points re-raise so the
+  platform retries (Event Grid redelivers; the next timer tick runs again).
+- ``PermanentError``: retrying cannot help (bad input, 4xx, misconfiguration). Record it, log a warning,
+  acknowledge.
+Messages never contain secrets (keys, tokens, webhook URLs).
+"""
+
+from __future__ import annotations
+
+
+class ModelWatchError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    is_transient: bool = False
+
+
+class TransientError(ModelWatchError):
+    """Retrying later may succeed."""
+
+    is_transient = True
+
+
+class PermanentError(ModelWatchError):
+    """Retrying cannot succeed without a change of input or configuration."""
+
+
+class SettingsError(PermanentError):
+    """One or more settings are missing or invalid; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str], *, hint: str = "") -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        suffix = f"\n{hint}" if hint else ""
+        super().__init__(f"{len(self.problems)} setting problem(s):\n{lines}{suffix}")
+
+
+class CatalogFormatError(PermanentError):
+    """A model catalog payload (or one entry of it) does not have the documented shape."""
+
+
+class EventFormatError(PermanentError):
+    """An incoming event does not have the documented schema."""
+
+
+class ConcurrencyError(ModelWatchError):
+    """Someone else changed a guarded record first (ETag mismatch); the loser stops cleanly."""
+
+
+class ArmError(ModelWatchError):
+    """An ARM call failed. ``status`` is the HTTP status (0 when no response), ``code`` ARM's error code."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "", transient: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.is_transient = transient
+
+
+class PublishError(TransientError):
+    """Events could not be published; they stay pending and the next cycle publishes them."""
+
+
+class CycleIncompleteError(TransientError):
+    """A watch cycle finished its other work but some location or publish failed (the run must be visible)."""

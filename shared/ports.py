@@ -1,0 +1,80 @@
+"""Ports: what the services need from the outside world, as Protocols. Adapters live in shared/adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.domain.catalog import VersionKey
+from shared.domain.diff import VersionRecord
+from shared.domain.events import JsonValue, LifecycleEvent
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class CatalogSource(Protocol):
+    def fetch_models(self, location: str) -> list[JsonValue]:
+        """Every raw ``Models - List`` item of one location (all pages).
+
+        Raises ArmError / TransientError / PermanentError; never returns a partial list.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Per-location bookkeeping, guarded by an ETag so two concurrent cycles cannot both commit."""
+
+    location: str
+    etag: str | None = None  # None: never committed
+    last_cycle_at: datetime | None = None
+    anomaly: str | None = None
+    last_error: str | None = None
+    cycles: int = 0
+
+
+class CatalogStateStore(Protocol):
+    """Snapshots, cursors and the outbox of pending events."""
+
+    def get_cursor(self, location: str) -> Cursor:
+        """The location's cursor; a Cursor with etag None when it was never committed."""
+        ...
+
+    def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+        """Write the cursor if it still has ``expected_etag`` (None: if it does not exist yet).
+
+        Returns the cursor with its new etag. Raises ConcurrencyError when another writer got there first.
+        """
+        ...
+
+    def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
+        """The location's snapshot (empty when none)."""
+        ...
+
+    def save_records(self, location: str, records: Mapping[VersionKey, VersionRecord]) -> None:
+        """Upsert these records (only the changed ones are passed). Idempotent."""
+        ...
+
+    def add_pending(self, events: Sequence[LifecycleEvent]) -> None:
+        """Record events as pending (outbox). Idempotent by event id."""
+        ...
+
+    def list_pending(self) -> list[LifecycleEvent]:
+        """Every pending event, oldest first."""
+        ...
+
+    def remove_pending(self, event_ids: Sequence[str]) -> None:
+        """Forget published events. Ids not pending are ignored."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+        """Publish all of these events or raise (PublishError when retrying may help)."""
+        ...
