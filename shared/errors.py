@@ -59,8 +59,18 @@ class ArmError(ModelWatchError):
         self.is_transient = transient
 
 
-class PublishError(TransientError):
-    """Events could not be published; they stay pending and the next cycle publishes them."""
+class PublishError(ModelWatchError):
+    """Events could not be published; they stay pending and the next cycle publishes them.
+
+    ``published_ids`` lists events of earlier batches that did go out before the failure, so the caller can
+    drop exactly those from the outbox. ``transient`` says whether retrying may help (5xx, 429, network)
+    or not (401/403 wrong key or role, 400 bad payload): events stay pending either way.
+    """
+
+    def __init__(self, message: str, *, published_ids: tuple[str, ...] = (), transient: bool = True) -> None:
+        super().__init__(message)
+        self.published_ids = published_ids
+        self.is_transient = transient
 
 
 class CycleIncompleteError(TransientError):

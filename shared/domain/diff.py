@@ -24,7 +24,8 @@ from shared.domain.events import (
 )
 from shared.domain.timeutil import days_until, format_instant
 
-RETIRED_ALL = "retired:all"
+# Tokens of what was announced: "remind@<date>@<days>", "retired@<date>", "retired@all". ISO dates hold ":".
+RETIRED_ALL = "retired@all"
 DEFAULT_REMINDER_DAYS = (90, 60, 30, 14, 7, 1)
 
 
@@ -227,13 +228,13 @@ def _time_based(
             {"reason": reason, "fullyRetired": True, "affectedSkus": None},
         )
         notified.add(RETIRED_ALL)
-        notified.update(f"retired:{_iso(w.date)}" for w in windows)
+        notified.update(f"retired@{_iso(w.date)}" for w in windows)
         return
     for window in windows:
         date = _iso(window.date)
         skus: JsonValue = list(window.skus) if window.skus is not None else None
         if window.date <= emit.now:
-            token = f"retired:{date}"
+            token = f"retired@{date}"
             if token not in notified:
                 emit.version_event(
                     EventType.VERSION_RETIRED,
@@ -248,7 +249,7 @@ def _time_based(
         if not crossed:
             continue
         threshold = min(crossed)
-        token = f"remind:{date}:{threshold}"
+        token = f"remind@{date}@{threshold}"
         if token not in notified:
             emit.version_event(
                 EventType.RETIREMENT_APPROACHING,
@@ -262,13 +263,13 @@ def _time_based(
                 },
             )
         # crossing 30 also settles 60 and 90: never announce a wider threshold after a narrower one
-        notified.update(f"remind:{date}:{t}" for t in crossed)
+        notified.update(f"remind@{date}@{t}" for t in crossed)
 
 
 def _prune(notified: set[str], v: ModelVersion) -> frozenset[str]:
     """Forget tokens of dates no longer scheduled, so the set cannot grow without bound."""
     dates = {_iso(w.date) for w in v.retirement_windows()}
-    kept = {t for t in notified if t == RETIRED_ALL or t.split(":", 2)[1] in dates}
+    kept = {t for t in notified if t == RETIRED_ALL or t.split("@")[1] in dates}
     return frozenset(kept)
 
 
@@ -354,7 +355,8 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
         )
     old_schedule = _schedule_signature(old) if old is not None else None
     has_schedule = bool(new.retirement_windows())
-    if old_schedule != _schedule_signature(new) and (has_schedule or old is not None):
+    # once the status says retired, dates are history: VersionRetired says it all
+    if old_schedule != _schedule_signature(new) and (has_schedule or old is not None) and not new.is_status_retired:
         upcoming = [w for w in new.retirement_windows() if w.date > emit.now]
         # On a baseline only what still lies ahead is news; a past date is reported as VersionRetired.
         if not (emit.baseline and not upcoming):

@@ -1,0 +1,1 @@
+"""Use cases: they gather inputs through ports, call the pure core, and apply its outputs."""

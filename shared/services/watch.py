@@ -1,0 +1,218 @@
+"""Watch the catalog: one cycle over every configured location.
+
+Order of work, per location, so that no event is ever lost and a re-run is harmless:
+1. read the cursor (remember its ETag) and the last snapshot;
+2. fetch the catalog (concurrently across locations) and diff it (pure);
+3. record the events as pending in the outbox  <- before anything is committed;
+4. commit the cursor with If-Match on the ETag  <- the commit point; a concurrent cycle loses here and stops;
+5. write the changed snapshot records.
+Then publish every pending event (this cycle's and any left by an earlier crash or outage) and drop the
+published ones from the outbox. A crash anywhere means the next cycle recomputes the same changes with the
+same deterministic ids and publishes exactly what is missing; duplicates are harmless downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.domain.catalog import parse_models
+from shared.domain.diff import DiffRules, LocationSnapshot, diff_location
+from shared.domain.events import JsonValue, LifecycleEvent
+from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError, PublishError
+from shared.ports import CatalogSource, CatalogStateStore, Cursor, EventPublisher
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+BASELINE = "baseline"
+FETCH_FAILED = "fetch-failed"
+STORE_FAILED = "store-failed"
+CONCURRENT = "skipped-concurrent"
+ANOMALY = "anomaly"
+
+
+@dataclass(frozen=True)
+class LocationOutcome:
+    """What one location's part of a cycle did."""
+
+    location: str
+    status: str
+    events: tuple[LifecycleEvent, ...] = ()
+    versions: int = 0
+    problems: tuple[str, ...] = ()  # catalog entries skipped, each named
+    error: str | None = None
+    records_written: int = 0
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """The outcome of one watch cycle, for logs, the CLI and tests."""
+
+    at: datetime
+    locations: tuple[LocationOutcome, ...]
+    published: tuple[LifecycleEvent, ...] = ()
+    still_pending: int = 0
+    publish_error: str | None = None
+    dry_run: bool = False
+    events_detected: tuple[LifecycleEvent, ...] = field(default=())
+
+    @property
+    def failed_locations(self) -> tuple[LocationOutcome, ...]:
+        return tuple(o for o in self.locations if o.status in (FETCH_FAILED, STORE_FAILED))
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_locations and self.publish_error is None
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for outcome in self.locations:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no locations"
+        verb = "would publish" if self.dry_run else "published"
+        text = (
+            f"catalog cycle at {self.at.isoformat()}: {len(self.locations)} location(s) ({statuses}); "
+            f"{len(self.events_detected)} change(s) detected; {len(self.published)} event(s) {verb}; "
+            f"{self.still_pending} pending"
+        )
+        if self.publish_error:
+            text += f"; publish failed: {self.publish_error}"
+        return text
+
+    def raise_if_incomplete(self) -> None:
+        """Make a partial failure visible to the platform (a failed run), after all other work is done."""
+        if self.ok:
+            return
+        parts = [f"{o.location}: {o.error}" for o in self.failed_locations]
+        if self.publish_error:
+            parts.append(f"publish: {self.publish_error}")
+        raise CycleIncompleteError("catalog cycle incomplete: " + "; ".join(parts))
+
+
+class CatalogWatcher:
+    """The watch-catalog use case over its ports."""
+
+    def __init__(
+        self,
+        source: CatalogSource,
+        store: CatalogStateStore,
+        publisher: EventPublisher,
+        *,
+        rules: DiffRules | None = None,
+        formats: frozenset[str] | None = frozenset({"openai"}),
+        max_concurrency: int = 8,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.publisher = publisher
+        self.rules = rules or DiffRules()
+        self.formats = formats
+        self.max_concurrency = max_concurrency
+
+    def run(self, locations: Sequence[str], now: datetime, *, dry_run: bool = False) -> CycleReport:
+        """One cycle as of ``now``. ``dry_run`` diffs and reports but writes and publishes nothing."""
+        outcomes: list[LocationOutcome] = []
+        workers = max(1, min(self.max_concurrency, len(locations)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="catalog") as pool:
+            futures: dict[Future[list[JsonValue]], str] = {
+                pool.submit(self.source.fetch_models, location): location for location in locations
+            }
+            # state work happens on this thread as each fetch lands: stores need no cross-thread care
+            for future in as_completed(futures):
+                outcomes.append(self._settle(futures[future], future, now, dry_run))
+        outcomes.sort(key=lambda o: locations.index(o.location))
+        detected = tuple(e for o in outcomes for e in o.events)
+        if dry_run:
+            return CycleReport(now, tuple(outcomes), detected, 0, None, True, detected)
+        published, pending, error = self._drain()
+        return CycleReport(now, tuple(outcomes), published, pending, error, False, detected)
+
+    def _settle(self, location: str, future: Future[list[JsonValue]], now: datetime, dry_run: bool) -> LocationOutcome:
+        try:
+            items = future.result()
+        except Exception as exc:  # one location failing never stops the others
+            message = _describe(exc)
+            log.error("catalog fetch failed for %s: %s", location, message)
+            if not isinstance(exc, ModelWatchError):
+                log.exception("unexpected error fetching %s", location)
+            if not dry_run:
+                self._note_failure(location, message)
+            return LocationOutcome(location, FETCH_FAILED, error=message)
+        try:
+            return self._apply(location, items, now, dry_run)
+        except ModelWatchError as exc:
+            message = _describe(exc)
+            log.error("state update failed for %s: %s", location, message)
+            return LocationOutcome(location, STORE_FAILED, error=message)
+
+    def _apply(self, location: str, items: list[JsonValue], now: datetime, dry_run: bool) -> LocationOutcome:
+        parsed = parse_models(items, formats=self.formats)
+        for problem in parsed.problems:
+            log.warning("catalog %s: %s", location, problem)
+        cursor = self.store.get_cursor(location)
+        records = self.store.load_records(location)
+        previous = LocationSnapshot(location, records, cursor.anomaly) if records else None
+        result = diff_location(previous, parsed, now, self.rules, location=location)
+        status = ANOMALY if result.is_anomaly else (BASELINE if previous is None else OK)
+        changed = result.changed_records(previous)
+        outcome = LocationOutcome(
+            location, status, result.events, len(parsed.versions), parsed.problems, None, len(changed)
+        )
+        if dry_run:
+            return outcome
+        if result.events:
+            self.store.add_pending(result.events)  # the outbox first: from here on nothing can be lost
+        try:
+            self.store.commit_cursor(
+                Cursor(location, None, now, result.snapshot.anomaly, None, cursor.cycles + 1),
+                expected_etag=cursor.etag,
+            )
+        except ConcurrencyError:
+            # another cycle committed this location since we read it; its snapshot stands, ours is dropped.
+            # Our events stay pending: they are real observations and their ids dedupe downstream.
+            log.warning("catalog %s: another cycle committed first; this one stops for the location", location)
+            return LocationOutcome(location, CONCURRENT, result.events, len(parsed.versions), parsed.problems)
+        if changed:
+            self.store.save_records(location, changed)
+        return outcome
+
+    def _note_failure(self, location: str, message: str) -> None:
+        """Keep the snapshot; remember the error on the cursor so status pages can show it."""
+        try:
+            cursor = self.store.get_cursor(location)
+            self.store.commit_cursor(
+                Cursor(location, None, cursor.last_cycle_at, cursor.anomaly, message[:1000], cursor.cycles),
+                expected_etag=cursor.etag,
+            )
+        except ModelWatchError as exc:  # best effort: the failure is already reported
+            log.warning("could not record the failure of %s: %s", location, _describe(exc))
+
+    def _drain(self) -> tuple[tuple[LifecycleEvent, ...], int, str | None]:
+        """Publish everything pending; drop exactly what went out."""
+        try:
+            pending = self.store.list_pending()
+        except ModelWatchError as exc:
+            return (), 0, f"could not read the outbox: {_describe(exc)}"
+        if not pending:
+            return (), 0, None
+        try:
+            self.publisher.publish(pending)
+        except PublishError as exc:
+            sent = set(exc.published_ids)
+            if sent:
+                self.store.remove_pending(list(exc.published_ids))
+            published = tuple(e for e in pending if e.id in sent)
+            log.error("publishing %d pending event(s) failed: %s", len(pending) - len(sent), exc)
+            return published, len(pending) - len(sent), str(exc)
+        self.store.remove_pending([e.id for e in pending])
+        return tuple(pending), 0, None
+
+
+def _describe(exc: BaseException) -> str:
+    kind = "transient" if getattr(exc, "is_transient", False) else "permanent"
+    text = str(exc) or type(exc).__name__
+    return f"{text} ({kind})" if isinstance(exc, ModelWatchError) else f"{type(exc).__name__}: {text}"

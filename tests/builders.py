@@ -1,0 +1,48 @@
+"""Builders of raw ARM ``Models - List`` items (the wire shape), for tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def item(
+    name: str,
+    version: str,
+    *,
+    status: str | None = "GenerallyAvailable",
+    default: bool | None = None,
+    retires: str | None = None,
+    deprecation_status: str | None = None,
+    skus: dict[str, str | None] | None = None,
+    upgrade: tuple[str, str, str] | None = None,
+    lead_days: int | None = None,
+    kind: str = "OpenAI",
+    fmt: str = "OpenAI",
+) -> dict[str, Any]:
+    """One Models - List item. ``skus`` maps SKU name to its own deprecationDate (or None)."""
+    model: dict[str, Any] = {"format": fmt, "name": name, "version": version}
+    if status is not None:
+        model["lifecycleStatus"] = status
+    if default is not None:
+        model["isDefaultVersion"] = default
+    if retires is not None or deprecation_status is not None:
+        model["deprecation"] = {}
+        if retires is not None:
+            model["deprecation"]["inference"] = retires
+        if deprecation_status is not None:
+            model["deprecation"]["deprecationStatus"] = deprecation_status
+    sku_list = []
+    for sku, date in (skus or {"Standard": None}).items():
+        entry: dict[str, Any] = {"name": sku, "usageName": f"OpenAI.{sku}.{name}"}
+        if date is not None:
+            entry["deprecationDate"] = date
+        sku_list.append(entry)
+    model["skus"] = sku_list
+    if upgrade is not None or lead_days is not None:
+        cfg: dict[str, Any] = {}
+        if upgrade is not None:
+            cfg.update(targetModelName=upgrade[0], targetModelVersion=upgrade[1], autoUpgradeStartDate=upgrade[2])
+        if lead_days is not None:
+            cfg["upgradeOnExpiryLeadTimeDays"] = lead_days
+        model["replacementConfig"] = cfg
+    return {"kind": kind, "skuName": "S0", "model": model}
