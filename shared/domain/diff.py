@@ -395,13 +395,13 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
 def _default_changes(
     emit: _Emitter, prev_records: Mapping[VersionKey, VersionRecord], cur: Mapping[VersionKey, ModelVersion]
 ) -> None:
-    known_models = {(k.format, k.name) for k in prev_records}
-    before = default_versions(r.version for r in prev_records.values() if not r.removed)
+    # Only versions listed last cycle count: a default missing from one listing must not look like a change.
+    before = default_versions(r.version for r in prev_records.values() if not r.removed and r.missing_cycles == 0)
     after = default_versions(cur.values())
     for model, new_default in sorted(after.items()):
         old_default = before.get(model)
-        if old_default == new_default or model not in known_models:
-            continue  # unchanged, or a brand-new model whose VersionReleased events already say it all
+        if old_default is None or old_default == new_default:
+            continue  # unknown before (new model, or flag absent: the API often omits it), or unchanged
         v = cur[VersionKey(model[0], model[1], new_default)]
         emit.version_event(
             EventType.DEFAULT_VERSION_CHANGED,

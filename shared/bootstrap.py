@@ -1,0 +1,140 @@
+"""Composition root: the one place that builds real clients. Heavy SDKs are imported here, lazily."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shared.config import Settings, StateStoreConfig, load_settings, require_arm_catalog, require_function_app
+from shared.domain.diff import DiffRules
+from shared.ports import CatalogSource, CatalogStateStore, EventPublisher
+from shared.services.watch import CatalogWatcher
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATE = ".modelwatch/state.db"
+DEFAULT_EVENTS_FILE = ".modelwatch/events.jsonl"
+
+
+@functools.cache
+def azure_credential() -> TokenCredential:
+    """One DefaultAzureCredential per worker (managed identity in Azure), shared by every client."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def build_state_store(config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE) -> CatalogStateStore:
+    if config is None or config.kind == "sqlite":
+        from shared.adapters.sqlite_store import SqliteCatalogStateStore
+
+        return SqliteCatalogStateStore(config.value.reveal() if config else default_sqlite)
+    from shared.adapters.table_store import TableCatalogStateStore
+
+    if config.kind == "endpoint":
+        return TableCatalogStateStore.from_endpoint(config.value.reveal(), azure_credential())
+    return TableCatalogStateStore.from_connection_string(config.value.reveal())
+
+
+def build_catalog_source(settings: Settings, *, catalog_file: str | None = None) -> CatalogSource:
+    if catalog_file is not None:
+        from shared.adapters.catalog_file import FileCatalogSource
+
+        return FileCatalogSource(catalog_file)
+    require_arm_catalog(settings)
+    from shared.adapters.arm import ArmCatalogSource
+
+    assert settings.watch_subscription_id is not None
+    return ArmCatalogSource(build_arm_client(settings), settings.watch_subscription_id)
+
+
+def build_arm_client(settings: Settings) -> Any:
+    from shared.adapters.arm import ArmClient, AzureIdentityTokenProvider, StaticTokenProvider
+
+    tokens: Any = (
+        StaticTokenProvider(settings.arm_bearer_token)
+        if settings.arm_bearer_token is not None
+        else AzureIdentityTokenProvider()
+    )
+    return ArmClient(
+        settings.arm_endpoint,
+        settings.arm_api_version,
+        tokens,
+        timeout=settings.arm_timeout_seconds,
+        max_retries=settings.arm_max_retries,
+    )
+
+
+def build_publisher(settings: Settings, *, local_file: str = DEFAULT_EVENTS_FILE) -> EventPublisher:
+    """Event Grid when a topic is configured; otherwise a local JSON-lines file (CLI only)."""
+    if settings.eventgrid_topic_endpoint:
+        from shared.adapters.eventgrid import EventGridPublisher
+
+        credential = None if settings.eventgrid_topic_key else azure_credential()
+        return EventGridPublisher(settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, credential=credential)
+    from shared.adapters.local import JsonLinesPublisher
+
+    return JsonLinesPublisher(local_file)
+
+
+def diff_rules(settings: Settings) -> DiffRules:
+    return DiffRules(
+        reminder_days=settings.retirement_reminder_days,
+        vanish_guard=settings.catalog_vanish_guard,
+        removal_confirmations=settings.catalog_removal_confirmations,
+    )
+
+
+def build_watcher(
+    settings: Settings,
+    *,
+    source: CatalogSource | None = None,
+    store: CatalogStateStore | None = None,
+    publisher: EventPublisher | None = None,
+) -> CatalogWatcher:
+    return CatalogWatcher(
+        source if source is not None else build_catalog_source(settings),
+        store if store is not None else build_state_store(settings.state_store),
+        publisher if publisher is not None else build_publisher(settings),
+        rules=diff_rules(settings),
+        formats=settings.catalog_model_formats,
+        max_concurrency=settings.arm_max_concurrency,
+    )
+
+
+@dataclass(frozen=True)
+class FunctionServices:
+    """What the function app's triggers use, built once per worker on first invocation."""
+
+    settings: Settings
+    watcher: CatalogWatcher
+
+
+@functools.cache
+def function_services() -> FunctionServices:
+    """Settings are read and validated once; an invalid setting fails the invocation with every problem named."""
+    settings = load_settings(os.environ)
+    require_function_app(settings)
+    return FunctionServices(settings, build_watcher(settings))
+
+
+def read_local_settings(directory: Path) -> dict[str, str]:
+    """The "Values" of local.settings.json, as the Functions host would load them (the CLI honours them too)."""
+    import json
+
+    path = directory / "local.settings.json"
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+    return {str(k): str(v) for k, v in values.items() if v is not None} if isinstance(values, dict) else {}

@@ -1,0 +1,15 @@
+"""What the Functions triggers call: translate, call one service, return its report. Import-light on purpose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.services.watch import CycleReport
+
+
+def run_catalog_cycle(now: datetime | None = None) -> CycleReport:
+    """One watch cycle over the configured locations (the timer's job)."""
+    from shared.bootstrap import function_services
+
+    services = function_services()
+    return services.watcher.run(services.settings.watch_locations, now or datetime.now(UTC))

@@ -1,0 +1,106 @@
+"""Settings: one error naming every problem; secrets never printed; endpoint rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import load_settings, require_arm_catalog, require_function_app
+from shared.errors import SettingsError
+
+SUB = "00000000-0000-0000-0000-000000000001"
+
+
+def test_defaults_with_nothing_set() -> None:
+    s = load_settings({})
+    assert s.arm_endpoint == "https://management.azure.com"
+    assert s.arm_api_version == "2025-09-01"
+    assert s.retirement_reminder_days == (90, 60, 30, 14, 7, 1)
+    assert s.catalog_vanish_guard == 0.2
+    assert s.catalog_model_formats == frozenset({"openai"})
+    assert s.state_store is None
+
+
+def test_every_problem_is_named_in_one_error() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {
+                "WATCH_SUBSCRIPTION_ID": "not-a-guid",
+                "WATCH_LOCATIONS": "eastus, East US 2!",
+                "ARM_ENDPOINT": "http://arm.example.com",
+                "ARM_API_VERSION": "latest",
+                "RETIREMENT_REMINDER_DAYS": "90,soon",
+                "CATALOG_VANISH_GUARD": "150%",
+                "CATALOG_POLL_SCHEDULE": "*/5 * * * *",
+                "ARM_MAX_CONCURRENCY": "0",
+                "EVENTGRID_TOPIC_ENDPOINT": "ftp://topic",
+            }
+        )
+    text = str(info.value)
+    for name in (
+        "WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "ARM_ENDPOINT", "ARM_API_VERSION", "RETIREMENT_REMINDER_DAYS",
+        "CATALOG_VANISH_GUARD", "CATALOG_POLL_SCHEDULE", "ARM_MAX_CONCURRENCY", "EVENTGRID_TOPIC_ENDPOINT",
+    ):
+        assert name in text
+    assert len(info.value.problems) == 9
+    assert "local.settings.json" in text
+
+
+def test_locations_are_normalised_and_deduplicated() -> None:
+    s = load_settings({"WATCH_LOCATIONS": "EastUS, swedencentral,eastus"})
+    assert s.watch_locations == ("eastus", "swedencentral")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://arm.contoso.com"])
+def test_loopback_http_and_https_endpoints_are_accepted(url: str) -> None:
+    assert load_settings({"ARM_ENDPOINT": url}).arm_endpoint == url
+
+
+def test_reminder_days_sorted_descending_and_guard_as_fraction() -> None:
+    s = load_settings({"RETIREMENT_REMINDER_DAYS": "7, 30,90", "CATALOG_VANISH_GUARD": "35%"})
+    assert s.retirement_reminder_days == (90, 30, 7)
+    assert s.catalog_vanish_guard == pytest.approx(0.35)
+
+
+def test_formats_wildcard_means_every_format() -> None:
+    assert load_settings({"CATALOG_MODEL_FORMATS": "*"}).catalog_model_formats is None
+    assert load_settings({"CATALOG_MODEL_FORMATS": "OpenAI,Meta"}).catalog_model_formats == {"openai", "meta"}
+
+
+def test_state_store_forms() -> None:
+    assert load_settings({"STATE_STORE": "sqlite:///x/state.db"}).state_store.kind == "sqlite"  # type: ignore[union-attr]
+    dev = load_settings({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}).state_store
+    assert dev is not None and dev.kind == "connection-string"
+    ident = load_settings({"AzureWebJobsStorage__accountName": "mwstore"}).state_store
+    assert ident is not None and ident.kind == "endpoint"
+    assert ident.value.reveal() == "https://mwstore.table.core.windows.net"
+
+
+def test_bad_connection_string_is_not_echoed() -> None:
+    secret = "AccountKey=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+    with pytest.raises(SettingsError) as info:
+        load_settings({"STATE_STORE": f"Foo=bar;{secret}"})
+    assert secret not in str(info.value)
+    assert "STATE_STORE" in str(info.value)
+
+
+def test_secrets_are_masked_in_repr() -> None:
+    s = load_settings(
+        {
+            "ARM_BEARER_TOKEN": "tok-123456",
+            "EVENTGRID_TOPIC_KEY": "key-abcdef",
+            "STATE_STORE": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k3y-xyz",
+        }
+    )
+    text = repr(s) + str(s)
+    for secret in ("tok-123456", "key-abcdef", "k3y-xyz"):
+        assert secret not in text
+    assert s.arm_bearer_token is not None and s.arm_bearer_token.reveal() == "tok-123456"
+
+
+def test_requirements_name_missing_settings() -> None:
+    with pytest.raises(SettingsError) as info:
+        require_arm_catalog(load_settings({}))
+    assert {p.split()[0] for p in info.value.problems} == {"WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS"}
+    with pytest.raises(SettingsError) as info2:
+        require_function_app(load_settings({"WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": "eastus"}))
+    assert {p.split()[0] for p in info2.value.problems} == {"STATE_STORE", "EVENTGRID_TOPIC_ENDPOINT"}
