@@ -15,7 +15,9 @@ log = logging.getLogger("modelwatch")
 # The schedule is an app setting (6-field NCRONTAB, UTC): CATALOG_POLL_SCHEDULE, e.g. "0 0 * * * *" hourly.
 # run_on_startup stays off: it would fire on every scale-out and restart. The timer is a singleton per app.
 @app.function_name(name="catalog_timer")
-@app.timer_trigger(arg_name="timer", schedule="%CATALOG_POLL_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@app.timer_trigger(
+    arg_name="timer", schedule="%CATALOG_POLL_SCHEDULE%", run_on_startup=False, use_monitor=True
+)
 def catalog_timer(timer: func.TimerRequest) -> None:
     """Read the model catalog, diff it against the last snapshot, publish lifecycle events."""
     if timer.past_due:

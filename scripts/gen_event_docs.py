@@ -14,9 +14,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.domain.catalog import parse_models  # noqa: E402
-from shared.domain.diff import LocationSnapshot, diff_location  # noqa: E402
-from shared.domain.events import EventType, LifecycleEvent  # noqa: E402
+from shared.domain.catalog import parse_models
+from shared.domain.diff import diff_location
+from shared.domain.events import EventType, LifecycleEvent
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 
@@ -46,29 +46,66 @@ ABOUT: dict[EventType, str] = {
 
 
 def _item(name: str, version: str, **model: Any) -> dict[str, Any]:
-    return {"kind": "OpenAI", "skuName": "S0", "model": {"format": "OpenAI", "name": name, "version": version, **model}}
+    return {
+        "kind": "OpenAI",
+        "skuName": "S0",
+        "model": {"format": "OpenAI", "name": name, "version": version, **model},
+    }
 
 
 def _examples() -> dict[str, LifecycleEvent]:
     d = lambda s: f"{s}T00:00:00Z"  # noqa: E731
     before = [
-        _item("gpt-4o", "2024-05-13", isDefaultVersion=True, lifecycleStatus="GenerallyAvailable",
-              deprecation={"inference": d("2025-05-20"), "deprecationStatus": "Tentative"}),
+        _item(
+            "gpt-4o",
+            "2024-05-13",
+            isDefaultVersion=True,
+            lifecycleStatus="GenerallyAvailable",
+            deprecation={"inference": d("2025-05-20"), "deprecationStatus": "Tentative"},
+        ),
         _item("gpt-4o", "2024-08-06", isDefaultVersion=False, lifecycleStatus="GenerallyAvailable"),
-        _item("gpt-35-turbo", "0301", lifecycleStatus="Deprecating", deprecation={"inference": d("2025-02-13")}),
-        _item("gpt-4", "0613", lifecycleStatus="GenerallyAvailable", deprecation={"inference": d("2025-06-06")},
-              skus=[{"name": "Standard"}, {"name": "ProvisionedManaged"}]),
+        _item(
+            "gpt-35-turbo", "0301", lifecycleStatus="Deprecating", deprecation={"inference": d("2025-02-13")}
+        ),
+        _item(
+            "gpt-4",
+            "0613",
+            lifecycleStatus="GenerallyAvailable",
+            deprecation={"inference": d("2025-06-06")},
+            skus=[{"name": "Standard"}, {"name": "ProvisionedManaged"}],
+        ),
     ] + [_item("dall-e-3", f"3.{i}") for i in range(5)]
     after = [
-        _item("gpt-4o", "2024-05-13", isDefaultVersion=False, lifecycleStatus="GenerallyAvailable",
-              deprecation={"inference": d("2025-06-30"), "deprecationStatus": "Tentative"},
-              replacementConfig={"targetModelName": "gpt-4o", "targetModelVersion": "2024-08-06",
-                                 "autoUpgradeStartDate": d("2025-03-17"), "upgradeOnExpiryLeadTimeDays": 7}),
+        _item(
+            "gpt-4o",
+            "2024-05-13",
+            isDefaultVersion=False,
+            lifecycleStatus="GenerallyAvailable",
+            deprecation={"inference": d("2025-06-30"), "deprecationStatus": "Tentative"},
+            replacementConfig={
+                "targetModelName": "gpt-4o",
+                "targetModelVersion": "2024-08-06",
+                "autoUpgradeStartDate": d("2025-03-17"),
+                "upgradeOnExpiryLeadTimeDays": 7,
+            },
+        ),
         _item("gpt-4o", "2024-08-06", isDefaultVersion=True, lifecycleStatus="GenerallyAvailable"),
-        _item("gpt-4o", "2024-11-20", lifecycleStatus="GenerallyAvailable", deprecation={"inference": d("2025-11-20")}),
-        _item("gpt-35-turbo", "0301", lifecycleStatus="Deprecated", deprecation={"inference": d("2025-02-13")}),
-        _item("gpt-4", "0613", lifecycleStatus="GenerallyAvailable", deprecation={"inference": d("2025-06-06")},
-              skus=[{"name": "Standard"}, {"name": "ProvisionedManaged"}]),
+        _item(
+            "gpt-4o",
+            "2024-11-20",
+            lifecycleStatus="GenerallyAvailable",
+            deprecation={"inference": d("2025-11-20")},
+        ),
+        _item(
+            "gpt-35-turbo", "0301", lifecycleStatus="Deprecated", deprecation={"inference": d("2025-02-13")}
+        ),
+        _item(
+            "gpt-4",
+            "0613",
+            lifecycleStatus="GenerallyAvailable",
+            deprecation={"inference": d("2025-06-06")},
+            skus=[{"name": "Standard"}, {"name": "ProvisionedManaged"}],
+        ),
     ] + [_item("dall-e-3", f"3.{i}") for i in range(5)]
     t0, t1 = datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 12, tzinfo=UTC)
     first = diff_location(None, parse_models(before), t0, location="eastus")

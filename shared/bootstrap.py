@@ -31,7 +31,9 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
-def build_state_store(config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE) -> CatalogStateStore:
+def build_state_store(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE
+) -> CatalogStateStore:
     if config is None or config.kind == "sqlite":
         from shared.adapters.sqlite_store import SqliteCatalogStateStore
 
@@ -78,7 +80,9 @@ def build_publisher(settings: Settings, *, local_file: str = DEFAULT_EVENTS_FILE
         from shared.adapters.eventgrid import EventGridPublisher
 
         credential = None if settings.eventgrid_topic_key else azure_credential()
-        return EventGridPublisher(settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, credential=credential)
+        return EventGridPublisher(
+            settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, credential=credential
+        )
     from shared.adapters.local import JsonLinesPublisher
 
     return JsonLinesPublisher(local_file)

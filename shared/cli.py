@@ -70,7 +70,9 @@ def print_report(report: CycleReport, out: TextIO) -> None:
     out.write("\n" + report.summary() + "\n")
 
 
-def _catalog_choice(args: argparse.Namespace, settings: Settings, out: TextIO) -> tuple[str | None, datetime | None]:
+def _catalog_choice(
+    args: argparse.Namespace, settings: Settings, out: TextIO
+) -> tuple[str | None, datetime | None]:
     """Which catalog to read: --catalog-file, ARM when configured, else the bundled sample (embedded default)."""
     if args.catalog_file:
         return args.catalog_file, None
@@ -90,7 +92,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     locations = _locations(args, settings, source)
     now = args.at or _file_as_of(source) or datetime.now(UTC)
     watcher = bootstrap.build_watcher(settings, source=source)
-    store_text = settings.state_store.describe() if settings.state_store else f"sqlite:///{bootstrap.DEFAULT_STATE}"
+    store_text = (
+        settings.state_store.describe() if settings.state_store else f"sqlite:///{bootstrap.DEFAULT_STATE}"
+    )
     out.write(
         f"Catalog cycle as of {now:%Y-%m-%d %H:%M} UTC over {', '.join(locations)}; state: {store_text}"
         f"{'; dry run: nothing written or published' if args.dry_run else ''}\n\n"
@@ -126,7 +130,9 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         report = watcher.run(source.locations, now)
         print_report(report, out)
         failed = failed or not report.ok
-    out.write(f"\nEvery event above is in {output / 'events.jsonl'}, exactly as Event Grid would receive it.\n")
+    out.write(
+        f"\nEvery event above is in {output / 'events.jsonl'}, exactly as Event Grid would receive it.\n"
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -187,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="run one catalog watch cycle and show what changed")
     check.add_argument("--at", type=_instant, help="evaluate as of this ISO-8601 instant (default: now)")
-    check.add_argument("--catalog-file", help="read an ARM Models - List JSON response instead of calling ARM")
+    check.add_argument(
+        "--catalog-file", help="read an ARM Models - List JSON response instead of calling ARM"
+    )
     check.add_argument("--dry-run", action="store_true", help="diff and show, but write and publish nothing")
     check.add_argument("--state", help="state store override: sqlite:///PATH or a storage connection string")
     check.add_argument("--locations", help="comma-separated locations (default: WATCH_LOCATIONS)")
@@ -209,7 +217,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.handler(args, stream))
     except SettingsError as exc:

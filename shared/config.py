@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.errors import SettingsError
 
-WHERE = "Set it in local.settings.json (\"Values\") for local runs, or as an app setting / environment variable."
+WHERE = (
+    'Set it in local.settings.json ("Values") for local runs, or as an app setting / environment variable.'
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def check_endpoint(url: str, name: str) -> str | None:
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return None
     if parts.scheme == "http":
-        return f"{name} uses plain http to a non-loopback host; only https is accepted (http only for localhost)"
+        return (
+            f"{name} uses plain http to a non-loopback host; only https is accepted (http only for localhost)"
+        )
     return f"{name} must be an https:// URL"
 
 
@@ -210,7 +214,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     for loc in _split(r.get("WATCH_LOCATIONS")):
         normal = loc.lower().replace(" ", "")
         if not _LOCATION.match(normal):
-            r.problems.append(f"WATCH_LOCATIONS has {loc!r}: use ARM location names such as eastus, swedencentral")
+            r.problems.append(
+                f"WATCH_LOCATIONS has {loc!r}: use ARM location names such as eastus, swedencentral"
+            )
         elif normal not in locations:
             locations.append(normal)
     arm_endpoint = (r.get("ARM_ENDPOINT") or Settings.arm_endpoint).rstrip("/")
@@ -273,7 +279,9 @@ def require_arm_catalog(settings: Settings) -> None:
     if not settings.watch_subscription_id:
         problems.append("WATCH_SUBSCRIPTION_ID is missing: the subscription whose model catalog is read")
     if not settings.watch_locations:
-        problems.append("WATCH_LOCATIONS is missing: comma-separated ARM locations, e.g. eastus,swedencentral")
+        problems.append(
+            "WATCH_LOCATIONS is missing: comma-separated ARM locations, e.g. eastus,swedencentral"
+        )
     if problems:
         raise SettingsError(problems, hint=WHERE)
 
@@ -286,8 +294,12 @@ def require_function_app(settings: Settings) -> None:
     except SettingsError as exc:
         problems.extend(exc.problems)
     if settings.state_store is None:
-        problems.append("STATE_STORE (or AzureWebJobsStorage) is missing: where snapshots and the outbox live")
+        problems.append(
+            "STATE_STORE (or AzureWebJobsStorage) is missing: where snapshots and the outbox live"
+        )
     if not settings.eventgrid_topic_endpoint:
-        problems.append("EVENTGRID_TOPIC_ENDPOINT is missing: the custom topic lifecycle events are published to")
+        problems.append(
+            "EVENTGRID_TOPIC_ENDPOINT is missing: the custom topic lifecycle events are published to"
+        )
     if problems:
         raise SettingsError(problems, hint=WHERE)

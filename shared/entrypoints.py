@@ -1,10 +1,16 @@
-"""What the Functions triggers call: translate, call one service, return its report. Import-light on purpose."""
+"""What the Functions triggers call: translate, call one service, return its report.
+
+Import-light on purpose: function_app imports this at host start, so everything heavy (SDKs, requests,
+thread pools) is imported on first invocation, not at indexing (cold start).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from shared.services.watch import CycleReport
+if TYPE_CHECKING:
+    from shared.services.watch import CycleReport
 
 
 def run_catalog_cycle(now: datetime | None = None) -> CycleReport:

@@ -41,7 +41,9 @@ def item(
     if upgrade is not None or lead_days is not None:
         cfg: dict[str, Any] = {}
         if upgrade is not None:
-            cfg.update(targetModelName=upgrade[0], targetModelVersion=upgrade[1], autoUpgradeStartDate=upgrade[2])
+            cfg.update(
+                targetModelName=upgrade[0], targetModelVersion=upgrade[1], autoUpgradeStartDate=upgrade[2]
+            )
         if lead_days is not None:
             cfg["upgradeOnExpiryLeadTimeDays"] = lead_days
         model["replacementConfig"] = cfg

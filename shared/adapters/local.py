@@ -25,7 +25,9 @@ class JsonLinesPublisher:
                 for event in events:
                     out.write(event.to_json() + "\n")
         except OSError as exc:
-            raise PublishError(f"could not append events to {self.path}: {exc.strerror}", transient=False) from exc
+            raise PublishError(
+                f"could not append events to {self.path}: {exc.strerror}", transient=False
+            ) from exc
 
     def describe(self) -> str:
         return f"local file {self.path}"

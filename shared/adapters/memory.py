@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from shared.domain.catalog import VersionKey
 from shared.domain.diff import VersionRecord
-from shared.domain.events import LifecycleEvent
+from shared.domain.events import JsonValue, LifecycleEvent
 from shared.errors import ConcurrencyError
 from shared.ports import Cursor
 
@@ -92,3 +92,18 @@ class CollectingPublisher:
 
     def publish(self, events: Sequence[LifecycleEvent]) -> None:
         self.published.extend(events)
+
+
+class InMemoryCatalogSource:
+    """CatalogSource serving raw Models - List items from memory; a location can be set to fail."""
+
+    def __init__(self, catalogs: dict[str, list[JsonValue]] | None = None) -> None:
+        self.catalogs: dict[str, list[JsonValue]] = dict(catalogs or {})
+        self.failures: dict[str, Exception] = {}
+        self.calls: list[str] = []
+
+    def fetch_models(self, location: str) -> list[JsonValue]:
+        self.calls.append(location)
+        if location in self.failures:
+            raise self.failures[location]
+        return list(self.catalogs.get(location, []))

@@ -273,7 +273,9 @@ def _merge(a: ModelVersion, b: ModelVersion) -> ModelVersion:
     )
 
 
-def parse_models(items: Iterable[object], *, formats: frozenset[str] | None = frozenset({"openai"})) -> ParsedCatalog:
+def parse_models(
+    items: Iterable[object], *, formats: frozenset[str] | None = frozenset({"openai"})
+) -> ParsedCatalog:
     """Normalise raw ``Models - List`` items. ``formats`` (casefolded) filters; None keeps every format.
 
     A malformed entry is skipped with a problem naming it; the rest of the catalog is kept.

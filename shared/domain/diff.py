@@ -356,7 +356,11 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
     old_schedule = _schedule_signature(old) if old is not None else None
     has_schedule = bool(new.retirement_windows())
     # once the status says retired, dates are history: VersionRetired says it all
-    if old_schedule != _schedule_signature(new) and (has_schedule or old is not None) and not new.is_status_retired:
+    if (
+        old_schedule != _schedule_signature(new)
+        and (has_schedule or old is not None)
+        and not new.is_status_retired
+    ):
         upcoming = [w for w in new.retirement_windows() if w.date > emit.now]
         # On a baseline only what still lies ahead is news; a past date is reported as VersionRetired.
         if not (emit.baseline and not upcoming):
@@ -396,7 +400,9 @@ def _default_changes(
     emit: _Emitter, prev_records: Mapping[VersionKey, VersionRecord], cur: Mapping[VersionKey, ModelVersion]
 ) -> None:
     # Only versions listed last cycle count: a default missing from one listing must not look like a change.
-    before = default_versions(r.version for r in prev_records.values() if not r.removed and r.missing_cycles == 0)
+    before = default_versions(
+        r.version for r in prev_records.values() if not r.removed and r.missing_cycles == 0
+    )
     after = default_versions(cur.values())
     for model, new_default in sorted(after.items()):
         old_default = before.get(model)

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import EventFormatError
 
-JsonValue: TypeAlias = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
 
 DATA_VERSION = "1.0"

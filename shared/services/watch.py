@@ -131,7 +131,9 @@ class CatalogWatcher:
         published, pending, error = self._drain()
         return CycleReport(now, tuple(outcomes), published, pending, error, False, detected)
 
-    def _settle(self, location: str, future: Future[list[JsonValue]], now: datetime, dry_run: bool) -> LocationOutcome:
+    def _settle(
+        self, location: str, future: Future[list[JsonValue]], now: datetime, dry_run: bool
+    ) -> LocationOutcome:
         try:
             items = future.result()
         except Exception as exc:  # one location failing never stops the others
@@ -174,7 +176,9 @@ class CatalogWatcher:
         except ConcurrencyError:
             # another cycle committed this location since we read it; its snapshot stands, ours is dropped.
             # Our events stay pending: they are real observations and their ids dedupe downstream.
-            log.warning("catalog %s: another cycle committed first; this one stops for the location", location)
+            log.warning(
+                "catalog %s: another cycle committed first; this one stops for the location", location
+            )
             return LocationOutcome(location, CONCURRENT, result.events, len(parsed.versions), parsed.problems)
         if changed:
             self.store.save_records(location, changed)

@@ -49,7 +49,10 @@ def test_all_formats_keeps_meta_and_drops_sentinel_date() -> None:
 
 
 def test_unknown_status_is_kept_as_a_string() -> None:
-    item = {"kind": "OpenAI", "model": {"format": "OpenAI", "name": "m", "version": "1", "lifecycleStatus": "Sunset"}}
+    item = {
+        "kind": "OpenAI",
+        "model": {"format": "OpenAI", "name": "m", "version": "1", "lifecycleStatus": "Sunset"},
+    }
     (version,) = parse_models([item]).versions
     assert version.lifecycle_status == "Sunset"
     assert not version.is_status_retired
@@ -63,21 +66,47 @@ def test_unknown_status_is_kept_as_a_string() -> None:
         ({"model": {"format": "OpenAI", "name": "gpt-4o"}}, "model.version is missing"),
         ({"model": {"format": "OpenAI", "name": "gpt-4o", "version": 7}}, "model.version is int"),
         (
-            {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "1", "deprecation": {"inference": "soon"}}},
+            {
+                "model": {
+                    "format": "OpenAI",
+                    "name": "gpt-4o",
+                    "version": "1",
+                    "deprecation": {"inference": "soon"},
+                }
+            },
             "OpenAI/gpt-4o/1: model.deprecation.inference: not an ISO-8601 date: 'soon'",
         ),
         (
-            {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "1", "skus": [{"name": "S", "deprecationDate": "2025-13-01"}]}},
+            {
+                "model": {
+                    "format": "OpenAI",
+                    "name": "gpt-4o",
+                    "version": "1",
+                    "skus": [{"name": "S", "deprecationDate": "2025-13-01"}],
+                }
+            },
             "model.skus[0].deprecationDate",
         ),
-        ({"model": {"format": "OpenAI", "name": "x", "version": "1", "isDefaultVersion": "yes"}}, "isDefaultVersion"),
         (
-            {"model": {"format": "OpenAI", "name": "x", "version": "1", "replacementConfig": {"upgradeOnExpiryLeadTimeDays": "a"}}},
+            {"model": {"format": "OpenAI", "name": "x", "version": "1", "isDefaultVersion": "yes"}},
+            "isDefaultVersion",
+        ),
+        (
+            {
+                "model": {
+                    "format": "OpenAI",
+                    "name": "x",
+                    "version": "1",
+                    "replacementConfig": {"upgradeOnExpiryLeadTimeDays": "a"},
+                }
+            },
             "upgradeOnExpiryLeadTimeDays",
         ),
     ],
 )
-def test_malformed_entry_is_skipped_with_a_named_problem_and_the_rest_kept(item: object, fragment: str) -> None:
+def test_malformed_entry_is_skipped_with_a_named_problem_and_the_rest_kept(
+    item: object, fragment: str
+) -> None:
     good = {"kind": "OpenAI", "model": {"format": "OpenAI", "name": "good", "version": "1"}}
     parsed = parse_models([item, good])
     assert [v.name for v in parsed.versions] == ["good"]

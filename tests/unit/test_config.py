@@ -37,8 +37,15 @@ def test_every_problem_is_named_in_one_error() -> None:
         )
     text = str(info.value)
     for name in (
-        "WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "ARM_ENDPOINT", "ARM_API_VERSION", "RETIREMENT_REMINDER_DAYS",
-        "CATALOG_VANISH_GUARD", "CATALOG_POLL_SCHEDULE", "ARM_MAX_CONCURRENCY", "EVENTGRID_TOPIC_ENDPOINT",
+        "WATCH_SUBSCRIPTION_ID",
+        "WATCH_LOCATIONS",
+        "ARM_ENDPOINT",
+        "ARM_API_VERSION",
+        "RETIREMENT_REMINDER_DAYS",
+        "CATALOG_VANISH_GUARD",
+        "CATALOG_POLL_SCHEDULE",
+        "ARM_MAX_CONCURRENCY",
+        "EVENTGRID_TOPIC_ENDPOINT",
     ):
         assert name in text
     assert len(info.value.problems) == 9
@@ -50,7 +57,9 @@ def test_locations_are_normalised_and_deduplicated() -> None:
     assert s.watch_locations == ("eastus", "swedencentral")
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://arm.contoso.com"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://arm.contoso.com"]
+)
 def test_loopback_http_and_https_endpoints_are_accepted(url: str) -> None:
     assert load_settings({"ARM_ENDPOINT": url}).arm_endpoint == url
 

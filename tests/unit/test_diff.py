@@ -22,7 +22,9 @@ def cat(*items: dict[str, Any]) -> ParsedCatalog:
     return parse_models(list(items))
 
 
-def run(prev: LocationSnapshot | None, *items: dict[str, Any], now: datetime = T0, rules: DiffRules | None = None) -> DiffResult:
+def run(
+    prev: LocationSnapshot | None, *items: dict[str, Any], now: datetime = T0, rules: DiffRules | None = None
+) -> DiffResult:
     return diff_location(prev, cat(*items), now, rules, location=LOC)
 
 
@@ -45,19 +47,26 @@ BASE = (
 def test_baseline_announces_only_actionable_things() -> None:
     result = run(
         None,
-        item("gpt-4o", "2024-05-13", default=True, retires="2025-05-20T00:00:00Z",
-             upgrade=("gpt-4o", "2024-08-06", "2025-02-13T00:00:00Z")),
+        item(
+            "gpt-4o",
+            "2024-05-13",
+            default=True,
+            retires="2025-05-20T00:00:00Z",
+            upgrade=("gpt-4o", "2024-08-06", "2025-02-13T00:00:00Z"),
+        ),
         item("gpt-4o", "2024-08-06"),
         item("gpt-35-turbo", "0301", status="Deprecated", retires="2025-02-13T00:00:00Z"),
         item("gpt-35-turbo", "0613", retires="2025-02-01T00:00:00Z"),
     )
-    assert sorted(types(result)) == sorted([
-        "RetirementScheduled",  # gpt-4o 2024-05-13
-        "DefaultVersionChangeScheduled",  # gpt-4o 2024-05-13 -> 2024-08-06
-        "VersionRetired",  # 0301 already retired by status
-        "RetirementScheduled",  # 0613, 23 days out
-        "RetirementApproaching",  # 0613 within 30 days
-    ])
+    assert sorted(types(result)) == sorted(
+        [
+            "RetirementScheduled",  # gpt-4o 2024-05-13
+            "DefaultVersionChangeScheduled",  # gpt-4o 2024-05-13 -> 2024-08-06
+            "VersionRetired",  # 0301 already retired by status
+            "RetirementScheduled",  # 0613, 23 days out
+            "RetirementApproaching",  # 0613 within 30 days
+        ]
+    )
     assert all(e.data["baseline"] is True for e in result.events)
     assert "VersionReleased" not in types(result)
 
@@ -92,11 +101,19 @@ def test_default_version_changed_names_previous_default() -> None:
 
 def test_default_change_scheduled_then_moved() -> None:
     prev = settled(*BASE)
-    first = run(prev, item("gpt-4o", "2024-05-13", default=True, upgrade=("gpt-4o", "2024-08-06", "2025-02-13T00:00:00Z")), *BASE[1:])
+    first = run(
+        prev,
+        item("gpt-4o", "2024-05-13", default=True, upgrade=("gpt-4o", "2024-08-06", "2025-02-13T00:00:00Z")),
+        *BASE[1:],
+    )
     assert types(first) == ["DefaultVersionChangeScheduled"]
     assert first.events[0].data["scheduledFor"] == "2025-02-13T00:00:00Z"
     assert first.events[0].data["previousScheduledFor"] is None
-    moved = run(first.snapshot, item("gpt-4o", "2024-05-13", default=True, upgrade=("gpt-4o", "2024-08-06", "2025-03-17T00:00:00Z")), *BASE[1:])
+    moved = run(
+        first.snapshot,
+        item("gpt-4o", "2024-05-13", default=True, upgrade=("gpt-4o", "2024-08-06", "2025-03-17T00:00:00Z")),
+        *BASE[1:],
+    )
     assert types(moved) == ["DefaultVersionChangeScheduled"]
     assert moved.events[0].data["previousScheduledFor"] == "2025-02-13T00:00:00Z"
     assert moved.events[0].id != first.events[0].id
@@ -104,13 +121,33 @@ def test_default_change_scheduled_then_moved() -> None:
 
 def test_retirement_scheduled_moves_and_cancels() -> None:
     prev = settled(*BASE)
-    scheduled = run(prev, item("gpt-4o", "2024-05-13", default=True, retires="2025-09-15T00:00:00Z", deprecation_status="Tentative"), *BASE[1:])
+    scheduled = run(
+        prev,
+        item(
+            "gpt-4o",
+            "2024-05-13",
+            default=True,
+            retires="2025-09-15T00:00:00Z",
+            deprecation_status="Tentative",
+        ),
+        *BASE[1:],
+    )
     assert types(scheduled) == ["RetirementScheduled"]
     assert scheduled.events[0].data["change"] == "new"
-    later = run(scheduled.snapshot, item("gpt-4o", "2024-05-13", default=True, retires="2026-03-31T00:00:00Z", deprecation_status="Planned"), *BASE[1:])
+    later = run(
+        scheduled.snapshot,
+        item(
+            "gpt-4o", "2024-05-13", default=True, retires="2026-03-31T00:00:00Z", deprecation_status="Planned"
+        ),
+        *BASE[1:],
+    )
     assert types(later) == ["RetirementScheduled"]
     data = later.events[0].data
-    assert (data["change"], data["previousRetirementDate"], data["retirementDate"]) == ("later", "2025-09-15T00:00:00Z", "2026-03-31T00:00:00Z")
+    assert (data["change"], data["previousRetirementDate"], data["retirementDate"]) == (
+        "later",
+        "2025-09-15T00:00:00Z",
+        "2026-03-31T00:00:00Z",
+    )
     assert data["previousDeprecationStatus"] == "Tentative"
     cancelled = run(later.snapshot, *BASE)
     assert types(cancelled) == ["RetirementScheduled"]
@@ -136,7 +173,11 @@ def test_reminders_fire_once_per_threshold_tightest_only() -> None:
     day = datetime(2025, 1, 1, tzinfo=UTC)
     while day < datetime(2025, 6, 6, tzinfo=UTC):
         result = run(snap, *versions, now=day)
-        seen += [int(str(e.data["threshold"])) for e in result.events if e.event_type == EventType.RETIREMENT_APPROACHING]
+        seen += [
+            int(str(e.data["threshold"]))
+            for e in result.events
+            if e.event_type == EventType.RETIREMENT_APPROACHING
+        ]
         snap = result.snapshot
         day += timedelta(days=1)
     assert seen == [90, 60, 30, 14, 7, 1]
@@ -148,7 +189,12 @@ def test_first_sight_inside_a_threshold_announces_only_the_tightest() -> None:
     approaching = [e for e in result.events if e.event_type == EventType.RETIREMENT_APPROACHING]
     assert [e.data["threshold"] for e in approaching] == [30]
     assert approaching[0].data["daysRemaining"] == 20
-    later = run(result.snapshot, *BASE, item("gpt-4", "0613", retires="2025-01-29T00:00:00Z"), now=T0 + timedelta(days=1))
+    later = run(
+        result.snapshot,
+        *BASE,
+        item("gpt-4", "0613", retires="2025-01-29T00:00:00Z"),
+        now=T0 + timedelta(days=1),
+    )
     assert later.events == ()
 
 
@@ -163,8 +209,15 @@ def test_retirement_date_passing_retires_the_version_once() -> None:
 
 
 def test_status_deprecated_means_retired() -> None:
-    prev = settled(item("gpt-35-turbo", "0301", status="Deprecating", retires="2025-02-13T00:00:00Z"), now=datetime(2025, 1, 1, tzinfo=UTC))
-    result = run(prev, item("gpt-35-turbo", "0301", status="Deprecated", retires="2025-02-13T00:00:00Z"), now=datetime(2025, 1, 2, tzinfo=UTC))
+    prev = settled(
+        item("gpt-35-turbo", "0301", status="Deprecating", retires="2025-02-13T00:00:00Z"),
+        now=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    result = run(
+        prev,
+        item("gpt-35-turbo", "0301", status="Deprecated", retires="2025-02-13T00:00:00Z"),
+        now=datetime(2025, 1, 2, tzinfo=UTC),
+    )
     assert sorted(types(result)) == ["LifecycleStatusChanged", "VersionRetired"]
     retired = next(e for e in result.events if e.event_type == EventType.VERSION_RETIRED)
     assert retired.data["reason"] == "lifecycleStatus"
@@ -175,8 +228,14 @@ def test_status_deprecated_means_retired() -> None:
 def test_per_sku_retirement_dates_retire_in_two_steps() -> None:
     # The 2026 split: Standard retires 2026-03-31, provisioned and global types on 2026-10-01.
     version = item(
-        "gpt-4o", "2024-08-06", retires="2026-03-31T00:00:00Z",
-        skus={"Standard": "2026-03-31T00:00:00Z", "GlobalStandard": "2026-10-01T00:00:00Z", "ProvisionedManaged": "2026-10-01T00:00:00Z"},
+        "gpt-4o",
+        "2024-08-06",
+        retires="2026-03-31T00:00:00Z",
+        skus={
+            "Standard": "2026-03-31T00:00:00Z",
+            "GlobalStandard": "2026-10-01T00:00:00Z",
+            "ProvisionedManaged": "2026-10-01T00:00:00Z",
+        },
     )
     snap = settled(version, now=datetime(2026, 3, 30, tzinfo=UTC))
     first = run(snap, version, now=datetime(2026, 4, 1, tzinfo=UTC))
@@ -184,7 +243,9 @@ def test_per_sku_retirement_dates_retire_in_two_steps() -> None:
     assert first.events[0].data["fullyRetired"] is False
     assert first.events[0].data["affectedSkus"] is None  # the model-level date: every SKU without its own
     assert first.events[0].data["skuRetirementDates"] == {
-        "GlobalStandard": "2026-10-01T00:00:00Z", "ProvisionedManaged": "2026-10-01T00:00:00Z", "Standard": "2026-03-31T00:00:00Z",
+        "GlobalStandard": "2026-10-01T00:00:00Z",
+        "ProvisionedManaged": "2026-10-01T00:00:00Z",
+        "Standard": "2026-03-31T00:00:00Z",
     }
     reminder = run(first.snapshot, version, now=datetime(2026, 7, 5, tzinfo=UTC))
     assert types(reminder) == ["RetirementApproaching"]
@@ -236,7 +297,15 @@ def test_retired_versions_leaving_do_not_trip_the_guard() -> None:
 
 def test_unreadable_entry_is_neither_changed_nor_removed() -> None:
     prev = settled(*BASE)
-    broken = {"kind": "OpenAI", "model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06", "deprecation": {"inference": "soon"}}}
+    broken = {
+        "kind": "OpenAI",
+        "model": {
+            "format": "OpenAI",
+            "name": "gpt-4o",
+            "version": "2024-08-06",
+            "deprecation": {"inference": "soon"},
+        },
+    }
     result = run(prev, BASE[0], broken, BASE[2])
     result2 = run(result.snapshot, BASE[0], broken, BASE[2])
     assert result.events == () and result2.events == ()
@@ -245,8 +314,12 @@ def test_unreadable_entry_is_neither_changed_nor_removed() -> None:
 
 # ---- properties -------------------------------------------------------------------------------------------
 
-dates = st.sampled_from([None, "2025-01-20T00:00:00Z", "2025-03-01T00:00:00Z", "2025-09-15T00:00:00Z", "2024-12-01T00:00:00Z"])
-statuses = st.sampled_from(["GenerallyAvailable", "Preview", "Deprecating", "Deprecated", "Legacy", "Sunset", None])
+dates = st.sampled_from(
+    [None, "2025-01-20T00:00:00Z", "2025-03-01T00:00:00Z", "2025-09-15T00:00:00Z", "2024-12-01T00:00:00Z"]
+)
+statuses = st.sampled_from(
+    ["GenerallyAvailable", "Preview", "Deprecating", "Deprecated", "Legacy", "Sunset", None]
+)
 names = st.sampled_from(["gpt-4o", "gpt-4", "gpt-35-turbo", "o3-mini"])
 versions = st.sampled_from(["0613", "0125", "2024-05-13", "2024-08-06", "1"])
 
@@ -256,21 +329,38 @@ def catalogs(draw: st.DrawFn) -> list[dict[str, Any]]:
     entries = {}
     for _ in range(draw(st.integers(0, 8))):
         name, version = draw(names), draw(versions)
-        skus = draw(st.sampled_from([None, {"Standard": None}, {"Standard": "2025-02-01T00:00:00Z", "ProvisionedManaged": "2025-06-01T00:00:00Z"}]))
+        skus = draw(
+            st.sampled_from(
+                [
+                    None,
+                    {"Standard": None},
+                    {"Standard": "2025-02-01T00:00:00Z", "ProvisionedManaged": "2025-06-01T00:00:00Z"},
+                ]
+            )
+        )
         upgrade = draw(st.sampled_from([None, ("gpt-4o", "2024-08-06", "2025-02-13T00:00:00Z")]))
         entries[(name, version)] = item(
-            name, version, status=draw(statuses), default=draw(st.sampled_from([None, True, False])),
-            retires=draw(dates), skus=skus, upgrade=upgrade,
+            name,
+            version,
+            status=draw(statuses),
+            default=draw(st.sampled_from([None, True, False])),
+            retires=draw(dates),
+            skus=skus,
+            upgrade=upgrade,
         )
     return list(entries.values())
 
 
-moments = st.datetimes(min_value=datetime(2024, 11, 1), max_value=datetime(2025, 10, 1), timezones=st.just(UTC))
+moments = st.datetimes(
+    min_value=datetime(2024, 11, 1), max_value=datetime(2025, 10, 1), timezones=st.just(UTC)
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(catalogs(), catalogs(), moments)
-def test_diff_of_its_own_output_is_empty(before: list[dict[str, Any]], after: list[dict[str, Any]], now: datetime) -> None:
+def test_diff_of_its_own_output_is_empty(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], now: datetime
+) -> None:
     first = run(None, *before, now=now)
     second = run(first.snapshot, *after, now=now)
     third = run(second.snapshot, *after, now=now)
@@ -297,9 +387,17 @@ def test_ids_are_deterministic_and_entry_order_is_irrelevant(
 
 @settings(max_examples=100, deadline=None)
 @given(catalogs(), moments)
-def test_same_catalog_never_releases_or_retires_by_removal(items: list[dict[str, Any]], now: datetime) -> None:
+def test_same_catalog_never_releases_or_retires_by_removal(
+    items: list[dict[str, Any]], now: datetime
+) -> None:
     snap = run(None, *items, now=now).snapshot
     later = run(snap, *items, now=now + timedelta(days=3))
     kinds = set(types(later))
-    assert not kinds & {"VersionReleased", "DefaultVersionChanged", "RetirementScheduled", "LifecycleStatusChanged", "CatalogAnomaly"}
+    assert not kinds & {
+        "VersionReleased",
+        "DefaultVersionChanged",
+        "RetirementScheduled",
+        "LifecycleStatusChanged",
+        "CatalogAnomaly",
+    }
     assert all(e.data.get("reason") != "removedFromCatalog" for e in later.events)
