@@ -69,6 +69,8 @@ class ModelVersion:
     skus: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     replacement: Replacement | None = None
+    # systemData.createdAt: the only reliable order of versions (gpt-35-turbo "0125" is newer than "1106")
+    created_at: datetime | None = None
 
     @property
     def key(self) -> VersionKey:
@@ -220,6 +222,7 @@ def _parse_entry(item: object) -> ModelVersion:
             sku_dates[sku_name] = sku_date
     kind = _opt_str(item, "kind", "entry")
     return ModelVersion(
+        created_at=_created_at(model),
         format=fmt,
         name=name,
         version=version,
@@ -233,6 +236,17 @@ def _parse_entry(item: object) -> ModelVersion:
         kinds=(kind,) if kind else (),
         replacement=_parse_replacement(model),
     )
+
+
+def _created_at(model: Mapping[str, object]) -> datetime | None:
+    """Informational only: a malformed or missing createdAt never costs us the entry."""
+    system = model.get("systemData")
+    if not isinstance(system, dict):
+        return None
+    try:
+        return parse_catalog_date(system.get("createdAt"))
+    except ValueError:
+        return None
 
 
 def _entry_key(item: object) -> VersionKey | None:
@@ -270,6 +284,7 @@ def _merge(a: ModelVersion, b: ModelVersion) -> ModelVersion:
         skus=tuple(sorted(set(a.skus) | set(b.skus), key=str.casefold)),
         kinds=tuple(sorted(set(a.kinds) | set(b.kinds))),
         replacement=a.replacement or b.replacement,
+        created_at=_earliest(a.created_at, b.created_at),
     )
 
 

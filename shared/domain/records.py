@@ -35,6 +35,7 @@ def version_to_json(v: ModelVersion) -> dict[str, Any]:
         "skuRetirementDates": [[s, _dt(d)] for s, d in v.sku_retirement_dates],
         "skus": list(v.skus),
         "kinds": list(v.kinds),
+        "createdAt": _dt(v.created_at),
         "replacement": None
         if r is None
         else {
@@ -65,6 +66,7 @@ def version_from_json(obj: dict[str, Any]) -> ModelVersion:
         sku_retirement_dates=tuple(sku_dates),
         skus=tuple(obj.get("skus") or ()),
         kinds=tuple(obj.get("kinds") or ()),
+        created_at=_parse_dt(obj.get("createdAt")),
         replacement=None
         if r is None
         else Replacement(

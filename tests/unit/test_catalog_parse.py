@@ -150,3 +150,12 @@ def test_days_until_rounds_up() -> None:
     assert days_until(datetime(2025, 1, 1, 1, tzinfo=UTC), now) == 1
     assert days_until(datetime(2025, 1, 31, tzinfo=UTC), now) == 30
     assert days_until(now, now) == 0
+
+
+def test_created_at_is_read_and_a_bad_one_costs_nothing() -> None:
+    parsed = parse_models(EXAMPLE)
+    turbo = parsed.by_key()[VersionKey("OpenAI", "gpt-35-turbo", "0301")]
+    assert turbo.created_at == datetime(2023, 3, 9, tzinfo=UTC)
+    odd = {"model": {"format": "OpenAI", "name": "m", "version": "1", "systemData": {"createdAt": "yesterday"}}}
+    (version,) = parse_models([odd]).versions
+    assert version.created_at is None
