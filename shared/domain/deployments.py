@@ -1,0 +1,137 @@
+"""Azure OpenAI deployments as this product sees them (ARM ``accounts/deployments``, azure-facts.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shared.domain.catalog import VersionKey
+from shared.errors import PermanentError
+
+
+class UpgradeOption(StrEnum):
+    """``properties.versionUpgradeOption``. Absent (null) means ONCE_EXPIRED."""
+
+    ONCE_NEW_DEFAULT = "OnceNewDefaultVersionAvailable"
+    ONCE_EXPIRED = "OnceCurrentVersionExpired"
+    NO_AUTO = "NoAutoUpgrade"
+
+
+KNOWN_OPTIONS = frozenset(o.value for o in UpgradeOption)
+
+# Azure never auto-upgrades these (azure-facts.md §2.3); names compared case-insensitively.
+PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", "datazoneprovisionedmanaged"})
+
+TAG_POLICY = "modelwatch:policy"  # "ignore": leave alone entirely; "pin": never upgraded by modelwatch
+TAG_ROUTE = "modelwatch:route"  # which alert route owns the deployment
+
+
+class DeploymentFormatError(PermanentError):
+    """A deployment payload from ARM does not have the documented shape."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One model deployment, as last seen in the inventory."""
+
+    resource_id: str
+    account_id: str
+    name: str
+    location: str
+    model_format: str
+    model_name: str
+    model_version: str
+    sku_name: str
+    sku_capacity: int | None = None
+    upgrade_option: str | None = None  # raw value; None when ARM omitted it
+    provisioning_state: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    last_seen: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """ARM ids are case-insensitive: one canonical form for storage and comparison."""
+        return self.resource_id.casefold()
+
+    @property
+    def version_key(self) -> VersionKey:
+        return VersionKey(self.model_format, self.model_name, self.model_version)
+
+    @property
+    def policy(self) -> str:
+        """The effective update policy: an absent value means OnceCurrentVersionExpired."""
+        return self.upgrade_option or UpgradeOption.ONCE_EXPIRED.value
+
+    @property
+    def is_provisioned(self) -> bool:
+        return self.sku_name.casefold() in PROVISIONED_SKUS
+
+    @property
+    def policy_tag(self) -> str | None:
+        value = _tag(self.tags, TAG_POLICY)
+        return value.casefold() if value else None
+
+    @property
+    def route(self) -> str | None:
+        return _tag(self.tags, TAG_ROUTE)
+
+
+def _tag(tags: Mapping[str, str], name: str) -> str | None:
+    # ARM tag names are case-insensitive
+    for key, value in tags.items():
+        if key.casefold() == name:
+            return value
+    return None
+
+
+def _str(obj: Mapping[str, object], name: str, where: str, *, required: bool = True) -> str | None:
+    value = obj.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise DeploymentFormatError(f"{where}.{name} is missing or not a string")
+    return value
+
+
+def parse_deployment(
+    raw: object, *, account_id: str, location: str, seen_at: datetime | None = None
+) -> Deployment:
+    """Normalise one ARM deployment resource. Raises DeploymentFormatError naming the problem."""
+    if not isinstance(raw, dict):
+        raise DeploymentFormatError(f"deployment is {type(raw).__name__}, expected an object")
+    resource_id = _str(raw, "id", "deployment")
+    assert resource_id is not None
+    where = f"deployment {resource_id.rsplit('/', 1)[-1]}"
+    props = raw.get("properties")
+    if not isinstance(props, dict):
+        raise DeploymentFormatError(f"{where}: properties is missing")
+    model = props.get("model")
+    if not isinstance(model, dict):
+        raise DeploymentFormatError(f"{where}: properties.model is missing")
+    sku = raw.get("sku") if isinstance(raw.get("sku"), dict) else {}
+    assert isinstance(sku, dict)
+    capacity = sku.get("capacity")
+    tags = raw.get("tags") if isinstance(raw.get("tags"), dict) else {}
+    assert isinstance(tags, dict)
+    option = props.get("versionUpgradeOption")
+    if option is not None and not isinstance(option, str):
+        raise DeploymentFormatError(f"{where}: properties.versionUpgradeOption is not a string")
+    return Deployment(
+        resource_id=resource_id,
+        account_id=account_id,
+        name=str(raw.get("name") or resource_id.rsplit("/", 1)[-1]),
+        location=location,
+        model_format=_str(model, "format", f"{where}: properties.model") or "",
+        model_name=_str(model, "name", f"{where}: properties.model") or "",
+        model_version=_str(model, "version", f"{where}: properties.model") or "",
+        sku_name=str(sku.get("name") or "Standard"),
+        sku_capacity=capacity if isinstance(capacity, int) and not isinstance(capacity, bool) else None,
+        upgrade_option=option,
+        provisioning_state=props.get("provisioningState")
+        if isinstance(props.get("provisioningState"), str)
+        else None,
+        tags={str(k): str(v) for k, v in tags.items()},
+        last_seen=seen_at,
+    )
