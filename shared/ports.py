@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.domain.catalog import VersionKey
+from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.rollback import RollbackRecord
 
 
 class Clock(Protocol):
@@ -77,4 +79,64 @@ class CatalogStateStore(Protocol):
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[LifecycleEvent]) -> None:
         """Publish all of these events or raise (PublishError when retrying may help)."""
+        ...
+
+
+class DeploymentStore(Protocol):
+    """The deployment inventory."""
+
+    def list_deployments(self) -> list[Deployment]:
+        """Every deployment known (empty when none)."""
+        ...
+
+    def save_deployments(self, deployments: Sequence[Deployment]) -> None:
+        """Upsert these deployments (keyed by their canonical resource id). Idempotent."""
+        ...
+
+    def delete_deployments(self, keys: Sequence[str]) -> None:
+        """Forget deployments that no longer exist. Absent keys are ignored."""
+        ...
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One (subscriber, event id) processing record."""
+
+    subscriber: str
+    event_id: str
+    status: str  # "in-progress" or "done"
+    expires_at: datetime | None = None  # an in-progress claim past this is abandoned (a crashed attempt)
+    outcome: str = ""  # for done: what happened, or the permanent error that was acknowledged
+    etag: str | None = None
+
+
+CLAIMED, ALREADY_DONE, BUSY = "claimed", "done", "busy"
+
+
+class Ledger(Protocol):
+    """Turns at-least-once delivery into exactly-once processing per subscriber."""
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
+        """CLAIMED when this attempt may process the event; ALREADY_DONE when it was processed; BUSY when another
+        attempt holds an unexpired claim. One conditional write; an expired claim is taken over."""
+        ...
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        """Mark the event processed (also for a permanent error: recorded, acknowledged)."""
+        ...
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        """Drop the claim after a transient error, so the platform's retry can process it."""
+        ...
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None: ...
+
+
+class RollbackStore(Protocol):
+    def add_rollback(self, record: RollbackRecord) -> None:
+        """Record a version change (idempotent by record id)."""
+        ...
+
+    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+        """Records, newest first; of one deployment when given (ids compared case-insensitively)."""
         ...

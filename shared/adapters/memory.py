@@ -8,10 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from shared.domain.catalog import VersionKey
+from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.rollback import RollbackRecord
 from shared.errors import ConcurrencyError
-from shared.ports import Cursor
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
 
 
 class InMemoryCatalogStateStore:
@@ -107,3 +109,74 @@ class InMemoryCatalogSource:
         if location in self.failures:
             raise self.failures[location]
         return list(self.catalogs.get(location, []))
+
+
+class InMemoryDeploymentStore:
+    """DeploymentStore, Ledger and RollbackStore in memory: the reference implementation of their contracts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deployments: dict[str, Deployment] = {}
+        self._ledger: dict[tuple[str, str], LedgerEntry] = {}
+        self._rollbacks: dict[str, RollbackRecord] = {}
+        self._counter = 0
+
+    # inventory
+    def list_deployments(self) -> list[Deployment]:
+        with self._lock:
+            return sorted(self._deployments.values(), key=lambda d: d.key)
+
+    def save_deployments(self, deployments: Sequence[Deployment]) -> None:
+        with self._lock:
+            for d in deployments:
+                self._deployments[d.key] = d
+
+    def delete_deployments(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._deployments.pop(key.casefold(), None)
+
+    # ledger
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
+        with self._lock:
+            entry = self._ledger.get((subscriber, event_id))
+            if entry is not None and entry.status == "done":
+                return ALREADY_DONE
+            if entry is not None and entry.expires_at is not None and entry.expires_at > now:
+                return BUSY
+            self._counter += 1
+            self._ledger[(subscriber, event_id)] = LedgerEntry(
+                subscriber, event_id, "in-progress", expires_at, "", f"m{self._counter}"
+            )
+            return CLAIMED
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        with self._lock:
+            self._counter += 1
+            self._ledger[(subscriber, event_id)] = LedgerEntry(
+                subscriber, event_id, "done", None, outcome, f"m{self._counter}"
+            )
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        with self._lock:
+            entry = self._ledger.get((subscriber, event_id))
+            if entry is not None and entry.status != "done":
+                del self._ledger[(subscriber, event_id)]
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        with self._lock:
+            return self._ledger.get((subscriber, event_id))
+
+    # rollbacks
+    def add_rollback(self, record: RollbackRecord) -> None:
+        with self._lock:
+            self._rollbacks.setdefault(record.id, record)
+
+    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+        with self._lock:
+            records = [
+                r
+                for r in self._rollbacks.values()
+                if deployment_id is None or r.deployment_id.casefold() == deployment_id.casefold()
+            ]
+        return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)

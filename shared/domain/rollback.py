@@ -1,0 +1,42 @@
+"""Rollback records: every version change leaves what "previous" was, and until when it can come back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.events import event_id
+from shared.domain.timeutil import format_instant
+
+APPLIED_BY_AZURE = "azure"
+APPLIED_BY_MODELWATCH = "modelwatch"
+APPLIED_BY_ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class RollbackRecord:
+    """A version change of one deployment and the way back."""
+
+    deployment_id: str
+    from_version: str
+    to_version: str
+    changed_at: datetime
+    applied_by: str  # "azure", "modelwatch" or "rollback"
+    available_until: (
+        datetime | None
+    )  # the from-version's retirement date for this deployment's SKU and region
+    original_policy: str | None = None  # versionUpgradeOption before the change, to restore after a rollback
+
+    @property
+    def id(self) -> str:
+        """Deterministic, so recording the same change twice is one record."""
+        return event_id(
+            "rollback",
+            self.deployment_id.casefold(),
+            self.from_version,
+            self.to_version,
+            format_instant(self.changed_at),
+        )
+
+    def can_roll_back(self, now: datetime) -> bool:
+        return self.available_until is None or now < self.available_until
