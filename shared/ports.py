@@ -140,3 +140,26 @@ class RollbackStore(Protocol):
     def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
         """Records, newest first; of one deployment when given (ids compared case-insensitively)."""
         ...
+
+
+class DeploymentApi(Protocol):
+    """ARM operations on accounts and deployments, as raw JSON (so unknown fields survive a GET -> PUT)."""
+
+    def list_accounts(self, subscription_id: str) -> list[JsonValue]:
+        """Every Microsoft.CognitiveServices account of the subscription (all pages)."""
+        ...
+
+    def get_account(self, account_id: str) -> dict[str, JsonValue]: ...
+
+    def list_deployments(self, account_id: str) -> list[JsonValue]:
+        """Every deployment of the account (all pages)."""
+        ...
+
+    def get_deployment(self, deployment_id: str) -> dict[str, JsonValue]: ...
+
+    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        """Create-or-replace, following the long-running operation to a terminal state.
+
+        Returns the final resource; raises ArmError with ARM's code and message when the operation fails.
+        """
+        ...

@@ -34,9 +34,26 @@ class EventType(StrEnum):
     VERSION_RETIRED = "ModelLifecycle.VersionRetired"
     LIFECYCLE_STATUS_CHANGED = "ModelLifecycle.LifecycleStatusChanged"
     CATALOG_ANOMALY = "ModelLifecycle.CatalogAnomaly"
+    # published by the policy subscriber and the inventory refresh; subject: the deployment resource id
+    DEPLOYMENT_UPGRADE_PLANNED = "ModelLifecycle.DeploymentUpgradePlanned"
+    DEPLOYMENT_UPGRADED = "ModelLifecycle.DeploymentUpgraded"
+    DEPLOYMENT_AT_RISK = "ModelLifecycle.DeploymentAtRisk"
+    DEPLOYMENT_ROLLED_BACK = "ModelLifecycle.DeploymentRolledBack"
 
 
-CATALOG_EVENT_TYPES = frozenset(EventType)
+CATALOG_EVENT_TYPES = frozenset(
+    {
+        EventType.VERSION_RELEASED,
+        EventType.DEFAULT_VERSION_CHANGED,
+        EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+        EventType.RETIREMENT_SCHEDULED,
+        EventType.RETIREMENT_APPROACHING,
+        EventType.VERSION_RETIRED,
+        EventType.LIFECYCLE_STATUS_CHANGED,
+        EventType.CATALOG_ANOMALY,
+    }
+)
+DEPLOYMENT_EVENT_TYPES = frozenset(EventType) - CATALOG_EVENT_TYPES
 
 
 def event_id(*parts: str | None) -> str:

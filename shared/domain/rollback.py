@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.events import event_id
-from shared.domain.timeutil import format_instant
 
 APPLIED_BY_AZURE = "azure"
 APPLIED_BY_MODELWATCH = "modelwatch"
@@ -26,16 +25,20 @@ class RollbackRecord:
         datetime | None
     )  # the from-version's retirement date for this deployment's SKU and region
     original_policy: str | None = None  # versionUpgradeOption before the change, to restore after a rollback
+    # What caused it: the triggering event id (modelwatch), "inventory" (Azure, seen by a refresh), or the
+    # rollback request id. Part of the id, so a retried attempt records the same change once.
+    reference: str = ""
 
     @property
     def id(self) -> str:
-        """Deterministic, so recording the same change twice is one record."""
+        """Deterministic: recording the same change twice is one record."""
         return event_id(
             "rollback",
             self.deployment_id.casefold(),
             self.from_version,
             self.to_version,
-            format_instant(self.changed_at),
+            self.applied_by,
+            self.reference,
         )
 
     def can_roll_back(self, now: datetime) -> bool:

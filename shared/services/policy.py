@@ -1,0 +1,263 @@
+"""Apply update policies: the Event Grid subscriber that turns catalog events into per-deployment decisions.
+
+At-least-once, out of order, untrusted input:
+- a ledger keyed by (subscriber, event id) makes a redelivery a no-op; a crashed attempt's claim expires and the
+  next delivery takes over; a transient error releases the claim and re-raises (Event Grid retries); a
+  permanent one is recorded and acknowledged;
+- decisions assess each deployment against the *current* catalog and inventory, never the event payload, so a
+  late, old event cannot undo a newer state;
+- the event is validated and scoped (location, subscription); a write targets only a deployment found in the
+  inventory, never a resource id built from event data;
+- events this service emits go through the outbox first (the timer's drain publishes any left behind).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.deployment_events import assessment_event, upgraded_event
+from shared.domain.deployments import Deployment
+from shared.domain.events import CATALOG_EVENT_TYPES, EventType, JsonValue, LifecycleEvent, version_subject
+from shared.domain.policy import Assessment, PolicyRules, assess
+from shared.domain.rollback import APPLIED_BY_MODELWATCH, RollbackRecord
+from shared.errors import EventFormatError, ModelWatchError, PermanentError, TransientError
+from shared.ports import (
+    ALREADY_DONE,
+    BUSY,
+    CatalogStateStore,
+    DeploymentApi,
+    DeploymentStore,
+    EventPublisher,
+    Ledger,
+    RollbackStore,
+)
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER = "apply_update_policy"
+
+ACCEPTED, DUPLICATE, IGNORED, REJECTED, FAILED = "processed", "duplicate", "ignored", "rejected", "failed"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What this installation watches; events outside it are acknowledged and ignored."""
+
+    locations: frozenset[str] = frozenset()  # empty: any
+
+    def covers_location(self, location: str) -> bool:
+        return not self.locations or location.casefold() in self.locations
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    """What handling one event did."""
+
+    event_id: str
+    outcome: str  # processed, duplicate, ignored, rejected, failed
+    detail: str = ""
+    assessments: tuple[Assessment, ...] = ()
+    emitted: tuple[LifecycleEvent, ...] = ()
+    writes: tuple[str, ...] = field(default=())  # deployment ids written
+
+
+def catalog_view(store: CatalogStateStore, location: str) -> dict[VersionKey, ModelVersion]:
+    """The location's current catalog as last committed by the watcher (removed versions left out)."""
+    return {k: r.version for k, r in store.load_records(location).items() if not r.removed}
+
+
+def validate_catalog_event(event: LifecycleEvent) -> tuple[str, str, str, str]:
+    """(location, format, name, version) of a catalog event whose data agrees with its subject."""
+    if event.event_type not in CATALOG_EVENT_TYPES:
+        raise EventFormatError(f"event {event.id}: type {event.event_type!r} is not a catalog event")
+    data = event.data
+    location = data.get("location")
+    if not isinstance(location, str) or not location:
+        raise EventFormatError(f"event {event.id}: data.location is missing")
+    if event.event_type == EventType.CATALOG_ANOMALY:
+        return location, "", "", ""
+    parts = [data.get("modelFormat"), data.get("modelName"), data.get("modelVersion")]
+    if not all(isinstance(p, str) and p for p in parts):
+        raise EventFormatError(
+            f"event {event.id}: data.modelFormat/modelName/modelVersion are required strings"
+        )
+    fmt, name, version = (str(p) for p in parts)
+    if event.subject != version_subject(location, fmt, name, version):
+        # a forged or garbled event: its subject and data disagree
+        raise EventFormatError(f"event {event.id}: subject {event.subject!r} does not match its data")
+    return location, fmt, name, version
+
+
+class PolicyService:
+    """The apply-update-policy use case."""
+
+    def __init__(
+        self,
+        *,
+        inventory: DeploymentStore,
+        ledger: Ledger,
+        rollbacks: RollbackStore,
+        state: CatalogStateStore,
+        api: DeploymentApi | None,
+        publisher: EventPublisher,
+        rules: PolicyRules,
+        scope: Scope,
+        reminder_days: Sequence[int],
+        claim_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.inventory = inventory
+        self.ledger = ledger
+        self.rollbacks = rollbacks
+        self.state = state
+        self.api = api
+        self.publisher = publisher
+        self.rules = rules
+        self.scope = scope
+        self.reminder_days = tuple(reminder_days)
+        self.claim_ttl = claim_ttl
+
+    def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
+        """Process one delivered event. Raises TransientError when Event Grid should redeliver it."""
+        try:
+            location, fmt, name, _ = validate_catalog_event(event)
+        except EventFormatError as exc:
+            log.warning("%s: rejected: %s", SUBSCRIBER, exc)
+            return HandleResult(event.id, REJECTED, str(exc))
+        if not self.scope.covers_location(location):
+            log.info(
+                "%s: event %s is for %s, outside WATCH_LOCATIONS: ignored", SUBSCRIBER, event.id, location
+            )
+            return HandleResult(event.id, IGNORED, f"location {location} is out of scope")
+        claim = self.ledger.claim(SUBSCRIBER, event.id, now=now, expires_at=now + self.claim_ttl)
+        if claim == ALREADY_DONE:
+            return HandleResult(event.id, DUPLICATE, "already processed")
+        if claim == BUSY:
+            raise TransientError(f"event {event.id} is being processed by another attempt; retry later")
+        try:
+            result = self._process(event, location, fmt, name, now)
+        except ModelWatchError as exc:
+            if exc.is_transient:
+                self.ledger.release(SUBSCRIBER, event.id)
+                raise
+            self.ledger.complete(SUBSCRIBER, event.id, f"failed: {exc}")
+            log.warning("%s: event %s failed permanently (acknowledged): %s", SUBSCRIBER, event.id, exc)
+            return HandleResult(event.id, FAILED, str(exc))
+        except BaseException:
+            self.ledger.release(SUBSCRIBER, event.id)
+            raise
+        self.ledger.complete(SUBSCRIBER, event.id, result.detail)
+        self._drain()
+        return result
+
+    def affected(self, location: str, fmt: str, name: str) -> list[Deployment]:
+        """Inventory deployments an event about this model in this location concerns."""
+        return [
+            d
+            for d in self.inventory.list_deployments()
+            if d.location.casefold() == location.casefold()
+            and (not name or (d.model_format.casefold() == fmt.casefold() and d.model_name == name))
+        ]
+
+    def _process(
+        self, event: LifecycleEvent, location: str, fmt: str, name: str, now: datetime
+    ) -> HandleResult:
+        catalog = catalog_view(self.state, location)
+        changed_at = event.event_time if event.event_type == EventType.DEFAULT_VERSION_CHANGED else None
+        assessments: list[Assessment] = []
+        emitted: list[LifecycleEvent] = []
+        writes: list[str] = []
+        problems: list[str] = []
+        for d in self.affected(location, fmt, name):
+            a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
+            assessments.append(a)
+            planned = assessment_event(
+                a, now=now, trigger=event.id, enforce=self.rules.enforce, thresholds=self.reminder_days
+            )
+            if planned is not None:
+                emitted.append(planned)
+            if a.write and a.target_version:
+                try:
+                    upgraded = self._upgrade(d, a.target_version, catalog, reference=event.id, now=now)
+                except PermanentError as exc:  # one deployment's refusal must not stop the others
+                    problems.append(f"{d.name}: {exc}")
+                    log.warning("%s: upgrading %s failed: %s", SUBSCRIBER, d.resource_id, exc)
+                    continue
+                emitted.append(upgraded)
+                writes.append(d.resource_id)
+        if emitted:
+            self.state.add_pending(emitted)  # idempotent by id: the upgrade events are already there
+        detail = f"{len(assessments)} deployment(s) assessed, {len(writes)} upgraded"
+        if problems:
+            detail += "; failed: " + "; ".join(problems)
+        return HandleResult(event.id, ACCEPTED, detail, tuple(assessments), tuple(emitted), tuple(writes))
+
+    def _upgrade(
+        self,
+        d: Deployment,
+        target: str,
+        catalog: dict[VersionKey, ModelVersion],
+        *,
+        reference: str,
+        now: datetime,
+    ) -> LifecycleEvent:
+        """GET the deployment as raw JSON, change only the version, PUT the whole body back. Idempotent."""
+        if self.api is None:
+            raise PermanentError("enforcement needs the ARM deployment API, which is not configured")
+        raw = self.api.get_deployment(d.resource_id)
+        model = _model_of(raw, d.resource_id)
+        live = model.get("version")
+        if live not in (d.model_version, target):
+            # someone else changed it since the inventory saw it: do not guess, the next refresh will tell
+            raise PermanentError(f"inventory says {d.model_version} but ARM says {live}; not touched")
+        if live != target:
+            body = copy.deepcopy(raw)
+            _model_of(body, d.resource_id)["version"] = target
+            self.api.put_deployment(d.resource_id, body)
+        # record and announce even when an earlier attempt already did the PUT: same ids, so no duplicates
+        source = catalog.get(d.version_key)
+        record = RollbackRecord(
+            deployment_id=d.resource_id,
+            from_version=d.model_version,
+            to_version=target,
+            changed_at=now,
+            applied_by=APPLIED_BY_MODELWATCH,
+            available_until=source.retirement_for_sku(d.sku_name) if source else None,
+            original_policy=d.upgrade_option,
+            reference=reference,
+        )
+        event = upgraded_event(d, record, now=now)
+        # rollback record and event before the inventory moves on: a crash in between is retried (claim
+        # expiry), finds the version already at target, and records the same ids again
+        self.rollbacks.add_rollback(record)
+        self.state.add_pending([event])
+        self.inventory.save_deployments([replace(d, model_version=target, last_seen=now)])
+        log.info("%s: upgraded %s from %s to %s", SUBSCRIBER, d.resource_id, d.model_version, target)
+        return event
+
+    def _drain(self) -> None:
+        """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
+        pending = self.state.list_pending()
+        if not pending:
+            return
+        try:
+            self.publisher.publish(pending)
+        except ModelWatchError as exc:
+            sent = getattr(exc, "published_ids", ())
+            if sent:
+                self.state.remove_pending(list(sent))
+            log.warning("%s: publishing deferred to the next drain: %s", SUBSCRIBER, exc)
+            return
+        self.state.remove_pending([e.id for e in pending])
+
+
+def _model_of(raw: dict[str, JsonValue], where: str) -> dict[str, JsonValue]:
+    props = raw.get("properties")
+    model = props.get("model") if isinstance(props, dict) else None
+    if not isinstance(model, dict):
+        raise PermanentError(f"deployment {where}: ARM returned no properties.model")
+    return model
