@@ -1,0 +1,196 @@
+"""Refresh the deployment inventory, and notice the upgrades Azure applied on its own.
+
+Runs after each catalog cycle. A deployment whose version changed since the last refresh, without a rollback
+record saying modelwatch (or a rollback) did it, was moved by Azure: that change is recorded with its way back
+and announced as DeploymentUpgraded (appliedBy "azure") — Azure itself emits no event when it upgrades.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.domain.deployment_events import upgraded_event
+from shared.domain.deployments import Deployment, DeploymentFormatError, parse_deployment
+from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.rollback import APPLIED_BY_AZURE, RollbackRecord
+from shared.errors import ModelWatchError
+from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, RollbackStore
+from shared.services.policy import catalog_view
+
+log = logging.getLogger(__name__)
+
+OPENAI_KINDS = frozenset({"openai", "aiservices"})
+
+
+@dataclass(frozen=True)
+class Account:
+    resource_id: str
+    location: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class InventoryReport:
+    accounts: int
+    deployments: int
+    written: int
+    removed: int
+    azure_upgrades: tuple[LifecycleEvent, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        text = (
+            f"inventory: {self.deployments} deployment(s) in {self.accounts} account(s); {self.written} changed, "
+            f"{self.removed} removed, {len(self.azure_upgrades)} upgrade(s) by Azure"
+        )
+        return text + (f"; {len(self.problems)} problem(s)" if self.problems else "")
+
+
+def parse_account(raw: JsonValue) -> Account | None:
+    """An Azure OpenAI-capable account, or None for other kinds."""
+    if not isinstance(raw, dict):
+        raise DeploymentFormatError(f"account is {type(raw).__name__}, expected an object")
+    rid, location, kind = raw.get("id"), raw.get("location"), raw.get("kind")
+    if not isinstance(rid, str) or not isinstance(location, str):
+        raise DeploymentFormatError("account without id or location")
+    if not isinstance(kind, str) or kind.casefold() not in OPENAI_KINDS:
+        return None
+    return Account(rid, location.replace(" ", "").casefold(), kind)
+
+
+class InventoryService:
+    """The refresh-inventory use case."""
+
+    def __init__(
+        self,
+        api: DeploymentApi,
+        inventory: DeploymentStore,
+        rollbacks: RollbackStore,
+        state: CatalogStateStore,
+        *,
+        accounts: Sequence[str] = (),
+        subscriptions: Sequence[str] = (),
+        max_concurrency: int = 8,
+    ) -> None:
+        self.api = api
+        self.inventory = inventory
+        self.rollbacks = rollbacks
+        self.state = state
+        self.account_ids = tuple(accounts)
+        self.subscriptions = tuple(subscriptions)
+        self.max_concurrency = max_concurrency
+
+    def _accounts(self, problems: list[str]) -> list[Account]:
+        raws: list[JsonValue] = []
+        if self.account_ids:
+            for account_id in self.account_ids:
+                try:
+                    raws.append(self.api.get_account(account_id))
+                except ModelWatchError as exc:
+                    problems.append(f"account {account_id}: {exc}")
+        else:
+            for sub in self.subscriptions:
+                try:
+                    raws.extend(self.api.list_accounts(sub))
+                except ModelWatchError as exc:
+                    problems.append(f"subscription {sub}: {exc}")
+        found: list[Account] = []
+        for raw in raws:
+            try:
+                account = parse_account(raw)
+            except DeploymentFormatError as exc:
+                problems.append(str(exc))
+                continue
+            if account is not None:
+                found.append(account)
+        return found
+
+    def refresh(self, now: datetime) -> InventoryReport:
+        problems: list[str] = []
+        accounts = self._accounts(problems)
+        listed: dict[str, list[JsonValue] | ModelWatchError] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(accounts) or 1))) as pool:
+            futures = {a.resource_id: pool.submit(self.api.list_deployments, a.resource_id) for a in accounts}
+            for account_id, future in futures.items():
+                try:
+                    listed[account_id] = future.result()
+                except ModelWatchError as exc:
+                    listed[account_id] = exc
+        previous = {d.key: d for d in self.inventory.list_deployments()}
+        fresh: dict[str, Deployment] = {}
+        complete_accounts: set[str] = set()
+        for account in accounts:
+            result = listed[account.resource_id]
+            if isinstance(result, ModelWatchError):
+                problems.append(f"account {account.resource_id}: {result}")
+                continue  # keep what we knew: a failed listing is not a deletion
+            complete_accounts.add(account.resource_id.casefold())
+            for raw in result:
+                try:
+                    d = parse_deployment(
+                        raw, account_id=account.resource_id, location=account.location, seen_at=now
+                    )
+                except DeploymentFormatError as exc:
+                    problems.append(f"account {account.resource_id}: {exc}")
+                    continue
+                fresh[d.key] = d
+        events: list[LifecycleEvent] = []
+        changed: list[Deployment] = []
+        for key, d in fresh.items():
+            before = previous.get(key)
+            if before is not None and replace(before, last_seen=None) == replace(d, last_seen=None):
+                continue
+            changed.append(d)
+            if before is not None and before.model_version != d.model_version and not self._ours(before, d):
+                events.append(self._azure_upgrade(before, d, now))
+        if events:
+            self.state.add_pending(events)  # the outbox first: the timer's drain publishes them
+        if changed:
+            self.inventory.save_deployments(changed)
+        gone = [
+            k for k, d in previous.items() if d.account_id.casefold() in complete_accounts and k not in fresh
+        ]
+        if gone:
+            self.inventory.delete_deployments(gone)
+        for problem in problems:
+            log.warning("inventory: %s", problem)
+        return InventoryReport(
+            len(accounts), len(fresh), len(changed), len(gone), tuple(events), tuple(problems)
+        )
+
+    def _ours(self, before: Deployment, after: Deployment) -> bool:
+        return any(
+            r.from_version == before.model_version
+            and r.to_version == after.model_version
+            and r.applied_by != APPLIED_BY_AZURE
+            for r in self.rollbacks.list_rollbacks(after.resource_id)
+        )
+
+    def _azure_upgrade(self, before: Deployment, after: Deployment, now: datetime) -> LifecycleEvent:
+        source = catalog_view(self.state, after.location).get(before.version_key)
+        record = RollbackRecord(
+            deployment_id=after.resource_id,
+            from_version=before.model_version,
+            to_version=after.model_version,
+            changed_at=now,
+            applied_by=APPLIED_BY_AZURE,
+            available_until=source.retirement_for_sku(after.sku_name) if source else None,
+            original_policy=before.upgrade_option,
+            reference="inventory",
+        )
+        self.rollbacks.add_rollback(record)
+        log.info(
+            "inventory: Azure moved %s from %s to %s",
+            after.resource_id,
+            before.model_version,
+            after.model_version,
+        )
+        return upgraded_event(after, record, now=now)
