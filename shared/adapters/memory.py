@@ -60,7 +60,7 @@ class InMemoryCatalogStateStore:
 
     def list_pending(self) -> list[LifecycleEvent]:
         with self._lock:
-            return list(self._pending.values())
+            return sorted(self._pending.values(), key=lambda e: (e.event_time, e.id))
 
     def remove_pending(self, event_ids: Sequence[str]) -> None:
         with self._lock:

@@ -1,0 +1,199 @@
+"""CatalogStateStore in a SQLite file: the local twin of the Table Storage store (CLI, tests, single host)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.domain.catalog import VersionKey
+from shared.domain.diff import VersionRecord
+from shared.domain.events import LifecycleEvent
+from shared.domain.records import key_from_text, key_text, record_from_json, record_to_json
+from shared.domain.timeutil import format_instant, parse_instant
+from shared.errors import ConcurrencyError, PermanentError, TransientError
+from shared.ports import Cursor
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursors (
+    location TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    last_cycle_at TEXT,
+    anomaly TEXT,
+    last_error TEXT,
+    cycles INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    location TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (location, key)
+);
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    event_time TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending (event_time, id);
+"""
+
+# Messages of sqlite3.OperationalError that mean "another connection holds the lock": retrying can succeed.
+_BUSY_MARKERS = ("database is locked", "database table is locked", "busy")
+
+
+def _exact_instant(value: datetime | None) -> str | None:
+    # Full precision (unlike the seconds-precision wire form) so a cursor reads back equal to what was written.
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _stored_record(key: str, text: str, location: str) -> tuple[VersionKey, VersionRecord]:
+    # Corrupt stored data must surface as an error that says retrying cannot help, not as a raw KeyError.
+    try:
+        return key_from_text(key), record_from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentError(f"stored record {key!r} of {location} is unreadable: {exc!r}") from exc
+
+
+class SqliteCatalogStateStore:
+    """CatalogStateStore in one SQLite file (WAL). Thread-safe: one connection behind a lock."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.writes = 0  # entity writes, for tests and benchmarks (same meaning as the in-memory store)
+        self._lock = threading.Lock()
+        with self._translate("open"):
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit; multi-statement writes open their own BEGIN IMMEDIATE, which takes
+            # the write lock up front so two processes cannot both read-then-write the same rows.
+            self._conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _translate(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            message = f"SQLite state store {self.path}: {action} failed: {exc}"
+            text = str(exc).lower()
+            if isinstance(exc, sqlite3.OperationalError) and any(m in text for m in _BUSY_MARKERS):
+                raise TransientError(message) from exc
+            raise PermanentError(message) from exc
+        except OSError as exc:
+            raise PermanentError(f"SQLite state store {self.path}: {action} failed: {exc.strerror}") from exc
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._translate(action):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def get_cursor(self, location: str) -> Cursor:
+        with self._lock, self._translate(f"reading the cursor of {location}"):
+            row = self._conn.execute(
+                "SELECT etag, last_cycle_at, anomaly, last_error, cycles FROM cursors WHERE location = ?",
+                (location,),
+            ).fetchone()
+        if row is None:
+            return Cursor(location)
+        etag, last_cycle_at, anomaly, last_error, cycles = row
+        try:
+            when = None if last_cycle_at is None else parse_instant(last_cycle_at)
+        except ValueError as exc:
+            raise PermanentError(f"stored cursor of {location} is unreadable: {exc}") from exc
+        return Cursor(location, etag, when, anomaly, last_error, int(cycles))
+
+    def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+        etag = secrets.token_hex(16)
+        values = (
+            etag,
+            _exact_instant(cursor.last_cycle_at),
+            cursor.anomaly,
+            cursor.last_error,
+            cursor.cycles,
+            cursor.location,
+        )
+        with self._lock, self._translate(f"committing the cursor of {cursor.location}"):
+            # One statement each way, so the check and the write are atomic even across processes.
+            if expected_etag is None:
+                changed = self._conn.execute(
+                    "INSERT INTO cursors (etag, last_cycle_at, anomaly, last_error, cycles, location)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (location) DO NOTHING",
+                    values,
+                ).rowcount
+            else:
+                changed = self._conn.execute(
+                    "UPDATE cursors SET etag = ?, last_cycle_at = ?, anomaly = ?, last_error = ?, cycles = ?"
+                    " WHERE location = ? AND etag = ?",
+                    (*values, expected_etag),
+                ).rowcount
+            if changed != 1:
+                raise ConcurrencyError(f"cursor {cursor.location} changed since it was read")
+            self.writes += 1
+        return replace(cursor, etag=etag)
+
+    def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
+        with self._lock, self._translate(f"loading the snapshot of {location}"):
+            rows = self._conn.execute(
+                "SELECT key, record FROM records WHERE location = ?", (location,)
+            ).fetchall()
+        return dict(_stored_record(key, record, location) for key, record in rows)
+
+    def save_records(self, location: str, records: Mapping[VersionKey, VersionRecord]) -> None:
+        if not records:
+            return
+        rows = [(location, key_text(k), record_to_json(r)) for k, r in records.items()]
+        with self._transaction(f"saving the snapshot of {location}") as conn:
+            conn.executemany(
+                "INSERT INTO records (location, key, record) VALUES (?, ?, ?)"
+                " ON CONFLICT (location, key) DO UPDATE SET record = excluded.record",
+                rows,
+            )
+            self.writes += len(rows)
+
+    def add_pending(self, events: Sequence[LifecycleEvent]) -> None:
+        if not events:
+            return
+        # First writer wins, like the in-memory store: an id always names the same change, so nothing is lost.
+        rows = [(e.id, format_instant(e.event_time), e.to_json()) for e in events]
+        with self._transaction("adding pending events") as conn:
+            conn.executemany(
+                "INSERT INTO pending (id, event_time, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                rows,
+            )
+            self.writes += len(rows)
+
+    def list_pending(self) -> list[LifecycleEvent]:
+        with self._lock, self._translate("listing pending events"):
+            rows = self._conn.execute("SELECT body FROM pending ORDER BY event_time, id").fetchall()
+        return [LifecycleEvent.from_json(body) for (body,) in rows]
+
+    def remove_pending(self, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        with self._transaction("removing published events") as conn:
+            conn.executemany("DELETE FROM pending WHERE id = ?", [(ident,) for ident in event_ids])
+        log.debug("removed up to %d published event(s) from %s", len(event_ids), self.path)

@@ -1,0 +1,379 @@
+"""CatalogStateStore on Azure Table Storage (azure-data-tables): the store of the deployed Function App.
+
+Layout (``<prefix>`` defaults to ``ModelWatch``):
+- ``<prefix>Cursors``: PartitionKey "cursor", RowKey = the location; guarded by the entity's ETag.
+- ``<prefix>Snapshots``: PartitionKey = the location, RowKey = the version key; property ``Record`` (JSON).
+- ``<prefix>Outbox``: PartitionKey "pending", RowKey = the event id; properties ``EventTime`` and ``Body`` (JSON).
+Keys go through ``encode_key`` so names holding '/', '#', '?', '\\' or control characters stay legal.
+
+azure-data-tables is imported inside methods only: importing it costs cold-start time that a Function App
+worker pays before its first invocation, even when the run never touches Table Storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from shared.adapters.keys import decode_key, encode_key
+from shared.domain.catalog import VersionKey
+from shared.domain.diff import VersionRecord
+from shared.domain.events import LifecycleEvent
+from shared.domain.records import key_from_text, key_text, record_from_json, record_to_json
+from shared.domain.timeutil import format_instant, parse_instant
+from shared.errors import ConcurrencyError, PermanentError, TransientError
+from shared.ports import Cursor
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient, TableEntity, TableServiceClient
+
+log = logging.getLogger(__name__)
+
+CURSOR_PARTITION = "cursor"
+PENDING_PARTITION = "pending"
+
+# Entity group transactions: at most 100 operations and a 4 MiB payload (azure-facts §5.2). The SDK checks
+# neither, and Azurite answers an oversized batch with a malformed response, so chunk here.
+MAX_BATCH_OPERATIONS = 100
+MAX_BATCH_BYTES = 3 * 1024 * 1024  # estimated; the rest of the 4 MiB is headroom for the multipart envelope
+
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+# Throttling (429, 503 ServerBusy), timeouts (408, 500 OperationTimeout) and gateway failures: retry later.
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# SAS signatures travel in URLs, and URLs appear in transport errors: never let one reach a message.
+_SECRET = re.compile(r"(sig|accountkey|sharedaccesssignature)=[^&;\s'\"]*", re.IGNORECASE)
+_MESSAGE_LIMIT = 300
+
+
+def _redact(text: str) -> str:
+    return _SECRET.sub(r"\1=REDACTED", text)[:_MESSAGE_LIMIT]
+
+
+def _exact_instant(value: datetime | None) -> str | None:
+    # Full precision (unlike the seconds-precision wire form) so a cursor reads back equal to what was written.
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _stored_record(row_key: str, text: str, location: str) -> tuple[VersionKey, VersionRecord]:
+    # Corrupt stored data must surface as an error that says retrying cannot help, not as a raw KeyError.
+    try:
+        return key_from_text(decode_key(row_key)), record_from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentError(f"stored record {row_key!r} of {location} is unreadable: {exc!r}") from exc
+
+
+def _estimated_size(entity: Mapping[str, Any]) -> int:
+    # JSON with ASCII escapes over-counts non-ASCII text; keys also appear (URL-encoded) in each operation's URL.
+    keys = len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))
+    return len(json.dumps(entity)) + 3 * keys + 512
+
+
+def _chunks(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split one partition's entities into batches the service accepts."""
+    chunk: list[dict[str, Any]] = []
+    used = 0
+    for entity in entities:
+        size = _estimated_size(entity)
+        if chunk and (len(chunk) >= MAX_BATCH_OPERATIONS or used + size > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(entity)
+        used += size
+    if chunk:
+        yield chunk
+
+
+class TableCatalogStateStore:
+    """CatalogStateStore on three Azure tables. Thread-safe.
+
+    Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError (4xx, bad
+    configuration, a key over 1 KiB); ``commit_cursor`` raises ConcurrencyError when the ETag moved.
+    ``transactions`` counts REST calls (billing units), ``writes`` counts entity writes.
+    """
+
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
+        self.cursors_table = f"{table_prefix}Cursors"
+        self.snapshots_table = f"{table_prefix}Snapshots"
+        self.outbox_table = f"{table_prefix}Outbox"
+        bad = [
+            n
+            for n in (self.cursors_table, self.snapshots_table, self.outbox_table)
+            if not _TABLE_NAME.match(n)
+        ]
+        if bad:
+            raise PermanentError(
+                f"table prefix {table_prefix!r} gives invalid table names {bad}: "
+                "use letters and digits, starting with a letter, at most 54 characters"
+            )
+        self.table_prefix = table_prefix
+        self.transactions = 0  # REST calls made (each get, query page, write, batch, table creation is one)
+        self.writes = 0  # entity writes, for tests and benchmarks (same meaning as the in-memory store)
+        self._service = service
+        self._lock = threading.Lock()
+        self._tables: dict[str, TableClient] = {}
+
+    @classmethod
+    def from_connection_string(
+        cls, conn: str, *, table_prefix: str = "ModelWatch", **client_options: Any
+    ) -> TableCatalogStateStore:
+        """A store over the account of a connection string (``client_options`` go to TableServiceClient)."""
+        from azure.data.tables import TableServiceClient
+
+        try:
+            service = TableServiceClient.from_connection_string(conn, **client_options)
+        except ValueError:
+            # the SDK's parse errors can quote the input, and the input holds the account key
+            raise PermanentError("the Table Storage connection string is malformed") from None
+        return cls(service, table_prefix=table_prefix)
+
+    @classmethod
+    def from_endpoint(
+        cls, endpoint: str, credential: object, *, table_prefix: str = "ModelWatch", **client_options: Any
+    ) -> TableCatalogStateStore:
+        """A store over ``https://<account>.table.core.windows.net`` with a token or key credential."""
+        from azure.data.tables import TableServiceClient
+
+        try:
+            service = TableServiceClient(
+                endpoint=endpoint, credential=cast(Any, credential), **client_options
+            )
+        except ValueError as exc:
+            raise PermanentError(
+                f"invalid Table Storage endpoint {_redact(endpoint)!r}: {_redact(str(exc))}"
+            ) from exc
+        return cls(service, table_prefix=table_prefix)
+
+    def close(self) -> None:
+        """Close the HTTP transport."""
+        self._service.close()
+
+    # plumbing
+
+    def _count(self, transactions: int = 1, writes: int = 0) -> None:
+        with self._lock:
+            self.transactions += transactions
+            self.writes += writes
+
+    @contextmanager
+    def _translate(self, action: str) -> Iterator[None]:
+        """Turn azure-core errors into TransientError / PermanentError; messages carry no secret."""
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+        try:
+            yield
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise TransientError(
+                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {_redact(str(exc))})"
+            ) from exc
+        except HttpResponseError as exc:
+            status = exc.status_code
+            code = getattr(exc, "error_code", None) or ""
+            code = getattr(code, "value", code)  # TableErrorCode is a str enum: show its wire value
+            message = f"Table Storage: {action} failed: HTTP {status} {code}".rstrip()
+            # no status: the exchange broke mid-way (an undecodable response), which a retry can fix
+            if status is None or status in _TRANSIENT_STATUSES:
+                raise TransientError(message) from exc
+            raise PermanentError(message) from exc
+
+    def _table(self, name: str) -> TableClient:
+        """The client of one table, created on first use by this store instance."""
+        with self._lock:
+            client = self._tables.get(name)
+        if client is not None:
+            return client
+        from azure.core.exceptions import ResourceExistsError
+
+        client = self._service.get_table_client(name)
+        with self._translate(f"creating table {name}"):
+            self._count()
+            try:
+                client.create_table()
+                log.info("created table %s", name)
+            except ResourceExistsError:
+                pass  # the usual case: created by an earlier instance, worker or deployment
+        with self._lock:
+            return self._tables.setdefault(name, client)
+
+    def _query_partition(self, table: TableClient, partition: str, action: str) -> list[TableEntity]:
+        entities: list[TableEntity] = []
+        with self._translate(action):
+            # parameters: the SDK quotes the value; leave spaces around @pk (its substitution splits on spaces)
+            pages = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}).by_page()
+            for page in pages:
+                self._count()  # one REST call per page of at most 1,000 entities
+                entities.extend(page)
+        return entities
+
+    def _upsert_all(self, table: TableClient, entities: list[dict[str, Any]], action: str) -> None:
+        from azure.data.tables import UpdateMode
+
+        for chunk in _chunks(entities):
+            with self._translate(action):
+                self._count(writes=len(chunk))
+                table.submit_transaction(("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk)
+
+    # cursors
+
+    def get_cursor(self, location: str) -> Cursor:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        row = encode_key(location)  # first: a key over the limit is refused before any request
+        table = self._table(self.cursors_table)
+        with self._translate(f"reading the cursor of {location}"):
+            self._count()
+            try:
+                entity = table.get_entity(CURSOR_PARTITION, row)
+            except ResourceNotFoundError:
+                return Cursor(location)
+        try:
+            last = _optional_str(entity.get("LastCycleAt"))
+            return Cursor(
+                location=location,
+                etag=str(entity.metadata["etag"]),
+                last_cycle_at=None if last is None else parse_instant(last),
+                anomaly=_optional_str(entity.get("Anomaly")),
+                last_error=_optional_str(entity.get("LastError")),
+                cycles=int(entity.get("Cycles") or 0),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(f"stored cursor of {location} is unreadable: {exc!r}") from exc
+
+    def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import (
+            HttpResponseError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+        from azure.data.tables import UpdateMode
+
+        entity: dict[str, Any] = {
+            "PartitionKey": CURSOR_PARTITION,
+            "RowKey": encode_key(cursor.location),
+            "Cycles": cursor.cycles,
+        }
+        # absent rather than null: REPLACE then drops a value that was cleared
+        optional = {
+            "LastCycleAt": _exact_instant(cursor.last_cycle_at),
+            "Anomaly": cursor.anomaly,
+            "LastError": cursor.last_error,
+        }
+        entity.update({name: value for name, value in optional.items() if value is not None})
+        lost = f"cursor {cursor.location} changed since it was read"
+        table = self._table(self.cursors_table)
+        with self._translate(f"committing the cursor of {cursor.location}"):
+            self._count(writes=1)
+            if expected_etag is None:
+                try:
+                    metadata = table.create_entity(entity)
+                except ResourceExistsError as exc:  # 409: another writer created it first
+                    raise ConcurrencyError(lost) from exc
+                except HttpResponseError as exc:
+                    if exc.status_code == 409:  # create_entity can re-raise the undecoded error
+                        raise ConcurrencyError(lost) from exc
+                    raise
+            else:
+                try:
+                    metadata = table.update_entity(
+                        entity,
+                        mode=UpdateMode.REPLACE,
+                        etag=expected_etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except (ResourceModifiedError, ResourceNotFoundError) as exc:  # 412 stale; 404 deleted since
+                    raise ConcurrencyError(lost) from exc
+                except HttpResponseError as exc:
+                    if exc.status_code == 412:
+                        raise ConcurrencyError(lost) from exc
+                    raise
+        return replace(cursor, etag=str(metadata["etag"]))
+
+    # snapshots
+
+    def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
+        partition = encode_key(location)
+        table = self._table(self.snapshots_table)
+        entities = self._query_partition(table, partition, f"loading the snapshot of {location}")
+        return dict(_stored_record(str(e["RowKey"]), str(e.get("Record")), location) for e in entities)
+
+    def save_records(self, location: str, records: Mapping[VersionKey, VersionRecord]) -> None:
+        if not records:
+            return
+        partition = encode_key(location)
+        entities = [
+            {"PartitionKey": partition, "RowKey": encode_key(key_text(k)), "Record": record_to_json(r)}
+            for k, r in records.items()
+        ]
+        table = self._table(self.snapshots_table)
+        self._upsert_all(table, entities, f"saving the snapshot of {location}")
+        log.debug("saved %d record(s) of %s", len(entities), location)
+
+    # outbox
+
+    def add_pending(self, events: Sequence[LifecycleEvent]) -> None:
+        if not events:
+            return
+        # An entity may appear once per batch; an id names one change, so the first copy is as good as any.
+        unique: dict[str, dict[str, Any]] = {}
+        for event in events:
+            row = encode_key(event.id)
+            unique.setdefault(
+                row,
+                {
+                    "PartitionKey": PENDING_PARTITION,
+                    "RowKey": row,
+                    "EventTime": format_instant(event.event_time),
+                    "Body": event.to_json(),
+                },
+            )
+        table = self._table(self.outbox_table)
+        # upsert, not insert: a retried cycle re-adds the same ids, and that must not fail the batch
+        self._upsert_all(table, list(unique.values()), "adding pending events")
+
+    def list_pending(self) -> list[LifecycleEvent]:
+        table = self._table(self.outbox_table)
+        entities = self._query_partition(table, PENDING_PARTITION, "listing pending events")
+        events = [LifecycleEvent.from_json(str(e["Body"])) for e in entities]
+        return sorted(events, key=lambda e: (e.event_time, e.id))
+
+    def remove_pending(self, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        from azure.data.tables import TableTransactionError
+
+        rows: dict[str, None] = {}
+        for ident in event_ids:
+            try:
+                rows[encode_key(ident)] = None
+            except PermanentError:
+                continue  # too long to be a key, so never added: not pending, and ids not pending are ignored
+        if not rows:
+            return
+        table = self._table(self.outbox_table)
+        for chunk in _chunks({"PartitionKey": PENDING_PARTITION, "RowKey": row} for row in rows):
+            with self._translate("removing published events"):
+                self._count()
+                try:
+                    table.submit_transaction(("delete", entity) for entity in chunk)
+                    continue
+                except TableTransactionError as exc:
+                    if exc.status_code != 404:
+                        raise
+                # A batch fails whole when one entity is absent (already removed by an earlier, interrupted
+                # drain); delete one by one instead, where the SDK treats 404 as done.
+                log.debug("outbox batch hit an absent event; deleting %d one by one", len(chunk))
+                for entity in chunk:
+                    self._count()
+                    table.delete_entity(PENDING_PARTITION, str(entity["RowKey"]))

@@ -1,0 +1,109 @@
+"""Pytest plugin: a real Azurite Table service for the session, and a per-test table prefix.
+
+Azurite missing is a failure, never a skip: a skipped integration test must not pass as green.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
+
+# The well-known development account of the storage emulators (azure-facts §5.6): public, not a secret.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+START_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def connection_string(port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+    )
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string() -> Iterator[str]:
+    """Start azurite-table in memory on a free loopback port; yield its connection string."""
+    if not AZURITE_TABLE.exists():
+        pytest.fail("Azurite is not installed: run `npm ci` (make test does)")
+    port = _free_port()
+    command = [
+        str(AZURITE_TABLE),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--loose",
+        "--silent",
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(port),
+    ]
+    with (
+        tempfile.TemporaryDirectory(prefix="azurite-") as workdir,
+        tempfile.TemporaryFile() as stderr,
+    ):
+        # cwd: Azurite writes its workspace files (debug log, extent folders) next to where it runs
+        process = subprocess.Popen(
+            command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _accepts(port):
+                exited = process.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    state = (
+                        f"exited with status {process.returncode}"
+                        if exited
+                        else f"did not listen within {START_TIMEOUT:.0f} s"
+                    )
+                    _stop(process)
+                    stderr.seek(0)
+                    detail = stderr.read().decode(errors="replace").strip() or "(nothing on stderr)"
+                    pytest.fail(f"Azurite {state} on port {port}:\n{detail}")
+                time.sleep(0.1)
+            yield connection_string(port)
+        finally:
+            _stop(process)
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """A unique table-name prefix, so tests sharing the session's Azurite cannot see each other's tables."""
+    return "T" + uuid.uuid4().hex[:12]
