@@ -42,6 +42,19 @@ ABOUT: dict[EventType, str] = {
     EventType.CATALOG_ANOMALY: "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions "
     "vanished in one cycle. The snapshot is kept and no retirement is announced until the catalog looks sane "
     "again; announced once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
+    EventType.DEPLOYMENT_UPGRADE_PLANNED: "A deployment will be moved to a newer version: by Azure (`performedBy: "
+    "azure`, by `actionDate`) or by modelwatch (`performedBy: modelwatch`; in plan mode nothing is written). Published "
+    "by `apply_update_policy`. Subject: the deployment resource id.",
+    EventType.DEPLOYMENT_UPGRADED: "A deployment's version changed: `appliedBy` is `modelwatch` (enforcement) or "
+    "`azure` (noticed by the inventory refresh: Azure emits no event of its own). `rollbackAvailableUntil` is the "
+    "from-version's retirement date for this deployment's SKU and region.",
+    EventType.DEPLOYMENT_AT_RISK: "A deployment will stop working (`status: atRisk`, with `retirementDate` and "
+    "`daysRemaining`) or already has (`status: broken`), with no automatic way forward: NoAutoUpgrade, provisioned "
+    "(never auto-upgraded), no newer default, or a target that is unusable (`summary` says why). Re-published at "
+    "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`), so countdowns reach the owners.",
+    EventType.DEPLOYMENT_ROLLED_BACK: "An operator rolled a deployment back to its previous version; its "
+    "`versionUpgradeOption` was set to `NoAutoUpgrade` (otherwise Azure moves it forward again) and "
+    "`previousPolicy` keeps what it was.",
 }
 
 
@@ -113,7 +126,75 @@ def _examples() -> dict[str, LifecycleEvent]:
     examples = {e.event_type: e for e in second.events}
     anomaly = diff_location(second.snapshot, parse_models(after[:4]), t1)
     examples.update({e.event_type: e for e in anomaly.events})
+    examples.update(_deployment_examples(second.snapshot.records, t1))
     return examples
+
+
+def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEvent]:
+    from shared.domain.deployment_events import assessment_event, upgraded_event
+    from shared.domain.deployments import Deployment
+    from shared.domain.policy import assess
+    from shared.domain.rollback import RollbackRecord
+
+    catalog = {k: r.version for k, r in records.items()}
+    base = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai/deployments/"
+    account = base.split("/deployments/")[0]
+
+    def dep(name: str, version: str, sku: str, policy: str | None) -> Deployment:
+        return Deployment(
+            base + name,
+            account,
+            name,
+            "eastus",
+            "OpenAI",
+            name.split("_")[0],
+            version,
+            sku,
+            50,
+            policy,
+            "Succeeded",
+            {"modelwatch:route": "payments"},
+        )
+
+    out: dict[str, LifecycleEvent] = {}
+    for d in (
+        dep("gpt-4o_chat", "2024-05-13", "Standard", "OnceNewDefaultVersionAvailable"),
+        dep("gpt-4_ptu", "0613", "ProvisionedManaged", None),
+    ):
+        event = assessment_event(
+            assess(d, catalog, now),
+            now=now,
+            trigger="6f9619ff-8b86-d011-b42d-00c04fc964ff",
+            enforce=False,
+            thresholds=(90, 60, 30, 14, 7, 1),
+        )
+        if event is not None:
+            out[event.event_type] = event
+    chat = dep("gpt-4o_chat", "2024-05-13", "Standard", "OnceNewDefaultVersionAvailable")
+    upgrade = RollbackRecord(
+        chat.resource_id,
+        "2024-05-13",
+        "2024-08-06",
+        now,
+        "azure",
+        datetime(2025, 6, 30, tzinfo=UTC),
+        "OnceNewDefaultVersionAvailable",
+        "inventory",
+    )
+    back = RollbackRecord(
+        chat.resource_id,
+        "2024-08-06",
+        "2024-05-13",
+        now,
+        "rollback",
+        None,
+        "OnceNewDefaultVersionAvailable",
+        "operator",
+    )
+    for record in (upgrade, back):
+        event = upgraded_event(chat, record, now=now)
+        out[event.event_type] = event
+    return out
 
 
 def render() -> str:
