@@ -138,7 +138,7 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
 
     catalog = {k: r.version for k, r in records.items()}
     base = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai/deployments/"
-    account = base.split("/deployments/")[0]
+    account = base.split("/deployments/", maxsplit=1)[0]
 
     def dep(name: str, version: str, sku: str, policy: str | None) -> Deployment:
         return Deployment(
@@ -147,7 +147,7 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
             name,
             "eastus",
             "OpenAI",
-            name.split("_")[0],
+            name.split("_", maxsplit=1)[0],
             version,
             sku,
             50,
