@@ -91,7 +91,17 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     source = bootstrap.build_catalog_source(settings, catalog_file=catalog_file)
     locations = _locations(args, settings, source)
     now = args.at or _file_as_of(source) or datetime.now(UTC)
-    watcher = bootstrap.build_watcher(settings, source=source)
+    store = None
+    state_path = settings.state_store.value.reveal() if settings.state_store else bootstrap.DEFAULT_STATE
+    if (
+        args.dry_run
+        and (settings.state_store is None or settings.state_store.kind == "sqlite")
+        and not Path(state_path).exists()
+    ):
+        from shared.adapters.memory import InMemoryCatalogStateStore
+
+        store = InMemoryCatalogStateStore()  # a dry run leaves no trace, not even an empty database
+    watcher = bootstrap.build_watcher(settings, source=source, store=store)
     store_text = (
         settings.state_store.describe() if settings.state_store else f"sqlite:///{bootstrap.DEFAULT_STATE}"
     )

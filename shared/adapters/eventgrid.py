@@ -1,0 +1,141 @@
+"""EventPublisher over an Event Grid custom topic (azure-eventgrid, Event Grid schema)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from shared.config import Secret
+from shared.domain.events import LifecycleEvent
+from shared.errors import PublishError
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 1_000_000  # the topic takes at most 1 MB per request (azure-facts.md §4.3); keep a margin
+MAX_BATCH_EVENTS = 5000
+
+
+def split_batches(
+    events: Sequence[LifecycleEvent], *, max_bytes: int = MAX_BATCH_BYTES, max_events: int = MAX_BATCH_EVENTS
+) -> list[list[LifecycleEvent]]:
+    """Consecutive batches whose JSON array stays within both limits. An event too large alone raises."""
+    batches: list[list[LifecycleEvent]] = []
+    current: list[LifecycleEvent] = []
+    size = 2  # the brackets of the array
+    for event in events:
+        # sized as azure-core serialises it (", " and ": " separators, milliseconds in eventTime), plus a margin
+        length = len(json.dumps(event.to_wire()).encode()) + 16
+        if length + 2 > max_bytes:
+            raise PublishError(
+                f"event {event.id} is {length} bytes: over the 1 MB Event Grid limit", transient=False
+            )
+        if current and (size + length > max_bytes or len(current) >= max_events):
+            batches.append(current)
+            current, size = [], 2
+        current.append(event)
+        size += length
+    if current:
+        batches.append(current)
+    return batches
+
+
+class EventGridPublisher:
+    """Publishes LifecycleEvents with OUR ids and times (the SDK would invent new ones), batch by batch."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        key: Secret | None,
+        *,
+        credential: Any = None,
+        retry_total: int = 3,
+        retry_backoff_factor: float = 0.8,
+        timeout: float = 30.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self._key = key
+        self._credential = credential
+        self.retry_total = retry_total
+        self.retry_backoff_factor = retry_backoff_factor
+        self.timeout = timeout
+        self.requests_sent = 0
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _get_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from azure.core.credentials import AzureKeyCredential
+                from azure.eventgrid import EventGridPublisherClient
+
+                credential = self._credential
+                if self._key is not None:
+                    credential = AzureKeyCredential(self._key.reveal())
+                elif credential is None:
+                    from azure.identity import DefaultAzureCredential
+
+                    credential = DefaultAzureCredential()
+                self._client = EventGridPublisherClient(
+                    self.endpoint, credential, retry_backoff_factor=self.retry_backoff_factor
+                )
+            return self._client
+
+    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+        if not events:
+            return
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+        from azure.eventgrid import EventGridEvent
+
+        client = self._get_client()
+        published: list[str] = []
+        for batch in split_batches(events):
+            wire = [
+                EventGridEvent(
+                    subject=e.subject,
+                    event_type=e.event_type,
+                    data=dict(e.data),
+                    data_version=e.data_version,
+                    id=e.id,
+                    event_time=e.event_time,
+                )
+                for e in batch
+            ]
+            try:
+                self.requests_sent += 1
+                client.send(
+                    wire,
+                    retry_total=self.retry_total,
+                    connection_timeout=self.timeout,
+                    read_timeout=self.timeout,
+                )
+            except HttpResponseError as exc:
+                raise self._error(exc.status_code or 0, tuple(published)) from exc
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                raise PublishError(
+                    f"Event Grid topic unreachable: {type(exc).__name__}", published_ids=tuple(published)
+                ) from exc
+            published.extend(e.id for e in batch)
+        log.info("published %d event(s) in %d request(s)", len(published), self.requests_sent)
+
+    def _error(self, status: int, published: tuple[str, ...]) -> PublishError:
+        if status in (401, 403):
+            text = (
+                f"Event Grid refused the publish ({status}): check EVENTGRID_TOPIC_KEY, or grant the app's identity "
+                "the EventGrid Data Sender role on the topic"
+            )
+        elif status == 404:
+            text = "Event Grid answered 404: check EVENTGRID_TOPIC_ENDPOINT (…/api/events of a custom topic)"
+        elif status in (400, 413):
+            text = f"Event Grid rejected the payload ({status})"
+        else:
+            text = f"Event Grid answered {status}"
+        transient = status in (408, 429) or status >= 500 or status == 0
+        return PublishError(text, published_ids=published, transient=transient)
+
+
+def wire_json(events: Sequence[LifecycleEvent]) -> str:
+    """The body a topic receives for these events (for local captures and tests)."""
+    return json.dumps([e.to_wire() for e in events])

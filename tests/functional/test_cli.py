@@ -1,0 +1,106 @@
+"""The command line over the real services: output, exit codes, settings errors, no secrets printed."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+JAN, MAR = DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test in an empty folder with no modelwatch settings in the environment."""
+    for name in ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "STATE_STORE", "AzureWebJobsStorage",
+                 "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY", "ARM_BEARER_TOKEN", "ARM_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_check_twice_baseline_then_changes(tmp_path: Path) -> None:
+    code, first = run("check", "--catalog-file", str(JAN), "--at", "2025-01-09T00:00:00Z")
+    assert code == 0
+    assert "baseline" in first and "RetirementScheduled" in first
+    code, second = run("check", "--catalog-file", str(MAR), "--at", "2025-03-12T00:00:00Z")
+    assert code == 0
+    for expected in ("VersionReleased", "o3-mini 2025-01-31", "DefaultVersionChanged", "is now the default (was 0301)",
+                     "VersionRetired", "retires 2025-06-30 (later; was 2025-05-20"):
+        assert expected in second, expected
+    events = [json.loads(line) for line in (tmp_path / ".modelwatch" / "events.jsonl").read_text().splitlines()]
+    assert {e["eventType"] for e in events} >= {"ModelLifecycle.VersionReleased", "ModelLifecycle.DefaultVersionChanged"}
+    code, third = run("check", "--catalog-file", str(MAR), "--at", "2025-03-12T01:00:00Z")
+    assert "0 change(s) detected" in third
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    code, out = run("check", "--catalog-file", str(JAN), "--at", "2025-01-09T00:00:00Z", "--dry-run")
+    assert code == 0 and "would publish" in out
+    assert not (tmp_path / ".modelwatch").exists()
+
+
+def test_embedded_default_uses_the_bundled_catalog() -> None:
+    code, out = run("check", "--dry-run")
+    assert code == 0
+    assert "bundled sample catalog" in out
+    assert "as of 2025-03-12" in out  # the sample's own instant, not the wall clock
+
+
+def test_at_answers_what_is_due_on_a_date() -> None:
+    code, out = run("check", "--catalog-file", str(MAR), "--at", "2025-06-07T00:00:00Z", "--dry-run")
+    assert code == 0
+    assert "retired: retirement date passed" in out  # gpt-4 0613 retired 2025-06-06
+
+
+def test_bad_setting_exits_2_naming_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CATALOG_VANISH_GUARD", "lots")
+    code, _ = run("check", "--dry-run")
+    assert code == 2
+    assert "CATALOG_VANISH_GUARD" in capsys.readouterr().err
+
+
+def test_local_settings_json_is_honoured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"WATCH_LOCATIONS": "Not A Place!"}}))
+    code, _ = run("check", "--dry-run")
+    assert code == 2
+    assert "WATCH_LOCATIONS" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2() -> None:
+    assert run("check", "--at", "yesterday")[0] == 2
+    assert run("frobnicate")[0] == 2
+
+
+def test_unreadable_catalog_file_exits_1_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, out = run("check", "--catalog-file", str(bad), "--locations", "eastus")
+    assert code == 1
+    assert "bad.json" in out + capsys.readouterr().err
+
+
+def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTGRID_TOPIC_KEY", "very-secret-key-123")
+    monkeypatch.setenv("STATE_STORE", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5")
+    code, out = run("settings")
+    assert code == 0
+    assert "very-secret-key-123" not in out and "c2VjcmV0a2V5" not in out
+    assert "EVENTGRID_TOPIC_KEY" in out and "account acct" in out
+
+
+def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
+    code, out = run("demo", "--output", str(tmp_path / "demo"))
+    assert code == 0
+    assert out.count("=== ") == 2
+    assert (tmp_path / "demo" / "events.jsonl").is_file()
