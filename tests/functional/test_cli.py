@@ -17,8 +17,16 @@ JAN, MAR = DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Each test in an empty folder with no modelwatch settings in the environment."""
-    for name in ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "STATE_STORE", "AzureWebJobsStorage",
-                 "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY", "ARM_BEARER_TOKEN", "ARM_ENDPOINT"):
+    for name in (
+        "WATCH_SUBSCRIPTION_ID",
+        "WATCH_LOCATIONS",
+        "STATE_STORE",
+        "AzureWebJobsStorage",
+        "EVENTGRID_TOPIC_ENDPOINT",
+        "EVENTGRID_TOPIC_KEY",
+        "ARM_BEARER_TOKEN",
+        "ARM_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -35,11 +43,22 @@ def test_check_twice_baseline_then_changes(tmp_path: Path) -> None:
     assert "baseline" in first and "RetirementScheduled" in first
     code, second = run("check", "--catalog-file", str(MAR), "--at", "2025-03-12T00:00:00Z")
     assert code == 0
-    for expected in ("VersionReleased", "o3-mini 2025-01-31", "DefaultVersionChanged", "is now the default (was 0301)",
-                     "VersionRetired", "retires 2025-06-30 (later; was 2025-05-20"):
+    for expected in (
+        "VersionReleased",
+        "o3-mini 2025-01-31",
+        "DefaultVersionChanged",
+        "is now the default (was 0301)",
+        "VersionRetired",
+        "retires 2025-06-30 (later; was 2025-05-20",
+    ):
         assert expected in second, expected
-    events = [json.loads(line) for line in (tmp_path / ".modelwatch" / "events.jsonl").read_text().splitlines()]
-    assert {e["eventType"] for e in events} >= {"ModelLifecycle.VersionReleased", "ModelLifecycle.DefaultVersionChanged"}
+    events = [
+        json.loads(line) for line in (tmp_path / ".modelwatch" / "events.jsonl").read_text().splitlines()
+    ]
+    assert {e["eventType"] for e in events} >= {
+        "ModelLifecycle.VersionReleased",
+        "ModelLifecycle.DefaultVersionChanged",
+    }
     code, third = run("check", "--catalog-file", str(MAR), "--at", "2025-03-12T01:00:00Z")
     assert "0 change(s) detected" in third
 
@@ -63,7 +82,9 @@ def test_at_answers_what_is_due_on_a_date() -> None:
     assert "retired: retirement date passed" in out  # gpt-4 0613 retired 2025-06-06
 
 
-def test_bad_setting_exits_2_naming_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_setting_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CATALOG_VANISH_GUARD", "lots")
     code, _ = run("check", "--dry-run")
     assert code == 2
@@ -82,7 +103,9 @@ def test_bad_usage_exits_2() -> None:
     assert run("frobnicate")[0] == 2
 
 
-def test_unreadable_catalog_file_exits_1_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_catalog_file_exits_1_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     code, out = run("check", "--catalog-file", str(bad), "--locations", "eastus")
@@ -92,7 +115,9 @@ def test_unreadable_catalog_file_exits_1_naming_it(tmp_path: Path, capsys: pytes
 
 def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVENTGRID_TOPIC_KEY", "very-secret-key-123")
-    monkeypatch.setenv("STATE_STORE", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5")
+    monkeypatch.setenv(
+        "STATE_STORE", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5"
+    )
     code, out = run("settings")
     assert code == 0
     assert "very-secret-key-123" not in out and "c2VjcmV0a2V5" not in out

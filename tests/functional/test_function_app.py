@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from function_app import app
+from tests.app_functions import functions
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _functions() -> dict[str, dict[str, object]]:
-    return {f.get_function_name(): f.get_bindings_dict() for f in app.get_functions()}
+    return {name: f.get_bindings_dict() for name, f in functions().items()}
 
 
 def test_catalog_timer_is_indexed_with_the_setting_driven_schedule() -> None:
@@ -32,7 +32,9 @@ def test_importing_the_app_does_not_import_heavy_sdks() -> None:
         "heavy = [m for m in ('azure.eventgrid', 'azure.data.tables', 'azure.identity', 'requests', "
         "'concurrent.futures.thread', 'sqlite3') if m in sys.modules]; print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 

@@ -156,6 +156,8 @@ def test_created_at_is_read_and_a_bad_one_costs_nothing() -> None:
     parsed = parse_models(EXAMPLE)
     turbo = parsed.by_key()[VersionKey("OpenAI", "gpt-35-turbo", "0301")]
     assert turbo.created_at == datetime(2023, 3, 9, tzinfo=UTC)
-    odd = {"model": {"format": "OpenAI", "name": "m", "version": "1", "systemData": {"createdAt": "yesterday"}}}
+    odd = {
+        "model": {"format": "OpenAI", "name": "m", "version": "1", "systemData": {"createdAt": "yesterday"}}
+    }
     (version,) = parse_models([odd]).versions
     assert version.created_at is None

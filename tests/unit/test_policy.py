@@ -19,14 +19,27 @@ def dt(s: str) -> datetime:
     return datetime.fromisoformat(s).replace(tzinfo=UTC)
 
 
-def mv(version: str, *, default: bool = False, retires: str | None = None, created: str | None = None,
-       status: str = "GenerallyAvailable", skus: dict[str, str] | None = None, name: str = "gpt-4o",
-       replacement: Replacement | None = None) -> ModelVersion:
+def mv(
+    version: str,
+    *,
+    default: bool = False,
+    retires: str | None = None,
+    created: str | None = None,
+    status: str = "GenerallyAvailable",
+    skus: dict[str, str] | None = None,
+    name: str = "gpt-4o",
+    replacement: Replacement | None = None,
+) -> ModelVersion:
     return ModelVersion(
-        "OpenAI", name, version, is_default=default, lifecycle_status=status,
+        "OpenAI",
+        name,
+        version,
+        is_default=default,
+        lifecycle_status=status,
         retirement_date=dt(retires) if retires else None,
         sku_retirement_dates=tuple(sorted((k, dt(v)) for k, v in (skus or {}).items())),
-        created_at=dt(created) if created else None, replacement=replacement,
+        created_at=dt(created) if created else None,
+        replacement=replacement,
     )
 
 
@@ -34,10 +47,29 @@ def catalog(*versions: ModelVersion) -> dict[VersionKey, ModelVersion]:
     return {v.key: v for v in versions}
 
 
-def dep(version: str = "2024-05-13", *, policy: str | None = ONCE_NEW, sku: str = "Standard",
-        tags: dict[str, str] | None = None, name: str = "gpt-4o") -> Deployment:
+def dep(
+    version: str = "2024-05-13",
+    *,
+    policy: str | None = ONCE_NEW,
+    sku: str = "Standard",
+    tags: dict[str, str] | None = None,
+    name: str = "gpt-4o",
+) -> Deployment:
     rid = f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/{name}-{sku}"
-    return Deployment(rid, "acct", f"{name}-{sku}", "eastus", "OpenAI", name, version, sku, 10, policy, "Succeeded", tags or {})
+    return Deployment(
+        rid,
+        "acct",
+        f"{name}-{sku}",
+        "eastus",
+        "OpenAI",
+        name,
+        version,
+        sku,
+        10,
+        policy,
+        "Succeeded",
+        tags or {},
+    )
 
 
 # gpt-4o as the 2026 docs show it: 2024-08-06 is the default; 2024-05-13 retires 2026-03-31 for Standard and
@@ -49,7 +81,9 @@ NEWEST = mv("2024-11-20", retires="2026-10-01", created="2024-11-20")
 GPT4O = catalog(OLD, DEFAULT, NEWEST)
 
 
-def check(a: Assessment, status: Status, reason: str, *, target: str | None = "keep", write: bool = False) -> None:
+def check(
+    a: Assessment, status: Status, reason: str, *, target: str | None = "keep", write: bool = False
+) -> None:
     assert (a.status, a.reason) == (status, reason), a.summary
     assert a.write is write
     if target != "keep":
@@ -62,19 +96,41 @@ def check(a: Assessment, status: Status, reason: str, *, target: str | None = "k
         # Standard, retiring version, per policy
         (dep(policy=ONCE_NEW), Status.UPGRADE_EXPECTED, "auto-default", "2024-08-06"),
         (dep(policy=ONCE_EXP), Status.UPGRADE_EXPECTED, "upgrade-on-expiry", "2024-08-06"),
-        (dep(policy=None), Status.UPGRADE_EXPECTED, "upgrade-on-expiry", "2024-08-06"),  # absent = OnceCurrentVersionExpired
+        (
+            dep(policy=None),
+            Status.UPGRADE_EXPECTED,
+            "upgrade-on-expiry",
+            "2024-08-06",
+        ),  # absent = OnceCurrentVersionExpired
         (dep(policy=NO_AUTO), Status.AT_RISK, "no-auto-retiring", "2024-08-06"),
         # provisioned: never auto-upgraded, whatever the policy; its own (later) SKU date applies
-        (dep(policy=ONCE_NEW, sku="ProvisionedManaged"), Status.AT_RISK, "provisioned-retiring", "2024-08-06"),
-        (dep(policy=ONCE_EXP, sku="provisionedmanaged"), Status.AT_RISK, "provisioned-retiring", "2024-08-06"),
-        (dep(policy=NO_AUTO, sku="GlobalProvisionedManaged"), Status.AT_RISK, "provisioned-retiring", "2024-08-06"),
+        (
+            dep(policy=ONCE_NEW, sku="ProvisionedManaged"),
+            Status.AT_RISK,
+            "provisioned-retiring",
+            "2024-08-06",
+        ),
+        (
+            dep(policy=ONCE_EXP, sku="provisionedmanaged"),
+            Status.AT_RISK,
+            "provisioned-retiring",
+            "2024-08-06",
+        ),
+        (
+            dep(policy=NO_AUTO, sku="GlobalProvisionedManaged"),
+            Status.AT_RISK,
+            "provisioned-retiring",
+            "2024-08-06",
+        ),
         # tags
         (dep(tags={"modelwatch:policy": "ignore"}), Status.IGNORED, "tag-ignore", None),
         # on the default, nothing scheduled
         (dep("2024-08-06", policy=ONCE_NEW), Status.AT_RISK, "auto-default-no-newer", None),
     ],
 )
-def test_standard_and_provisioned_before_retirement(deployment: Deployment, status: Status, reason: str, target: str | None) -> None:
+def test_standard_and_provisioned_before_retirement(
+    deployment: Deployment, status: Status, reason: str, target: str | None
+) -> None:
     check(assess(deployment, GPT4O, NOW), status, reason, target=target)
 
 
@@ -89,13 +145,26 @@ def test_after_standard_retirement() -> None:
     after = dt("2026-04-02")
     check(assess(dep(policy=NO_AUTO), GPT4O, after), Status.BROKEN, "no-auto-retired")
     # Azure should have moved these; still on the old version: we plan (or do) the move
-    check(assess(dep(policy=ONCE_EXP), GPT4O, after), Status.UPGRADE_PLANNED, "expired-not-upgraded", target="2024-08-06")
+    check(
+        assess(dep(policy=ONCE_EXP), GPT4O, after),
+        Status.UPGRADE_PLANNED,
+        "expired-not-upgraded",
+        target="2024-08-06",
+    )
     check(assess(dep(policy=ONCE_NEW), GPT4O, after), Status.UPGRADE_PLANNED, "expired-not-upgraded")
     enforced = assess(dep(policy=ONCE_EXP), GPT4O, after, PolicyRules(enforce=True))
     check(enforced, Status.UPGRADE_PLANNED, "expired-not-upgraded", write=True)
     # the provisioned one survives until its own date
-    check(assess(dep(policy=NO_AUTO, sku="ProvisionedManaged"), GPT4O, after), Status.AT_RISK, "provisioned-retiring")
-    check(assess(dep(policy=NO_AUTO, sku="ProvisionedManaged"), GPT4O, dt("2026-10-02")), Status.BROKEN, "provisioned-retired")
+    check(
+        assess(dep(policy=NO_AUTO, sku="ProvisionedManaged"), GPT4O, after),
+        Status.AT_RISK,
+        "provisioned-retiring",
+    )
+    check(
+        assess(dep(policy=NO_AUTO, sku="ProvisionedManaged"), GPT4O, dt("2026-10-02")),
+        Status.BROKEN,
+        "provisioned-retired",
+    )
 
 
 def test_plan_mode_never_writes_and_enforce_does() -> None:
@@ -116,19 +185,37 @@ def test_accelerate_default_upgrades_auto_update_deployments_now() -> None:
 def test_provisioned_written_only_when_enforcement_includes_them_and_near_retirement() -> None:
     near = dt("2026-09-20")
     rules = PolicyRules(enforce=True, enforce_provisioned=True, provisioned_lead_days=14)
-    check(assess(dep(sku="ProvisionedManaged"), GPT4O, near, rules), Status.UPGRADE_PLANNED, "provisioned-enforced", write=True)
+    check(
+        assess(dep(sku="ProvisionedManaged"), GPT4O, near, rules),
+        Status.UPGRADE_PLANNED,
+        "provisioned-enforced",
+        write=True,
+    )
     check(assess(dep(sku="ProvisionedManaged"), GPT4O, NOW, rules), Status.AT_RISK, "provisioned-retiring")
-    check(assess(dep(sku="ProvisionedManaged"), GPT4O, near, PolicyRules(enforce=True)), Status.AT_RISK, "provisioned-retiring")
+    check(
+        assess(dep(sku="ProvisionedManaged"), GPT4O, near, PolicyRules(enforce=True)),
+        Status.AT_RISK,
+        "provisioned-retiring",
+    )
 
 
 def test_pin_tag_never_upgrades() -> None:
-    a = assess(dep(policy=ONCE_EXP, tags={"ModelWatch:Policy": "pin"}), GPT4O, dt("2026-04-02"), PolicyRules(enforce=True))
+    a = assess(
+        dep(policy=ONCE_EXP, tags={"ModelWatch:Policy": "pin"}),
+        GPT4O,
+        dt("2026-04-02"),
+        PolicyRules(enforce=True),
+    )
     check(a, Status.BROKEN, "tag-pin", write=False)
 
 
 def test_auto_upgrade_start_date_is_the_expected_date() -> None:
-    old = mv("2024-05-13", retires="2026-03-31", created="2024-05-13",
-             replacement=Replacement("gpt-4o", "2024-08-06", dt("2026-03-09"), None))
+    old = mv(
+        "2024-05-13",
+        retires="2026-03-31",
+        created="2024-05-13",
+        replacement=Replacement("gpt-4o", "2024-08-06", dt("2026-03-09"), None),
+    )
     a = assess(dep(policy=ONCE_NEW), catalog(old, DEFAULT), NOW)
     assert a.action_date == dt("2026-03-09") and "by 2026-03-09" in a.summary
     b = assess(dep(policy=ONCE_NEW), catalog(OLD, DEFAULT), NOW, default_changed_at=dt("2026-01-10"))
@@ -136,7 +223,9 @@ def test_auto_upgrade_start_date_is_the_expected_date() -> None:
 
 
 def test_upgrade_on_expiry_lead_days_move_the_date_earlier() -> None:
-    old = mv("2024-05-13", retires="2026-03-31", created="2024-05-13", replacement=Replacement(None, None, None, 7))
+    old = mv(
+        "2024-05-13", retires="2026-03-31", created="2024-05-13", replacement=Replacement(None, None, None, 7)
+    )
     a = assess(dep(policy=ONCE_EXP), catalog(old, DEFAULT), NOW)
     assert a.action_date == dt("2026-03-24")
 
@@ -145,21 +234,45 @@ def test_upgrade_on_expiry_lead_days_move_the_date_earlier() -> None:
     ("cat", "fragment"),
     [
         (catalog(OLD), "no newer default version of gpt-4o exists in eastus"),
-        (catalog(OLD, mv("2024-08-06", default=True, status="Deprecated", created="2024-08-06")), "is itself retired"),
-        (catalog(mv("2024-05-13", retires="2026-03-31", created="2024-05-13"), mv("2024-01-01", default=True, created="2024-01-01")),
-         "never a downgrade"),
-        (catalog(mv("2024-05-13", retires="2026-03-31", created="2024-05-13",
-                    replacement=Replacement("gpt-4.1", "2025-04-14", None, None))), "a different model"),
+        (
+            catalog(OLD, mv("2024-08-06", default=True, status="Deprecated", created="2024-08-06")),
+            "is itself retired",
+        ),
+        (
+            catalog(
+                mv("2024-05-13", retires="2026-03-31", created="2024-05-13"),
+                mv("2024-01-01", default=True, created="2024-01-01"),
+            ),
+            "never a downgrade",
+        ),
+        (
+            catalog(
+                mv(
+                    "2024-05-13",
+                    retires="2026-03-31",
+                    created="2024-05-13",
+                    replacement=Replacement("gpt-4.1", "2025-04-14", None, None),
+                )
+            ),
+            "a different model",
+        ),
     ],
 )
-def test_no_usable_target_means_at_risk_with_the_reason(cat: dict[VersionKey, ModelVersion], fragment: str) -> None:
+def test_no_usable_target_means_at_risk_with_the_reason(
+    cat: dict[VersionKey, ModelVersion], fragment: str
+) -> None:
     a = assess(dep(policy=ONCE_EXP), cat, NOW)
     assert a.status == Status.AT_RISK and not a.write
     assert fragment in a.summary
 
 
 def test_target_not_in_the_region() -> None:
-    old = mv("2024-05-13", retires="2026-03-31", created="2024-05-13", replacement=Replacement("gpt-4o", "2024-11-20", None, None))
+    old = mv(
+        "2024-05-13",
+        retires="2026-03-31",
+        created="2024-05-13",
+        replacement=Replacement("gpt-4o", "2024-11-20", None, None),
+    )
     a = assess(dep(policy=ONCE_EXP), catalog(old), dt("2026-04-02"))
     assert a.status == Status.BROKEN and "not offered in eastus" in a.summary
 
@@ -179,20 +292,33 @@ def test_month_day_versions_are_ordered_by_creation_not_string() -> None:
     v0125 = mv("0125", name="gpt-35-turbo", created="2024-01-25", default=True, retires="2025-09-01")
     assert is_newer(v0125, v0613, "0613") is True
     assert is_newer(v0613, v0125, "0125") is False
-    a = assess(dep("0613", policy=ONCE_EXP, name="gpt-35-turbo"), catalog(v0613, v0125), datetime(2025, 1, 1, tzinfo=UTC))
+    a = assess(
+        dep("0613", policy=ONCE_EXP, name="gpt-35-turbo"),
+        catalog(v0613, v0125),
+        datetime(2025, 1, 1, tzinfo=UTC),
+    )
     assert a.target_version == "0125" and a.status == Status.UPGRADE_EXPECTED
 
 
 def test_parse_deployment_from_arm_shape() -> None:
     raw = {
         "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/chat",
-        "name": "chat", "sku": {"name": "GlobalStandard", "capacity": 50},
+        "name": "chat",
+        "sku": {"name": "GlobalStandard", "capacity": 50},
         "tags": {"modelwatch:route": "payments"},
-        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"},
-                       "provisioningState": "Succeeded", "raiPolicyName": "Microsoft.DefaultV2"},
+        "properties": {
+            "model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"},
+            "provisioningState": "Succeeded",
+            "raiPolicyName": "Microsoft.DefaultV2",
+        },
     }
     d = parse_deployment(raw, account_id="acct", location="eastus")
-    assert (d.model_name, d.model_version, d.sku_name, d.sku_capacity) == ("gpt-4o", "2024-08-06", "GlobalStandard", 50)
+    assert (d.model_name, d.model_version, d.sku_name, d.sku_capacity) == (
+        "gpt-4o",
+        "2024-08-06",
+        "GlobalStandard",
+        50,
+    )
     assert d.upgrade_option is None and d.policy == ONCE_EXP
     assert d.route == "payments" and not d.is_provisioned
     with pytest.raises(PermanentError, match=r"chat: properties.model is missing"):

@@ -1,0 +1,290 @@
+"""ARM over HTTP with requests: bearer tokens, retries that honour Retry-After, nextLink paging, LROs.
+
+Raw JSON on purpose: a deployment GET -> PUT must carry back fields this code (or an SDK) does not know.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from shared.config import Secret
+from shared.domain.events import JsonValue
+from shared.errors import ArmError, CatalogFormatError
+
+log = logging.getLogger(__name__)
+
+ARM_SCOPE = "https://management.azure.com/.default"
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "cancelled"})
+
+
+class TokenProvider(Protocol):
+    def token(self) -> str:
+        """A bearer token for ARM."""
+        ...
+
+
+class StaticTokenProvider:
+    """ARM_BEARER_TOKEN: for local emulators; no credential is built."""
+
+    def __init__(self, secret: Secret) -> None:
+        self._secret = secret
+
+    def token(self) -> str:
+        return self._secret.reveal()
+
+
+class AzureIdentityTokenProvider:
+    """DefaultAzureCredential (managed identity in Azure), imported on first use, token cached until near expiry."""
+
+    def __init__(self, scope: str = ARM_SCOPE, credential: Any = None) -> None:
+        self.scope = scope
+        self._credential = credential
+        self._token: Any = None
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self._token.expires_on - 300 < time.time():
+                try:
+                    if self._credential is None:
+                        from azure.identity import DefaultAzureCredential
+
+                        self._credential = DefaultAzureCredential()
+                    self._token = self._credential.get_token(self.scope)
+                except Exception as exc:  # azure.identity raises several types; all mean "no usable identity"
+                    raise ArmError(
+                        f"no Azure credential could get an ARM token ({type(exc).__name__}): in Azure give the app a "
+                        "managed identity; locally sign in with `az login`, or set ARM_BEARER_TOKEN for an emulator",
+                        code="CredentialUnavailable",
+                    ) from exc
+            return str(self._token.token)
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when else default
+
+
+def _arm_error(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        return str(error.get("code") or ""), str(error.get("message") or "")
+    except ValueError:
+        return "", response.text[:200]
+
+
+class ArmClient:
+    """One ARM endpoint. Thread-safe: a requests Session per thread (locations are fetched concurrently)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_version: str,
+        tokens: TokenProvider,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        max_retry_after: float = 60.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.api_version = api_version
+        self.tokens = tokens
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.requests_sent = 0
+        self._local = threading.local()
+        self._origin = urlsplit(self.endpoint)[:2]
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def _url(self, path_or_url: str) -> tuple[str, dict[str, str]]:
+        if path_or_url.startswith(("http://", "https://")):
+            if urlsplit(path_or_url)[:2] != self._origin:
+                # never send the bearer token to another host, whatever a response told us
+                raise ArmError(
+                    "a nextLink/operation URL points outside ARM_ENDPOINT; refused", code="ForeignLink"
+                )
+            return path_or_url, {}
+        return f"{self.endpoint}{path_or_url}", {"api-version": self.api_version}
+
+    def request(self, method: str, path_or_url: str, *, json: Any = None) -> requests.Response:
+        """Send with retries: 429 waits Retry-After; 5xx and network errors back off (capped, jittered)."""
+        url, params = self._url(path_or_url)
+        label = f"{method} {urlsplit(url).path}"
+        last = "no response"
+        status = 0
+        for attempt in range(self.max_retries + 1):
+            wait: float | None = None
+            try:
+                self.requests_sent += 1
+                response = self._session().request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={"Authorization": f"Bearer {self.tokens.token()}"},
+                    timeout=self.timeout,
+                )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                last, status = type(exc).__name__, 0
+            else:
+                status = response.status_code
+                if status == 429:
+                    wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
+                    last = "429 throttled"
+                elif status in RETRY_STATUSES:
+                    last = f"{status}"
+                    if response.headers.get("Retry-After"):
+                        wait = min(
+                            self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)
+                        )
+                elif status >= 400:
+                    raise self._permanent(label, response)
+                else:
+                    return response
+            if attempt == self.max_retries:
+                break
+            if wait is None:
+                wait = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+            log.warning("ARM %s: %s; retry %d/%d in %.1fs", label, last, attempt + 1, self.max_retries, wait)
+            self.sleep(wait)
+        raise ArmError(
+            f"ARM {label} failed after {self.max_retries + 1} attempt(s): {last}",
+            status=status,
+            transient=True,
+        )
+
+    def _permanent(self, label: str, response: requests.Response) -> ArmError:
+        code, message = _arm_error(response)
+        status = response.status_code
+        text = f"ARM {label} answered {status} {code}: {message}".rstrip(": ")
+        if status in (401, 403):
+            parts = urlsplit(response.url).path.split("/")
+            sub = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else "?"
+            text += (
+                f". The identity running modelwatch needs the Reader role (Cognitive Services Usages Reader is enough "
+                f"for the catalog; Cognitive Services Contributor on the accounts to upgrade) on subscription {sub}"
+            )
+        return ArmError(text, status=status, code=code)
+
+    def get(self, path_or_url: str) -> dict[str, JsonValue]:
+        response = self.request("GET", path_or_url)
+        return self._json_object(response, path_or_url)
+
+    def _json_object(self, response: requests.Response, where: str) -> dict[str, JsonValue]:
+        try:
+            body = response.json()
+        except ValueError:
+            raise ArmError(
+                f"ARM {urlsplit(where).path}: the response is not JSON (truncated?)", transient=True
+            ) from None
+        if not isinstance(body, dict):
+            raise CatalogFormatError(f"ARM {urlsplit(where).path}: expected a JSON object")
+        return body
+
+    def list_all(self, path: str) -> list[JsonValue]:
+        """GET a pageable list, following nextLink until it is absent; every item of every page."""
+        items: list[JsonValue] = []
+        link: str | None = path
+        while link:
+            page = self.get(link)
+            values, next_link = page.get("value"), page.get("nextLink")
+            if not isinstance(values, list) or not (next_link is None or isinstance(next_link, str)):
+                raise CatalogFormatError(f"ARM {urlsplit(link).path}: expected {{value: [...], nextLink?}}")
+            items.extend(values)
+            link = next_link
+        return items
+
+    def put_and_wait(
+        self, path: str, body: dict[str, JsonValue], *, max_polls: int = 120
+    ) -> dict[str, JsonValue]:
+        """PUT, then follow Azure-AsyncOperation (else Location) to a terminal state; the final resource."""
+        response = self.request("PUT", path, json=body)
+        operation = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
+        result = self._json_object(response, path) if response.content else {}
+        if response.status_code in (200, 201) and not operation:
+            return result
+        for _ in range(max_polls):
+            if not operation:
+                break
+            self.sleep(min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)))
+            response = self.request("GET", operation)
+            status_body = self._json_object(response, operation)
+            state = str(status_body.get("status") or "").casefold()
+            if state in TERMINAL:
+                if state != "succeeded":
+                    error = status_body.get("error")
+                    code = str(error.get("code")) if isinstance(error, dict) else ""
+                    message = str(error.get("message")) if isinstance(error, dict) else ""
+                    raise ArmError(
+                        f"ARM PUT {path.split('?', maxsplit=1)[0]}: operation {state}: {code}: {message}",
+                        code=code,
+                    )
+                return self.get(path)
+        raise ArmError(f"ARM PUT {path}: operation did not finish after {max_polls} polls", transient=True)
+
+
+class ArmCatalogSource:
+    """CatalogSource: Models - List per location."""
+
+    def __init__(self, client: ArmClient, subscription_id: str) -> None:
+        self.client = client
+        self.subscription_id = subscription_id
+
+    def fetch_models(self, location: str) -> list[JsonValue]:
+        return self.client.list_all(
+            f"/subscriptions/{self.subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}/models"
+        )
+
+
+class ArmDeploymentApi:
+    """DeploymentApi over ARM."""
+
+    def __init__(self, client: ArmClient) -> None:
+        self.client = client
+
+    def list_accounts(self, subscription_id: str) -> list[JsonValue]:
+        return self.client.list_all(
+            f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/accounts"
+        )
+
+    def get_account(self, account_id: str) -> dict[str, JsonValue]:
+        return self.client.get(account_id)
+
+    def list_deployments(self, account_id: str) -> list[JsonValue]:
+        return self.client.list_all(f"{account_id}/deployments")
+
+    def get_deployment(self, deployment_id: str) -> dict[str, JsonValue]:
+        return self.client.get(deployment_id)
+
+    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        return self.client.put_and_wait(deployment_id, body)

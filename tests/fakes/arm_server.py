@@ -1,0 +1,327 @@
+"""A local ARM stand-in speaking ARM's wire format: model catalog, accounts, deployments with LROs, faults."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+PROVIDER = "/providers/Microsoft.CognitiveServices"
+
+
+@dataclass
+class Fault:
+    """A scripted answer, consumed by the next matching request before normal handling."""
+
+    status: int = 500
+    headers: dict[str, str] | None = None
+    body: str = '{"error":{"code":"InternalServerError","message":"scripted"}}'
+    delay: float = 0.0
+    path_contains: str = ""
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    authorization: str | None
+    body: Any
+
+
+class FakeArm:
+    """In-memory ARM. Catalogs per (subscription, location); accounts and deployments by resource id."""
+
+    def __init__(self, page_size: int = 1000) -> None:
+        self.page_size = page_size
+        self.latency = 0.0
+        self.catalogs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}  # id (casefolded) -> account resource
+        self.deployments: dict[str, dict[str, Any]] = {}  # id (casefolded) -> deployment resource
+        self.faults: list[Fault] = []
+        self.requests: list[Seen] = []
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.lro_polls = 1  # polls answering InProgress before the operation ends
+        self.fail_next_put: tuple[str, str] | None = None  # (code, message) for the next LRO
+        self._lock = threading.Lock()
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, dict[str, str], Any]]]] = [
+            (
+                "GET",
+                re.compile(r"^/subscriptions/([^/]+)" + PROVIDER + r"/locations/([^/]+)/models$", re.I),
+                self._models,
+            ),
+            ("GET", re.compile(r"^/subscriptions/([^/]+)" + PROVIDER + r"/accounts$", re.I), self._accounts),
+            (
+                "GET",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+)/deployments$", re.I),
+                self._list_deployments,
+            ),
+            (
+                "GET",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+/deployments/[^/]+)$", re.I),
+                self._get_deployment,
+            ),
+            (
+                "PUT",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+/deployments/[^/]+)$", re.I),
+                self._put_deployment,
+            ),
+            (
+                "GET",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+)$", re.I),
+                self._get_account,
+            ),
+            ("GET", re.compile(r"^/operations/([^/]+)$"), self._operation),
+        ]
+        arm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                arm._handle(self, "GET")
+
+            def do_PUT(self) -> None:
+                arm._handle(self, "PUT")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeArm:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ---- set-up helpers
+    def set_catalog(self, subscription: str, location: str, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.catalogs[(subscription.casefold(), location.casefold())] = copy.deepcopy(items)
+
+    def add_account(
+        self, subscription: str, group: str, name: str, location: str, kind: str = "OpenAI"
+    ) -> str:
+        rid = f"/subscriptions/{subscription}/resourceGroups/{group}{PROVIDER}/accounts/{name}"
+        self.accounts[rid.casefold()] = {
+            "id": rid,
+            "name": name,
+            "kind": kind,
+            "location": location,
+            "properties": {},
+        }
+        return rid
+
+    def add_deployment(
+        self,
+        account_id: str,
+        name: str,
+        model: str,
+        version: str,
+        *,
+        sku: str = "Standard",
+        policy: str | None = None,
+        tags: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        rid = f"{account_id}/deployments/{name}"
+        props: dict[str, Any] = {
+            "model": {"format": "OpenAI", "name": model, "version": version},
+            "provisioningState": "Succeeded",
+            "raiPolicyName": "Microsoft.DefaultV2",
+            "rateLimits": [{"key": "request", "renewalPeriod": 10, "count": 80}],
+        }
+        if policy is not None:
+            props["versionUpgradeOption"] = policy
+        props.update(extra or {})
+        self.deployments[rid.casefold()] = {
+            "id": rid,
+            "name": name,
+            "type": "Microsoft.CognitiveServices/accounts/deployments",
+            "sku": {"name": sku, "capacity": 10},
+            "tags": tags or {},
+            "properties": props,
+            "etag": f'"{uuid.uuid4()}"',
+        }
+        return rid
+
+    def version_of(self, deployment_id: str) -> str:
+        return str(self.deployments[deployment_id.casefold()]["properties"]["model"]["version"])
+
+    def puts(self) -> list[Seen]:
+        return [r for r in self.requests if r.method == "PUT"]
+
+    # ---- handlers
+    def _page(
+        self, items: list[Any], query: dict[str, list[str]], path: str
+    ) -> tuple[int, dict[str, str], Any]:
+        start = int(query.get("$skipToken", ["0"])[0])
+        page = items[start : start + self.page_size]
+        body: dict[str, Any] = {"value": page}
+        if start + self.page_size < len(items):
+            api = query["api-version"][0]
+            body["nextLink"] = f"{self.endpoint}{path}?api-version={api}&$skipToken={start + self.page_size}"
+        return 200, {}, body
+
+    def _models(
+        self, q: dict[str, list[str]], path: str, sub: str, loc: str
+    ) -> tuple[int, dict[str, str], Any]:
+        return self._page(self.catalogs.get((sub.casefold(), loc.casefold()), []), q, path)
+
+    def _accounts(self, q: dict[str, list[str]], path: str, sub: str) -> tuple[int, dict[str, str], Any]:
+        items = [
+            a
+            for a in self.accounts.values()
+            if a["id"].casefold().startswith(f"/subscriptions/{sub.casefold()}/")
+        ]
+        return self._page(items, q, path)
+
+    def _get_account(self, q: dict[str, list[str]], path: str, rid: str) -> tuple[int, dict[str, str], Any]:
+        account = self.accounts.get(rid.casefold())
+        return (200, {}, account) if account else _not_found(rid)
+
+    def _list_deployments(
+        self, q: dict[str, list[str]], path: str, account: str
+    ) -> tuple[int, dict[str, str], Any]:
+        prefix = account.casefold() + "/deployments/"
+        return self._page([d for k, d in self.deployments.items() if k.startswith(prefix)], q, path)
+
+    def _get_deployment(
+        self, q: dict[str, list[str]], path: str, rid: str
+    ) -> tuple[int, dict[str, str], Any]:
+        d = self.deployments.get(rid.casefold())
+        return (200, {}, d) if d else _not_found(rid)
+
+    def _put_deployment(
+        self, q: dict[str, list[str]], path: str, rid: str, body: Any = None
+    ) -> tuple[int, dict[str, str], Any]:
+        current = self.deployments.get(rid.casefold())
+        if current is None:
+            return _not_found(rid)
+        new_model = (body or {}).get("properties", {}).get("model", {})
+        if new_model.get("name") != current["properties"]["model"]["name"]:
+            return (
+                400,
+                {},
+                {
+                    "error": {
+                        "code": "CannotChangeDeploymentModel",
+                        "message": "The model of a deployment cannot be changed.",
+                    }
+                },
+            )
+        op = str(uuid.uuid4())
+        failure, self.fail_next_put = self.fail_next_put, None
+        self.operations[op] = {"rid": rid, "body": body, "polls": self.lro_polls, "failure": failure}
+        accepted = copy.deepcopy(current)
+        accepted["properties"]["provisioningState"] = "Accepted"
+        return (
+            201,
+            {
+                "Azure-AsyncOperation": f"{self.endpoint}/operations/{op}?api-version=2025-09-01",
+                "Retry-After": "0",
+            },
+            accepted,
+        )
+
+    def _operation(self, q: dict[str, list[str]], path: str, op: str) -> tuple[int, dict[str, str], Any]:
+        state = self.operations.get(op)
+        if state is None:
+            return _not_found(op)
+        if state["polls"] > 0:
+            state["polls"] -= 1
+            return 200, {"Retry-After": "0"}, {"id": op, "name": op, "status": "InProgress"}
+        if state["failure"]:
+            code, message = state["failure"]
+            return (
+                200,
+                {},
+                {"id": op, "name": op, "status": "Failed", "error": {"code": code, "message": message}},
+            )
+        stored = copy.deepcopy(state["body"])
+        stored["properties"]["provisioningState"] = "Succeeded"
+        stored["etag"] = f'"{uuid.uuid4()}"'
+        self.deployments[state["rid"].casefold()] = stored
+        return 200, {}, {"id": op, "name": op, "status": "Succeeded"}
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(h.path)
+        query = parse_qs(url.query)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        with self._lock:
+            self.requests.append(Seen(method, url.path, query, h.headers.get("Authorization"), body))
+            fault = next((f for f in self.faults if f.path_contains in url.path), None)
+            if fault is not None:
+                self.faults.remove(fault)
+        if self.latency:
+            time.sleep(self.latency)
+        if fault is not None:
+            time.sleep(fault.delay)
+            return _send(h, fault.status, fault.headers or {}, fault.body.encode())
+        if "api-version" not in query:
+            return _send_json(
+                h,
+                400,
+                {},
+                {
+                    "error": {
+                        "code": "MissingApiVersionParameter",
+                        "message": "The api-version query parameter is required.",
+                    }
+                },
+            )
+        if not (h.headers.get("Authorization") or "").startswith("Bearer "):
+            return _send_json(
+                h, 401, {}, {"error": {"code": "AuthenticationFailed", "message": "Authentication failed."}}
+            )
+        for verb, pattern, handler in self._routes:
+            match = pattern.match(url.path)
+            if verb == method and match:
+                args = [query, url.path, *match.groups()]
+                status, headers, payload = handler(*args, body) if method == "PUT" else handler(*args)
+                return _send_json(h, status, headers, payload)
+        return _send_json(h, 404, {}, {"error": {"code": "InvalidResourceType", "message": "no route"}})
+
+
+def _not_found(what: str) -> tuple[int, dict[str, str], Any]:
+    return 404, {}, {"error": {"code": "ResourceNotFound", "message": f"{what} was not found"}}
+
+
+def _send_json(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: Any) -> None:
+    _send(h, status, {"Content-Type": "application/json", **headers}, json.dumps(payload).encode())
+
+
+def _send(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    try:
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client timed out and left
+
+
+@pytest.fixture
+def arm_server() -> Iterator[FakeArm]:
+    with FakeArm() as arm:
+        yield arm

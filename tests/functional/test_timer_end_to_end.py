@@ -1,0 +1,129 @@
+"""catalog_timer invoked as the Functions host would, against local ARM and Event Grid stand-ins over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.functions.timer import TimerRequest
+
+from shared import bootstrap
+from shared.errors import CycleIncompleteError, SettingsError
+from tests.app_functions import functions
+from tests.builders import item
+from tests.fakes.arm_server import FakeArm, Fault
+from tests.fakes.eventgrid_server import FakeEventGridTopic
+
+SUB = "00000000-0000-0000-0000-0000000000aa"
+V1 = [
+    item("gpt-4o", "2024-05-13", default=True, retires="2099-01-01T00:00:00Z"),
+    item("gpt-4o", "2024-08-06"),
+]
+V2 = [
+    item("gpt-4o", "2024-05-13", default=False),
+    item("gpt-4o", "2024-08-06", default=True),
+    item("gpt-4o", "2024-11-20"),
+]
+
+
+def timer() -> None:
+    functions()["catalog_timer"].get_user_function()(TimerRequest(past_due=False))
+
+
+@pytest.fixture
+def wired(
+    arm_server: FakeArm,
+    eventgrid_server: FakeEventGridTopic,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[FakeArm, FakeEventGridTopic]]:
+    state = request.param if hasattr(request, "param") else "sqlite"
+    env = {
+        "WATCH_SUBSCRIPTION_ID": SUB,
+        "WATCH_LOCATIONS": "eastus,swedencentral",
+        "ARM_ENDPOINT": arm_server.endpoint,
+        "ARM_BEARER_TOKEN": "local-token",
+        "ARM_MAX_RETRIES": "1",
+        "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
+        "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
+        "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}"
+        if state == "sqlite"
+        else request.getfixturevalue("azurite_connection_string"),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    bootstrap.function_services.cache_clear()
+    yield arm_server, eventgrid_server
+    bootstrap.function_services.cache_clear()
+
+
+def set_catalog(arm: FakeArm, items: list[dict[str, object]]) -> None:
+    for loc in ("eastus", "swedencentral"):
+        arm.set_catalog(SUB, loc, items)
+
+
+@pytest.mark.parametrize("wired", ["sqlite", "table"], indirect=True)
+def test_timer_publishes_changes_once(wired: tuple[FakeArm, FakeEventGridTopic]) -> None:
+    arm, topic = wired
+    set_catalog(arm, V1)
+    timer()  # baseline: nothing actionable in V1
+    assert topic.events == []
+    set_catalog(arm, V2)
+    timer()
+    kinds = sorted(e["eventType"] for e in topic.events)
+    assert kinds == sorted(["ModelLifecycle.VersionReleased", "ModelLifecycle.DefaultVersionChanged"] * 2)
+    assert {e["data"]["location"] for e in topic.events} == {"eastus", "swedencentral"}
+    timer()  # unchanged: nothing more
+    assert len(topic.events) == 4
+
+
+def test_a_failing_region_fails_the_run_but_not_the_others(wired: tuple[FakeArm, FakeEventGridTopic]) -> None:
+    arm, topic = wired
+    set_catalog(arm, V1)
+    timer()
+    set_catalog(arm, V2)
+    arm.faults = [Fault(503, path_contains="/locations/swedencentral/") for _ in range(2)]
+    with pytest.raises(CycleIncompleteError, match="swedencentral"):
+        timer()
+    assert {e["data"]["location"] for e in topic.events} == {"eastus"}
+    timer()  # the region recovers: its changes arrive, eastus's are not repeated
+    assert sorted(e["data"]["location"] for e in topic.events) == [
+        "eastus",
+        "eastus",
+        "swedencentral",
+        "swedencentral",
+    ]
+
+
+def test_topic_outage_fails_the_run_and_the_next_run_delivers(
+    wired: tuple[FakeArm, FakeEventGridTopic],
+) -> None:
+    arm, topic = wired
+    set_catalog(arm, V1)
+    timer()
+    set_catalog(arm, V2)
+    topic.outage = True
+    with pytest.raises(CycleIncompleteError, match="publish"):
+        timer()
+    topic.outage = False
+    timer()
+    assert len(topic.events) == 4 and len({e["id"] for e in topic.events}) == 4
+
+
+def test_missing_settings_fail_the_invocation_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "WATCH_SUBSCRIPTION_ID",
+        "WATCH_LOCATIONS",
+        "EVENTGRID_TOPIC_ENDPOINT",
+        "STATE_STORE",
+        "AzureWebJobsStorage",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    bootstrap.function_services.cache_clear()
+    with pytest.raises(SettingsError) as info:
+        timer()
+    for name in ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "EVENTGRID_TOPIC_ENDPOINT", "STATE_STORE"):
+        assert name in str(info.value)
+    bootstrap.function_services.cache_clear()
