@@ -15,9 +15,9 @@ node_modules/.bin/azurite-table: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## The main job on the embedded default: one watch cycle over the bundled catalog, state in SQLite.
+## The main job on the embedded default: real catalog history replayed through the watch cycle (SQLite state).
 run: $(STAMP)
-	$(PY) -m shared check
+	$(PY) -m shared demo
 
 ## Every test: lint, types, unit, functional, integration (Azurite started by the test session).
 test: $(STAMP) node_modules/.bin/azurite-table lint typecheck
