@@ -39,6 +39,8 @@ class Cursor:
     anomaly: str | None = None
     last_error: str | None = None
     cycles: int = 0
+    # "<catalog digest>|<next due instant>|<versions>": lets an unchanged catalog skip the diff (see watch.py)
+    fingerprint: str | None = None
 
 
 class CatalogStateStore(Protocol):

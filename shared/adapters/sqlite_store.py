@@ -22,7 +22,7 @@ from shared.ports import Cursor
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS cursors (
     last_cycle_at TEXT,
     anomaly TEXT,
     last_error TEXT,
-    cycles INTEGER NOT NULL
+    cycles INTEGER NOT NULL,
+    fingerprint TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
     location TEXT NOT NULL,
@@ -80,6 +81,9 @@ class SqliteCatalogStateStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(cursors)")}
+            if "fingerprint" not in columns:  # a state file from schema 1
+                self._conn.execute("ALTER TABLE cursors ADD COLUMN fingerprint TEXT")
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -114,17 +118,17 @@ class SqliteCatalogStateStore:
     def get_cursor(self, location: str) -> Cursor:
         with self._lock, self._translate(f"reading the cursor of {location}"):
             row = self._conn.execute(
-                "SELECT etag, last_cycle_at, anomaly, last_error, cycles FROM cursors WHERE location = ?",
+                "SELECT etag, last_cycle_at, anomaly, last_error, cycles, fingerprint FROM cursors WHERE location = ?",
                 (location,),
             ).fetchone()
         if row is None:
             return Cursor(location)
-        etag, last_cycle_at, anomaly, last_error, cycles = row
+        etag, last_cycle_at, anomaly, last_error, cycles, fingerprint = row
         try:
             when = None if last_cycle_at is None else parse_instant(last_cycle_at)
         except ValueError as exc:
             raise PermanentError(f"stored cursor of {location} is unreadable: {exc}") from exc
-        return Cursor(location, etag, when, anomaly, last_error, int(cycles))
+        return Cursor(location, etag, when, anomaly, last_error, int(cycles), fingerprint)
 
     def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
         etag = secrets.token_hex(16)
@@ -134,19 +138,20 @@ class SqliteCatalogStateStore:
             cursor.anomaly,
             cursor.last_error,
             cursor.cycles,
+            cursor.fingerprint,
             cursor.location,
         )
         with self._lock, self._translate(f"committing the cursor of {cursor.location}"):
             # One statement each way, so the check and the write are atomic even across processes.
             if expected_etag is None:
                 changed = self._conn.execute(
-                    "INSERT INTO cursors (etag, last_cycle_at, anomaly, last_error, cycles, location)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (location) DO NOTHING",
+                    "INSERT INTO cursors (etag, last_cycle_at, anomaly, last_error, cycles, fingerprint, location)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location) DO NOTHING",
                     values,
                 ).rowcount
             else:
                 changed = self._conn.execute(
-                    "UPDATE cursors SET etag = ?, last_cycle_at = ?, anomaly = ?, last_error = ?, cycles = ?"
+                    "UPDATE cursors SET etag = ?, last_cycle_at = ?, anomaly = ?, last_error = ?, cycles = ?, fingerprint = ?"
                     " WHERE location = ? AND etag = ?",
                     (*values, expected_etag),
                 ).rowcount

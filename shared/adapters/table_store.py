@@ -245,6 +245,7 @@ class TableCatalogStateStore:
                 anomaly=_optional_str(entity.get("Anomaly")),
                 last_error=_optional_str(entity.get("LastError")),
                 cycles=int(entity.get("Cycles") or 0),
+                fingerprint=_optional_str(entity.get("Fingerprint")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(f"stored cursor of {location} is unreadable: {exc!r}") from exc
@@ -269,6 +270,7 @@ class TableCatalogStateStore:
             "LastCycleAt": _exact_instant(cursor.last_cycle_at),
             "Anomaly": cursor.anomaly,
             "LastError": cursor.last_error,
+            "Fingerprint": cursor.fingerprint,
         }
         entity.update({name: value for name, value in optional.items() if value is not None})
         lost = f"cursor {cursor.location} changed since it was read"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, ParsedCatalog, Replacement, VersionKey, default_versions
 from shared.domain.events import (
@@ -271,6 +271,30 @@ def _prune(notified: set[str], v: ModelVersion) -> frozenset[str]:
     dates = {_iso(w.date) for w in v.retirement_windows()}
     kept = {t for t in notified if t == RETIRED_ALL or t.split("@")[1] in dates}
     return frozenset(kept)
+
+
+def next_due(snapshot: LocationSnapshot, rules: DiffRules, now: datetime) -> datetime | None:
+    """The first instant after ``now`` at which the same catalog would yield an event (a reminder threshold or a
+    retirement date); ``now`` itself when a pending removal still needs confirming; None when nothing is due."""
+    due: list[datetime] = []
+    for record in snapshot.records.values():
+        if record.removed:
+            continue
+        if record.missing_cycles:
+            return now
+        if RETIRED_ALL in record.notified:
+            continue
+        for window in record.version.retirement_windows():
+            if window.date <= now:
+                continue
+            due.append(window.date)
+            date = _iso(window.date)
+            due.extend(
+                window.date - timedelta(days=t)
+                for t in rules.reminder_days
+                if f"remind@{date}@{t}" not in record.notified
+            )
+    return min(due) if due else None
 
 
 def diff_location(

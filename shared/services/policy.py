@@ -183,7 +183,10 @@ class PolicyService:
             if a.write and a.target_version:
                 try:
                     upgraded = self._upgrade(d, a.target_version, catalog, reference=event.id, now=now)
-                except PermanentError as exc:  # one deployment's refusal must not stop the others
+                except ModelWatchError as exc:
+                    if exc.is_transient:
+                        raise  # the whole event is retried; the upgrade is idempotent
+                    # one deployment's refusal (quota, ARM error) must not stop the others
                     problems.append(f"{d.name}: {exc}")
                     log.warning("%s: upgrading %s failed: %s", SUBSCRIBER, d.resource_id, exc)
                     continue

@@ -13,15 +13,18 @@ same deterministic ids and publishes exactly what is missing; duplicates are har
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.domain.catalog import parse_models
-from shared.domain.diff import DiffRules, LocationSnapshot, diff_location
+from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError, PublishError
 from shared.ports import CatalogSource, CatalogStateStore, Cursor, EventPublisher
 
@@ -151,11 +154,28 @@ class CatalogWatcher:
             log.error("state update failed for %s: %s", location, message)
             return LocationOutcome(location, STORE_FAILED, error=message)
 
+    def _digest(self, items: list[JsonValue]) -> str:
+        """Of the catalog as listed (order-free) and of the rules that judge it."""
+        h = hashlib.sha256(repr((self.rules, sorted(self.formats or ()))).encode())
+        for text in sorted(json.dumps(i, sort_keys=True) for i in items):
+            h.update(text.encode())
+        return h.hexdigest()[:32]
+
     def _apply(self, location: str, items: list[JsonValue], now: datetime, dry_run: bool) -> LocationOutcome:
+        cursor = self.store.get_cursor(location)
+        digest = self._digest(items)
+        skip = _unchanged(cursor, digest, now)
+        if skip is not None and not dry_run:
+            # Same catalog bytes, same rules, and no reminder or retirement instant reached since the last diff:
+            # the diff would be empty (property-tested), so neither decode the snapshot nor diff.
+            self.store.commit_cursor(
+                replace(cursor, last_cycle_at=now, last_error=None, cycles=cursor.cycles + 1),
+                expected_etag=cursor.etag,
+            )
+            return LocationOutcome(location, ANOMALY if cursor.anomaly else OK, versions=skip)
         parsed = parse_models(items, formats=self.formats)
         for problem in parsed.problems:
             log.warning("catalog %s: %s", location, problem)
-        cursor = self.store.get_cursor(location)
         records = self.store.load_records(location)
         previous = LocationSnapshot(location, records, cursor.anomaly) if records else None
         result = diff_location(previous, parsed, now, self.rules, location=location)
@@ -166,11 +186,17 @@ class CatalogWatcher:
         )
         if dry_run:
             return outcome
+        due = next_due(result.snapshot, self.rules, now)
+        # only a cycle that changed no record may vouch for the snapshot: after a change, the next cycle
+        # re-diffs in full, so a crash between the cursor commit and the record writes cannot hide behind a skip
+        fingerprint = (
+            None if changed else f"{digest}|{format_instant(due) if due else '-'}|{len(parsed.versions)}"
+        )
         if result.events:
             self.store.add_pending(result.events)  # the outbox first: from here on nothing can be lost
         try:
             self.store.commit_cursor(
-                Cursor(location, None, now, result.snapshot.anomaly, None, cursor.cycles + 1),
+                Cursor(location, None, now, result.snapshot.anomaly, None, cursor.cycles + 1, fingerprint),
                 expected_etag=cursor.etag,
             )
         except ConcurrencyError:
@@ -214,6 +240,18 @@ class CatalogWatcher:
             return published, len(pending) - len(sent), str(exc)
         self.store.remove_pending([e.id for e in pending])
         return tuple(pending), 0, None
+
+
+def _unchanged(cursor: Cursor, digest: str, now: datetime) -> int | None:
+    """The version count when the cursor's fingerprint proves nothing can have changed, else None."""
+    if not cursor.fingerprint or cursor.etag is None:
+        return None
+    stored, due, versions = [*cursor.fingerprint.split("|"), "", "", ""][:3]
+    if stored != digest or not versions.isdigit():
+        return None
+    if due != "-" and parse_instant(due) <= now:
+        return None
+    return int(versions)
 
 
 def _describe(exc: BaseException) -> str:

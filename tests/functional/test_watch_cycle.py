@@ -268,3 +268,27 @@ def test_malformed_entries_are_reported_and_the_rest_processed() -> None:
     assert report.ok
     assert report.locations[0].versions == 3
     assert "OpenAI/gpt-4o/x" in report.locations[0].problems[0]
+
+
+def test_unchanged_catalog_skips_the_diff_until_a_reminder_is_due() -> None:
+    class CountingStore(InMemoryCatalogStateStore):
+        loads = 0
+
+        def load_records(self, location: str) -> Any:
+            self.loads += 1
+            return super().load_records(location)
+
+    store, pub = CountingStore(), CollectingPublisher()
+    source = source_with(V1)
+    watcher(source, store, pub).run(["eastus"], T0)  # baseline: records written, no fingerprint yet
+    watcher(source, store, pub).run(["eastus"], T1)  # full diff confirms the snapshot, sets the fingerprint
+    loads = store.loads
+    report = watcher(source, store, pub).run(["eastus"], T1 + timedelta(hours=1))
+    assert store.loads == loads and report.locations[0].versions == 3  # skipped: nothing decoded
+    before = len(pub.published)
+    # gpt-35-turbo 0301 retires 2025-02-13: its 30-day reminder falls due on 2025-01-14
+    watcher(source, store, pub).run(["eastus"], datetime(2025, 1, 14, 1, tzinfo=UTC))
+    fresh = pub.published[before:]
+    assert [(e.event_type, e.data.get("threshold")) for e in fresh] == [
+        ("ModelLifecycle.RetirementApproaching", 30)
+    ]

@@ -401,3 +401,20 @@ def test_same_catalog_never_releases_or_retires_by_removal(
         "CatalogAnomaly",
     }
     assert all(e.data.get("reason") != "removedFromCatalog" for e in later.events)
+
+
+@settings(max_examples=200, deadline=None)
+@given(catalogs(), catalogs(), moments, st.integers(0, 400))
+def test_before_next_due_the_same_catalog_yields_nothing(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], now: datetime, hours: int
+) -> None:
+    """The watcher skips the diff while the catalog is unchanged and next_due has not come: that must be exact."""
+    from shared.domain.diff import next_due
+
+    snap = run(run(None, *before, now=now).snapshot, *after, now=now).snapshot
+    later = now + timedelta(hours=hours)
+    due = next_due(snap, DiffRules(), now)
+    result = run(snap, *after, now=later)
+    if due is None or later < due:
+        assert result.events == ()
+        assert result.changed_records(snap) == {}

@@ -1,0 +1,159 @@
+"""The policy subscriber and inventory refresh against the local ARM stand-in holding deployments."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
+from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
+from shared.config import Secret
+from shared.domain.catalog import parse_models
+from shared.domain.diff import diff_location
+from shared.domain.events import LifecycleEvent
+from shared.domain.policy import PolicyRules
+from shared.services.inventory import InventoryService
+from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService, Scope
+from tests.builders import item
+from tests.fakes.arm_server import FakeArm
+
+SUB = "00000000-0000-0000-0000-0000000000cc"
+NOW = datetime(2026, 4, 2, tzinfo=UTC)  # the day after gpt-4o 2024-05-13's Standard retirement
+SPLIT = {"Standard": "2026-03-31T00:00:00Z", "ProvisionedManaged": "2026-10-01T00:00:00Z"}
+CATALOG = [
+    item("gpt-4o", "2024-05-13", retires="2026-03-31T00:00:00Z", skus=SPLIT),
+    item("gpt-4o", "2024-08-06", default=True, retires="2026-10-01T00:00:00Z"),
+]
+
+
+class World:
+    """ARM stand-in with an account and deployments, the stores, and the two services."""
+
+    def __init__(self, arm: FakeArm, *, enforce: bool) -> None:
+        self.arm = arm
+        self.account = arm.add_account(SUB, "rg", "contoso", "eastus")
+        self.expired = arm.add_deployment(
+            self.account,
+            "chat",
+            "gpt-4o",
+            "2024-05-13",
+            policy="OnceCurrentVersionExpired",
+            extra={"spilloverDeploymentName": "chat-spill", "futureField": {"kept": True}},
+        )
+        self.pinned = arm.add_deployment(
+            self.account, "legacy", "gpt-4o", "2024-05-13", policy="NoAutoUpgrade"
+        )
+        self.ptu = arm.add_deployment(self.account, "ptu", "gpt-4o", "2024-05-13", sku="ProvisionedManaged")
+        self.state = InMemoryCatalogStateStore()
+        first = diff_location(None, parse_models(CATALOG), NOW - timedelta(days=30), location="eastus")
+        self.state.save_records("eastus", first.snapshot.records)
+        second = diff_location(first.snapshot, parse_models(CATALOG), NOW)
+        self.events = list(second.events)  # VersionRetired for the Standard date
+        self.stores = InMemoryDeploymentStore()
+        self.publisher = CollectingPublisher()
+        api = ArmDeploymentApi(
+            ArmClient(arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), sleep=lambda s: None)
+        )
+        self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
+        self.policy = PolicyService(
+            inventory=self.stores, ledger=self.stores, rollbacks=self.stores, state=self.state, api=api,
+            publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"})),
+            reminder_days=(90, 60, 30, 14, 7, 1),
+        )  # fmt: skip
+        self.inventory.refresh(NOW)
+
+
+@pytest.fixture
+def world(arm_server: FakeArm, request: pytest.FixtureRequest) -> World:
+    return World(arm_server, enforce=getattr(request, "param", False))
+
+
+def published(w: World, kind: str) -> list[LifecycleEvent]:
+    return [e for e in w.publisher.published if e.event_type == f"ModelLifecycle.{kind}"]
+
+
+def test_inventory_reads_every_deployment(world: World) -> None:
+    deployments = {d.name: d for d in world.stores.list_deployments()}
+    assert set(deployments) == {"chat", "legacy", "ptu"}
+    assert deployments["ptu"].is_provisioned and deployments["ptu"].policy == "OnceCurrentVersionExpired"
+
+
+def test_plan_mode_decides_and_writes_nothing(world: World) -> None:
+    for event in world.events:
+        world.policy.handle(event, NOW)
+    assert world.arm.puts() == []
+    planned = {e.data["deploymentName"]: e.data for e in published(world, "DeploymentUpgradePlanned")}
+    at_risk = {e.data["deploymentName"]: e.data for e in published(world, "DeploymentAtRisk")}
+    assert planned["chat"]["targetVersion"] == "2024-08-06" and planned["chat"]["mode"] == "plan"
+    assert at_risk["legacy"]["status"] == "broken"
+    assert at_risk["ptu"]["status"] == "atRisk" and at_risk["ptu"]["retirementDate"] == "2026-10-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("world", [True], indirect=True)
+def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> None:
+    deliveries = world.events * 3
+    random.Random(7).shuffle(deliveries)
+    outcomes = [world.policy.handle(e, NOW).outcome for e in deliveries]
+    assert outcomes.count(ACCEPTED) == len(world.events) and outcomes.count(DUPLICATE) == 2 * len(
+        world.events
+    )
+    (put,) = world.arm.puts()
+    assert world.arm.version_of(world.expired) == "2024-08-06"
+    assert (
+        world.arm.version_of(world.pinned) == "2024-05-13" and world.arm.version_of(world.ptu) == "2024-05-13"
+    )
+    # the PUT body is the GET body but for the version: unknown fields survive
+    get_body = next(
+        r for r in world.arm.requests if r.method == "GET" and r.path.endswith("/deployments/chat")
+    )
+    assert get_body is not None
+    assert put.body["properties"]["futureField"] == {"kept": True}
+    assert put.body["properties"]["spilloverDeploymentName"] == "chat-spill"
+    assert put.body["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}
+    (upgraded,) = published(world, "DeploymentUpgraded")
+    assert upgraded.data["appliedBy"] == "modelwatch" and upgraded.data["fromVersion"] == "2024-05-13"
+    (record,) = world.stores.list_rollbacks(world.expired)
+    assert (record.from_version, record.to_version) == ("2024-05-13", "2024-08-06")
+    assert record.available_until == datetime(2026, 3, 31, tzinfo=UTC)  # the from-version's Standard date
+    # the next inventory refresh does not mistake our change for Azure's
+    report = world.inventory.refresh(NOW + timedelta(hours=1))
+    assert report.azure_upgrades == ()
+
+
+@pytest.mark.parametrize("world", [True], indirect=True)
+def test_failed_long_running_operation_is_reported_and_nothing_recorded(world: World) -> None:
+    world.arm.fail_next_put = ("QuotaExceeded", "Insufficient quota")
+    result = world.policy.handle(world.events[0], NOW)
+    assert result.outcome == ACCEPTED and "QuotaExceeded" in result.detail
+    assert world.arm.version_of(world.expired) == "2024-05-13"
+    assert world.stores.list_rollbacks() == [] and published(world, "DeploymentUpgraded") == []
+
+
+def test_azure_upgrade_is_noticed_by_the_inventory(world: World) -> None:
+    world.arm.deployments[world.expired.casefold()]["properties"]["model"]["version"] = "2024-08-06"
+    report = world.inventory.refresh(NOW + timedelta(hours=1))
+    (event,) = report.azure_upgrades
+    assert (
+        event.data["appliedBy"] == "azure" and event.data["rollbackAvailableUntil"] == "2026-03-31T00:00:00Z"
+    )
+    assert world.inventory.refresh(NOW + timedelta(hours=2)).azure_upgrades == ()
+
+
+def test_out_of_scope_and_malformed_events_write_nothing(world: World) -> None:
+    event = world.events[0]
+    moved = LifecycleEvent(event.id + "x", event.event_type, event.subject.replace("eastus", "westus"), NOW,
+                           {**event.data, "location": "westus"})  # fmt: skip
+    forged = LifecycleEvent(
+        event.id + "y",
+        event.event_type,
+        "/locations/eastus/models/OpenAI/gpt-4o/versions/9",
+        NOW,
+        dict(event.data),
+    )
+    foreign = LifecycleEvent("z", "Microsoft.Storage.BlobCreated", "/blob", NOW, {"location": "eastus"})
+    assert world.policy.handle(moved, NOW).outcome == IGNORED
+    assert world.policy.handle(forged, NOW).outcome == REJECTED
+    assert world.policy.handle(foreign, NOW).outcome == REJECTED
+    assert world.arm.puts() == [] and world.publisher.published == []
