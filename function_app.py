@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import azure.functions as func
 
-from shared.entrypoints import run_catalog_cycle
+from shared.entrypoints import handle_event, rollback_request, run_timer
 
 app = func.FunctionApp()
 log = logging.getLogger("modelwatch")
@@ -19,9 +20,26 @@ log = logging.getLogger("modelwatch")
     arg_name="timer", schedule="%CATALOG_POLL_SCHEDULE%", run_on_startup=False, use_monitor=True
 )
 def catalog_timer(timer: func.TimerRequest) -> None:
-    """Read the model catalog, diff it against the last snapshot, publish lifecycle events."""
+    """Refresh the deployment inventory, read the model catalog, diff it, publish lifecycle events."""
     if timer.past_due:
         log.warning("catalog_timer is running late (past due)")
-    report = run_catalog_cycle()
+    report = run_timer()
     log.info("%s", report.summary())
-    report.raise_if_incomplete()  # a failed location or publish fails the run: visible, never swallowed
+    report.raise_if_incomplete()  # a failed location, listing or publish fails the run: visible, never swallowed
+
+
+# Subscribed to the topic's ModelLifecycle catalog event types (includedEventTypes). A raised error makes Event
+# Grid redeliver (transient failures only); a rejected or permanently failed event is logged and acknowledged.
+@app.function_name(name="apply_update_policy")
+@app.event_grid_trigger(arg_name="event")
+def apply_update_policy(event: func.EventGridEvent) -> None:
+    """Apply each affected deployment's update policy: plan, or upgrade when enforcement is on."""
+    handle_event("apply_update_policy", event)
+
+
+@app.function_name(name="rollback_deployment")
+@app.route(route="rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def rollback_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """POST {"deploymentId", "toVersion"?, "dryRun"?}: put a deployment back on its previous version."""
+    status, body = rollback_request(req.get_body())
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")

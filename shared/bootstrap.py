@@ -6,12 +6,20 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings, StateStoreConfig, load_settings, require_arm_catalog, require_function_app
 from shared.domain.diff import DiffRules
-from shared.ports import CatalogSource, CatalogStateStore, EventPublisher
+from shared.domain.events import CATALOG_EVENT_TYPES
+from shared.domain.policy import PolicyRules
+from shared.ports import CatalogSource, CatalogStateStore, DeploymentApi, DeploymentStores, EventPublisher
+from shared.services.inventory import InventoryService
+from shared.services.pipeline import Subscriber, TimerReport, run_timer
+from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
+from shared.services.policy import PolicyService, Scope
+from shared.services.rollback import RollbackService
 from shared.services.watch import CatalogWatcher
 
 if TYPE_CHECKING:
@@ -113,20 +121,114 @@ def build_watcher(
     )
 
 
+def build_deployment_stores(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE
+) -> DeploymentStores:
+    """Inventory, ledger and rollback records, beside the catalog state (same file or storage account)."""
+    if config is None or config.kind == "sqlite":
+        from shared.adapters.sqlite_store import SqliteDeploymentStore
+
+        return SqliteDeploymentStore(config.value.reveal() if config else default_sqlite)
+    from shared.adapters.table_store import TableDeploymentStore
+
+    if config.kind == "endpoint":
+        return TableDeploymentStore.from_endpoint(config.value.reveal(), azure_credential())
+    return TableDeploymentStore.from_connection_string(config.value.reveal())
+
+
+def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentApi:
+    from shared.adapters.arm import ArmDeploymentApi
+
+    return ArmDeploymentApi(client if client is not None else build_arm_client(settings))
+
+
+def policy_rules(settings: Settings) -> PolicyRules:
+    return PolicyRules(
+        enforce=settings.enforce,
+        accelerate_default=settings.policy_accelerate_default,
+        enforce_provisioned=settings.policy_enforce_provisioned,
+        provisioned_lead_days=settings.policy_provisioned_lead_days,
+    )
+
+
 @dataclass(frozen=True)
-class FunctionServices:
-    """What the function app's triggers use, built once per worker on first invocation."""
+class Services:
+    """Every use case, wired over one set of stores: what the functions and the CLI run."""
 
     settings: Settings
-    watcher: CatalogWatcher
+    state: CatalogStateStore
+    stores: DeploymentStores
+    publisher: EventPublisher
+    watcher: CatalogWatcher | None  # None when no catalog source is configured (CLI without ARM settings)
+    inventory: InventoryService | None  # None when no ARM access or nothing to watch is configured
+    policy: PolicyService
+    rollback: RollbackService
+
+    def subscribers(self) -> list[Subscriber]:
+        """The Event Grid subscriptions of the app, as the deployed topic routes them."""
+        return [Subscriber(POLICY_SUBSCRIBER, frozenset(CATALOG_EVENT_TYPES), self.policy.handle)]
+
+    def run_timer(self, now: datetime) -> TimerReport:
+        if self.watcher is None:
+            require_arm_catalog(self.settings)  # raises naming what is missing
+            raise AssertionError("unreachable: a configured catalog always has a watcher")
+        return run_timer(self.watcher, self.inventory, self.settings.watch_locations, now)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    source: CatalogSource | None = None,
+    state: CatalogStateStore | None = None,
+    stores: DeploymentStores | None = None,
+    publisher: EventPublisher | None = None,
+    api: DeploymentApi | None = None,
+) -> Services:
+    """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
+    state = state if state is not None else build_state_store(settings.state_store)
+    stores = stores if stores is not None else build_deployment_stores(settings.state_store)
+    publisher = publisher if publisher is not None else build_publisher(settings)
+    if api is None and settings.watch_subscription_id and settings.inventory_configured:
+        api = build_deployment_api(settings)
+    watcher = (
+        build_watcher(settings, source=source, store=state, publisher=publisher)
+        if source is not None or settings.watch_subscription_id
+        else None
+    )
+    inventory = (
+        InventoryService(
+            api,
+            stores,
+            stores,
+            state,
+            accounts=settings.watch_accounts,
+            subscriptions=settings.watch_subscription_ids,
+            max_concurrency=settings.arm_max_concurrency,
+        )
+        if api is not None and settings.inventory_configured
+        else None
+    )
+    policy = PolicyService(
+        inventory=stores,
+        ledger=stores,
+        rollbacks=stores,
+        state=state,
+        api=api,
+        publisher=publisher,
+        rules=policy_rules(settings),
+        scope=Scope(frozenset(settings.watch_locations)),
+        reminder_days=settings.retirement_reminder_days,
+    )
+    rollback = RollbackService(inventory=stores, rollbacks=stores, state=state, api=api, publisher=publisher)
+    return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback)
 
 
 @functools.cache
-def function_services() -> FunctionServices:
+def function_services() -> Services:
     """Settings are read and validated once; an invalid setting fails the invocation with every problem named."""
     settings = load_settings(os.environ)
     require_function_app(settings)
-    return FunctionServices(settings, build_watcher(settings))
+    return build_services(settings)
 
 
 def read_local_settings(directory: Path) -> dict[str, str]:

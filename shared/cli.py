@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from shared import bootstrap
-from shared.config import Secret, Settings, StateStoreConfig, load_settings
+from shared.config import WHERE, Secret, Settings, StateStoreConfig, load_settings
+from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.describe import describe, model_label, short_type
+from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import parse_instant
 from shared.errors import ModelWatchError, SettingsError
 from shared.services.watch import CycleReport
@@ -170,6 +172,155 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _services(args: argparse.Namespace) -> bootstrap.Services:
+    """The use cases over the configured stores (default: the local SQLite file), ARM when configured."""
+    settings = load_settings(_environ())
+    if getattr(args, "state", None):
+        settings = replace(settings, state_store=_state_arg(args.state))
+    return bootstrap.build_services(settings)
+
+
+def _refresh(services: bootstrap.Services, now: datetime, out: TextIO) -> bool:
+    if services.inventory is None:
+        raise SettingsError(
+            [
+                "--refresh reads deployments over ARM: set WATCH_SUBSCRIPTION_ID (and optionally WATCH_ACCOUNTS)"
+            ],
+            hint=WHERE,
+        )
+    report = services.inventory.refresh(now)
+    out.write(report.summary() + "\n")
+    for problem in report.problems:
+        out.write(f"  ! {problem}\n")
+    return report.ok
+
+
+def _days(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _date(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d}"
+
+
+def _assessments(services: bootstrap.Services, now: datetime) -> list[Assessment]:
+    from shared.domain.policy import assess
+    from shared.services.policy import catalog_view
+
+    rules = bootstrap.policy_rules(services.settings)
+    catalogs: dict[str, dict[VersionKey, ModelVersion]] = {}
+    found = []
+    for d in services.stores.list_deployments():
+        catalog = catalogs.get(d.location)
+        if catalog is None:
+            catalog = catalogs[d.location] = catalog_view(services.state, d.location)
+        found.append(assess(d, catalog, now, rules))
+    return found
+
+
+# the order a person reads a plan in: what is broken, then what is at risk, then what will move
+_RISK_ORDER = [s.value for s in Status]
+
+
+def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
+    """List the inventory with retirement countdowns."""
+    services = _services(args)
+    now = args.at or datetime.now(UTC)
+    ok = _refresh(services, now, out) if args.refresh else True
+    assessments = _assessments(services, now)
+    if not assessments:
+        out.write("No deployments in the inventory yet: run with --refresh, or let catalog_timer run.\n")
+        return EXIT_OK if ok else EXIT_FAILED
+    rows = [["DEPLOYMENT", "ACCOUNT", "REGION", "MODEL", "VERSION", "SKU", "POLICY", "RETIRES", "DAYS LEFT"]]
+    for a in sorted(assessments, key=lambda a: (a.days_left is None, a.days_left or 0, a.deployment.key)):
+        d = a.deployment
+        rows.append([d.name, d.account_id.rsplit("/", 1)[-1], d.location, d.model_name, d.model_version,
+                     d.sku_name, d.policy, _date(a.retirement_date), _days(a.days_left)])  # fmt: skip
+    _table(rows, out)
+    out.write(f"\n{len(assessments)} deployment(s) as of {now:%Y-%m-%d %H:%M} UTC\n")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
+    """For every deployment: policy, version, what will happen and when. Writes nothing."""
+    services = _services(args)
+    now = args.at or datetime.now(UTC)
+    ok = _refresh(services, now, out) if args.refresh else True
+    assessments = _assessments(services, now)
+    mode = "enforce" if services.settings.enforce else "plan"
+    out.write(f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n")
+    if not assessments:
+        out.write("No deployments in the inventory yet: run with --refresh, or let catalog_timer run.\n")
+        return EXIT_OK if ok else EXIT_FAILED
+    rows = [["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "POLICY", "WHEN", "DAYS", "WHAT HAPPENS"]]
+    ordered = sorted(
+        assessments,
+        key=lambda a: (_RISK_ORDER.index(a.status.value) if a.status.value in _RISK_ORDER else 99,
+                       a.days_left if a.days_left is not None else 10**6, a.deployment.key),
+    )  # fmt: skip
+    for a in ordered:
+        d = a.deployment
+        rows.append([a.status.value, d.name, d.location, d.model_name, d.model_version,
+                     d.policy + (" (provisioned)" if d.is_provisioned else ""),
+                     _date(a.action_date or a.retirement_date), _days(a.days_left), a.summary])  # fmt: skip
+    _table(rows, out)
+    counts: dict[str, int] = {}
+    for a in assessments:
+        counts[a.status.value] = counts.get(a.status.value, 0) + 1
+    out.write("\n" + ", ".join(f"{counts[s]} {s}" for s in _RISK_ORDER if s in counts) + "\n")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
+    """Hand an Event Grid delivery body (or dead-letter file) to the subscribers, as the triggers do."""
+    import json
+
+    from shared.services.pipeline import RETRY, deliver, parse_body
+
+    try:
+        text = sys.stdin.read() if args.events == "-" else Path(args.events).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{args.events} is not JSON: {exc}") from None
+    events = parse_body(body)
+    services = _services(args)
+    now = args.at or datetime.now(UTC)
+    deliveries = deliver(events, services.subscribers(), now)
+    rows = [["EVENT", "TYPE", "SUBSCRIBER", "OUTCOME", "DETAIL"]]
+    for dlv in deliveries:
+        rows.append([dlv.event_id[:12], dlv.event_type.removeprefix("ModelLifecycle."), dlv.subscriber,
+                     dlv.outcome, dlv.detail])  # fmt: skip
+    _table(rows, out)
+    bad = [d for d in deliveries if d.outcome in (RETRY, "failed", "rejected")]
+    retry = sum(d.outcome == RETRY for d in deliveries)
+    out.write(
+        f"\n{len(events)} event(s) delivered, {len(bad)} not processed"
+        + (f" ({retry} transient: deliver them again later)" if retry else "")
+        + "\n"
+    )
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
+    """Put a deployment back on its previous version (and NoAutoUpgrade), while that version exists."""
+    from shared.services.rollback import RollbackRefused
+
+    services = _services(args)
+    now = args.at or datetime.now(UTC)
+    try:
+        result = services.rollback.rollback(args.deployment_id, now, to_version=args.to, dry_run=args.dry_run)
+    except RollbackRefused as exc:
+        sys.stderr.write(f"refused ({exc.reason}): {exc}\n")
+        return EXIT_FAILED
+    out.write(result.describe() + "\n")
+    if result.event is not None:
+        out.write(f"published {result.event.event_type} ({result.event.id})\n")
+    return EXIT_OK
+
+
 def _state_arg(text: str) -> StateStoreConfig:
     parsed = load_settings({"STATE_STORE": text}).state_store
     assert parsed is not None
@@ -214,6 +365,45 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay bundled real catalog history through the pipeline")
     demo.add_argument("--output", default="demo-output", help="folder for state and published events")
     demo.set_defaults(handler=cmd_demo)
+
+    def state_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--state", help="state store override: sqlite:///PATH or a storage connection string")
+
+    deployments = sub.add_parser(
+        "deployments", help="list the deployment inventory with retirement countdowns"
+    )
+    deployments.add_argument(
+        "--at", type=_instant, help="count down from this ISO-8601 instant (default: now)"
+    )
+    deployments.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
+    state_option(deployments)
+    deployments.set_defaults(handler=cmd_deployments)
+
+    plan = sub.add_parser("plan", help="what will happen to every deployment, and when (writes nothing)")
+    plan.add_argument("--at", type=_instant, help="what breaks on this ISO-8601 instant (default: now)")
+    plan.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
+    state_option(plan)
+    plan.set_defaults(handler=cmd_plan)
+
+    deliver = sub.add_parser(
+        "deliver", help="hand an Event Grid body or dead-letter file to the subscribers (replay)"
+    )
+    deliver.add_argument(
+        "events", metavar="EVENTS.json", help="a JSON array of Event Grid events, or - for stdin"
+    )
+    deliver.add_argument("--at", type=_instant, help="process as of this ISO-8601 instant (default: now)")
+    state_option(deliver)
+    deliver.set_defaults(handler=cmd_deliver)
+
+    rollback = sub.add_parser("rollback", help="put a deployment back on its previous version")
+    rollback.add_argument("deployment_id", metavar="DEPLOYMENT_ID", help="the deployment's ARM resource id")
+    rollback.add_argument(
+        "--to", metavar="VERSION", help="the version to go back to (default: the previous one)"
+    )
+    rollback.add_argument("--dry-run", action="store_true", help="check and show, write nothing")
+    rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
+    state_option(rollback)
+    rollback.set_defaults(handler=cmd_rollback)
 
     show = sub.add_parser("settings", help="show the effective settings (secrets masked) and any problem")
     show.set_defaults(handler=cmd_settings)

@@ -75,10 +75,33 @@ class Settings:
     state_store: StateStoreConfig | None = None
     eventgrid_topic_endpoint: str | None = None
     eventgrid_topic_key: Secret | None = None
+    watch_accounts: tuple[
+        str, ...
+    ] = ()  # account resource ids; empty: every OpenAI account of the subscriptions
+    watch_subscription_ids: tuple[
+        str, ...
+    ] = ()  # whose accounts are listed; defaults to WATCH_SUBSCRIPTION_ID
+    policy_mode: str = "plan"  # "plan" decides and records; "enforce" also writes deployments
+    policy_accelerate_default: bool = False
+    policy_enforce_provisioned: bool = False
+    policy_provisioned_lead_days: int = 14
+
+    @property
+    def enforce(self) -> bool:
+        return self.policy_mode == "enforce"
+
+    @property
+    def inventory_configured(self) -> bool:
+        return bool(self.watch_accounts or self.watch_subscription_ids)
 
 
 _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LOCATION = re.compile(r"^[a-z0-9]+$")
+_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+$",
+    re.IGNORECASE,
+)
+POLICY_MODES = ("plan", "enforce")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
@@ -149,6 +172,17 @@ class _Reader:
             self.problems.append(f"{name}={value} is out of range ({low}..{high})")
             return default
         return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("true", "1", "yes", "on"):
+            return True
+        if raw.lower() in ("false", "0", "no", "off"):
+            return False
+        self.problems.append(f"{name}={raw!r} is not true or false")
+        return default
 
 
 def _split(raw: str | None) -> list[str]:
@@ -250,6 +284,26 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if topic and (problem := check_endpoint(topic, "EVENTGRID_TOPIC_ENDPOINT")):
         r.problems.append(problem)
     key = r.get("EVENTGRID_TOPIC_KEY")
+    accounts: list[str] = []
+    for account in _split(r.get("WATCH_ACCOUNTS")):
+        if not _ACCOUNT_ID.match(account):
+            r.problems.append(
+                f"WATCH_ACCOUNTS has {account!r}: use account resource ids, /subscriptions/<id>/resourceGroups/"
+                "<group>/providers/Microsoft.CognitiveServices/accounts/<name>"
+            )
+        elif account.casefold() not in {a.casefold() for a in accounts}:
+            accounts.append(account.rstrip("/"))
+    subscriptions: list[str] = []
+    for sub in _split(r.get("WATCH_SUBSCRIPTION_IDS")) or ([subscription] if subscription else []):
+        if not _SUBSCRIPTION.match(sub):
+            if sub != subscription:  # a bad WATCH_SUBSCRIPTION_ID is already reported
+                r.problems.append(f"WATCH_SUBSCRIPTION_IDS has {sub!r}: not a subscription id (a GUID)")
+        elif sub.lower() not in subscriptions:
+            subscriptions.append(sub.lower())
+    mode = (r.get("POLICY_MODE") or "plan").lower()
+    if mode not in POLICY_MODES:
+        r.problems.append(f"POLICY_MODE={mode!r} must be plan (decide, write nothing) or enforce")
+        mode = "plan"  # never fall back to writing
     settings = Settings(
         watch_subscription_id=subscription,
         watch_locations=tuple(locations),
@@ -267,6 +321,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         state_store=_state_store(r),
         eventgrid_topic_endpoint=topic,
         eventgrid_topic_key=Secret(key) if key else None,
+        watch_accounts=tuple(accounts),
+        watch_subscription_ids=tuple(subscriptions),
+        policy_mode=mode,
+        policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
+        policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
+        policy_provisioned_lead_days=r.integer("POLICY_PROVISIONED_LEAD_DAYS", 14, 0, 365),
     )
     if r.problems:
         raise SettingsError(r.problems, hint=WHERE)

@@ -6,16 +6,122 @@ thread pools) is imported on first invocation, not at indexing (cold start).
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from shared.services.watch import CycleReport
+    from shared.services.pipeline import Delivery, TimerReport
+
+log = logging.getLogger("modelwatch")
 
 
-def run_catalog_cycle(now: datetime | None = None) -> CycleReport:
-    """One watch cycle over the configured locations (the timer's job)."""
+class EventGridEventLike(Protocol):
+    """What the Event Grid trigger hands over (azure.functions.EventGridEvent), without importing it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def event_time(self) -> datetime | None: ...
+    @property
+    def data_version(self) -> str: ...
+    def get_json(self) -> Any: ...
+
+
+def run_timer(now: datetime | None = None) -> TimerReport:
+    """The timer's job: refresh the inventory, then one watch cycle over the configured locations."""
     from shared.bootstrap import function_services
 
+    return function_services().run_timer(now or datetime.now(UTC))
+
+
+def event_wire(event: EventGridEventLike) -> dict[str, Any]:
+    """Back to the Event Grid schema the publisher sent (the trigger parsed it), for the one event parser."""
+    when = event.event_time
+    return {
+        "id": event.id,
+        "topic": event.topic,
+        "subject": event.subject,
+        "eventType": event.event_type,
+        # the trigger turns a missing or unparseable eventTime into None: leave it out, the parser names it
+        **({"eventTime": when.astimezone(UTC).isoformat()} if when is not None else {}),
+        "data": event.get_json(),
+        "dataVersion": event.data_version,
+    }
+
+
+def handle_event(subscriber: str, event: EventGridEventLike, now: datetime | None = None) -> Delivery:
+    """Deliver one Event Grid event to one subscriber. Re-raises a transient error: Event Grid redelivers."""
+    from shared.bootstrap import function_services
+    from shared.services.pipeline import RETRY, deliver
+
     services = function_services()
-    return services.watcher.run(services.settings.watch_locations, now or datetime.now(UTC))
+    (chosen,) = [s for s in services.subscribers() if s.name == subscriber]
+    # a trigger receives what its subscription routes to it: deliver it to that subscriber alone
+    deliveries = deliver([event_wire(event)], [chosen], now or datetime.now(UTC))
+    delivery = deliveries[0]
+    log.info("%s: event %s (%s): %s %s", subscriber, delivery.event_id, delivery.event_type,
+             delivery.outcome, delivery.detail)  # fmt: skip
+    if delivery.outcome == RETRY and delivery.error is not None:
+        raise delivery.error
+    return delivery
+
+
+def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dict[str, Any]]:
+    """The rollback HTTP function: JSON in, (status, JSON) out.
+
+    Body: ``{"deploymentId": "...", "toVersion": "..." (optional), "dryRun": false}``. 200 done (or already
+    done, or dry run), 400 bad request, 404 deployment not in the inventory, 409 refused (retired, gone from
+    the catalog, other model name), 502 ARM refused the write, 503 retry later.
+    """
+    from shared.bootstrap import function_services
+    from shared.errors import ArmError, ModelWatchError
+    from shared.services.rollback import RollbackRefused, UnknownDeployment
+
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return 400, {"error": "the body is not JSON"}
+    if not isinstance(request, dict):
+        return 400, {"error": "the body must be a JSON object"}
+    deployment_id = request.get("deploymentId")
+    to_version = request.get("toVersion")
+    dry_run = request.get("dryRun", False)
+    if not isinstance(deployment_id, str) or not deployment_id.startswith("/subscriptions/"):
+        return 400, {"error": "deploymentId must be a deployment resource id (/subscriptions/...)"}
+    if to_version is not None and (not isinstance(to_version, str) or not to_version.strip()):
+        return 400, {"error": "toVersion must be a version string"}
+    if not isinstance(dry_run, bool):
+        return 400, {"error": "dryRun must be true or false"}
+    services = function_services()
+    try:
+        result = services.rollback.rollback(
+            deployment_id, now or datetime.now(UTC), to_version=to_version, dry_run=dry_run
+        )
+    except UnknownDeployment as exc:
+        return 404, {"error": str(exc), "reason": exc.reason}
+    except RollbackRefused as exc:
+        return 409, {"error": str(exc), "reason": exc.reason}
+    except ArmError as exc:
+        status = 503 if exc.is_transient else 502
+        return status, {"error": str(exc), "armCode": exc.code}
+    except ModelWatchError as exc:
+        return (503 if exc.is_transient else 500), {"error": str(exc)}
+    record = result.record
+    return 200, {
+        "outcome": "dryRun" if result.dry_run else ("rolledBack" if result.written else "alreadyDone"),
+        "message": result.describe(),
+        "deploymentId": result.plan.deployment.resource_id,
+        "fromVersion": record.from_version if record else result.plan.deployment.model_version,
+        "toVersion": result.plan.target_version,
+        "versionUpgradeOption": "NoAutoUpgrade",
+        "previousPolicy": record.original_policy if record else result.plan.deployment.upgrade_option,
+        "rollbackId": record.id if record else None,
+    }

@@ -165,3 +165,7 @@ class DeploymentApi(Protocol):
         Returns the final resource; raises ArmError with ARM's code and message when the operation fails.
         """
         ...
+
+
+class DeploymentStores(DeploymentStore, Ledger, RollbackStore, Protocol):
+    """The three deployment-side stores, which every adapter implements together over one backend."""

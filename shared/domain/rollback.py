@@ -28,6 +28,10 @@ class RollbackRecord:
     # What caused it: the triggering event id (modelwatch), "inventory" (Azure, seen by a refresh), or the
     # rollback request id. Part of the id, so a retried attempt records the same change once.
     reference: str = ""
+    # model names on each side (None in records from before they were kept): Azure's replacement of a
+    # retiring version can be another model (gpt-4o -> gpt-4.1), and ARM cannot change a deployment's name back
+    from_model: str | None = None
+    to_model: str | None = None
 
     @property
     def id(self) -> str:

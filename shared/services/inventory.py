@@ -149,7 +149,7 @@ class InventoryService:
             if before is not None and replace(before, last_seen=None) == replace(d, last_seen=None):
                 continue
             changed.append(d)
-            if before is not None and before.model_version != d.model_version and not self._ours(before, d):
+            if before is not None and before.version_key != d.version_key and not self._ours(before, d):
                 events.append(self._azure_upgrade(before, d, now))
         if events:
             self.state.add_pending(events)  # the outbox first: the timer's drain publishes them
@@ -185,6 +185,8 @@ class InventoryService:
             available_until=source.retirement_for_sku(after.sku_name) if source else None,
             original_policy=before.upgrade_option,
             reference="inventory",
+            from_model=before.model_name,
+            to_model=after.model_name,
         )
         self.rollbacks.add_rollback(record)
         log.info(

@@ -232,6 +232,8 @@ class PolicyService:
             available_until=source.retirement_for_sku(d.sku_name) if source else None,
             original_policy=d.upgrade_option,
             reference=reference,
+            from_model=d.model_name,
+            to_model=d.model_name,
         )
         event = upgraded_event(d, record, now=now)
         # rollback record and event before the inventory moves on: a crash in between is retried (claim
@@ -243,19 +245,23 @@ class PolicyService:
         return event
 
     def _drain(self) -> None:
-        """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
-        pending = self.state.list_pending()
-        if not pending:
-            return
-        try:
-            self.publisher.publish(pending)
-        except ModelWatchError as exc:
-            sent = getattr(exc, "published_ids", ())
-            if sent:
-                self.state.remove_pending(list(sent))
-            log.warning("%s: publishing deferred to the next drain: %s", SUBSCRIBER, exc)
-            return
-        self.state.remove_pending([e.id for e in pending])
+        drain_outbox(self.state, self.publisher, who=SUBSCRIBER)
+
+
+def drain_outbox(state: CatalogStateStore, publisher: EventPublisher, *, who: str) -> None:
+    """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
+    pending = state.list_pending()
+    if not pending:
+        return
+    try:
+        publisher.publish(pending)
+    except ModelWatchError as exc:
+        sent = getattr(exc, "published_ids", ())
+        if sent:
+            state.remove_pending(list(sent))
+        log.warning("%s: publishing deferred to the next drain: %s", who, exc)
+        return
+    state.remove_pending([e.id for e in pending])
 
 
 def _model_of(raw: dict[str, JsonValue], where: str) -> dict[str, JsonValue]:

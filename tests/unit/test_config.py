@@ -113,3 +113,58 @@ def test_requirements_name_missing_settings() -> None:
     with pytest.raises(SettingsError) as info2:
         require_function_app(load_settings({"WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": "eastus"}))
     assert {p.split()[0] for p in info2.value.problems} == {"STATE_STORE", "EVENTGRID_TOPIC_ENDPOINT"}
+
+
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-1"
+
+
+def test_policy_defaults_are_plan_mode_and_conservative() -> None:
+    s = load_settings({"WATCH_SUBSCRIPTION_ID": SUB})
+    assert s.policy_mode == "plan" and not s.enforce
+    assert not s.policy_accelerate_default and not s.policy_enforce_provisioned
+    assert s.policy_provisioned_lead_days == 14
+    assert s.watch_accounts == ()
+    assert s.watch_subscription_ids == (SUB,)  # the inventory defaults to the catalog's subscription
+
+
+def test_policy_and_inventory_settings_are_read() -> None:
+    other = "00000000-0000-0000-0000-0000000000AB"
+    s = load_settings(
+        {
+            "WATCH_SUBSCRIPTION_ID": SUB,
+            "WATCH_SUBSCRIPTION_IDS": f"{other}, {SUB}",
+            "WATCH_ACCOUNTS": f"{ACCOUNT},{ACCOUNT.upper()}",
+            "POLICY_MODE": "Enforce",
+            "POLICY_ACCELERATE_DEFAULT": "true",
+            "POLICY_ENFORCE_PROVISIONED": "1",
+            "POLICY_PROVISIONED_LEAD_DAYS": "30",
+        }
+    )
+    assert s.enforce
+    assert s.watch_subscription_ids == (other.lower(), SUB)
+    assert s.watch_accounts == (ACCOUNT,)  # ARM ids are case-insensitive: one entry
+    assert s.policy_accelerate_default and s.policy_enforce_provisioned
+    assert s.policy_provisioned_lead_days == 30
+
+
+def test_bad_policy_settings_are_each_named_and_never_fall_back_to_enforce() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {
+                "WATCH_ACCOUNTS": "aoai-1",
+                "WATCH_SUBSCRIPTION_IDS": "nope",
+                "POLICY_MODE": "yolo",
+                "POLICY_ACCELERATE_DEFAULT": "maybe",
+                "POLICY_PROVISIONED_LEAD_DAYS": "-1",
+            }
+        )
+    text = str(info.value)
+    for name in (
+        "WATCH_ACCOUNTS",
+        "WATCH_SUBSCRIPTION_IDS",
+        "POLICY_MODE",
+        "POLICY_ACCELERATE_DEFAULT",
+        "POLICY_PROVISIONED_LEAD_DAYS",
+    ):
+        assert name in text, name
+    assert len(info.value.problems) == 5

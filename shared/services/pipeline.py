@@ -1,0 +1,144 @@
+"""The glue between triggers and use cases: the timer's run, and the delivery of Event Grid events to subscribers.
+
+``deliver`` is the one code path from an Event Grid body to the subscriber services: the Event Grid triggers
+call it with one event, ``python -m shared deliver`` with a whole delivery body or dead-letter file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.events import JsonValue, LifecycleEvent
+from shared.errors import CycleIncompleteError, EventFormatError, ModelWatchError
+from shared.services.inventory import InventoryReport, InventoryService
+from shared.services.policy import HandleResult
+from shared.services.watch import CatalogWatcher, CycleReport
+
+log = logging.getLogger(__name__)
+
+RETRY = "retry"  # a transient failure: Event Grid redelivers (the trigger re-raises)
+UNROUTED = "unrouted"
+
+Handler = Callable[[LifecycleEvent, datetime], HandleResult]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One Event Grid subscription: its function name, the event types it includes, its handler."""
+
+    name: str
+    event_types: frozenset[str]
+    handle: Handler
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What delivering one event to one subscriber did."""
+
+    event_id: str
+    event_type: str
+    subscriber: str
+    outcome: str  # processed, duplicate, ignored, rejected, failed, retry, unrouted
+    detail: str = ""
+    result: HandleResult | None = None
+    error: ModelWatchError | None = None
+
+
+@dataclass(frozen=True)
+class TimerReport:
+    """The timer's run: the inventory refresh (when configured) and the catalog cycle."""
+
+    cycle: CycleReport
+    inventory: InventoryReport | None = None
+    inventory_error: str | None = None
+
+    def summary(self) -> str:
+        parts = [self.cycle.summary()]
+        if self.inventory is not None:
+            parts.append(self.inventory.summary())
+        if self.inventory_error:
+            parts.append(f"inventory refresh failed: {self.inventory_error}")
+        return " | ".join(parts)
+
+    @property
+    def ok(self) -> bool:
+        return self.cycle.ok and not self.inventory_error and (self.inventory is None or self.inventory.ok)
+
+    def raise_if_incomplete(self) -> None:
+        """A failed location, publish or inventory listing fails the run, after all other work is done."""
+        problems: list[str] = []
+        try:
+            self.cycle.raise_if_incomplete()
+        except CycleIncompleteError as exc:
+            problems.append(str(exc))
+        if self.inventory_error:
+            problems.append(f"inventory refresh failed: {self.inventory_error}")
+        elif self.inventory is not None and not self.inventory.ok:
+            problems.append("inventory incomplete: " + "; ".join(self.inventory.problems[:5]))
+        if problems:
+            raise CycleIncompleteError(" | ".join(problems))
+
+
+def run_timer(
+    watcher: CatalogWatcher, inventory: InventoryService | None, locations: Sequence[str], now: datetime
+) -> TimerReport:
+    """Refresh the inventory, then run the catalog cycle.
+
+    In this order so that the subscribers, which act on the events this cycle publishes, see deployments as they
+    are now; and so that the cycle's drain also publishes the Azure-applied upgrades the refresh found.
+    """
+    report: InventoryReport | None = None
+    error: str | None = None
+    if inventory is not None:
+        try:
+            report = inventory.refresh(now)
+        except ModelWatchError as exc:  # the catalog cycle must still run
+            error = str(exc)
+            log.warning("inventory refresh failed: %s", exc)
+    return TimerReport(watcher.run(locations, now), report, error)
+
+
+def parse_body(body: JsonValue) -> list[JsonValue]:
+    """The events of an Event Grid delivery body or dead-letter file: a JSON array, or one event object."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [body]
+    raise EventFormatError(f"an Event Grid body is a JSON array of events, not {type(body).__name__}")
+
+
+def deliver(
+    raw_events: Sequence[JsonValue], subscribers: Sequence[Subscriber], now: datetime
+) -> list[Delivery]:
+    """Hand each event to every subscriber that includes its type. Never raises for one event's failure:
+    a malformed event is rejected, a transient failure is reported as ``retry``; the rest go on."""
+    deliveries: list[Delivery] = []
+    for raw in raw_events:
+        try:
+            event = LifecycleEvent.from_wire(raw)
+        except EventFormatError as exc:
+            ident = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else "?"
+            event_type = raw.get("eventType") if isinstance(raw, dict) else None
+            deliveries.append(Delivery(str(ident), str(event_type or "?"), "-", "rejected", str(exc)))
+            continue
+        takers = [s for s in subscribers if event.event_type in s.event_types]
+        if not takers:
+            deliveries.append(
+                Delivery(event.id, event.event_type, "-", UNROUTED, "no subscriber includes this event type")
+            )
+        for subscriber in takers:
+            deliveries.append(deliver_one(event, subscriber, now))
+    return deliveries
+
+
+def deliver_one(event: LifecycleEvent, subscriber: Subscriber, now: datetime) -> Delivery:
+    try:
+        result = subscriber.handle(event, now)
+    except ModelWatchError as exc:
+        if not exc.is_transient:
+            raise  # handlers acknowledge permanent errors themselves; anything else is a bug worth seeing
+        return Delivery(event.id, event.event_type, subscriber.name, RETRY, str(exc), error=exc)
+    return Delivery(event.id, event.event_type, subscriber.name, result.outcome, result.detail, result)
