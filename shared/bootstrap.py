@@ -40,7 +40,7 @@ def azure_credential() -> TokenCredential:
 
 
 def build_state_store(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> CatalogStateStore:
     if config is None or config.kind == "sqlite":
         from shared.adapters.sqlite_store import SqliteCatalogStateStore
@@ -49,8 +49,10 @@ def build_state_store(
     from shared.adapters.table_store import TableCatalogStateStore
 
     if config.kind == "endpoint":
-        return TableCatalogStateStore.from_endpoint(config.value.reveal(), azure_credential())
-    return TableCatalogStateStore.from_connection_string(config.value.reveal())
+        return TableCatalogStateStore.from_endpoint(
+            config.value.reveal(), azure_credential(), table_prefix=table_prefix
+        )
+    return TableCatalogStateStore.from_connection_string(config.value.reveal(), table_prefix=table_prefix)
 
 
 def build_catalog_source(settings: Settings, *, catalog_file: str | None = None) -> CatalogSource:
@@ -113,7 +115,9 @@ def build_watcher(
 ) -> CatalogWatcher:
     return CatalogWatcher(
         source if source is not None else build_catalog_source(settings),
-        store if store is not None else build_state_store(settings.state_store),
+        store
+        if store is not None
+        else build_state_store(settings.state_store, table_prefix=settings.state_table_prefix),
         publisher if publisher is not None else build_publisher(settings),
         rules=diff_rules(settings),
         formats=settings.catalog_model_formats,
@@ -122,7 +126,7 @@ def build_watcher(
 
 
 def build_deployment_stores(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> DeploymentStores:
     """Inventory, ledger and rollback records, beside the catalog state (same file or storage account)."""
     if config is None or config.kind == "sqlite":
@@ -132,8 +136,10 @@ def build_deployment_stores(
     from shared.adapters.table_store import TableDeploymentStore
 
     if config.kind == "endpoint":
-        return TableDeploymentStore.from_endpoint(config.value.reveal(), azure_credential())
-    return TableDeploymentStore.from_connection_string(config.value.reveal())
+        return TableDeploymentStore.from_endpoint(
+            config.value.reveal(), azure_credential(), table_prefix=table_prefix
+        )
+    return TableDeploymentStore.from_connection_string(config.value.reveal(), table_prefix=table_prefix)
 
 
 def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentApi:
@@ -185,8 +191,11 @@ def build_services(
     api: DeploymentApi | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
-    state = state if state is not None else build_state_store(settings.state_store)
-    stores = stores if stores is not None else build_deployment_stores(settings.state_store)
+    prefix = settings.state_table_prefix
+    state = state if state is not None else build_state_store(settings.state_store, table_prefix=prefix)
+    stores = (
+        stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
+    )
     publisher = publisher if publisher is not None else build_publisher(settings)
     if api is None and settings.watch_subscription_id and settings.inventory_configured:
         api = build_deployment_api(settings)

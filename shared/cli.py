@@ -282,10 +282,13 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
     try:
-        body = json.loads(text)
+        events = parse_body(json.loads(text))
     except ValueError as exc:
-        raise UsageError(f"{args.events} is not JSON: {exc}") from None
-    events = parse_body(body)
+        # also JSON lines: one event per line, as the local publisher writes .modelwatch/events.jsonl
+        try:
+            events = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError:
+            raise UsageError(f"{args.events} is neither JSON nor JSON lines: {exc}") from None
     services = _services(args)
     now = args.at or datetime.now(UTC)
     deliveries = deliver(events, services.subscribers(), now)

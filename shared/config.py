@@ -73,6 +73,7 @@ class Settings:
     catalog_removal_confirmations: int = 2
     catalog_poll_schedule: str = "0 0 * * * *"
     state_store: StateStoreConfig | None = None
+    state_table_prefix: str = "ModelWatch"  # Table Storage: tables <prefix>Cursors, <prefix>Snapshots, ...
     eventgrid_topic_endpoint: str | None = None
     eventgrid_topic_key: Secret | None = None
     watch_accounts: tuple[
@@ -238,6 +239,17 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
     return None
 
 
+def _table_prefix(r: _Reader) -> str:
+    prefix = r.get("STATE_TABLE_PREFIX") or Settings.state_table_prefix
+    # table names are letters and digits, 3-63 long; the longest suffix this app adds is 11 characters
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,50}", prefix):
+        r.problems.append(
+            f"STATE_TABLE_PREFIX={prefix!r}: use letters and digits, starting with a letter, at most 51 characters"
+        )
+        return Settings.state_table_prefix
+    return prefix
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate every setting. Raises SettingsError listing every problem found."""
     r = _Reader(environ)
@@ -319,6 +331,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),
         catalog_poll_schedule=schedule,
         state_store=_state_store(r),
+        state_table_prefix=_table_prefix(r),
         eventgrid_topic_endpoint=topic,
         eventgrid_topic_key=Secret(key) if key else None,
         watch_accounts=tuple(accounts),

@@ -1,4 +1,5 @@
-"""CatalogStateStore in a SQLite file: the local twin of the Table Storage store (CLI, tests, single host)."""
+"""CatalogStateStore and the deployment stores in a SQLite file: the local twins of the Table Storage stores
+(CLI, tests, single host). Both classes can open the same file: each creates only its own tables."""
 
 from __future__ import annotations
 
@@ -9,16 +10,28 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from shared.domain.catalog import VersionKey
+from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
-from shared.domain.records import key_from_text, key_text, record_from_json, record_to_json
+from shared.domain.records import (
+    deployment_from_json,
+    deployment_to_json,
+    exact_instant,
+    key_from_text,
+    key_text,
+    record_from_json,
+    record_to_json,
+    rollback_from_json,
+    rollback_to_json,
+)
+from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import Cursor
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +61,31 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE INDEX IF NOT EXISTS pending_by_time ON pending (event_time, id);
 """
 
+_DEPLOYMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deployments (
+    key TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    subscriber TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    expires_at TEXT,
+    outcome TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    PRIMARY KEY (subscriber, event_id)
+);
+CREATE TABLE IF NOT EXISTS rollbacks (
+    id TEXT PRIMARY KEY,
+    deployment_key TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollbacks_by_deployment ON rollbacks (deployment_key, changed_at, id);
+"""
+
 # Messages of sqlite3.OperationalError that mean "another connection holds the lock": retrying can succeed.
 _BUSY_MARKERS = ("database is locked", "database table is locked", "busy")
-
-
-def _exact_instant(value: datetime | None) -> str | None:
-    # Full precision (unlike the seconds-precision wire form) so a cursor reads back equal to what was written.
-    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _stored_record(key: str, text: str, location: str) -> tuple[VersionKey, VersionRecord]:
@@ -65,10 +96,24 @@ def _stored_record(key: str, text: str, location: str) -> tuple[VersionKey, Vers
         raise PermanentError(f"stored record {key!r} of {location} is unreadable: {exc!r}") from exc
 
 
-class SqliteCatalogStateStore:
-    """CatalogStateStore in one SQLite file (WAL). Thread-safe: one connection behind a lock."""
+_SELECT_ENTRY = "SELECT status, expires_at, outcome, etag FROM ledger WHERE subscriber = ? AND event_id = ?"
 
-    def __init__(self, path: str) -> None:
+
+def _stored_entry(subscriber: str, event_id: str, row: tuple[str, str | None, str, str]) -> LedgerEntry:
+    status, expires_at, outcome, etag = row
+    try:
+        expires = None if expires_at is None else parse_instant(expires_at)
+    except ValueError as exc:
+        raise PermanentError(
+            f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc}"
+        ) from exc
+    return LedgerEntry(subscriber, event_id, status, expires, outcome, etag)
+
+
+class _SqliteFile:
+    """One connection to a SQLite file (WAL) behind a lock, with errors translated to Transient/Permanent."""
+
+    def __init__(self, path: str, schema: str) -> None:
         self.path = path
         self.writes = 0  # entity writes, for tests and benchmarks (same meaning as the in-memory store)
         self._lock = threading.Lock()
@@ -80,11 +125,7 @@ class SqliteCatalogStateStore:
             self._conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(cursors)")}
-            if "fingerprint" not in columns:  # a state file from schema 1
-                self._conn.execute("ALTER TABLE cursors ADD COLUMN fingerprint TEXT")
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._conn.executescript(schema)
 
     def close(self) -> None:
         """Close the connection; the store cannot be used afterwards."""
@@ -115,6 +156,18 @@ class SqliteCatalogStateStore:
                 raise
             self._conn.execute("COMMIT")
 
+
+class SqliteCatalogStateStore(_SqliteFile):
+    """CatalogStateStore in one SQLite file (WAL). Thread-safe: one connection behind a lock."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _SCHEMA)
+        with self._lock, self._translate("open"):
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(cursors)")}
+            if "fingerprint" not in columns:  # a state file from schema 1
+                self._conn.execute("ALTER TABLE cursors ADD COLUMN fingerprint TEXT")
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
     def get_cursor(self, location: str) -> Cursor:
         with self._lock, self._translate(f"reading the cursor of {location}"):
             row = self._conn.execute(
@@ -134,7 +187,7 @@ class SqliteCatalogStateStore:
         etag = secrets.token_hex(16)
         values = (
             etag,
-            _exact_instant(cursor.last_cycle_at),
+            exact_instant(cursor.last_cycle_at),
             cursor.anomaly,
             cursor.last_error,
             cursor.cycles,
@@ -202,3 +255,115 @@ class SqliteCatalogStateStore:
         with self._transaction("removing published events") as conn:
             conn.executemany("DELETE FROM pending WHERE id = ?", [(ident,) for ident in event_ids])
         log.debug("removed up to %d published event(s) from %s", len(event_ids), self.path)
+
+
+class SqliteDeploymentStore(_SqliteFile):
+    """DeploymentStore, Ledger and RollbackStore in one SQLite file (WAL); may be the catalog state's file.
+
+    Thread-safe (one connection behind a lock) and safe across processes: each write is one statement or one
+    BEGIN IMMEDIATE transaction. Raises TransientError when another process holds the lock past the timeout,
+    PermanentError otherwise (including unreadable stored rows).
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _DEPLOYMENT_SCHEMA)
+
+    # inventory
+
+    def list_deployments(self) -> list[Deployment]:
+        with self._lock, self._translate("listing deployments"):
+            rows = self._conn.execute("SELECT key, body FROM deployments ORDER BY key").fetchall()
+        return [deployment_from_json(body, row=key) for key, body in rows]
+
+    def save_deployments(self, deployments: Sequence[Deployment]) -> None:
+        if not deployments:
+            return
+        rows = [(d.key, deployment_to_json(d)) for d in deployments]
+        with self._transaction("saving deployments") as conn:
+            conn.executemany(
+                "INSERT INTO deployments (key, body) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                rows,
+            )
+            self.writes += len(rows)
+
+    def delete_deployments(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        with self._transaction("deleting deployments") as conn:
+            conn.executemany("DELETE FROM deployments WHERE key = ?", [(key.casefold(),) for key in keys])
+
+    # ledger
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
+        with self._transaction(f"claiming event {event_id} for {subscriber}") as conn:
+            # The upsert is the conditional write: it inserts, or takes over a claim that is neither done nor
+            # unexpired; otherwise it changes nothing. Inside BEGIN IMMEDIATE, the read below sees the same row.
+            changed = conn.execute(
+                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
+                " VALUES (?, ?, 'in-progress', ?, '', ?)"
+                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
+                " expires_at = excluded.expires_at, outcome = excluded.outcome, etag = excluded.etag"
+                " WHERE ledger.status != 'done' AND (ledger.expires_at IS NULL OR ledger.expires_at <= ?)",
+                (subscriber, event_id, exact_instant(expires_at), secrets.token_hex(16), exact_instant(now)),
+            ).rowcount
+            if changed == 1:
+                self.writes += 1
+                return CLAIMED
+            row = conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
+        current = None if row is None else _stored_entry(subscriber, event_id, row)
+        return ALREADY_DONE if current is not None and current.status == "done" else BUSY
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        with self._lock, self._translate(f"completing event {event_id} for {subscriber}"):
+            self._conn.execute(
+                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
+                " VALUES (?, ?, 'done', NULL, ?, ?)"
+                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
+                " expires_at = NULL, outcome = excluded.outcome, etag = excluded.etag",
+                (subscriber, event_id, outcome, secrets.token_hex(16)),
+            )
+            self.writes += 1
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        with self._lock, self._translate(f"releasing event {event_id} for {subscriber}"):
+            self._conn.execute(
+                "DELETE FROM ledger WHERE subscriber = ? AND event_id = ? AND status != 'done'",
+                (subscriber, event_id),
+            )
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        with self._lock, self._translate(f"reading the ledger entry of {event_id} for {subscriber}"):
+            row = self._conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
+        return None if row is None else _stored_entry(subscriber, event_id, row)
+
+    # rollbacks
+
+    def add_rollback(self, record: RollbackRecord) -> None:
+        # First writer wins, like the in-memory store: an id always names the same change.
+        with self._lock, self._translate(f"recording rollback {record.id}"):
+            self._conn.execute(
+                "INSERT INTO rollbacks (id, deployment_key, changed_at, body) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (
+                    record.id,
+                    record.deployment_id.casefold(),
+                    exact_instant(record.changed_at),
+                    rollback_to_json(record),
+                ),
+            )
+            self.writes += 1
+
+    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+        # changed_at is fixed-width UTC text, so its order is time order
+        with self._lock, self._translate("listing rollback records"):
+            if deployment_id is None:
+                rows = self._conn.execute(
+                    "SELECT id, body FROM rollbacks ORDER BY changed_at DESC, id DESC"
+                ).fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT id, body FROM rollbacks WHERE deployment_key = ? ORDER BY changed_at DESC, id DESC",
+                    (deployment_id.casefold(),),
+                ).fetchall()
+        return [rollback_from_json(body, row=ident) for ident, body in rows]

@@ -1,9 +1,19 @@
-"""CatalogStateStore on Azure Table Storage (azure-data-tables): the store of the deployed Function App.
+"""CatalogStateStore and the deployment stores on Azure Table Storage (azure-data-tables): the stores of the
+deployed Function App.
 
 Layout (``<prefix>`` defaults to ``ModelWatch``):
 - ``<prefix>Cursors``: PartitionKey "cursor", RowKey = the location; guarded by the entity's ETag.
 - ``<prefix>Snapshots``: PartitionKey = the location, RowKey = the version key; property ``Record`` (JSON).
 - ``<prefix>Outbox``: PartitionKey "pending", RowKey = the event id; properties ``EventTime`` and ``Body`` (JSON).
+- ``<prefix>Deployments``: PartitionKey "deployment", RowKey = the deployment key (casefolded resource id);
+  property ``Body`` (JSON). One partition: the inventory is always read whole (one query, pages of 1,000),
+  ``delete_deployments`` is given only keys (a partition derived from anything else could not be found again),
+  and a refresh's upserts and deletes batch 100 to a transaction, which a transaction allows only within one
+  partition. Thousands of deployments are far below a partition's 2,000 entities/s target.
+- ``<prefix>Ledger``: PartitionKey = the subscriber, RowKey = the event id; properties ``Status``, ``ExpiresAt``
+  (absent when done), ``Outcome``; claims are conditional writes (insert, or replace guarded by the ETag).
+- ``<prefix>Rollbacks``: PartitionKey = the deployment id casefolded (what ``list_rollbacks`` filters on),
+  RowKey = the record id; properties ``Body`` (JSON) and ``ChangedAt``.
 Keys go through ``encode_key`` so names holding '/', '#', '?', '\\' or control characters stay legal.
 
 azure-data-tables is imported inside methods only: importing it costs cold-start time that a Function App
@@ -19,17 +29,29 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from shared.adapters.keys import decode_key, encode_key
 from shared.domain.catalog import VersionKey
+from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
-from shared.domain.records import key_from_text, key_text, record_from_json, record_to_json
+from shared.domain.records import (
+    deployment_from_json,
+    deployment_to_json,
+    exact_instant,
+    key_from_text,
+    key_text,
+    record_from_json,
+    record_to_json,
+    rollback_from_json,
+    rollback_to_json,
+)
+from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import Cursor
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableEntity, TableServiceClient
@@ -38,6 +60,7 @@ log = logging.getLogger(__name__)
 
 CURSOR_PARTITION = "cursor"
 PENDING_PARTITION = "pending"
+DEPLOYMENT_PARTITION = "deployment"
 
 # Entity group transactions: at most 100 operations and a 4 MiB payload (azure-facts §5.2). The SDK checks
 # neither, and Azurite answers an oversized batch with a malformed response, so chunk here.
@@ -45,6 +68,7 @@ MAX_BATCH_OPERATIONS = 100
 MAX_BATCH_BYTES = 3 * 1024 * 1024  # estimated; the rest of the 4 MiB is headroom for the multipart envelope
 
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_TABLE_NAME_MAX = 63
 # Throttling (429, 503 ServerBusy), timeouts (408, 500 OperationTimeout) and gateway failures: retry later.
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # SAS signatures travel in URLs, and URLs appear in transport errors: never let one reach a message.
@@ -54,11 +78,6 @@ _MESSAGE_LIMIT = 300
 
 def _redact(text: str) -> str:
     return _SECRET.sub(r"\1=REDACTED", text)[:_MESSAGE_LIMIT]
-
-
-def _exact_instant(value: datetime | None) -> str | None:
-    # Full precision (unlike the seconds-precision wire form) so a cursor reads back equal to what was written.
-    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _optional_str(value: object) -> str | None:
@@ -94,27 +113,22 @@ def _chunks(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
         yield chunk
 
 
-class TableCatalogStateStore:
-    """CatalogStateStore on three Azure tables. Thread-safe.
+class _TableStore:
+    """Plumbing shared by the Table Storage stores: clients, error translation, paged queries, batches.
 
-    Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError (4xx, bad
-    configuration, a key over 1 KiB); ``commit_cursor`` raises ConcurrencyError when the ETag moved.
     ``transactions`` counts REST calls (billing units), ``writes`` counts entity writes.
     """
 
+    _SUFFIXES: ClassVar[tuple[str, ...]] = ()  # the tables of the store: <prefix><suffix>
+
     def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
-        self.cursors_table = f"{table_prefix}Cursors"
-        self.snapshots_table = f"{table_prefix}Snapshots"
-        self.outbox_table = f"{table_prefix}Outbox"
-        bad = [
-            n
-            for n in (self.cursors_table, self.snapshots_table, self.outbox_table)
-            if not _TABLE_NAME.match(n)
-        ]
+        names = [f"{table_prefix}{suffix}" for suffix in self._SUFFIXES]
+        bad = [n for n in names if not _TABLE_NAME.match(n)]
         if bad:
+            longest = max(len(suffix) for suffix in self._SUFFIXES)
             raise PermanentError(
                 f"table prefix {table_prefix!r} gives invalid table names {bad}: "
-                "use letters and digits, starting with a letter, at most 54 characters"
+                f"use letters and digits, starting with a letter, at most {_TABLE_NAME_MAX - longest} characters"
             )
         self.table_prefix = table_prefix
         self.transactions = 0  # REST calls made (each get, query page, write, batch, table creation is one)
@@ -126,7 +140,7 @@ class TableCatalogStateStore:
     @classmethod
     def from_connection_string(
         cls, conn: str, *, table_prefix: str = "ModelWatch", **client_options: Any
-    ) -> TableCatalogStateStore:
+    ) -> Self:
         """A store over the account of a connection string (``client_options`` go to TableServiceClient)."""
         from azure.data.tables import TableServiceClient
 
@@ -140,7 +154,7 @@ class TableCatalogStateStore:
     @classmethod
     def from_endpoint(
         cls, endpoint: str, credential: object, *, table_prefix: str = "ModelWatch", **client_options: Any
-    ) -> TableCatalogStateStore:
+    ) -> Self:
         """A store over ``https://<account>.table.core.windows.net`` with a token or key credential."""
         from azure.data.tables import TableServiceClient
 
@@ -206,10 +220,23 @@ class TableCatalogStateStore:
             return self._tables.setdefault(name, client)
 
     def _query_partition(self, table: TableClient, partition: str, action: str) -> list[TableEntity]:
+        # parameters: the SDK quotes the value; leave spaces around @pk (its substitution splits on spaces)
+        return self._query(table, action, "PartitionKey eq @pk", {"pk": partition})
+
+    def _query(
+        self,
+        table: TableClient,
+        action: str,
+        query: str | None = None,
+        parameters: dict[str, str] | None = None,
+    ) -> list[TableEntity]:
+        """Every entity matching ``query`` (None: the whole table), all pages."""
         entities: list[TableEntity] = []
         with self._translate(action):
-            # parameters: the SDK quotes the value; leave spaces around @pk (its substitution splits on spaces)
-            pages = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}).by_page()
+            if query is None:
+                pages = table.list_entities().by_page()
+            else:
+                pages = table.query_entities(query, parameters=parameters).by_page()
             for page in pages:
                 self._count()  # one REST call per page of at most 1,000 entities
                 entities.extend(page)
@@ -222,6 +249,52 @@ class TableCatalogStateStore:
             with self._translate(action):
                 self._count(writes=len(chunk))
                 table.submit_transaction(("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk)
+
+    def _delete_all(self, table_name: str, partition: str, texts: Iterable[str], action: str) -> None:
+        """Delete the entities of these (unencoded) row keys; absent ones are ignored."""
+        from azure.data.tables import TableTransactionError
+
+        rows: dict[str, None] = {}
+        for text in texts:
+            try:
+                rows[encode_key(text)] = None
+            except PermanentError:
+                continue  # too long to be a key, so never written: absent, and absent rows are ignored
+        if not rows:
+            return
+        table = self._table(table_name)
+        for chunk in _chunks({"PartitionKey": partition, "RowKey": row} for row in rows):
+            with self._translate(action):
+                self._count()
+                try:
+                    table.submit_transaction(("delete", entity) for entity in chunk)
+                    continue
+                except TableTransactionError as exc:
+                    if exc.status_code != 404:
+                        raise
+                # A batch fails whole when one entity is absent (already deleted, e.g. by an earlier,
+                # interrupted attempt); delete one by one instead, where the SDK treats 404 as done.
+                log.debug("%s: a batch hit an absent entity; deleting %d one by one", action, len(chunk))
+                for entity in chunk:
+                    self._count()
+                    table.delete_entity(partition, str(entity["RowKey"]))
+
+
+class TableCatalogStateStore(_TableStore):
+    """CatalogStateStore on three Azure tables. Thread-safe.
+
+    Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError (4xx, bad
+    configuration, a key over 1 KiB); ``commit_cursor`` raises ConcurrencyError when the ETag moved.
+    ``transactions`` counts REST calls (billing units), ``writes`` counts entity writes.
+    """
+
+    _SUFFIXES = ("Cursors", "Snapshots", "Outbox")
+
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
+        super().__init__(service, table_prefix=table_prefix)
+        self.cursors_table = f"{table_prefix}Cursors"
+        self.snapshots_table = f"{table_prefix}Snapshots"
+        self.outbox_table = f"{table_prefix}Outbox"
 
     # cursors
 
@@ -267,7 +340,7 @@ class TableCatalogStateStore:
         }
         # absent rather than null: REPLACE then drops a value that was cleared
         optional = {
-            "LastCycleAt": _exact_instant(cursor.last_cycle_at),
+            "LastCycleAt": exact_instant(cursor.last_cycle_at),
             "Anomaly": cursor.anomaly,
             "LastError": cursor.last_error,
             "Fingerprint": cursor.fingerprint,
@@ -353,29 +426,210 @@ class TableCatalogStateStore:
     def remove_pending(self, event_ids: Sequence[str]) -> None:
         if not event_ids:
             return
-        from azure.data.tables import TableTransactionError
+        self._delete_all(self.outbox_table, PENDING_PARTITION, event_ids, "removing published events")
 
-        rows: dict[str, None] = {}
-        for ident in event_ids:
-            try:
-                rows[encode_key(ident)] = None
-            except PermanentError:
-                continue  # too long to be a key, so never added: not pending, and ids not pending are ignored
-        if not rows:
+
+def _status_of(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+class TableDeploymentStore(_TableStore):
+    """DeploymentStore, Ledger and RollbackStore on three Azure tables (layout: see the module docstring).
+
+    Thread-safe. Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError
+    (4xx, bad configuration, a key over 1 KiB, an unreadable stored entity). ``transactions`` counts REST calls
+    (billing units), ``writes`` counts entity writes.
+    """
+
+    _SUFFIXES = ("Deployments", "Ledger", "Rollbacks")
+
+    # Rounds of insert -> read -> take over a claim makes when the entry it met is released in between; then it
+    # answers BUSY and the platform's retry comes back later.
+    CLAIM_ATTEMPTS = 3
+
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
+        super().__init__(service, table_prefix=table_prefix)
+        self.deployments_table = f"{table_prefix}Deployments"
+        self.ledger_table = f"{table_prefix}Ledger"
+        self.rollbacks_table = f"{table_prefix}Rollbacks"
+
+    # inventory
+
+    def list_deployments(self) -> list[Deployment]:
+        table = self._table(self.deployments_table)
+        entities = self._query_partition(table, DEPLOYMENT_PARTITION, "listing deployments")
+        found = [deployment_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
+        return sorted(found, key=lambda d: d.key)
+
+    def save_deployments(self, deployments: Sequence[Deployment]) -> None:
+        if not deployments:
             return
-        table = self._table(self.outbox_table)
-        for chunk in _chunks({"PartitionKey": PENDING_PARTITION, "RowKey": row} for row in rows):
-            with self._translate("removing published events"):
-                self._count()
+        # An entity may appear once per batch; as in the in-memory store, the last copy of a key wins.
+        unique: dict[str, dict[str, Any]] = {}
+        for d in deployments:
+            row = encode_key(d.key)
+            unique[row] = {"PartitionKey": DEPLOYMENT_PARTITION, "RowKey": row, "Body": deployment_to_json(d)}
+        table = self._table(self.deployments_table)
+        self._upsert_all(table, list(unique.values()), "saving deployments")
+
+    def delete_deployments(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        self._delete_all(
+            self.deployments_table, DEPLOYMENT_PARTITION, [k.casefold() for k in keys], "deleting deployments"
+        )
+
+    # ledger
+
+    def _ledger_keys(self, subscriber: str, event_id: str) -> tuple[str, str]:
+        return encode_key(subscriber), encode_key(event_id)
+
+    def _read_entry(self, subscriber: str, event_id: str, action: str) -> LedgerEntry | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        table = self._table(self.ledger_table)
+        with self._translate(action):
+            self._count()
+            try:
+                entity = table.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return None
+        try:
+            expires = _optional_str(entity.get("ExpiresAt"))
+            return LedgerEntry(
+                subscriber=subscriber,
+                event_id=event_id,
+                status=str(entity["Status"]),
+                expires_at=None if expires is None else parse_instant(expires),
+                outcome=str(entity.get("Outcome") or ""),
+                etag=str(entity.metadata["etag"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(
+                f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc!r}"
+            ) from exc
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "Status": "in-progress",
+            "ExpiresAt": exact_instant(expires_at),
+            "Outcome": "",
+        }
+        action = f"claiming event {event_id} for {subscriber}"
+        table = self._table(self.ledger_table)
+        for _ in range(self.CLAIM_ATTEMPTS):
+            with self._translate(action):
+                self._count(writes=1)
                 try:
-                    table.submit_transaction(("delete", entity) for entity in chunk)
-                    continue
-                except TableTransactionError as exc:
-                    if exc.status_code != 404:
+                    table.create_entity(entity)
+                    return CLAIMED
+                except (
+                    HttpResponseError
+                ) as exc:  # ResourceExistsError, or the undecoded error create re-raises
+                    if _status_of(exc) != 409:
                         raise
-                # A batch fails whole when one entity is absent (already removed by an earlier, interrupted
-                # drain); delete one by one instead, where the SDK treats 404 as done.
-                log.debug("outbox batch hit an absent event; deleting %d one by one", len(chunk))
-                for entity in chunk:
-                    self._count()
-                    table.delete_entity(PENDING_PARTITION, str(entity["RowKey"]))
+            current = self._read_entry(subscriber, event_id, action)
+            if current is None:
+                continue  # released since the insert failed: try the insert again
+            if current.status == "done":
+                return ALREADY_DONE
+            if current.expires_at is not None and current.expires_at > now:
+                return BUSY
+            # an abandoned claim (a crashed attempt): take it over, unless someone changed it since it was read
+            with self._translate(action):
+                self._count(writes=1)
+                try:
+                    table.update_entity(
+                        entity,
+                        mode=UpdateMode.REPLACE,
+                        etag=current.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return CLAIMED
+                except HttpResponseError as exc:
+                    if _status_of(exc) == 412:
+                        return BUSY  # another attempt took it over (or completed it) first
+                    if _status_of(exc) != 404:
+                        raise
+            # 404: released since it was read: try the insert again
+        return BUSY
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        from azure.data.tables import UpdateMode
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        # REPLACE without ExpiresAt: a done entry has no expiry
+        entity = {"PartitionKey": partition, "RowKey": row, "Status": "done", "Outcome": outcome}
+        table = self._table(self.ledger_table)
+        with self._translate(f"completing event {event_id} for {subscriber}"):
+            self._count(writes=1)
+            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+
+        action = f"releasing event {event_id} for {subscriber}"
+        current = self._read_entry(subscriber, event_id, action)
+        if current is None or current.status == "done":
+            return
+        partition, row = self._ledger_keys(subscriber, event_id)
+        table = self._table(self.ledger_table)
+        with self._translate(action):
+            self._count()
+            try:
+                # guarded: an entry completed or taken over since the read is no longer ours to drop
+                table.delete_entity(
+                    partition, row, etag=current.etag, match_condition=MatchConditions.IfNotModified
+                )
+            except HttpResponseError as exc:
+                if _status_of(exc) != 412:
+                    raise  # 404 (already gone) the SDK answers itself, as success
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        return self._read_entry(
+            subscriber, event_id, f"reading the ledger entry of {event_id} for {subscriber}"
+        )
+
+    # rollbacks
+
+    def add_rollback(self, record: RollbackRecord) -> None:
+        from azure.core.exceptions import HttpResponseError
+
+        entity = {
+            "PartitionKey": encode_key(record.deployment_id.casefold()),
+            "RowKey": encode_key(record.id),
+            "ChangedAt": exact_instant(record.changed_at),
+            "Body": rollback_to_json(record),
+        }
+        table = self._table(self.rollbacks_table)
+        with self._translate(f"recording rollback {record.id}"):
+            self._count(writes=1)
+            try:
+                table.create_entity(entity)
+            except HttpResponseError as exc:
+                # 409: recorded before; first writer wins, like the in-memory store (an id names one change)
+                if _status_of(exc) != 409:
+                    raise
+
+    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+        action = "listing rollback records"
+        if deployment_id is None:
+            entities = self._query(self._table(self.rollbacks_table), action)
+        else:
+            try:
+                partition = encode_key(deployment_id.casefold())
+            except PermanentError:
+                return []  # too long to be a key, so nothing was ever recorded for it
+            entities = self._query_partition(self._table(self.rollbacks_table), partition, action)
+        records = [rollback_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
+        return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)

@@ -1,14 +1,18 @@
-"""JSON form of snapshot records, shared by every store adapter so they cannot drift apart."""
+"""JSON form of stored records (snapshots, deployments, rollbacks), shared by every store adapter so they cannot
+drift apart."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
+from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
+from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
+from shared.errors import PermanentError
 
 RECORD_SCHEMA = 1
 
@@ -110,3 +114,130 @@ def key_text(key: VersionKey) -> str:
 def key_from_text(text: str) -> VersionKey:
     fmt, name, version = text.split("|", 2)
     return VersionKey(fmt, name, version)
+
+
+# Deployments and rollback records. Instants keep full precision (unlike the seconds-precision wire form of
+# snapshot records) so what a store returns compares equal to what it was given.
+
+DEPLOYMENT_SCHEMA = 1
+ROLLBACK_SCHEMA = 1
+
+
+def exact_instant(value: datetime | None) -> str | None:
+    """UTC, microseconds, fixed width: reads back equal, and the text sorts in time order (SQL ORDER BY)."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))  # ASCII: even a lone surrogate survives
+
+
+def _object(text: str) -> dict[str, Any]:
+    obj = json.loads(text)
+    if not isinstance(obj, dict):
+        raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _required(obj: dict[str, Any], name: str) -> str:
+    value = obj[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is {type(value).__name__}, expected a string")
+    return value
+
+
+def _optional(obj: dict[str, Any], name: str) -> str | None:
+    return None if obj.get(name) is None else _required(obj, name)
+
+
+def _unreadable(kind: str, row: str | None, exc: Exception) -> PermanentError:
+    where = f" {row!r}" if row is not None else ""
+    return PermanentError(f"stored {kind}{where} is unreadable: {exc!r}")
+
+
+def deployment_to_json(d: Deployment) -> str:
+    return _dumps(
+        {
+            "schema": DEPLOYMENT_SCHEMA,
+            "resourceId": d.resource_id,
+            "accountId": d.account_id,
+            "name": d.name,
+            "location": d.location,
+            "modelFormat": d.model_format,
+            "modelName": d.model_name,
+            "modelVersion": d.model_version,
+            "skuName": d.sku_name,
+            "skuCapacity": d.sku_capacity,
+            "upgradeOption": d.upgrade_option,
+            "provisioningState": d.provisioning_state,
+            "tags": dict(d.tags),
+            "lastSeen": exact_instant(d.last_seen),
+        }
+    )
+
+
+def deployment_from_json(text: str, *, row: str | None = None) -> Deployment:
+    """Raises PermanentError naming ``row`` (the store's key) when the stored text is not a deployment."""
+    try:
+        obj = _object(text)
+        capacity = obj.get("skuCapacity")
+        if capacity is not None and (not isinstance(capacity, int) or isinstance(capacity, bool)):
+            raise TypeError(f"skuCapacity is {type(capacity).__name__}, expected an integer")
+        tags = obj.get("tags") or {}
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            raise TypeError("tags is not an object of strings")
+        return Deployment(
+            resource_id=_required(obj, "resourceId"),
+            account_id=_required(obj, "accountId"),
+            name=_required(obj, "name"),
+            location=_required(obj, "location"),
+            model_format=_required(obj, "modelFormat"),
+            model_name=_required(obj, "modelName"),
+            model_version=_required(obj, "modelVersion"),
+            sku_name=_required(obj, "skuName"),
+            sku_capacity=capacity,
+            upgrade_option=_optional(obj, "upgradeOption"),
+            provisioning_state=_optional(obj, "provisioningState"),
+            tags=dict(tags),
+            last_seen=_parse_dt(obj.get("lastSeen")),
+        )
+    except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise _unreadable("deployment", row, exc) from exc
+
+
+def rollback_to_json(r: RollbackRecord) -> str:
+    return _dumps(
+        {
+            "schema": ROLLBACK_SCHEMA,
+            "deploymentId": r.deployment_id,
+            "fromVersion": r.from_version,
+            "toVersion": r.to_version,
+            "changedAt": exact_instant(r.changed_at),
+            "appliedBy": r.applied_by,
+            "availableUntil": exact_instant(r.available_until),
+            "originalPolicy": r.original_policy,
+            "reference": r.reference,
+            "fromModel": r.from_model,
+            "toModel": r.to_model,
+        }
+    )
+
+
+def rollback_from_json(text: str, *, row: str | None = None) -> RollbackRecord:
+    """Raises PermanentError naming ``row`` (the record id) when the stored text is not a rollback record."""
+    try:
+        obj = _object(text)
+        return RollbackRecord(
+            deployment_id=_required(obj, "deploymentId"),
+            from_version=_required(obj, "fromVersion"),
+            to_version=_required(obj, "toVersion"),
+            changed_at=parse_instant(_required(obj, "changedAt")),
+            applied_by=_required(obj, "appliedBy"),
+            available_until=_parse_dt(obj.get("availableUntil")),
+            original_policy=_optional(obj, "originalPolicy"),
+            reference=_optional(obj, "reference") or "",
+            from_model=_optional(obj, "fromModel"),
+            to_model=_optional(obj, "toModel"),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _unreadable("rollback record", row, exc) from exc

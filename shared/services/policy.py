@@ -40,6 +40,11 @@ from shared.ports import (
 log = logging.getLogger(__name__)
 
 SUBSCRIBER = "apply_update_policy"
+OUTCOME_LIMIT = 4000  # a ledger outcome is for people; Table Storage caps a string property at 32K characters
+
+VERSION_SCOPED = frozenset(
+    {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
+)
 
 ACCEPTED, DUPLICATE, IGNORED, REJECTED, FAILED = "processed", "duplicate", "ignored", "rejected", "failed"
 
@@ -124,7 +129,7 @@ class PolicyService:
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
         """Process one delivered event. Raises TransientError when Event Grid should redeliver it."""
         try:
-            location, fmt, name, _ = validate_catalog_event(event)
+            location, fmt, name, version = validate_catalog_event(event)
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
             return HandleResult(event.id, REJECTED, str(exc))
@@ -139,32 +144,35 @@ class PolicyService:
         if claim == BUSY:
             raise TransientError(f"event {event.id} is being processed by another attempt; retry later")
         try:
-            result = self._process(event, location, fmt, name, now)
+            # a retirement concerns the deployments on that version; a release or default change, the whole model
+            only = version if event.event_type in VERSION_SCOPED else None
+            result = self._process(event, location, fmt, name, version=only, now=now)
         except ModelWatchError as exc:
             if exc.is_transient:
                 self.ledger.release(SUBSCRIBER, event.id)
                 raise
-            self.ledger.complete(SUBSCRIBER, event.id, f"failed: {exc}")
+            self.ledger.complete(SUBSCRIBER, event.id, f"failed: {exc}"[:OUTCOME_LIMIT])
             log.warning("%s: event %s failed permanently (acknowledged): %s", SUBSCRIBER, event.id, exc)
             return HandleResult(event.id, FAILED, str(exc))
         except BaseException:
             self.ledger.release(SUBSCRIBER, event.id)
             raise
-        self.ledger.complete(SUBSCRIBER, event.id, result.detail)
+        self.ledger.complete(SUBSCRIBER, event.id, result.detail[:OUTCOME_LIMIT])
         self._drain()
         return result
 
-    def affected(self, location: str, fmt: str, name: str) -> list[Deployment]:
-        """Inventory deployments an event about this model in this location concerns."""
+    def affected(self, location: str, fmt: str, name: str, version: str | None = None) -> list[Deployment]:
+        """Inventory deployments an event about this model (and version, when given) in this location concerns."""
         return [
             d
             for d in self.inventory.list_deployments()
             if d.location.casefold() == location.casefold()
             and (not name or (d.model_format.casefold() == fmt.casefold() and d.model_name == name))
+            and (version is None or d.model_version == version)
         ]
 
     def _process(
-        self, event: LifecycleEvent, location: str, fmt: str, name: str, now: datetime
+        self, event: LifecycleEvent, location: str, fmt: str, name: str, *, version: str | None, now: datetime
     ) -> HandleResult:
         catalog = catalog_view(self.state, location)
         changed_at = event.event_time if event.event_type == EventType.DEFAULT_VERSION_CHANGED else None
@@ -172,7 +180,7 @@ class PolicyService:
         emitted: list[LifecycleEvent] = []
         writes: list[str] = []
         problems: list[str] = []
-        for d in self.affected(location, fmt, name):
+        for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
             planned = assessment_event(

@@ -96,6 +96,9 @@ class FakeArm:
                 arm._handle(self, "PUT")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # socketserver listens with a backlog of 5: 8 concurrent clients overflow it and the kernel drops their
+        # connection attempts, which the client retries only after ~1 s (SYN retransmit). Widen it.
+        self._server.socket.listen(128)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

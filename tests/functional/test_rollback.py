@@ -63,7 +63,9 @@ def world(arm_server: FakeArm) -> World:
     return World(arm_server)
 
 
-def test_rollback_of_an_azure_upgrade_puts_back_the_previous_version_and_stops_auto_upgrade(world: World) -> None:
+def test_rollback_of_an_azure_upgrade_puts_back_the_previous_version_and_stops_auto_upgrade(
+    world: World,
+) -> None:
     world.azure_moves(world.chat, "2024-08-06")
     world.publisher.published.clear()
     result = world.service.rollback(world.chat.upper(), NOW + timedelta(hours=2))  # ids are case-insensitive
@@ -76,12 +78,18 @@ def test_rollback_of_an_azure_upgrade_puts_back_the_previous_version_and_stops_a
     assert put.body["tags"] == {"modelwatch:route": "payments"}
     assert world.arm.version_of(world.chat) == "2024-05-13"
     newest = world.stores.list_rollbacks(world.chat)[0]
-    assert (newest.applied_by, newest.from_version, newest.to_version) == ("rollback", "2024-08-06", "2024-05-13")
+    assert (newest.applied_by, newest.from_version, newest.to_version) == (
+        "rollback",
+        "2024-08-06",
+        "2024-05-13",
+    )
     assert newest.original_policy == "OnceNewDefaultVersionAvailable"  # to restore later
     assert newest.available_until == datetime(2026, 10, 1, tzinfo=UTC)  # until when 2024-08-06 can come back
     # the drain publishes the whole outbox: the Azure upgrade the refresh found goes out too
     upgraded, event = world.publisher.published
-    assert upgraded.event_type == "ModelLifecycle.DeploymentUpgraded" and upgraded.data["appliedBy"] == "azure"
+    assert (
+        upgraded.event_type == "ModelLifecycle.DeploymentUpgraded" and upgraded.data["appliedBy"] == "azure"
+    )
     assert event.event_type == "ModelLifecycle.DeploymentRolledBack" and event.subject == world.chat
     assert event.data["previousPolicy"] == "OnceNewDefaultVersionAvailable"
     assert event.data["versionUpgradeOption"] == "NoAutoUpgrade" and event.data["toVersion"] == "2024-05-13"
@@ -109,7 +117,9 @@ def test_retried_rollback_after_a_crash_past_the_put_records_the_same_change(wor
     (before,) = [d for d in world.stores.list_deployments() if d.name == "chat"]
     from dataclasses import replace
 
-    fresh.save_deployments([replace(before, model_version="2024-08-06", upgrade_option="OnceNewDefaultVersionAvailable")])
+    fresh.save_deployments(
+        [replace(before, model_version="2024-08-06", upgrade_option="OnceNewDefaultVersionAvailable")]
+    )
     for r in world.stores.list_rollbacks():
         if r.applied_by != "rollback":
             fresh.add_rollback(r)
@@ -170,7 +180,9 @@ def test_unknown_deployment_and_dry_run(world: World) -> None:
 def test_explicit_target_rolls_back_without_a_record(world: World) -> None:
     result = world.service.rollback(world.plain, NOW, to_version="2024-05-13")
     assert result.written and world.arm.version_of(world.plain) == "2024-05-13"
-    assert result.record is not None and result.record.original_policy is None  # absent policy: restore by clearing
+    assert (
+        result.record is not None and result.record.original_policy is None
+    )  # absent policy: restore by clearing
 
 
 def test_failed_long_running_operation_records_nothing(world: World) -> None:

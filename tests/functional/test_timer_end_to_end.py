@@ -52,6 +52,8 @@ def wired(
         if state == "sqlite"
         else request.getfixturevalue("azurite_connection_string"),
     }
+    if state == "table":
+        env["STATE_TABLE_PREFIX"] = request.getfixturevalue("table_prefix")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     bootstrap.function_services.cache_clear()

@@ -1,0 +1,148 @@
+"""The deployment commands (deployments, plan, deliver, rollback) over the local ARM stand-in and a SQLite state."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.cli import main
+from tests.builders import item
+from tests.fakes.arm_server import FakeArm
+
+SUB = "00000000-0000-0000-0000-0000000000c1"
+CATALOG = [
+    item("gpt-4o", "2024-05-13", retires="2026-03-31T00:00:00Z"),
+    item("gpt-4o", "2024-08-06", default=True, retires="2026-10-01T00:00:00Z"),
+    item("gpt-4o", "2024-11-20", retires="2027-03-01T00:00:00Z"),
+]
+JAN, APR = "2026-01-10T00:00:00Z", "2026-04-02T00:00:00Z"
+
+
+class Tenant:
+    def __init__(self, arm: FakeArm) -> None:
+        self.arm = arm
+        account = arm.add_account(SUB, "rg", "contoso", "eastus")
+        self.chat = arm.add_deployment(
+            account, "chat", "gpt-4o", "2024-05-13", policy="OnceCurrentVersionExpired"
+        )
+        self.legacy = arm.add_deployment(account, "legacy", "gpt-4o", "2024-05-13", policy="NoAutoUpgrade")
+        self.ptu = arm.add_deployment(account, "ptu", "gpt-4o", "2024-05-13", sku="ProvisionedManaged")
+        self.auto = arm.add_deployment(
+            account, "auto", "gpt-4o", "2024-08-06", policy="OnceNewDefaultVersionAvailable"
+        )
+        arm.set_catalog(SUB, "eastus", CATALOG)
+
+
+@pytest.fixture
+def tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Tenant:
+    for name in ("STATE_STORE", "AzureWebJobsStorage", "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY",
+                 "WATCH_ACCOUNTS", "WATCH_SUBSCRIPTION_IDS", "POLICY_MODE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", SUB)
+    monkeypatch.setenv("WATCH_LOCATIONS", "eastus")
+    monkeypatch.setenv("ARM_ENDPOINT", arm_server.endpoint)
+    monkeypatch.setenv("ARM_BEARER_TOKEN", "local-token")
+    monkeypatch.setenv("ARM_MAX_RETRIES", "0")
+    monkeypatch.chdir(tmp_path)
+    return Tenant(arm_server)
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_deployments_lists_the_inventory_with_countdowns(tenant: Tenant) -> None:
+    assert run("check", "--at", JAN)[0] == 0
+    code, text = run("deployments", "--refresh", "--at", JAN)
+    assert code == 0, text
+    assert "4 deployment(s) in 1 account(s)" in text
+    rows = {
+        line.split()[0]: line.split()
+        for line in text.splitlines()
+        if line.startswith(("chat", "ptu", "auto"))
+    }
+    assert rows["chat"][-2:] == ["2026-03-31", "80"]  # retires, days left
+    assert rows["ptu"][5] == "ProvisionedManaged"
+    assert rows["auto"][-2:] == ["2026-10-01", "264"]
+    # stored: a second listing needs no ARM
+    tenant.arm.requests.clear()
+    code, again = run("deployments", "--at", JAN)
+    assert code == 0 and "chat" in again and tenant.arm.requests == []
+
+
+def test_plan_answers_what_breaks_on_a_date_and_writes_nothing(tenant: Tenant) -> None:
+    run("check", "--at", JAN)
+    run("deployments", "--refresh", "--at", JAN)
+    code, text = run("plan", "--at", APR)
+    assert code == 0
+    lines = [
+        line for line in text.splitlines() if line.split()[:1] in (["broken"], ["atRisk"], ["upgradePlanned"])
+    ]
+    first = lines[0].split()
+    assert first[0] == "broken" and "legacy" in lines[0]  # worst first
+    assert any(line.startswith("broken") and "ptu" in line and "provisioned" in line for line in lines)
+    assert any(line.startswith("upgradePlanned") and "chat" in line for line in lines)
+    assert "POLICY_MODE=plan" in text
+    assert tenant.arm.puts() == []
+    code, before = run("plan", "--at", JAN)
+    assert "upgradeExpected" in before and "Azure upgrades it to 2024-08-06 on 2026-03-31" in before
+
+
+def test_deliver_replays_events_through_the_subscriber(
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("check", "--at", JAN)
+    run("deployments", "--refresh", "--at", JAN)
+    tenant.arm.set_catalog(SUB, "eastus", CATALOG)
+    run("check", "--at", APR)
+    run("check", "--at", APR)
+    events = [
+        json.loads(line) for line in (tmp_path / ".modelwatch" / "events.jsonl").read_text().splitlines()
+    ]
+    retired = [e for e in events if e["eventType"] == "ModelLifecycle.VersionRetired"]
+    assert retired, [e["eventType"] for e in events]
+    body = tmp_path / "deadletter.json"
+    # a dead-letter file holds the events with Event Grid's extra fields; one malformed event among them
+    body.write_text(
+        json.dumps([{**retired[0], "deadLetterReason": "MaxDeliveryAttemptsExceeded"}, {"id": "x"}])
+    )
+    monkeypatch.setenv("POLICY_MODE", "enforce")
+    code, text = run("deliver", str(body), "--at", APR)
+    assert code == 1  # the malformed one was not processed
+    assert "processed" in text and "rejected" in text
+    assert tenant.arm.version_of(tenant.chat) == "2024-08-06" and len(tenant.arm.puts()) == 1
+    code, text = run("deliver", str(body), "--at", APR)
+    assert "duplicate" in text and len(tenant.arm.puts()) == 1
+    # JSON lines (the local publisher's file) are accepted too
+    code, text = run("deliver", str(tmp_path / ".modelwatch" / "events.jsonl"), "--at", APR)
+    assert code == 0, text
+
+
+def test_rollback_command(tenant: Tenant, capsys: pytest.CaptureFixture[str]) -> None:
+    run("check", "--at", JAN)
+    run("deployments", "--refresh", "--at", JAN)
+    tenant.arm.deployments[tenant.auto.casefold()]["properties"]["model"]["version"] = "2024-11-20"
+    code, text = run("deployments", "--refresh", "--at", JAN)
+    assert "1 upgrade(s) by Azure" in text
+    code, text = run("rollback", tenant.auto, "--dry-run", "--at", JAN)
+    assert code == 0 and "dry run" in text and tenant.arm.puts() == []
+    code, text = run("rollback", tenant.auto, "--at", JAN)
+    assert code == 0 and "rolled back" in text and "NoAutoUpgrade" in text
+    assert "DeploymentRolledBack" in text
+    assert tenant.arm.version_of(tenant.auto) == "2024-08-06"
+    code, _ = run("rollback", tenant.chat, "--at", JAN)
+    assert code == 1 and "nothing-to-undo" in capsys.readouterr().err
+    code, _ = run("rollback", tenant.chat, "--to", "2023-01-01", "--at", JAN)
+    assert code == 1 and "not in the eastus model catalog" in capsys.readouterr().err
+
+
+def test_deployment_commands_with_an_empty_inventory(tenant: Tenant) -> None:
+    code, text = run("plan", "--at", JAN)
+    assert code == 0 and "No deployments" in text
+    code, text = run("deliver", "missing.json")
+    assert code == 2

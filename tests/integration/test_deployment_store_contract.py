@@ -1,0 +1,565 @@
+"""One contract for every DeploymentStore + Ledger + RollbackStore: in memory (the reference), SQLite, and Table
+Storage on Azurite."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from shared.adapters.memory import InMemoryDeploymentStore
+from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteDeploymentStore
+from shared.adapters.table_store import TableDeploymentStore
+from shared.domain.deployments import Deployment
+from shared.domain.rollback import (
+    APPLIED_BY_AZURE,
+    APPLIED_BY_MODELWATCH,
+    APPLIED_BY_ROLLBACK,
+    RollbackRecord,
+)
+from shared.errors import PermanentError
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, DeploymentStores, LedgerEntry
+from tests.fakes.azurite import connection_string
+
+T0 = datetime(2025, 3, 12, 6, 30, 15, 123456, tzinfo=UTC)
+TTL = timedelta(minutes=10)
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+ACCOUNT = f"{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/aoai-east"
+SUBSCRIBER = "policy"
+
+StoreFactory = Callable[[], DeploymentStores]
+
+# Deployment names that are legal in ARM ids or at least plausible in stored text, and need key encoding.
+AWKWARD_NAMES = (
+    "gpt-4o",
+    "a#b",
+    "what?",
+    "100%",
+    "%2F-already-escaped",
+    "back\\slash",
+    "ünïcødé-模型-🚀",
+    "ctl\x01\x7f\x85",
+    "space name",
+    "n" * 300,
+)
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("table", marks=pytest.mark.azurite)],
+)
+def make_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreFactory]:
+    """Builds stores over one shared backing state (several instances: several workers or processes)."""
+    kind: str = request.param
+    if kind == "memory":
+        shared = InMemoryDeploymentStore()
+        yield lambda: shared
+        return
+    if kind == "sqlite":
+        path = str(tmp_path_factory.mktemp("sqlite") / "nested" / "state.db")
+        opened: list[SqliteDeploymentStore] = []
+
+        def make_sqlite() -> DeploymentStores:
+            opened.append(SqliteDeploymentStore(path))
+            return opened[-1]
+
+        yield make_sqlite
+        for sqlite_store in opened:
+            sqlite_store.close()
+        return
+    conn: str = request.getfixturevalue("azurite_connection_string")
+    prefix: str = request.getfixturevalue("table_prefix")
+    made: list[TableDeploymentStore] = []
+
+    def make_table() -> DeploymentStores:
+        made.append(TableDeploymentStore.from_connection_string(conn, table_prefix=prefix))
+        return made[-1]
+
+    yield make_table
+    for created in made:
+        created.close()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> DeploymentStores:
+    return make_store()
+
+
+def deployment(name: str = "gpt-4o-prod", account: str = ACCOUNT, **changes: Any) -> Deployment:
+    """A deployment with every field set."""
+    d = Deployment(
+        resource_id=f"{account}/deployments/{name}",
+        account_id=account,
+        name=name,
+        location="eastus",
+        model_format="OpenAI",
+        model_name="gpt-4o",
+        model_version="2024-11-20",
+        sku_name="GlobalStandard",
+        sku_capacity=150,
+        upgrade_option="OnceNewDefaultVersionAvailable",
+        provisioning_state="Succeeded",
+        tags={"modelwatch:policy": "pin", "modelwatch:route": "team-a"},
+        last_seen=T0,
+    )
+    return replace(d, **changes)
+
+
+def rollback(
+    deployment_id: str = f"{ACCOUNT}/deployments/gpt-4o-prod",
+    *,
+    changed_at: datetime = T0,
+    reference: str = "evt-1",
+    **changes: Any,
+) -> RollbackRecord:
+    """A rollback record with every field set."""
+    r = RollbackRecord(
+        deployment_id=deployment_id,
+        from_version="2024-08-06",
+        to_version="2024-11-20",
+        changed_at=changed_at,
+        applied_by=APPLIED_BY_MODELWATCH,
+        available_until=datetime(2026, 2, 27, 0, 0, 0, 1, tzinfo=UTC),
+        original_policy="OnceCurrentVersionExpired",
+        reference=reference,
+        from_model="gpt-4o",
+        to_model="gpt-4.1",
+    )
+    return replace(r, **changes)
+
+
+# inventory
+
+
+def test_no_deployments_at_first(store: DeploymentStores) -> None:
+    assert store.list_deployments() == []
+
+
+def test_deployments_are_listed_sorted_by_key(store: DeploymentStores) -> None:
+    c, a, b = deployment("Charlie"), deployment("alpha"), deployment("BRAVO")
+    store.save_deployments([c])
+    store.save_deployments([a, b])
+    assert store.list_deployments() == [a, b, c]
+    assert [d.key for d in store.list_deployments()] == sorted(d.key for d in (a, b, c))
+
+
+def test_save_upserts_by_key(store: DeploymentStores) -> None:
+    a, b = deployment("a"), deployment("b")
+    store.save_deployments([a, b])
+    a2 = replace(a, model_version="2025-04-14", sku_capacity=None, tags={}, last_seen=T0 + timedelta(hours=1))
+    # the same deployment with its id in another case: one key, so it replaces the first
+    b2 = replace(b, resource_id=b.resource_id.upper(), provisioning_state="Updating")
+    store.save_deployments([a2, b2])
+    assert store.list_deployments() == [a2, b2]
+
+
+def test_the_last_copy_of_a_key_in_one_save_wins(store: DeploymentStores) -> None:
+    first = deployment("dup", sku_capacity=1)
+    last = replace(first, resource_id=first.resource_id.upper(), sku_capacity=2)
+    store.save_deployments([first, last])
+    assert store.list_deployments() == [last]
+
+
+def test_saving_the_same_deployments_again_is_harmless(store: DeploymentStores) -> None:
+    deployments = [deployment("a"), deployment("b")]
+    store.save_deployments(deployments)
+    store.save_deployments(deployments)
+    store.save_deployments([])
+    assert store.list_deployments() == deployments
+
+
+def test_delete_is_case_insensitive_and_ignores_absent_keys(store: DeploymentStores) -> None:
+    a, b, c = deployment("a"), deployment("b"), deployment("c")
+    store.save_deployments([a, b, c])
+    store.delete_deployments([a.resource_id.upper(), f"{ACCOUNT}/deployments/absent", "x" * 2000])
+    assert store.list_deployments() == [b, c]
+    store.delete_deployments([])
+    store.delete_deployments([b.key, b.key, a.key])
+    assert store.list_deployments() == [c]
+
+
+def test_every_deployment_field_round_trips(store: DeploymentStores) -> None:
+    odd_tags = {
+        "modelwatch:policy": "Pin",
+        "ModelWatch:Route": "team/ä #1?",
+        "odd/key#?%\\": 'välue "quoted" \x01 \t\n 🚀',
+        "empty": "",
+        "lone\ud800surrogate": "\udfff",
+    }
+    full = deployment(
+        "full",
+        tags=odd_tags,
+        sku_capacity=0,
+        upgrade_option="SomethingNew",  # a value this product does not know yet is kept raw
+        last_seen=datetime(2025, 3, 12, 8, 30, 15, 999999, tzinfo=timezone(timedelta(hours=2))),
+    )
+    bare = Deployment(
+        resource_id=f"{ACCOUNT}/deployments/bare",
+        account_id=ACCOUNT,
+        name="bare",
+        location="eastus",
+        model_format="OpenAI",
+        model_name="gpt-4o-mini",
+        model_version="2024-07-18",
+        sku_name="Standard",
+    )
+    store.save_deployments([full, bare])
+    loaded = {d.key: d for d in store.list_deployments()}
+    assert loaded == {full.key: full, bare.key: bare}
+    assert dict(loaded[full.key].tags) == odd_tags
+    assert loaded[full.key].last_seen == full.last_seen
+    got = loaded[bare.key]
+    assert (got.sku_capacity, got.upgrade_option, got.provisioning_state, dict(got.tags), got.last_seen) == (
+        None,
+        None,
+        None,
+        {},
+        None,
+    )
+
+
+def test_resource_ids_that_need_key_encoding(store: DeploymentStores) -> None:
+    deployments = [deployment(name) for name in AWKWARD_NAMES]
+    deployments.append(deployment("x", account=f"{SUB}/resourceGroups/rg#1?/providers/a/accounts/a%b"))
+    store.save_deployments(deployments)
+    assert store.list_deployments() == sorted(deployments, key=lambda d: d.key)
+    store.delete_deployments([d.resource_id.upper() for d in deployments[1::2]])
+    assert store.list_deployments() == sorted(deployments[0::2], key=lambda d: d.key)
+
+
+def test_hundreds_of_deployments_across_batches(store: DeploymentStores) -> None:
+    deployments = [deployment(f"d-{i:03d}") for i in range(250)]
+    store.save_deployments(deployments)
+    assert store.list_deployments() == deployments
+    store.delete_deployments(
+        [d.key for d in deployments[:180]] + [f"{ACCOUNT}/deployments/gone-{i}" for i in range(30)]
+    )
+    assert store.list_deployments() == deployments[180:]
+
+
+# ledger
+
+
+def entry(status: str, expires_at: datetime | None = None, outcome: str = "") -> LedgerEntry:
+    return LedgerEntry(SUBSCRIBER, "evt-1", status, expires_at, outcome)
+
+
+def without_etag(found: LedgerEntry | None) -> LedgerEntry | None:
+    return None if found is None else replace(found, etag=None)
+
+
+def test_unknown_event_has_no_ledger_entry(store: DeploymentStores) -> None:
+    assert store.get(SUBSCRIBER, "evt-1") is None
+
+
+def test_first_claim_is_claimed_and_recorded(store: DeploymentStores) -> None:
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    found = store.get(SUBSCRIBER, "evt-1")
+    assert found is not None and found.etag
+    assert without_etag(found) == entry("in-progress", T0 + TTL)
+
+
+def test_a_second_claim_is_busy_until_the_claim_expires(store: DeploymentStores) -> None:
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    before = store.get(SUBSCRIBER, "evt-1")
+    later = T0 + TTL - timedelta(microseconds=1)
+    assert store.claim(SUBSCRIBER, "evt-1", now=later, expires_at=later + TTL) == BUSY
+    assert store.get(SUBSCRIBER, "evt-1") == before
+    # expired (its expiry is not after now): a crashed attempt's claim is taken over
+    takeover = T0 + TTL
+    assert store.claim(SUBSCRIBER, "evt-1", now=takeover, expires_at=takeover + TTL) == CLAIMED
+    after = store.get(SUBSCRIBER, "evt-1")
+    assert without_etag(after) == entry("in-progress", takeover + TTL)
+    assert after is not None and before is not None and after.etag != before.etag
+    assert store.claim(SUBSCRIBER, "evt-1", now=takeover, expires_at=takeover + TTL) == BUSY
+
+
+def test_completed_event_is_already_done(store: DeploymentStores) -> None:
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    store.complete(SUBSCRIBER, "evt-1", "updated 3 deployment(s): ünïcødé")
+    assert without_etag(store.get(SUBSCRIBER, "evt-1")) == entry(
+        "done", None, "updated 3 deployment(s): ünïcødé"
+    )
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == ALREADY_DONE
+    much_later = T0 + timedelta(days=30)
+    assert store.claim(SUBSCRIBER, "evt-1", now=much_later, expires_at=much_later + TTL) == ALREADY_DONE
+
+
+def test_complete_overwrites_whatever_was_there(store: DeploymentStores) -> None:
+    store.complete(SUBSCRIBER, "evt-1", "")  # without a claim first
+    assert without_etag(store.get(SUBSCRIBER, "evt-1")) == entry("done")
+    store.complete(SUBSCRIBER, "evt-1", "failed: PermanentError('bad')")
+    assert without_etag(store.get(SUBSCRIBER, "evt-1")) == entry(
+        "done", None, "failed: PermanentError('bad')"
+    )
+
+
+def test_release_lets_the_next_claim_take_it(store: DeploymentStores) -> None:
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    store.release(SUBSCRIBER, "evt-1")
+    assert store.get(SUBSCRIBER, "evt-1") is None
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+
+
+def test_release_of_a_done_or_absent_event_is_a_no_op(store: DeploymentStores) -> None:
+    store.release(SUBSCRIBER, "never-claimed")
+    assert store.get(SUBSCRIBER, "never-claimed") is None
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    store.complete(SUBSCRIBER, "evt-1", "ok")
+    store.release(SUBSCRIBER, "evt-1")
+    assert without_etag(store.get(SUBSCRIBER, "evt-1")) == entry("done", None, "ok")
+    assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == ALREADY_DONE
+
+
+def test_ledger_entries_are_kept_apart_by_subscriber_and_event(store: DeploymentStores) -> None:
+    ids = ["evt-1", "EVT-1", "a/b#c?d%e\\f", "ünïcødé"]
+    for ident in ids:
+        assert store.claim(SUBSCRIBER, ident, now=T0, expires_at=T0 + TTL) == CLAIMED
+    assert store.claim("alerts/team#1", "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+    store.complete(SUBSCRIBER, "EVT-1", "done")
+    assert [store.claim(SUBSCRIBER, i, now=T0, expires_at=T0 + TTL) for i in ids] == [
+        BUSY,
+        ALREADY_DONE,
+        BUSY,
+        BUSY,
+    ]
+    found = store.get(SUBSCRIBER, "a/b#c?d%e\\f")
+    assert found is not None and (found.subscriber, found.event_id) == (SUBSCRIBER, "a/b#c?d%e\\f")
+    store.release("alerts/team#1", "evt-1")
+    assert store.get("alerts/team#1", "evt-1") is None
+    assert store.get(SUBSCRIBER, "evt-1") is not None
+
+
+def _race(stores: list[DeploymentStores], event_id: str, now: datetime) -> list[str | Exception]:
+    """Every store claims the event at once; returns what each got."""
+    barrier = threading.Barrier(len(stores))
+    outcomes: list[str | Exception] = [RuntimeError("did not finish")] * len(stores)
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = stores[index].claim(SUBSCRIBER, event_id, now=now, expires_at=now + TTL)
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.parametrize("instances", [1, 2])
+def test_racing_claims_exactly_one_wins(make_store: StoreFactory, instances: int) -> None:
+    pool = [make_store() for _ in range(instances)]
+    racers = [pool[i % instances] for i in range(8)]
+    for round_ in range(4):
+        outcomes = _race(racers, f"evt-{round_}", T0)
+        assert sorted(map(str, outcomes)) == sorted([CLAIMED] + [BUSY] * 7), f"round {round_}: {outcomes}"
+    # the same race over an abandoned claim: one attempt takes it over
+    later = T0 + TTL
+    outcomes = _race(racers, "evt-0", later)
+    assert sorted(map(str, outcomes)) == sorted([CLAIMED] + [BUSY] * 7), outcomes
+    assert without_etag(pool[0].get(SUBSCRIBER, "evt-0")) == LedgerEntry(
+        SUBSCRIBER, "evt-0", "in-progress", later + TTL
+    )
+
+
+# rollbacks
+
+
+def test_no_rollbacks_at_first(store: DeploymentStores) -> None:
+    assert store.list_rollbacks() == []
+    assert store.list_rollbacks(f"{ACCOUNT}/deployments/none") == []
+
+
+def test_add_rollback_is_idempotent_by_id_first_writer_wins(store: DeploymentStores) -> None:
+    first = rollback()
+    retried = replace(first, changed_at=T0 + timedelta(minutes=1), available_until=None)
+    assert retried.id == first.id
+    store.add_rollback(first)
+    store.add_rollback(retried)
+    store.add_rollback(first)
+    assert store.list_rollbacks() == [first]
+    assert store.list_rollbacks(first.deployment_id) == [first]
+
+
+def test_rollbacks_are_listed_newest_first(store: DeploymentStores) -> None:
+    old = rollback(changed_at=T0, reference="a")
+    new = rollback(changed_at=T0 + timedelta(days=1), reference="b")
+    newest = rollback(f"{ACCOUNT}/deployments/other", changed_at=T0 + timedelta(days=2), reference="c")
+    tie = [rollback(changed_at=T0 + timedelta(microseconds=1), reference=f"tie-{i}") for i in range(3)]
+    for r in (new, *tie, old, newest):
+        store.add_rollback(r)
+    ties = sorted(tie, key=lambda r: r.id, reverse=True)
+    assert store.list_rollbacks() == [newest, new, *ties, old]
+    assert store.list_rollbacks(old.deployment_id) == [new, *ties, old]
+
+
+def test_rollbacks_are_filtered_by_deployment_case_insensitively(store: DeploymentStores) -> None:
+    mine = rollback(f"{ACCOUNT}/deployments/Mine", reference="1")
+    mine_too = rollback(f"{ACCOUNT}/deployments/MINE", changed_at=T0 + timedelta(hours=1), reference="2")
+    other = rollback(f"{ACCOUNT}/deployments/mine-2", reference="3")
+    for r in (mine, mine_too, other):
+        store.add_rollback(r)
+    assert store.list_rollbacks(f"{ACCOUNT.upper()}/deployments/mine") == [mine_too, mine]
+    assert store.list_rollbacks(other.deployment_id.upper()) == [other]
+    assert store.list_rollbacks(f"{ACCOUNT}/deployments/absent") == []
+    assert store.list_rollbacks("x" * 2000) == []
+
+
+def test_every_rollback_field_round_trips(store: DeploymentStores) -> None:
+    full = rollback(
+        f"{ACCOUNT}/deployments/a#b?c%d\\ü",
+        changed_at=datetime(2025, 3, 12, 8, 30, 15, 654321, tzinfo=timezone(timedelta(hours=2))),
+        reference="rollback-req/1#?",
+        applied_by=APPLIED_BY_ROLLBACK,
+    )
+    bare = rollback(
+        reference="",
+        applied_by=APPLIED_BY_AZURE,
+        available_until=None,
+        original_policy=None,
+        from_model=None,
+        to_model=None,
+    )
+    store.add_rollback(full)
+    store.add_rollback(bare)
+    assert store.list_rollbacks(full.deployment_id) == [full]
+    (loaded,) = store.list_rollbacks(bare.deployment_id)
+    assert loaded == bare
+    assert (loaded.available_until, loaded.original_policy, loaded.from_model, loaded.to_model) == (None,) * 4
+    assert loaded.id == bare.id
+
+
+# corrupt stored rows
+
+
+def _sqlite_garbage(path: str) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO deployments VALUES (?, ?)", ("broken-deployment", '{"resourceId": 1}'))
+        conn.execute(
+            "INSERT INTO rollbacks VALUES (?, ?, ?, ?)", ("broken-rollback", "x", "2025", "{not json")
+        )
+        conn.execute(
+            "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
+            (SUBSCRIBER, "broken-entry", "in-progress", "soon", "", "e"),
+        )
+    conn.close()
+
+
+def _table_garbage(made: TableDeploymentStore) -> None:
+    made._table(made.deployments_table).upsert_entity(
+        {"PartitionKey": "deployment", "RowKey": "broken-deployment", "Body": '{"resourceId": 1}'}
+    )
+    made._table(made.rollbacks_table).upsert_entity(
+        {"PartitionKey": "x", "RowKey": "broken-rollback", "Body": "{not json"}
+    )
+    made._table(made.ledger_table).upsert_entity(
+        {"PartitionKey": SUBSCRIBER, "RowKey": "broken-entry", "Status": "in-progress", "ExpiresAt": "soon"}
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("table", marks=pytest.mark.azurite)])
+def test_corrupt_stored_rows_are_permanent_errors_naming_the_row(
+    kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    made: SqliteDeploymentStore | TableDeploymentStore
+    if kind == "sqlite":
+        path = str(tmp_path_factory.mktemp("corrupt") / "state.db")
+        made = SqliteDeploymentStore(path)
+        _sqlite_garbage(path)
+    else:
+        made = TableDeploymentStore.from_connection_string(
+            request.getfixturevalue("azurite_connection_string"),
+            table_prefix=request.getfixturevalue("table_prefix"),
+        )
+        _table_garbage(made)
+    try:
+        with pytest.raises(PermanentError, match="deployment 'broken-deployment' is unreadable"):
+            made.list_deployments()
+        with pytest.raises(PermanentError, match="rollback record 'broken-rollback' is unreadable"):
+            made.list_rollbacks()
+        with pytest.raises(PermanentError, match=r"ledger entry 'broken-entry' .*unreadable"):
+            made.get(SUBSCRIBER, "broken-entry")
+        with pytest.raises(PermanentError, match=r"ledger entry 'broken-entry' .*unreadable"):
+            made.claim(SUBSCRIBER, "broken-entry", now=T0, expires_at=T0 + TTL)
+    finally:
+        made.close()
+
+
+# SQLite specifics
+
+
+def test_sqlite_deployment_and_catalog_stores_share_one_file(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    path = str(tmp_path_factory.mktemp("shared") / "state.db")
+    catalog = SqliteCatalogStateStore(path)
+    deployments = SqliteDeploymentStore(path)
+    again = SqliteCatalogStateStore(path)  # reopening finds every table in place
+    try:
+        committed = catalog.commit_cursor(Cursor("eastus", cycles=1), expected_etag=None)
+        deployments.save_deployments([deployment()])
+        assert deployments.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+        assert again.get_cursor("eastus") == committed
+        assert SqliteDeploymentStore(path).list_deployments() == [deployment()]
+    finally:
+        for opened in (catalog, deployments, again):
+            opened.close()
+
+
+def _claim_in_a_process(path: str, event_id: str) -> str:
+    store = SqliteDeploymentStore(path)
+    try:
+        return store.claim(SUBSCRIBER, event_id, now=T0, expires_at=T0 + TTL)
+    finally:
+        store.close()
+
+
+def test_sqlite_claims_from_several_processes_exactly_one_wins(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    path = str(tmp_path_factory.mktemp("processes") / "state.db")
+    SqliteDeploymentStore(path).close()  # create the file before the race
+    with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for round_ in range(3):
+            outcomes = list(pool.map(_claim_in_a_process, [path] * 8, [f"evt-{round_}"] * 8))
+            assert sorted(outcomes) == sorted([CLAIMED] + [BUSY] * 7), outcomes
+
+
+# Table Storage specifics (Azurite)
+
+
+@pytest.mark.azurite
+def test_table_ledger_calls_are_counted(azurite_connection_string: str, table_prefix: str) -> None:
+    made = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    try:
+        assert made.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
+        assert made.transactions == 1 + 1  # create the table, insert
+        assert made.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == BUSY
+        assert made.transactions == 2 + 2  # insert refused, read
+        later = T0 + TTL
+        assert made.claim(SUBSCRIBER, "evt-1", now=later, expires_at=later + TTL) == CLAIMED
+        assert made.transactions == 4 + 3  # insert refused, read, conditional replace
+        made.complete(SUBSCRIBER, "evt-1", "ok")
+        assert made.transactions == 7 + 1
+    finally:
+        made.close()
+
+
+def test_table_prefix_too_long_for_the_deployment_tables_is_permanent() -> None:
+    # "Deployments" is the longest suffix: 63 - 11 = 52 characters of prefix at most
+    TableDeploymentStore.from_connection_string(connection_string(1), table_prefix="p" * 52).close()
+    with pytest.raises(PermanentError, match="at most 52 characters"):
+        TableDeploymentStore.from_connection_string(connection_string(1), table_prefix="p" * 53)
