@@ -227,6 +227,7 @@ def build_services(
         rules=policy_rules(settings),
         scope=Scope(frozenset(settings.watch_locations)),
         reminder_days=settings.retirement_reminder_days,
+        max_concurrency=settings.arm_max_concurrency,
     )
     rollback = RollbackService(inventory=stores, rollbacks=stores, state=state, api=api, publisher=publisher)
     return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback)

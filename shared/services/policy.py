@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -114,6 +115,7 @@ class PolicyService:
         scope: Scope,
         reminder_days: Sequence[int],
         claim_ttl: timedelta = timedelta(minutes=10),
+        max_concurrency: int = 8,
     ) -> None:
         self.inventory = inventory
         self.ledger = ledger
@@ -125,6 +127,7 @@ class PolicyService:
         self.scope = scope
         self.reminder_days = tuple(reminder_days)
         self.claim_ttl = claim_ttl
+        self.max_concurrency = max_concurrency
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
         """Process one delivered event. Raises TransientError when Event Grid should redeliver it."""
@@ -180,6 +183,7 @@ class PolicyService:
         emitted: list[LifecycleEvent] = []
         writes: list[str] = []
         problems: list[str] = []
+        to_write: list[tuple[Deployment, str]] = []
         for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
@@ -189,17 +193,32 @@ class PolicyService:
             if planned is not None:
                 emitted.append(planned)
             if a.write and a.target_version:
-                try:
-                    upgraded = self._upgrade(d, a.target_version, catalog, reference=event.id, now=now)
-                except ModelWatchError as exc:
-                    if exc.is_transient:
-                        raise  # the whole event is retried; the upgrade is idempotent
-                    # one deployment's refusal (quota, ARM error) must not stop the others
-                    problems.append(f"{d.name}: {exc}")
-                    log.warning("%s: upgrading %s failed: %s", SUBSCRIBER, d.resource_id, exc)
-                    continue
-                emitted.append(upgraded)
-                writes.append(d.resource_id)
+                to_write.append((d, a.target_version))
+        transient: ModelWatchError | None = None
+        if to_write:
+            # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast
+            # the delivery. ARM_MAX_CONCURRENCY bounds them, well inside ARM's write budget per subscription.
+            workers = max(1, min(self.max_concurrency, len(to_write)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upgrade") as pool:
+                futures = [
+                    (d, pool.submit(self._upgrade, d, target, catalog, reference=event.id, now=now))
+                    for d, target in to_write
+                ]
+                for d, future in futures:  # in submission order: results stay deterministic
+                    try:
+                        upgraded = future.result()
+                    except ModelWatchError as exc:
+                        if exc.is_transient:
+                            transient = transient or exc  # the others finish; the whole event is retried
+                            continue
+                        # one deployment's refusal (quota, ARM error) must not stop the others
+                        problems.append(f"{d.name}: {exc}")
+                        log.warning("%s: upgrading %s failed: %s", SUBSCRIBER, d.resource_id, exc)
+                        continue
+                    emitted.append(upgraded)
+                    writes.append(d.resource_id)
+        if transient is not None:
+            raise transient  # done upgrades are recorded: the retry finds them at target and writes nothing
         if emitted:
             self.state.add_pending(emitted)  # idempotent by id: the upgrade events are already there
         detail = f"{len(assessments)} deployment(s) assessed, {len(writes)} upgraded"

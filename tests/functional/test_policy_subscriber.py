@@ -14,6 +14,7 @@ from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import LifecycleEvent
 from shared.domain.policy import PolicyRules
+from shared.errors import ArmError
 from shared.services.inventory import InventoryService
 from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService, Scope
 from tests.builders import item
@@ -157,3 +158,29 @@ def test_out_of_scope_and_malformed_events_write_nothing(world: World) -> None:
     assert world.policy.handle(forged, NOW).outcome == REJECTED
     assert world.policy.handle(foreign, NOW).outcome == REJECTED
     assert world.arm.puts() == [] and world.publisher.published == []
+
+
+@pytest.mark.parametrize("world", [True], indirect=True)
+def test_many_writes_overlap_and_a_transient_failure_retries_only_what_is_left(world: World) -> None:
+    from tests.fakes.arm_server import Fault
+
+    extra = [
+        world.arm.add_deployment(
+            world.account, f"chat{i}", "gpt-4o", "2024-05-13", policy="OnceCurrentVersionExpired"
+        )
+        for i in range(5)
+    ]
+    world.inventory.refresh(NOW)
+    world.arm.faults = [Fault(503, path_contains="/deployments/chat4") for _ in range(20)]
+    (retired,) = [e for e in world.events if e.event_type.endswith("VersionRetired")]
+    with pytest.raises(ArmError) as info:
+        world.policy.handle(retired, NOW)
+    assert info.value.is_transient
+    assert len(world.arm.puts()) == 5  # the others went through while chat4 failed
+    world.arm.faults = []
+    assert world.policy.handle(retired, NOW).outcome == ACCEPTED  # Event Grid's retry
+    assert world.policy.handle(retired, NOW).outcome == DUPLICATE
+    assert len(world.arm.puts()) == 6
+    assert all(world.arm.version_of(d) == "2024-08-06" for d in [world.expired, *extra])
+    upgraded = published(world, "DeploymentUpgraded")
+    assert len(upgraded) == 6 and len({e.id for e in upgraded}) == 6
