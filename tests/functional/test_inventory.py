@@ -1,0 +1,102 @@
+"""The inventory refresh against the local ARM stand-in: which accounts, paging, failures that keep what we knew."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
+from shared.adapters.memory import InMemoryCatalogStateStore, InMemoryDeploymentStore
+from shared.config import Secret
+from shared.services.inventory import InventoryService
+from tests.fakes.arm_server import FakeArm, Fault
+
+SUB1 = "00000000-0000-0000-0000-0000000000f1"
+SUB2 = "00000000-0000-0000-0000-0000000000f2"
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def service(arm: FakeArm, stores: InMemoryDeploymentStore, **scope: list[str]) -> InventoryService:
+    api = ArmDeploymentApi(
+        ArmClient(
+            arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), max_retries=1, sleep=lambda s: None
+        )
+    )
+    return InventoryService(api, stores, stores, InMemoryCatalogStateStore(), **scope)  # type: ignore[arg-type]
+
+
+def names(stores: InMemoryDeploymentStore) -> set[str]:
+    return {d.name for d in stores.list_deployments()}
+
+
+def test_subscriptions_list_openai_and_aiservices_accounts_only_across_pages(arm_server: FakeArm) -> None:
+    arm_server.page_size = 2  # every list takes several pages (nextLink)
+    a = arm_server.add_account(SUB1, "rg", "aoai", "East US")
+    b = arm_server.add_account(SUB2, "rg", "foundry", "swedencentral", kind="AIServices")
+    vision = arm_server.add_account(SUB1, "rg", "vision", "eastus", kind="ComputerVision")
+    for i in range(5):
+        arm_server.add_deployment(a, f"a{i}", "gpt-4o", "2024-08-06")
+    arm_server.add_deployment(b, "b0", "gpt-4o", "2024-11-20", sku="GlobalProvisionedManaged")
+    arm_server.add_deployment(vision, "v0", "gpt-4o", "2024-11-20")
+    stores = InMemoryDeploymentStore()
+    report = service(arm_server, stores, subscriptions=[SUB1, SUB2]).refresh(NOW)
+    assert report.ok and report.accounts == 2 and report.deployments == 6
+    assert names(stores) == {"a0", "a1", "a2", "a3", "a4", "b0"}
+    by_name = {d.name: d for d in stores.list_deployments()}
+    assert by_name["a0"].location == "eastus"  # ARM's display form normalised
+    assert by_name["b0"].is_provisioned and by_name["b0"].last_seen == NOW
+
+
+def test_watch_accounts_reads_only_those(arm_server: FakeArm) -> None:
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    b = arm_server.add_account(SUB1, "rg", "two", "eastus")
+    arm_server.add_deployment(a, "mine", "gpt-4o", "2024-08-06")
+    arm_server.add_deployment(b, "theirs", "gpt-4o", "2024-08-06")
+    stores = InMemoryDeploymentStore()
+    report = service(arm_server, stores, accounts=[a]).refresh(NOW)
+    assert report.ok and names(stores) == {"mine"}
+    assert not any(r.path.endswith("/accounts") for r in arm_server.requests)  # no subscription-wide listing
+
+
+def test_a_failed_listing_keeps_what_was_known_and_a_complete_one_removes_deleted(
+    arm_server: FakeArm,
+) -> None:
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    b = arm_server.add_account(SUB1, "rg", "two", "westus")
+    arm_server.add_deployment(a, "a0", "gpt-4o", "2024-08-06")
+    gone = arm_server.add_deployment(b, "b0", "gpt-4o", "2024-08-06")
+    stores = InMemoryDeploymentStore()
+    inventory = service(arm_server, stores, subscriptions=[SUB1])
+    inventory.refresh(NOW)
+    del arm_server.deployments[gone.casefold()]
+    arm_server.faults = [Fault(500, path_contains="/accounts/two/deployments") for _ in range(4)]
+    report = inventory.refresh(NOW + timedelta(hours=1))
+    assert not report.ok and "accounts/two" in report.problems[0]
+    assert names(stores) == {"a0", "b0"}  # a failed listing is not a deletion
+    arm_server.faults = []
+    report = inventory.refresh(NOW + timedelta(hours=2))
+    assert report.ok and report.removed == 1 and names(stores) == {"a0"}
+
+
+def test_a_malformed_deployment_is_named_and_the_rest_stored(arm_server: FakeArm) -> None:
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    arm_server.add_deployment(a, "good", "gpt-4o", "2024-08-06")
+    bad = arm_server.add_deployment(a, "bad", "gpt-4o", "2024-08-06")
+    del arm_server.deployments[bad.casefold()]["properties"]["model"]
+    stores = InMemoryDeploymentStore()
+    report = service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW)
+    assert names(stores) == {"good"}
+    (problem,) = report.problems
+    assert "bad" in problem and "properties.model" in problem
+
+
+def test_an_unchanged_refresh_writes_nothing(arm_server: FakeArm) -> None:
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    arm_server.add_deployment(a, "d", "gpt-4o", "2024-08-06", tags={"modelwatch:route": "search"})
+    stores = InMemoryDeploymentStore()
+    inventory = service(arm_server, stores, subscriptions=[SUB1])
+    assert inventory.refresh(NOW).written == 1
+    assert inventory.refresh(NOW + timedelta(hours=1)).written == 0
+    arm_server.deployments[next(iter(arm_server.deployments))]["tags"]["modelwatch:route"] = "platform"
+    assert inventory.refresh(NOW + timedelta(hours=2)).written == 1
+    (d,) = stores.list_deployments()
+    assert d.route == "platform"
