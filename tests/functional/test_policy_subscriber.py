@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -94,6 +95,7 @@ def test_plan_mode_decides_and_writes_nothing(world: World) -> None:
 
 @pytest.mark.parametrize("world", [True], indirect=True)
 def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> None:
+    before = copy.deepcopy(world.arm.deployments[world.expired.casefold()])
     deliveries = world.events * 3
     random.Random(7).shuffle(deliveries)
     outcomes = [world.policy.handle(e, NOW).outcome for e in deliveries]
@@ -106,6 +108,9 @@ def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> N
         world.arm.version_of(world.pinned) == "2024-05-13" and world.arm.version_of(world.ptu) == "2024-05-13"
     )
     # the PUT body is the GET body but for the version: unknown fields survive
+    expected = copy.deepcopy(before)
+    expected["properties"]["model"]["version"] = "2024-08-06"
+    assert put.body == expected
     get_body = next(
         r for r in world.arm.requests if r.method == "GET" and r.path.endswith("/deployments/chat")
     )
