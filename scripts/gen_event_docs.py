@@ -55,6 +55,10 @@ ABOUT: dict[EventType, str] = {
     EventType.DEPLOYMENT_ROLLED_BACK: "An operator rolled a deployment back to its previous version; its "
     "`versionUpgradeOption` was set to `NoAutoUpgrade` (otherwise Azure moves it forward again) and "
     "`previousPolicy` keeps what it was.",
+    EventType.CATALOG_DIGEST: "The catalog events of a drain, grouped by change across regions: one entry per "
+    "change (`summary`, `locations`, `eventIds`, and the change's dates). Published after the events it covers "
+    "(`coveredEventIds`); the alert subscriber posts catalog news from digests only, so a version released in "
+    "twelve regions is one message. Subject `/catalog/digest`; at most 200 events per digest.",
 }
 
 
@@ -127,6 +131,13 @@ def _examples() -> dict[str, LifecycleEvent]:
     anomaly = diff_location(second.snapshot, parse_models(after[:4]), t1)
     examples.update({e.event_type: e for e in anomaly.events})
     examples.update(_deployment_examples(second.snapshot.records, t1))
+    from shared.services.outbox import build_digests
+
+    west = diff_location(None, parse_models(before), t0, location="westeurope")
+    west_events = diff_location(west.snapshot, parse_models(after), t1).events
+    released = [e for e in (*second.events, *west_events) if e.event_type == EventType.VERSION_RELEASED]
+    (digest,) = build_digests(released)
+    examples[EventType.CATALOG_DIGEST] = digest
     return examples
 
 

@@ -75,3 +75,16 @@ class PublishError(ModelWatchError):
 
 class CycleIncompleteError(TransientError):
     """A watch cycle finished its other work but some location or publish failed (the run must be visible)."""
+
+
+class WebhookError(ModelWatchError):
+    """A Teams or Slack post failed. Names the route and channel kind, never the URL (a secret).
+
+    ``reason`` is the service's answer (Slack's body string such as ``invalid_payload``, or ``HTTP 404``).
+    """
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "", transient: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.is_transient = transient

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from shared.config import Secret
 from shared.domain.catalog import VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
@@ -169,3 +170,26 @@ class DeploymentApi(Protocol):
 
 class DeploymentStores(DeploymentStore, Ledger, RollbackStore, Protocol):
     """The three deployment-side stores, which every adapter implements together over one backend."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One alert destination: a Teams Workflows webhook or a Slack incoming webhook of a named route.
+
+    ``url`` is a secret (it carries a signature or token): never logged, never in an error message; errors and
+    logs name ``route`` and ``kind`` instead.
+    """
+
+    route: str
+    kind: str  # "teams" or "slack"
+    url: Secret = field(repr=False)
+
+    def label(self) -> str:
+        return f"{self.kind} of route {self.route}"
+
+
+class MessageSender(Protocol):
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+        """Post one message. Retries 429 (honouring Retry-After) and 5xx itself; raises WebhookError saying
+        transient (retries exhausted: redeliver later) or permanent (recorded, acknowledged)."""
+        ...

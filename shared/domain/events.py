@@ -39,6 +39,8 @@ class EventType(StrEnum):
     DEPLOYMENT_UPGRADED = "ModelLifecycle.DeploymentUpgraded"
     DEPLOYMENT_AT_RISK = "ModelLifecycle.DeploymentAtRisk"
     DEPLOYMENT_ROLLED_BACK = "ModelLifecycle.DeploymentRolledBack"
+    # one per drain: the pending catalog events grouped by change across regions (what alerts are made of)
+    CATALOG_DIGEST = "ModelLifecycle.CatalogDigest"
 
 
 CATALOG_EVENT_TYPES = frozenset(
@@ -53,7 +55,14 @@ CATALOG_EVENT_TYPES = frozenset(
         EventType.CATALOG_ANOMALY,
     }
 )
-DEPLOYMENT_EVENT_TYPES = frozenset(EventType) - CATALOG_EVENT_TYPES
+DEPLOYMENT_EVENT_TYPES = frozenset(
+    {
+        EventType.DEPLOYMENT_UPGRADE_PLANNED,
+        EventType.DEPLOYMENT_UPGRADED,
+        EventType.DEPLOYMENT_AT_RISK,
+        EventType.DEPLOYMENT_ROLLED_BACK,
+    }
+)
 
 
 def event_id(*parts: str | None) -> str:

@@ -37,6 +37,7 @@ from shared.ports import (
     Ledger,
     RollbackStore,
 )
+from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
 
@@ -272,23 +273,8 @@ class PolicyService:
         return event
 
     def _drain(self) -> None:
+        """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
         drain_outbox(self.state, self.publisher, who=SUBSCRIBER)
-
-
-def drain_outbox(state: CatalogStateStore, publisher: EventPublisher, *, who: str) -> None:
-    """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
-    pending = state.list_pending()
-    if not pending:
-        return
-    try:
-        publisher.publish(pending)
-    except ModelWatchError as exc:
-        sent = getattr(exc, "published_ids", ())
-        if sent:
-            state.remove_pending(list(sent))
-        log.warning("%s: publishing deferred to the next drain: %s", who, exc)
-        return
-    state.remove_pending([e.id for e in pending])
 
 
 def _model_of(raw: dict[str, JsonValue], where: str) -> dict[str, JsonValue]:

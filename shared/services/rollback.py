@@ -24,7 +24,8 @@ from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.rollback import APPLIED_BY_ROLLBACK, RollbackRecord
 from shared.errors import PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, RollbackStore
-from shared.services.policy import catalog_view, drain_outbox
+from shared.services.outbox import drain_outbox
+from shared.services.policy import catalog_view
 
 log = logging.getLogger(__name__)
 

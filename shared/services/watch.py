@@ -25,8 +25,9 @@ from shared.domain.catalog import parse_models
 from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.timeutil import format_instant, parse_instant
-from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError, PublishError
+from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError
 from shared.ports import CatalogSource, CatalogStateStore, Cursor, EventPublisher
+from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
 
@@ -222,24 +223,11 @@ class CatalogWatcher:
             log.warning("could not record the failure of %s: %s", location, _describe(exc))
 
     def _drain(self) -> tuple[tuple[LifecycleEvent, ...], int, str | None]:
-        """Publish everything pending; drop exactly what went out."""
-        try:
-            pending = self.store.list_pending()
-        except ModelWatchError as exc:
-            return (), 0, f"could not read the outbox: {_describe(exc)}"
-        if not pending:
-            return (), 0, None
-        try:
-            self.publisher.publish(pending)
-        except PublishError as exc:
-            sent = set(exc.published_ids)
-            if sent:
-                self.store.remove_pending(list(exc.published_ids))
-            published = tuple(e for e in pending if e.id in sent)
-            log.error("publishing %d pending event(s) failed: %s", len(pending) - len(sent), exc)
-            return published, len(pending) - len(sent), str(exc)
-        self.store.remove_pending([e.id for e in pending])
-        return tuple(pending), 0, None
+        """Publish everything pending (with the catalog digest); drop exactly what went out."""
+        result = drain_outbox(self.store, self.publisher, who="catalog cycle")
+        if result.error:
+            log.error("publishing pending events failed: %s", result.error)
+        return result.published, result.still_pending, result.error
 
 
 def _unchanged(cursor: Cursor, digest: str, now: datetime) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.functions.timer import TimerRequest
@@ -61,6 +62,11 @@ def wired(
     bootstrap.function_services.cache_clear()
 
 
+def catalog_events(topic: FakeEventGridTopic) -> list[dict[str, Any]]:
+    """What the topic received, less the digests (tested in test_watch_cycle and the alert tests)."""
+    return [e for e in topic.events if e["eventType"] != "ModelLifecycle.CatalogDigest"]
+
+
 def set_catalog(arm: FakeArm, items: list[dict[str, object]]) -> None:
     for loc in ("eastus", "swedencentral"):
         arm.set_catalog(SUB, loc, items)
@@ -71,14 +77,24 @@ def test_timer_publishes_changes_once(wired: tuple[FakeArm, FakeEventGridTopic])
     arm, topic = wired
     set_catalog(arm, V1)
     timer()  # baseline: nothing actionable in V1
-    assert topic.events == []
+    assert catalog_events(topic) == []
     set_catalog(arm, V2)
     timer()
-    kinds = sorted(e["eventType"] for e in topic.events)
+    kinds = sorted(e["eventType"] for e in catalog_events(topic))
     assert kinds == sorted(["ModelLifecycle.VersionReleased", "ModelLifecycle.DefaultVersionChanged"] * 2)
-    assert {e["data"]["location"] for e in topic.events} == {"eastus", "swedencentral"}
+    assert {e["data"]["location"] for e in catalog_events(topic)} == {"eastus", "swedencentral"}
+    # one digest: each change once, with both regions, published after the events it covers
+    (digest,) = [e for e in topic.events if e["eventType"] == "ModelLifecycle.CatalogDigest"]
+    assert topic.events[-1] is digest
+    changes = {
+        c["eventType"].removeprefix("ModelLifecycle."): c["locations"] for c in digest["data"]["changes"]
+    }
+    assert changes == {
+        "VersionReleased": ["eastus", "swedencentral"],
+        "DefaultVersionChanged": ["eastus", "swedencentral"],
+    }
     timer()  # unchanged: nothing more
-    assert len(topic.events) == 4
+    assert len(topic.events) == 5
 
 
 def test_a_failing_region_fails_the_run_but_not_the_others(wired: tuple[FakeArm, FakeEventGridTopic]) -> None:
@@ -89,9 +105,9 @@ def test_a_failing_region_fails_the_run_but_not_the_others(wired: tuple[FakeArm,
     arm.faults = [Fault(503, path_contains="/locations/swedencentral/") for _ in range(2)]
     with pytest.raises(CycleIncompleteError, match="swedencentral"):
         timer()
-    assert {e["data"]["location"] for e in topic.events} == {"eastus"}
+    assert {e["data"]["location"] for e in catalog_events(topic)} == {"eastus"}
     timer()  # the region recovers: its changes arrive, eastus's are not repeated
-    assert sorted(e["data"]["location"] for e in topic.events) == [
+    assert sorted(e["data"]["location"] for e in catalog_events(topic)) == [
         "eastus",
         "eastus",
         "swedencentral",
@@ -111,7 +127,7 @@ def test_topic_outage_fails_the_run_and_the_next_run_delivers(
         timer()
     topic.outage = False
     timer()
-    assert len(topic.events) == 4 and len({e["id"] for e in topic.events}) == 4
+    assert len(catalog_events(topic)) == 4 and len({e["id"] for e in catalog_events(topic)}) == 4
 
 
 def test_missing_settings_fail_the_invocation_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,7 +61,25 @@ class CrashingStore(InMemoryCatalogStateStore):
         super().remove_pending(event_ids)
 
 
-class FlakyPublisher(CollectingPublisher):
+class Pub(CollectingPublisher):
+    """Keeps catalog events in ``published`` and the digests apart (they are checked by ``assert_digested``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.digests: list[LifecycleEvent] = []
+
+    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+        self.digests.extend(e for e in events if e.event_type == "ModelLifecycle.CatalogDigest")
+        super().publish([e for e in events if e.event_type != "ModelLifecycle.CatalogDigest"])
+
+
+def assert_digested(pub: Pub) -> None:
+    """Every published catalog event is in exactly one published digest, published after it."""
+    covered = [i for d in pub.digests for i in d.data["coveredEventIds"]]  # type: ignore[union-attr]
+    assert sorted(covered) == sorted(e.id for e in pub.published)
+
+
+class FlakyPublisher(Pub):
     def __init__(self) -> None:
         super().__init__()
         self.fail_next = 0
@@ -79,7 +97,7 @@ class FlakyPublisher(CollectingPublisher):
 
 
 def watcher(
-    source: InMemoryCatalogSource, store: InMemoryCatalogStateStore, publisher: CollectingPublisher
+    source: InMemoryCatalogSource, store: InMemoryCatalogStateStore, publisher: Pub
 ) -> CatalogWatcher:
     return CatalogWatcher(source, store, publisher, max_concurrency=4)
 
@@ -90,14 +108,15 @@ def source_with(items: list[dict[str, Any]]) -> InMemoryCatalogSource:
 
 def reference_ids() -> set[str]:
     """The ids a crash-free run publishes over V1 then V2."""
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(V1), store, pub).run(LOCS, T0)
     watcher(source_with(V2), store, pub).run(LOCS, T1)
+    assert_digested(pub)
     return {e.id for e in pub.published}
 
 
 def test_first_cycle_is_a_baseline_and_publishes_actionable_events() -> None:
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     report = watcher(source_with(V1), store, pub).run(LOCS, T0)
     assert [o.status for o in report.locations] == [BASELINE, BASELINE]
     assert report.ok and report.still_pending == 0
@@ -109,7 +128,7 @@ def test_first_cycle_is_a_baseline_and_publishes_actionable_events() -> None:
 
 
 def test_unchanged_catalog_writes_only_cursors_and_publishes_nothing() -> None:
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(V1), store, pub).run(LOCS, T0)
     before_writes, before_events = store.writes, len(pub.published)
     report = watcher(source_with(V1), store, pub).run(LOCS, T1)
@@ -121,7 +140,7 @@ def test_unchanged_catalog_writes_only_cursors_and_publishes_nothing() -> None:
 def test_changes_are_published_once_with_deterministic_ids() -> None:
     ids_a, ids_b = reference_ids(), reference_ids()
     assert ids_a == ids_b
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(V1), store, pub).run(LOCS, T0)
     pub.published.clear()
     watcher(source_with(V2), store, pub).run(LOCS, T1)
@@ -138,7 +157,7 @@ def test_changes_are_published_once_with_deterministic_ids() -> None:
 
 @pytest.mark.parametrize("step", ["commit_cursor", "save_records", "remove_pending"])
 def test_crash_at_any_step_loses_nothing_and_the_next_cycle_publishes_the_same_ids(step: str) -> None:
-    store, pub = CrashingStore(), CollectingPublisher()
+    store, pub = CrashingStore(), Pub()
     watcher(source_with(V1), store, pub).run(LOCS, T0)
     store.crash_on = step
     with pytest.raises(Crash):
@@ -147,6 +166,7 @@ def test_crash_at_any_step_loses_nothing_and_the_next_cycle_publishes_the_same_i
     report = watcher(source_with(V2), store, pub).run(LOCS, T1 + timedelta(hours=1))
     assert report.ok
     assert {e.id for e in pub.published} == reference_ids()
+    assert_digested(pub)  # a crash never leaves a change without its digest, nor digests it twice
     assert store.list_pending() == []
     # and the state has converged: one more cycle is quiet
     pub.published.clear()
@@ -165,6 +185,7 @@ def test_publish_failure_fails_the_run_and_the_next_cycle_delivers() -> None:
     recovery = watcher(source_with(V2), store, pub).run(LOCS, T1 + timedelta(hours=1))
     assert recovery.ok and recovery.still_pending == 0
     assert {e.id for e in pub.published} == reference_ids()
+    assert_digested(pub)
 
 
 def test_partial_publish_drops_exactly_what_went_out() -> None:
@@ -180,7 +201,7 @@ def test_partial_publish_drops_exactly_what_went_out() -> None:
 
 
 def test_one_location_failing_never_stops_the_others_and_keeps_its_snapshot() -> None:
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(V1), store, pub).run(LOCS, T0)
     snapshot_before = store.load_records("swedencentral")
     source = source_with(V2)
@@ -197,7 +218,7 @@ def test_one_location_failing_never_stops_the_others_and_keeps_its_snapshot() ->
 
 
 def test_concurrent_cycle_loses_at_the_cursor_and_stops_cleanly() -> None:
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(V1), store, pub).run(["eastus"], T0)
 
     class RacingStore(InMemoryCatalogStateStore):
@@ -237,7 +258,7 @@ def test_concurrent_cycle_loses_at_the_cursor_and_stops_cleanly() -> None:
 
 def test_vanish_guard_keeps_snapshot_and_reports_anomaly() -> None:
     many = [item("gpt-4o", f"v{i}") for i in range(10)]
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     watcher(source_with(many), store, pub).run(LOCS, T0)
     kept = store.load_records("eastus")
     report = watcher(source_with(many[:5]), store, pub).run(LOCS, T1)
@@ -247,7 +268,7 @@ def test_vanish_guard_keeps_snapshot_and_reports_anomaly() -> None:
 
 
 def test_dry_run_writes_and_publishes_nothing() -> None:
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     report = watcher(source_with(V1), store, pub).run(LOCS, T0, dry_run=True)
     assert report.dry_run and len(report.events_detected) > 0
     assert store.writes == 0 and pub.published == [] and store.get_cursor("eastus").etag is None
@@ -263,7 +284,7 @@ def test_malformed_entries_are_reported_and_the_rest_processed() -> None:
             "deprecation": {"inference": "tomorrow"},
         },
     }
-    store, pub = InMemoryCatalogStateStore(), CollectingPublisher()
+    store, pub = InMemoryCatalogStateStore(), Pub()
     report = watcher(source_with([*V1, broken]), store, pub).run(LOCS, T0)
     assert report.ok
     assert report.locations[0].versions == 3
@@ -278,7 +299,7 @@ def test_unchanged_catalog_skips_the_diff_until_a_reminder_is_due() -> None:
             self.loads += 1
             return super().load_records(location)
 
-    store, pub = CountingStore(), CollectingPublisher()
+    store, pub = CountingStore(), Pub()
     source = source_with(V1)
     watcher(source, store, pub).run(["eastus"], T0)  # baseline: records written, no fingerprint yet
     watcher(source, store, pub).run(["eastus"], T1)  # full diff confirms the snapshot, sets the fingerprint
