@@ -37,6 +37,14 @@ def apply_update_policy(event: func.EventGridEvent) -> None:
     handle_event("apply_update_policy", event)
 
 
+# Subscribed to CatalogDigest and the Deployment* event types: posts to the owning team's Teams/Slack channels.
+@app.function_name(name="notify_channels")
+@app.event_grid_trigger(arg_name="event")
+def notify_channels(event: func.EventGridEvent) -> None:
+    """Tell the owning team, once per change and channel."""
+    handle_event("notify_channels", event)
+
+
 @app.function_name(name="rollback_deployment")
 @app.route(route="rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def rollback_deployment(req: func.HttpRequest) -> func.HttpResponse:

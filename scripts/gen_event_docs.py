@@ -131,7 +131,7 @@ def _examples() -> dict[str, LifecycleEvent]:
     anomaly = diff_location(second.snapshot, parse_models(after[:4]), t1)
     examples.update({e.event_type: e for e in anomaly.events})
     examples.update(_deployment_examples(second.snapshot.records, t1))
-    from shared.services.outbox import build_digests
+    from shared.domain.digest import build_digests
 
     west = diff_location(None, parse_models(before), t0, location="westeurope")
     west_events = diff_location(west.snapshot, parse_models(after), t1).events

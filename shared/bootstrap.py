@@ -14,8 +14,17 @@ from shared.config import Settings, StateStoreConfig, load_settings, require_arm
 from shared.domain.diff import DiffRules
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.policy import PolicyRules
-from shared.ports import CatalogSource, CatalogStateStore, DeploymentApi, DeploymentStores, EventPublisher
+from shared.ports import (
+    CatalogSource,
+    CatalogStateStore,
+    DeploymentApi,
+    DeploymentStores,
+    EventPublisher,
+    MessageSender,
+)
 from shared.services.inventory import InventoryService
+from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
+from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
 from shared.services.pipeline import Subscriber, TimerReport, run_timer
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
 from shared.services.policy import PolicyService, Scope
@@ -169,10 +178,14 @@ class Services:
     inventory: InventoryService | None  # None when no ARM access or nothing to watch is configured
     policy: PolicyService
     rollback: RollbackService
+    notify: NotifyService
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
-        return [Subscriber(POLICY_SUBSCRIBER, frozenset(CATALOG_EVENT_TYPES), self.policy.handle)]
+        return [
+            Subscriber(POLICY_SUBSCRIBER, frozenset(CATALOG_EVENT_TYPES), self.policy.handle),
+            Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
+        ]
 
     def run_timer(self, now: datetime) -> TimerReport:
         if self.watcher is None:
@@ -189,6 +202,7 @@ def build_services(
     stores: DeploymentStores | None = None,
     publisher: EventPublisher | None = None,
     api: DeploymentApi | None = None,
+    sender: MessageSender | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
@@ -230,7 +244,14 @@ def build_services(
         max_concurrency=settings.arm_max_concurrency,
     )
     rollback = RollbackService(inventory=stores, rollbacks=stores, state=state, api=api, publisher=publisher)
-    return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback)
+    if sender is None:
+        from shared.adapters.webhooks import WebhookSender
+
+        sender = WebhookSender()
+    notify = NotifyService(
+        ledger=stores, sender=sender, routes=settings.routes, scope=Scope(frozenset(settings.watch_locations))
+    )
+    return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback, notify)
 
 
 @functools.cache

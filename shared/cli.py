@@ -324,6 +324,34 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer."""
+    import json
+
+    from shared.domain.alert_samples import samples
+    from shared.domain.alerts import messages_for
+    from shared.domain.render import slack_payload, teams_payload
+
+    chosen = samples()
+    if args.kind:
+        if args.kind not in chosen:
+            raise UsageError(f"unknown kind {args.kind!r}; kinds: {', '.join(sorted(chosen))}")
+        chosen = {args.kind: chosen[args.kind]}
+    for name, event in chosen.items():
+        for message in messages_for(event):
+            out.write(f"# {name}: {message.kind}, severity {message.severity.label}\n")
+            if args.channel in ("slack", "both"):
+                out.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
+                out.write(json.dumps(slack_payload(message), indent=2, ensure_ascii=False) + "\n")
+            if args.channel in ("teams", "both"):
+                out.write(
+                    "## Teams Workflows (the card is attachments[0].content: https://adaptivecards.microsoft.com/designer)\n"
+                )
+                out.write(json.dumps(teams_payload(message), indent=2, ensure_ascii=False) + "\n")
+            out.write("\n")
+    return EXIT_OK
+
+
 def _state_arg(text: str) -> StateStoreConfig:
     parsed = load_settings({"STATE_STORE": text}).state_store
     assert parsed is not None
@@ -407,6 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
     state_option(rollback)
     rollback.set_defaults(handler=cmd_rollback)
+
+    alerts = sub.add_parser("alerts", help="alert tools")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ALERTS_COMMAND")
+    preview = alerts_sub.add_parser("preview", help="print the Slack and Teams payloads of sample events")
+    preview.add_argument("--kind", help="one sample only (e.g. deployment-at-risk-urgent); default: all")
+    preview.add_argument("--channel", choices=("slack", "teams", "both"), default="both")
+    preview.set_defaults(handler=cmd_alerts_preview)
 
     show = sub.add_parser("settings", help="show the effective settings (secrets masked) and any problem")
     show.set_defaults(handler=cmd_settings)

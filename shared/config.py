@@ -8,6 +8,7 @@ composition root, so ``python -m shared check --catalog-file ...`` works with no
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,21 @@ class StateStoreConfig:
 
 
 @dataclass(frozen=True)
+class Route:
+    """An alert route: where a team's messages go. URLs are secrets (they carry a signature or token)."""
+
+    name: str
+    teams: Secret | None = None
+    slack: Secret | None = None
+    min_severity: str = "info"  # info, warning or critical
+    catalog_news: bool = True  # informational catalog news (releases, default changes)
+
+
+DEFAULT_ROUTE = "default"
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the app. Field names mirror the setting names (see local.settings.sample.json)."""
 
@@ -86,6 +102,27 @@ class Settings:
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
     policy_provisioned_lead_days: int = 14
+    teams_webhook_url: Secret | None = (
+        None  # the default route: catalog news, and deployments without a route
+    )
+    slack_webhook_url: Secret | None = None
+    alert_min_severity: str = "info"
+    alert_catalog_news: bool = True
+    alert_routes: tuple[
+        Route, ...
+    ] = ()  # named routes (ALERT_ROUTES), chosen by a deployment's modelwatch:route
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        """Every route by name, the default one included."""
+        default = Route(
+            DEFAULT_ROUTE,
+            self.teams_webhook_url,
+            self.slack_webhook_url,
+            self.alert_min_severity,
+            self.alert_catalog_news,
+        )
+        return {DEFAULT_ROUTE: default, **{r.name: r for r in self.alert_routes}}
 
     @property
     def enforce(self) -> bool:
@@ -239,6 +276,84 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
     return None
 
 
+_ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews"}
+
+
+def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
+    """A webhook URL given directly or as the name of a setting holding it (Key Vault references resolve so).
+    Problems name where the value came from, never the value: a webhook URL is a secret."""
+    if raw is None or not raw.strip():
+        return None
+    value, source = raw.strip(), where
+    if not value.startswith(("https://", "http://")):
+        if not _SETTING_NAME.match(value):
+            r.problems.append(f"{where} is neither an https:// URL nor the name of a setting holding one")
+            return None
+        resolved = r.get(value)
+        if resolved is None:
+            r.problems.append(f"{where} names the setting {value}, which is not set")
+            return None
+        value, source = resolved, f"{value} (named by {where})"
+    if problem := check_endpoint(value, source):
+        r.problems.append(problem)
+        return None
+    return Secret(value)
+
+
+def _severity(r: _Reader, where: str, raw: object, default: str) -> str:
+    if raw is None:
+        return default
+    if not isinstance(raw, str) or raw.strip().lower() not in SEVERITIES:
+        r.problems.append(f"{where}={raw!r} must be info, warning or critical")
+        return default
+    return raw.strip().lower()
+
+
+def _routes(r: _Reader) -> tuple[Route, ...]:
+    raw = r.get("ALERT_ROUTES")
+    if raw is None:
+        return ()
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        r.problems.append(f"ALERT_ROUTES is not JSON ({exc.msg} at {exc.pos})")  # no echo: it may hold URLs
+        return ()
+    if not isinstance(parsed, dict):
+        r.problems.append('ALERT_ROUTES must be a JSON object: {"route": {"teams": ..., "slack": ...}}')
+        return ()
+    routes: list[Route] = []
+    for name, spec in parsed.items():
+        where = f"ALERT_ROUTES.{name}"
+        if not _ROUTE_NAME.match(name) or name == DEFAULT_ROUTE:
+            r.problems.append(
+                f"{where}: route names are letters, digits, '-', '_' or '.'; 'default' is reserved"
+            )
+            continue
+        if not isinstance(spec, dict):
+            r.problems.append(f"{where} must be an object with teams and/or slack")
+            continue
+        unknown = sorted(set(spec) - _ROUTE_KEYS)
+        if unknown:
+            r.problems.append(f"{where} has unknown key(s) {unknown}; known: {sorted(_ROUTE_KEYS)}")
+        teams = _webhook(
+            r, f"{where}.teams", spec.get("teams") if isinstance(spec.get("teams"), str) else None
+        )
+        slack = _webhook(
+            r, f"{where}.slack", spec.get("slack") if isinstance(spec.get("slack"), str) else None
+        )
+        if teams is None and slack is None and not any(p.startswith(where) for p in r.problems):
+            r.problems.append(f"{where} has neither a teams nor a slack webhook")
+        news = spec.get("catalogNews", True)
+        if not isinstance(news, bool):
+            r.problems.append(f"{where}.catalogNews must be true or false")
+            news = True
+        severity = _severity(r, f"{where}.minSeverity", spec.get("minSeverity"), "info")
+        routes.append(Route(name, teams, slack, severity, news))
+    return tuple(routes)
+
+
 def _table_prefix(r: _Reader) -> str:
     prefix = r.get("STATE_TABLE_PREFIX") or Settings.state_table_prefix
     # table names are letters and digits, 3-63 long; the longest suffix this app adds is 11 characters
@@ -340,6 +455,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
         policy_provisioned_lead_days=r.integer("POLICY_PROVISIONED_LEAD_DAYS", 14, 0, 365),
+        teams_webhook_url=_webhook(r, "TEAMS_WEBHOOK_URL", r.get("TEAMS_WEBHOOK_URL")),
+        slack_webhook_url=_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),
+        alert_min_severity=_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), "info"),
+        alert_catalog_news=r.boolean("ALERT_CATALOG_NEWS", True),
+        alert_routes=_routes(r),
     )
     if r.problems:
         raise SettingsError(r.problems, hint=WHERE)

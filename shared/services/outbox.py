@@ -18,22 +18,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.domain.describe import describe
+from shared.domain.digest import build_digests
 from shared.domain.events import (
     CATALOG_EVENT_TYPES,
     EventType,
-    JsonObject,
-    JsonValue,
     LifecycleEvent,
-    event_id,
 )
 from shared.errors import ModelWatchError, PublishError
 from shared.ports import CatalogStateStore, EventPublisher
 
 log = logging.getLogger(__name__)
-
-DIGEST_SUBJECT = "/catalog/digest"
-MAX_EVENTS_PER_DIGEST = 200  # keeps a digest far below Event Grid's 1 MB per event
 
 
 @dataclass(frozen=True)
@@ -51,54 +45,6 @@ def _covered(pending: Sequence[LifecycleEvent]) -> set[str]:
             if isinstance(covered, list):
                 ids.update(str(i) for i in covered)
     return ids
-
-
-def _change_key(e: LifecycleEvent) -> tuple[str, ...]:
-    d = e.data
-    # the same change in several regions reads the same; a region with other dates is another change
-    return (e.event_type, str(d.get("modelFormat", "")), str(d.get("modelName", "")),
-            str(d.get("modelVersion", "")), describe(e))  # fmt: skip
-
-
-_CARRIED = ("lifecycleStatus", "isDefaultVersion", "retirementDate", "skuRetirementDates", "deprecationStatus",
-            "replacement", "previousDefaultVersion", "scheduledFor", "daysRemaining", "threshold", "affectedSkus",
-            "reason", "fullyRetired", "change", "previousRetirementDate", "baseline", "vanishedCount", "knownCount",
-            "targetModelName", "targetModelVersion")  # fmt: skip
-
-
-def build_digests(events: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
-    """Digest events grouping these catalog events by change, regions listed. Deterministic ids."""
-    chunks = [events[i : i + MAX_EVENTS_PER_DIGEST] for i in range(0, len(events), MAX_EVENTS_PER_DIGEST)]
-    digests: list[LifecycleEvent] = []
-    for chunk in chunks:
-        groups: dict[tuple[str, ...], list[LifecycleEvent]] = {}
-        for e in sorted(chunk, key=lambda e: (e.event_type, e.subject)):
-            groups.setdefault(_change_key(e), []).append(e)
-        changes: list[JsonValue] = []
-        for (kind, fmt, name, version, text), members in groups.items():
-            first = members[0].data
-            change: JsonObject = {
-                "eventType": kind,
-                "modelFormat": fmt,
-                "modelName": name,
-                "modelVersion": version,
-                "summary": text,
-                "locations": list[JsonValue](sorted({str(m.data.get("location", "")) for m in members})),
-                "eventIds": list[JsonValue](m.id for m in members),
-            }
-            change.update({k: first[k] for k in _CARRIED if k in first})
-            changes.append(change)
-        covered = sorted(e.id for e in chunk)
-        when = max(e.event_time for e in chunk)
-        data: JsonObject = {
-            "changes": changes,
-            "eventCount": len(chunk),
-            "locations": list[JsonValue](sorted({str(e.data.get("location", "")) for e in chunk})),
-            "coveredEventIds": list[JsonValue](covered),
-        }
-        ident = event_id(EventType.CATALOG_DIGEST.value, *covered)
-        digests.append(LifecycleEvent(ident, EventType.CATALOG_DIGEST.value, DIGEST_SUBJECT, when, data))
-    return digests
 
 
 def drain_outbox(state: CatalogStateStore, publisher: EventPublisher, *, who: str) -> DrainResult:

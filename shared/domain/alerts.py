@@ -1,0 +1,373 @@
+"""What people are told: lifecycle events turned into messages (pure), with severity and the route that owns them.
+
+One message per change: catalog news comes from ``CatalogDigest`` events (a change across twelve regions is one
+message listing them); each deployment event is one message to the deployment's route (its
+``modelwatch:route`` tag, else the default route). Every deployment message says what happens, when, and what to
+do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/domain/render.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+from shared.domain.events import EventType, JsonValue, LifecycleEvent
+
+RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
+MAX_CHANGE_MESSAGES = (
+    10  # a digest with more changes (a first install's baseline) becomes one summary message
+)
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a severity (info, warning, critical)") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message, before rendering. ``key`` tells apart the messages of one event (ledger: event, key, channel)."""
+
+    key: str
+    kind: str  # a stable name per kind of message (tests, previews, the rendering check)
+    severity: Severity
+    title: str  # the headline (Slack header: at most 150 characters)
+    text: str  # one line: the notification and fallback text
+    facts: tuple[tuple[str, str], ...] = ()
+    happens: str = ""  # what will happen
+    todo: str = ""  # what to do
+    command: str = ""  # a command to run (rollback), shown as code
+    items: tuple[str, ...] = ()  # a list (regions, changes): long ones are summarised with a count
+    items_title: str = ""
+    route: str | None = None  # deployment messages: the route tag; None: the default route
+    catalog_news: bool = False  # catalog news (a route can turn off the informational part)
+
+
+def _s(value: JsonValue) -> str:
+    return "" if value is None else str(value)
+
+
+def _day(value: JsonValue) -> str:
+    return str(value)[:10] if value else ""
+
+
+def _int(value: JsonValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _days_text(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days <= 0:
+        return "today"
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def _when(date: JsonValue, days: JsonValue) -> str:
+    day, left = _day(date), _days_text(_int(days))
+    return f"{day} ({left} left)" if day and left and left != "today" else day or left
+
+
+def rollback_command(deployment_id: str) -> str:
+    return f"python -m shared rollback {deployment_id} --dry-run"
+
+
+# ---- catalog news (from digests)
+
+_CHANGE_TITLES = {
+    EventType.VERSION_RELEASED: "New version",
+    EventType.DEFAULT_VERSION_CHANGED: "New default version",
+    EventType.DEFAULT_VERSION_CHANGE_SCHEDULED: "Default version change scheduled",
+    EventType.RETIREMENT_SCHEDULED: "Retirement scheduled",
+    EventType.RETIREMENT_APPROACHING: "Retirement approaching",
+    EventType.VERSION_RETIRED: "Version retired",
+    EventType.LIFECYCLE_STATUS_CHANGED: "Lifecycle status changed",
+    EventType.CATALOG_ANOMALY: "Catalog anomaly",
+}
+
+
+def change_severity(change: Mapping[str, JsonValue]) -> Severity:
+    kind = change.get("eventType")
+    if kind == EventType.RETIREMENT_APPROACHING:
+        days = _int(change.get("daysRemaining"))
+        return Severity.CRITICAL if days is not None and days <= 7 else Severity.WARNING
+    if kind == EventType.RETIREMENT_SCHEDULED:
+        return Severity.INFO if change.get("change") == "cancelled" else Severity.WARNING
+    if kind in (
+        EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+        EventType.VERSION_RETIRED,
+        EventType.CATALOG_ANOMALY,
+    ):
+        return Severity.WARNING
+    return Severity.INFO
+
+
+def _change_what(change: Mapping[str, JsonValue]) -> tuple[str, str]:
+    """(what happens, what to do) for one catalog change."""
+    kind = change.get("eventType")
+    model = f"{_s(change.get('modelName'))} {_s(change.get('modelVersion'))}"
+    if kind == EventType.DEFAULT_VERSION_CHANGED:
+        return (
+            f"Deployments on OnceNewDefaultVersionAvailable are moved to {model} by Azure within two weeks.",
+            "Test it now; pin deployments that must not move (NoAutoUpgrade, or tag modelwatch:policy=pin).",
+        )
+    if kind == EventType.DEFAULT_VERSION_CHANGE_SCHEDULED:
+        target = f"{_s(change.get('targetModelName'))} {_s(change.get('targetModelVersion'))}"
+        return (
+            f"From {_day(change.get('scheduledFor'))} Azure moves auto-update deployments of {model} to {target}.",
+            f"Test {target} before then.",
+        )
+    if kind in (EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING):
+        if change.get("change") == "cancelled":
+            return "The retirement date was withdrawn.", "Nothing; deployments keep working."
+        return (
+            f"Deployments of {model} stop answering (HTTP 410) on {_day(change.get('retirementDate'))} unless "
+            "they are upgraded; NoAutoUpgrade and provisioned deployments are never upgraded by Azure.",
+            "Check `python -m shared plan` for the deployments affected and move them to a newer version.",
+        )
+    if kind == EventType.VERSION_RETIRED:
+        return (
+            f"Calls to deployments still on {model} fail (HTTP 410).",
+            "Upgrade any deployment still on it; `python -m shared plan` lists them.",
+        )
+    if kind == EventType.CATALOG_ANOMALY:
+        return (
+            "The catalog answered with many versions missing: no retirement was concluded, the snapshot is kept.",
+            "Nothing unless it persists; then check ARM access of the watcher's identity.",
+        )
+    if kind == EventType.VERSION_RELEASED:
+        return "", "Nothing required."
+    return "", ""
+
+
+def _change_message(digest: LifecycleEvent, index: int, change: Mapping[str, JsonValue]) -> Message:
+    kind = str(change.get("eventType", ""))
+    model = f"{_s(change.get('modelName'))} {_s(change.get('modelVersion'))}".strip() or "the catalog"
+    locations = change.get("locations")
+    regions = tuple(str(x) for x in locations) if isinstance(locations, list) else ()
+    summary = _s(change.get("summary"))
+    title = f"{_CHANGE_TITLES.get(EventType(kind), kind) if kind in set(EventType) else kind}: {model}"
+    happens, todo = _change_what(change)
+    facts: list[tuple[str, str]] = [("Model", model), ("Change", summary)]
+    if change.get("retirementDate"):
+        facts.append(("Retires", _when(change.get("retirementDate"), change.get("daysRemaining"))))
+    replacement = change.get("replacement")
+    if isinstance(replacement, dict) and replacement.get("targetModelName"):
+        target = f"{_s(replacement.get('targetModelName'))} {_s(replacement.get('targetModelVersion'))}"
+        facts.append(("Replacement", target.strip()))
+    facts.append(("Regions", str(len(regions))))
+    where = f"{len(regions)} regions" if len(regions) != 1 else (regions[0] if regions else "")
+    return Message(
+        key=f"change-{index}",
+        kind=f"catalog-{kind.removeprefix('ModelLifecycle.')}",
+        severity=change_severity(change),
+        title=title,
+        text=f"{model}: {summary} ({where})" if where else f"{model}: {summary}",
+        facts=tuple(facts),
+        happens=happens,
+        todo=todo,
+        items=regions,
+        items_title="Regions",
+        catalog_news=True,
+    )
+
+
+def digest_messages(digest: LifecycleEvent) -> list[Message]:
+    raw = digest.data.get("changes")
+    changes = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    if len(changes) <= MAX_CHANGE_MESSAGES:
+        return [_change_message(digest, i, c) for i, c in enumerate(changes)]
+    # a baseline or a big release day: one message listing every change, worst first
+    ranked = sorted(changes, key=lambda c: -change_severity(c))
+    lines = tuple(
+        f"{_s(c.get('modelName'))} {_s(c.get('modelVersion'))}: {_s(c.get('summary'))} "
+        f"({len(c.get('locations') or [])} region(s))"  # type: ignore[arg-type]
+        for c in ranked
+    )
+    worst = max(change_severity(c) for c in changes)
+    return [
+        Message(
+            key="changes",
+            kind="catalog-summary",
+            severity=worst,
+            title=f"Model catalog: {len(changes)} changes",
+            text=f"Model catalog: {len(changes)} changes in {len(_list(digest.data.get('locations')))} region(s)",
+            facts=(
+                ("Changes", str(len(changes))),
+                ("Regions", str(len(_list(digest.data.get("locations"))))),
+            ),
+            todo="Check `python -m shared plan` for what affects your deployments.",
+            items=lines,
+            items_title="Changes",
+            catalog_news=True,
+        )
+    ]
+
+
+def _list(value: JsonValue) -> list[JsonValue]:
+    return value if isinstance(value, list) else []
+
+
+# ---- deployment messages
+
+
+def _tone(status: str, days: int | None) -> tuple[Severity, str]:
+    """Severity and headline prefix of a deployment at risk: the tone rises as the date comes near."""
+    if status == "broken":
+        return Severity.CRITICAL, "Broken"
+    if days is not None and days <= 7:
+        return Severity.CRITICAL, "Urgent"
+    if days is not None and days <= 30:
+        return Severity.WARNING, "Action needed"
+    return Severity.WARNING, "Heads-up"
+
+
+def _deployment_facts(d: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
+    account = _s(d.get("accountId")).rsplit("/", 1)[-1]
+    policy = _s(d.get("versionUpgradeOption"))
+    if d.get("isProvisioned"):
+        policy += " · provisioned: never auto-upgraded by Azure"
+    return [
+        ("Deployment", _s(d.get("deploymentName"))),
+        ("Account", f"{account} ({_s(d.get('location'))})"),
+        ("Model", f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"),
+        ("SKU", _s(d.get("skuName"))),
+        ("Policy", policy),
+    ]
+
+
+def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Message | None:
+    d = event.data
+    kind = event.event_type
+    name, model = _s(d.get("deploymentName")), f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"
+    route = _s(d.get("route")) or None
+    facts = _deployment_facts(d)
+    deployment_id = _s(d.get("deploymentId"))
+    if kind == EventType.DEPLOYMENT_AT_RISK:
+        status, days = _s(d.get("status")), _int(d.get("daysRemaining"))
+        severity, tone = _tone(status, days)
+        when = _when(d.get("retirementDate"), days)
+        facts.append(("Retires" if status != "broken" else "Retired", when or "unknown"))
+        provisioned = bool(d.get("isProvisioned"))
+        return Message(
+            key="message",
+            kind="deployment-broken" if status == "broken" else "deployment-at-risk",
+            severity=severity,
+            title=f"{tone}: {name} ({model}) {'has stopped working' if status == 'broken' else 'will stop working'}",
+            text=f"{tone}: deployment {name} ({model}, {_s(d.get('location'))}): {_s(d.get('summary'))}",
+            facts=tuple(facts),
+            happens=_s(d.get("summary")),
+            todo=(
+                "Create or move to a deployment of a supported version now; calls to this one fail."
+                if status == "broken"
+                else (
+                    "Provisioned deployments are never upgraded by Azure: plan the move (capacity included) "
+                    "before the date."
+                    if provisioned
+                    else "Upgrade it to a newer version before the date, or change its policy so Azure does."
+                )
+            ),
+            route=route,
+        )
+    if kind == EventType.DEPLOYMENT_UPGRADE_PLANNED:
+        target = _s(d.get("targetVersion"))
+        by_azure = d.get("performedBy") == "azure"
+        when = _day(d.get("actionDate"))
+        if by_azure:
+            severity, title = (
+                Severity.INFO,
+                f"Azure will upgrade {name} to {target}" + (f" on {when}" if when else ""),
+            )
+            todo = (
+                "Test your workload on the new version before then; tag it modelwatch:policy=pin or set "
+                "NoAutoUpgrade to hold it."
+            )
+        elif d.get("mode") == "enforce":
+            severity, title = Severity.INFO, f"modelwatch is upgrading {name} to {target}"
+            todo = "Nothing; a rollback stays possible while the old version exists."
+        else:
+            severity, title = Severity.WARNING, f"{name} needs an upgrade to {target}"
+            todo = f"Upgrade it to {target} (POLICY_MODE=plan: modelwatch will not), or enable enforcement."
+        facts.append(("Target", target))
+        if d.get("retirementDate"):
+            facts.append(("Retires", _when(d.get("retirementDate"), d.get("daysRemaining"))))
+        return Message(
+            key="message",
+            kind="deployment-upgrade-expected" if by_azure else "deployment-upgrade-planned",
+            severity=severity,
+            title=title,
+            text=f"{title} ({model}, {_s(d.get('location'))})",
+            facts=tuple(facts),
+            happens=_s(d.get("summary")),
+            todo=todo,
+            route=route,
+        )
+    if kind in (EventType.DEPLOYMENT_UPGRADED, EventType.DEPLOYMENT_ROLLED_BACK):
+        rolled = kind == EventType.DEPLOYMENT_ROLLED_BACK
+        old, new = _s(d.get("fromVersion")), _s(d.get("toVersion"))
+        until = _day(d.get("rollbackAvailableUntil"))
+        by = {"azure": "Azure", "modelwatch": "modelwatch"}.get(
+            _s(d.get("appliedBy")), _s(d.get("appliedBy"))
+        )
+        facts[2] = ("Model", f"{_s(d.get('modelName'))} {old} → {new}")
+        if rolled:
+            previous = _s(d.get("previousPolicy")) or "OnceCurrentVersionExpired (absent)"
+            facts.append(("Previous policy", previous))
+            return Message(
+                key="message",
+                kind="deployment-rolled-back",
+                severity=Severity.WARNING,
+                title=f"{name} rolled back to {new}",
+                text=f"{name} rolled back from {old} to {new}; auto-upgrade is off (NoAutoUpgrade)",
+                facts=tuple(facts),
+                happens=f"It runs {new} with NoAutoUpgrade, so Azure will not move it forward again"
+                + (f"; {old} stays deployable until {until}." if until else "."),
+                todo=f"Fix what made you roll back, then upgrade and restore the policy ({previous}).",
+                route=route,
+            )
+        facts.append(("Rollback until", until or "no retirement date known"))
+        return Message(
+            key="message",
+            kind=f"deployment-upgraded-by-{_s(d.get('appliedBy')) or 'unknown'}",
+            severity=Severity.INFO,
+            title=f"{by} upgraded {name} to {new}",
+            text=f"{by} upgraded deployment {name} from {old} to {new}",
+            facts=tuple(facts),
+            happens=f"Calls now go to {new}.",
+            todo=(
+                f"If it misbehaves, roll back (possible until {until}):"
+                if until
+                else "If it misbehaves, roll back:"
+            ),
+            command=rollback_command(deployment_id),
+            route=route,
+        )
+    return None
+
+
+def messages_for(event: LifecycleEvent, now: datetime | None = None) -> list[Message]:
+    """The messages an event makes (none for event types people are not told about directly)."""
+    if event.event_type == EventType.CATALOG_DIGEST:
+        return digest_messages(event)
+    message = deployment_message(event, now)
+    return [message] if message is not None else []
+
+
+def summarise(items: Sequence[str], limit: int) -> tuple[list[str], int]:
+    """The first ``limit`` items and how many more there are: lists are cut between items, never inside one."""
+    shown = list(items[:limit])
+    return shown, len(items) - len(shown)

@@ -1,0 +1,178 @@
+"""Messages rendered for Slack (Block Kit) and Teams (an Adaptive Card in a Workflows message), within limits.
+
+Limits (azure-facts §6): Slack 50 blocks, 3,000 characters a section text, 150 a header, 10 fields of 2,000;
+Teams about 28 KB a message, Adaptive Card 1.4 or lower. Long lists are summarised with a count ("and 12 more"),
+cut between items, never inside one; so a payload is always valid JSON of a valid shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from shared.domain.alerts import RETIREMENTS_URL, Message, Severity, summarise
+from shared.domain.events import JsonObject, JsonValue
+
+SLACK_HEADER_LIMIT = 150
+SLACK_SECTION_LIMIT = 3000
+SLACK_FIELD_LIMIT = 2000
+SLACK_MAX_FIELDS = 10
+SLACK_MAX_BLOCKS = 50
+TEAMS_BYTES_BUDGET = 24_000  # under the ~28 KB Teams accepts, with room for the Workflows envelope
+ITEM_LIMIT = 200  # characters of one list item
+
+_SLACK_MARK = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.WARNING: ":large_orange_circle:",
+    Severity.INFO: ":large_blue_circle:",
+}
+_TEAMS_STYLE = {Severity.CRITICAL: "attention", Severity.WARNING: "warning", Severity.INFO: "accent"}
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _slack_escape(text: str) -> str:
+    # mrkdwn control characters; everything else passes through
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _items_line(items: list[str], more: int) -> str:
+    line = ", ".join(_cut(i, ITEM_LIMIT) for i in items)
+    return line + (f" … and {more} more" if more else "")
+
+
+def _fit_items(message: Message, budget: int, render: Callable[[str], int]) -> str:
+    """The longest prefix of the list whose rendering stays within ``budget`` characters."""
+    limit = len(message.items)
+    while True:
+        shown, more = summarise(message.items, limit)
+        text = _items_line(shown, more)
+        if render(text) <= budget or limit == 0:
+            return text
+        limit = max(0, limit // 2 if limit > 8 else limit - 1)
+
+
+def slack_payload(message: Message) -> JsonObject:
+    """An incoming-webhook body: ``text`` (the notification) plus Block Kit ``blocks``."""
+    header = f"{message.title}"
+    blocks: list[JsonValue] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _cut(header, SLACK_HEADER_LIMIT), "emoji": True},
+        },
+    ]
+    fields: list[JsonValue] = [
+        {"type": "mrkdwn", "text": _cut(f"*{_slack_escape(k)}:*\n{_slack_escape(v)}", SLACK_FIELD_LIMIT)}
+        for k, v in message.facts[:SLACK_MAX_FIELDS]
+    ]
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+    for label, text in (("What happens", message.happens), ("What to do", message.todo)):
+        if text:
+            blocks.append(_section(f"*{label}:* {_slack_escape(text)}"))
+    if message.command:
+        blocks.append(_section(f"```{_cut(message.command, SLACK_SECTION_LIMIT - 6)}```"))
+    if message.items:
+        title = f"*{_slack_escape(message.items_title)} ({len(message.items)}):* "
+        line = _fit_items(message, SLACK_SECTION_LIMIT, lambda t: len(title) + len(_slack_escape(t)))
+        blocks.append(_section(title + _slack_escape(line)))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"{_SLACK_MARK[message.severity]} {message.severity.label} · modelwatch",
+                }
+            ],
+        }
+    )
+    return {
+        "text": _cut(_slack_escape(message.text), SLACK_SECTION_LIMIT),
+        "blocks": blocks[:SLACK_MAX_BLOCKS],
+    }
+
+
+def _section(text: str) -> JsonObject:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SLACK_SECTION_LIMIT)}}
+
+
+def teams_payload(message: Message) -> JsonObject:
+    """A Teams Workflows webhook body: a message wrapping one Adaptive Card (version 1.4)."""
+
+    def card(items_line: str) -> JsonObject:
+        body: list[JsonValue] = [
+            {
+                "type": "Container",
+                "style": _TEAMS_STYLE[message.severity],
+                "bleed": True,
+                "items": [
+                    {
+                        "type": "TextBlock",
+                        "text": message.title,
+                        "weight": "Bolder",
+                        "size": "Medium",
+                        "wrap": True,
+                    },
+                    {
+                        "type": "TextBlock",
+                        "text": f"{message.severity.label.upper()} · modelwatch",
+                        "isSubtle": True,
+                        "size": "Small",
+                        "spacing": "None",
+                        "wrap": True,
+                    },
+                ],
+            }
+        ]
+        if message.facts:
+            body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in message.facts]})
+        for label, text in (("What happens", message.happens), ("What to do", message.todo)):
+            if text:
+                body.append({"type": "TextBlock", "text": f"**{label}:** {text}", "wrap": True})
+        if message.command:
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": message.command,
+                    "fontType": "Monospace",
+                    "wrap": True,
+                    "spacing": "Small",
+                }
+            )
+        if items_line:
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": f"**{message.items_title} ({len(message.items)}):** {items_line}",
+                    "wrap": True,
+                }
+            )
+        content: JsonObject = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "msteams": {"width": "Full"},
+            "body": body,
+            "actions": [
+                {"type": "Action.OpenUrl", "title": "Azure OpenAI model retirements", "url": RETIREMENTS_URL}
+            ],
+        }
+        return {
+            "type": "message",
+            "attachments": [
+                {
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "contentUrl": None,
+                    "content": content,
+                }
+            ],
+        }
+
+    def size(line: str) -> int:
+        return len(json.dumps(card(line)).encode("utf-8"))
+
+    line = _fit_items(message, TEAMS_BYTES_BUDGET, size) if message.items else ""
+    return card(line)
