@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fakes.azurite",
     "tests.fakes.arm_server",
     "tests.fakes.eventgrid_server",
+    "tests.fakes.webhooks",
 ]

@@ -1,0 +1,151 @@
+"""MessageSender over HTTP: Microsoft Teams Workflows webhooks and Slack incoming webhooks (azure-facts §6).
+
+- Slack answers 200 with the body ``ok``; anything else in a 200 is a failure. Teams Workflows answers 202 at once
+  and posts asynchronously, so a 202 means accepted, not shown (a failing flow shows in its run history).
+- 429 waits ``Retry-After`` (capped); 5xx, timeouts and refused connections back off exponentially with jitter;
+  other 4xx are permanent (Slack's body string, e.g. ``invalid_payload``, is the reason).
+- Slack allows about one message per second per channel: posts to one URL are spaced by ``slack_min_interval``.
+- The URL is a secret: it never appears in a message, a log line or a repr. ``requests`` puts URLs in its
+  exception texts, so only exception class names are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from shared.config import check_endpoint
+from shared.domain.events import JsonValue
+from shared.errors import WebhookError
+from shared.ports import Channel
+
+log = logging.getLogger(__name__)
+# urllib3 logs every request line (path and query: a webhook's token or signature) at DEBUG. Never below INFO.
+_URLLIB3 = logging.getLogger("urllib3.connectionpool")
+
+_TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class WebhookSender:
+    """Posts JSON to webhooks with retries and per-channel pacing. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 4,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        slack_min_interval: float = 1.0,
+        teams_min_interval: float = 0.2,
+        max_retry_after: float = 60.0,
+        base_backoff: float = 0.5,
+        session: Any = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.intervals = {"slack": slack_min_interval, "teams": teams_min_interval}
+        self.max_retry_after = max_retry_after
+        self.base_backoff = base_backoff
+        self._session = session
+        if _URLLIB3.getEffectiveLevel() < logging.INFO:
+            _URLLIB3.setLevel(logging.INFO)
+        self._lock = threading.Lock()
+        self._last_post: dict[str, float] = {}
+        self.posts = 0  # attempts
+        self.sent = 0  # successes
+
+    def _http(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import requests
+
+                self._session = requests.Session()
+            return self._session
+
+    def _pace(self, channel: Channel) -> None:
+        """Keep the channel's minimum interval between posts (reserve the slot under the lock, sleep outside)."""
+        url = channel.url.reveal()
+        interval = self.intervals.get(channel.kind, 0.0)
+        with self._lock:
+            now = self.monotonic()
+            slot = max(now, self._last_post.get(url, float("-inf")) + interval)
+            self._last_post[url] = slot
+        if slot > now:
+            self.sleep(slot - now)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(30.0, self.base_backoff * 2.0**attempt) * random.uniform(0.5, 1.0)
+
+    def _retry_after(self, headers: Mapping[str, str], attempt: int) -> float:
+        raw = headers.get("Retry-After")
+        if raw is None:
+            return self._backoff(attempt)
+        try:
+            seconds = float(str(raw))
+        except ValueError:
+            return self._backoff(attempt)
+        return min(self.max_retry_after, max(0.0, seconds))
+
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+        import requests
+
+        where = channel.label()
+        url = channel.url.reveal()
+        if problem := check_endpoint(url, f"the {where} webhook"):
+            raise WebhookError(problem)  # names the route and kind; check_endpoint never echoes the URL
+        host = urlsplit(url).hostname or "?"
+        session = self._http()
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            self._pace(channel)
+            with self._lock:
+                self.posts += 1
+            try:
+                response = session.post(url, json=dict(payload), timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = f"no response ({type(exc).__name__})"
+                wait = self._backoff(attempt)
+            else:
+                status, body = response.status_code, (response.text or "").strip()
+                if channel.kind == "slack" and status == 200:
+                    if body == "ok":
+                        return self._done(where)
+                    raise WebhookError(
+                        f"{where}: Slack answered 200 but not ok: {body[:100]!r}",
+                        status=200,
+                        reason=body[:100],
+                    )
+                if channel.kind != "slack" and status in (200, 201, 202, 204):
+                    return self._done(where)
+                reason = body[:100] if body and channel.kind == "slack" else f"HTTP {status}"
+                if status not in _TRANSIENT:
+                    raise WebhookError(
+                        f"{where}: {reason} (HTTP {status}; not retried)", status=status, reason=reason
+                    )
+                last = f"HTTP {status} {reason if reason != f'HTTP {status}' else ''}".strip()
+                wait = (
+                    self._retry_after(response.headers, attempt)
+                    if status in (429, 503)
+                    else self._backoff(attempt)
+                )
+            if attempt < self.max_retries:
+                log.info("%s: %s from %s; retrying in %.1f s", where, last, host, wait)
+                self.sleep(wait)
+        raise WebhookError(
+            f"{where}: {last} after {self.max_retries + 1} attempt(s); Event Grid will redeliver",
+            reason=last,
+            transient=True,
+        )
+
+    def _done(self, where: str) -> None:
+        with self._lock:
+            self.sent += 1
+        log.debug("%s: posted", where)

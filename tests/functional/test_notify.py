@@ -1,0 +1,209 @@
+"""notify_channels against local stand-ins of the Teams Workflows and Slack webhooks (real HTTP, real sender)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.functions.eventgrid import EventGridEventInConverter
+from azure.functions.meta import Datum
+from azure.functions.timer import TimerRequest
+
+from shared import bootstrap
+from shared.adapters.memory import InMemoryDeploymentStore
+from shared.adapters.webhooks import WebhookSender
+from shared.config import DEFAULT_ROUTE, Route, Secret
+from shared.domain.alert_samples import samples
+from shared.errors import TransientError
+from shared.services.notify import SUBSCRIBER, NotifyService
+from shared.services.policy import ACCEPTED, REJECTED, Scope
+from tests.app_functions import functions
+from tests.builders import item
+from tests.fakes.arm_server import FakeArm
+from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
+
+NOW = datetime(2026, 3, 24, tzinfo=UTC)
+SAMPLES = samples()
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def wired(
+    slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> tuple[NotifyService, Sleeps, InMemoryDeploymentStore]:
+    clock = Sleeps()
+    sender = WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)
+    routes = {
+        DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret(teams_webhook.url), Secret(slack_webhook.url)),
+        "payments": Route("payments", None, Secret(slack_webhook.url), "warning"),
+    }
+    ledger = InMemoryDeploymentStore()
+    return NotifyService(ledger=ledger, sender=sender, routes=routes, scope=Scope()), clock, ledger
+
+
+def test_triple_delivery_posts_once_per_channel(
+    wired: Any, slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> None:
+    service, _, _ = wired
+    event = SAMPLES["catalog-released"]
+    outcomes = [service.handle(event, NOW).detail for _ in range(3)]
+    assert outcomes[0].startswith("2 sent") and outcomes[1].startswith("0 sent, 2 already sent")
+    assert len(slack_webhook.messages) == 1 and len(teams_webhook.messages) == 1
+    text = slack_webhook.messages[0]["text"]
+    assert "gpt-4.1 2025-04-14" in text and "12 regions" in text
+
+
+def test_429_waits_retry_after_then_posts_once(wired: Any, slack_webhook: FakeSlackWebhook) -> None:
+    service, clock, _ = wired
+    slack_webhook.script = [(429, "rate_limited", {"Retry-After": "3"})]
+    result = service.handle(SAMPLES["deployment-broken"], NOW)  # route "search" is unknown: the default route
+    assert result.outcome == ACCEPTED
+    assert len(slack_webhook.messages) == 1 and 3.0 in clock.calls
+
+
+def test_invalid_payload_is_recorded_and_acknowledged_without_a_retry_storm(
+    wired: Any, slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> None:
+    service, _, ledger = wired
+    slack_webhook.script = [(400, "invalid_payload", {})]
+    event = SAMPLES["deployment-at-risk-urgent"]
+    result = service.handle(event, NOW)  # no raise: Event Grid must not redeliver
+    assert result.outcome == ACCEPTED and "invalid_payload" in result.detail
+    assert len(teams_webhook.messages) == 1  # the other channel still got it
+    attempts = len(slack_webhook.requests)
+    service.handle(event, NOW)  # a redelivery anyway
+    assert len(slack_webhook.requests) == attempts  # recorded as done: no second attempt
+    entry = ledger.get(SUBSCRIBER, f"{event.id}/message/{DEFAULT_ROUTE}/slack")
+    assert entry is not None and entry.status == "done" and "invalid_payload" in entry.outcome
+
+
+def test_500_burst_is_retried_then_succeeds(wired: Any, teams_webhook: FakeTeamsWorkflow) -> None:
+    service, clock, _ = wired
+    teams_webhook.script = [(500, "", {}), (502, "", {}), (503, "", {})]
+    assert service.handle(SAMPLES["catalog-retired"], NOW).outcome == ACCEPTED
+    assert len(teams_webhook.messages) == 1 and len(clock.calls) >= 3
+
+
+def test_an_outage_raises_for_redelivery_and_only_the_failed_channel_is_retried(
+    wired: Any, slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> None:
+    service, _, _ = wired
+    teams_webhook.script = [(503, "", {})] * 10
+    event = SAMPLES["catalog-default-changed"]
+    with pytest.raises(TransientError):
+        service.handle(event, NOW)
+    assert len(slack_webhook.messages) == 1 and teams_webhook.messages == []
+    teams_webhook.script = []
+    service.handle(event, NOW)  # Event Grid's retry
+    assert len(slack_webhook.messages) == 1 and len(teams_webhook.messages) == 1
+
+
+def test_routing_by_tag_and_severity(
+    wired: Any, slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> None:
+    service, _, _ = wired
+    service.handle(SAMPLES["deployment-upgraded-by-azure"], NOW)  # payments, info < warning: nothing
+    assert slack_webhook.messages == [] and teams_webhook.messages == []
+    service.handle(SAMPLES["deployment-rolled-back"], NOW)  # payments, warning: its Slack only
+    assert len(slack_webhook.messages) == 1 and teams_webhook.messages == []
+
+
+def test_forged_and_foreign_events_post_nothing(wired: Any, slack_webhook: FakeSlackWebhook) -> None:
+    service, _, _ = wired
+    from dataclasses import replace
+
+    event = SAMPLES["deployment-broken"]
+    forged = replace(event, id="forged", subject="/subscriptions/x/other")
+    assert service.handle(forged, NOW).outcome == REJECTED
+    catalog = replace(event, id="catalog", event_type="ModelLifecycle.VersionReleased")
+    assert service.handle(catalog, NOW).outcome == REJECTED  # per-region news comes through digests only
+    assert slack_webhook.requests == []
+
+
+# ---- the whole path: timer -> topic -> notify_channels trigger, as the host runs it
+
+SUB = "00000000-0000-0000-0000-0000000000ab"
+V1 = [item("gpt-4o", "2024-08-06", default=True, retires="2030-01-01T00:00:00Z")]
+V2 = [*V1, item("gpt-4.1", "2025-04-14")]
+REGIONS = ["eastus", "swedencentral", "westeurope"]
+
+
+@pytest.fixture
+def app(
+    *,
+    arm_server: FakeArm,
+    eventgrid_server: FakeEventGridTopic,
+    slack_webhook: FakeSlackWebhook,
+    teams_webhook: FakeTeamsWorkflow,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[None]:
+    env = {
+        "WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": ",".join(REGIONS), "ARM_ENDPOINT": arm_server.endpoint,
+        "ARM_BEARER_TOKEN": "local-token", "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
+        "EVENTGRID_TOPIC_KEY": eventgrid_server.key, "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}",
+        "TEAMS_WEBHOOK_URL": "TEAMS_URL_SECRET", "TEAMS_URL_SECRET": teams_webhook.url,
+        "SLACK_WEBHOOK_URL": slack_webhook.url,
+    }  # fmt: skip
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    bootstrap.function_services.cache_clear()
+    yield
+    bootstrap.function_services.cache_clear()
+
+
+def deliver(wire: dict[str, Any]) -> None:
+    event = EventGridEventInConverter.decode(Datum(json.dumps(wire), "json"), trigger_metadata=None)
+    functions()["notify_channels"].get_user_function()(event)
+
+
+def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_logged(
+    *,
+    app: None,
+    arm_server: FakeArm,
+    eventgrid_server: FakeEventGridTopic,
+    slack_webhook: FakeSlackWebhook,
+    teams_webhook: FakeTeamsWorkflow,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    timer = functions()["catalog_timer"].get_user_function()
+    for region in REGIONS:
+        arm_server.set_catalog(SUB, region, V1)
+    timer(TimerRequest(past_due=False))
+    for region in REGIONS:
+        arm_server.set_catalog(SUB, region, V2)
+    timer(TimerRequest(past_due=False))
+    deliveries = [e for e in eventgrid_server.events if e["eventType"] == "ModelLifecycle.CatalogDigest"] * 3
+    deliveries += [e for e in eventgrid_server.events if e["eventType"] == "ModelLifecycle.VersionReleased"]
+    random.Random(5).shuffle(deliveries)
+    for wire in deliveries:  # the subscription filter would not send VersionReleased; the trigger rejects it
+        deliver(wire)
+    # the baseline cycle's digest (gpt-4o's 2030 retirement) and this one's: the release is one message each
+    (slack,) = [m for m in slack_webhook.messages if "gpt-4.1" in m["text"]]
+    (teams,) = [m for m in teams_webhook.messages if "gpt-4.1" in json.dumps(m)]
+    assert len(slack_webhook.messages) == len(teams_webhook.messages) == 2
+    assert "gpt-4.1 2025-04-14" in slack["text"] and "3 regions" in slack["text"]
+    card = teams["attachments"][0]["content"]
+    assert "eastus, swedencentral, westeurope" in json.dumps(card)
+    for secret in (slack_webhook.url, teams_webhook.url, slack_webhook.url.rsplit("/", 1)[-1]):
+        assert secret not in caplog.text
