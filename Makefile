@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench cards clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
+
+## Render every message kind's Teams card in headless Chromium: docs/cards/*.png and results.json.
+cards: $(STAMP) node_modules/.bin/azurite-table
+	$(PY) scripts/render_cards.py --out docs/cards
 
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py --out docs/performance.md

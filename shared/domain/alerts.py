@@ -53,6 +53,7 @@ class Message:
     command: str = ""  # a command to run (rollback), shown as code
     items: tuple[str, ...] = ()  # a list (regions, changes): long ones are summarised with a count
     items_title: str = ""
+    items_as_lines: bool = False  # one item per line (sentences), rather than a comma-separated list (names)
     route: str | None = None  # deployment messages: the route tag; None: the default route
     catalog_news: bool = False  # catalog news (a route can turn off the informational part)
 
@@ -194,8 +195,7 @@ def digest_messages(digest: LifecycleEvent) -> list[Message]:
     # a baseline or a big release day: one message listing every change, worst first
     ranked = sorted(changes, key=lambda c: -change_severity(c))
     lines = tuple(
-        f"{_s(c.get('modelName'))} {_s(c.get('modelVersion'))}: {_s(c.get('summary'))} "
-        f"({len(c.get('locations') or [])} region(s))"  # type: ignore[arg-type]
+        f"{_s(c.get('modelName'))} {_s(c.get('modelVersion'))}: {_s(c.get('summary'))} ({_where(c.get('locations'))})"
         for c in ranked
     )
     worst = max(change_severity(c) for c in changes)
@@ -213,9 +213,15 @@ def digest_messages(digest: LifecycleEvent) -> list[Message]:
             todo="Check `python -m shared plan` for what affects your deployments.",
             items=lines,
             items_title="Changes",
+            items_as_lines=True,
             catalog_news=True,
         )
     ]
+
+
+def _where(locations: JsonValue) -> str:
+    names = [str(x) for x in _list(locations)]
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} regions"
 
 
 def _list(value: JsonValue) -> list[JsonValue]:

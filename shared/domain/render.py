@@ -38,7 +38,10 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _items_line(items: list[str], more: int) -> str:
+def _items_line(items: list[str], more: int, *, lines: bool = False) -> str:
+    if lines:
+        text = "\n".join(f"• {_cut(i, ITEM_LIMIT)}" for i in items)
+        return text + (f"\n… and {more} more" if more else "")
     line = ", ".join(_cut(i, ITEM_LIMIT) for i in items)
     return line + (f" … and {more} more" if more else "")
 
@@ -48,7 +51,7 @@ def _fit_items(message: Message, budget: int, render: Callable[[str], int]) -> s
     limit = len(message.items)
     while True:
         shown, more = summarise(message.items, limit)
-        text = _items_line(shown, more)
+        text = _items_line(shown, more, lines=message.items_as_lines)
         if render(text) <= budget or limit == 0:
             return text
         limit = max(0, limit // 2 if limit > 8 else limit - 1)
@@ -75,7 +78,9 @@ def slack_payload(message: Message) -> JsonObject:
     if message.command:
         blocks.append(_section(f"```{_cut(message.command, SLACK_SECTION_LIMIT - 6)}```"))
     if message.items:
-        title = f"*{_slack_escape(message.items_title)} ({len(message.items)}):* "
+        title = f"*{_slack_escape(message.items_title)} ({len(message.items)}):*" + (
+            "\n" if message.items_as_lines else " "
+        )
         line = _fit_items(message, SLACK_SECTION_LIMIT, lambda t: len(title) + len(_slack_escape(t)))
         blocks.append(_section(title + _slack_escape(line)))
     blocks.append(
@@ -129,27 +134,37 @@ def teams_payload(message: Message) -> JsonObject:
         ]
         if message.facts:
             body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in message.facts]})
+        # a bold label over plain text, rather than inline markdown: reads the same on every Teams client
         for label, text in (("What happens", message.happens), ("What to do", message.todo)):
             if text:
-                body.append({"type": "TextBlock", "text": f"**{label}:** {text}", "wrap": True})
+                body.append(
+                    {
+                        "type": "TextBlock",
+                        "text": label,
+                        "weight": "Bolder",
+                        "wrap": True,
+                        "spacing": "Medium",
+                    }
+                )
+                body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "None"})
         if message.command:
             body.append(
                 {
-                    "type": "TextBlock",
-                    "text": message.command,
-                    "fontType": "Monospace",
-                    "wrap": True,
+                    "type": "Container",
+                    "style": "emphasis",
                     "spacing": "Small",
+                    "items": [
+                        {"type": "TextBlock", "text": message.command, "fontType": "Monospace", "wrap": True}
+                    ],
                 }
             )
         if items_line:
+            label = f"{message.items_title} ({len(message.items)})"
             body.append(
-                {
-                    "type": "TextBlock",
-                    "text": f"**{message.items_title} ({len(message.items)}):** {items_line}",
-                    "wrap": True,
-                }
+                {"type": "TextBlock", "text": label, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
             )
+            for line in items_line.split("\n"):  # a TextBlock per line: line breaks render alike everywhere
+                body.append({"type": "TextBlock", "text": line, "wrap": True, "spacing": "None"})
         content: JsonObject = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
