@@ -161,6 +161,15 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
         value = getattr(settings, f.name)
         if isinstance(value, StateStoreConfig):
             text = value.describe()
+        elif f.name == "alert_routes":
+            text = (
+                ", ".join(
+                    f"{r.name} ({'+'.join(k for k, v in (('teams', r.teams), ('slack', r.slack)) if v)}, "
+                    f"min {r.min_severity}{'' if r.catalog_news else ', no catalog news'})"
+                    for r in value
+                )
+                or "(none)"
+            )
         elif isinstance(value, Secret):
             text = "*** (set)"
         elif isinstance(value, tuple | frozenset):

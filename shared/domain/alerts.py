@@ -83,6 +83,10 @@ def _when(date: JsonValue, days: JsonValue) -> str:
     return f"{day} ({left} left)" if day and left and left != "today" else day or left
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
 def rollback_command(deployment_id: str) -> str:
     return f"python -m shared rollback {deployment_id} --dry-run"
 
@@ -276,7 +280,7 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
             title=f"{tone}: {name} ({model}) {'has stopped working' if status == 'broken' else 'will stop working'}",
             text=f"{tone}: deployment {name} ({model}, {_s(d.get('location'))}): {_s(d.get('summary'))}",
             facts=tuple(facts),
-            happens=_s(d.get("summary")),
+            happens=_sentence(_s(d.get("summary"))),
             todo=(
                 "Create or move to a deployment of a supported version now; calls to this one fail."
                 if status == "broken"
@@ -318,7 +322,7 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
             title=title,
             text=f"{title} ({model}, {_s(d.get('location'))})",
             facts=tuple(facts),
-            happens=_s(d.get("summary")),
+            happens=_sentence(_s(d.get("summary"))),
             todo=todo,
             route=route,
         )

@@ -129,3 +129,24 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     assert code == 0
     assert out.count("=== ") == 2
     assert (tmp_path / "demo" / "events.jsonl").is_file()
+
+
+def test_alerts_preview_prints_valid_payloads_for_every_kind() -> None:
+    code, text = run("alerts", "preview")
+    assert code == 0
+    assert text.count("## Slack") == text.count("## Teams") >= 14
+    code, one = run("alerts", "preview", "--kind", "deployment-broken", "--channel", "slack")
+    assert code == 0 and "## Teams" not in one
+    payload = json.loads(one.split("\n", 2)[2])
+    assert payload["blocks"][0]["text"]["text"].startswith("Broken:")
+    assert run("alerts", "preview", "--kind", "nope")[0] == 2
+
+
+def test_settings_command_masks_webhook_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/VERYSECRET")
+    monkeypatch.setenv(
+        "ALERT_ROUTES", json.dumps({"payments": {"teams": "https://x.example/w?sig=SIGSECRET"}})
+    )
+    code, text = run("settings")
+    assert code == 0 and "VERYSECRET" not in text and "SIGSECRET" not in text
+    assert "payments (teams, min info)" in text

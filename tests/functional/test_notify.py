@@ -207,3 +207,40 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
     assert "eastus, swedencentral, westeurope" in json.dumps(card)
     for secret in (slack_webhook.url, teams_webhook.url, slack_webhook.url.rsplit("/", 1)[-1]):
         assert secret not in caplog.text
+
+
+def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
+    arm_server: FakeArm, slack_webhook: FakeSlackWebhook
+) -> None:
+    """RetirementApproaching at 90/30/7 days -> the policy re-assesses -> one DeploymentAtRisk per threshold."""
+    from shared.domain.catalog import parse_models
+    from shared.domain.diff import diff_location
+    from tests.functional.test_policy_subscriber import CATALOG, World
+
+    world = World(arm_server, enforce=False)
+    snapshot = diff_location(
+        None, parse_models(CATALOG), datetime(2026, 3, 1, tzinfo=UTC), location="eastus"
+    ).snapshot
+    clock = Sleeps()
+    notify = NotifyService(
+        ledger=world.stores,
+        sender=WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic),
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
+        scope=Scope(),
+    )
+    for day in (
+        datetime(2026, 7, 5, tzinfo=UTC),
+        datetime(2026, 9, 3, tzinfo=UTC),
+        datetime(2026, 9, 25, tzinfo=UTC),
+    ):
+        result = diff_location(snapshot, parse_models(CATALOG), day)
+        snapshot = result.snapshot
+        world.state.save_records("eastus", snapshot.records)
+        for event in result.events:
+            world.policy.handle(event, day)
+        for event in list(world.publisher.published):
+            notify.handle(event, day)
+            notify.handle(event, day)  # redelivered: nothing twice
+        world.publisher.published.clear()
+    ptu = [m["blocks"][0]["text"]["text"] for m in slack_webhook.messages if "ptu" in m["text"]]
+    assert [t.split(":")[0] for t in ptu] == ["Heads-up", "Action needed", "Urgent"], ptu
