@@ -7,7 +7,7 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import handle_event, rollback_request, run_timer
+from shared.entrypoints import handle_event, rollback_request, run_timer, status_request
 
 app = func.FunctionApp()
 log = logging.getLogger("modelwatch")
@@ -51,3 +51,11 @@ def rollback_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """POST {"deploymentId", "toVersion"?, "dryRun"?}: put a deployment back on its previous version."""
     status, body = rollback_request(req.get_body())
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+@app.function_name(name="status")
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    """The status page: what is at risk and when (HTML; ?format=json for the data)."""
+    code, body, mimetype = status_request(req.params.get("format"))
+    return func.HttpResponse(body, status_code=code, mimetype=mimetype)

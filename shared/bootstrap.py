@@ -14,6 +14,7 @@ from shared.config import Settings, StateStoreConfig, load_settings, require_arm
 from shared.domain.diff import DiffRules
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.policy import PolicyRules
+from shared.domain.status import StatusReport
 from shared.ports import (
     CatalogSource,
     CatalogStateStore,
@@ -29,6 +30,7 @@ from shared.services.pipeline import Subscriber, TimerReport, run_timer
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
 from shared.services.policy import PolicyService, Scope
 from shared.services.rollback import RollbackService
+from shared.services.status import build_status
 from shared.services.watch import CatalogWatcher
 
 if TYPE_CHECKING:
@@ -186,6 +188,17 @@ class Services:
             Subscriber(POLICY_SUBSCRIBER, frozenset(CATALOG_EVENT_TYPES), self.policy.handle),
             Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
         ]
+
+    def status(self, now: datetime) -> StatusReport:
+        """The status page's data, from the stored state (reads only)."""
+        return build_status(
+            inventory=self.stores,
+            rollbacks=self.stores,
+            state=self.state,
+            rules=policy_rules(self.settings),
+            locations=self.settings.watch_locations,
+            now=now,
+        )
 
     def run_timer(self, now: datetime) -> TimerReport:
         if self.watcher is None:

@@ -18,7 +18,6 @@ from typing import TextIO
 
 from shared import bootstrap
 from shared.config import WHERE, Secret, Settings, StateStoreConfig, load_settings
-from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.describe import describe, model_label, short_type
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import parse_instant
@@ -213,18 +212,7 @@ def _date(value: datetime | None) -> str:
 
 
 def _assessments(services: bootstrap.Services, now: datetime) -> list[Assessment]:
-    from shared.domain.policy import assess
-    from shared.services.policy import catalog_view
-
-    rules = bootstrap.policy_rules(services.settings)
-    catalogs: dict[str, dict[VersionKey, ModelVersion]] = {}
-    found = []
-    for d in services.stores.list_deployments():
-        catalog = catalogs.get(d.location)
-        if catalog is None:
-            catalog = catalogs[d.location] = catalog_view(services.state, d.location)
-        found.append(assess(d, catalog, now, rules))
-    return found
+    return list(services.status(now).assessments)
 
 
 # the order a person reads a plan in: what is broken, then what is at risk, then what will move
@@ -330,6 +318,26 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     out.write(result.describe() + "\n")
     if result.event is not None:
         out.write(f"published {result.event.event_type} ({result.event.id})\n")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Write the status page (the same one GET /api/status serves) to a file."""
+    import json
+
+    from shared.domain.status_page import render_status_page
+
+    services = _services(args)
+    now = args.at or datetime.now(UTC)
+    report = services.status(now)
+    target = Path(args.out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "json":
+        target.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    else:
+        target.write_text(render_status_page(report), encoding="utf-8")
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in Status if report.count(s))
+    out.write(f"wrote {target} ({len(report.assessments)} deployment(s): {counts or 'none'})\n")
     return EXIT_OK
 
 
@@ -444,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
     state_option(rollback)
     rollback.set_defaults(handler=cmd_rollback)
+
+    report = sub.add_parser("report", help="write the status page to a file (HTML, or JSON)")
+    report.add_argument("--out", required=True, help="the file to write, e.g. status.html")
+    report.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
+    report.add_argument("--format", choices=("html", "json"), default="html")
+    state_option(report)
+    report.set_defaults(handler=cmd_report)
 
     alerts = sub.add_parser("alerts", help="alert tools")
     alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ALERTS_COMMAND")

@@ -125,3 +125,14 @@ def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dic
         "previousPolicy": record.original_policy if record else result.plan.deployment.upgrade_option,
         "rollbackId": record.id if record else None,
     }
+
+
+def status_request(fmt: str | None, now: datetime | None = None) -> tuple[int, str, str]:
+    """The status HTTP function: (status code, body, mimetype). ``fmt`` "json" for the data, else HTML."""
+    from shared.bootstrap import function_services
+    from shared.domain.status_page import render_status_page
+
+    report = function_services().status(now or datetime.now(UTC))
+    if (fmt or "").lower() == "json":
+        return 200, json.dumps(report.to_json()), "application/json"
+    return 200, render_status_page(report), "text/html"

@@ -1,0 +1,141 @@
+"""The status page: one self-contained HTML document (inline CSS and SVG; no CDN, no web fonts, no script).
+
+Made to be read from across a room: counts first, then what is coming on a timeline, then every deployment
+grouped worst first, then the watcher's health per region.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html import escape
+
+from shared.domain.policy import Status
+from shared.domain.status import StatusReport
+
+_GROUPS = (
+    (Status.BROKEN, "Broken", "#c4314b"),
+    (Status.AT_RISK, "At risk", "#d96c00"),
+    (Status.UPGRADE_PLANNED, "Upgrade planned", "#6264a7"),
+    (Status.UPGRADE_EXPECTED, "Azure will upgrade", "#0f6cbd"),
+    (Status.HEALTHY, "Healthy", "#107c10"),
+    (Status.IGNORED, "Ignored", "#8a8886"),
+)
+_STYLE = """
+*{box-sizing:border-box} body{margin:0;background:#f3f2f1;color:#201f1e;
+font:15px/1.45 'Segoe UI',system-ui,-apple-system,'Helvetica Neue',Arial,sans-serif}
+header{background:#201f1e;color:#fff;padding:18px 32px;display:flex;justify-content:space-between;align-items:baseline}
+header h1{margin:0;font-size:26px;font-weight:600} header .meta{color:#c8c6c4}
+main{padding:24px 32px} section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12);
+padding:18px 22px;margin-bottom:22px} h2{margin:0 0 12px;font-size:18px}
+.tiles{display:grid;grid-template-columns:repeat(5,1fr);gap:16px;margin-bottom:22px}
+.tile{background:#fff;border-radius:8px;padding:16px 20px;border-top:6px solid var(--c);box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.tile .n{font-size:44px;font-weight:700;color:var(--c);line-height:1.1} .tile .l{color:#605e5c;font-size:14px}
+table{width:100%;border-collapse:collapse} th{text-align:left;color:#605e5c;font-weight:600;font-size:13px;
+border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:anywhere;padding:7px 8px;border-bottom:1px solid #f3f2f1;vertical-align:top}
+.pill{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;background:var(--c)}
+.days{font-weight:700} .nowrap{white-space:nowrap} .group table{table-layout:fixed} .muted{color:#8a8886} .what{color:#3b3a39;max-width:520px} code{font-size:12px}
+.group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .empty{color:#8a8886;font-style:italic}
+"""
+
+
+def _date(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d}"
+
+
+def _timeline(report: StatusReport, width: int = 1100, height: int = 120) -> str:
+    """Twelve months ahead: retirements (red diamonds) and default changes (blue dots), labelled."""
+    start = report.at
+    end = start + timedelta(days=365)
+    left, right, axis = 40, width - 20, 84
+
+    def x(when: datetime) -> float:
+        return left + (right - left) * (when - start).total_seconds() / (end - start).total_seconds()
+
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="coming changes">',
+             f'<line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" stroke="#8a8886" stroke-width="2"/>']  # fmt: skip
+    month = datetime(start.year, start.month, 1, tzinfo=start.tzinfo)
+    for _ in range(13):
+        if start <= month <= end:
+            parts.append(
+                f'<line x1="{x(month):.1f}" y1="{axis - 4}" x2="{x(month):.1f}" y2="{axis + 4}" stroke="#8a8886"/>'
+            )
+            parts.append(
+                f'<text x="{x(month):.1f}" y="{axis + 22}" font-size="12" fill="#605e5c" text-anchor="middle">{month:%b %Y}</text>'
+            )
+        month = datetime(month.year + (month.month // 12), month.month % 12 + 1, 1, tzinfo=start.tzinfo)
+    lanes: list[float] = []
+    for u in report.upcoming[:40]:
+        px = x(u.when)
+        lane = next((i for i, last in enumerate(lanes) if px - last > 150), len(lanes))
+        if lane == len(lanes):
+            lanes.append(px)
+        lanes[lane] = px
+        y = axis - 18 - (lane % 3) * 22
+        color = "#c4314b" if u.kind == "retirement" else "#0f6cbd"
+        mark = (f'<rect x="{px - 6:.1f}" y="{axis - 6}" width="12" height="12" fill="{color}" transform="rotate(45 {px:.1f} {axis})"/>'
+                if u.kind == "retirement" else f'<circle cx="{px:.1f}" cy="{axis}" r="7" fill="{color}"/>')  # fmt: skip
+        label = escape(f"{u.model} · {u.location} · {u.deployments} dep. · {u.when:%d %b}")
+        anchor, dx = ("end", -4) if px > left + (right - left) * 0.7 else ("start", 4)
+        parts += [f'<line x1="{px:.1f}" y1="{axis}" x2="{px:.1f}" y2="{y + 4}" stroke="{color}" stroke-dasharray="2 2"/>', mark,
+                  f'<text x="{px + dx:.1f}" y="{y}" font-size="12" fill="{color}" text-anchor="{anchor}">{label}</text>']  # fmt: skip
+    if not report.upcoming:
+        parts.append(
+            f'<text x="{left}" y="{axis - 30}" font-size="14" fill="#8a8886">Nothing dated in the next 12 months.</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_status_page(report: StatusReport) -> str:
+    rows: list[str] = []
+    for status, label, color in _GROUPS:
+        group = [a for a in report.assessments if a.status is status]
+        if not group:
+            continue
+        rows.append(f'<div class="group" style="--c:{color}"><h3>{escape(label)} ({len(group)})</h3><table>'
+                    "<colgroup><col style='width:14%'><col style='width:10%'><col style='width:13%'><col style='width:19%'>"
+                    "<col style='width:8%'><col style='width:5%'><col style='width:21%'><col style='width:10%'></colgroup>"
+                    "<tr><th>Deployment</th><th>Account · region</th><th>Model</th><th>Policy</th><th>Retires</th>"
+                    "<th>Days left</th><th>What happens</th><th>Rollback</th></tr>")  # fmt: skip
+        for a in group:
+            d = a.deployment
+            back = report.rollbacks.get(d.key)
+            rollback = (f"to {escape(back.from_version)} until {_date(back.available_until) or 'its retirement'}"
+                        if back else '<span class="muted">-</span>')  # fmt: skip
+            policy = escape(d.policy) + (
+                ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""
+            )
+            days = "" if a.days_left is None else str(a.days_left)
+            rows.append(
+                f'<tr><td><span class="pill">{escape(label)}</span> <b>{escape(d.name)}</b></td>'
+                f"<td>{escape(d.account_id.rsplit('/', 1)[-1])} · {escape(d.location)}</td>"
+                f"<td>{escape(d.model_name)} {escape(d.model_version)} <span class='muted'>{escape(d.sku_name)}</span></td>"
+                f"<td>{policy}</td><td class='nowrap'>{_date(a.retirement_date)}</td><td class='days'>{days}</td>"
+                f"<td class='what'>{escape(a.summary)}</td><td>{rollback}</td></tr>"
+            )
+        rows.append("</table></div>")
+    tiles = "".join(
+        f'<div class="tile" style="--c:{color}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
+        for status, label, color in _GROUPS[:5]
+    )
+    regions = "".join(
+        f"<tr><td><b>{escape(c.location)}</b></td><td>{c.last_cycle_at:%Y-%m-%d %H:%M} UTC</td><td>{c.cycles}</td>"
+        f"<td>{escape(c.anomaly or '') or '<span class=muted>none</span>'}</td>"
+        f"<td>{escape(c.last_error or '') or '<span class=muted>none</span>'}</td></tr>"
+        if c.last_cycle_at
+        else f"<tr><td><b>{escape(c.location)}</b></td><td class='muted' colspan='4'>never read</td></tr>"
+        for c in report.cursors
+    )
+    deployments = "".join(rows) or '<p class="empty">No deployments in the inventory yet.</p>'
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>modelwatch status</title><style>{_STYLE}</style></head><body>
+<header><h1>Azure OpenAI model lifecycle</h1>
+<div class="meta">as of {report.at:%Y-%m-%d %H:%M} UTC · POLICY_MODE={escape(report.mode)} · {len(report.assessments)} deployments</div></header>
+<main>
+<div class="tiles">{tiles}</div>
+<section><h2>Coming up: the next 12 months</h2>{_timeline(report)}</section>
+<section><h2>Deployments</h2>{deployments}</section>
+<section><h2>Catalog watcher</h2><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></section>
+</main></body></html>
+"""

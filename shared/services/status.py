@@ -1,0 +1,70 @@
+"""What the status page shows, read from the stored state: every deployment's standing, what is coming, the watcher.
+
+Read-only: nothing here writes. The same data backs ``GET /api/status`` (HTML or ``?format=json``) and
+``python -m shared report``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.policy import PolicyRules, Status, assess
+from shared.domain.rollback import RollbackRecord
+from shared.domain.status import StatusReport, Upcoming
+from shared.ports import CatalogStateStore, DeploymentStore, RollbackStore
+from shared.services.policy import catalog_view
+
+
+def build_status(
+    *,
+    inventory: DeploymentStore,
+    rollbacks: RollbackStore,
+    state: CatalogStateStore,
+    rules: PolicyRules,
+    locations: Sequence[str],
+    now: datetime,
+    horizon: timedelta = timedelta(days=365),
+) -> StatusReport:
+    deployments = inventory.list_deployments()
+    wanted = sorted({*locations, *(d.location for d in deployments)})
+    catalogs: dict[str, dict[VersionKey, ModelVersion]] = {loc: catalog_view(state, loc) for loc in wanted}
+    severity = {s: i for i, s in enumerate(Status)}
+    assessments = sorted(
+        (assess(d, catalogs.get(d.location, {}), now, rules) for d in deployments),
+        key=lambda a: (
+            severity[a.status],
+            a.days_left if a.days_left is not None else 10**6,
+            a.deployment.key,
+        ),
+    )
+    usable: dict[str, RollbackRecord] = {}
+    for record in rollbacks.list_rollbacks():  # newest first
+        owner = record.deployment_id.casefold()
+        if owner not in usable and record.applied_by != "rollback" and record.can_roll_back(now):
+            usable[owner] = record
+    on_version: dict[tuple[str, VersionKey], int] = {}
+    for d in deployments:
+        on_version[(d.location, d.version_key)] = on_version.get((d.location, d.version_key), 0) + 1
+    upcoming: list[Upcoming] = []
+    for (location, key), count in sorted(on_version.items()):
+        version = catalogs.get(location, {}).get(key)
+        if version is None:
+            continue
+        label = f"{key.name} {key.version}"
+        dates = {version.effective_retirement_date, *(date for _, date in version.sku_retirement_dates)}
+        for date in sorted(day for day in dates if day is not None):
+            if now <= date <= now + horizon:
+                upcoming.append(Upcoming(date, "retirement", label, location, count))
+        start = version.replacement.auto_upgrade_start if version.replacement else None
+        if start is not None and now <= start <= now + horizon:
+            upcoming.append(Upcoming(start, "default change", label, location, count))
+    return StatusReport(
+        at=now,
+        mode="enforce" if rules.enforce else "plan",
+        assessments=tuple(assessments),
+        rollbacks=usable,
+        upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.location, u.model))),
+        cursors=tuple(state.get_cursor(loc) for loc in wanted),
+    )
