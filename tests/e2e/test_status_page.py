@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from scripts.render_cards import chromium
-from tests.functional.test_cli_deployments import APR, JAN, Tenant, run
-from tests.functional.test_cli_deployments import tenant as tenant
+from tests.fakes.arm_server import FakeArm
+from tests.functional.test_cli_deployments import APR, JAN, Tenant, run, setup_tenant
 
 
 def browse(page: Path, profile: Path, *extra: str) -> str:
@@ -25,7 +25,8 @@ def screenshot(page: Path, target: Path, profile: Path) -> None:
 
 
 @pytest.fixture
-def state(tenant: Tenant) -> Tenant:
+def state(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Tenant:
+    tenant = setup_tenant(arm_server, monkeypatch, tmp_path)
     assert run("check", "--at", JAN)[0] == 0
     assert run("deployments", "--refresh", "--at", JAN)[0] == 0
     tenant.arm.deployments[tenant.auto.casefold()]["properties"]["model"]["version"] = "2024-11-20"

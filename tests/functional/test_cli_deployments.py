@@ -38,6 +38,11 @@ class Tenant:
 
 @pytest.fixture
 def tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Tenant:
+    return setup_tenant(arm_server, monkeypatch, tmp_path)
+
+
+def setup_tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Tenant:
+    """A CLI user's environment pointed at the ARM stand-in, in an empty folder."""
     for name in ("STATE_STORE", "AzureWebJobsStorage", "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY",
                  "WATCH_ACCOUNTS", "WATCH_SUBSCRIPTION_IDS", "POLICY_MODE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
