@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
@@ -116,35 +115,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    """Replay the bundled catalog snapshots through a fresh local state, cycle by cycle."""
-    from shared.adapters.catalog_file import FileCatalogSource
-    from shared.adapters.local import JsonLinesPublisher
+    """Replay bundled real lifecycle history through the whole pipeline (no Azure, no network)."""
+    from shared.demo import run_demo
 
-    output = Path(args.output)
-    if output.exists():
-        shutil.rmtree(output)
-    output.mkdir(parents=True)
-    settings = replace(
-        load_settings({}), state_store=StateStoreConfig("sqlite", Secret(str(output / "state.db")))
-    )
-    publisher = JsonLinesPublisher(output / "events.jsonl")
-    out.write(
-        "modelwatch demo: real Azure OpenAI catalog snapshots replayed through the watch cycle.\n"
-        f"State: {output / 'state.db'} (SQLite) · events as published: {output / 'events.jsonl'}\n"
-    )
-    failed = False
-    for path in SAMPLE_TIMELINE:
-        source = FileCatalogSource(str(path))
-        now = _file_as_of(source) or datetime.now(UTC)
-        watcher = bootstrap.build_watcher(settings, source=source, publisher=publisher)
-        out.write(f"\n=== {now:%Y-%m-%d} · catalog snapshot {path.name} ===\n")
-        report = watcher.run(source.locations, now)
-        print_report(report, out)
-        failed = failed or not report.ok
-    out.write(
-        f"\nEvery event above is in {output / 'events.jsonl'}, exactly as Event Grid would receive it.\n"
-    )
-    return EXIT_FAILED if failed else EXIT_OK
+    return run_demo(Path(args.output), out)
 
 
 def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
@@ -410,8 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--locations", help="comma-separated locations (default: WATCH_LOCATIONS)")
     check.set_defaults(handler=cmd_check)
 
-    demo = sub.add_parser("demo", help="replay bundled real catalog history through the pipeline")
-    demo.add_argument("--output", default="demo-output", help="folder for state and published events")
+    demo = sub.add_parser(
+        "demo", help="replay real lifecycle history (2024-2025) through the whole pipeline, offline"
+    )
+    demo.add_argument("--output", default="demo-output", help="folder for state, events, alerts, status page")
     demo.set_defaults(handler=cmd_demo)
 
     def state_option(p: argparse.ArgumentParser) -> None:

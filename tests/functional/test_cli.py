@@ -127,8 +127,19 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     code, out = run("demo", "--output", str(tmp_path / "demo"))
     assert code == 0
-    assert out.count("=== ") == 2
-    assert (tmp_path / "demo" / "events.jsonl").is_file()
+    assert out.count("=== ") == 12
+    events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]
+    # every event type is exercised by the bundled history
+    from shared.domain.events import EventType
+
+    assert {e["eventType"] for e in events} == {t.value for t in EventType}
+    for expected in ("Azure upgraded chat-prod", "rolled back: chat-prod", "fraud-scoring: 0613 -> 0125 by modelwatch",
+                     "ptu-ranker: gpt-4 0613 is retired", "CatalogAnomaly"):  # fmt: skip
+        assert expected in out, expected
+    alerts = tmp_path / "demo" / "alerts"
+    assert {p.name for p in alerts.iterdir()} == {"default", "payments", "search"}
+    assert any("rolled back" in p.read_text() for p in (alerts / "payments" / "slack").glob("*.json"))
+    assert "ptu-ranker" in (tmp_path / "demo" / "status.html").read_text()
 
 
 def test_alerts_preview_prints_valid_payloads_for_every_kind() -> None:

@@ -1,0 +1,190 @@
+"""The demo: real Azure OpenAI lifecycle history replayed through the whole pipeline, in-process, in seconds.
+
+Each step of ``shared/data/timeline.json``: the simulated Azure moves to the date (and applies its own upgrades);
+the timer runs (inventory refresh, then the catalog cycle); every published event is delivered, at least once, to
+the subscriber functions' code (``apply_update_policy`` in enforce mode, ``notify_channels``), until nothing new
+is published. Alerts are written to ``demo-output/alerts/`` exactly as they would be posted to Teams and Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from shared import bootstrap
+from shared.adapters.local import JsonLinesPublisher
+from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
+from shared.config import Route, Secret, Settings, StateStoreConfig, load_settings
+from shared.domain.events import EventType, JsonValue, LifecycleEvent
+from shared.domain.status_page import render_status_page
+from shared.domain.timeutil import parse_instant
+from shared.ports import Channel
+from shared.services.pipeline import deliver
+
+TIMELINE = Path(__file__).parent / "data" / "timeline.json"
+ROUTES = ("payments", "search")
+
+
+class FileSender:
+    """MessageSender that writes each payload where it would have been posted: alerts/<route>/<channel>/NNN.json."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sent: list[tuple[str, str, str]] = []  # (route, kind, headline)
+
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+        folder = self.root / channel.route / channel.kind
+        folder.mkdir(parents=True, exist_ok=True)
+        n = len(list(folder.glob("*.json"))) + 1
+        headline = _headline(payload)
+        slug = re.sub(r"[^a-z0-9]+", "-", headline.lower()).strip("-")[:60]
+        (folder / f"{n:03d}-{slug}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        self.sent.append((channel.route, channel.kind, headline))
+
+
+def _headline(payload: Mapping[str, JsonValue]) -> str:
+    blocks = payload.get("blocks")
+    if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict):
+        text = blocks[0].get("text")
+        if isinstance(text, dict):
+            return str(text.get("text", ""))
+    attachments = payload.get("attachments")
+    if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
+        content = attachments[0].get("content")
+        body = content.get("body") if isinstance(content, dict) else None
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            items = body[0].get("items")
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                return str(items[0].get("text", ""))
+    return ""
+
+
+@dataclass
+class Collecting:
+    """An Event Grid topic in-process: keeps what was published, for delivery, and appends it to a file."""
+
+    file: JsonLinesPublisher
+    queue: list[LifecycleEvent] = field(default_factory=list)
+
+    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+        self.file.publish(events)
+        self.queue.extend(events)
+
+
+def demo_settings(output: Path) -> Settings:
+    base = load_settings({})
+    hook = "https://alerts.invalid/"  # never called: the FileSender writes the payloads instead
+    return replace(
+        base,
+        watch_subscription_id=SUBSCRIPTION,
+        watch_subscription_ids=(SUBSCRIPTION,),
+        state_store=StateStoreConfig("sqlite", Secret(str(output / "state.db"))),
+        policy_mode="enforce",
+        teams_webhook_url=Secret(hook + "platform-teams"),
+        slack_webhook_url=Secret(hook + "platform-slack"),
+        alert_routes=tuple(
+            Route(r, Secret(hook + r + "-teams"), Secret(hook + r + "-slack")) for r in ROUTES
+        ),
+    )
+
+
+def run_demo(output: Path, out: TextIO) -> int:
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    timeline = Timeline.load(TIMELINE)
+    azure = SimulatedAzure(timeline)
+    settings = replace(demo_settings(output), watch_locations=tuple(timeline.locations))
+    topic = Collecting(JsonLinesPublisher(output / "events.jsonl"))
+    sender = FileSender(output / "alerts")
+    services = bootstrap.build_services(settings, source=azure, publisher=topic, api=azure, sender=sender)
+    out.write(
+        "modelwatch demo: Azure OpenAI lifecycle history, 2024-03 to 2025-06, through the whole pipeline.\n"
+        f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce, "
+        f"state in {output / 'state.db'}, alerts in {output / 'alerts'}.\n"
+    )
+    failed = False
+    for step in timeline.steps:
+        at = parse_instant(step["at"])
+        out.write(f"\n=== {at:%Y-%m-%d} · {step['title']} ===\n")
+        if step.get("flaky"):
+            azure.flaky.add(step["flaky"])
+        for move in azure.advance(at):
+            out.write(f"  Azure upgraded {move}\n")
+        before = len(sender.sent)
+        report = services.run_timer(at)
+        failed = failed or not report.ok
+        events = _dispatch(services, topic, at)
+        if step.get("rollback"):
+            target = next(d for d in services.stores.list_deployments() if d.name == step["rollback"])
+            result = services.rollback.rollback(target.resource_id, at)
+            out.write(f"  operator: python -m shared rollback .../{target.name}\n    {result.describe()}\n")
+            events += _dispatch(services, topic, at)
+        _story(events, sender.sent[before:], out)
+    status = services.status(parse_instant(timeline.steps[-1]["at"]))
+    (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
+    counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
+    out.write(
+        f"\n{sum(counts.values())} events published ({len(counts)} types), {len(sender.sent)} messages written, "
+        f"{azure.puts} deployment writes by modelwatch.\n"
+        f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}\n"
+    )
+    return 1 if failed else 0
+
+
+def _all_events(output: Path) -> list[LifecycleEvent]:
+    lines = (output / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [LifecycleEvent.from_json(line) for line in lines if line.strip()]
+
+
+def _dispatch(services: bootstrap.Services, topic: Collecting, at: datetime) -> list[LifecycleEvent]:
+    """Deliver everything published, as Event Grid would (including what the subscribers publish in turn)."""
+    seen: list[LifecycleEvent] = []
+    while topic.queue:
+        batch, topic.queue = topic.queue, []
+        seen.extend(batch)
+        wire: list[JsonValue] = [e.to_wire() for e in batch]
+        deliver(wire + wire[:1], services.subscribers(), at)  # at least once: the first one twice
+    return seen
+
+
+def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], out: TextIO) -> None:
+    digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
+    for digest in digests:
+        for change in digest.data.get("changes", []):  # type: ignore[union-attr]
+            assert isinstance(change, dict)
+            where = ", ".join(str(x) for x in change.get("locations", []))  # type: ignore[union-attr]
+            kind = str(change.get("eventType", "")).removeprefix("ModelLifecycle.")
+            model = (
+                f"{change.get('modelName')} {change.get('modelVersion')}"
+                if change.get("modelName")
+                else where
+            )
+            out.write(f"  catalog  {kind:<30} {model}: {change.get('summary')} [{where}]\n")
+    shown: set[str] = set()
+    for e in events:
+        # a redelivered or re-announced event has the same id: subscribers de-duplicate it, and so does the story
+        if e.event_type.startswith("ModelLifecycle.Deployment") and e.id not in shown:
+            shown.add(e.id)
+            d = e.data
+            kind = e.event_type.removeprefix("ModelLifecycle.Deployment")
+            what = (
+                d.get("summary") or f"{d.get('fromVersion')} -> {d.get('toVersion')} by {d.get('appliedBy')}"
+            )
+            out.write(f"  deploy   {kind:<14} {d.get('deploymentName')}: {what}\n")
+    told = Counter(route for route, _, _ in sent)
+    if told:
+        out.write(
+            "  told     "
+            + ", ".join(
+                f"{route} ({n // 2} message(s), Teams and Slack)" for route, n in sorted(told.items())
+            )
+            + "\n"
+        )
