@@ -191,7 +191,8 @@ class ArmClient:
             parts = urlsplit(response.url).path.split("/")
             sub = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else "?"
             text += (
-                f". The identity running modelwatch needs the Reader role (Cognitive Services Usages Reader is enough "
+                ". The identity running modelwatch (in Azure the Function App's managed identity; locally your "
+                f"`az login` or ARM_BEARER_TOKEN) needs the Reader role (Cognitive Services Usages Reader is enough "
                 f"for the catalog; Cognitive Services Contributor on the accounts to upgrade) on subscription {sub}"
             )
         return ArmError(text, status=status, code=code)
