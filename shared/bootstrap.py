@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from shared.config import Settings, StateStoreConfig, load_settings, require_arm_catalog, require_function_app
 from shared.domain.diff import DiffRules
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 DEFAULT_STATE = ".modelwatch/state.db"
 DEFAULT_EVENTS_FILE = ".modelwatch/events.jsonl"
 
@@ -50,20 +53,32 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
+def _open_store(
+    config: StateStoreConfig | None,
+    sqlite: Callable[[str], T],
+    table: Any,
+    *,
+    default_sqlite: str,
+    table_prefix: str,
+) -> T:
+    """A SQLite store (default) or a Table Storage one (connection string, or endpoint with the identity)."""
+    if config is None or config.kind == "sqlite":
+        return sqlite(config.value.reveal() if config else default_sqlite)
+    if config.kind == "endpoint":
+        return cast(
+            T, table.from_endpoint(config.value.reveal(), azure_credential(), table_prefix=table_prefix)
+        )
+    return cast(T, table.from_connection_string(config.value.reveal(), table_prefix=table_prefix))
+
+
 def build_state_store(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> CatalogStateStore:
-    if config is None or config.kind == "sqlite":
-        from shared.adapters.sqlite_store import SqliteCatalogStateStore
-
-        return SqliteCatalogStateStore(config.value.reveal() if config else default_sqlite)
+    from shared.adapters.sqlite_store import SqliteCatalogStateStore
     from shared.adapters.table_store import TableCatalogStateStore
 
-    if config.kind == "endpoint":
-        return TableCatalogStateStore.from_endpoint(
-            config.value.reveal(), azure_credential(), table_prefix=table_prefix
-        )
-    return TableCatalogStateStore.from_connection_string(config.value.reveal(), table_prefix=table_prefix)
+    return _open_store(config, SqliteCatalogStateStore, TableCatalogStateStore,
+                       default_sqlite=default_sqlite, table_prefix=table_prefix)  # fmt: skip
 
 
 def build_catalog_source(settings: Settings, *, catalog_file: str | None = None) -> CatalogSource:
@@ -140,17 +155,11 @@ def build_deployment_stores(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> DeploymentStores:
     """Inventory, ledger and rollback records, beside the catalog state (same file or storage account)."""
-    if config is None or config.kind == "sqlite":
-        from shared.adapters.sqlite_store import SqliteDeploymentStore
-
-        return SqliteDeploymentStore(config.value.reveal() if config else default_sqlite)
+    from shared.adapters.sqlite_store import SqliteDeploymentStore
     from shared.adapters.table_store import TableDeploymentStore
 
-    if config.kind == "endpoint":
-        return TableDeploymentStore.from_endpoint(
-            config.value.reveal(), azure_credential(), table_prefix=table_prefix
-        )
-    return TableDeploymentStore.from_connection_string(config.value.reveal(), table_prefix=table_prefix)
+    return _open_store(config, SqliteDeploymentStore, TableDeploymentStore,
+                       default_sqlite=default_sqlite, table_prefix=table_prefix)  # fmt: skip
 
 
 def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentApi:

@@ -158,9 +158,11 @@ def _dispatch(services: bootstrap.Services, topic: Collecting, at: datetime) -> 
 def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], out: TextIO) -> None:
     digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
     for digest in digests:
-        for change in digest.data.get("changes", []):  # type: ignore[union-attr]
+        changes = digest.data.get("changes")
+        for change in changes if isinstance(changes, list) else []:
             assert isinstance(change, dict)
-            where = ", ".join(str(x) for x in change.get("locations", []))  # type: ignore[union-attr]
+            locations = change.get("locations")
+            where = ", ".join(str(x) for x in locations) if isinstance(locations, list) else ""
             kind = str(change.get("eventType", "")).removeprefix("ModelLifecycle.")
             model = (
                 f"{change.get('modelName')} {change.get('modelVersion')}"

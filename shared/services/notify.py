@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from shared.config import DEFAULT_ROUTE, Route
 from shared.domain.alerts import Message, Severity, messages_for
-from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, LifecycleEvent
+from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonObject, LifecycleEvent
 from shared.domain.render import slack_payload, teams_payload
 from shared.errors import EventFormatError, ModelWatchError, TransientError
 from shared.ports import ALREADY_DONE, BUSY, Channel, Ledger, MessageSender
@@ -88,8 +88,8 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
     return posts
 
 
-def payload_for(post: Post) -> dict[str, object]:
-    return dict(teams_payload(post.message) if post.channel.kind == "teams" else slack_payload(post.message))
+def payload_for(post: Post) -> JsonObject:
+    return teams_payload(post.message) if post.channel.kind == "teams" else slack_payload(post.message)
 
 
 class NotifyService:
@@ -131,7 +131,7 @@ class NotifyService:
                 retry.append(f"{post.channel.label()}: another attempt is posting")
                 continue
             try:
-                self.sender.send(post.channel, payload_for(post))  # type: ignore[arg-type]
+                self.sender.send(post.channel, payload_for(post))
             except ModelWatchError as exc:
                 if exc.is_transient:
                     self.ledger.release(SUBSCRIBER, key)

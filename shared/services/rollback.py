@@ -56,6 +56,7 @@ class RollbackPlan:
     undoes: RollbackRecord | None
     available_until: datetime | None  # the target's retirement for this deployment's SKU and region
     done: RollbackRecord | None = None  # set when this rollback already happened
+    current_until: datetime | None = None  # the current version's retirement: the way forward again
 
     def describe(self) -> str:
         d = self.deployment
@@ -118,6 +119,12 @@ class RollbackService:
     def plan(self, deployment_id: str, now: datetime, *, to_version: str | None = None) -> RollbackPlan:
         """Check a rollback without writing. Raises RollbackRefused naming the reason."""
         d = self.find(deployment_id)
+        catalog = catalog_view(self.state, d.location)  # read once: every check below uses it
+
+        def until(version: str) -> datetime | None:
+            found = catalog.get(VersionKey(d.model_format, d.model_name, version))
+            return found.retirement_for_sku(d.sku_name) if found else None
+
         history = self.rollbacks.list_rollbacks(d.resource_id)
         latest = history[0] if history else None
         if (
@@ -127,7 +134,7 @@ class RollbackService:
             and to_version in (None, d.model_version)
         ):
             # repeated request: it is done already (the record says so); report it, write nothing
-            return RollbackPlan(d, d.model_version, None, self._until(d, d.model_version), done=latest)
+            return RollbackPlan(d, d.model_version, None, until(d.model_version), done=latest)
         undoes = next(
             (r for r in history if r.to_version == d.model_version and r.applied_by != APPLIED_BY_ROLLBACK),
             None,
@@ -153,7 +160,6 @@ class RollbackService:
                 f"{undoes.from_model} {to_version} instead",
                 reason="model-name-change",
             )
-        catalog = catalog_view(self.state, d.location)
         target = catalog.get(VersionKey(d.model_format, d.model_name, to_version))
         if target is None:
             others = sorted({k.name for k in catalog if k.version == to_version and k.name != d.model_name})
@@ -168,18 +174,14 @@ class RollbackService:
                 "offered there): it cannot be deployed",
                 reason="not-in-catalog",
             )
-        until = target.retirement_for_sku(d.sku_name)
-        if until is not None and until <= now:
+        retires = target.retirement_for_sku(d.sku_name)
+        if retires is not None and retires <= now:
             raise RollbackRefused(
-                f"{d.name}: {d.model_name} {to_version} retired on {until:%Y-%m-%d} for {d.sku_name} in "
+                f"{d.name}: {d.model_name} {to_version} retired on {retires:%Y-%m-%d} for {d.sku_name} in "
                 f"{d.location}: it cannot come back",
                 reason="retired",
             )
-        return RollbackPlan(d, to_version, undoes, until)
-
-    def _until(self, d: Deployment, version: str) -> datetime | None:
-        found = catalog_view(self.state, d.location).get(VersionKey(d.model_format, d.model_name, version))
-        return found.retirement_for_sku(d.sku_name) if found else None
+        return RollbackPlan(d, to_version, undoes, retires, current_until=until(d.model_version))
 
     def rollback(
         self, deployment_id: str, now: datetime, *, to_version: str | None = None, dry_run: bool = False
@@ -231,7 +233,7 @@ class RollbackService:
             changed_at=now,
             applied_by=APPLIED_BY_ROLLBACK,
             # the way forward again: the version we leave stays deployable until its own retirement
-            available_until=self._until(d, from_version),
+            available_until=plan.current_until,
             original_policy=d.upgrade_option,
             reference=plan.undoes.id if plan.undoes else f"to:{plan.target_version}",
             from_model=d.model_name,
