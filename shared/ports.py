@@ -78,6 +78,14 @@ class CatalogStateStore(Protocol):
         """Forget published events. Ids not pending are ignored."""
         ...
 
+    def record_history(self, events: Sequence[LifecycleEvent]) -> None:
+        """Keep published events for the status page, keyed by (event day, id): a repeat is harmless."""
+        ...
+
+    def list_history(self, since: datetime) -> list[LifecycleEvent]:
+        """Kept events whose event time is at or after ``since``, oldest first."""
+        ...
+
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[LifecycleEvent]) -> None:

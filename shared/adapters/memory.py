@@ -24,6 +24,7 @@ class InMemoryCatalogStateStore:
         self._cursors: dict[str, Cursor] = {}
         self._records: dict[str, dict[VersionKey, VersionRecord]] = {}
         self._pending: dict[str, LifecycleEvent] = {}
+        self._history: dict[tuple[str, str], LifecycleEvent] = {}
         self._counter = 0
         self.writes = 0  # entity writes, for tests and benchmarks
 
@@ -66,6 +67,17 @@ class InMemoryCatalogStateStore:
         with self._lock:
             for ident in event_ids:
                 self._pending.pop(ident, None)
+
+    def record_history(self, events: Sequence[LifecycleEvent]) -> None:
+        with self._lock:
+            for event in events:
+                self._history.setdefault((event.event_time.date().isoformat(), event.id), event)
+            self.writes += len(events)
+
+    def list_history(self, since: datetime) -> list[LifecycleEvent]:
+        with self._lock:
+            kept = [e for e in self._history.values() if e.event_time >= since]
+        return sorted(kept, key=lambda e: (e.event_time, e.id))
 
 
 class FixedClock:

@@ -59,6 +59,14 @@ CREATE TABLE IF NOT EXISTS pending (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pending_by_time ON pending (event_time, id);
+CREATE TABLE IF NOT EXISTS history (
+    day TEXT NOT NULL,
+    id TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (day, id)
+);
+CREATE INDEX IF NOT EXISTS history_by_time ON history (event_time, id);
 """
 
 _DEPLOYMENT_SCHEMA = """
@@ -255,6 +263,27 @@ class SqliteCatalogStateStore(_SqliteFile):
         with self._transaction("removing published events") as conn:
             conn.executemany("DELETE FROM pending WHERE id = ?", [(ident,) for ident in event_ids])
         log.debug("removed up to %d published event(s) from %s", len(event_ids), self.path)
+
+    def record_history(self, events: Sequence[LifecycleEvent]) -> None:
+        if not events:
+            return
+        rows = [
+            (e.event_time.date().isoformat(), e.id, format_instant(e.event_time), e.to_json()) for e in events
+        ]
+        with self._transaction("keeping published events") as conn:
+            conn.executemany(
+                "INSERT INTO history (day, id, event_time, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            self.writes += len(rows)
+
+    def list_history(self, since: datetime) -> list[LifecycleEvent]:
+        with self._lock, self._translate("listing kept events"):
+            rows = self._conn.execute(
+                "SELECT body FROM history WHERE event_time >= ? ORDER BY event_time, id",
+                (format_instant(since),),
+            ).fetchall()
+        return [LifecycleEvent.from_json(body) for (body,) in rows]
 
 
 class SqliteDeploymentStore(_SqliteFile):

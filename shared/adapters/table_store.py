@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from shared.adapters.keys import decode_key, encode_key
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 CURSOR_PARTITION = "cursor"
 PENDING_PARTITION = "pending"
+HISTORY_PARTITION = "history-"  # + the event's UTC day, 2025-03-12
 DEPLOYMENT_PARTITION = "deployment"
 
 # Entity group transactions: at most 100 operations and a 4 MiB payload (azure-facts §5.2). The SDK checks
@@ -427,6 +428,45 @@ class TableCatalogStateStore(_TableStore):
         if not event_ids:
             return
         self._delete_all(self.outbox_table, PENDING_PARTITION, event_ids, "removing published events")
+
+    # history: published events for the status page, in the outbox table, one partition per event day
+
+    def record_history(self, events: Sequence[LifecycleEvent]) -> None:
+        if not events:
+            return
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in events:
+            partition, row = HISTORY_PARTITION + event.event_time.date().isoformat(), encode_key(event.id)
+            unique.setdefault(
+                (partition, row),
+                {
+                    "PartitionKey": partition,
+                    "RowKey": row,
+                    "EventTime": format_instant(event.event_time),
+                    "Body": event.to_json(),
+                },
+            )
+        table = self._table(self.outbox_table)
+        by_partition: dict[str, list[dict[str, Any]]] = {}
+        for (partition, _), entity in unique.items():
+            by_partition.setdefault(partition, []).append(entity)
+        for entities in by_partition.values():  # a batch stays within one partition
+            self._upsert_all(table, entities, "keeping published events")
+
+    def list_history(self, since: datetime) -> list[LifecycleEvent]:
+        table = self._table(self.outbox_table)
+        # day partitions sort as text: a range scan over [history-<since day>, history-~) reads no pending event
+        entities = self._query(
+            table,
+            "listing kept events",
+            "PartitionKey ge @low and PartitionKey lt @high",
+            {
+                "low": HISTORY_PARTITION + since.astimezone(UTC).date().isoformat(),
+                "high": HISTORY_PARTITION + "~",
+            },
+        )
+        events = [LifecycleEvent.from_json(str(e["Body"])) for e in entities]
+        return sorted((e for e in events if e.event_time >= since), key=lambda e: (e.event_time, e.id))
 
 
 def _status_of(exc: Exception) -> int | None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from shared.domain.policy import Status
-from shared.domain.status import StatusReport
+from shared.domain.status import StatusReport, recent_changes
 
 _GROUPS = (
     (Status.BROKEN, "Broken", "#c4314b"),
@@ -35,6 +35,7 @@ border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:anywhere;paddi
 .pill{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;background:var(--c)}
 .days{font-weight:700} .nowrap{white-space:nowrap} .group table{table-layout:fixed} .muted{color:#8a8886} .what{color:#3b3a39;max-width:520px} code{font-size:12px}
 .group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .empty{color:#8a8886;font-style:italic}
+tr.last td{background:#f0f6ff}
 """
 
 
@@ -127,6 +128,28 @@ def render_status_page(report: StatusReport) -> str:
         for c in report.cursors
     )
     deployments = "".join(rows) or '<p class="empty">No deployments in the inventory yet.</p>'
+    last = report.last_cycle_at
+    found = len(report.last_cycle_events())
+    cycle = (
+        f"Last catalog cycle: <b>{last:%Y-%m-%d %H:%M} UTC</b>, {found} catalog event{'' if found == 1 else 's'}"
+        f" ({len(report.cursors)} region{'' if len(report.cursors) == 1 else 's'} watched)"
+        if last
+        else "No catalog cycle has run yet."
+    )
+    changes, more = recent_changes(report.recent)
+    change_rows = "".join(
+        f"<tr{' class=last' if c.when == last else ''}><td class='nowrap'>{c.when:%Y-%m-%d %H:%M}</td>"
+        f"<td><b>{escape(c.kind)}</b></td><td>{escape(c.subject)}</td><td class='what'>{escape(c.what)}</td>"
+        f"<td>{escape(', '.join(c.where))}</td></tr>"
+        for c in changes
+    )
+    more_row = f"<p class='muted'>and {more} more; the JSON view has them all.</p>" if more else ""
+    recent = (
+        f"<table><tr><th>When (UTC)</th><th>Event</th><th>Model or deployment</th><th>What</th><th>Where</th></tr>"
+        f"{change_rows}</table>{more_row}"
+        if changes
+        else f'<p class="empty">No events published in the last {report.recent_days} days.</p>'
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>modelwatch status</title><style>{_STYLE}</style></head><body>
@@ -136,6 +159,7 @@ def render_status_page(report: StatusReport) -> str:
 <div class="tiles">{tiles}</div>
 <section><h2>Coming up: the next 12 months</h2>{_timeline(report)}</section>
 <section><h2>Deployments</h2>{deployments}</section>
+<section><h2>Recent events: the last {report.recent_days} days</h2><p>{cycle}</p>{recent}</section>
 <section><h2>Catalog watcher</h2><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></section>
 </main></body></html>
 """

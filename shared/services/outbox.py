@@ -71,10 +71,22 @@ def drain_outbox(state: CatalogStateStore, publisher: EventPublisher, *, who: st
         sent = set(exc.published_ids)
         if sent:
             state.remove_pending(list(exc.published_ids))
+        published = tuple(e for e in ordered if e.id in sent)
+        _keep(state, published, who)
         log.warning("%s: %d pending event(s) not published: %s", who, len(ordered) - len(sent), exc)
-        return DrainResult(tuple(e for e in ordered if e.id in sent), len(ordered) - len(sent), str(exc))
+        return DrainResult(published, len(ordered) - len(sent), str(exc))
     except ModelWatchError as exc:
         log.warning("%s: publishing deferred to the next drain: %s", who, exc)
         return DrainResult((), len(ordered), str(exc))
     state.remove_pending([e.id for e in ordered])
+    _keep(state, ordered, who)
     return DrainResult(tuple(ordered), 0)
+
+
+def _keep(state: CatalogStateStore, published: Sequence[LifecycleEvent], who: str) -> None:
+    """Keep what went out for the status page. Best effort: the events are out, and the page can do without."""
+    kept = [e for e in published if e.event_type != EventType.CATALOG_DIGEST]  # a digest repeats its events
+    try:
+        state.record_history(kept)
+    except ModelWatchError as exc:
+        log.warning("%s: %d published event(s) not kept for the status page: %s", who, len(kept), exc)

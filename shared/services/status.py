@@ -26,6 +26,7 @@ def build_status(
     locations: Sequence[str],
     now: datetime,
     horizon: timedelta = timedelta(days=365),
+    recent_days: int = 7,
 ) -> StatusReport:
     deployments = inventory.list_deployments()
     wanted = sorted({*locations, *(d.location for d in deployments)})
@@ -67,4 +68,7 @@ def build_status(
         rollbacks=usable,
         upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.location, u.model))),
         cursors=tuple(state.get_cursor(loc) for loc in wanted),
+        # --at in the past shows what was known then: nothing published after it
+        recent=tuple(e for e in state.list_history(now - timedelta(days=recent_days)) if e.event_time <= now),
+        recent_days=recent_days,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -102,3 +103,36 @@ def test_status_http_function_serves_html_and_json(
         assert data.mimetype == "application/json" and len(json.loads(data.get_body())["deployments"]) == 4
     finally:
         bootstrap.function_services.cache_clear()
+
+
+def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path) -> None:
+    from shared.demo import run_demo
+
+    run_demo(tmp_path / "demo", io.StringIO())
+    dom = browse(tmp_path / "demo" / "status.html", tmp_path / "profile", "--dump-dom")
+    text = re.sub(r"<[^>]+>", " ", dom)
+    text = re.sub(r"\s+", " ", text)
+    # the timeline's last step, 2025-06-07: two versions retire in both regions, two more approach retirement
+    assert "Last catalog cycle: 2025-06-07 00:00 UTC , 12 catalog events" in text
+    assert (
+        "VersionRetired gpt-4 0613 retired: status Deprecated: calls return 410 eastus, swedencentral" in text
+    )
+    assert "DeploymentAtRisk ptu-ranker gpt-4 0613" in text
+    shown = re.findall(r"<tr( class=\"last\")?><td class=\"nowrap\">(\d{4}-\d\d-\d\d)", dom)
+    assert shown and all(day >= "2025-05-31" for _, day in shown)  # the last 7 days only
+
+
+def test_status_at_a_past_date_shows_no_later_event(state: Tenant, tmp_path: Path) -> None:
+    target = tmp_path / "status.json"
+    assert run("report", "--out", str(target), "--format", "json", "--at", JAN)[0] == 0
+    assert {e["eventType"] for e in json.loads(target.read_text())["recentEvents"]}.isdisjoint(
+        {"ModelLifecycle.DeploymentUpgraded"}
+    )  # noticed by the refresh, still in the outbox: the page shows what was published
+    assert run("check", "--at", JAN)[0] == 0  # the next cycle's drain publishes it
+    assert run("report", "--out", str(target), "--format", "json", "--at", JAN)[0] == 0
+    now = json.loads(target.read_text())
+    kinds = {e["eventType"] for e in now["recentEvents"]}
+    assert "ModelLifecycle.DeploymentUpgraded" in kinds  # the upgrade by Azure that the refresh noticed
+    assert now["lastCycleAt"] and now["lastCycleEvents"]
+    assert run("report", "--out", str(target), "--format", "json", "--at", "2025-01-01T00:00:00Z")[0] == 0
+    assert json.loads(target.read_text())["recentEvents"] == []

@@ -10,7 +10,7 @@ import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogSource, InMemoryCatalogStateStore
 from shared.domain.events import LifecycleEvent
-from shared.errors import ArmError, CycleIncompleteError, PublishError
+from shared.errors import ArmError, CycleIncompleteError, PublishError, TransientError
 from shared.ports import Cursor
 from shared.services.watch import ANOMALY, BASELINE, CONCURRENT, FETCH_FAILED, OK, CatalogWatcher
 from tests.builders import item
@@ -198,6 +198,32 @@ def test_partial_publish_drops_exactly_what_went_out() -> None:
     pending_ids = {e.id for e in store.list_pending()}
     assert pending_ids.isdisjoint({e.id for e in report.published})
     assert report.still_pending == len(pending_ids) > 0
+
+
+def test_what_went_out_is_kept_for_the_status_page_and_nothing_else() -> None:
+    store, pub = InMemoryCatalogStateStore(), FlakyPublisher()
+    watcher(source_with(V1), store, pub).run(LOCS, T0)
+    pub.fail_next = 1
+    watcher(source_with(V2), store, pub).run(LOCS, T1)  # published nothing: kept nothing of this cycle
+    assert {e.id for e in store.list_history(T0)} == {e.id for e in pub.published}
+    pub.partial = 1
+    watcher(source_with(V2), store, pub).run(LOCS, T1 + timedelta(hours=1))
+    watcher(source_with(V2), store, pub).run(LOCS, T1 + timedelta(hours=2))
+    kept = store.list_history(T0)
+    assert sorted(e.id for e in kept) == sorted(e.id for e in pub.published)  # digests are not kept
+    assert [e.id for e in store.list_history(T1)] == [e.id for e in kept if e.event_time >= T1]
+
+
+class HistoryDown(InMemoryCatalogStateStore):
+    def record_history(self, events: Sequence[LifecycleEvent]) -> None:
+        raise TransientError("Table Storage answered 503")
+
+
+def test_a_history_write_failure_loses_no_event_and_fails_nothing() -> None:
+    store, pub = HistoryDown(), Pub()
+    report = watcher(source_with(V1), store, pub).run(LOCS, T0)
+    assert report.ok and report.still_pending == 0 and pub.published
+    assert store.list_pending() == []
 
 
 def test_one_location_failing_never_stops_the_others_and_keeps_its_snapshot() -> None:

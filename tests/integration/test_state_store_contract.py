@@ -320,6 +320,36 @@ def test_remove_many_pending_across_batches(store: CatalogStateStore) -> None:
     assert [e.id for e in store.list_pending()] == [e.id for e in events[150:]]
 
 
+def test_history_is_empty_at_first(store: CatalogStateStore) -> None:
+    assert store.list_history(T0 - timedelta(days=3650)) == []
+
+
+def test_history_keeps_events_from_since_on_oldest_first_across_days(store: CatalogStateStore) -> None:
+    days = [event(f"d{i}", T0 + timedelta(days=i, hours=i)) for i in range(5)]
+    store.record_history([days[3], days[0]])
+    store.record_history([days[4], days[1], days[2]])
+    store.add_pending([event("pending-only", T0 + timedelta(days=2))])
+    assert [e.id for e in store.list_history(T0)] == [e.id for e in days]
+    # since is an instant, not a day: the event of day 2 at 02:00 is before 03:00 that day
+    assert [e.id for e in store.list_history(T0 + timedelta(days=2, hours=3))] == [days[3].id, days[4].id]
+    assert store.list_history(T0 + timedelta(days=30)) == []
+    assert [e.id for e in store.list_pending()] == [event("pending-only").id]  # history is not the outbox
+
+
+def test_recording_history_twice_keeps_one_copy(store: CatalogStateStore) -> None:
+    e1, e2 = event("h1"), event("h2", T0 + timedelta(minutes=1))
+    store.record_history([e1, e2, e1])
+    store.record_history([e2])
+    store.record_history([])
+    assert [e.to_wire() for e in store.list_history(T0)] == [e1.to_wire(), e2.to_wire()]
+
+
+def test_history_of_hundreds_of_events_in_one_day(store: CatalogStateStore) -> None:
+    events = [event(f"many-{i:03d}", T0 + timedelta(seconds=i)) for i in range(230)]
+    store.record_history(events)
+    assert [e.id for e in store.list_history(T0)] == [e.id for e in events]
+
+
 def test_event_round_trip_is_exact(store: CatalogStateStore) -> None:
     original = event(
         "rt",
