@@ -413,7 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
         "deliver", help="hand an Event Grid body or dead-letter file to the subscribers (replay)"
     )
     deliver.add_argument(
-        "events", metavar="EVENTS.json", help="a JSON array of Event Grid events, or - for stdin"
+        "events",
+        metavar="EVENTS.json",
+        help="a JSON array of Event Grid events (a delivery body or a dead-letter blob), JSON lines "
+        "(.modelwatch/events.jsonl), or - for stdin",
     )
     deliver.add_argument("--at", type=_instant, help="process as of this ISO-8601 instant (default: now)")
     state_option(deliver)

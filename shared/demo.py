@@ -22,6 +22,7 @@ from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
 from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.config import Route, Secret, Settings, StateStoreConfig, load_settings
+from shared.console import Console
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
 from shared.domain.status_page import render_status_page
 from shared.domain.timeutil import parse_instant
@@ -105,19 +106,24 @@ def run_demo(output: Path, out: TextIO) -> int:
     topic = Collecting(JsonLinesPublisher(output / "events.jsonl"))
     sender = FileSender(output / "alerts")
     services = bootstrap.build_services(settings, source=azure, publisher=topic, api=azure, sender=sender)
-    out.write(
-        "modelwatch demo: Azure OpenAI lifecycle history, 2024-03 to 2025-06, through the whole pipeline.\n"
+    console = Console(out)
+    console.line(
+        ("modelwatch demo", "bold"),
+        ": Azure OpenAI lifecycle history, 2024-03 to 2025-06, through the whole pipeline.",
+    )
+    console.line(
         f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce, "
-        f"state in {output / 'state.db'}, alerts in {output / 'alerts'}.\n"
+        f"state in {output / 'state.db'}, alerts in {output / 'alerts'}."
     )
     failed = False
     for step in timeline.steps:
         at = parse_instant(step["at"])
-        out.write(f"\n=== {at:%Y-%m-%d} · {step['title']} ===\n")
+        console.line()
+        console.line((f"=== {at:%Y-%m-%d} · {step['title']} ===", "bold cyan"))
         if step.get("flaky"):
             azure.flaky.add(step["flaky"])
         for move in azure.advance(at):
-            out.write(f"  Azure upgraded {move}\n")
+            console.line("  ", ("Azure upgraded", "green"), f" {move}")
         before = len(sender.sent)
         report = services.run_timer(at)
         failed = failed or not report.ok
@@ -125,16 +131,20 @@ def run_demo(output: Path, out: TextIO) -> int:
         if step.get("rollback"):
             target = next(d for d in services.stores.list_deployments() if d.name == step["rollback"])
             result = services.rollback.rollback(target.resource_id, at)
-            out.write(f"  operator: python -m shared rollback .../{target.name}\n    {result.describe()}\n")
+            console.line("  ", ("operator", "magenta"), f": python -m shared rollback .../{target.name}")
+            console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
-        _story(events, sender.sent[before:], out)
+        _story(events, sender.sent[before:], console)
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
-    out.write(
-        f"\n{sum(counts.values())} events published ({len(counts)} types), {len(sender.sent)} messages written, "
-        f"{azure.puts} deployment writes by modelwatch.\n"
-        f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}\n"
+    console.line()
+    console.line(
+        (f"{sum(counts.values())} events published ({len(counts)} types), {len(sender.sent)} messages written, "
+         f"{azure.puts} deployment writes by modelwatch.", "bold")
+    )  # fmt: skip
+    console.line(
+        f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}"
     )
     return 1 if failed else 0
 
@@ -155,7 +165,15 @@ def _dispatch(services: bootstrap.Services, topic: Collecting, at: datetime) -> 
     return seen
 
 
-def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], out: TextIO) -> None:
+_STYLES = {
+    "VersionRetired": "bold red", "RetirementApproaching": "yellow", "RetirementScheduled": "yellow",
+    "LifecycleStatusChanged": "yellow", "CatalogAnomaly": "bold magenta", "VersionReleased": "green",
+    "DefaultVersionChanged": "cyan", "DefaultVersionChangeScheduled": "cyan",
+    "AtRisk": "bold red", "UpgradePlanned": "yellow", "Upgraded": "green", "RolledBack": "magenta",
+}  # fmt: skip
+
+
+def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console) -> None:
     digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
     for digest in digests:
         changes = digest.data.get("changes")
@@ -169,7 +187,11 @@ def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], out: 
                 if change.get("modelName")
                 else where
             )
-            out.write(f"  catalog  {kind:<30} {model}: {change.get('summary')} [{where}]\n")
+            console.line(
+                "  catalog  ",
+                (f"{kind:<30}", _STYLES.get(kind, "")),
+                f" {model}: {change.get('summary')} [{where}]",
+            )
     shown: set[str] = set()
     for e in events:
         # a redelivered or re-announced event has the same id: subscribers de-duplicate it, and so does the story
@@ -180,13 +202,12 @@ def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], out: 
             what = (
                 d.get("summary") or f"{d.get('fromVersion')} -> {d.get('toVersion')} by {d.get('appliedBy')}"
             )
-            out.write(f"  deploy   {kind:<14} {d.get('deploymentName')}: {what}\n")
+            console.line(
+                "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.get('deploymentName')}: {what}"
+            )
     told = Counter(route for route, _, _ in sent)
     if told:
-        out.write(
-            "  told     "
-            + ", ".join(
-                f"{route} ({n // 2} message(s), Teams and Slack)" for route, n in sorted(told.items())
-            )
-            + "\n"
+        console.line(
+            ("  told     ", "dim"),
+            ", ".join(f"{route} ({n // 2} message(s), Teams and Slack)" for route, n in sorted(told.items())),
         )
