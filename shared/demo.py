@@ -96,11 +96,11 @@ def demo_settings(output: Path) -> Settings:
     )
 
 
-def run_demo(output: Path, out: TextIO) -> int:
+def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
-    timeline = Timeline.load(TIMELINE)
+    timeline = Timeline.load(timeline_path)
     azure = SimulatedAzure(timeline)
     settings = replace(demo_settings(output), watch_locations=tuple(timeline.locations))
     topic = Collecting(JsonLinesPublisher(output / "events.jsonl"))

@@ -63,6 +63,15 @@ class Timeline:
         created = {v["version"]: v["created"] for v in self.raw["versions"] if v["model"] == model}
         return candidate in created and current in created and created[candidate] > created[current]
 
+    @staticmethod
+    def _sku(name: str, model: str, fact: dict[str, Any]) -> dict[str, Any]:
+        """A SKU entry; ``skuRetires`` in a fact gives a deployment type its own date (Provisioned, Global, ...)."""
+        sku: dict[str, Any] = {"name": name, "usageName": f"OpenAI.{name}.{model}"}
+        own = fact.get("skuRetires", {}).get(name)
+        if own:
+            sku["deprecationDate"] = f"{own}T00:00:00Z"
+        return sku
+
     def items(self, at: datetime) -> list[JsonValue]:
         """Models - List items as the catalog showed them on ``at``."""
         return list(self.models(at))
@@ -83,8 +92,7 @@ class Timeline:
                                      "lifecycleStatus": status,
                                      "isDefaultVersion": self.default_of(v["model"], at) == v["version"],
                                      "systemData": {"createdAt": f"{v['created']}T00:00:00Z"},
-                                     "skus": [{"name": s, "usageName": f"OpenAI.{s}.{v['model']}"}
-                                              for s in v.get("skus", ["Standard"])]}  # fmt: skip
+                                     "skus": [self._sku(s, v["model"], fact) for s in v.get("skus", ["Standard"])]}  # fmt: skip
             if retires is not None:
                 model["deprecation"] = {"inference": f"{fact['retires']}T00:00:00Z",
                                         "deprecationStatus": fact.get("status", "Tentative")}  # fmt: skip
@@ -172,7 +180,15 @@ class SimulatedAzure:
                 start = _day(entry.get("replacementConfig", {}).get("autoUpgradeStartDate", "")[:10] or None)
                 due = start is None or start <= at
             else:
-                retires = _day(entry.get("deprecation", {}).get("inference", "")[:10] or None)
+                own = [
+                    k.get("deprecationDate", "")
+                    for k in entry.get("skus", [])
+                    if k["name"] == d["sku"]["name"]
+                ]
+                retires = _day(
+                    (own[0] if own and own[0] else entry.get("deprecation", {}).get("inference", ""))[:10]
+                    or None
+                )
                 due = retires is not None and retires + EXPIRY_LAG <= at
             if due:
                 moved.append(f"{d['name']}: {model['name']} {model['version']} -> {default}")
