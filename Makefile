@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench cards clean
+.PHONY: run test lint typecheck unit bench cards reliability clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ unit: $(STAMP)
 ## Render every message kind's Teams card in headless Chromium: docs/cards/*.png and results.json.
 cards: $(STAMP) node_modules/.bin/azurite-table
 	$(PY) scripts/render_cards.py --out docs/cards
+
+## The fault and bad-input suites (tests/e2e, tests/fuzz), writing what held to docs/reliability.md.
+reliability: $(STAMP) node_modules/.bin/azurite-table
+	$(PY) -m pytest tests/e2e/test_pipeline_replay.py tests/fuzz -q --reliability-report docs/reliability.md
 
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py --out docs/performance.md

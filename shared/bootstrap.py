@@ -6,8 +6,8 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -93,7 +93,10 @@ def build_catalog_source(settings: Settings, *, catalog_file: str | None = None)
     return ArmCatalogSource(build_arm_client(settings), settings.watch_subscription_id)
 
 
-def build_arm_client(settings: Settings) -> Any:
+def build_arm_client(settings: Settings, *, sleep: Callable[[float], None] | None = None) -> Any:
+    """The ARM client; ``sleep`` (backoff and Retry-After waits) is for replays on a virtual clock."""
+    import time
+
     from shared.adapters.arm import ArmClient, AzureIdentityTokenProvider, StaticTokenProvider
 
     tokens: Any = (
@@ -107,6 +110,7 @@ def build_arm_client(settings: Settings) -> Any:
         tokens,
         timeout=settings.arm_timeout_seconds,
         max_retries=settings.arm_max_retries,
+        sleep=sleep or time.sleep,
     )
 
 
@@ -190,6 +194,8 @@ class Services:
     policy: PolicyService
     rollback: RollbackService
     notify: NotifyService
+    # what "now" is for the triggers; a replay of dated history installs Services with its own clock
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
@@ -276,12 +282,33 @@ def build_services(
     return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback, notify)
 
 
-@functools.cache
+_installed: Services | None = None
+
+
+def install(services: Services | None) -> None:
+    """Make the triggers use these Services (a host composing its own adapters, or an end-to-end replay).
+    None goes back to building them from the environment."""
+    global _installed  # noqa: PLW0603 - the composition root of a Functions worker is process-wide
+    _installed = services
+
+
 def function_services() -> Services:
-    """Settings are read and validated once; an invalid setting fails the invocation with every problem named."""
+    """The installed Services, or those built from the environment once (settings validated once: an invalid
+    setting fails the invocation with every problem named)."""
+    return _installed if _installed is not None else _from_environment()
+
+
+@functools.cache
+def _from_environment() -> Services:
     settings = load_settings(os.environ)
     require_function_app(settings)
     return build_services(settings)
+
+
+def reset_function_services() -> None:
+    """Forget installed and cached Services: the next invocation reads the environment again."""
+    install(None)
+    _from_environment.cache_clear()
 
 
 def read_local_settings(directory: Path) -> dict[str, str]:

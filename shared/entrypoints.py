@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from shared.services.pipeline import Delivery, TimerReport
@@ -35,15 +35,50 @@ class EventGridEventLike(Protocol):
     def get_json(self) -> Any: ...
 
 
+class CloudEventLike(Protocol):
+    """What the trigger hands over when the subscription delivers CloudEvents 1.0 (azure.functions.CloudEvent)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def specversion(self) -> str: ...
+    @property
+    def time(self) -> datetime | None: ...
+    @property
+    def subject(self) -> str | None: ...
+    def get_json(self) -> Any: ...
+
+
 def run_timer(now: datetime | None = None) -> TimerReport:
     """The timer's job: refresh the inventory, then one watch cycle over the configured locations."""
     from shared.bootstrap import function_services
 
-    return function_services().run_timer(now or datetime.now(UTC))
+    services = function_services()
+    return services.run_timer(now or services.clock())
 
 
-def event_wire(event: EventGridEventLike) -> dict[str, Any]:
-    """Back to the Event Grid schema the publisher sent (the trigger parsed it), for the one event parser."""
+def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
+    """Back to the Event Grid schema the publisher sent (the trigger parsed it), for the one event parser.
+
+    A subscription set to deliver CloudEvents 1.0 hands over a CloudEvent instead (type, source, time): mapped
+    to the same fields, so the delivery schema is the operator's choice."""
+    if not hasattr(event, "event_type") and hasattr(event, "specversion"):
+        cloud = event
+        when = cloud.time
+        return {
+            "id": cloud.id,
+            "topic": cloud.source,
+            "subject": cloud.subject,
+            "eventType": cloud.type,
+            **({"eventTime": when.astimezone(UTC).isoformat()} if when is not None else {}),
+            "data": cloud.get_json(),
+            "dataVersion": "1.0",
+        }
+    event = cast("EventGridEventLike", event)
     when = event.event_time
     return {
         "id": event.id,
@@ -57,7 +92,9 @@ def event_wire(event: EventGridEventLike) -> dict[str, Any]:
     }
 
 
-def handle_event(subscriber: str, event: EventGridEventLike, now: datetime | None = None) -> Delivery:
+def handle_event(
+    subscriber: str, event: EventGridEventLike | CloudEventLike, now: datetime | None = None
+) -> Delivery:
     """Deliver one Event Grid event to one subscriber. Re-raises a transient error: Event Grid redelivers."""
     from shared.bootstrap import function_services
     from shared.services.pipeline import RETRY, deliver
@@ -65,7 +102,7 @@ def handle_event(subscriber: str, event: EventGridEventLike, now: datetime | Non
     services = function_services()
     (chosen,) = [s for s in services.subscribers() if s.name == subscriber]
     # a trigger receives what its subscription routes to it: deliver it to that subscriber alone
-    deliveries = deliver([event_wire(event)], [chosen], now or datetime.now(UTC))
+    deliveries = deliver([event_wire(event)], [chosen], now or services.clock())
     delivery = deliveries[0]
     log.info("%s: event %s (%s): %s %s", subscriber, delivery.event_id, delivery.event_type,
              delivery.outcome, delivery.detail)  # fmt: skip
@@ -103,7 +140,7 @@ def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dic
     services = function_services()
     try:
         result = services.rollback.rollback(
-            deployment_id, now or datetime.now(UTC), to_version=to_version, dry_run=dry_run
+            deployment_id, now or services.clock(), to_version=to_version, dry_run=dry_run
         )
     except UnknownDeployment as exc:
         return 404, {"error": str(exc), "reason": exc.reason}
@@ -132,7 +169,8 @@ def status_request(fmt: str | None, now: datetime | None = None) -> tuple[int, s
     from shared.bootstrap import function_services
     from shared.domain.status_page import render_status_page
 
-    report = function_services().status(now or datetime.now(UTC))
+    services = function_services()
+    report = services.status(now or services.clock())
     if (fmt or "").lower() == "json":
         return 200, json.dumps(report.to_json()), "application/json"
     return 200, render_status_page(report), "text/html"

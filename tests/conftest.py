@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fakes.arm_server",
     "tests.fakes.eventgrid_server",
     "tests.fakes.webhooks",
+    "tests.reliability",
 ]

@@ -25,7 +25,10 @@ def parse_instant(value: str) -> datetime:
         raise ValueError(f"not an ISO-8601 date: {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-08:00: no UTC instant exists
+        raise ValueError(f"not a representable instant: {value!r}") from None
 
 
 def parse_catalog_date(value: object) -> datetime | None:

@@ -137,6 +137,9 @@ class PolicyService:
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
             return HandleResult(event.id, REJECTED, str(exc))
+        location = (
+            location.lower()
+        )  # ARM location names; the watcher keys its snapshots by the lower-case name
         if not self.scope.covers_location(location):
             log.info(
                 "%s: event %s is for %s, outside WATCH_LOCATIONS: ignored", SUBSCRIBER, event.id, location

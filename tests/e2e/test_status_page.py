@@ -90,7 +90,7 @@ def test_status_http_function_serves_html_and_json(
 
     monkeypatch.setenv("STATE_STORE", f"sqlite:///{Path.cwd() / '.modelwatch' / 'state.db'}")
     monkeypatch.setenv("EVENTGRID_TOPIC_ENDPOINT", eventgrid_server.endpoint)  # type: ignore[attr-defined]
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
     try:
         handler = functions()["status"].get_user_function()
         page = handler(func.HttpRequest("GET", "/api/status", body=b""))
@@ -102,7 +102,7 @@ def test_status_http_function_serves_html_and_json(
         data = handler(func.HttpRequest("GET", "/api/status", params={"format": "json"}, body=b""))
         assert data.mimetype == "application/json" and len(json.loads(data.get_body())["deployments"]) == 4
     finally:
-        bootstrap.function_services.cache_clear()
+        bootstrap.reset_function_services()
 
 
 def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path) -> None:

@@ -166,9 +166,9 @@ def app(
     }  # fmt: skip
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
     yield
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
 
 
 def deliver(wire: dict[str, Any]) -> None:

@@ -106,9 +106,9 @@ def app(
         monkeypatch.setenv(k, v)
     if state == "table":
         monkeypatch.setenv("STATE_TABLE_PREFIX", request.getfixturevalue("table_prefix"))
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
     yield App(arm_server, eventgrid_server)
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
 
 
 def test_functions_are_indexed_with_their_triggers() -> None:

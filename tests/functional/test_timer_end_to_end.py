@@ -57,9 +57,9 @@ def wired(
         env["STATE_TABLE_PREFIX"] = request.getfixturevalue("table_prefix")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
     yield arm_server, eventgrid_server
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
 
 
 def catalog_events(topic: FakeEventGridTopic) -> list[dict[str, Any]]:
@@ -139,9 +139,9 @@ def test_missing_settings_fail_the_invocation_naming_them(monkeypatch: pytest.Mo
         "AzureWebJobsStorage",
     ):
         monkeypatch.delenv(name, raising=False)
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()
     with pytest.raises(SettingsError) as info:
         timer()
     for name in ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "EVENTGRID_TOPIC_ENDPOINT", "STATE_STORE"):
         assert name in str(info.value)
-    bootstrap.function_services.cache_clear()
+    bootstrap.reset_function_services()

@@ -1,0 +1,446 @@
+"""The whole pipeline replaying real lifecycle history, without and with faults (harness: tests/e2e/replay.py).
+
+The demo timeline (shared/data/timeline.json, 2024-03 to 2025-06) runs through the function app's entry points
+against Table Storage on Azurite, the ARM, Event Grid and webhook stand-ins over HTTP. Its end state is asserted
+exactly; then each fault is injected into a fresh replay, and the outcome must be the fault-free one (every
+deployment's version and policy, the rollback records, every message on every channel, the number of deployment
+writes, the published event ids), or, for faults that delay what is seen by whole cycles, the invariants: no event
+lost, no action twice, no false retirement, and every failure visible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import bootstrap
+from shared.adapters.table_store import TableCatalogStateStore
+from shared.domain.catalog import VersionKey
+from shared.domain.diff import VersionRecord
+from shared.ports import Cursor
+from tests.e2e.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Stack, WorkerDied, stack
+from tests.fakes.arm_server import FakeArm, Fault
+from tests.fakes.eventgrid_server import FakeEventGridTopic
+
+pytestmark = pytest.mark.azurite
+
+# The steps of the demo timeline where the most happens (0-based): 5 = 2025-01-21, gpt-35-turbo's default moves
+# to 0125 and Azure moves the auto-update deployments; 6 = 2025-02-14, 0301 and 0613 are retired and enforcement
+# upgrades fraud-scoring (the one write modelwatch makes besides the rollback of step 8).
+BUSY_STEP = 5
+WRITE_STEP = 6
+
+
+def demo_step(stack: Stack, text: str) -> int:
+    return next(i for i, s in enumerate(stack.timeline.steps) if s["at"] == text)
+
+
+@contextmanager
+def fresh(
+    connection_string: str, path: Path = DEMO_TIMELINE, **options: Any
+) -> Iterator[tuple[Stack, FakeArm, FakeEventGridTopic]]:
+    with (
+        FakeArm() as arm,
+        FakeEventGridTopic() as topic,
+        stack(path, arm, topic, connection_string, new_table_prefix(), **options) as s,
+    ):
+        yield s, arm, topic
+
+
+def new_table_prefix() -> str:
+    return "R" + uuid.uuid4().hex[:12]
+
+
+_references: dict[Path, tuple[Outcome, list[dict[str, Any]]]] = {}
+
+
+def reference_run(connection_string: str, path: Path = DEMO_TIMELINE) -> tuple[Outcome, list[dict[str, Any]]]:
+    """The fault-free replay's outcome and published events (computed once per timeline and session)."""
+    if path not in _references:
+        with fresh(connection_string, path) as (s, _, topic):
+            s.replay()
+            assert not s.timer_failures and not s.dispatcher.failures
+            _references[path] = (s.outcome(), list(topic.events))
+    return _references[path]
+
+
+def reference(connection_string: str, path: Path = DEMO_TIMELINE) -> Outcome:
+    return reference_run(connection_string, path)[0]
+
+
+def event_types(outcome: Outcome) -> Counter[str]:
+    return Counter(t.removeprefix("ModelLifecycle.") for t, _ in outcome.events)
+
+
+# ---- the demo history, fault-free
+
+
+@pytest.mark.reliability(
+    fault="none: the demo history (12 dated steps, 2024-03 to 2025-06) replayed, each event delivered at least once (30% twice), shuffled",
+    held="every deployment's end state as the documented rules say; 2 writes; 13 event types; one message per change on both channels; the half-empty listing an anomaly, no false retirement",
+)
+def test_demo_history_ends_where_the_documented_rules_say(azurite_connection_string: str) -> None:
+    with fresh(azurite_connection_string) as (s, _, topic):
+        s.replay()
+        outcome = s.outcome()
+        assert s.timer_failures == [] and s.dispatcher.failures == [] and s.dispatcher.dead_letters == []
+        assert outcome.versions == {
+            # rolled back by the team after Azure's 2025-03-17 move to 2024-08-06; pinned so Azure cannot redo it
+            "chat-prod": ("2024-05-13", "NoAutoUpgrade"),
+            # 0613 retired 2025-02-13 and no newer default was due: enforcement moved it to the default 0125
+            "fraud-scoring": ("0125", "OnceCurrentVersionExpired"),
+            # NoAutoUpgrade: left on 0301, which is retired (broken, and alerted as such)
+            "legacy-batch": ("0301", "NoAutoUpgrade"),
+            # auto-update to default: Azure moved it to 0125 when the default changed (2025-01-21)
+            "assistant": ("0125", "OnceNewDefaultVersionAvailable"),
+            # provisioned: never auto-upgraded, caught by gpt-4 0613's retirement (2025-06-06)
+            "ptu-ranker": ("0613", None),
+            # upgrade when expired: 2024-05-13 retires 2025-06-30, after the last step
+            "summarizer": ("2024-05-13", "OnceCurrentVersionExpired"),
+        }
+        assert outcome.rollbacks == (
+            ("assistant", "0301", "0125", "azure"),
+            ("chat-prod", "2024-05-13", "2024-08-06", "azure"),
+            ("chat-prod", "2024-08-06", "2024-05-13", "rollback"),
+            ("fraud-scoring", "0613", "0125", "modelwatch"),
+        )
+        assert outcome.writes == 2  # the enforced upgrade and the rollback, each once
+        assert [code for code, _ in s.rollbacks] == [200]
+        assert len(event_types(outcome)) == 13  # every event type this product publishes
+        counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
+        for route in ("default", "payments", "search"):
+            assert counts[f"{route}/slack"] == counts[f"{route}/teams"] > 0  # one message, both channels
+        # no false retirement: Sweden Central's half-empty listing (2025-01-21) was held as an anomaly
+        retired = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionRetired"]
+        assert retired and all(e["data"]["reason"] != "removedFromCatalog" for e in retired)
+        assert sum(e["eventType"] == "ModelLifecycle.CatalogAnomaly" for e in topic.events) == 1
+        assert outcome == reference(azurite_connection_string)  # the replay is deterministic
+
+
+@pytest.mark.parametrize(("seed", "duplicates"), [(1, 0.0), (99, 0.8)])
+@pytest.mark.reliability(
+    fault="delivery order and duplicates: seed {seed}, {duplicates:.0%} of deliveries twice",
+    held="the same end state, messages and event ids as the reference run",
+)
+def test_delivery_order_and_duplicates_change_nothing(
+    azurite_connection_string: str, seed: int, duplicates: float
+) -> None:
+    with fresh(azurite_connection_string, seed=seed, duplicate_rate=duplicates) as (s, _, _):
+        s.replay()
+        assert s.outcome() == reference(azurite_connection_string)
+
+
+# ---- faults that heal within a cycle: the outcome is exactly the fault-free one
+
+
+def arm_storm(status: int, path: str, count: int, **fault: Any) -> Callable[[int, Stack], None]:
+    def inject(index: int, s: Stack) -> None:
+        if index == BUSY_STEP:
+            s.arm.faults.extend(Fault(status, path_contains=path, **fault) for _ in range(count))
+
+    return inject
+
+
+TRUNCATED = '{"value": [{"kind": "OpenAI", "skuName": "S0", "model": {"format": "Open'
+
+# At most ARM_MAX_RETRIES (3) faults per path: whichever requests they hit, each succeeds within its retries, so
+# the cycle completes. More than that can exhaust one location's retries: that is the region-down case below.
+HEALING: dict[str, Callable[[int, Stack], None]] = {
+    "ARM 429 storm on the catalog (Retry-After honoured)": arm_storm(
+        429, "/models", 3, headers={"Retry-After": "1"}, body='{"error":{"code":"TooManyRequests"}}'
+    ),
+    "ARM 429 storm on the deployment listing": arm_storm(
+        429, "/deployments", 3, headers={"Retry-After": "1"}, body='{"error":{"code":"TooManyRequests"}}'
+    ),
+    "ARM 503 on the catalog": arm_storm(503, "/models", 3),
+    "ARM 500 on the deployment listing": arm_storm(500, "/deployments", 3),
+    "a truncated catalog page (200, cut mid-JSON)": arm_storm(200, "/models", 2, body=TRUNCATED),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(HEALING))
+@pytest.mark.reliability(
+    fault="{fault}, at the busiest step",
+    held="retried within the cycle; outcome identical to the fault-free run",
+)
+def test_arm_faults_heal_with_no_trace_in_the_outcome(azurite_connection_string: str, fault: str) -> None:
+    with fresh(azurite_connection_string) as (s, arm, _):
+        s.replay(on_step=HEALING[fault])
+        assert s.outcome() == reference(azurite_connection_string)
+        assert not arm.faults  # every scripted fault was served
+
+
+@pytest.mark.reliability(
+    fault="Event Grid topic answers 503 to every publish of one timer run",
+    held="the run fails (visible); the outbox keeps the events; the next run publishes each once; outcome identical",
+)
+def test_event_grid_publish_failures_fail_the_run_and_lose_nothing(azurite_connection_string: str) -> None:
+    def inject(index: int, s: Stack) -> None:
+        if index == BUSY_STEP:
+            s.topic.failures = [503] * 4  # the SDK's retries (3) and the drain all fail this run
+
+    with fresh(azurite_connection_string) as (s, _, _):
+        s.replay(on_step=inject)
+        assert [when for when, _ in s.timer_failures] == ["2025-01-21"]  # visible: the run failed
+        assert "publish" in s.timer_failures[0][1].lower()
+        assert s.outcome() == reference(azurite_connection_string)  # the next run published all of it, once
+
+
+class CrashingStore(TableCatalogStateStore):
+    """The real Table adapter, whose worker dies once at a chosen write when armed."""
+
+    crash_on: str | None = None
+
+    def _maybe(self, step: str) -> None:
+        if type(self).crash_on == step:
+            type(self).crash_on = None
+            raise WorkerDied(step)
+
+    def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+        self._maybe("commit_cursor")
+        return super().commit_cursor(cursor, expected_etag=expected_etag)
+
+    def save_records(self, location: str, records: Mapping[VersionKey, VersionRecord]) -> None:
+        self._maybe("save_records")
+        super().save_records(location, records)
+
+    def remove_pending(self, event_ids: Sequence[str]) -> None:
+        self._maybe("remove_pending")
+        super().remove_pending(event_ids)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "commit_cursor",  # events recorded in the outbox, snapshot not committed
+        "save_records",  # cursor committed, snapshot records not written
+        "remove_pending",  # events published, not yet removed from the outbox: published again
+    ],
+)
+@pytest.mark.reliability(
+    fault="the worker dies at {where} during the busiest cycle",
+    held="the run fails; the next run finishes it: no event lost, none acted on twice; outcome identical",
+)
+def test_a_worker_dying_mid_cycle_loses_nothing_and_acts_once(
+    azurite_connection_string: str, where: str
+) -> None:
+    class Store(CrashingStore):
+        crash_on: str | None = None
+
+    def inject(index: int, s: Stack) -> None:
+        if index == BUSY_STEP:
+            Store.crash_on = where
+
+    with fresh(azurite_connection_string, state_class=Store) as (s, _, _):
+        s.replay(on_step=inject)
+        assert Store.crash_on is None and len(s.timer_failures) == 1
+        assert s.outcome() == reference(azurite_connection_string)
+
+
+@pytest.mark.reliability(
+    fault="a second worker runs the same cycle and commits first (Table Storage 412 on the stale ETag)",
+    held="the loser stops for the location without failing; nothing published or written twice; outcome identical",
+)
+def test_a_concurrent_cycle_wins_the_cursor_with_a_real_412(azurite_connection_string: str) -> None:
+    """Two workers run the same step: the second commits each location first; the first gets 412 from Table
+    Storage at its cursor, stops for that location, and nothing is published or done twice."""
+    outcomes: list[str] = []
+
+    class Racing(TableCatalogStateStore):
+        race = False
+
+        def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+            if Racing.race:
+                Racing.race = False
+                other = bootstrap.build_services(stack_ref[0].services.settings)  # another worker, own stores
+                assert other.run_timer(stack_ref[0].time.now).ok
+            try:
+                return super().commit_cursor(cursor, expected_etag=expected_etag)
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+                raise
+
+    stack_ref: list[Stack] = []
+
+    def inject(index: int, s: Stack) -> None:
+        if index == BUSY_STEP:
+            Racing.race = True
+
+    with fresh(azurite_connection_string, state_class=Racing) as (s, _, _):
+        stack_ref.append(s)
+        s.replay(on_step=inject)
+        assert outcomes and set(outcomes) == {"ConcurrencyError"}  # Azurite answered 412 to the stale ETag
+        assert s.timer_failures == []  # losing the race is not a failure: the other cycle did the work
+        assert s.outcome() == reference(azurite_connection_string)
+
+
+@pytest.mark.reliability(
+    fault="Slack 503 x12 and Teams 500 x7 for two routes",
+    held="non-2xx to Event Grid, redelivered; each message posted exactly once, none lost",
+)
+def test_a_webhook_outage_is_retried_by_event_grid_and_posts_once(azurite_connection_string: str) -> None:
+    def inject(index: int, s: Stack) -> None:
+        if index == BUSY_STEP:
+            s.hooks["payments/slack"].script = [(503, "service_unavailable", {})] * 12
+            s.hooks["default/teams"].script = [(500, "", {})] * 7
+
+    with fresh(azurite_connection_string) as (s, _, _):
+        s.replay(on_step=inject)
+        assert any("notify_channels" in f for f in s.dispatcher.failures)  # visible: non-2xx to Event Grid
+        assert s.dispatcher.dead_letters == []
+        assert s.outcome() == reference(azurite_connection_string)  # every message once, none lost
+
+
+@pytest.mark.reliability(
+    fault="a deployment PUT whose long-running operation fails",
+    held="the failure recorded in the ledger with ARM's error; other deployments go on; the next event upgrades it once",
+)
+def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once(
+    azurite_connection_string: str,
+) -> None:
+    """ARM accepts the PUT, then its long-running operation fails. That deployment's failure is permanent for
+    the event (acknowledged, recorded in the ledger with the ARM error, logged); the other deployments go on; the
+    next event concerning the deployment upgrades it, once."""
+
+    def inject(index: int, s: Stack) -> None:
+        if index == WRITE_STEP:
+            s.arm.fail_next_put = ("InternalServerError", "the deployment operation failed (scripted)")
+
+    with fresh(azurite_connection_string) as (s, arm, topic):
+        s.replay(on_step=inject)
+        failed = [op for op in arm.operations.values() if op["failure"]]
+        assert len(failed) == 1
+        ledger = [s.services.stores.get("apply_update_policy", str(e["id"])) for e in topic.events]
+        recorded = [
+            entry.outcome
+            for entry in ledger
+            if entry is not None and "failed: fraud-scoring" in entry.outcome
+        ]
+        assert len(recorded) == 1 and "the deployment operation failed (scripted)" in recorded[0]
+        ref = reference(azurite_connection_string)
+        outcome = s.outcome()
+        assert outcome.writes == ref.writes + 1  # the failed operation, then the one that succeeded
+        assert (outcome.versions, outcome.rollbacks, outcome.messages) == (
+            ref.versions,
+            ref.rollbacks,
+            ref.messages,
+        )
+
+
+# ---- a region down for several cycles: later, but not lost, and never a false retirement
+
+
+@pytest.mark.reliability(
+    fault="Sweden Central's catalog answers 500 for three cycles in a row",
+    held="three failed runs and the cursor's last error (visible); no false retirement; every retirement still seen; East US unaffected; same end state",
+)
+def test_a_region_failing_for_several_cycles_is_visible_and_never_retires_anything(
+    azurite_connection_string: str,
+) -> None:
+    down = {4, 5, 6}  # 2024-11-11, 2025-01-21, 2025-02-14: Sweden Central's catalog answers 500 to every try
+
+    def inject(index: int, s: Stack) -> None:
+        s.arm.faults = [f for f in s.arm.faults if "swedencentral" not in f.path_contains]
+        if index in down:
+            s.arm.faults.extend(Fault(500, path_contains="/locations/swedencentral/models") for _ in range(8))
+        if index == max(down) + 1:
+            cursor = s.services.state.get_cursor("swedencentral")
+            assert cursor.last_error and "500" in cursor.last_error  # the status page shows it
+
+    with fresh(azurite_connection_string) as (s, _, topic):
+        s.replay(on_step=inject)
+        failed_days = sorted({when for when, _ in s.timer_failures})
+        assert failed_days == ["2024-11-11", "2025-01-21", "2025-02-14"]
+        assert all("swedencentral" in error for _, error in s.timer_failures)
+        ref, ref_events = reference_run(azurite_connection_string)
+        outcome = s.outcome()
+        assert (outcome.versions, outcome.rollbacks, outcome.writes) == (
+            ref.versions,
+            ref.rollbacks,
+            ref.writes,
+        )
+        retired = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionRetired"]
+        assert all(e["data"]["reason"] != "removedFromCatalog" for e in retired)
+
+        # nothing lost: every version retirement the fault-free run saw in Sweden Central is seen here too
+        def retirements(events: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+            return {
+                (e["data"]["modelName"], e["data"]["modelVersion"])
+                for e in events
+                if e["eventType"] == "ModelLifecycle.VersionRetired"
+                and e["data"]["location"] == "swedencentral"
+            }
+
+        assert retirements(topic.events) == retirements(ref_events)
+
+        # East US never noticed: its catalog events are exactly the fault-free ones
+        def eastus(events: Sequence[dict[str, Any]]) -> set[str]:
+            return {str(e["id"]) for e in events if e["subject"].startswith("/locations/eastus/")}
+
+        assert eastus(topic.events) == eastus(ref_events)
+
+
+# ---- a second, different history: 2025-02 to 2026-10, three regions, retirement dates by deployment type
+
+
+@pytest.mark.reliability(
+    fault="none: a second history (tests/e2e/data/timeline-2.json, 10 steps 2025-02 to 2026-10, 3 regions, "
+    "retirement dates that differ by deployment type), delivered at least once, shuffled",
+    held="every deployment's end state as the rules say; Standard retires first, the other types later; "
+    "West US 3's half-empty listing an anomaly, no false retirement; outcome independent of delivery order",
+)
+def test_second_history_with_retirements_by_deployment_type(azurite_connection_string: str) -> None:
+    with fresh(azurite_connection_string, SECOND_TIMELINE, seed=3, duplicate_rate=0.5) as (s, _, topic):
+        s.replay()
+        outcome = s.outcome()
+        assert s.timer_failures == [] and s.dispatcher.failures == []
+        assert outcome.versions == {
+            # auto-update: Azure moved it to the new default 2024-08-06 (2025-03-17); the team rolled it back
+            "checkout-assistant": ("2024-05-13", "NoAutoUpgrade"),
+            # no newer gpt-4o-mini default ever appears: nothing to move to, whatever the policy
+            "receipt-reader": ("2024-07-18", "OnceCurrentVersionExpired"),
+            "query-expander": ("2024-07-18", "NoAutoUpgrade"),
+            # provisioned: never auto-upgraded
+            "refunds-ptu": ("2024-08-06", None),
+            # no policy means OnceCurrentVersionExpired; 2024-08-06 is the default, nothing newer to move to
+            "answer-writer": ("2024-08-06", None),
+            # already newer than the default: Azure never downgrades
+            "semantic-ranker": ("2024-11-20", "OnceNewDefaultVersionAvailable"),
+            # o1-preview has no same-model successor: it stops at retirement (2025-07-28)
+            "reasoning-lab": ("2024-09-12", "OnceCurrentVersionExpired"),
+        }
+        assert outcome.rollbacks == (
+            ("checkout-assistant", "2024-05-13", "2024-08-06", "azure"),
+            ("checkout-assistant", "2024-08-06", "2024-05-13", "rollback"),
+        )
+        assert outcome.writes == 1 and [code for code, _ in s.rollbacks] == [200]
+        retired = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionRetired"]
+        assert all(e["data"]["reason"] != "removedFromCatalog" for e in retired)
+        # 2026-04-01: gpt-4o 2024-08-06 retired for Standard only; 2026-10-02: for every deployment type
+        split = sorted(
+            (e["eventTime"][:10], e["data"]["fullyRetired"])
+            for e in retired
+            if e["data"]["modelName"] == "gpt-4o"
+            and e["data"]["modelVersion"] == "2024-08-06"
+            and e["data"]["location"] == "eastus2"
+        )
+        assert split == [("2026-04-01", False), ("2026-10-02", True)]
+        broken_on = {
+            e["data"]["deploymentName"]: e["eventTime"][:10]
+            for e in sorted(topic.events, key=lambda e: e["eventTime"], reverse=True)
+            if e["eventType"] == "ModelLifecycle.DeploymentAtRisk" and e["data"]["status"] == "broken"
+        }
+        assert broken_on["query-expander"] == "2026-04-01"  # Standard: the first date
+        assert broken_on["refunds-ptu"] == broken_on["answer-writer"] == "2026-10-02"  # their own, later date
+        counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
+        for route in ("default", "payments", "search"):
+            assert counts[f"{route}/slack"] == counts[f"{route}/teams"] > 0
+    with fresh(azurite_connection_string, SECOND_TIMELINE, seed=11, duplicate_rate=0.0) as (again, _, _):
+        again.replay()
+        assert again.outcome() == outcome
