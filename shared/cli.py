@@ -380,7 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--catalog-file", help="read an ARM Models - List JSON response instead of calling ARM"
     )
     check.add_argument("--dry-run", action="store_true", help="diff and show, but write and publish nothing")
-    check.add_argument("--state", help="state store override: sqlite:///PATH or a storage connection string")
+    check.add_argument(
+        "--state",
+        help="state store override: sqlite:///PATH, a table endpoint URL (signed in with az login) or a storage connection string",
+    )
     check.add_argument("--locations", help="comma-separated locations (default: WATCH_LOCATIONS)")
     check.set_defaults(handler=cmd_check)
 
@@ -391,7 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     def state_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--state", help="state store override: sqlite:///PATH or a storage connection string")
+        p.add_argument(
+            "--state",
+            help="state store override: sqlite:///PATH, a table endpoint URL (signed in with az login) or a storage connection string",
+        )
 
     deployments = sub.add_parser(
         "deployments", help="list the deployment inventory with retirement countdowns"

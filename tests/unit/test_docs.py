@@ -40,3 +40,15 @@ def test_sample_holds_no_secret_values() -> None:
     for name in ("ARM_BEARER_TOKEN", "EVENTGRID_TOPIC_KEY", "STATE_STORE", "WATCH_SUBSCRIPTION_ID", "TEAMS_WEBHOOK_URL",
                  "SLACK_WEBHOOK_URL", "ALERT_ROUTES"):  # fmt: skip
         assert sample[name] == "", name
+
+
+def test_every_relative_link_in_the_docs_exists() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert broken == []

@@ -1,0 +1,109 @@
+// modelwatch on Azure: `azd up` provisions this, deploys the code, then its postdeploy hook creates the Event Grid
+// subscriptions (infra/subscriptions.bicep): an AzureFunction subscription needs the functions to exist first.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('azd environment name: names the resource group and every resource.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the app and its resources (not the regions watched).')
+param location string
+
+@description('ARM regions whose model catalog is watched, comma-separated, e.g. eastus,swedencentral.')
+param watchLocations string
+
+@description('Subscription whose model catalog is read; empty: the one deployed into.')
+param watchSubscriptionId string = ''
+
+@description('Subscriptions whose Azure OpenAI accounts are listed, comma-separated (Reader is granted on each); empty: the catalog subscription.')
+param watchSubscriptionIds string = ''
+
+@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, Cognitive Services Contributor is granted on exactly these.')
+param watchAccounts string = ''
+
+@allowed(['plan', 'enforce'])
+@description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts).')
+param policyMode string = 'plan'
+
+@description('When catalog_timer runs: 6-field NCRONTAB, UTC.')
+param catalogPollSchedule string = '0 0 * * * *'
+
+@allowed(['info', 'warning', 'critical'])
+param alertMinSeverity string = 'info'
+
+@description('ALERT_ROUTES JSON (route -> {teams, slack: URL or setting name, minSeverity, catalogNews}); empty for none.')
+param alertRoutes string = ''
+
+@secure()
+@description('The default route\'s Teams Workflows webhook URL; stored in Key Vault, never in app settings.')
+param teamsWebhookUrl string = ''
+
+@secure()
+@description('The default route\'s Slack incoming webhook URL; stored in Key Vault.')
+param slackWebhookUrl string = ''
+
+param stateTablePrefix string = 'ModelWatch'
+
+var tags = { 'azd-env-name': environmentName }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
+var subscriptionsToRead = union([catalogSubscription], empty(watchSubscriptionIds) ? [] : split(watchSubscriptionIds, ','))
+var accounts = empty(watchAccounts) ? [] : split(watchAccounts, ',')
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module app 'modules/app.bicep' = {
+  name: 'app'
+  scope: group
+  params: {
+    location: location
+    tags: tags
+    token: token
+    watchLocations: watchLocations
+    watchSubscriptionId: catalogSubscription
+    watchSubscriptionIds: join(subscriptionsToRead, ',')
+    watchAccounts: watchAccounts
+    policyMode: policyMode
+    catalogPollSchedule: catalogPollSchedule
+    alertMinSeverity: alertMinSeverity
+    alertRoutes: alertRoutes
+    teamsWebhookUrl: teamsWebhookUrl
+    slackWebhookUrl: slackWebhookUrl
+    stateTablePrefix: stateTablePrefix
+  }
+}
+
+// Reader on each watched subscription: Microsoft.CognitiveServices/locations/models/read (the catalog) and the
+// account and deployment listing. Cognitive Services Usages Reader is not enough: it grants locations/usages/read only.
+module readers 'modules/subscription-reader.bicep' = [for sub in subscriptionsToRead: {
+  name: 'reader-${uniqueString(sub)}'
+  scope: subscription(sub)
+  params: {
+    principalId: app.outputs.principalId
+  }
+}]
+
+// Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider.
+module writers 'modules/account-contributor.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
+  name: 'writer-${uniqueString(account)}'
+  scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
+  params: {
+    accountName: last(split(account, '/'))
+    principalId: app.outputs.principalId
+  }
+}]
+
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_LOCATION string = location
+output FUNCTION_APP_NAME string = app.outputs.functionAppName
+output FUNCTION_APP_PRINCIPAL_ID string = app.outputs.principalId
+output EVENTGRID_TOPIC_NAME string = app.outputs.topicName
+output STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName
+output DEADLETTER_CONTAINER string = app.outputs.deadLetterContainer
+output KEY_VAULT_NAME string = app.outputs.keyVaultName

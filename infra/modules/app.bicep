@@ -1,0 +1,278 @@
+// Everything in the app's resource group: storage (host, state tables, package, dead letters), monitoring, the
+// Event Grid topic, Key Vault for the webhook URLs, the Flex Consumption Function App, and the identity's roles
+// on these resources. No keys anywhere: shared-key access and the topic's local auth are off.
+param location string
+param tags object
+param token string
+param watchLocations string
+param watchSubscriptionId string
+param watchSubscriptionIds string
+param watchAccounts string
+param policyMode string
+param catalogPollSchedule string
+param alertMinSeverity string
+param alertRoutes string
+@secure()
+param teamsWebhookUrl string
+@secure()
+param slackWebhookUrl string
+param stateTablePrefix string
+
+var deploymentContainer = 'app-package'
+var deadLetterContainer = 'deadletter'
+
+// Built-in role definition ids
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'st${token}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowSharedKeyAccess: false // identity only: no connection string with a key exists to leak
+    allowBlobPublicAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: deploymentContainer
+}
+
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: deadLetterContainer
+}
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${token}'
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 30
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${token}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true // telemetry with Entra ID (Monitoring Metrics Publisher), not the ingestion key
+  }
+}
+
+resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
+  name: 'evgt-${token}'
+  location: location
+  tags: tags
+  identity: { type: 'SystemAssigned' } // delivers to the functions and writes dead letters with its identity
+  properties: {
+    inputSchema: 'EventGridSchema'
+    disableLocalAuth: true // publishing needs EventGrid Data Sender: no topic key exists to leak
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv-${take(token, 20)}'
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    enablePurgeProtection: true
+  }
+}
+
+resource teamsSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(teamsWebhookUrl)) {
+  parent: vault
+  name: 'teams-webhook-url'
+  properties: { value: teamsWebhookUrl }
+}
+
+resource slackSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(slackWebhookUrl)) {
+  parent: vault
+  name: 'slack-webhook-url'
+  properties: { value: slackWebhookUrl }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${token}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+// Key Vault references: the host resolves them with the app's identity; the URLs never sit in app settings.
+var webhookSettings = union(
+  empty(teamsWebhookUrl) ? {} : { TEAMS_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/teams-webhook-url/)' },
+  empty(slackWebhookUrl) ? {} : { SLACK_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/slack-webhook-url/)' }
+)
+
+var appSettings = union(
+  {
+    // identity-based host storage (timer locks); the state tables live in the same account
+    AzureWebJobsStorage__accountName: storage.name
+    STATE_STORE: 'https://${storage.name}.table.${environment().suffixes.storage}'
+    STATE_TABLE_PREFIX: stateTablePrefix
+    APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+    CATALOG_POLL_SCHEDULE: catalogPollSchedule
+    WATCH_SUBSCRIPTION_ID: watchSubscriptionId
+    WATCH_SUBSCRIPTION_IDS: watchSubscriptionIds
+    WATCH_LOCATIONS: watchLocations
+    WATCH_ACCOUNTS: watchAccounts
+    EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
+    POLICY_MODE: policyMode
+    ALERT_MIN_SEVERITY: alertMinSeverity
+  },
+  empty(alertRoutes) ? {} : { ALERT_ROUTES: alertRoutes },
+  webhookSettings
+)
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-${token}'
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: 'SystemAssigned'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    // Flex Consumption: the runtime lives here, not in FUNCTIONS_WORKER_RUNTIME (which it rejects)
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: { type: 'SystemAssignedIdentity' }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      runtime: { name: 'python', version: '3.11' }
+    }
+  }
+}
+
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: appSettings
+}
+
+// ---- the Function App's roles, each on the one resource it needs
+
+// host storage (timer locks, keys) and the deployment package container (Flex Consumption reads it)
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// the host keeps its own bookkeeping queues in AzureWebJobsStorage with identity-based connections
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// the state tables: snapshots, cursors, outbox, inventory, ledger, rollback records
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(topic.id, functionApp.id, roles.eventGridDataSender)
+  scope: topic
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, functionApp.id, roles.monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// the topic's identity writes dead letters to their container, and nowhere else
+resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deadLetters.id, topic.id, roles.storageBlobDataContributor)
+  scope: deadLetters
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: topic.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output functionAppName string = functionApp.name
+output principalId string = functionApp.identity.principalId
+output topicName string = topic.name
+output storageAccountName string = storage.name
+output deadLetterContainer string = deadLetterContainer
+output keyVaultName string = vault.name

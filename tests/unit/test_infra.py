@@ -1,0 +1,203 @@
+"""infra/ checked structurally: no Bicep compiler is installable here (PyPI, npm and Debian have none; npm's
+bicep-node only downloads the binary from GitHub), so these tests read the templates as text and check them
+against the code: the settings the template sets are the ones the code reads and pass its validation; the
+Event Grid subscriptions target functions that exist, with filters equal to what each subscriber handles and
+documented in docs/events.md; the identity's roles are least privilege."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.config import load_settings, require_arm_catalog, require_function_app
+from shared.domain.events import CATALOG_EVENT_TYPES
+from shared.errors import SettingsError
+from shared.services.notify import NOTIFY_EVENT_TYPES
+from tests.app_functions import functions
+
+ROOT = Path(__file__).parents[2]
+INFRA = ROOT / "infra"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+COGNITIVE_CONTRIBUTOR = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
+BROAD = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+}
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage__accountName",  # identity-based host storage (the code falls back to it for state too)
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+}
+
+
+def text(name: str) -> str:
+    """A template without its // comments (a comment's words are not settings; 'https://' is not a comment)."""
+    return re.sub(r"(?m)(^|\s)//[^\n]*$", "", (INFRA / name).read_text(encoding="utf-8"))
+
+
+def block(source: str, start: str) -> str:
+    """The text from ``start`` to its matching closing brace or bracket."""
+    i = source.index(start)
+    opening = min(p for p in (source.find("{", i), source.find("[", i)) if p != -1)
+    pairs = {"{": "}", "[": "]"}
+    depth, closer = 0, pairs[source[opening]]
+    for j in range(opening, len(source)):
+        if source[j] == source[opening]:
+            depth += 1
+        elif source[j] == closer:
+            depth -= 1
+            if depth == 0:
+                return source[opening : j + 1]
+    raise AssertionError(f"unbalanced block after {start!r}")
+
+
+def app_settings(source: str) -> dict[str, str]:
+    """Setting name -> its Bicep value expression, from the appSettings and webhookSettings variables."""
+    found: dict[str, str] = {}
+    for var in ("var webhookSettings", "var appSettings"):
+        body = source[source.index(var) : source.index("\n\n", source.index(var))]
+        for name, value in re.findall(r"\b([A-Za-z][A-Za-z0-9_]*):\s*('[^'\n]*'|[^\s,}\n]+)", body):
+            if name[0].isupper() or name.startswith("AzureWebJobs"):
+                found[name] = value
+    return found
+
+
+def subscriptions(source: str) -> dict[str, list[str]]:
+    """Target function name -> includedEventTypes, for each eventSubscriptions resource."""
+    out: dict[str, list[str]] = {}
+    for match in re.finditer(r"resource \w+ 'Microsoft\.EventGrid/topics/eventSubscriptions@[^']+'", source):
+        body = block(source, source[match.start() : match.end()])
+        target = re.search(r"/functions/([A-Za-z0-9_]+)'", body)
+        types = re.findall(r"'(ModelLifecycle\.[A-Za-z]+)'", block(body, "includedEventTypes"))
+        assert target is not None, body
+        out[target.group(1)] = types
+    return out
+
+
+def role_assignments() -> list[tuple[str, str, str]]:
+    """(file, role definition id, scope) of every role assignment; scope '' means the file's target scope."""
+    out: list[tuple[str, str, str]] = []
+    for path in sorted(INFRA.rglob("*.bicep")):
+        source = path.read_text(encoding="utf-8")
+        guids = dict(re.findall(r"(\w+):\s*'([0-9a-f-]{36})'", source))
+        guids.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", source))
+        for match in re.finditer(r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+'", source):
+            body = block(source, source[match.start() : match.end()])
+            role = re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", body)
+            scope = re.search(r"\n\s+scope: (\w+)", body)
+            assert role is not None, body
+            out.append((path.name, guids[role.group(1)], scope.group(1) if scope else ""))
+    return out
+
+
+def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
+    subs = subscriptions(text("subscriptions.bicep"))
+    registered = set(functions())
+    assert set(subs) == {"apply_update_policy", "notify_channels"} <= registered
+    assert sorted(subs["apply_update_policy"]) == sorted(CATALOG_EVENT_TYPES)
+    assert sorted(subs["notify_channels"]) == sorted(NOTIFY_EVENT_TYPES)
+    documented = set(
+        re.findall(r"^## `(ModelLifecycle\.\w+)`", (ROOT / "docs" / "events.md").read_text(), re.M)
+    )
+    assert {t for types in subs.values() for t in types} <= documented
+
+
+def test_the_filter_reader_sees_a_wrong_list() -> None:
+    wrong = text("subscriptions.bicep").replace(
+        "'ModelLifecycle.VersionRetired'", "'ModelLifecycle.VersionRetierd'"
+    )
+    assert sorted(subscriptions(wrong)["apply_update_policy"]) != sorted(CATALOG_EVENT_TYPES)
+
+
+def test_subscriptions_retry_and_dead_letter() -> None:
+    source = text("subscriptions.bicep")
+    assert "maxDeliveryAttempts: 30" in source and "eventTimeToLiveInMinutes: 1440" in source
+    assert source.count("deadLetterWithResourceIdentity: deadLetter") == 2
+    assert "endpointType: 'StorageBlob'" in source
+
+
+def test_every_setting_the_template_sets_is_one_the_code_reads() -> None:
+    settings = app_settings(text("modules/app.bicep"))
+    known = set(json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]) | PLATFORM_SETTINGS
+    assert settings, "no app settings found"
+    assert set(settings) <= known, set(settings) - known
+    # Flex Consumption rejects these: the runtime is functionAppConfig.runtime; keys never go in settings
+    for absent in ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "EVENTGRID_TOPIC_KEY",
+                   "ARM_BEARER_TOKEN", "AzureWebJobsStorage"):  # fmt: skip
+        assert absent not in settings
+    assert "name: 'python', version: '3.11'" in text("modules/app.bicep")
+
+
+# what each parameter or reference resolves to in a real deployment (placeholders of the right shape)
+DEPLOYED = {
+    "storage.name": "stmodelwatch01",
+    "stateTablePrefix": "ModelWatch",
+    "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+    "catalogPollSchedule": "0 0 * * * *",
+    "watchSubscriptionId": "11111111-2222-3333-4444-555555555555",
+    "watchSubscriptionIds": "11111111-2222-3333-4444-555555555555",
+    "watchLocations": "eastus,swedencentral",
+    "watchAccounts": "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/ai/providers/"
+    "Microsoft.CognitiveServices/accounts/contoso",
+    "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
+    "policyMode": "enforce",
+    "alertMinSeverity": "warning",
+    "alertRoutes": '{"payments": {"slack": "SLACK_WEBHOOK_URL", "minSeverity": "critical"}}',
+}
+
+
+def resolve(expression: str) -> str:
+    if expression.startswith("'@Microsoft.KeyVault("):
+        return "https://hooks.slack.com/services/T000/B000/resolvedbykeyvault"  # what the host hands the app
+    if expression.startswith("'"):
+        value = expression.strip("'")
+        return re.sub(r"\$\{([^}]+)\}", lambda m: DEPLOYED.get(m.group(1), "core.windows.net"), value)
+    return DEPLOYED[expression]
+
+
+def test_the_settings_the_template_produces_pass_the_apps_validation() -> None:
+    env = {name: resolve(value) for name, value in app_settings(text("modules/app.bicep")).items()}
+    assert env["STATE_STORE"] == "https://stmodelwatch01.table.core.windows.net"
+    settings = load_settings(env)  # raises SettingsError naming every problem
+    require_arm_catalog(settings)
+    require_function_app(settings)
+    assert settings.enforce and settings.watch_accounts and settings.eventgrid_topic_key is None
+
+
+def test_the_settings_check_catches_a_template_typo() -> None:
+    env = {name: resolve(value) for name, value in app_settings(text("modules/app.bicep")).items()}
+    env["POLICY_MODE"] = "enforced"
+    with pytest.raises(SettingsError, match="POLICY_MODE"):
+        load_settings(env)
+
+
+def test_roles_are_least_privilege() -> None:
+    assignments = role_assignments()
+    assert assignments
+    roles = {role for _, role, _ in assignments}
+    assert not roles & set(BROAD), [BROAD[r] for r in roles & set(BROAD)]
+    # Reader is the only role at subscription scope, and Cognitive Services Contributor only on an account
+    for file, role, scope in assignments:
+        if file == "subscription-reader.bicep":
+            assert role == READER and scope == ""
+        if role == COGNITIVE_CONTRIBUTOR:
+            assert file == "account-contributor.bicep" and scope == "account"
+    main = text("main.bicep")
+    assert "policyMode == 'enforce' ? accounts : []" in main  # write access only when enforcing
+    assert "targetScope = 'subscription'" in text("modules/subscription-reader.bicep")
+
+
+def test_azd_project_and_the_workflow() -> None:
+    azure = (ROOT / "azure.yaml").read_text()
+    assert "host: function" in azure and "language: python" in azure
+    assert "infra/subscriptions.bicep" in azure and "postdeploy" in azure
+    outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
+    used = set(re.findall(r"\$(?:env:)?\{?([A-Z_]+)", azure))
+    assert used <= outputs, used - outputs  # the hook reads what provisioning outputs
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert "bash .ci/run" in workflow and "azd up --no-prompt" in workflow and "id-token: write" in workflow
+    assert "needs: test" in workflow
