@@ -15,6 +15,7 @@ from shared.adapters.sqlite_store import SqliteCatalogStateStore
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.diff import VersionRecord
+from shared.domain.digest import MAX_DIGEST_CHARS, build_digests
 from shared.domain.events import EventType, LifecycleEvent, event_id, version_subject
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import CatalogStateStore, Cursor
@@ -348,6 +349,22 @@ def test_history_of_hundreds_of_events_in_one_day(store: CatalogStateStore) -> N
     events = [event(f"many-{i:03d}", T0 + timedelta(seconds=i)) for i in range(230)]
     store.record_history(events)
     assert [e.id for e in store.list_history(T0)] == [e.id for e in events]
+
+
+def test_a_large_baselines_digests_fit_the_outbox(store: CatalogStateStore) -> None:
+    """A first install over 60 regions: 200 events of distinct changes per digest would be ~40K characters, over
+    Table Storage's 32K per property, and the outbox could never record it; digests are split to fit."""
+    events = [
+        event(f"{i:03d}-{'x' * 40}", T0 + timedelta(seconds=i), location=f"region{i % 60:02d}",
+              retirementDate=f"2026-{i % 12 + 1:02d}-{i % 28 + 1:02d}T00:00:00Z")
+        for i in range(400)
+    ]  # fmt: skip
+    digests = build_digests(events)
+    assert all(len(d.to_json()) <= MAX_DIGEST_CHARS for d in digests) and len(digests) > 2
+    covered = [i for d in digests for i in d.data["coveredEventIds"]]  # type: ignore[union-attr]
+    assert sorted(covered) == sorted(e.id for e in events)  # each event in exactly one digest
+    store.add_pending(digests)
+    assert {e.id for e in store.list_pending()} == {d.id for d in digests}
 
 
 def test_event_round_trip_is_exact(store: CatalogStateStore) -> None:
