@@ -68,28 +68,18 @@ def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
     to the same fields, so the delivery schema is the operator's choice."""
     if not hasattr(event, "event_type") and hasattr(event, "specversion"):
         cloud = event
+        wire = {"id": cloud.id, "topic": cloud.source, "subject": cloud.subject, "eventType": cloud.type,
+                "data": cloud.get_json(), "dataVersion": "1.0"}  # fmt: skip
         when = cloud.time
-        return {
-            "id": cloud.id,
-            "topic": cloud.source,
-            "subject": cloud.subject,
-            "eventType": cloud.type,
-            **({"eventTime": when.astimezone(UTC).isoformat()} if when is not None else {}),
-            "data": cloud.get_json(),
-            "dataVersion": "1.0",
-        }
-    event = cast("EventGridEventLike", event)
-    when = event.event_time
-    return {
-        "id": event.id,
-        "topic": event.topic,
-        "subject": event.subject,
-        "eventType": event.event_type,
-        # the trigger turns a missing or unparseable eventTime into None: leave it out, the parser names it
-        **({"eventTime": when.astimezone(UTC).isoformat()} if when is not None else {}),
-        "data": event.get_json(),
-        "dataVersion": event.data_version,
-    }
+    else:
+        grid = cast("EventGridEventLike", event)
+        wire = {"id": grid.id, "topic": grid.topic, "subject": grid.subject, "eventType": grid.event_type,
+                "data": grid.get_json(), "dataVersion": grid.data_version}  # fmt: skip
+        when = grid.event_time
+    # the trigger turns a missing or unparseable eventTime into None: leave it out, the parser names it
+    if when is not None:
+        wire["eventTime"] = when.astimezone(UTC).isoformat()
+    return wire
 
 
 def handle_event(
