@@ -17,7 +17,7 @@ param watchLocations string
 @description('Subscription whose model catalog is read; empty: the one deployed into.')
 param watchSubscriptionId string = ''
 
-@description('Subscriptions whose Azure OpenAI accounts are listed, comma-separated (Reader is granted on each); empty: the catalog subscription.')
+@description('Subscriptions whose Azure OpenAI accounts are listed when watchAccounts is empty, comma-separated (Reader is granted on each); empty: the catalog subscription.')
 param watchSubscriptionIds string = ''
 
 @description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, Cognitive Services Contributor is granted on exactly these.')
@@ -33,7 +33,8 @@ param catalogPollSchedule string = '0 0 * * * *'
 @allowed(['info', 'warning', 'critical'])
 param alertMinSeverity string = 'info'
 
-@description('ALERT_ROUTES JSON (route -> {teams, slack: URL or setting name, minSeverity, catalogNews}); empty for none.')
+@secure()
+@description('ALERT_ROUTES JSON (route -> {teams, slack: URL, minSeverity, catalogNews}); stored in Key Vault since it holds URLs.')
 param alertRoutes string = ''
 
 @secure()
@@ -44,13 +45,31 @@ param teamsWebhookUrl string = ''
 @description('The default route\'s Slack incoming webhook URL; stored in Key Vault.')
 param slackWebhookUrl string = ''
 
+// A secret added to the vault by hand (az keyvault secret set) is referenced when its flag is true, so a deployment
+// that is not given the URL (CI, a colleague's machine) keeps the setting instead of dropping it.
+@description('true: teams-webhook-url is already in the vault; reference it even when teamsWebhookUrl is empty.')
+param teamsWebhookInVault bool = false
+
+@description('true: slack-webhook-url is already in the vault.')
+param slackWebhookInVault bool = false
+
+@description('true: alert-routes is already in the vault.')
+param alertRoutesInVault bool = false
+
 param stateTablePrefix string = 'ModelWatch'
 
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
-var subscriptionsToRead = union([catalogSubscription], empty(watchSubscriptionIds) ? [] : split(watchSubscriptionIds, ','))
-var accounts = empty(watchAccounts) ? [] : split(watchAccounts, ',')
+var accounts = filter(map(split(watchAccounts, ','), a => trim(a)), a => !empty(a))
+var listedSubscriptions = filter(map(split(watchSubscriptionIds, ','), s => toLower(trim(s))), s => !empty(s))
+// Where the app reads: the catalog's subscription; the listed subscriptions, which the app uses only when no
+// accounts are named; and the subscriptions of the named accounts (GET account, list its deployments).
+var subscriptionsToRead = union(
+  [toLower(catalogSubscription)],
+  empty(accounts) ? listedSubscriptions : [],
+  map(accounts, a => toLower(split(a, '/')[2]))
+)
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -67,7 +86,7 @@ module app 'modules/app.bicep' = {
     token: token
     watchLocations: watchLocations
     watchSubscriptionId: catalogSubscription
-    watchSubscriptionIds: join(subscriptionsToRead, ',')
+    watchSubscriptionIds: watchSubscriptionIds // as given: the app defaults an empty list to the catalog subscription
     watchAccounts: watchAccounts
     policyMode: policyMode
     catalogPollSchedule: catalogPollSchedule
@@ -75,6 +94,9 @@ module app 'modules/app.bicep' = {
     alertRoutes: alertRoutes
     teamsWebhookUrl: teamsWebhookUrl
     slackWebhookUrl: slackWebhookUrl
+    teamsWebhookInVault: teamsWebhookInVault
+    slackWebhookInVault: slackWebhookInVault
+    alertRoutesInVault: alertRoutesInVault
     stateTablePrefix: stateTablePrefix
   }
 }

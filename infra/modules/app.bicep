@@ -11,11 +11,17 @@ param watchAccounts string
 param policyMode string
 param catalogPollSchedule string
 param alertMinSeverity string
+@secure()
 param alertRoutes string
 @secure()
 param teamsWebhookUrl string
 @secure()
 param slackWebhookUrl string
+// true when the secret is already in the vault (set with az keyvault secret set): the app setting then refers to
+// it even though this deployment was given no value, so a deploy without the URL does not drop the setting
+param teamsWebhookInVault bool
+param slackWebhookInVault bool
+param alertRoutesInVault bool
 param stateTablePrefix string
 
 var deploymentContainer = 'app-package'
@@ -25,7 +31,6 @@ var deadLetterContainer = 'deadletter'
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -87,7 +92,7 @@ resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
   name: 'evgt-${token}'
   location: location
   tags: tags
-  identity: { type: 'SystemAssigned' } // delivers to the functions and writes dead letters with its identity
+  identity: { type: 'SystemAssigned' } // writes dead letters (shared keys are off); AzureFunction delivery needs none
   properties: {
     inputSchema: 'EventGridSchema'
     disableLocalAuth: true // publishing needs EventGrid Data Sender: no topic key exists to leak
@@ -120,6 +125,13 @@ resource slackSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty
   properties: { value: slackWebhookUrl }
 }
 
+// ALERT_ROUTES may hold webhook URLs (a route's teams/slack value is a URL or a setting name)
+resource routesSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(alertRoutes)) {
+  parent: vault
+  name: 'alert-routes'
+  properties: { value: alertRoutes }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${token}'
   location: location
@@ -130,9 +142,11 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 // Key Vault references: the host resolves them with the app's identity; the URLs never sit in app settings.
-var webhookSettings = union(
-  empty(teamsWebhookUrl) ? {} : { TEAMS_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/teams-webhook-url/)' },
-  empty(slackWebhookUrl) ? {} : { SLACK_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/slack-webhook-url/)' }
+// Set only when the secret exists: an unresolvable reference would reach the app as text and fail its settings.
+var secretSettings = union(
+  empty(teamsWebhookUrl) && !teamsWebhookInVault ? {} : { TEAMS_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/teams-webhook-url/)' },
+  empty(slackWebhookUrl) && !slackWebhookInVault ? {} : { SLACK_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/slack-webhook-url/)' },
+  empty(alertRoutes) && !alertRoutesInVault ? {} : { ALERT_ROUTES: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/alert-routes/)' }
 )
 
 var appSettings = union(
@@ -152,8 +166,7 @@ var appSettings = union(
     POLICY_MODE: policyMode
     ALERT_MIN_SEVERITY: alertMinSeverity
   },
-  empty(alertRoutes) ? {} : { ALERT_ROUTES: alertRoutes },
-  webhookSettings
+  secretSettings
 )
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -188,10 +201,22 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Written after the roles and secrets exist: writing the settings restarts the app, which then resolves the Key
+// Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage.
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: appSettings
+  dependsOn: [
+    blobOwner
+    tableContributor
+    sender
+    secretsUser
+    metricsPublisher
+    teamsSecret
+    slackSecret
+    routesSecret
+  ]
 }
 
 // ---- the Function App's roles, each on the one resource it needs
@@ -207,16 +232,8 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// the host keeps its own bookkeeping queues in AzureWebJobsStorage with identity-based connections
-resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageQueueDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
+// No Storage Queue Data Contributor: the host uses queues in AzureWebJobsStorage only for blob and queue triggers
+// and Durable Functions. This app's triggers are a timer (blob leases), Event Grid (pushed over HTTP) and HTTP.
 
 // the state tables: snapshots, cursors, outbox, inventory, ledger, rollback records
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -22,10 +22,22 @@ ROOT = Path(__file__).parents[2]
 INFRA = ROOT / "infra"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 COGNITIVE_CONTRIBUTOR = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
+# every role the templates may grant; a new one is a decision to make here, on purpose
+GRANTED = {
+    READER: "Reader",
+    COGNITIVE_CONTRIBUTOR: "Cognitive Services Contributor",
+    "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # the topic's dead letters
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
 BROAD = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
     "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",  # identity-based host storage (the code falls back to it for state too)
@@ -55,11 +67,18 @@ def block(source: str, start: str) -> str:
     raise AssertionError(f"unbalanced block after {start!r}")
 
 
-def app_settings(source: str) -> dict[str, str]:
-    """Setting name -> its Bicep value expression, from the appSettings and webhookSettings variables."""
+def declaration(source: str, start: str) -> str:
+    """A top-level declaration: from ``start`` to the next blank line."""
+    i = source.index(start)
+    return source[i : source.index("\n\n", i)]
+
+
+def app_settings(source: str, *, secrets: bool = True) -> dict[str, str]:
+    """Setting name -> its Bicep value expression, from the appSettings and secretSettings variables.
+    secretSettings holds the Key Vault references, each set only when its secret exists."""
     found: dict[str, str] = {}
-    for var in ("var webhookSettings", "var appSettings"):
-        body = source[source.index(var) : source.index("\n\n", source.index(var))]
+    for var in ("var secretSettings", "var appSettings") if secrets else ("var appSettings",):
+        body = declaration(source, var)
         for name, value in re.findall(r"\b([A-Za-z][A-Za-z0-9_]*):\s*('[^'\n]*'|[^\s,}\n]+)", body):
             if name[0].isupper() or name.startswith("AzureWebJobs"):
                 found[name] = value
@@ -78,20 +97,45 @@ def subscriptions(source: str) -> dict[str, list[str]]:
     return out
 
 
-def role_assignments() -> list[tuple[str, str, str]]:
-    """(file, role definition id, scope) of every role assignment; scope '' means the file's target scope."""
+def assignments_in(name: str, source: str) -> list[tuple[str, str, str]]:
+    """(file, role definition id, scope) of each role assignment in one template. The scope is the symbolic name
+    of the resource it is assigned on, or the file's target scope ('resourceGroup' unless declared)."""
+    declared = re.search(r"^targetScope = '(\w+)'", source, re.M)
+    guids = dict(re.findall(r"(\w+):\s*'([0-9a-f-]{36})'", source))
+    guids.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", source))
     out: list[tuple[str, str, str]] = []
-    for path in sorted(INFRA.rglob("*.bicep")):
-        source = path.read_text(encoding="utf-8")
-        guids = dict(re.findall(r"(\w+):\s*'([0-9a-f-]{36})'", source))
-        guids.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", source))
-        for match in re.finditer(r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+'", source):
-            body = block(source, source[match.start() : match.end()])
-            role = re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", body)
-            scope = re.search(r"\n\s+scope: (\w+)", body)
-            assert role is not None, body
-            out.append((path.name, guids[role.group(1)], scope.group(1) if scope else ""))
+    for match in re.finditer(r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+'", source):
+        body = block(source, source[match.start() : match.end()])
+        role = re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", body)
+        scope = re.search(r"\n\s+scope: (\w+)", body)
+        assert role is not None, body
+        target = scope.group(1) if scope else (declared.group(1) if declared else "resourceGroup")
+        out.append((name, guids[role.group(1)], target))
     return out
+
+
+def role_assignments() -> list[tuple[str, str, str]]:
+    return [
+        assignment
+        for path in sorted(INFRA.rglob("*.bicep"))
+        for assignment in assignments_in(path.name, text(str(path.relative_to(INFRA))))
+    ]
+
+
+def role_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
+    """What breaks least privilege: a role not in GRANTED, anything but Reader on a subscription, any role on a
+    whole resource group, Cognitive Services Contributor anywhere but on an account."""
+    problems = []
+    for file, role, scope in assignments:
+        if role not in GRANTED:
+            problems.append(f"{file}: role {BROAD.get(role, role)} is not one this app needs")
+        elif scope == "subscription" and role != READER:
+            problems.append(f"{file}: {GRANTED[role]} at subscription scope")
+        elif scope == "resourceGroup":
+            problems.append(f"{file}: {GRANTED[role]} on a whole resource group")
+        elif role == COGNITIVE_CONTRIBUTOR and (file, scope) != ("account-contributor.bicep", "account"):
+            problems.append(f"{file}: Cognitive Services Contributor on {scope}, not on one account")
+    return problems
 
 
 def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
@@ -135,6 +179,7 @@ def test_every_setting_the_template_sets_is_one_the_code_reads() -> None:
 # what each parameter or reference resolves to in a real deployment (placeholders of the right shape)
 DEPLOYED = {
     "storage.name": "stmodelwatch01",
+    "environment().suffixes.storage": "core.windows.net",
     "stateTablePrefix": "ModelWatch",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
@@ -146,26 +191,49 @@ DEPLOYED = {
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
     "alertMinSeverity": "warning",
-    "alertRoutes": '{"payments": {"slack": "SLACK_WEBHOOK_URL", "minSeverity": "critical"}}',
+}
+# what the host hands the app for each Key Vault reference: the secret's value
+SECRETS = {
+    "teams-webhook-url": "https://contoso.webhook.office.com/webhookb2/resolvedbykeyvault",
+    "slack-webhook-url": "https://hooks.slack.com/services/T000/B000/resolvedbykeyvault",
+    "alert-routes": '{"payments": {"slack": "https://hooks.slack.com/services/T1/B1/x", "minSeverity": "critical"}}',
 }
 
 
 def resolve(expression: str) -> str:
-    if expression.startswith("'@Microsoft.KeyVault("):
-        return "https://hooks.slack.com/services/T000/B000/resolvedbykeyvault"  # what the host hands the app
+    """A setting's value as the app sees it. An expression the table does not know fails the test (KeyError)."""
+    if reference := re.fullmatch(
+        r"'@Microsoft\.KeyVault\(SecretUri=\$\{[^}]+\}secrets/([a-z-]+)/\)'", expression
+    ):
+        return SECRETS[reference.group(1)]
     if expression.startswith("'"):
-        value = expression.strip("'")
-        return re.sub(r"\$\{([^}]+)\}", lambda m: DEPLOYED.get(m.group(1), "core.windows.net"), value)
+        return re.sub(r"\$\{([^}]+)\}", lambda m: DEPLOYED[m.group(1)], expression.strip("'"))
     return DEPLOYED[expression]
 
 
-def test_the_settings_the_template_produces_pass_the_apps_validation() -> None:
-    env = {name: resolve(value) for name, value in app_settings(text("modules/app.bicep")).items()}
+@pytest.mark.parametrize("secrets", [True, False], ids=["with-webhooks", "without"])
+def test_the_settings_the_template_produces_pass_the_apps_validation(secrets: bool) -> None:
+    template = app_settings(text("modules/app.bicep"), secrets=secrets)
+    env = {name: resolve(value) for name, value in template.items()}
     assert env["STATE_STORE"] == "https://stmodelwatch01.table.core.windows.net"
     settings = load_settings(env)  # raises SettingsError naming every problem
     require_arm_catalog(settings)
     require_function_app(settings)
     assert settings.enforce and settings.watch_accounts and settings.eventgrid_topic_key is None
+    assert ("payments" in settings.routes) == secrets and (settings.slack_webhook_url is not None) == secrets
+
+
+def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> None:
+    source = text("modules/app.bicep")
+    created = {
+        re.findall(r"\bname: '([a-z-]+)'", block(source, match.group(0)))[0]
+        for match in re.finditer(r"resource \w+ 'Microsoft\.KeyVault/vaults/secrets@[^']+'", source)
+    }
+    settings = declaration(source, "var secretSettings")
+    assert created == set(re.findall(r"secrets/([a-z-]+)/\)'", settings)) == set(SECRETS)
+    # a secret added by hand stays referenced (its InVault flag), and the settings wait for the role that reads it
+    assert settings.count("InVault") == len(SECRETS)
+    assert "secretsUser" in block(source, "resource settings 'Microsoft.Web/sites/config")
 
 
 def test_the_settings_check_catches_a_template_typo() -> None:
@@ -177,18 +245,24 @@ def test_the_settings_check_catches_a_template_typo() -> None:
 
 def test_roles_are_least_privilege() -> None:
     assignments = role_assignments()
-    assert assignments
-    roles = {role for _, role, _ in assignments}
-    assert not roles & set(BROAD), [BROAD[r] for r in roles & set(BROAD)]
-    # Reader is the only role at subscription scope, and Cognitive Services Contributor only on an account
-    for file, role, scope in assignments:
-        if file == "subscription-reader.bicep":
-            assert role == READER and scope == ""
-        if role == COGNITIVE_CONTRIBUTOR:
-            assert file == "account-contributor.bicep" and scope == "account"
+    assert {GRANTED[role] for _, role, _ in assignments} == set(GRANTED.values())
+    assert role_problems(assignments) == []
+    assert ("subscription-reader.bicep", READER, "subscription") in assignments
     main = text("main.bicep")
     assert "policyMode == 'enforce' ? accounts : []" in main  # write access only when enforcing
-    assert "targetScope = 'subscription'" in text("modules/subscription-reader.bicep")
+    assert not set(BROAD) & set(
+        re.findall(r"[0-9a-f-]{36}", "".join(p.read_text() for p in INFRA.rglob("*") if p.is_file()))
+    )
+
+
+def test_the_role_check_catches_a_broad_grant() -> None:
+    source = text("modules/subscription-reader.bicep")
+    broad = source.replace(READER, "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
+    assert role_problems(assignments_in("subscription-reader.bicep", broad))
+    writer = text("modules/account-contributor.bicep").replace("scope: account\n", "")  # the whole group
+    assert role_problems(assignments_in("account-contributor.bicep", writer)) == [
+        "account-contributor.bicep: Cognitive Services Contributor on a whole resource group"
+    ]
 
 
 def test_azd_project_and_the_workflow() -> None:
@@ -196,8 +270,11 @@ def test_azd_project_and_the_workflow() -> None:
     assert "host: function" in azure and "language: python" in azure
     assert "infra/subscriptions.bicep" in azure and "postdeploy" in azure
     outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
-    used = set(re.findall(r"\$(?:env:)?\{?([A-Z_]+)", azure))
-    assert used <= outputs, used - outputs  # the hook reads what provisioning outputs
+    # the hook reads what provisioning outputs, and azd's own AZURE_SUBSCRIPTION_ID
+    used = set(re.findall(r"\$(?:env:)?\{?([A-Z_]+)", azure)) - {"AZURE_SUBSCRIPTION_ID", "LASTEXITCODE"}
+    assert used <= outputs, used - outputs
+    assert azure.count('--subscription "$AZURE_SUBSCRIPTION_ID"') == 1  # not az's default subscription
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
-    assert "bash .ci/run" in workflow and "azd up --no-prompt" in workflow and "id-token: write" in workflow
+    assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
+    assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
     assert "needs: test" in workflow
