@@ -27,6 +27,7 @@ from shared.domain.rollback import (
 from shared.errors import PermanentError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, DeploymentStores, LedgerEntry
 from tests.fakes.azurite import connection_string
+from tests.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, 123456, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -51,41 +52,19 @@ AWKWARD_NAMES = (
 )
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("table", marks=pytest.mark.azurite)],
-)
+@pytest.fixture(params=BACKENDS)
 def make_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StoreFactory]:
     """Builds stores over one shared backing state (several instances: several workers or processes)."""
-    kind: str = request.param
-    if kind == "memory":
-        shared = InMemoryDeploymentStore()
-        yield lambda: shared
-        return
-    if kind == "sqlite":
-        path = str(tmp_path_factory.mktemp("sqlite") / "nested" / "state.db")
-        opened: list[SqliteDeploymentStore] = []
-
-        def make_sqlite() -> DeploymentStores:
-            opened.append(SqliteDeploymentStore(path))
-            return opened[-1]
-
-        yield make_sqlite
-        for sqlite_store in opened:
-            sqlite_store.close()
-        return
-    conn: str = request.getfixturevalue("azurite_connection_string")
-    prefix: str = request.getfixturevalue("table_prefix")
-    made: list[TableDeploymentStore] = []
-
-    def make_table() -> DeploymentStores:
-        made.append(TableDeploymentStore.from_connection_string(conn, table_prefix=prefix))
-        return made[-1]
-
-    yield make_table
-    for created in made:
-        created.close()
+    factories: Iterator[StoreFactory] = store_factories(
+        request,
+        tmp_path_factory,
+        memory=InMemoryDeploymentStore,
+        sqlite=SqliteDeploymentStore,
+        table=lambda conn, prefix: TableDeploymentStore.from_connection_string(conn, table_prefix=prefix),
+    )
+    yield from factories
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from shared.domain.events import EventType, LifecycleEvent, event_id, version_su
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import CatalogStateStore, Cursor
 from tests.fakes.azurite import DEV_KEY, connection_string
+from tests.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, tzinfo=UTC)
 LOCATION = "eastus"
@@ -45,41 +46,19 @@ AWKWARD_NAMES = (
 )
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("table", marks=pytest.mark.azurite)],
-)
+@pytest.fixture(params=BACKENDS)
 def make_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StoreFactory]:
     """Builds stores over one shared backing state (several instances: several workers or processes)."""
-    kind: str = request.param
-    if kind == "memory":
-        shared = InMemoryCatalogStateStore()
-        yield lambda: shared
-        return
-    if kind == "sqlite":
-        path = str(tmp_path_factory.mktemp("sqlite") / "nested" / "state.db")
-        opened: list[SqliteCatalogStateStore] = []
-
-        def make_sqlite() -> CatalogStateStore:
-            opened.append(SqliteCatalogStateStore(path))
-            return opened[-1]
-
-        yield make_sqlite
-        for sqlite_store in opened:
-            sqlite_store.close()
-        return
-    conn: str = request.getfixturevalue("azurite_connection_string")
-    prefix: str = request.getfixturevalue("table_prefix")
-    made: list[TableCatalogStateStore] = []
-
-    def make_table() -> CatalogStateStore:
-        made.append(TableCatalogStateStore.from_connection_string(conn, table_prefix=prefix))
-        return made[-1]
-
-    yield make_table
-    for created in made:
-        created.close()
+    factories: Iterator[StoreFactory] = store_factories(
+        request,
+        tmp_path_factory,
+        memory=InMemoryCatalogStateStore,
+        sqlite=SqliteCatalogStateStore,
+        table=lambda conn, prefix: TableCatalogStateStore.from_connection_string(conn, table_prefix=prefix),
+    )
+    yield from factories
 
 
 @pytest.fixture
@@ -361,7 +340,7 @@ def test_a_large_baselines_digests_fit_the_outbox(store: CatalogStateStore) -> N
     ]  # fmt: skip
     digests = build_digests(events)
     assert all(len(d.to_json()) <= MAX_DIGEST_CHARS for d in digests) and len(digests) > 2
-    covered = [i for d in digests for i in d.data["coveredEventIds"]]  # type: ignore[union-attr]
+    covered = [str(i) for d in digests for i in d.data["coveredEventIds"]]  # type: ignore[union-attr]
     assert sorted(covered) == sorted(e.id for e in events)  # each event in exactly one digest
     store.add_pending(digests)
     assert {e.id for e in store.list_pending()} == {d.id for d in digests}
