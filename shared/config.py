@@ -78,7 +78,10 @@ class Settings:
     watch_subscription_id: str | None = None
     watch_locations: tuple[str, ...] = ()
     arm_endpoint: str = "https://management.azure.com"
-    arm_api_version: str = "2025-09-01"
+    arm_api_version: str = "2025-09-01"  # Models - List (the catalog)
+    # deployments are read and written with the newest stable api-version: a GET -> PUT round trip only keeps
+    # the fields its own api-version returns (2026-03-01 adds serviceTier, deploymentState, routing)
+    arm_deployment_api_version: str = "2026-03-01"
     arm_bearer_token: Secret | None = None
     arm_max_concurrency: int = 8
     arm_timeout_seconds: float = 30.0
@@ -102,6 +105,8 @@ class Settings:
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
     policy_provisioned_lead_days: int = 14
+    # enforce with an empty WATCH_ACCOUNTS writes to every account of the subscriptions: only when said outright
+    policy_enforce_all_accounts: bool = False
     teams_webhook_url: Secret | None = (
         None  # the default route: catalog news, and deployments without a route
     )
@@ -111,6 +116,11 @@ class Settings:
     alert_routes: tuple[
         Route, ...
     ] = ()  # named routes (ALERT_ROUTES), chosen by a deployment's modelwatch:route
+    status_page_url: str | None = None  # where alerts link to (the status function behind sign-in)
+    # "entra": the HTTP functions require App Service Authentication's X-MS-CLIENT-PRINCIPAL with an app role;
+    # "loopback": no sign-in, and only requests from a loopback address are answered (func start on a laptop)
+    http_auth: str = "entra"
+    azure_token_credentials: str | None = None  # read by azure-identity itself; validated here, once
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -140,6 +150,20 @@ _ACCOUNT_ID = re.compile(
     re.IGNORECASE,
 )
 POLICY_MODES = ("plan", "enforce")
+HTTP_AUTH_MODES = ("entra", "loopback")
+# the values azure-identity's DefaultAzureCredential accepts in AZURE_TOKEN_CREDENTIALS (1.27)
+TOKEN_CREDENTIAL_CHOICES = (
+    "dev",
+    "prod",
+    "environmentcredential",
+    "workloadidentitycredential",
+    "managedidentitycredential",
+    "visualstudiocodecredential",
+    "azureclicredential",
+    "azuredeveloperclicredential",
+    "azurepowershellcredential",
+    "interactivebrowsercredential",
+)
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
@@ -386,6 +410,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     api_version = r.get("ARM_API_VERSION") or Settings.arm_api_version
     if not _API_VERSION.match(api_version):
         r.problems.append(f"ARM_API_VERSION={api_version!r} is not an api-version such as 2025-09-01")
+    deployment_api = r.get("ARM_DEPLOYMENT_API_VERSION") or Settings.arm_deployment_api_version
+    if not _API_VERSION.match(deployment_api):
+        r.problems.append(
+            f"ARM_DEPLOYMENT_API_VERSION={deployment_api!r} is not an api-version such as 2026-03-01"
+        )
     token = r.get("ARM_BEARER_TOKEN")
     formats_raw = _split(r.get("CATALOG_MODEL_FORMATS"))
     formats: frozenset[str] | None = frozenset({"openai"})
@@ -431,11 +460,36 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if mode not in POLICY_MODES:
         r.problems.append(f"POLICY_MODE={mode!r} must be plan (decide, write nothing) or enforce")
         mode = "plan"  # never fall back to writing
+    enforce_all = r.boolean("POLICY_ENFORCE_ALL_ACCOUNTS", False)
+    if mode == "enforce" and not accounts and not enforce_all:
+        r.problems.append(
+            "POLICY_MODE=enforce with an empty WATCH_ACCOUNTS would write to every account of the watched "
+            "subscriptions: name the accounts enforcement may touch in WATCH_ACCOUNTS, or set "
+            "POLICY_ENFORCE_ALL_ACCOUNTS=true to say so outright"
+        )
+    status_url = r.get("STATUS_PAGE_URL")
+    if status_url and (problem := check_endpoint(status_url, "STATUS_PAGE_URL")):
+        r.problems.append(problem)
+        status_url = None
+    http_auth = (r.get("HTTP_AUTH") or Settings.http_auth).lower()
+    if http_auth not in HTTP_AUTH_MODES:
+        r.problems.append(
+            f"HTTP_AUTH={http_auth!r} must be entra (App Service Authentication with app roles) or loopback "
+            "(no sign-in, loopback callers only)"
+        )
+        http_auth = "entra"  # never fall back to open
+    token_credentials = r.get("AZURE_TOKEN_CREDENTIALS")
+    if token_credentials and token_credentials.lower() not in TOKEN_CREDENTIAL_CHOICES:
+        r.problems.append(
+            f"AZURE_TOKEN_CREDENTIALS={token_credentials!r} is not one azure-identity accepts: "
+            + ", ".join(TOKEN_CREDENTIAL_CHOICES)
+        )
     settings = Settings(
         watch_subscription_id=subscription,
         watch_locations=tuple(locations),
         arm_endpoint=arm_endpoint,
         arm_api_version=api_version,
+        arm_deployment_api_version=deployment_api,
         arm_bearer_token=Secret(token) if token else None,
         arm_max_concurrency=r.integer("ARM_MAX_CONCURRENCY", Settings.arm_max_concurrency, 1, 64),
         arm_timeout_seconds=r.number("ARM_TIMEOUT_SECONDS", Settings.arm_timeout_seconds, 1, 300),
@@ -455,11 +509,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
         policy_provisioned_lead_days=r.integer("POLICY_PROVISIONED_LEAD_DAYS", 14, 0, 365),
+        policy_enforce_all_accounts=enforce_all,
         teams_webhook_url=_webhook(r, "TEAMS_WEBHOOK_URL", r.get("TEAMS_WEBHOOK_URL")),
         slack_webhook_url=_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),
         alert_min_severity=_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), "info"),
         alert_catalog_news=r.boolean("ALERT_CATALOG_NEWS", True),
         alert_routes=_routes(r),
+        status_page_url=status_url,
+        http_auth=http_auth,
+        azure_token_credentials=token_credentials,
     )
     if r.problems:
         raise SettingsError(r.problems, hint=WHERE)

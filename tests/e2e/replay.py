@@ -309,6 +309,7 @@ def stack(
         "STATE_STORE": connection_string,
         "STATE_TABLE_PREFIX": table_prefix,
         "POLICY_MODE": "enforce",
+        "POLICY_ENFORCE_ALL_ACCOUNTS": "true",
         "SLACK_WEBHOOK_URL": hooks["default/slack"].url,
         "TEAMS_WEBHOOK_URL": hooks["default/teams"].url,
         "ALERT_ROUTES": json.dumps(

@@ -117,6 +117,7 @@ def test_deliver_replays_events_through_the_subscriber(
         json.dumps([{**retired[0], "deadLetterReason": "MaxDeliveryAttemptsExceeded"}, {"id": "x"}])
     )
     monkeypatch.setenv("POLICY_MODE", "enforce")
+    monkeypatch.setenv("POLICY_ENFORCE_ALL_ACCOUNTS", "true")
     code, text = run("deliver", str(body), "--at", APR)
     assert code == 1  # the malformed one was not processed
     assert "processed" in text and "rejected" in text

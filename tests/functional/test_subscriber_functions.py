@@ -98,6 +98,7 @@ def app(
         "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
         "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
         "POLICY_MODE": mode,
+        "POLICY_ENFORCE_ALL_ACCOUNTS": "true",  # the stand-in tenant's accounts are all in scope
         "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}"
         if state == "sqlite"
         else request.getfixturevalue("azurite_connection_string"),

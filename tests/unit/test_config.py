@@ -168,3 +168,50 @@ def test_bad_policy_settings_are_each_named_and_never_fall_back_to_enforce() -> 
     ):
         assert name in text, name
     assert len(info.value.problems) == 5
+
+
+def test_enforce_without_named_accounts_is_refused_unless_said_outright() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({"WATCH_SUBSCRIPTION_ID": SUB, "POLICY_MODE": "enforce"})
+    assert "WATCH_ACCOUNTS" in str(info.value) and "POLICY_ENFORCE_ALL_ACCOUNTS" in str(info.value)
+    every = load_settings(
+        {"WATCH_SUBSCRIPTION_ID": SUB, "POLICY_MODE": "enforce", "POLICY_ENFORCE_ALL_ACCOUNTS": "true"}
+    )
+    assert every.enforce and every.policy_enforce_all_accounts
+    named = load_settings({"WATCH_SUBSCRIPTION_ID": SUB, "POLICY_MODE": "enforce", "WATCH_ACCOUNTS": ACCOUNT})
+    assert named.enforce and not named.policy_enforce_all_accounts
+    # plan mode reads every account and writes nothing: no opt-in needed
+    assert not load_settings({"WATCH_SUBSCRIPTION_ID": SUB}).enforce
+
+
+def test_http_auth_status_url_deployment_api_and_credential_settings() -> None:
+    s = load_settings({})
+    assert s.http_auth == "entra"  # sign-in is the default: never open by omission
+    assert s.arm_deployment_api_version == "2026-03-01" and s.arm_api_version == "2025-09-01"
+    assert s.status_page_url is None and s.azure_token_credentials is None
+    s = load_settings(
+        {
+            "HTTP_AUTH": "Loopback",
+            "STATUS_PAGE_URL": "https://app.example.net/api/status",
+            "ARM_DEPLOYMENT_API_VERSION": "2025-09-01",
+            "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
+        }
+    )
+    assert (s.http_auth, s.status_page_url, s.arm_deployment_api_version) == (
+        "loopback",
+        "https://app.example.net/api/status",
+        "2025-09-01",
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {
+                "HTTP_AUTH": "none",
+                "STATUS_PAGE_URL": "http://example.net/status",
+                "ARM_DEPLOYMENT_API_VERSION": "latest",
+                "AZURE_TOKEN_CREDENTIALS": "SharedKey",
+            }
+        )
+    text = str(info.value)
+    for name in ("HTTP_AUTH", "STATUS_PAGE_URL", "ARM_DEPLOYMENT_API_VERSION", "AZURE_TOKEN_CREDENTIALS"):
+        assert name in text, name
+    assert len(info.value.problems) == 4
