@@ -169,7 +169,9 @@ def build_deployment_stores(
 def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentApi:
     from shared.adapters.arm import ArmDeploymentApi
 
-    return ArmDeploymentApi(client if client is not None else build_arm_client(settings))
+    return ArmDeploymentApi(
+        client if client is not None else build_arm_client(settings), settings.arm_deployment_api_version
+    )
 
 
 def policy_rules(settings: Settings) -> PolicyRules:
@@ -178,6 +180,7 @@ def policy_rules(settings: Settings) -> PolicyRules:
         accelerate_default=settings.policy_accelerate_default,
         enforce_provisioned=settings.policy_enforce_provisioned,
         provisioned_lead_days=settings.policy_provisioned_lead_days,
+        watched_formats=settings.catalog_model_formats,
     )
 
 

@@ -168,6 +168,14 @@ class DeploymentApi(Protocol):
 
     def get_deployment(self, deployment_id: str) -> dict[str, JsonValue]: ...
 
+    def find_deployment(self, deployment_id: str) -> dict[str, JsonValue] | None:
+        """The deployment, or None when ARM answers 404 (a name not taken yet)."""
+        ...
+
+    def list_account_models(self, account_id: str) -> list[JsonValue]:
+        """Accounts - List Models: flat AccountModel items, fine-tuned models (with baseModel) included."""
+        ...
+
     def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
         """Create-or-replace, following the long-running operation to a terminal state.
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 ARM_SCOPE = "https://management.azure.com/.default"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "cancelled"})
+# a deployment's provisioningState also ends in Disabled (a NoAutoUpgrade deployment past its retirement)
+TERMINAL_STATES = TERMINAL | {"disabled"}
 
 
 class TokenProvider(Protocol):
@@ -117,7 +119,8 @@ class ArmClient:
         self.sleep = sleep
         self.requests_sent = 0
         self._local = threading.local()
-        self._origin = urlsplit(self.endpoint)[:2]
+        origin = urlsplit(self.endpoint)
+        self._origin = (origin.scheme, origin.hostname, origin.port or _DEFAULT_PORTS.get(origin.scheme))
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -126,19 +129,30 @@ class ArmClient:
             self._local.session = session
         return session
 
-    def _url(self, path_or_url: str) -> tuple[str, dict[str, str]]:
-        if path_or_url.startswith(("http://", "https://")):
-            if urlsplit(path_or_url)[:2] != self._origin:
-                # never send the bearer token to another host, whatever a response told us
-                raise ArmError(
-                    "a nextLink/operation URL points outside ARM_ENDPOINT; refused", code="ForeignLink"
-                )
-            return path_or_url, {}
-        return f"{self.endpoint}{path_or_url}", {"api-version": self.api_version}
+    def _url(self, path_or_url: str, api_version: str | None) -> tuple[str, dict[str, str]]:
+        """An absolute URL on ARM_ENDPOINT's origin. A nextLink or operation URL comes from a response: it is
+        resolved against the endpoint and must keep exactly its scheme, host and port, or the bearer token
+        would follow it elsewhere (":8765/..." or ".evil.example/..." included)."""
+        if path_or_url.startswith("/") and not path_or_url.startswith("//"):
+            return f"{self.endpoint}{path_or_url}", {"api-version": api_version or self.api_version}
+        resolved = urljoin(self.endpoint + "/", path_or_url)
+        parts = urlsplit(resolved)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if (parts.scheme, parts.hostname, port or _DEFAULT_PORTS.get(parts.scheme)) != self._origin:
+            raise ArmError(
+                "a nextLink/operation URL points outside ARM_ENDPOINT; refused", code="ForeignLink"
+            )
+        return resolved, {}
 
-    def request(self, method: str, path_or_url: str, *, json: Any = None) -> requests.Response:
-        """Send with retries: 429 waits Retry-After; 5xx and network errors back off (capped, jittered)."""
-        url, params = self._url(path_or_url)
+    def request(
+        self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
+    ) -> requests.Response:
+        """Send with retries: 429 waits Retry-After; 5xx and network errors back off (capped, jittered).
+        Redirects are never followed: the bearer token goes to ARM_ENDPOINT's origin only."""
+        url, params = self._url(path_or_url, api_version)
         label = f"{method} {urlsplit(url).path}"
         last = "no response"
         status = 0
@@ -153,6 +167,7 @@ class ArmClient:
                     json=json,
                     headers={"Authorization": f"Bearer {self.tokens.token()}"},
                     timeout=self.timeout,
+                    allow_redirects=False,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last, status = type(exc).__name__, 0
@@ -167,7 +182,7 @@ class ArmClient:
                         wait = min(
                             self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)
                         )
-                elif status >= 400:
+                elif status >= 400 or 300 <= status < 400:
                     raise self._permanent(label, response)
                 else:
                     return response
@@ -198,8 +213,8 @@ class ArmClient:
             )
         return ArmError(text, status=status, code=code)
 
-    def get(self, path_or_url: str) -> dict[str, JsonValue]:
-        response = self.request("GET", path_or_url)
+    def get(self, path_or_url: str, *, api_version: str | None = None) -> dict[str, JsonValue]:
+        response = self.request("GET", path_or_url, api_version=api_version)
         return self._json_object(response, path_or_url)
 
     def _json_object(self, response: requests.Response, where: str) -> dict[str, JsonValue]:
@@ -213,12 +228,12 @@ class ArmClient:
             raise CatalogFormatError(f"ARM {urlsplit(where).path}: expected a JSON object")
         return body
 
-    def list_all(self, path: str) -> list[JsonValue]:
+    def list_all(self, path: str, *, api_version: str | None = None) -> list[JsonValue]:
         """GET a pageable list, following nextLink until it is absent; every item of every page."""
         items: list[JsonValue] = []
         link: str | None = path
         while link:
-            page = self.get(link)
+            page = self.get(link, api_version=api_version)
             values, next_link = page.get("value"), page.get("nextLink")
             if not isinstance(values, list) or not (next_link is None or isinstance(next_link, str)):
                 raise CatalogFormatError(f"ARM {urlsplit(link).path}: expected {{value: [...], nextLink?}}")
@@ -227,32 +242,81 @@ class ArmClient:
         return items
 
     def put_and_wait(
-        self, path: str, body: dict[str, JsonValue], *, max_polls: int = 120
+        self,
+        path: str,
+        body: dict[str, JsonValue],
+        *,
+        api_version: str | None = None,
+        max_polls: int = 120,
     ) -> dict[str, JsonValue]:
-        """PUT, then follow Azure-AsyncOperation (else Location) to a terminal state; the final resource."""
-        response = self.request("PUT", path, json=body)
-        operation = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
+        """PUT, then follow the long-running operation to a terminal state; the final resource.
+
+        ARM's three shapes (azure-facts.md §2.5): an ``Azure-AsyncOperation`` URL answering
+        ``{"status": ...}``; else a ``Location`` URL answering 202 (empty body) while running and 200/204 when
+        done; else poll the resource itself until ``provisioningState`` is terminal. A 201 carrying
+        ``Accepted`` is not done. Hand-written rather than azure-mgmt-core's ARMPolling: this client is
+        requests-based so the GET -> PUT round trip keeps raw JSON, and ARMPolling needs an azure-core pipeline.
+        """
+        where = path.split("?", maxsplit=1)[0]
+        response = self.request("PUT", path, json=body, api_version=api_version)
         result = self._json_object(response, path) if response.content else {}
-        if response.status_code in (200, 201) and not operation:
-            return result
+        async_url = response.headers.get("Azure-AsyncOperation")
+        location = response.headers.get("Location")
         for _ in range(max_polls):
-            if not operation:
-                break
-            self.sleep(min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)))
-            response = self.request("GET", operation)
-            status_body = self._json_object(response, operation)
-            state = str(status_body.get("status") or "").casefold()
-            if state in TERMINAL:
+            if async_url:
+                self._wait(response)
+                response = self.request("GET", async_url)
+                status_body = self._json_object(response, async_url)
+                state = str(status_body.get("status") or "").casefold()
+                if state not in TERMINAL:
+                    continue
                 if state != "succeeded":
-                    error = status_body.get("error")
-                    code = str(error.get("code")) if isinstance(error, dict) else ""
-                    message = str(error.get("message")) if isinstance(error, dict) else ""
-                    raise ArmError(
-                        f"ARM PUT {path.split('?', maxsplit=1)[0]}: operation {state}: {code}: {message}",
-                        code=code,
-                    )
-                return self.get(path)
-        raise ArmError(f"ARM PUT {path}: operation did not finish after {max_polls} polls", transient=True)
+                    raise self._operation_failed(where, state, status_body.get("error"))
+                return self._final(path, api_version)
+            if location:
+                self._wait(response)
+                response = self.request("GET", location)
+                if response.status_code == 202:
+                    continue
+                return self._final(path, api_version)
+            current = _provisioning_state(result)
+            if current is None or current in TERMINAL_STATES:
+                if current in ("failed", "canceled", "cancelled"):
+                    raise self._operation_failed(where, current, _props(result).get("error"))
+                return result
+            self._wait(response)
+            response = self.request("GET", path, api_version=api_version)
+            result = self._json_object(response, path)
+        raise ArmError(f"ARM PUT {where}: operation did not finish after {max_polls} polls", transient=True)
+
+    def _wait(self, response: requests.Response) -> None:
+        self.sleep(min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)))
+
+    def _final(self, path: str, api_version: str | None) -> dict[str, JsonValue]:
+        final = self.get(path, api_version=api_version)
+        state = _provisioning_state(final)
+        if state in ("failed", "canceled", "cancelled"):
+            raise self._operation_failed(path.split("?", maxsplit=1)[0], state, _props(final).get("error"))
+        return final
+
+    @staticmethod
+    def _operation_failed(where: str, state: str, error: JsonValue) -> ArmError:
+        code = str(error.get("code") or "") if isinstance(error, dict) else ""
+        message = str(error.get("message") or "") if isinstance(error, dict) else ""
+        return ArmError(f"ARM PUT {where}: operation {state}: {code}: {message}".rstrip(": "), code=code)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _props(resource: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    props = resource.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _provisioning_state(resource: dict[str, JsonValue]) -> str | None:
+    state = _props(resource).get("provisioningState")
+    return state.casefold() if isinstance(state, str) and state else None
 
 
 class ArmCatalogSource:
@@ -269,24 +333,39 @@ class ArmCatalogSource:
 
 
 class ArmDeploymentApi:
-    """DeploymentApi over ARM."""
+    """DeploymentApi over ARM. Accounts and deployments are read and written with ARM_DEPLOYMENT_API_VERSION
+    (the newest stable one), apart from the catalog's: a GET -> PUT keeps only the fields its api-version knows."""
 
-    def __init__(self, client: ArmClient) -> None:
+    def __init__(self, client: ArmClient, api_version: str | None = None) -> None:
         self.client = client
+        self.api_version = api_version or client.api_version
 
     def list_accounts(self, subscription_id: str) -> list[JsonValue]:
         return self.client.list_all(
-            f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/accounts"
+            f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/accounts",
+            api_version=self.api_version,
         )
 
     def get_account(self, account_id: str) -> dict[str, JsonValue]:
-        return self.client.get(account_id)
+        return self.client.get(account_id, api_version=self.api_version)
+
+    def list_account_models(self, account_id: str) -> list[JsonValue]:
+        """Accounts - List Models: what this account can deploy, its fine-tuned models included."""
+        return self.client.list_all(f"{account_id}/models", api_version=self.api_version)
 
     def list_deployments(self, account_id: str) -> list[JsonValue]:
-        return self.client.list_all(f"{account_id}/deployments")
+        return self.client.list_all(f"{account_id}/deployments", api_version=self.api_version)
 
     def get_deployment(self, deployment_id: str) -> dict[str, JsonValue]:
-        return self.client.get(deployment_id)
+        return self.client.get(deployment_id, api_version=self.api_version)
+
+    def find_deployment(self, deployment_id: str) -> dict[str, JsonValue] | None:
+        try:
+            return self.get_deployment(deployment_id)
+        except ArmError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        return self.client.put_and_wait(deployment_id, body)
+        return self.client.put_and_wait(deployment_id, body, api_version=self.api_version)

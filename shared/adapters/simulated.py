@@ -2,10 +2,13 @@
 itself upgrades by the documented rules. It implements the same ports as ARM (CatalogSource, DeploymentApi), so
 the demo runs the real services over it.
 
-Azure's own moves, as documented (azure-facts §2.3): ``OnceNewDefaultVersionAvailable`` deployments are moved to a
-new default from its auto-upgrade start; ``OnceCurrentVersionExpired`` (or absent) ones are moved at retirement,
-here a few days late (Azure's rollout is not instant, which is when modelwatch's enforcement steps in);
-``NoAutoUpgrade`` and provisioned deployments are never moved.
+Azure's own moves, as documented (azure-facts §2.3, §2.3a): ``OnceNewDefaultVersionAvailable`` deployments are
+moved to the replacement Azure names from its auto-upgrade start (across a model-name change: gpt-4o -> gpt-5.1),
+or to a new default; ``OnceCurrentVersionExpired`` (or absent) ones at their deployment type's retirement date
+minus the lead days, here a few days late (Azure's rollout is not instant, which is when modelwatch's
+enforcement steps in); ``NoAutoUpgrade``, provisioned, fine-tuned and non-OpenAI deployments are never moved.
+Like ARM, a customer PUT that changes the model name of a non-provisioned deployment is refused
+(``CannotChangeDeploymentModel``); a PUT on a new name creates a deployment.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.domain.deployments import PROVISIONED_SKUS
+from shared.domain.catalog import sku_candidates
+from shared.domain.deployments import is_fine_tuned_name
 from shared.domain.events import JsonValue
 from shared.domain.timeutil import parse_instant
+from shared.errors import ArmError
 
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 GROUP = "demo"
@@ -27,7 +32,7 @@ EXPIRY_LAG = timedelta(days=3)  # Azure's upgrade-on-expiry lands a few days aft
 
 
 def _day(text: str | None) -> datetime | None:
-    return None if text is None else parse_instant(text)
+    return None if not text else parse_instant(text)
 
 
 @dataclass
@@ -46,6 +51,12 @@ class Timeline:
     def steps(self) -> list[dict[str, Any]]:
         return list(self.raw["steps"])
 
+    @property
+    def span(self) -> str:
+        """ "2024-03 to 2026-10": what the story covers, from its first and last steps."""
+        first, last = self.steps[0]["at"][:7], self.steps[-1]["at"][:7]
+        return f"{first} to {last}"
+
     def _latest(self, entries: list[dict[str, Any]], at: datetime) -> dict[str, Any] | None:
         known = [e for e in entries if parse_instant(e["from"]) <= at]
         return known[-1] if known else None
@@ -62,6 +73,27 @@ class Timeline:
     def newer(self, model: str, candidate: str, current: str) -> bool:
         created = {v["version"]: v["created"] for v in self.raw["versions"] if v["model"] == model}
         return candidate in created and current in created and created[candidate] > created[current]
+
+    def replacement_of(self, model: str, version: str, at: datetime) -> dict[str, Any] | None:
+        """The latest replacement announced by ``at``: {"toModel", "to", "start"?, "leadDays"?}."""
+        for v in self.raw["versions"]:
+            if (v["model"], v["version"]) == (model, version):
+                upgrade = self._latest(v.get("upgrade", []), at)
+                if upgrade is not None:
+                    return {"toModel": upgrade.get("toModel", model), **upgrade}
+        return None
+
+    def retirement_of(self, model: str, version: str, sku: str, at: datetime) -> datetime | None:
+        """The date a deployment of this SKU stops: its SKU's own date (matched as modelwatch matches it)."""
+        for v in self.raw["versions"]:
+            if (v["model"], v["version"]) == (model, version):
+                fact = self._latest(v.get("facts", []), at) or {}
+                own = {k.casefold(): d for k, d in fact.get("skuRetires", {}).items()}
+                for candidate in sku_candidates(sku):
+                    if candidate in own:
+                        return _day(own[candidate])
+                return _day(fact.get("retires"))
+        return None
 
     @staticmethod
     def _sku(name: str, model: str, fact: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +115,14 @@ class Timeline:
                 continue
             fact = self._latest(v.get("facts", []), at) or {}
             retires = _day(fact.get("retires"))
+            dates = [d for d in (retires, *(_day(x) for x in fact.get("skuRetires", {}).values())) if d]
+            last = max(dates) if dates else None  # "Deprecated" (retired) once every deployment type is past
             status = (
                 "Deprecated"
-                if retires is not None and retires <= at
+                if last is not None and last <= at
                 else fact.get("lifecycle", "GenerallyAvailable")
             )
-            model: dict[str, Any] = {"format": "OpenAI", "name": v["model"], "version": v["version"],
+            model: dict[str, Any] = {"format": v.get("format", "OpenAI"), "name": v["model"], "version": v["version"],
                                      "lifecycleStatus": status,
                                      "isDefaultVersion": self.default_of(v["model"], at) == v["version"],
                                      "systemData": {"createdAt": f"{v['created']}T00:00:00Z"},
@@ -96,11 +130,19 @@ class Timeline:
             if retires is not None:
                 model["deprecation"] = {"inference": f"{fact['retires']}T00:00:00Z",
                                         "deprecationStatus": fact.get("status", "Tentative")}  # fmt: skip
-            upgrade = self._latest(v.get("upgrade", []), at)
+            upgrade = self.replacement_of(v["model"], v["version"], at)
             if upgrade is not None:
-                model["replacementConfig"] = {"targetModelName": v["model"], "targetModelVersion": upgrade["to"],
-                                              "autoUpgradeStartDate": f"{upgrade['start']}T00:00:00Z"}  # fmt: skip
-            out.append({"kind": "OpenAI", "skuName": "S0", "model": model})
+                config: dict[str, Any] = {
+                    "targetModelName": upgrade["toModel"],
+                    "targetModelVersion": upgrade["to"],
+                }
+                if upgrade.get("start"):
+                    config["autoUpgradeStartDate"] = f"{upgrade['start']}T00:00:00Z"
+                if upgrade.get("leadDays") is not None:
+                    config["upgradeOnExpiryLeadTimeDays"] = upgrade["leadDays"]
+                model["replacementConfig"] = config
+            kind = "AIServices" if v.get("format", "OpenAI") != "OpenAI" else "OpenAI"
+            out.append({"kind": kind, "skuName": "S0", "model": model})
         return out
 
 
@@ -113,25 +155,51 @@ class SimulatedAzure:
         self.flaky: set[str] = set()  # locations whose next listing comes back half-empty
         self.accounts: dict[str, dict[str, JsonValue]] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
+        self.pending: list[dict[str, Any]] = []  # deployments the story creates later ("from")
+        self.account_models: dict[str, list[dict[str, Any]]] = {}
         self.puts = 0
         for a in timeline.raw["accounts"]:
             rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.CognitiveServices/accounts/{a['name']}"
             self.accounts[rid.casefold()] = {
                 "id": rid,
                 "name": a["name"],
-                "kind": "OpenAI",
+                "kind": a.get("kind", "OpenAI"),
                 "location": a["location"],
             }
         for d in timeline.raw["deployments"]:
-            account = next(v for v in self.accounts.values() if v["name"] == d["account"])
-            rid = f"{account['id']}/deployments/{d['name']}"
-            props: dict[str, Any] = {"model": {"format": "OpenAI", "name": d["model"], "version": d["version"]},
-                                     "provisioningState": "Succeeded", "raiPolicyName": "Microsoft.DefaultV2"}  # fmt: skip
-            if d.get("policy"):
-                props["versionUpgradeOption"] = d["policy"]
-            self.deployments[rid.casefold()] = {"id": rid, "name": d["name"], "sku": {"name": d.get("sku", "Standard"), "capacity": 50},
-                                                "tags": {"modelwatch:route": d["route"]} if d.get("route") else {},
-                                                "properties": props}  # fmt: skip
+            if d.get("from") and parse_instant(d["from"]) > self.at:
+                self.pending.append(d)
+            else:
+                self._create(d)
+
+    def _create(self, d: dict[str, Any]) -> None:
+        account = next(v for v in self.accounts.values() if v["name"] == d["account"])
+        rid = f"{account['id']}/deployments/{d['name']}"
+        model = {"format": d.get("format", "OpenAI"), "name": d["model"], "version": d["version"]}
+        props: dict[str, Any] = {
+            "model": model,
+            "provisioningState": "Succeeded",
+            "raiPolicyName": "Microsoft.DefaultV2",
+        }
+        if d.get("policy"):
+            props["versionUpgradeOption"] = d["policy"]
+        self.deployments[rid.casefold()] = {"id": rid, "name": d["name"], "sku": {"name": d.get("sku", "Standard"), "capacity": 50},
+                                            "tags": {"modelwatch:route": d["route"]} if d.get("route") else {},
+                                            "properties": props,
+                                            "systemData": {"lastModifiedBy": d.get("createdBy", "team@contoso.example"),
+                                                           "lastModifiedByType": "User"}}  # fmt: skip
+        fine = d.get("fineTune")
+        if fine:  # Accounts - List Models lists the account's fine-tuned model with its own deprecation
+            entry: dict[str, Any] = {"format": "OpenAI", "name": d["model"], "version": d["version"],
+                                     "baseModel": {"format": "OpenAI", "name": fine["base"], "version": fine["baseVersion"]},
+                                     "lifecycleStatus": "GenerallyAvailable",
+                                     "capabilities": {"fineTune": "false", "inference": "true"}}  # fmt: skip
+            if fine.get("retires"):
+                entry["deprecation"] = {
+                    "inference": f"{fine['retires']}T00:00:00Z",
+                    "deprecationStatus": "Planned",
+                }
+            self.account_models.setdefault(str(account["id"]).casefold(), []).append(entry)
 
     # CatalogSource
     def fetch_models(self, location: str) -> list[JsonValue]:
@@ -148,49 +216,89 @@ class SimulatedAzure:
     def get_account(self, account_id: str) -> dict[str, JsonValue]:
         return copy.deepcopy(self.accounts[account_id.casefold()])
 
+    def list_account_models(self, account_id: str) -> list[JsonValue]:
+        return copy.deepcopy(list(self.account_models.get(account_id.casefold(), [])))
+
     def list_deployments(self, account_id: str) -> list[JsonValue]:
         prefix = account_id.casefold() + "/deployments/"
         return [copy.deepcopy(d) for k, d in self.deployments.items() if k.startswith(prefix)]
 
     def get_deployment(self, deployment_id: str) -> dict[str, JsonValue]:
-        return copy.deepcopy(self.deployments[deployment_id.casefold()])
+        found = self.find_deployment(deployment_id)
+        if found is None:
+            raise ArmError(
+                f"ARM GET {deployment_id} answered 404 ResourceNotFound", status=404, code="ResourceNotFound"
+            )
+        return found
+
+    def find_deployment(self, deployment_id: str) -> dict[str, JsonValue] | None:
+        found = self.deployments.get(deployment_id.casefold())
+        return copy.deepcopy(found) if found is not None else None
 
     def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        current = self.deployments.get(deployment_id.casefold())
+        stored: dict[str, Any] = copy.deepcopy(body)
+        if current is not None:
+            old_name = current["properties"]["model"]["name"]
+            new_name = stored.get("properties", {}).get("model", {}).get("name")
+            provisioned = "provisioned" in str(current.get("sku", {}).get("name", "")).casefold()
+            if new_name != old_name and not provisioned:
+                raise ArmError(
+                    f"ARM PUT {deployment_id} answered 400 CannotChangeDeploymentModel: The model of a deployment "
+                    "cannot be changed.",
+                    status=400,
+                    code="CannotChangeDeploymentModel",
+                )
         self.puts += 1
-        self.deployments[deployment_id.casefold()] = copy.deepcopy(body)
-        return copy.deepcopy(body)
+        stored.setdefault("id", deployment_id)
+        stored.setdefault("name", deployment_id.rsplit("/", 1)[-1])
+        stored["systemData"] = {"lastModifiedBy": "modelwatch", "lastModifiedByType": "Application"}
+        self.deployments[deployment_id.casefold()] = stored
+        return copy.deepcopy(stored)
 
     # Azure's own behaviour
     def advance(self, at: datetime) -> list[str]:
         """Move to ``at`` and apply Azure's upgrades; returns what Azure did, for the story."""
         self.at = at
+        for d in [p for p in self.pending if parse_instant(p["from"]) <= at]:
+            self.pending.remove(d)
+            self._create(d)
         moved: list[str] = []
-        catalog = {(i["model"]["name"], i["model"]["version"]): i["model"] for i in self.timeline.models(at)}
         for d in self.deployments.values():
-            props = d["properties"]
-            model = props["model"]
-            policy = props.get("versionUpgradeOption") or "OnceCurrentVersionExpired"
-            if d["sku"]["name"].casefold() in PROVISIONED_SKUS or policy == "NoAutoUpgrade":
+            target = self._azure_moves(d, at)
+            if target is None:
                 continue
-            default = self.timeline.default_of(model["name"], at)
-            if default is None or not self.timeline.newer(model["name"], default, model["version"]):
-                continue  # Azure never downgrades
-            entry = catalog.get((model["name"], model["version"]), {})
-            if policy == "OnceNewDefaultVersionAvailable":
-                start = _day(entry.get("replacementConfig", {}).get("autoUpgradeStartDate", "")[:10] or None)
-                due = start is None or start <= at
-            else:
-                own = [
-                    k.get("deprecationDate", "")
-                    for k in entry.get("skus", [])
-                    if k["name"] == d["sku"]["name"]
-                ]
-                retires = _day(
-                    (own[0] if own and own[0] else entry.get("deprecation", {}).get("inference", ""))[:10]
-                    or None
-                )
-                due = retires is not None and retires + EXPIRY_LAG <= at
-            if due:
-                moved.append(f"{d['name']}: {model['name']} {model['version']} -> {default}")
-                model["version"] = default
+            model = d["properties"]["model"]
+            moved.append(f"{d['name']}: {model['name']} {model['version']} -> {target[0]} {target[1]}")
+            model["name"], model["version"] = target
+            d["systemData"] = {"lastModifiedBy": "Microsoft", "lastModifiedByType": "Application"}
         return moved
+
+    def _azure_moves(self, d: dict[str, Any], at: datetime) -> tuple[str, str] | None:
+        props = d["properties"]
+        model = props["model"]
+        policy = props.get("versionUpgradeOption") or "OnceCurrentVersionExpired"
+        sku = str(d["sku"]["name"])
+        if (
+            "provisioned" in sku.casefold()
+            or policy == "NoAutoUpgrade"
+            or model.get("format", "OpenAI") != "OpenAI"
+            or is_fine_tuned_name(model["name"])
+        ):
+            return None
+        name, version = model["name"], model["version"]
+        replacement = self.timeline.replacement_of(name, version, at)
+        default = self.timeline.default_of(name, at)
+        newer_default = (
+            (name, default) if default is not None and self.timeline.newer(name, default, version) else None
+        )
+        target = (replacement["toModel"], replacement["to"]) if replacement else newer_default
+        if target is None:
+            return None
+        if policy == "OnceNewDefaultVersionAvailable":
+            start = _day(replacement.get("start")) if replacement else None
+            if replacement is None or start is not None:
+                return target if start is None or start <= at else None
+        retires = self.timeline.retirement_of(name, version, sku, at)
+        lead = timedelta(days=int((replacement or {}).get("leadDays") or 0))
+        return target if retires is not None and retires - lead + EXPIRY_LAG <= at else None

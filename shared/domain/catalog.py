@@ -35,6 +35,30 @@ STATUS_RETIRED = "Deprecated"
 KNOWN_STATUSES = frozenset({"Stable", "Preview", "GenerallyAvailable", "Deprecating", "Deprecated", "Legacy"})
 
 
+# Deployment SKU names and catalog SKU names differ (azure-facts.md §2.3a): deployments say ProvisionedManaged,
+# GlobalProvisionedManaged or DataZoneProvisionedManaged where the catalog says Provisioned (or provisioned).
+# An exact name wins; then the same scope's provisioned entry, then the plain one. Standard-family names only
+# match exactly: their dates differ by scope (gpt-4o 2024-05-13: Standard 2026-03-31, GlobalStandard 2026-10-01),
+# so a missing entry falls back to the model-level date rather than to a neighbour's.
+_SCOPES = ("global", "datazone")
+
+
+def sku_candidates(sku: str) -> tuple[str, ...]:
+    """Casefolded catalog SKU names to look for, best first, for a deployment's SKU name."""
+    name = sku.strip().casefold()
+    if "provisioned" not in name:
+        return (name,)
+    scope = next((s for s in _SCOPES if name.startswith(s)), "")
+    family = [
+        name,
+        f"{scope}provisionedmanaged",
+        f"{scope}provisioned",
+        "provisionedmanaged",
+        "provisioned",
+    ]
+    return tuple(dict.fromkeys(family))
+
+
 @dataclass(frozen=True)
 class Replacement:
     """``replacementConfig``: where Azure moves deployments of this version, and when."""
@@ -80,13 +104,27 @@ class ModelVersion:
     def is_status_retired(self) -> bool:
         return (self.lifecycle_status or "").casefold() == STATUS_RETIRED.casefold()
 
+    def sku_retirement(self, sku: str) -> datetime | None:
+        """The catalog date of this deployment SKU's own entry (exact name, then its family), or None."""
+        dates = {name.casefold(): date for name, date in self.sku_retirement_dates}
+        for candidate in sku_candidates(sku):
+            if candidate in dates:
+                return dates[candidate]
+        return None
+
     def retirement_for_sku(self, sku: str) -> datetime | None:
         """The date a deployment of this SKU stops answering: its SKU's own date, else the model's."""
-        wanted = sku.casefold()
-        for name, date in self.sku_retirement_dates:
-            if name.casefold() == wanted:
-                return date
-        return self.retirement_date
+        own = self.sku_retirement(sku)
+        return own if own is not None else self.retirement_date
+
+    def is_retired_for(self, sku: str, now: datetime) -> bool:
+        """Whether a deployment of this SKU has stopped answering. A SKU with its own later date outlives the
+        model-level status: gpt-35-turbo 0301 was "Deprecated" while its Provisioned date was still ahead."""
+        own = self.sku_retirement(sku)
+        if own is not None:
+            return own <= now
+        date = self.retirement_date
+        return self.is_status_retired or (date is not None and date <= now)
 
     @property
     def effective_retirement_date(self) -> datetime | None:

@@ -60,6 +60,7 @@ def assessment_event(
             "status": a.status.value,
             "reason": a.reason,
             "summary": a.summary,
+            "targetModelName": a.target_model if a.target_version else None,
             "targetVersion": a.target_version,
             "actionDate": format_instant(a.action_date),
             "retirementDate": format_instant(a.retirement_date),
@@ -76,6 +77,7 @@ def assessment_event(
         d.model_version,
         a.status.value,
         a.reason,
+        a.target_model,
         a.target_version,
         format_instant(a.retirement_date),
         format_instant(a.action_date) if a.actor == "azure" else None,
@@ -87,12 +89,18 @@ def assessment_event(
 def upgraded_event(d: Deployment, record: RollbackRecord, *, now: datetime) -> LifecycleEvent:
     """A version change that happened (ours or Azure's), with the way back."""
     data = deployment_data(d)
+    from_model = record.from_model or d.model_name
+    to_model = record.to_model or d.model_name
     data.update(
         {
+            "modelName": to_model,
             "modelVersion": record.to_version,
+            "fromModel": from_model,
             "fromVersion": record.from_version,
+            "toModel": to_model,
             "toVersion": record.to_version,
             "appliedBy": record.applied_by,
+            "changedBy": record.changed_by,
             "changedAt": format_instant(record.changed_at),
             "rollbackAvailableUntil": format_instant(record.available_until),
             "rollbackId": record.id,
@@ -104,4 +112,11 @@ def upgraded_event(d: Deployment, record: RollbackRecord, *, now: datetime) -> L
     if kind is EventType.DEPLOYMENT_ROLLED_BACK:
         data["previousPolicy"] = record.original_policy
         data["versionUpgradeOption"] = "NoAutoUpgrade"
+        if record.sibling_id:
+            # side by side: this deployment is untouched; the previous model runs in a new sibling deployment
+            data["modelName"], data["modelVersion"] = from_model, record.from_version
+            data["versionUpgradeOption"] = d.policy
+            data["sideBySide"] = True
+            data["siblingDeploymentId"] = record.sibling_id
+            data["siblingDeploymentName"] = record.sibling_id.rsplit("/", 1)[-1]
     return LifecycleEvent(event_id(kind.value, record.id), kind.value, d.resource_id, now, data)

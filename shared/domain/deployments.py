@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from shared.domain.catalog import VersionKey
+from shared.domain.timeutil import parse_catalog_date
 from shared.errors import PermanentError
 
 
@@ -32,6 +34,34 @@ class DeploymentFormatError(PermanentError):
     """A deployment payload from ARM does not have the documented shape."""
 
 
+# A fine-tuned model is named "<base model>-<base version>.ft-<job id>" (version "1"), e.g.
+# gpt-4.1-2025-04-14.ft-b044a9d3cf9c4228b5d393567f693b83 (Learn, fine-tuning: deploy); a checkpoint "ftchkpt-<id>".
+_FINE_TUNED = re.compile(r"^(?P<base>.+)\.ft-[0-9a-zA-Z]+$")
+_BASE = re.compile(r"^(?P<name>.+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+def is_fine_tuned_name(model_name: str) -> bool:
+    return bool(_FINE_TUNED.match(model_name)) or model_name.casefold().startswith("ftchkpt-")
+
+
+def base_of_fine_tuned(model_name: str) -> tuple[str, str] | None:
+    """(base model, base version) read from a fine-tuned model's name, when it has the documented form."""
+    match = _FINE_TUNED.match(model_name)
+    base = _BASE.match(match.group("base")) if match else None
+    return (base.group("name"), base.group("version")) if base else None
+
+
+@dataclass(frozen=True)
+class FineTune:
+    """What Accounts - List Models says of a fine-tuned model (the location catalog does not list these)."""
+
+    listed: bool  # False: the account's model list did not include it (or could not be read)
+    base_model: str | None = None
+    base_version: str | None = None
+    retirement_date: datetime | None = None  # its own deprecation.inference: when the deployment stops
+    lifecycle_status: str | None = None
+
+
 @dataclass(frozen=True)
 class Deployment:
     """One model deployment, as last seen in the inventory."""
@@ -49,6 +79,10 @@ class Deployment:
     provisioning_state: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
     last_seen: datetime | None = None
+    # systemData of the last change: who moved a version modelwatch did not move (Azure, a person, a pipeline)
+    last_modified_by: str | None = None
+    last_modified_by_type: str | None = None
+    fine_tune: FineTune | None = None  # fine-tuned models only: read from Accounts - List Models
 
     @property
     def key(self) -> str:
@@ -66,7 +100,11 @@ class Deployment:
 
     @property
     def is_provisioned(self) -> bool:
-        return self.sku_name.casefold() in PROVISIONED_SKUS
+        return self.sku_name.casefold() in PROVISIONED_SKUS or "provisioned" in self.sku_name.casefold()
+
+    @property
+    def is_fine_tuned(self) -> bool:
+        return is_fine_tuned_name(self.model_name)
 
     @property
     def policy_tag(self) -> str | None:
@@ -118,6 +156,8 @@ def parse_deployment(
     option = props.get("versionUpgradeOption")
     if option is not None and not isinstance(option, str):
         raise DeploymentFormatError(f"{where}: properties.versionUpgradeOption is not a string")
+    system = raw.get("systemData") if isinstance(raw.get("systemData"), dict) else {}
+    assert isinstance(system, dict)
     return Deployment(
         resource_id=resource_id,
         account_id=account_id,
@@ -134,4 +174,39 @@ def parse_deployment(
         else None,
         tags={str(k): str(v) for k, v in tags.items()},
         last_seen=seen_at,
+        last_modified_by=_text(system.get("lastModifiedBy")),
+        last_modified_by_type=_text(system.get("lastModifiedByType")),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def fine_tune_from_account_models(d: Deployment, items: list[object] | None) -> FineTune:
+    """What Accounts - List Models (flat AccountModel items) says of ``d``'s fine-tuned model.
+
+    ``items`` None means the listing could not be read: the model is then "not listed", never "retired".
+    A malformed date is treated as unknown rather than guessed.
+    """
+    guessed = base_of_fine_tuned(d.model_name)
+    base_model, base_version = guessed if guessed else (None, None)
+    for item in items or []:
+        if not isinstance(item, dict) or item.get("name") != d.model_name:
+            continue
+        if str(item.get("version") or "") != d.model_version:
+            continue
+        base = item.get("baseModel")
+        if isinstance(base, dict):
+            base_model = str(base.get("name") or base_model or "") or None
+            base_version = str(base.get("version") or base_version or "") or None
+        deprecation = item.get("deprecation")
+        retires = None
+        if isinstance(deprecation, dict):
+            try:
+                retires = parse_catalog_date(deprecation.get("inference"))
+            except ValueError:
+                retires = None
+        status = item.get("lifecycleStatus")
+        return FineTune(True, base_model, base_version, retires, status if isinstance(status, str) else None)
+    return FineTune(False, base_model, base_version)

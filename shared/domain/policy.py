@@ -1,16 +1,26 @@
-"""The update-policy engine: for one deployment and the current catalog, what happens, when, and what we do.
+"""The update-policy engine: for one deployment and the current catalog, what Azure will do, when, and what we do.
 
 Pure. It assesses the deployment's whole situation against the *current* catalog rather than reacting to one
 event's payload, so an old event delivered late can never undo a newer state (Event Grid does not keep order);
-events only decide which deployments are assessed. Rules (azure-facts.md §2.3, lifecycle-history.md §6):
-- OnceNewDefaultVersionAvailable: Azure moves Standard-family deployments to a new default within two weeks of
-  the change (from ``replacementConfig.autoUpgradeStartDate`` when given).
-- OnceCurrentVersionExpired (also an absent value): Azure upgrades to the default at retirement, minus
-  ``upgradeOnExpiryLeadTimeDays``; with no newer default the deployment stops working.
-- NoAutoUpgrade: never upgraded; stops working at retirement.
-- Provisioned SKUs are never auto-upgraded, whatever the policy.
-- The model *name* cannot change in place (CannotChangeDeploymentModel); a target must be in the region's
-  catalog, not retired itself, and newer: never a downgrade (rollback is a separate, explicit path).
+events only decide which deployments are assessed. What Azure does (azure-facts.md §2.3, §2.3a;
+lifecycle-history.md §6; docs/predictions.md has the whole table with sources):
+- Azure's target is ``replacementConfig`` (often a *different model*: gpt-4o -> gpt-5.1), else a newer default of
+  the same model, else (preview versions) a newer preview. Azure moves deployments across the model-name change.
+- OnceNewDefaultVersionAvailable: moved from ``autoUpgradeStartDate`` (a start, rolled out region by region),
+  whether or not the target is flagged default; to a new default within two weeks of the change; to a newer
+  preview from two weeks after its release.
+- OnceCurrentVersionExpired (also an absent or unknown value): moved at retirement minus
+  ``upgradeOnExpiryLeadTimeDays``; with no target the deployment stops working.
+- NoAutoUpgrade, and every provisioned SKU: never moved; they stop at retirement.
+- Azure upgrades even where the target is not offered in the deployment's region.
+- Retirement dates are per deployment type: the catalog SKU entry matching the deployment's SKU (exact name, then
+  family), else the model's date.
+modelwatch's own writes are narrower than Azure's moves: only a target offered in the region, not retired, newer,
+and of the same model name, except provisioned deployments, whose documented in-place migration may change the
+model family (a Standard deployment's model name cannot change: CannotChangeDeploymentModel).
+Deployments the location catalog cannot speak for are never called broken: fine-tuned models use their own
+deprecation from Accounts - List Models (else "not tracked"); formats outside CATALOG_MODEL_FORMATS are "not
+watched".
 """
 
 from __future__ import annotations
@@ -26,6 +36,12 @@ from shared.domain.deployments import Deployment, UpgradeOption
 from shared.domain.timeutil import days_until
 
 DEFAULT_CHANGE_WINDOW = timedelta(days=14)  # "within two weeks of that designation change"
+PREVIEW_UPGRADE_DELAY = timedelta(
+    days=14
+)  # previews: "starting two weeks after the new preview ... is released"
+CANNOT_CHANGE_MODEL = (
+    "ARM refuses to change the model of a Standard deployment in place (CannotChangeDeploymentModel)"
+)
 
 
 class Status(StrEnum):
@@ -36,10 +52,12 @@ class Status(StrEnum):
     UPGRADE_PLANNED = "upgradePlanned"  # modelwatch upgrades it (enforce) or would (plan)
     UPGRADE_EXPECTED = "upgradeExpected"  # Azure will move it
     HEALTHY = "healthy"
+    NOT_TRACKED = "notTracked"  # the catalog cannot speak for it (a fine-tuned model without its own dates)
+    NOT_WATCHED = "notWatched"  # a format outside CATALOG_MODEL_FORMATS (Meta, Mistral, ...)
     IGNORED = "ignored"
 
 
-SEVERITY = {s: i for i, s in enumerate(Status)}
+STATUS_ORDER = {s: i for i, s in enumerate(Status)}  # worst first
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,7 @@ class PolicyRules:
     accelerate_default: bool = False  # POLICY_ACCELERATE_DEFAULT: upgrade auto-update deployments at once
     enforce_provisioned: bool = False  # POLICY_ENFORCE_PROVISIONED: provisioned ones may be upgraded too
     provisioned_lead_days: int = 14  # with enforce_provisioned: upgrade this long before retirement
+    watched_formats: frozenset[str] | None = frozenset({"openai"})  # CATALOG_MODEL_FORMATS, casefolded
 
 
 @dataclass(frozen=True)
@@ -64,15 +83,23 @@ class Assessment:
     action_date: datetime | None = None  # when Azure acts, when we would, or when it breaks
     retirement_date: datetime | None = None
     days_left: int | None = None
-    write: bool = False  # modelwatch writes target_version now (enforce mode only)
+    write: bool = False  # modelwatch writes target_model/target_version now (enforce mode only)
     actor: str = "none"  # who moves it: "azure", "modelwatch" or "none"
+    target_model: str | None = None  # the target's model name: Azure's replacement can be another model
+
+    @property
+    def target_label(self) -> str | None:
+        """ "gpt-5.1 2025-11-13": every message names the target's model and version."""
+        if self.target_version is None:
+            return None
+        return f"{self.target_model or self.deployment.model_name} {self.target_version}"
 
 
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def is_newer(candidate: ModelVersion, current: ModelVersion | None, current_version: str) -> bool | None:
-    """Whether candidate is a newer version than current; None when it cannot be told."""
+    """Whether candidate is a newer version of the same model than current; None when it cannot be told."""
     if candidate.version == current_version:
         return False
     if (
@@ -95,58 +122,123 @@ def is_newer(candidate: ModelVersion, current: ModelVersion | None, current_vers
     return None
 
 
-def _retired(v: ModelVersion, sku: str, now: datetime) -> bool:
-    date = v.retirement_for_sku(sku)
-    return v.is_status_retired or (date is not None and date <= now)
-
-
 @dataclass(frozen=True)
-class _Target:
-    version: str | None
-    problem: str | None  # why there is no usable target
+class Target:
+    """Where a deployment goes: Azure's move, or modelwatch's write."""
+
+    model: str
+    version: str
+    source: str  # "replacement" (replacementConfig), "default" (a newer default), "preview" (a newer preview)
+    start: datetime | None  # when Azure starts moving auto-update deployments (None: no published start)
+    entry: ModelVersion | None  # the target's entry in the deployment's region; None: not offered there
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.version}"
 
 
-def _pick_target(
-    d: Deployment, current: ModelVersion | None, catalog: Mapping[VersionKey, ModelVersion], now: datetime
-) -> _Target:
-    """The version Azure (or we) would move this deployment to, and whether it is usable."""
-    default = default_versions(catalog.values()).get((d.model_format, d.model_name))
-    candidates: list[str] = []
-    replacement = current.replacement if current is not None else None
-    if replacement and replacement.target_model_version:
-        if replacement.target_model_name and replacement.target_model_name != d.model_name:
-            if default is None or default == d.model_version:
-                return _Target(
-                    None,
-                    f"the replacement is {replacement.target_model_name} {replacement.target_model_version}, a different "
-                    "model: a deployment cannot change model in place; create a new deployment and move traffic",
-                )
-        else:
-            candidates.append(replacement.target_model_version)
-    if default is not None:
-        candidates.append(default)
+def azure_target(
+    d: Deployment,
+    current: ModelVersion | None,
+    catalog: Mapping[VersionKey, ModelVersion],
+    now: datetime,
+    *,
+    previews: bool,
+) -> tuple[Target | None, list[str]]:
+    """What Azure moves this deployment to, as the catalog says; None (and why) when it names nothing usable."""
     problems: list[str] = []
-    for version in dict.fromkeys(candidates):
-        if version == d.model_version:
-            continue
-        target = catalog.get(VersionKey(d.model_format, d.model_name, version))
-        if target is None:
-            problems.append(f"{d.model_name} {version} is not offered in {d.location}")
-            continue
-        if _retired(target, d.sku_name, now):
-            problems.append(f"{d.model_name} {version} is itself retired")
-            continue
-        newer = is_newer(target, current, d.model_version)
-        if newer is False:
-            problems.append(f"{d.model_name} {version} is older than {d.model_version}: never a downgrade")
-            continue
-        if newer is None and current is not None and not _retired(current, d.sku_name, now):
-            problems.append(f"cannot tell whether {version} is newer than {d.model_version}")
-            continue
-        return _Target(version, None)
-    if problems:
-        return _Target(None, "; ".join(problems))
-    return _Target(None, f"no newer default version of {d.model_name} exists in {d.location}")
+    replacement = current.replacement if current is not None else None
+    if replacement is not None and replacement.target_model_version:
+        model = replacement.target_model_name or d.model_name
+        version = replacement.target_model_version
+        entry = catalog.get(VersionKey(d.model_format, model, version))
+        same = model == d.model_name
+        if entry is not None and entry.is_retired_for(d.sku_name, now):
+            problems.append(f"{model} {version} is itself retired")
+        elif same and entry is not None and is_newer(entry, current, d.model_version) is False:
+            problems.append(f"{model} {version} is older than {d.model_version}: never a downgrade")
+        elif not (same and version == d.model_version):
+            # a replacement of another model is not ordered against this one: Azure names it, Azure moves to it
+            return Target(model, version, "replacement", replacement.auto_upgrade_start, entry), problems
+    default = default_versions(catalog.values()).get((d.model_format, d.model_name))
+    entry = catalog.get(VersionKey(d.model_format, d.model_name, default)) if default else None
+    if default is not None and default != d.model_version and entry is not None:
+        label = f"{d.model_name} {default}"
+        newer = is_newer(entry, current, d.model_version)
+        if entry.is_retired_for(d.sku_name, now):
+            problems.append(f"{label} is itself retired")
+        elif newer is False:
+            problems.append(f"{label} is older than {d.model_version}: never a downgrade")
+        elif newer or current is None or current.is_retired_for(d.sku_name, now):
+            return Target(d.model_name, default, "default", None, entry), problems
+        else:
+            problems.append(f"cannot tell whether {label} is newer than {d.model_version}")
+    if previews and current is not None and current.created_at is not None and _is_preview(current):
+        later = [
+            v
+            for v in catalog.values()
+            if (v.format, v.name) == (d.model_format, d.model_name)
+            and _is_preview(v)
+            and v.created_at is not None
+            and v.created_at > current.created_at
+            and not v.is_retired_for(d.sku_name, now)
+        ]
+        if later:
+            newest = max(later, key=_created)
+            start = _created(newest) + PREVIEW_UPGRADE_DELAY
+            return Target(d.model_name, newest.version, "preview", start, newest), problems
+    return None, problems
+
+
+def _is_preview(v: ModelVersion) -> bool:
+    return (v.lifecycle_status or "").casefold() == "preview"
+
+
+def _created(v: ModelVersion) -> datetime:
+    assert v.created_at is not None  # callers filter on it
+    return v.created_at
+
+
+def write_problem(d: Deployment, t: Target, current: ModelVersion | None, now: datetime) -> str | None:
+    """Why modelwatch may not write this target itself (None: it may)."""
+    if t.entry is None:
+        return f"{t.label} is not offered in {d.location}"
+    if t.entry.is_retired_for(d.sku_name, now):
+        return f"{t.label} is itself retired"
+    if t.model != d.model_name:
+        if not d.is_provisioned:
+            return f"{t.label} is a different model: {CANNOT_CHANGE_MODEL}"
+        return None  # provisioned: the documented in-place migration may change the model family
+    newer = is_newer(t.entry, current, d.model_version)
+    if newer is False:
+        return f"{t.label} is older than {d.model_version}: never a downgrade"
+    if newer is None and current is not None and not current.is_retired_for(d.sku_name, now):
+        return f"cannot tell whether {t.label} is newer than {d.model_version}"
+    return None
+
+
+def our_target(
+    d: Deployment,
+    azure: Target | None,
+    current: ModelVersion | None,
+    catalog: Mapping[VersionKey, ModelVersion],
+    now: datetime,
+) -> tuple[Target | None, list[str]]:
+    """The version modelwatch would write: Azure's target when ARM accepts it, else its own model's default."""
+    candidates: list[Target] = [azure] if azure is not None else []
+    default = default_versions(catalog.values()).get((d.model_format, d.model_name))
+    if default is not None and default != d.model_version:
+        entry = catalog.get(VersionKey(d.model_format, d.model_name, default))
+        own = Target(d.model_name, default, "default", None, entry)
+        if all(c.label != own.label for c in candidates):
+            candidates.append(own)
+    problems: list[str] = []
+    for candidate in candidates:
+        problem = write_problem(d, candidate, current, now)
+        if problem is None:
+            return candidate, problems
+        problems.append(problem)
+    return None, list(dict.fromkeys(problems))
 
 
 def assess(
@@ -161,90 +253,235 @@ def assess(
     rules = rules or PolicyRules()
     if d.policy_tag == "ignore":
         return Assessment(d, Status.IGNORED, "ignored: tagged modelwatch:policy=ignore", "tag-ignore")
+    if rules.watched_formats is not None and d.model_format.casefold() not in rules.watched_formats:
+        return Assessment(
+            d,
+            Status.NOT_WATCHED,
+            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS",
+            "format-not-watched",
+        )
+    if d.is_fine_tuned:
+        return _fine_tuned(d, now)
+    if not catalog:
+        return Assessment(
+            d,
+            Status.NOT_TRACKED,
+            f"not tracked: no catalog of {d.location} has been read yet (is it in WATCH_LOCATIONS?)",
+            "no-catalog",
+        )
+    return _assess(d, catalog, now, rules, default_changed_at)
+
+
+def _fine_tuned(d: Deployment, now: datetime) -> Assessment:
+    """Fine-tuned models are never auto-upgraded; their own deprecation (Accounts - List Models) decides."""
+    ft = d.fine_tune
+    base = f" (base model {ft.base_model} {ft.base_version})" if ft and ft.base_model else ""
+    if ft is None or not ft.listed:
+        return Assessment(
+            d,
+            Status.NOT_TRACKED,
+            f"fine-tuned model{base}: not in the location catalog, and the account's model list did not "
+            "include it: its retirement is not tracked",
+            "fine-tuned-not-tracked",
+        )
+    date = ft.retirement_date
+    days = days_until(date, now) if date is not None else None
+    seed = Assessment(d, Status.HEALTHY, "", "", retirement_date=date, days_left=days)
+    retired = (ft.lifecycle_status or "").casefold() == "deprecated" or (date is not None and date <= now)
+    if retired:
+        when = f" on {date:%Y-%m-%d}" if date else ""
+        return replace(
+            seed,
+            status=Status.BROKEN,
+            reason="fine-tuned-retired",
+            summary=f"fine-tuned model{base} retired{when}: calls fail; retrain on a current base model",
+            action_date=date,
+        )
+    if date is not None:
+        return replace(
+            seed,
+            status=Status.AT_RISK,
+            reason="fine-tuned-retiring",
+            summary=f"stops working on {date:%Y-%m-%d} ({days} days): fine-tuned models are never auto-upgraded"
+            f"{base}; retrain on a current base model and redeploy",
+            action_date=date,
+        )
+    return replace(seed, reason="fine-tuned-ok", summary=f"fine-tuned model{base}: no retirement scheduled")
+
+
+def _assess(
+    d: Deployment,
+    catalog: Mapping[VersionKey, ModelVersion],
+    now: datetime,
+    rules: PolicyRules,
+    default_changed_at: datetime | None,
+) -> Assessment:
     current = catalog.get(d.version_key)
     retirement = current.retirement_for_sku(d.sku_name) if current is not None else None
-    retired = current is None or _retired(current, d.sku_name, now)
+    retired = current is None or current.is_retired_for(d.sku_name, now)
     days = days_until(retirement, now) if retirement is not None else None
-    target = _pick_target(d, current, catalog, now)
-    seed = Assessment(d, Status.HEALTHY, "", "", target.version, None, retirement, days)
+    policy = d.policy
+    auto_default = policy == UpgradeOption.ONCE_NEW_DEFAULT and not d.is_provisioned
+    label = f"{d.model_name} {d.model_version}"
+    where = f" in {d.location}"
+    azure, why_none = azure_target(d, current, catalog, now, previews=auto_default)
+    mine, problems = our_target(d, azure, current, catalog, now)
+    none_named = f"Azure names no replacement and no newer default{where}" + (
+        f" ({'; '.join(why_none)})" if why_none else ""
+    )
+    seed = Assessment(
+        d,
+        Status.HEALTHY,
+        "",
+        "",
+        azure.version if azure else None,
+        None,
+        retirement,
+        days,
+        target_model=azure.model if azure else None,
+    )
     gone = "is no longer in the catalog" if current is None else "is retired"
     when = f" on {retirement:%Y-%m-%d}" if retirement else ""
+    offered = (
+        f" ({azure.label} is not offered{where} yet: Azure upgrades anyway)"
+        if azure is not None and azure.entry is None
+        else ""
+    )
 
     def make(
-        status: Status, summary: str, reason: str, date: datetime | None = None, actor: str = "none"
+        status: Status,
+        summary: str,
+        reason: str,
+        *,
+        date: datetime | None = None,
+        actor: str = "none",
+        target: Target | None = azure,
     ) -> Assessment:
-        return replace(seed, status=status, summary=summary, reason=reason, action_date=date, actor=actor)
+        return replace(
+            seed,
+            status=status,
+            summary=summary,
+            reason=reason,
+            action_date=date,
+            actor=actor,
+            target_version=target.version if target else None,
+            target_model=target.model if target else None,
+        )
 
     def ours(reason: str, summary: str) -> Assessment:
         """modelwatch moves it: a write in enforce mode, a plan otherwise; never when pinned."""
+        assert mine is not None
         if d.policy_tag == "pin":
             status = Status.BROKEN if retired else Status.AT_RISK
             return make(
-                status, f"pinned (modelwatch:policy=pin): not upgraded; {summary}", "tag-pin", retirement
+                status, f"pinned (modelwatch:policy=pin): not upgraded; {summary}", "tag-pin", date=retirement
             )
         verb = "upgrading" if rules.enforce else "plan: upgrade"
         planned = make(
-            Status.UPGRADE_PLANNED, f"{verb} to {target.version}: {summary}", reason, now, "modelwatch"
+            Status.UPGRADE_PLANNED,
+            f"{verb} to {mine.label}: {summary}",
+            reason,
+            date=now,
+            actor="modelwatch",
+            target=mine,
         )
         return replace(planned, write=rules.enforce)
 
     def stuck(reason: str, summary: str) -> Assessment:
-        return make(Status.BROKEN if retired else Status.AT_RISK, summary, reason, retirement)
+        return make(Status.BROKEN if retired else Status.AT_RISK, summary, reason, date=retirement)
 
-    def healthy(reason: str, policy: str) -> Assessment:
-        extra = f"; newer default {target.version} available" if target.version else ""
-        return make(Status.HEALTHY, f"no retirement scheduled ({policy}){extra}", reason)
+    def healthy(reason: str, policy_text: str) -> Assessment:
+        extra = f"; newer version {azure.label} available" if azure else ""
+        return make(Status.HEALTHY, f"no retirement scheduled ({policy_text}){extra}", reason)
+
+    def on_expiry(azure: Target, retirement: datetime) -> Assessment:
+        lead = current.replacement.upgrade_on_expiry_lead_days if current and current.replacement else None
+        due = retirement - timedelta(days=lead or 0)
+        minus = f" minus {lead} days" if lead else ""
+        return make(
+            Status.UPGRADE_EXPECTED,
+            f"Azure upgrades it to {azure.label} on {due:%Y-%m-%d} (at {label}'s retirement{minus}){offered}",
+            "upgrade-on-expiry",
+            date=due,
+            actor="azure",
+        )
+
+    def migrate_to() -> str:
+        if azure is not None:
+            return f"migrate to {azure.label} (the {_source_text(azure)})"
+        return f"{none_named}: pick a newer model"
+
+    def not_moved() -> Assessment:
+        """Retired and still on the old version: Azure should have moved it; write it ourselves where allowed."""
+        if mine is not None:
+            missed = f" to {azure.label}" if azure is not None and azure.label != mine.label else ""
+            return ours("expired-not-upgraded", f"{label} {gone} and Azure has not moved it{missed}")
+        if azure is not None:
+            why = "; ".join(problems) if problems else ""
+            return stuck(
+                "expired-not-moved",
+                f"{label} {gone} and Azure has not moved it to {azure.label} yet; modelwatch cannot write it "
+                f"({why}): create a deployment of {azure.label} and move traffic",
+            )
+        return stuck("expired-no-target", f"{label} {gone}: {none_named}")
 
     if d.is_provisioned:
         note = "provisioned deployments are never auto-upgraded by Azure"
         near = retired or (days is not None and days <= rules.provisioned_lead_days)
-        if target.version and rules.enforce_provisioned and near:
+        if mine is not None and rules.enforce_provisioned and near:
             return ours("provisioned-enforced", f"{note}; enforcement includes provisioned")
         if retired:
-            return stuck(
-                "provisioned-retired", f"{d.model_name} {d.model_version} {gone}: calls fail; {note}"
-            )
+            return stuck("provisioned-retired", f"{label} {gone}: calls fail; {note}; {migrate_to()}")
         if retirement is not None:
             return stuck(
-                "provisioned-retiring", f"stops working{when} ({days} days): {note}; migrate it yourself"
+                "provisioned-retiring", f"stops working{when} ({days} days): {note}; {migrate_to()} yourself"
             )
         return healthy("provisioned-ok", "provisioned: never auto-upgraded")
 
-    policy = d.policy
     if policy == UpgradeOption.NO_AUTO:
         if retired:
-            return stuck(
-                "no-auto-retired", f"{d.model_name} {d.model_version} {gone}: NoAutoUpgrade, calls fail"
-            )
+            return stuck("no-auto-retired", f"{label} {gone}: NoAutoUpgrade, calls fail; {migrate_to()}")
         if retirement is not None:
             return stuck(
-                "no-auto-retiring", f"stops working{when} ({days} days): NoAutoUpgrade never upgrades"
+                "no-auto-retiring",
+                f"stops working{when} ({days} days): NoAutoUpgrade never upgrades; {migrate_to()}",
             )
         return healthy("no-auto-ok", "NoAutoUpgrade")
 
     if policy == UpgradeOption.ONCE_NEW_DEFAULT:
-        default = default_versions(catalog.values()).get((d.model_format, d.model_name))
         if retired:
-            if target.version:
-                return ours(
-                    "expired-not-upgraded",
-                    f"{d.model_name} {d.model_version} {gone} and Azure has not moved it",
+            return not_moved()
+        if azure is not None:
+            if rules.accelerate_default and mine is not None and mine.label == azure.label:
+                return ours("accelerate-default", "POLICY_ACCELERATE_DEFAULT moves it now, ahead of Azure")
+            if azure.start is not None:
+                kind = {"preview": "auto-preview", "default": "auto-default"}.get(
+                    azure.source, "auto-replacement"
                 )
-            return stuck("auto-default-retired", f"{d.model_name} {d.model_version} {gone}: {target.problem}")
-        if target.version and default == target.version:
-            if rules.accelerate_default:
-                return ours("accelerate-default", "new default; POLICY_ACCELERATE_DEFAULT moves it now")
-            start = current.replacement.auto_upgrade_start if current and current.replacement else None
-            due = start or ((default_changed_at + DEFAULT_CHANGE_WINDOW) if default_changed_at else None)
-            by = f" by {due:%Y-%m-%d}" if due else " within two weeks of the default change"
-            summary = f"Azure moves it to the new default {target.version}{by}"
-            return make(Status.UPGRADE_EXPECTED, summary, "auto-default", due, "azure")
+                after = " (two weeks after its release)" if azure.source == "preview" else ""
+                until = f"; {label} retires{when}" if retirement else ""
+                return make(
+                    Status.UPGRADE_EXPECTED,
+                    f"Azure moves it to {azure.label} from {azure.start:%Y-%m-%d}{after} (a start, rolled out "
+                    f"region by region){until}{offered}",
+                    kind,
+                    date=azure.start,
+                    actor="azure",
+                )
+            if azure.source == "default":
+                due = default_changed_at + DEFAULT_CHANGE_WINDOW if default_changed_at else None
+                by = f" by {due:%Y-%m-%d}" if due else " within two weeks of the default change"
+                return make(
+                    Status.UPGRADE_EXPECTED,
+                    f"Azure moves it to the new default {azure.label}{by}{offered}",
+                    "auto-default",
+                    date=due,
+                    actor="azure",
+                )
+            if retirement is not None:  # a named replacement with no start date: Azure moves it at retirement
+                return on_expiry(azure, retirement)
         if retirement is not None:
-            why = target.problem or "none yet"
-            return stuck(
-                "auto-default-no-newer",
-                f"stops working{when} ({days} days) unless a newer default appears: {why}",
-            )
+            return stuck("auto-default-no-newer", f"stops working{when} ({days} days): {none_named}")
         return healthy("auto-default-ok", "auto-update to default")
 
     # OnceCurrentVersionExpired, and any value this code does not know (treated as Azure's documented default)
@@ -254,20 +491,48 @@ def assess(
         else f"unknown policy {policy!r} treated as OnceCurrentVersionExpired; "
     )
     if retired:
-        if target.version:
-            return ours(
-                "expired-not-upgraded",
-                f"{unknown}{d.model_name} {d.model_version} {gone} and Azure has not moved it",
-            )
-        return stuck(
-            "expired-no-target", f"{unknown}{d.model_name} {d.model_version} {gone}: {target.problem}"
-        )
+        result = not_moved()
+        return replace(result, summary=unknown + result.summary)
     if retirement is not None:
-        if target.version is None:
-            return stuck("expired-no-target", f"{unknown}stops working{when} ({days} days): {target.problem}")
-        lead = current.replacement.upgrade_on_expiry_lead_days if current and current.replacement else None
-        due = retirement - timedelta(days=lead or 0)
-        minus = f" minus {lead} days" if lead else ""
-        summary = f"{unknown}Azure upgrades it to {target.version} on {due:%Y-%m-%d} (at retirement{minus})"
-        return make(Status.UPGRADE_EXPECTED, summary, "upgrade-on-expiry", due, "azure")
+        if azure is None:
+            return stuck("expired-no-target", f"{unknown}stops working{when} ({days} days): {none_named}")
+        result = on_expiry(azure, retirement)
+        return replace(result, summary=unknown + result.summary)
     return healthy("expired-ok", f"{unknown}upgrade when expired")
+
+
+def _source_text(t: Target) -> str:
+    return {
+        "replacement": "replacement Azure names",
+        "default": "current default",
+        "preview": "newer preview",
+    }[t.source]
+
+
+def explains_azure_move(
+    before: Deployment,
+    after_model: str,
+    after_version: str,
+    before_entry: ModelVersion | None,
+    catalog: Mapping[VersionKey, ModelVersion],
+) -> bool:
+    """Whether a version change modelwatch did not make is what Azure's documented upgrade does: to the
+    replacement the catalog names for the old version, or to a newer default (or preview) of the same model,
+    never a downgrade, and never for a deployment Azure does not move (NoAutoUpgrade, provisioned, fine-tuned).
+    Anything else was changed outside modelwatch: a person, a pipeline, an infrastructure template."""
+    if before.is_provisioned or before.is_fine_tuned or before.policy == UpgradeOption.NO_AUTO:
+        return False
+    replacement = before_entry.replacement if before_entry is not None else None
+    if (
+        replacement is not None
+        and replacement.target_model_version == after_version
+        and (replacement.target_model_name or before.model_name) == after_model
+    ):
+        return True
+    if after_model != before.model_name:
+        return False
+    after_entry = catalog.get(VersionKey(before.model_format, after_model, after_version))
+    if after_entry is None:
+        return False
+    newer = is_newer(after_entry, before_entry, before.model_version)
+    return bool(newer) and (after_entry.is_default or _is_preview(after_entry))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import Deployment, FineTune
 from shared.domain.diff import VersionRecord
 from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
@@ -172,6 +172,17 @@ def deployment_to_json(d: Deployment) -> str:
             "provisioningState": d.provisioning_state,
             "tags": dict(d.tags),
             "lastSeen": exact_instant(d.last_seen),
+            "lastModifiedBy": d.last_modified_by,
+            "lastModifiedByType": d.last_modified_by_type,
+            "fineTune": None
+            if d.fine_tune is None
+            else {
+                "listed": d.fine_tune.listed,
+                "baseModel": d.fine_tune.base_model,
+                "baseVersion": d.fine_tune.base_version,
+                "retirementDate": exact_instant(d.fine_tune.retirement_date),
+                "lifecycleStatus": d.fine_tune.lifecycle_status,
+            },
         }
     )
 
@@ -200,9 +211,26 @@ def deployment_from_json(text: str, *, row: str | None = None) -> Deployment:
             provisioning_state=_optional(obj, "provisioningState"),
             tags=dict(tags),
             last_seen=_parse_dt(obj.get("lastSeen")),
+            last_modified_by=_optional(obj, "lastModifiedBy"),
+            last_modified_by_type=_optional(obj, "lastModifiedByType"),
+            fine_tune=_fine_tune(obj.get("fineTune")),
         )
     except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise _unreadable("deployment", row, exc) from exc
+
+
+def _fine_tune(obj: Any) -> FineTune | None:
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise TypeError("fineTune is not an object")
+    return FineTune(
+        listed=bool(obj.get("listed")),
+        base_model=_optional(obj, "baseModel"),
+        base_version=_optional(obj, "baseVersion"),
+        retirement_date=_parse_dt(obj.get("retirementDate")),
+        lifecycle_status=_optional(obj, "lifecycleStatus"),
+    )
 
 
 def rollback_to_json(r: RollbackRecord) -> str:
@@ -219,6 +247,8 @@ def rollback_to_json(r: RollbackRecord) -> str:
             "reference": r.reference,
             "fromModel": r.from_model,
             "toModel": r.to_model,
+            "changedBy": r.changed_by,
+            "siblingId": r.sibling_id,
         }
     )
 
@@ -238,6 +268,8 @@ def rollback_from_json(text: str, *, row: str | None = None) -> RollbackRecord:
             reference=_optional(obj, "reference") or "",
             from_model=_optional(obj, "fromModel"),
             to_model=_optional(obj, "toModel"),
+            changed_by=_optional(obj, "changedBy"),
+            sibling_id=_optional(obj, "siblingId"),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise _unreadable("rollback record", row, exc) from exc

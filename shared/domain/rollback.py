@@ -10,6 +10,8 @@ from shared.domain.events import event_id
 APPLIED_BY_AZURE = "azure"
 APPLIED_BY_MODELWATCH = "modelwatch"
 APPLIED_BY_ROLLBACK = "rollback"
+# a version change neither modelwatch nor Azure's documented upgrade explains: a person, a pipeline, a template
+APPLIED_BY_EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class RollbackRecord:
     from_version: str
     to_version: str
     changed_at: datetime
-    applied_by: str  # "azure", "modelwatch" or "rollback"
+    applied_by: str  # "azure", "modelwatch", "rollback" or "external"
     available_until: (
         datetime | None
     )  # the from-version's retirement date for this deployment's SKU and region
@@ -32,18 +34,25 @@ class RollbackRecord:
     # retiring version can be another model (gpt-4o -> gpt-4.1), and ARM cannot change a deployment's name back
     from_model: str | None = None
     to_model: str | None = None
+    # who: ARM's systemData.lastModifiedBy for changes seen by a refresh; the caller for a rollback
+    changed_by: str | None = None
+    # a side-by-side rollback leaves this deployment alone and creates a sibling on the previous model: its id
+    sibling_id: str | None = None
 
     @property
     def id(self) -> str:
         """Deterministic: recording the same change twice is one record."""
-        return event_id(
+        parts = [
             "rollback",
             self.deployment_id.casefold(),
             self.from_version,
             self.to_version,
             self.applied_by,
             self.reference,
-        )
+        ]
+        if self.sibling_id:  # a side-by-side rollback is another change than an in-place one
+            parts.append(self.sibling_id.casefold())
+        return event_id(*parts)
 
     def can_roll_back(self, now: datetime) -> bool:
         return self.available_until is None or now < self.available_until

@@ -1,8 +1,14 @@
-"""Refresh the deployment inventory, and notice the upgrades Azure applied on its own.
+"""Refresh the deployment inventory, and notice the version changes modelwatch did not make.
 
-Runs after each catalog cycle. A deployment whose version changed since the last refresh, without a rollback
-record saying modelwatch (or a rollback) did it, was moved by Azure: that change is recorded with its way back
-and announced as DeploymentUpgraded (appliedBy "azure") — Azure itself emits no event when it upgrades.
+Runs before each catalog cycle. A deployment whose model or version changed since the last refresh, without a
+rollback record saying modelwatch (or a rollback) did it, was moved by someone else: by Azure when the change is
+what Azure's documented upgrade does (the replacement the catalog names, or a newer default; never a downgrade),
+otherwise "outside modelwatch" (a person, a pipeline, a template), with ARM's systemData.lastModifiedBy. The
+change is recorded with its way back and announced as DeploymentUpgraded (appliedBy "azure" or "external"):
+Azure itself emits no event when it upgrades.
+
+Fine-tuned models are not in the location catalog: for accounts that run one, Accounts - List Models is read for
+their own deprecation. A listing that fails keeps what was known (it is neither a deletion nor a retirement).
 """
 
 from __future__ import annotations
@@ -14,9 +20,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.domain.deployment_events import upgraded_event
-from shared.domain.deployments import Deployment, DeploymentFormatError, parse_deployment
+from shared.domain.deployments import (
+    Deployment,
+    DeploymentFormatError,
+    fine_tune_from_account_models,
+    parse_deployment,
+)
 from shared.domain.events import JsonValue, LifecycleEvent
-from shared.domain.rollback import APPLIED_BY_AZURE, RollbackRecord
+from shared.domain.policy import explains_azure_move
+from shared.domain.rollback import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, RollbackRecord
 from shared.errors import ModelWatchError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, RollbackStore
 from shared.services.policy import catalog_view
@@ -133,14 +145,17 @@ class InventoryService:
                 problems.append(f"account {account.resource_id}: {result}")
                 continue  # keep what we knew: a failed listing is not a deletion
             complete_accounts.add(account.resource_id.casefold())
+            parsed: list[Deployment] = []
             for raw in result:
                 try:
-                    d = parse_deployment(
-                        raw, account_id=account.resource_id, location=account.location, seen_at=now
+                    parsed.append(
+                        parse_deployment(
+                            raw, account_id=account.resource_id, location=account.location, seen_at=now
+                        )
                     )
                 except DeploymentFormatError as exc:
                     problems.append(f"account {account.resource_id}: {exc}")
-                    continue
+            for d in self._with_fine_tunes(account, parsed, previous, problems):
                 fresh[d.key] = d
         events: list[LifecycleEvent] = []
         changed: list[Deployment] = []
@@ -150,7 +165,7 @@ class InventoryService:
                 continue
             changed.append(d)
             if before is not None and before.version_key != d.version_key and not self._ours(before, d):
-                events.append(self._azure_upgrade(before, d, now))
+                events.append(self._outside_change(before, d, now))
         if events:
             self.state.add_pending(events)  # the outbox first: the timer's drain publishes them
         if changed:
@@ -166,33 +181,74 @@ class InventoryService:
             len(accounts), len(fresh), len(changed), len(gone), tuple(events), tuple(problems)
         )
 
+    def _with_fine_tunes(
+        self,
+        account: Account,
+        deployments: list[Deployment],
+        previous: dict[str, Deployment],
+        problems: list[str],
+    ) -> list[Deployment]:
+        """Fine-tuned deployments get their model's own deprecation from Accounts - List Models."""
+        if not any(d.is_fine_tuned for d in deployments):
+            return deployments
+        try:
+            items: list[object] | None = list(self.api.list_account_models(account.resource_id))
+        except ModelWatchError as exc:
+            problems.append(f"account {account.resource_id}: fine-tuned models not read: {exc}")
+            items = None
+        out: list[Deployment] = []
+        for d in deployments:
+            if not d.is_fine_tuned:
+                out.append(d)
+                continue
+            known = previous.get(d.key)
+            if items is None and known is not None and known.fine_tune is not None:
+                out.append(replace(d, fine_tune=known.fine_tune))  # keep what was known
+            else:
+                out.append(replace(d, fine_tune=fine_tune_from_account_models(d, items)))
+        return out
+
     def _ours(self, before: Deployment, after: Deployment) -> bool:
         return any(
             r.from_version == before.model_version
             and r.to_version == after.model_version
-            and r.applied_by != APPLIED_BY_AZURE
+            and (r.to_model or after.model_name) == after.model_name
+            and r.applied_by not in (APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL)
+            and not r.sibling_id
             for r in self.rollbacks.list_rollbacks(after.resource_id)
         )
 
-    def _azure_upgrade(self, before: Deployment, after: Deployment, now: datetime) -> LifecycleEvent:
-        source = catalog_view(self.state, after.location).get(before.version_key)
+    def _outside_change(self, before: Deployment, after: Deployment, now: datetime) -> LifecycleEvent:
+        records = self.state.load_records(after.location)  # removed versions too: the old one may be gone
+        entry = records.get(before.version_key)
+        source = entry.version if entry is not None else None
+        by_azure = explains_azure_move(
+            before, after.model_name, after.model_version, source, catalog_view(self.state, after.location)
+        )
+        who = after.last_modified_by
+        if who and after.last_modified_by_type:
+            who = f"{who} ({after.last_modified_by_type})"
         record = RollbackRecord(
             deployment_id=after.resource_id,
             from_version=before.model_version,
             to_version=after.model_version,
             changed_at=now,
-            applied_by=APPLIED_BY_AZURE,
+            applied_by=APPLIED_BY_AZURE if by_azure else APPLIED_BY_EXTERNAL,
             available_until=source.retirement_for_sku(after.sku_name) if source else None,
             original_policy=before.upgrade_option,
             reference="inventory",
             from_model=before.model_name,
             to_model=after.model_name,
+            changed_by=who,
         )
         self.rollbacks.add_rollback(record)
         log.info(
-            "inventory: Azure moved %s from %s to %s",
+            "inventory: %s moved %s from %s %s to %s %s",
+            "Azure" if by_azure else "someone outside modelwatch",
             after.resource_id,
+            before.model_name,
             before.model_version,
+            after.model_name,
             after.model_version,
         )
         return upgraded_event(after, record, now=now)

@@ -24,7 +24,7 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.deployment_events import assessment_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, JsonValue, LifecycleEvent, version_subject
-from shared.domain.policy import Assessment, PolicyRules, assess
+from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess
 from shared.domain.rollback import APPLIED_BY_MODELWATCH, RollbackRecord
 from shared.errors import EventFormatError, ModelWatchError, PermanentError, TransientError
 from shared.ports import (
@@ -187,7 +187,7 @@ class PolicyService:
         emitted: list[LifecycleEvent] = []
         writes: list[str] = []
         problems: list[str] = []
-        to_write: list[tuple[Deployment, str]] = []
+        to_write: list[tuple[Deployment, str, str]] = []
         for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
@@ -197,7 +197,7 @@ class PolicyService:
             if planned is not None:
                 emitted.append(planned)
             if a.write and a.target_version:
-                to_write.append((d, a.target_version))
+                to_write.append((d, a.target_model or d.model_name, a.target_version))
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast
@@ -205,8 +205,8 @@ class PolicyService:
             workers = max(1, min(self.max_concurrency, len(to_write)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upgrade") as pool:
                 futures = [
-                    (d, pool.submit(self._upgrade, d, target, catalog, reference=event.id, now=now))
-                    for d, target in to_write
+                    (d, pool.submit(self._upgrade, d, model, target, catalog, reference=event.id, now=now))
+                    for d, model, target in to_write
                 ]
                 for d, future in futures:  # in submission order: results stay deterministic
                     try:
@@ -233,24 +233,32 @@ class PolicyService:
     def _upgrade(
         self,
         d: Deployment,
+        target_model: str,
         target: str,
         catalog: dict[VersionKey, ModelVersion],
         *,
         reference: str,
         now: datetime,
     ) -> LifecycleEvent:
-        """GET the deployment as raw JSON, change only the version, PUT the whole body back. Idempotent."""
+        """GET the deployment as raw JSON, change only the model (version; name for a provisioned in-place
+        migration), PUT the whole body back. Idempotent: a retry finds it at the target and writes nothing."""
         if self.api is None:
             raise PermanentError("enforcement needs the ARM deployment API, which is not configured")
+        if target_model != d.model_name and not d.is_provisioned:
+            # the engine never asks for this; refuse here too, before ARM does (CannotChangeDeploymentModel)
+            raise PermanentError(f"{d.name}: {CANNOT_CHANGE_MODEL}; not written")
         raw = self.api.get_deployment(d.resource_id)
         model = _model_of(raw, d.resource_id)
-        live = model.get("version")
-        if live not in (d.model_version, target):
+        live = (model.get("name"), model.get("version"))
+        if live not in ((d.model_name, d.model_version), (target_model, target)):
             # someone else changed it since the inventory saw it: do not guess, the next refresh will tell
-            raise PermanentError(f"inventory says {d.model_version} but ARM says {live}; not touched")
-        if live != target:
+            raise PermanentError(
+                f"inventory says {d.model_name} {d.model_version} but ARM says {live[0]} {live[1]}; not touched"
+            )
+        if live != (target_model, target):
             body = copy.deepcopy(raw)
-            _model_of(body, d.resource_id)["version"] = target
+            new_model = _model_of(body, d.resource_id)
+            new_model["name"], new_model["version"] = target_model, target
             self.api.put_deployment(d.resource_id, body)
         # record and announce even when an earlier attempt already did the PUT: same ids, so no duplicates
         source = catalog.get(d.version_key)
@@ -264,15 +272,24 @@ class PolicyService:
             original_policy=d.upgrade_option,
             reference=reference,
             from_model=d.model_name,
-            to_model=d.model_name,
+            to_model=target_model,
         )
-        event = upgraded_event(d, record, now=now)
+        moved = replace(d, model_name=target_model, model_version=target, last_seen=now)
+        event = upgraded_event(moved, record, now=now)
         # rollback record and event before the inventory moves on: a crash in between is retried (claim
         # expiry), finds the version already at target, and records the same ids again
         self.rollbacks.add_rollback(record)
         self.state.add_pending([event])
-        self.inventory.save_deployments([replace(d, model_version=target, last_seen=now)])
-        log.info("%s: upgraded %s from %s to %s", SUBSCRIBER, d.resource_id, d.model_version, target)
+        self.inventory.save_deployments([moved])
+        log.info(
+            "%s: upgraded %s from %s %s to %s %s",
+            SUBSCRIBER,
+            d.resource_id,
+            d.model_name,
+            d.model_version,
+            target_model,
+            target,
+        )
         return event
 
     def _drain(self) -> None:

@@ -95,7 +95,7 @@ def test_plan_answers_what_breaks_on_a_date_and_writes_nothing(tenant: Tenant) -
     assert "POLICY_MODE=plan" in text
     assert tenant.arm.puts() == []
     code, before = run("plan", "--at", JAN)
-    assert "upgradeExpected" in before and "Azure upgrades it to 2024-08-06 on 2026-03-31" in before
+    assert "upgradeExpected" in before and "Azure upgrades it to gpt-4o 2024-08-06 on 2026-03-31" in before
 
 
 def test_deliver_replays_events_through_the_subscriber(

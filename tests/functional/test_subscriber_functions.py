@@ -46,6 +46,13 @@ V2 = [
     item("gpt-4o", "2024-11-20", retires=FAR),
 ]
 
+# 2024-11-20 is now the default
+V3 = [
+    item("gpt-4o", "2024-05-13", retires=FAR),
+    item("gpt-4o", "2024-08-06", retires=FAR),
+    item("gpt-4o", "2024-11-20", default=True, retires=FAR),
+]
+
 
 class App:
     def __init__(self, arm: FakeArm, topic: FakeEventGridTopic) -> None:
@@ -210,10 +217,28 @@ def test_bad_and_out_of_scope_events_are_acknowledged_and_write_nothing(app: App
     assert app.arm.puts() == [] and len(app.topic.events) == before
 
 
+@pytest.mark.parametrize("app", [("plan", "sqlite")], indirect=True)
+def test_a_change_azure_does_not_make_is_recorded_as_outside_modelwatch(app: App) -> None:
+    app.timer()
+    # 2024-11-20 is not the default and no replacement names it: not Azure's upgrade, whoever did it
+    raw = app.arm.deployments[app.auto.casefold()]
+    raw["properties"]["model"]["version"] = "2024-11-20"
+    raw["systemData"] = {"lastModifiedBy": "pipeline@contoso.example", "lastModifiedByType": "User"}
+    # and a NoAutoUpgrade deployment moved to the default: Azure never moves those
+    app.arm.deployments[app.legacy.casefold()]["properties"]["model"]["version"] = "2024-08-06"
+    app.timer()
+    events = {e["data"]["deploymentName"]: e["data"] for e in app.deployment_events("DeploymentUpgraded")}
+    assert events["auto"]["appliedBy"] == "external"
+    assert events["auto"]["changedBy"] == "pipeline@contoso.example (User)"
+    assert events["legacy"]["appliedBy"] == "external" and events["legacy"]["changedBy"] is None
+
+
 @pytest.mark.parametrize("app", [("enforce", "sqlite")], indirect=True)
 def test_rollback_http_function(app: App) -> None:
     app.timer()
-    # Azure moves the auto-update deployment to the new default; the next timer notices and records it
+    # 2024-11-20 becomes the default; Azure moves the auto-update deployment to it; the next timer notices
+    app.arm.set_catalog(SUB, "eastus", V3)
+    app.timer()
     app.arm.deployments[app.auto.casefold()]["properties"]["model"]["version"] = "2024-11-20"
     app.timer()
     (azure,) = app.deployment_events("DeploymentUpgraded")
