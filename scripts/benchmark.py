@@ -89,6 +89,7 @@ from tests.fakes import azurite  # noqa: E402
 from tests.fakes.arm_server import FakeArm  # noqa: E402
 
 SUB = "00000000-0000-0000-0000-0000000000be"
+BENCH_SCOPE = Scope(subscriptions=frozenset({SUB}))  # every account of the one subscription
 NOW = datetime(2025, 3, 12, tzinfo=UTC)
 
 
@@ -303,7 +304,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         location, fmt, name, _ = validate_catalog_event(event)
         plan = PolicyService(
             inventory=memory, ledger=memory, rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
-            rules=PolicyRules(), scope=Scope(), reminder_days=REMINDERS,
+            rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         requests_before = len(arm.requests)
         samples: list[float] = []
@@ -321,7 +322,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         if db is not None:  # the same decisions with the inventory and the ledger in SQLite
             sqlite_plan = PolicyService(
                 inventory=db, ledger=db, rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
-                rules=PolicyRules(), scope=Scope(), reminder_days=REMINDERS,
+                rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
             )  # fmt: skip
             sqlite_samples = []
             for i in range(5):
@@ -353,7 +354,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         }
         enforce = PolicyService(
             inventory=memory, ledger=memory, rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
-            rules=enforce_rules, scope=Scope(), reminder_days=REMINDERS,
+            rules=enforce_rules, scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         puts_before, requests_before = len(arm.puts()), len(arm.requests)
         started = time.perf_counter()

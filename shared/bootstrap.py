@@ -15,6 +15,7 @@ from shared.config import Settings, StateStoreConfig, load_settings, require_arm
 from shared.domain.diff import DiffRules
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.policy import PolicyRules
+from shared.domain.scope import Scope
 from shared.domain.status import StatusReport
 from shared.ports import (
     CatalogSource,
@@ -29,7 +30,7 @@ from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
 from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
 from shared.services.pipeline import Subscriber, TimerReport, run_timer
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
-from shared.services.policy import PolicyService, Scope
+from shared.services.policy import PolicyService
 from shared.services.rollback import RollbackService
 from shared.services.status import build_status
 from shared.services.watch import CatalogWatcher
@@ -270,7 +271,7 @@ def build_services(
         api=api,
         publisher=publisher,
         rules=policy_rules(settings),
-        scope=Scope(frozenset(settings.watch_locations)),
+        scope=write_scope(settings),
         reminder_days=settings.retirement_reminder_days,
         max_concurrency=settings.arm_max_concurrency,
     )
@@ -279,10 +280,17 @@ def build_services(
         from shared.adapters.webhooks import WebhookSender
 
         sender = WebhookSender()
-    notify = NotifyService(
-        ledger=stores, sender=sender, routes=settings.routes, scope=Scope(frozenset(settings.watch_locations))
-    )
+    notify = NotifyService(ledger=stores, sender=sender, routes=settings.routes, scope=write_scope(settings))
     return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback, notify)
+
+
+def write_scope(settings: Settings) -> Scope:
+    """What may be written to, from the settings in force: checked again at every write."""
+    return Scope.of(
+        locations=settings.watch_locations,
+        accounts=settings.watch_accounts,
+        subscriptions=settings.watch_subscription_ids,
+    )
 
 
 _installed: Services | None = None

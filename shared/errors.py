@@ -88,3 +88,8 @@ class WebhookError(ModelWatchError):
         self.status = status
         self.reason = reason
         self.is_transient = transient
+
+
+class OutOfScopeError(PermanentError):
+    """A write was asked for a deployment outside WATCH_ACCOUNTS / WATCH_SUBSCRIPTION_IDS / WATCH_LOCATIONS (or
+    tagged ignore): refused before anything is sent to ARM, recorded, never retried."""

@@ -11,6 +11,7 @@ from shared.domain.catalog import VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.rollback import RollbackRecord
 from shared.errors import ConcurrencyError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
@@ -146,7 +147,7 @@ class InMemoryDeploymentStore:
     def delete_deployments(self, keys: Sequence[str]) -> None:
         with self._lock:
             for key in keys:
-                self._deployments.pop(key.casefold(), None)
+                self._deployments.pop(arm_key(key), None)
 
     # ledger
     def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
@@ -189,6 +190,6 @@ class InMemoryDeploymentStore:
             records = [
                 r
                 for r in self._rollbacks.values()
-                if deployment_id is None or r.deployment_id.casefold() == deployment_id.casefold()
+                if deployment_id is None or arm_key(r.deployment_id) == arm_key(deployment_id)
             ]
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)

@@ -17,6 +17,7 @@ from shared.domain.catalog import VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.records import (
     deployment_from_json,
     deployment_to_json,
@@ -320,7 +321,7 @@ class SqliteDeploymentStore(_SqliteFile):
         if not keys:
             return
         with self._transaction("deleting deployments") as conn:
-            conn.executemany("DELETE FROM deployments WHERE key = ?", [(key.casefold(),) for key in keys])
+            conn.executemany("DELETE FROM deployments WHERE key = ?", [(arm_key(key),) for key in keys])
 
     # ledger
 
@@ -376,7 +377,7 @@ class SqliteDeploymentStore(_SqliteFile):
                 " ON CONFLICT (id) DO NOTHING",
                 (
                     record.id,
-                    record.deployment_id.casefold(),
+                    arm_key(record.deployment_id),
                     exact_instant(record.changed_at),
                     rollback_to_json(record),
                 ),
@@ -393,6 +394,6 @@ class SqliteDeploymentStore(_SqliteFile):
             else:
                 rows = self._conn.execute(
                     "SELECT id, body FROM rollbacks WHERE deployment_key = ? ORDER BY changed_at DESC, id DESC",
-                    (deployment_id.casefold(),),
+                    (arm_key(deployment_id),),
                 ).fetchall()
         return [rollback_from_json(body, row=ident) for ident, body in rows]

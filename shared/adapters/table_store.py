@@ -5,14 +5,14 @@ Layout (``<prefix>`` defaults to ``ModelWatch``):
 - ``<prefix>Cursors``: PartitionKey "cursor", RowKey = the location; guarded by the entity's ETag.
 - ``<prefix>Snapshots``: PartitionKey = the location, RowKey = the version key; property ``Record`` (JSON).
 - ``<prefix>Outbox``: PartitionKey "pending", RowKey = the event id; properties ``EventTime`` and ``Body`` (JSON).
-- ``<prefix>Deployments``: PartitionKey "deployment", RowKey = the deployment key (casefolded resource id);
+- ``<prefix>Deployments``: PartitionKey "deployment", RowKey = the deployment key (resource id, ASCII lower-cased as ARM compares it);
   property ``Body`` (JSON). One partition: the inventory is always read whole (one query, pages of 1,000),
   ``delete_deployments`` is given only keys (a partition derived from anything else could not be found again),
   and a refresh's upserts and deletes batch 100 to a transaction, which a transaction allows only within one
   partition. Thousands of deployments are far below a partition's 2,000 entities/s target.
 - ``<prefix>Ledger``: PartitionKey = the subscriber, RowKey = the event id; properties ``Status``, ``ExpiresAt``
   (absent when done), ``Outcome``; claims are conditional writes (insert, or replace guarded by the ETag).
-- ``<prefix>Rollbacks``: PartitionKey = the deployment id casefolded (what ``list_rollbacks`` filters on),
+- ``<prefix>Rollbacks``: PartitionKey = the deployment id ASCII lower-cased (what ``list_rollbacks`` filters on),
   RowKey = the record id; properties ``Body`` (JSON) and ``ChangedAt``.
 Keys go through ``encode_key`` so names holding '/', '#', '?', '\\' or control characters stay legal.
 
@@ -37,6 +37,7 @@ from shared.domain.catalog import VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.records import (
     deployment_from_json,
     deployment_to_json,
@@ -517,7 +518,7 @@ class TableDeploymentStore(_TableStore):
         if not keys:
             return
         self._delete_all(
-            self.deployments_table, DEPLOYMENT_PARTITION, [k.casefold() for k in keys], "deleting deployments"
+            self.deployments_table, DEPLOYMENT_PARTITION, [arm_key(k) for k in keys], "deleting deployments"
         )
 
     # ledger
@@ -646,7 +647,7 @@ class TableDeploymentStore(_TableStore):
         from azure.core.exceptions import HttpResponseError
 
         entity = {
-            "PartitionKey": encode_key(record.deployment_id.casefold()),
+            "PartitionKey": encode_key(arm_key(record.deployment_id)),
             "RowKey": encode_key(record.id),
             "ChangedAt": exact_instant(record.changed_at),
             "Body": rollback_to_json(record),
@@ -667,7 +668,7 @@ class TableDeploymentStore(_TableStore):
             entities = self._query(self._table(self.rollbacks_table), action)
         else:
             try:
-                partition = encode_key(deployment_id.casefold())
+                partition = encode_key(arm_key(deployment_id))
             except PermanentError:
                 return []  # too long to be a key, so nothing was ever recorded for it
             entities = self._query_partition(self._table(self.rollbacks_table), partition, action)

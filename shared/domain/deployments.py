@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.domain.catalog import VersionKey
+from shared.domain.ids import arm_key
 from shared.domain.timeutil import parse_catalog_date
 from shared.errors import PermanentError
 
@@ -87,7 +88,7 @@ class Deployment:
     @property
     def key(self) -> str:
         """ARM ids are case-insensitive: one canonical form for storage and comparison."""
-        return self.resource_id.casefold()
+        return arm_key(self.resource_id)
 
     @property
     def version_key(self) -> VersionKey:

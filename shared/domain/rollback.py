@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.events import event_id
+from shared.domain.ids import arm_key
 
 APPLIED_BY_AZURE = "azure"
 APPLIED_BY_MODELWATCH = "modelwatch"
@@ -44,14 +45,14 @@ class RollbackRecord:
         """Deterministic: recording the same change twice is one record."""
         parts = [
             "rollback",
-            self.deployment_id.casefold(),
+            arm_key(self.deployment_id),
             self.from_version,
             self.to_version,
             self.applied_by,
             self.reference,
         ]
         if self.sibling_id:  # a side-by-side rollback is another change than an in-place one
-            parts.append(self.sibling_id.casefold())
+            parts.append(arm_key(self.sibling_id))
         return event_id(*parts)
 
     def can_roll_back(self, now: datetime) -> bool:

@@ -27,6 +27,7 @@ from shared.domain.deployments import (
     parse_deployment,
 )
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.policy import explains_azure_move
 from shared.domain.rollback import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, RollbackRecord
 from shared.errors import ModelWatchError
@@ -144,7 +145,7 @@ class InventoryService:
             if isinstance(result, ModelWatchError):
                 problems.append(f"account {account.resource_id}: {result}")
                 continue  # keep what we knew: a failed listing is not a deletion
-            complete_accounts.add(account.resource_id.casefold())
+            complete_accounts.add(arm_key(account.resource_id))
             parsed: list[Deployment] = []
             for raw in result:
                 try:
@@ -171,7 +172,7 @@ class InventoryService:
         if changed:
             self.inventory.save_deployments(changed)
         gone = [
-            k for k, d in previous.items() if d.account_id.casefold() in complete_accounts and k not in fresh
+            k for k, d in previous.items() if arm_key(d.account_id) in complete_accounts and k not in fresh
         ]
         if gone:
             self.inventory.delete_deployments(gone)

@@ -21,10 +21,12 @@ from datetime import datetime, timedelta
 from shared.config import DEFAULT_ROUTE, Route
 from shared.domain.alerts import Message, Severity, messages_for
 from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonObject, LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.render import slack_payload, teams_payload
+from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, TransientError
 from shared.ports import ALREADY_DONE, BUSY, Channel, Ledger, MessageSender
-from shared.services.policy import ACCEPTED, IGNORED, REJECTED, HandleResult, Scope
+from shared.services.policy import ACCEPTED, IGNORED, REJECTED, HandleResult
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def validate(event: LifecycleEvent) -> str | None:
     deployment_id, location = data.get("deploymentId"), data.get("location")
     if not isinstance(deployment_id, str) or not deployment_id.casefold().startswith("/subscriptions/"):
         raise EventFormatError(f"event {event.id}: data.deploymentId is not a resource id")
-    if event.subject.casefold() != deployment_id.casefold():
+    if arm_key(event.subject) != arm_key(deployment_id):
         raise EventFormatError(f"event {event.id}: subject does not match data.deploymentId")
     if not isinstance(location, str) or not location:
         raise EventFormatError(f"event {event.id}: data.location is missing")

@@ -26,7 +26,8 @@ from shared.domain.deployments import Deployment
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, JsonValue, LifecycleEvent, version_subject
 from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess
 from shared.domain.rollback import APPLIED_BY_MODELWATCH, RollbackRecord
-from shared.errors import EventFormatError, ModelWatchError, PermanentError, TransientError
+from shared.domain.scope import Scope
+from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
 from shared.ports import (
     ALREADY_DONE,
     BUSY,
@@ -49,16 +50,6 @@ VERSION_SCOPED = frozenset(
 )
 
 ACCEPTED, DUPLICATE, IGNORED, REJECTED, FAILED = "processed", "duplicate", "ignored", "rejected", "failed"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What this installation watches; events outside it are acknowledged and ignored."""
-
-    locations: frozenset[str] = frozenset()  # empty: any
-
-    def covers_location(self, location: str) -> bool:
-        return not self.locations or location.casefold() in self.locations
 
 
 @dataclass(frozen=True)
@@ -176,6 +167,8 @@ class PolicyService:
             if d.location.casefold() == location.casefold()
             and (not name or (d.model_format.casefold() == fmt.casefold() and d.model_name == name))
             and (version is None or d.model_version == version)
+            # the inventory can lag the settings: a deployment of an account no longer watched is not ours
+            and self.scope.unwatched_reason(d) is None
         ]
 
     def _process(
@@ -244,6 +237,9 @@ class PolicyService:
         migration), PUT the whole body back. Idempotent: a retry finds it at the target and writes nothing."""
         if self.api is None:
             raise PermanentError("enforcement needs the ARM deployment API, which is not configured")
+        if refusal := self.scope.write_refusal(d):
+            # checked at the moment of the write, against the settings in force now
+            raise OutOfScopeError(f"{d.name}: not written: {refusal}")
         if target_model != d.model_name and not d.is_provisioned:
             # the engine never asks for this; refuse here too, before ARM does (CannotChangeDeploymentModel)
             raise PermanentError(f"{d.name}: {CANNOT_CHANGE_MODEL}; not written")

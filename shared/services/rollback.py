@@ -21,6 +21,7 @@ from shared.domain.catalog import VersionKey
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.deployments import Deployment, UpgradeOption
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.rollback import APPLIED_BY_ROLLBACK, RollbackRecord
 from shared.errors import PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, RollbackStore
@@ -110,7 +111,7 @@ class RollbackService:
         self.publisher = publisher
 
     def find(self, deployment_id: str) -> Deployment:
-        key = deployment_id.strip().rstrip("/").casefold()
+        key = arm_key(deployment_id)
         for d in self.inventory.list_deployments():
             if d.key == key:
                 return d

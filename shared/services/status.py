@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, Status, assess
 from shared.domain.rollback import RollbackRecord
 from shared.domain.status import StatusReport, Upcoming
@@ -42,7 +43,7 @@ def build_status(
     )
     usable: dict[str, RollbackRecord] = {}
     for record in rollbacks.list_rollbacks():  # newest first
-        owner = record.deployment_id.casefold()
+        owner = arm_key(record.deployment_id)
         if owner not in usable and record.applied_by != "rollback" and record.can_roll_back(now):
             usable[owner] = record
     on_version: dict[tuple[str, VersionKey], int] = {}

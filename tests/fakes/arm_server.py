@@ -52,7 +52,13 @@ class FakeArm:
         self.requests: list[Seen] = []
         self.operations: dict[str, dict[str, Any]] = {}
         self.lro_polls = 1  # polls answering InProgress before the operation ends
+        # how a PUT's long-running operation is reported (azure-facts.md §2.5): an Azure-AsyncOperation status URL,
+        # a Location URL (202 with an empty body while running), or neither (the resource's provisioningState)
+        self.lro_mode = "async"
         self.fail_next_put: tuple[str, str] | None = None  # (code, message) for the next LRO
+        self.account_models: dict[
+            str, list[dict[str, Any]]
+        ] = {}  # account id (casefolded) -> AccountModel items
         self._lock = threading.Lock()
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, dict[str, str], Any]]]] = [
             (
@@ -78,10 +84,16 @@ class FakeArm:
             ),
             (
                 "GET",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+)/models$", re.I),
+                self._account_models,
+            ),
+            (
+                "GET",
                 re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+)$", re.I),
                 self._get_account,
             ),
             ("GET", re.compile(r"^/operations/([^/]+)$"), self._operation),
+            ("GET", re.compile(r"^/locations/([^/]+)$"), self._location),
         ]
         arm = self
 
@@ -203,37 +215,68 @@ class FakeArm:
         self, q: dict[str, list[str]], path: str, account: str
     ) -> tuple[int, dict[str, str], Any]:
         prefix = account.casefold() + "/deployments/"
-        return self._page([d for k, d in self.deployments.items() if k.startswith(prefix)], q, path)
+        return self._page([_public(d) for k, d in self.deployments.items() if k.startswith(prefix)], q, path)
 
     def _get_deployment(
         self, q: dict[str, list[str]], path: str, rid: str
     ) -> tuple[int, dict[str, str], Any]:
         d = self.deployments.get(rid.casefold())
+        if d is not None and "_op" in d:  # lro_mode "state": the resource reports its own progress
+            op = d["_op"]
+            state = self.operations[op]
+            if state["polls"] > 0:
+                state["polls"] -= 1
+                return 200, {}, _public(d)
+            if state["failure"]:
+                failed = _public(d)
+                failed["properties"]["provisioningState"] = "Failed"
+                self.deployments[rid.casefold()] = failed
+                return 200, {}, failed
+            d = self._finish(op)
         return (200, {}, d) if d else _not_found(rid)
+
+    def _account_models(
+        self, q: dict[str, list[str]], path: str, account: str
+    ) -> tuple[int, dict[str, str], Any]:
+        if account.casefold() not in self.accounts:
+            return _not_found(account)
+        return self._page(self.account_models.get(account.casefold(), []), q, path)
 
     def _put_deployment(
         self, q: dict[str, list[str]], path: str, rid: str, body: Any = None
     ) -> tuple[int, dict[str, str], Any]:
         current = self.deployments.get(rid.casefold())
-        if current is None:
-            return _not_found(rid)
         new_model = (body or {}).get("properties", {}).get("model", {})
-        if new_model.get("name") != current["properties"]["model"]["name"]:
-            return (
-                400,
-                {},
-                {
-                    "error": {
-                        "code": "CannotChangeDeploymentModel",
-                        "message": "The model of a deployment cannot be changed.",
-                    }
-                },
-            )
+        if current is not None:
+            provisioned = "provisioned" in str(current.get("sku", {}).get("name", "")).casefold()
+            if new_model.get("name") != current["properties"]["model"]["name"] and not provisioned:
+                # ARM: a Standard deployment's model name is fixed; provisioned ones migrate in place
+                return (
+                    400,
+                    {},
+                    {
+                        "error": {
+                            "code": "CannotChangeDeploymentModel",
+                            "message": "The model of a deployment cannot be changed.",
+                        }
+                    },
+                )
         op = str(uuid.uuid4())
         failure, self.fail_next_put = self.fail_next_put, None
         self.operations[op] = {"rid": rid, "body": body, "polls": self.lro_polls, "failure": failure}
-        accepted = copy.deepcopy(current)
-        accepted["properties"]["provisioningState"] = "Accepted"
+        accepted = copy.deepcopy(body if current is None else current)
+        accepted.setdefault("properties", {})["provisioningState"] = "Accepted"
+        accepted.setdefault("id", rid)
+        if self.lro_mode == "location":
+            return (
+                202,
+                {"Location": f"{self.endpoint}/locations/{op}?api-version=2026-03-01", "Retry-After": "0"},
+                None,
+            )
+        if self.lro_mode == "state":
+            # neither header: 201 with Accepted; the resource itself reports progress
+            self.deployments[rid.casefold()] = {**accepted, "_op": op}
+            return 201, {}, _public(accepted)
         return (
             201,
             {
@@ -242,6 +285,20 @@ class FakeArm:
             },
             accepted,
         )
+
+    def _finish(self, op: str) -> dict[str, Any] | None:
+        """Land the operation's body as the resource; None when it failed."""
+        state = self.operations[op]
+        if state["failure"]:
+            return None
+        stored = copy.deepcopy(state["body"])
+        stored.setdefault("id", state["rid"])
+        stored.setdefault("name", state["rid"].rsplit("/", 1)[-1])
+        stored["type"] = "Microsoft.CognitiveServices/accounts/deployments"
+        stored["properties"]["provisioningState"] = "Succeeded"
+        stored["etag"] = f'"{uuid.uuid4()}"'
+        self.deployments[state["rid"].casefold()] = stored
+        return stored
 
     def _operation(self, q: dict[str, list[str]], path: str, op: str) -> tuple[int, dict[str, str], Any]:
         state = self.operations.get(op)
@@ -257,11 +314,24 @@ class FakeArm:
                 {},
                 {"id": op, "name": op, "status": "Failed", "error": {"code": code, "message": message}},
             )
-        stored = copy.deepcopy(state["body"])
-        stored["properties"]["provisioningState"] = "Succeeded"
-        stored["etag"] = f'"{uuid.uuid4()}"'
-        self.deployments[state["rid"].casefold()] = stored
+        self._finish(op)
         return 200, {}, {"id": op, "name": op, "status": "Succeeded"}
+
+    def _location(self, q: dict[str, list[str]], path: str, op: str) -> tuple[int, dict[str, str], Any]:
+        state = self.operations.get(op)
+        if state is None:
+            return _not_found(op)
+        if state["polls"] > 0:
+            state["polls"] -= 1
+            return (
+                202,
+                {"Location": f"{self.endpoint}/locations/{op}?api-version=2026-03-01", "Retry-After": "0"},
+                None,
+            )
+        if state["failure"]:
+            code, message = state["failure"]
+            return 400, {}, {"error": {"code": code, "message": message}}
+        return 200, {}, self._finish(op)
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(h.path)
@@ -304,11 +374,17 @@ class FakeArm:
         return _send_json(h, 404, {}, {"error": {"code": "InvalidResourceType", "message": "no route"}})
 
 
+def _public(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in resource.items() if not k.startswith("_")}
+
+
 def _not_found(what: str) -> tuple[int, dict[str, str], Any]:
     return 404, {}, {"error": {"code": "ResourceNotFound", "message": f"{what} was not found"}}
 
 
 def _send_json(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: Any) -> None:
+    if payload is None:  # a 202 from a Location poll, or a PUT accepted: an empty body
+        return _send(h, status, headers, b"")
     _send(h, status, {"Content-Type": "application/json", **headers}, json.dumps(payload).encode())
 
 

@@ -20,9 +20,10 @@ from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.webhooks import WebhookSender
 from shared.config import DEFAULT_ROUTE, Route, Secret
 from shared.domain.alert_samples import samples
+from shared.domain.scope import Scope
 from shared.errors import TransientError
 from shared.services.notify import SUBSCRIBER, NotifyService
-from shared.services.policy import ACCEPTED, REJECTED, Scope
+from shared.services.policy import ACCEPTED, REJECTED
 from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm

@@ -15,9 +15,10 @@ from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import LifecycleEvent
 from shared.domain.policy import PolicyRules
+from shared.domain.scope import Scope
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
-from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService, Scope
+from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 
@@ -61,7 +62,7 @@ class World:
         self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
         self.policy = PolicyService(
             inventory=self.stores, ledger=self.stores, rollbacks=self.stores, state=self.state, api=api,
-            publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"})),
+            publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip
         self.inventory.refresh(NOW)

@@ -568,8 +568,10 @@ class PagedArm(ArmClient):
         )
         self.pages = dict(pages)
 
-    def request(self, method: str, path_or_url: str, *, json: Any = None) -> requests.Response:
-        url, _ = self._url(path_or_url)  # refuses a foreign host as the real request does
+    def request(
+        self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
+    ) -> requests.Response:
+        url, _ = self._url(path_or_url, api_version)  # refuses a foreign host as the real request does
         body = self.pages.get(urlsplit(url).path)
         if body is None:
             raise ArmError(f"ARM GET {urlsplit(url).path} answered 404", status=404)
@@ -879,6 +881,14 @@ class RecordingDeploymentApi:
         prefix = account_id.casefold() + "/deployments/"
         return [copy.deepcopy(d) for k, d in self.deployments.items() if k.startswith(prefix)]
 
+    def list_account_models(self, account_id: str) -> list[JsonValue]:
+        return []
+
+    def find_deployment(self, deployment_id: str) -> JsonObject | None:
+        with self._lock:
+            found = self.deployments.get(deployment_id.casefold())
+            return copy.deepcopy(found) if found is not None else None
+
     def get_deployment(self, deployment_id: str) -> JsonObject:
         with self._lock:
             self.gets.append(deployment_id)
@@ -929,7 +939,7 @@ class World:
         self.publisher = CollectingPublisher()
         self.policy = PolicyService(
             inventory=self.stores, ledger=self.stores, rollbacks=self.stores, state=self.state, api=self.api,
-            publisher=self.publisher, rules=PolicyRules(enforce=True), scope=Scope(WATCHED),
+            publisher=self.publisher, rules=PolicyRules(enforce=True), scope=Scope(WATCHED, subscriptions=frozenset({SUB.lower()})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip
         self.notify_ledger = InMemoryDeploymentStore()

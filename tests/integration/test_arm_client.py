@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +164,133 @@ def test_failed_operation_reports_arm_code_and_message(arm_server: FakeArm) -> N
         api.put_deployment(rid, body)
     assert info.value.code == "QuotaExceeded" and "Not enough quota" in str(info.value)
     assert arm_server.version_of(rid) == "2024-05-13"
+
+
+# The response body of Azure/azure-rest-api-specs stable/2026-03-01/examples/GetDeployment.json, plus the
+# model-router `routing` property of the same api-version: fields an older api-version (or SDK model) drops.
+GET_DEPLOYMENT_2026 = json.loads(
+    (Path(__file__).parents[1] / "events" / "GetDeployment-2026-03-01.json").read_text()
+)
+
+
+def _seed_2026_deployment(arm: FakeArm) -> str:
+    account = arm.add_account(SUB, "rg", "acct", "eastus")
+    rid = f"{account}/deployments/deploymentName"
+    body = json.loads(json.dumps(GET_DEPLOYMENT_2026))
+    body["id"] = rid
+    body["properties"]["routing"] = {
+        "mode": "balanced",
+        "models": [{"format": "OpenAI", "name": "ada", "version": "1"}],
+    }
+    arm.deployments[rid.casefold()] = body
+    return rid
+
+
+@pytest.mark.parametrize("mode", ["async", "location", "state"])
+def test_put_follows_every_lro_shape_and_keeps_2026_fields(arm_server: FakeArm, mode: str) -> None:
+    rid = _seed_2026_deployment(arm_server)
+    arm_server.lro_mode, arm_server.lro_polls = mode, 2
+    api = ArmDeploymentApi(client(arm_server), "2026-03-01")
+    body = api.get_deployment(rid)
+    body["properties"]["model"]["version"] = "2"  # type: ignore[index, call-overload]
+    final = api.put_deployment(rid, body)
+    props = final["properties"]
+    assert isinstance(props, dict)
+    assert props["provisioningState"] == "Succeeded" and props["model"] == {
+        "name": "ada",
+        "format": "OpenAI",
+        "version": "2",
+    }
+    # the GET -> PUT round trip carried what only 2026-03-01 returns
+    assert (props["serviceTier"], props["deploymentState"], props["routing"]["mode"]) == (
+        "Default",
+        "Running",
+        "balanced",
+    )  # type: ignore[index, call-overload]
+    (put,) = arm_server.puts()
+    assert put.body["properties"]["serviceTier"] == "Default" and put.query["api-version"] == ["2026-03-01"]
+    polls = [r for r in arm_server.requests if r.method == "GET" and r is not arm_server.requests[0]]
+    assert len(polls) >= 3  # two "still running" answers, then the end, then (async, location) the resource
+
+
+def test_a_201_accepted_is_not_done(arm_server: FakeArm) -> None:
+    rid = _seed_2026_deployment(arm_server)
+    arm_server.lro_mode, arm_server.lro_polls = "state", 3
+    api = ArmDeploymentApi(client(arm_server), "2026-03-01")
+    body = api.get_deployment(rid)
+    final = api.put_deployment(rid, body)
+    assert final["properties"]["provisioningState"] == "Succeeded"  # type: ignore[index, call-overload]
+    gets_after_put = [r for r in arm_server.requests[2:] if r.method == "GET"]
+    assert len(gets_after_put) == 4  # three "Accepted" answers, then "Succeeded"
+
+
+@pytest.mark.parametrize("mode", ["location", "state"])
+def test_a_failed_operation_in_other_lro_shapes_is_reported(arm_server: FakeArm, mode: str) -> None:
+    rid = _seed_2026_deployment(arm_server)
+    arm_server.lro_mode = mode
+    arm_server.fail_next_put = ("InsufficientQuota", "not enough quota")
+    api = ArmDeploymentApi(client(arm_server), "2026-03-01")
+    with pytest.raises(ArmError) as info:
+        api.put_deployment(rid, api.get_deployment(rid))
+    assert "InsufficientQuota" in str(info.value) or "failed" in str(info.value)
+
+
+def test_polling_has_a_cap(arm_server: FakeArm) -> None:
+    rid = _seed_2026_deployment(arm_server)
+    arm_server.lro_polls = 50
+    arm = client(arm_server)
+    with pytest.raises(ArmError) as info:
+        arm.put_and_wait(rid, ArmDeploymentApi(arm).get_deployment(rid), max_polls=5)
+    assert info.value.is_transient and "did not finish after 5 polls" in str(info.value)
+
+
+def test_catalog_and_deployments_use_their_own_api_versions(arm_server: FakeArm) -> None:
+    account = arm_server.add_account(SUB, "rg", "acct", "eastus")
+    arm_server.add_deployment(account, "chat", "gpt-4o", "2024-05-13")
+    arm_server.set_catalog(SUB, "eastus", [item("gpt-4o", "1")])
+    arm = client(arm_server)
+    ArmCatalogSource(arm, SUB).fetch_models("eastus")
+    api = ArmDeploymentApi(arm, "2026-03-01")
+    api.list_deployments(account)
+    api.list_account_models(account)
+    versions = [
+        (r.path.split("/Microsoft.CognitiveServices/", 1)[1], r.query["api-version"][0])
+        for r in arm_server.requests
+    ]
+    assert versions == [
+        ("locations/eastus/models", "2025-09-01"),  # the catalog: ARM_API_VERSION
+        ("accounts/acct/deployments", "2026-03-01"),  # deployments: ARM_DEPLOYMENT_API_VERSION
+        ("accounts/acct/models", "2026-03-01"),
+    ]
+
+
+def test_find_deployment_is_none_for_a_free_name(arm_server: FakeArm) -> None:
+    account = arm_server.add_account(SUB, "rg", "acct", "eastus")
+    api = ArmDeploymentApi(client(arm_server), "2026-03-01")
+    assert api.find_deployment(f"{account}/deployments/nope") is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        ":8765/subscriptions/x/providers/Microsoft.CognitiveServices/locations/eastus/models",
+        ".evil.example/subscriptions/x",
+        "//evil.example/subscriptions/x",
+        "https://evil.example/subscriptions/x",
+        "@evil.example/x",
+    ],
+)
+def test_a_next_link_off_the_endpoint_is_refused_before_any_request(arm_server: FakeArm, link: str) -> None:
+    arm = client(arm_server)
+    endpoint_link = link if "://" in link or link.startswith("//") else arm_server.endpoint + link
+    with pytest.raises(ArmError) as info:
+        arm.get(endpoint_link)
+    assert info.value.code == "ForeignLink"
+    assert arm_server.requests == []
+
+
+def test_redirects_are_not_followed_with_the_token(arm_server: FakeArm) -> None:
+    arm_server.faults = [Fault(302, {"Location": "http://127.0.0.2:9/steal"}, "")]
+    with pytest.raises(ArmError) as info:
+        client(arm_server).get(f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts")
+    assert info.value.status == 302 and not info.value.is_transient
