@@ -275,7 +275,14 @@ def build_services(
         reminder_days=settings.retirement_reminder_days,
         max_concurrency=settings.arm_max_concurrency,
     )
-    rollback = RollbackService(inventory=stores, rollbacks=stores, state=state, api=api, publisher=publisher)
+    rollback = RollbackService(
+        inventory=stores,
+        rollbacks=stores,
+        state=state,
+        api=api,
+        publisher=publisher,
+        scope=write_scope(settings),
+    )
     if sender is None:
         from shared.adapters.webhooks import WebhookSender
 

@@ -280,12 +280,22 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     """Put a deployment back on its previous version (and NoAutoUpgrade), while that version exists."""
+    import getpass
+
     from shared.services.rollback import RollbackRefused
 
     services = _services(args)
     now = args.at or datetime.now(UTC)
     try:
-        result = services.rollback.rollback(args.deployment_id, now, to_version=args.to, dry_run=args.dry_run)
+        result = services.rollback.rollback(
+            args.deployment_id,
+            now,
+            to_version=args.to,
+            dry_run=args.dry_run,
+            as_new=args.as_new,
+            force=args.force,
+            requested_by=f"{getpass.getuser()} (command line)",
+        )
     except RollbackRefused as exc:
         sys.stderr.write(f"refused ({exc.reason}): {exc}\n")
         return EXIT_FAILED
@@ -434,6 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", metavar="VERSION", help="the version to go back to (default: the previous one)"
     )
     rollback.add_argument("--dry-run", action="store_true", help="check and show, write nothing")
+    rollback.add_argument(
+        "--as-new",
+        metavar="NAME",
+        help="side by side: create deployment NAME on the previous model and version (same SKU, capacity, RAI "
+        "policy; NoAutoUpgrade) and leave this one as it is; the way back after Azure moved it to another model",
+    )
+    rollback.add_argument(
+        "--force", action="store_true", help="also roll back a pinned, ignored or provisioned deployment"
+    )
     rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
     state_option(rollback)
     rollback.set_defaults(handler=cmd_rollback)

@@ -101,12 +101,15 @@ def handle_event(
     return delivery
 
 
-def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dict[str, Any]]:
+def rollback_request(
+    body: bytes, now: datetime | None = None, *, requested_by: str = "unknown caller"
+) -> tuple[int, dict[str, Any]]:
     """The rollback HTTP function: JSON in, (status, JSON) out.
 
-    Body: ``{"deploymentId": "...", "toVersion": "..." (optional), "dryRun": false}``. 200 done (or already
-    done, or dry run), 400 bad request, 404 deployment not in the inventory, 409 refused (retired, gone from
-    the catalog, other model name), 502 ARM refused the write, 503 retry later.
+    Body: ``{"deploymentId": "...", "toVersion": "..." (optional), "dryRun": false, "asNew": "NAME" (optional:
+    side by side), "force": false}``. 200 done (or already done, or dry run), 400 bad request, 404 deployment
+    not in the inventory, 409 refused (with ``reason``: retired, not a previous version, out of scope, needs
+    force, other model name, quota, ...), 502 ARM refused the write, 503 retry later.
     """
     from shared.bootstrap import function_services
     from shared.errors import ArmError, ModelWatchError
@@ -121,16 +124,28 @@ def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dic
     deployment_id = request.get("deploymentId")
     to_version = request.get("toVersion")
     dry_run = request.get("dryRun", False)
+    as_new = request.get("asNew")
+    force = request.get("force", False)
     if not isinstance(deployment_id, str) or not deployment_id.startswith("/subscriptions/"):
         return 400, {"error": "deploymentId must be a deployment resource id (/subscriptions/...)"}
     if to_version is not None and (not isinstance(to_version, str) or not to_version.strip()):
         return 400, {"error": "toVersion must be a version string"}
     if not isinstance(dry_run, bool):
         return 400, {"error": "dryRun must be true or false"}
+    if not isinstance(force, bool):
+        return 400, {"error": "force must be true or false"}
+    if as_new is not None and (not isinstance(as_new, str) or not as_new.strip()):
+        return 400, {"error": "asNew must be the new deployment's name"}
     services = function_services()
     try:
         result = services.rollback.rollback(
-            deployment_id, now or services.clock(), to_version=to_version, dry_run=dry_run
+            deployment_id,
+            now or services.clock(),
+            to_version=to_version,
+            dry_run=dry_run,
+            as_new=as_new,
+            force=force,
+            requested_by=requested_by,
         )
     except UnknownDeployment as exc:
         return 404, {"error": str(exc), "reason": exc.reason}
@@ -147,7 +162,10 @@ def rollback_request(body: bytes, now: datetime | None = None) -> tuple[int, dic
         "message": result.describe(),
         "deploymentId": result.plan.deployment.resource_id,
         "fromVersion": record.from_version if record else result.plan.deployment.model_version,
+        "toModel": result.plan.model,
         "toVersion": result.plan.target_version,
+        "siblingDeploymentId": result.plan.sibling_id,
+        "requestedBy": record.changed_by if record else requested_by,
         "versionUpgradeOption": "NoAutoUpgrade",
         "previousPolicy": record.original_policy if record else result.plan.deployment.upgrade_option,
         "rollbackId": record.id if record else None,

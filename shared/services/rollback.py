@@ -1,34 +1,49 @@
-"""Roll a deployment back to the version it had before a recorded change, while that version still exists.
+"""Roll a deployment back to a version it ran before, while that version still exists. A rollback only rolls back.
 
-A rollback is a write like an upgrade: GET the deployment as raw JSON, change the version, PUT the whole body
-back. It also sets ``versionUpgradeOption`` to ``NoAutoUpgrade``, or Azure would move the deployment forward
-again at its next default change; the policy it had is recorded so it can be restored. Checks come first and
-refuse with a reason an operator can act on: the version is retired for this deployment's SKU, gone from the
-region's catalog, or belongs to another model name (ARM refuses to change a deployment's model name).
+Rules, checked before anything is written (each refusal has a stable reason code an operator can act on):
+- the deployment is in scope now (WATCH_ACCOUNTS / WATCH_SUBSCRIPTION_IDS / WATCH_LOCATIONS), checked against
+  the settings in force, not against how it got into the inventory;
+- pinned or ignored deployments (``modelwatch:policy`` tag) and provisioned ones need ``force``: someone decided
+  modelwatch should not move them, and a provisioned move carries capacity;
+- the target is a version this deployment ran before (a recorded change: modelwatch's, Azure's or anyone's),
+  never one it never had, never a newer one than it runs now, offered in its region and not retired for its SKU.
 
-Idempotent: repeating a rollback that already happened finds the deployment on the target version with
-``NoAutoUpgrade`` and writes nothing; the record and event ids are derived from the change they undo.
+In place: GET the deployment as raw JSON, change the model, PUT the whole body back with ``versionUpgradeOption``
+``NoAutoUpgrade`` (or Azure would move it forward again); the policy it had is recorded so it can be restored.
+ARM refuses a model-name change on a Standard deployment (CannotChangeDeploymentModel), so after Azure moved one
+across models (gpt-4o -> gpt-5.1) the way back is **side by side** (``as_new``): a sibling deployment on the
+previous model and version, same SKU, capacity and RAI policy, ``NoAutoUpgrade``; nothing is ever deleted.
+
+Idempotent: repeating a rollback that already happened finds the deployment (or the sibling) as wanted and
+writes nothing; record and event ids derive from the change they undo. Every rollback records who asked.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from shared.domain.catalog import VersionKey
+from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.deployment_events import upgraded_event
-from shared.domain.deployments import Deployment, UpgradeOption
+from shared.domain.deployments import Deployment, DeploymentFormatError, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
+from shared.domain.policy import CANNOT_CHANGE_MODEL, is_newer
 from shared.domain.rollback import APPLIED_BY_ROLLBACK, RollbackRecord
-from shared.errors import PermanentError
+from shared.domain.scope import Scope
+from shared.errors import ArmError, PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, RollbackStore
 from shared.services.outbox import drain_outbox
 from shared.services.policy import catalog_view
 
 log = logging.getLogger(__name__)
+
+# ARM deployment names: letters, digits, '-', '_' and '.', 2 to 64 characters, starting with a letter or digit
+_DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+TAG_ROLLBACK_OF = "modelwatch:rollback-of"
 
 
 class RollbackRefused(PermanentError):
@@ -50,7 +65,7 @@ class UnknownDeployment(RollbackRefused):
 
 @dataclass(frozen=True)
 class RollbackPlan:
-    """What a rollback would do. ``undoes`` is the recorded change it reverts (None with an explicit --to)."""
+    """What a rollback would do. ``undoes`` is the recorded change it reverts."""
 
     deployment: Deployment
     target_version: str
@@ -58,15 +73,29 @@ class RollbackPlan:
     available_until: datetime | None  # the target's retirement for this deployment's SKU and region
     done: RollbackRecord | None = None  # set when this rollback already happened
     current_until: datetime | None = None  # the current version's retirement: the way forward again
+    target_model: str | None = None  # None: the deployment's own model
+    sibling_id: str | None = None  # side by side: the new deployment's id
+
+    @property
+    def model(self) -> str:
+        return self.target_model or self.deployment.model_name
 
     def describe(self) -> str:
         d = self.deployment
         until = (
-            f"; {self.target_version} retires {self.available_until:%Y-%m-%d}" if self.available_until else ""
+            f"; {self.model} {self.target_version} retires {self.available_until:%Y-%m-%d}"
+            if self.available_until
+            else ""
         )
+        if self.sibling_id:
+            return (
+                f"{d.name} stays on {d.model_name} {d.model_version}; new deployment "
+                f"{self.sibling_id.rsplit('/', 1)[-1]} on {self.model} {self.target_version} (same SKU, capacity "
+                f"and RAI policy, NoAutoUpgrade){until}; move traffic to it"
+            )
         return (
-            f"{d.name}: {d.model_name} {d.model_version} -> {self.target_version}, versionUpgradeOption "
-            f"{d.policy} -> NoAutoUpgrade (so Azure does not move it forward again){until}"
+            f"{d.name}: {d.model_name} {d.model_version} -> {self.model} {self.target_version}, "
+            f"versionUpgradeOption {d.policy} -> NoAutoUpgrade (so Azure does not move it forward again){until}"
         )
 
 
@@ -84,6 +113,8 @@ class RollbackResult:
         if self.dry_run:
             return f"dry run, nothing written: would roll back {self.plan.describe()}"
         done = "rolled back" if self.written else "already rolled back (nothing written)"
+        if self.plan.sibling_id:
+            return f"{done} side by side: {self.plan.describe()}"
         restore = (
             f". To restore the policy later, set versionUpgradeOption back to {self.record.original_policy}"
             if self.record and self.record.original_policy
@@ -103,12 +134,14 @@ class RollbackService:
         state: CatalogStateStore,
         api: DeploymentApi | None,
         publisher: EventPublisher,
+        scope: Scope,
     ) -> None:
         self.inventory = inventory
         self.rollbacks = rollbacks
         self.state = state
         self.api = api
         self.publisher = publisher
+        self.scope = scope
 
     def find(self, deployment_id: str) -> Deployment:
         key = arm_key(deployment_id)
@@ -117,13 +150,36 @@ class RollbackService:
                 return d
         raise UnknownDeployment(deployment_id)
 
-    def plan(self, deployment_id: str, now: datetime, *, to_version: str | None = None) -> RollbackPlan:
+    def plan(
+        self,
+        deployment_id: str,
+        now: datetime,
+        *,
+        to_version: str | None = None,
+        as_new: str | None = None,
+        force: bool = False,
+    ) -> RollbackPlan:
         """Check a rollback without writing. Raises RollbackRefused naming the reason."""
         d = self.find(deployment_id)
+        if outside := self.scope.unwatched_reason(d):
+            raise RollbackRefused(
+                f"{d.name}: out of scope: {outside}; nothing written", reason="out-of-scope"
+            )
+        if not force and (d.policy_tag in ("pin", "ignore") or d.is_provisioned):
+            why = (
+                f"tagged modelwatch:policy={d.policy_tag}"
+                if d.policy_tag in ("pin", "ignore")
+                else f"provisioned ({d.sku_name}): a move carries its capacity"
+            )
+            raise RollbackRefused(
+                f'{d.name} is {why}: pass --force (CLI) or "force": true (HTTP) to roll it back anyway',
+                reason="needs-force",
+            )
+        sibling_id = self._sibling_id(d, as_new) if as_new is not None else None
         catalog = catalog_view(self.state, d.location)  # read once: every check below uses it
 
-        def until(version: str) -> datetime | None:
-            found = catalog.get(VersionKey(d.model_format, d.model_name, version))
+        def until(model: str, version: str) -> datetime | None:
+            found = catalog.get(VersionKey(d.model_format, model, version))
             return found.retirement_for_sku(d.sku_name) if found else None
 
         history = self.rollbacks.list_rollbacks(d.resource_id)
@@ -131,64 +187,125 @@ class RollbackService:
         if (
             latest is not None
             and latest.applied_by == APPLIED_BY_ROLLBACK
-            and latest.to_version == d.model_version
-            and to_version in (None, d.model_version)
+            and to_version in (None, latest.to_version)
+            and (
+                (
+                    sibling_id is not None
+                    and latest.sibling_id
+                    and arm_key(latest.sibling_id) == arm_key(sibling_id)
+                )
+                or (sibling_id is None and not latest.sibling_id and latest.to_version == d.model_version)
+            )
         ):
             # repeated request: it is done already (the record says so); report it, write nothing
-            return RollbackPlan(d, d.model_version, None, until(d.model_version), done=latest)
-        undoes = next(
-            (r for r in history if r.to_version == d.model_version and r.applied_by != APPLIED_BY_ROLLBACK),
-            None,
-        )
+            done_model = latest.to_model or d.model_name
+            return RollbackPlan(
+                d,
+                latest.to_version,
+                None,
+                until(done_model, latest.to_version),
+                done=latest,
+                target_model=done_model,
+                sibling_id=latest.sibling_id,
+            )
+        changes = [r for r in history if r.applied_by != APPLIED_BY_ROLLBACK and not r.sibling_id]
         if to_version is None:
+            undoes = next(
+                (
+                    r
+                    for r in changes
+                    if r.to_version == d.model_version and (r.to_model or d.model_name) == d.model_name
+                ),
+                None,
+            )
             if undoes is None:
                 raise RollbackRefused(
-                    f"{d.name}: no recorded version change to {d.model_version} to undo; "
-                    "pass --to VERSION to choose a version",
+                    f"{d.name}: no recorded change to {d.model_name} {d.model_version} to undo",
                     reason="nothing-to-undo",
                 )
-            to_version = undoes.from_version
-        elif undoes is not None and undoes.from_version != to_version:
-            undoes = None  # an explicit target that is not the recorded previous version
-        if to_version == d.model_version:
-            raise RollbackRefused(
-                f"{d.name} already runs {d.model_name} {to_version}", reason="already-on-version"
-            )
-        if undoes is not None and undoes.from_model and undoes.from_model != d.model_name:
-            raise RollbackRefused(
-                f"{d.name}: the previous version belongs to {undoes.from_model}, but the deployment now runs "
-                f"{d.model_name}; ARM cannot change a deployment's model name: create a new deployment of "
-                f"{undoes.from_model} {to_version} instead",
-                reason="model-name-change",
-            )
-        target = catalog.get(VersionKey(d.model_format, d.model_name, to_version))
-        if target is None:
-            others = sorted({k.name for k in catalog if k.version == to_version and k.name != d.model_name})
-            if others:
+        else:
+            if to_version == d.model_version and sibling_id is None:
                 raise RollbackRefused(
-                    f"{d.name}: version {to_version} is of {', '.join(others)}, not {d.model_name}; ARM cannot "
-                    "change a deployment's model name",
-                    reason="model-name-change",
+                    f"{d.name} already runs {d.model_name} {to_version}", reason="already-on-version"
                 )
+            undoes = next((r for r in changes if r.from_version == to_version), None)
+            if undoes is None:
+                had = sorted({r.from_version for r in changes})
+                raise RollbackRefused(
+                    f"{d.name} never ran {to_version} as far as modelwatch recorded"
+                    + (f" (versions it ran before: {', '.join(had)})" if had else " (no recorded change)")
+                    + ": a rollback only goes back to a version the deployment had",
+                    reason="not-a-previous-version",
+                )
+        target_model = undoes.from_model or d.model_name
+        target_version = undoes.from_version
+        target = catalog.get(VersionKey(d.model_format, target_model, target_version))
+        label = f"{target_model} {target_version}"
+        if target is None:
             raise RollbackRefused(
-                f"{d.name}: {d.model_name} {to_version} is not in the {d.location} model catalog (gone, or never "
-                "offered there): it cannot be deployed",
+                f"{d.name}: {label} is not in the {d.location} model catalog (gone, or never offered there): "
+                "it cannot be deployed",
                 reason="not-in-catalog",
             )
-        retires = target.retirement_for_sku(d.sku_name)
-        if retires is not None and retires <= now:
+        if target_model == d.model_name and self._newer(target, catalog, d):
             raise RollbackRefused(
-                f"{d.name}: {d.model_name} {to_version} retired on {retires:%Y-%m-%d} for {d.sku_name} in "
-                f"{d.location}: it cannot come back",
+                f"{d.name}: {label} is newer than {d.model_version}: a rollback never moves forward",
+                reason="not-older",
+            )
+        retires = target.retirement_for_sku(d.sku_name)
+        if target.is_retired_for(d.sku_name, now):
+            when = f" on {retires:%Y-%m-%d}" if retires else ""
+            raise RollbackRefused(
+                f"{d.name}: {label} retired{when} for {d.sku_name} in {d.location}: it cannot come back",
                 reason="retired",
             )
-        return RollbackPlan(d, to_version, undoes, retires, current_until=until(d.model_version))
+        if target_model != d.model_name and sibling_id is None and not d.is_provisioned:
+            raise RollbackRefused(
+                f"{d.name}: the previous version belongs to {target_model}, but the deployment now runs "
+                f"{d.model_name}; {CANNOT_CHANGE_MODEL}. Roll back side by side instead: --as-new NAME (CLI) or "
+                f'"asNew": "NAME" (HTTP) creates a deployment of {label} beside it',
+                reason="model-name-change",
+            )
+        return RollbackPlan(
+            d,
+            target_version,
+            undoes,
+            retires,
+            current_until=until(d.model_name, d.model_version),
+            target_model=target_model,
+            sibling_id=sibling_id,
+        )
+
+    @staticmethod
+    def _newer(target: ModelVersion, catalog: dict[VersionKey, ModelVersion], d: Deployment) -> bool:
+        return bool(is_newer(target, catalog.get(d.version_key), d.model_version))
+
+    def _sibling_id(self, d: Deployment, name: str) -> str:
+        if not _DEPLOYMENT_NAME.match(name):
+            raise RollbackRefused(
+                f"{name!r} is not a deployment name: 2-64 letters, digits, '-', '_' or '.'", reason="bad-name"
+            )
+        sibling = f"{d.account_id}/deployments/{name}"
+        if arm_key(sibling) == d.key:
+            raise RollbackRefused(
+                f"{name} is the deployment itself: a side-by-side rollback needs a new name",
+                reason="bad-name",
+            )
+        return sibling
 
     def rollback(
-        self, deployment_id: str, now: datetime, *, to_version: str | None = None, dry_run: bool = False
+        self,
+        deployment_id: str,
+        now: datetime,
+        *,
+        to_version: str | None = None,
+        dry_run: bool = False,
+        as_new: str | None = None,
+        force: bool = False,
+        requested_by: str = "unknown",
     ) -> RollbackResult:
         """Plan, then (unless dry run) write. Raises RollbackRefused, or ArmError / TransientError from ARM."""
-        plan = self.plan(deployment_id, now, to_version=to_version)
+        plan = self.plan(deployment_id, now, to_version=to_version, as_new=as_new, force=force)
         if plan.done is not None:
             return RollbackResult(plan, dry_run=dry_run, written=False, record=plan.done)
         if dry_run:
@@ -197,39 +314,42 @@ class RollbackService:
             raise PermanentError(
                 "a rollback needs the ARM deployment API: set WATCH_SUBSCRIPTION_ID / ARM settings"
             )
+        if outside := self.scope.unwatched_reason(plan.deployment):  # again, at the moment of the write
+            raise RollbackRefused(f"{plan.deployment.name}: not written: {outside}", reason="out-of-scope")
+        if plan.sibling_id is not None:
+            return self._side_by_side(plan, now, requested_by)
+        return self._in_place(plan, now, requested_by)
+
+    def _in_place(self, plan: RollbackPlan, now: datetime, requested_by: str) -> RollbackResult:
+        assert self.api is not None
         d = plan.deployment
         raw = self.api.get_deployment(d.resource_id)
         props = raw.get("properties")
         model = props.get("model") if isinstance(props, dict) else None
         if not isinstance(props, dict) or not isinstance(model, dict):
             raise PermanentError(f"deployment {d.resource_id}: ARM returned no properties.model")
-        live = model.get("version")
-        if live not in (d.model_version, plan.target_version):
+        live = (model.get("name"), model.get("version"))
+        wanted = (plan.model, plan.target_version)
+        if live not in ((d.model_name, d.model_version), wanted):
             raise RollbackRefused(
-                f"{d.name}: the inventory says {d.model_version} but ARM says {live}; refresh the inventory "
-                "and try again",
-                reason="stale-inventory",
-            )
-        if model.get("name") != d.model_name:
-            raise RollbackRefused(
-                f"{d.name}: ARM says the model is {model.get('name')}, not {d.model_name}",
+                f"{d.name}: the inventory says {d.model_name} {d.model_version} but ARM says {live[0]} {live[1]}; "
+                "refresh the inventory and try again",
                 reason="stale-inventory",
             )
         written = False
-        if live != plan.target_version or props.get("versionUpgradeOption") != UpgradeOption.NO_AUTO.value:
+        if live != wanted or props.get("versionUpgradeOption") != UpgradeOption.NO_AUTO.value:
             body: dict[str, JsonValue] = copy.deepcopy(raw)
             new_props = body["properties"]
             assert isinstance(new_props, dict)
             new_model = new_props["model"]
             assert isinstance(new_model, dict)
-            new_model["version"] = plan.target_version
+            new_model["name"], new_model["version"] = wanted
             new_props["versionUpgradeOption"] = UpgradeOption.NO_AUTO.value
             self.api.put_deployment(d.resource_id, body)
             written = True
-        from_version = d.model_version
         record = RollbackRecord(
             deployment_id=d.resource_id,
-            from_version=from_version,
+            from_version=d.model_version,
             to_version=plan.target_version,
             changed_at=now,
             applied_by=APPLIED_BY_ROLLBACK,
@@ -238,21 +358,119 @@ class RollbackService:
             original_policy=d.upgrade_option,
             reference=plan.undoes.id if plan.undoes else f"to:{plan.target_version}",
             from_model=d.model_name,
-            to_model=d.model_name,
+            to_model=plan.model,
+            changed_by=requested_by,
         )
+        after = replace(
+            d,
+            model_name=plan.model,
+            model_version=plan.target_version,
+            upgrade_option=UpgradeOption.NO_AUTO.value,
+            last_seen=now,
+        )
+        return self._finish(plan, record, after, written=written, now=now, requested_by=requested_by)
+
+    def _side_by_side(self, plan: RollbackPlan, now: datetime, requested_by: str) -> RollbackResult:
+        assert self.api is not None and plan.sibling_id is not None
+        d = plan.deployment
+        existing = self.api.find_deployment(plan.sibling_id)
+        written = False
+        if existing is not None:
+            props = existing.get("properties")
+            model = props.get("model") if isinstance(props, dict) else None
+            same = isinstance(model, dict) and (model.get("name"), model.get("version")) == (
+                plan.model,
+                plan.target_version,
+            )
+            tags = existing.get("tags")
+            ours = isinstance(tags, dict) and str(tags.get(TAG_ROLLBACK_OF, "")).lower() == d.name.lower()
+            if not (same and ours):
+                raise RollbackRefused(
+                    f"a deployment named {plan.sibling_id.rsplit('/', 1)[-1]} already exists in "
+                    f"{d.account_id.rsplit('/', 1)[-1]}: choose another name (nothing is ever replaced)",
+                    reason="name-taken",
+                )
+            result = existing  # an earlier attempt created it: record the same change, write nothing
+        else:
+            raw = self.api.get_deployment(d.resource_id)
+            body = _sibling_body(raw, d, plan)
+            try:
+                result = self.api.put_deployment(plan.sibling_id, body)
+            except ArmError as exc:
+                if "quota" in exc.code.lower() or "capacity" in exc.code.lower():
+                    raise RollbackRefused(
+                        f"not enough quota in {d.location} for a {d.sku_name} deployment of {plan.model} "
+                        f"{plan.target_version} with capacity {d.sku_capacity}: {exc}. Free or request quota, "
+                        "or pick a smaller capacity by hand",
+                        reason="quota",
+                    ) from exc
+                raise
+            written = True
+        record = RollbackRecord(
+            deployment_id=d.resource_id,
+            from_version=d.model_version,
+            to_version=plan.target_version,
+            changed_at=now,
+            applied_by=APPLIED_BY_ROLLBACK,
+            available_until=plan.available_until,  # how long the sibling's version keeps answering
+            original_policy=d.upgrade_option,
+            reference=plan.undoes.id if plan.undoes else f"to:{plan.target_version}",
+            from_model=d.model_name,
+            to_model=plan.model,
+            changed_by=requested_by,
+            sibling_id=plan.sibling_id,
+        )
+        try:
+            sibling = parse_deployment(
+                {**result, "id": plan.sibling_id}, account_id=d.account_id, location=d.location, seen_at=now
+            )
+        except DeploymentFormatError:  # ARM answered oddly: the next refresh lists it properly
+            sibling = None
+        return self._finish(plan, record, sibling, written=written, now=now, requested_by=requested_by)
+
+    def _finish(
+        self,
+        plan: RollbackPlan,
+        record: RollbackRecord,
+        saved: Deployment | None,
+        *,
+        written: bool,
+        now: datetime,
+        requested_by: str,
+    ) -> RollbackResult:
+        d = plan.deployment
         event = upgraded_event(d, record, now=now)
         self.rollbacks.add_rollback(record)
         self.state.add_pending([event])
-        self.inventory.save_deployments(
-            [
-                replace(
-                    d,
-                    model_version=plan.target_version,
-                    upgrade_option=UpgradeOption.NO_AUTO.value,
-                    last_seen=now,
-                )
-            ]
-        )
+        if saved is not None:
+            self.inventory.save_deployments([saved])
         drain_outbox(self.state, self.publisher, who="rollback")
-        log.info("rollback: %s from %s to %s", d.resource_id, from_version, plan.target_version)
+        log.info(
+            "rollback: %s from %s %s to %s %s%s, asked by %s",
+            d.resource_id,
+            d.model_name,
+            d.model_version,
+            plan.model,
+            plan.target_version,
+            f" side by side as {plan.sibling_id}" if plan.sibling_id else "",
+            requested_by,
+        )
         return RollbackResult(plan, dry_run=False, written=written, record=record, event=event)
+
+
+def _sibling_body(raw: dict[str, JsonValue], d: Deployment, plan: RollbackPlan) -> dict[str, JsonValue]:
+    """A new deployment like ``d`` (SKU, capacity, RAI policy, tags) on the previous model, NoAutoUpgrade."""
+    props = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
+    assert isinstance(props, dict)
+    raw_sku = raw.get("sku")
+    sku: JsonValue = copy.deepcopy(raw_sku) if isinstance(raw_sku, dict) else {"name": d.sku_name}
+    raw_tags = raw.get("tags")
+    tags: dict[str, JsonValue] = dict(raw_tags) if isinstance(raw_tags, dict) else {}
+    tags[TAG_ROLLBACK_OF] = d.name
+    new_props: dict[str, JsonValue] = {
+        "model": {"format": d.model_format, "name": plan.model, "version": plan.target_version},
+        "versionUpgradeOption": UpgradeOption.NO_AUTO.value,
+    }
+    if isinstance(props.get("raiPolicyName"), str):
+        new_props["raiPolicyName"] = props["raiPolicyName"]
+    return {"sku": sku, "tags": tags, "properties": new_props}

@@ -28,6 +28,7 @@ class Fault:
     body: str = '{"error":{"code":"InternalServerError","message":"scripted"}}'
     delay: float = 0.0
     path_contains: str = ""
+    method: str = ""  # empty: any method
 
 
 @dataclass
@@ -341,7 +342,9 @@ class FakeArm:
         body = json.loads(raw) if raw else None
         with self._lock:
             self.requests.append(Seen(method, url.path, query, h.headers.get("Authorization"), body))
-            fault = next((f for f in self.faults if f.path_contains in url.path), None)
+            fault = next(
+                (f for f in self.faults if f.path_contains in url.path and f.method in ("", method)), None
+            )
             if fault is not None:
                 self.faults.remove(fault)
         if self.latency:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.cli import main
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
@@ -53,6 +54,11 @@ def setup_tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("ARM_MAX_RETRIES", "0")
     monkeypatch.chdir(tmp_path)
     return Tenant(arm_server)
+
+
+def _stores() -> SqliteDeploymentStore:
+    """The CLI's default local state (the tenant runs in an empty folder)."""
+    return SqliteDeploymentStore(".modelwatch/state.db")
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -140,11 +146,15 @@ def test_rollback_command(tenant: Tenant, capsys: pytest.CaptureFixture[str]) ->
     code, text = run("rollback", tenant.auto, "--at", JAN)
     assert code == 0 and "rolled back" in text and "NoAutoUpgrade" in text
     assert "DeploymentRolledBack" in text
+    import getpass
+
+    (record, *_) = [r for r in _stores().list_rollbacks(tenant.auto) if r.applied_by == "rollback"]
+    assert record.changed_by == f"{getpass.getuser()} (command line)"  # who asked
     assert tenant.arm.version_of(tenant.auto) == "2024-08-06"
     code, _ = run("rollback", tenant.chat, "--at", JAN)
     assert code == 1 and "nothing-to-undo" in capsys.readouterr().err
     code, _ = run("rollback", tenant.chat, "--to", "2023-01-01", "--at", JAN)
-    assert code == 1 and "not in the eastus model catalog" in capsys.readouterr().err
+    assert code == 1 and "not-a-previous-version" in capsys.readouterr().err  # it never ran 2023-01-01
 
 
 def test_deployment_commands_with_an_empty_inventory(tenant: Tenant) -> None:

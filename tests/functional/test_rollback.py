@@ -11,11 +11,12 @@ from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStor
 from shared.config import Secret
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
+from shared.domain.scope import Scope
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
 from shared.services.rollback import RollbackRefused, RollbackService, UnknownDeployment
 from tests.builders import item
-from tests.fakes.arm_server import FakeArm
+from tests.fakes.arm_server import FakeArm, Fault
 
 SUB = "00000000-0000-0000-0000-0000000000dd"
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
@@ -45,10 +46,19 @@ class World:
             ArmClient(arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), sleep=lambda s: None)
         )
         self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
-        self.service = RollbackService(
-            inventory=self.stores, rollbacks=self.stores, state=self.state, api=api, publisher=self.publisher
-        )
+        self.api = api
+        self.service = self.rollback_service(Scope(subscriptions=frozenset({SUB})))
         self.inventory.refresh(NOW)
+
+    def rollback_service(self, scope: Scope) -> RollbackService:
+        return RollbackService(
+            inventory=self.stores,
+            rollbacks=self.stores,
+            state=self.state,
+            api=self.api,
+            publisher=self.publisher,
+            scope=scope,
+        )
 
     def azure_moves(self, rid: str, version: str, name: str | None = None) -> None:
         model = self.arm.deployments[rid.casefold()]["properties"]["model"]
@@ -124,7 +134,12 @@ def test_retried_rollback_after_a_crash_past_the_put_records_the_same_change(wor
         if r.applied_by != "rollback":
             fresh.add_rollback(r)
     service = RollbackService(
-        inventory=fresh, rollbacks=fresh, state=world.state, api=world.service.api, publisher=world.publisher
+        inventory=fresh,
+        rollbacks=fresh,
+        state=world.state,
+        api=world.service.api,
+        publisher=world.publisher,
+        scope=world.service.scope,
     )
     retried = service.rollback(world.chat, NOW + timedelta(hours=2))
     assert not retried.written and len(world.arm.puts()) == 1  # ARM already had it: no second PUT
@@ -135,8 +150,8 @@ def test_retried_rollback_after_a_crash_past_the_put_records_the_same_change(wor
     ("setup", "kwargs", "reason"),
     [
         ("none", {}, "nothing-to-undo"),
-        ("none", {"to_version": "2023-01-01"}, "not-in-catalog"),
-        ("none", {"to_version": "2025-04-14"}, "model-name-change"),
+        ("none", {"to_version": "2023-01-01"}, "not-a-previous-version"),  # never ran it
+        ("none", {"to_version": "2025-04-14"}, "not-a-previous-version"),
         ("azure", {"at": datetime(2026, 4, 2, tzinfo=UTC)}, "retired"),
         ("rename", {}, "model-name-change"),
         ("none", {"to_version": "2024-05-13"}, "already-on-version"),
@@ -177,12 +192,115 @@ def test_unknown_deployment_and_dry_run(world: World) -> None:
     assert world.arm.version_of(world.chat) == "2024-08-06"
 
 
-def test_explicit_target_rolls_back_without_a_record(world: World) -> None:
-    result = world.service.rollback(world.plain, NOW, to_version="2024-05-13")
-    assert result.written and world.arm.version_of(world.plain) == "2024-05-13"
-    assert (
-        result.record is not None and result.record.original_policy is None
-    )  # absent policy: restore by clearing
+def test_an_explicit_target_must_be_a_version_the_deployment_ran(world: World) -> None:
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.plain, NOW, to_version="2024-05-13")  # plain never ran it
+    assert info.value.reason == "not-a-previous-version" and world.arm.puts() == []
+    world.azure_moves(world.chat, "2024-08-06")
+    result = world.service.rollback(world.chat, NOW + timedelta(hours=2), to_version="2024-05-13")
+    assert result.written and world.arm.version_of(world.chat) == "2024-05-13"
+
+
+def test_a_rollback_never_moves_forward(world: World) -> None:
+    # someone moved plain back to 2024-05-13; "rolling back" to 2024-08-06 would be an upgrade
+    world.azure_moves(world.plain, "2024-05-13")
+    (change,) = world.stores.list_rollbacks(world.plain)
+    assert change.applied_by == "external"  # a downgrade is never Azure's doing
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.plain, NOW + timedelta(hours=2))
+    assert info.value.reason == "not-older" and world.arm.puts() == []
+
+
+def test_pinned_ignored_and_provisioned_deployments_need_force(world: World) -> None:
+    world.azure_moves(world.chat, "2024-08-06")
+    (d,) = [d for d in world.stores.list_deployments() if d.name == "chat"]
+    from dataclasses import replace
+
+    for changed in (
+        replace(d, tags={"modelwatch:policy": "pin"}),
+        replace(d, tags={"ModelWatch:Policy": "Ignore"}),
+        replace(d, sku_name="ProvisionedManaged"),
+    ):
+        world.stores.save_deployments([changed])
+        with pytest.raises(RollbackRefused) as info:
+            world.service.rollback(world.chat, NOW + timedelta(hours=2))
+        assert info.value.reason == "needs-force" and "--force" in str(info.value)
+    assert world.arm.puts() == []
+    forced = world.service.rollback(world.chat, NOW + timedelta(hours=2), force=True)
+    assert forced.written and world.arm.version_of(world.chat) == "2024-05-13"
+
+
+def test_a_deployment_whose_account_left_the_scope_is_never_written(world: World) -> None:
+    world.azure_moves(world.chat, "2024-08-06")
+    other = "/subscriptions/00000000-0000-0000-0000-0000000000ee/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/other"
+    narrowed = world.rollback_service(Scope(accounts=frozenset({other.lower()})))  # WATCH_ACCOUNTS changed
+    for force in (False, True):  # force overrides tags, never the scope
+        with pytest.raises(RollbackRefused) as info:
+            narrowed.rollback(world.chat, NOW + timedelta(hours=2), force=force)
+        assert info.value.reason == "out-of-scope" and "WATCH_ACCOUNTS" in str(info.value)
+    in_other_region = world.rollback_service(Scope(frozenset({"westeurope"}), subscriptions=frozenset({SUB})))
+    with pytest.raises(RollbackRefused, match="WATCH_LOCATIONS"):
+        in_other_region.rollback(world.chat, NOW + timedelta(hours=2))
+    assert world.arm.puts() == []
+
+
+def test_the_caller_is_recorded_in_the_record_the_event_and_the_log(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.azure_moves(world.chat, "2024-08-06")
+    world.publisher.published.clear()
+    with caplog.at_level("INFO", logger="shared.services.rollback"):
+        result = world.service.rollback(
+            world.chat, NOW + timedelta(hours=2), requested_by="alice@contoso.example"
+        )
+    assert result.record is not None and result.record.changed_by == "alice@contoso.example"
+    (event,) = [e for e in world.publisher.published if e.event_type.endswith("RolledBack")]
+    assert event.data["changedBy"] == "alice@contoso.example"
+    assert "asked by alice@contoso.example" in caplog.text
+
+
+def test_after_azure_moved_it_to_another_model_the_way_back_is_side_by_side(world: World) -> None:
+    # Azure's replacement is another model: ARM refuses the model-name change in place
+    world.azure_moves(world.swap, "2025-04-14", name="gpt-4.1")
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.swap, NOW + timedelta(hours=2))
+    assert info.value.reason == "model-name-change" and "--as-new" in str(info.value)
+    world.publisher.published.clear()
+    result = world.service.rollback(
+        world.swap, NOW + timedelta(hours=2), as_new="swap-gpt4o", requested_by="bob"
+    )
+    sibling = f"{world.swap.rsplit('/', 1)[0]}/swap-gpt4o"
+    assert result.written and result.plan.sibling_id == sibling
+    (put,) = world.arm.puts()
+    assert put.path == sibling and put.body["sku"] == {"name": "Standard", "capacity": 10}
+    assert put.body["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o", "version": "2024-05-13"}
+    assert put.body["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
+    assert put.body["properties"]["raiPolicyName"] == "Microsoft.DefaultV2"
+    assert put.body["tags"]["modelwatch:rollback-of"] == "swap"
+    # the original is untouched; nothing was deleted; the sibling is in the inventory
+    assert world.arm.deployments[world.swap.casefold()]["properties"]["model"]["name"] == "gpt-4.1"
+    assert {d.name for d in world.stores.list_deployments()} >= {"swap", "swap-gpt4o"}
+    (event,) = [e for e in world.publisher.published if e.event_type.endswith("RolledBack")]
+    assert event.data["sideBySide"] is True and event.data["siblingDeploymentName"] == "swap-gpt4o"
+    assert (event.data["modelName"], event.data["toModel"]) == ("gpt-4.1", "gpt-4o")
+    # repeated: nothing written, same record
+    again = world.service.rollback(world.swap, NOW + timedelta(hours=3), as_new="swap-gpt4o")
+    assert not again.written and again.record == result.record and len(world.arm.puts()) == 1
+
+
+def test_side_by_side_never_replaces_an_existing_deployment_and_reports_quota(world: World) -> None:
+    world.azure_moves(world.swap, "2025-04-14", name="gpt-4.1")
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="plain")  # a name in use
+    assert info.value.reason == "name-taken" and world.arm.puts() == []
+    world.arm.faults.append(
+        Fault(400, body='{"error":{"code":"InsufficientQuota","message":"This operation requires 10 new capacity"}}',
+              path_contains="/deployments/swap-old", method="PUT")
+    )  # fmt: skip
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="swap-old")
+    assert info.value.reason == "quota" and "InsufficientQuota" in str(info.value)
+    assert not [r for r in world.stores.list_rollbacks(world.swap) if r.applied_by == "rollback"]
 
 
 def test_failed_long_running_operation_records_nothing(world: World) -> None:
