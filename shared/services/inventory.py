@@ -30,6 +30,7 @@ from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
 from shared.domain.policy import explains_azure_move
 from shared.domain.rollback import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, RollbackRecord
+from shared.domain.scope import Scope
 from shared.errors import ModelWatchError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, RollbackStore
 from shared.services.policy import catalog_view
@@ -93,6 +94,8 @@ class InventoryService:
         subscriptions: Sequence[str] = (),
         max_concurrency: int = 8,
     ) -> None:
+        # what is watched now: deployments of accounts that left it leave the inventory at the next refresh
+        self.scope = Scope.of(locations=(), accounts=tuple(accounts), subscriptions=tuple(subscriptions))
         self.api = api
         self.inventory = inventory
         self.rollbacks = rollbacks
@@ -172,7 +175,10 @@ class InventoryService:
         if changed:
             self.inventory.save_deployments(changed)
         gone = [
-            k for k, d in previous.items() if arm_key(d.account_id) in complete_accounts and k not in fresh
+            k
+            for k, d in previous.items()
+            if (arm_key(d.account_id) in complete_accounts and k not in fresh)
+            or not self.scope.watches_account(d.account_id)  # its account or subscription left the scope
         ]
         if gone:
             self.inventory.delete_deployments(gone)

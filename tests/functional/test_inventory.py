@@ -100,3 +100,59 @@ def test_an_unchanged_refresh_writes_nothing(arm_server: FakeArm) -> None:
     assert inventory.refresh(NOW + timedelta(hours=2)).written == 1
     (d,) = stores.list_deployments()
     assert d.route == "platform"
+
+
+def test_accounts_that_leave_the_scope_leave_the_inventory(arm_server: FakeArm) -> None:
+    """docs/deploy.md's own path: plan over the whole subscription, then name the accounts enforcement may touch."""
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    b = arm_server.add_account(SUB1, "rg", "two", "eastus")
+    arm_server.add_deployment(a, "mine", "gpt-4o", "2024-08-06")
+    arm_server.add_deployment(b, "theirs", "gpt-4o", "2024-08-06")
+    stores = InMemoryDeploymentStore()
+    service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW)
+    assert names(stores) == {"mine", "theirs"}
+    report = service(arm_server, stores, accounts=[a.upper()]).refresh(NOW + timedelta(hours=1))
+    assert names(stores) == {"mine"} and report.removed == 1
+    # a subscription that is no longer watched: its deployments go too, even when its listing fails
+    service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW + timedelta(hours=2))
+    arm_server.faults = [Fault(500, path_contains=SUB1)] * 10
+    service(arm_server, stores, subscriptions=[SUB2]).refresh(NOW + timedelta(hours=3))
+    assert names(stores) == set()
+
+
+def test_fine_tuned_deployments_get_their_own_deprecation_from_the_accounts_model_list(
+    arm_server: FakeArm,
+) -> None:
+    a = arm_server.add_account(SUB1, "rg", "tuned", "eastus")
+    ft = "gpt-4.1-2025-04-14.ft-b044a9d3cf9c4228b5d393567f693b83"
+    arm_server.add_deployment(a, "gpt-41-ft", ft, "1", sku="standard")
+    arm_server.add_deployment(a, "plain", "gpt-4o", "2024-08-06")
+    arm_server.account_models[a.casefold()] = [
+        {  # Accounts - List Models: flat AccountModel items (2025-09-01 spec example shape)
+            "baseModel": {"format": "OpenAI", "name": "gpt-4.1", "version": "2025-04-14"},
+            "format": "OpenAI", "name": ft, "version": "1",
+            "capabilities": {"fineTune": "false", "inference": "true"},
+            "deprecation": {"inference": "2027-10-01T00:00:00Z", "deprecationStatus": "Planned"},
+            "lifecycleStatus": "GenerallyAvailable",
+        },
+        {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06", "isDefaultVersion": True},
+    ]  # fmt: skip
+    stores = InMemoryDeploymentStore()
+    assert service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW).ok
+    by_name = {d.name: d for d in stores.list_deployments()}
+    tuned = by_name["gpt-41-ft"].fine_tune
+    assert tuned is not None and tuned.listed and tuned.base_model == "gpt-4.1"
+    assert tuned.retirement_date == datetime(2027, 10, 1, tzinfo=UTC)
+    assert by_name["plain"].fine_tune is None
+    # the account's model list failing keeps what was known: never a false "retired"
+    arm_server.faults = [Fault(500, path_contains="/accounts/tuned/models")] * 10
+    report = service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW + timedelta(hours=1))
+    assert not report.ok and "fine-tuned models not read" in report.problems[0]
+    tuned_again = {d.name: d for d in stores.list_deployments()}["gpt-41-ft"].fine_tune
+    assert tuned_again == tuned
+    # a fine-tuned model the list does not name is "not listed" (not tracked), never retired
+    arm_server.faults = []
+    arm_server.account_models[a.casefold()] = []
+    service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW + timedelta(hours=2))
+    unlisted = {d.name: d for d in stores.list_deployments()}["gpt-41-ft"].fine_tune
+    assert unlisted is not None and not unlisted.listed and unlisted.base_model == "gpt-4.1"

@@ -17,7 +17,7 @@ import pytest
 from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteDeploymentStore
 from shared.adapters.table_store import TableDeploymentStore
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import Deployment, FineTune
 from shared.domain.rollback import (
     APPLIED_BY_AZURE,
     APPLIED_BY_MODELWATCH,
@@ -88,6 +88,11 @@ def deployment(name: str = "gpt-4o-prod", account: str = ACCOUNT, **changes: Any
         provisioning_state="Succeeded",
         tags={"modelwatch:policy": "pin", "modelwatch:route": "team-a"},
         last_seen=T0,
+        last_modified_by="pipeline@contoso.example",
+        last_modified_by_type="User",
+        fine_tune=FineTune(
+            True, "gpt-4o", "2024-08-06", datetime(2027, 10, 1, tzinfo=UTC), "GenerallyAvailable"
+        ),
     )
     return replace(d, **changes)
 
@@ -111,6 +116,8 @@ def rollback(
         reference=reference,
         from_model="gpt-4o",
         to_model="gpt-4.1",
+        changed_by="alice@contoso.example",
+        sibling_id=f"{ACCOUNT}/deployments/gpt-4o-prod-previous",
     )
     return replace(r, **changes)
 
@@ -193,6 +200,8 @@ def test_every_deployment_field_round_trips(store: DeploymentStores) -> None:
     store.save_deployments([full, bare])
     loaded = {d.key: d for d in store.list_deployments()}
     assert loaded == {full.key: full, bare.key: bare}
+    assert loaded[full.key].fine_tune == full.fine_tune and loaded[full.key].last_modified_by_type == "User"
+    assert loaded[bare.key].fine_tune is None and loaded[bare.key].last_modified_by is None
     assert dict(loaded[full.key].tags) == odd_tags
     assert loaded[full.key].last_seen == full.last_seen
     got = loaded[bare.key]
