@@ -88,6 +88,8 @@ def demo_settings(output: Path) -> Settings:
         watch_subscription_ids=(SUBSCRIPTION,),
         state_store=StateStoreConfig("sqlite", Secret(str(output / "state.db"))),
         policy_mode="enforce",
+        policy_enforce_all_accounts=True,  # the demo's simulated subscription: every account is the demo's
+        policy_enforce_provisioned=True,  # shows the documented in-place migration of a provisioned deployment
         teams_webhook_url=Secret(hook + "platform-teams"),
         slack_webhook_url=Secret(hook + "platform-slack"),
         alert_routes=tuple(
@@ -109,13 +111,14 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     console = Console(out)
     console.line(
         ("modelwatch demo", "bold"),
-        ": Azure OpenAI lifecycle history, 2024-03 to 2025-06, through the whole pipeline.",
+        f": Azure OpenAI lifecycle history, {timeline.span}, through the whole pipeline.",
     )
     console.line(
-        f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce, "
-        f"state in {output / 'state.db'}, alerts in {output / 'alerts'}."
+        f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce "
+        f"(provisioned included), state in {output / 'state.db'}, alerts in {output / 'alerts'}."
     )
     failed = False
+    told: set[str] = set()  # deployment event ids already shown
     for step in timeline.steps:
         at = parse_instant(step["at"])
         console.line()
@@ -129,14 +132,21 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
         failed = failed or not report.ok
         events = _dispatch(services, topic, at)
         if step.get("rollback"):
-            target = next(d for d in services.stores.list_deployments() if d.name == step["rollback"])
-            result = services.rollback.rollback(target.resource_id, at)
-            console.line("  ", ("operator", "magenta"), f": python -m shared rollback .../{target.name}")
+            ask = step["rollback"] if isinstance(step["rollback"], dict) else {"deployment": step["rollback"]}
+            target = next(d for d in services.stores.list_deployments() if d.name == ask["deployment"])
+            result = services.rollback.rollback(
+                target.resource_id, at, as_new=ask.get("asNew"), requested_by=ask.get("by", "payments-oncall")
+            )
+            side = f" --as-new {ask['asNew']}" if ask.get("asNew") else ""
+            console.line(
+                "  ", ("operator", "magenta"), f": python -m shared rollback .../{target.name}{side}"
+            )
             console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
-        _story(events, sender.sent[before:], console)
+        _story(events, sender.sent[before:], console, told)
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
+    (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
     console.line()
     console.line(
@@ -173,7 +183,9 @@ _STYLES = {
 }  # fmt: skip
 
 
-def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console) -> None:
+def _story(
+    events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console, shown: set[str]
+) -> None:
     digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
     for digest in digests:
         changes = digest.data.get("changes")
@@ -192,15 +204,17 @@ def _story(events: list[LifecycleEvent], sent: list[tuple[str, str, str]], conso
                 (f"{kind:<30}", _STYLES.get(kind, "")),
                 f" {model}: {change.get('summary')} [{where}]",
             )
-    shown: set[str] = set()
     for e in events:
         # a redelivered or re-announced event has the same id: subscribers de-duplicate it, and so does the story
+        # (across steps: a standing that has not changed is not told again)
         if e.event_type.startswith("ModelLifecycle.Deployment") and e.id not in shown:
             shown.add(e.id)
             d = e.data
             kind = e.event_type.removeprefix("ModelLifecycle.Deployment")
-            what = (
-                d.get("summary") or f"{d.get('fromVersion')} -> {d.get('toVersion')} by {d.get('appliedBy')}"
+            what = d.get("summary") or (
+                f"{d.get('fromModel')} {d.get('fromVersion')} -> {d.get('toModel')} {d.get('toVersion')} "
+                f"by {d.get('appliedBy')}"
+                + (f" (side by side: {d.get('siblingDeploymentName')})" if d.get("sideBySide") else "")
             )
             console.line(
                 "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.get('deploymentName')}: {what}"

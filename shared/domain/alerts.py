@@ -294,7 +294,10 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
             route=route,
         )
     if kind == EventType.DEPLOYMENT_UPGRADE_PLANNED:
-        target = _s(d.get("targetVersion"))
+        # every message names the target's model and version: Azure's replacement can be another model
+        target = (
+            f"{_s(d.get('targetModelName')) or _s(d.get('modelName'))} {_s(d.get('targetVersion'))}".strip()
+        )
         by_azure = d.get("performedBy") == "azure"
         when = _day(d.get("actionDate"))
         if by_azure:
@@ -328,12 +331,35 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
         )
     if kind in (EventType.DEPLOYMENT_UPGRADED, EventType.DEPLOYMENT_ROLLED_BACK):
         rolled = kind == EventType.DEPLOYMENT_ROLLED_BACK
-        old, new = _s(d.get("fromVersion")), _s(d.get("toVersion"))
+        from_model = _s(d.get("fromModel")) or _s(d.get("modelName"))
+        to_model = _s(d.get("toModel")) or _s(d.get("modelName"))
+        old = f"{from_model} {_s(d.get('fromVersion'))}"
+        new = f"{to_model} {_s(d.get('toVersion'))}"
         until = _day(d.get("rollbackAvailableUntil"))
-        by = {"azure": "Azure", "modelwatch": "modelwatch"}.get(
-            _s(d.get("appliedBy")), _s(d.get("appliedBy"))
+        applied = _s(d.get("appliedBy"))
+        by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
+            applied, applied
         )
-        facts[2] = ("Model", f"{_s(d.get('modelName'))} {old} → {new}")
+        who = _s(d.get("changedBy"))
+        facts[2] = ("Model", f"{old} → {new}")
+        if who:
+            facts.append(("Asked by" if rolled else "Changed by", who))
+        if rolled and d.get("sideBySide"):
+            sibling = _s(d.get("siblingDeploymentName"))
+            facts.append(("New deployment", sibling))
+            return Message(
+                key="message",
+                kind="deployment-rolled-back-side-by-side",
+                severity=Severity.WARNING,
+                title=f"{name} rolled back side by side: {sibling} runs {to_model} {_s(d.get('toVersion'))}",
+                text=f"{name} stays on {old}; new deployment {sibling} runs {to_model} {_s(d.get('toVersion'))}",
+                facts=tuple(facts),
+                happens=f"{sibling} answers on {to_model} {_s(d.get('toVersion'))} (NoAutoUpgrade)"
+                + (f" until {until}" if until else "")
+                + f"; {name} is unchanged and nothing was deleted.",
+                todo=f"Point the callers that need the previous model at {sibling}; delete it when done.",
+                route=route,
+            )
         if rolled:
             previous = _s(d.get("previousPolicy")) or "OnceCurrentVersionExpired (absent)"
             facts.append(("Previous policy", previous))
@@ -350,14 +376,19 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
                 route=route,
             )
         facts.append(("Rollback until", until or "no retirement date known"))
+        external = applied == "external"
+        verb = "changed" if external else "upgraded"
         return Message(
             key="message",
-            kind=f"deployment-upgraded-by-{_s(d.get('appliedBy')) or 'unknown'}",
-            severity=Severity.INFO,
-            title=f"{by} upgraded {name} to {new}",
-            text=f"{by} upgraded deployment {name} from {old} to {new}",
+            kind=f"deployment-upgraded-by-{applied or 'unknown'}",
+            severity=Severity.WARNING if external else Severity.INFO,
+            title=f"{by} {verb} {name} to {new}",
+            text=f"{by} {verb} deployment {name} from {old} to {new}",
             facts=tuple(facts),
-            happens=f"Calls now go to {new}.",
+            happens=f"Calls now go to {new}."
+            + (
+                " Neither modelwatch nor Azure's documented upgrade explains this change." if external else ""
+            ),
             todo=(
                 f"If it misbehaves, roll back (possible until {until}):"
                 if until

@@ -187,7 +187,7 @@ def azure_target(
             newest = max(later, key=_created)
             start = _created(newest) + PREVIEW_UPGRADE_DELAY
             return Target(d.model_name, newest.version, "preview", start, newest), problems
-    return None, problems
+    return None, list(dict.fromkeys(problems))
 
 
 def _is_preview(v: ModelVersion) -> bool:

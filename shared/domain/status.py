@@ -43,10 +43,15 @@ def _deployment_text(event: LifecycleEvent) -> str:
     kind = event.event_type
     if kind == EventType.DEPLOYMENT_UPGRADED:
         return (
-            f"{d.get('modelName')} {d.get('fromVersion')} -> {d.get('toVersion')} (by {d.get('appliedBy')})"
+            f"{d.get('fromModel') or d.get('modelName')} {d.get('fromVersion')} -> "
+            f"{d.get('toModel') or d.get('modelName')} {d.get('toVersion')} (by {d.get('appliedBy')})"
         )
     if kind == EventType.DEPLOYMENT_ROLLED_BACK:
-        return f"rolled back {d.get('fromVersion')} -> {d.get('toVersion')}"
+        side = f" side by side as {d.get('siblingDeploymentName')}" if d.get("sideBySide") else ""
+        return (
+            f"rolled back {d.get('fromModel') or d.get('modelName')} {d.get('fromVersion')} -> "
+            f"{d.get('toModel') or d.get('modelName')} {d.get('toVersion')}{side}"
+        )
     label = f"{d.get('modelName')} {d.get('modelVersion')}"
     summary = str(d.get("summary") or describe(event))
     return summary if summary.startswith(label) else f"{label}: {summary}"
@@ -105,8 +110,9 @@ class StatusReport:
                 "location": d.location, "model": d.model_name, "version": d.model_version, "sku": d.sku_name,
                 "policy": d.policy, "provisioned": d.is_provisioned, "status": a.status.value, "summary": a.summary,
                 "retirementDate": format_instant(a.retirement_date), "daysLeft": a.days_left,
-                "actionDate": format_instant(a.action_date), "targetVersion": a.target_version,
-                "rollback": None if r is None else {"toVersion": r.from_version,
+                "actionDate": format_instant(a.action_date), "targetModel": a.target_model if a.target_version else None,
+                "targetVersion": a.target_version, "reason": a.reason,
+                "rollback": None if r is None else {"toModel": r.from_model or d.model_name, "toVersion": r.from_version,
                                                     "availableUntil": format_instant(r.available_until)},
             }  # fmt: skip
 

@@ -18,6 +18,9 @@ _GROUPS = (
     (Status.UPGRADE_PLANNED, "Upgrade planned", "#6264a7"),
     (Status.UPGRADE_EXPECTED, "Azure will upgrade", "#0f6cbd"),
     (Status.HEALTHY, "Healthy", "#107c10"),
+    # shown apart: the catalog cannot speak for these (a fine-tuned model without its own dates; Meta, Mistral)
+    (Status.NOT_TRACKED, "Not tracked", "#8a8886"),
+    (Status.NOT_WATCHED, "Not watched (other formats)", "#8a8886"),
     (Status.IGNORED, "Ignored", "#8a8886"),
 )
 _STYLE = """
@@ -101,7 +104,12 @@ def render_status_page(report: StatusReport) -> str:
         for a in group:
             d = a.deployment
             back = report.rollbacks.get(d.key)
-            rollback = (f"to {escape(back.from_version)} until {_date(back.available_until) or 'its retirement'}"
+            back_model = (
+                back.from_model if back and back.from_model and back.from_model != d.model_name else None
+            )
+            rollback = (f"to {escape(back_model + ' ' if back_model else '')}{escape(back.from_version)}"
+                        f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
+                        f"{_date(back.available_until) or 'its retirement'}"
                         if back else '<span class="muted">-</span>')  # fmt: skip
             policy = escape(d.policy) + (
                 ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""

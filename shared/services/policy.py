@@ -165,8 +165,7 @@ class PolicyService:
             d
             for d in self.inventory.list_deployments()
             if d.location.casefold() == location.casefold()
-            and (not name or (d.model_format.casefold() == fmt.casefold() and d.model_name == name))
-            and (version is None or d.model_version == version)
+            and (not name or _concerns(d, fmt, name, version))
             # the inventory can lag the settings: a deployment of an account no longer watched is not ours
             and self.scope.unwatched_reason(d) is None
         ]
@@ -291,6 +290,15 @@ class PolicyService:
     def _drain(self) -> None:
         """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
         drain_outbox(self.state, self.publisher, who=SUBSCRIBER)
+
+
+def _concerns(d: Deployment, fmt: str, name: str, version: str | None) -> bool:
+    """Whether news of this model (and version) concerns ``d``: its own model, or the base of its fine-tune
+    (a fine-tuned model lives by its own dates, but its base model's news is when people ask about it)."""
+    if d.model_format.casefold() == fmt.casefold() and d.model_name == name:
+        return version is None or d.model_version == version
+    ft = d.fine_tune
+    return ft is not None and ft.base_model == name and (version is None or ft.base_version == version)
 
 
 def _model_of(raw: dict[str, JsonValue], where: str) -> dict[str, JsonValue]:

@@ -127,15 +127,33 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     code, out = run("demo", "--output", str(tmp_path / "demo"))
     assert code == 0
-    assert out.count("=== ") == 12
+    assert out.count("=== ") == 20 and "2024-03 to 2026-10" in out
     events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]
     # every event type is exercised by the bundled history
     from shared.domain.events import EventType
 
     assert {e["eventType"] for e in events} == {t.value for t in EventType}
-    for expected in ("Azure upgraded chat-prod", "rolled back: chat-prod", "fraud-scoring: 0613 -> 0125 by modelwatch",
-                     "ptu-ranker: gpt-4 0613 is retired", "CatalogAnomaly"):  # fmt: skip
+    for expected in ("Azure upgraded chat-prod", "rolled back: chat-prod",
+                     "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by modelwatch",
+                     "ptu-ranker: gpt-4 0613 is retired", "CatalogAnomaly",
+                     # 2026: Azure moves deployments to another model, and the ways back
+                     "Azure upgraded chat-eu: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13",
+                     "rolled back side by side: chat-eu stays on gpt-5.1 2025-11-13; new deployment chat-eu-gpt4o",
+                     "ptu-chat: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13 by modelwatch",
+                     "Azure upgraded summarizer: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13",
+                     "Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09"):  # fmt: skip
         assert expected in out, expected
+    status = json.loads((tmp_path / "demo" / "status.json").read_text())
+    standing = {d["name"]: (d["status"], d["model"], d["version"]) for d in status["deployments"]}
+    # the fine-tuned and the Meta deployment stay calm after their base / neighbours retire
+    assert standing["support-ft"][0] == "atRisk" and standing["llama-tagger"][0] == "notWatched"
+    assert standing["summarizer"] == ("healthy", "gpt-5.1", "2025-11-13")
+    assert standing["ptu-chat"] == ("healthy", "gpt-5.1", "2025-11-13")
+    assert standing["chat-eu-gpt4o"] == (
+        "broken",
+        "gpt-4o",
+        "2024-08-06",
+    )  # the sibling lived until 2026-10-01
     alerts = tmp_path / "demo" / "alerts"
     assert {p.name for p in alerts.iterdir()} == {"default", "payments", "search"}
     assert any("rolled back" in p.read_text() for p in (alerts / "payments" / "slack").glob("*.json"))
