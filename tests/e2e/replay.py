@@ -97,6 +97,11 @@ class World:
 
     def advance(self, at: datetime, *, flaky: str | None = None) -> list[str]:
         for key, held in self.arm.deployments.items():  # modelwatch's writes are Azure's starting point
+            if key not in self.sim.deployments:  # created by modelwatch (a side-by-side rollback)
+                self.sim.deployments[key] = {
+                    k: copy.deepcopy(v) for k, v in held.items() if k not in ("etag", "type")
+                }
+                continue
             props = self.sim.deployments[key]["properties"]
             props["model"] = copy.deepcopy(held["properties"]["model"])
             props.pop("versionUpgradeOption", None)
@@ -104,9 +109,20 @@ class World:
                 props["versionUpgradeOption"] = held["properties"]["versionUpgradeOption"]
         moved = self.sim.advance(at)
         for key, deployment in self.sim.deployments.items():
+            if key not in self.arm.deployments:  # the story creates it now ("from")
+                self.arm.deployments[key] = {
+                    **copy.deepcopy(deployment),
+                    "type": "Microsoft.CognitiveServices/accounts/deployments",
+                    "etag": f'"{uuid.uuid4()}"',
+                }
+                continue
             self.arm.deployments[key]["properties"]["model"] = copy.deepcopy(
                 deployment["properties"]["model"]
             )
+            if "systemData" in deployment:
+                self.arm.deployments[key]["systemData"] = copy.deepcopy(deployment["systemData"])
+        for account_id, models in self.sim.account_models.items():
+            self.arm.account_models[account_id] = copy.deepcopy(models)
         if flaky:
             self.sim.flaky.add(flaky)
         for location in self.locations:
@@ -187,7 +203,9 @@ def event_identity(event: Mapping[str, Any]) -> tuple[str, str]:
 class Outcome:
     """What a replay leaves behind, compared exactly between runs."""
 
-    versions: dict[str, tuple[str, str | None]]  # deployment name -> (version, versionUpgradeOption)
+    versions: dict[
+        str, tuple[str, str, str | None]
+    ]  # deployment name -> (model, version, versionUpgradeOption)
     rollbacks: tuple[tuple[str, str, str, str], ...]  # (deployment, from, to, applied by)
     messages: dict[str, tuple[str, ...]]  # "route/slack" -> every payload received, sorted
     writes: int  # deployment PUTs the ARM stand-in accepted
@@ -218,11 +236,15 @@ class Stack:
             return False
         return True
 
-    def rollback(self, name: str) -> None:
+    def rollback(self, ask: str | dict[str, str]) -> None:
         import azure.functions as func
 
-        target = next(d for d in self.arm.deployments.values() if d["name"] == name)
-        body = json.dumps({"deploymentId": target["id"]}).encode()
+        ask = ask if isinstance(ask, dict) else {"deployment": ask}
+        target = next(d for d in self.arm.deployments.values() if d["name"] == ask["deployment"])
+        request: dict[str, str] = {"deploymentId": target["id"]}
+        if ask.get("asNew"):
+            request["asNew"] = ask["asNew"]
+        body = json.dumps(request).encode()
         response = functions()["rollback_deployment"].get_user_function()(
             func.HttpRequest("POST", "/api/rollback", body=body)
         )
@@ -253,7 +275,11 @@ class Stack:
 
     def outcome(self) -> Outcome:
         versions = {
-            d["name"]: (str(d["properties"]["model"]["version"]), d["properties"].get("versionUpgradeOption"))
+            d["name"]: (
+                str(d["properties"]["model"]["name"]),
+                str(d["properties"]["model"]["version"]),
+                d["properties"].get("versionUpgradeOption"),
+            )
             for d in self.arm.deployments.values()
         }
         names = {d["id"].casefold(): d["name"] for d in self.arm.deployments.values()}
@@ -310,6 +336,7 @@ def stack(
         "STATE_TABLE_PREFIX": table_prefix,
         "POLICY_MODE": "enforce",
         "POLICY_ENFORCE_ALL_ACCOUNTS": "true",
+        "POLICY_ENFORCE_PROVISIONED": "true",  # as the demo: the in-place migration of a provisioned deployment
         "SLACK_WEBHOOK_URL": hooks["default/slack"].url,
         "TEAMS_WEBHOOK_URL": hooks["default/teams"].url,
         "ALERT_ROUTES": json.dumps(

@@ -91,27 +91,44 @@ def test_demo_history_ends_where_the_documented_rules_say(azurite_connection_str
         outcome = s.outcome()
         assert s.timer_failures == [] and s.dispatcher.failures == [] and s.dispatcher.dead_letters == []
         assert outcome.versions == {
-            # rolled back by the team after Azure's 2025-03-17 move to 2024-08-06; pinned so Azure cannot redo it
-            "chat-prod": ("2024-05-13", "NoAutoUpgrade"),
-            # 0613 retired 2025-02-13 and no newer default was due: enforcement moved it to the default 0125
-            "fraud-scoring": ("0125", "OnceCurrentVersionExpired"),
+            # rolled back by the team after Azure's 2025-03-17 move to 2024-08-06; pinned, so broken on 2026-03-31
+            "chat-prod": ("gpt-4o", "2024-05-13", "NoAutoUpgrade"),
+            # 0613 retired 2025-02-13 and no newer default was due: enforcement moved it to the default 0125; on
+            # 0125's retirement Azure moved it to the replacement the docs name, another model
+            "fraud-scoring": ("gpt-4.1-mini", "2025-04-14", "OnceCurrentVersionExpired"),
             # NoAutoUpgrade: left on 0301, which is retired (broken, and alerted as such)
-            "legacy-batch": ("0301", "NoAutoUpgrade"),
-            # auto-update to default: Azure moved it to 0125 when the default changed (2025-01-21)
-            "assistant": ("0125", "OnceNewDefaultVersionAvailable"),
-            # provisioned: never auto-upgraded, caught by gpt-4 0613's retirement (2025-06-06)
-            "ptu-ranker": ("0613", None),
-            # upgrade when expired: 2024-05-13 retires 2025-06-30, after the last step
-            "summarizer": ("2024-05-13", "OnceCurrentVersionExpired"),
+            "legacy-batch": ("gpt-35-turbo", "0301", "NoAutoUpgrade"),
+            # auto-update to default: Azure moved it to 0125 (2025-01-21), then to gpt-4.1-mini at 0125's retirement
+            "assistant": ("gpt-4.1-mini", "2025-04-14", "OnceNewDefaultVersionAvailable"),
+            # provisioned: never auto-upgraded, caught by gpt-4 0613's retirement (2025-06-06), no target to write
+            "ptu-ranker": ("gpt-4", "0613", None),
+            # upgrade when expired, GlobalStandard: alive past the Standard date, moved to gpt-5.1 at 2026-10-01
+            "summarizer": ("gpt-5.1", "2025-11-13", "OnceCurrentVersionExpired"),
+            # provisioned with POLICY_ENFORCE_PROVISIONED: migrated in place across the model family, once
+            "ptu-chat": ("gpt-5.1", "2025-11-13", None),
+            # fine-tuned and Meta: never moved, never written
+            "support-ft": ("gpt-4o-2024-08-06.ft-0e208cf33a6a466994aff31a08aba678", "1", None),
+            "llama-tagger": ("Llama-3.2-90B-Vision-Instruct", "2", None),
+            # auto-update, moved by Azure to another model from 2026-03-09, then rolled back side by side
+            "chat-eu": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
+            "chat-eu-gpt4o": ("gpt-4o", "2024-08-06", "NoAutoUpgrade"),
         }
         assert outcome.rollbacks == (
+            ("assistant", "0125", "2025-04-14", "azure"),
             ("assistant", "0301", "0125", "azure"),
+            ("chat-eu", "2024-08-06", "2025-11-13", "azure"),
+            ("chat-eu", "2025-11-13", "2024-08-06", "rollback"),
             ("chat-prod", "2024-05-13", "2024-08-06", "azure"),
             ("chat-prod", "2024-08-06", "2024-05-13", "rollback"),
+            ("fraud-scoring", "0125", "2025-04-14", "azure"),
             ("fraud-scoring", "0613", "0125", "modelwatch"),
+            ("ptu-chat", "2024-08-06", "2025-11-13", "modelwatch"),
+            ("summarizer", "2024-05-13", "2025-11-13", "azure"),
         )
-        assert outcome.writes == 2  # the enforced upgrade and the rollback, each once
-        assert [code for code, _ in s.rollbacks] == [200]
+        # the enforced upgrade, the in-place rollback, the side-by-side sibling, the provisioned migration
+        assert outcome.writes == 4
+        assert [code for code, _ in s.rollbacks] == [200, 200]
+        assert s.rollbacks[1][1]["siblingDeploymentId"].endswith("/deployments/chat-eu-gpt4o")
         assert len(event_types(outcome)) == 13  # every event type this product publishes
         counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
         for route in ("default", "payments", "search"):
@@ -148,19 +165,22 @@ def arm_storm(status: int, path: str, count: int, **fault: Any) -> Callable[[int
 
 
 TRUNCATED = '{"value": [{"kind": "OpenAI", "skuName": "S0", "model": {"format": "Open'
+CATALOG = (
+    "/providers/Microsoft.CognitiveServices/locations/"  # Models - List only ("/models" is also an account's)
+)
 
 # At most ARM_MAX_RETRIES (3) faults per path: whichever requests they hit, each succeeds within its retries, so
 # the cycle completes. More than that can exhaust one location's retries: that is the region-down case below.
 HEALING: dict[str, Callable[[int, Stack], None]] = {
     "ARM 429 storm on the catalog (Retry-After honoured)": arm_storm(
-        429, "/models", 3, headers={"Retry-After": "1"}, body='{"error":{"code":"TooManyRequests"}}'
+        429, CATALOG, 3, headers={"Retry-After": "1"}, body='{"error":{"code":"TooManyRequests"}}'
     ),
     "ARM 429 storm on the deployment listing": arm_storm(
         429, "/deployments", 3, headers={"Retry-After": "1"}, body='{"error":{"code":"TooManyRequests"}}'
     ),
-    "ARM 503 on the catalog": arm_storm(503, "/models", 3),
+    "ARM 503 on the catalog": arm_storm(503, CATALOG, 3),
     "ARM 500 on the deployment listing": arm_storm(500, "/deployments", 3),
-    "a truncated catalog page (200, cut mid-JSON)": arm_storm(200, "/models", 2, body=TRUNCATED),
+    "a truncated catalog page (200, cut mid-JSON)": arm_storm(200, CATALOG, 2, body=TRUNCATED),
 }
 
 
@@ -326,11 +346,17 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         ref = reference(azurite_connection_string)
         outcome = s.outcome()
         assert outcome.writes == ref.writes + 1  # the failed operation, then the one that succeeded
-        assert (outcome.versions, outcome.rollbacks, outcome.messages) == (
-            ref.versions,
-            ref.rollbacks,
-            ref.messages,
-        )
+        assert (outcome.versions, outcome.rollbacks) == (ref.versions, ref.rollbacks)
+
+        def others(messages: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+            return {k: tuple(m for m in v if "fraud-scoring" not in m) for k, v in messages.items()}
+
+        # the other deployments' messages are untouched; fraud-scoring's countdown on 0125 starts later (its
+        # upgrade waited for the next event about gpt-35-turbo), and its upgrade is told once on each channel
+        assert others(outcome.messages) == others(ref.messages)
+        for channel in ("payments/slack", "payments/teams"):
+            told = [m for m in outcome.messages[channel] if "modelwatch upgraded fraud-scoring" in m]
+            assert len(told) == 1, channel
 
 
 # ---- a region down for several cycles: later, but not lost, and never a false retirement
@@ -402,18 +428,18 @@ def test_second_history_with_retirements_by_deployment_type(azurite_connection_s
         assert s.timer_failures == [] and s.dispatcher.failures == []
         assert outcome.versions == {
             # auto-update: Azure moved it to the new default 2024-08-06 (2025-03-17); the team rolled it back
-            "checkout-assistant": ("2024-05-13", "NoAutoUpgrade"),
+            "checkout-assistant": ("gpt-4o", "2024-05-13", "NoAutoUpgrade"),
             # no newer gpt-4o-mini default ever appears: nothing to move to, whatever the policy
-            "receipt-reader": ("2024-07-18", "OnceCurrentVersionExpired"),
-            "query-expander": ("2024-07-18", "NoAutoUpgrade"),
+            "receipt-reader": ("gpt-4o-mini", "2024-07-18", "OnceCurrentVersionExpired"),
+            "query-expander": ("gpt-4o-mini", "2024-07-18", "NoAutoUpgrade"),
             # provisioned: never auto-upgraded
-            "refunds-ptu": ("2024-08-06", None),
+            "refunds-ptu": ("gpt-4o", "2024-08-06", None),
             # no policy means OnceCurrentVersionExpired; 2024-08-06 is the default, nothing newer to move to
-            "answer-writer": ("2024-08-06", None),
+            "answer-writer": ("gpt-4o", "2024-08-06", None),
             # already newer than the default: Azure never downgrades
-            "semantic-ranker": ("2024-11-20", "OnceNewDefaultVersionAvailable"),
+            "semantic-ranker": ("gpt-4o", "2024-11-20", "OnceNewDefaultVersionAvailable"),
             # o1-preview has no same-model successor: it stops at retirement (2025-07-28)
-            "reasoning-lab": ("2024-09-12", "OnceCurrentVersionExpired"),
+            "reasoning-lab": ("o1-preview", "2024-09-12", "OnceCurrentVersionExpired"),
         }
         assert outcome.rollbacks == (
             ("checkout-assistant", "2024-05-13", "2024-08-06", "azure"),

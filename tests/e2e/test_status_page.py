@@ -73,6 +73,7 @@ def test_status_json_and_what_breaks_on_a_date(state: Tenant, tmp_path: Path) ->
     assert data["counts"]["broken"] == 2  # legacy (NoAutoUpgrade) and ptu (provisioned) after 2026-03-31
     by_name = {d["name"]: d for d in data["deployments"]}
     assert by_name["auto"]["rollback"] == {
+        "toModel": "gpt-4o",
         "toVersion": "2024-08-06",
         "availableUntil": "2026-10-01T00:00:00Z",
     }
@@ -112,14 +113,16 @@ def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path) -> No
     dom = browse(tmp_path / "demo" / "status.html", tmp_path / "profile", "--dump-dom")
     text = re.sub(r"<[^>]+>", " ", dom)
     text = re.sub(r"\s+", " ", text)
-    # the timeline's last step, 2025-06-07: two versions retire in both regions, two more approach retirement
-    assert "Last catalog cycle: 2025-06-07 00:00 UTC , 12 catalog events" in text
+    # the timeline's last step, 2026-10-05: gpt-4o's GlobalStandard and provisioned date (2026-10-01) has passed
+    assert "Last catalog cycle: 2026-10-05 00:00 UTC , 16 catalog events" in text
     assert (
-        "VersionRetired gpt-4 0613 retired: status Deprecated: calls return 410 eastus, swedencentral" in text
+        "VersionRetired gpt-4o 2024-08-06 retired: status Deprecated: calls return 410 eastus, swedencentral"
+        in text
     )
-    assert "DeploymentAtRisk ptu-ranker gpt-4 0613" in text
+    assert "DeploymentAtRisk chat-eu-gpt4o gpt-4o 2024-08-06 is retired" in text  # the side-by-side sibling
+    assert "DeploymentUpgraded summarizer gpt-4o 2024-05-13 -&gt; gpt-5.1 2025-11-13 (by azure)" in text
     shown = re.findall(r"<tr( class=\"last\")?><td class=\"nowrap\">(\d{4}-\d\d-\d\d)", dom)
-    assert shown and all(day >= "2025-05-31" for _, day in shown)  # the last 7 days only
+    assert shown and all(day >= "2026-09-28" for _, day in shown)  # the last 7 days only
 
 
 def test_status_at_a_past_date_shows_no_later_event(state: Tenant, tmp_path: Path) -> None:
