@@ -318,7 +318,15 @@ class Evaluator:
             inner = _children(node)
             return self.ev(inner[0], scope) if inner else self.unknown(node, scope, "empty")
         if kind == "member_expression":
-            target = self.ev(node.child_by_field_name("object"), scope)
+            object_node = node.child_by_field_name("object")
+            target = self.ev(object_node, scope)
+            if (
+                isinstance(target, Unknown)
+                and object_node is not None
+                and target.expression == text(object_node, src)
+            ):
+                # `resourceGroup().location`: name the whole expression, not just its unknown start
+                return self.unknown(node, scope, target.reason)
             property_node = node.child_by_field_name("property")
             safe = any(c.type == ".?" for c in node.children)
             result = ops.member(target, text(property_node, src) if property_node else "", text(node, src))

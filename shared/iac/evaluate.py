@@ -252,6 +252,8 @@ def judge(
     recommendation = _recommend(fmt=fmt, model=model, version=version, sku=sku, current=current, status=status,
                                 view=view, live=live, pin_option=pin_option, now=now)  # fmt: skip
     parts = [detail, drift_text]
+    if recommendation is not None and recommendation.reason.startswith("keep: "):
+        parts.append("nothing to move to: " + recommendation.reason.removeprefix("keep: "))
     if recommendation is not None and (recommendation.model, recommendation.version) != (model, version):
         parts.append(
             f"recommended: {recommendation.model} {recommendation.version} ({recommendation.reason})"

@@ -50,7 +50,7 @@ def _edit(value: Value | None, expected: str | None, new: str, what: str, why: s
 
 def plan(findings: Sequence[Finding]) -> FixPlan:
     """The edits that move every pin to its recommendation."""
-    edits: list[Edit] = []
+    groups: list[tuple[str, list[Edit]]] = []  # one pin's edits: written all together or not at all
     skipped: list[str] = []
     for f in findings:
         r = f.recommended
@@ -74,21 +74,28 @@ def plan(findings: Sequence[Finding]) -> FixPlan:
         problems = [w for w in wanted if isinstance(w, str)]
         if problems:
             skipped.append(f"{label}: not changed: {'; '.join(problems)}")
+        elif wanted:
+            groups.append((label, [w for w in wanted if isinstance(w, Edit)]))
+    # one literal can feed several pins (a shared parameter): write it only when they all agree, and leave every
+    # pin that needs a disputed literal untouched (half a cross-model change would pin a version of another model)
+    targets: dict[Span, set[str]] = {}
+    for _, edits in groups:
+        for edit in edits:
+            targets.setdefault(edit.span, set()).add(edit.new)
+    disputed = {span for span, values in targets.items() if len(values) > 1}
+    for span in sorted(disputed, key=lambda s: (str(s.path), s.start)):
+        skipped.append(f"{span.path.name}:{span.line}: not changed: the value feeds several pins whose "
+                       f"recommendations differ ({', '.join(sorted(targets[span]))})")  # fmt: skip
+    final: dict[Span, Edit] = {}
+    for label, edits in groups:
+        if any(e.span in disputed for e in edits):
+            skipped.append(f"{label}: not changed: it shares a value with pins recommended otherwise")
             continue
-        edits.extend(w for w in wanted if isinstance(w, Edit))
-    # one literal can feed several pins (a shared parameter): write it only when they all agree
-    by_span: dict[Span, list[Edit]] = {}
-    for edit in edits:
-        by_span.setdefault(edit.span, []).append(edit)
-    final: list[Edit] = []
-    for span, group in by_span.items():
-        targets = {e.new for e in group}
-        if len(targets) > 1:
-            skipped.append(f"{span.path.name}:{span.line}: not changed: the value feeds several pins whose "
-                           f"recommendations differ ({', '.join(sorted(targets))})")  # fmt: skip
-            continue
-        final.append(group[0])
-    return FixPlan(tuple(sorted(final, key=lambda e: (str(e.span.path), e.span.start))), tuple(skipped))
+        for edit in edits:
+            final.setdefault(edit.span, edit)
+    return FixPlan(
+        tuple(sorted(final.values(), key=lambda e: (str(e.span.path), e.span.start))), tuple(skipped)
+    )
 
 
 def apply(text: str, edits: Sequence[Edit]) -> str:
