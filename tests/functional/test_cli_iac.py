@@ -187,3 +187,20 @@ def test_the_function_app_and_the_cli_parser_do_not_load_the_parsers() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_the_demo_scans_the_bundled_sample_repository() -> None:
+    from shared.iac import SAMPLE_REPO, scan_sample
+
+    out = io.StringIO()
+    report = scan_sample(out)
+    assert {f.pin.kind for f in report.findings} == {"bicep", "terraform", "arm"}
+    assert report.warnings == ()
+    statuses = {(f.pin.kind, f.name): f.status for f in report.findings}
+    assert statuses[("terraform", "chat")] == "retired"  # gpt-35-turbo 0613, retired 2025-02-13
+    assert statuses[("bicep", "chat")] == "retiring"
+    text = out.getvalue()
+    assert "infra/main.parameters.json:24" in text and "terraform/terraform.tfvars:6" in text
+    # the CLI on the same folder agrees
+    code, cli = run("iac", "scan", str(SAMPLE_REPO), "--root", str(SAMPLE_REPO))
+    assert code == 0 and "1 retired, 7 retiring" in cli
