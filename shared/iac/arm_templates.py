@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
-from shared.iac.model import Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
+from shared.iac.model import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
 from shared.iac.source import SourceError, SourceText
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
@@ -403,8 +403,12 @@ class ArmScanner:
                 self.warnings.append(
                     ScanWarning(path, doc.error[0], doc.error[1] + "; deployments after it may be missed")
                 )
-            for bound, where in self._parameter_sets(path):
-                self._template(template, Scope(template, path, bound), (where,) if where else (), depth=0)
+            try:
+                for bound, where in self._parameter_sets(path):
+                    self._template(template, Scope(template, path, bound), (where,) if where else (), depth=0)
+            except EVALUATION_ERRORS as exc:
+                message = f"could not evaluate it ({type(exc).__name__}: {exc}); please report this"
+                self.warnings.append(ScanWarning(path, None, message))
 
     def _parameter_sets(self, template: Path) -> list[tuple[dict[str, Value], str]]:
         from shared.iac.bicep import parameter_values

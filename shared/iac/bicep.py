@@ -19,7 +19,18 @@ from typing import TYPE_CHECKING
 
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
-from shared.iac.model import Arr, Lit, Obj, Pin, Resource, ScanWarning, Span, Unknown, Value
+from shared.iac.model import (
+    EVALUATION_ERRORS,
+    Arr,
+    Lit,
+    Obj,
+    Pin,
+    Resource,
+    ScanWarning,
+    Span,
+    Unknown,
+    Value,
+)
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import first_error, parse, text
 
@@ -583,10 +594,15 @@ class BicepScanner:
         for path in sorted(files):
             if path in called or files[path] is None:
                 continue
-            for bound, where in self._parameter_sets(path):
-                parsed = files[path]
-                assert parsed is not None
-                self._evaluate(parsed, bound, (where,) if where else (), depth=0)
+            parsed = files[path]
+            assert parsed is not None
+            try:
+                for bound, where in self._parameter_sets(path):
+                    self._evaluate(parsed, bound, (where,) if where else (), depth=0)
+            except EVALUATION_ERRORS as exc:
+                self._warn(
+                    path, None, f"could not evaluate it ({type(exc).__name__}: {exc}); please report this"
+                )
 
     def _parameter_sets(self, template: Path) -> list[tuple[dict[str, Value], str]]:
         """Each parameter file beside the template (a separate deployment each), or none."""

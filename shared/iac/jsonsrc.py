@@ -53,7 +53,10 @@ class JsonDocument:
             return Lit(text, span)
         if kind == "number":
             raw = src.data[node.start_byte : node.end_byte].decode("utf-8")
-            number: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            try:
+                number: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            except ValueError:  # a MISSING node in a file cut short
+                return Unknown(raw, src.byte_span(node.start_byte, node.end_byte), "not a number")
             return Lit(number, src.byte_span(node.start_byte, node.end_byte))
         if kind in ("true", "false"):
             return Lit(kind == "true", src.byte_span(node.start_byte, node.end_byte))

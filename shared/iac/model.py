@@ -145,6 +145,10 @@ class ScanWarning:
     message: str
 
 
+# What a surprising shape in a parse tree can raise; a scan turns it into a warning on that file and goes on.
+EVALUATION_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
 @dataclass(frozen=True)
 class ScanResult:
     pins: tuple[Pin, ...]

@@ -76,7 +76,7 @@ def scan(paths: list[Path]) -> ScanResult:
         try:
             found, problems, files_read = adapter(group)
         except RecursionError:
-            # a pathological nesting depth in a parser; the other kinds still get scanned
+            # a pathological nesting depth while parsing; the other kinds still get scanned
             warnings.append(ScanWarning(group[0], None, "nested too deeply to scan"))
             continue
         pins.extend(found)

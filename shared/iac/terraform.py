@@ -16,7 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.iac import values as ops
-from shared.iac.model import Arr, Lit, Obj, Pin, Resource, ScanWarning, Span, Unknown, Value
+from shared.iac.model import (
+    EVALUATION_ERRORS,
+    Arr,
+    Lit,
+    Obj,
+    Pin,
+    Resource,
+    ScanWarning,
+    Span,
+    Unknown,
+    Value,
+)
 from shared.iac.source import SourceError, SourceText
 
 if TYPE_CHECKING:
@@ -695,8 +706,15 @@ class TerraformScanner:
             if directory in called:
                 continue
             module = self.module(directory)
-            for bound, where in self._tfvars_sets(module):
-                self._evaluate(module, bound, (where,) if where else (), 0)
+            try:
+                for bound, where in self._tfvars_sets(module):
+                    self._evaluate(module, bound, (where,) if where else (), 0)
+            except EVALUATION_ERRORS as exc:
+                self._warn(
+                    directory,
+                    None,
+                    f"could not evaluate it ({type(exc).__name__}: {exc}); please report this",
+                )
 
     def _tfvars_sets(self, module: Module) -> list[tuple[dict[str, Value], str]]:
         auto = [module.directory / "terraform.tfvars", *sorted(module.directory.glob("*.auto.tfvars"))]
