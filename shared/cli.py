@@ -473,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("settings", help="show the effective settings (secrets masked) and any problem")
     show.set_defaults(handler=cmd_settings)
+    __import__("shared.iac.cli").iac.cli.register(sub)  # `iac scan|fix` (#17), imported only here
     return parser
 
 

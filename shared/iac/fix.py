@@ -1,0 +1,115 @@
+"""Rewrite pins to their recommendation: the exact source text of each value, nothing else. Pure.
+
+A pin's version (and model name, for a cross-model recommendation) is a literal somewhere: in the template, a
+parameter default, a ``*.tfvars`` / parameter file value, or the default of azd's ``${VAR=default}``. That text is
+replaced in place, so formatting, comments and quoting stay as they were. A value that is computed, or shared by
+pins whose recommendations disagree, is left alone and reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.iac.model import Finding, Lit, Span, Value
+
+_UNSAFE = set("'\"\\$`{}\n\r")  # characters that would need quoting in one template language or another
+
+
+@dataclass(frozen=True)
+class Edit:
+    span: Span
+    old: str
+    new: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    edits: tuple[Edit, ...]
+    skipped: tuple[str, ...]  # findings with a recommendation that could not be written, and why
+
+    def by_file(self) -> dict[Path, list[Edit]]:
+        grouped: dict[Path, list[Edit]] = {}
+        for edit in self.edits:
+            grouped.setdefault(edit.span.path, []).append(edit)
+        return grouped
+
+
+def _edit(value: Value | None, expected: str | None, new: str, what: str, why: str) -> Edit | str:
+    if not isinstance(value, Lit) or value.span is None:
+        return f"the {what} is not a literal in the code"
+    if str(value.value) != expected:
+        return f"the {what} literal does not hold {expected}"
+    if _UNSAFE & set(new):
+        return f"{new!r} would need quoting"
+    return Edit(value.span, str(value.value), new, why)
+
+
+def plan(findings: Sequence[Finding]) -> FixPlan:
+    """The edits that move every pin to its recommendation."""
+    groups: list[tuple[str, list[Edit]]] = []  # one pin's edits: written all together or not at all
+    skipped: list[str] = []
+    for f in findings:
+        r = f.recommended
+        if r is None or f.model is None or f.version is None:
+            continue
+        label = f"{f.name or '?'} ({f.file.name}:{f.line})"
+        wanted: list[Edit | str] = []
+        if r.version != f.version:
+            wanted.append(_edit(f.pin.model_version, f.version, r.version, "version",
+                                f"{label}: {f.model} {f.version} -> {r.model} {r.version}"))  # fmt: skip
+        if r.model != f.model:
+            wanted.append(_edit(f.pin.model_name, f.model, r.model, "model name",
+                                f"{label}: model {f.model} -> {r.model}"))  # fmt: skip
+        if r.upgrade_option and r.upgrade_option != f.upgrade_option:
+            option = _edit(f.pin.upgrade_option, f.upgrade_option, r.upgrade_option, "upgrade option",
+                           f"{label}: upgrade option -> {r.upgrade_option}")  # fmt: skip
+            if isinstance(option, Edit):
+                wanted.append(option)
+            else:
+                skipped.append(f"{label}: set the upgrade option to {r.upgrade_option} by hand ({option})")
+        problems = [w for w in wanted if isinstance(w, str)]
+        if problems:
+            skipped.append(f"{label}: not changed: {'; '.join(problems)}")
+        elif wanted:
+            groups.append((label, [w for w in wanted if isinstance(w, Edit)]))
+    # one literal can feed several pins (a shared parameter): write it only when they all agree, and leave every
+    # pin that needs a disputed literal untouched (half a cross-model change would pin a version of another model)
+    targets: dict[Span, set[str]] = {}
+    for _, edits in groups:
+        for edit in edits:
+            targets.setdefault(edit.span, set()).add(edit.new)
+    disputed = {span for span, values in targets.items() if len(values) > 1}
+    for span in sorted(disputed, key=lambda s: (str(s.path), s.start)):
+        skipped.append(f"{span.path.name}:{span.line}: not changed: the value feeds several pins whose "
+                       f"recommendations differ ({', '.join(sorted(targets[span]))})")  # fmt: skip
+    final: dict[Span, Edit] = {}
+    for label, edits in groups:
+        if any(e.span in disputed for e in edits):
+            skipped.append(f"{label}: not changed: it shares a value with pins recommended otherwise")
+            continue
+        for edit in edits:
+            final.setdefault(edit.span, edit)
+    return FixPlan(
+        tuple(sorted(final.values(), key=lambda e: (str(e.span.path), e.span.start))), tuple(skipped)
+    )
+
+
+def apply(text: str, edits: Sequence[Edit]) -> str:
+    """The text with the edits made (each one's old text checked first). Raises ValueError on a mismatch."""
+    result = text
+    for edit in sorted(edits, key=lambda e: e.span.start, reverse=True):
+        if result[edit.span.start : edit.span.end] != edit.old:
+            raise ValueError(f"line {edit.span.line} no longer holds {edit.old!r}")
+        result = result[: edit.span.start] + edit.new + result[edit.span.end :]
+    return result
+
+
+def unified_diff(label: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{label}", f"b/{label}"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -1,0 +1,205 @@
+"""What the infrastructure-code scanner finds: values with their source locations, pins, warnings, findings.
+
+Pure data. The adapters (``bicep``, ``terraform``, ``arm_templates``) turn templates into ``Pin``s whose fields are
+statically evaluated values (``Lit``, ``Obj``, ``Arr``, ``Resource``) or ``Unknown`` (naming the expression that
+cannot be known before deployment); ``evaluate`` turns pins into ``Finding``s. A literal keeps the ``Span`` of the
+exact source text holding it, so ``fix`` can rewrite that text and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a literal's text is: ``text[start:end]`` of ``path`` (character offsets), on 1-based ``line``."""
+
+    path: Path
+    line: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A statically known scalar. ``span``: the source text that is exactly this value (None when computed)."""
+
+    value: Scalar
+    span: Span | None = None
+    notes: tuple[str, ...] = ()  # how the value was reached: "parameter file main.parameters.json", ...
+    env: str | None = None  # an environment variable may replace it at deployment (azd ${VAR=default})
+
+
+@dataclass(frozen=True)
+class Obj:
+    items: Mapping[str, Value]
+    span: Span | None = None
+
+    def get(self, key: str) -> Value | None:
+        """Property lookup: exact, then case-insensitive (ARM property names are case-insensitive)."""
+        if key in self.items:
+            return self.items[key]
+        wanted = key.casefold()
+        for name, value in self.items.items():
+            if name.casefold() == wanted:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Arr:
+    items: tuple[Value, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A reference to a declared resource (a Bicep symbol, ``azurerm_cognitive_account.x.id``, ...)."""
+
+    kind: str
+    body: Obj
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value that cannot be known statically: ``expression`` is the source text, ``reason`` why."""
+
+    expression: str
+    span: Span | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"`{self.expression}`" + (f" ({self.reason})" if self.reason else "")
+
+
+Value = Lit | Obj | Arr | Resource | Unknown
+
+
+def scalar_text(value: Value | None) -> str | None:
+    """The value as text when it is a known, non-empty scalar."""
+    if isinstance(value, Lit) and value.value is not None and not isinstance(value.value, bool):
+        text = str(value.value)
+        return text if text != "" else None
+    return None
+
+
+def unknown_reason(value: Value | None, what: str) -> str:
+    """Why ``what`` is not known statically, for a finding's detail."""
+    if isinstance(value, Unknown):
+        return f"{what} not resolvable statically: {value.describe()}"
+    if isinstance(value, Lit) and value.env and scalar_text(value) is None:
+        return f"{what} comes from environment variable {value.env} (not known statically)"
+    if isinstance(value, Lit) and scalar_text(value) is None:
+        return f"{what} is empty"
+    return f"{what} is not a string"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One model deployment declared in infrastructure code. A field is None when the template omits it."""
+
+    kind: str  # "bicep", "terraform" or "arm"
+    file: Path  # where the deployment resource is declared
+    line: int
+    name: Value
+    account: Value
+    location: Value
+    model_format: Value | None
+    model_name: Value | None
+    model_version: Value | None
+    sku: Value | None
+    upgrade_option: Value | None
+    context: tuple[str, ...] = ()  # how it was reached: module calls, loop items, parameter files
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """Two evaluations that found the same deployment with the same values (and sources) are one pin."""
+        return (self.kind, self.file, self.line, *map(_fingerprint, self._values()))
+
+    def _values(self) -> tuple[Value | None, ...]:
+        return (self.name, self.account, self.location, self.model_format, self.model_name,
+                self.model_version, self.sku, self.upgrade_option)  # fmt: skip
+
+
+def _fingerprint(value: Value | None) -> object:
+    if isinstance(value, Lit):
+        return ("lit", value.value, value.span, value.env)
+    if isinstance(value, Unknown):
+        return ("unknown", value.expression, value.span)
+    return (type(value).__name__, repr(value)[:200]) if value is not None else None
+
+
+@dataclass(frozen=True)
+class ScanWarning:
+    """A file (or construct) the scanner could not fully read. Never fatal: the scan goes on."""
+
+    file: Path
+    line: int | None
+    message: str
+
+
+# What a surprising shape in a parse tree can raise; a scan turns it into a warning on that file and goes on.
+EVALUATION_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    pins: tuple[Pin, ...]
+    warnings: tuple[ScanWarning, ...]
+    files: tuple[Path, ...]  # the template files read
+
+
+# Statuses, worst first (the order tables and SARIF use).
+UNKNOWN, RETIRED, NOT_OFFERED, DRIFT, RETIRING, OK = (
+    "unknown",
+    "retired",
+    "not-offered",
+    "drift",
+    "retiring",
+    "ok",
+)
+STATUSES = (RETIRED, NOT_OFFERED, DRIFT, RETIRING, UNKNOWN, OK)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    model: str
+    version: str
+    upgrade_option: str | None  # None: leave the template's (absent means OnceCurrentVersionExpired)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pin judged against the catalog (and the live deployment) as of a date."""
+
+    pin: Pin
+    file: Path  # where to point a reader: the version literal when known, else the resource
+    line: int
+    status: str  # drift when the live deployment differs, else the catalog status
+    catalog_status: str  # ok, retiring, retired, not-offered, unknown
+    region: str | None
+    account: str | None
+    name: str | None
+    model: str | None
+    version: str | None
+    sku: str
+    upgrade_option: str | None
+    retirement_date: datetime | None = None
+    days_left: int | None = None
+    live_version: str | None = None
+    live_model: str | None = None
+    recommended: Recommendation | None = None
+    detail: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_drift(self) -> bool:
+        return self.status == DRIFT

@@ -1,0 +1,238 @@
+"""Operations on statically evaluated values, shared by the Bicep, Terraform and ARM evaluators.
+
+Every operation answers ``Unknown`` (carrying the first unknown operand, so a finding can name the expression that
+could not be known) rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from shared.iac.model import Arr, Lit, Obj, Resource, Span, Unknown, Value
+
+# azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
+# without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/
+_AZD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}")
+
+
+def azd_substitute(value: Value, where: str) -> Value:
+    """A parameter-file value as azd would pass it: the default of ``${NAME=default}``, noting the override."""
+    if isinstance(value, Obj):
+        return Obj({k: azd_substitute(v, where) for k, v in value.items.items()}, value.span)
+    if isinstance(value, Arr):
+        return Arr(tuple(azd_substitute(v, where) for v in value.items), value.span)
+    if not isinstance(value, Lit) or not isinstance(value.value, str) or "${" not in value.value:
+        return value
+    text = value.value
+    whole = _AZD.fullmatch(text)
+    if whole is None:
+        return Unknown(text, value.span, f"azd substitutes environment variables into it ({where})")
+    name, default = whole.group(1), whole.group(2)
+    if default is None:
+        note = f"environment variable {name} ({where}; empty when unset)"
+        return Lit("", None, (*value.notes, note), env=name)
+    span = None
+    if value.span is not None and "\\" not in text:
+        start = value.span.start + whole.start(2)
+        span = Span(value.span.path, value.span.line, start, start + len(default))
+    note = f"default of ${{{name}=…}} in {where}; environment variable {name} may override it"
+    return Lit(default, span, (*value.notes, note), env=name)
+
+
+def note(value: Value, text: str) -> Value:
+    """The value with one more provenance note (literals only: they are what findings report)."""
+    if isinstance(value, Lit) and text not in value.notes:
+        return replace(value, notes=(*value.notes, text))
+    return value
+
+
+def member(value: Value, key: str, expression: str) -> Value:
+    """``value.key``."""
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, Resource):
+        found = value.body.get(key)
+        return found if found is not None else Unknown(expression, None, f"{value.kind} has no static {key}")
+    if isinstance(value, Obj):
+        found = value.get(key)
+        return found if found is not None else Unknown(expression, None, f"no property {key!r}")
+    return Unknown(expression, None, "not an object")
+
+
+def index(value: Value, key: Value, expression: str) -> Value:
+    """``value[key]``."""
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(key, Unknown):
+        return key
+    if isinstance(value, Arr) and isinstance(key, Lit) and isinstance(key.value, int):
+        if 0 <= key.value < len(value.items):
+            return value.items[key.value]
+        return Unknown(expression, None, f"index {key.value} is out of range")
+    if isinstance(value, Obj | Resource) and isinstance(key, Lit) and isinstance(key.value, str):
+        return member(value, key.value, expression)
+    return Unknown(expression, None, "cannot index it")
+
+
+def is_empty(value: Value) -> bool | None:
+    """Bicep/ARM ``empty()``; None when unknown."""
+    if isinstance(value, Lit):
+        return value.value is None or value.value == ""
+    if isinstance(value, Obj):
+        return not value.items
+    if isinstance(value, Arr):
+        return not value.items
+    return None if isinstance(value, Unknown) else False
+
+
+def truth(value: Value) -> bool | None:
+    if isinstance(value, Lit) and isinstance(value.value, bool):
+        return value.value
+    if (
+        isinstance(value, Lit)
+        and isinstance(value.value, str)
+        and value.value.casefold() in ("true", "false")
+    ):
+        return value.value.casefold() == "true"  # azd passes "${USE_X=true}" as a string
+    return None
+
+
+def plain(value: Value) -> object:
+    """A comparable Python value, or a sentinel for unknown."""
+    if isinstance(value, Lit):
+        return value.value
+    if isinstance(value, Arr):
+        return tuple(plain(v) for v in value.items)
+    if isinstance(value, Obj):
+        return tuple(sorted((k, repr(plain(v))) for k, v in value.items.items()))
+    return _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def has_unknown(value: Value) -> Unknown | None:
+    """The first unknown inside a value, if any."""
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, Arr):
+        for item in value.items:
+            found = has_unknown(item)
+            if found:
+                return found
+    if isinstance(value, Obj):
+        for item in value.items.values():
+            found = has_unknown(item)
+            if found:
+                return found
+    return None
+
+
+def equals(left: Value, right: Value, *, case_insensitive: bool = False) -> bool | None:
+    unknown = has_unknown(left) or has_unknown(right)
+    if unknown is not None or isinstance(left, Resource) or isinstance(right, Resource):
+        return None
+    a, b = plain(left), plain(right)
+    if case_insensitive and isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return a == b
+
+
+def condition(test: Value, then: Value, otherwise: Value, expression: str) -> Value:
+    """``test ? then : otherwise``. When an environment variable decided the test, the result says so."""
+    decided = truth(test)
+    if decided is None:
+        return test if isinstance(test, Unknown) else Unknown(expression, None, "the condition is not static")
+    chosen = then if decided else otherwise
+    if isinstance(test, Lit) and test.env and isinstance(chosen, Lit) and chosen.env is None:
+        why = (
+            f"environment variable {test.env} may replace it (it decides {' '.join(expression.split())[:80]})"
+        )
+        return replace(chosen, notes=(*chosen.notes, why), env=test.env)
+    return chosen
+
+
+def derived(result: bool, source: Value) -> Lit:
+    """A boolean computed from one value, keeping what it depends on (an environment variable)."""
+    if isinstance(source, Lit):
+        return Lit(result, None, source.notes, source.env)
+    return Lit(result)
+
+
+def empty(value: Value) -> Value:
+    """Bicep/ARM ``empty()``."""
+    result = is_empty(value)
+    return derived(result, value) if result is not None else value
+
+
+def concat_text(parts: list[Value], expression: str) -> Value:
+    """String interpolation / concat: known only when every part is a known scalar."""
+    pieces: list[str] = []
+    notes: list[str] = []
+    env = None
+    for part in parts:
+        if isinstance(part, Unknown):
+            return part
+        if not isinstance(part, Lit):
+            return Unknown(expression, None, "a part is not a string")
+        if part.env and part.value == "":
+            return Unknown(expression, None, f"environment variable {part.env}")
+        pieces.append(_text(part.value))
+        notes.extend(n for n in part.notes if n not in notes)
+        env = env or part.env
+    return Lit("".join(pieces), None, tuple(notes), env=env)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def contains(container: Value, item: Value, expression: str) -> Value:
+    """Bicep/ARM ``contains(object|array|string, key)``."""
+    if isinstance(container, Unknown):
+        return container
+    if isinstance(item, Unknown):
+        return item
+    key = plain(item)
+    if isinstance(container, Obj) and isinstance(key, str):
+        return Lit(container.get(key) is not None)
+    if isinstance(container, Arr):
+        found = [equals(v, item) for v in container.items]
+        if True in found:
+            return Lit(True)
+        return Unknown(expression, None, "an item is unknown") if None in found else Lit(False)
+    if isinstance(container, Lit) and isinstance(container.value, str) and isinstance(key, str):
+        return Lit(key.casefold() in container.value.casefold())
+    return Unknown(expression, None, "cannot evaluate contains()")
+
+
+def coalesce(values: list[Value], expression: str) -> Value:
+    """The first value that is not null (ARM ``coalesce``, Bicep ``??``)."""
+    for value in values:
+        if isinstance(value, Unknown):
+            return value
+        if not (isinstance(value, Lit) and value.value is None):
+            return value
+    return Lit(None)
+
+
+def union(values: list[Value], expression: str) -> Value:
+    """Bicep/ARM ``union`` of objects (shallow, later wins) or arrays."""
+    if all(isinstance(v, Obj) for v in values):
+        merged: dict[str, Value] = {}
+        for v in values:
+            assert isinstance(v, Obj)
+            merged.update(v.items)
+        return Obj(merged)
+    if all(isinstance(v, Arr) for v in values):
+        items: list[Value] = []
+        for v in values:
+            assert isinstance(v, Arr)
+            items.extend(i for i in v.items if not any(equals(i, j) for j in items))
+        return Arr(tuple(items))
+    return next((v for v in values if isinstance(v, Unknown)), Unknown(expression, None, "cannot merge"))
