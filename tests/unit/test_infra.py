@@ -1,6 +1,6 @@
-"""infra/ checked structurally: no Bicep compiler is installable here (PyPI, npm and Debian have none; npm's
-bicep-node only downloads the binary from GitHub), so these tests read the templates as text and check them
-against the code: the settings the template sets are the ones the code reads and pass its validation; the
+"""infra/ checked without a Bicep compiler (none is installable here: PyPI, npm and Debian have none; npm's
+bicep-node only downloads the binary from GitHub): every template is parsed with the tree-sitter Bicep grammar (a
+syntax error fails), and read as text and checked against the code: the settings the template sets are the ones the code reads and pass its validation; the
 Event Grid subscriptions target functions that exist, with filters equal to what each subscriber handles and
 documented in docs/events.md; the identity's roles are least privilege."""
 
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from functools import cache
 from pathlib import Path
 
 import pytest
+import tree_sitter_bicep
+from tree_sitter import Language, Node, Parser
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
 from shared.domain.events import CATALOG_EVENT_TYPES
@@ -44,6 +48,56 @@ PLATFORM_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bicep.language()))
+
+
+def parse(source: str) -> Node:
+    return _parser().parse(source.encode("utf-8")).root_node
+
+
+def syntax_errors(source: str) -> list[str]:
+    """Where the grammar could not parse (ERROR or MISSING nodes), as line:column; empty when the file parses."""
+    found: list[str] = []
+
+    def walk(node: Node) -> None:
+        if node.is_error or node.is_missing:
+            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
+        for child in node.children:
+            walk(child)
+
+    walk(parse(source))
+    return found
+
+
+def bicep_files(root: Path = INFRA) -> list[Path]:
+    return sorted(root.rglob("*.bicep"))
+
+
+def grammar_problems(root: Path) -> dict[str, list[str]]:
+    return {
+        str(path.relative_to(root)): errors
+        for path in bicep_files(root)
+        if (errors := syntax_errors(path.read_text(encoding="utf-8")))
+    }
+
+
+def test_every_template_parses_with_the_bicep_grammar() -> None:
+    assert len(bicep_files()) >= 5
+    assert grammar_problems(INFRA) == {}
+
+
+def test_the_grammar_check_fails_on_a_broken_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy)
+    main = copy / "main.bicep"
+    # a brace closed too early: what a bad merge leaves behind
+    main.write_text(main.read_text().replace("  name: 'app'\n", "  name: 'app'\n  }\n", 1))
+    broken = grammar_problems(copy)
+    assert list(broken) == ["main.bicep"] and broken["main.bicep"]
 
 
 def text(name: str) -> str:
