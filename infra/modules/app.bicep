@@ -179,9 +179,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: 'SystemAssigned'
+    // no siteConfig.ftpsState: Flex Consumption rejects it in some regions ("site configuration properties ... for
+    // Flex Consumption sites is invalid", Azure/azure-cli#31414), and Flex Consumption has no FTP endpoint anyway
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
     }
     // Flex Consumption: the runtime lives here, not in FUNCTIONS_WORKER_RUNTIME (which it rejects)
     functionAppConfig: {

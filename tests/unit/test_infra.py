@@ -73,6 +73,69 @@ def syntax_errors(source: str) -> list[str]:
     return found
 
 
+def node_text(node: Node | None) -> str:
+    return "" if node is None or node.text is None else node.text.decode("utf-8")
+
+
+def string_value(node: Node | None) -> str:
+    """A string literal's content (quotes off); other expressions as written."""
+    text = node_text(node)
+    return text[1:-1] if node is not None and node.type == "string" else text
+
+
+def declarations(root: Node, kind: str) -> list[tuple[str, str, Node]]:
+    """(symbolic name, type or path string, body object) of each resource_declaration / module_declaration; the
+    body of a conditional or looped declaration is its object."""
+    out = []
+    for node in root.children:
+        if node.type != kind:
+            continue
+        name = node_text(node.child(1))
+        kind_string = string_value(next(c for c in node.children if c.type == "string"))
+        body = next(c for c in node.children if c.type in ("object", "if_statement", "for_statement"))
+        while body.type != "object":
+            body = next(c for c in body.children if c.type in ("object", "if_statement", "for_statement"))
+        out.append((name, kind_string, body))
+    return out
+
+
+def resources(root: Node, type_prefix: str = "") -> list[tuple[str, str, Node]]:
+    return [r for r in declarations(root, "resource_declaration") if r[1].startswith(type_prefix)]
+
+
+def prop(obj: Node | None, *path: str) -> Node | None:
+    """The value of obj.path[0].path[1]... (object_property identifier: value), or None."""
+    for key in path:
+        if obj is None or obj.type != "object":
+            return None
+        found = None
+        for child in obj.children:
+            if child.type == "object_property" and node_text(child.child(0)).strip("'") == key:
+                found = child.child(2)
+        obj = found
+    return obj
+
+
+def items(array: Node | None) -> list[Node]:
+    return [] if array is None else [c for c in array.children if c.is_named and c.type != "comment"]
+
+
+def variables(root: Node) -> dict[str, str]:
+    return {
+        node_text(node.child(1)): node_text(node.children[-1])
+        for node in root.children
+        if node.type == "variable_declaration"
+    }
+
+
+def parameters(root: Node) -> dict[str, Node]:
+    return {node_text(n.child(1)): n for n in root.children if n.type == "parameter_declaration"}
+
+
+def bicep(name: str) -> Node:
+    return parse((INFRA / name).read_text(encoding="utf-8"))
+
+
 def bicep_files(root: Path = INFRA) -> list[Path]:
     return sorted(root.rglob("*.bicep"))
 
@@ -190,6 +253,36 @@ def role_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
         elif role == COGNITIVE_CONTRIBUTOR and (file, scope) != ("account-contributor.bicep", "account"):
             problems.append(f"{file}: Cognitive Services Contributor on {scope}, not on one account")
     return problems
+
+
+# ---- 1. Flex Consumption: no ftpsState
+
+
+def flex_site_config_problems(root: Node) -> list[str]:
+    """siteConfig properties Flex Consumption rejects ("site configuration properties ... for Flex Consumption sites is
+    invalid", Azure/azure-cli#31414) on any Microsoft.Web/sites that has functionAppConfig (a Flex app)."""
+    problems = []
+    for name, _, body in resources(root, "Microsoft.Web/sites@"):
+        if prop(body, "properties", "functionAppConfig") is None:
+            continue
+        for key in ("ftpsState", "linuxFxVersion", "alwaysOn", "use32BitWorkerProcess", "javaVersion"):
+            if prop(body, "properties", "siteConfig", key) is not None:
+                problems.append(f"{name}: siteConfig.{key}")
+    return problems
+
+
+def test_the_flex_consumption_app_sets_no_site_config_it_rejects() -> None:
+    root = bicep("modules/app.bicep")
+    assert [
+        n for n, _, b in resources(root, "Microsoft.Web/sites@") if prop(b, "properties", "functionAppConfig")
+    ]
+    assert flex_site_config_problems(root) == []
+
+
+def test_the_site_config_check_sees_ftps_state() -> None:
+    source = (INFRA / "modules/app.bicep").read_text()
+    broken = source.replace("minTlsVersion: '1.2'", "minTlsVersion: '1.2'\n      ftpsState: 'Disabled'", 1)
+    assert flex_site_config_problems(parse(broken)) == ["functionApp: siteConfig.ftpsState"]
 
 
 def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
