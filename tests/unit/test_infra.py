@@ -6,6 +6,7 @@ documented in docs/events.md; the identity's roles are least privilege."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shutil
@@ -425,3 +426,58 @@ def test_azd_project_and_the_workflow() -> None:
     assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
     assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
     assert "needs: test" in workflow
+
+
+# ---- 8. what the package leaves out
+
+
+def funcignore_excludes(patterns: list[str], path: str) -> bool:
+    """gitignore semantics as azd applies .funcignore (go-gitignore), for the patterns used here: a pattern without
+    '/' matches any path component; a trailing '/' only directories; a leading '/' anchors at the root; '!' negates."""
+    parts = path.split("/")
+    excluded = False
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw[1:] if negate else raw
+        directory_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        anchored = pattern.startswith("/") or "/" in pattern
+        pattern = pattern.lstrip("/")
+        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))] if anchored else parts
+        for i, candidate in enumerate(candidates):
+            is_directory = i < len(candidates) - 1
+            if directory_only and not is_directory:
+                continue
+            if fnmatch.fnmatchcase(candidate, pattern):
+                excluded = not negate
+    return excluded
+
+
+def funcignore() -> list[str]:
+    lines = (ROOT / ".funcignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+LEFT_OUT = [
+    "__azurite_db_table__.json", "__azurite_db_blob__.json", "__azurite_db_queue_extent__.json",
+    "__blobstorage__/x/y.bin", "__queuestorage__/q/1", ".azurite/__azurite_db_table__.json",
+    "shared/__pycache__/config.cpython-311.pyc", "shared/domain/__pycache__/diff.cpython-311.pyc",
+    ".python_packages/lib/site-packages/requests/__init__.py", ".venv/bin/python", "node_modules/azurite/package.json",
+    "tests/unit/test_infra.py", "demo-output/state.db", ".modelwatch/state.db", "local.settings.json",
+    ".azure/modelwatch-prod/.env", ".env", "infra/main.bicep", "docs/deploy.md", ".github/workflows/ci.yml",
+    "package-lock.json", "requirements-dev.txt", ".pytest_cache/v/cache/nodeids", ".mypy_cache/3.11/x.json",
+]  # fmt: skip
+KEPT = ["function_app.py", "host.json", "requirements.txt", "shared/config.py", "shared/domain/diff.py",
+        "shared/data/timeline.json", "shared/py.typed"]  # fmt: skip
+
+
+def test_the_package_leaves_out_local_state_caches_and_tools() -> None:
+    patterns = funcignore()
+    assert [p for p in LEFT_OUT if not funcignore_excludes(patterns, p)] == []
+    assert [p for p in KEPT if funcignore_excludes(patterns, p)] == []
+
+
+def test_the_funcignore_check_sees_a_missing_line() -> None:
+    patterns = [p for p in funcignore() if p != "__azurite_db*"]
+    assert not funcignore_excludes(patterns, "__azurite_db_table__.json")
+    assert funcignore_excludes(["shared/"], "shared/config.py")  # the matcher can exclude what must be kept
