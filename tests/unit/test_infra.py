@@ -416,12 +416,23 @@ def test_the_role_check_catches_a_broad_grant() -> None:
 def test_azd_project_and_the_workflow() -> None:
     azure = (ROOT / "azure.yaml").read_text()
     assert "host: function" in azure and "language: python" in azure
-    assert "infra/subscriptions.bicep" in azure and "postdeploy" in azure
+    hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
+    assert sorted(hooks) == ["infra/hooks/postdeploy.ps1", "infra/hooks/postdeploy.sh"]
+    assert all((ROOT / hook).is_file() for hook in hooks)
+    scripts = "".join(
+        (ROOT / hook).read_text() for hook in [*hooks, "infra/hooks/lib.sh"] if hook.endswith(".sh")
+    )
+    assert "infra/subscriptions.bicep" in scripts
     outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
-    # the hook reads what provisioning outputs, and azd's own AZURE_SUBSCRIPTION_ID
-    used = set(re.findall(r"\$(?:env:)?\{?([A-Z_]+)", azure)) - {"AZURE_SUBSCRIPTION_ID", "LASTEXITCODE"}
-    assert used <= outputs, used - outputs
-    assert azure.count('--subscription "$AZURE_SUBSCRIPTION_ID"') == 1  # not az's default subscription
+    # the hooks read what provisioning outputs, azd's own values and their tuning knobs
+    azd_env = {"AZURE_SUBSCRIPTION_ID"}
+    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS"}
+    used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
+        re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
+    )
+    known = outputs | azd_env | tuning
+    assert used <= known, used - known
+    assert '--subscription "$AZURE_SUBSCRIPTION_ID"' in scripts  # not az's default subscription
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
     assert "azd up --no-prompt" in workflow and "id-token: write" in workflow

@@ -1,0 +1,224 @@
+"""The azd hooks (infra/hooks/*.sh) run for real under sh, with stand-ins for az and azd on PATH: a small Python script
+that answers the commands the hooks send as az would (role assignments and Key Vault reference statuses from JSON
+fixtures) and logs every call. Nothing reaches Azure. The PowerShell twins (*.ps1) cannot run here (no pwsh on this
+machine's registries); they are checked for the same steps by text only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.test_infra import INFRA
+
+HOOKS = INFRA / "hooks"
+SUB = "11111111-2222-3333-4444-555555555555"
+
+FAKE_AZ = r"""
+import json, os, sys
+from pathlib import Path
+
+state = Path(os.environ["FAKE_AZ_STATE"])
+args = sys.argv[1:]
+with (state / "calls.log").open("a") as log:
+    log.write(json.dumps(args) + "\n")
+
+
+def arg(name):
+    return args[args.index(name) + 1] if name in args else None
+
+
+def fixture(name, default):
+    path = state / name
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def counter(name, bump=False):
+    path = state / name
+    value = int(path.read_text()) if path.exists() else 0
+    if bump:
+        path.write_text(str(value + 1))
+    return value
+
+
+cmd = " ".join(a for a in args[:3] if not a.startswith("-"))
+if args[:2] == ["account", "show"]:
+    if (state / "signed-out").exists():
+        print("ERROR: Please run 'az login' to setup account.", file=sys.stderr)
+        sys.exit(1)
+elif args[:3] == ["deployment", "group", "create"]:
+    sys.exit(int(fixture("deploy-rc.json", 0)))
+elif args[:3] == ["ad", "app", "show"]:
+    apps = fixture("apps.json", {})
+    app_id = arg("--id")
+    if app_id not in apps.values():
+        print(f"ERROR: Resource '{app_id}' does not exist", file=sys.stderr)
+        sys.exit(3)
+    print("object-" + app_id if arg("--query") == "id" else app_id)
+elif args[:3] == ["ad", "app", "list"]:
+    name = arg("--filter").split("'")[1]
+    print(fixture("apps.json", {}).get(name, ""))
+elif args[:3] == ["ad", "app", "create"]:
+    apps = fixture("apps.json", {})
+    apps[arg("--display-name")] = "33333333-4444-5555-6666-777777777777"
+    (state / "apps.json").write_text(json.dumps(apps))
+    print(apps[arg("--display-name")])
+elif args[:2] == ["cloud", "show"]:
+    print("https://graph.microsoft.com/")
+elif args[0] == "rest":
+    method, url = arg("--method").lower(), arg("--url") or arg("--uri")
+    if "/providers/Microsoft.Authorization/roleAssignments?" in url and method == "get":
+        sub = url.split("/")[2].lower()
+        principal = url.split("principalId%20eq%20'")[1].split("'")[0]
+        for a in fixture("assignments.json", []):
+            if a["id"].lower().startswith(f"/subscriptions/{sub}/") and a["properties"]["principalId"] == principal:
+                print("\t".join([a["id"], a["properties"]["scope"], a["properties"]["roleDefinitionId"]]))
+    elif url.split("?")[0].endswith("/config/configreferences/appsettings/refresh"):
+        counter("refreshes", bump=True)
+    elif url.split("?")[0].endswith("/config/configreferences/appsettings") and method == "get":
+        done = counter("refreshes")
+        site = url.split("/config/")[0]
+        for name, statuses in fixture("kv.json", {}).items():
+            print(f"{site}/config/configreferences/appsettings/{name}\t{statuses[min(done, len(statuses) - 1)]}")
+"""
+FAKE_AZD = r"""
+import json, os, sys
+from pathlib import Path
+
+state = Path(os.environ["FAKE_AZ_STATE"])
+path = state / "azd-env.json"
+env = json.loads(path.read_text()) if path.exists() else {}
+if sys.argv[1:3] == ["env", "set"]:
+    env[sys.argv[3]] = sys.argv[4]
+    path.write_text(json.dumps(env))
+"""
+TOOLS = ["sh", "dirname", "sed", "grep", "tr", "cut", "base64", "sort", "sleep", "cat", "head"]
+
+
+class Hooks:
+    """A sandbox: a PATH with the few tools the hooks use, optionally a fake az and azd, and their state."""
+
+    def __init__(self, root: Path, *, az: bool = True) -> None:
+        self.state = root / "state"
+        self.bin = root / "bin"
+        self.state.mkdir()
+        self.bin.mkdir()
+        for tool in TOOLS:
+            found = shutil.which(tool)
+            assert found, tool
+            (self.bin / tool).symlink_to(found)
+        self._script("azd", FAKE_AZD)
+        if az:
+            self._script("az", FAKE_AZ)
+
+    def _script(self, name: str, body: str) -> None:
+        path = self.bin / name
+        path.write_text(f"#!{sys.executable}\n{body}")
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+    def write(self, name: str, value: Any) -> None:
+        (self.state / name).write_text(json.dumps(value))
+
+    def run(self, hook: str, **env: str) -> subprocess.CompletedProcess[str]:
+        base = {"PATH": str(self.bin), "FAKE_AZ_STATE": str(self.state), "HOME": str(self.state)}
+        return subprocess.run(
+            ["sh", str(HOOKS / f"{hook}.sh")],
+            env=base | env,
+            cwd=INFRA.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def calls(self) -> list[list[str]]:
+        log = self.state / "calls.log"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    def azd_env(self) -> dict[str, str]:
+        path = self.state / "azd-env.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+
+@pytest.fixture
+def hooks(tmp_path: Path) -> Hooks:
+    return Hooks(tmp_path)
+
+
+def test_every_hook_script_is_valid_sh() -> None:
+    scripts = sorted(HOOKS.glob("*.sh"))
+    assert len(scripts) == 2
+    for script in scripts:
+        subprocess.run(["sh", "-n", str(script)], check=True)
+
+
+# ---- 7. az checked first
+
+
+DEPLOY_ENV = {
+    "AZURE_SUBSCRIPTION_ID": SUB,
+    "AZURE_RESOURCE_GROUP": "rg-modelwatch-prod",
+    "EVENTGRID_TOPIC_NAME": "evgt-x",
+    "FUNCTION_APP_NAME": "func-x",
+    "STORAGE_ACCOUNT_NAME": "stx",
+    "DEADLETTER_CONTAINER": "deadletter",
+    "MODELWATCH_HOOK_DELAY_SECONDS": "0",
+}
+
+
+def test_postdeploy_stops_at_once_when_az_is_missing(tmp_path: Path) -> None:
+    sandbox = Hooks(tmp_path, az=False)
+    result = sandbox.run("postdeploy", **DEPLOY_ENV)
+    assert result.returncode == 1
+    assert "Azure CLI (az) is not installed" in result.stderr and "azd hooks run postdeploy" in result.stderr
+    assert "event subscriptions not created" not in result.stdout + result.stderr  # no retry loop
+
+
+def test_postdeploy_stops_at_once_when_az_is_signed_out(hooks: Hooks) -> None:
+    (hooks.state / "signed-out").touch()
+    result = hooks.run("postdeploy", **DEPLOY_ENV)
+    assert result.returncode == 1
+    assert "az is not signed in" in result.stderr and "az login" in result.stderr
+    assert [c[:3] for c in hooks.calls()] == [["account", "show", "--output"]]
+
+
+def test_postdeploy_creates_the_subscriptions_in_azds_subscription(hooks: Hooks) -> None:
+    result = hooks.run("postdeploy", **DEPLOY_ENV)
+    assert result.returncode == 0, result.stderr
+    deploy = [c for c in hooks.calls() if c[:3] == ["deployment", "group", "create"]]
+    assert len(deploy) == 1
+    assert deploy[0][deploy[0].index("--subscription") + 1] == SUB
+    assert "infra/subscriptions.bicep" in deploy[0] and "functionAppName=func-x" in deploy[0]
+
+
+def test_postdeploy_retries_then_says_what_to_do(hooks: Hooks) -> None:
+    hooks.write("deploy-rc.json", 1)
+    result = hooks.run("postdeploy", **DEPLOY_ENV, MODELWATCH_HOOK_ATTEMPTS="3")
+    assert result.returncode == 1
+    assert len([c for c in hooks.calls() if c[:2] == ["deployment", "group"]]) == 3
+    assert "not created after 3 attempts" in result.stderr and "azd hooks run postdeploy" in result.stderr
+
+
+# ---- the PowerShell twins: the same steps, by text
+
+
+@pytest.mark.parametrize("hook", ["postdeploy"])
+def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
+    ps1 = (HOOKS / f"{hook}.ps1").read_text()
+    lib = (HOOKS / "lib.ps1").read_text()
+    assert '. "$PSScriptRoot/lib.ps1"' in ps1
+    if hook != "preprovision":
+        assert f"Require-Az {hook}" in ps1.splitlines()[2]  # before anything else
+    assert "Get-Command az" in lib and "az account show" in lib and "az login" in lib
+    shared_markers = {
+        "postdeploy": ["--subscription $env:AZURE_SUBSCRIPTION_ID", "infra/subscriptions.bicep",
+                       "MODELWATCH_HOOK_ATTEMPTS"],
+    }  # fmt: skip
+    missing = [m for m in shared_markers[hook] if m not in ps1]
+    assert missing == []
