@@ -62,6 +62,9 @@ var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
 var accounts = filter(map(split(watchAccounts, ','), a => trim(a)), a => !empty(a))
+// Deployment names at subscription scope are kept per location: a second environment (another region) reusing a name
+// fails with InvalidDeploymentLocation. Names carry the environment and location (at most 64 characters).
+var deploymentSuffix = take('${environmentName}-${location}', 37)
 var listedSubscriptions = filter(map(split(watchSubscriptionIds, ','), s => toLower(trim(s))), s => !empty(s))
 // Where the app reads: the catalog's subscription; the listed subscriptions, which the app uses only when no
 // accounts are named; and the subscriptions of the named accounts (GET account, list its deployments).
@@ -104,7 +107,7 @@ module app 'modules/app.bicep' = {
 // Reader on each watched subscription: Microsoft.CognitiveServices/locations/models/read (the catalog) and the
 // account and deployment listing. Cognitive Services Usages Reader is not enough: it grants locations/usages/read only.
 module readers 'modules/subscription-reader.bicep' = [for sub in subscriptionsToRead: {
-  name: 'reader-${uniqueString(sub)}'
+  name: 'mw-reader-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
   scope: subscription(sub)
   params: {
     principalId: app.outputs.principalId
@@ -113,7 +116,7 @@ module readers 'modules/subscription-reader.bicep' = [for sub in subscriptionsTo
 
 // Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider.
 module writers 'modules/account-contributor.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
-  name: 'writer-${uniqueString(account)}'
+  name: 'mw-writer-${deploymentSuffix}-${uniqueString(account, environmentName, location)}'
   scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
   params: {
     accountName: last(split(account, '/'))

@@ -27,16 +27,6 @@ param stateTablePrefix string
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
 
-// Built-in role definition ids
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-}
-
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
   location: location
@@ -202,6 +192,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+module appRoles 'app-roles.bicep' = {
+  name: 'app-roles-${token}'
+  params: {
+    principalId: functionApp.identity.principalId
+    topicPrincipalId: topic.identity.principalId
+    storageAccountName: storage.name
+    deadLetterContainer: deadLetters.name
+    topicName: topic.name
+    vaultName: vault.name
+    insightsName: insights.name
+  }
+}
+
 // Written after the roles and secrets exist: writing the settings restarts the app, which then resolves the Key
 // Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage.
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
@@ -209,83 +212,11 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'appsettings'
   properties: appSettings
   dependsOn: [
-    blobOwner
-    tableContributor
-    sender
-    secretsUser
-    metricsPublisher
+    appRoles
     teamsSecret
     slackSecret
     routesSecret
   ]
-}
-
-// ---- the Function App's roles, each on the one resource it needs
-
-// host storage (timer locks, keys) and the deployment package container (Flex Consumption reads it)
-resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// No Storage Queue Data Contributor: the host uses queues in AzureWebJobsStorage only for blob and queue triggers
-// and Durable Functions. This app's triggers are a timer (blob leases), Event Grid (pushed over HTTP) and HTTP.
-
-// the state tables: snapshots, cursors, outbox, inventory, ledger, rollback records
-resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(topic.id, functionApp.id, roles.eventGridDataSender)
-  scope: topic
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, functionApp.id, roles.monitoringMetricsPublisher)
-  scope: insights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// the topic's identity writes dead letters to their container, and nowhere else
-resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(deadLetters.id, topic.id, roles.storageBlobDataContributor)
-  scope: deadLetters
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: topic.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
 }
 
 output functionAppName string = functionApp.name

@@ -381,7 +381,8 @@ def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> No
     assert created == set(re.findall(r"secrets/([a-z-]+)/\)'", settings)) == set(SECRETS)
     # a secret added by hand stays referenced (its InVault flag), and the settings wait for the role that reads it
     assert settings.count("InVault") == len(SECRETS)
-    assert "secretsUser" in block(source, "resource settings 'Microsoft.Web/sites/config")
+    assert "appRoles" in block(source, "resource settings 'Microsoft.Web/sites/config")
+    assert "secretsUser" in (INFRA / "modules/app-roles.bicep").read_text()
 
 
 def test_the_settings_check_catches_a_template_typo() -> None:
@@ -437,6 +438,91 @@ def test_azd_project_and_the_workflow() -> None:
     assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
     assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
     assert "needs: test" in workflow
+
+
+# ---- 3. deployment names at subscription scope
+
+
+def subscription_scope_deployment_names(main: Node) -> dict[str, str]:
+    """Module symbol -> its name expression, for the modules main.bicep (subscription scope) deploys at a
+    subscription's scope: those deployments are kept per location."""
+    out = {}
+    for name, _, body in declarations(main, "module_declaration"):
+        scope = node_text(prop(body, "scope"))
+        if not scope or scope.startswith("subscription("):
+            out[name] = node_text(prop(body, "name"))
+    return out
+
+
+def deployment_name_problems(main: Node) -> list[str]:
+    problems = []
+    suffix = variables(main).get("deploymentSuffix", "")
+    for module, expression in subscription_scope_deployment_names(main).items():
+        says = expression + (suffix if "deploymentSuffix" in expression else "")
+        for part in ("environmentName", "location"):
+            if part not in says:
+                problems.append(f"{module}: deployment name {expression} does not include {part}")
+    return problems
+
+
+def longest_name(expression: str, suffix: str) -> int:
+    """The name's length with a 40-character environment name and the longest region name."""
+    env, location = "e" * 40, "australiasoutheast"
+    take = re.fullmatch(r"take\('\$\{environmentName\}-\$\{location\}', (\d+)\)", suffix)
+    assert take, suffix
+    filled = expression.strip("'").replace("${deploymentSuffix}", f"{env}-{location}"[: int(take.group(1))])
+    return len(re.sub(r"\$\{uniqueString\([^}]*\)\}", "x" * 13, filled))
+
+
+def test_subscription_scope_deployment_names_carry_the_environment_and_location() -> None:
+    main = bicep("main.bicep")
+    names = subscription_scope_deployment_names(main)
+    assert "readers" in names
+    assert deployment_name_problems(main) == []
+    for expression in names.values():
+        assert longest_name(expression, variables(main)["deploymentSuffix"]) <= 64  # ARM's limit
+
+
+def test_the_deployment_name_check_sees_a_fixed_name() -> None:
+    source = (INFRA / "main.bicep").read_text()
+    old = re.sub(r"name: 'mw-reader-[^\n]+", "name: 'reader-${uniqueString(sub)}'", source)
+    assert deployment_name_problems(parse(old)) == [
+        "readers: deployment name 'reader-${uniqueString(sub)}' does not include environmentName",
+        "readers: deployment name 'reader-${uniqueString(sub)}' does not include location",
+    ]
+
+
+# ---- 5. role assignment names include the principal
+
+
+def assignment_name_problems(root: Node, file: str) -> list[str]:
+    problems = []
+    for name, _, body in resources(root, "Microsoft.Authorization/roleAssignments@"):
+        expression = node_text(prop(body, "name"))
+        principal = node_text(prop(body, "properties", "principalId"))
+        if not expression.startswith("guid(") or principal not in expression:
+            problems.append(f"{file}: {name} is named {expression}, without its principal {principal}")
+    return problems
+
+
+def test_role_assignment_names_include_the_principal_id() -> None:
+    checked = 0
+    for path in bicep_files():
+        root = parse(path.read_text())
+        checked += len(resources(root, "Microsoft.Authorization/roleAssignments@"))
+        assert assignment_name_problems(root, path.name) == []
+    assert checked >= 8
+
+
+def test_the_assignment_name_check_sees_an_app_id_instead_of_the_principal() -> None:
+    source = (INFRA / "modules/app-roles.bicep").read_text()
+    old = source.replace(
+        "guid(storage.id, principalId, roles.storageBlobDataOwner)",
+        "guid(storage.id, roles.storageBlobDataOwner)",
+    )
+    assert assignment_name_problems(parse(old), "app-roles.bicep") == [
+        "app-roles.bicep: blobOwner is named guid(storage.id, roles.storageBlobDataOwner), without its principal principalId"
+    ]
 
 
 # ---- 8. what the package leaves out
