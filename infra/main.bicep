@@ -24,8 +24,11 @@ param watchSubscriptionIds string = ''
 param watchAccounts string = ''
 
 @allowed(['plan', 'enforce'])
-@description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts).')
+@description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts, or policyEnforceAllAccounts).')
 param policyMode string = 'plan'
+
+@description('true: allow enforce with an empty watchAccounts (writes to every account of the watched subscriptions; no writer role is granted for them: grant it by hand where enforcement may write).')
+param policyEnforceAllAccounts bool = false
 
 @description('When catalog_timer runs: 6-field NCRONTAB, UTC.')
 param catalogPollSchedule string = '0 0 * * * *'
@@ -65,6 +68,13 @@ var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscripti
 // subscription as spelled here) and without repeats (union keeps one of each), so a hand-edited list never grants
 // twice. The app setting keeps the list as given.
 var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
+// The app refuses to start in enforce mode with no accounts unless told to write everywhere (shared/config.py), so
+// the template refuses that combination too. ARM has no fail(): int() of a sentence stops the deployment with the
+// sentence in the error, and if() evaluates only the branch taken.
+var enforceRefused = policyMode == 'enforce' && empty(accounts) && !policyEnforceAllAccounts
+var checkedPolicyMode = enforceRefused
+  ? string(int('POLICY_MODE=enforce with an empty WATCH_ACCOUNTS writes to every account: name the accounts in WATCH_ACCOUNTS, or set POLICY_ENFORCE_ALL_ACCOUNTS=true'))
+  : policyMode
 // Deployment names at subscription scope are kept per location: a second environment (another region) reusing a name
 // fails with InvalidDeploymentLocation. Names carry the environment and location (at most 64 characters).
 var deploymentSuffix = take('${environmentName}-${location}', 37)
@@ -94,7 +104,8 @@ module app 'modules/app.bicep' = {
     watchSubscriptionId: catalogSubscription
     watchSubscriptionIds: watchSubscriptionIds // as given: the app defaults an empty list to the catalog subscription
     watchAccounts: watchAccounts
-    policyMode: policyMode
+    policyMode: checkedPolicyMode
+    policyEnforceAllAccounts: policyEnforceAllAccounts ? 'true' : 'false'
     catalogPollSchedule: catalogPollSchedule
     alertMinSeverity: alertMinSeverity
     alertRoutes: alertRoutes
@@ -121,7 +132,7 @@ module subscriptionRoles 'modules/subscription-roles.bicep' = [for sub in subscr
 
 // Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider. The role is
 // the custom deployment writer of the account's subscription (defined by subscriptionRoles, hence the dependency).
-module writers 'modules/account-writer.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
+module writers 'modules/account-writer.bicep' = [for account in (checkedPolicyMode == 'enforce' ? accounts : []): {
   name: 'mw-writer-${deploymentSuffix}-${uniqueString(account, environmentName, location)}'
   scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
   params: {

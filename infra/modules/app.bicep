@@ -23,6 +23,8 @@ param teamsWebhookInVault bool
 param slackWebhookInVault bool
 param alertRoutesInVault bool
 param stateTablePrefix string
+@description('\'true\' or \'false\': POLICY_ENFORCE_ALL_ACCOUNTS (main.bicep refuses enforce with no accounts without it).')
+param policyEnforceAllAccounts string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
@@ -154,7 +156,10 @@ var appSettings = union(
     WATCH_ACCOUNTS: watchAccounts
     EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
     POLICY_MODE: policyMode
+    POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
+    // DefaultAzureCredential tries only the managed identity: no slow fall-through to developer credentials
+    AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
   },
   secretSettings
 )

@@ -278,6 +278,7 @@ DEPLOYED = {
     "Microsoft.CognitiveServices/accounts/contoso",
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
+    "policyEnforceAllAccounts": "false",
     "alertMinSeverity": "warning",
 }
 # what the host hands the app for each Key Vault reference: the secret's value
@@ -288,15 +289,15 @@ SECRETS = {
 }
 
 
-def resolve(expression: str) -> str:
+def resolve(expression: str, deployed: dict[str, str] = DEPLOYED) -> str:
     """A setting's value as the app sees it. An expression the table does not know fails the test (KeyError)."""
     if reference := re.fullmatch(
         r"'@Microsoft\.KeyVault\(SecretUri=\$\{[^}]+\}secrets/([a-z-]+)/\)'", expression
     ):
         return SECRETS[reference.group(1)]
     if expression.startswith("'"):
-        return re.sub(r"\$\{([^}]+)\}", lambda m: DEPLOYED[m.group(1)], expression.strip("'"))
-    return DEPLOYED[expression]
+        return re.sub(r"\$\{([^}]+)\}", lambda m: deployed[m.group(1)], expression.strip("'"))
+    return deployed[expression]
 
 
 @pytest.mark.parametrize("secrets", [True, False], ids=["with-webhooks", "without"])
@@ -309,6 +310,60 @@ def test_the_settings_the_template_produces_pass_the_apps_validation(secrets: bo
     require_function_app(settings)
     assert settings.enforce and settings.watch_accounts and settings.eventgrid_topic_key is None
     assert ("payments" in settings.routes) == secrets and (settings.slack_webhook_url is not None) == secrets
+    assert (
+        settings.azure_token_credentials == "ManagedIdentityCredential"
+    )  # 12: only the managed identity is tried
+
+
+def test_enforce_on_every_account_is_passed_through_when_said_outright() -> None:
+    """14: enforce with no named account starts only with POLICY_ENFORCE_ALL_ACCOUNTS=true, which the template sets
+    from policyEnforceAllAccounts."""
+    deployed = DEPLOYED | {"watchAccounts": "", "policyEnforceAllAccounts": "true"}
+    env = {name: resolve(value, deployed) for name, value in app_settings(text("modules/app.bicep")).items()}
+    settings = load_settings(env)
+    assert settings.enforce and settings.policy_enforce_all_accounts and not settings.watch_accounts
+    env["POLICY_ENFORCE_ALL_ACCOUNTS"] = "false"  # what the template's guard refuses to produce
+    with pytest.raises(SettingsError, match="POLICY_ENFORCE_ALL_ACCOUNTS"):
+        load_settings(env)
+
+
+def enforce_guard(main: Node) -> tuple[str, str]:
+    """(the refusal condition, what POLICY_MODE is set from) in main.bicep."""
+    variables_ = variables(main)
+    app_module = next(b for n, _, b in declarations(main, "module_declaration") if n == "app")
+    return variables_.get("enforceRefused", ""), node_text(prop(app_module, "params", "policyMode"))
+
+
+def guard_problems(main: Node) -> list[str]:
+    condition, mode_from = enforce_guard(main)
+    problems = []
+    for part in ("policyMode == 'enforce'", "empty(accounts)", "!policyEnforceAllAccounts"):
+        if part not in condition:
+            problems.append(f"enforceRefused lacks {part}")
+    checked = variables(main).get(mode_from, "")
+    if not checked.startswith("enforceRefused") or "int(" not in checked:
+        problems.append(
+            f"POLICY_MODE comes from {mode_from}, which does not stop the deployment when refused"
+        )
+    return problems
+
+
+def test_the_template_refuses_enforce_with_no_accounts_unless_told() -> None:
+    main = bicep("main.bicep")
+    assert guard_problems(main) == []
+    assert "policyEnforceAllAccounts" in parameters(main)
+    assert node_text(parameters(main)["policyEnforceAllAccounts"].children[-1]) == "false"  # default off
+    writers = next(b for n, _, b in declarations(main, "module_declaration") if n == "writers")
+    assert "checkedPolicyMode == 'enforce'" in node_text(writers.parent)
+
+
+def test_the_guard_check_sees_policy_mode_passed_unchecked() -> None:
+    source = (
+        (INFRA / "main.bicep").read_text().replace("policyMode: checkedPolicyMode", "policyMode: policyMode")
+    )
+    assert guard_problems(parse(source)) == [
+        "POLICY_MODE comes from policyMode, which does not stop the deployment when refused"
+    ]
 
 
 def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> None:

@@ -277,7 +277,9 @@ def test_roles_are_least_privilege() -> None:
     assert not set(NEVER) & set(re.findall(r"[0-9a-f-]{36}", templates))
     main = bicep("main.bicep")
     writers = next(b for n, _, b in declarations(main, "module_declaration") if n == "writers")
-    assert "(policyMode == 'enforce' ? accounts : [])" in node_text(writers.parent)  # only when enforcing
+    assert "(checkedPolicyMode == 'enforce' ? accounts : [])" in node_text(
+        writers.parent
+    )  # only when enforcing
 
 
 def test_the_grant_check_sees_a_broad_grant() -> None:
