@@ -20,7 +20,7 @@ param watchSubscriptionId string = ''
 @description('Subscriptions whose Azure OpenAI accounts are listed when watchAccounts is empty, comma-separated (Reader is granted on each); empty: the catalog subscription.')
 param watchSubscriptionIds string = ''
 
-@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, the deployment writer role is granted on exactly these.')
+@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, the deployment writer role is granted on exactly these. The preprovision hook validates and de-duplicates the list first.')
 param watchAccounts string = ''
 
 @allowed(['plan', 'enforce'])
@@ -36,9 +36,11 @@ param catalogPollSchedule string = '0 0 * * * *'
 @allowed(['info', 'warning', 'critical'])
 param alertMinSeverity string = 'info'
 
+// azd pastes each value raw into main.parameters.json, so JSON in a value breaks the file ("unmarshalling Bicep
+// template parameters"): the preprovision hook passes ALERT_ROUTES base64-encoded, decoded here.
 @secure()
-@description('ALERT_ROUTES JSON (route -> {teams, slack: URL, minSeverity, catalogNews}); stored in Key Vault since it holds URLs.')
-param alertRoutes string = ''
+@description('ALERT_ROUTES JSON (route -> {teams, slack: URL, minSeverity, catalogNews}), base64-encoded (the preprovision hook encodes ALERT_ROUTES); stored in Key Vault since it holds URLs.')
+param alertRoutesBase64 string = ''
 
 @secure()
 @description('The default route\'s Teams Workflows webhook URL; stored in Key Vault, never in app settings.')
@@ -66,8 +68,9 @@ var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
 // Role scopes: trimmed, lower case (ARM ids are case-insensitive; the writer role's name is derived from the account's
 // subscription as spelled here) and without repeats (union keeps one of each), so a hand-edited list never grants
-// twice. The app setting keeps the list as given.
+// twice. The app setting keeps the list as given (the preprovision hook checked it).
 var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
+var alertRoutes = empty(alertRoutesBase64) ? '' : base64ToString(alertRoutesBase64)
 // The app refuses to start in enforce mode with no accounts unless told to write everywhere (shared/config.py), so
 // the template refuses that combination too. ARM has no fail(): int() of a sentence stops the deployment with the
 // sentence in the error, and if() evaluates only the branch taken.

@@ -6,6 +6,7 @@ documented in docs/events.md; the identity's roles are least privilege."""
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import re
@@ -391,7 +392,9 @@ def test_azd_project_and_the_workflow() -> None:
     azure = (ROOT / "azure.yaml").read_text()
     assert "host: function" in azure and "language: python" in azure
     hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
-    assert sorted(hooks) == ["infra/hooks/postdeploy.ps1", "infra/hooks/postdeploy.sh"]
+    assert sorted(hooks) == sorted(
+        f"infra/hooks/{event}.{ext}" for event in ("preprovision", "postdeploy") for ext in ("sh", "ps1")
+    )
     assert all((ROOT / hook).is_file() for hook in hooks)
     scripts = "".join(
         (ROOT / hook).read_text() for hook in [*hooks, "infra/hooks/lib.sh"] if hook.endswith(".sh")
@@ -400,17 +403,85 @@ def test_azd_project_and_the_workflow() -> None:
     outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
     # the hooks read what provisioning outputs, azd's own values and their tuning knobs
     azd_env = {"AZURE_SUBSCRIPTION_ID"}
+    settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
     tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS"}
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
         re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
     )
-    known = outputs | azd_env | tuning
+    known = outputs | azd_env | settings | tuning | {"ALERT_ROUTES"}  # ALERT_ROUTES: encoded by the hook
     assert used <= known, used - known
     assert '--subscription "$AZURE_SUBSCRIPTION_ID"' in scripts  # not az's default subscription
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
     assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
     assert "needs: test" in workflow
+
+
+# ---- 2. azd pastes values raw into main.parameters.json
+
+
+def azd_substitute(template: str, env: dict[str, str]) -> str:
+    """What azd does to main.parameters.json before parsing it: ${NAME} and ${NAME=default} replaced by the value,
+    as is (no JSON escaping), the default when unset or empty."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(3) or ""
+        return env.get(name) or default
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(=([^}]*))?\}", value, template)
+
+
+def substituted_parameters(template: str, env: dict[str, str]) -> dict[str, str]:
+    """Parameter -> value after substitution; json.JSONDecodeError is "unmarshalling Bicep template parameters"."""
+    parsed = json.loads(azd_substitute(template, env))
+    return {name: spec["value"] for name, spec in parsed["parameters"].items()}
+
+
+# values azd really holds in CI or .azure/<env>/.env: JSON, quotes, backslashes, spaces
+AZD_ENV = {
+    "AZURE_ENV_NAME": "modelwatch-prod",
+    "AZURE_LOCATION": "swedencentral",
+    "WATCH_ACCOUNTS": DEPLOYED["watchAccounts"],
+    "POLICY_MODE": "enforce",
+    "ALERT_ROUTES": json.dumps(
+        {
+            "payments": {"slack": "https://hooks.slack.com/services/T1/B1/x", "minSeverity": "critical"},
+            "search": {"teams": "SEARCH_TEAMS_URL", "catalogNews": False},
+        }
+    ),
+    "TEAMS_WEBHOOK_URL": "https://prod-01.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=a%2Fb",
+    "AUTH_CLIENT_ID": "22222222-3333-4444-5555-666666666666",
+    "HEALTH_ALERT_EMAIL": "platform@contoso.com",
+}
+
+
+def encoded_env(env: dict[str, str]) -> dict[str, str]:
+    """What the preprovision hook leaves in azd's environment (tests/unit/test_infra_hooks.py runs the real hook and
+    checks it does exactly this)."""
+    return env | {"ALERT_ROUTES_B64": base64.b64encode(env["ALERT_ROUTES"].encode()).decode()}
+
+
+def test_the_parameters_file_stays_json_with_a_json_alert_routes() -> None:
+    template = (INFRA / "main.parameters.json").read_text()
+    values = substituted_parameters(template, encoded_env(AZD_ENV))
+    assert json.loads(base64.b64decode(values["alertRoutesBase64"])) == json.loads(AZD_ENV["ALERT_ROUTES"])
+    assert (
+        values["teamsWebhookUrl"] == AZD_ENV["TEAMS_WEBHOOK_URL"]
+        and values["policyEnforceAllAccounts"] == "false"
+    )
+    declared = set(parameters(bicep("main.bicep")))
+    assert set(values) <= declared, set(values) - declared
+    required = {name for name, node in parameters(bicep("main.bicep")).items() if "=" not in node_text(node)}
+    assert required <= set(values), required - set(values)
+    # the raw JSON never reaches the file, and the template decodes what it gets
+    assert "${ALERT_ROUTES}" not in template and "${ALERT_ROUTES=" not in template
+    assert "base64ToString(alertRoutesBase64)" in variables(bicep("main.bicep"))["alertRoutes"]
+
+
+def test_the_substitution_check_breaks_on_raw_json() -> None:
+    old = (INFRA / "main.parameters.json").read_text().replace("${ALERT_ROUTES_B64=}", "${ALERT_ROUTES=}")
+    with pytest.raises(json.JSONDecodeError):
+        substituted_parameters(old, AZD_ENV)
 
 
 # ---- 3. deployment names at subscription scope

@@ -5,6 +5,7 @@ machine's registries); they are checked for the same steps by text only."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import stat
@@ -15,10 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_infra import INFRA
+from tests.unit.test_infra import AZD_ENV, INFRA, azd_substitute, substituted_parameters
 
 HOOKS = INFRA / "hooks"
 SUB = "11111111-2222-3333-4444-555555555555"
+OTHER_SUB = "99999999-8888-7777-6666-555555555555"
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso"
+ELSEWHERE = f"/subscriptions/{OTHER_SUB}/resourceGroups/ml/providers/Microsoft.CognitiveServices/accounts/lab"
 
 FAKE_AZ = r"""
 import json, os, sys
@@ -153,7 +157,7 @@ def hooks(tmp_path: Path) -> Hooks:
 
 def test_every_hook_script_is_valid_sh() -> None:
     scripts = sorted(HOOKS.glob("*.sh"))
-    assert len(scripts) == 2
+    assert len(scripts) == 3
     for script in scripts:
         subprocess.run(["sh", "-n", str(script)], check=True)
 
@@ -205,10 +209,89 @@ def test_postdeploy_retries_then_says_what_to_do(hooks: Hooks) -> None:
     assert "not created after 3 attempts" in result.stderr and "azd hooks run postdeploy" in result.stderr
 
 
+# ---- preprovision: 5 (WATCH_ACCOUNTS), 14 (enforce guard), 2 (ALERT_ROUTES)
+
+PRE_ENV = {"AZURE_ENV_NAME": "modelwatch-prod"}
+
+
+def test_watch_accounts_are_trimmed_and_deduplicated(hooks: Hooks) -> None:
+    messy = f" {ACCOUNT}/ ,{ACCOUNT.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')},,{ELSEWHERE} "
+    result = hooks.run("preprovision", **PRE_ENV, WATCH_ACCOUNTS=messy)
+    assert result.returncode == 0, result.stderr
+    assert hooks.azd_env()["WATCH_ACCOUNTS"] == f"{ACCOUNT},{ELSEWHERE}"
+
+
+def test_a_clean_watch_accounts_is_left_alone(hooks: Hooks) -> None:
+    result = hooks.run("preprovision", **PRE_ENV, WATCH_ACCOUNTS=f"{ACCOUNT},{ELSEWHERE}")
+    assert result.returncode == 0, result.stderr
+    assert "WATCH_ACCOUNTS" not in hooks.azd_env()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "contoso",
+        f"/subscriptions/{SUB}/resourceGroups/ai",
+        "/subscriptions/not-a-guid/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/x",
+        f"{ACCOUNT}/deployments/chat",
+        f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.Storage/storageAccounts/x",
+    ],
+)
+def test_a_malformed_watch_account_stops_provisioning(hooks: Hooks, bad: str) -> None:
+    result = hooks.run("preprovision", **PRE_ENV, WATCH_ACCOUNTS=f"{ACCOUNT},{bad}")
+    assert result.returncode == 1
+    assert f"'{bad}'" in result.stderr and "Microsoft.CognitiveServices/accounts/<name>" in result.stderr
+    assert hooks.azd_env() == {}  # nothing stored, nothing provisioned
+
+
+@pytest.mark.parametrize(
+    ("mode", "accounts", "everywhere", "refused"),
+    [
+        ("enforce", "", "false", True),
+        ("Enforce", "", "", True),
+        ("enforce", "", "true", False),
+        ("enforce", ACCOUNT, "false", False),
+        ("plan", "", "false", False),
+    ],
+)
+def test_enforce_on_no_named_account_needs_saying_so(
+    hooks: Hooks, mode: str, accounts: str, everywhere: str, refused: bool
+) -> None:
+    result = hooks.run(
+        "preprovision",
+        **PRE_ENV,
+        POLICY_MODE=mode,
+        WATCH_ACCOUNTS=accounts,
+        POLICY_ENFORCE_ALL_ACCOUNTS=everywhere,
+    )
+    assert (result.returncode == 1) == refused, result.stderr
+    assert ("POLICY_ENFORCE_ALL_ACCOUNTS" in result.stderr) == refused
+
+
+def test_alert_routes_reach_the_parameters_file_encoded(hooks: Hooks) -> None:
+    """2, end to end: the real hook encodes ALERT_ROUTES; azd's substitution of what it stored keeps the file JSON."""
+    result = hooks.run("preprovision", **PRE_ENV, ALERT_ROUTES=AZD_ENV["ALERT_ROUTES"])
+    assert result.returncode == 0, result.stderr
+    stored = hooks.azd_env()["ALERT_ROUTES_B64"]
+    assert base64.b64decode(stored).decode() == AZD_ENV["ALERT_ROUTES"]
+    template = (INFRA / "main.parameters.json").read_text()
+    values = substituted_parameters(template, AZD_ENV | {"ALERT_ROUTES_B64": stored})
+    assert json.loads(base64.b64decode(values["alertRoutesBase64"])) == json.loads(AZD_ENV["ALERT_ROUTES"])
+    with pytest.raises(json.JSONDecodeError):  # what the raw value does to the file
+        json.loads(azd_substitute(template.replace("ALERT_ROUTES_B64", "ALERT_ROUTES"), AZD_ENV))
+
+
+def test_clearing_alert_routes_clears_the_encoded_copy(hooks: Hooks) -> None:
+    assert hooks.run("preprovision", **PRE_ENV).returncode == 0
+    assert hooks.azd_env()["ALERT_ROUTES_B64"] == ""
+    result = hooks.run("preprovision", **PRE_ENV, ALERT_ROUTES="payments=https://x")
+    assert result.returncode == 1 and "JSON object" in result.stderr
+
+
 # ---- the PowerShell twins: the same steps, by text
 
 
-@pytest.mark.parametrize("hook", ["postdeploy"])
+@pytest.mark.parametrize("hook", ["preprovision", "postdeploy"])
 def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
     ps1 = (HOOKS / f"{hook}.ps1").read_text()
     lib = (HOOKS / "lib.ps1").read_text()
@@ -217,6 +300,7 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
         assert f"Require-Az {hook}" in ps1.splitlines()[2]  # before anything else
     assert "Get-Command az" in lib and "az account show" in lib and "az login" in lib
     shared_markers = {
+        "preprovision": ["Get-NormalizedAccounts", "POLICY_ENFORCE_ALL_ACCOUNTS", "ALERT_ROUTES_B64", "ToBase64String"],
         "postdeploy": ["--subscription $env:AZURE_SUBSCRIPTION_ID", "infra/subscriptions.bicep",
                        "MODELWATCH_HOOK_ATTEMPTS"],
     }  # fmt: skip
