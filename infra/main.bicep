@@ -160,3 +160,11 @@ output EVENTGRID_TOPIC_NAME string = app.outputs.topicName
 output STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName
 output DEADLETTER_CONTAINER string = app.outputs.deadLetterContainer
 output KEY_VAULT_NAME string = app.outputs.keyVaultName
+// the postprovision hook removes writer-role assignments left on accounts no longer watched: these are the roles
+output WRITER_ROLE_IDS string = join(
+  map(
+    subscriptionsToRead,
+    s => subscriptionResourceId(s, 'Microsoft.Authorization/roleDefinitions', guid(s, 'modelwatch-deployment-writer'))
+  ),
+  ','
+)

@@ -1,5 +1,7 @@
 // The custom deployment writer role on one watched Azure OpenAI account: the deployment PUT of an upgrade or a
-// rollback. main.bicep deploys this only with policyMode enforce, into the account's own resource group.
+// rollback. main.bicep deploys this only with policyMode enforce, into the account's own resource group. Accounts
+// later dropped from WATCH_ACCOUNTS keep the assignment (an incremental deployment deletes nothing): the
+// postprovision hook removes it (infra/hooks/postprovision.sh).
 param accountName string
 param principalId string
 

@@ -211,7 +211,9 @@ module appRoles 'app-roles.bicep' = {
 }
 
 // Written after the roles and secrets exist: writing the settings restarts the app, which then resolves the Key
-// Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage.
+// Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage. A role
+// can still take minutes to take effect after its assignment exists: the postprovision hook refreshes the references
+// and waits until each one reports Resolved (infra/hooks/postprovision.sh).
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'

@@ -393,7 +393,9 @@ def test_azd_project_and_the_workflow() -> None:
     assert "host: function" in azure and "language: python" in azure
     hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
     assert sorted(hooks) == sorted(
-        f"infra/hooks/{event}.{ext}" for event in ("preprovision", "postdeploy") for ext in ("sh", "ps1")
+        f"infra/hooks/{event}.{ext}"
+        for event in ("preprovision", "postprovision", "postdeploy")
+        for ext in ("sh", "ps1")
     )
     assert all((ROOT / hook).is_file() for hook in hooks)
     scripts = "".join(
@@ -404,7 +406,8 @@ def test_azd_project_and_the_workflow() -> None:
     # the hooks read what provisioning outputs, azd's own values and their tuning knobs
     azd_env = {"AZURE_SUBSCRIPTION_ID"}
     settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
-    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS"}
+    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
+              "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
         re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
     )

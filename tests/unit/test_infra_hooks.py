@@ -24,6 +24,14 @@ OTHER_SUB = "99999999-8888-7777-6666-555555555555"
 ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso"
 ELSEWHERE = f"/subscriptions/{OTHER_SUB}/resourceGroups/ml/providers/Microsoft.CognitiveServices/accounts/lab"
 
+PRINCIPAL = "aaaaaaaa-0000-0000-0000-000000000001"
+GONE = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/retired"
+WRITER = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000001"
+OTHER_WRITER = f"/subscriptions/{OTHER_SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000002"
+READER_BUILT_IN = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+CS_CONTRIBUTOR = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
+TABLE_CONTRIBUTOR = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+
 FAKE_AZ = r"""
 import json, os, sys
 from pathlib import Path
@@ -157,7 +165,7 @@ def hooks(tmp_path: Path) -> Hooks:
 
 def test_every_hook_script_is_valid_sh() -> None:
     scripts = sorted(HOOKS.glob("*.sh"))
-    assert len(scripts) == 3
+    assert len(scripts) == 4
     for script in scripts:
         subprocess.run(["sh", "-n", str(script)], check=True)
 
@@ -288,10 +296,121 @@ def test_clearing_alert_routes_clears_the_encoded_copy(hooks: Hooks) -> None:
     assert result.returncode == 1 and "JSON object" in result.stderr
 
 
+# ---- postprovision: 13 (stale writer assignments), 4 (Key Vault references)
+
+
+def assignment(scope: str, role: str, principal: str = PRINCIPAL) -> dict[str, Any]:
+    sub = scope.split("/")[2]
+    name = f"{abs(hash((scope, role, principal))):032x}"[:32]
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "properties": {"scope": scope, "roleDefinitionId": role, "principalId": principal},
+        "subscription": sub,
+    }
+
+
+ASSIGNMENTS = {
+    "kept writer": assignment(ACCOUNT, WRITER),
+    "writer on a dropped account": assignment(GONE, WRITER),
+    "writer in another subscription": assignment(ELSEWHERE, OTHER_WRITER),
+    "legacy Reader": assignment(f"/subscriptions/{SUB}", READER_BUILT_IN),
+    "legacy Contributor": assignment(ACCOUNT, CS_CONTRIBUTOR),
+    "state tables": assignment(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st", TABLE_CONTRIBUTOR),
+    "someone else's writer": assignment(GONE, WRITER, principal="bbbbbbbb-0000-0000-0000-000000000002"),
+}  # fmt: skip
+POST_ENV = {
+    "AZURE_SUBSCRIPTION_ID": SUB,
+    "AZURE_RESOURCE_GROUP": "rg-modelwatch-prod",
+    "FUNCTION_APP_NAME": "func-x",
+    "FUNCTION_APP_PRINCIPAL_ID": PRINCIPAL,
+    "WRITER_ROLE_IDS": f"{WRITER},{OTHER_WRITER.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')}",
+    "MODELWATCH_KV_INTERVAL_SECONDS": "0",
+}
+
+
+def removed(hooks: Hooks, **env: str) -> set[str]:
+    hooks.write("assignments.json", list(ASSIGNMENTS.values()))
+    result = hooks.run("postprovision", **POST_ENV, **env)
+    assert result.returncode == 0, result.stderr
+    ids = {c[c.index("--ids") + 1] for c in hooks.calls() if c[:3] == ["role", "assignment", "delete"]}
+    return {label for label, a in ASSIGNMENTS.items() if a["id"] in ids}
+
+
+def test_enforce_keeps_the_writer_only_on_watched_accounts(hooks: Hooks) -> None:
+    assert removed(hooks, POLICY_MODE="enforce", WATCH_ACCOUNTS=f"{ACCOUNT.upper()} ") == {
+        "writer on a dropped account",
+        "writer in another subscription",
+        "legacy Reader",
+        "legacy Contributor",
+    }
+
+
+def test_plan_mode_removes_every_writer_assignment(hooks: Hooks) -> None:
+    assert removed(hooks, POLICY_MODE="plan", WATCH_ACCOUNTS=ACCOUNT) == {
+        "kept writer",
+        "writer on a dropped account",
+        "writer in another subscription",
+        "legacy Reader",
+        "legacy Contributor",
+    }
+
+
+def test_enforce_everywhere_keeps_hand_made_writer_assignments(hooks: Hooks) -> None:
+    assert removed(hooks, POLICY_MODE="enforce", POLICY_ENFORCE_ALL_ACCOUNTS="true") == {
+        "legacy Reader",
+        "legacy Contributor",
+    }
+
+
+def test_the_assignment_listing_is_per_subscription_and_principal(hooks: Hooks) -> None:
+    removed(hooks, POLICY_MODE="plan")
+    listings = [
+        c for c in hooks.calls() if c[:1] == ["rest"] and "roleAssignments?" in (c[c.index("--url") + 1])
+    ]
+    urls = sorted(c[c.index("--url") + 1] for c in listings)
+    assert [u.split("/")[2] for u in urls] == sorted([SUB, OTHER_SUB])
+    assert all(f"principalId%20eq%20'{PRINCIPAL}'" in u for u in urls)
+
+
+def test_key_vault_references_are_refreshed_until_resolved(hooks: Hooks) -> None:
+    hooks.write("kv.json", {"SLACK_WEBHOOK_URL": ["AccessToKeyVaultDenied", "AccessToKeyVaultDenied", "Resolved"],
+                            "ALERT_ROUTES": ["Initialized", "Resolved"]})  # fmt: skip
+    result = hooks.run("postprovision", **POST_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "Key Vault references resolved" in result.stdout
+    refreshes = [c for c in hooks.calls() if c[:1] == ["rest"] and "post" in c]
+    assert len(refreshes) == 2
+    assert refreshes[0][refreshes[0].index("--url") + 1] == (
+        f"/subscriptions/{SUB}/resourceGroups/rg-modelwatch-prod/providers/Microsoft.Web/sites/func-x"
+        "/config/configreferences/appsettings/refresh?api-version=2022-03-01"
+    )
+    assert "SLACK_WEBHOOK_URL=AccessToKeyVaultDenied" in result.stdout  # progress names the setting
+
+
+def test_an_unresolved_reference_fails_with_the_fix_named(hooks: Hooks) -> None:
+    hooks.write("kv.json", {"TEAMS_WEBHOOK_URL": ["SecretNotFound"]})
+    result = hooks.run("postprovision", **POST_ENV, MODELWATCH_KV_ATTEMPTS="3")
+    assert result.returncode == 1
+    assert "TEAMS_WEBHOOK_URL=SecretNotFound" in result.stderr and "after 3 checks" in result.stderr
+    assert "azd hooks run postprovision" in result.stderr and "az keyvault secret set" in result.stderr
+    assert len([c for c in hooks.calls() if c[:1] == ["rest"] and "post" in c]) == 3  # bounded
+
+
+def test_no_reference_no_wait(hooks: Hooks) -> None:
+    result = hooks.run("postprovision", **POST_ENV)
+    assert result.returncode == 0 and "no Key Vault references" in result.stdout
+    assert not [c for c in hooks.calls() if c[:1] == ["rest"] and "post" in c]
+
+
+def test_postprovision_checks_az_first(tmp_path: Path) -> None:
+    result = Hooks(tmp_path, az=False).run("postprovision", **POST_ENV)
+    assert result.returncode == 1 and "azd hooks run postprovision" in result.stderr
+
+
 # ---- the PowerShell twins: the same steps, by text
 
 
-@pytest.mark.parametrize("hook", ["preprovision", "postdeploy"])
+@pytest.mark.parametrize("hook", ["preprovision", "postprovision", "postdeploy"])
 def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
     ps1 = (HOOKS / f"{hook}.ps1").read_text()
     lib = (HOOKS / "lib.ps1").read_text()
@@ -301,6 +420,9 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
     assert "Get-Command az" in lib and "az account show" in lib and "az login" in lib
     shared_markers = {
         "preprovision": ["Get-NormalizedAccounts", "POLICY_ENFORCE_ALL_ACCOUNTS", "ALERT_ROUTES_B64", "ToBase64String"],
+        "postprovision": ["acdd72a7-3385-48ef-bd42-f606fba81ae7", "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
+                          "WRITER_ROLE_IDS", "az role assignment delete", "configreferences/appsettings/refresh?$api",
+                          "Resolved", "MODELWATCH_KV_ATTEMPTS"],
         "postdeploy": ["--subscription $env:AZURE_SUBSCRIPTION_ID", "infra/subscriptions.bicep",
                        "MODELWATCH_HOOK_ATTEMPTS"],
     }  # fmt: skip

@@ -199,6 +199,7 @@ def test_role_definition_names_are_stable_and_the_same_on_both_sides() -> None:
     assert "guid(subscriptionKey, 'modelwatch-catalog-reader')" in module
     assert "guid(subscriptionKey, 'modelwatch-deployment-writer')" in module
     assert "guid(split(account, '/')[2], 'modelwatch-deployment-writer')" in main  # accounts are lower case
+    assert "guid(s, 'modelwatch-deployment-writer')" in main  # subscriptionsToRead are lower case
     assert "subscriptionKey: sub" in main
     # role names are unique in a tenant: each carries its subscription
     assert module.count("(${subscriptionKey})'") == 2
