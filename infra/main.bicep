@@ -63,12 +63,15 @@ param alertRoutesInVault bool = false
 
 param stateTablePrefix string = 'ModelWatch'
 
+@minLength(1)
+@description('Client id of the Entra app registration for App Service Authentication: set by the preprovision hook (azd env AUTH_CLIENT_ID).')
+param authClientId string
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
-// Role scopes: trimmed, lower case (ARM ids are case-insensitive; the writer role's name is derived from the account's
-// subscription as spelled here) and without repeats (union keeps one of each), so a hand-edited list never grants
-// twice. The app setting keeps the list as given (the preprovision hook checked it).
+// Role scopes: trimmed, lower case (ARM ids are case-insensitive) and without repeats (union keeps one of each), so a
+// hand-edited list never grants twice. The app setting keeps the list as given (the preprovision hook checked it).
 var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
 var alertRoutes = empty(alertRoutesBase64) ? '' : base64ToString(alertRoutesBase64)
 // The app refuses to start in enforce mode with no accounts unless told to write everywhere (shared/config.py), so
@@ -118,6 +121,7 @@ module app 'modules/app.bicep' = {
     slackWebhookInVault: slackWebhookInVault
     alertRoutesInVault: alertRoutesInVault
     stateTablePrefix: stateTablePrefix
+    authClientId: authClientId
   }
 }
 
@@ -155,6 +159,7 @@ module writers 'modules/account-writer.bicep' = [for account in (checkedPolicyMo
 output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_LOCATION string = location
 output FUNCTION_APP_NAME string = app.outputs.functionAppName
+output FUNCTION_APP_HOST string = app.outputs.functionAppHost
 output FUNCTION_APP_PRINCIPAL_ID string = app.outputs.principalId
 output EVENTGRID_TOPIC_NAME string = app.outputs.topicName
 output STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName

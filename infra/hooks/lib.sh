@@ -1,6 +1,8 @@
 # Shared by the azd hooks (sourced, POSIX sh): fail early with the fix named, instead of retrying a command that can
 # never work and blaming something else.
 
+# shellcheck disable=SC2034  # used by the scripts that source this file
+HOOKS_DIR=$(dirname "$0")
 ACCOUNT_ID_RE='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+$'
 
 say() { printf 'modelwatch: %s\n' "$*"; }

@@ -3,7 +3,12 @@
 Require-Az postprovision
 $site = "/subscriptions/$env:AZURE_SUBSCRIPTION_ID/resourceGroups/$env:AZURE_RESOURCE_GROUP/providers/Microsoft.Web/sites/$env:FUNCTION_APP_NAME"
 
-# 1. stale writer assignments, and the built-in roles of earlier versions (Reader, Cognitive Services Contributor)
+# 1. redirect URI
+if ("$env:AUTH_APP_SKIP_SETUP".ToLower() -ne 'true') {
+  Invoke-Checked { az ad app update --id $env:AUTH_CLIENT_ID --web-redirect-uris "https://$env:FUNCTION_APP_HOST/.auth/login/aad/callback" } | Out-Null
+}
+
+# 2. stale writer assignments, and the built-in roles of earlier versions (Reader, Cognitive Services Contributor)
 $legacyRoles = @('acdd72a7-3385-48ef-bd42-f606fba81ae7', '25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68')
 $mode = if ($env:POLICY_MODE) { $env:POLICY_MODE.ToLower() } else { 'plan' }
 $keepAll = $mode -eq 'enforce' -and "$env:POLICY_ENFORCE_ALL_ACCOUNTS".ToLower() -eq 'true'
@@ -33,7 +38,7 @@ foreach ($sub in $subscriptions) {
 }
 Say "role assignments removed: $removed"
 
-# 2. Key Vault references: refresh, then wait (bounded) until every one is Resolved
+# 3. Key Vault references: refresh, then wait (bounded) until every one is Resolved
 $api = 'api-version=2022-03-01'
 $attempts = if ($env:MODELWATCH_KV_ATTEMPTS) { [int]$env:MODELWATCH_KV_ATTEMPTS } else { 20 }
 $interval = if ($env:MODELWATCH_KV_INTERVAL_SECONDS) { [int]$env:MODELWATCH_KV_INTERVAL_SECONDS } else { 15 }

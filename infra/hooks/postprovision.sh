@@ -1,8 +1,9 @@
 #!/bin/sh
 # azd postprovision (azure.yaml), after the template ran:
-#  1. writer-role assignments left on accounts no longer watched (or all of them in plan mode) are removed: an
+#  1. the app registration's redirect URI, now that the app's host name is known;
+#  2. writer-role assignments left on accounts no longer watched (or all of them in plan mode) are removed: an
 #     incremental deployment never deletes what a template stopped declaring;
-#  2. the Key Vault references are refreshed until each one reports Resolved: the settings were written right after
+#  3. the Key Vault references are refreshed until each one reports Resolved: the settings were written right after
 #     the Key Vault Secrets User role, which can take minutes to take effect, and a reference that failed once keeps
 #     its literal text in the app for up to 24 hours.
 set -eu
@@ -14,7 +15,13 @@ require_az postprovision
 site="/subscriptions/$AZURE_SUBSCRIPTION_ID/resourceGroups/$AZURE_RESOURCE_GROUP/providers/Microsoft.Web/sites/$FUNCTION_APP_NAME"
 tab=$(printf '\t')
 
-# 1. stale writer assignments. Also removed: the built-in roles earlier versions of this template granted (Reader on
+# 1. redirect URI (browsers sign in at https://<host>/.auth/login/aad)
+if [ "$(lower "${AUTH_APP_SKIP_SETUP:-false}")" != true ]; then
+  az ad app update --id "${AUTH_CLIENT_ID:?set by the preprovision hook}" \
+    --web-redirect-uris "https://${FUNCTION_APP_HOST:?an output of infra/main.bicep}/.auth/login/aad/callback"
+fi
+
+# 2. stale writer assignments. Also removed: the built-in roles earlier versions of this template granted (Reader on
 # subscriptions, Cognitive Services Contributor on accounts), now replaced by the custom roles.
 legacy_roles="acdd72a7-3385-48ef-bd42-f606fba81ae7 25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
 mode=$(lower "${POLICY_MODE:-plan}")
@@ -65,7 +72,7 @@ EOF
 done
 say "role assignments removed: $removed"
 
-# 2. Key Vault references: refresh, then wait (bounded) until every one is Resolved
+# 3. Key Vault references: refresh, then wait (bounded) until every one is Resolved
 api="api-version=2022-03-01"
 attempts=${MODELWATCH_KV_ATTEMPTS:-20}
 interval=${MODELWATCH_KV_INTERVAL_SECONDS:-15}

@@ -25,3 +25,34 @@ if ($routes) {
 } else {
   Invoke-Checked { azd env set ALERT_ROUTES_B64 '' } | Out-Null
 }
+
+# 4. the Entra app registration (idempotent)
+if ("$env:AUTH_APP_SKIP_SETUP".ToLower() -eq 'true') {
+  if (-not $env:AUTH_CLIENT_ID) { Fail 'AUTH_APP_SKIP_SETUP=true needs AUTH_CLIENT_ID (the app registration''s client id)' }
+  Say "App Service Authentication uses the existing app registration $env:AUTH_CLIENT_ID (AUTH_APP_SKIP_SETUP=true)"
+  exit 0
+}
+Require-Az preprovision
+$name = "modelwatch-$env:AZURE_ENV_NAME"
+$clientId = ''
+if ($env:AUTH_CLIENT_ID) {
+  az ad app show --id $env:AUTH_CLIENT_ID --query appId -o tsv 2>$null | Out-Null
+  if ($LASTEXITCODE -eq 0) { $clientId = $env:AUTH_CLIENT_ID }
+}
+if (-not $clientId) {
+  $clientId = Invoke-Checked { az ad app list --filter "displayName eq '$name'" --query '[0].appId' -o tsv }
+  if (-not $clientId) {
+    Say "creating the Entra app registration $name (sign-in for the status page and rollback)"
+    $clientId = Invoke-Checked { az ad app create --display-name $name --sign-in-audience AzureADMyOrg --query appId -o tsv }
+  }
+}
+Invoke-Checked { az ad app update --id $clientId --identifier-uris "api://$clientId" --enable-id-token-issuance true --app-roles "@$PSScriptRoot/app-roles.json" } | Out-Null
+$graph = (Invoke-Checked { az cloud show --query endpoints.microsoftGraphResourceId -o tsv }).TrimEnd('/')
+$objectId = Invoke-Checked { az ad app show --id $clientId --query id -o tsv }
+Invoke-Checked { az rest --method PATCH --uri "$graph/v1.0/applications/$objectId" --headers Content-Type=application/json --body "@$PSScriptRoot/app-api.json" } | Out-Null
+Invoke-Checked { az rest --method PATCH --uri "$graph/v1.0/applications/$objectId" --headers Content-Type=application/json --body "@$PSScriptRoot/app-api-preauthorized.json" } | Out-Null
+az ad sp show --id $clientId --query id -o tsv 2>$null | Out-Null
+if ($LASTEXITCODE -ne 0) { Invoke-Checked { az ad sp create --id $clientId --query id -o tsv } | Out-Null }
+Invoke-Checked { az ad sp update --id $clientId --set appRoleAssignmentRequired=true } | Out-Null
+Invoke-Checked { azd env set AUTH_CLIENT_ID $clientId } | Out-Null
+Say "App Service Authentication app registration: $name ($clientId)"

@@ -25,6 +25,8 @@ param alertRoutesInVault bool
 param stateTablePrefix string
 @description('\'true\' or \'false\': POLICY_ENFORCE_ALL_ACCOUNTS (main.bicep refuses enforce with no accounts without it).')
 param policyEnforceAllAccounts string
+@description('Client id of the Entra app registration behind App Service Authentication (the preprovision hook creates it).')
+param authClientId string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
@@ -158,6 +160,9 @@ var appSettings = union(
     POLICY_MODE: policyMode
     POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
+    // the HTTP functions check the caller's app role from App Service Authentication (authsettingsV2 below)
+    HTTP_AUTH: 'entra'
+    STATUS_PAGE_URL: 'https://${functionApp.properties.defaultHostName}/api/status'
     // DefaultAzureCredential tries only the managed identity: no slow fall-through to developer credentials
     AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
   },
@@ -226,7 +231,58 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   ]
 }
 
+// App Service Authentication (Easy Auth) with Microsoft Entra ID in front of every HTTP function: an unauthenticated
+// call gets 401 before it reaches the app (one action for all paths: a browser redirect cannot be kept for the
+// status page alone, so browsers sign in at /.auth/login/aad first; docs/deploy.md). The app then checks the caller's
+// app role (ModelWatch.Reader, ModelWatch.Operator) from X-MS-CLIENT-PRINCIPAL (HTTP_AUTH=entra).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      // Event Grid delivers to the Event Grid extension's endpoint with its system key and no Entra token: Easy
+      // Auth must let it through (the extension still requires the key)
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false // nothing calls Graph on the user's behalf: no tokens to keep
+      }
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+  }
+  // one write to the site's configuration at a time: two config PUTs in parallel can meet a 409 (operation in progress)
+  dependsOn: [
+    settings
+  ]
+}
+
 output functionAppName string = functionApp.name
+output functionAppHost string = functionApp.properties.defaultHostName
 output principalId string = functionApp.identity.principalId
 output topicName string = topic.name
 output storageAccountName string = storage.name

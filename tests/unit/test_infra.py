@@ -281,6 +281,7 @@ DEPLOYED = {
     "policyMode": "enforce",
     "policyEnforceAllAccounts": "false",
     "alertMinSeverity": "warning",
+    "functionApp.properties.defaultHostName": "func-modelwatch01.azurewebsites.net",
 }
 # what the host hands the app for each Key Vault reference: the secret's value
 SECRETS = {
@@ -404,7 +405,7 @@ def test_azd_project_and_the_workflow() -> None:
     assert "infra/subscriptions.bicep" in scripts
     outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
     # the hooks read what provisioning outputs, azd's own values and their tuning knobs
-    azd_env = {"AZURE_SUBSCRIPTION_ID"}
+    azd_env = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AUTH_CLIENT_ID", "AUTH_APP_SKIP_SETUP"}
     settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
     tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
               "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip

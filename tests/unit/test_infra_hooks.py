@@ -21,11 +21,10 @@ from tests.unit.test_infra import AZD_ENV, INFRA, azd_substitute, substituted_pa
 HOOKS = INFRA / "hooks"
 SUB = "11111111-2222-3333-4444-555555555555"
 OTHER_SUB = "99999999-8888-7777-6666-555555555555"
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso"
-ELSEWHERE = f"/subscriptions/{OTHER_SUB}/resourceGroups/ml/providers/Microsoft.CognitiveServices/accounts/lab"
-
 PRINCIPAL = "aaaaaaaa-0000-0000-0000-000000000001"
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso"
 GONE = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/retired"
+ELSEWHERE = f"/subscriptions/{OTHER_SUB}/resourceGroups/ml/providers/Microsoft.CognitiveServices/accounts/lab"
 WRITER = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000001"
 OTHER_WRITER = f"/subscriptions/{OTHER_SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000002"
 READER_BUILT_IN = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
@@ -217,9 +216,9 @@ def test_postdeploy_retries_then_says_what_to_do(hooks: Hooks) -> None:
     assert "not created after 3 attempts" in result.stderr and "azd hooks run postdeploy" in result.stderr
 
 
-# ---- preprovision: 5 (WATCH_ACCOUNTS), 14 (enforce guard), 2 (ALERT_ROUTES)
+# ---- preprovision: 5 (WATCH_ACCOUNTS), 14 (enforce guard), 2 (ALERT_ROUTES), 10 (the Entra app)
 
-PRE_ENV = {"AZURE_ENV_NAME": "modelwatch-prod"}
+PRE_ENV = {"AZURE_ENV_NAME": "modelwatch-prod", "AUTH_APP_SKIP_SETUP": "true", "AUTH_CLIENT_ID": "c" * 8}
 
 
 def test_watch_accounts_are_trimmed_and_deduplicated(hooks: Hooks) -> None:
@@ -296,6 +295,66 @@ def test_clearing_alert_routes_clears_the_encoded_copy(hooks: Hooks) -> None:
     assert result.returncode == 1 and "JSON object" in result.stderr
 
 
+ENTRA_ENV = {"AZURE_ENV_NAME": "prod"}  # the registration is named modelwatch-<env>
+
+
+def test_the_app_registration_is_created_once_with_its_roles(hooks: Hooks) -> None:
+    result = hooks.run("preprovision", **ENTRA_ENV)
+    assert result.returncode == 0, result.stderr
+    created = "33333333-4444-5555-6666-777777777777"
+    assert hooks.azd_env()["AUTH_CLIENT_ID"] == created
+    calls = hooks.calls()
+    assert calls[2][:5] == ["ad", "app", "create", "--display-name", "modelwatch-prod"]
+    update = next(c for c in calls if c[:3] == ["ad", "app", "update"])
+    assert update[update.index("--identifier-uris") + 1] == f"api://{created}"
+    roles_file = update[update.index("--app-roles") + 1]
+    assert roles_file.startswith("@") and Path(roles_file[1:]).resolve() == HOOKS / "app-roles.json"
+    patches = [c for c in calls if c[:1] == ["rest"] and "PATCH" in c]
+    assert [p[p.index("--body") + 1].rsplit("/", 1)[1] for p in patches] == [
+        "app-api.json",
+        "app-api-preauthorized.json",
+    ]
+    assert any(c[:3] == ["ad", "sp", "update"] and "appRoleAssignmentRequired=true" in c for c in calls)
+
+
+def test_an_existing_app_registration_is_found_not_duplicated(hooks: Hooks) -> None:
+    existing = "44444444-5555-6666-7777-888888888888"
+    hooks.write("apps.json", {"modelwatch-prod": existing})
+    assert hooks.run("preprovision", **ENTRA_ENV).returncode == 0
+    assert hooks.azd_env()["AUTH_CLIENT_ID"] == existing
+    assert not any(c[:3] == ["ad", "app", "create"] for c in hooks.calls())
+    # next run: found by the stored client id
+    hooks.write("apps.json", {"renamed": existing})
+    assert hooks.run("preprovision", **ENTRA_ENV, AUTH_CLIENT_ID=existing).returncode == 0
+    assert not any(c[:3] == ["ad", "app", "create"] for c in hooks.calls())
+
+
+def test_ci_can_use_a_registration_made_by_a_person(tmp_path: Path) -> None:
+    sandbox = Hooks(tmp_path, az=False)  # no az, no Graph: only the client id
+    result = sandbox.run("preprovision", **PRE_ENV)
+    assert result.returncode == 0, result.stderr
+    refused = sandbox.run("preprovision", AZURE_ENV_NAME="x", AUTH_APP_SKIP_SETUP="true")
+    assert refused.returncode == 1 and "needs AUTH_CLIENT_ID" in refused.stderr
+
+
+def test_the_app_roles_are_the_ones_the_app_checks() -> None:
+    roles = json.loads((HOOKS / "app-roles.json").read_text())
+    assert {r["value"] for r in roles} == {"ModelWatch.Reader", "ModelWatch.Operator"}
+    help_text = json.loads((INFRA.parent / "local.settings.sample.json").read_text())["SettingsHelp"][
+        "HTTP_AUTH"
+    ]
+    assert all(r["value"] in help_text for r in roles)
+    assert len({r["id"] for r in roles}) == 2 and all(r["isEnabled"] for r in roles)
+    api = json.loads((HOOKS / "app-api.json").read_text())["api"]
+    full = json.loads((HOOKS / "app-api-preauthorized.json").read_text())["api"]
+    assert full["oauth2PermissionScopes"] == api["oauth2PermissionScopes"]  # the second PATCH keeps the scope
+    scope_id = api["oauth2PermissionScopes"][0]["id"]
+    assert full["preAuthorizedApplications"] == [
+        {"appId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "delegatedPermissionIds": [scope_id]}  # Azure CLI
+    ]
+    assert scope_id not in {r["id"] for r in roles}
+
+
 # ---- postprovision: 13 (stale writer assignments), 4 (Key Vault references)
 
 
@@ -322,7 +381,9 @@ POST_ENV = {
     "AZURE_SUBSCRIPTION_ID": SUB,
     "AZURE_RESOURCE_GROUP": "rg-modelwatch-prod",
     "FUNCTION_APP_NAME": "func-x",
+    "FUNCTION_APP_HOST": "func-x.azurewebsites.net",
     "FUNCTION_APP_PRINCIPAL_ID": PRINCIPAL,
+    "AUTH_CLIENT_ID": "c" * 8,
     "WRITER_ROLE_IDS": f"{WRITER},{OTHER_WRITER.upper().replace('/SUBSCRIPTIONS/', '/subscriptions/')}",
     "MODELWATCH_KV_INTERVAL_SECONDS": "0",
 }
@@ -372,6 +433,15 @@ def test_the_assignment_listing_is_per_subscription_and_principal(hooks: Hooks) 
     assert all(f"principalId%20eq%20'{PRINCIPAL}'" in u for u in urls)
 
 
+def test_the_redirect_uri_points_at_the_apps_host(hooks: Hooks) -> None:
+    removed(hooks)
+    update = next(c for c in hooks.calls() if c[:3] == ["ad", "app", "update"])
+    assert (
+        update[update.index("--web-redirect-uris") + 1]
+        == "https://func-x.azurewebsites.net/.auth/login/aad/callback"
+    )
+
+
 def test_key_vault_references_are_refreshed_until_resolved(hooks: Hooks) -> None:
     hooks.write("kv.json", {"SLACK_WEBHOOK_URL": ["AccessToKeyVaultDenied", "AccessToKeyVaultDenied", "Resolved"],
                             "ALERT_ROUTES": ["Initialized", "Resolved"]})  # fmt: skip
@@ -419,10 +489,12 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
         assert f"Require-Az {hook}" in ps1.splitlines()[2]  # before anything else
     assert "Get-Command az" in lib and "az account show" in lib and "az login" in lib
     shared_markers = {
-        "preprovision": ["Get-NormalizedAccounts", "POLICY_ENFORCE_ALL_ACCOUNTS", "ALERT_ROUTES_B64", "ToBase64String"],
-        "postprovision": ["acdd72a7-3385-48ef-bd42-f606fba81ae7", "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
-                          "WRITER_ROLE_IDS", "az role assignment delete", "configreferences/appsettings/refresh?$api",
-                          "Resolved", "MODELWATCH_KV_ATTEMPTS"],
+        "preprovision": ["Get-NormalizedAccounts", "POLICY_ENFORCE_ALL_ACCOUNTS", "ALERT_ROUTES_B64", "ToBase64String",
+                         "app-roles.json", "app-api.json", "app-api-preauthorized.json", "appRoleAssignmentRequired=true",
+                         "AUTH_APP_SKIP_SETUP"],
+        "postprovision": ["--web-redirect-uris", "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+                          "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68", "WRITER_ROLE_IDS", "az role assignment delete",
+                          "configreferences/appsettings/refresh?$api", "Resolved", "MODELWATCH_KV_ATTEMPTS"],
         "postdeploy": ["--subscription $env:AZURE_SUBSCRIPTION_ID", "infra/subscriptions.bicep",
                        "MODELWATCH_HOOK_ATTEMPTS"],
     }  # fmt: skip
