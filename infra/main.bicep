@@ -33,6 +33,12 @@ param policyEnforceAllAccounts bool = false
 @description('When catalog_timer runs: 6-field NCRONTAB, UTC.')
 param catalogPollSchedule string = '0 0 * * * *'
 
+// Bicep cannot read a period out of an NCRONTAB expression: say it here, next to the schedule. Values whose double
+// is a window Azure Monitor log alerts accept (10 min to 2 days).
+@allowed([5, 15, 30, 60, 120, 180, 360, 720, 1440])
+@description('catalogPollSchedule\'s period in minutes (60 for the hourly default): the missed-run alert fires after twice that without a successful catalog_timer run.')
+param catalogPollPeriodMinutes int = 60
+
 @allowed(['info', 'warning', 'critical'])
 param alertMinSeverity string = 'info'
 
@@ -66,6 +72,13 @@ param stateTablePrefix string = 'ModelWatch'
 @minLength(1)
 @description('Client id of the Entra app registration for App Service Authentication: set by the preprovision hook (azd env AUTH_CLIENT_ID).')
 param authClientId string
+
+@description('E-mail address told when a watcher-health alert fires (failures, missed catalog cycle, dead letters); empty: none.')
+param healthAlertEmail string = ''
+
+@secure()
+@description('Webhook called when a watcher-health alert fires (common alert schema); empty: none.')
+param healthAlertWebhookUrl string = ''
 
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
@@ -113,6 +126,7 @@ module app 'modules/app.bicep' = {
     policyMode: checkedPolicyMode
     policyEnforceAllAccounts: policyEnforceAllAccounts ? 'true' : 'false'
     catalogPollSchedule: catalogPollSchedule
+    catalogPollPeriodMinutes: catalogPollPeriodMinutes
     alertMinSeverity: alertMinSeverity
     alertRoutes: alertRoutes
     teamsWebhookUrl: teamsWebhookUrl
@@ -122,6 +136,8 @@ module app 'modules/app.bicep' = {
     alertRoutesInVault: alertRoutesInVault
     stateTablePrefix: stateTablePrefix
     authClientId: authClientId
+    healthAlertEmail: healthAlertEmail
+    healthAlertWebhookUrl: healthAlertWebhookUrl
   }
 }
 

@@ -27,6 +27,10 @@ param stateTablePrefix string
 param policyEnforceAllAccounts string
 @description('Client id of the Entra app registration behind App Service Authentication (the preprovision hook creates it).')
 param authClientId string
+param catalogPollPeriodMinutes int
+param healthAlertEmail string
+@secure()
+param healthAlertWebhookUrl string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
@@ -279,6 +283,21 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     settings
   ]
+}
+
+module monitoring 'monitoring.bicep' = {
+  name: 'monitoring-${token}'
+  params: {
+    location: location
+    tags: tags
+    token: token
+    workspaceId: logs.id
+    topicId: topic.id
+    functionAppName: functionApp.name
+    catalogPollPeriodMinutes: catalogPollPeriodMinutes
+    healthAlertEmail: healthAlertEmail
+    healthAlertWebhookUrl: healthAlertWebhookUrl
+  }
 }
 
 output functionAppName string = functionApp.name
