@@ -1,8 +1,10 @@
-"""infra/ checked without a Bicep compiler (none is installable here: PyPI, npm and Debian have none; npm's
-bicep-node only downloads the binary from GitHub): every template is parsed with the tree-sitter Bicep grammar (a
-syntax error fails), and read as text and checked against the code: the settings the template sets are the ones the code reads and pass its validation; the
-Event Grid subscriptions target functions that exist, with filters equal to what each subscriber handles and
-documented in docs/events.md; the identity's roles are least privilege."""
+"""infra/ checked without a Bicep compiler (none is installable here: PyPI, npm and Debian have none; npm's bicep-node
+only downloads the binary from GitHub). Every template is parsed with the tree-sitter Bicep grammar (a syntax error
+fails), then read structurally and checked against the code and against Azure's known behaviour: the settings the
+template sets are the ones the code reads and pass its validation; the Event Grid subscriptions target functions that
+exist; azd's parameter substitution yields valid JSON; deployment and role assignment names are what ARM accepts
+over time. RBAC is in test_infra_rbac.py, the hook scripts in test_infra_hooks.py, sign-in in test_infra_auth.py,
+monitoring in test_infra_monitoring.py. Helpers here are imported by those files."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ PLATFORM_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
+
+
+# ---- reading Bicep: the tree-sitter grammar for structure, text for the settings table
 
 
 @cache
@@ -119,33 +124,6 @@ def bicep(name: str) -> Node:
     return parse((INFRA / name).read_text(encoding="utf-8"))
 
 
-def bicep_files(root: Path = INFRA) -> list[Path]:
-    return sorted(root.rglob("*.bicep"))
-
-
-def grammar_problems(root: Path) -> dict[str, list[str]]:
-    return {
-        str(path.relative_to(root)): errors
-        for path in bicep_files(root)
-        if (errors := syntax_errors(path.read_text(encoding="utf-8")))
-    }
-
-
-def test_every_template_parses_with_the_bicep_grammar() -> None:
-    assert len(bicep_files()) >= 5
-    assert grammar_problems(INFRA) == {}
-
-
-def test_the_grammar_check_fails_on_a_broken_copy(tmp_path: Path) -> None:
-    copy = tmp_path / "infra"
-    shutil.copytree(INFRA, copy)
-    main = copy / "main.bicep"
-    # a brace closed too early: what a bad merge leaves behind
-    main.write_text(main.read_text().replace("  name: 'app'\n", "  name: 'app'\n  }\n", 1))
-    broken = grammar_problems(copy)
-    assert list(broken) == ["main.bicep"] and broken["main.bicep"]
-
-
 def text(name: str) -> str:
     """A template without its // comments (a comment's words are not settings; 'https://' is not a comment)."""
     return re.sub(r"(?m)(^|\s)//[^\n]*$", "", (INFRA / name).read_text(encoding="utf-8"))
@@ -197,6 +175,36 @@ def subscriptions(source: str) -> dict[str, list[str]]:
     return out
 
 
+def bicep_files(root: Path = INFRA) -> list[Path]:
+    return sorted(root.rglob("*.bicep"))
+
+
+# ---- 6. every template parses
+
+
+def grammar_problems(root: Path) -> dict[str, list[str]]:
+    return {
+        str(path.relative_to(root)): errors
+        for path in bicep_files(root)
+        if (errors := syntax_errors(path.read_text(encoding="utf-8")))
+    }
+
+
+def test_every_template_parses_with_the_bicep_grammar() -> None:
+    assert len(bicep_files()) >= 7
+    assert grammar_problems(INFRA) == {}
+
+
+def test_the_grammar_check_fails_on_a_broken_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy)
+    main = copy / "main.bicep"
+    # a brace closed too early: what a bad merge leaves behind
+    main.write_text(main.read_text().replace("  name: 'app'\n", "  name: 'app'\n  }\n", 1))
+    broken = grammar_problems(copy)
+    assert list(broken) == ["main.bicep"] and broken["main.bicep"]
+
+
 # ---- 1. Flex Consumption: no ftpsState
 
 
@@ -227,6 +235,9 @@ def test_the_site_config_check_sees_ftps_state() -> None:
     assert flex_site_config_problems(parse(broken)) == ["functionApp: siteConfig.ftpsState"]
 
 
+# ---- the Event Grid subscriptions
+
+
 def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
     subs = subscriptions(text("subscriptions.bicep"))
     registered = set(functions())
@@ -251,6 +262,9 @@ def test_subscriptions_retry_and_dead_letter() -> None:
     assert "maxDeliveryAttempts: 30" in source and "eventTimeToLiveInMinutes: 1440" in source
     assert source.count("deadLetterWithResourceIdentity: deadLetter") == 2
     assert "endpointType: 'StorageBlob'" in source
+
+
+# ---- the app settings
 
 
 def test_every_setting_the_template_sets_is_one_the_code_reads() -> None:
@@ -312,9 +326,10 @@ def test_the_settings_the_template_produces_pass_the_apps_validation(secrets: bo
     require_function_app(settings)
     assert settings.enforce and settings.watch_accounts and settings.eventgrid_topic_key is None
     assert ("payments" in settings.routes) == secrets and (settings.slack_webhook_url is not None) == secrets
-    assert (
-        settings.azure_token_credentials == "ManagedIdentityCredential"
-    )  # 12: only the managed identity is tried
+    # 10, 12: sign-in required, alerts link to the status page, only the managed identity is tried
+    assert settings.http_auth == "entra"
+    assert settings.status_page_url == "https://func-modelwatch01.azurewebsites.net/api/status"
+    assert settings.azure_token_credentials == "ManagedIdentityCredential"
 
 
 def test_enforce_on_every_account_is_passed_through_when_said_outright() -> None:
@@ -376,7 +391,7 @@ def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> No
     }
     settings = declaration(source, "var secretSettings")
     assert created == set(re.findall(r"secrets/([a-z-]+)/\)'", settings)) == set(SECRETS)
-    # a secret added by hand stays referenced (its InVault flag), and the settings wait for the role that reads it
+    # a secret added by hand stays referenced (its InVault flag), and the settings wait for the roles that read it
     assert settings.count("InVault") == len(SECRETS)
     assert "appRoles" in block(source, "resource settings 'Microsoft.Web/sites/config")
     assert "secretsUser" in (INFRA / "modules/app-roles.bicep").read_text()
@@ -387,38 +402,6 @@ def test_the_settings_check_catches_a_template_typo() -> None:
     env["POLICY_MODE"] = "enforced"
     with pytest.raises(SettingsError, match="POLICY_MODE"):
         load_settings(env)
-
-
-def test_azd_project_and_the_workflow() -> None:
-    azure = (ROOT / "azure.yaml").read_text()
-    assert "host: function" in azure and "language: python" in azure
-    hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
-    assert sorted(hooks) == sorted(
-        f"infra/hooks/{event}.{ext}"
-        for event in ("preprovision", "postprovision", "postdeploy")
-        for ext in ("sh", "ps1")
-    )
-    assert all((ROOT / hook).is_file() for hook in hooks)
-    scripts = "".join(
-        (ROOT / hook).read_text() for hook in [*hooks, "infra/hooks/lib.sh"] if hook.endswith(".sh")
-    )
-    assert "infra/subscriptions.bicep" in scripts
-    outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
-    # the hooks read what provisioning outputs, azd's own values and their tuning knobs
-    azd_env = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AUTH_CLIENT_ID", "AUTH_APP_SKIP_SETUP"}
-    settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
-    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
-              "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip
-    used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
-        re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
-    )
-    known = outputs | azd_env | settings | tuning | {"ALERT_ROUTES"}  # ALERT_ROUTES: encoded by the hook
-    assert used <= known, used - known
-    assert '--subscription "$AZURE_SUBSCRIPTION_ID"' in scripts  # not az's default subscription
-    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
-    assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
-    assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
-    assert "needs: test" in workflow
 
 
 # ---- 2. azd pastes values raw into main.parameters.json
@@ -571,6 +554,76 @@ def test_the_assignment_name_check_sees_an_app_id_instead_of_the_principal() -> 
     assert assignment_name_problems(parse(old), "app-roles.bicep") == [
         "app-roles.bicep: blobOwner is named guid(storage.id, roles.storageBlobDataOwner), without its principal principalId"
     ]
+
+
+# ---- 5. azd version, CI concurrency
+
+
+def required_azd(azure_yaml: str) -> tuple[int, ...] | None:
+    match = re.search(r"^requiredVersions:\n\s+azd:\s*[\"']>=\s*(\d+)\.(\d+)\.(\d+)[\"']", azure_yaml, re.M)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def test_azd_is_recent_enough_not_to_delete_the_watched_accounts_groups() -> None:
+    azure = (ROOT / "azure.yaml").read_text()
+    version = required_azd(azure)
+    # 1.24.1: azd down no longer deletes resource groups a subscription deployment only touched (#7698)
+    assert version is not None and version >= (1, 24, 1)
+    assert "#7698" in azure  # the comment says why
+    assert required_azd(azure.replace('">= 1.', '">= 0.')) == (0, *version[1:])
+
+
+def deploy_job(workflow: str) -> str:
+    return workflow[workflow.index("\n  deploy:") :]
+
+
+def concurrency_problems(workflow: str) -> list[str]:
+    job = deploy_job(workflow)
+    match = re.search(r"\n    concurrency:\n      group: (\S+)\n      cancel-in-progress: (\w+)", job)
+    if not match:
+        return ["the deploy job has no concurrency group"]
+    return [] if match.group(2) == "false" else ["a deployment under way would be cancelled"]
+
+
+def test_the_workflow_deploys_one_at_a_time() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert concurrency_problems(workflow) == []
+    assert concurrency_problems(workflow.replace("cancel-in-progress: false", "cancel-in-progress: true"))
+    assert concurrency_problems(re.sub(r"\n    concurrency:\n.*\n.*", "", workflow)) == [
+        "the deploy job has no concurrency group"
+    ]
+
+
+def test_azd_project_and_the_workflow() -> None:
+    azure = (ROOT / "azure.yaml").read_text()
+    assert "host: function" in azure and "language: python" in azure
+    hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
+    assert sorted(hooks) == sorted(
+        f"infra/hooks/{event}.{ext}"
+        for event in ("preprovision", "postprovision", "postdeploy")
+        for ext in ("sh", "ps1")
+    )
+    assert all((ROOT / hook).is_file() for hook in hooks)
+    scripts = "".join(
+        (ROOT / hook).read_text() for hook in [*hooks, "infra/hooks/lib.sh"] if hook.endswith(".sh")
+    )
+    assert "infra/subscriptions.bicep" in scripts
+    outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
+    # the hooks read what provisioning outputs, azd's own values and the azd environment's settings
+    azd_env = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AUTH_CLIENT_ID", "AUTH_APP_SKIP_SETUP"}
+    settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
+    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
+              "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip
+    used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
+        re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
+    )
+    known = outputs | azd_env | settings | tuning | {"ALERT_ROUTES"}  # ALERT_ROUTES: encoded by the hook
+    assert used <= known, used - known
+    assert '--subscription "$AZURE_SUBSCRIPTION_ID"' in scripts  # not az's default subscription
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
+    assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
+    assert "needs: test" in workflow
 
 
 # ---- 8. what the package leaves out
