@@ -79,19 +79,22 @@ interval=${MODELWATCH_KV_INTERVAL_SECONDS:-15}
 references() {
   az rest --method get --url "$site/config/configreferences/appsettings?$api" --query "value[].[id, properties.status]" -o tsv
 }
-if [ -z "$(references)" ]; then
+# assigned before use, so a failing az stops the hook (set -e) instead of reading as "no reference" or "resolved"
+refs=$(references)
+if [ -z "$refs" ]; then
   say "no Key Vault references in the app settings (no webhook configured)"
   exit 0
 fi
 attempt=1
 while :; do
   az rest --method post --url "$site/config/configreferences/appsettings/refresh?$api" --output none
+  refs=$(references)
   pending=""
   while IFS="$tab" read -r id status; do
     [ -n "$id" ] || continue
     [ "$status" = Resolved ] || pending="$pending ${id##*/}=$status"
   done <<EOF
-$(references)
+$refs
 EOF
   if [ -z "$pending" ]; then
     say "Key Vault references resolved"

@@ -93,6 +93,9 @@ elif args[0] == "rest":
     elif url.split("?")[0].endswith("/config/configreferences/appsettings/refresh"):
         counter("refreshes", bump=True)
     elif url.split("?")[0].endswith("/config/configreferences/appsettings") and method == "get":
+        if (state / "kv-fails").exists():
+            print("ERROR: (AuthorizationFailed) ...", file=sys.stderr)
+            sys.exit(1)
         done = counter("refreshes")
         site = url.split("/config/")[0]
         for name, statuses in fixture("kv.json", {}).items():
@@ -464,6 +467,14 @@ def test_an_unresolved_reference_fails_with_the_fix_named(hooks: Hooks) -> None:
     assert "TEAMS_WEBHOOK_URL=SecretNotFound" in result.stderr and "after 3 checks" in result.stderr
     assert "azd hooks run postprovision" in result.stderr and "az keyvault secret set" in result.stderr
     assert len([c for c in hooks.calls() if c[:1] == ["rest"] and "post" in c]) == 3  # bounded
+
+
+def test_a_failing_az_is_not_read_as_resolved(hooks: Hooks) -> None:
+    hooks.write("kv.json", {"TEAMS_WEBHOOK_URL": ["Resolved"]})
+    (hooks.state / "kv-fails").touch()
+    result = hooks.run("postprovision", **POST_ENV)
+    assert result.returncode == 1 and "AuthorizationFailed" in result.stderr
+    assert "references resolved" not in result.stdout and "no Key Vault references" not in result.stdout
 
 
 def test_no_reference_no_wait(hooks: Hooks) -> None:

@@ -1,6 +1,7 @@
 """Watcher health (infra/modules/monitoring.bicep), read structurally: what each alert watches, that it reaches the
-action group, that its window follows the timer's schedule, and that the documentation explains every alert. Whether Azure Monitor accepts these rules as written, and whether
-they fire, is verified only by deploying them (not possible here)."""
+action group, that its window follows the timer's schedule, and that the documentation explains every alert. Whether
+Azure Monitor accepts these rules as written, and whether they fire, is verified only by deploying them (not possible
+here)."""
 
 from __future__ import annotations
 
