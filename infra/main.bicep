@@ -20,22 +20,33 @@ param watchSubscriptionId string = ''
 @description('Subscriptions whose Azure OpenAI accounts are listed when watchAccounts is empty, comma-separated (Reader is granted on each); empty: the catalog subscription.')
 param watchSubscriptionIds string = ''
 
-@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, Cognitive Services Contributor is granted on exactly these.')
+@description('Azure OpenAI account resource ids to watch, comma-separated; empty: every account of those subscriptions. With policyMode enforce, the deployment writer role is granted on exactly these. The preprovision hook validates and de-duplicates the list first.')
 param watchAccounts string = ''
 
 @allowed(['plan', 'enforce'])
-@description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts).')
+@description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts, or policyEnforceAllAccounts).')
 param policyMode string = 'plan'
+
+@description('true: allow enforce with an empty watchAccounts (writes to every account of the watched subscriptions; no writer role is granted for them: grant it by hand where enforcement may write).')
+param policyEnforceAllAccounts bool = false
 
 @description('When catalog_timer runs: 6-field NCRONTAB, UTC.')
 param catalogPollSchedule string = '0 0 * * * *'
 
+// Bicep cannot read a period out of an NCRONTAB expression: say it here, next to the schedule. Values whose double
+// is a window Azure Monitor log alerts accept (10 min to 2 days).
+@allowed([5, 15, 30, 60, 120, 180, 360, 720, 1440])
+@description('catalogPollSchedule\'s period in minutes (60 for the hourly default): the missed-run alert fires after twice that without a successful catalog_timer run.')
+param catalogPollPeriodMinutes int = 60
+
 @allowed(['info', 'warning', 'critical'])
 param alertMinSeverity string = 'info'
 
+// azd pastes each value raw into main.parameters.json, so JSON in a value breaks the file ("unmarshalling Bicep
+// template parameters"): the preprovision hook passes ALERT_ROUTES base64-encoded, decoded here.
 @secure()
-@description('ALERT_ROUTES JSON (route -> {teams, slack: URL, minSeverity, catalogNews}); stored in Key Vault since it holds URLs.')
-param alertRoutes string = ''
+@description('ALERT_ROUTES JSON (route -> {teams, slack: URL, minSeverity, catalogNews}), base64-encoded (the preprovision hook encodes ALERT_ROUTES); stored in Key Vault since it holds URLs.')
+param alertRoutesBase64 string = ''
 
 @secure()
 @description('The default route\'s Teams Workflows webhook URL; stored in Key Vault, never in app settings.')
@@ -58,10 +69,34 @@ param alertRoutesInVault bool = false
 
 param stateTablePrefix string = 'ModelWatch'
 
+@minLength(1)
+@description('Client id of the Entra app registration for App Service Authentication: set by the preprovision hook (azd env AUTH_CLIENT_ID).')
+param authClientId string
+
+@description('E-mail address told when a watcher-health alert fires (failures, missed catalog cycle, dead letters); empty: none.')
+param healthAlertEmail string = ''
+
+@secure()
+@description('Webhook called when a watcher-health alert fires (common alert schema); empty: none.')
+param healthAlertWebhookUrl string = ''
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
-var accounts = filter(map(split(watchAccounts, ','), a => trim(a)), a => !empty(a))
+// Role scopes: trimmed, lower case (ARM ids are case-insensitive) and without repeats (union keeps one of each), so a
+// hand-edited list never grants twice. The app setting keeps the list as given (the preprovision hook checked it).
+var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
+var alertRoutes = empty(alertRoutesBase64) ? '' : base64ToString(alertRoutesBase64)
+// The app refuses to start in enforce mode with no accounts unless told to write everywhere (shared/config.py), so
+// the template refuses that combination too. ARM has no fail(): int() of a sentence stops the deployment with the
+// sentence in the error, and if() evaluates only the branch taken.
+var enforceRefused = policyMode == 'enforce' && empty(accounts) && !policyEnforceAllAccounts
+var checkedPolicyMode = enforceRefused
+  ? string(int('POLICY_MODE=enforce with an empty WATCH_ACCOUNTS writes to every account: name the accounts in WATCH_ACCOUNTS, or set POLICY_ENFORCE_ALL_ACCOUNTS=true'))
+  : policyMode
+// Deployment names at subscription scope are kept per location: a second environment (another region) reusing a name
+// fails with InvalidDeploymentLocation. Names carry the environment and location (at most 64 characters).
+var deploymentSuffix = take('${environmentName}-${location}', 37)
 var listedSubscriptions = filter(map(split(watchSubscriptionIds, ','), s => toLower(trim(s))), s => !empty(s))
 // Where the app reads: the catalog's subscription; the listed subscriptions, which the app uses only when no
 // accounts are named; and the subscriptions of the named accounts (GET account, list its deployments).
@@ -88,8 +123,10 @@ module app 'modules/app.bicep' = {
     watchSubscriptionId: catalogSubscription
     watchSubscriptionIds: watchSubscriptionIds // as given: the app defaults an empty list to the catalog subscription
     watchAccounts: watchAccounts
-    policyMode: policyMode
+    policyMode: checkedPolicyMode
+    policyEnforceAllAccounts: policyEnforceAllAccounts ? 'true' : 'false'
     catalogPollSchedule: catalogPollSchedule
+    catalogPollPeriodMinutes: catalogPollPeriodMinutes
     alertMinSeverity: alertMinSeverity
     alertRoutes: alertRoutes
     teamsWebhookUrl: teamsWebhookUrl
@@ -98,34 +135,57 @@ module app 'modules/app.bicep' = {
     slackWebhookInVault: slackWebhookInVault
     alertRoutesInVault: alertRoutesInVault
     stateTablePrefix: stateTablePrefix
+    authClientId: authClientId
+    healthAlertEmail: healthAlertEmail
+    healthAlertWebhookUrl: healthAlertWebhookUrl
   }
 }
 
-// Reader on each watched subscription: Microsoft.CognitiveServices/locations/models/read (the catalog) and the
-// account and deployment listing. Cognitive Services Usages Reader is not enough: it grants locations/usages/read only.
-module readers 'modules/subscription-reader.bicep' = [for sub in subscriptionsToRead: {
-  name: 'reader-${uniqueString(sub)}'
+// Per watched subscription: the two custom roles (modules/subscription-roles.bicep) and the catalog reader role on
+// the subscription: Models - List, the account listing, each account's deployments and models, and the poll of a
+// deployment write. Reader is not granted: it reads everything in the subscription.
+module subscriptionRoles 'modules/subscription-roles.bicep' = [for sub in subscriptionsToRead: {
+  name: 'mw-roles-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
   scope: subscription(sub)
   params: {
     principalId: app.outputs.principalId
+    subscriptionKey: sub
   }
 }]
 
-// Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider.
-module writers 'modules/account-contributor.bicep' = [for account in (policyMode == 'enforce' ? accounts : []): {
-  name: 'writer-${uniqueString(account)}'
+// Writing deployments is granted only with enforcement on, and only on the watched accounts, never wider. The role is
+// the custom deployment writer of the account's subscription (defined by subscriptionRoles, hence the dependency).
+module writers 'modules/account-writer.bicep' = [for account in (checkedPolicyMode == 'enforce' ? accounts : []): {
+  name: 'mw-writer-${deploymentSuffix}-${uniqueString(account, environmentName, location)}'
   scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
   params: {
     accountName: last(split(account, '/'))
     principalId: app.outputs.principalId
+    roleDefinitionId: subscriptionResourceId(
+      split(account, '/')[2],
+      'Microsoft.Authorization/roleDefinitions',
+      guid(split(account, '/')[2], 'modelwatch-deployment-writer')
+    )
   }
+  dependsOn: [
+    subscriptionRoles
+  ]
 }]
 
 output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_LOCATION string = location
 output FUNCTION_APP_NAME string = app.outputs.functionAppName
+output FUNCTION_APP_HOST string = app.outputs.functionAppHost
 output FUNCTION_APP_PRINCIPAL_ID string = app.outputs.principalId
 output EVENTGRID_TOPIC_NAME string = app.outputs.topicName
 output STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName
 output DEADLETTER_CONTAINER string = app.outputs.deadLetterContainer
 output KEY_VAULT_NAME string = app.outputs.keyVaultName
+// the postprovision hook removes writer-role assignments left on accounts no longer watched: these are the roles
+output WRITER_ROLE_IDS string = join(
+  map(
+    subscriptionsToRead,
+    s => subscriptionResourceId(s, 'Microsoft.Authorization/roleDefinitions', guid(s, 'modelwatch-deployment-writer'))
+  ),
+  ','
+)

@@ -23,19 +23,17 @@ param teamsWebhookInVault bool
 param slackWebhookInVault bool
 param alertRoutesInVault bool
 param stateTablePrefix string
+@description('\'true\' or \'false\': POLICY_ENFORCE_ALL_ACCOUNTS (main.bicep refuses enforce with no accounts without it).')
+param policyEnforceAllAccounts string
+@description('Client id of the Entra app registration behind App Service Authentication (the preprovision hook creates it).')
+param authClientId string
+param catalogPollPeriodMinutes int
+param healthAlertEmail string
+@secure()
+param healthAlertWebhookUrl string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
-
-// Built-in role definition ids
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-}
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
@@ -164,7 +162,13 @@ var appSettings = union(
     WATCH_ACCOUNTS: watchAccounts
     EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
     POLICY_MODE: policyMode
+    POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
+    // the HTTP functions check the caller's app role from App Service Authentication (authsettingsV2 below)
+    HTTP_AUTH: 'entra'
+    STATUS_PAGE_URL: 'https://${functionApp.properties.defaultHostName}/api/status'
+    // DefaultAzureCredential tries only the managed identity: no slow fall-through to developer credentials
+    AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
   },
   secretSettings
 )
@@ -179,9 +183,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: 'SystemAssigned'
+    // no siteConfig.ftpsState: Flex Consumption rejects it in some regions ("site configuration properties ... for
+    // Flex Consumption sites is invalid", Azure/azure-cli#31414), and Flex Consumption has no FTP endpoint anyway
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
     }
     // Flex Consumption: the runtime lives here, not in FUNCTIONS_WORKER_RUNTIME (which it rejects)
     functionAppConfig: {
@@ -201,93 +206,102 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+module appRoles 'app-roles.bicep' = {
+  name: 'app-roles-${token}'
+  params: {
+    principalId: functionApp.identity.principalId
+    topicPrincipalId: topic.identity.principalId
+    storageAccountName: storage.name
+    deadLetterContainer: deadLetters.name
+    topicName: topic.name
+    vaultName: vault.name
+    insightsName: insights.name
+  }
+}
+
 // Written after the roles and secrets exist: writing the settings restarts the app, which then resolves the Key
-// Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage.
+// Vault references (one that cannot be resolved reaches the app as its literal text) and reaches its storage. A role
+// can still take minutes to take effect after its assignment exists: the postprovision hook refreshes the references
+// and waits until each one reports Resolved (infra/hooks/postprovision.sh).
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: appSettings
   dependsOn: [
-    blobOwner
-    tableContributor
-    sender
-    secretsUser
-    metricsPublisher
+    appRoles
     teamsSecret
     slackSecret
     routesSecret
   ]
 }
 
-// ---- the Function App's roles, each on the one resource it needs
-
-// host storage (timer locks, keys) and the deployment package container (Flex Consumption reads it)
-resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
-  scope: storage
+// App Service Authentication (Easy Auth) with Microsoft Entra ID in front of every HTTP function: an unauthenticated
+// call gets 401 before it reaches the app (one action for all paths: a browser redirect cannot be kept for the
+// status page alone, so browsers sign in at /.auth/login/aad first; docs/deploy.md). The app then checks the caller's
+// app role (ModelWatch.Reader, ModelWatch.Operator) from X-MS-CLIENT-PRINCIPAL (HTTP_AUTH=entra).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      // Event Grid delivers to the Event Grid extension's endpoint with its system key and no Entra token: Easy
+      // Auth must let it through (the extension still requires the key)
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false // nothing calls Graph on the user's behalf: no tokens to keep
+      }
+    }
+    httpSettings: {
+      requireHttps: true
+    }
   }
+  // one write to the site's configuration at a time: two config PUTs in parallel can meet a 409 (operation in progress)
+  dependsOn: [
+    settings
+  ]
 }
 
-// No Storage Queue Data Contributor: the host uses queues in AzureWebJobsStorage only for blob and queue triggers
-// and Durable Functions. This app's triggers are a timer (blob leases), Event Grid (pushed over HTTP) and HTTP.
-
-// the state tables: snapshots, cursors, outbox, inventory, ledger, rollback records
-resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(topic.id, functionApp.id, roles.eventGridDataSender)
-  scope: topic
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, functionApp.id, roles.monitoringMetricsPublisher)
-  scope: insights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// the topic's identity writes dead letters to their container, and nowhere else
-resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(deadLetters.id, topic.id, roles.storageBlobDataContributor)
-  scope: deadLetters
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: topic.identity.principalId
-    principalType: 'ServicePrincipal'
+module monitoring 'monitoring.bicep' = {
+  name: 'monitoring-${token}'
+  params: {
+    location: location
+    tags: tags
+    token: token
+    workspaceId: logs.id
+    topicId: topic.id
+    functionAppName: functionApp.name
+    catalogPollPeriodMinutes: catalogPollPeriodMinutes
+    healthAlertEmail: healthAlertEmail
+    healthAlertWebhookUrl: healthAlertWebhookUrl
   }
 }
 
 output functionAppName string = functionApp.name
+output functionAppHost string = functionApp.properties.defaultHostName
 output principalId string = functionApp.identity.principalId
 output topicName string = topic.name
 output storageAccountName string = storage.name

@@ -1,16 +1,24 @@
-"""infra/ checked structurally: no Bicep compiler is installable here (PyPI, npm and Debian have none; npm's
-bicep-node only downloads the binary from GitHub), so these tests read the templates as text and check them
-against the code: the settings the template sets are the ones the code reads and pass its validation; the
-Event Grid subscriptions target functions that exist, with filters equal to what each subscriber handles and
-documented in docs/events.md; the identity's roles are least privilege."""
+"""infra/ checked without a Bicep compiler (none is installable here: PyPI, npm and Debian have none; npm's bicep-node
+only downloads the binary from GitHub). Every template is parsed with the tree-sitter Bicep grammar (a syntax error
+fails), then read structurally and checked against the code and against Azure's known behaviour: the settings the
+template sets are the ones the code reads and pass its validation; the Event Grid subscriptions target functions that
+exist; azd's parameter substitution yields valid JSON; deployment and role assignment names are what ARM accepts
+over time. RBAC is in test_infra_rbac.py, the hook scripts in test_infra_hooks.py, sign-in in test_infra_auth.py,
+monitoring in test_infra_monitoring.py. Helpers here are imported by those files."""
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import json
 import re
+import shutil
+from functools import cache
 from pathlib import Path
 
 import pytest
+import tree_sitter_bicep
+from tree_sitter import Language, Node, Parser
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
 from shared.domain.events import CATALOG_EVENT_TYPES
@@ -20,30 +28,100 @@ from tests.app_functions import functions
 
 ROOT = Path(__file__).parents[2]
 INFRA = ROOT / "infra"
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-COGNITIVE_CONTRIBUTOR = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
-# every role the templates may grant; a new one is a decision to make here, on purpose
-GRANTED = {
-    READER: "Reader",
-    COGNITIVE_CONTRIBUTOR: "Cognitive Services Contributor",
-    "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
-    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # the topic's dead letters
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
-}
-BROAD = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-}
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",  # identity-based host storage (the code falls back to it for state too)
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
+
+
+# ---- reading Bicep: the tree-sitter grammar for structure, text for the settings table
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bicep.language()))
+
+
+def parse(source: str) -> Node:
+    return _parser().parse(source.encode("utf-8")).root_node
+
+
+def syntax_errors(source: str) -> list[str]:
+    """Where the grammar could not parse (ERROR or MISSING nodes), as line:column; empty when the file parses."""
+    found: list[str] = []
+
+    def walk(node: Node) -> None:
+        if node.is_error or node.is_missing:
+            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
+        for child in node.children:
+            walk(child)
+
+    walk(parse(source))
+    return found
+
+
+def node_text(node: Node | None) -> str:
+    return "" if node is None or node.text is None else node.text.decode("utf-8")
+
+
+def string_value(node: Node | None) -> str:
+    """A string literal's content (quotes off); other expressions as written."""
+    text = node_text(node)
+    return text[1:-1] if node is not None and node.type == "string" else text
+
+
+def declarations(root: Node, kind: str) -> list[tuple[str, str, Node]]:
+    """(symbolic name, type or path string, body object) of each resource_declaration / module_declaration; the
+    body of a conditional or looped declaration is its object."""
+    out = []
+    for node in root.children:
+        if node.type != kind:
+            continue
+        name = node_text(node.child(1))
+        kind_string = string_value(next(c for c in node.children if c.type == "string"))
+        body = next(c for c in node.children if c.type in ("object", "if_statement", "for_statement"))
+        while body.type != "object":
+            body = next(c for c in body.children if c.type in ("object", "if_statement", "for_statement"))
+        out.append((name, kind_string, body))
+    return out
+
+
+def resources(root: Node, type_prefix: str = "") -> list[tuple[str, str, Node]]:
+    return [r for r in declarations(root, "resource_declaration") if r[1].startswith(type_prefix)]
+
+
+def prop(obj: Node | None, *path: str) -> Node | None:
+    """The value of obj.path[0].path[1]... (object_property identifier: value), or None."""
+    for key in path:
+        if obj is None or obj.type != "object":
+            return None
+        found = None
+        for child in obj.children:
+            if child.type == "object_property" and node_text(child.child(0)).strip("'") == key:
+                found = child.child(2)
+        obj = found
+    return obj
+
+
+def items(array: Node | None) -> list[Node]:
+    return [] if array is None else [c for c in array.children if c.is_named and c.type != "comment"]
+
+
+def variables(root: Node) -> dict[str, str]:
+    return {
+        node_text(node.child(1)): node_text(node.children[-1])
+        for node in root.children
+        if node.type == "variable_declaration"
+    }
+
+
+def parameters(root: Node) -> dict[str, Node]:
+    return {node_text(n.child(1)): n for n in root.children if n.type == "parameter_declaration"}
+
+
+def bicep(name: str) -> Node:
+    return parse((INFRA / name).read_text(encoding="utf-8"))
 
 
 def text(name: str) -> str:
@@ -97,45 +175,67 @@ def subscriptions(source: str) -> dict[str, list[str]]:
     return out
 
 
-def assignments_in(name: str, source: str) -> list[tuple[str, str, str]]:
-    """(file, role definition id, scope) of each role assignment in one template. The scope is the symbolic name
-    of the resource it is assigned on, or the file's target scope ('resourceGroup' unless declared)."""
-    declared = re.search(r"^targetScope = '(\w+)'", source, re.M)
-    guids = dict(re.findall(r"(\w+):\s*'([0-9a-f-]{36})'", source))
-    guids.update(re.findall(r"var (\w+) = '([0-9a-f-]{36})'", source))
-    out: list[tuple[str, str, str]] = []
-    for match in re.finditer(r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[^']+'", source):
-        body = block(source, source[match.start() : match.end()])
-        role = re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", body)
-        scope = re.search(r"\n\s+scope: (\w+)", body)
-        assert role is not None, body
-        target = scope.group(1) if scope else (declared.group(1) if declared else "resourceGroup")
-        out.append((name, guids[role.group(1)], target))
-    return out
+def bicep_files(root: Path = INFRA) -> list[Path]:
+    return sorted(root.rglob("*.bicep"))
 
 
-def role_assignments() -> list[tuple[str, str, str]]:
-    return [
-        assignment
-        for path in sorted(INFRA.rglob("*.bicep"))
-        for assignment in assignments_in(path.name, text(str(path.relative_to(INFRA))))
-    ]
+# ---- 6. every template parses
 
 
-def role_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
-    """What breaks least privilege: a role not in GRANTED, anything but Reader on a subscription, any role on a
-    whole resource group, Cognitive Services Contributor anywhere but on an account."""
+def grammar_problems(root: Path) -> dict[str, list[str]]:
+    return {
+        str(path.relative_to(root)): errors
+        for path in bicep_files(root)
+        if (errors := syntax_errors(path.read_text(encoding="utf-8")))
+    }
+
+
+def test_every_template_parses_with_the_bicep_grammar() -> None:
+    assert len(bicep_files()) >= 7
+    assert grammar_problems(INFRA) == {}
+
+
+def test_the_grammar_check_fails_on_a_broken_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy)
+    main = copy / "main.bicep"
+    # a brace closed too early: what a bad merge leaves behind
+    main.write_text(main.read_text().replace("  name: 'app'\n", "  name: 'app'\n  }\n", 1))
+    broken = grammar_problems(copy)
+    assert list(broken) == ["main.bicep"] and broken["main.bicep"]
+
+
+# ---- 1. Flex Consumption: no ftpsState
+
+
+def flex_site_config_problems(root: Node) -> list[str]:
+    """siteConfig properties Flex Consumption rejects ("site configuration properties ... for Flex Consumption sites is
+    invalid", Azure/azure-cli#31414) on any Microsoft.Web/sites that has functionAppConfig (a Flex app)."""
     problems = []
-    for file, role, scope in assignments:
-        if role not in GRANTED:
-            problems.append(f"{file}: role {BROAD.get(role, role)} is not one this app needs")
-        elif scope == "subscription" and role != READER:
-            problems.append(f"{file}: {GRANTED[role]} at subscription scope")
-        elif scope == "resourceGroup":
-            problems.append(f"{file}: {GRANTED[role]} on a whole resource group")
-        elif role == COGNITIVE_CONTRIBUTOR and (file, scope) != ("account-contributor.bicep", "account"):
-            problems.append(f"{file}: Cognitive Services Contributor on {scope}, not on one account")
+    for name, _, body in resources(root, "Microsoft.Web/sites@"):
+        if prop(body, "properties", "functionAppConfig") is None:
+            continue
+        for key in ("ftpsState", "linuxFxVersion", "alwaysOn", "use32BitWorkerProcess", "javaVersion"):
+            if prop(body, "properties", "siteConfig", key) is not None:
+                problems.append(f"{name}: siteConfig.{key}")
     return problems
+
+
+def test_the_flex_consumption_app_sets_no_site_config_it_rejects() -> None:
+    root = bicep("modules/app.bicep")
+    assert [
+        n for n, _, b in resources(root, "Microsoft.Web/sites@") if prop(b, "properties", "functionAppConfig")
+    ]
+    assert flex_site_config_problems(root) == []
+
+
+def test_the_site_config_check_sees_ftps_state() -> None:
+    source = (INFRA / "modules/app.bicep").read_text()
+    broken = source.replace("minTlsVersion: '1.2'", "minTlsVersion: '1.2'\n      ftpsState: 'Disabled'", 1)
+    assert flex_site_config_problems(parse(broken)) == ["functionApp: siteConfig.ftpsState"]
+
+
+# ---- the Event Grid subscriptions
 
 
 def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
@@ -164,6 +264,9 @@ def test_subscriptions_retry_and_dead_letter() -> None:
     assert "endpointType: 'StorageBlob'" in source
 
 
+# ---- the app settings
+
+
 def test_every_setting_the_template_sets_is_one_the_code_reads() -> None:
     settings = app_settings(text("modules/app.bicep"))
     known = set(json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]) | PLATFORM_SETTINGS
@@ -190,7 +293,9 @@ DEPLOYED = {
     "Microsoft.CognitiveServices/accounts/contoso",
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
+    "policyEnforceAllAccounts": "false",
     "alertMinSeverity": "warning",
+    "functionApp.properties.defaultHostName": "func-modelwatch01.azurewebsites.net",
 }
 # what the host hands the app for each Key Vault reference: the secret's value
 SECRETS = {
@@ -200,15 +305,15 @@ SECRETS = {
 }
 
 
-def resolve(expression: str) -> str:
+def resolve(expression: str, deployed: dict[str, str] = DEPLOYED) -> str:
     """A setting's value as the app sees it. An expression the table does not know fails the test (KeyError)."""
     if reference := re.fullmatch(
         r"'@Microsoft\.KeyVault\(SecretUri=\$\{[^}]+\}secrets/([a-z-]+)/\)'", expression
     ):
         return SECRETS[reference.group(1)]
     if expression.startswith("'"):
-        return re.sub(r"\$\{([^}]+)\}", lambda m: DEPLOYED[m.group(1)], expression.strip("'"))
-    return DEPLOYED[expression]
+        return re.sub(r"\$\{([^}]+)\}", lambda m: deployed[m.group(1)], expression.strip("'"))
+    return deployed[expression]
 
 
 @pytest.mark.parametrize("secrets", [True, False], ids=["with-webhooks", "without"])
@@ -221,6 +326,61 @@ def test_the_settings_the_template_produces_pass_the_apps_validation(secrets: bo
     require_function_app(settings)
     assert settings.enforce and settings.watch_accounts and settings.eventgrid_topic_key is None
     assert ("payments" in settings.routes) == secrets and (settings.slack_webhook_url is not None) == secrets
+    # 10, 12: sign-in required, alerts link to the status page, only the managed identity is tried
+    assert settings.http_auth == "entra"
+    assert settings.status_page_url == "https://func-modelwatch01.azurewebsites.net/api/status"
+    assert settings.azure_token_credentials == "ManagedIdentityCredential"
+
+
+def test_enforce_on_every_account_is_passed_through_when_said_outright() -> None:
+    """14: enforce with no named account starts only with POLICY_ENFORCE_ALL_ACCOUNTS=true, which the template sets
+    from policyEnforceAllAccounts."""
+    deployed = DEPLOYED | {"watchAccounts": "", "policyEnforceAllAccounts": "true"}
+    env = {name: resolve(value, deployed) for name, value in app_settings(text("modules/app.bicep")).items()}
+    settings = load_settings(env)
+    assert settings.enforce and settings.policy_enforce_all_accounts and not settings.watch_accounts
+    env["POLICY_ENFORCE_ALL_ACCOUNTS"] = "false"  # what the template's guard refuses to produce
+    with pytest.raises(SettingsError, match="POLICY_ENFORCE_ALL_ACCOUNTS"):
+        load_settings(env)
+
+
+def enforce_guard(main: Node) -> tuple[str, str]:
+    """(the refusal condition, what POLICY_MODE is set from) in main.bicep."""
+    variables_ = variables(main)
+    app_module = next(b for n, _, b in declarations(main, "module_declaration") if n == "app")
+    return variables_.get("enforceRefused", ""), node_text(prop(app_module, "params", "policyMode"))
+
+
+def guard_problems(main: Node) -> list[str]:
+    condition, mode_from = enforce_guard(main)
+    problems = []
+    for part in ("policyMode == 'enforce'", "empty(accounts)", "!policyEnforceAllAccounts"):
+        if part not in condition:
+            problems.append(f"enforceRefused lacks {part}")
+    checked = variables(main).get(mode_from, "")
+    if not checked.startswith("enforceRefused") or "int(" not in checked:
+        problems.append(
+            f"POLICY_MODE comes from {mode_from}, which does not stop the deployment when refused"
+        )
+    return problems
+
+
+def test_the_template_refuses_enforce_with_no_accounts_unless_told() -> None:
+    main = bicep("main.bicep")
+    assert guard_problems(main) == []
+    assert "policyEnforceAllAccounts" in parameters(main)
+    assert node_text(parameters(main)["policyEnforceAllAccounts"].children[-1]) == "false"  # default off
+    writers = next(b for n, _, b in declarations(main, "module_declaration") if n == "writers")
+    assert "checkedPolicyMode == 'enforce'" in node_text(writers.parent)
+
+
+def test_the_guard_check_sees_policy_mode_passed_unchecked() -> None:
+    source = (
+        (INFRA / "main.bicep").read_text().replace("policyMode: checkedPolicyMode", "policyMode: policyMode")
+    )
+    assert guard_problems(parse(source)) == [
+        "POLICY_MODE comes from policyMode, which does not stop the deployment when refused"
+    ]
 
 
 def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> None:
@@ -231,9 +391,10 @@ def test_each_key_vault_reference_names_a_secret_the_template_can_create() -> No
     }
     settings = declaration(source, "var secretSettings")
     assert created == set(re.findall(r"secrets/([a-z-]+)/\)'", settings)) == set(SECRETS)
-    # a secret added by hand stays referenced (its InVault flag), and the settings wait for the role that reads it
+    # a secret added by hand stays referenced (its InVault flag), and the settings wait for the roles that read it
     assert settings.count("InVault") == len(SECRETS)
-    assert "secretsUser" in block(source, "resource settings 'Microsoft.Web/sites/config")
+    assert "appRoles" in block(source, "resource settings 'Microsoft.Web/sites/config")
+    assert "secretsUser" in (INFRA / "modules/app-roles.bicep").read_text()
 
 
 def test_the_settings_check_catches_a_template_typo() -> None:
@@ -243,38 +404,278 @@ def test_the_settings_check_catches_a_template_typo() -> None:
         load_settings(env)
 
 
-def test_roles_are_least_privilege() -> None:
-    assignments = role_assignments()
-    assert {GRANTED[role] for _, role, _ in assignments} == set(GRANTED.values())
-    assert role_problems(assignments) == []
-    assert ("subscription-reader.bicep", READER, "subscription") in assignments
-    main = text("main.bicep")
-    assert "policyMode == 'enforce' ? accounts : []" in main  # write access only when enforcing
-    assert not set(BROAD) & set(
-        re.findall(r"[0-9a-f-]{36}", "".join(p.read_text() for p in INFRA.rglob("*") if p.is_file()))
+# ---- 2. azd pastes values raw into main.parameters.json
+
+
+def azd_substitute(template: str, env: dict[str, str]) -> str:
+    """What azd does to main.parameters.json before parsing it: ${NAME} and ${NAME=default} replaced by the value,
+    as is (no JSON escaping), the default when unset or empty."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(3) or ""
+        return env.get(name) or default
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(=([^}]*))?\}", value, template)
+
+
+def substituted_parameters(template: str, env: dict[str, str]) -> dict[str, str]:
+    """Parameter -> value after substitution; json.JSONDecodeError is "unmarshalling Bicep template parameters"."""
+    parsed = json.loads(azd_substitute(template, env))
+    return {name: spec["value"] for name, spec in parsed["parameters"].items()}
+
+
+# values azd really holds in CI or .azure/<env>/.env: JSON, quotes, backslashes, spaces
+AZD_ENV = {
+    "AZURE_ENV_NAME": "modelwatch-prod",
+    "AZURE_LOCATION": "swedencentral",
+    "WATCH_ACCOUNTS": DEPLOYED["watchAccounts"],
+    "POLICY_MODE": "enforce",
+    "ALERT_ROUTES": json.dumps(
+        {
+            "payments": {"slack": "https://hooks.slack.com/services/T1/B1/x", "minSeverity": "critical"},
+            "search": {"teams": "SEARCH_TEAMS_URL", "catalogNews": False},
+        }
+    ),
+    "TEAMS_WEBHOOK_URL": "https://prod-01.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=a%2Fb",
+    "AUTH_CLIENT_ID": "22222222-3333-4444-5555-666666666666",
+    "HEALTH_ALERT_EMAIL": "platform@contoso.com",
+}
+
+
+def encoded_env(env: dict[str, str]) -> dict[str, str]:
+    """What the preprovision hook leaves in azd's environment (tests/unit/test_infra_hooks.py runs the real hook and
+    checks it does exactly this)."""
+    return env | {"ALERT_ROUTES_B64": base64.b64encode(env["ALERT_ROUTES"].encode()).decode()}
+
+
+def test_the_parameters_file_stays_json_with_a_json_alert_routes() -> None:
+    template = (INFRA / "main.parameters.json").read_text()
+    values = substituted_parameters(template, encoded_env(AZD_ENV))
+    assert json.loads(base64.b64decode(values["alertRoutesBase64"])) == json.loads(AZD_ENV["ALERT_ROUTES"])
+    assert (
+        values["teamsWebhookUrl"] == AZD_ENV["TEAMS_WEBHOOK_URL"]
+        and values["policyEnforceAllAccounts"] == "false"
     )
+    declared = set(parameters(bicep("main.bicep")))
+    assert set(values) <= declared, set(values) - declared
+    required = {name for name, node in parameters(bicep("main.bicep")).items() if "=" not in node_text(node)}
+    assert required <= set(values), required - set(values)
+    # the raw JSON never reaches the file, and the template decodes what it gets
+    assert "${ALERT_ROUTES}" not in template and "${ALERT_ROUTES=" not in template
+    assert "base64ToString(alertRoutesBase64)" in variables(bicep("main.bicep"))["alertRoutes"]
 
 
-def test_the_role_check_catches_a_broad_grant() -> None:
-    source = text("modules/subscription-reader.bicep")
-    broad = source.replace(READER, "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
-    assert role_problems(assignments_in("subscription-reader.bicep", broad))
-    writer = text("modules/account-contributor.bicep").replace("scope: account\n", "")  # the whole group
-    assert role_problems(assignments_in("account-contributor.bicep", writer)) == [
-        "account-contributor.bicep: Cognitive Services Contributor on a whole resource group"
+def test_the_substitution_check_breaks_on_raw_json() -> None:
+    old = (INFRA / "main.parameters.json").read_text().replace("${ALERT_ROUTES_B64=}", "${ALERT_ROUTES=}")
+    with pytest.raises(json.JSONDecodeError):
+        substituted_parameters(old, AZD_ENV)
+
+
+# ---- 3. deployment names at subscription scope
+
+
+def subscription_scope_deployment_names(main: Node) -> dict[str, str]:
+    """Module symbol -> its name expression, for the modules main.bicep (subscription scope) deploys at a
+    subscription's scope: those deployments are kept per location."""
+    out = {}
+    for name, _, body in declarations(main, "module_declaration"):
+        scope = node_text(prop(body, "scope"))
+        if not scope or scope.startswith("subscription("):
+            out[name] = node_text(prop(body, "name"))
+    return out
+
+
+def deployment_name_problems(main: Node) -> list[str]:
+    problems = []
+    suffix = variables(main).get("deploymentSuffix", "")
+    for module, expression in subscription_scope_deployment_names(main).items():
+        says = expression + (suffix if "deploymentSuffix" in expression else "")
+        for part in ("environmentName", "location"):
+            if part not in says:
+                problems.append(f"{module}: deployment name {expression} does not include {part}")
+    return problems
+
+
+def longest_name(expression: str, suffix: str) -> int:
+    """The name's length with a 40-character environment name and the longest region name."""
+    env, location = "e" * 40, "australiasoutheast"
+    take = re.fullmatch(r"take\('\$\{environmentName\}-\$\{location\}', (\d+)\)", suffix)
+    assert take, suffix
+    filled = expression.strip("'").replace("${deploymentSuffix}", f"{env}-{location}"[: int(take.group(1))])
+    return len(re.sub(r"\$\{uniqueString\([^}]*\)\}", "x" * 13, filled))
+
+
+def test_subscription_scope_deployment_names_carry_the_environment_and_location() -> None:
+    main = bicep("main.bicep")
+    names = subscription_scope_deployment_names(main)
+    assert "subscriptionRoles" in names
+    assert deployment_name_problems(main) == []
+    for expression in names.values():
+        assert longest_name(expression, variables(main)["deploymentSuffix"]) <= 64  # ARM's limit
+
+
+def test_the_deployment_name_check_sees_a_fixed_name() -> None:
+    source = (INFRA / "main.bicep").read_text()
+    old = re.sub(r"name: 'mw-roles-[^\n]+", "name: 'reader-${uniqueString(sub)}'", source)
+    assert deployment_name_problems(parse(old)) == [
+        "subscriptionRoles: deployment name 'reader-${uniqueString(sub)}' does not include environmentName",
+        "subscriptionRoles: deployment name 'reader-${uniqueString(sub)}' does not include location",
+    ]
+
+
+# ---- 5. role assignment names include the principal
+
+
+def assignment_name_problems(root: Node, file: str) -> list[str]:
+    problems = []
+    for name, _, body in resources(root, "Microsoft.Authorization/roleAssignments@"):
+        expression = node_text(prop(body, "name"))
+        principal = node_text(prop(body, "properties", "principalId"))
+        if not expression.startswith("guid(") or principal not in expression:
+            problems.append(f"{file}: {name} is named {expression}, without its principal {principal}")
+    return problems
+
+
+def test_role_assignment_names_include_the_principal_id() -> None:
+    checked = 0
+    for path in bicep_files():
+        root = parse(path.read_text())
+        checked += len(resources(root, "Microsoft.Authorization/roleAssignments@"))
+        assert assignment_name_problems(root, path.name) == []
+    assert checked >= 8
+
+
+def test_the_assignment_name_check_sees_an_app_id_instead_of_the_principal() -> None:
+    source = (INFRA / "modules/app-roles.bicep").read_text()
+    old = source.replace(
+        "guid(storage.id, principalId, roles.storageBlobDataOwner)",
+        "guid(storage.id, roles.storageBlobDataOwner)",
+    )
+    assert assignment_name_problems(parse(old), "app-roles.bicep") == [
+        "app-roles.bicep: blobOwner is named guid(storage.id, roles.storageBlobDataOwner), without its principal principalId"
+    ]
+
+
+# ---- 5. azd version, CI concurrency
+
+
+def required_azd(azure_yaml: str) -> tuple[int, ...] | None:
+    match = re.search(r"^requiredVersions:\n\s+azd:\s*[\"']>=\s*(\d+)\.(\d+)\.(\d+)[\"']", azure_yaml, re.M)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def test_azd_is_recent_enough_not_to_delete_the_watched_accounts_groups() -> None:
+    azure = (ROOT / "azure.yaml").read_text()
+    version = required_azd(azure)
+    # 1.24.1: azd down no longer deletes resource groups a subscription deployment only touched (#7698)
+    assert version is not None and version >= (1, 24, 1)
+    assert "#7698" in azure  # the comment says why
+    assert required_azd(azure.replace('">= 1.', '">= 0.')) == (0, *version[1:])
+
+
+def deploy_job(workflow: str) -> str:
+    return workflow[workflow.index("\n  deploy:") :]
+
+
+def concurrency_problems(workflow: str) -> list[str]:
+    job = deploy_job(workflow)
+    match = re.search(r"\n    concurrency:\n      group: (\S+)\n      cancel-in-progress: (\w+)", job)
+    if not match:
+        return ["the deploy job has no concurrency group"]
+    return [] if match.group(2) == "false" else ["a deployment under way would be cancelled"]
+
+
+def test_the_workflow_deploys_one_at_a_time() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert concurrency_problems(workflow) == []
+    assert concurrency_problems(workflow.replace("cancel-in-progress: false", "cancel-in-progress: true"))
+    assert concurrency_problems(re.sub(r"\n    concurrency:\n.*\n.*", "", workflow)) == [
+        "the deploy job has no concurrency group"
     ]
 
 
 def test_azd_project_and_the_workflow() -> None:
     azure = (ROOT / "azure.yaml").read_text()
     assert "host: function" in azure and "language: python" in azure
-    assert "infra/subscriptions.bicep" in azure and "postdeploy" in azure
+    hooks = re.findall(r"run: (infra/hooks/\S+)", azure)
+    assert sorted(hooks) == sorted(
+        f"infra/hooks/{event}.{ext}"
+        for event in ("preprovision", "postprovision", "postdeploy")
+        for ext in ("sh", "ps1")
+    )
+    assert all((ROOT / hook).is_file() for hook in hooks)
+    scripts = "".join(
+        (ROOT / hook).read_text() for hook in [*hooks, "infra/hooks/lib.sh"] if hook.endswith(".sh")
+    )
+    assert "infra/subscriptions.bicep" in scripts
     outputs = set(re.findall(r"^output (\w+) ", text("main.bicep"), re.M))
-    # the hook reads what provisioning outputs, and azd's own AZURE_SUBSCRIPTION_ID
-    used = set(re.findall(r"\$(?:env:)?\{?([A-Z_]+)", azure)) - {"AZURE_SUBSCRIPTION_ID", "LASTEXITCODE"}
-    assert used <= outputs, used - outputs
-    assert azure.count('--subscription "$AZURE_SUBSCRIPTION_ID"') == 1  # not az's default subscription
+    # the hooks read what provisioning outputs, azd's own values and the azd environment's settings
+    azd_env = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AUTH_CLIENT_ID", "AUTH_APP_SKIP_SETUP"}
+    settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
+    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
+              "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip
+    used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
+        re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
+    )
+    known = outputs | azd_env | settings | tuning | {"ALERT_ROUTES"}  # ALERT_ROUTES: encoded by the hook
+    assert used <= known, used - known
+    assert '--subscription "$AZURE_SUBSCRIPTION_ID"' in scripts  # not az's default subscription
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert re.search(r"^\s*- run: bash \.ci/run$", workflow, re.M), "the test job must run bash .ci/run"
     assert "azd up --no-prompt" in workflow and "id-token: write" in workflow
     assert "needs: test" in workflow
+
+
+# ---- 8. what the package leaves out
+
+
+def funcignore_excludes(patterns: list[str], path: str) -> bool:
+    """gitignore semantics as azd applies .funcignore (go-gitignore), for the patterns used here: a pattern without
+    '/' matches any path component; a trailing '/' only directories; a leading '/' anchors at the root; '!' negates."""
+    parts = path.split("/")
+    excluded = False
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw[1:] if negate else raw
+        directory_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        anchored = pattern.startswith("/") or "/" in pattern
+        pattern = pattern.lstrip("/")
+        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))] if anchored else parts
+        for i, candidate in enumerate(candidates):
+            is_directory = i < len(candidates) - 1
+            if directory_only and not is_directory:
+                continue
+            if fnmatch.fnmatchcase(candidate, pattern):
+                excluded = not negate
+    return excluded
+
+
+def funcignore() -> list[str]:
+    lines = (ROOT / ".funcignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+LEFT_OUT = [
+    "__azurite_db_table__.json", "__azurite_db_blob__.json", "__azurite_db_queue_extent__.json",
+    "__blobstorage__/x/y.bin", "__queuestorage__/q/1", ".azurite/__azurite_db_table__.json",
+    "shared/__pycache__/config.cpython-311.pyc", "shared/domain/__pycache__/diff.cpython-311.pyc",
+    ".python_packages/lib/site-packages/requests/__init__.py", ".venv/bin/python", "node_modules/azurite/package.json",
+    "tests/unit/test_infra.py", "demo-output/state.db", ".modelwatch/state.db", "local.settings.json",
+    ".azure/modelwatch-prod/.env", ".env", "infra/main.bicep", "docs/deploy.md", ".github/workflows/ci.yml",
+    "package-lock.json", "requirements-dev.txt", ".pytest_cache/v/cache/nodeids", ".mypy_cache/3.11/x.json",
+]  # fmt: skip
+KEPT = ["function_app.py", "host.json", "requirements.txt", "shared/config.py", "shared/domain/diff.py",
+        "shared/data/timeline.json", "shared/py.typed"]  # fmt: skip
+
+
+def test_the_package_leaves_out_local_state_caches_and_tools() -> None:
+    patterns = funcignore()
+    assert [p for p in LEFT_OUT if not funcignore_excludes(patterns, p)] == []
+    assert [p for p in KEPT if funcignore_excludes(patterns, p)] == []
+
+
+def test_the_funcignore_check_sees_a_missing_line() -> None:
+    patterns = [p for p in funcignore() if p != "__azurite_db*"]
+    assert not funcignore_excludes(patterns, "__azurite_db_table__.json")
+    assert funcignore_excludes(["shared/"], "shared/config.py")  # the matcher can exclude what must be kept

@@ -1,0 +1,83 @@
+// In one watched subscription: the two custom roles modelwatch needs, defined here and assignable only here, and the
+// catalog reader role assigned to the app's identity. main.bicep deploys this once per watched subscription.
+// Why custom roles: Reader grants every */read of the subscription and Cognitive Services Contributor grants keys,
+// accounts and deployments deletion; the app needs five reads and one write (tests/unit/test_infra_rbac.py keeps the
+// table "ARM call -> action" that these action lists must equal).
+targetScope = 'subscription'
+
+param principalId string
+
+@description('This subscription\'s id as main.bicep spells it (lower case): the role definitions\' names are derived from it, so main.bicep derives the same ones.')
+param subscriptionKey string
+
+// Stable names: the same subscription always gets the same two definitions, whichever environment deploys them
+// (two environments watching one subscription share them; their content is the same).
+var readerRoleName = guid(subscriptionKey, 'modelwatch-catalog-reader')
+var writerRoleName = guid(subscriptionKey, 'modelwatch-deployment-writer')
+
+// Assigned at subscription scope: Models - List and the account listing are subscription-level calls, and so is the
+// poll of a deployment write (.../locations/{location}/operationResults/{id} is not under the account).
+resource readerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: readerRoleName
+  properties: {
+    // role names are unique in the tenant: the subscription id keeps two watched subscriptions apart
+    roleName: 'modelwatch catalog reader (${subscriptionKey})'
+    description: 'modelwatch: read the Azure OpenAI model catalog, the accounts, their deployments and models, and the status of a deployment write.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.CognitiveServices/locations/models/read'
+          'Microsoft.CognitiveServices/accounts/read'
+          'Microsoft.CognitiveServices/accounts/deployments/read'
+          'Microsoft.CognitiveServices/accounts/models/read'
+          'Microsoft.CognitiveServices/locations/operationresults/read'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      subscription().id
+    ]
+  }
+}
+
+// Assigned per watched account, only with POLICY_MODE=enforce (main.bicep, modules/account-writer.bicep).
+resource writerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: writerRoleName
+  properties: {
+    roleName: 'modelwatch deployment writer (${subscriptionKey})'
+    description: 'modelwatch enforce mode: read and write (upgrade, roll back) the deployments of one Azure OpenAI account. No delete, no keys.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.CognitiveServices/accounts/deployments/read'
+          'Microsoft.CognitiveServices/accounts/deployments/write'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      subscription().id
+    ]
+  }
+}
+
+// The name includes the principal: a re-created app has a new identity, and ARM refuses to point an existing
+// assignment name at another principal (RoleAssignmentUpdateNotPermitted).
+resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, readerRoleName)
+  properties: {
+    roleDefinitionId: readerRole.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output readerRoleId string = readerRole.id
+output writerRoleId string = writerRole.id
