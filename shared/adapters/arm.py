@@ -207,9 +207,9 @@ class ArmClient:
             sub = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else "?"
             text += (
                 ". The identity running modelwatch (in Azure the Function App's managed identity; locally your "
-                f"`az login` or ARM_BEARER_TOKEN) needs the Reader role on subscription {sub} (for the catalog "
-                "and the deployment listing; Cognitive Services Usages Reader grants only usages/read), and "
-                "Cognitive Services Contributor on the watched accounts to upgrade or roll back"
+                f"`az login` or ARM_BEARER_TOKEN) needs, on subscription {sub}, the 'modelwatch catalog reader' "
+                "role infra/ creates (or Reader) for the catalog, accounts and deployments, and on the watched "
+                "accounts 'modelwatch deployment writer' (or Cognitive Services Contributor) to upgrade or roll back"
             )
         return ArmError(text, status=status, code=code)
 
