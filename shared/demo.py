@@ -30,6 +30,7 @@ from shared.ports import Channel
 from shared.services.pipeline import deliver
 
 TIMELINE = Path(__file__).parent / "data" / "timeline.json"
+DEMO_IAC = Path(__file__).parent / "data" / "demo-iac"  # the teams' Bicep and Terraform, as written in 2025
 ROUTES = ("payments", "search")
 
 
@@ -147,6 +148,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
+    _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console)
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
     console.line()
     console.line(
@@ -155,8 +157,36 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     )  # fmt: skip
     console.line(
         f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}"
+        f" · infrastructure-code findings: {output / 'iac.sarif'}"
     )
     return 1 if failed else 0
+
+
+def _scan_infrastructure_code(
+    services: bootstrap.Services, at: datetime, output: Path, console: Console
+) -> None:
+    """`iac scan` over the teams' templates against the demo's own state: what the next `azd up` or `terraform
+    apply` would do to what runs now, and what to pin instead."""
+    from shared.iac.inputs import State
+    from shared.iac.render import table, to_sarif
+    from shared.iac.service import scan_and_judge
+
+    state = State(services.state, services.stores.list_deployments(), "the demo's state")
+    report = scan_and_judge([DEMO_IAC], at=at, state=state)
+    console.line()
+    console.line(
+        (
+            f"=== {at:%Y-%m-%d} · The teams' infrastructure code against what runs now (iac scan) ===",
+            "bold cyan",
+        )
+    )
+    for line in table(report.findings, report.warnings, DEMO_IAC).splitlines():
+        console.line(f"  {line}")
+    sarif = to_sarif(report.findings, report.warnings, DEMO_IAC, version="demo")
+    (output / "iac.sarif").write_text(json.dumps(sarif, indent=1), encoding="utf-8")
+    console.line(
+        f"  next: python -m shared iac fix {DEMO_IAC} --dry-run --state sqlite:///{output / 'state.db'}"
+    )
 
 
 def _all_events(output: Path) -> list[LifecycleEvent]:

@@ -234,8 +234,8 @@ def judge(
         final = DRIFT
         running = f"{live.model_name} {live.model_version}"
         if live.model_name.casefold() != model.casefold():
-            drift_text = (f"the live deployment runs {running}: the next deployment would change its model, "
-                          "which ARM refuses (CannotChangeDeploymentModel)")  # fmt: skip
+            drift_text = (f"the live deployment runs {running}: the next deployment would try to change its model "
+                          f"back to {model}, which ARM refuses (CannotChangeDeploymentModel)")  # fmt: skip
         elif status == RETIRED:
             drift_text = (
                 f"the live deployment runs {running}: the next deployment would fail: {version} is retired"
@@ -258,7 +258,13 @@ def judge(
         parts.append(
             f"recommended: {recommendation.model} {recommendation.version} ({recommendation.reason})"
         )
-        if recommendation.model.casefold() != model.casefold():
+        runs_it = live is not None and (live.model_name.casefold(), live.model_version) == (
+            recommendation.model.casefold(),
+            recommendation.version,
+        )
+        if runs_it:
+            parts.append("pinning what runs makes the next deployment change nothing")
+        elif recommendation.model.casefold() != model.casefold():
             parts.append("a new model name means a new deployment: ARM refuses to change the model of an existing "
                          "one (CannotChangeDeploymentModel), so rename the deployment or recreate it")  # fmt: skip
     return make(
@@ -300,6 +306,25 @@ def _recommend(
                 live.model_version,
                 option,
                 "Azure moved the live deployment forward: pin what runs" + suffix,
+            )
+    if live is not None and live.model_name.casefold() != model.casefold():
+        # Azure's upgrade crosses model names (gpt-4o -> gpt-5.1): when what runs is the replacement the catalog
+        # names for the pinned version, pin what runs; the next deployment then changes nothing
+        running = view.get(fmt, live.model_name, live.model_version)
+        replacement = current.replacement if current is not None else None
+        if (
+            running is not None
+            and not _retired(running, sku, now)
+            and replacement is not None
+            and (replacement.target_model_name or model).casefold() == live.model_name.casefold()
+            and replacement.target_model_version == live.model_version
+        ):
+            return Recommendation(
+                live.model_name,
+                live.model_version,
+                option,
+                "the live deployment already runs the catalog's replacement, another model: pin what runs"
+                + suffix,
             )
     if status not in (RETIRED, RETIRING, NOT_OFFERED):
         return Recommendation(model, version, option, "keep" + suffix)

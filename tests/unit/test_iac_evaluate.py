@@ -144,6 +144,13 @@ def test_drift_onto_a_retired_pin_would_fail() -> None:
 def test_drift_across_models_and_the_policy_the_team_recorded() -> None:
     moved = judge(pin("gpt-4o", "2024-05-13"), CATALOG, [live("2025-04-14", model="gpt-4.1")], AS_OF)
     assert moved.status == "drift" and "CannotChangeDeploymentModel" in moved.detail
+    assert "would try to change its model back to gpt-4o" in moved.detail
+    # what runs is the catalog's replacement: pin it, and the next deployment changes nothing (no rename needed)
+    assert moved.recommended is not None
+    assert (moved.recommended.model, moved.recommended.version) == ("gpt-4.1", "2025-04-14")
+    assert "already runs the catalog's replacement" in moved.recommended.reason
+    assert "pinning what runs makes the next deployment change nothing" in moved.detail
+    assert "rename the deployment" not in moved.detail
     pinned = judge(
         pin("gpt-4o", "2024-08-06"), CATALOG, [live("2024-08-06", tags={"modelwatch:policy": "pin"})], AS_OF
     )
