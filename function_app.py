@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import azure.functions as func
 
-from shared.entrypoints import handle_event, rollback_request, run_timer, status_request
+from shared.entrypoints import handle_event, run_timer
+from shared.web import WebRequest, WebResponse, rollback_http, status_http
 
 app = func.FunctionApp()
 log = logging.getLogger("modelwatch")
@@ -45,17 +45,24 @@ def notify_channels(event: func.EventGridEvent) -> None:
     handle_event("notify_channels", event)
 
 
+# The HTTP functions are anonymous to the Functions host on purpose: App Service Authentication (Microsoft Entra
+# ID) signs callers in, and shared/web.py checks their app role (ModelWatch.Reader / ModelWatch.Operator) from
+# X-MS-CLIENT-PRINCIPAL, refusing everything when Easy Auth is off. A function key alone would be one shared secret.
 @app.function_name(name="rollback_deployment")
-@app.route(route="rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(route="rollback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def rollback_deployment(req: func.HttpRequest) -> func.HttpResponse:
-    """POST {"deploymentId", "toVersion"?, "dryRun"?}: put a deployment back on its previous version."""
-    status, body = rollback_request(req.get_body())
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+    """GET ?deploymentId=: the confirmation page. POST JSON or the confirmation form: roll back."""
+    return _respond(rollback_http(WebRequest.of(req)))
 
 
 @app.function_name(name="status")
-@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def status(req: func.HttpRequest) -> func.HttpResponse:
     """The status page: what is at risk and when (HTML; ?format=json for the data)."""
-    code, body, mimetype = status_request(req.params.get("format"))
-    return func.HttpResponse(body, status_code=code, mimetype=mimetype)
+    return _respond(status_http(WebRequest.of(req)))
+
+
+def _respond(response: WebResponse) -> func.HttpResponse:
+    return func.HttpResponse(
+        response.body, status_code=response.status, mimetype=response.mimetype, headers=response.headers
+    )

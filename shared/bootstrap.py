@@ -287,7 +287,13 @@ def build_services(
         from shared.adapters.webhooks import WebhookSender
 
         sender = WebhookSender()
-    notify = NotifyService(ledger=stores, sender=sender, routes=settings.routes, scope=write_scope(settings))
+    notify = NotifyService(
+        ledger=stores,
+        sender=sender,
+        routes=settings.routes,
+        scope=write_scope(settings),
+        status_page_url=settings.status_page_url,
+    )
     return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback, notify)
 
 

@@ -7,7 +7,6 @@ composition root, so ``python -m shared check --catalog-file ...`` works with no
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
+from shared.domain.net import is_loopback_host
 from shared.errors import SettingsError
 
 WHERE = (
@@ -121,6 +121,10 @@ class Settings:
     # "loopback": no sign-in, and only requests from a loopback address are answered (func start on a laptop)
     http_auth: str = "entra"
     azure_token_credentials: str | None = None  # read by azure-identity itself; validated here, once
+    # set by App Service, not by us: Easy Auth is on (WEBSITE_AUTH_ENABLED), and its signing key, which also signs
+    # the status page's rollback forms (WEBSITE_AUTH_SIGNING_KEY)
+    website_auth_enabled: bool = False
+    website_auth_signing_key: Secret | None = None
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -165,17 +169,6 @@ TOKEN_CREDENTIAL_CHOICES = (
     "interactivebrowsercredential",
 )
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_endpoint(url: str, name: str) -> str | None:
@@ -478,6 +471,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "(no sign-in, loopback callers only)"
         )
         http_auth = "entra"  # never fall back to open
+    if http_auth == "loopback" and r.get("WEBSITE_SITE_NAME"):
+        r.problems.append(
+            "HTTP_AUTH=loopback is for local runs (func start), and this app runs in App Service "
+            "(WEBSITE_SITE_NAME is set): use HTTP_AUTH=entra with App Service Authentication"
+        )
     token_credentials = r.get("AZURE_TOKEN_CREDENTIALS")
     if token_credentials and token_credentials.lower() not in TOKEN_CREDENTIAL_CHOICES:
         r.problems.append(
@@ -518,6 +516,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         status_page_url=status_url,
         http_auth=http_auth,
         azure_token_credentials=token_credentials,
+        website_auth_enabled=(r.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true",
+        website_auth_signing_key=Secret(signing) if (signing := r.get("WEBSITE_AUTH_SIGNING_KEY")) else None,
     )
     if r.problems:
         raise SettingsError(r.problems, hint=WHERE)

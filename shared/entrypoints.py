@@ -170,15 +170,3 @@ def rollback_request(
         "previousPolicy": record.original_policy if record else result.plan.deployment.upgrade_option,
         "rollbackId": record.id if record else None,
     }
-
-
-def status_request(fmt: str | None, now: datetime | None = None) -> tuple[int, str, str]:
-    """The status HTTP function: (status code, body, mimetype). ``fmt`` "json" for the data, else HTML."""
-    from shared.bootstrap import function_services
-    from shared.domain.status_page import render_status_page
-
-    services = function_services()
-    report = services.status(now or services.clock())
-    if (fmt or "").lower() == "json":
-        return 200, json.dumps(report.to_json()), "application/json"
-    return 200, render_status_page(report), "text/html"

@@ -48,3 +48,13 @@ def item(
             cfg["upgradeOnExpiryLeadTimeDays"] = lead_days
         model["replacementConfig"] = cfg
     return {"kind": kind, "skuName": "S0", "model": model}
+
+
+def client_principal(name: str, *roles: str) -> str:
+    """An ``X-MS-CLIENT-PRINCIPAL`` header as App Service Authentication passes it (base64 JSON, Entra ID claims)."""
+    import base64
+    import json as _json
+
+    claims = [{"typ": "preferred_username", "val": name}, *({"typ": "roles", "val": r} for r in roles)]
+    body = {"auth_typ": "aad", "claims": claims, "name_typ": "preferred_username", "role_typ": "roles"}
+    return base64.b64encode(_json.dumps(body).encode()).decode()

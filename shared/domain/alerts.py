@@ -9,9 +9,10 @@ do, with the rollback command where one applies. Rendering to Slack and Teams is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
+from urllib.parse import quote, urljoin
 
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
 
@@ -56,10 +57,22 @@ class Message:
     items_as_lines: bool = False  # one item per line (sentences), rather than a comma-separated list (names)
     route: str | None = None  # deployment messages: the route tag; None: the default route
     catalog_news: bool = False  # catalog news (a route can turn off the informational part)
+    links: tuple[tuple[str, str], ...] = ()  # (title, url): the status page, a rollback's confirmation step
 
 
 def _s(value: JsonValue) -> str:
     return "" if value is None else str(value)
+
+
+_ZWSP = "\u200b"
+_MARKUP = str.maketrans({c: c + _ZWSP for c in "[]*_~`|"})
+
+
+def _t(value: JsonValue) -> str:
+    """A tenant-controlled string (a deployment or account name, a tag, who changed it) made inert in Teams
+    markdown and Slack mrkdwn: a zero-width space after each markup character keeps it visible but stops links
+    ("[x](url)"), emphasis and code spans; Slack's <, > and & are escaped by the renderer, so no <!channel>."""
+    return _s(value).translate(_MARKUP)
 
 
 def _day(value: JsonValue) -> str:
@@ -247,12 +260,12 @@ def _tone(status: str, days: int | None) -> tuple[Severity, str]:
 
 
 def _deployment_facts(d: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
-    account = _s(d.get("accountId")).rsplit("/", 1)[-1]
+    account = _t(_s(d.get("accountId")).rsplit("/", 1)[-1])
     policy = _s(d.get("versionUpgradeOption"))
     if d.get("isProvisioned"):
         policy += " · provisioned: never auto-upgraded by Azure"
     return [
-        ("Deployment", _s(d.get("deploymentName"))),
+        ("Deployment", _t(d.get("deploymentName"))),
         ("Account", f"{account} ({_s(d.get('location'))})"),
         ("Model", f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"),
         ("SKU", _s(d.get("skuName"))),
@@ -263,7 +276,7 @@ def _deployment_facts(d: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
 def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Message | None:
     d = event.data
     kind = event.event_type
-    name, model = _s(d.get("deploymentName")), f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"
+    name, model = _t(d.get("deploymentName")), f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"
     route = _s(d.get("route")) or None
     facts = _deployment_facts(d)
     deployment_id = _s(d.get("deploymentId"))
@@ -340,12 +353,12 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
         by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
             applied, applied
         )
-        who = _s(d.get("changedBy"))
+        who = _t(d.get("changedBy"))
         facts[2] = ("Model", f"{old} → {new}")
         if who:
             facts.append(("Asked by" if rolled else "Changed by", who))
         if rolled and d.get("sideBySide"):
-            sibling = _s(d.get("siblingDeploymentName"))
+            sibling = _t(d.get("siblingDeploymentName"))
             facts.append(("New deployment", sibling))
             return Message(
                 key="message",
@@ -400,12 +413,24 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
     return None
 
 
-def messages_for(event: LifecycleEvent, now: datetime | None = None) -> list[Message]:
-    """The messages an event makes (none for event types people are not told about directly)."""
+def messages_for(
+    event: LifecycleEvent, now: datetime | None = None, *, status_page_url: str | None = None
+) -> list[Message]:
+    """The messages an event makes (none for event types people are not told about directly). With
+    ``status_page_url`` (STATUS_PAGE_URL) each links to the status page, and an upgrade to its rollback step."""
     if event.event_type == EventType.CATALOG_DIGEST:
-        return digest_messages(event)
-    message = deployment_message(event, now)
-    return [message] if message is not None else []
+        messages = digest_messages(event)
+    else:
+        message = deployment_message(event, now)
+        messages = [message] if message is not None else []
+    if not status_page_url:
+        return messages
+    links: list[tuple[str, str]] = [("Open status page", status_page_url)]
+    deployment_id = _s(event.data.get("deploymentId"))
+    if event.event_type == EventType.DEPLOYMENT_UPGRADED and deployment_id.startswith("/subscriptions/"):
+        step = urljoin(status_page_url, f"rollback?deploymentId={quote(deployment_id, safe='')}")
+        links.insert(0, ("Roll back…", step))
+    return [replace(m, links=tuple(links)) for m in messages]
 
 
 def summarise(items: Sequence[str], limit: int) -> tuple[list[str], int]:

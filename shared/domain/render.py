@@ -75,14 +75,18 @@ def slack_payload(message: Message) -> JsonObject:
     for label, text in (("What happens", message.happens), ("What to do", message.todo)):
         if text:
             blocks.append(_section(f"*{label}:* {_slack_escape(text)}"))
-    if message.command:
-        blocks.append(_section(f"```{_cut(message.command, SLACK_SECTION_LIMIT - 6)}```"))
+    if message.command:  # a backtick in it would end the code block early
+        command = message.command.replace("`", "ˋ")
+        blocks.append(_section(f"```{_cut(command, SLACK_SECTION_LIMIT - 6)}```"))
     if message.items:
         title = f"*{_slack_escape(message.items_title)} ({len(message.items)}):*" + (
             "\n" if message.items_as_lines else " "
         )
         line = _fit_items(message, SLACK_SECTION_LIMIT, lambda t: len(title) + len(_slack_escape(t)))
         blocks.append(_section(title + _slack_escape(line)))
+    if message.links:
+        # the URLs are this app's own (STATUS_PAGE_URL), not tenant text; the titles are ours
+        blocks.append(_section(" · ".join(f"<{url}|{title}>" for title, url in message.links)))
     blocks.append(
         {
             "type": "context",
@@ -165,15 +169,15 @@ def teams_payload(message: Message) -> JsonObject:
             )
             for line in items_line.split("\n"):  # a TextBlock per line: line breaks render alike everywhere
                 body.append({"type": "TextBlock", "text": line, "wrap": True, "spacing": "None"})
+        links = [*message.links, ("Azure OpenAI model retirements", RETIREMENTS_URL)]
+        actions: list[JsonValue] = [{"type": "Action.OpenUrl", "title": t, "url": u} for t, u in links]
         content: JsonObject = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
             "version": "1.4",
             "msteams": {"width": "Full"},
             "body": body,
-            "actions": [
-                {"type": "Action.OpenUrl", "title": "Azure OpenAI model retirements", "url": RETIREMENTS_URL}
-            ],
+            "actions": actions,
         }
         return {
             "type": "message",

@@ -6,8 +6,11 @@ grouped worst first, then the watcher's health per region.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime, timedelta
 from html import escape
+from urllib.parse import quote
 
 from shared.domain.policy import Status
 from shared.domain.status import StatusReport, recent_changes
@@ -23,7 +26,12 @@ _GROUPS = (
     (Status.NOT_WATCHED, "Not watched (other formats)", "#8a8886"),
     (Status.IGNORED, "Ignored", "#8a8886"),
 )
-_STYLE = """
+# Colours and column widths are classes, not style attributes: the page is served with a Content-Security-Policy
+# that allows this one stylesheet (by its hash) and nothing else, no inline style attribute, no script.
+_STATUS_CLASS = {s: f"s-{s.value}" for s in Status}
+_COLUMNS = (14, 10, 13, 19, 8, 5, 21, 10)
+_STYLE = (
+    """
 *{box-sizing:border-box} body{margin:0;background:#f3f2f1;color:#201f1e;
 font:15px/1.45 'Segoe UI',system-ui,-apple-system,'Helvetica Neue',Arial,sans-serif}
 header{background:#201f1e;color:#fff;padding:18px 32px;display:flex;justify-content:space-between;align-items:baseline}
@@ -39,7 +47,21 @@ border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:anywhere;paddi
 .days{font-weight:700} .nowrap{white-space:nowrap} .group table{table-layout:fixed} .muted{color:#8a8886} .what{color:#3b3a39;max-width:520px} code{font-size:12px}
 .group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .empty{color:#8a8886;font-style:italic}
 tr.last td{background:#f0f6ff}
+a.button,button{display:inline-block;padding:4px 12px;border-radius:4px;border:1px solid #c4314b;background:#fff;
+color:#c4314b;font-weight:600;text-decoration:none;font-size:13px;cursor:pointer} button.confirm{background:#c4314b;color:#fff}
+.card{max-width:760px} .card dl{display:grid;grid-template-columns:12em 1fr;gap:6px 12px} .card dt{color:#605e5c}
+.warn{border-left:6px solid #d96c00;padding:8px 12px;background:#fff4e5} .bad{border-left:6px solid #c4314b;padding:8px 12px;background:#fde7e9}
+input[type=text]{font:inherit;padding:3px 6px;width:22em}
 """
+    + "".join(f".s-{s.value}{{--c:{color}}}" for s, _, color in _GROUPS)
+    + "".join(f".w{i}{{width:{w}%}}" for i, w in enumerate(_COLUMNS))
+)
+STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+# what the status page, the rollback confirmation and its result may load: their own stylesheet, and nothing else
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src '{STYLE_HASH}'; img-src data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _date(value: datetime | None) -> str:
@@ -90,15 +112,17 @@ def _timeline(report: StatusReport, width: int = 1100, height: int = 120) -> str
     return "".join(parts)
 
 
-def render_status_page(report: StatusReport) -> str:
+def render_status_page(report: StatusReport, *, rollback_links: bool = False) -> str:
+    """The page. ``rollback_links``: the viewer is an operator, so each deployment with a way back gets a button
+    (a link to the confirmation step; nothing is written by following it)."""
     rows: list[str] = []
-    for status, label, color in _GROUPS:
+    columns = "".join(f"<col class='w{i}'>" for i in range(len(_COLUMNS)))
+    for status, label, _ in _GROUPS:
         group = [a for a in report.assessments if a.status is status]
         if not group:
             continue
-        rows.append(f'<div class="group" style="--c:{color}"><h3>{escape(label)} ({len(group)})</h3><table>'
-                    "<colgroup><col style='width:14%'><col style='width:10%'><col style='width:13%'><col style='width:19%'>"
-                    "<col style='width:8%'><col style='width:5%'><col style='width:21%'><col style='width:10%'></colgroup>"
+        rows.append(f'<div class="group {_STATUS_CLASS[status]}"><h3>{escape(label)} ({len(group)})</h3><table>'
+                    f"<colgroup>{columns}</colgroup>"
                     "<tr><th>Deployment</th><th>Account · region</th><th>Model</th><th>Policy</th><th>Retires</th>"
                     "<th>Days left</th><th>What happens</th><th>Rollback</th></tr>")  # fmt: skip
         for a in group:
@@ -111,6 +135,10 @@ def render_status_page(report: StatusReport) -> str:
                         f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
                         f"{_date(back.available_until) or 'its retirement'}"
                         if back else '<span class="muted">-</span>')  # fmt: skip
+            if back and rollback_links:
+                link = f"rollback?deploymentId={quote(d.resource_id, safe='')}"
+                rollback += f' <a class="button" href="{escape(link)}">Roll back…</a>'
+
             policy = escape(d.policy) + (
                 ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""
             )
@@ -124,8 +152,8 @@ def render_status_page(report: StatusReport) -> str:
             )
         rows.append("</table></div>")
     tiles = "".join(
-        f'<div class="tile" style="--c:{color}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
-        for status, label, color in _GROUPS[:5]
+        f'<div class="tile {_STATUS_CLASS[status]}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
+        for status, label, _ in _GROUPS[:5]
     )
     regions = "".join(
         f"<tr><td><b>{escape(c.location)}</b></td><td>{c.last_cycle_at:%Y-%m-%d %H:%M} UTC</td><td>{c.cycles}</td>"
@@ -171,3 +199,60 @@ def render_status_page(report: StatusReport) -> str:
 <section><h2>Catalog watcher</h2><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></section>
 </main></body></html>
 """
+
+
+_FORCE_FIELD = '<input type="hidden" name="force" value="true">'
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title><style>{_STYLE}</style></head><body>
+<header><h1>{escape(title)}</h1><div class="meta">modelwatch</div></header>
+<main><section class="card">{body}</section><p><a href="status">Back to the status page</a></p></main></body></html>
+"""
+
+
+def render_rollback_confirmation(
+    *,
+    deployment_id: str,
+    facts: list[tuple[str, str]],
+    what: str,
+    token: str,
+    as_new: str | None,
+    needs_new_name: bool,
+    suggested_name: str,
+    force_reason: str | None,
+) -> str:
+    """The confirmation step of a rollback asked from the status page: what will happen, then one button."""
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
+    warn = (
+        f'<p class="warn">{escape(force_reason)}. Confirming rolls it back anyway.</p>'
+        if force_reason
+        else ""
+    )
+    name_field = (
+        '<p class="warn">Azure moved this deployment to another model, and ARM cannot change a deployment\'s '
+        "model back. The way back is a new deployment beside it, on the previous model and version (same SKU, "
+        "capacity and RAI policy); nothing is deleted.</p>"
+        f'<p><label>New deployment name <input type="text" name="asNew" required '
+        f'pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]{{1,63}}" value="{escape(as_new or suggested_name)}"></label></p>'
+        if needs_new_name
+        else (f'<input type="hidden" name="asNew" value="{escape(as_new)}">' if as_new else "")
+    )
+    body = (
+        f"<h2>Roll back?</h2><dl>{rows}</dl><p>{escape(what)}</p>{warn}"
+        '<form method="post" action="rollback">'
+        f'<input type="hidden" name="deploymentId" value="{escape(deployment_id)}">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        f"{_FORCE_FIELD if force_reason else ''}"
+        f"{name_field}"
+        '<p><button class="confirm" type="submit">Confirm rollback</button></p></form>'
+    )
+    return _page("Roll back a deployment", body)
+
+
+def render_rollback_outcome(title: str, message: str, *, ok: bool) -> str:
+    """What a rollback asked from the status page did (or why it was refused)."""
+    css = "" if ok else ' class="bad"'
+    return _page(title, f"<h2>{escape(title)}</h2><p{css}>{escape(message)}</p>")

@@ -105,12 +105,14 @@ class NotifyService:
         routes: Mapping[str, Route],
         scope: Scope,
         claim_ttl: timedelta = timedelta(minutes=5),
+        status_page_url: str | None = None,
     ) -> None:
         self.ledger = ledger
         self.sender = sender
         self.routes = dict(routes)
         self.scope = scope
         self.claim_ttl = claim_ttl
+        self.status_page_url = status_page_url  # STATUS_PAGE_URL: messages link to it
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
         """Post the event's messages. Raises TransientError when Event Grid should redeliver it."""
@@ -121,7 +123,7 @@ class NotifyService:
             return HandleResult(event.id, REJECTED, str(exc))
         if location is not None and not self.scope.covers_location(location):
             return HandleResult(event.id, IGNORED, f"location {location} is out of scope")
-        posts = plan_posts(messages_for(event, now), self.routes)
+        posts = plan_posts(messages_for(event, now, status_page_url=self.status_page_url), self.routes)
         sent, skipped, failed, retry = 0, 0, [], []
         for post in posts:
             key = f"{event.id}/{post.message.key}/{post.channel.route}/{post.channel.kind}"

@@ -41,6 +41,7 @@ from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.timeutil import parse_instant
 from shared.services.notify import NOTIFY_EVENT_TYPES
 from tests.app_functions import functions
+from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
@@ -245,8 +246,17 @@ class Stack:
         if ask.get("asNew"):
             request["asNew"] = ask["asNew"]
         body = json.dumps(request).encode()
+        # as App Service Authentication hands it over: the operator signed in with Entra ID, holding the app role
+        headers = {
+            "Content-Type": "application/json",
+            "X-MS-CLIENT-PRINCIPAL": client_principal(
+                ask.get("by", "oncall@contoso.example"), "ModelWatch.Operator"
+            ),
+        }
         response = functions()["rollback_deployment"].get_user_function()(
-            func.HttpRequest("POST", "/api/rollback", body=body)
+            func.HttpRequest(
+                "POST", "https://modelwatch.example.net/api/rollback", body=body, headers=headers
+            )
         )
         self.rollbacks.append((response.status_code, json.loads(response.get_body())))
 
@@ -337,6 +347,8 @@ def stack(
         "POLICY_MODE": "enforce",
         "POLICY_ENFORCE_ALL_ACCOUNTS": "true",
         "POLICY_ENFORCE_PROVISIONED": "true",  # as the demo: the in-place migration of a provisioned deployment
+        "HTTP_AUTH": "entra",
+        "WEBSITE_AUTH_ENABLED": "True",
         "SLACK_WEBHOOK_URL": hooks["default/slack"].url,
         "TEAMS_WEBHOOK_URL": hooks["default/teams"].url,
         "ALERT_ROUTES": json.dumps(

@@ -91,16 +91,19 @@ def test_status_http_function_serves_html_and_json(
 
     monkeypatch.setenv("STATE_STORE", f"sqlite:///{Path.cwd() / '.modelwatch' / 'state.db'}")
     monkeypatch.setenv("EVENTGRID_TOPIC_ENDPOINT", eventgrid_server.endpoint)  # type: ignore[attr-defined]
+    monkeypatch.setenv("HTTP_AUTH", "loopback")  # func start on a laptop: no sign-in, this machine only
     bootstrap.reset_function_services()
     try:
         handler = functions()["status"].get_user_function()
-        page = handler(func.HttpRequest("GET", "/api/status", body=b""))
+        page = handler(func.HttpRequest("GET", "http://localhost:7071/api/status", body=b""))
         assert (
             page.status_code == 200
             and page.mimetype == "text/html"
             and b"Azure will upgrade" in page.get_body()
         )
-        data = handler(func.HttpRequest("GET", "/api/status", params={"format": "json"}, body=b""))
+        data = handler(
+            func.HttpRequest("GET", "http://localhost:7071/api/status", params={"format": "json"}, body=b"")
+        )
         assert data.mimetype == "application/json" and len(json.loads(data.get_body())["deployments"]) == 4
     finally:
         bootstrap.reset_function_services()

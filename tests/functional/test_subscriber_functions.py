@@ -20,7 +20,7 @@ from azure.functions.timer import TimerRequest
 from shared import bootstrap
 from shared.errors import ModelWatchError
 from tests.app_functions import functions
-from tests.builders import item
+from tests.builders import client_principal, item
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 
@@ -76,7 +76,12 @@ class App:
 
     def post_rollback(self, body: object) -> tuple[int, dict[str, Any]]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        req = func.HttpRequest("POST", "/api/rollback", body=raw)
+        # as App Service Authentication hands it over: the caller signed in, with the operator app role
+        headers = {
+            "Content-Type": "application/json",
+            "X-MS-CLIENT-PRINCIPAL": client_principal("oncall@contoso.example", "ModelWatch.Operator"),
+        }
+        req = func.HttpRequest("POST", "https://app.example.net/api/rollback", body=raw, headers=headers)
         response = functions()["rollback_deployment"].get_user_function()(req)
         return response.status_code, json.loads(response.get_body())
 
@@ -106,6 +111,8 @@ def app(
         "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
         "POLICY_MODE": mode,
         "POLICY_ENFORCE_ALL_ACCOUNTS": "true",  # the stand-in tenant's accounts are all in scope
+        "HTTP_AUTH": "entra",
+        "WEBSITE_AUTH_ENABLED": "True",  # App Service sets it when Easy Auth is on
         "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}"
         if state == "sqlite"
         else request.getfixturevalue("azurite_connection_string"),
@@ -124,8 +131,9 @@ def test_functions_are_indexed_with_their_triggers() -> None:
     (grid,) = indexed["apply_update_policy"]
     assert grid["type"] == "eventGridTrigger" and grid["name"] == "event"
     http = next(b for b in indexed["rollback_deployment"] if b["type"] == "httpTrigger")
-    assert http["authLevel"] == func.AuthLevel.FUNCTION and http["route"] == "rollback"
-    assert [str(getattr(m, "value", m)).upper() for m in http["methods"]] == ["POST"]
+    # anonymous to the host: Easy Auth signs callers in and the function checks their app role
+    assert http["authLevel"] == func.AuthLevel.ANONYMOUS and http["route"] == "rollback"
+    assert [str(getattr(m, "value", m)).upper() for m in http["methods"]] == ["GET", "POST"]
 
 
 def run_retirement(app: App) -> list[dict[str, Any]]:

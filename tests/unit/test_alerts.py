@@ -181,3 +181,44 @@ def test_alert_settings_resolve_setting_names_and_never_echo_urls() -> None:
                      "ALERT_MIN_SEVERITY"):  # fmt: skip
         assert expected in text, expected
     assert "SECRETTOKEN" not in text and "SIGNATURE" not in text
+
+
+STATUS_URL = "https://modelwatch.example.net/api/status"
+
+
+def test_messages_link_to_the_status_page_and_an_upgrade_to_its_rollback_step() -> None:
+    event = SAMPLES["deployment-upgraded-by-azure"]
+    (message,) = messages_for(event, status_page_url=STATUS_URL)
+    titles = [title for title, _ in message.links]
+    assert titles == ["Roll back…", "Open status page"]
+    rollback_url = dict(message.links)["Roll back…"]
+    assert rollback_url.startswith(
+        "https://modelwatch.example.net/api/rollback?deploymentId=%2Fsubscriptions%2F"
+    )
+    teams = teams_payload(message)["attachments"][0]["content"]["actions"]  # type: ignore[index, call-overload]
+    assert [a["title"] for a in teams][:2] == titles  # type: ignore[index]
+    slack = json.dumps(slack_payload(message))
+    assert f"<{STATUS_URL}|Open status page>" in slack
+    # without STATUS_PAGE_URL, no link; catalog news links to the page only
+    (plain,) = messages_for(event)
+    assert plain.links == ()
+    news = messages_for(SAMPLES["catalog-released"], status_page_url=STATUS_URL)
+    assert all(m.links == (("Open status page", STATUS_URL),) for m in news)
+
+
+def test_tenant_strings_cannot_inject_links_mentions_or_code() -> None:
+    event = SAMPLES["deployment-upgraded-by-azure"]
+    data = dict(event.data)
+    data.update(
+        deploymentName="[click here](https://evil.example)",
+        accountId="/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/*bold*",
+        changedBy="<!channel> `rm -rf`",
+    )
+    (message,) = messages_for(replace(event, data=data))
+    slack = json.dumps(slack_payload(message), ensure_ascii=False)
+    teams = json.dumps(teams_payload(message), ensure_ascii=False)
+    for rendered in (slack, teams):
+        assert "[click here](https://evil.example)" not in rendered  # no markdown link survives
+        assert "*bold*" not in rendered and "`rm -rf`" not in rendered
+    assert "<!channel>" not in slack and "&lt;!channel&gt;" in slack  # Slack never sees a mention
+    assert "click here" in teams and "evil.example" in teams  # still readable: only the markup is broken

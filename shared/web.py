@@ -1,0 +1,254 @@
+"""The HTTP functions' logic: the status page and rollback, behind sign-in (see shared/domain/auth.py).
+
+function_app.py turns the host's request into a ``WebRequest`` and back; everything here is plain Python, so
+the same code runs under the Functions host, under the test suite's local server, and in the CLI's tests.
+
+- ``GET /api/status`` (ModelWatch.Reader): the page, or ``?format=json``; operators also see "Roll back…".
+- ``GET /api/rollback?deploymentId=…`` (ModelWatch.Operator): the confirmation step; writes nothing.
+- ``POST /api/rollback``: JSON (automation, a bearer token through Easy Auth) or the confirmation form (a
+  browser: same origin, and a token bound to the caller and the deployment). Who asked is recorded.
+Every answer says ``Cache-Control: no-store``; pages carry a strict Content-Security-Policy (their own stylesheet,
+no script) and ``X-Content-Type-Options: nosniff``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from shared.domain.auth import (
+    OPERATOR_ROLE,
+    READER_ROLE,
+    AuthDenied,
+    Caller,
+    authorize,
+    check_form_token,
+    form_token,
+    same_origin,
+)
+from shared.entrypoints import rollback_request
+
+log = logging.getLogger("modelwatch")
+
+# same-origin, not no-referrer: with no-referrer a browser posts the confirmation form with "Origin: null"
+_COMMON = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+class HttpRequestLike(Protocol):
+    """What the HTTP trigger hands over (azure.functions.HttpRequest), without importing it."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def params(self) -> Mapping[str, str]: ...
+    def get_body(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str]  # lower-case names
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def of(cls, req: HttpRequestLike) -> WebRequest:
+        return cls(
+            method=req.method.upper(),
+            url=req.url,
+            headers={k.lower(): v for k, v in req.headers.items()},
+            params=dict(req.params),
+            body=req.get_body() or b"",
+        )
+
+
+@dataclass(frozen=True)
+class WebResponse:
+    status: int
+    body: str
+    mimetype: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: int, payload: Mapping[str, Any]) -> WebResponse:
+    return WebResponse(status, json.dumps(payload), "application/json", dict(_COMMON))
+
+
+def _html(status: int, page: str) -> WebResponse:
+    from shared.domain.status_page import CONTENT_SECURITY_POLICY
+
+    headers = {**_COMMON, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY"}
+    return WebResponse(status, page, "text/html", headers)
+
+
+_process_key = secrets.token_bytes(32)  # local runs: the same process serves the form and its post
+
+
+def _form_key() -> bytes:
+    """App Service's signing key (shared by every instance) when Easy Auth is on; else this process's key."""
+    from shared.bootstrap import function_services
+
+    configured = function_services().settings.website_auth_signing_key
+    return configured.reveal().encode() if configured is not None else _process_key
+
+
+def _caller(request: WebRequest, role: str) -> Caller:
+    from shared.bootstrap import function_services
+    from shared.errors import SettingsError
+
+    try:
+        settings = function_services().settings
+    except SettingsError as exc:  # named in the log, not to an unauthenticated caller
+        log.error("http: the settings are invalid: %s", exc)
+        raise AuthDenied(
+            500, "modelwatch's settings are invalid: the function's log names each problem"
+        ) from exc
+    return authorize(
+        settings.http_auth,
+        request.headers,
+        request.url,
+        role,
+        easy_auth_enabled=settings.website_auth_enabled,
+    )
+
+
+def _denied(request: WebRequest, exc: AuthDenied, *, html: bool) -> WebResponse:
+    log.warning("http: %s %s refused (%d): %s", request.method, request.url.split("?")[0], exc.status, exc)
+    if html:
+        from shared.domain.status_page import render_rollback_outcome
+
+        return _html(exc.status, render_rollback_outcome("Not allowed", str(exc), ok=False))
+    return _json(exc.status, {"error": str(exc)})
+
+
+def status_http(request: WebRequest, now: datetime | None = None) -> WebResponse:
+    """GET /api/status: the page (operators get rollback buttons), or ``?format=json``."""
+    from shared.bootstrap import function_services
+    from shared.domain.status_page import render_status_page
+
+    wants_json = (request.params.get("format") or "").lower() == "json"
+    try:
+        caller = _caller(request, READER_ROLE)
+    except AuthDenied as exc:
+        return _denied(request, exc, html=not wants_json)
+    services = function_services()
+    report = services.status(now or services.clock())
+    if wants_json:
+        return _json(200, report.to_json())
+    return _html(200, render_status_page(report, rollback_links=caller.is_operator))
+
+
+def rollback_http(request: WebRequest, now: datetime | None = None) -> WebResponse:
+    """GET: the confirmation page. POST: JSON (automation) or the confirmation form (a browser)."""
+    if request.method == "GET":
+        return _confirmation(request, now)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        return _form_post(request, now)
+    try:
+        caller = _caller(request, OPERATOR_ROLE)
+    except AuthDenied as exc:
+        return _denied(request, exc, html=False)
+    if content_type not in ("application/json", ""):
+        return _json(415, {"error": "send JSON (Content-Type: application/json)"})
+    status, body = rollback_request(request.body, now, requested_by=caller.name)
+    return _json(status, body)
+
+
+def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
+    from shared.bootstrap import function_services
+    from shared.domain.status_page import render_rollback_confirmation, render_rollback_outcome
+    from shared.services.rollback import RollbackRefused
+
+    try:
+        caller = _caller(request, OPERATOR_ROLE)
+    except AuthDenied as exc:
+        return _denied(request, exc, html=True)
+    deployment_id = request.params.get("deploymentId") or ""
+    as_new = (request.params.get("asNew") or "").strip() or None
+    if not deployment_id.startswith("/subscriptions/"):
+        return _html(
+            400, render_rollback_outcome("Nothing to roll back", "No deployment was named.", ok=False)
+        )
+    services = function_services()
+    at = now or services.clock()
+    force_reason = None
+    needs_new_name = False
+    try:
+        try:
+            plan = services.rollback.plan(deployment_id, at, as_new=as_new)
+        except RollbackRefused as exc:
+            if exc.reason == "needs-force":
+                force_reason = str(exc).split(": pass --force")[0]
+                plan = services.rollback.plan(deployment_id, at, as_new=as_new, force=True)
+            elif exc.reason == "model-name-change":
+                needs_new_name = True
+                d = services.rollback.find(deployment_id)
+                plan = services.rollback.plan(deployment_id, at, as_new=f"{d.name}-previous"[:64])
+            else:
+                raise
+    except RollbackRefused as exc:
+        return _html(
+            409, render_rollback_outcome("This rollback is refused", f"{exc} ({exc.reason})", ok=False)
+        )
+    d = plan.deployment
+    facts = [
+        ("Deployment", f"{d.name} ({d.account_id.rsplit('/', 1)[-1]}, {d.location})"),
+        ("Runs now", f"{d.model_name} {d.model_version} ({d.sku_name}, {d.policy})"),
+        ("Goes back to", f"{plan.model} {plan.target_version}"),
+        ("Until", f"{plan.available_until:%Y-%m-%d}" if plan.available_until else "no retirement date known"),
+        ("Asked by", caller.name),
+    ]
+    page = render_rollback_confirmation(
+        deployment_id=d.resource_id,
+        facts=facts,
+        what=plan.describe(),
+        token=form_token(_form_key(), caller, d.resource_id, at),
+        as_new=as_new,
+        needs_new_name=needs_new_name,
+        suggested_name=f"{d.name}-previous"[:64],
+        force_reason=force_reason,
+    )
+    return _html(200, page)
+
+
+def _form_post(request: WebRequest, now: datetime | None) -> WebResponse:
+    from shared.bootstrap import function_services
+    from shared.domain.status_page import render_rollback_outcome
+
+    try:
+        caller = _caller(request, OPERATOR_ROLE)
+    except AuthDenied as exc:
+        return _denied(request, exc, html=True)
+    if not same_origin(request.headers, request.url):
+        return _denied(
+            request, AuthDenied(403, "a rollback form must be sent from this app's own page"), html=True
+        )
+    fields = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    deployment_id = fields.get("deploymentId", "")
+    services = function_services()
+    at = now or services.clock()
+    if problem := check_form_token(_form_key(), fields.get("token", ""), caller, deployment_id, at):
+        return _denied(request, AuthDenied(403, problem), html=True)
+    body = {"deploymentId": deployment_id, "force": fields.get("force") == "true"}
+    if fields.get("asNew", "").strip():
+        body["asNew"] = fields["asNew"].strip()
+    status, answer = rollback_request(json.dumps(body).encode(), at, requested_by=caller.name)
+    if status == 200:
+        return _html(200, render_rollback_outcome("Rolled back", str(answer.get("message", "")), ok=True))
+    reason = f" ({answer['reason']})" if answer.get("reason") else ""
+    return _html(
+        status,
+        render_rollback_outcome("The rollback did not happen", f"{answer.get('error')}{reason}", ok=False),
+    )

@@ -1,0 +1,252 @@
+"""The status and rollback HTTP functions behind sign-in: app roles from App Service Authentication's header,
+Easy Auth required, loopback mode for local runs, no-store and a strict CSP, and the status page's rollback
+form (confirmation step, same-origin and token checks, the caller recorded). Invoked as the host would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import azure.functions as func
+import pytest
+
+from shared import bootstrap
+from shared.adapters.sqlite_store import SqliteDeploymentStore
+from shared.domain.auth import Caller, check_form_token, form_token, parse_client_principal
+from tests.app_functions import functions
+from tests.builders import client_principal
+from tests.fakes.arm_server import FakeArm
+from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.functional.test_subscriber_functions import SUB, V1, V3
+
+APP = "https://modelwatch-test.azurewebsites.net"
+READER = client_principal("reader@contoso.example", "ModelWatch.Reader")
+OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")
+NOBODY = client_principal("guest@contoso.example")
+
+
+class Site:
+    def __init__(self, arm: FakeArm, state: Path) -> None:
+        self.arm = arm
+        self.state = state
+        account = arm.add_account(SUB, "rg", "contoso", "eastus")
+        self.auto = arm.add_deployment(
+            account, "auto", "gpt-4o", "2024-08-06", policy="OnceNewDefaultVersionAvailable"
+        )
+        arm.set_catalog(SUB, "eastus", V1)
+        timer = functions()["catalog_timer"].get_user_function()
+        from azure.functions.timer import TimerRequest
+
+        timer(TimerRequest(past_due=False))
+        arm.set_catalog(SUB, "eastus", V3)  # 2024-11-20 becomes the default; Azure moves the deployment
+        timer(TimerRequest(past_due=False))
+        arm.deployments[self.auto.casefold()]["properties"]["model"]["version"] = "2024-11-20"
+        timer(TimerRequest(past_due=False))
+
+    def get(
+        self, route: str, principal: str | None, params: dict[str, str] | None = None, url: str = APP
+    ) -> func.HttpResponse:
+        headers = {"X-MS-CLIENT-PRINCIPAL": principal} if principal else {}
+        name = "status" if route == "status" else "rollback_deployment"
+        query = f"?{urlencode(params)}" if params else ""
+        req = func.HttpRequest(
+            "GET", f"{url}/api/{route}{query}", headers=headers, params=params or {}, body=b""
+        )
+        return functions()[name].get_user_function()(req)
+
+    def post_form(
+        self, fields: dict[str, str], principal: str | None, origin: str | None = APP
+    ) -> func.HttpResponse:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if principal:
+            headers["X-MS-CLIENT-PRINCIPAL"] = principal
+        if origin:
+            headers["Origin"] = origin
+        req = func.HttpRequest(
+            "POST", f"{APP}/api/rollback", headers=headers, body=urlencode(fields).encode()
+        )
+        return functions()["rollback_deployment"].get_user_function()(req)
+
+    def records(self) -> list[Any]:
+        return [
+            r
+            for r in SqliteDeploymentStore(str(self.state)).list_rollbacks(self.auto)
+            if r.applied_by == "rollback"
+        ]
+
+
+@pytest.fixture
+def site(
+    arm_server: FakeArm, eventgrid_server: FakeEventGridTopic, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Site]:
+    env = {
+        "WATCH_SUBSCRIPTION_ID": SUB,
+        "WATCH_LOCATIONS": "eastus",
+        "ARM_ENDPOINT": arm_server.endpoint,
+        "ARM_BEARER_TOKEN": "local-token",
+        "ARM_MAX_RETRIES": "1",
+        "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
+        "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
+        "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}",
+        "HTTP_AUTH": "entra",
+        "WEBSITE_AUTH_ENABLED": "True",
+        "WEBSITE_AUTH_SIGNING_KEY": "test-signing-key-not-a-secret",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    bootstrap.reset_function_services()
+    yield Site(arm_server, tmp_path / "state.db")
+    bootstrap.reset_function_services()
+
+
+def test_the_status_page_needs_a_signed_in_reader(site: Site) -> None:
+    assert site.get("status", None).status_code == 401
+    assert site.get("status", NOBODY).status_code == 403
+    page = site.get("status", READER)
+    assert page.status_code == 200 and b"Azure OpenAI model lifecycle" in page.get_body()
+    assert b"Roll back" not in page.get_body()  # a reader sees the way back, not the button
+    data = site.get("status", READER, {"format": "json"})
+    assert data.status_code == 200 and json.loads(data.get_body())["deployments"]
+    assert data.headers["Cache-Control"] == "no-store"
+
+
+def test_pages_forbid_caching_scripts_framing_and_sniffing(site: Site) -> None:
+    page = site.get("status", OPERATOR)
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
+    assert "form-action 'self'" in csp and "'unsafe-inline'" not in csp
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Content-Type-Options"] == "nosniff"
+    body = page.get_body().decode()
+    assert ' style="' not in body and "<script" not in body  # the policy allows the one stylesheet only
+    (style,) = re.findall(r"<style>(.*?)</style>", body, re.S)
+    digest = base64.b64encode(__import__("hashlib").sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp
+
+
+def test_without_easy_auth_a_forged_header_is_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "")
+    bootstrap.reset_function_services()
+    refused = site.get("status", OPERATOR)
+    assert refused.status_code == 503 and b"App Service Authentication is not on" in refused.get_body()
+
+
+def test_loopback_mode_answers_this_machine_only(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_AUTH", "loopback")
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "")
+    bootstrap.reset_function_services()
+    assert site.get("status", None, url="http://localhost:7071").status_code == 200
+    assert site.get("status", None, url="http://127.0.0.1:7071").status_code == 200
+    assert site.get("status", None, url="http://192.168.1.20:7071").status_code == 403
+    assert site.get("status", None, url=APP).status_code == 403
+    # and never in App Service
+    monkeypatch.setenv("WEBSITE_SITE_NAME", "modelwatch-test")
+    bootstrap.reset_function_services()
+    assert site.get("status", None, url="http://localhost:7071").status_code == 500
+
+
+def test_json_rollback_needs_an_operator_and_records_who(site: Site) -> None:
+    body = json.dumps({"deploymentId": site.auto}).encode()
+
+    def post(principal: str) -> func.HttpResponse:
+        headers = {"Content-Type": "application/json", "X-MS-CLIENT-PRINCIPAL": principal}
+        req = func.HttpRequest("POST", f"{APP}/api/rollback", headers=headers, body=body)
+        return functions()["rollback_deployment"].get_user_function()(req)
+
+    assert post(READER).status_code == 403 and site.arm.puts() == []
+    done = post(OPERATOR)
+    assert (
+        done.status_code == 200
+        and json.loads(done.get_body())["requestedBy"] == "oncall@contoso.example (Entra ID)"
+    )
+    (record,) = site.records()
+    assert record.changed_by == "oncall@contoso.example (Entra ID)"
+
+
+def _form_of(page: func.HttpResponse) -> dict[str, str]:
+    html = page.get_body().decode()
+    form = re.search(r'<form method="post" action="rollback">(.*?)</form>', html, re.S)
+    assert form, html
+    return {
+        name: unescape(value)
+        for name, value in re.findall(
+            r'<input type="(?:hidden|text)" name="(\w+)"[^>]*?value="([^"]*)"', form.group(1)
+        )
+    }
+
+
+def test_the_status_page_rolls_back_through_a_confirmation_step(site: Site) -> None:
+    page = site.get("status", OPERATOR).get_body().decode()
+    link = f"rollback?deploymentId={quote(site.auto, safe='')}"
+    assert f'href="{link}"' in page  # an operator gets the button
+    confirm = site.get("rollback", OPERATOR, {"deploymentId": site.auto})
+    text = confirm.get_body().decode()
+    assert confirm.status_code == 200 and "Confirm rollback" in text and "gpt-4o 2024-08-06" in text
+    assert site.arm.puts() == []  # the confirmation writes nothing
+    fields = _form_of(confirm)
+    # a post from another site, or without the token, or with another caller's token, is refused
+    assert site.post_form(fields, OPERATOR, origin="https://evil.example").status_code == 403
+    assert site.post_form({**fields, "token": "1.x"}, OPERATOR).status_code == 403
+    other = client_principal("someone-else@contoso.example", "ModelWatch.Operator")
+    assert site.post_form(fields, other).status_code == 403
+    assert site.post_form(fields, READER).status_code == 403
+    assert site.arm.puts() == []
+    done = site.post_form(fields, OPERATOR)
+    assert done.status_code == 200 and b"Rolled back" in done.get_body()
+    assert site.arm.version_of(site.auto) == "2024-08-06" and len(site.arm.puts()) == 1
+    (record,) = site.records()
+    assert record.changed_by == "oncall@contoso.example (Entra ID)"
+
+
+def test_form_tokens_are_bound_to_the_caller_the_deployment_and_time() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    alice = Caller("alice (Entra ID)", frozenset({"ModelWatch.Operator"}))
+    token = form_token(b"k", alice, "/subscriptions/s/x", now)
+    assert check_form_token(b"k", token, alice, "/SUBSCRIPTIONS/s/X", now) is None  # ids compare as ARM does
+    assert "not issued to you" in (
+        check_form_token(b"k", token, Caller("bob", alice.roles), "/subscriptions/s/x", now) or ""
+    )
+    assert "not issued to you" in (check_form_token(b"other", token, alice, "/subscriptions/s/x", now) or "")
+    assert "expired" in (
+        check_form_token(b"k", token, alice, "/subscriptions/s/x", now + timedelta(hours=1)) or ""
+    )
+    assert "malformed" in (check_form_token(b"k", "", alice, "/subscriptions/s/x", now) or "")
+
+
+def test_client_principal_parsing() -> None:
+    caller = parse_client_principal(OPERATOR)
+    assert (
+        caller.name == "oncall@contoso.example (Entra ID)"
+        and caller.is_operator
+        and caller.can("ModelWatch.Reader")
+    )
+    reader = parse_client_principal(READER)
+    assert not reader.is_operator
+    app = base64.b64encode(
+        json.dumps(
+            {
+                "claims": [
+                    {"typ": "appid", "val": "11111111-aaaa"},
+                    {"typ": "roles", "val": "ModelWatch.Operator"},
+                ]
+            }
+        ).encode()
+    ).decode()  # an automation's token (client credentials): its app id names it
+    assert parse_client_principal(app).name == "11111111-aaaa (Entra ID)"
+    from shared.domain.auth import AuthDenied
+
+    for bad in (
+        "not base64!",
+        base64.b64encode(b"[]").decode(),
+        base64.b64encode(b'{"claims": []}').decode(),
+    ):
+        with pytest.raises(AuthDenied) as info:
+            parse_client_principal(bad)
+        assert info.value.status == 401
