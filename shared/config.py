@@ -155,6 +155,26 @@ _ACCOUNT_ID = re.compile(
 )
 POLICY_MODES = ("plan", "enforce")
 HTTP_AUTH_MODES = ("entra", "loopback")
+# Azure Resource Manager in the public and sovereign clouds (az cloud list: resourceManager)
+ARM_HOSTS = frozenset(
+    {
+        "management.azure.com",
+        "management.usgovcloudapi.net",
+        "management.chinacloudapi.cn",
+        "management.microsoftazure.de",
+    }
+)
+
+
+def _arm_host_ok(url: str) -> bool:
+    parts = urlsplit(url)
+    if is_loopback_host(parts.hostname):
+        return True
+    return (
+        parts.scheme == "https" and (parts.hostname or "").lower() in ARM_HOSTS and parts.port in (None, 443)
+    )
+
+
 # the values azure-identity's DefaultAzureCredential accepts in AZURE_TOKEN_CREDENTIALS (1.27)
 TOKEN_CREDENTIAL_CHOICES = (
     "dev",
@@ -400,6 +420,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     arm_endpoint = (r.get("ARM_ENDPOINT") or Settings.arm_endpoint).rstrip("/")
     if problem := check_endpoint(arm_endpoint, "ARM_ENDPOINT"):
         r.problems.append(problem)
+    elif not _arm_host_ok(arm_endpoint):
+        # the bearer token goes wherever ARM_ENDPOINT points: only Azure's management hosts, or a local stand-in
+        r.problems.append(
+            "ARM_ENDPOINT must be an Azure Resource Manager endpoint (" + ", ".join(sorted(ARM_HOSTS)) + ") "
+            "or a loopback address (a local stand-in)"
+        )
     api_version = r.get("ARM_API_VERSION") or Settings.arm_api_version
     if not _API_VERSION.match(api_version):
         r.problems.append(f"ARM_API_VERSION={api_version!r} is not an api-version such as 2025-09-01")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 from urllib.parse import quote, unquote
 
@@ -38,3 +39,22 @@ def encode_key(text: str) -> str:
 def decode_key(text: str) -> str:
     """The text ``encode_key`` was given."""
     return unquote(text, encoding="utf-8", errors="strict")
+
+
+def id_key(text: str) -> str:
+    """A key for an ARM resource id (a deployment, the partition of its rollback records). Ids can outgrow
+    1 KiB once encoded (a long, non-ASCII resource group name): those are shortened deterministically to a
+    readable prefix and a SHA-256 of the whole id, so one odd deployment never fails a whole inventory.
+    Not reversible: stores keep the full id in the entity body."""
+    try:
+        return encode_key(text)
+    except PermanentError:
+        try:
+            encoded = quote(text, safe=_SAFE, encoding="utf-8", errors="strict")
+        except UnicodeEncodeError as exc:
+            raise PermanentError(f"table key is not valid Unicode: {text[:_SHOWN]!r}") from exc
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        head = encoded[: MAX_KEY_LENGTH - len(digest) - 1]
+        if "%" in head[-2:]:  # never end inside a %XX escape
+            head = head[: head.rindex("%")]
+        return f"{head}~{digest}"

@@ -26,13 +26,13 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
-from shared.adapters.keys import decode_key, encode_key
+from shared.adapters.keys import decode_key, encode_key, id_key
 from shared.domain.catalog import VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
@@ -252,14 +252,22 @@ class _TableStore:
                 self._count(writes=len(chunk))
                 table.submit_transaction(("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk)
 
-    def _delete_all(self, table_name: str, partition: str, texts: Iterable[str], action: str) -> None:
+    def _delete_all(
+        self,
+        table_name: str,
+        partition: str,
+        texts: Iterable[str],
+        action: str,
+        *,
+        keyed: Callable[[str], str] = encode_key,
+    ) -> None:
         """Delete the entities of these (unencoded) row keys; absent ones are ignored."""
         from azure.data.tables import TableTransactionError
 
         rows: dict[str, None] = {}
         for text in texts:
             try:
-                rows[encode_key(text)] = None
+                rows[keyed(text)] = None
             except PermanentError:
                 continue  # too long to be a key, so never written: absent, and absent rows are ignored
         if not rows:
@@ -509,7 +517,7 @@ class TableDeploymentStore(_TableStore):
         # An entity may appear once per batch; as in the in-memory store, the last copy of a key wins.
         unique: dict[str, dict[str, Any]] = {}
         for d in deployments:
-            row = encode_key(d.key)
+            row = id_key(d.key)
             unique[row] = {"PartitionKey": DEPLOYMENT_PARTITION, "RowKey": row, "Body": deployment_to_json(d)}
         table = self._table(self.deployments_table)
         self._upsert_all(table, list(unique.values()), "saving deployments")
@@ -518,7 +526,11 @@ class TableDeploymentStore(_TableStore):
         if not keys:
             return
         self._delete_all(
-            self.deployments_table, DEPLOYMENT_PARTITION, [arm_key(k) for k in keys], "deleting deployments"
+            self.deployments_table,
+            DEPLOYMENT_PARTITION,
+            [arm_key(k) for k in keys],
+            "deleting deployments",
+            keyed=id_key,
         )
 
     # ledger
@@ -647,7 +659,7 @@ class TableDeploymentStore(_TableStore):
         from azure.core.exceptions import HttpResponseError
 
         entity = {
-            "PartitionKey": encode_key(arm_key(record.deployment_id)),
+            "PartitionKey": id_key(arm_key(record.deployment_id)),
             "RowKey": encode_key(record.id),
             "ChangedAt": exact_instant(record.changed_at),
             "Body": rollback_to_json(record),
@@ -667,10 +679,7 @@ class TableDeploymentStore(_TableStore):
         if deployment_id is None:
             entities = self._query(self._table(self.rollbacks_table), action)
         else:
-            try:
-                partition = encode_key(arm_key(deployment_id))
-            except PermanentError:
-                return []  # too long to be a key, so nothing was ever recorded for it
+            partition = id_key(arm_key(deployment_id))
             entities = self._query_partition(self._table(self.rollbacks_table), partition, action)
         records = [rollback_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)

@@ -546,6 +546,24 @@ def test_table_ledger_calls_are_counted(azurite_connection_string: str, table_pr
         made.close()
 
 
+def test_an_id_too_long_for_a_table_key_is_stored_and_found_like_any_other(store: DeploymentStores) -> None:
+    # a 90-character non-ASCII resource group encodes to ~1,000 characters: over Table Storage's 512
+    group = "ресурсная-группа-для-моделей-" * 3
+    account = f"{SUB}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/a"
+    long_one = deployment("chat", account=account)
+    store.save_deployments([long_one, deployment("plain")])  # one odd id never fails the batch
+    assert {d.resource_id for d in store.list_deployments()} == {
+        long_one.resource_id,
+        deployment("plain").resource_id,
+    }
+    store.add_rollback(rollback(long_one.resource_id))
+    assert [
+        r.deployment_id for r in store.list_rollbacks(long_one.resource_id.replace("providers", "PROVIDERS"))
+    ] == [long_one.resource_id]
+    store.delete_deployments([long_one.resource_id])
+    assert [d.name for d in store.list_deployments()] == ["plain"]
+
+
 def test_table_prefix_too_long_for_the_deployment_tables_is_permanent() -> None:
     # "Deployments" is the longest suffix: 63 - 11 = 52 characters of prefix at most
     TableDeploymentStore.from_connection_string(connection_string(1), table_prefix="p" * 52).close()

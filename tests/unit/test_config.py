@@ -58,10 +58,32 @@ def test_locations_are_normalised_and_deduplicated() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://arm.contoso.com"]
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:9",
+        "https://management.azure.com",
+        "https://management.usgovcloudapi.net",
+        "https://management.chinacloudapi.cn",
+    ],
 )
-def test_loopback_http_and_https_endpoints_are_accepted(url: str) -> None:
+def test_loopback_stand_ins_and_azure_management_endpoints_are_accepted(url: str) -> None:
     assert load_settings({"ARM_ENDPOINT": url}).arm_endpoint == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://arm.contoso.com",  # the bearer token would go there
+        "https://management.azure.com.evil.example",
+        "https://management.azure.com:8443",
+        "https://evil.example/management.azure.com",
+    ],
+)
+def test_arm_endpoint_must_be_an_azure_management_host(url: str) -> None:
+    with pytest.raises(SettingsError, match="ARM_ENDPOINT must be an Azure Resource Manager endpoint"):
+        load_settings({"ARM_ENDPOINT": url})
 
 
 def test_reminder_days_sorted_descending_and_guard_as_fraction() -> None:

@@ -91,3 +91,27 @@ def test_too_long_error_names_a_truncated_key() -> None:
 def test_lone_surrogate_is_permanent() -> None:
     with pytest.raises(PermanentError, match="not valid Unicode"):
         encode_key("bad\ud800")
+
+
+def test_an_over_long_id_is_shortened_deterministically_and_stays_a_legal_key() -> None:
+    from shared.adapters.keys import MAX_KEY_LENGTH, id_key
+
+    long_id = "/subscriptions/s/resourceGroups/" + "группа-" * 80 + "/providers/x/accounts/a/deployments/d"
+    key = id_key(long_id)
+    assert len(key) <= MAX_KEY_LENGTH and key == id_key(long_id)  # the same id, the same key
+    assert key != id_key(long_id + "2") and "~" in key
+    assert not any(c in key for c in "/\\#?")
+    assert id_key("/subscriptions/s/short") == encode_key("/subscriptions/s/short")  # short ids are unchanged
+
+
+def test_resource_ids_compare_as_arm_does_ascii_case_only() -> None:
+    from shared.domain.ids import arm_key
+
+    assert arm_key("/Subscriptions/S/resourceGroups/RG/") == arm_key("/subscriptions/s/resourcegroups/rg")
+    # casefold() would merge these; ARM keeps them apart
+    assert arm_key("/subscriptions/s/resourceGroups/Straße") != arm_key(
+        "/subscriptions/s/resourceGroups/STRASSE"
+    )
+    assert arm_key("/subscriptions/s/resourceGroups/\u212aelvin") != arm_key(
+        "/subscriptions/s/resourceGroups/kelvin"
+    )
