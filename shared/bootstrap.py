@@ -223,7 +223,13 @@ class Services:
         if self.watcher is None:
             require_arm_catalog(self.settings)  # raises naming what is missing
             raise AssertionError("unreachable: a configured catalog always has a watcher")
-        return run_timer(self.watcher, self.inventory, self.settings.watch_locations, now)
+        return run_timer(
+            self.watcher,
+            self.inventory,
+            self.settings.watch_locations,
+            now,
+            budget_seconds=self.settings.timer_budget_seconds,
+        )
 
 
 def build_services(

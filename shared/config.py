@@ -49,7 +49,9 @@ class StateStoreConfig:
         if self.kind == "sqlite":
             return f"sqlite:///{self.value.reveal()}"
         if self.kind == "endpoint":
-            return self.value.reveal()
+            parts = urlsplit(self.value.reveal())
+            # a table endpoint may carry a SAS token in its query: never shown
+            return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?<SAS masked>" if parts.query else "")
         match = re.search(r"AccountName=([^;]+)", self.value.reveal())
         if "UseDevelopmentStorage=true" in self.value.reveal():
             return "Table Storage (development storage)"
@@ -91,6 +93,8 @@ class Settings:
     catalog_vanish_guard: float = 0.2
     catalog_removal_confirmations: int = 2
     catalog_poll_schedule: str = "0 0 * * * *"
+    # stop starting new work this long into a timer run: host.json's functionTimeout (10 min) kills it unwarned
+    timer_budget_seconds: int = 480
     state_store: StateStoreConfig | None = None
     state_table_prefix: str = "ModelWatch"  # Table Storage: tables <prefix>Cursors, <prefix>Snapshots, ...
     eventgrid_topic_endpoint: str | None = None
@@ -125,6 +129,7 @@ class Settings:
     # the status page's rollback forms (WEBSITE_AUTH_SIGNING_KEY)
     website_auth_enabled: bool = False
     website_auth_signing_key: Secret | None = None
+    website_site_name: str | None = None  # set by App Service: this runs in Azure, not on a laptop
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -339,11 +344,19 @@ def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
     return Secret(value)
 
 
+def _shown(value: object) -> str:
+    """A bad value quoted back in an error, unless it could be a secret (a URL, a signature, anything long)."""
+    text = repr(value)
+    if isinstance(value, str) and ("://" in value or "sig=" in value.lower() or len(value) > 40):
+        return "(a value not shown: it may be a URL or a secret)"
+    return text
+
+
 def _severity(r: _Reader, where: str, raw: object, default: str) -> str:
     if raw is None:
         return default
     if not isinstance(raw, str) or raw.strip().lower() not in SEVERITIES:
-        r.problems.append(f"{where}={raw!r} must be info, warning or critical")
+        r.problems.append(f"{where}={_shown(raw)} must be info, warning or critical")
         return default
     return raw.strip().lower()
 
@@ -364,8 +377,11 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
     for name, spec in parsed.items():
         where = f"ALERT_ROUTES.{name}"
         if not _ROUTE_NAME.match(name) or name == DEFAULT_ROUTE:
+            # a URL pasted where a route name goes must not be quoted back: it is a secret
+            shown = name if _ROUTE_NAME.match(name) else _shown(name)
             r.problems.append(
-                f"{where}: route names are letters, digits, '-', '_' or '.'; 'default' is reserved"
+                f"ALERT_ROUTES has the route name {shown}: route names are letters, digits, '-', '_' or '.'; "
+                "'default' is reserved"
             )
             continue
         if not isinstance(spec, dict):
@@ -373,7 +389,8 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
             continue
         unknown = sorted(set(spec) - _ROUTE_KEYS)
         if unknown:
-            r.problems.append(f"{where} has unknown key(s) {unknown}; known: {sorted(_ROUTE_KEYS)}")
+            named = ", ".join(_shown(k) for k in unknown)
+            r.problems.append(f"{where} has unknown key(s) {named}; known: {sorted(_ROUTE_KEYS)}")
         teams = _webhook(
             r, f"{where}.teams", spec.get("teams") if isinstance(spec.get("teams"), str) else None
         )
@@ -523,6 +540,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         catalog_vanish_guard=_fraction(r, "CATALOG_VANISH_GUARD", Settings.catalog_vanish_guard),
         catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),
         catalog_poll_schedule=schedule,
+        timer_budget_seconds=r.integer("TIMER_BUDGET_SECONDS", Settings.timer_budget_seconds, 10, 7200),
         state_store=_state_store(r),
         state_table_prefix=_table_prefix(r),
         eventgrid_topic_endpoint=topic,
@@ -543,6 +561,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         http_auth=http_auth,
         azure_token_credentials=token_credentials,
         website_auth_enabled=(r.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true",
+        website_site_name=r.get("WEBSITE_SITE_NAME"),
         website_auth_signing_key=Secret(signing) if (signing := r.get("WEBSITE_AUTH_SIGNING_KEY")) else None,
     )
     if r.problems:
@@ -577,6 +596,16 @@ def require_function_app(settings: Settings) -> None:
     if not settings.eventgrid_topic_endpoint:
         problems.append(
             "EVENTGRID_TOPIC_ENDPOINT is missing: the custom topic lifecycle events are published to"
+        )
+    if (
+        settings.state_store is not None
+        and settings.state_store.kind == "sqlite"
+        and settings.website_site_name
+    ):
+        # each instance would hold its own file: two instances could both claim an event and act twice
+        problems.append(
+            "STATE_STORE is a SQLite file, and this app runs in App Service, where every instance has its own "
+            "disk: use Table Storage (a table endpoint URL, or AzureWebJobsStorage)"
         )
     if problems:
         raise SettingsError(problems, hint=WHERE)

@@ -248,6 +248,7 @@ class ArmClient:
         *,
         api_version: str | None = None,
         max_polls: int = 120,
+        max_wait: float = 240.0,
     ) -> dict[str, JsonValue]:
         """PUT, then follow the long-running operation to a terminal state; the final resource.
 
@@ -256,15 +257,22 @@ class ArmClient:
         done; else poll the resource itself until ``provisioningState`` is terminal. A 201 carrying
         ``Accepted`` is not done. Hand-written rather than azure-mgmt-core's ARMPolling: this client is
         requests-based so the GET -> PUT round trip keeps raw JSON, and ARMPolling needs an azure-core pipeline.
+
+        Polling stops after ``max_polls`` or ``max_wait`` seconds of waiting (a provisioned migration runs 20-30
+        minutes): a transient error then, so the event is retried, and the retry finds the deployment already
+        at its target and writes nothing.
         """
         where = path.split("?", maxsplit=1)[0]
         response = self.request("PUT", path, json=body, api_version=api_version)
         result = self._json_object(response, path) if response.content else {}
         async_url = response.headers.get("Azure-AsyncOperation")
         location = response.headers.get("Location")
+        waited = 0.0  # local: PUTs run on several threads at once
         for _ in range(max_polls):
+            if waited > max_wait:
+                break
             if async_url:
-                self._wait(response)
+                waited += self._wait(response)
                 response = self.request("GET", async_url)
                 status_body = self._json_object(response, async_url)
                 state = str(status_body.get("status") or "").casefold()
@@ -274,7 +282,7 @@ class ArmClient:
                     raise self._operation_failed(where, state, status_body.get("error"))
                 return self._final(path, api_version)
             if location:
-                self._wait(response)
+                waited += self._wait(response)
                 response = self.request("GET", location)
                 if response.status_code == 202:
                     continue
@@ -284,13 +292,19 @@ class ArmClient:
                 if current in ("failed", "canceled", "cancelled"):
                     raise self._operation_failed(where, current, _props(result).get("error"))
                 return result
-            self._wait(response)
+            waited += self._wait(response)
             response = self.request("GET", path, api_version=api_version)
             result = self._json_object(response, path)
-        raise ArmError(f"ARM PUT {where}: operation did not finish after {max_polls} polls", transient=True)
+        raise ArmError(
+            f"ARM PUT {where}: operation still running after {max_polls} polls or {max_wait:.0f} s of waiting; "
+            "the next attempt finds it done or still running, and writes nothing again",
+            transient=True,
+        )
 
-    def _wait(self, response: requests.Response) -> None:
-        self.sleep(min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0)))
+    def _wait(self, response: requests.Response) -> float:
+        wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
+        self.sleep(wait)
+        return wait
 
     def _final(self, path: str, api_version: str | None) -> dict[str, JsonValue]:
         final = self.get(path, api_version=api_version)

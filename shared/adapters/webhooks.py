@@ -113,6 +113,12 @@ class WebhookSender:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = f"no response ({type(exc).__name__})"
                 wait = self._backoff(attempt)
+            except (requests.RequestException, ValueError) as exc:
+                # an URL requests cannot use (InvalidURL, a bad port...): its message quotes the URL, a secret
+                raise WebhookError(
+                    f"{where}: the webhook URL cannot be used ({type(exc).__name__}); not retried",
+                    reason=type(exc).__name__,
+                ) from None
             else:
                 status, body = response.status_code, (response.text or "").strip()
                 if channel.kind == "slack" and status == 200:

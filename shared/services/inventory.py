@@ -33,6 +33,7 @@ from shared.domain.rollback import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, Rollba
 from shared.domain.scope import Scope
 from shared.errors import ModelWatchError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, RollbackStore
+from shared.services.budget import Deadline
 from shared.services.policy import catalog_view
 
 log = logging.getLogger(__name__)
@@ -129,12 +130,21 @@ class InventoryService:
                 found.append(account)
         return found
 
-    def refresh(self, now: datetime) -> InventoryReport:
+    def refresh(self, now: datetime, *, deadline: Deadline | None = None) -> InventoryReport:
+        """List the watched accounts' deployments. An account not started before ``deadline`` keeps what was
+        known and is reported (its listing is not a deletion), so a slow or throttled tenant never starves the
+        catalog cycle that runs after."""
         problems: list[str] = []
         accounts = self._accounts(problems)
         listed: dict[str, list[JsonValue] | ModelWatchError] = {}
+
+        def list_one(account_id: str) -> list[JsonValue]:
+            if deadline is not None:
+                deadline.check(f"the deployments of {account_id.rsplit('/', 1)[-1]} were listed")
+            return self.api.list_deployments(account_id)
+
         with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(accounts) or 1))) as pool:
-            futures = {a.resource_id: pool.submit(self.api.list_deployments, a.resource_id) for a in accounts}
+            futures = {a.resource_id: pool.submit(list_one, a.resource_id) for a in accounts}
             for account_id, future in futures.items():
                 try:
                     listed[account_id] = future.result()

@@ -127,7 +127,17 @@ class NotifyService:
         sent, skipped, failed, retry = 0, 0, [], []
         for post in posts:
             key = f"{event.id}/{post.message.key}/{post.channel.route}/{post.channel.kind}"
-            claim = self.ledger.claim(SUBSCRIBER, key, now=now, expires_at=now + self.claim_ttl)
+            try:
+                claim = self.ledger.claim(SUBSCRIBER, key, now=now, expires_at=now + self.claim_ttl)
+            except ModelWatchError as exc:
+                if exc.is_transient:
+                    raise
+                # the store refuses the key (too long, not valid text): retrying for 24 h cannot help
+                failed.append(f"{post.channel.label()}: the ledger refused the key: {exc}")
+                log.error(
+                    "%s: event %s: the ledger refused its key (acknowledged): %s", SUBSCRIBER, event.id, exc
+                )
+                continue
             if claim == ALREADY_DONE:
                 skipped += 1
                 continue

@@ -7,12 +7,14 @@ call it with one event, ``python -m shared deliver`` with a whole delivery body 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.errors import CycleIncompleteError, EventFormatError, ModelWatchError
+from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
 from shared.services.policy import HandleResult
 from shared.services.watch import CatalogWatcher, CycleReport
@@ -83,22 +85,33 @@ class TimerReport:
 
 
 def run_timer(
-    watcher: CatalogWatcher, inventory: InventoryService | None, locations: Sequence[str], now: datetime
+    watcher: CatalogWatcher,
+    inventory: InventoryService | None,
+    locations: Sequence[str],
+    now: datetime,
+    *,
+    budget_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> TimerReport:
     """Refresh the inventory, then run the catalog cycle.
 
     In this order so that the subscribers, which act on the events this cycle publishes, see deployments as they
-    are now; and so that the cycle's drain also publishes the Azure-applied upgrades the refresh found.
+    are now; and so that the cycle's drain also publishes the Azure-applied upgrades the refresh found. With a
+    budget (TIMER_BUDGET_SECONDS), the refresh may use half of it: a slow or throttled tenant cannot starve the
+    catalog cycle, which stops starting locations when the whole budget is spent.
     """
+    start = clock()
     report: InventoryReport | None = None
     error: str | None = None
     if inventory is not None:
+        half = Deadline(start + budget_seconds / 2, clock) if budget_seconds else None
         try:
-            report = inventory.refresh(now)
+            report = inventory.refresh(now, deadline=half)
         except ModelWatchError as exc:  # the catalog cycle must still run
             error = str(exc)
             log.warning("inventory refresh failed: %s", exc)
-    return TimerReport(watcher.run(locations, now), report, error)
+    whole = Deadline(start + budget_seconds, clock) if budget_seconds else None
+    return TimerReport(watcher.run(locations, now, deadline=whole), report, error)
 
 
 def parse_body(body: JsonValue) -> list[JsonValue]:

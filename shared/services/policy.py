@@ -136,7 +136,16 @@ class PolicyService:
                 "%s: event %s is for %s, outside WATCH_LOCATIONS: ignored", SUBSCRIBER, event.id, location
             )
             return HandleResult(event.id, IGNORED, f"location {location} is out of scope")
-        claim = self.ledger.claim(SUBSCRIBER, event.id, now=now, expires_at=now + self.claim_ttl)
+        try:
+            claim = self.ledger.claim(SUBSCRIBER, event.id, now=now, expires_at=now + self.claim_ttl)
+        except ModelWatchError as exc:
+            if exc.is_transient:
+                raise
+            # the store refuses the key (too long, not valid text): retrying for 24 h cannot help
+            log.error(
+                "%s: event %s: the ledger refused its key (acknowledged): %s", SUBSCRIBER, event.id, exc
+            )
+            return HandleResult(event.id, FAILED, f"the ledger refused the event's key: {exc}")
         if claim == ALREADY_DONE:
             return HandleResult(event.id, DUPLICATE, "already processed")
         if claim == BUSY:

@@ -27,6 +27,7 @@ from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError
 from shared.ports import CatalogSource, CatalogStateStore, Cursor, EventPublisher
+from shared.services.budget import BudgetExceeded, Deadline
 from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ FETCH_FAILED = "fetch-failed"
 STORE_FAILED = "store-failed"
 CONCURRENT = "skipped-concurrent"
 ANOMALY = "anomaly"
+NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class CycleReport:
 
     @property
     def failed_locations(self) -> tuple[LocationOutcome, ...]:
-        return tuple(o for o in self.locations if o.status in (FETCH_FAILED, STORE_FAILED))
+        return tuple(o for o in self.locations if o.status in (FETCH_FAILED, STORE_FAILED, NOT_REACHED))
 
     @property
     def ok(self) -> bool:
@@ -117,13 +119,27 @@ class CatalogWatcher:
         self.formats = formats
         self.max_concurrency = max_concurrency
 
-    def run(self, locations: Sequence[str], now: datetime, *, dry_run: bool = False) -> CycleReport:
-        """One cycle as of ``now``. ``dry_run`` diffs and reports but writes and publishes nothing."""
+    def run(
+        self,
+        locations: Sequence[str],
+        now: datetime,
+        *,
+        dry_run: bool = False,
+        deadline: Deadline | None = None,
+    ) -> CycleReport:
+        """One cycle as of ``now``. ``dry_run`` diffs and reports but writes and publishes nothing. A location
+        not started before ``deadline`` is reported as not reached (the next run reads it); the drain runs."""
         outcomes: list[LocationOutcome] = []
         workers = max(1, min(self.max_concurrency, len(locations)))
+
+        def fetch(location: str) -> list[JsonValue]:
+            if deadline is not None:
+                deadline.check(f"the catalog of {location} was read")
+            return self.source.fetch_models(location)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="catalog") as pool:
             futures: dict[Future[list[JsonValue]], str] = {
-                pool.submit(self.source.fetch_models, location): location for location in locations
+                pool.submit(fetch, location): location for location in locations
             }
             # state work happens on this thread as each fetch lands: stores need no cross-thread care
             for future in as_completed(futures):
@@ -147,7 +163,8 @@ class CatalogWatcher:
                 log.exception("unexpected error fetching %s", location)
             if not dry_run:
                 self._note_failure(location, message)
-            return LocationOutcome(location, FETCH_FAILED, error=message)
+            status = NOT_REACHED if isinstance(exc, BudgetExceeded) else FETCH_FAILED
+            return LocationOutcome(location, status, error=message)
         try:
             return self._apply(location, items, now, dry_run)
         except ModelWatchError as exc:

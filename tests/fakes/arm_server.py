@@ -56,6 +56,7 @@ class FakeArm:
         # how a PUT's long-running operation is reported (azure-facts.md §2.5): an Azure-AsyncOperation status URL,
         # a Location URL (202 with an empty body while running), or neither (the resource's provisioningState)
         self.lro_mode = "async"
+        self.lro_retry_after = "0"  # the Retry-After an operation's answers carry
         self.fail_next_put: tuple[str, str] | None = None  # (code, message) for the next LRO
         self.account_models: dict[
             str, list[dict[str, Any]]
@@ -307,7 +308,7 @@ class FakeArm:
             return _not_found(op)
         if state["polls"] > 0:
             state["polls"] -= 1
-            return 200, {"Retry-After": "0"}, {"id": op, "name": op, "status": "InProgress"}
+            return 200, {"Retry-After": self.lro_retry_after}, {"id": op, "name": op, "status": "InProgress"}
         if state["failure"]:
             code, message = state["failure"]
             return (

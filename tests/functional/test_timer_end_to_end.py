@@ -145,3 +145,46 @@ def test_missing_settings_fail_the_invocation_naming_them(monkeypatch: pytest.Mo
     for name in ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "EVENTGRID_TOPIC_ENDPOINT", "STATE_STORE"):
         assert name in str(info.value)
     bootstrap.reset_function_services()
+
+
+class Ticks:
+    """A monotonic clock that moves 60 s each time it is read: the time budget is spent by the work done."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 60.0
+        return self.now
+
+
+def test_a_run_stops_starting_work_at_its_time_budget_and_says_what_it_did_not_reach(
+    wired: tuple[FakeArm, FakeEventGridTopic],
+) -> None:
+    from shared.services.pipeline import run_timer
+    from shared.services.watch import NOT_REACHED
+
+    arm, _ = wired
+    for i in range(6):
+        account = arm.add_account(SUB, "rg", f"acct{i}", "eastus")
+        arm.add_deployment(account, f"d{i}", "gpt-4o", "2024-08-06")
+    arm.set_catalog(SUB, "eastus", V1)
+    arm.set_catalog(SUB, "swedencentral", V1)
+    services = bootstrap.function_services()
+    assert services.watcher is not None and services.inventory is not None
+    # 300 s budget, a clock that reads 60 s further each time: the refresh gets 150 s, the catalog what is left
+    report = run_timer(
+        services.watcher, services.inventory, ["eastus", "swedencentral"],
+        services.clock(), budget_seconds=300, clock=Ticks(),
+    )  # fmt: skip
+    assert report.inventory is not None
+    not_reached = [p for p in report.inventory.problems if "time budget" in p]
+    assert not_reached and len(not_reached) < 6  # some accounts were listed, the rest reported
+    assert {o.status for o in report.cycle.locations} <= {"baseline", NOT_REACHED}
+    assert any(o.status == NOT_REACHED for o in report.cycle.locations)
+    assert not report.ok  # visible: the run fails, after publishing what it found
+    with pytest.raises(CycleIncompleteError, match="time budget"):
+        report.raise_if_incomplete()
+    # the next run, with time to spare, reaches everything
+    again = services.run_timer(services.clock())
+    assert again.ok and again.inventory is not None and again.inventory.deployments == 6

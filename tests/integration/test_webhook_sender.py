@@ -150,3 +150,22 @@ def test_no_log_line_carries_a_url(
     for secret in ("slacktokenSECRET123", "teamssigSECRET456"):
         assert secret not in caplog.text
     assert "slack of route payments" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.slack.com:99999/services/T/B/TOKENTOKEN",  # a port requests cannot use
+        "https://hooks.slack.com:notaport/services/T/B/TOKENTOKEN",  # a port that is not a number
+        "https://[::1/services/TOKENTOKEN",  # an unclosed IPv6 literal
+    ],
+)
+def test_an_unusable_webhook_url_never_reaches_an_error_whole(
+    clock: Clock, caplog: pytest.LogCaptureFixture, url: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(WebhookError) as info:
+        sender(clock).send(Channel("ops", "slack", Secret(url)), MESSAGE)
+    assert not info.value.is_transient
+    assert "TOKEN" not in str(info.value) and "TOKEN" not in repr(info.value.reason)
+    assert "TOKEN" not in caplog.text and "ops" in str(info.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
@@ -237,3 +239,44 @@ def test_http_auth_status_url_deployment_api_and_credential_settings() -> None:
     for name in ("HTTP_AUTH", "STATUS_PAGE_URL", "ARM_DEPLOYMENT_API_VERSION", "AZURE_TOKEN_CREDENTIALS"):
         assert name in text, name
     assert len(info.value.problems) == 4
+
+
+def test_secrets_misplaced_in_settings_are_never_quoted_back() -> None:
+    hook = "https://hooks.slack.com/services/T000/B000/SECRETSECRET"
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {
+                # a webhook URL pasted where the route name goes, as a key, and as a severity
+                "ALERT_ROUTES": json.dumps(
+                    {hook: {"slack": hook}, "ok": {"slack": hook, hook: 1, "minSeverity": hook}}
+                )
+            }
+        )
+    text = str(info.value)
+    assert "SECRETSECRET" not in text and "not shown" in text
+    assert len(info.value.problems) == 3
+
+
+def test_a_sas_token_in_a_table_endpoint_is_masked() -> None:
+    s = load_settings({"STATE_STORE": "https://acct.table.core.windows.net/?sv=2024&sig=SASSECRET%3D"})
+    assert s.state_store is not None
+    shown = s.state_store.describe()
+    assert "SASSECRET" not in shown and shown == "https://acct.table.core.windows.net/?<SAS masked>"
+
+
+def test_the_function_app_refuses_sqlite_state_in_app_service() -> None:
+    base = {
+        "WATCH_SUBSCRIPTION_ID": SUB,
+        "WATCH_LOCATIONS": "eastus",
+        "EVENTGRID_TOPIC_ENDPOINT": "https://topic.eastus-1.eventgrid.azure.net/api/events",
+        "STATE_STORE": "sqlite:///state.db",
+    }
+    require_function_app(load_settings(base))  # func start on a laptop: one process, one file
+    with pytest.raises(SettingsError, match="every instance has its own disk"):
+        require_function_app(load_settings({**base, "WEBSITE_SITE_NAME": "modelwatch-prod"}))
+    table = {
+        **base,
+        "STATE_STORE": "https://acct.table.core.windows.net",
+        "WEBSITE_SITE_NAME": "modelwatch-prod",
+    }
+    require_function_app(load_settings(table))

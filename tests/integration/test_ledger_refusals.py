@@ -1,0 +1,67 @@
+"""A key the ledger's store refuses (over Table Storage's 1 KiB) is recorded and acknowledged, never retried."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore
+from shared.adapters.table_store import TableDeploymentStore
+from shared.config import DEFAULT_ROUTE, Route, Secret
+from shared.domain.events import EventType, LifecycleEvent, version_subject
+from shared.domain.policy import PolicyRules
+from shared.domain.scope import Scope
+from shared.services.notify import NotifyService
+from shared.services.policy import FAILED, PolicyService
+
+pytestmark = pytest.mark.azurite
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class NeverSends:
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, channel: object, payload: object) -> None:
+        self.sent += 1
+
+
+def test_a_refused_ledger_key_is_acknowledged_not_retried(
+    azurite_connection_string: str, table_prefix: str
+) -> None:
+    ledger = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    long_id = "x" * 600  # Table Storage keys stop at 512 characters
+    subject = version_subject("eastus", "OpenAI", "gpt-4o", "2024-05-13")
+    data = {
+        "location": "eastus",
+        "modelFormat": "OpenAI",
+        "modelName": "gpt-4o",
+        "modelVersion": "2024-05-13",
+    }
+    event = LifecycleEvent(long_id, EventType.VERSION_RETIRED.value, subject, NOW, data)
+    policy = PolicyService(
+        inventory=ledger, ledger=ledger, rollbacks=ledger, state=InMemoryCatalogStateStore(), api=None,
+        publisher=CollectingPublisher(), rules=PolicyRules(), scope=Scope(subscriptions=frozenset({"s"})),
+        reminder_days=(30,),
+    )  # fmt: skip
+    result = policy.handle(event, NOW)  # returns: Event Grid gets a 200 and stops
+    assert result.outcome == FAILED and "ledger refused" in result.detail
+    sender = NeverSends()
+    notify = NotifyService(
+        ledger=ledger,
+        sender=sender,  # type: ignore[arg-type]
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://hooks.slack.com/services/T/B/x"))},
+        scope=Scope(),
+    )
+    deployment = {
+        "deploymentId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d",
+        "deploymentName": "d", "accountId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a",
+        "location": "eastus", "modelName": "gpt-4o", "modelVersion": "2024-05-13", "status": "atRisk",
+        "summary": "stops working", "daysRemaining": 30, "retirementDate": "2026-01-31T00:00:00Z",
+    }  # fmt: skip
+    alert = LifecycleEvent(
+        long_id, EventType.DEPLOYMENT_AT_RISK.value, str(deployment["deploymentId"]), NOW, deployment
+    )
+    outcome = notify.handle(alert, NOW)
+    assert "ledger refused" in outcome.detail and sender.sent == 0
