@@ -103,7 +103,9 @@ def build_arm_client(settings: Settings, *, sleep: Callable[[float], None] | Non
     tokens: Any = (
         StaticTokenProvider(settings.arm_bearer_token)
         if settings.arm_bearer_token is not None
-        else AzureIdentityTokenProvider()
+        else AzureIdentityTokenProvider(
+            credential=azure_credential()
+        )  # one credential for ARM, Event Grid, Tables
     )
     return ArmClient(
         settings.arm_endpoint,

@@ -280,3 +280,25 @@ def test_the_function_app_refuses_sqlite_state_in_app_service() -> None:
         "WEBSITE_SITE_NAME": "modelwatch-prod",
     }
     require_function_app(load_settings(table))
+
+
+def test_arm_event_grid_and_tables_share_one_credential(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import bootstrap
+
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")  # what infra sets in Azure
+    bootstrap.azure_credential.cache_clear()
+    settings = load_settings(
+        {
+            "WATCH_SUBSCRIPTION_ID": SUB,
+            "EVENTGRID_TOPIC_ENDPOINT": "https://topic.eastus-1.eventgrid.azure.net/api/events",
+            "STATE_STORE": "https://acct.table.core.windows.net",
+        }
+    )
+    arm = bootstrap.build_arm_client(settings)
+    publisher = bootstrap.build_publisher(settings)
+    store = bootstrap.build_state_store(settings.state_store)
+    shared_one = bootstrap.azure_credential()
+    assert arm.tokens._credential is shared_one
+    assert publisher._credential is shared_one  # type: ignore[attr-defined]
+    assert store._service.credential is shared_one  # type: ignore[attr-defined]
+    bootstrap.azure_credential.cache_clear()
