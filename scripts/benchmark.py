@@ -61,7 +61,7 @@ from shared.adapters.memory import (  # noqa: E402
 from shared.adapters.sqlite_store import SqliteCatalogStateStore  # noqa: E402
 from shared.adapters.table_store import TableCatalogStateStore, TableDeploymentStore  # noqa: E402
 from shared.bootstrap import Services, build_services  # noqa: E402
-from shared.config import Route, Secret, load_settings  # noqa: E402
+from shared.config import load_settings  # noqa: E402
 from shared.domain import digest  # noqa: E402
 from shared.domain.alerts import messages_for  # noqa: E402
 from shared.domain.catalog import ModelVersion, VersionKey, parse_models  # noqa: E402
@@ -70,6 +70,8 @@ from shared.domain.deployments import Deployment  # noqa: E402
 from shared.domain.diff import diff_location  # noqa: E402
 from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonValue, LifecycleEvent  # noqa: E402
 from shared.domain.policy import PolicyRules, assess  # noqa: E402
+from shared.domain.routes import Route  # noqa: E402
+from shared.domain.secret import Secret  # noqa: E402
 from shared.ports import CatalogStateStore, Channel  # noqa: E402
 from shared.services.inventory import InventoryReport, InventoryService  # noqa: E402
 from shared.services.notify import NOTIFY_EVENT_TYPES, plan_posts  # noqa: E402

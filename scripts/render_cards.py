@@ -206,9 +206,9 @@ def render_cards(
 def sample_cards() -> dict[str, dict[str, Any]]:
     """The Teams card of every sample message kind (what `alerts preview` prints)."""
     sys.path.insert(0, str(ROOT))
-    from shared.domain.alert_samples import samples
     from shared.domain.alerts import messages_for
-    from shared.domain.render import teams_payload
+    from shared.presentation.alert_samples import samples
+    from shared.presentation.render import teams_payload
 
     cards: dict[str, dict[str, Any]] = {}
     for name, event in samples().items():

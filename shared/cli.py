@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from shared import bootstrap
-from shared.config import WHERE, Secret, Settings, StateStoreConfig, load_settings
+from shared.config import WHERE, Settings, StateStoreConfig, load_settings
 from shared.domain.describe import describe, model_label, short_type
 from shared.domain.policy import Assessment, Status
+from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.errors import ModelWatchError, SettingsError
 from shared.services.watch import CycleReport
@@ -309,7 +310,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     """Write the status page (the same one GET /api/status serves) to a file."""
     import json
 
-    from shared.domain.status_page import render_status_page
+    from shared.presentation.status_page import render_status_page
 
     services = _services(args)
     now = args.at or datetime.now(UTC)
@@ -329,9 +330,9 @@ def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
     """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer."""
     import json
 
-    from shared.domain.alert_samples import samples
     from shared.domain.alerts import messages_for
-    from shared.domain.render import slack_payload, teams_payload
+    from shared.presentation.alert_samples import samples
+    from shared.presentation.render import slack_payload, teams_payload
 
     chosen = samples()
     if args.kind:

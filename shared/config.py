@@ -10,32 +10,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.domain.net import is_loopback_host
+from shared.domain.routes import DEFAULT_ROUTE, SEVERITIES, Route
+from shared.domain.secret import Secret
 from shared.errors import SettingsError
 
 WHERE = (
     'Set it in local.settings.json ("Values") for local runs, or as an app setting / environment variable.'
 )
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret value that never prints: repr and str show a mask."""
-
-    _value: str = field(repr=False)
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __str__(self) -> str:
-        return "***"
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
 
 
 @dataclass(frozen=True)
@@ -56,21 +42,6 @@ class StateStoreConfig:
         if "UseDevelopmentStorage=true" in self.value.reveal():
             return "Table Storage (development storage)"
         return f"Table Storage (account {match.group(1) if match else '?'})"
-
-
-@dataclass(frozen=True)
-class Route:
-    """An alert route: where a team's messages go. URLs are secrets (they carry a signature or token)."""
-
-    name: str
-    teams: Secret | None = None
-    slack: Secret | None = None
-    min_severity: str = "info"  # info, warning or critical
-    catalog_news: bool = True  # informational catalog news (releases, default changes)
-
-
-DEFAULT_ROUTE = "default"
-SEVERITIES = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,14 @@ from typing import TextIO
 from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
 from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
-from shared.config import Route, Secret, Settings, StateStoreConfig, load_settings
+from shared.config import Settings, StateStoreConfig, load_settings
 from shared.console import Console
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
-from shared.domain.status_page import render_status_page
+from shared.domain.routes import Route
+from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.ports import Channel
+from shared.presentation.status_page import render_status_page
 from shared.services.pipeline import deliver
 
 TIMELINE = Path(__file__).parent / "data" / "timeline.json"

@@ -7,18 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from shared.config import Secret
 from shared.domain.catalog import VersionKey
+from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.rollback import RollbackRecord
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware UTC."""
-        ...
+from shared.domain.secret import Secret
 
 
 class CatalogSource(Protocol):
@@ -28,20 +23,6 @@ class CatalogSource(Protocol):
         Raises ArmError / TransientError / PermanentError; never returns a partial list.
         """
         ...
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Per-location bookkeeping, guarded by an ETag so two concurrent cycles cannot both commit."""
-
-    location: str
-    etag: str | None = None  # None: never committed
-    last_cycle_at: datetime | None = None
-    anomaly: str | None = None
-    last_error: str | None = None
-    cycles: int = 0
-    # "<catalog digest>|<next due instant>|<versions>": lets an unchanged catalog skip the diff (see watch.py)
-    fingerprint: str | None = None
 
 
 class CatalogStateStore(Protocol):

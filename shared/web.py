@@ -86,7 +86,7 @@ def _json(status: int, payload: Mapping[str, Any]) -> WebResponse:
 
 
 def _html(status: int, page: str) -> WebResponse:
-    from shared.domain.status_page import CONTENT_SECURITY_POLICY
+    from shared.presentation.status_page import CONTENT_SECURITY_POLICY
 
     headers = {**_COMMON, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY"}
     return WebResponse(status, page, "text/html", headers)
@@ -126,7 +126,7 @@ def _caller(request: WebRequest, role: str) -> Caller:
 def _denied(request: WebRequest, exc: AuthDenied, *, html: bool) -> WebResponse:
     log.warning("http: %s %s refused (%d): %s", request.method, request.url.split("?")[0], exc.status, exc)
     if html:
-        from shared.domain.status_page import render_rollback_outcome
+        from shared.presentation.status_page import render_rollback_outcome
 
         return _html(exc.status, render_rollback_outcome("Not allowed", str(exc), ok=False))
     return _json(exc.status, {"error": str(exc)})
@@ -135,7 +135,7 @@ def _denied(request: WebRequest, exc: AuthDenied, *, html: bool) -> WebResponse:
 def status_http(request: WebRequest, now: datetime | None = None) -> WebResponse:
     """GET /api/status: the page (operators get rollback buttons), or ``?format=json``."""
     from shared.bootstrap import function_services
-    from shared.domain.status_page import render_status_page
+    from shared.presentation.status_page import render_status_page
 
     wants_json = (request.params.get("format") or "").lower() == "json"
     try:
@@ -168,7 +168,7 @@ def rollback_http(request: WebRequest, now: datetime | None = None) -> WebRespon
 
 def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
     from shared.bootstrap import function_services
-    from shared.domain.status_page import render_rollback_confirmation, render_rollback_outcome
+    from shared.presentation.status_page import render_rollback_confirmation, render_rollback_outcome
     from shared.services.rollback import RollbackRefused
 
     try:
@@ -225,7 +225,7 @@ def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
 
 def _form_post(request: WebRequest, now: datetime | None) -> WebResponse:
     from shared.bootstrap import function_services
-    from shared.domain.status_page import render_rollback_outcome
+    from shared.presentation.status_page import render_rollback_outcome
 
     try:
         caller = _caller(request, OPERATOR_ROLE)

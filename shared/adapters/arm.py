@@ -17,8 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from shared.config import Secret
 from shared.domain.events import JsonValue
+from shared.domain.secret import Secret
 from shared.errors import ArmError, CatalogFormatError
 
 log = logging.getLogger(__name__)

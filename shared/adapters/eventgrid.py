@@ -8,8 +8,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from shared.config import Secret
 from shared.domain.events import LifecycleEvent
+from shared.domain.secret import Secret
 from shared.errors import PublishError
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,3 @@ class EventGridPublisher:
             text = f"Event Grid answered {status}"
         transient = status in (408, 429) or status >= 500 or status == 0
         return PublishError(text, published_ids=published, transient=transient)
-
-
-def wire_json(events: Sequence[LifecycleEvent]) -> str:
-    """The body a topic receives for these events (for local captures and tests)."""
-    return json.dumps([e.to_wire() for e in events])

@@ -5,16 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from shared.domain.catalog import VersionKey
+from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
 from shared.domain.rollback import RollbackRecord
 from shared.errors import ConcurrencyError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 
 class InMemoryCatalogStateStore:
@@ -79,24 +80,6 @@ class InMemoryCatalogStateStore:
         with self._lock:
             kept = [e for e in self._history.values() if e.event_time >= since]
         return sorted(kept, key=lambda e: (e.event_time, e.id))
-
-
-class FixedClock:
-    """A clock that says what it is told; ``advance`` moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, now: datetime) -> None:
-        self._now = now.astimezone(UTC)
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class CollectingPublisher:

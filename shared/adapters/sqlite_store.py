@@ -13,12 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from shared.domain.catalog import VersionKey
-from shared.domain.deployments import Deployment
-from shared.domain.diff import VersionRecord
-from shared.domain.events import LifecycleEvent
-from shared.domain.ids import arm_key
-from shared.domain.records import (
+from shared.adapters.records import (
     deployment_from_json,
     deployment_to_json,
     exact_instant,
@@ -29,10 +24,16 @@ from shared.domain.records import (
     rollback_from_json,
     rollback_to_json,
 )
+from shared.domain.catalog import VersionKey
+from shared.domain.cursor import Cursor
+from shared.domain.deployments import Deployment
+from shared.domain.diff import VersionRecord
+from shared.domain.events import LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 log = logging.getLogger(__name__)
 

@@ -33,12 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from shared.adapters.keys import decode_key, encode_key, id_key
-from shared.domain.catalog import VersionKey
-from shared.domain.deployments import Deployment
-from shared.domain.diff import VersionRecord
-from shared.domain.events import LifecycleEvent
-from shared.domain.ids import arm_key
-from shared.domain.records import (
+from shared.adapters.records import (
     deployment_from_json,
     deployment_to_json,
     exact_instant,
@@ -49,10 +44,16 @@ from shared.domain.records import (
     rollback_from_json,
     rollback_to_json,
 )
+from shared.domain.catalog import VersionKey
+from shared.domain.cursor import Cursor
+from shared.domain.deployments import Deployment
+from shared.domain.diff import VersionRecord
+from shared.domain.events import LifecycleEvent
+from shared.domain.ids import arm_key
 from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, LedgerEntry
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableEntity, TableServiceClient

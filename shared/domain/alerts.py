@@ -3,7 +3,7 @@
 One message per change: catalog news comes from ``CatalogDigest`` events (a change across twelve regions is one
 message listing them); each deployment event is one message to the deployment's route (its
 ``modelwatch:route`` tag, else the default route). Every deployment message says what happens, when, and what to
-do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/domain/render.py``.
+do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/presentation/render.py``.
 """
 
 from __future__ import annotations

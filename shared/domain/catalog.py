@@ -32,7 +32,6 @@ class VersionKey(NamedTuple):
 # The API's words. "Deprecated" in the API means retired (inference answers 410); "Deprecating" means
 # closed to new customers. The docs use "deprecated" for the latter: a known terminology trap.
 STATUS_RETIRED = "Deprecated"
-KNOWN_STATUSES = frozenset({"Stable", "Preview", "GenerallyAvailable", "Deprecating", "Deprecated", "Legacy"})
 
 
 # Deployment SKU names and catalog SKU names differ (azure-facts.md §2.3a): deployments say ProvisionedManaged,

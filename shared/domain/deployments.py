@@ -22,8 +22,6 @@ class UpgradeOption(StrEnum):
     NO_AUTO = "NoAutoUpgrade"
 
 
-KNOWN_OPTIONS = frozenset(o.value for o in UpgradeOption)
-
 # Azure never auto-upgrades these (azure-facts.md §2.3); names compared case-insensitively.
 PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", "datazoneprovisionedmanaged"})
 

@@ -1,5 +1,5 @@
 """The status page's data: every deployment's standing, what is coming, the watcher's health (built by
-shared/services/status.py, rendered by shared/domain/status_page.py)."""
+shared/services/status.py, rendered by shared/presentation/status_page.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, model_label, short_type
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent
 from shared.domain.policy import Assessment, Status
 from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant
-from shared.ports import Cursor
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from shared.config import DEFAULT_ROUTE, Route
 from shared.domain.alerts import Message, Severity, messages_for
 from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonObject, LifecycleEvent
 from shared.domain.ids import arm_key
-from shared.domain.render import slack_payload, teams_payload
+from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, TransientError
 from shared.ports import ALREADY_DONE, BUSY, Channel, Ledger, MessageSender
+from shared.presentation.render import slack_payload, teams_payload
 from shared.services.policy import ACCEPTED, IGNORED, REJECTED, HandleResult
 
 log = logging.getLogger(__name__)

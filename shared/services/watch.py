@@ -22,11 +22,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.domain.catalog import parse_models
+from shared.domain.cursor import Cursor
 from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError
-from shared.ports import CatalogSource, CatalogStateStore, Cursor, EventPublisher
+from shared.ports import CatalogSource, CatalogStateStore, EventPublisher
 from shared.services.budget import BudgetExceeded, Deadline
 from shared.services.outbox import drain_outbox
 

@@ -22,8 +22,8 @@ import pytest
 from shared import bootstrap
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.domain.catalog import VersionKey
+from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
-from shared.ports import Cursor
 from tests.e2e.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Stack, WorkerDied, stack
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic

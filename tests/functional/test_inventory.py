@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.adapters.memory import InMemoryCatalogStateStore, InMemoryDeploymentStore
-from shared.config import Secret
+from shared.domain.secret import Secret
 from shared.services.inventory import InventoryService
 from tests.fakes.arm_server import FakeArm, Fault
 

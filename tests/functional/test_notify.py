@@ -18,10 +18,11 @@ from azure.functions.timer import TimerRequest
 from shared import bootstrap
 from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.webhooks import WebhookSender
-from shared.config import DEFAULT_ROUTE, Route, Secret
-from shared.domain.alert_samples import samples
+from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
+from shared.domain.secret import Secret
 from shared.errors import TransientError
+from shared.presentation.alert_samples import samples
 from shared.services.notify import SUBSCRIBER, NotifyService
 from shared.services.policy import ACCEPTED, REJECTED
 from tests.app_functions import functions

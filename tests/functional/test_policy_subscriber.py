@@ -10,12 +10,12 @@ import pytest
 
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
-from shared.config import Secret
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import LifecycleEvent
 from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
+from shared.domain.secret import Secret
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
 from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService

@@ -8,10 +8,10 @@ import pytest
 
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
-from shared.config import Secret
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.scope import Scope
+from shared.domain.secret import Secret
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
 from shared.services.rollback import RollbackRefused, RollbackService, UnknownDeployment

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogSource, InMemoryCatalogStateStore
+from shared.domain.cursor import Cursor
 from shared.domain.events import LifecycleEvent
 from shared.errors import ArmError, CycleIncompleteError, PublishError, TransientError
-from shared.ports import Cursor
 from shared.services.watch import ANOMALY, BASELINE, CONCURRENT, FETCH_FAILED, OK, CatalogWatcher
 from tests.builders import item
 

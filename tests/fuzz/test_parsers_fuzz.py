@@ -41,8 +41,6 @@ from hypothesis import strategies as st
 from shared.adapters.arm import ArmCatalogSource, ArmClient, StaticTokenProvider
 from shared.adapters.catalog_file import FileCatalogSource
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
-from shared.config import DEFAULT_ROUTE, Route, Secret
-from shared.domain.alert_samples import samples
 from shared.domain.catalog import ParsedCatalog, VersionKey, default_versions, parse_models
 from shared.domain.deployments import Deployment, DeploymentFormatError, parse_deployment
 from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
@@ -56,6 +54,8 @@ from shared.domain.events import (
     version_subject,
 )
 from shared.domain.policy import PolicyRules
+from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.secret import Secret
 from shared.domain.timeutil import SENTINEL_YEAR, parse_instant
 from shared.entrypoints import event_wire
 from shared.errors import (
@@ -66,6 +66,7 @@ from shared.errors import (
     PermanentError,
 )
 from shared.ports import Channel
+from shared.presentation.alert_samples import samples
 from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
 from shared.services.notify import SUBSCRIBER as NOTIFY
 from shared.services.pipeline import RETRY, UNROUTED, Delivery, Subscriber, deliver, deliver_one, parse_body

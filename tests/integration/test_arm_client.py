@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.arm import ArmCatalogSource, ArmClient, ArmDeploymentApi, StaticTokenProvider
-from shared.config import Secret
+from shared.domain.secret import Secret
 from shared.errors import ArmError, CatalogFormatError
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm, Fault

@@ -17,6 +17,7 @@ import pytest
 from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteDeploymentStore
 from shared.adapters.table_store import TableDeploymentStore
+from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment, FineTune
 from shared.domain.rollback import (
     APPLIED_BY_AZURE,
@@ -25,7 +26,7 @@ from shared.domain.rollback import (
     RollbackRecord,
 )
 from shared.errors import PermanentError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, Cursor, DeploymentStores, LedgerEntry
+from shared.ports import ALREADY_DONE, BUSY, CLAIMED, DeploymentStores, LedgerEntry
 from tests.fakes.azurite import connection_string
 from tests.store_backends import BACKENDS, store_factories
 

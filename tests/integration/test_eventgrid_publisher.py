@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.eventgrid import EventGridPublisher, split_batches
-from shared.config import Secret
 from shared.domain.events import LifecycleEvent
+from shared.domain.secret import Secret
 from shared.errors import PublishError
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 

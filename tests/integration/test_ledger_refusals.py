@@ -8,10 +8,11 @@ import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore
 from shared.adapters.table_store import TableDeploymentStore
-from shared.config import DEFAULT_ROUTE, Route, Secret
 from shared.domain.events import EventType, LifecycleEvent, version_subject
 from shared.domain.policy import PolicyRules
+from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
+from shared.domain.secret import Secret
 from shared.services.notify import NotifyService
 from shared.services.policy import FAILED, PolicyService
 

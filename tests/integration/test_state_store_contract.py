@@ -14,11 +14,12 @@ from shared.adapters.memory import InMemoryCatalogStateStore
 from shared.adapters.sqlite_store import SqliteCatalogStateStore
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
+from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
 from shared.domain.digest import MAX_DIGEST_CHARS, build_digests
 from shared.domain.events import EventType, LifecycleEvent, event_id, version_subject
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import CatalogStateStore, Cursor
+from shared.ports import CatalogStateStore
 from tests.fakes.azurite import DEV_KEY, connection_string
 from tests.store_backends import BACKENDS, store_factories
 

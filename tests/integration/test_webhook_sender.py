@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from shared.adapters.webhooks import WebhookSender
-from shared.config import Secret
+from shared.domain.secret import Secret
 from shared.errors import WebhookError
 from shared.ports import Channel
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow

@@ -7,13 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from shared.config import DEFAULT_ROUTE, Route, Secret, load_settings
-from shared.domain.alert_samples import REGIONS, _catalog, samples
+from shared.config import load_settings
 from shared.domain.alerts import Message, Severity, messages_for
 from shared.domain.digest import build_digests
 from shared.domain.events import EventType
-from shared.domain.render import slack_payload, teams_payload
+from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.secret import Secret
 from shared.errors import SettingsError
+from shared.presentation.alert_samples import REGIONS, _catalog, samples
+from shared.presentation.render import slack_payload, teams_payload
 from shared.services.notify import plan_posts
 
 SAMPLES = samples()
