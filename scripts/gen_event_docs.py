@@ -142,10 +142,10 @@ def _examples() -> dict[str, LifecycleEvent]:
 
 
 def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEvent]:
+    from shared.domain.changes import VersionChange
     from shared.domain.deployment_events import assessment_event, upgraded_event
     from shared.domain.deployments import Deployment
     from shared.domain.policy import assess
-    from shared.domain.rollback import RollbackRecord
 
     catalog = {k: r.version for k, r in records.items()}
     base = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai/deployments/"
@@ -182,7 +182,7 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
         if event is not None:
             out[event.event_type] = event
     chat = dep("gpt-4o_chat", "2024-05-13", "Standard", "OnceNewDefaultVersionAvailable")
-    upgrade = RollbackRecord(
+    upgrade = VersionChange(
         chat.resource_id,
         "2024-05-13",
         "2024-08-06",
@@ -192,7 +192,7 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
         "OnceNewDefaultVersionAvailable",
         "inventory",
     )
-    back = RollbackRecord(
+    back = VersionChange(
         chat.resource_id,
         "2024-08-06",
         "2024-05-13",

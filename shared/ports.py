@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.domain.catalog import VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
-from shared.domain.rollback import RollbackRecord
 from shared.domain.secret import Secret
 
 
@@ -124,12 +124,12 @@ class Ledger(Protocol):
     def get(self, subscriber: str, event_id: str) -> LedgerEntry | None: ...
 
 
-class RollbackStore(Protocol):
-    def add_rollback(self, record: RollbackRecord) -> None:
+class VersionChangeStore(Protocol):
+    def add_change(self, record: VersionChange) -> None:
         """Record a version change (idempotent by record id)."""
         ...
 
-    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+    def list_changes(self, deployment_id: str | None = None) -> list[VersionChange]:
         """Records, newest first; of one deployment when given (ids compared case-insensitively)."""
         ...
 
@@ -165,7 +165,7 @@ class DeploymentApi(Protocol):
         ...
 
 
-class DeploymentStores(DeploymentStore, Ledger, RollbackStore, Protocol):
+class DeploymentStores(DeploymentStore, Ledger, VersionChangeStore, Protocol):
     """The three deployment-side stores, which every adapter implements together over one backend."""
 
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from shared.domain.catalog import VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
-from shared.domain.rollback import RollbackRecord
 from shared.errors import ConcurrencyError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
@@ -108,13 +108,13 @@ class InMemoryCatalogSource:
 
 
 class InMemoryDeploymentStore:
-    """DeploymentStore, Ledger and RollbackStore in memory: the reference implementation of their contracts."""
+    """DeploymentStore, Ledger and VersionChangeStore in memory: the reference implementation of their contracts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._deployments: dict[str, Deployment] = {}
         self._ledger: dict[tuple[str, str], LedgerEntry] = {}
-        self._rollbacks: dict[str, RollbackRecord] = {}
+        self._rollbacks: dict[str, VersionChange] = {}
         self._counter = 0
 
     # inventory
@@ -164,11 +164,11 @@ class InMemoryDeploymentStore:
             return self._ledger.get((subscriber, event_id))
 
     # rollbacks
-    def add_rollback(self, record: RollbackRecord) -> None:
+    def add_change(self, record: VersionChange) -> None:
         with self._lock:
             self._rollbacks.setdefault(record.id, record)
 
-    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+    def list_changes(self, deployment_id: str | None = None) -> list[VersionChange]:
         with self._lock:
             records = [
                 r

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.deployments import Deployment, FineTune
 from shared.domain.diff import VersionRecord
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import PermanentError
 
@@ -233,7 +233,7 @@ def _fine_tune(obj: Any) -> FineTune | None:
     )
 
 
-def rollback_to_json(r: RollbackRecord) -> str:
+def change_to_json(r: VersionChange) -> str:
     return _dumps(
         {
             "schema": ROLLBACK_SCHEMA,
@@ -253,11 +253,11 @@ def rollback_to_json(r: RollbackRecord) -> str:
     )
 
 
-def rollback_from_json(text: str, *, row: str | None = None) -> RollbackRecord:
+def change_from_json(text: str, *, row: str | None = None) -> VersionChange:
     """Raises PermanentError naming ``row`` (the record id) when the stored text is not a rollback record."""
     try:
         obj = _object(text)
-        return RollbackRecord(
+        return VersionChange(
             deployment_id=_required(obj, "deploymentId"),
             from_version=_required(obj, "fromVersion"),
             to_version=_required(obj, "toVersion"),

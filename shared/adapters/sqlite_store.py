@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from shared.adapters.records import (
+    change_from_json,
+    change_to_json,
     deployment_from_json,
     deployment_to_json,
     exact_instant,
@@ -21,16 +23,14 @@ from shared.adapters.records import (
     key_text,
     record_from_json,
     record_to_json,
-    rollback_from_json,
-    rollback_to_json,
 )
 from shared.domain.catalog import VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.ids import arm_key
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
@@ -289,7 +289,7 @@ class SqliteCatalogStateStore(_SqliteFile):
 
 
 class SqliteDeploymentStore(_SqliteFile):
-    """DeploymentStore, Ledger and RollbackStore in one SQLite file (WAL); may be the catalog state's file.
+    """DeploymentStore, Ledger and VersionChangeStore in one SQLite file (WAL); may be the catalog state's file.
 
     Thread-safe (one connection behind a lock) and safe across processes: each write is one statement or one
     BEGIN IMMEDIATE transaction. Raises TransientError when another process holds the lock past the timeout,
@@ -370,7 +370,7 @@ class SqliteDeploymentStore(_SqliteFile):
 
     # rollbacks
 
-    def add_rollback(self, record: RollbackRecord) -> None:
+    def add_change(self, record: VersionChange) -> None:
         # First writer wins, like the in-memory store: an id always names the same change.
         with self._lock, self._translate(f"recording rollback {record.id}"):
             self._conn.execute(
@@ -380,12 +380,12 @@ class SqliteDeploymentStore(_SqliteFile):
                     record.id,
                     arm_key(record.deployment_id),
                     exact_instant(record.changed_at),
-                    rollback_to_json(record),
+                    change_to_json(record),
                 ),
             )
             self.writes += 1
 
-    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+    def list_changes(self, deployment_id: str | None = None) -> list[VersionChange]:
         # changed_at is fixed-width UTC text, so its order is time order
         with self._lock, self._translate("listing rollback records"):
             if deployment_id is None:
@@ -397,4 +397,4 @@ class SqliteDeploymentStore(_SqliteFile):
                     "SELECT id, body FROM rollbacks WHERE deployment_key = ? ORDER BY changed_at DESC, id DESC",
                     (arm_key(deployment_id),),
                 ).fetchall()
-        return [rollback_from_json(body, row=ident) for ident, body in rows]
+        return [change_from_json(body, row=ident) for ident, body in rows]

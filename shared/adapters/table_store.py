@@ -12,7 +12,7 @@ Layout (``<prefix>`` defaults to ``ModelWatch``):
   partition. Thousands of deployments are far below a partition's 2,000 entities/s target.
 - ``<prefix>Ledger``: PartitionKey = the subscriber, RowKey = the event id; properties ``Status``, ``ExpiresAt``
   (absent when done), ``Outcome``; claims are conditional writes (insert, or replace guarded by the ETag).
-- ``<prefix>Rollbacks``: PartitionKey = the deployment id ASCII lower-cased (what ``list_rollbacks`` filters on),
+- ``<prefix>Rollbacks``: PartitionKey = the deployment id ASCII lower-cased (what ``list_changes`` filters on),
   RowKey = the record id; properties ``Body`` (JSON) and ``ChangedAt``.
 Keys go through ``encode_key`` so names holding '/', '#', '?', '\\' or control characters stay legal.
 
@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from shared.adapters.keys import decode_key, encode_key, id_key
 from shared.adapters.records import (
+    change_from_json,
+    change_to_json,
     deployment_from_json,
     deployment_to_json,
     exact_instant,
@@ -41,16 +43,14 @@ from shared.adapters.records import (
     key_text,
     record_from_json,
     record_to_json,
-    rollback_from_json,
-    rollback_to_json,
 )
 from shared.domain.catalog import VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.ids import arm_key
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
@@ -485,7 +485,7 @@ def _status_of(exc: Exception) -> int | None:
 
 
 class TableDeploymentStore(_TableStore):
-    """DeploymentStore, Ledger and RollbackStore on three Azure tables (layout: see the module docstring).
+    """DeploymentStore, Ledger and VersionChangeStore on three Azure tables (layout: see the module docstring).
 
     Thread-safe. Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError
     (4xx, bad configuration, a key over 1 KiB, an unreadable stored entity). ``transactions`` counts REST calls
@@ -656,14 +656,14 @@ class TableDeploymentStore(_TableStore):
 
     # rollbacks
 
-    def add_rollback(self, record: RollbackRecord) -> None:
+    def add_change(self, record: VersionChange) -> None:
         from azure.core.exceptions import HttpResponseError
 
         entity = {
             "PartitionKey": id_key(arm_key(record.deployment_id)),
             "RowKey": encode_key(record.id),
             "ChangedAt": exact_instant(record.changed_at),
-            "Body": rollback_to_json(record),
+            "Body": change_to_json(record),
         }
         table = self._table(self.rollbacks_table)
         with self._translate(f"recording rollback {record.id}"):
@@ -675,12 +675,12 @@ class TableDeploymentStore(_TableStore):
                 if _status_of(exc) != 409:
                     raise
 
-    def list_rollbacks(self, deployment_id: str | None = None) -> list[RollbackRecord]:
+    def list_changes(self, deployment_id: str | None = None) -> list[VersionChange]:
         action = "listing rollback records"
         if deployment_id is None:
             entities = self._query(self._table(self.rollbacks_table), action)
         else:
             partition = id_key(arm_key(deployment_id))
             entities = self._query_partition(self._table(self.rollbacks_table), partition, action)
-        records = [rollback_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
+        records = [change_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)

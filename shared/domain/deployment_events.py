@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from shared.domain.changes import VersionChange
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, JsonObject, LifecycleEvent, event_id
 from shared.domain.policy import Assessment, Status
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant
 
 
@@ -86,7 +86,7 @@ def assessment_event(
     return LifecycleEvent(ident, event_type.value, d.resource_id, now, data)
 
 
-def upgraded_event(d: Deployment, record: RollbackRecord, *, now: datetime) -> LifecycleEvent:
+def upgraded_event(d: Deployment, record: VersionChange, *, now: datetime) -> LifecycleEvent:
     """A version change that happened (ours or Azure's), with the way back."""
     data = deployment_data(d)
     from_model = record.from_model or d.model_name

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, model_label, short_type
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent
 from shared.domain.policy import Assessment, Status
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant
 
 
@@ -82,7 +82,7 @@ class StatusReport:
     at: datetime
     mode: str
     assessments: tuple[Assessment, ...]
-    rollbacks: dict[str, RollbackRecord]  # newest usable rollback per deployment key
+    rollbacks: dict[str, VersionChange]  # newest usable rollback per deployment key
     upcoming: tuple[Upcoming, ...]
     cursors: tuple[Cursor, ...]
     recent: tuple[LifecycleEvent, ...] = ()  # published events of the last days, oldest first

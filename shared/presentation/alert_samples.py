@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from shared.domain.changes import VersionChange
 from shared.domain.deployment_events import deployment_data, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, JsonObject, LifecycleEvent, event_id, version_subject
-from shared.domain.rollback import RollbackRecord
 from shared.domain.timeutil import format_instant
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
@@ -88,11 +88,11 @@ def samples() -> dict[str, LifecycleEvent]:
     legacy = deployment("legacy-batch", policy="NoAutoUpgrade", route="search")
     ptu = deployment("ptu-frontdoor", sku="ProvisionedManaged", route=None)
     summary_far = "stops working on 2026-09-30 (190 days): NoAutoUpgrade never upgrades"
-    azure_upgrade = RollbackRecord(chat.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
+    azure_upgrade = VersionChange(chat.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
                                    datetime(2026, 3, 31, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
-    ours = RollbackRecord(legacy.resource_id, "2024-05-13", "2024-11-20", NOW, "modelwatch",
+    ours = VersionChange(legacy.resource_id, "2024-05-13", "2024-11-20", NOW, "modelwatch",
                           datetime(2026, 3, 31, tzinfo=UTC), "NoAutoUpgrade", "sample")  # fmt: skip
-    back = RollbackRecord(chat.resource_id, "2024-08-06", "2024-05-13", NOW, "rollback",
+    back = VersionChange(chat.resource_id, "2024-08-06", "2024-05-13", NOW, "rollback",
                           datetime(2026, 10, 1, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "sample")  # fmt: skip
     return {
         "catalog-released": _digest(released),

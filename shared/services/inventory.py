@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.changes import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, VersionChange
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.deployments import (
     Deployment,
@@ -29,10 +30,9 @@ from shared.domain.deployments import (
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
 from shared.domain.policy import explains_azure_move
-from shared.domain.rollback import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, RollbackRecord
 from shared.domain.scope import Scope
 from shared.errors import ModelWatchError
-from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, RollbackStore
+from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
 from shared.services.budget import Deadline
 from shared.services.policy import catalog_view
 
@@ -88,7 +88,7 @@ class InventoryService:
         self,
         api: DeploymentApi,
         inventory: DeploymentStore,
-        rollbacks: RollbackStore,
+        rollbacks: VersionChangeStore,
         state: CatalogStateStore,
         *,
         accounts: Sequence[str] = (),
@@ -232,7 +232,7 @@ class InventoryService:
             and (r.to_model or after.model_name) == after.model_name
             and r.applied_by not in (APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL)
             and not r.sibling_id
-            for r in self.rollbacks.list_rollbacks(after.resource_id)
+            for r in self.rollbacks.list_changes(after.resource_id)
         )
 
     def _outside_change(self, before: Deployment, after: Deployment, now: datetime) -> LifecycleEvent:
@@ -245,7 +245,7 @@ class InventoryService:
         who = after.last_modified_by
         if who and after.last_modified_by_type:
             who = f"{who} ({after.last_modified_by_type})"
-        record = RollbackRecord(
+        record = VersionChange(
             deployment_id=after.resource_id,
             from_version=before.model_version,
             to_version=after.model_version,
@@ -258,7 +258,7 @@ class InventoryService:
             to_model=after.model_name,
             changed_by=who,
         )
-        self.rollbacks.add_rollback(record)
+        self.rollbacks.add_change(record)
         log.info(
             "inventory: %s moved %s from %s %s to %s %s",
             "Azure" if by_azure else "someone outside modelwatch",

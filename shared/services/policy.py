@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.changes import APPLIED_BY_MODELWATCH, VersionChange
 from shared.domain.deployment_events import assessment_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, JsonValue, LifecycleEvent, version_subject
 from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess
-from shared.domain.rollback import APPLIED_BY_MODELWATCH, RollbackRecord
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
 from shared.ports import (
@@ -36,7 +36,7 @@ from shared.ports import (
     DeploymentStore,
     EventPublisher,
     Ledger,
-    RollbackStore,
+    VersionChangeStore,
 )
 from shared.services.outbox import drain_outbox
 
@@ -99,7 +99,7 @@ class PolicyService:
         *,
         inventory: DeploymentStore,
         ledger: Ledger,
-        rollbacks: RollbackStore,
+        rollbacks: VersionChangeStore,
         state: CatalogStateStore,
         api: DeploymentApi | None,
         publisher: EventPublisher,
@@ -266,7 +266,7 @@ class PolicyService:
             self.api.put_deployment(d.resource_id, body)
         # record and announce even when an earlier attempt already did the PUT: same ids, so no duplicates
         source = catalog.get(d.version_key)
-        record = RollbackRecord(
+        record = VersionChange(
             deployment_id=d.resource_id,
             from_version=d.model_version,
             to_version=target,
@@ -282,7 +282,7 @@ class PolicyService:
         event = upgraded_event(moved, record, now=now)
         # rollback record and event before the inventory moves on: a crash in between is retried (claim
         # expiry), finds the version already at target, and records the same ids again
-        self.rollbacks.add_rollback(record)
+        self.rollbacks.add_change(record)
         self.state.add_pending([event])
         self.inventory.save_deployments([moved])
         log.info(

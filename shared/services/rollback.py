@@ -27,15 +27,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.changes import APPLIED_BY_ROLLBACK, VersionChange
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.deployments import Deployment, DeploymentFormatError, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
 from shared.domain.policy import CANNOT_CHANGE_MODEL, is_newer
-from shared.domain.rollback import APPLIED_BY_ROLLBACK, RollbackRecord
 from shared.domain.scope import Scope
 from shared.errors import ArmError, PermanentError
-from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, RollbackStore
+from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, VersionChangeStore
 from shared.services.outbox import drain_outbox
 from shared.services.policy import catalog_view
 
@@ -69,9 +69,9 @@ class RollbackPlan:
 
     deployment: Deployment
     target_version: str
-    undoes: RollbackRecord | None
+    undoes: VersionChange | None
     available_until: datetime | None  # the target's retirement for this deployment's SKU and region
-    done: RollbackRecord | None = None  # set when this rollback already happened
+    done: VersionChange | None = None  # set when this rollback already happened
     current_until: datetime | None = None  # the current version's retirement: the way forward again
     target_model: str | None = None  # None: the deployment's own model
     sibling_id: str | None = None  # side by side: the new deployment's id
@@ -104,7 +104,7 @@ class RollbackResult:
     plan: RollbackPlan
     dry_run: bool
     written: bool  # False when dry run, or when an earlier attempt already did it
-    record: RollbackRecord | None = None
+    record: VersionChange | None = None
     event: LifecycleEvent | None = None
 
     def describe(self) -> str:
@@ -130,7 +130,7 @@ class RollbackService:
         self,
         *,
         inventory: DeploymentStore,
-        rollbacks: RollbackStore,
+        rollbacks: VersionChangeStore,
         state: CatalogStateStore,
         api: DeploymentApi | None,
         publisher: EventPublisher,
@@ -182,7 +182,7 @@ class RollbackService:
             found = catalog.get(VersionKey(d.model_format, model, version))
             return found.retirement_for_sku(d.sku_name) if found else None
 
-        history = self.rollbacks.list_rollbacks(d.resource_id)
+        history = self.rollbacks.list_changes(d.resource_id)
         latest = history[0] if history else None
         if (
             latest is not None
@@ -347,7 +347,7 @@ class RollbackService:
             new_props["versionUpgradeOption"] = UpgradeOption.NO_AUTO.value
             self.api.put_deployment(d.resource_id, body)
             written = True
-        record = RollbackRecord(
+        record = VersionChange(
             deployment_id=d.resource_id,
             from_version=d.model_version,
             to_version=plan.target_version,
@@ -406,7 +406,7 @@ class RollbackService:
                     ) from exc
                 raise
             written = True
-        record = RollbackRecord(
+        record = VersionChange(
             deployment_id=d.resource_id,
             from_version=d.model_version,
             to_version=plan.target_version,
@@ -431,7 +431,7 @@ class RollbackService:
     def _finish(
         self,
         plan: RollbackPlan,
-        record: RollbackRecord,
+        record: VersionChange,
         saved: Deployment | None,
         *,
         written: bool,
@@ -440,7 +440,7 @@ class RollbackService:
     ) -> RollbackResult:
         d = plan.deployment
         event = upgraded_event(d, record, now=now)
-        self.rollbacks.add_rollback(record)
+        self.rollbacks.add_change(record)
         self.state.add_pending([event])
         if saved is not None:
             self.inventory.save_deployments([saved])

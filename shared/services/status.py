@@ -10,18 +10,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.changes import VersionChange
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, Status, assess
-from shared.domain.rollback import RollbackRecord
 from shared.domain.status import StatusReport, Upcoming
-from shared.ports import CatalogStateStore, DeploymentStore, RollbackStore
+from shared.ports import CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
 
 
 def build_status(
     *,
     inventory: DeploymentStore,
-    rollbacks: RollbackStore,
+    rollbacks: VersionChangeStore,
     state: CatalogStateStore,
     rules: PolicyRules,
     locations: Sequence[str],
@@ -41,8 +41,8 @@ def build_status(
             a.deployment.key,
         ),
     )
-    usable: dict[str, RollbackRecord] = {}
-    for record in rollbacks.list_rollbacks():  # newest first
+    usable: dict[str, VersionChange] = {}
+    for record in rollbacks.list_changes():  # newest first
         owner = arm_key(record.deployment_id)
         if owner not in usable and record.applied_by != "rollback" and record.can_roll_back(now):
             usable[owner] = record

@@ -296,7 +296,7 @@ class Stack:
         rollbacks = tuple(
             sorted(
                 (names[r.deployment_id.casefold()], r.from_version, r.to_version, r.applied_by)
-                for r in self.services.stores.list_rollbacks()
+                for r in self.services.stores.list_changes()
             )
         )
         messages = {

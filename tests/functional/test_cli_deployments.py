@@ -148,7 +148,7 @@ def test_rollback_command(tenant: Tenant, capsys: pytest.CaptureFixture[str]) ->
     assert "DeploymentRolledBack" in text
     import getpass
 
-    (record, *_) = [r for r in _stores().list_rollbacks(tenant.auto) if r.applied_by == "rollback"]
+    (record, *_) = [r for r in _stores().list_changes(tenant.auto) if r.applied_by == "rollback"]
     assert record.changed_by == f"{getpass.getuser()} (command line)"  # who asked
     assert tenant.arm.version_of(tenant.auto) == "2024-08-06"
     code, _ = run("rollback", tenant.chat, "--at", JAN)

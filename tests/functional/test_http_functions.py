@@ -76,7 +76,7 @@ class Site:
     def records(self) -> list[Any]:
         return [
             r
-            for r in SqliteDeploymentStore(str(self.state)).list_rollbacks(self.auto)
+            for r in SqliteDeploymentStore(str(self.state)).list_changes(self.auto)
             if r.applied_by == "rollback"
         ]
 

@@ -121,7 +121,7 @@ def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> N
     assert put.body["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}
     (upgraded,) = published(world, "DeploymentUpgraded")
     assert upgraded.data["appliedBy"] == "modelwatch" and upgraded.data["fromVersion"] == "2024-05-13"
-    (record,) = world.stores.list_rollbacks(world.expired)
+    (record,) = world.stores.list_changes(world.expired)
     assert (record.from_version, record.to_version) == ("2024-05-13", "2024-08-06")
     assert record.available_until == datetime(2026, 3, 31, tzinfo=UTC)  # the from-version's Standard date
     # the next inventory refresh does not mistake our change for Azure's
@@ -135,7 +135,7 @@ def test_failed_long_running_operation_is_reported_and_nothing_recorded(world: W
     result = world.policy.handle(world.events[0], NOW)
     assert result.outcome == ACCEPTED and "QuotaExceeded" in result.detail
     assert world.arm.version_of(world.expired) == "2024-05-13"
-    assert world.stores.list_rollbacks() == [] and published(world, "DeploymentUpgraded") == []
+    assert world.stores.list_changes() == [] and published(world, "DeploymentUpgraded") == []
 
 
 def test_azure_upgrade_is_noticed_by_the_inventory(world: World) -> None:

@@ -87,7 +87,7 @@ def test_rollback_of_an_azure_upgrade_puts_back_the_previous_version_and_stops_a
     assert props["futureField"] == {"kept": True} and props["raiPolicyName"] == "Microsoft.DefaultV2"
     assert put.body["tags"] == {"modelwatch:route": "payments"}
     assert world.arm.version_of(world.chat) == "2024-05-13"
-    newest = world.stores.list_rollbacks(world.chat)[0]
+    newest = world.stores.list_changes(world.chat)[0]
     assert (newest.applied_by, newest.from_version, newest.to_version) == (
         "rollback",
         "2024-08-06",
@@ -114,7 +114,7 @@ def test_repeated_rollback_writes_nothing_and_records_once(world: World) -> None
     again = world.service.rollback(world.chat, NOW + timedelta(hours=3))
     assert first.written and not again.written and again.record == first.record
     assert len(world.arm.puts()) == 1
-    assert [r.applied_by for r in world.stores.list_rollbacks(world.chat)] == ["rollback", "azure"]
+    assert [r.applied_by for r in world.stores.list_changes(world.chat)] == ["rollback", "azure"]
     assert "already rolled back" in again.describe()
 
 
@@ -130,9 +130,9 @@ def test_retried_rollback_after_a_crash_past_the_put_records_the_same_change(wor
     fresh.save_deployments(
         [replace(before, model_version="2024-08-06", upgrade_option="OnceNewDefaultVersionAvailable")]
     )
-    for r in world.stores.list_rollbacks():
+    for r in world.stores.list_changes():
         if r.applied_by != "rollback":
-            fresh.add_rollback(r)
+            fresh.add_change(r)
     service = RollbackService(
         inventory=fresh,
         rollbacks=fresh,
@@ -167,11 +167,11 @@ def test_refusals_name_the_reason_and_write_nothing(
     target = world.swap if setup == "rename" else world.chat
     at = kwargs.pop("at", NOW + timedelta(hours=2))
     assert isinstance(at, datetime)
-    records = len(world.stores.list_rollbacks())
+    records = len(world.stores.list_changes())
     with pytest.raises(RollbackRefused) as info:
         world.service.rollback(target, at, **kwargs)  # type: ignore[arg-type]
     assert info.value.reason == reason
-    assert world.arm.puts() == [] and len(world.stores.list_rollbacks()) == records
+    assert world.arm.puts() == [] and len(world.stores.list_changes()) == records
     assert not [e for e in world.publisher.published if e.event_type.endswith("RolledBack")]
 
 
@@ -204,7 +204,7 @@ def test_an_explicit_target_must_be_a_version_the_deployment_ran(world: World) -
 def test_a_rollback_never_moves_forward(world: World) -> None:
     # someone moved plain back to 2024-05-13; "rolling back" to 2024-08-06 would be an upgrade
     world.azure_moves(world.plain, "2024-05-13")
-    (change,) = world.stores.list_rollbacks(world.plain)
+    (change,) = world.stores.list_changes(world.plain)
     assert change.applied_by == "external"  # a downgrade is never Azure's doing
     with pytest.raises(RollbackRefused) as info:
         world.service.rollback(world.plain, NOW + timedelta(hours=2))
@@ -300,7 +300,7 @@ def test_side_by_side_never_replaces_an_existing_deployment_and_reports_quota(wo
     with pytest.raises(RollbackRefused) as info:
         world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="swap-old")
     assert info.value.reason == "quota" and "InsufficientQuota" in str(info.value)
-    assert not [r for r in world.stores.list_rollbacks(world.swap) if r.applied_by == "rollback"]
+    assert not [r for r in world.stores.list_changes(world.swap) if r.applied_by == "rollback"]
 
 
 def test_failed_long_running_operation_records_nothing(world: World) -> None:
@@ -308,6 +308,6 @@ def test_failed_long_running_operation_records_nothing(world: World) -> None:
     world.arm.fail_next_put = ("InternalError", "Deployment update failed")
     with pytest.raises(ArmError, match="InternalError"):
         world.service.rollback(world.chat, NOW + timedelta(hours=2))
-    assert [r.applied_by for r in world.stores.list_rollbacks(world.chat)] == ["azure"]
+    assert [r.applied_by for r in world.stores.list_changes(world.chat)] == ["azure"]
     (d,) = [d for d in world.stores.list_deployments() if d.name == "chat"]
     assert d.model_version == "2024-08-06"

@@ -985,7 +985,7 @@ def check_nothing_written(world: World, deliveries: Sequence[Delivery], ids: Seq
             assert world.stores.get(POLICY, ident) is None, "nothing in the ledger"
     assert world.sender.posts == [], "no alert"
     assert world.publisher.published == [] and world.state.list_pending() == [], "nothing published"
-    assert world.stores.list_rollbacks() == []
+    assert world.stores.list_changes() == []
 
 
 def check_only_legitimate_writes(world: World, deliveries: Sequence[Delivery]) -> None:

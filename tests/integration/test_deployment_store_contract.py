@@ -1,4 +1,4 @@
-"""One contract for every DeploymentStore + Ledger + RollbackStore: in memory (the reference), SQLite, and Table
+"""One contract for every DeploymentStore + Ledger + VersionChangeStore: in memory (the reference), SQLite, and Table
 Storage on Azurite."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import pytest
 from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteDeploymentStore
 from shared.adapters.table_store import TableDeploymentStore
-from shared.domain.cursor import Cursor
-from shared.domain.deployments import Deployment, FineTune
-from shared.domain.rollback import (
+from shared.domain.changes import (
     APPLIED_BY_AZURE,
     APPLIED_BY_MODELWATCH,
     APPLIED_BY_ROLLBACK,
-    RollbackRecord,
+    VersionChange,
 )
+from shared.domain.cursor import Cursor
+from shared.domain.deployments import Deployment, FineTune
 from shared.errors import PermanentError
 from shared.ports import ALREADY_DONE, BUSY, CLAIMED, DeploymentStores, LedgerEntry
 from tests.fakes.azurite import connection_string
@@ -104,9 +104,9 @@ def rollback(
     changed_at: datetime = T0,
     reference: str = "evt-1",
     **changes: Any,
-) -> RollbackRecord:
+) -> VersionChange:
     """A rollback record with every field set."""
-    r = RollbackRecord(
+    r = VersionChange(
         deployment_id=deployment_id,
         from_version="2024-08-06",
         to_version="2024-11-20",
@@ -367,19 +367,19 @@ def test_racing_claims_exactly_one_wins(make_store: StoreFactory, instances: int
 
 
 def test_no_rollbacks_at_first(store: DeploymentStores) -> None:
-    assert store.list_rollbacks() == []
-    assert store.list_rollbacks(f"{ACCOUNT}/deployments/none") == []
+    assert store.list_changes() == []
+    assert store.list_changes(f"{ACCOUNT}/deployments/none") == []
 
 
 def test_add_rollback_is_idempotent_by_id_first_writer_wins(store: DeploymentStores) -> None:
     first = rollback()
     retried = replace(first, changed_at=T0 + timedelta(minutes=1), available_until=None)
     assert retried.id == first.id
-    store.add_rollback(first)
-    store.add_rollback(retried)
-    store.add_rollback(first)
-    assert store.list_rollbacks() == [first]
-    assert store.list_rollbacks(first.deployment_id) == [first]
+    store.add_change(first)
+    store.add_change(retried)
+    store.add_change(first)
+    assert store.list_changes() == [first]
+    assert store.list_changes(first.deployment_id) == [first]
 
 
 def test_rollbacks_are_listed_newest_first(store: DeploymentStores) -> None:
@@ -388,10 +388,10 @@ def test_rollbacks_are_listed_newest_first(store: DeploymentStores) -> None:
     newest = rollback(f"{ACCOUNT}/deployments/other", changed_at=T0 + timedelta(days=2), reference="c")
     tie = [rollback(changed_at=T0 + timedelta(microseconds=1), reference=f"tie-{i}") for i in range(3)]
     for r in (new, *tie, old, newest):
-        store.add_rollback(r)
+        store.add_change(r)
     ties = sorted(tie, key=lambda r: r.id, reverse=True)
-    assert store.list_rollbacks() == [newest, new, *ties, old]
-    assert store.list_rollbacks(old.deployment_id) == [new, *ties, old]
+    assert store.list_changes() == [newest, new, *ties, old]
+    assert store.list_changes(old.deployment_id) == [new, *ties, old]
 
 
 def test_rollbacks_are_filtered_by_deployment_case_insensitively(store: DeploymentStores) -> None:
@@ -399,11 +399,11 @@ def test_rollbacks_are_filtered_by_deployment_case_insensitively(store: Deployme
     mine_too = rollback(f"{ACCOUNT}/deployments/MINE", changed_at=T0 + timedelta(hours=1), reference="2")
     other = rollback(f"{ACCOUNT}/deployments/mine-2", reference="3")
     for r in (mine, mine_too, other):
-        store.add_rollback(r)
-    assert store.list_rollbacks(f"{ACCOUNT.upper()}/deployments/mine") == [mine_too, mine]
-    assert store.list_rollbacks(other.deployment_id.upper()) == [other]
-    assert store.list_rollbacks(f"{ACCOUNT}/deployments/absent") == []
-    assert store.list_rollbacks("x" * 2000) == []
+        store.add_change(r)
+    assert store.list_changes(f"{ACCOUNT.upper()}/deployments/mine") == [mine_too, mine]
+    assert store.list_changes(other.deployment_id.upper()) == [other]
+    assert store.list_changes(f"{ACCOUNT}/deployments/absent") == []
+    assert store.list_changes("x" * 2000) == []
 
 
 def test_every_rollback_field_round_trips(store: DeploymentStores) -> None:
@@ -421,10 +421,10 @@ def test_every_rollback_field_round_trips(store: DeploymentStores) -> None:
         from_model=None,
         to_model=None,
     )
-    store.add_rollback(full)
-    store.add_rollback(bare)
-    assert store.list_rollbacks(full.deployment_id) == [full]
-    (loaded,) = store.list_rollbacks(bare.deployment_id)
+    store.add_change(full)
+    store.add_change(bare)
+    assert store.list_changes(full.deployment_id) == [full]
+    (loaded,) = store.list_changes(bare.deployment_id)
     assert loaded == bare
     assert (loaded.available_until, loaded.original_policy, loaded.from_model, loaded.to_model) == (None,) * 4
     assert loaded.id == bare.id
@@ -478,7 +478,7 @@ def test_corrupt_stored_rows_are_permanent_errors_naming_the_row(
         with pytest.raises(PermanentError, match="deployment 'broken-deployment' is unreadable"):
             made.list_deployments()
         with pytest.raises(PermanentError, match="rollback record 'broken-rollback' is unreadable"):
-            made.list_rollbacks()
+            made.list_changes()
         with pytest.raises(PermanentError, match=r"ledger entry 'broken-entry' .*unreadable"):
             made.get(SUBSCRIBER, "broken-entry")
         with pytest.raises(PermanentError, match=r"ledger entry 'broken-entry' .*unreadable"):
@@ -557,9 +557,9 @@ def test_an_id_too_long_for_a_table_key_is_stored_and_found_like_any_other(store
         long_one.resource_id,
         deployment("plain").resource_id,
     }
-    store.add_rollback(rollback(long_one.resource_id))
+    store.add_change(rollback(long_one.resource_id))
     assert [
-        r.deployment_id for r in store.list_rollbacks(long_one.resource_id.replace("providers", "PROVIDERS"))
+        r.deployment_id for r in store.list_changes(long_one.resource_id.replace("providers", "PROVIDERS"))
     ] == [long_one.resource_id]
     store.delete_deployments([long_one.resource_id])
     assert [d.name for d in store.list_deployments()] == ["plain"]

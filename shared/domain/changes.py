@@ -1,22 +1,32 @@
-"""Rollback records: every version change leaves what "previous" was, and until when it can come back."""
+"""Version changes: every change of a deployment's model or version (modelwatch's, Azure's, anyone's, or a
+rollback) is recorded with what "previous" was and until when it can come back: the ways back of rollbacks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from shared.domain.events import event_id
 from shared.domain.ids import arm_key
 
-APPLIED_BY_AZURE = "azure"
-APPLIED_BY_MODELWATCH = "modelwatch"
-APPLIED_BY_ROLLBACK = "rollback"
-# a version change neither modelwatch nor Azure's documented upgrade explains: a person, a pipeline, a template
-APPLIED_BY_EXTERNAL = "external"
+class AppliedBy(StrEnum):
+    """Who made a version change (the wire and storage value is the string)."""
+
+    AZURE = "azure"  # Azure's documented upgrade explains it
+    MODELWATCH = "modelwatch"  # an enforced upgrade
+    ROLLBACK = "rollback"  # a rollback, in place or side by side
+    EXTERNAL = "external"  # neither: a person, a pipeline, a template
+
+
+APPLIED_BY_AZURE = AppliedBy.AZURE
+APPLIED_BY_MODELWATCH = AppliedBy.MODELWATCH
+APPLIED_BY_ROLLBACK = AppliedBy.ROLLBACK
+APPLIED_BY_EXTERNAL = AppliedBy.EXTERNAL
 
 
 @dataclass(frozen=True)
-class RollbackRecord:
+class VersionChange:
     """A version change of one deployment and the way back."""
 
     deployment_id: str
