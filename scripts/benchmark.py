@@ -57,9 +57,10 @@ from shared.adapters.memory import (  # noqa: E402
     CollectingPublisher,
     InMemoryCatalogStateStore,
     InMemoryDeploymentStore,
+    InMemoryLedger,
 )
-from shared.adapters.sqlite_store import SqliteCatalogStateStore  # noqa: E402
-from shared.adapters.table_store import TableCatalogStateStore, TableDeploymentStore  # noqa: E402
+from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteLedger  # noqa: E402
+from shared.adapters.table_store import TableCatalogStateStore, TableDeploymentStore, TableLedger  # noqa: E402
 from shared.bootstrap import Services, build_services  # noqa: E402
 from shared.config import load_settings  # noqa: E402
 from shared.domain import digest  # noqa: E402
@@ -76,15 +77,9 @@ from shared.ports import CatalogStateStore, Channel  # noqa: E402
 from shared.services.inventory import InventoryReport, InventoryService  # noqa: E402
 from shared.services.notify import NOTIFY_EVENT_TYPES, plan_posts  # noqa: E402
 from shared.services.pipeline import deliver_one  # noqa: E402
-from shared.services.policy import (  # noqa: E402
-    ACCEPTED,
-    VERSION_SCOPED,
-    PolicyService,
-    Scope,
-    catalog_view,
-    validate_catalog_event,
-)
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER  # noqa: E402
+from shared.services.policy import VERSION_SCOPED, PolicyService, Scope, catalog_view, validate_catalog_event  # noqa: E402
+from shared.services.results import PROCESSED  # noqa: E402
 from shared.services.watch import CatalogWatcher  # noqa: E402
 from tests.builders import item  # noqa: E402
 from tests.fakes import azurite  # noqa: E402
@@ -305,7 +300,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         )  # fmt: skip
         location, fmt, name, _ = validate_catalog_event(event)
         plan = PolicyService(
-            inventory=memory, ledger=memory, rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
+            inventory=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
             rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         requests_before = len(arm.requests)
@@ -314,7 +309,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
             started = time.perf_counter()
             result = plan.handle(replace(event, id=f"{event.id}-plan-{i}"), NOW4)
             samples.append(time.perf_counter() - started)
-            if result.outcome != ACCEPTED:
+            if result.outcome != PROCESSED:
                 raise SystemExit(f"plan-mode handle: {result.outcome} {result.detail}")
         plan_time = statistics.median(samples)
         plan_requests = len(arm.requests) - requests_before
@@ -323,7 +318,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         sqlite_plan_time = None
         if db is not None:  # the same decisions with the inventory and the ledger in SQLite
             sqlite_plan = PolicyService(
-                inventory=db, ledger=db, rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
+                inventory=db, ledger=SqliteLedger(str(Path(tmp) / "deployments.db")), rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
                 rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
             )  # fmt: skip
             sqlite_samples = []
@@ -355,7 +350,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
             if assess(d, views[location], NOW4, enforce_rules, default_changed_at=event.event_time).write
         }
         enforce = PolicyService(
-            inventory=memory, ledger=memory, rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
+            inventory=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
             rules=enforce_rules, scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         puts_before, requests_before = len(arm.puts()), len(arm.requests)
@@ -867,7 +862,7 @@ def run_scale_cycle(rig: ScaleRig, name: str, now: datetime, budget: int | None 
         delivery = deliver_one(catalog_events[i], policy, now)
         times.append(time.perf_counter() - started)
         transactions.append(state.transactions + stores.transactions - tx)
-        if delivery.outcome != ACCEPTED or delivery.result is None:
+        if delivery.outcome != PROCESSED or delivery.result is None:
             raise SystemExit(f"policy delivery {delivery.outcome}: {delivery.detail}")
         if len(delivery.result.assessments) != plans[i][0]:
             raise SystemExit(f"the pure decisions disagree with the subscriber's for {catalog_events[i].id}")
@@ -988,7 +983,12 @@ def scale_section(quick: bool) -> str:
                 }),
             })  # fmt: skip
             services = build_services(
-                settings, state=state, stores=stores, publisher=publisher, sender=PlanOnlySender()
+                settings,
+                state=state,
+                stores=stores,
+                ledger=TableLedger.from_connection_string(conn, table_prefix="Scale"),
+                publisher=publisher,
+                sender=PlanOnlySender(),
             )
             rss_ready = rss_mb()
             rig = ScaleRig(services, arm, state, stores, publisher)

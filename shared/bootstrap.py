@@ -5,13 +5,20 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from shared.config import Settings, StateStoreConfig, load_settings, require_arm_catalog, require_function_app
+from shared.config import (
+    Settings,
+    StateStoreConfig,
+    StoreKind,
+    load_settings,
+    require_arm_catalog,
+    require_function_app,
+)
 from shared.domain.diff import DiffRules
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.policy import PolicyRules
@@ -23,7 +30,8 @@ from shared.ports import (
     DeploymentApi,
     DeploymentStores,
     EventPublisher,
-    MessageSender,
+    Ledger,
+    Notifier,
 )
 from shared.services.inventory import InventoryService
 from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
@@ -38,9 +46,9 @@ from shared.services.watch import CatalogWatcher
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-log = logging.getLogger(__name__)
+    from shared.adapters.notifiers import PayloadPoster
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_STATE = ".modelwatch/state.db"
 DEFAULT_EVENTS_FILE = ".modelwatch/events.jsonl"
@@ -54,32 +62,63 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
+# Store backends: how each kind of STATE_STORE opens the three stores (catalog state, deployments and their change
+# history, the ledger). A new backend (Cosmos DB, say) is one function here and one StoreKind.
+Role = str  # "state", "deployments" or "ledger"
+
+
+def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
+    from shared.adapters import sqlite_store as m
+
+    opener: dict[Role, Callable[[str], Any]] = {
+        "state": m.SqliteCatalogStateStore,
+        "deployments": m.SqliteDeploymentStore,
+        "ledger": m.SqliteLedger,
+    }
+    return opener[role](value)
+
+
+def _table_classes(role: Role) -> Any:
+    from shared.adapters import table_store as m
+
+    return {
+        "state": m.TableCatalogStateStore,
+        "deployments": m.TableDeploymentStore,
+        "ledger": m.TableLedger,
+    }[role]
+
+
+def _table_connection_backend(value: str, prefix: str, role: Role) -> Any:
+    return _table_classes(role).from_connection_string(value, table_prefix=prefix)
+
+
+def _table_endpoint_backend(value: str, prefix: str, role: Role) -> Any:
+    return _table_classes(role).from_endpoint(value, azure_credential(), table_prefix=prefix)
+
+
+STORE_BACKENDS: dict[str, Callable[[str, str, Role], Any]] = {
+    StoreKind.SQLITE: _sqlite_backend,
+    StoreKind.CONNECTION_STRING: _table_connection_backend,
+    StoreKind.ENDPOINT: _table_endpoint_backend,
+}
+
+
 def _open_store(
-    config: StateStoreConfig | None,
-    sqlite: Callable[[str], T],
-    table: Any,
-    *,
-    default_sqlite: str,
-    table_prefix: str,
-) -> T:
-    """A SQLite store (default) or a Table Storage one (connection string, or endpoint with the identity)."""
-    if config is None or config.kind == "sqlite":
-        return sqlite(config.value.reveal() if config else default_sqlite)
-    if config.kind == "endpoint":
-        return cast(
-            T, table.from_endpoint(config.value.reveal(), azure_credential(), table_prefix=table_prefix)
-        )
-    return cast(T, table.from_connection_string(config.value.reveal(), table_prefix=table_prefix))
+    config: StateStoreConfig | None, role: Role, *, default_sqlite: str, table_prefix: str
+) -> Any:
+    """A store of ``role`` on the configured backend; no STATE_STORE means the local SQLite file (CLI)."""
+    kind = config.kind if config is not None else StoreKind.SQLITE
+    value = config.value.reveal() if config is not None else default_sqlite
+    return STORE_BACKENDS[kind](value, table_prefix, role)
 
 
 def build_state_store(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> CatalogStateStore:
-    from shared.adapters.sqlite_store import SqliteCatalogStateStore
-    from shared.adapters.table_store import TableCatalogStateStore
-
-    return _open_store(config, SqliteCatalogStateStore, TableCatalogStateStore,
-                       default_sqlite=default_sqlite, table_prefix=table_prefix)  # fmt: skip
+    return cast(
+        CatalogStateStore,
+        _open_store(config, "state", default_sqlite=default_sqlite, table_prefix=table_prefix),
+    )
 
 
 def build_catalog_source(settings: Settings, *, catalog_file: str | None = None) -> CatalogSource:
@@ -161,12 +200,20 @@ def build_watcher(
 def build_deployment_stores(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> DeploymentStores:
-    """Inventory, ledger and rollback records, beside the catalog state (same file or storage account)."""
-    from shared.adapters.sqlite_store import SqliteDeploymentStore
-    from shared.adapters.table_store import TableDeploymentStore
+    """The inventory and its change history, beside the catalog state (same file or storage account)."""
+    return cast(
+        DeploymentStores,
+        _open_store(config, "deployments", default_sqlite=default_sqlite, table_prefix=table_prefix),
+    )
 
-    return _open_store(config, SqliteDeploymentStore, TableDeploymentStore,
-                       default_sqlite=default_sqlite, table_prefix=table_prefix)  # fmt: skip
+
+def build_ledger(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
+) -> Ledger:
+    """The subscribers' idempotency ledger, beside the other stores."""
+    return cast(
+        Ledger, _open_store(config, "ledger", default_sqlite=default_sqlite, table_prefix=table_prefix)
+    )
 
 
 def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentApi:
@@ -193,7 +240,8 @@ class Services:
 
     settings: Settings
     state: CatalogStateStore
-    stores: DeploymentStores
+    stores: DeploymentStores  # the inventory and its change history
+    ledger: Ledger
     publisher: EventPublisher
     watcher: CatalogWatcher | None  # None when no catalog source is configured (CLI without ARM settings)
     inventory: InventoryService | None  # None when no ARM access or nothing to watch is configured
@@ -240,9 +288,11 @@ def build_services(
     source: CatalogSource | None = None,
     state: CatalogStateStore | None = None,
     stores: DeploymentStores | None = None,
+    ledger: Ledger | None = None,
     publisher: EventPublisher | None = None,
     api: DeploymentApi | None = None,
-    sender: MessageSender | None = None,
+    sender: PayloadPoster | None = None,
+    notifiers: Mapping[str, Notifier] | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
@@ -250,6 +300,7 @@ def build_services(
     stores = (
         stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
     )
+    ledger = ledger if ledger is not None else build_ledger(settings.state_store, table_prefix=prefix)
     publisher = publisher if publisher is not None else build_publisher(settings)
     if api is None and settings.watch_subscription_id and settings.inventory_configured:
         api = build_deployment_api(settings)
@@ -273,7 +324,7 @@ def build_services(
     )
     policy = PolicyService(
         inventory=stores,
-        ledger=stores,
+        ledger=ledger,
         rollbacks=stores,
         state=state,
         api=api,
@@ -291,18 +342,22 @@ def build_services(
         publisher=publisher,
         scope=write_scope(settings),
     )
-    if sender is None:
-        from shared.adapters.webhooks import WebhookSender
+    if notifiers is None:
+        from shared.adapters.notifiers import webhook_notifiers
 
-        sender = WebhookSender()
+        if sender is None:
+            from shared.adapters.webhooks import WebhookSender
+
+            sender = WebhookSender()
+        notifiers = webhook_notifiers(sender)
     notify = NotifyService(
-        ledger=stores,
-        sender=sender,
+        ledger=ledger,
+        notifiers=notifiers,
         routes=settings.routes,
         scope=write_scope(settings),
         status_page_url=settings.status_page_url,
     )
-    return Services(settings, state, stores, publisher, watcher, inventory, policy, rollback, notify)
+    return Services(settings, state, stores, ledger, publisher, watcher, inventory, policy, rollback, notify)
 
 
 def write_scope(settings: Settings) -> Scope:

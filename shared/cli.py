@@ -247,7 +247,8 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     """Hand an Event Grid delivery body (or dead-letter file) to the subscribers, as the triggers do."""
     import json
 
-    from shared.services.pipeline import RETRY, deliver, parse_body
+    from shared.services.pipeline import deliver, parse_body
+    from shared.services.results import RETRY
 
     try:
         text = sys.stdin.read() if args.events == "-" else Path(args.events).read_text(encoding="utf-8")

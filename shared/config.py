@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
@@ -22,6 +23,12 @@ from shared.errors import SettingsError
 WHERE = (
     'Set it in local.settings.json ("Values") for local runs, or as an app setting / environment variable.'
 )
+
+
+class StoreKind(StrEnum):
+    SQLITE = "sqlite"  # a local file: the CLI, the demo, func start
+    CONNECTION_STRING = "connection-string"  # Table Storage with an account key or SAS (or Azurite)
+    ENDPOINT = "endpoint"  # Table Storage with the managed identity
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import re
 import shutil
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +23,12 @@ from shared.adapters.local import JsonLinesPublisher
 from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.config import Settings, StateStoreConfig, load_settings
 from shared.console import Console
+from shared.domain.alerts import Message
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
-from shared.domain.routes import Route
+from shared.domain.routes import Channel, Route
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
-from shared.ports import Channel
+from shared.ports import Notifier
 from shared.presentation.status_page import render_status_page
 from shared.services.pipeline import deliver
 
@@ -36,38 +37,33 @@ DEMO_IAC = Path(__file__).parent / "data" / "demo-iac"  # the teams' Bicep and T
 ROUTES = ("payments", "search")
 
 
-class FileSender:
-    """MessageSender that writes each payload where it would have been posted: alerts/<route>/<channel>/NNN.json."""
+class FileNotifier:
+    """A Notifier per channel kind that writes the payload it would have posted:
+    alerts/<route>/<channel>/NNN-<headline>.json. The same rendering as the webhook notifiers."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kind: str, sent: list[tuple[str, str, str]]) -> None:
+        from shared.adapters.notifiers import RENDERERS
+
         self.root = root
-        self.sent: list[tuple[str, str, str]] = []  # (route, kind, headline)
+        self.kind = kind
+        self.render = RENDERERS[kind]
+        self.sent = sent  # (route, kind, headline), shared by the kinds
 
-    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+    def send(self, channel: Channel, message: Message) -> None:
         folder = self.root / channel.route / channel.kind
         folder.mkdir(parents=True, exist_ok=True)
         n = len(list(folder.glob("*.json"))) + 1
-        headline = _headline(payload)
-        slug = re.sub(r"[^a-z0-9]+", "-", headline.lower()).strip("-")[:60]
+        slug = re.sub(r"[^a-z0-9]+", "-", message.title.lower()).strip("-")[:60]
+        payload = self.render(message)
         (folder / f"{n:03d}-{slug}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        self.sent.append((channel.route, channel.kind, headline))
+        self.sent.append((channel.route, channel.kind, message.title))
 
 
-def _headline(payload: Mapping[str, JsonValue]) -> str:
-    blocks = payload.get("blocks")
-    if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict):
-        text = blocks[0].get("text")
-        if isinstance(text, dict):
-            return str(text.get("text", ""))
-    attachments = payload.get("attachments")
-    if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
-        content = attachments[0].get("content")
-        body = content.get("body") if isinstance(content, dict) else None
-        if isinstance(body, list) and body and isinstance(body[0], dict):
-            items = body[0].get("items")
-            if isinstance(items, list) and items and isinstance(items[0], dict):
-                return str(items[0].get("text", ""))
-    return ""
+def file_notifiers(root: Path) -> tuple[dict[str, Notifier], list[tuple[str, str, str]]]:
+    from shared.adapters.notifiers import RENDERERS
+
+    sent: list[tuple[str, str, str]] = []
+    return {kind: FileNotifier(root, kind, sent) for kind in RENDERERS}, sent
 
 
 @dataclass
@@ -84,7 +80,7 @@ class Collecting:
 
 def demo_settings(output: Path) -> Settings:
     base = load_settings({})
-    hook = "https://alerts.invalid/"  # never called: the FileSender writes the payloads instead
+    hook = "https://alerts.invalid/"  # never called: the file notifiers write the payloads instead
     return replace(
         base,
         watch_subscription_id=SUBSCRIPTION,
@@ -109,8 +105,10 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     azure = SimulatedAzure(timeline)
     settings = replace(demo_settings(output), watch_locations=tuple(timeline.locations))
     topic = Collecting(JsonLinesPublisher(output / "events.jsonl"))
-    sender = FileSender(output / "alerts")
-    services = bootstrap.build_services(settings, source=azure, publisher=topic, api=azure, sender=sender)
+    notifiers, sent = file_notifiers(output / "alerts")
+    services = bootstrap.build_services(
+        settings, source=azure, publisher=topic, api=azure, notifiers=notifiers
+    )
     console = Console(out)
     console.line(
         ("modelwatch demo", "bold"),
@@ -130,7 +128,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
             azure.flaky.add(step["flaky"])
         for move in azure.advance(at):
             console.line("  ", ("Azure upgraded", "green"), f" {move}")
-        before = len(sender.sent)
+        before = len(sent)
         report = services.run_timer(at)
         failed = failed or not report.ok
         events = _dispatch(services, topic, at)
@@ -146,7 +144,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
             )
             console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
-        _story(events, sender.sent[before:], console, told)
+        _story(events, sent[before:], console, told)
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
@@ -154,7 +152,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
     console.line()
     console.line(
-        (f"{sum(counts.values())} events published ({len(counts)} types), {len(sender.sent)} messages written, "
+        (f"{sum(counts.values())} events published ({len(counts)} types), {len(sent)} messages written, "
          f"{azure.puts} deployment writes by modelwatch.", "bold")
     )  # fmt: skip
     console.line(

@@ -87,7 +87,8 @@ def handle_event(
 ) -> Delivery:
     """Deliver one Event Grid event to one subscriber. Re-raises a transient error: Event Grid redelivers."""
     from shared.bootstrap import function_services
-    from shared.services.pipeline import RETRY, deliver
+    from shared.services.pipeline import deliver
+    from shared.services.results import RETRY
 
     services = function_services()
     (chosen,) = [s for s in services.subscribers() if s.name == subscriber]

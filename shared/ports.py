@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from shared.domain.alerts import Message
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
-from shared.domain.secret import Secret
+from shared.domain.ledger import Claim, LedgerEntry
+from shared.domain.routes import Channel
 
 
 class CatalogSource(Protocol):
@@ -90,26 +91,11 @@ class DeploymentStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One (subscriber, event id) processing record."""
-
-    subscriber: str
-    event_id: str
-    status: str  # "in-progress" or "done"
-    expires_at: datetime | None = None  # an in-progress claim past this is abandoned (a crashed attempt)
-    outcome: str = ""  # for done: what happened, or the permanent error that was acknowledged
-    etag: str | None = None
-
-
-CLAIMED, ALREADY_DONE, BUSY = "claimed", "done", "busy"
-
-
 class Ledger(Protocol):
     """Turns at-least-once delivery into exactly-once processing per subscriber."""
 
-    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
-        """CLAIMED when this attempt may process the event; ALREADY_DONE when it was processed; BUSY when another
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> Claim:
+        """CLAIMED when this attempt may process the event; DONE when it was processed; BUSY when another
         attempt holds an unexpired claim. One conditional write; an expired claim is taken over."""
         ...
 
@@ -165,28 +151,16 @@ class DeploymentApi(Protocol):
         ...
 
 
-class DeploymentStores(DeploymentStore, Ledger, VersionChangeStore, Protocol):
-    """The three deployment-side stores, which every adapter implements together over one backend."""
+class DeploymentStores(DeploymentStore, VersionChangeStore, Protocol):
+    """The inventory and its change history, which every adapter keeps together over one backend (the ledger is
+    its own port: an adapter of its own per backend)."""
 
 
-@dataclass(frozen=True)
-class Channel:
-    """One alert destination: a Teams Workflows webhook or a Slack incoming webhook of a named route.
+class Notifier(Protocol):
+    """One kind of alert channel (Teams, Slack, ...): renders the channel-neutral message in its own format,
+    within its own limits, and posts it with its own pacing and retries."""
 
-    ``url`` is a secret (it carries a signature or token): never logged, never in an error message; errors and
-    logs name ``route`` and ``kind`` instead.
-    """
-
-    route: str
-    kind: str  # "teams" or "slack"
-    url: Secret = field(repr=False)
-
-    def label(self) -> str:
-        return f"{self.kind} of route {self.route}"
-
-
-class MessageSender(Protocol):
-    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
-        """Post one message. Retries 429 (honouring Retry-After) and 5xx itself; raises WebhookError saying
-        transient (retries exhausted: redeliver later) or permanent (recorded, acknowledged)."""
+    def send(self, channel: Channel, message: Message) -> None:
+        """Post ``message`` to ``channel``. Raises WebhookError saying transient (retries exhausted: redeliver
+        later) or permanent (recorded, acknowledged); never with the channel's URL in it."""
         ...

@@ -14,8 +14,8 @@ from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
+from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.errors import ConcurrencyError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 
 class InMemoryCatalogStateStore:
@@ -108,12 +108,11 @@ class InMemoryCatalogSource:
 
 
 class InMemoryDeploymentStore:
-    """DeploymentStore, Ledger and VersionChangeStore in memory: the reference implementation of their contracts."""
+    """DeploymentStore and VersionChangeStore in memory: the reference implementation of their contracts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._deployments: dict[str, Deployment] = {}
-        self._ledger: dict[tuple[str, str], LedgerEntry] = {}
         self._rollbacks: dict[str, VersionChange] = {}
         self._counter = 0
 
@@ -132,37 +131,6 @@ class InMemoryDeploymentStore:
             for key in keys:
                 self._deployments.pop(arm_key(key), None)
 
-    # ledger
-    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
-        with self._lock:
-            entry = self._ledger.get((subscriber, event_id))
-            if entry is not None and entry.status == "done":
-                return ALREADY_DONE
-            if entry is not None and entry.expires_at is not None and entry.expires_at > now:
-                return BUSY
-            self._counter += 1
-            self._ledger[(subscriber, event_id)] = LedgerEntry(
-                subscriber, event_id, "in-progress", expires_at, "", f"m{self._counter}"
-            )
-            return CLAIMED
-
-    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
-        with self._lock:
-            self._counter += 1
-            self._ledger[(subscriber, event_id)] = LedgerEntry(
-                subscriber, event_id, "done", None, outcome, f"m{self._counter}"
-            )
-
-    def release(self, subscriber: str, event_id: str) -> None:
-        with self._lock:
-            entry = self._ledger.get((subscriber, event_id))
-            if entry is not None and entry.status != "done":
-                del self._ledger[(subscriber, event_id)]
-
-    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
-        with self._lock:
-            return self._ledger.get((subscriber, event_id))
-
     # rollbacks
     def add_change(self, record: VersionChange) -> None:
         with self._lock:
@@ -176,3 +144,42 @@ class InMemoryDeploymentStore:
                 if deployment_id is None or arm_key(r.deployment_id) == arm_key(deployment_id)
             ]
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)
+
+
+class InMemoryLedger:
+    """Ledger in memory: the reference implementation of its contract."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ledger: dict[tuple[str, str], LedgerEntry] = {}
+        self._counter = 0
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> Claim:
+        with self._lock:
+            entry = self._ledger.get((subscriber, event_id))
+            if entry is not None and entry.status == LedgerState.DONE:
+                return Claim.DONE
+            if entry is not None and entry.expires_at is not None and entry.expires_at > now:
+                return Claim.BUSY
+            self._counter += 1
+            self._ledger[(subscriber, event_id)] = LedgerEntry(
+                subscriber, event_id, LedgerState.IN_PROGRESS, expires_at, "", f"m{self._counter}"
+            )
+            return Claim.CLAIMED
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        with self._lock:
+            self._counter += 1
+            self._ledger[(subscriber, event_id)] = LedgerEntry(
+                subscriber, event_id, LedgerState.DONE, None, outcome, f"m{self._counter}"
+            )
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        with self._lock:
+            entry = self._ledger.get((subscriber, event_id))
+            if entry is not None and entry.status != LedgerState.DONE:
+                del self._ledger[(subscriber, event_id)]
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        with self._lock:
+            return self._ledger.get((subscriber, event_id))

@@ -31,9 +31,9 @@ from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.ids import arm_key
+from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS deployments (
     key TEXT PRIMARY KEY,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rollbacks (
+    id TEXT PRIMARY KEY,
+    deployment_key TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollbacks_by_deployment ON rollbacks (deployment_key, changed_at, id);
+"""
+
+_LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
     subscriber TEXT NOT NULL,
     event_id TEXT NOT NULL,
@@ -85,13 +95,6 @@ CREATE TABLE IF NOT EXISTS ledger (
     etag TEXT NOT NULL,
     PRIMARY KEY (subscriber, event_id)
 );
-CREATE TABLE IF NOT EXISTS rollbacks (
-    id TEXT PRIMARY KEY,
-    deployment_key TEXT NOT NULL,
-    changed_at TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rollbacks_by_deployment ON rollbacks (deployment_key, changed_at, id);
 """
 
 # Messages of sqlite3.OperationalError that mean "another connection holds the lock": retrying can succeed.
@@ -289,7 +292,7 @@ class SqliteCatalogStateStore(_SqliteFile):
 
 
 class SqliteDeploymentStore(_SqliteFile):
-    """DeploymentStore, Ledger and VersionChangeStore in one SQLite file (WAL); may be the catalog state's file.
+    """DeploymentStore and VersionChangeStore in one SQLite file (WAL); may be the catalog state's file.
 
     Thread-safe (one connection behind a lock) and safe across processes: each write is one statement or one
     BEGIN IMMEDIATE transaction. Raises TransientError when another process holds the lock past the timeout,
@@ -324,50 +327,6 @@ class SqliteDeploymentStore(_SqliteFile):
         with self._transaction("deleting deployments") as conn:
             conn.executemany("DELETE FROM deployments WHERE key = ?", [(arm_key(key),) for key in keys])
 
-    # ledger
-
-    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
-        with self._transaction(f"claiming event {event_id} for {subscriber}") as conn:
-            # The upsert is the conditional write: it inserts, or takes over a claim that is neither done nor
-            # unexpired; otherwise it changes nothing. Inside BEGIN IMMEDIATE, the read below sees the same row.
-            changed = conn.execute(
-                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
-                " VALUES (?, ?, 'in-progress', ?, '', ?)"
-                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
-                " expires_at = excluded.expires_at, outcome = excluded.outcome, etag = excluded.etag"
-                " WHERE ledger.status != 'done' AND (ledger.expires_at IS NULL OR ledger.expires_at <= ?)",
-                (subscriber, event_id, exact_instant(expires_at), secrets.token_hex(16), exact_instant(now)),
-            ).rowcount
-            if changed == 1:
-                self.writes += 1
-                return CLAIMED
-            row = conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
-        current = None if row is None else _stored_entry(subscriber, event_id, row)
-        return ALREADY_DONE if current is not None and current.status == "done" else BUSY
-
-    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
-        with self._lock, self._translate(f"completing event {event_id} for {subscriber}"):
-            self._conn.execute(
-                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
-                " VALUES (?, ?, 'done', NULL, ?, ?)"
-                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
-                " expires_at = NULL, outcome = excluded.outcome, etag = excluded.etag",
-                (subscriber, event_id, outcome, secrets.token_hex(16)),
-            )
-            self.writes += 1
-
-    def release(self, subscriber: str, event_id: str) -> None:
-        with self._lock, self._translate(f"releasing event {event_id} for {subscriber}"):
-            self._conn.execute(
-                "DELETE FROM ledger WHERE subscriber = ? AND event_id = ? AND status != 'done'",
-                (subscriber, event_id),
-            )
-
-    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
-        with self._lock, self._translate(f"reading the ledger entry of {event_id} for {subscriber}"):
-            row = self._conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
-        return None if row is None else _stored_entry(subscriber, event_id, row)
-
     # rollbacks
 
     def add_change(self, record: VersionChange) -> None:
@@ -398,3 +357,53 @@ class SqliteDeploymentStore(_SqliteFile):
                     (arm_key(deployment_id),),
                 ).fetchall()
         return [change_from_json(body, row=ident) for ident, body in rows]
+
+
+class SqliteLedger(_SqliteFile):
+    """Ledger in a SQLite file (WAL); may share the file of the other stores. The claim is one conditional
+    upsert inside BEGIN IMMEDIATE: one claim wins across threads and processes."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _LEDGER_SCHEMA)
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> Claim:
+        with self._transaction(f"claiming event {event_id} for {subscriber}") as conn:
+            # The upsert is the conditional write: it inserts, or takes over a claim that is neither done nor
+            # unexpired; otherwise it changes nothing. Inside BEGIN IMMEDIATE, the read below sees the same row.
+            changed = conn.execute(
+                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
+                " VALUES (?, ?, 'in-progress', ?, '', ?)"
+                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
+                " expires_at = excluded.expires_at, outcome = excluded.outcome, etag = excluded.etag"
+                " WHERE ledger.status != 'done' AND (ledger.expires_at IS NULL OR ledger.expires_at <= ?)",
+                (subscriber, event_id, exact_instant(expires_at), secrets.token_hex(16), exact_instant(now)),
+            ).rowcount
+            if changed == 1:
+                self.writes += 1
+                return Claim.CLAIMED
+            row = conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
+        current = None if row is None else _stored_entry(subscriber, event_id, row)
+        return Claim.DONE if current is not None and current.status == LedgerState.DONE else Claim.BUSY
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        with self._lock, self._translate(f"completing event {event_id} for {subscriber}"):
+            self._conn.execute(
+                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
+                " VALUES (?, ?, 'done', NULL, ?, ?)"
+                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
+                " expires_at = NULL, outcome = excluded.outcome, etag = excluded.etag",
+                (subscriber, event_id, outcome, secrets.token_hex(16)),
+            )
+            self.writes += 1
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        with self._lock, self._translate(f"releasing event {event_id} for {subscriber}"):
+            self._conn.execute(
+                "DELETE FROM ledger WHERE subscriber = ? AND event_id = ? AND status != 'done'",
+                (subscriber, event_id),
+            )
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        with self._lock, self._translate(f"reading the ledger entry of {event_id} for {subscriber}"):
+            row = self._conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
+        return None if row is None else _stored_entry(subscriber, event_id, row)

@@ -51,9 +51,9 @@ from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.ids import arm_key
+from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
-from shared.ports import ALREADY_DONE, BUSY, CLAIMED, LedgerEntry
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableEntity, TableServiceClient
@@ -485,23 +485,18 @@ def _status_of(exc: Exception) -> int | None:
 
 
 class TableDeploymentStore(_TableStore):
-    """DeploymentStore, Ledger and VersionChangeStore on three Azure tables (layout: see the module docstring).
+    """DeploymentStore and VersionChangeStore on two Azure tables (layout: see the module docstring).
 
     Thread-safe. Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError
     (4xx, bad configuration, a key over 1 KiB, an unreadable stored entity). ``transactions`` counts REST calls
     (billing units), ``writes`` counts entity writes.
     """
 
-    _SUFFIXES = ("Deployments", "Ledger", "Rollbacks")
-
-    # Rounds of insert -> read -> take over a claim makes when the entry it met is released in between; then it
-    # answers BUSY and the platform's retry comes back later.
-    CLAIM_ATTEMPTS = 3
+    _SUFFIXES = ("Deployments", "Rollbacks")
 
     def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
         super().__init__(service, table_prefix=table_prefix)
         self.deployments_table = f"{table_prefix}Deployments"
-        self.ledger_table = f"{table_prefix}Ledger"
         self.rollbacks_table = f"{table_prefix}Rollbacks"
 
     # inventory
@@ -534,126 +529,6 @@ class TableDeploymentStore(_TableStore):
             keyed=id_key,
         )
 
-    # ledger
-
-    def _ledger_keys(self, subscriber: str, event_id: str) -> tuple[str, str]:
-        return encode_key(subscriber), encode_key(event_id)
-
-    def _read_entry(self, subscriber: str, event_id: str, action: str) -> LedgerEntry | None:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        partition, row = self._ledger_keys(subscriber, event_id)
-        table = self._table(self.ledger_table)
-        with self._translate(action):
-            self._count()
-            try:
-                entity = table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                return None
-        try:
-            expires = _optional_str(entity.get("ExpiresAt"))
-            return LedgerEntry(
-                subscriber=subscriber,
-                event_id=event_id,
-                status=str(entity["Status"]),
-                expires_at=None if expires is None else parse_instant(expires),
-                outcome=str(entity.get("Outcome") or ""),
-                etag=str(entity.metadata["etag"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(
-                f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc!r}"
-            ) from exc
-
-    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> str:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError
-        from azure.data.tables import UpdateMode
-
-        partition, row = self._ledger_keys(subscriber, event_id)
-        entity = {
-            "PartitionKey": partition,
-            "RowKey": row,
-            "Status": "in-progress",
-            "ExpiresAt": exact_instant(expires_at),
-            "Outcome": "",
-        }
-        action = f"claiming event {event_id} for {subscriber}"
-        table = self._table(self.ledger_table)
-        for _ in range(self.CLAIM_ATTEMPTS):
-            with self._translate(action):
-                self._count(writes=1)
-                try:
-                    table.create_entity(entity)
-                    return CLAIMED
-                except (
-                    HttpResponseError
-                ) as exc:  # ResourceExistsError, or the undecoded error create re-raises
-                    if _status_of(exc) != 409:
-                        raise
-            current = self._read_entry(subscriber, event_id, action)
-            if current is None:
-                continue  # released since the insert failed: try the insert again
-            if current.status == "done":
-                return ALREADY_DONE
-            if current.expires_at is not None and current.expires_at > now:
-                return BUSY
-            # an abandoned claim (a crashed attempt): take it over, unless someone changed it since it was read
-            with self._translate(action):
-                self._count(writes=1)
-                try:
-                    table.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=current.etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                    return CLAIMED
-                except HttpResponseError as exc:
-                    if _status_of(exc) == 412:
-                        return BUSY  # another attempt took it over (or completed it) first
-                    if _status_of(exc) != 404:
-                        raise
-            # 404: released since it was read: try the insert again
-        return BUSY
-
-    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
-        from azure.data.tables import UpdateMode
-
-        partition, row = self._ledger_keys(subscriber, event_id)
-        # REPLACE without ExpiresAt: a done entry has no expiry
-        entity = {"PartitionKey": partition, "RowKey": row, "Status": "done", "Outcome": outcome}
-        table = self._table(self.ledger_table)
-        with self._translate(f"completing event {event_id} for {subscriber}"):
-            self._count(writes=1)
-            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-
-    def release(self, subscriber: str, event_id: str) -> None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError
-
-        action = f"releasing event {event_id} for {subscriber}"
-        current = self._read_entry(subscriber, event_id, action)
-        if current is None or current.status == "done":
-            return
-        partition, row = self._ledger_keys(subscriber, event_id)
-        table = self._table(self.ledger_table)
-        with self._translate(action):
-            self._count()
-            try:
-                # guarded: an entry completed or taken over since the read is no longer ours to drop
-                table.delete_entity(
-                    partition, row, etag=current.etag, match_condition=MatchConditions.IfNotModified
-                )
-            except HttpResponseError as exc:
-                if _status_of(exc) != 412:
-                    raise  # 404 (already gone) the SDK answers itself, as success
-
-    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
-        return self._read_entry(
-            subscriber, event_id, f"reading the ledger entry of {event_id} for {subscriber}"
-        )
-
     # rollbacks
 
     def add_change(self, record: VersionChange) -> None:
@@ -684,3 +559,143 @@ class TableDeploymentStore(_TableStore):
             entities = self._query_partition(self._table(self.rollbacks_table), partition, action)
         records = [change_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)
+
+
+class TableLedger(_TableStore):
+    """Ledger on an Azure table: a claim is an insert, or an ETag-guarded takeover of an expired claim.
+
+    Thread-safe; errors as the other Table stores. ``transactions`` and ``writes`` as theirs.
+    """
+
+    _SUFFIXES = ("Ledger",)
+
+    # Rounds of insert -> read -> take over a claim makes when the entry it met is released in between; then it
+    # answers BUSY and the platform's retry comes back later.
+    CLAIM_ATTEMPTS = 3
+
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
+        super().__init__(service, table_prefix=table_prefix)
+        self.ledger_table = f"{table_prefix}Ledger"
+
+    def _ledger_keys(self, subscriber: str, event_id: str) -> tuple[str, str]:
+        return encode_key(subscriber), encode_key(event_id)
+
+    def _read_entry(self, subscriber: str, event_id: str, action: str) -> LedgerEntry | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        table = self._table(self.ledger_table)
+        with self._translate(action):
+            self._count()
+            try:
+                entity = table.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return None
+        try:
+            expires = _optional_str(entity.get("ExpiresAt"))
+            return LedgerEntry(
+                subscriber=subscriber,
+                event_id=event_id,
+                status=str(entity["Status"]),
+                expires_at=None if expires is None else parse_instant(expires),
+                outcome=str(entity.get("Outcome") or ""),
+                etag=str(entity.metadata["etag"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(
+                f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc!r}"
+            ) from exc
+
+    def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> Claim:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "Status": LedgerState.IN_PROGRESS.value,
+            "ExpiresAt": exact_instant(expires_at),
+            "Outcome": "",
+        }
+        action = f"claiming event {event_id} for {subscriber}"
+        table = self._table(self.ledger_table)
+        for _ in range(self.CLAIM_ATTEMPTS):
+            with self._translate(action):
+                self._count(writes=1)
+                try:
+                    table.create_entity(entity)
+                    return Claim.CLAIMED
+                except (
+                    HttpResponseError
+                ) as exc:  # ResourceExistsError, or the undecoded error create re-raises
+                    if _status_of(exc) != 409:
+                        raise
+            current = self._read_entry(subscriber, event_id, action)
+            if current is None:
+                continue  # released since the insert failed: try the insert again
+            if current.status == LedgerState.DONE:
+                return Claim.DONE
+            if current.expires_at is not None and current.expires_at > now:
+                return Claim.BUSY
+            # an abandoned claim (a crashed attempt): take it over, unless someone changed it since it was read
+            with self._translate(action):
+                self._count(writes=1)
+                try:
+                    table.update_entity(
+                        entity,
+                        mode=UpdateMode.REPLACE,
+                        etag=current.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return Claim.CLAIMED
+                except HttpResponseError as exc:
+                    if _status_of(exc) == 412:
+                        return Claim.BUSY  # another attempt took it over (or completed it) first
+                    if _status_of(exc) != 404:
+                        raise
+            # 404: released since it was read: try the insert again
+        return Claim.BUSY
+
+    def complete(self, subscriber: str, event_id: str, outcome: str) -> None:
+        from azure.data.tables import UpdateMode
+
+        partition, row = self._ledger_keys(subscriber, event_id)
+        # REPLACE without ExpiresAt: a done entry has no expiry
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "Status": LedgerState.DONE.value,
+            "Outcome": outcome,
+        }
+        table = self._table(self.ledger_table)
+        with self._translate(f"completing event {event_id} for {subscriber}"):
+            self._count(writes=1)
+            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def release(self, subscriber: str, event_id: str) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+
+        action = f"releasing event {event_id} for {subscriber}"
+        current = self._read_entry(subscriber, event_id, action)
+        if current is None or current.status == LedgerState.DONE:
+            return
+        partition, row = self._ledger_keys(subscriber, event_id)
+        table = self._table(self.ledger_table)
+        with self._translate(action):
+            self._count()
+            try:
+                # guarded: an entry completed or taken over since the read is no longer ours to drop
+                table.delete_entity(
+                    partition, row, etag=current.etag, match_condition=MatchConditions.IfNotModified
+                )
+            except HttpResponseError as exc:
+                if _status_of(exc) != 412:
+                    raise  # 404 (already gone) the SDK answers itself, as success
+
+    def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
+        return self._read_entry(
+            subscriber, event_id, f"reading the ledger entry of {event_id} for {subscriber}"
+        )

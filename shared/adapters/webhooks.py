@@ -1,4 +1,4 @@
-"""MessageSender over HTTP: Microsoft Teams Workflows webhooks and Slack incoming webhooks (azure-facts §6).
+"""The HTTP poster behind the Teams and Slack notifiers: Microsoft Teams Workflows webhooks and Slack incoming webhooks (azure-facts §6).
 
 - Slack answers 200 with the body ``ok``; anything else in a 200 is a failure. Teams Workflows answers 202 at once
   and posts asynchronously, so a 202 means accepted, not shown (a failing flow shows in its run history).
@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from shared.config import check_endpoint
 from shared.domain.events import JsonValue
+from shared.domain.routes import Channel
 from shared.errors import WebhookError
-from shared.ports import Channel
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line (path and query: a webhook's token or signature) at DEBUG. Never below INFO.

@@ -10,6 +10,7 @@ from enum import StrEnum
 from shared.domain.events import event_id
 from shared.domain.ids import arm_key
 
+
 class AppliedBy(StrEnum):
     """Who made a version change (the wire and storage value is the string)."""
 

@@ -1,4 +1,4 @@
-"""Alert the owning team: the Event Grid subscriber that posts to Teams and Slack, once per change and channel.
+"""Alert the owning team: the Event Grid subscriber that posts to each route's channels, once per change and channel.
 
 - Catalog news comes from ``CatalogDigest`` events (one message per change, regions listed) and goes to the default
   route; deployment events go to the deployment's route (its ``modelwatch:route`` tag), else the default one.
@@ -9,6 +9,8 @@
   and acknowledged; a transient one that outlasted the sender's retries fails the invocation after the other
   channels are done, so Event Grid redelivers.
 - Webhook URLs never reach a log line or an error: routes and channel kinds are named instead.
+- Each channel kind is a Notifier (shared/adapters/notifiers.py) that renders and posts the channel-neutral
+  Message: this service knows no wire format.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from shared.domain.alerts import Message, Severity, messages_for
-from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonObject, LifecycleEvent
+from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, LifecycleEvent
 from shared.domain.ids import arm_key
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, Channel, Route, channels_of
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, TransientError
-from shared.ports import ALREADY_DONE, BUSY, Channel, Ledger, MessageSender
-from shared.presentation.render import slack_payload, teams_payload
-from shared.services.policy import ACCEPTED, IGNORED, REJECTED, HandleResult
+from shared.ports import Ledger, Notifier
+from shared.services.idempotency import Once, process_once
+from shared.services.results import HandleResult, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +86,8 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
             continue
         if message.catalog_news and message.severity == Severity.INFO and not route.catalog_news:
             continue
-        if route.teams is not None:
-            posts.append(Post(message, Channel(route.name, "teams", route.teams)))
-        if route.slack is not None:
-            posts.append(Post(message, Channel(route.name, "slack", route.slack)))
+        posts.extend(Post(message, channel) for channel in channels_of(route))
     return posts
-
-
-def payload_for(post: Post) -> JsonObject:
-    return teams_payload(post.message) if post.channel.kind == "teams" else slack_payload(post.message)
 
 
 class NotifyService:
@@ -101,14 +97,14 @@ class NotifyService:
         self,
         *,
         ledger: Ledger,
-        sender: MessageSender,
+        notifiers: Mapping[str, Notifier],
         routes: Mapping[str, Route],
         scope: Scope,
         claim_ttl: timedelta = timedelta(minutes=5),
         status_page_url: str | None = None,
     ) -> None:
         self.ledger = ledger
-        self.sender = sender
+        self.notifiers = dict(notifiers)
         self.routes = dict(routes)
         self.scope = scope
         self.claim_ttl = claim_ttl
@@ -120,52 +116,45 @@ class NotifyService:
             location = validate(event)
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
-            return HandleResult(event.id, REJECTED, str(exc))
+            return HandleResult(event.id, Outcome.REJECTED, str(exc))
         if location is not None and not self.scope.covers_location(location):
-            return HandleResult(event.id, IGNORED, f"location {location} is out of scope")
+            return HandleResult(event.id, Outcome.IGNORED, f"location {location} is out of scope")
         posts = plan_posts(messages_for(event, now, status_page_url=self.status_page_url), self.routes)
         sent, skipped, failed, retry = 0, 0, [], []
         for post in posts:
             key = f"{event.id}/{post.message.key}/{post.channel.route}/{post.channel.kind}"
+            notifier = self.notifiers.get(post.channel.kind)
+            if notifier is None:
+                failed.append(f"{post.channel.label()}: no notifier for channel kind {post.channel.kind!r}")
+                continue
             try:
-                claim = self.ledger.claim(SUBSCRIBER, key, now=now, expires_at=now + self.claim_ttl)
-            except ModelWatchError as exc:
-                if exc.is_transient:
-                    raise
-                # the store refuses the key (too long, not valid text): retrying for 24 h cannot help
-                failed.append(f"{post.channel.label()}: the ledger refused the key: {exc}")
-                log.error(
-                    "%s: event %s: the ledger refused its key (acknowledged): %s", SUBSCRIBER, event.id, exc
+                done = process_once(
+                    self.ledger,
+                    SUBSCRIBER,
+                    key,
+                    partial(notifier.send, post.channel, post.message),
+                    now=now,
+                    ttl=self.claim_ttl,
+                    outcome=lambda _: "sent",
                 )
+            except ModelWatchError as exc:  # transient: the other channels go on; Event Grid redelivers
+                retry.append(f"{post.channel.label()}: {exc}")
                 continue
-            if claim == ALREADY_DONE:
+            if done.status == Once.DUPLICATE:
                 skipped += 1
-                continue
-            if claim == BUSY:
+            elif done.status == Once.BUSY:
                 retry.append(f"{post.channel.label()}: another attempt is posting")
-                continue
-            try:
-                self.sender.send(post.channel, payload_for(post))
-            except ModelWatchError as exc:
-                if exc.is_transient:
-                    self.ledger.release(SUBSCRIBER, key)
-                    retry.append(f"{post.channel.label()}: {exc}")
-                    continue
+            elif done.status == Once.FAILED:
                 # recorded and acknowledged: retrying a bad payload or a removed webhook cannot help
-                self.ledger.complete(SUBSCRIBER, key, f"failed: {exc}"[:1000])
-                failed.append(f"{post.channel.label()}: {exc}")
+                failed.append(f"{post.channel.label()}: {done.error}")
                 log.warning("%s: %s %s failed permanently: %s", SUBSCRIBER, post.message.kind,
-                            post.channel.label(), exc)  # fmt: skip
-                continue
-            except BaseException:
-                self.ledger.release(SUBSCRIBER, key)
-                raise
-            self.ledger.complete(SUBSCRIBER, key, "sent")
-            sent += 1
-            log.info("%s: %s sent to %s", SUBSCRIBER, post.message.kind, post.channel.label())
+                            post.channel.label(), done.error)  # fmt: skip
+            else:
+                sent += 1
+                log.info("%s: %s sent to %s", SUBSCRIBER, post.message.kind, post.channel.label())
         detail = f"{sent} sent, {skipped} already sent, {len(failed)} failed"
         if failed:
             detail += ": " + "; ".join(failed)
         if retry:
             raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
-        return HandleResult(event.id, ACCEPTED, detail)
+        return HandleResult(event.id, Outcome.PROCESSED, detail)

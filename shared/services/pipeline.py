@@ -16,13 +16,11 @@ from shared.domain.events import JsonValue, LifecycleEvent
 from shared.errors import CycleIncompleteError, EventFormatError, ModelWatchError
 from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
-from shared.services.policy import HandleResult
+from shared.services.results import RETRY, UNROUTED, HandleResult
 from shared.services.watch import CatalogWatcher, CycleReport
 
 log = logging.getLogger(__name__)
 
-RETRY = "retry"  # a transient failure: Event Grid redelivers (the trigger re-raises)
-UNROUTED = "unrouted"
 
 Handler = Callable[[LifecycleEvent, datetime], HandleResult]
 

@@ -17,7 +17,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
@@ -29,8 +29,6 @@ from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, a
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
 from shared.ports import (
-    ALREADY_DONE,
-    BUSY,
     CatalogStateStore,
     DeploymentApi,
     DeploymentStore,
@@ -38,30 +36,17 @@ from shared.ports import (
     Ledger,
     VersionChangeStore,
 )
+from shared.services.idempotency import Once, process_once
 from shared.services.outbox import drain_outbox
+from shared.services.results import HandleResult, Outcome
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBER = "apply_update_policy"
-OUTCOME_LIMIT = 4000  # a ledger outcome is for people; Table Storage caps a string property at 32K characters
 
 VERSION_SCOPED = frozenset(
     {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
 )
-
-ACCEPTED, DUPLICATE, IGNORED, REJECTED, FAILED = "processed", "duplicate", "ignored", "rejected", "failed"
-
-
-@dataclass(frozen=True)
-class HandleResult:
-    """What handling one event did."""
-
-    event_id: str
-    outcome: str  # processed, duplicate, ignored, rejected, failed
-    detail: str = ""
-    assessments: tuple[Assessment, ...] = ()
-    emitted: tuple[LifecycleEvent, ...] = ()
-    writes: tuple[str, ...] = field(default=())  # deployment ids written
 
 
 def catalog_view(store: CatalogStateStore, location: str) -> dict[VersionKey, ModelVersion]:
@@ -122,12 +107,12 @@ class PolicyService:
         self.max_concurrency = max_concurrency
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
-        """Process one delivered event. Raises TransientError when Event Grid should redeliver it."""
+        """Process one delivered event, once. Raises TransientError when Event Grid should redeliver it."""
         try:
             location, fmt, name, version = validate_catalog_event(event)
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
-            return HandleResult(event.id, REJECTED, str(exc))
+            return HandleResult(event.id, Outcome.REJECTED, str(exc))
         location = (
             location.lower()
         )  # ARM location names; the watcher keys its snapshots by the lower-case name
@@ -135,38 +120,29 @@ class PolicyService:
             log.info(
                 "%s: event %s is for %s, outside WATCH_LOCATIONS: ignored", SUBSCRIBER, event.id, location
             )
-            return HandleResult(event.id, IGNORED, f"location {location} is out of scope")
-        try:
-            claim = self.ledger.claim(SUBSCRIBER, event.id, now=now, expires_at=now + self.claim_ttl)
-        except ModelWatchError as exc:
-            if exc.is_transient:
-                raise
-            # the store refuses the key (too long, not valid text): retrying for 24 h cannot help
-            log.error(
-                "%s: event %s: the ledger refused its key (acknowledged): %s", SUBSCRIBER, event.id, exc
-            )
-            return HandleResult(event.id, FAILED, f"the ledger refused the event's key: {exc}")
-        if claim == ALREADY_DONE:
-            return HandleResult(event.id, DUPLICATE, "already processed")
-        if claim == BUSY:
+            return HandleResult(event.id, Outcome.IGNORED, f"location {location} is out of scope")
+        # a retirement concerns the deployments on that version; a release or default change, the whole model
+        only = version if event.event_type in VERSION_SCOPED else None
+        done = process_once(
+            self.ledger,
+            SUBSCRIBER,
+            event.id,
+            lambda: self._process(event, location, fmt, name, version=only, now=now),
+            now=now,
+            ttl=self.claim_ttl,
+            outcome=lambda r: r.detail,
+        )
+        if done.status == Once.DUPLICATE:
+            return HandleResult(event.id, Outcome.DUPLICATE, "already processed")
+        if done.status == Once.BUSY:
             raise TransientError(f"event {event.id} is being processed by another attempt; retry later")
-        try:
-            # a retirement concerns the deployments on that version; a release or default change, the whole model
-            only = version if event.event_type in VERSION_SCOPED else None
-            result = self._process(event, location, fmt, name, version=only, now=now)
-        except ModelWatchError as exc:
-            if exc.is_transient:
-                self.ledger.release(SUBSCRIBER, event.id)
-                raise
-            self.ledger.complete(SUBSCRIBER, event.id, f"failed: {exc}"[:OUTCOME_LIMIT])
-            log.warning("%s: event %s failed permanently (acknowledged): %s", SUBSCRIBER, event.id, exc)
-            return HandleResult(event.id, FAILED, str(exc))
-        except BaseException:
-            self.ledger.release(SUBSCRIBER, event.id)
-            raise
-        self.ledger.complete(SUBSCRIBER, event.id, result.detail[:OUTCOME_LIMIT])
+        if done.status == Once.FAILED or done.value is None:
+            log.warning(
+                "%s: event %s failed permanently (acknowledged): %s", SUBSCRIBER, event.id, done.error
+            )
+            return HandleResult(event.id, Outcome.FAILED, str(done.error))
         self._drain()
-        return result
+        return done.value
 
     def affected(self, location: str, fmt: str, name: str, version: str | None = None) -> list[Deployment]:
         """Inventory deployments an event about this model (and version, when given) in this location concerns."""
@@ -229,7 +205,9 @@ class PolicyService:
         detail = f"{len(assessments)} deployment(s) assessed, {len(writes)} upgraded"
         if problems:
             detail += "; failed: " + "; ".join(problems)
-        return HandleResult(event.id, ACCEPTED, detail, tuple(assessments), tuple(emitted), tuple(writes))
+        return HandleResult(
+            event.id, Outcome.PROCESSED, detail, tuple(assessments), tuple(emitted), tuple(writes)
+        )
 
     def _upgrade(
         self,

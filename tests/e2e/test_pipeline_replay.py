@@ -336,7 +336,7 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         s.replay(on_step=inject)
         failed = [op for op in arm.operations.values() if op["failure"]]
         assert len(failed) == 1
-        ledger = [s.services.stores.get("apply_update_policy", str(e["id"])) for e in topic.events]
+        ledger = [s.services.ledger.get("apply_update_policy", str(e["id"])) for e in topic.events]
         recorded = [
             entry.outcome
             for entry in ledger

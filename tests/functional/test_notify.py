@@ -16,7 +16,8 @@ from azure.functions.meta import Datum
 from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
-from shared.adapters.memory import InMemoryDeploymentStore
+from shared.adapters.memory import InMemoryLedger
+from shared.adapters.notifiers import webhook_notifiers
 from shared.adapters.webhooks import WebhookSender
 from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
@@ -24,7 +25,7 @@ from shared.domain.secret import Secret
 from shared.errors import TransientError
 from shared.presentation.alert_samples import samples
 from shared.services.notify import SUBSCRIBER, NotifyService
-from shared.services.policy import ACCEPTED, REJECTED
+from shared.services.results import PROCESSED, REJECTED
 from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
@@ -51,15 +52,19 @@ class Sleeps:
 @pytest.fixture
 def wired(
     slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
-) -> tuple[NotifyService, Sleeps, InMemoryDeploymentStore]:
+) -> tuple[NotifyService, Sleeps, InMemoryLedger]:
     clock = Sleeps()
     sender = WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)
     routes = {
         DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret(teams_webhook.url), Secret(slack_webhook.url)),
         "payments": Route("payments", None, Secret(slack_webhook.url), "warning"),
     }
-    ledger = InMemoryDeploymentStore()
-    return NotifyService(ledger=ledger, sender=sender, routes=routes, scope=Scope()), clock, ledger
+    ledger = InMemoryLedger()
+    return (
+        NotifyService(ledger=ledger, notifiers=webhook_notifiers(sender), routes=routes, scope=Scope()),
+        clock,
+        ledger,
+    )
 
 
 def test_triple_delivery_posts_once_per_channel(
@@ -78,7 +83,7 @@ def test_429_waits_retry_after_then_posts_once(wired: Any, slack_webhook: FakeSl
     service, clock, _ = wired
     slack_webhook.script = [(429, "rate_limited", {"Retry-After": "3"})]
     result = service.handle(SAMPLES["deployment-broken"], NOW)  # route "search" is unknown: the default route
-    assert result.outcome == ACCEPTED
+    assert result.outcome == PROCESSED
     assert len(slack_webhook.messages) == 1 and 3.0 in clock.calls
 
 
@@ -89,7 +94,7 @@ def test_invalid_payload_is_recorded_and_acknowledged_without_a_retry_storm(
     slack_webhook.script = [(400, "invalid_payload", {})]
     event = SAMPLES["deployment-at-risk-urgent"]
     result = service.handle(event, NOW)  # no raise: Event Grid must not redeliver
-    assert result.outcome == ACCEPTED and "invalid_payload" in result.detail
+    assert result.outcome == PROCESSED and "invalid_payload" in result.detail
     assert len(teams_webhook.messages) == 1  # the other channel still got it
     attempts = len(slack_webhook.requests)
     service.handle(event, NOW)  # a redelivery anyway
@@ -101,7 +106,7 @@ def test_invalid_payload_is_recorded_and_acknowledged_without_a_retry_storm(
 def test_500_burst_is_retried_then_succeeds(wired: Any, teams_webhook: FakeTeamsWorkflow) -> None:
     service, clock, _ = wired
     teams_webhook.script = [(500, "", {}), (502, "", {}), (503, "", {})]
-    assert service.handle(SAMPLES["catalog-retired"], NOW).outcome == ACCEPTED
+    assert service.handle(SAMPLES["catalog-retired"], NOW).outcome == PROCESSED
     assert len(teams_webhook.messages) == 1 and len(clock.calls) >= 3
 
 
@@ -225,8 +230,8 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     ).snapshot
     clock = Sleeps()
     notify = NotifyService(
-        ledger=world.stores,
-        sender=WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic),
+        ledger=world.ledger,
+        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
         scope=Scope(),
     )

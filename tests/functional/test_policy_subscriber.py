@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
-from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
+from shared.adapters.memory import (
+    CollectingPublisher,
+    InMemoryCatalogStateStore,
+    InMemoryDeploymentStore,
+    InMemoryLedger,
+)
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import LifecycleEvent
@@ -18,7 +23,8 @@ from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
-from shared.services.policy import ACCEPTED, DUPLICATE, IGNORED, REJECTED, PolicyService
+from shared.services.policy import PolicyService
+from shared.services.results import DUPLICATE, IGNORED, PROCESSED, REJECTED
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 
@@ -55,13 +61,14 @@ class World:
         second = diff_location(first.snapshot, parse_models(CATALOG), NOW)
         self.events = list(second.events)  # VersionRetired for the Standard date
         self.stores = InMemoryDeploymentStore()
+        self.ledger = InMemoryLedger()
         self.publisher = CollectingPublisher()
         api = ArmDeploymentApi(
             ArmClient(arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), sleep=lambda s: None)
         )
         self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
         self.policy = PolicyService(
-            inventory=self.stores, ledger=self.stores, rollbacks=self.stores, state=self.state, api=api,
+            inventory=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=api,
             publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip
@@ -100,7 +107,7 @@ def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> N
     deliveries = world.events * 3
     random.Random(7).shuffle(deliveries)
     outcomes = [world.policy.handle(e, NOW).outcome for e in deliveries]
-    assert outcomes.count(ACCEPTED) == len(world.events) and outcomes.count(DUPLICATE) == 2 * len(
+    assert outcomes.count(PROCESSED) == len(world.events) and outcomes.count(DUPLICATE) == 2 * len(
         world.events
     )
     (put,) = world.arm.puts()
@@ -133,7 +140,7 @@ def test_enforce_upgrades_once_under_triple_shuffled_delivery(world: World) -> N
 def test_failed_long_running_operation_is_reported_and_nothing_recorded(world: World) -> None:
     world.arm.fail_next_put = ("QuotaExceeded", "Insufficient quota")
     result = world.policy.handle(world.events[0], NOW)
-    assert result.outcome == ACCEPTED and "QuotaExceeded" in result.detail
+    assert result.outcome == PROCESSED and "QuotaExceeded" in result.detail
     assert world.arm.version_of(world.expired) == "2024-05-13"
     assert world.stores.list_changes() == [] and published(world, "DeploymentUpgraded") == []
 
@@ -184,7 +191,7 @@ def test_many_writes_overlap_and_a_transient_failure_retries_only_what_is_left(w
     assert info.value.is_transient
     assert len(world.arm.puts()) == 5  # the others went through while chat4 failed
     world.arm.faults = []
-    assert world.policy.handle(retired, NOW).outcome == ACCEPTED  # Event Grid's retry
+    assert world.policy.handle(retired, NOW).outcome == PROCESSED  # Event Grid's retry
     assert world.policy.handle(retired, NOW).outcome == DUPLICATE
     assert len(world.arm.puts()) == 6
     assert all(world.arm.version_of(d) == "2024-08-06" for d in [world.expired, *extra])

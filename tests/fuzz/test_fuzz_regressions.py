@@ -43,7 +43,7 @@ from shared.domain.timeutil import parse_instant
 from shared.entrypoints import event_wire
 from shared.errors import CatalogFormatError, EventFormatError
 from shared.services.pipeline import deliver
-from shared.services.policy import REJECTED
+from shared.services.results import REJECTED
 from shared.services.watch import CatalogWatcher
 from tests.builders import item
 from tests.fuzz.test_parsers_fuzz import NOW, RETIRED, World

@@ -40,7 +40,13 @@ from hypothesis import strategies as st
 
 from shared.adapters.arm import ArmCatalogSource, ArmClient, StaticTokenProvider
 from shared.adapters.catalog_file import FileCatalogSource
-from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryDeploymentStore
+from shared.adapters.memory import (
+    CollectingPublisher,
+    InMemoryCatalogStateStore,
+    InMemoryDeploymentStore,
+    InMemoryLedger,
+)
+from shared.adapters.notifiers import webhook_notifiers
 from shared.domain.catalog import ParsedCatalog, VersionKey, default_versions, parse_models
 from shared.domain.deployments import Deployment, DeploymentFormatError, parse_deployment
 from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
@@ -69,17 +75,10 @@ from shared.ports import Channel
 from shared.presentation.alert_samples import samples
 from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
 from shared.services.notify import SUBSCRIBER as NOTIFY
-from shared.services.pipeline import RETRY, UNROUTED, Delivery, Subscriber, deliver, deliver_one, parse_body
-from shared.services.policy import (
-    ACCEPTED,
-    DUPLICATE,
-    FAILED,
-    IGNORED,
-    REJECTED,
-    PolicyService,
-    Scope,
-)
+from shared.services.pipeline import Delivery, Subscriber, deliver, deliver_one, parse_body
 from shared.services.policy import SUBSCRIBER as POLICY
+from shared.services.policy import PolicyService, Scope
+from shared.services.results import DUPLICATE, FAILED, IGNORED, PROCESSED, REJECTED, RETRY, UNROUTED
 from tests.builders import item
 
 T = TypeVar("T")
@@ -860,7 +859,7 @@ ALL_SEEDS = CATALOG_SEEDS + WEST_SEEDS + DIGEST_SEEDS + DEPLOYMENT_SEEDS + DOC_S
 KNOWN_TYPES = frozenset(t.value for t in EventType)
 DEPLOYMENT_TYPES = frozenset(t.value for t in NOTIFY_EVENT_TYPES if t != EventType.CATALOG_DIGEST)
 QUIET = frozenset({REJECTED, IGNORED, UNROUTED})
-OUTCOMES = frozenset({ACCEPTED, DUPLICATE, IGNORED, REJECTED, FAILED, RETRY, UNROUTED})
+OUTCOMES = frozenset({PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED, RETRY, UNROUTED})
 
 
 class RecordingDeploymentApi:
@@ -937,16 +936,20 @@ class World:
                                       (WEST_CHAT, WEST, "westus")]
             ]
         )  # fmt: skip
+        self.ledger = InMemoryLedger()
         self.publisher = CollectingPublisher()
         self.policy = PolicyService(
-            inventory=self.stores, ledger=self.stores, rollbacks=self.stores, state=self.state, api=self.api,
+            inventory=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=self.api,
             publisher=self.publisher, rules=PolicyRules(enforce=True), scope=Scope(WATCHED, subscriptions=frozenset({SUB.lower()})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip
-        self.notify_ledger = InMemoryDeploymentStore()
+        self.notify_ledger = InMemoryLedger()
         self.sender = RecordingSender()
         self.notify = NotifyService(
-            ledger=self.notify_ledger, sender=self.sender, routes=ROUTES, scope=Scope(WATCHED)
+            ledger=self.notify_ledger,
+            notifiers=webhook_notifiers(self.sender),
+            routes=ROUTES,
+            scope=Scope(WATCHED),
         )
         self.subscribers = [
             Subscriber(POLICY, frozenset(CATALOG_EVENT_TYPES), self.policy.handle),
@@ -982,7 +985,7 @@ def check_nothing_written(world: World, deliveries: Sequence[Delivery], ids: Seq
     assert world.api.puts == [] and world.api.gets == [], "no ARM call at all"
     for ident in ids:
         if isinstance(ident, str):
-            assert world.stores.get(POLICY, ident) is None, "nothing in the ledger"
+            assert world.ledger.get(POLICY, ident) is None, "nothing in the ledger"
     assert world.sender.posts == [], "no alert"
     assert world.publisher.published == [] and world.state.list_pending() == [], "nothing published"
     assert world.stores.list_changes() == []
@@ -1005,7 +1008,7 @@ def check_only_legitimate_writes(world: World, deliveries: Sequence[Delivery]) -
                 for e in deliveries
             )
         ):
-            assert world.stores.get(POLICY, d.event_id) is None
+            assert world.ledger.get(POLICY, d.event_id) is None
 
 
 def unparseable(value: JsonValue) -> bool:
@@ -1196,13 +1199,13 @@ def test_a_valid_event_after_garbage_is_handled_normally(garbage: list[JsonValue
     check_nothing_written(world, deliveries, _ids(garbage))
     # then the real retirement: processed, the watched deployment upgraded once, a redelivery a duplicate
     (policy,) = world.deliver([RETIRED])
-    assert policy.outcome == ACCEPTED, policy.detail
+    assert policy.outcome == PROCESSED, policy.detail
     assert world.api.puts == [(str(CHAT["id"]), with_version(CHAT, TARGET))]
     (again,) = world.deliver([RETIRED])
     assert again.outcome == DUPLICATE and len(world.api.puts) == 1
     # and the notify subscriber still posts a real digest
     notified = world.deliver([DIGEST_SEEDS[0]])
-    assert [d.outcome for d in notified] == [ACCEPTED] and world.sender.posts
+    assert [d.outcome for d in notified] == [PROCESSED] and world.sender.posts
 
 
 def _decode(wire: JsonValue) -> EventGridEvent | CloudEvent | None:

@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore
-from shared.adapters.table_store import TableDeploymentStore
+from shared.adapters.table_store import TableDeploymentStore, TableLedger
+from shared.domain.alerts import Message
 from shared.domain.events import EventType, LifecycleEvent, version_subject
 from shared.domain.policy import PolicyRules
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, Channel, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.services.notify import NotifyService
-from shared.services.policy import FAILED, PolicyService
+from shared.services.policy import PolicyService
+from shared.services.results import FAILED
 
 pytestmark = pytest.mark.azurite
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -24,14 +26,15 @@ class NeverSends:
     def __init__(self) -> None:
         self.sent = 0
 
-    def send(self, channel: object, payload: object) -> None:
+    def send(self, channel: Channel, message: Message) -> None:
         self.sent += 1
 
 
 def test_a_refused_ledger_key_is_acknowledged_not_retried(
     azurite_connection_string: str, table_prefix: str
 ) -> None:
-    ledger = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    stores = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    ledger = TableLedger.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
     long_id = "x" * 600  # Table Storage keys stop at 512 characters
     subject = version_subject("eastus", "OpenAI", "gpt-4o", "2024-05-13")
     data = {
@@ -42,7 +45,7 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
     }
     event = LifecycleEvent(long_id, EventType.VERSION_RETIRED.value, subject, NOW, data)
     policy = PolicyService(
-        inventory=ledger, ledger=ledger, rollbacks=ledger, state=InMemoryCatalogStateStore(), api=None,
+        inventory=stores, ledger=ledger, rollbacks=stores, state=InMemoryCatalogStateStore(), api=None,
         publisher=CollectingPublisher(), rules=PolicyRules(), scope=Scope(subscriptions=frozenset({"s"})),
         reminder_days=(30,),
     )  # fmt: skip
@@ -51,7 +54,7 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
     sender = NeverSends()
     notify = NotifyService(
         ledger=ledger,
-        sender=sender,  # type: ignore[arg-type]
+        notifiers={"slack": sender, "teams": sender},
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://hooks.slack.com/services/T/B/x"))},
         scope=Scope(),
     )
