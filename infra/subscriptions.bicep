@@ -17,6 +17,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
 
+// each subscriber function's event types, written from the event registry by scripts/gen_event_docs.py
+var eventTypes = loadJsonContent('event-types.json')
+
 // Event Grid's retry: 30 attempts over up to 24 h, then the event is written to the dead-letter container, from
 // where `python -m shared deliver` replays it (docs/operations.md).
 var retryPolicy = {
@@ -47,17 +50,8 @@ resource policy 'Microsoft.EventGrid/topics/eventSubscriptions@2025-02-15' = {
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      // the catalog events (shared/domain/events.py CATALOG_EVENT_TYPES)
-      includedEventTypes: [
-        'ModelLifecycle.VersionReleased'
-        'ModelLifecycle.DefaultVersionChanged'
-        'ModelLifecycle.DefaultVersionChangeScheduled'
-        'ModelLifecycle.RetirementScheduled'
-        'ModelLifecycle.RetirementApproaching'
-        'ModelLifecycle.VersionRetired'
-        'ModelLifecycle.LifecycleStatusChanged'
-        'ModelLifecycle.CatalogAnomaly'
-      ]
+      // generated from the event registry (shared/domain/events.py REGISTRY) by scripts/gen_event_docs.py
+      includedEventTypes: eventTypes.apply_update_policy
     }
     retryPolicy: retryPolicy
     deadLetterWithResourceIdentity: deadLetter
@@ -77,14 +71,8 @@ resource notify 'Microsoft.EventGrid/topics/eventSubscriptions@2025-02-15' = {
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      // one digest per change across regions, and the deployment events (shared/services/notify.py NOTIFY_EVENT_TYPES)
-      includedEventTypes: [
-        'ModelLifecycle.CatalogDigest'
-        'ModelLifecycle.DeploymentUpgradePlanned'
-        'ModelLifecycle.DeploymentUpgraded'
-        'ModelLifecycle.DeploymentAtRisk'
-        'ModelLifecycle.DeploymentRolledBack'
-      ]
+      // one digest per change across regions, and the deployment events (the same registry)
+      includedEventTypes: eventTypes.notify_channels
     }
     retryPolicy: retryPolicy
     deadLetterWithResourceIdentity: deadLetter

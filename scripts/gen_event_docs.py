@@ -1,6 +1,7 @@
-"""Write docs/events.md from the real diff, so every example payload is what the code emits.
+"""Write what derives from the event registry (shared/domain/events.py REGISTRY): docs/events.md, with every
+example payload produced by the real diff, and infra/event-types.json, the Event Grid subscriptions' filters.
 
-Usage: python scripts/gen_event_docs.py [--check]   (--check exits 1 when the file is out of date)
+Usage: python scripts/gen_event_docs.py [--check]   (--check exits 1 when a file is out of date)
 """
 
 from __future__ import annotations
@@ -16,50 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
-from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.events import REGISTRY, Consumer, EventType, LifecycleEvent, consumed_by
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "events.md"
-
-ABOUT: dict[EventType, str] = {
-    EventType.VERSION_RELEASED: "A version appears in a location's catalog (not on the first, baseline cycle). "
-    "`reappeared: true` when a version we had announced as removed is listed again.",
-    EventType.DEFAULT_VERSION_CHANGED: "The version flagged `isDefaultVersion` for a model changed. "
-    "`OnceNewDefaultVersionAvailable` deployments are moved by Azure within two weeks.",
-    EventType.DEFAULT_VERSION_CHANGE_SCHEDULED: "A version's `replacementConfig.autoUpgradeStartDate` appeared or "
-    "moved (or its target changed): Azure will start moving auto-update deployments of this version to the "
-    "target on `scheduledFor`.",
-    EventType.RETIREMENT_SCHEDULED: "A version's inference retirement date appeared, moved, was withdrawn, or its "
-    "per-SKU dates or Planned/Tentative status changed. `change` is `new`, `earlier`, `later`, `changed` or "
-    "`cancelled`; the previous values are in the data.",
-    EventType.RETIREMENT_APPROACHING: "A retirement date came within one of `RETIREMENT_REMINDER_DAYS`. Once per "
-    "threshold and date; only the tightest threshold crossed is announced. `affectedSkus` is null for the "
-    "model-level date (every SKU without its own date) or lists the SKUs whose own date this is.",
-    EventType.VERSION_RETIRED: "The version stopped answering: `reason` is `lifecycleStatus` (the API says "
-    "`Deprecated`, i.e. retired, HTTP 410), `retirementDatePassed`, or `removedFromCatalog` (missing for "
-    "`CATALOG_REMOVAL_CONFIRMATIONS` cycles). `fullyRetired: false` when only some SKUs' date passed.",
-    EventType.LIFECYCLE_STATUS_CHANGED: "`lifecycleStatus` changed (for example GenerallyAvailable -> Deprecating). "
-    "Unknown statuses are passed through as strings.",
-    EventType.CATALOG_ANOMALY: "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions "
-    "vanished in one cycle. The snapshot is kept and no retirement is announced until the catalog looks sane "
-    "again; announced once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
-    EventType.DEPLOYMENT_UPGRADE_PLANNED: "A deployment will be moved to a newer version: by Azure (`performedBy: "
-    "azure`, by `actionDate`) or by modelwatch (`performedBy: modelwatch`; in plan mode nothing is written). Published "
-    "by `apply_update_policy`. Subject: the deployment resource id.",
-    EventType.DEPLOYMENT_UPGRADED: "A deployment's version changed: `appliedBy` is `modelwatch` (enforcement) or "
-    "`azure` (noticed by the inventory refresh: Azure emits no event of its own). `rollbackAvailableUntil` is the "
-    "from-version's retirement date for this deployment's SKU and region.",
-    EventType.DEPLOYMENT_AT_RISK: "A deployment will stop working (`status: atRisk`, with `retirementDate` and "
-    "`daysRemaining`) or already has (`status: broken`), with no automatic way forward: NoAutoUpgrade, provisioned "
-    "(never auto-upgraded), no newer default, or a target that is unusable (`summary` says why). Re-published at "
-    "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`), so countdowns reach the owners.",
-    EventType.DEPLOYMENT_ROLLED_BACK: "An operator rolled a deployment back to its previous version; its "
-    "`versionUpgradeOption` was set to `NoAutoUpgrade` (otherwise Azure moves it forward again) and "
-    "`previousPolicy` keeps what it was.",
-    EventType.CATALOG_DIGEST: "The catalog events of a drain, grouped by change across regions: one entry per "
-    "change (`summary`, `locations`, `eventIds`, and the change's dates). Published after the events it covers "
-    "(`coveredEventIds`); the alert subscriber posts catalog news from digests only, so a version released in "
-    "twelve regions is one message. Subject `/catalog/digest`; at most 200 events per digest.",
-}
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "events.md"
+FILTERS = ROOT / "infra" / "event-types.json"
 
 
 def _item(name: str, version: str, **model: Any) -> dict[str, Any]:
@@ -245,26 +207,36 @@ def render() -> str:
         "",
     ]
     for event_type in EventType:
-        lines += [f"## `{event_type.value}`", "", ABOUT[event_type], ""]
+        spec = REGISTRY[event_type]
+        takers = ", ".join(f"`{c.value}`" for c in sorted(spec.consumers))
+        lines += [f"## `{event_type.value}`", "", spec.about, "", f"Taken by: {takers}.", ""]
         example = examples.get(event_type.value)
         if example is not None:
             lines += ["```json", json.dumps(example.to_wire(), indent=2), "```", ""]
     return "\n".join(lines)
 
 
+def filters() -> str:
+    """infra/event-types.json: each subscriber function's includedEventTypes (read by infra/subscriptions.bicep)."""
+    body = {c.value: sorted(t.value for t in consumed_by(c)) for c in Consumer}
+    return json.dumps(body, indent=2) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
-    text = render()
+    outputs = {OUT: render(), FILTERS: filters()}
     if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        if current != text:
-            print(f"{OUT} is out of date: run python scripts/gen_event_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
+        stale = [
+            p for p, text in outputs.items() if (p.read_text(encoding="utf-8") if p.exists() else "") != text
+        ]
+        for path in stale:
+            print(f"{path} is out of date: run python scripts/gen_event_docs.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

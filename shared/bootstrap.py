@@ -20,7 +20,7 @@ from shared.config import (
     require_function_app,
 )
 from shared.domain.diff import DiffRules
-from shared.domain.events import CATALOG_EVENT_TYPES
+from shared.domain.events import Consumer, consumed_by
 from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
 from shared.domain.status import StatusReport
@@ -254,7 +254,7 @@ class Services:
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
         return [
-            Subscriber(POLICY_SUBSCRIBER, frozenset(CATALOG_EVENT_TYPES), self.policy.handle),
+            Subscriber(POLICY_SUBSCRIBER, consumed_by(Consumer.POLICY), self.policy.handle),
             Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
         ]
 

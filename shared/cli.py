@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -17,8 +18,8 @@ from typing import TextIO
 
 from shared import bootstrap
 from shared.config import WHERE, Settings, StateStoreConfig, load_settings
-from shared.domain.describe import describe, model_label, short_type
-from shared.domain.policy import Assessment, Status
+from shared.domain.describe import describe, location_of, model_label, short_type
+from shared.domain.policy import Assessment, Status, worst_first
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.errors import ModelWatchError, SettingsError
@@ -66,7 +67,7 @@ def print_report(report: CycleReport, out: TextIO) -> None:
         out.write("\n")
         events = [["LOCATION", "EVENT", "MODEL", "WHAT"]]
         for e in report.events_detected:
-            events.append([str(e.data.get("location", "")), short_type(e), model_label(e), describe(e)])
+            events.append([location_of(e), short_type(e), model_label(e), describe(e)])
         _table(events, out)
     out.write("\n" + report.summary() + "\n")
 
@@ -191,7 +192,6 @@ def _assessments(services: bootstrap.Services, now: datetime) -> list[Assessment
 
 
 # the order a person reads a plan in: what is broken, then what is at risk, then what will move
-_RISK_ORDER = [s.value for s in Status]
 
 
 def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
@@ -225,21 +225,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
         out.write("No deployments in the inventory yet: run with --refresh, or let catalog_timer run.\n")
         return EXIT_OK if ok else EXIT_FAILED
     rows = [["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "POLICY", "WHEN", "DAYS", "WHAT HAPPENS"]]
-    ordered = sorted(
-        assessments,
-        key=lambda a: (_RISK_ORDER.index(a.status.value) if a.status.value in _RISK_ORDER else 99,
-                       a.days_left if a.days_left is not None else 10**6, a.deployment.key),
-    )  # fmt: skip
-    for a in ordered:
+    for a in sorted(assessments, key=worst_first):
         d = a.deployment
         rows.append([a.status.value, d.name, d.location, d.model_name, d.model_version,
                      d.policy + (" (provisioned)" if d.is_provisioned else ""),
                      _date(a.action_date or a.retirement_date), _days(a.days_left), a.summary])  # fmt: skip
     _table(rows, out)
-    counts: dict[str, int] = {}
-    for a in assessments:
-        counts[a.status.value] = counts.get(a.status.value, 0) + 1
-    out.write("\n" + ", ".join(f"{counts[s]} {s}" for s in _RISK_ORDER if s in counts) + "\n")
+    counts = Counter(a.status for a in assessments)
+    out.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
     return EXIT_OK if ok else EXIT_FAILED
 
 

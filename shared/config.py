@@ -15,7 +15,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
-from shared.domain.net import is_loopback_host
+from shared.domain.net import check_endpoint, is_loopback_host
 from shared.domain.routes import DEFAULT_ROUTE, SEVERITIES, Route
 from shared.domain.secret import Secret
 from shared.errors import SettingsError
@@ -172,23 +172,6 @@ TOKEN_CREDENTIAL_CHOICES = (
     "interactivebrowsercredential",
 )
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-
-
-def check_endpoint(url: str, name: str) -> str | None:
-    """A problem with an endpoint URL, or None. https only; plain http only to a loopback host."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return f"{name} is not a URL"
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http" and is_loopback_host(parts.hostname):
-        return None
-    if parts.scheme == "http":
-        return (
-            f"{name} uses plain http to a non-loopback host; only https is accepted (http only for localhost)"
-        )
-    return f"{name} must be an https:// URL"
 
 
 class _Reader:

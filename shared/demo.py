@@ -25,6 +25,13 @@ from shared.config import Settings, StateStoreConfig, load_settings
 from shared.console import Console
 from shared.domain.alerts import Message
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
+from shared.domain.payloads import (
+    AssessmentData,
+    CatalogDigestData,
+    DeploymentData,
+    RolledBackData,
+    VersionChangeData,
+)
 from shared.domain.routes import Channel, Route
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
@@ -218,36 +225,27 @@ def _story(
 ) -> None:
     digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
     for digest in digests:
-        changes = digest.data.get("changes")
-        for change in changes if isinstance(changes, list) else []:
-            assert isinstance(change, dict)
-            locations = change.get("locations")
-            where = ", ".join(str(x) for x in locations) if isinstance(locations, list) else ""
-            kind = str(change.get("eventType", "")).removeprefix("ModelLifecycle.")
-            model = (
-                f"{change.get('modelName')} {change.get('modelVersion')}"
-                if change.get("modelName")
-                else where
-            )
+        for change in digest.payload_as(CatalogDigestData).changes:
+            where = ", ".join(change.locations)
+            kind = change.event_type.removeprefix("ModelLifecycle.")
+            model = f"{change.model_name} {change.model_version}" if change.model_name else where
             console.line(
-                "  catalog  ",
-                (f"{kind:<30}", _STYLES.get(kind, "")),
-                f" {model}: {change.get('summary')} [{where}]",
+                "  catalog  ", (f"{kind:<30}", _STYLES.get(kind, "")), f" {model}: {change.summary} [{where}]"
             )
     for e in events:
         # a redelivered or re-announced event has the same id: subscribers de-duplicate it, and so does the story
         # (across steps: a standing that has not changed is not told again)
         if e.event_type.startswith("ModelLifecycle.Deployment") and e.id not in shown:
             shown.add(e.id)
-            d = e.data
+            d = e.payload_as(DeploymentData)
             kind = e.event_type.removeprefix("ModelLifecycle.Deployment")
-            what = d.get("summary") or (
-                f"{d.get('fromModel')} {d.get('fromVersion')} -> {d.get('toModel')} {d.get('toVersion')} "
-                f"by {d.get('appliedBy')}"
-                + (f" (side by side: {d.get('siblingDeploymentName')})" if d.get("sideBySide") else "")
-            )
+            what = d.summary if isinstance(d, AssessmentData) else ""
+            if isinstance(d, VersionChangeData):
+                what = f"{d.from_model} {d.from_version} -> {d.to_model} {d.to_version} by {d.applied_by}"
+                if isinstance(d, RolledBackData) and d.side_by_side:
+                    what += f" (side by side: {d.sibling_deployment_name})"
             console.line(
-                "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.get('deploymentName')}: {what}"
+                "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.deployment_name}: {what}"
             )
     told = Counter(route for route, _, _ in sent)
     if told:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.config import check_endpoint
 from shared.domain.events import JsonValue
+from shared.domain.net import check_endpoint
 from shared.domain.routes import Channel
 from shared.errors import WebhookError
 

@@ -8,13 +8,21 @@ do, with the rollback command where one applies. Rendering to Slack and Teams is
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
 from urllib.parse import quote, urljoin
 
-from shared.domain.events import EventType, JsonValue, LifecycleEvent
+from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.payloads import (
+    AssessmentData,
+    CatalogDigestData,
+    DeploymentData,
+    DigestChange,
+    RolledBackData,
+    VersionChangeData,
+)
 
 RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
 MAX_CHANGE_MESSAGES = (
@@ -60,7 +68,7 @@ class Message:
     links: tuple[tuple[str, str], ...] = ()  # (title, url): the status page, a rollback's confirmation step
 
 
-def _s(value: JsonValue) -> str:
+def _s(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -68,19 +76,15 @@ _ZWSP = "\u200b"
 _MARKUP = str.maketrans({c: c + _ZWSP for c in "[]*_~`|"})
 
 
-def _t(value: JsonValue) -> str:
+def _t(value: object) -> str:
     """A tenant-controlled string (a deployment or account name, a tag, who changed it) made inert in Teams
     markdown and Slack mrkdwn: a zero-width space after each markup character keeps it visible but stops links
     ("[x](url)"), emphasis and code spans; Slack's <, > and & are escaped by the renderer, so no <!channel>."""
     return _s(value).translate(_MARKUP)
 
 
-def _day(value: JsonValue) -> str:
-    return str(value)[:10] if value else ""
-
-
-def _int(value: JsonValue) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else ""
 
 
 def _days_text(days: int | None) -> str:
@@ -91,8 +95,8 @@ def _days_text(days: int | None) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-def _when(date: JsonValue, days: JsonValue) -> str:
-    day, left = _day(date), _days_text(_int(days))
+def _when(date: datetime | None, days: int | None) -> str:
+    day, left = _day(date), _days_text(days)
     return f"{day} ({left} left)" if day and left and left != "today" else day or left
 
 
@@ -118,13 +122,13 @@ _CHANGE_TITLES = {
 }
 
 
-def change_severity(change: Mapping[str, JsonValue]) -> Severity:
-    kind = change.get("eventType")
+def change_severity(change: DigestChange) -> Severity:
+    kind = change.event_type
     if kind == EventType.RETIREMENT_APPROACHING:
-        days = _int(change.get("daysRemaining"))
+        days = change.days_remaining
         return Severity.CRITICAL if days is not None and days <= 7 else Severity.WARNING
     if kind == EventType.RETIREMENT_SCHEDULED:
-        return Severity.INFO if change.get("change") == "cancelled" else Severity.WARNING
+        return Severity.INFO if change.change == "cancelled" else Severity.WARNING
     if kind in (
         EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
         EventType.VERSION_RETIRED,
@@ -134,26 +138,26 @@ def change_severity(change: Mapping[str, JsonValue]) -> Severity:
     return Severity.INFO
 
 
-def _change_what(change: Mapping[str, JsonValue]) -> tuple[str, str]:
+def _change_what(change: DigestChange) -> tuple[str, str]:
     """(what happens, what to do) for one catalog change."""
-    kind = change.get("eventType")
-    model = f"{_s(change.get('modelName'))} {_s(change.get('modelVersion'))}"
+    kind = change.event_type
+    model = f"{change.model_name} {change.model_version}"
     if kind == EventType.DEFAULT_VERSION_CHANGED:
         return (
             f"Deployments on OnceNewDefaultVersionAvailable are moved to {model} by Azure within two weeks.",
             "Test it now; pin deployments that must not move (NoAutoUpgrade, or tag modelwatch:policy=pin).",
         )
     if kind == EventType.DEFAULT_VERSION_CHANGE_SCHEDULED:
-        target = f"{_s(change.get('targetModelName'))} {_s(change.get('targetModelVersion'))}"
+        target = f"{_s(change.target_model_name)} {_s(change.target_model_version)}"
         return (
-            f"From {_day(change.get('scheduledFor'))} Azure moves auto-update deployments of {model} to {target}.",
+            f"From {_day(change.scheduled_for)} Azure moves auto-update deployments of {model} to {target}.",
             f"Test {target} before then.",
         )
     if kind in (EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING):
-        if change.get("change") == "cancelled":
+        if change.change == "cancelled":
             return "The retirement date was withdrawn.", "Nothing; deployments keep working."
         return (
-            f"Deployments of {model} stop answering (HTTP 410) on {_day(change.get('retirementDate'))} unless "
+            f"Deployments of {model} stop answering (HTTP 410) on {_day(change.retirement_date)} unless "
             "they are upgraded; NoAutoUpgrade and provisioned deployments are never upgraded by Azure.",
             "Check `python -m shared plan` for the deployments affected and move them to a newer version.",
         )
@@ -172,20 +176,19 @@ def _change_what(change: Mapping[str, JsonValue]) -> tuple[str, str]:
     return "", ""
 
 
-def _change_message(digest: LifecycleEvent, index: int, change: Mapping[str, JsonValue]) -> Message:
-    kind = str(change.get("eventType", ""))
-    model = f"{_s(change.get('modelName'))} {_s(change.get('modelVersion'))}".strip() or "the catalog"
-    locations = change.get("locations")
-    regions = tuple(str(x) for x in locations) if isinstance(locations, list) else ()
-    summary = _s(change.get("summary"))
+def _change_message(index: int, change: DigestChange) -> Message:
+    kind = change.event_type
+    model = f"{change.model_name} {change.model_version}".strip() or "the catalog"
+    regions = change.locations
+    summary = change.summary
     title = f"{_CHANGE_TITLES.get(EventType(kind), kind) if kind in set(EventType) else kind}: {model}"
     happens, todo = _change_what(change)
     facts: list[tuple[str, str]] = [("Model", model), ("Change", summary)]
-    if change.get("retirementDate"):
-        facts.append(("Retires", _when(change.get("retirementDate"), change.get("daysRemaining"))))
-    replacement = change.get("replacement")
-    if isinstance(replacement, dict) and replacement.get("targetModelName"):
-        target = f"{_s(replacement.get('targetModelName'))} {_s(replacement.get('targetModelVersion'))}"
+    if change.retirement_date:
+        facts.append(("Retires", _when(change.retirement_date, change.days_remaining)))
+    replacement = change.replacement
+    if replacement is not None and replacement.target_model_name:
+        target = f"{replacement.target_model_name} {_s(replacement.target_model_version)}"
         facts.append(("Replacement", target.strip()))
     facts.append(("Regions", str(len(regions))))
     where = f"{len(regions)} regions" if len(regions) != 1 else (regions[0] if regions else "")
@@ -205,16 +208,13 @@ def _change_message(digest: LifecycleEvent, index: int, change: Mapping[str, Jso
 
 
 def digest_messages(digest: LifecycleEvent) -> list[Message]:
-    raw = digest.data.get("changes")
-    changes = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    data = digest.payload_as(CatalogDigestData)
+    changes = data.changes
     if len(changes) <= MAX_CHANGE_MESSAGES:
-        return [_change_message(digest, i, c) for i, c in enumerate(changes)]
+        return [_change_message(i, c) for i, c in enumerate(changes)]
     # a baseline or a big release day: one message listing every change, worst first
     ranked = sorted(changes, key=lambda c: -change_severity(c))
-    lines = tuple(
-        f"{_s(c.get('modelName'))} {_s(c.get('modelVersion'))}: {_s(c.get('summary'))} ({_where(c.get('locations'))})"
-        for c in ranked
-    )
+    lines = tuple(f"{c.model_name} {c.model_version}: {c.summary} ({_where(c.locations)})" for c in ranked)
     worst = max(change_severity(c) for c in changes)
     return [
         Message(
@@ -222,10 +222,10 @@ def digest_messages(digest: LifecycleEvent) -> list[Message]:
             kind="catalog-summary",
             severity=worst,
             title=f"Model catalog: {len(changes)} changes",
-            text=f"Model catalog: {len(changes)} changes in {len(_list(digest.data.get('locations')))} region(s)",
+            text=f"Model catalog: {len(changes)} changes in {len(data.locations)} region(s)",
             facts=(
                 ("Changes", str(len(changes))),
-                ("Regions", str(len(_list(digest.data.get("locations"))))),
+                ("Regions", str(len(data.locations))),
             ),
             todo="Check `python -m shared plan` for what affects your deployments.",
             items=lines,
@@ -236,13 +236,8 @@ def digest_messages(digest: LifecycleEvent) -> list[Message]:
     ]
 
 
-def _where(locations: JsonValue) -> str:
-    names = [str(x) for x in _list(locations)]
+def _where(names: Sequence[str]) -> str:
     return ", ".join(names) if len(names) <= 3 else f"{len(names)} regions"
-
-
-def _list(value: JsonValue) -> list[JsonValue]:
-    return value if isinstance(value, list) else []
 
 
 # ---- deployment messages
@@ -259,41 +254,40 @@ def _tone(status: str, days: int | None) -> tuple[Severity, str]:
     return Severity.WARNING, "Heads-up"
 
 
-def _deployment_facts(d: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
-    account = _t(_s(d.get("accountId")).rsplit("/", 1)[-1])
-    policy = _s(d.get("versionUpgradeOption"))
-    if d.get("isProvisioned"):
+def _deployment_facts(d: DeploymentData) -> list[tuple[str, str]]:
+    account = _t(d.account_id.rsplit("/", 1)[-1])
+    policy = _s(d.version_upgrade_option)
+    if d.is_provisioned:
         policy += " · provisioned: never auto-upgraded by Azure"
     return [
-        ("Deployment", _t(d.get("deploymentName"))),
-        ("Account", f"{account} ({_s(d.get('location'))})"),
-        ("Model", f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"),
-        ("SKU", _s(d.get("skuName"))),
+        ("Deployment", _t(d.deployment_name)),
+        ("Account", f"{account} ({d.location})"),
+        ("Model", f"{d.model_name} {d.model_version}"),
+        ("SKU", _s(d.sku_name)),
         ("Policy", policy),
     ]
 
 
 def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Message | None:
-    d = event.data
+    d = event.payload_as(DeploymentData)
     kind = event.event_type
-    name, model = _t(d.get("deploymentName")), f"{_s(d.get('modelName'))} {_s(d.get('modelVersion'))}"
-    route = _s(d.get("route")) or None
+    name, model = _t(d.deployment_name), f"{d.model_name} {d.model_version}"
+    route = d.route or None
     facts = _deployment_facts(d)
-    deployment_id = _s(d.get("deploymentId"))
-    if kind == EventType.DEPLOYMENT_AT_RISK:
-        status, days = _s(d.get("status")), _int(d.get("daysRemaining"))
+    if kind == EventType.DEPLOYMENT_AT_RISK and isinstance(d, AssessmentData):
+        status, days = d.status, d.days_remaining
         severity, tone = _tone(status, days)
-        when = _when(d.get("retirementDate"), days)
+        when = _when(d.retirement_date, days)
         facts.append(("Retires" if status != "broken" else "Retired", when or "unknown"))
-        provisioned = bool(d.get("isProvisioned"))
+        provisioned = d.is_provisioned
         return Message(
             key="message",
             kind="deployment-broken" if status == "broken" else "deployment-at-risk",
             severity=severity,
             title=f"{tone}: {name} ({model}) {'has stopped working' if status == 'broken' else 'will stop working'}",
-            text=f"{tone}: deployment {name} ({model}, {_s(d.get('location'))}): {_s(d.get('summary'))}",
+            text=f"{tone}: deployment {name} ({model}, {d.location}): {d.summary}",
             facts=tuple(facts),
-            happens=_sentence(_s(d.get("summary"))),
+            happens=_sentence(d.summary),
             todo=(
                 "Create or move to a deployment of a supported version now; calls to this one fail."
                 if status == "broken"
@@ -306,13 +300,11 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
             ),
             route=route,
         )
-    if kind == EventType.DEPLOYMENT_UPGRADE_PLANNED:
+    if kind == EventType.DEPLOYMENT_UPGRADE_PLANNED and isinstance(d, AssessmentData):
         # every message names the target's model and version: Azure's replacement can be another model
-        target = (
-            f"{_s(d.get('targetModelName')) or _s(d.get('modelName'))} {_s(d.get('targetVersion'))}".strip()
-        )
-        by_azure = d.get("performedBy") == "azure"
-        when = _day(d.get("actionDate"))
+        target = f"{d.target_model_name or d.model_name} {_s(d.target_version)}".strip()
+        by_azure = d.performed_by == "azure"
+        when = _day(d.action_date)
         if by_azure:
             severity, title = (
                 Severity.INFO,
@@ -322,59 +314,59 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
                 "Test your workload on the new version before then; tag it modelwatch:policy=pin or set "
                 "NoAutoUpgrade to hold it."
             )
-        elif d.get("mode") == "enforce":
+        elif d.mode == "enforce":
             severity, title = Severity.INFO, f"modelwatch is upgrading {name} to {target}"
             todo = "Nothing; a rollback stays possible while the old version exists."
         else:
             severity, title = Severity.WARNING, f"{name} needs an upgrade to {target}"
             todo = f"Upgrade it to {target} (POLICY_MODE=plan: modelwatch will not), or enable enforcement."
         facts.append(("Target", target))
-        if d.get("retirementDate"):
-            facts.append(("Retires", _when(d.get("retirementDate"), d.get("daysRemaining"))))
+        if d.retirement_date:
+            facts.append(("Retires", _when(d.retirement_date, d.days_remaining)))
         return Message(
             key="message",
             kind="deployment-upgrade-expected" if by_azure else "deployment-upgrade-planned",
             severity=severity,
             title=title,
-            text=f"{title} ({model}, {_s(d.get('location'))})",
+            text=f"{title} ({model}, {d.location})",
             facts=tuple(facts),
-            happens=_sentence(_s(d.get("summary"))),
+            happens=_sentence(d.summary),
             todo=todo,
             route=route,
         )
-    if kind in (EventType.DEPLOYMENT_UPGRADED, EventType.DEPLOYMENT_ROLLED_BACK):
-        rolled = kind == EventType.DEPLOYMENT_ROLLED_BACK
-        from_model = _s(d.get("fromModel")) or _s(d.get("modelName"))
-        to_model = _s(d.get("toModel")) or _s(d.get("modelName"))
-        old = f"{from_model} {_s(d.get('fromVersion'))}"
-        new = f"{to_model} {_s(d.get('toVersion'))}"
-        until = _day(d.get("rollbackAvailableUntil"))
-        applied = _s(d.get("appliedBy"))
+    if isinstance(d, VersionChangeData):
+        rolled = isinstance(d, RolledBackData)
+        from_model = d.from_model or d.model_name
+        to_model = d.to_model or d.model_name
+        old = f"{from_model} {_s(d.from_version)}"
+        new = f"{to_model} {_s(d.to_version)}"
+        until = _day(d.rollback_available_until)
+        applied = d.applied_by
         by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
             applied, applied
         )
-        who = _t(d.get("changedBy"))
+        who = _t(d.changed_by)
         facts[2] = ("Model", f"{old} → {new}")
         if who:
             facts.append(("Asked by" if rolled else "Changed by", who))
-        if rolled and d.get("sideBySide"):
-            sibling = _t(d.get("siblingDeploymentName"))
+        if isinstance(d, RolledBackData) and d.side_by_side:
+            sibling = _t(d.sibling_deployment_name)
             facts.append(("New deployment", sibling))
             return Message(
                 key="message",
                 kind="deployment-rolled-back-side-by-side",
                 severity=Severity.WARNING,
-                title=f"{name} rolled back side by side: {sibling} runs {to_model} {_s(d.get('toVersion'))}",
-                text=f"{name} stays on {old}; new deployment {sibling} runs {to_model} {_s(d.get('toVersion'))}",
+                title=f"{name} rolled back side by side: {sibling} runs {to_model} {_s(d.to_version)}",
+                text=f"{name} stays on {old}; new deployment {sibling} runs {to_model} {_s(d.to_version)}",
                 facts=tuple(facts),
-                happens=f"{sibling} answers on {to_model} {_s(d.get('toVersion'))} (NoAutoUpgrade)"
+                happens=f"{sibling} answers on {to_model} {_s(d.to_version)} (NoAutoUpgrade)"
                 + (f" until {until}" if until else "")
                 + f"; {name} is unchanged and nothing was deleted.",
                 todo=f"Point the callers that need the previous model at {sibling}; delete it when done.",
                 route=route,
             )
-        if rolled:
-            previous = _s(d.get("previousPolicy")) or "OnceCurrentVersionExpired (absent)"
+        if isinstance(d, RolledBackData):
+            previous = d.previous_policy or "OnceCurrentVersionExpired (absent)"
             facts.append(("Previous policy", previous))
             return Message(
                 key="message",
@@ -407,7 +399,7 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
                 if until
                 else "If it misbehaves, roll back:"
             ),
-            command=rollback_command(deployment_id),
+            command=rollback_command(d.deployment_id),
             route=route,
         )
     return None
@@ -426,7 +418,8 @@ def messages_for(
     if not status_page_url:
         return messages
     links: list[tuple[str, str]] = [("Open status page", status_page_url)]
-    deployment_id = _s(event.data.get("deploymentId"))
+    payload = event.payload()
+    deployment_id = payload.deployment_id if isinstance(payload, DeploymentData) else ""
     if event.event_type == EventType.DEPLOYMENT_UPGRADED and deployment_id.startswith("/subscriptions/"):
         step = urljoin(status_page_url, f"rollback?deploymentId={quote(deployment_id, safe='')}")
         links.insert(0, ("Roll back…", step))

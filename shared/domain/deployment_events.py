@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.domain.changes import VersionChange
 from shared.domain.deployments import Deployment
-from shared.domain.events import EventType, JsonObject, LifecycleEvent, event_id
+from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.payloads import AssessmentData, RolledBackData, VersionChangeData
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import format_instant
 
 
-def deployment_data(d: Deployment) -> JsonObject:
+def deployment_fields(d: Deployment) -> dict[str, Any]:
+    """The fields of DeploymentData: every deployment event's payload starts with them."""
     return {
-        "deploymentId": d.resource_id,
-        "deploymentName": d.name,
-        "accountId": d.account_id,
+        "deployment_id": d.resource_id,
+        "deployment_name": d.name,
+        "account_id": d.account_id,
         "location": d.location,
-        "modelFormat": d.model_format,
-        "modelName": d.model_name,
-        "modelVersion": d.model_version,
-        "skuName": d.sku_name,
-        "isProvisioned": d.is_provisioned,
-        "versionUpgradeOption": d.policy,
+        "model_format": d.model_format,
+        "model_name": d.model_name,
+        "model_version": d.model_version,
+        "sku_name": d.sku_name,
+        "is_provisioned": d.is_provisioned,
+        "version_upgrade_option": d.policy,
         "route": d.route,
     }
 
@@ -54,22 +57,20 @@ def assessment_event(
         return None
     d = a.deployment
     bucket = reminder_bucket(a.days_left, thresholds) if a.status is not Status.BROKEN else "broken"
-    data = deployment_data(d)
-    data.update(
-        {
-            "status": a.status.value,
-            "reason": a.reason,
-            "summary": a.summary,
-            "targetModelName": a.target_model if a.target_version else None,
-            "targetVersion": a.target_version,
-            "actionDate": format_instant(a.action_date),
-            "retirementDate": format_instant(a.retirement_date),
-            "daysRemaining": a.days_left,
-            "performedBy": a.actor,
-            "reminder": bucket,
-            "mode": "enforce" if enforce else "plan",
-            "triggeredBy": trigger,
-        }
+    payload = AssessmentData(
+        **deployment_fields(d),
+        status=a.status.value,
+        reason=a.reason,
+        summary=a.summary,
+        target_model_name=a.target_model if a.target_version else None,
+        target_version=a.target_version,
+        action_date=a.action_date,
+        retirement_date=a.retirement_date,
+        days_remaining=a.days_left,
+        performed_by=a.actor,
+        reminder=bucket,
+        mode="enforce" if enforce else "plan",
+        triggered_by=trigger,
     )
     ident = event_id(
         event_type.value,
@@ -83,40 +84,42 @@ def assessment_event(
         format_instant(a.action_date) if a.actor == "azure" else None,
         bucket,
     )
-    return LifecycleEvent(ident, event_type.value, d.resource_id, now, data)
+    return LifecycleEvent.create(event_type, ident, now, payload)
 
 
 def upgraded_event(d: Deployment, record: VersionChange, *, now: datetime) -> LifecycleEvent:
     """A version change that happened (ours or Azure's), with the way back."""
-    data = deployment_data(d)
     from_model = record.from_model or d.model_name
     to_model = record.to_model or d.model_name
-    data.update(
-        {
-            "modelName": to_model,
-            "modelVersion": record.to_version,
-            "fromModel": from_model,
-            "fromVersion": record.from_version,
-            "toModel": to_model,
-            "toVersion": record.to_version,
-            "appliedBy": record.applied_by,
-            "changedBy": record.changed_by,
-            "changedAt": format_instant(record.changed_at),
-            "rollbackAvailableUntil": format_instant(record.available_until),
-            "rollbackId": record.id,
-        }
-    )
-    kind = (
-        EventType.DEPLOYMENT_ROLLED_BACK if record.applied_by == "rollback" else EventType.DEPLOYMENT_UPGRADED
-    )
-    if kind is EventType.DEPLOYMENT_ROLLED_BACK:
-        data["previousPolicy"] = record.original_policy
-        data["versionUpgradeOption"] = "NoAutoUpgrade"
-        if record.sibling_id:
-            # side by side: this deployment is untouched; the previous model runs in a new sibling deployment
-            data["modelName"], data["modelVersion"] = from_model, record.from_version
-            data["versionUpgradeOption"] = d.policy
-            data["sideBySide"] = True
-            data["siblingDeploymentId"] = record.sibling_id
-            data["siblingDeploymentName"] = record.sibling_id.rsplit("/", 1)[-1]
-    return LifecycleEvent(event_id(kind.value, record.id), kind.value, d.resource_id, now, data)
+    fields = deployment_fields(d) | {"model_name": to_model, "model_version": record.to_version}
+    change: dict[str, Any] = {
+        "from_model": from_model,
+        "from_version": record.from_version,
+        "to_model": to_model,
+        "to_version": record.to_version,
+        "applied_by": record.applied_by,
+        "changed_by": record.changed_by,
+        "changed_at": record.changed_at,
+        "rollback_available_until": record.available_until,
+        "rollback_id": record.id,
+    }
+    if record.applied_by != "rollback":
+        payload: VersionChangeData = VersionChangeData(**fields, **change)
+        kind = EventType.DEPLOYMENT_UPGRADED
+    elif record.sibling_id:
+        # side by side: this deployment is untouched; the previous model runs in a new sibling deployment
+        fields |= {"model_name": from_model, "model_version": record.from_version}
+        payload = RolledBackData(
+            **fields,
+            **change,
+            previous_policy=record.original_policy,
+            side_by_side=True,
+            sibling_deployment_id=record.sibling_id,
+            sibling_deployment_name=record.sibling_id.rsplit("/", 1)[-1],
+        )
+        kind = EventType.DEPLOYMENT_ROLLED_BACK
+    else:
+        fields["version_upgrade_option"] = "NoAutoUpgrade"  # set so Azure does not move it forward again
+        payload = RolledBackData(**fields, **change, previous_policy=record.original_policy)
+        kind = EventType.DEPLOYMENT_ROLLED_BACK
+    return LifecycleEvent.create(kind, event_id(kind.value, record.id), now, payload)

@@ -2,67 +2,98 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from datetime import datetime
 
-from shared.domain.events import EventType, JsonValue, LifecycleEvent
+from shared.domain.events import LifecycleEvent
+from shared.domain.payloads import (
+    CatalogAnomalyData,
+    DefaultVersionChangedData,
+    DefaultVersionChangeScheduledData,
+    DeploymentData,
+    LifecycleStatusChangedData,
+    Payload,
+    RetirementApproachingData,
+    RetirementScheduledData,
+    VersionData,
+    VersionReleasedData,
+    VersionRetiredData,
+)
+from shared.errors import EventFormatError
+
+RETIRED_BECAUSE = {
+    "lifecycleStatus": "status Deprecated: calls return 410",
+    "retirementDatePassed": "retirement date passed",
+    "removedFromCatalog": "removed from the catalog",
+}
 
 
-def _day(value: JsonValue) -> str:
-    return str(value)[:10] if value else "?"
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "?"
 
 
-def _skus(data: Mapping[str, JsonValue]) -> str:
-    skus = data.get("affectedSkus")
-    return f" for {', '.join(str(s) for s in skus)}" if isinstance(skus, list) and skus else ""
+def _skus(skus: tuple[str, ...] | None) -> str:
+    return f" for {', '.join(skus)}" if skus else ""
+
+
+def describe_payload(p: Payload) -> str:
+    """What changed, in a few words, from an event's typed data."""
+    if isinstance(p, VersionReleasedData):
+        text = "listed again after removal" if p.reappeared else "released"
+        return text + (" (the default)" if p.is_default_version else "")
+    if isinstance(p, DefaultVersionChangedData):
+        return f"is now the default (was {p.previous_default_version or 'unknown'})"
+    if isinstance(p, DefaultVersionChangeScheduledData):
+        was = f"; was {_day(p.previous_scheduled_for)}" if p.previous_scheduled_for else ""
+        return f"auto-upgrade to {p.target_model_name} {p.target_model_version} from {_day(p.scheduled_for)}{was}"
+    if isinstance(p, RetirementScheduledData):
+        if p.change == "cancelled":
+            return f"retirement date withdrawn (was {_day(p.previous_retirement_date)})"
+        status = f", {p.deprecation_status}" if p.deprecation_status else ""
+        was = f"; was {_day(p.previous_retirement_date)}" if p.previous_retirement_date else ""
+        return f"retires {_day(p.retirement_date)} ({p.change}{was}{status})"
+    if isinstance(p, RetirementApproachingData):
+        return f"retires in {p.days_remaining} day(s), on {_day(p.retirement_date)}{_skus(p.affected_skus)}"
+    if isinstance(p, VersionRetiredData):
+        reason = RETIRED_BECAUSE.get(p.reason, p.reason)
+        scope = (
+            "" if p.fully_retired else f" (partly{_skus(p.affected_skus) or ': SKUs without their own date'})"
+        )
+        return f"retired: {reason}{scope}"
+    if isinstance(p, LifecycleStatusChangedData):
+        return f"status {p.previous_lifecycle_status or '-'} -> {p.lifecycle_status or '-'}"
+    if isinstance(p, CatalogAnomalyData):
+        return (
+            f"{p.vanished_count} of {p.known_count} versions vanished at once: "
+            "snapshot kept, no retirements emitted"
+        )
+    return type(p).__name__
 
 
 def describe(event: LifecycleEvent) -> str:
-    """What changed, in a few words."""
-    d = event.data
-    kind = event.event_type
-    if kind == EventType.VERSION_RELEASED:
-        text = "listed again after removal" if d.get("reappeared") else "released"
-        return text + (" (the default)" if d.get("isDefaultVersion") else "")
-    if kind == EventType.DEFAULT_VERSION_CHANGED:
-        return f"is now the default (was {d.get('previousDefaultVersion') or 'unknown'})"
-    if kind == EventType.DEFAULT_VERSION_CHANGE_SCHEDULED:
-        was = f"; was {_day(d.get('previousScheduledFor'))}" if d.get("previousScheduledFor") else ""
-        return (
-            f"auto-upgrade to {d.get('targetModelName')} {d.get('targetModelVersion')} "
-            f"from {_day(d.get('scheduledFor'))}{was}"
-        )
-    if kind == EventType.RETIREMENT_SCHEDULED:
-        change = d.get("change")
-        if change == "cancelled":
-            return f"retirement date withdrawn (was {_day(d.get('previousRetirementDate'))})"
-        status = f", {d.get('deprecationStatus')}" if d.get("deprecationStatus") else ""
-        was = f"; was {_day(d.get('previousRetirementDate'))}" if d.get("previousRetirementDate") else ""
-        return f"retires {_day(d.get('retirementDate'))} ({change}{was}{status})"
-    if kind == EventType.RETIREMENT_APPROACHING:
-        return f"retires in {d.get('daysRemaining')} day(s), on {_day(d.get('retirementDate'))}{_skus(d)}"
-    if kind == EventType.VERSION_RETIRED:
-        reason = {
-            "lifecycleStatus": "status Deprecated: calls return 410",
-            "retirementDatePassed": "retirement date passed",
-            "removedFromCatalog": "removed from the catalog",
-        }.get(str(d.get("reason")), str(d.get("reason")))
-        scope = "" if d.get("fullyRetired") else f" (partly{_skus(d) or ': SKUs without their own date'})"
-        return f"retired: {reason}{scope}"
-    if kind == EventType.LIFECYCLE_STATUS_CHANGED:
-        return f"status {d.get('previousLifecycleStatus') or '-'} -> {d.get('lifecycleStatus') or '-'}"
-    if kind == EventType.CATALOG_ANOMALY:
-        return (
-            f"{d.get('vanishedCount')} of {d.get('knownCount')} versions vanished at once: "
-            "snapshot kept, no retirements emitted"
-        )
-    return kind
+    """What changed, in a few words (the event's type when its data cannot be read)."""
+    try:
+        return describe_payload(event.payload())
+    except EventFormatError:
+        return event.event_type
 
 
 def model_label(event: LifecycleEvent) -> str:
-    d = event.data
-    if d.get("modelName"):
-        return f"{d.get('modelName')} {d.get('modelVersion')}"
+    try:
+        p = event.payload()
+    except EventFormatError:
+        return "(unreadable)"
+    if isinstance(p, VersionData | DeploymentData):
+        return f"{p.model_name} {p.model_version}"
     return "(catalog)"
+
+
+def location_of(event: LifecycleEvent) -> str:
+    """The location an event is about ('' for a digest or unreadable data)."""
+    try:
+        p = event.payload()
+    except EventFormatError:
+        return ""
+    return p.location if isinstance(p, VersionData | DeploymentData | CatalogAnomalyData) else ""
 
 
 def short_type(event: LifecycleEvent) -> str:

@@ -11,17 +11,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.domain.catalog import ModelVersion, ParsedCatalog, Replacement, VersionKey, default_versions
-from shared.domain.events import (
-    EventType,
-    JsonObject,
-    JsonValue,
-    LifecycleEvent,
-    event_id,
-    location_subject,
-    version_subject,
-)
+from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
+from shared.domain.payloads import CatalogAnomalyData, ReplacementData
 from shared.domain.timeutil import days_until, format_instant
 
 # Tokens of what was announced: "remind@<date>@<days>", "retired@<date>", "retired@all". ISO dates hold ":".
@@ -76,34 +70,35 @@ def _iso(value: datetime | None) -> str | None:
     return format_instant(value)
 
 
-def _replacement_json(r: Replacement | None) -> JsonValue:
+def _replacement(r: Replacement | None) -> ReplacementData | None:
     if r is None:
         return None
-    return {
-        "targetModelName": r.target_model_name,
-        "targetModelVersion": r.target_model_version,
-        "autoUpgradeStartDate": _iso(r.auto_upgrade_start),
-        "upgradeOnExpiryLeadTimeDays": r.upgrade_on_expiry_lead_days,
-    }
+    return ReplacementData(
+        target_model_name=r.target_model_name,
+        target_model_version=r.target_model_version,
+        auto_upgrade_start_date=r.auto_upgrade_start,
+        upgrade_on_expiry_lead_time_days=r.upgrade_on_expiry_lead_days,
+    )
 
 
-def _sku_dates_json(v: ModelVersion) -> JsonObject:
-    return {sku: _iso(date) for sku, date in v.sku_retirement_dates}
+def _sku_dates(v: ModelVersion) -> dict[str, datetime | None]:
+    return dict(v.sku_retirement_dates)
 
 
-def _base_data(location: str, v: ModelVersion, *, baseline: bool) -> JsonObject:
+def _version_facts(location: str, v: ModelVersion, *, baseline: bool) -> dict[str, Any]:
+    """The fields of VersionData: every version event's payload starts with them."""
     return {
         "location": location,
-        "modelFormat": v.format,
-        "modelName": v.name,
-        "modelVersion": v.version,
-        "lifecycleStatus": v.lifecycle_status,
-        "isDefaultVersion": v.is_default,
-        "retirementDate": _iso(v.effective_retirement_date),
-        "skuRetirementDates": _sku_dates_json(v),
-        "deprecationStatus": v.deprecation_status,
-        "fineTuneRetirementDate": _iso(v.fine_tune_retirement_date),
-        "replacement": _replacement_json(v.replacement),
+        "model_format": v.format,
+        "model_name": v.name,
+        "model_version": v.version,
+        "lifecycle_status": v.lifecycle_status,
+        "is_default_version": v.is_default,
+        "retirement_date": v.effective_retirement_date,
+        "sku_retirement_dates": _sku_dates(v),
+        "deprecation_status": v.deprecation_status,
+        "fine_tune_retirement_date": v.fine_tune_retirement_date,
+        "replacement": _replacement(v.replacement),
         "baseline": baseline,
     }
 
@@ -149,19 +144,13 @@ class _Emitter:
         self.events: list[LifecycleEvent] = []
 
     def version_event(
-        self, event_type: EventType, v: ModelVersion, id_parts: Iterable[str | None], extra: JsonObject
+        self, event_type: EventType, v: ModelVersion, id_parts: Iterable[str | None], **extra: Any
     ) -> None:
-        data = _base_data(self.location, v, baseline=self.baseline)
-        data.update(extra)
-        self.events.append(
-            LifecycleEvent(
-                id=event_id(event_type.value, self.location, v.format, v.name, v.version, *id_parts),
-                event_type=event_type.value,
-                subject=version_subject(self.location, v.format, v.name, v.version),
-                event_time=self.now,
-                data=data,
-            )
-        )
+        """An event of a version: its type's payload class, the version's facts, and what this type adds."""
+        facts = _version_facts(self.location, v, baseline=self.baseline) | extra
+        payload = REGISTRY[event_type].payload(**facts)
+        ident = event_id(event_type.value, self.location, v.format, v.name, v.version, *id_parts)
+        self.events.append(LifecycleEvent.create(event_type, ident, self.now, payload))
 
 
 def _vanish_digest(keys: Iterable[VersionKey]) -> str:
@@ -191,22 +180,17 @@ def _check_vanish_guard(
     snapshot = replace(previous, anomaly=digest)
     if previous.anomaly == digest:
         return DiffResult((), snapshot, is_anomaly=True)  # same anomaly as last cycle: already announced
-    shown: list[JsonValue] = [str(k) for k in unexpected[:50]]
-    event = LifecycleEvent(
-        id=event_id(EventType.CATALOG_ANOMALY.value, previous.location, digest),
-        event_type=EventType.CATALOG_ANOMALY.value,
-        subject=location_subject(previous.location),
-        event_time=now,
-        data={
-            "location": previous.location,
-            "reason": "versionsVanished",
-            "vanishedCount": len(unexpected),
-            "knownCount": len(present),
-            "vanishGuard": rules.vanish_guard,
-            "vanishedVersions": shown,
-            "action": "snapshot kept; no retirement events until the catalog looks sane again",
-        },
+    anomaly = CatalogAnomalyData(
+        location=previous.location,
+        reason="versionsVanished",
+        vanished_count=len(unexpected),
+        known_count=len(present),
+        vanish_guard=rules.vanish_guard,
+        vanished_versions=tuple(str(k) for k in unexpected[:50]),
+        action="snapshot kept; no retirement events until the catalog looks sane again",
     )
+    ident = event_id(EventType.CATALOG_ANOMALY.value, previous.location, digest)
+    event = LifecycleEvent.create(EventType.CATALOG_ANOMALY, ident, now, anomaly)
     return DiffResult((event,), snapshot, is_anomaly=True)
 
 
@@ -225,14 +209,15 @@ def _time_based(
             EventType.VERSION_RETIRED,
             v,
             ["all"],
-            {"reason": reason, "fullyRetired": True, "affectedSkus": None},
+            reason=reason,
+            fully_retired=True,
         )
         notified.add(RETIRED_ALL)
         notified.update(f"retired@{_iso(w.date)}" for w in windows)
         return
     for window in windows:
         date = _iso(window.date)
-        skus: JsonValue = list(window.skus) if window.skus is not None else None
+        skus = tuple(window.skus) if window.skus is not None else None
         if window.date <= emit.now:
             token = f"retired@{date}"
             if token not in notified:
@@ -240,7 +225,9 @@ def _time_based(
                     EventType.VERSION_RETIRED,
                     v,
                     [date],
-                    {"reason": "retirementDatePassed", "fullyRetired": False, "affectedSkus": skus},
+                    reason="retirementDatePassed",
+                    fully_retired=False,
+                    affected_skus=skus,
                 )
                 notified.add(token)
             continue
@@ -255,12 +242,10 @@ def _time_based(
                 EventType.RETIREMENT_APPROACHING,
                 v,
                 [date, str(threshold)],
-                {
-                    "retirementDate": date,
-                    "daysRemaining": days,
-                    "threshold": threshold,
-                    "affectedSkus": skus,
-                },
+                retirement_date=window.date,
+                days_remaining=days,
+                threshold=threshold,
+                affected_skus=skus,
             )
         # crossing 30 also settles 60 and 90: never announce a wider threshold after a narrower one
         notified.update(f"remind@{date}@{t}" for t in crossed)
@@ -340,7 +325,7 @@ def diff_location(
         if old_record is not None and old_record.removed and not new.is_status_retired:
             # listed again after we announced its removal: say so, and let its dates count again
             notified.discard(RETIRED_ALL)
-            emit.version_event(EventType.VERSION_RELEASED, new, ["reappeared"], {"reappeared": True})
+            emit.version_event(EventType.VERSION_RELEASED, new, ["reappeared"], reappeared=True)
         _compare(emit, old, new, is_new=old_record is None)
         _time_based(emit, new, notified, rules, status_retired=new.is_status_retired)
         next_records[key] = VersionRecord(new, _prune(notified, new), 0, False)
@@ -362,20 +347,21 @@ def _absent(emit: _Emitter, record: VersionRecord, rules: DiffRules) -> VersionR
             EventType.VERSION_RETIRED,
             record.version,
             ["all"],
-            {"reason": "removedFromCatalog", "fullyRetired": True, "affectedSkus": None},
+            reason="removedFromCatalog",
+            fully_retired=True,
         )
     return replace(record, missing_cycles=missing, removed=True, notified=record.notified | {RETIRED_ALL})
 
 
 def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_new: bool) -> None:
     if is_new and not emit.baseline:
-        emit.version_event(EventType.VERSION_RELEASED, new, [], {})
+        emit.version_event(EventType.VERSION_RELEASED, new, [])
     if old is not None and (old.lifecycle_status or None) != (new.lifecycle_status or None):
         emit.version_event(
             EventType.LIFECYCLE_STATUS_CHANGED,
             new,
             [old.lifecycle_status, new.lifecycle_status],
-            {"previousLifecycleStatus": old.lifecycle_status},
+            previous_lifecycle_status=old.lifecycle_status,
         )
     old_schedule = _schedule_signature(old) if old is not None else None
     has_schedule = bool(new.retirement_windows())
@@ -392,12 +378,10 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
                 EventType.RETIREMENT_SCHEDULED,
                 new,
                 [_schedule_text(new), _schedule_text(old)],
-                {
-                    "previousRetirementDate": _iso(old.effective_retirement_date) if old else None,
-                    "previousSkuRetirementDates": _sku_dates_json(old) if old else None,
-                    "previousDeprecationStatus": old.deprecation_status if old else None,
-                    "change": _direction(old, new),
-                },
+                previous_retirement_date=old.effective_retirement_date if old else None,
+                previous_sku_retirement_dates=_sku_dates(old) if old else None,
+                previous_deprecation_status=old.deprecation_status if old else None,
+                change=_direction(old, new),
             )
     new_upgrade = _upgrade_signature(new.replacement)
     old_upgrade = _upgrade_signature(old.replacement) if old is not None else None
@@ -410,13 +394,11 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
                 EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
                 new,
                 [new.replacement.target_model_name, new.replacement.target_model_version, _iso(start)],
-                {
-                    "scheduledFor": _iso(start),
-                    "previousScheduledFor": _iso(previous_start),
-                    "targetModelName": new.replacement.target_model_name,
-                    "targetModelVersion": new.replacement.target_model_version,
-                    "upgradeOnExpiryLeadTimeDays": new.replacement.upgrade_on_expiry_lead_days,
-                },
+                scheduled_for=start,
+                previous_scheduled_for=previous_start,
+                target_model_name=new.replacement.target_model_name,
+                target_model_version=new.replacement.target_model_version,
+                upgrade_on_expiry_lead_time_days=new.replacement.upgrade_on_expiry_lead_days,
             )
 
 
@@ -437,5 +419,5 @@ def _default_changes(
             EventType.DEFAULT_VERSION_CHANGED,
             v,
             [old_default],
-            {"previousDefaultVersion": old_default},
+            previous_default_version=old_default,
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.domain.describe import describe
-from shared.domain.events import EventType, JsonObject, JsonValue, LifecycleEvent, event_id
+from shared.domain.describe import describe, location_of
+from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.payloads import CARRIED, CatalogDigestData, DigestChange, VersionData
 
-DIGEST_SUBJECT = "/catalog/digest"
 MAX_EVENTS_PER_DIGEST = 200  # keeps a digest far below Event Grid's 1 MB per event
 # The outbox keeps each event as one Table Storage string property (at most 32,768 characters): a bigger digest
 # could never be recorded, so no drain would ever publish again. Split until each fits, with room to spare.
@@ -15,16 +15,12 @@ MAX_DIGEST_CHARS = 24_000
 
 
 def _change_key(e: LifecycleEvent) -> tuple[str, ...]:
-    d = e.data
+    p = e.payload()
     # the same change in several regions reads the same; a region with other dates is another change
-    return (e.event_type, str(d.get("modelFormat", "")), str(d.get("modelName", "")),
-            str(d.get("modelVersion", "")), describe(e))  # fmt: skip
-
-
-_CARRIED = ("lifecycleStatus", "isDefaultVersion", "retirementDate", "skuRetirementDates", "deprecationStatus",
-            "replacement", "previousDefaultVersion", "scheduledFor", "daysRemaining", "threshold", "affectedSkus",
-            "reason", "fullyRetired", "change", "previousRetirementDate", "baseline", "vanishedCount", "knownCount",
-            "targetModelName", "targetModelVersion")  # fmt: skip
+    fmt, name, version = (
+        (p.model_format, p.model_name, p.model_version) if isinstance(p, VersionData) else ("", "", "")
+    )
+    return (e.event_type, fmt, name, version, describe(e))
 
 
 def build_digests(events: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
@@ -47,27 +43,28 @@ def _digest(chunk: Sequence[LifecycleEvent]) -> LifecycleEvent:
     groups: dict[tuple[str, ...], list[LifecycleEvent]] = {}
     for e in sorted(chunk, key=lambda e: (e.event_type, e.subject)):
         groups.setdefault(_change_key(e), []).append(e)
-    changes: list[JsonValue] = []
+    changes = []
     for (kind, fmt, name, version, text), members in groups.items():
-        first = members[0].data
-        change: JsonObject = {
-            "eventType": kind,
-            "modelFormat": fmt,
-            "modelName": name,
-            "modelVersion": version,
-            "summary": text,
-            "locations": list[JsonValue](sorted({str(m.data.get("location", "")) for m in members})),
-            "eventIds": list[JsonValue](m.id for m in members),
-        }
-        change.update({k: first[k] for k in _CARRIED if k in first})
-        changes.append(change)
+        first = members[0].payload()
+        carried = {attr: getattr(first, attr) for attr in CARRIED if hasattr(first, attr)}
+        changes.append(
+            DigestChange(
+                event_type=kind,
+                model_format=fmt,
+                model_name=name,
+                model_version=version,
+                summary=text,
+                locations=tuple(sorted({location_of(m) for m in members})),
+                event_ids=tuple(m.id for m in members),
+                **carried,
+            )
+        )
     covered = sorted(e.id for e in chunk)
-    when = max(e.event_time for e in chunk)
-    data: JsonObject = {
-        "changes": changes,
-        "eventCount": len(chunk),
-        "locations": list[JsonValue](sorted({str(e.data.get("location", "")) for e in chunk})),
-        "coveredEventIds": list[JsonValue](covered),
-    }
+    payload = CatalogDigestData(
+        changes=tuple(changes),
+        event_count=len(chunk),
+        locations=tuple(sorted({location_of(e) for e in chunk})),
+        covered_event_ids=tuple(covered),
+    )
     ident = event_id(EventType.CATALOG_DIGEST.value, *covered)
-    return LifecycleEvent(ident, EventType.CATALOG_DIGEST.value, DIGEST_SUBJECT, when, data)
+    return LifecycleEvent.create(EventType.CATALOG_DIGEST, ident, max(e.event_time for e in chunk), payload)

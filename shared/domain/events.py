@@ -1,4 +1,9 @@
-"""Typed lifecycle events in the Event Grid schema (``dataVersion`` 1.0). See docs/events.md."""
+"""Typed lifecycle events in the Event Grid schema (``dataVersion`` 1.0). See docs/events.md.
+
+``REGISTRY`` has one entry per event type: its payload dataclass (``shared/domain/payloads.py``), its subject
+rule, which subscriber functions take it, and what it means. The subscribers' type sets, the Event Grid filters
+(``infra/event-types.json``) and docs/events.md are derived from it (``scripts/gen_event_docs.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any, TypeVar
 
+from shared.domain.ids import arm_key
+from shared.domain.jsontypes import JsonObject, JsonValue
+from shared.domain.payloads import (
+    AssessmentData,
+    CatalogAnomalyData,
+    CatalogDigestData,
+    DefaultVersionChangedData,
+    DefaultVersionChangeScheduledData,
+    DeploymentData,
+    LifecycleStatusChangedData,
+    Payload,
+    RetirementApproachingData,
+    RetirementScheduledData,
+    RolledBackData,
+    VersionChangeData,
+    VersionData,
+    VersionReleasedData,
+    VersionRetiredData,
+)
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import EventFormatError
 
-JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
-JsonObject: TypeAlias = dict[str, JsonValue]
+__all__ = ["JsonObject", "JsonValue"]  # re-exported: most modules take the JSON types from here
 
 DATA_VERSION = "1.0"
 
 # Fixed namespace: event ids are uuid5(namespace, canonical change) so the same change always has the same id,
 # whichever run, host or retry detects it. Changing this constant changes every id: never do it.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c8e64-8f0b-4c55-9a56-3f8f2b0f4a11")
+
+DIGEST_SUBJECT = "/catalog/digest"
 
 
 class EventType(StrEnum):
@@ -34,35 +59,172 @@ class EventType(StrEnum):
     VERSION_RETIRED = "ModelLifecycle.VersionRetired"
     LIFECYCLE_STATUS_CHANGED = "ModelLifecycle.LifecycleStatusChanged"
     CATALOG_ANOMALY = "ModelLifecycle.CatalogAnomaly"
-    # published by the policy subscriber and the inventory refresh; subject: the deployment resource id
     DEPLOYMENT_UPGRADE_PLANNED = "ModelLifecycle.DeploymentUpgradePlanned"
     DEPLOYMENT_UPGRADED = "ModelLifecycle.DeploymentUpgraded"
     DEPLOYMENT_AT_RISK = "ModelLifecycle.DeploymentAtRisk"
     DEPLOYMENT_ROLLED_BACK = "ModelLifecycle.DeploymentRolledBack"
-    # one per drain: the pending catalog events grouped by change across regions (what alerts are made of)
     CATALOG_DIGEST = "ModelLifecycle.CatalogDigest"
 
 
-CATALOG_EVENT_TYPES = frozenset(
-    {
-        EventType.VERSION_RELEASED,
-        EventType.DEFAULT_VERSION_CHANGED,
-        EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
-        EventType.RETIREMENT_SCHEDULED,
-        EventType.RETIREMENT_APPROACHING,
-        EventType.VERSION_RETIRED,
-        EventType.LIFECYCLE_STATUS_CHANGED,
-        EventType.CATALOG_ANOMALY,
-    }
-)
-DEPLOYMENT_EVENT_TYPES = frozenset(
-    {
-        EventType.DEPLOYMENT_UPGRADE_PLANNED,
-        EventType.DEPLOYMENT_UPGRADED,
-        EventType.DEPLOYMENT_AT_RISK,
-        EventType.DEPLOYMENT_ROLLED_BACK,
-    }
-)
+class Family(StrEnum):
+    """What an event is about; it decides the subject."""
+
+    VERSION = "version"  # /locations/{location}/models/{format}/{name}/versions/{version}
+    LOCATION = "location"  # /locations/{location}/catalog
+    DEPLOYMENT = "deployment"  # the deployment's resource id
+    DIGEST = "digest"  # /catalog/digest
+
+
+class Consumer(StrEnum):
+    """The subscriber functions (their Event Grid subscription filters and their ledger partitions)."""
+
+    POLICY = "apply_update_policy"
+    ALERTS = "notify_channels"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event_type: EventType
+    payload: type[Payload]
+    family: Family
+    consumers: frozenset[Consumer]
+    about: str  # docs/events.md
+
+    @property
+    def is_catalog(self) -> bool:
+        """A change in the published catalog (what the watcher emits and the outbox digests)."""
+        return self.family in (Family.VERSION, Family.LOCATION)
+
+
+_POLICY, _ALERTS = frozenset({Consumer.POLICY}), frozenset({Consumer.ALERTS})
+
+REGISTRY: Mapping[EventType, EventSpec] = {
+    spec.event_type: spec
+    for spec in (
+        EventSpec(
+            EventType.VERSION_RELEASED,
+            VersionReleasedData,
+            Family.VERSION,
+            _POLICY,
+            "A version appears in a location's catalog (not on the first, baseline cycle). `reappeared: true` "
+            "when a version we had announced as removed is listed again.",
+        ),
+        EventSpec(
+            EventType.DEFAULT_VERSION_CHANGED,
+            DefaultVersionChangedData,
+            Family.VERSION,
+            _POLICY,
+            "The version flagged `isDefaultVersion` for a model changed. `OnceNewDefaultVersionAvailable` "
+            "deployments are moved by Azure within two weeks.",
+        ),
+        EventSpec(
+            EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+            DefaultVersionChangeScheduledData,
+            Family.VERSION,
+            _POLICY,
+            "A version's `replacementConfig.autoUpgradeStartDate` appeared or moved (or its target changed): "
+            "Azure will start moving auto-update deployments of this version to the target on `scheduledFor`.",
+        ),
+        EventSpec(
+            EventType.RETIREMENT_SCHEDULED,
+            RetirementScheduledData,
+            Family.VERSION,
+            _POLICY,
+            "A version's inference retirement date appeared, moved, was withdrawn, or its per-SKU dates or "
+            "Planned/Tentative status changed. `change` is `new`, `earlier`, `later`, `changed` or `cancelled`; "
+            "the previous values are in the data.",
+        ),
+        EventSpec(
+            EventType.RETIREMENT_APPROACHING,
+            RetirementApproachingData,
+            Family.VERSION,
+            _POLICY,
+            "A retirement date came within one of `RETIREMENT_REMINDER_DAYS`. Once per threshold and date; only "
+            "the tightest threshold crossed is announced. `affectedSkus` is null for the model-level date (every "
+            "SKU without its own date) or lists the SKUs whose own date this is.",
+        ),
+        EventSpec(
+            EventType.VERSION_RETIRED,
+            VersionRetiredData,
+            Family.VERSION,
+            _POLICY,
+            "The version stopped answering: `reason` is `lifecycleStatus` (the API says `Deprecated`, i.e. "
+            "retired, HTTP 410), `retirementDatePassed`, or `removedFromCatalog` (missing for "
+            "`CATALOG_REMOVAL_CONFIRMATIONS` cycles). `fullyRetired: false` when only some SKUs' date passed.",
+        ),
+        EventSpec(
+            EventType.LIFECYCLE_STATUS_CHANGED,
+            LifecycleStatusChangedData,
+            Family.VERSION,
+            _POLICY,
+            "`lifecycleStatus` changed (for example GenerallyAvailable -> Deprecating). Unknown statuses are "
+            "passed through as strings.",
+        ),
+        EventSpec(
+            EventType.CATALOG_ANOMALY,
+            CatalogAnomalyData,
+            Family.LOCATION,
+            _POLICY,
+            "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions vanished in one cycle. "
+            "The snapshot is kept and no retirement is announced until the catalog looks sane again; announced "
+            "once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
+        ),
+        EventSpec(
+            EventType.DEPLOYMENT_UPGRADE_PLANNED,
+            AssessmentData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "A deployment will be moved to a newer version: by Azure (`performedBy: azure`, by `actionDate`) or "
+            "by modelwatch (`performedBy: modelwatch`; in plan mode nothing is written). Published by "
+            "`apply_update_policy`. Subject: the deployment resource id.",
+        ),
+        EventSpec(
+            EventType.DEPLOYMENT_UPGRADED,
+            VersionChangeData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "A deployment's version changed: `appliedBy` is `modelwatch` (enforcement) or `azure` (noticed by the "
+            "inventory refresh: Azure emits no event of its own). `rollbackAvailableUntil` is the from-version's "
+            "retirement date for this deployment's SKU and region.",
+        ),
+        EventSpec(
+            EventType.DEPLOYMENT_AT_RISK,
+            AssessmentData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "A deployment will stop working (`status: atRisk`, with `retirementDate` and `daysRemaining`) or "
+            "already has (`status: broken`), with no automatic way forward: NoAutoUpgrade, provisioned (never "
+            "auto-upgraded), no newer default, or a target that is unusable (`summary` says why). Re-published at "
+            "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`), so countdowns reach the owners.",
+        ),
+        EventSpec(
+            EventType.DEPLOYMENT_ROLLED_BACK,
+            RolledBackData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "An operator rolled a deployment back to its previous version; its `versionUpgradeOption` was set to "
+            "`NoAutoUpgrade` (otherwise Azure moves it forward again) and `previousPolicy` keeps what it was.",
+        ),
+        EventSpec(
+            EventType.CATALOG_DIGEST,
+            CatalogDigestData,
+            Family.DIGEST,
+            _ALERTS,
+            "The catalog events of a drain, grouped by change across regions: one entry per change (`summary`, "
+            "`locations`, `eventIds`, and the change's dates). Published after the events it covers "
+            "(`coveredEventIds`); the alert subscriber posts catalog news from digests only, so a version "
+            "released in twelve regions is one message. Subject `/catalog/digest`; at most 200 events per digest.",
+        ),
+    )
+}
+
+CATALOG_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.is_catalog)
+DEPLOYMENT_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.family is Family.DEPLOYMENT)
+
+
+def consumed_by(consumer: Consumer) -> frozenset[EventType]:
+    """The event types a subscriber function takes (its Event Grid subscription's includedEventTypes)."""
+    return frozenset(t for t, spec in REGISTRY.items() if consumer in spec.consumers)
 
 
 def event_id(*parts: str | None) -> str:
@@ -77,6 +239,31 @@ def version_subject(location: str, model_format: str, name: str, version: str) -
 
 def location_subject(location: str) -> str:
     return f"/locations/{location}/catalog"
+
+
+def subject_of(event_type: EventType, payload: Payload) -> str:
+    """The subject an event of this type and payload has (the registry's subject rule)."""
+    family = REGISTRY[event_type].family
+    if family is Family.VERSION and isinstance(payload, VersionData):
+        return version_subject(
+            payload.location, payload.model_format, payload.model_name, payload.model_version
+        )
+    if family is Family.LOCATION and isinstance(payload, CatalogAnomalyData):
+        return location_subject(payload.location)
+    if family is Family.DEPLOYMENT and isinstance(payload, DeploymentData):
+        return payload.deployment_id
+    if family is Family.DIGEST:
+        return DIGEST_SUBJECT
+    raise TypeError(f"{type(payload).__name__} is not the payload of {event_type.value}")
+
+
+def _subject_matches(family: Family, expected: str, actual: str) -> bool:
+    if family is Family.DEPLOYMENT:
+        return arm_key(expected) == arm_key(actual)  # ARM ids compare without ASCII case
+    return family is Family.DIGEST or expected == actual
+
+
+P = TypeVar("P", bound=Payload)
 
 
 @dataclass(frozen=True)
@@ -103,6 +290,45 @@ class LifecycleEvent:
 
     def to_json(self) -> str:
         return json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def create(cls, event_type: EventType, ident: str, when: datetime, payload: Payload) -> LifecycleEvent:
+        """An event of a registered type: its payload the registry's class, its subject from the payload."""
+        expected = REGISTRY[event_type].payload
+        if type(payload) is not expected:
+            raise TypeError(f"{event_type.value} takes {expected.__name__}, not {type(payload).__name__}")
+        return cls(ident, event_type.value, subject_of(event_type, payload), when, payload.to_json())
+
+    @property
+    def spec(self) -> EventSpec:
+        """The registry entry of this event's type. Raises EventFormatError for a type we do not publish."""
+        try:
+            return REGISTRY[EventType(self.event_type)]
+        except ValueError:
+            raise EventFormatError(f"event {self.id}: unknown event type {self.event_type!r}") from None
+
+    def payload(self) -> Payload:
+        """The typed data, read with the registry's payload class and checked against the subject.
+        Raises EventFormatError naming the problem (a forged or garbled event)."""
+        cached = self.__dict__.get("_payload")
+        if isinstance(cached, Payload):
+            return cached
+        spec = self.spec
+        try:
+            payload = spec.payload.from_json(self.data)
+        except EventFormatError as exc:
+            raise EventFormatError(f"event {self.id}: {exc}") from None
+        if not _subject_matches(spec.family, subject_of(spec.event_type, payload), self.subject):
+            raise EventFormatError(f"event {self.id}: subject {self.subject!r} does not match its data")
+        self.__dict__["_payload"] = payload  # frozen: cached beside the fields, not one of them
+        return payload
+
+    def payload_as(self, kind: type[P]) -> P:
+        """``payload()`` narrowed to ``kind`` (a payload class or a base such as VersionData)."""
+        payload = self.payload()
+        if not isinstance(payload, kind):
+            raise EventFormatError(f"event {self.id}: a {self.event_type} does not carry {kind.__name__}")
+        return payload
 
     @classmethod
     def from_wire(cls, obj: object) -> LifecycleEvent:

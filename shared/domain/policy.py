@@ -241,6 +241,11 @@ def our_target(
     return None, list(dict.fromkeys(problems))
 
 
+def worst_first(a: Assessment) -> tuple[int, int, str]:
+    """The one order every view lists deployments in: worst standing, then soonest date, then by id."""
+    return STATUS_ORDER[a.status], a.days_left if a.days_left is not None else 10**6, a.deployment.key
+
+
 def assess(
     d: Deployment,
     catalog: Mapping[VersionKey, ModelVersion],

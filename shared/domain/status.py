@@ -9,10 +9,12 @@ from datetime import datetime
 
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
-from shared.domain.describe import describe, model_label, short_type
-from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent
+from shared.domain.describe import describe, location_of, model_label, short_type
+from shared.domain.events import CATALOG_EVENT_TYPES, LifecycleEvent
+from shared.domain.payloads import AssessmentData, DeploymentData, RolledBackData, VersionChangeData
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import format_instant
+from shared.errors import EventFormatError
 
 
 @dataclass(frozen=True)
@@ -38,41 +40,41 @@ class RecentChange:
     where: tuple[str, ...]  # regions; for a deployment its account and region
 
 
-def _deployment_text(event: LifecycleEvent) -> str:
-    d = event.data
-    kind = event.event_type
-    if kind == EventType.DEPLOYMENT_UPGRADED:
-        return (
-            f"{d.get('fromModel') or d.get('modelName')} {d.get('fromVersion')} -> "
-            f"{d.get('toModel') or d.get('modelName')} {d.get('toVersion')} (by {d.get('appliedBy')})"
+def _deployment_text(event: LifecycleEvent, d: DeploymentData) -> str:
+    if isinstance(d, VersionChangeData):
+        change = (
+            f"{d.from_model or d.model_name} {d.from_version} -> {d.to_model or d.model_name} {d.to_version}"
         )
-    if kind == EventType.DEPLOYMENT_ROLLED_BACK:
-        side = f" side by side as {d.get('siblingDeploymentName')}" if d.get("sideBySide") else ""
-        return (
-            f"rolled back {d.get('fromModel') or d.get('modelName')} {d.get('fromVersion')} -> "
-            f"{d.get('toModel') or d.get('modelName')} {d.get('toVersion')}{side}"
-        )
-    label = f"{d.get('modelName')} {d.get('modelVersion')}"
-    summary = str(d.get("summary") or describe(event))
+        if isinstance(d, RolledBackData):
+            side = f" side by side as {d.sibling_deployment_name}" if d.side_by_side else ""
+            return f"rolled back {change}{side}"
+        return f"{change} (by {d.applied_by})"
+    label = f"{d.model_name} {d.model_version}"
+    summary = (d.summary if isinstance(d, AssessmentData) else "") or describe(event)
     return summary if summary.startswith(label) else f"{label}: {summary}"
 
 
 def recent_changes(events: Sequence[LifecycleEvent], limit: int = 40) -> tuple[list[RecentChange], int]:
-    """Newest first, a catalog change once with its regions; and how many lines did not fit in ``limit``."""
+    """Newest first, a catalog change once with its regions; and how many lines did not fit in ``limit``.
+    An event whose data cannot be read is left out (it was reported when it was received)."""
     lines: dict[tuple[object, ...], RecentChange] = {}
     for e in events:
+        try:
+            payload = e.payload()
+        except EventFormatError:
+            continue
         if e.event_type in CATALOG_EVENT_TYPES:
             text = describe(e)
             key: tuple[object, ...] = (e.event_time, e.event_type, model_label(e), text)
-            location = str(e.data.get("location") or "?")
+            location = location_of(e) or "?"
             seen = lines.get(key)
             where = (location,) if seen is None else tuple(sorted({*seen.where, location}))
             lines[key] = RecentChange(e.event_time, short_type(e), model_label(e), text, where)
-        elif e.event_type != EventType.CATALOG_DIGEST:
-            account = str(e.data.get("accountId") or "").rsplit("/", 1)[-1]
-            name = str(e.data.get("deploymentName") or e.subject.rsplit("/", 1)[-1])
-            where = (f"{account} · {e.data.get('location')}",)
-            lines[(e.id,)] = RecentChange(e.event_time, short_type(e), name, _deployment_text(e), where)
+        elif isinstance(payload, DeploymentData):
+            account = payload.account_id.rsplit("/", 1)[-1]
+            where = (f"{account} · {payload.location}",)
+            text = _deployment_text(e, payload)
+            lines[(e.id,)] = RecentChange(e.event_time, short_type(e), payload.deployment_name, text, where)
     ordered = sorted(lines.values(), key=lambda c: (c.when, c.kind, c.subject), reverse=True)
     return ordered[:limit], max(0, len(ordered) - limit)
 

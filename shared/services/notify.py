@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from shared.domain.alerts import Message, Severity, messages_for
-from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, LifecycleEvent
-from shared.domain.ids import arm_key
+from shared.domain.events import Consumer, LifecycleEvent, consumed_by
+from shared.domain.payloads import CatalogDigestData, DeploymentData
 from shared.domain.routes import DEFAULT_ROUTE, Channel, Route, channels_of
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, TransientError
@@ -33,8 +33,8 @@ from shared.services.results import HandleResult, Outcome
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBER = "notify_channels"
-NOTIFY_EVENT_TYPES = frozenset({EventType.CATALOG_DIGEST, *DEPLOYMENT_EVENT_TYPES})
+SUBSCRIBER = Consumer.ALERTS.value
+NOTIFY_EVENT_TYPES = consumed_by(Consumer.ALERTS)
 
 
 @dataclass(frozen=True)
@@ -46,25 +46,17 @@ class Post:
 def validate(event: LifecycleEvent) -> str | None:
     """The location a deployment event is about (None for a digest). Raises EventFormatError."""
     if event.event_type not in NOTIFY_EVENT_TYPES:
-        raise EventFormatError(
-            f"event {event.id}: type {event.event_type!r} is not one notify_channels takes"
-        )
-    data = event.data
-    if event.event_type == EventType.CATALOG_DIGEST:
-        if not isinstance(data.get("changes"), list):
-            raise EventFormatError(f"event {event.id}: data.changes is missing")
+        raise EventFormatError(f"event {event.id}: type {event.event_type!r} is not one {SUBSCRIBER} takes")
+    payload = event.payload()  # checks every field's type and the subject against the data
+    if isinstance(payload, CatalogDigestData):
         return None
-    deployment_id, location = data.get("deploymentId"), data.get("location")
-    if not isinstance(deployment_id, str) or not deployment_id.casefold().startswith("/subscriptions/"):
+    if not isinstance(payload, DeploymentData):
+        raise EventFormatError(f"event {event.id}: no deployment in the data")
+    if not payload.deployment_id.casefold().startswith("/subscriptions/"):
         raise EventFormatError(f"event {event.id}: data.deploymentId is not a resource id")
-    if arm_key(event.subject) != arm_key(deployment_id):
-        raise EventFormatError(f"event {event.id}: subject does not match data.deploymentId")
-    if not isinstance(location, str) or not location:
+    if not payload.location:
         raise EventFormatError(f"event {event.id}: data.location is missing")
-    for name in ("deploymentName", "modelName", "modelVersion"):
-        if not isinstance(data.get(name), str):
-            raise EventFormatError(f"event {event.id}: data.{name} is missing")
-    return location
+    return payload.location
 
 
 def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Post]:

@@ -24,6 +24,7 @@ from shared.domain.events import (
     EventType,
     LifecycleEvent,
 )
+from shared.domain.payloads import CatalogDigestData
 from shared.errors import ModelWatchError, PublishError
 from shared.ports import CatalogStateStore, EventPublisher
 
@@ -41,9 +42,7 @@ def _covered(pending: Sequence[LifecycleEvent]) -> set[str]:
     ids: set[str] = set()
     for e in pending:
         if e.event_type == EventType.CATALOG_DIGEST:
-            covered = e.data.get("coveredEventIds")
-            if isinstance(covered, list):
-                ids.update(str(i) for i in covered)
+            ids.update(e.payload_as(CatalogDigestData).covered_event_ids)
     return ids
 
 

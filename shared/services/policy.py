@@ -24,7 +24,8 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import APPLIED_BY_MODELWATCH, VersionChange
 from shared.domain.deployment_events import assessment_event, upgraded_event
 from shared.domain.deployments import Deployment
-from shared.domain.events import CATALOG_EVENT_TYPES, EventType, JsonValue, LifecycleEvent, version_subject
+from shared.domain.events import CATALOG_EVENT_TYPES, Consumer, EventType, JsonValue, LifecycleEvent
+from shared.domain.payloads import CatalogAnomalyData, VersionData
 from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
@@ -42,7 +43,7 @@ from shared.services.results import HandleResult, Outcome
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBER = "apply_update_policy"
+SUBSCRIBER = Consumer.POLICY.value
 
 VERSION_SCOPED = frozenset(
     {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
@@ -55,25 +56,20 @@ def catalog_view(store: CatalogStateStore, location: str) -> dict[VersionKey, Mo
 
 
 def validate_catalog_event(event: LifecycleEvent) -> tuple[str, str, str, str]:
-    """(location, format, name, version) of a catalog event whose data agrees with its subject."""
+    """(location, format, name, version) of a catalog event whose data agrees with its subject
+    (format, name and version empty for a location's CatalogAnomaly). Raises EventFormatError."""
     if event.event_type not in CATALOG_EVENT_TYPES:
         raise EventFormatError(f"event {event.id}: type {event.event_type!r} is not a catalog event")
-    data = event.data
-    location = data.get("location")
-    if not isinstance(location, str) or not location:
-        raise EventFormatError(f"event {event.id}: data.location is missing")
-    if event.event_type == EventType.CATALOG_ANOMALY:
-        return location, "", "", ""
-    parts = [data.get("modelFormat"), data.get("modelName"), data.get("modelVersion")]
-    if not all(isinstance(p, str) and p for p in parts):
-        raise EventFormatError(
-            f"event {event.id}: data.modelFormat/modelName/modelVersion are required strings"
-        )
-    fmt, name, version = (str(p) for p in parts)
-    if event.subject != version_subject(location, fmt, name, version):
-        # a forged or garbled event: its subject and data disagree
-        raise EventFormatError(f"event {event.id}: subject {event.subject!r} does not match its data")
-    return location, fmt, name, version
+    payload = event.payload()  # checks every field's type and the subject against the data
+    if isinstance(payload, VersionData):
+        if not all((payload.location, payload.model_format, payload.model_name, payload.model_version)):
+            raise EventFormatError(
+                f"event {event.id}: location, modelFormat, modelName, modelVersion are required"
+            )
+        return payload.location, payload.model_format, payload.model_name, payload.model_version
+    if isinstance(payload, CatalogAnomalyData) and payload.location:
+        return payload.location, "", "", ""
+    raise EventFormatError(f"event {event.id}: data.location is missing")
 
 
 class PolicyService:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.ids import arm_key
-from shared.domain.policy import PolicyRules, Status, assess
+from shared.domain.policy import PolicyRules, assess, worst_first
 from shared.domain.status import StatusReport, Upcoming
 from shared.ports import CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
@@ -32,14 +32,8 @@ def build_status(
     deployments = inventory.list_deployments()
     wanted = sorted({*locations, *(d.location for d in deployments)})
     catalogs: dict[str, dict[VersionKey, ModelVersion]] = {loc: catalog_view(state, loc) for loc in wanted}
-    severity = {s: i for i, s in enumerate(Status)}
     assessments = sorted(
-        (assess(d, catalogs.get(d.location, {}), now, rules) for d in deployments),
-        key=lambda a: (
-            severity[a.status],
-            a.days_left if a.days_left is not None else 10**6,
-            a.deployment.key,
-        ),
+        (assess(d, catalogs.get(d.location, {}), now, rules) for d in deployments), key=worst_first
     )
     usable: dict[str, VersionChange] = {}
     for record in rollbacks.list_changes():  # newest first

@@ -130,9 +130,17 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     assert out.count("=== ") == 21 and "2024-03 to 2026-10" in out  # 20 dated steps, then the iac scan
     events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]
     # every event type is exercised by the bundled history
-    from shared.domain.events import EventType
+    from shared.domain.events import EventType, LifecycleEvent
 
     assert {e["eventType"] for e in events} == {t.value for t in EventType}
+    # every event reads back as its registered payload, and that payload writes the same event again
+    for wire in events:
+        event = LifecycleEvent.from_wire(wire)
+        payload = event.payload()
+        assert payload.to_json() == wire["data"], event.event_type
+        assert (
+            LifecycleEvent.create(EventType(event.event_type), event.id, event.event_time, payload) == event
+        )
     for expected in ("Azure upgraded chat-prod", "rolled back: chat-prod",
                      "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by modelwatch",
                      "ptu-ranker: gpt-4 0613 is retired", "CatalogAnomaly",

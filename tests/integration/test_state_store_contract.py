@@ -105,14 +105,17 @@ def keyed(*records: VersionRecord) -> dict[VersionKey, VersionRecord]:
 
 
 def event(suffix: str, when: datetime = T0, **data: object) -> LifecycleEvent:
+    """A VersionReleased event; extra ``data`` is stored as given (the stores keep any JSON)."""
     v = version(f"gpt-{suffix}")
+    where = str(data.get("location", LOCATION))
     return LifecycleEvent(
-        id=event_id(EventType.VERSION_RELEASED.value, LOCATION, v.format, v.name, v.version, suffix),
+        id=event_id(EventType.VERSION_RELEASED.value, where, v.format, v.name, v.version, suffix),
         event_type=EventType.VERSION_RELEASED.value,
-        subject=version_subject(LOCATION, v.format, v.name, v.version),
+        subject=version_subject(where, v.format, v.name, v.version),
         event_time=when,
-        data={"location": LOCATION, "modelName": v.name, "baseline": False, **data},  # type: ignore[dict-item]
-    )
+        data={"location": where, "modelFormat": v.format, "modelName": v.name, "modelVersion": v.version,
+              "baseline": False, **data},  # type: ignore[dict-item]
+    )  # fmt: skip
 
 
 # cursors

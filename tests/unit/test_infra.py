@@ -21,7 +21,7 @@ import tree_sitter_bicep
 from tree_sitter import Language, Node, Parser
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
-from shared.domain.events import CATALOG_EVENT_TYPES
+from shared.domain.events import CATALOG_EVENT_TYPES, Consumer, consumed_by
 from shared.errors import SettingsError
 from shared.services.notify import NOTIFY_EVENT_TYPES
 from tests.app_functions import functions
@@ -163,15 +163,25 @@ def app_settings(source: str, *, secrets: bool = True) -> dict[str, str]:
     return found
 
 
-def subscriptions(source: str) -> dict[str, list[str]]:
-    """Target function name -> includedEventTypes, for each eventSubscriptions resource."""
+def subscriptions(source: str, filters: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Target function name -> includedEventTypes, for each eventSubscriptions resource: a literal list, or
+    ``eventTypes.<key>`` read from infra/event-types.json the way Bicep's loadJsonContent does."""
+    if filters is None:
+        filters = json.loads((INFRA / "event-types.json").read_text())
+    loaded = re.search(r"var eventTypes = loadJsonContent\('event-types\.json'\)", source) is not None
     out: dict[str, list[str]] = {}
     for match in re.finditer(r"resource \w+ 'Microsoft\.EventGrid/topics/eventSubscriptions@[^']+'", source):
         body = block(source, source[match.start() : match.end()])
         target = re.search(r"/functions/([A-Za-z0-9_]+)'", body)
-        types = re.findall(r"'(ModelLifecycle\.[A-Za-z]+)'", block(body, "includedEventTypes"))
         assert target is not None, body
-        out[target.group(1)] = types
+        ref = re.search(r"includedEventTypes: eventTypes\.(\w+)", body)
+        if ref is not None:
+            assert loaded, "eventTypes is used but not loaded from event-types.json"
+            out[target.group(1)] = list(filters[ref.group(1)])
+        else:
+            out[target.group(1)] = re.findall(
+                r"'(ModelLifecycle\.[A-Za-z]+)'", block(body, "includedEventTypes")
+            )
     return out
 
 
@@ -241,9 +251,12 @@ def test_the_site_config_check_sees_ftps_state() -> None:
 def test_the_subscriptions_target_existing_functions_with_the_subscribers_filters() -> None:
     subs = subscriptions(text("subscriptions.bicep"))
     registered = set(functions())
-    assert set(subs) == {"apply_update_policy", "notify_channels"} <= registered
-    assert sorted(subs["apply_update_policy"]) == sorted(CATALOG_EVENT_TYPES)
-    assert sorted(subs["notify_channels"]) == sorted(NOTIFY_EVENT_TYPES)
+    assert set(subs) == {c.value for c in Consumer} <= registered
+    # the filters are the registry's, and the subscribers take exactly those types
+    assert (
+        sorted(subs[Consumer.POLICY]) == sorted(consumed_by(Consumer.POLICY)) == sorted(CATALOG_EVENT_TYPES)
+    )
+    assert sorted(subs[Consumer.ALERTS]) == sorted(consumed_by(Consumer.ALERTS)) == sorted(NOTIFY_EVENT_TYPES)
     documented = set(
         re.findall(r"^## `(ModelLifecycle\.\w+)`", (ROOT / "docs" / "events.md").read_text(), re.M)
     )
@@ -251,10 +264,14 @@ def test_the_subscriptions_target_existing_functions_with_the_subscribers_filter
 
 
 def test_the_filter_reader_sees_a_wrong_list() -> None:
-    wrong = text("subscriptions.bicep").replace(
-        "'ModelLifecycle.VersionRetired'", "'ModelLifecycle.VersionRetierd'"
-    )
-    assert sorted(subscriptions(wrong)["apply_update_policy"]) != sorted(CATALOG_EVENT_TYPES)
+    source = text("subscriptions.bicep")
+    filters = json.loads((INFRA / "event-types.json").read_text())
+    filters["apply_update_policy"] = [
+        t.replace("VersionRetired", "VersionRetierd") for t in filters["apply_update_policy"]
+    ]
+    assert sorted(subscriptions(source, filters)["apply_update_policy"]) != sorted(CATALOG_EVENT_TYPES)
+    swapped = source.replace("eventTypes.apply_update_policy", "eventTypes.notify_channels")
+    assert sorted(subscriptions(swapped)["apply_update_policy"]) != sorted(CATALOG_EVENT_TYPES)
 
 
 def test_subscriptions_retry_and_dead_letter() -> None:
