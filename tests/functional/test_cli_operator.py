@@ -484,3 +484,27 @@ def test_a_past_at_warns_that_it_is_judged_against_todays_catalog(
     assert "warning" not in capsys.readouterr().err
     code, text = run("plan", "--at", "2025-06-01T00:00:00Z", "--format", "json")
     assert json.loads(text)["warnings"][0].startswith("--at 2025-06-01")
+
+
+# ---- the docs print commands that work against the deployed app
+
+
+def test_operations_doc_commands_name_the_deployed_state() -> None:
+    import re
+
+    text = (ROOT / "docs" / "operations.md").read_text()
+    commands = re.findall(r"python -m shared (?:rollback|deliver) [^`\n]*", text)
+    assert len(commands) >= 5
+    for command in commands:
+        assert "--app-settings app-settings.json" in command or "--state https://" in command, command
+    assert "az functionapp config appsettings list -g <resource group> -n <app> > app-settings.json" in text
+
+
+def test_readme_has_one_run_it_locally_section_that_activates_the_venv() -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    assert re.findall(r"^## Run .*locally.*$", text, re.MULTILINE) == ["## Run it locally as a Function App"]
+    section = text[text.index("## Run it locally as a Function App") :]
+    assert section.index(". .venv/bin/activate") < section.index("func start")
+    assert "make lock" in text and "--require-hashes" in text
