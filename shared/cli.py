@@ -610,6 +610,8 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
         )
     except RollbackRefused as exc:
         sys.stderr.write(f"refused ({exc.reason}): {exc}\n")
+        if exc.reason in ("unknown-deployment", "stale-inventory"):
+            sys.stderr.write(f"  refresh this state's inventory: {_command(ctx, 'deployments --refresh')}\n")
         return EXIT_FAILED
     out.write(result.describe() + "\n")
     if result.event is not None:

@@ -185,7 +185,7 @@ def test_a_bad_app_settings_file_is_a_usage_error(tmp_path: Path, capsys: pytest
 
 
 def test_the_alerts_rollback_command_works_against_the_deployed_state(
-    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from shared.adapters.sqlite_store import SqliteDeploymentStore
     from shared.domain.alerts import APP_SETTINGS_FILE, messages_for
@@ -215,6 +215,10 @@ def test_the_alerts_rollback_command_works_against_the_deployed_state(
     assert code == 0, text
     assert "dry run" in text and f"--app-settings {APP_SETTINGS_FILE}" in text  # and how to do it for real
     assert SqliteDeploymentStore(str(tmp_path / "deployed.db")).list_deployments()
+    code, _ = run("rollback", tenant.auto + "-typo", "--app-settings", APP_SETTINGS_FILE, "--at", JAN)
+    err = capsys.readouterr().err
+    assert code == 1 and "unknown-deployment" in err
+    assert f"python -m shared deployments --refresh --app-settings {APP_SETTINGS_FILE}" in err
 
 
 # ---- 2. settings, as the function app validates them
