@@ -273,10 +273,6 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(Path(args.output), out)
 
 
-# the setting each Settings field is read from, where it is not the field's name in capitals
-_SETTING_NAMES = {"state_store": "STATE_STORE"}
-
-
 def _setting_text(name: str, value: object) -> str:
     if isinstance(value, StateStoreConfig):
         return describe_store(value)
@@ -852,8 +848,10 @@ def _prog() -> str:
 
 
 def _describe(p: argparse.ArgumentParser, name: str, prog: str) -> None:
+    import textwrap
+
     description, example = HELP[name]
-    p.description = description
+    p.description = textwrap.fill(description, 100)
     lines = [line.replace("modelwatch ", f"{prog} ", 1) for line in example.splitlines()]
     p.epilog = "example:\n" + "".join(f"  {line}\n" for line in lines)
     p.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -863,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     prog = _prog()
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and "
+        description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and\n"
         "local.settings.json (see local.settings.sample.json), or from the deployed app with --app-settings.",
         epilog=f"example:\n  {prog} settings\n  {prog} plan --app-settings app-settings.json\n\n"
         "Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or settings.",
