@@ -1,33 +1,56 @@
-"""The command line: ``python -m shared <command>``. The same services the functions use, run locally.
+"""The command line: ``modelwatch <command>`` or ``python -m shared <command>``. The same services the functions
+use, run locally.
 
-Exit codes: 0 success, 1 an operation failed, 2 bad usage or settings.
+Every command resolves its settings and state store once (``shared/cli_context.py``) and says first which state it
+reads (``state: ...``). Exit codes: 0 success, 1 an operation failed (or a ``--fail-on`` gate matched, or the
+output pipe was closed), 2 bad usage or settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from shared import bootstrap
-from shared.config import WHERE, Settings, StateStoreConfig, load_settings
+from shared.cli_context import (
+    DEFAULT,
+    AppSettingsError,
+    Context,
+    Sources,
+    app_problems,
+    describe_store,
+    gather,
+    parse_state,
+    resolve,
+    with_state,
+)
+from shared.cli_version import VERSION
+from shared.config import WHERE, Settings, StateStoreConfig
 from shared.domain.describe import describe, location_of, model_label, short_type
 from shared.domain.policy import Assessment, Status, worst_first
 from shared.domain.secret import Secret
-from shared.domain.timeutil import parse_instant
+from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ModelWatchError, SettingsError
 from shared.services.watch import CycleReport
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_TIMELINE = (DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "python -m shared"  # printed commands: works from the repository and once installed (`modelwatch`)
+FAIL_ON = ("broken", "at-risk")
+DEMO_STATE = Path("demo-output") / "state.db"
+
+# the context of the command being run (set by main): shared/iac/cli.py reads its settings through _environ()
+_current: Context | None = None
 
 
 class UsageError(Exception):
@@ -35,8 +58,11 @@ class UsageError(Exception):
 
 
 def _environ() -> dict[str, str]:
-    """local.settings.json "Values" first, the real environment over them (as the Functions host does)."""
-    return {**bootstrap.read_local_settings(Path.cwd()), **os.environ}
+    """The settings in force: local.settings.json "Values" under the real environment (as the Functions host
+    does), or the deployed app's settings with --app-settings."""
+    if _current is not None:
+        return dict(_current.sources.environ)
+    return gather(None, Path.cwd()).environ
 
 
 def _instant(text: str) -> datetime:
@@ -46,12 +72,70 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _days_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative")
+    return value
+
+
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
     if not rows:
         return
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+
+
+def _json(document: object, out: TextIO) -> None:
+    out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _context(args: argparse.Namespace) -> Context:
+    """The command's settings and state (one resolution for every command), remembered for shared/iac."""
+    global _current  # noqa: PLW0603 - one command per process; shared/iac/cli.py reads it through _environ()
+    try:
+        _current = resolve(
+            app_settings=args.app_settings, state=args.state, table_prefix=args.state_table_prefix
+        )
+    except AppSettingsError as exc:
+        raise UsageError(str(exc)) from None
+    return _current
+
+
+def _intro(ctx: Context, out: TextIO, *, to_stderr: bool = False) -> None:
+    """The first line of every command: which state it reads (stderr when stdout carries a document)."""
+    stream = sys.stderr if to_stderr else out
+    missing = "; the file does not exist yet" if ctx.is_missing_file() else ""
+    line = ctx.state_line()
+    stream.write((line[:-1] + missing + ")" if missing else line) + "\n")
+    for note in ctx.notes:
+        stream.write(f"note: {note}\n")
+
+
+def _command(ctx: Context, text: str) -> str:
+    """A command to print, pointed at the same state (so it works where this one did)."""
+    return f"{PROG} {text} {ctx.store_args()}"
+
+
+def _empty_hint(ctx: Context) -> str:
+    """What to do when the state holds no deployments: the usual cause is the wrong state."""
+    hints = []
+    default = ctx.state_origin.startswith("default")
+    if default and DEMO_STATE.is_file() and Path(ctx.state.value.reveal()) != DEMO_STATE:
+        hints.append(f"the demo's state is {DEMO_STATE}: add --state sqlite:///{DEMO_STATE}")
+    if ctx.sources.app_settings is None:
+        hints.append(
+            "the deployed app's state: add --app-settings FILE (FILE from `az functionapp config appsettings "
+            "list -g <resource group> -n <app>`) or --state https://<storage account>.table.core.windows.net"
+        )
+    hints.append(
+        "read the deployments from ARM: add --refresh (WATCH_SUBSCRIPTION_ID set), or let catalog_timer run"
+    )
+    return "; ".join(hints)
 
 
 def print_report(report: CycleReport, out: TextIO) -> None:
@@ -72,47 +156,114 @@ def print_report(report: CycleReport, out: TextIO) -> None:
     out.write("\n" + report.summary() + "\n")
 
 
-def _catalog_choice(
-    args: argparse.Namespace, settings: Settings, out: TextIO
-) -> tuple[str | None, datetime | None]:
+def cycle_json(report: CycleReport) -> dict[str, object]:
+    """A catalog cycle's report as data (check, run)."""
+    return {
+        "at": format_instant(report.at),
+        "ok": report.ok,
+        "dryRun": report.dry_run,
+        "summary": report.summary(),
+        "locations": [
+            {
+                "location": o.location,
+                "status": o.status,
+                "versions": o.versions,
+                "changes": len(o.events),
+                "error": o.error,
+                "problems": list(o.problems),
+            }
+            for o in report.locations
+        ],
+        "events": [e.to_wire() for e in report.events_detected],
+        "published": len(report.published),
+        "stillPending": report.still_pending,
+        "publishError": report.publish_error,
+    }
+
+
+def _catalog_choice(args: argparse.Namespace, settings: Settings, out: TextIO) -> str | None:
     """Which catalog to read: --catalog-file, ARM when configured, else the bundled sample (embedded default)."""
     if args.catalog_file:
-        return args.catalog_file, None
+        return str(args.catalog_file)
     if settings.watch_subscription_id:
-        return None, None
+        return None
     sample = SAMPLE_TIMELINE[-1]
     out.write(f"No WATCH_SUBSCRIPTION_ID configured: reading the bundled sample catalog ({sample.name}).\n")
-    return str(sample), None
+    return str(sample)
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    settings = load_settings(_environ())
-    if args.state:
-        settings = replace(settings, state_store=_state_arg(args.state))
-    catalog_file, _ = _catalog_choice(args, settings, out)
+    """Run one catalog watch cycle with the same service as the timer and show what changed."""
+    ctx = _context(args)
+    settings = ctx.settings
+    as_json = args.format == "json"
+    _intro(ctx, out, to_stderr=as_json)
+    catalog_file = _catalog_choice(args, settings, sys.stderr if as_json else out)
     source = bootstrap.build_catalog_source(settings, catalog_file=catalog_file)
     locations = _locations(args, settings, source)
     now = args.at or _file_as_of(source) or datetime.now(UTC)
     store = None
-    state_path = settings.state_store.value.reveal() if settings.state_store else bootstrap.DEFAULT_STATE
-    if (
-        args.dry_run
-        and (settings.state_store is None or settings.state_store.kind == "sqlite")
-        and not Path(state_path).exists()
-    ):
+    if args.dry_run and ctx.is_missing_file():
         from shared.adapters.memory import InMemoryCatalogStateStore
 
         store = InMemoryCatalogStateStore()  # a dry run leaves no trace, not even an empty database
     watcher = bootstrap.build_watcher(settings, source=source, store=store)
-    store_text = (
-        settings.state_store.describe() if settings.state_store else f"sqlite:///{bootstrap.DEFAULT_STATE}"
-    )
-    out.write(
-        f"Catalog cycle as of {now:%Y-%m-%d %H:%M} UTC over {', '.join(locations)}; state: {store_text}"
-        f"{'; dry run: nothing written or published' if args.dry_run else ''}\n\n"
-    )
+    if not as_json:
+        out.write(
+            f"Catalog cycle as of {now:%Y-%m-%d %H:%M} UTC over {', '.join(locations)}"
+            f"{'; dry run: nothing written or published' if args.dry_run else ''}\n\n"
+        )
     report = watcher.run(locations, now, dry_run=args.dry_run)
-    print_report(report, out)
+    if as_json:
+        _json({"state": describe_store(ctx.state, settings.state_table_prefix), **cycle_json(report)}, out)
+    else:
+        print_report(report, out)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """The timer's whole job (catalog_timer): inventory refresh, then the catalog cycle, then publish."""
+    ctx = _context(args)
+    as_json = args.format == "json"
+    _intro(ctx, out, to_stderr=as_json)
+    services = bootstrap.build_services(ctx.settings)
+    now = args.at or datetime.now(UTC)
+    report = services.run_timer(now)  # the same call catalog_timer makes (shared/entrypoints.py)
+    if as_json:
+        inventory = report.inventory
+        _json(
+            {
+                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
+                "ok": report.ok,
+                "summary": report.summary(),
+                "inventory": None
+                if inventory is None
+                else {
+                    "accounts": inventory.accounts,
+                    "deployments": inventory.deployments,
+                    "changed": inventory.written,
+                    "removed": inventory.removed,
+                    "azureUpgrades": [e.to_wire() for e in inventory.azure_upgrades],
+                    "problems": list(inventory.problems),
+                },
+                "inventoryError": report.inventory_error,
+                "cycle": cycle_json(report.cycle),
+            },
+            out,
+        )
+        return EXIT_OK if report.ok else EXIT_FAILED
+    out.write(f"Timer run as of {now:%Y-%m-%d %H:%M} UTC: inventory refresh, catalog cycle, publish\n\n")
+    if report.inventory is not None:
+        out.write(report.inventory.summary() + "\n")
+        for problem in report.inventory.problems:
+            out.write(f"  ! {problem}\n")
+    elif report.inventory_error:
+        out.write(f"inventory refresh failed: {report.inventory_error}\n")
+    else:
+        out.write("inventory: not configured (WATCH_ACCOUNTS or WATCH_SUBSCRIPTION_IDS): no refresh\n")
+    out.write("\n")
+    print_report(report.cycle, out)
+    out.write(report.summary() + "\n")  # the line catalog_timer logs
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -120,48 +271,109 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Replay bundled real lifecycle history through the whole pipeline (no Azure, no network)."""
     from shared.demo import run_demo
 
+    out.write(f"state: sqlite:///{Path(args.output) / 'state.db'} (the demo's own)\n")
     return run_demo(Path(args.output), out)
 
 
-def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
-    """Show the effective settings, secrets masked, and every problem."""
-    environ = _environ()
-    try:
-        settings = load_settings(environ)
-    except SettingsError as exc:
-        out.write(str(exc) + "\n")
-        return EXIT_USAGE
-    rows = [["SETTING", "VALUE"]]
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        if isinstance(value, StateStoreConfig):
-            text = value.describe()
-        elif f.name == "alert_routes":
-            text = (
-                ", ".join(
-                    f"{r.name} ({'+'.join(k for k, v in (('teams', r.teams), ('slack', r.slack)) if v)}, "
-                    f"min {r.min_severity}{'' if r.catalog_news else ', no catalog news'})"
-                    for r in value
-                )
-                or "(none)"
+def _setting_text(name: str, value: object) -> str:
+    if isinstance(value, StateStoreConfig):
+        return describe_store(value)
+    if name == "alert_routes":
+        return (
+            ", ".join(
+                f"{r.name} ({'+'.join(k for k, v in (('teams', r.teams), ('slack', r.slack)) if v)}, "
+                f"min {r.min_severity}{'' if r.catalog_news else ', no catalog news'})"
+                for r in value  # type: ignore[attr-defined]
             )
-        elif isinstance(value, Secret):
-            text = "*** (set)"
-        elif isinstance(value, tuple | frozenset):
-            text = ",".join(str(v) for v in sorted(value, key=str)) if value else "(none)"
-        else:
-            text = "(not set)" if value is None else str(value)
-        rows.append([f.name.upper(), text])
-    _table(rows, out)
+            or "(none)"
+        )
+    if isinstance(value, Secret):
+        return "*** (set)"
+    if isinstance(value, tuple | frozenset):
+        items = list(value)
+        if not items:
+            return "(none)"
+        ordered = sorted(items) if all(isinstance(v, int | float) for v in items) else sorted(items, key=str)
+        return ",".join(str(v) for v in ordered)
+    return "(not set)" if value is None else str(value)
+
+
+def _setting_source(sources: Sources, field_name: str) -> tuple[str, str]:
+    """(the setting's name, where its value came from)."""
+    if field_name == "state_store":
+        for name in ("STATE_STORE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName"):
+            if sources.source_of(name) != DEFAULT:
+                return name, sources.source_of(name)
+        return "STATE_STORE", DEFAULT
+    name = field_name.upper()
+    source = sources.source_of(name)
+    inherited = sources.source_of("WATCH_SUBSCRIPTION_ID") != DEFAULT
+    if field_name == "watch_subscription_ids" and source == DEFAULT and inherited:
+        return name, "default (WATCH_SUBSCRIPTION_ID)"
+    return name, source
+
+
+def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate the settings exactly as the function app does at start, and show each value and its source."""
+    try:
+        sources = gather(args.app_settings, Path.cwd())
+    except AppSettingsError as exc:
+        raise UsageError(str(exc)) from None
+    settings, problems, notes = app_problems(sources)
+    as_json = args.format == "json"
+    state_text = "(not readable)"
+    if settings is not None:
+        ctx = with_state(settings, sources, args.state, args.state_table_prefix)
+        state_text = describe_store(ctx.state, ctx.settings.state_table_prefix)
+        _intro(ctx, out, to_stderr=as_json)
+    rows: list[dict[str, str]] = []
+    if settings is not None:
+        for f in fields(Settings):
+            name, source = _setting_source(sources, f.name)
+            rows.append(
+                {"name": name, "value": _setting_text(f.name, getattr(settings, f.name)), "source": source}
+            )
+    if args.app_settings is not None:
+        listing = sources.app_settings
+        assert listing is not None
+        for name in listing.key_vault:
+            if sources.source_of(name) == DEFAULT:
+                rows.append({"name": name, "value": "Key Vault reference (not resolved here)",
+                             "source": f"app settings {listing.path}"})  # fmt: skip
+    if as_json:
+        _json(
+            {"state": state_text, "ok": not problems, "problems": problems, "notes": notes, "settings": rows},
+            out,
+        )
+        return EXIT_USAGE if problems else EXIT_OK
+    if rows:
+        _table([["SETTING", "VALUE", "SOURCE"], *([r["name"], r["value"], r["source"]] for r in rows)], out)
+    for note in notes:
+        out.write(f"note: {note}\n")
+    if problems:
+        out.write(
+            f"\nThe function app would refuse to start: {len(problems)} problem(s)\n"
+            + "".join(f"  - {p}\n" for p in problems)
+            + f"{WHERE}\n"
+        )
+        return EXIT_USAGE
+    out.write("\nOK: the function app would start with these settings.\n")
     return EXIT_OK
 
 
-def _services(args: argparse.Namespace) -> bootstrap.Services:
-    """The use cases over the configured stores (default: the local SQLite file), ARM when configured."""
-    settings = load_settings(_environ())
-    if getattr(args, "state", None):
-        settings = replace(settings, state_store=_state_arg(args.state))
-    return bootstrap.build_services(settings)
+def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
+    """The use cases over the resolved stores, ARM when configured. A read-only command never creates a missing
+    SQLite file (a mistyped --state must not leave an empty database behind)."""
+    if read_only and ctx.is_missing_file():
+        from shared.adapters.memory import InMemoryCatalogStateStore, InMemoryDeploymentStore, InMemoryLedger
+
+        return bootstrap.build_services(
+            ctx.settings,
+            state=InMemoryCatalogStateStore(),
+            stores=InMemoryDeploymentStore(),
+            ledger=InMemoryLedger(),
+        )
+    return bootstrap.build_services(ctx.settings)
 
 
 def _refresh(services: bootstrap.Services, now: datetime, out: TextIO) -> bool:
@@ -187,24 +399,50 @@ def _date(value: datetime | None) -> str:
     return "" if value is None else f"{value:%Y-%m-%d}"
 
 
-def _assessments(services: bootstrap.Services, now: datetime) -> list[Assessment]:
-    return list(services.status(now).assessments)
+def _past_warning(report: Any, now: datetime, explicit: bool) -> str | None:
+    """--at before the last catalog snapshot: the answer still comes from today's catalog and inventory."""
+    last = report.last_cycle_at
+    if not explicit or last is None or now >= last:
+        return None
+    return (
+        f"--at {now:%Y-%m-%d %H:%M} UTC is before the last catalog snapshot ({last:%Y-%m-%d %H:%M} UTC): this "
+        "judges that date against the catalog and inventory as stored now, not as they were then"
+    )
 
 
 # the order a person reads a plan in: what is broken, then what is at risk, then what will move
 
 
+def _ordered(assessments: Sequence[Assessment]) -> list[Assessment]:
+    return sorted(assessments, key=worst_first)
+
+
 def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
     """List the inventory with retirement countdowns."""
-    services = _services(args)
+    ctx = _context(args)
+    as_json = args.format == "json"
+    _intro(ctx, out, to_stderr=as_json)
+    services = _services(ctx, read_only=not args.refresh)
     now = args.at or datetime.now(UTC)
-    ok = _refresh(services, now, out) if args.refresh else True
-    assessments = _assessments(services, now)
+    ok = _refresh(services, now, sys.stderr if as_json else out) if args.refresh else True
+    report = services.status(now)
+    warning = _past_warning(report, now, args.at is not None)
+    if warning:
+        sys.stderr.write(f"warning: {warning}\n")
+    assessments = sorted(
+        report.assessments, key=lambda a: (a.days_left is None, a.days_left or 0, a.deployment.key)
+    )
+    if as_json:
+        by_id = {d["deploymentId"]: d for d in report.to_json()["deployments"]}  # type: ignore[attr-defined]
+        _json({"state": describe_store(ctx.state, ctx.settings.state_table_prefix), "at": format_instant(now),
+               "warnings": [warning] if warning else [],
+               "deployments": [by_id[a.deployment.resource_id] for a in assessments]}, out)  # fmt: skip
+        return EXIT_OK if ok else EXIT_FAILED
     if not assessments:
-        out.write("No deployments in the inventory yet: run with --refresh, or let catalog_timer run.\n")
+        out.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
         return EXIT_OK if ok else EXIT_FAILED
     rows = [["DEPLOYMENT", "ACCOUNT", "REGION", "MODEL", "VERSION", "SKU", "POLICY", "RETIRES", "DAYS LEFT"]]
-    for a in sorted(assessments, key=lambda a: (a.days_left is None, a.days_left or 0, a.deployment.key)):
+    for a in assessments:
         d = a.deployment
         rows.append([d.name, d.account_id.rsplit("/", 1)[-1], d.location, d.model_name, d.model_version,
                      d.sku_name, d.policy, _date(a.retirement_date), _days(a.days_left)])  # fmt: skip
@@ -213,33 +451,95 @@ def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _fail_on(values: list[str] | None, within: int | None) -> list[str]:
+    kinds = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    wrong = [k for k in kinds if k not in FAIL_ON]
+    if wrong:
+        raise UsageError(f"--fail-on {', '.join(wrong)}: choose from {', '.join(FAIL_ON)}")
+    if within is not None and "at-risk" not in kinds:
+        raise UsageError("--within DAYS applies to --fail-on at-risk")
+    return list(dict.fromkeys(kinds))
+
+
+def gate(assessments: Sequence[Assessment], kinds: Sequence[str], within: int | None) -> list[Assessment]:
+    """The deployments a CI gate fails on: broken ones for either kind; with at-risk, also those at risk (within
+    DAYS of their date when given)."""
+    if not kinds:
+        return []
+    hits = []
+    for a in assessments:
+        if a.status is Status.BROKEN or (
+            a.status is Status.AT_RISK
+            and "at-risk" in kinds
+            and (within is None or (a.days_left is not None and a.days_left <= within))
+        ):
+            hits.append(a)
+    return hits
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     """For every deployment: policy, version, what will happen and when. Writes nothing."""
-    services = _services(args)
+    kinds = _fail_on(args.fail_on, args.within)
+    ctx = _context(args)
+    as_json = args.format == "json"
+    _intro(ctx, out, to_stderr=as_json)
+    services = _services(ctx, read_only=not args.refresh)
     now = args.at or datetime.now(UTC)
-    ok = _refresh(services, now, out) if args.refresh else True
-    assessments = _assessments(services, now)
+    ok = _refresh(services, now, sys.stderr if as_json else out) if args.refresh else True
+    report = services.status(now)
+    warning = _past_warning(report, now, args.at is not None)
+    if warning:
+        sys.stderr.write(f"warning: {warning}\n")
+    assessments = _ordered(report.assessments)
     mode = "enforce" if services.settings.enforce else "plan"
-    out.write(f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n")
-    if not assessments:
-        out.write("No deployments in the inventory yet: run with --refresh, or let catalog_timer run.\n")
-        return EXIT_OK if ok else EXIT_FAILED
-    rows = [["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "POLICY", "WHEN", "DAYS", "WHAT HAPPENS"]]
-    for a in sorted(assessments, key=worst_first):
-        d = a.deployment
-        rows.append([a.status.value, d.name, d.location, d.model_name, d.model_version,
-                     d.policy + (" (provisioned)" if d.is_provisioned else ""),
-                     _date(a.action_date or a.retirement_date), _days(a.days_left), a.summary])  # fmt: skip
-    _table(rows, out)
-    counts = Counter(a.status for a in assessments)
-    out.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
+    failing = gate(assessments, kinds, args.within)
+    if as_json:
+        data = report.to_json()
+        by_id = {d["deploymentId"]: d for d in data["deployments"]}  # type: ignore[attr-defined]
+        _json({"state": describe_store(ctx.state, ctx.settings.state_table_prefix), "at": format_instant(now),
+               "mode": mode, "warnings": [warning] if warning else [], "counts": data["counts"],
+               "deployments": [by_id[a.deployment.resource_id] for a in assessments],
+               "failOn": kinds, "failing": [a.deployment.resource_id for a in failing]}, out)  # fmt: skip
+    else:
+        out.write(
+            f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n"
+        )
+        if not assessments:
+            out.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
+            return EXIT_OK if ok else EXIT_FAILED
+        rows = [
+            ["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "POLICY", "WHEN", "DAYS", "WHAT HAPPENS"]
+        ]
+        for a in assessments:
+            d = a.deployment
+            rows.append([a.status.value, d.name, d.location, d.model_name, d.model_version,
+                         d.policy + (" (provisioned)" if d.is_provisioned else ""),
+                         _date(a.action_date or a.retirement_date), _days(a.days_left), a.summary])  # fmt: skip
+        _table(rows, out)
+        counts = Counter(a.status for a in assessments)
+        out.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
+    if failing:
+        within = f" within {args.within} days" if args.within is not None else ""
+        names = ", ".join(a.deployment.name for a in failing[:10]) + (" …" if len(failing) > 10 else "")
+        sys.stderr.write(f"{len(failing)} deployment(s) match --fail-on {','.join(kinds)}{within}: {names}\n")
+        return EXIT_FAILED
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _refuse_empty(ctx: Context, services: bootstrap.Services, what: str) -> bool:
+    """An empty inventory where one is needed means the wrong state: say so (stderr) and return True."""
+    if services.stores.list_deployments():
+        return False
+    where = "does not exist" if ctx.is_missing_file() else "holds no deployments"
+    sys.stderr.write(
+        f"error: the state {describe_store(ctx.state, ctx.settings.state_table_prefix)} {where}: {what} needs "
+        f"the state the app writes. Is this the wrong state? {_empty_hint(ctx)}\n"
+    )
+    return True
 
 
 def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     """Hand an Event Grid delivery body (or dead-letter file) to the subscribers, as the triggers do."""
-    import json
-
     from shared.services.pipeline import deliver, parse_body
     from shared.services.results import RETRY
 
@@ -255,7 +555,14 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
             events = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError:
             raise UsageError(f"{args.events} is neither JSON nor JSON lines: {exc}") from None
-    services = _services(args)
+    ctx = _context(args)
+    _intro(ctx, out)
+    services = _services(ctx, read_only=not args.allow_empty)
+    # an empty inventory means the subscribers' ledger is elsewhere too: a replay here would decide nothing for
+    # the deployments and could post alerts the app already posted
+    if not args.allow_empty and _refuse_empty(ctx, services, "replaying events"):
+        sys.stderr.write("  (--allow-empty replays into this state anyway)\n")
+        return EXIT_FAILED
     now = args.at or datetime.now(UTC)
     deliveries = deliver(events, services.subscribers(), now)
     rows = [["EVENT", "TYPE", "SUBSCRIBER", "OUTCOME", "DETAIL"]]
@@ -265,9 +572,10 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     _table(rows, out)
     bad = [d for d in deliveries if d.outcome in (RETRY, "failed", "rejected")]
     retry = sum(d.outcome == RETRY for d in deliveries)
+    again = f": {_command(ctx, f'deliver {args.events}')}" if retry else ""
     out.write(
         f"\n{len(events)} event(s) delivered, {len(bad)} not processed"
-        + (f" ({retry} transient: deliver them again later)" if retry else "")
+        + (f" ({retry} transient: deliver them again later{again})" if retry else "")
         + "\n"
     )
     return EXIT_FAILED if bad else EXIT_OK
@@ -279,7 +587,11 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
 
     from shared.services.rollback import RollbackRefused
 
-    services = _services(args)
+    ctx = _context(args)
+    _intro(ctx, out)
+    services = _services(ctx, read_only=True)
+    if _refuse_empty(ctx, services, "a rollback"):
+        return EXIT_FAILED
     now = args.at or datetime.now(UTC)
     try:
         result = services.rollback.rollback(
@@ -293,48 +605,78 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
         )
     except RollbackRefused as exc:
         sys.stderr.write(f"refused ({exc.reason}): {exc}\n")
+        if exc.reason in ("unknown-deployment", "stale-inventory"):
+            sys.stderr.write(f"  refresh this state's inventory: {_command(ctx, 'deployments --refresh')}\n")
         return EXIT_FAILED
     out.write(result.describe() + "\n")
     if result.event is not None:
         out.write(f"published {result.event.event_type} ({result.event.id})\n")
+    if args.dry_run:
+        out.write(f"to do it: {_command(ctx, f'rollback {args.deployment_id}')}\n")
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    """Write the status page (the same one GET /api/status serves) to a file."""
-    import json
-
+    """Write the status page (the same one GET /api/status serves) to a file, or to stdout with --out -."""
     from shared.presentation.status_page import render_status_page
 
-    services = _services(args)
+    to_stdout = args.out == "-"
+    ctx = _context(args)
+    _intro(ctx, out, to_stderr=to_stdout)
+    services = _services(ctx, read_only=True)
     now = args.at or datetime.now(UTC)
     report = services.status(now)
+    warning = _past_warning(report, now, args.at is not None)
+    if warning:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.format == "json":
+        text = json.dumps(report.to_json(), indent=2) + "\n"
+    else:
+        text = render_status_page(report)
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in Status if report.count(s))
+    if to_stdout:
+        out.write(text)
+        sys.stderr.write(f"{len(report.assessments)} deployment(s): {counts or 'none'}\n")
+        return EXIT_OK
     target = Path(args.out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if args.format == "json":
-        target.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    else:
-        target.write_text(render_status_page(report), encoding="utf-8")
-    counts = ", ".join(f"{report.count(s)} {s.value}" for s in Status if report.count(s))
+    target.write_text(text, encoding="utf-8")
     out.write(f"wrote {target} ({len(report.assessments)} deployment(s): {counts or 'none'})\n")
     return EXIT_OK
 
 
+def _kinds_text(kinds: Sequence[str]) -> str:
+    return "kinds:\n" + "".join(f"  {k}\n" for k in sorted(kinds))
+
+
+def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
+    """The sample kinds --kind picks: all for none; the list of kinds (printed, then None) for an empty value;
+    a UsageError listing them for an unknown one."""
+    from shared.presentation.alert_samples import samples
+
+    known = list(samples())
+    if kind is None:
+        return known
+    if not kind:
+        out.write(_kinds_text(known))
+        return None
+    if kind not in known:
+        raise UsageError(f"unknown kind {kind!r}; " + _kinds_text(known).rstrip("\n"))
+    return [kind]
+
+
 def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
     """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer."""
-    import json
-
     from shared.domain.alerts import messages_for
     from shared.presentation.alert_samples import samples
     from shared.presentation.render import slack_payload, teams_payload
 
+    kinds = choose_kind(args.kind, out)
+    if kinds is None:
+        return EXIT_OK
     chosen = samples()
-    if args.kind:
-        if args.kind not in chosen:
-            raise UsageError(f"unknown kind {args.kind!r}; kinds: {', '.join(sorted(chosen))}")
-        chosen = {args.kind: chosen[args.kind]}
-    for name, event in chosen.items():
-        for message in messages_for(event):
+    for name in kinds:
+        for message in messages_for(chosen[name]):
             out.write(f"# {name}: {message.kind}, severity {message.severity.label}\n")
             if args.channel in ("slack", "both"):
                 out.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
@@ -348,10 +690,21 @@ def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_alerts_send(args: argparse.Namespace, out: TextIO) -> int:
+    """Post one test message to the route's real webhooks and report each channel's answer."""
+    from shared.cli_alerts import send_test
+
+    kinds = choose_kind(args.kind, out)
+    if kinds is None:
+        return EXIT_OK
+    ctx = _context(args)
+    for note in ctx.notes:
+        out.write(f"note: {note}\n")
+    return send_test(ctx.settings, args.route, kinds[0] if args.kind else None, out)
+
+
 def _state_arg(text: str) -> StateStoreConfig:
-    parsed = load_settings({"STATE_STORE": text}).state_store
-    assert parsed is not None
-    return parsed
+    return parse_state(text)
 
 
 def _file_as_of(source: object) -> datetime | None:
@@ -370,57 +723,203 @@ def _locations(args: argparse.Namespace, settings: Settings, source: object) -> 
     raise UsageError("no locations: set WATCH_LOCATIONS (e.g. eastus,swedencentral) or pass --locations")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m shared",
-        description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and "
-        "local.settings.json; see local.settings.sample.json.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# ---- the parser
 
-    check = sub.add_parser("check", help="run one catalog watch cycle and show what changed")
+_GLOBAL_DEFAULTS: dict[str, object] = {
+    "verbose": False,
+    "state": None,
+    "app_settings": None,
+    "state_table_prefix": None,
+}
+
+
+def _add_global_options(p: argparse.ArgumentParser) -> None:
+    """-v, --state, --app-settings: accepted before and after the command (SUPPRESS keeps an earlier value)."""
+    have = p._option_string_actions
+    if "-v" not in have:
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log details to stderr")  # fmt: skip
+    if "--app-settings" not in have:
+        p.add_argument("--app-settings", metavar="FILE", default=argparse.SUPPRESS,
+                       help="use the deployed app's settings: the JSON `az functionapp config appsettings list` "
+                       "prints (Key Vault references are not resolved here: set those in the environment)")  # fmt: skip
+    if "--state" not in have:
+        p.add_argument("--state", default=argparse.SUPPRESS,
+                       help="state store: sqlite:///PATH, a table endpoint URL (signed in with az login) or a "
+                       "storage connection string (default: STATE_STORE, AzureWebJobsStorage, else "
+                       "sqlite:///.modelwatch/state.db)")  # fmt: skip
+    else:  # a command that declared its own --state (iac): keep a value given before the command
+        have["--state"].default = argparse.SUPPRESS
+    if "--state-table-prefix" not in have:
+        p.add_argument("--state-table-prefix", metavar="PREFIX", default=argparse.SUPPRESS,
+                       help="Table Storage table name prefix (default: STATE_TABLE_PREFIX, else ModelWatch)")  # fmt: skip
+
+
+def _format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="table for people (default), json for scripts (stdout carries the document only)")  # fmt: skip
+
+
+# description and example of every command (--help): (description, example lines)
+HELP: dict[str, tuple[str, str]] = {
+    "check": (
+        "Run one catalog watch cycle with the same service as the timer (read the catalog, diff it against the "
+        "stored snapshot, record and publish events) and show what changed. Without WATCH_SUBSCRIPTION_ID it "
+        "reads the bundled sample catalog; without EVENTGRID_TOPIC_ENDPOINT it appends events to "
+        ".modelwatch/events.jsonl.",
+        "modelwatch check --dry-run\nmodelwatch check --at 2025-06-01T00:00:00Z --format json",
+    ),
+    "run": (
+        "The timer's whole job, as catalog_timer does it (Services.run_timer): refresh the deployment "
+        "inventory, run the catalog cycle, publish. Needs WATCH_SUBSCRIPTION_ID and WATCH_LOCATIONS.",
+        "modelwatch run --app-settings app-settings.json\nmodelwatch run --at 2026-03-01T00:00:00Z --format json",
+    ),
+    "demo": (
+        "Replay real lifecycle history (2024-2026) through the whole pipeline, offline: state, events, alerts "
+        "and the status page are written to --output.",
+        "modelwatch demo\nmodelwatch plan --state sqlite:///demo-output/state.db   # then, against its state",
+    ),
+    "deployments": (
+        "List the deployment inventory with retirement countdowns (from the state; --refresh reads ARM first).",
+        "modelwatch deployments --app-settings app-settings.json\nmodelwatch deployments --refresh --format json",
+    ),
+    "plan": (
+        "What will happen to every deployment, and when. Writes nothing, whatever POLICY_MODE says. --fail-on "
+        "makes it a CI gate: exit 1 when a deployment is broken (broken) or at risk or broken (at-risk). A past "
+        "--at is judged against the catalog and inventory as stored now (a warning says so).",
+        "modelwatch plan --state https://mystorage.table.core.windows.net\n"
+        "modelwatch plan --fail-on at-risk --within 30 --format json",
+    ),
+    "deliver": (
+        "Hand an Event Grid delivery body or dead-letter file to the subscribers, through the same code path as "
+        "the triggers. Already-processed events are duplicates. Refused when the state holds no deployments "
+        "(the wrong state: the ledger is elsewhere too).",
+        "modelwatch deliver dead.json --app-settings app-settings.json",
+    ),
+    "rollback": (
+        "Put a deployment back on its previous version (and NoAutoUpgrade) while that version exists. Refused, "
+        "with a reason, when it cannot; an empty inventory means the wrong state.",
+        "modelwatch rollback /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/"
+        "accounts/<acct>/deployments/<name> --dry-run --app-settings app-settings.json",
+    ),
+    "report": (
+        "Write the status page (the same one GET /api/status serves) as HTML or JSON; --out - writes to stdout.",
+        "modelwatch report --out status.html\nmodelwatch report --out - --format json | jq .counts",
+    ),
+    "alerts": (
+        "Alert tools: preview the payloads of every message kind, or send a test message to a route.",
+        "modelwatch alerts preview --kind deployment-broken\nmodelwatch alerts send --route default",
+    ),
+    "alerts preview": (
+        "Print the Slack and Teams payloads of sample events, to paste into Slack's Block Kit Builder or the "
+        "Adaptive Cards designer. --kind with no value lists the kinds.",
+        "modelwatch alerts preview --kind deployment-at-risk-urgent --channel slack\nmodelwatch alerts preview --kind",
+    ),
+    "alerts send": (
+        "Post one clearly-marked test message ('modelwatch test message: ...') to the configured webhooks of a "
+        "route, with the same sender as the app, and report each channel's answer (never its URL).",
+        "modelwatch alerts send --route default\nmodelwatch alerts send --route payments --kind deployment-broken",
+    ),
+    "settings": (
+        "Validate the settings exactly as the function app does at start (every problem named; exit 2 when it "
+        "would refuse to start) and show each value, secrets masked, and where it came from.",
+        "modelwatch settings\nmodelwatch settings --app-settings app-settings.json --format json",
+    ),
+    "iac": (
+        "Model pins in infrastructure code: Bicep, Terraform, ARM templates.",
+        "modelwatch iac scan infra --fail-on retired,drift",
+    ),
+    "iac scan": (
+        "Find every Azure OpenAI deployment in Bicep, Terraform and ARM templates and judge each pinned version "
+        "against the catalog (--catalog-file, else the state, else the bundled sample).",
+        "modelwatch iac scan infra --format sarif --output pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
+    ),
+    "iac fix": (
+        "Rewrite each pin to its recommendation and print the diff.",
+        "modelwatch iac fix infra --dry-run",
+    ),
+}
+
+
+def _prog() -> str:
+    """How this command line was started: the console script, or python -m shared."""
+    return "modelwatch" if Path(sys.argv[0]).name.startswith("modelwatch") else PROG
+
+
+def _describe(p: argparse.ArgumentParser, name: str, prog: str) -> None:
+    import textwrap
+
+    description, example = HELP[name]
+    p.description = textwrap.fill(description, 100)
+    lines = [line.replace("modelwatch ", f"{prog} ", 1) for line in example.splitlines()]
+    p.epilog = "example:\n" + "".join(f"  {line}\n" for line in lines)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def build_parser() -> argparse.ArgumentParser:
+    prog = _prog()
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and\n"
+        "local.settings.json (see local.settings.sample.json), or from the deployed app with --app-settings.",
+        epilog=f"example:\n  {prog} settings\n  {prog} plan --app-settings app-settings.json\n\n"
+        "Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or settings.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"modelwatch {VERSION}")
+    _add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    leaves: dict[str, argparse.ArgumentParser] = {}
+
+    check = leaves["check"] = sub.add_parser(
+        "check", help="run one catalog watch cycle and show what changed"
+    )
     check.add_argument("--at", type=_instant, help="evaluate as of this ISO-8601 instant (default: now)")
     check.add_argument(
         "--catalog-file", help="read an ARM Models - List JSON response instead of calling ARM"
     )
     check.add_argument("--dry-run", action="store_true", help="diff and show, but write and publish nothing")
-    check.add_argument(
-        "--state",
-        help="state store override: sqlite:///PATH, a table endpoint URL (signed in with az login) or a storage connection string",
-    )
     check.add_argument("--locations", help="comma-separated locations (default: WATCH_LOCATIONS)")
+    _format_option(check)
     check.set_defaults(handler=cmd_check)
 
-    demo = sub.add_parser(
-        "demo", help="replay real lifecycle history (2024-2025) through the whole pipeline, offline"
+    run = leaves["run"] = sub.add_parser(
+        "run", help="the timer's whole job: inventory refresh, catalog cycle, publish"
+    )
+    run.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
+    _format_option(run)
+    run.set_defaults(handler=cmd_run)
+
+    demo = leaves["demo"] = sub.add_parser(
+        "demo", help="replay real lifecycle history (2024-2026) through the whole pipeline, offline"
     )
     demo.add_argument("--output", default="demo-output", help="folder for state, events, alerts, status page")
     demo.set_defaults(handler=cmd_demo)
 
-    def state_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--state",
-            help="state store override: sqlite:///PATH, a table endpoint URL (signed in with az login) or a storage connection string",
-        )
-
-    deployments = sub.add_parser(
+    deployments = leaves["deployments"] = sub.add_parser(
         "deployments", help="list the deployment inventory with retirement countdowns"
     )
     deployments.add_argument(
         "--at", type=_instant, help="count down from this ISO-8601 instant (default: now)"
     )
     deployments.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
-    state_option(deployments)
+    _format_option(deployments)
     deployments.set_defaults(handler=cmd_deployments)
 
-    plan = sub.add_parser("plan", help="what will happen to every deployment, and when (writes nothing)")
+    plan = leaves["plan"] = sub.add_parser(
+        "plan", help="what will happen to every deployment, and when (writes nothing)"
+    )
     plan.add_argument("--at", type=_instant, help="what breaks on this ISO-8601 instant (default: now)")
     plan.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
-    state_option(plan)
+    plan.add_argument("--fail-on", action="append", metavar="KIND",
+                      help="exit 1 when a deployment is broken (broken), or at risk or broken (at-risk); "
+                      "repeat or comma-separate")  # fmt: skip
+    plan.add_argument("--within", type=_days_arg, metavar="DAYS",
+                      help="with --fail-on at-risk: only deployments at risk within this many days count")  # fmt: skip
+    _format_option(plan)
     plan.set_defaults(handler=cmd_plan)
 
-    deliver = sub.add_parser(
+    deliver = leaves["deliver"] = sub.add_parser(
         "deliver", help="hand an Event Grid body or dead-letter file to the subscribers (replay)"
     )
     deliver.add_argument(
@@ -430,10 +929,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(.modelwatch/events.jsonl), or - for stdin",
     )
     deliver.add_argument("--at", type=_instant, help="process as of this ISO-8601 instant (default: now)")
-    state_option(deliver)
+    deliver.add_argument("--allow-empty", action="store_true",
+                         help="replay even into a state without deployments (else refused: the wrong state)")  # fmt: skip
     deliver.set_defaults(handler=cmd_deliver)
 
-    rollback = sub.add_parser("rollback", help="put a deployment back on its previous version")
+    rollback = leaves["rollback"] = sub.add_parser(
+        "rollback", help="put a deployment back on its previous version"
+    )
     rollback.add_argument("deployment_id", metavar="DEPLOYMENT_ID", help="the deployment's ARM resource id")
     rollback.add_argument(
         "--to", metavar="VERSION", help="the version to go back to (default: the previous one)"
@@ -449,47 +951,113 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also roll back a pinned, ignored or provisioned deployment"
     )
     rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
-    state_option(rollback)
     rollback.set_defaults(handler=cmd_rollback)
 
-    report = sub.add_parser("report", help="write the status page to a file (HTML, or JSON)")
-    report.add_argument("--out", required=True, help="the file to write, e.g. status.html")
+    report = leaves["report"] = sub.add_parser(
+        "report", help="write the status page to a file or stdout (HTML, or JSON)"
+    )
+    report.add_argument("--out", required=True, help="the file to write, e.g. status.html; - for stdout")
     report.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
     report.add_argument("--format", choices=("html", "json"), default="html")
-    state_option(report)
     report.set_defaults(handler=cmd_report)
 
-    alerts = sub.add_parser("alerts", help="alert tools")
+    alerts = leaves["alerts"] = sub.add_parser(
+        "alerts", help="alert tools: preview payloads, send a test message"
+    )
     alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ALERTS_COMMAND")
-    preview = alerts_sub.add_parser("preview", help="print the Slack and Teams payloads of sample events")
-    preview.add_argument("--kind", help="one sample only (e.g. deployment-at-risk-urgent); default: all")
+    preview = leaves["alerts preview"] = alerts_sub.add_parser(
+        "preview", help="print the Slack and Teams payloads of sample events"
+    )
+    preview.add_argument("--kind", nargs="?", const="",
+                         help="one sample only (e.g. deployment-at-risk-urgent); no value: list the kinds")  # fmt: skip
     preview.add_argument("--channel", choices=("slack", "teams", "both"), default="both")
     preview.set_defaults(handler=cmd_alerts_preview)
+    send = leaves["alerts send"] = alerts_sub.add_parser(
+        "send", help="post a test message to a route's configured webhooks"
+    )
+    send.add_argument("--route", required=True, help="the route: default, or a name from ALERT_ROUTES")
+    send.add_argument("--kind", nargs="?", const="",
+                      help="the sample message to send (default: a short one); no value: list the kinds")  # fmt: skip
+    send.set_defaults(handler=cmd_alerts_send)
 
-    show = sub.add_parser("settings", help="show the effective settings (secrets masked) and any problem")
+    show = leaves["settings"] = sub.add_parser(
+        "settings", help="validate the settings as the function app does, and show each value and its source"
+    )
+    _format_option(show)
     show.set_defaults(handler=cmd_settings)
+
     __import__("shared.iac.cli").iac.cli.register(sub)  # `iac scan|fix` (#17), imported only here
+    iac = leaves["iac"] = sub.choices["iac"]
+    for action in iac._subparsers._group_actions if iac._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction):
+            for name, p in action.choices.items():
+                leaves[f"iac {name}"] = p
+    for name, p in leaves.items():
+        _describe(p, name, prog)
+        _add_global_options(p)
+        if name.startswith("iac ") and p.get_default("handler"):
+            p.set_defaults(handler=_with_state_line(p.get_default("handler")))
     return parser
 
 
+def _with_state_line(handler: Any) -> Any:
+    """A command defined elsewhere (iac) gets the same first line: the state it reads, resolved the same way."""
+
+    def run_with_state_line(args: argparse.Namespace, out: TextIO) -> int:
+        ctx = _context(args)
+        document = getattr(args, "format", "table") != "table" and not getattr(args, "output", None)
+        _intro(ctx, out, to_stderr=document)
+        return int(handler(args, out))
+
+    return run_with_state_line
+
+
+def _quiet_broken_pipe(stream: TextIO) -> None:
+    """The reader went away (`... | head`): no traceback, and nothing more written at exit."""
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    global _current  # noqa: PLW0603 - reset per command
+    _current = None
     stream = out or sys.stdout
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
-        return int(exc.code or 0)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        return int(args.handler(args, stream))
-    except SettingsError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
-    except UsageError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
-    except ModelWatchError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help and --version
+            return int(exc.code or 0)
+        for name, default in _GLOBAL_DEFAULTS.items():
+            if not hasattr(args, name):
+                setattr(args, name, default)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        try:
+            code = int(args.handler(args, stream))
+            stream.flush()
+            return code
+        except SettingsError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_USAGE
+        except UsageError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_USAGE
+        except ModelWatchError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_FAILED
+    except BrokenPipeError:
+        _quiet_broken_pipe(stream)
         return EXIT_FAILED
+
+
+def run() -> None:
+    """The ``modelwatch`` console script (pyproject.toml [project.scripts])."""
+    raise SystemExit(main())

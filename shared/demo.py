@@ -166,6 +166,12 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
         f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}"
         f" · infrastructure-code findings: {output / 'iac.sarif'}"
     )
+    state = f"--state sqlite:///{output / 'state.db'}"  # the demo's own state, not .modelwatch/state.db
+    console.line()
+    console.line(("Next, try the command line against the demo's state:", "bold"))
+    for command in (f"plan {state}", f"deployments {state}", f"report --out - --format json {state} | head",
+                    f"plan {state} --fail-on broken   # a CI gate: exits 1, a deployment is broken"):  # fmt: skip
+        console.line(f"  python -m shared {command}")
     return 1 if failed else 0
 
 

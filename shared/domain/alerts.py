@@ -104,8 +104,17 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+APP_SETTINGS_FILE = "app-settings.json"
+# how an operator gets the deployed app's settings, so the command works against the app's own state and scope
+APP_SETTINGS_HOW = (
+    f"az functionapp config appsettings list -g <resource group> -n <app> > {APP_SETTINGS_FILE}"
+)
+
+
 def rollback_command(deployment_id: str) -> str:
-    return f"python -m shared rollback {deployment_id} --dry-run"
+    """The command an operator runs from a workstation: against the deployed app's state (its STATE_STORE and
+    table prefix) and write scope, read from the app's settings (--app-settings), never the local default."""
+    return f"python -m shared rollback {deployment_id} --dry-run --app-settings {APP_SETTINGS_FILE}"
 
 
 # ---- catalog news (from digests)
@@ -395,10 +404,11 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
                 " Neither modelwatch nor Azure's documented upgrade explains this change." if external else ""
             ),
             todo=(
-                f"If it misbehaves, roll back (possible until {until}):"
+                f"If it misbehaves, roll back (possible until {until})"
                 if until
-                else "If it misbehaves, roll back:"
-            ),
+                else "If it misbehaves, roll back"
+            )
+            + f", with the app's settings saved by {APP_SETTINGS_HOW}:",
             command=rollback_command(d.deployment_id),
             route=route,
         )

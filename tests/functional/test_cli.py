@@ -113,7 +113,15 @@ def test_unreadable_catalog_file_exits_1_naming_it(
     assert "bad.json" in out + capsys.readouterr().err
 
 
+def app_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the function app needs to start (require_function_app)."""
+    monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("WATCH_LOCATIONS", "eastus")
+    monkeypatch.setenv("EVENTGRID_TOPIC_ENDPOINT", "https://t.eastus-1.eventgrid.azure.net/api/events")
+
+
 def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    app_env(monkeypatch)
     monkeypatch.setenv("EVENTGRID_TOPIC_KEY", "very-secret-key-123")
     monkeypatch.setenv(
         "STATE_STORE", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5"
@@ -121,7 +129,7 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
     code, out = run("settings")
     assert code == 0
     assert "very-secret-key-123" not in out and "c2VjcmV0a2V5" not in out
-    assert "EVENTGRID_TOPIC_KEY" in out and "account acct" in out
+    assert "EVENTGRID_TOPIC_KEY" in out and "https://acct.table.core.windows.net" in out
 
 
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
@@ -180,6 +188,8 @@ def test_alerts_preview_prints_valid_payloads_for_every_kind() -> None:
 
 
 def test_settings_command_masks_webhook_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    app_env(monkeypatch)
+    monkeypatch.setenv("STATE_STORE", "https://acct.table.core.windows.net")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/VERYSECRET")
     monkeypatch.setenv(
         "ALERT_ROUTES", json.dumps({"payments": {"teams": "https://x.example/w?sig=SIGSECRET"}})
