@@ -13,6 +13,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.held import HeldAlert
 from shared.domain.ledger import Claim, LedgerEntry
 from shared.domain.routes import Channel
 
@@ -117,6 +118,31 @@ class VersionChangeStore(Protocol):
 
     def list_changes(self, deployment_id: str | None = None) -> list[VersionChange]:
         """Records, newest first; of one deployment when given (ids compared case-insensitively)."""
+        ...
+
+
+class AlertBuffer(Protocol):
+    """Deployment news held until it is told as one message per route and group (shared/domain/held.py)."""
+
+    def hold(self, items: Sequence[HeldAlert]) -> None:
+        """Keep these items. An item already held (same route, group and item_id) is left as it is, batch mark
+        included: holding is idempotent."""
+        ...
+
+    def groups(self) -> list[tuple[str, str, datetime]]:
+        """(route, group, oldest held_at) of every group holding items."""
+        ...
+
+    def held(self, route: str, group: str) -> list[HeldAlert]:
+        """The group's items, oldest first (held_at, then item_id)."""
+        ...
+
+    def mark(self, route: str, group: str, item_ids: Sequence[str], batch: str) -> None:
+        """Set ``batch`` on these items, except those already marked with a batch; missing items are ignored."""
+        ...
+
+    def release(self, route: str, group: str, item_ids: Sequence[str]) -> None:
+        """Delete these items; missing ones are ignored."""
         ...
 
 

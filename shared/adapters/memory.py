@@ -13,6 +13,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.held import HeldAlert
 from shared.domain.ids import arm_key
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.errors import ConcurrencyError
@@ -183,3 +184,45 @@ class InMemoryLedger:
     def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
         with self._lock:
             return self._ledger.get((subscriber, event_id))
+
+
+class InMemoryAlertBuffer:
+    """AlertBuffer in memory: the reference implementation of its contract."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], dict[str, HeldAlert]] = {}
+
+    def hold(self, items: Sequence[HeldAlert]) -> None:
+        with self._lock:
+            for item in items:
+                self._items.setdefault((item.route, item.group), {}).setdefault(item.item_id, item)
+
+    def groups(self) -> list[tuple[str, str, datetime]]:
+        with self._lock:
+            return [
+                (route, group, min(i.held_at for i in items.values()))
+                for (route, group), items in sorted(self._items.items())
+                if items
+            ]
+
+    def held(self, route: str, group: str) -> list[HeldAlert]:
+        with self._lock:
+            items = list(self._items.get((route, group), {}).values())
+        return sorted(items, key=lambda i: (i.held_at, i.item_id))
+
+    def mark(self, route: str, group: str, item_ids: Sequence[str], batch: str) -> None:
+        with self._lock:
+            items = self._items.get((route, group), {})
+            for ident in item_ids:
+                item = items.get(ident)
+                if item is not None and item.batch is None:
+                    items[ident] = replace(item, batch=batch)
+
+    def release(self, route: str, group: str, item_ids: Sequence[str]) -> None:
+        with self._lock:
+            items = self._items.get((route, group), {})
+            for ident in item_ids:
+                items.pop(ident, None)
+            if not items:
+                self._items.pop((route, group), None)
