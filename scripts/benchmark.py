@@ -69,7 +69,13 @@ from shared.domain.catalog import ModelVersion, VersionKey, parse_models  # noqa
 from shared.domain.deployment_events import assessment_event  # noqa: E402
 from shared.domain.deployments import Deployment  # noqa: E402
 from shared.domain.diff import diff_location  # noqa: E402
-from shared.domain.events import DEPLOYMENT_EVENT_TYPES, EventType, JsonValue, LifecycleEvent  # noqa: E402
+from shared.domain.events import (  # noqa: E402
+    DEPLOYMENT_EVENT_TYPES,
+    VERSION_SCOPED,
+    EventType,
+    JsonValue,
+    LifecycleEvent,
+)
 from shared.domain.policy import PolicyRules, assess  # noqa: E402
 from shared.domain.routes import Route  # noqa: E402
 from shared.domain.secret import Secret  # noqa: E402
@@ -78,7 +84,7 @@ from shared.services.inventory import InventoryReport, InventoryService  # noqa:
 from shared.services.notify import NOTIFY_EVENT_TYPES, plan_posts  # noqa: E402
 from shared.services.pipeline import deliver_one  # noqa: E402
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER  # noqa: E402
-from shared.services.policy import VERSION_SCOPED, PolicyService, Scope, catalog_view, validate_catalog_event  # noqa: E402
+from shared.services.policy import PolicyService, Scope, catalog_view, validate_catalog_event  # noqa: E402
 from shared.services.results import PROCESSED  # noqa: E402
 from shared.services.watch import CatalogWatcher  # noqa: E402
 from tests.builders import item  # noqa: E402

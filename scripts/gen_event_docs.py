@@ -208,7 +208,10 @@ def render() -> str:
     ]
     for event_type in EventType:
         spec = REGISTRY[event_type]
-        takers = ", ".join(f"`{c.value}`" for c in sorted(spec.consumers))
+        takers = (
+            ", ".join(f"`{c.value}`" for c in sorted(spec.consumers))
+            or "no function of this app (for others)"
+        )
         lines += [f"## `{event_type.value}`", "", spec.about, "", f"Taken by: {takers}.", ""]
         example = examples.get(event_type.value)
         if example is not None:

@@ -206,13 +206,12 @@ def render_cards(
 def sample_cards() -> dict[str, dict[str, Any]]:
     """The Teams card of every sample message kind (what `alerts preview` prints)."""
     sys.path.insert(0, str(ROOT))
-    from shared.domain.alerts import messages_for
-    from shared.presentation.alert_samples import samples
+    from shared.presentation.alert_samples import sample_messages
     from shared.presentation.render import teams_payload
 
     cards: dict[str, dict[str, Any]] = {}
-    for name, event in samples().items():
-        for i, message in enumerate(messages_for(event)):
+    for name, messages in sample_messages().items():
+        for i, message in enumerate(messages):
             cards[name if i == 0 else f"{name}-{i}"] = dict(teams_payload(message))
     return cards
 

@@ -652,9 +652,9 @@ def _kinds_text(kinds: Sequence[str]) -> str:
 def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
     """The sample kinds --kind picks: all for none; the list of kinds (printed, then None) for an empty value;
     a UsageError listing them for an unknown one."""
-    from shared.presentation.alert_samples import samples
+    from shared.presentation.alert_samples import sample_messages
 
-    known = list(samples())
+    known = list(sample_messages())
     if kind is None:
         return known
     if not kind:
@@ -667,16 +667,15 @@ def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
 
 def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
     """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer."""
-    from shared.domain.alerts import messages_for
-    from shared.presentation.alert_samples import samples
+    from shared.presentation.alert_samples import sample_messages
     from shared.presentation.render import slack_payload, teams_payload
 
     kinds = choose_kind(args.kind, out)
     if kinds is None:
         return EXIT_OK
-    chosen = samples()
+    chosen = sample_messages()
     for name in kinds:
-        for message in messages_for(chosen[name]):
+        for message in chosen[name]:
             out.write(f"# {name}: {message.kind}, severity {message.severity.label}\n")
             if args.channel in ("slack", "both"):
                 out.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
@@ -808,17 +807,17 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "alerts": (
         "Alert tools: preview the payloads of every message kind, or send a test message to a route.",
-        "modelwatch alerts preview --kind deployment-broken\nmodelwatch alerts send --route default",
+        "modelwatch alerts preview --kind team-broken\nmodelwatch alerts send --route default",
     ),
     "alerts preview": (
         "Print the Slack and Teams payloads of sample events, to paste into Slack's Block Kit Builder or the "
         "Adaptive Cards designer. --kind with no value lists the kinds.",
-        "modelwatch alerts preview --kind deployment-at-risk-urgent --channel slack\nmodelwatch alerts preview --kind",
+        "modelwatch alerts preview --kind team-retirement-approaching --channel slack\nmodelwatch alerts preview --kind",
     ),
     "alerts send": (
         "Post one clearly-marked test message ('modelwatch test message: ...') to the configured webhooks of a "
         "route, with the same sender as the app, and report each channel's answer (never its URL).",
-        "modelwatch alerts send --route default\nmodelwatch alerts send --route payments --kind deployment-broken",
+        "modelwatch alerts send --route default\nmodelwatch alerts send --route payments --kind team-broken",
     ),
     "settings": (
         "Validate the settings exactly as the function app does at start (every problem named; exit 2 when it "
@@ -969,7 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
         "preview", help="print the Slack and Teams payloads of sample events"
     )
     preview.add_argument("--kind", nargs="?", const="",
-                         help="one sample only (e.g. deployment-at-risk-urgent); no value: list the kinds")  # fmt: skip
+                         help="one sample only (e.g. team-retirement-approaching); no value: list the kinds")  # fmt: skip
     preview.add_argument("--channel", choices=("slack", "teams", "both"), default="both")
     preview.set_defaults(handler=cmd_alerts_preview)
     send = leaves["alerts send"] = alerts_sub.add_parser(

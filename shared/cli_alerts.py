@@ -23,10 +23,9 @@ MARK = "modelwatch test message: "
 
 def marked_message(kind: str | None) -> Message:
     """The first message of the sample ``kind``, marked as a test in its headline and notification text."""
-    from shared.domain.alerts import messages_for
-    from shared.presentation.alert_samples import samples
+    from shared.presentation.alert_samples import sample_messages
 
-    (message, *_) = messages_for(samples()[kind or DEFAULT_KIND])
+    (message, *_) = sample_messages()[kind or DEFAULT_KIND]
     return replace(
         message,
         title=MARK + message.title,

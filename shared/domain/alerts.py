@@ -8,43 +8,28 @@ do, with the rollback command where one applies. Rendering to Slack and Teams is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import IntEnum
 from urllib.parse import quote, urljoin
 
 from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.impact import Impact, impact_of
 from shared.domain.payloads import (
-    AssessmentData,
     CatalogDigestData,
     DeploymentData,
     DigestChange,
     RolledBackData,
     VersionChangeData,
 )
+from shared.domain.policy import Assessment
+from shared.domain.routes import DEFAULT_ROUTE
+from shared.domain.severity import Severity
 
 RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
 MAX_CHANGE_MESSAGES = (
     10  # a digest with more changes (a first install's baseline) becomes one summary message
 )
-
-
-class Severity(IntEnum):
-    INFO = 0
-    WARNING = 1
-    CRITICAL = 2
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            raise ValueError(f"{text!r} is not a severity (info, warning, critical)") from None
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True)
@@ -66,6 +51,7 @@ class Message:
     route: str | None = None  # deployment messages: the route tag; None: the default route
     catalog_news: bool = False  # catalog news (a route can turn off the informational part)
     links: tuple[tuple[str, str], ...] = ()  # (title, url): the status page, a rollback's confirmation step
+    count_items: bool = True  # show the list's length beside its title (not when items are outcome lines)
 
 
 def _s(value: object) -> str:
@@ -98,10 +84,6 @@ def _days_text(days: int | None) -> str:
 def _when(date: datetime | None, days: int | None) -> str:
     day, left = _day(date), _days_text(days)
     return f"{day} ({left} left)" if day and left and left != "today" else day or left
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
 
 
 APP_SETTINGS_FILE = "app-settings.json"
@@ -216,33 +198,100 @@ def _change_message(index: int, change: DigestChange) -> Message:
     )
 
 
-def digest_messages(digest: LifecycleEvent) -> list[Message]:
+# route name -> the engine's decisions for that route's deployments a change concerns, per change of a digest
+Concerned = Mapping[int, Mapping[str, Sequence[Assessment]]]
+
+
+def _merged_into_release(changes: Sequence[DigestChange]) -> set[int]:
+    """A version that arrives with its retirement date is one "released" message: the RetirementScheduled (new)
+    of a version released in the same digest is told by the release (it carries the date)."""
+    released = {
+        (c.model_format, c.model_name, c.model_version)
+        for c in changes
+        if c.event_type == EventType.VERSION_RELEASED
+    }
+    return {
+        i
+        for i, c in enumerate(changes)
+        if c.event_type == EventType.RETIREMENT_SCHEDULED
+        and c.change == "new"
+        and (c.model_format, c.model_name, c.model_version) in released
+    }
+
+
+def _told_to(base: Message, route: str, impact: Impact) -> Message:
+    """The change as one team hears it: with what it means for their deployments, each outcome on a line."""
+    count = _count_text(impact.deployments)
+    return replace(
+        base,
+        severity=max(base.severity, impact.severity),
+        text=f"{base.text}: {count} of yours concerned",
+        facts=(*base.facts, ("Your deployments", str(impact.deployments))),
+        todo=impact.todo or base.todo,
+        items=impact.lines,
+        items_title="What it means for your deployments",
+        items_as_lines=True,
+        count_items=False,
+        route=None if route == DEFAULT_ROUTE else route,
+        catalog_news=False,  # about the team's own deployments: never filtered out as news
+    )
+
+
+def _count_text(n: int) -> str:
+    return "1 deployment" if n == 1 else f"{n} deployments"
+
+
+def digest_messages(
+    digest: LifecycleEvent, concerned: Concerned | None = None, *, enforce: bool = False
+) -> list[Message]:
+    """One message per change (few changes) or one summary (many: a first install's baseline), to the default
+    route; each route whose deployments a change concerns gets it too, or instead, with what it means for
+    them: one message per route per change, never one per deployment."""
     data = digest.payload_as(CatalogDigestData)
-    changes = data.changes
+    skip = _merged_into_release(data.changes)
+    changes = [(i, c) for i, c in enumerate(data.changes) if i not in skip]
+    concerned = concerned or {}
     if len(changes) <= MAX_CHANGE_MESSAGES:
-        return [_change_message(i, c) for i, c in enumerate(changes)]
-    # a baseline or a big release day: one message listing every change, worst first
+        out: list[Message] = []
+        for i, change in changes:
+            news = _change_message(i, change)
+            impacts = {r: impact_of(a, enforce=enforce) for r, a in (concerned.get(i) or {}).items()}
+            told = {r: imp for r, imp in impacts.items() if imp.told}
+            if DEFAULT_ROUTE not in told:
+                out.append(news)
+            out.extend(_told_to(news, route, imp) for route, imp in sorted(told.items()))
+        return out
+    summary = _summary_message(data, [c for _, c in changes])
+    by_route: dict[str, dict[str, Assessment]] = {}
+    for i, _ in changes:
+        for route, assessments in (concerned.get(i) or {}).items():
+            by_route.setdefault(route, {}).update({a.deployment.key: a for a in assessments})
+    out = []
+    impacts = {r: impact_of(list(a.values()), enforce=enforce) for r, a in by_route.items()}
+    told = {r: imp for r, imp in impacts.items() if imp.told}
+    if DEFAULT_ROUTE not in told:
+        out.append(summary)
+    out.extend(_told_to(summary, route, imp) for route, imp in sorted(told.items()))
+    return out
+
+
+def _summary_message(data: CatalogDigestData, changes: Sequence[DigestChange]) -> Message:
     ranked = sorted(changes, key=lambda c: -change_severity(c))
     lines = tuple(f"{c.model_name} {c.model_version}: {c.summary} ({_where(c.locations)})" for c in ranked)
     worst = max(change_severity(c) for c in changes)
-    return [
-        Message(
-            key="changes",
-            kind="catalog-summary",
-            severity=worst,
-            title=f"Model catalog: {len(changes)} changes",
-            text=f"Model catalog: {len(changes)} changes in {len(data.locations)} region(s)",
-            facts=(
-                ("Changes", str(len(changes))),
-                ("Regions", str(len(data.locations))),
-            ),
-            todo="Check `python -m shared plan` for what affects your deployments.",
-            items=lines,
-            items_title="Changes",
-            items_as_lines=True,
-            catalog_news=True,
-        )
-    ]
+    return Message(
+        key="changes",
+        kind="catalog-summary",
+        severity=worst,
+        title=f"Model catalog: {len(changes)} changes",
+        text=f"Model catalog: {len(changes)} changes in {len(data.locations)} region(s)",
+        facts=(("Changes", str(len(changes))), ("Regions", str(len(data.locations)))),
+        todo="Check `python -m shared plan` for what affects your deployments.",
+        items=lines,
+        items_title="Changes",
+        items_as_lines=True,
+        catalog_news=True,
+    )
 
 
 def _where(names: Sequence[str]) -> str:
@@ -250,17 +299,6 @@ def _where(names: Sequence[str]) -> str:
 
 
 # ---- deployment messages
-
-
-def _tone(status: str, days: int | None) -> tuple[Severity, str]:
-    """Severity and headline prefix of a deployment at risk: the tone rises as the date comes near."""
-    if status == "broken":
-        return Severity.CRITICAL, "Broken"
-    if days is not None and days <= 7:
-        return Severity.CRITICAL, "Urgent"
-    if days is not None and days <= 30:
-        return Severity.WARNING, "Action needed"
-    return Severity.WARNING, "Heads-up"
 
 
 def _deployment_facts(d: DeploymentData) -> list[tuple[str, str]]:
@@ -278,71 +316,12 @@ def _deployment_facts(d: DeploymentData) -> list[tuple[str, str]]:
 
 
 def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Message | None:
+    """The message of one deployment's version change (upgraded, rolled back); None for other events (a
+    deployment's risk is told with the catalog change that causes it, once per team: ``digest_messages``)."""
     d = event.payload_as(DeploymentData)
-    kind = event.event_type
-    name, model = _t(d.deployment_name), f"{d.model_name} {d.model_version}"
+    name = _t(d.deployment_name)
     route = d.route or None
     facts = _deployment_facts(d)
-    if kind == EventType.DEPLOYMENT_AT_RISK and isinstance(d, AssessmentData):
-        status, days = d.status, d.days_remaining
-        severity, tone = _tone(status, days)
-        when = _when(d.retirement_date, days)
-        facts.append(("Retires" if status != "broken" else "Retired", when or "unknown"))
-        provisioned = d.is_provisioned
-        return Message(
-            key="message",
-            kind="deployment-broken" if status == "broken" else "deployment-at-risk",
-            severity=severity,
-            title=f"{tone}: {name} ({model}) {'has stopped working' if status == 'broken' else 'will stop working'}",
-            text=f"{tone}: deployment {name} ({model}, {d.location}): {d.summary}",
-            facts=tuple(facts),
-            happens=_sentence(d.summary),
-            todo=(
-                "Create or move to a deployment of a supported version now; calls to this one fail."
-                if status == "broken"
-                else (
-                    "Provisioned deployments are never upgraded by Azure: plan the move (capacity included) "
-                    "before the date."
-                    if provisioned
-                    else "Upgrade it to a newer version before the date, or change its policy so Azure does."
-                )
-            ),
-            route=route,
-        )
-    if kind == EventType.DEPLOYMENT_UPGRADE_PLANNED and isinstance(d, AssessmentData):
-        # every message names the target's model and version: Azure's replacement can be another model
-        target = f"{d.target_model_name or d.model_name} {_s(d.target_version)}".strip()
-        by_azure = d.performed_by == "azure"
-        when = _day(d.action_date)
-        if by_azure:
-            severity, title = (
-                Severity.INFO,
-                f"Azure will upgrade {name} to {target}" + (f" on {when}" if when else ""),
-            )
-            todo = (
-                "Test your workload on the new version before then; tag it modelwatch:policy=pin or set "
-                "NoAutoUpgrade to hold it."
-            )
-        elif d.mode == "enforce":
-            severity, title = Severity.INFO, f"modelwatch is upgrading {name} to {target}"
-            todo = "Nothing; a rollback stays possible while the old version exists."
-        else:
-            severity, title = Severity.WARNING, f"{name} needs an upgrade to {target}"
-            todo = f"Upgrade it to {target} (POLICY_MODE=plan: modelwatch will not), or enable enforcement."
-        facts.append(("Target", target))
-        if d.retirement_date:
-            facts.append(("Retires", _when(d.retirement_date, d.days_remaining)))
-        return Message(
-            key="message",
-            kind="deployment-upgrade-expected" if by_azure else "deployment-upgrade-planned",
-            severity=severity,
-            title=title,
-            text=f"{title} ({model}, {d.location})",
-            facts=tuple(facts),
-            happens=_sentence(d.summary),
-            todo=todo,
-            route=route,
-        )
     if isinstance(d, VersionChangeData):
         rolled = isinstance(d, RolledBackData)
         from_model = d.from_model or d.model_name
@@ -415,22 +394,103 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
     return None
 
 
+# ---- held news: one message per route and group (see shared/domain/held.py)
+
+HELD_TYPES = frozenset({EventType.DEPLOYMENT_UPGRADED})  # Azure moves many deployments in one sweep
+
+
+def hold_group(event: LifecycleEvent) -> str | None:
+    """The group a deployment event waits in until its batch is told (one message per route and group), or
+    None when it is told at once (a rollback: one operator's action, answered at once)."""
+    if event.event_type not in HELD_TYPES:
+        return None
+    d = event.payload_as(VersionChangeData)
+    from_model, to_model = d.from_model or d.model_name, d.to_model or d.model_name
+    return f"upgraded|{d.applied_by}|{from_model} {d.from_version}|{to_model} {d.to_version}"
+
+
+def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
+    """One message for the held events of one route and group (one event: its own message)."""
+    if len(events) <= 1:
+        return deployment_message(events[0]) if events else None
+    changes = sorted((e.payload_as(VersionChangeData) for e in events), key=lambda d: d.deployment_name)
+    first = changes[0]
+    from_model, to_model = first.from_model or first.model_name, first.to_model or first.model_name
+    old, new = f"{from_model} {_s(first.from_version)}", f"{to_model} {_s(first.to_version)}"
+    applied = first.applied_by
+    by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
+        applied, applied
+    )
+    external = applied == "external"
+    verb = "changed" if external else "upgraded"
+    dates = [d.rollback_available_until for d in changes if d.rollback_available_until is not None]
+    until = _day(min(dates)) if dates else ""
+    regions = sorted({d.location for d in changes})
+    title = f"{by} {verb} {len(changes)} deployments from {old} to {new}"
+    return Message(
+        key="batch",
+        kind=f"deployments-upgraded-by-{applied or 'unknown'}",
+        severity=Severity.WARNING if external else Severity.INFO,
+        title=title,
+        text=f"{title} ({_where(regions)})",
+        facts=(
+            ("From", old),
+            ("To", new),
+            ("Deployments", str(len(changes))),
+            ("Regions", _where(regions)),
+            ("Rollback until", until or "no retirement date known"),
+        ),
+        happens=f"Calls to them now go to {new}."
+        + (" Neither modelwatch nor Azure's documented upgrade explains these changes." if external else ""),
+        todo=(
+            f"If one misbehaves, roll it back (possible until {until})"
+            if until
+            else "If one misbehaves, roll it back"
+        )
+        + f": the status page's Roll back button, or the command below with its id, with the "
+        f"app's settings saved by {APP_SETTINGS_HOW}:",
+        command=rollback_command("<deployment id>"),
+        items=tuple(
+            f"{_t(d.deployment_name)} ({_t(d.account_id.rsplit('/', 1)[-1])}, {d.location})" for d in changes
+        ),
+        items_title="Deployments",
+        route=first.route or None,
+    )
+
+
 def messages_for(
-    event: LifecycleEvent, now: datetime | None = None, *, status_page_url: str | None = None
+    event: LifecycleEvent,
+    now: datetime | None = None,
+    *,
+    status_page_url: str | None = None,
+    concerned: Concerned | None = None,
+    enforce: bool = False,
 ) -> list[Message]:
-    """The messages an event makes (none for event types people are not told about directly). With
-    ``status_page_url`` (STATUS_PAGE_URL) each links to the status page, and an upgrade to its rollback step."""
+    """The messages an event makes (none for event types people are not told about directly); for a digest,
+    ``concerned`` gives each route's deployments per change (see ``digest_messages``)."""
     if event.event_type == EventType.CATALOG_DIGEST:
-        messages = digest_messages(event)
+        messages = digest_messages(event, concerned, enforce=enforce)
     else:
         message = deployment_message(event, now)
         messages = [message] if message is not None else []
+    return with_links(messages, status_page_url, event)
+
+
+def with_links(
+    messages: Sequence[Message], status_page_url: str | None, event: LifecycleEvent | None = None
+) -> list[Message]:
+    """With ``status_page_url`` (STATUS_PAGE_URL) each message links to the status page, and the message of one
+    upgraded deployment to its rollback step."""
     if not status_page_url:
-        return messages
+        return list(messages)
     links: list[tuple[str, str]] = [("Open status page", status_page_url)]
-    payload = event.payload()
+    payload = event.payload() if event is not None else None
     deployment_id = payload.deployment_id if isinstance(payload, DeploymentData) else ""
-    if event.event_type == EventType.DEPLOYMENT_UPGRADED and deployment_id.startswith("/subscriptions/"):
+    if (
+        event is not None
+        and event.event_type == EventType.DEPLOYMENT_UPGRADED
+        and deployment_id.startswith("/subscriptions/")
+    ):
         step = urljoin(status_page_url, f"rollback?deploymentId={quote(deployment_id, safe='')}")
         links.insert(0, ("Roll back…", step))
     return [replace(m, links=tuple(links)) for m in messages]

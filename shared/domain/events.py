@@ -97,6 +97,9 @@ class EventSpec:
 
 
 _POLICY, _ALERTS = frozenset({Consumer.POLICY}), frozenset({Consumer.ALERTS})
+_MACHINES: frozenset[Consumer] = (
+    frozenset()
+)  # for other subscribers: the alerts tell the change, once per team
 
 REGISTRY: Mapping[EventType, EventSpec] = {
     spec.event_type: spec
@@ -173,10 +176,12 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             EventType.DEPLOYMENT_UPGRADE_PLANNED,
             AssessmentData,
             Family.DEPLOYMENT,
-            _ALERTS,
+            _MACHINES,
             "A deployment will be moved to a newer version: by Azure (`performedBy: azure`, by `actionDate`) or "
             "by modelwatch (`performedBy: modelwatch`; in plan mode nothing is written). Published by "
-            "`apply_update_policy`. Subject: the deployment resource id.",
+            "`apply_update_policy`. Subject: the deployment resource id. For other subscribers (a ticketing "
+            "system, a dashboard): the alerts tell each team the catalog change with what it means for its "
+            "deployments, not one message per deployment.",
         ),
         EventSpec(
             EventType.DEPLOYMENT_UPGRADED,
@@ -191,11 +196,12 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             EventType.DEPLOYMENT_AT_RISK,
             AssessmentData,
             Family.DEPLOYMENT,
-            _ALERTS,
+            _MACHINES,
             "A deployment will stop working (`status: atRisk`, with `retirementDate` and `daysRemaining`) or "
             "already has (`status: broken`), with no automatic way forward: NoAutoUpgrade, provisioned (never "
             "auto-upgraded), no newer default, or a target that is unusable (`summary` says why). Re-published at "
-            "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`), so countdowns reach the owners.",
+            "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`). For other subscribers; the alerts tell each team "
+            "once per change and threshold.",
         ),
         EventSpec(
             EventType.DEPLOYMENT_ROLLED_BACK,
@@ -220,6 +226,12 @@ REGISTRY: Mapping[EventType, EventSpec] = {
 
 CATALOG_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.is_catalog)
 DEPLOYMENT_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.family is Family.DEPLOYMENT)
+
+
+# catalog events about one version (the others concern every version of the model)
+VERSION_SCOPED = frozenset(
+    {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
+)
 
 
 def consumed_by(consumer: Consumer) -> frozenset[EventType]:

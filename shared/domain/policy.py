@@ -541,3 +541,12 @@ def explains_azure_move(
         return False
     newer = is_newer(after_entry, before_entry, before.model_version)
     return bool(newer) and (after_entry.is_default or _is_preview(after_entry))
+
+
+def concerns(d: Deployment, fmt: str, name: str, version: str | None) -> bool:
+    """Whether news of this model (and version) concerns ``d``: its own model, or the base of its fine-tune
+    (a fine-tuned model lives by its own dates, but its base model's news is when people ask about it)."""
+    if d.model_format.casefold() == fmt.casefold() and d.model_name == name:
+        return version is None or d.model_version == version
+    ft = d.fine_tune
+    return ft is not None and ft.base_model == name and (version is None or ft.base_version == version)

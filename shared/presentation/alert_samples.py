@@ -6,14 +6,19 @@ Built with the same functions the services use (digests from real catalog events
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain.alerts import Concerned, Message, batch_message, messages_for, with_links
+from shared.domain.catalog import parse_models
 from shared.domain.changes import VersionChange
-from shared.domain.deployment_events import deployment_fields, upgraded_event
+from shared.domain.deployment_events import upgraded_event
 from shared.domain.deployments import Deployment
-from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
-from shared.domain.payloads import AssessmentData, ReplacementData
+from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
+from shared.domain.payloads import ReplacementData
+from shared.domain.policy import Assessment, PolicyRules, assess
+from shared.domain.routes import DEFAULT_ROUTE
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
 ACCOUNT = (
@@ -61,18 +66,124 @@ def deployment(
     )  # fmt: skip
 
 
-def _assessed(kind: EventType, d: Deployment, **fields: Any) -> LifecycleEvent:
-    payload = AssessmentData(**deployment_fields(d), **fields)
-    return LifecycleEvent.create(kind, event_id(kind.value, d.key, str(sorted(fields.items()))), NOW, payload)
+def _version(
+    name: str,
+    version: str,
+    retires: str | None,
+    *,
+    default: bool = False,
+    status: str = "GenerallyAvailable",
+    replacement: tuple[str, str] | None = None,
+) -> JsonObject:
+    model: JsonObject = {
+        "format": "OpenAI",
+        "name": name,
+        "version": version,
+        "lifecycleStatus": status,
+        "isDefaultVersion": default,
+        "skus": [{"name": "Standard"}, {"name": "ProvisionedManaged"}],
+    }
+    if retires:
+        model["deprecation"] = {"inference": f"{retires}T00:00:00Z"}
+    if replacement:
+        model["replacementConfig"] = {"targetModelName": replacement[0], "targetModelVersion": replacement[1]}
+    return {"kind": "OpenAI", "skuName": "Standard", "model": model}  # fmt: skip
 
 
-def _at_risk(d: Deployment, days: int | None, status: str = "atRisk", summary: str = "") -> LifecycleEvent:
-    retires = NOW + timedelta(days=days) if days is not None else NOW - timedelta(days=1)
-    return _assessed(
-        EventType.DEPLOYMENT_AT_RISK, d, status=status, reason="no-auto-retiring", summary=summary,
-        action_date=retires, retirement_date=retires, days_remaining=days, performed_by="none",
-        reminder=f"within-{days}", mode="plan", triggered_by="sample",
-    )  # fmt: skip
+# one region's catalog as the samples' deployments see it (the policy engine judges them against it)
+CATALOG = {
+    v.key: v
+    for v in parse_models([
+        _version("gpt-4o", "2024-05-13", "2026-03-31", replacement=("gpt-4.1", "2025-04-14")),
+        _version("gpt-4o", "2024-08-06", "2026-09-30"),
+        _version("gpt-4o", "2024-11-20", "2027-03-01", default=True),
+        _version("gpt-4.1", "2025-04-14", "2027-04-14", default=True),
+        _version("gpt-35-turbo", "0613", "2025-02-13", status="Deprecated"),
+        _version("gpt-35-turbo", "0125", "2026-06-01", default=True),
+    ]).versions
+}  # fmt: skip
+
+
+def _team(
+    route: str | None,
+    plan: Sequence[tuple[str, str, str, str | None, str]],
+    *,
+    enforce: bool = False,
+) -> list[Assessment]:
+    """(name@version, count, model, policy, sku) -> the engine's decisions for a team's deployments."""
+    out = []
+    for prefix, count, model, policy, sku in plan:
+        name, version = prefix.split("@")
+        for i in range(int(count)):
+            d = deployment(
+                f"{name}-{i + 1:02}" if int(count) > 1 else name,
+                version,
+                model=model,
+                policy=policy,
+                sku=sku,
+                route=route,
+            )
+            out.append(assess(d, CATALOG, NOW, PolicyRules(enforce=enforce)))
+    return out  # fmt: skip
+
+
+def team_samples() -> dict[str, tuple[LifecycleEvent, Concerned, bool]]:
+    """Catalog changes as the teams hear them: (digest, each route's decisions per change, enforce)."""
+    default = [
+        _catalog(EventType.DEFAULT_VERSION_CHANGED, "gpt-4o", "2024-11-20", loc, is_default_version=True,
+                 previous_default_version="2024-08-06") for loc in REGIONS[3:5]
+    ]  # fmt: skip
+    approaching = [
+        _catalog(EventType.RETIREMENT_APPROACHING, "gpt-4o", "2024-05-13", loc, retirement_date=_day("2026-03-31"),
+                 days_remaining=7, threshold=7, affected_skus=None,
+                 replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"))
+        for loc in REGIONS[3:5]
+    ]  # fmt: skip
+    retired = [
+        _catalog(EventType.VERSION_RETIRED, "gpt-35-turbo", "0613", loc, lifecycle_status="Deprecated",
+                 reason="lifecycleStatus", fully_retired=True, retirement_date=_day("2025-02-13"))
+        for loc in REGIONS[3:5]
+    ]  # fmt: skip
+    on_0806 = [("chat@2024-08-06", "12", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard"),
+               ("batch@2024-08-06", "6", "gpt-4o", "OnceCurrentVersionExpired", "Standard"),
+               ("pinned@2024-08-06", "6", "gpt-4o", "NoAutoUpgrade", "Standard")]  # fmt: skip
+    on_0513 = [("legacy@2024-05-13", "3", "gpt-4o", "NoAutoUpgrade", "Standard"),
+               ("chat-eu@2024-05-13", "2", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard")]  # fmt: skip
+    ptu = [("ptu-frontdoor@2024-05-13", "1", "gpt-4o", None, "ProvisionedManaged")]
+    gone = [("fraud@0613", "2", "gpt-35-turbo", "NoAutoUpgrade", "Standard")]
+    late = [("summarizer@0613", "1", "gpt-35-turbo", "OnceCurrentVersionExpired", "Standard")]
+    return {
+        "team-default-changed": (_digest(default), {0: {"payments": _team("payments", on_0806)}}, False),
+        "team-retirement-approaching": (
+            _digest(approaching),
+            {0: {"payments": _team("payments", on_0513), DEFAULT_ROUTE: _team(None, ptu)}},
+            False,
+        ),
+        "team-broken": (_digest(retired), {0: {"search": _team("search", gone)}}, False),
+        "team-upgrade-planned": (_digest(retired), {0: {"payments": _team("payments", late)}}, False),
+    }
+
+
+def _upgrades(n: int) -> list[LifecycleEvent]:
+    out = []
+    for i in range(n):
+        d = deployment(f"chat-{i + 1:02}", policy="OnceNewDefaultVersionAvailable")
+        change = VersionChange(d.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
+                               datetime(2026, 3, 31, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
+        out.append(upgraded_event(d, change, now=NOW))
+    return out
+
+
+def sample_messages(status_page_url: str | None = None) -> dict[str, list[Message]]:
+    """Every kind of message, as the alert subscriber would send it (the team samples: the route messages)."""
+    out = {name: messages_for(e, status_page_url=status_page_url) for name, e in samples().items()}
+    for name, (digest, concerned, enforce) in team_samples().items():
+        told = messages_for(digest, status_page_url=status_page_url, concerned=concerned, enforce=enforce)
+        out[name] = [m for m in told if not m.catalog_news]
+    batch = batch_message(_upgrades(12))
+    assert batch is not None
+    out["deployments-upgraded-by-azure"] = with_links([batch], status_page_url)
+    return out
 
 
 def samples() -> dict[str, LifecycleEvent]:
@@ -99,8 +210,6 @@ def samples() -> dict[str, LifecycleEvent]:
     ]  # fmt: skip
     chat = deployment("chat-prod", policy="OnceNewDefaultVersionAvailable")
     legacy = deployment("legacy-batch", policy="NoAutoUpgrade", route="search")
-    ptu = deployment("ptu-frontdoor", sku="ProvisionedManaged", route=None)
-    summary_far = "stops working on 2026-09-30 (190 days): NoAutoUpgrade never upgrades"
     azure_upgrade = VersionChange(chat.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
                                    datetime(2026, 3, 31, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
     ours = VersionChange(legacy.resource_id, "2024-05-13", "2024-11-20", NOW, "modelwatch",
@@ -113,22 +222,7 @@ def samples() -> dict[str, LifecycleEvent]:
         "catalog-retirement-approaching": _digest(approaching),
         "catalog-retired": _digest(retired),
         "catalog-summary": _digest(baseline),
-        "deployment-at-risk-heads-up": _at_risk(legacy, 190, summary=summary_far),
-        "deployment-at-risk-30": _at_risk(legacy, 28, summary="stops working on 2026-04-21 (28 days): NoAutoUpgrade never upgrades"),
-        "deployment-at-risk-urgent": _at_risk(ptu, 7, summary="stops working on 2026-03-31 (7 days): provisioned deployments are never auto-upgraded by Azure; migrate it yourself"),
-        "deployment-broken": _at_risk(legacy, None, "broken", "gpt-4o 2024-05-13 is retired: NoAutoUpgrade, calls fail"),
-        "deployment-upgrade-expected": _assessed(
-            EventType.DEPLOYMENT_UPGRADE_PLANNED, chat, status="upgradeExpected", reason="auto-default",
-            summary="Azure moves it to the new default 2024-11-20 by 2026-04-07", target_version="2024-11-20",
-            action_date=_day("2026-04-07"), retirement_date=_day("2026-03-31"), days_remaining=7,
-            performed_by="azure", reminder="within-7", mode="plan", triggered_by="sample"),
-        "deployment-upgrade-planned": _assessed(
-            EventType.DEPLOYMENT_UPGRADE_PLANNED, deployment("summarizer", policy="OnceCurrentVersionExpired"),
-            status="upgradePlanned", reason="expired-not-upgraded",
-            summary="plan: upgrade to 2024-08-06: gpt-4o 2024-05-13 is retired and Azure has not moved it",
-            target_version="2024-08-06", action_date=NOW, retirement_date=_day("2026-03-20"),
-            days_remaining=0, performed_by="modelwatch", reminder="due", mode="plan", triggered_by="sample"),
         "deployment-upgraded-by-azure": upgraded_event(chat, azure_upgrade, now=NOW),
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),
-    }  # fmt: skip
+    }

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from shared.domain.alerts import RETIREMENTS_URL, Message, Severity, summarise
+from shared.domain.alerts import RETIREMENTS_URL, Message, summarise
 from shared.domain.events import JsonObject, JsonValue
+from shared.domain.severity import Severity
 
 SLACK_HEADER_LIMIT = 150
 SLACK_SECTION_LIMIT = 3000
@@ -44,6 +45,10 @@ def _items_line(items: list[str], more: int, *, lines: bool = False) -> str:
         return text + (f"\n… and {more} more" if more else "")
     line = ", ".join(_cut(i, ITEM_LIMIT) for i in items)
     return line + (f" … and {more} more" if more else "")
+
+
+def _items_title(message: Message) -> str:
+    return f"{message.items_title} ({len(message.items)})" if message.count_items else message.items_title
 
 
 def _fit_items(message: Message, budget: int, render: Callable[[str], int]) -> str:
@@ -79,9 +84,7 @@ def slack_payload(message: Message) -> JsonObject:
         command = message.command.replace("`", "ˋ")
         blocks.append(_section(f"```{_cut(command, SLACK_SECTION_LIMIT - 6)}```"))
     if message.items:
-        title = f"*{_slack_escape(message.items_title)} ({len(message.items)}):*" + (
-            "\n" if message.items_as_lines else " "
-        )
+        title = f"*{_slack_escape(_items_title(message))}:*" + ("\n" if message.items_as_lines else " ")
         line = _fit_items(message, SLACK_SECTION_LIMIT, lambda t: len(title) + len(_slack_escape(t)))
         blocks.append(_section(title + _slack_escape(line)))
     if message.links:
@@ -163,7 +166,7 @@ def teams_payload(message: Message) -> JsonObject:
                 }
             )
         if items_line:
-            label = f"{message.items_title} ({len(message.items)})"
+            label = _items_title(message)
             body.append(
                 {"type": "TextBlock", "text": label, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
             )

@@ -1,13 +1,19 @@
-"""Alert the owning team: the Event Grid subscriber that posts to each route's channels, once per change and channel.
+"""Alert the owning team: one message per team per change, whatever the number of its deployments.
 
-- Catalog news comes from ``CatalogDigest`` events (one message per change, regions listed) and goes to the default
-  route; deployment events go to the deployment's route (its ``modelwatch:route`` tag), else the default one.
+- Catalog news comes from ``CatalogDigest`` events (a change across every region where it happened). For each
+  change the deployments it concerns are read (the inventory, one location and model at a time) and judged by the
+  policy engine as of now; each route whose deployments something happens to gets one message for the change, with
+  what it means for them ("Azure moves 12 of yours…; 6 stop on …"), and the default route the news itself (with its
+  own untagged deployments). The per-deployment events stay on Event Grid for machines; no message is made of them.
+- News of deployments that arrives one event per deployment (Azure upgraded 12 deployments) is held in the alert
+  buffer by route and group and told as one message per route and group by ``flush`` (the alerts timer), once the
+  group has settled for ``batch_window``. A rollback is told at once.
 - Each route filters by its minimum severity, and can mute informational catalog news.
-- The ledger is keyed by (event id, message, route, channel): a redelivered event posts nothing twice, and an event
-  half-delivered (Slack done, Teams down) retries only the channel that failed.
+- The ledger is keyed by (event or batch, message, route, channel): a redelivered event posts nothing twice, and an
+  event half-delivered (Slack done, Teams down) retries only the channel that failed.
 - A permanent webhook failure (``invalid_payload``, ``channel_not_found``, other 4xx) is recorded with its reason
   and acknowledged; a transient one that outlasted the sender's retries fails the invocation after the other
-  channels are done, so Event Grid redelivers.
+  channels are done, so Event Grid redelivers (or the next flush retries the batch).
 - Webhook URLs never reach a log line or an error: routes and channel kinds are named instead.
 - Each channel kind is a Notifier (shared/adapters/notifiers.py) that renders and posts the channel-neutral
   Message: this service knows no wire format.
@@ -16,18 +22,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from shared.domain.alerts import Message, Severity, messages_for
-from shared.domain.events import Consumer, LifecycleEvent, consumed_by
-from shared.domain.payloads import CatalogDigestData, DeploymentData
+from shared.domain.alerts import Concerned, Message, batch_message, hold_group, messages_for, with_links
+from shared.domain.catalog import ModelVersion, VersionKey
+from shared.domain.deployments import Deployment
+from shared.domain.events import VERSION_SCOPED, Consumer, EventType, LifecycleEvent, consumed_by
+from shared.domain.held import HeldAlert
+from shared.domain.ledger import Claim, LedgerState
+from shared.domain.payloads import CatalogDigestData, DeploymentData, DigestChange
+from shared.domain.policy import Assessment, PolicyRules, assess, concerns
 from shared.domain.routes import DEFAULT_ROUTE, Channel, Route, channels_of
 from shared.domain.scope import Scope
+from shared.domain.severity import Severity
 from shared.errors import EventFormatError, ModelWatchError, TransientError
-from shared.ports import Ledger, Notifier
+from shared.ports import AlertBuffer, CatalogStateStore, DeploymentStore, Ledger, Notifier
 from shared.services.idempotency import Once, process_once
 from shared.services.results import HandleResult, Outcome
 
@@ -41,6 +53,17 @@ NOTIFY_EVENT_TYPES = consumed_by(Consumer.ALERTS)
 class Post:
     message: Message
     channel: Channel
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    sent: int  # batch messages told now
+    waiting: int  # groups not settled yet, or held by another flusher
+    failed: tuple[str, ...] = ()  # batches that will be retried by the next flush
+
+    def summary(self) -> str:
+        text = f"alerts flush: {self.sent} batch message(s) sent, {self.waiting} group(s) waiting"
+        return text + (f"; to retry: {'; '.join(self.failed)}" if self.failed else "")
 
 
 def validate(event: LifecycleEvent) -> str | None:
@@ -57,6 +80,18 @@ def validate(event: LifecycleEvent) -> str | None:
     if not payload.location:
         raise EventFormatError(f"event {event.id}: data.location is missing")
     return payload.location
+
+
+def _dated_for(change: DigestChange, entry: ModelVersion | None, sku: str, now: datetime) -> bool:
+    """Whether a dated change is about this deployment's SKU: a date approaching that is another SKU's (the
+    provisioned date of a version whose Standard date passed), or a partial retirement of other SKUs, is not."""
+    if entry is None:
+        return True  # a fine-tune (its base model's news) or a version gone from the catalog: tell it
+    if change.event_type == EventType.RETIREMENT_APPROACHING and change.retirement_date is not None:
+        return entry.retirement_for_sku(sku) == change.retirement_date
+    if change.event_type == EventType.VERSION_RETIRED and change.fully_retired is False:
+        return entry.is_retired_for(sku, now)
+    return True
 
 
 def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Post]:
@@ -83,7 +118,7 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
 
 
 class NotifyService:
-    """The notify-channels use case."""
+    """The notify-channels use case, and the alerts timer's flush of held news."""
 
     def __init__(
         self,
@@ -94,6 +129,11 @@ class NotifyService:
         scope: Scope,
         claim_ttl: timedelta = timedelta(minutes=5),
         status_page_url: str | None = None,
+        inventory: DeploymentStore | None = None,
+        state: CatalogStateStore | None = None,
+        rules: PolicyRules | None = None,
+        buffer: AlertBuffer | None = None,
+        batch_window: timedelta = timedelta(minutes=2),
     ) -> None:
         self.ledger = ledger
         self.notifiers = dict(notifiers)
@@ -101,9 +141,17 @@ class NotifyService:
         self.scope = scope
         self.claim_ttl = claim_ttl
         self.status_page_url = status_page_url  # STATUS_PAGE_URL: messages link to it
+        # with the inventory and the catalog state, a change is told with what it means for each team
+        self.inventory = inventory
+        self.state = state
+        self.rules = rules or PolicyRules()
+        # without a buffer, news of one deployment is told at once (one message per event)
+        self.buffer = buffer
+        self.batch_window = batch_window
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
-        """Post the event's messages. Raises TransientError when Event Grid should redeliver it."""
+        """Post the event's messages, or hold it for its batch. Raises TransientError when Event Grid should
+        redeliver it."""
         try:
             location = validate(event)
         except EventFormatError as exc:
@@ -111,10 +159,76 @@ class NotifyService:
             return HandleResult(event.id, Outcome.REJECTED, str(exc))
         if location is not None and not self.scope.covers_location(location):
             return HandleResult(event.id, Outcome.IGNORED, f"location {location} is out of scope")
-        posts = plan_posts(messages_for(event, now, status_page_url=self.status_page_url), self.routes)
+        group = hold_group(event) if self.buffer is not None else None
+        if group is not None and self.buffer is not None:
+            route = self.route_of(event.payload_as(DeploymentData).route)
+            self.buffer.hold([HeldAlert(route, group, event.id, now, event.to_json())])
+            return HandleResult(event.id, Outcome.PROCESSED, f"held for route {route}'s next message")
+        concerned = self._concerned(event, now) if event.event_type == EventType.CATALOG_DIGEST else None
+        messages = messages_for(
+            event, now, status_page_url=self.status_page_url, concerned=concerned, enforce=self.rules.enforce
+        )
+        posts = plan_posts(messages, self.routes)
+        sent, skipped, failed, retry = self._send(event.id, posts, now)
+        detail = f"{sent} sent, {skipped} already sent, {len(failed)} failed"
+        if failed:
+            detail += ": " + "; ".join(failed)
+        if retry:
+            raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
+        return HandleResult(event.id, Outcome.PROCESSED, detail)
+
+    def route_of(self, tag: str | None) -> str:
+        """The configured route a deployment's tag names; the default route for none or an unknown one."""
+        return tag if tag and tag in self.routes else DEFAULT_ROUTE
+
+    # ---- what a change means for each team
+
+    def _concerned(self, digest: LifecycleEvent, now: datetime) -> Concerned | None:
+        """Per change of the digest, per route: the engine's decisions for the deployments the change concerns
+        (read one location and model at a time). None without an inventory: the news alone is told."""
+        if self.inventory is None or self.state is None:
+            return None
+        from shared.services.policy import catalog_view
+
+        data = digest.payload_as(CatalogDigestData)
+        views: dict[str, dict[VersionKey, ModelVersion]] = {}
+        out: dict[int, dict[str, list[Assessment]]] = {}
+        for i, change in enumerate(data.changes):
+            for location in change.locations:
+                if not self.scope.covers_location(location):
+                    continue
+                if location not in views:
+                    views[location] = catalog_view(self.state, location)
+                for d in self._deployments(change, location, views[location], now):
+                    a = assess(d, views[location], now, self.rules)
+                    out.setdefault(i, {}).setdefault(self.route_of(d.route), []).append(a)
+        return out
+
+    def _deployments(
+        self, change: DigestChange, location: str, view: Mapping[VersionKey, ModelVersion], now: datetime
+    ) -> list[Deployment]:
+        assert self.inventory is not None
+        if not change.model_name:
+            return []  # a catalog anomaly concerns no deployment
+        version = change.model_version if change.event_type in VERSION_SCOPED else None
+        return [
+            d
+            for d in self.inventory.list_deployments()
+            if d.location.casefold() == location.casefold()
+            and concerns(d, change.model_format, change.model_name, version)
+            and self.scope.unwatched_reason(d) is None
+            and _dated_for(change, view.get(d.version_key), d.sku_name, now)
+        ]
+
+    # ---- sending
+
+    def _send(
+        self, key_prefix: str, posts: Sequence[Post], now: datetime
+    ) -> tuple[int, int, list[str], list[str]]:
+        """Each post once per channel: (sent, already sent, failed for good, to retry)."""
         sent, skipped, failed, retry = 0, 0, [], []
         for post in posts:
-            key = f"{event.id}/{post.message.key}/{post.channel.route}/{post.channel.kind}"
+            key = f"{key_prefix}/{post.message.key}/{post.channel.route}/{post.channel.kind}"
             notifier = self.notifiers.get(post.channel.kind)
             if notifier is None:
                 failed.append(f"{post.channel.label()}: no notifier for channel kind {post.channel.kind!r}")
@@ -129,7 +243,7 @@ class NotifyService:
                     ttl=self.claim_ttl,
                     outcome=lambda _: "sent",
                 )
-            except ModelWatchError as exc:  # transient: the other channels go on; Event Grid redelivers
+            except ModelWatchError as exc:  # transient: the other channels go on; the caller retries
                 retry.append(f"{post.channel.label()}: {exc}")
                 continue
             if done.status == Once.DUPLICATE:
@@ -144,9 +258,78 @@ class NotifyService:
             else:
                 sent += 1
                 log.info("%s: %s sent to %s", SUBSCRIBER, post.message.kind, post.channel.label())
-        detail = f"{sent} sent, {skipped} already sent, {len(failed)} failed"
-        if failed:
-            detail += ": " + "; ".join(failed)
+        return sent, skipped, failed, retry
+
+    # ---- held news
+
+    def flush(self, now: datetime) -> FlushReport:
+        """Tell each settled group of held news as one message per route and group (the alerts timer).
+
+        A batch is claimed in the ledger under its first item, its items are marked with it, sent, and only then
+        released; a batch a dead flusher left behind is finished (released when it was sent, sent again when its
+        claim expired unsent). Overlapping flushers meet on the claim: one sends, the other waits."""
+        if self.buffer is None:
+            return FlushReport(0, 0)
+        sent, waiting, failed = 0, 0, []
+        for route, group, oldest in self.buffer.groups():
+            if oldest > now - self.batch_window:
+                waiting += 1
+                continue
+            try:
+                told = self._flush_group(route, group, now)
+            except ModelWatchError as exc:
+                if not exc.is_transient:
+                    raise
+                failed.append(f"{route}/{group}: {exc}")
+                continue
+            if told:
+                sent += 1
+            else:
+                waiting += 1
+        return FlushReport(sent, waiting, tuple(failed))
+
+    def _flush_group(self, route: str, group: str, now: datetime) -> bool:
+        assert self.buffer is not None
+        items = self.buffer.held(route, group)
+        # batches already sent whose items a dead flusher did not release
+        for mark in sorted({i.batch for i in items if i.batch}):
+            entry = self.ledger.get(SUBSCRIBER, mark)
+            if entry is not None and entry.status == LedgerState.DONE:
+                self.buffer.release(route, group, [i.item_id for i in items if i.batch == mark])
+        items = self.buffer.held(route, group)
+        if not items:
+            return False
+        unfinished = sorted({i.batch for i in items if i.batch})
+        key = unfinished[0] if unfinished else f"batch/{route}/{group}/{items[0].item_id}"
+        claim = self.ledger.claim(SUBSCRIBER, key, now=now, expires_at=now + self.claim_ttl)
+        if claim == Claim.BUSY:
+            return False
+        if claim == Claim.DONE:
+            self.buffer.release(route, group, [i.item_id for i in items if i.batch == key])
+            return False
+        if not unfinished:  # a new batch: what is held now; an interrupted one keeps what it had
+            self.buffer.mark(route, group, [i.item_id for i in items], key)
+        batch = [i for i in self.buffer.held(route, group) if i.batch == key]
+        try:
+            events = [LifecycleEvent.from_json(i.body) for i in batch]
+            message = batch_message(events)
+        except EventFormatError as exc:  # a held body we cannot read: recorded, released, never retried
+            self.ledger.complete(SUBSCRIBER, key, f"failed: {exc}")
+            self.buffer.release(route, group, [i.item_id for i in batch])
+            log.error("%s: batch %s dropped: %s", SUBSCRIBER, key, exc)
+            return False
+        if message is None:
+            self.ledger.complete(SUBSCRIBER, key, "nothing to tell")
+            self.buffer.release(route, group, [i.item_id for i in batch])
+            return False
+        (message,) = with_links([replace(message, route=None if route == DEFAULT_ROUTE else route)],
+                                self.status_page_url, events[0] if len(events) == 1 else None)  # fmt: skip
+        _, _, failed, retry = self._send(key, plan_posts([message], self.routes), now)
         if retry:
-            raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
-        return HandleResult(event.id, Outcome.PROCESSED, detail)
+            self.ledger.release(SUBSCRIBER, key)  # the next flush sends what is left of this batch
+            raise TransientError(f"batch of {len(batch)} for route {route}: " + "; ".join(retry))
+        self.ledger.complete(
+            SUBSCRIBER, key, f"told {len(batch)} held event(s)" + (f"; {failed}" if failed else "")
+        )
+        self.buffer.release(route, group, [i.item_id for i in batch])
+        return True

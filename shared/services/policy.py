@@ -24,9 +24,16 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import APPLIED_BY_MODELWATCH, VersionChange
 from shared.domain.deployment_events import assessment_event, upgraded_event
 from shared.domain.deployments import Deployment
-from shared.domain.events import CATALOG_EVENT_TYPES, Consumer, EventType, JsonValue, LifecycleEvent
+from shared.domain.events import (
+    CATALOG_EVENT_TYPES,
+    VERSION_SCOPED,
+    Consumer,
+    EventType,
+    JsonValue,
+    LifecycleEvent,
+)
 from shared.domain.payloads import CatalogAnomalyData, VersionData
-from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess
+from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess, concerns
 from shared.domain.scope import Scope
 from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
 from shared.ports import (
@@ -44,10 +51,6 @@ from shared.services.results import HandleResult, Outcome
 log = logging.getLogger(__name__)
 
 SUBSCRIBER = Consumer.POLICY.value
-
-VERSION_SCOPED = frozenset(
-    {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
-)
 
 
 def catalog_view(store: CatalogStateStore, location: str) -> dict[VersionKey, ModelVersion]:
@@ -146,7 +149,7 @@ class PolicyService:
             d
             for d in self.inventory.list_deployments()
             if d.location.casefold() == location.casefold()
-            and (not name or _concerns(d, fmt, name, version))
+            and (not name or concerns(d, fmt, name, version))
             # the inventory can lag the settings: a deployment of an account no longer watched is not ours
             and self.scope.unwatched_reason(d) is None
         ]
@@ -273,15 +276,6 @@ class PolicyService:
     def _drain(self) -> None:
         """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""
         drain_outbox(self.state, self.publisher, who=SUBSCRIBER)
-
-
-def _concerns(d: Deployment, fmt: str, name: str, version: str | None) -> bool:
-    """Whether news of this model (and version) concerns ``d``: its own model, or the base of its fine-tune
-    (a fine-tuned model lives by its own dates, but its base model's news is when people ask about it)."""
-    if d.model_format.casefold() == fmt.casefold() and d.model_name == name:
-        return version is None or d.model_version == version
-    ft = d.fine_tune
-    return ft is not None and ft.base_model == name and (version is None or ft.base_version == version)
 
 
 def _model_of(raw: dict[str, JsonValue], where: str) -> dict[str, JsonValue]:

@@ -180,10 +180,11 @@ def test_alerts_preview_prints_valid_payloads_for_every_kind() -> None:
     code, text = run("alerts", "preview")
     assert code == 0
     assert text.count("## Slack") == text.count("## Teams") >= 14
-    code, one = run("alerts", "preview", "--kind", "deployment-broken", "--channel", "slack")
+    code, one = run("alerts", "preview", "--kind", "team-broken", "--channel", "slack")
     assert code == 0 and "## Teams" not in one
     payload = json.loads(one.split("\n", 2)[2])
-    assert payload["blocks"][0]["text"]["text"].startswith("Broken:")
+    assert payload["blocks"][0]["text"]["text"] == "Version retired: gpt-35-turbo 0613"
+    assert "Stopped answering (HTTP 410)" in json.dumps(payload)
     assert run("alerts", "preview", "--kind", "nope")[0] == 2
 
 

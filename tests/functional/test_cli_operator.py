@@ -412,9 +412,9 @@ def test_every_command_has_a_description_and_an_example() -> None:
 
 def test_alerts_preview_kind_lists_the_kinds(capsys: pytest.CaptureFixture[str]) -> None:
     code, text = run("alerts", "preview", "--kind")
-    assert code == 0 and "deployment-broken" in text and "## Slack" not in text
+    assert code == 0 and "team-broken" in text and "## Slack" not in text
     code, _ = run("alerts", "preview", "--kind", "nope")
-    assert code == 2 and "deployment-at-risk-urgent" in capsys.readouterr().err
+    assert code == 2 and "team-retirement-approaching" in capsys.readouterr().err
 
 
 # ---- 5. alerts send: a test message through the real sender
@@ -431,7 +431,7 @@ def test_alerts_send_posts_a_marked_test_message_to_each_channel(
     monkeypatch.setenv(
         "ALERT_ROUTES", json.dumps({"payments": {"slack": "PAYMENTS_SLACK", "teams": "TEAMS_WEBHOOK_URL"}})
     )
-    code, text = run("alerts", "send", "--route", "payments", "--kind", "deployment-broken")
+    code, text = run("alerts", "send", "--route", "payments", "--kind", "team-broken")
     assert code == 0, text
     assert "teams  sent" in text and "slack  sent" in text
     (slack,) = slack_webhook.messages

@@ -82,7 +82,7 @@ def test_triple_delivery_posts_once_per_channel(
 def test_429_waits_retry_after_then_posts_once(wired: Any, slack_webhook: FakeSlackWebhook) -> None:
     service, clock, _ = wired
     slack_webhook.script = [(429, "rate_limited", {"Retry-After": "3"})]
-    result = service.handle(SAMPLES["deployment-broken"], NOW)  # route "search" is unknown: the default route
+    result = service.handle(SAMPLES["catalog-retired"], NOW)
     assert result.outcome == PROCESSED
     assert len(slack_webhook.messages) == 1 and 3.0 in clock.calls
 
@@ -92,14 +92,14 @@ def test_invalid_payload_is_recorded_and_acknowledged_without_a_retry_storm(
 ) -> None:
     service, _, ledger = wired
     slack_webhook.script = [(400, "invalid_payload", {})]
-    event = SAMPLES["deployment-at-risk-urgent"]
+    event = SAMPLES["catalog-retirement-approaching"]
     result = service.handle(event, NOW)  # no raise: Event Grid must not redeliver
     assert result.outcome == PROCESSED and "invalid_payload" in result.detail
     assert len(teams_webhook.messages) == 1  # the other channel still got it
     attempts = len(slack_webhook.requests)
     service.handle(event, NOW)  # a redelivery anyway
     assert len(slack_webhook.requests) == attempts  # recorded as done: no second attempt
-    entry = ledger.get(SUBSCRIBER, f"{event.id}/message/{DEFAULT_ROUTE}/slack")
+    entry = ledger.get(SUBSCRIBER, f"{event.id}/change-0/{DEFAULT_ROUTE}/slack")
     assert entry is not None and entry.status == "done" and "invalid_payload" in entry.outcome
 
 
@@ -138,7 +138,7 @@ def test_forged_and_foreign_events_post_nothing(wired: Any, slack_webhook: FakeS
     service, _, _ = wired
     from dataclasses import replace
 
-    event = SAMPLES["deployment-broken"]
+    event = SAMPLES["deployment-rolled-back"]
     forged = replace(event, id="forged", subject="/subscriptions/x/other")
     assert service.handle(forged, NOW).outcome == REJECTED
     catalog = replace(event, id="catalog", event_type="ModelLifecycle.VersionReleased")
@@ -219,10 +219,12 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
 def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     arm_server: FakeArm, slack_webhook: FakeSlackWebhook
 ) -> None:
-    """RetirementApproaching at 90/30/7 days -> the policy re-assesses -> one DeploymentAtRisk per threshold."""
+    """RetirementApproaching at 90/30/7 days -> one message per threshold naming the provisioned deployment that
+    stops, louder as the date nears; redeliveries tell nothing twice."""
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
-    from tests.functional.test_policy_subscriber import CATALOG, World
+    from shared.domain.digest import build_digests
+    from tests.functional.test_policy_subscriber import CATALOG, SUB, World
 
     world = World(arm_server, enforce=False)
     snapshot = diff_location(
@@ -233,7 +235,9 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
         ledger=world.ledger,
         notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
-        scope=Scope(),
+        scope=Scope(subscriptions=frozenset({SUB})),  # the deployments of this subscription are the team's
+        inventory=world.stores,
+        state=world.state,
     )
     for day in (
         datetime(2026, 7, 5, tzinfo=UTC),
@@ -243,11 +247,10 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
         result = diff_location(snapshot, parse_models(CATALOG), day)
         snapshot = result.snapshot
         world.state.save_records("eastus", snapshot.records)
-        for event in result.events:
-            world.policy.handle(event, day)
-        for event in list(world.publisher.published):
-            notify.handle(event, day)
-            notify.handle(event, day)  # redelivered: nothing twice
-        world.publisher.published.clear()
-    ptu = [m["blocks"][0]["text"]["text"] for m in slack_webhook.messages if "ptu" in m["text"]]
-    assert [t.split(":")[0] for t in ptu] == ["Heads-up", "Action needed", "Urgent"], ptu
+        for digest in build_digests(list(result.events)):
+            notify.handle(digest, day)
+            notify.handle(digest, day)  # redelivered: nothing twice
+    told = [json.dumps(m) for m in slack_webhook.messages if "ptu" in json.dumps(m)]
+    assert len(told) == 3, told
+    assert [":red_circle:" in t for t in told] == [False, False, True]  # critical within 7 days
+    assert all("provisioned: never auto-upgraded" in t for t in told)

@@ -8,27 +8,37 @@ from dataclasses import replace
 import pytest
 
 from shared.config import load_settings
-from shared.domain.alerts import Message, Severity, messages_for
+from shared.domain.alerts import Message, batch_message, messages_for
 from shared.domain.digest import build_digests
 from shared.domain.events import EventType
 from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 from shared.errors import SettingsError
-from shared.presentation.alert_samples import REGIONS, _catalog, samples
+from shared.presentation.alert_samples import (
+    REGIONS,
+    _catalog,
+    _upgrades,
+    sample_messages,
+    samples,
+    team_samples,
+)
 from shared.presentation.render import slack_payload, teams_payload
 from shared.services.notify import plan_posts
 
 SAMPLES = samples()
+MESSAGES = sample_messages()
 
 
 def only(name: str) -> Message:
-    (message,) = messages_for(SAMPLES[name])
+    (message,) = MESSAGES[name]
     return message
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("name", sorted(MESSAGES))
 def test_every_kind_renders_within_limits(name: str) -> None:
-    for message in messages_for(SAMPLES[name]):
+    assert MESSAGES[name], name
+    for message in MESSAGES[name]:
         slack = slack_payload(message)
         assert slack["text"] and len(str(slack["text"])) <= 3000
         blocks = slack["blocks"]
@@ -86,33 +96,98 @@ def test_big_digest_becomes_one_summary_message_worst_first() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "severity", "prefix"),
+    ("name", "severity"),
     [
-        ("deployment-at-risk-heads-up", Severity.WARNING, "Heads-up"),
-        ("deployment-at-risk-30", Severity.WARNING, "Action needed"),
-        ("deployment-at-risk-urgent", Severity.CRITICAL, "Urgent"),
-        ("deployment-broken", Severity.CRITICAL, "Broken"),
+        ("team-default-changed", Severity.WARNING),  # 6 stop in 190 days
+        ("team-retirement-approaching", Severity.CRITICAL),  # 3 stop in 7 days
+        ("team-broken", Severity.CRITICAL),
+        ("team-upgrade-planned", Severity.WARNING),  # plan mode: nobody moves it
     ],
 )
-def test_countdown_tone_rises_as_the_date_nears(name: str, severity: Severity, prefix: str) -> None:
-    message = only(name)
-    assert message.severity == severity and message.title.startswith(prefix)
+def test_a_teams_message_is_as_loud_as_the_worst_that_happens_to_its_deployments(
+    name: str, severity: Severity
+) -> None:
+    assert max(m.severity for m in MESSAGES[name]) == severity
+
+
+def test_one_message_per_team_per_change_with_what_happens_to_each_deployment() -> None:
+    """24 deployments of one version in two regions, the default moves: one message, three outcomes, named."""
+    message = only("team-default-changed")
+    assert message.route == "payments" and message.kind == "catalog-DefaultVersionChanged"
+    assert "24 deployments of yours concerned" in message.text and "(2 regions)" in message.text
+    assert message.items == (
+        "Stop answering on 2026-09-30 (NoAutoUpgrade never upgrades): 6 — pinned-01, pinned-02, pinned-03, "
+        "pinned-04, pinned-05, pinned-06",
+        "Moved by Azure to gpt-4o 2024-11-20 within two weeks: 12 — chat-01, chat-02, chat-03, chat-04, chat-05, "
+        "chat-06 and 6 more",
+        "Upgraded by Azure to gpt-4o 2024-11-20 when their version expires, on 2026-09-30: 6 — batch-01, "
+        "batch-02, batch-03, batch-04, batch-05, batch-06",
+    )
+    assert "Upgrade them before the date" in message.todo
+    slack = json.dumps(slack_payload(message), ensure_ascii=False)
+    assert "What it means for your deployments:*" in slack and "(3)" not in slack
+
+
+def test_untagged_deployments_are_told_with_the_news_on_the_default_route() -> None:
+    digest, concerned, _ = team_samples()["team-retirement-approaching"]
+    messages = messages_for(digest, concerned=concerned)
+    assert [m.route for m in messages] == [None, "payments"]  # no separate news message for the default route
+    default = messages[0]
+    assert default.items == (
+        "Stop answering on 2026-03-31 (provisioned: never auto-upgraded): 1 — ptu-frontdoor",
+    )
+    assert not default.catalog_news  # about its own deployments: a route muting news still hears it
+
+
+def test_a_route_whose_deployments_nothing_happens_to_hears_nothing() -> None:
+    digest, concerned, _ = team_samples()["team-default-changed"]
+    calm = {
+        0: {"search": [a for a in concerned[0]["payments"] if a.deployment.policy == "NoAutoUpgrade"][:0]}
+    }
+    assert [m.route for m in messages_for(digest, concerned=calm)] == [None]  # only the news, to the default
+
+
+def test_a_version_released_with_its_retirement_date_is_one_message() -> None:
+    released = _catalog(EventType.VERSION_RELEASED, "gpt-5", "2026-01-01", "eastus")
+    scheduled = _catalog(EventType.RETIREMENT_SCHEDULED, "gpt-5", "2026-01-01", "eastus", change="new")
+    other = _catalog(EventType.RETIREMENT_SCHEDULED, "gpt-4o", "2024-08-06", "eastus", change="new")
+    (digest,) = build_digests([released, scheduled, other])
+    kinds = [m.kind for m in messages_for(digest)]
+    assert sorted(kinds) == ["catalog-RetirementScheduled", "catalog-VersionReleased"]  # gpt-4o's still told
+
+
+def test_a_baseline_is_one_summary_per_route() -> None:
+    digest = SAMPLES["catalog-summary"]
+    _, concerned, _ = team_samples()["team-retirement-approaching"]
+    per_change = {i: concerned[0] for i in range(14)}  # the same deployments concerned by every change
+    messages = messages_for(digest, concerned=per_change)
+    assert [(m.kind, m.route) for m in messages] == [
+        ("catalog-summary", None),
+        ("catalog-summary", "payments"),
+    ]
+    assert len(messages[1].items) == 2  # each deployment once, by outcome, however many changes
 
 
 def test_deployment_message_names_everything_an_owner_needs() -> None:
-    message = only("deployment-at-risk-urgent")
-    facts = dict(message.facts)
-    assert facts["Deployment"] == "ptu-frontdoor" and facts["Account"] == "contoso-openai (eastus)"
-    assert facts["Model"] == "gpt-4o 2024-05-13" and "never auto-upgraded" in facts["Policy"]
-    assert facts["Retires"] == "2026-03-31 (7 days left)"
-    assert message.happens and "Provisioned" in message.todo
     upgraded = only("deployment-upgraded-by-azure")
+    facts = dict(upgraded.facts)
+    assert facts["Deployment"] == "chat-prod" and facts["Account"] == "contoso-openai (eastus)"
+    assert facts["Model"] == "gpt-4o 2024-05-13 → gpt-4o 2024-08-06"
     assert (
         upgraded.command.startswith("python -m shared rollback /subscriptions/")
         and "2026-03-31" in upgraded.todo
     )
     rolled = only("deployment-rolled-back")
     assert "NoAutoUpgrade" in rolled.happens and "OnceNewDefaultVersionAvailable" in rolled.todo
+
+
+def test_held_upgrades_are_one_message_naming_each_deployment() -> None:
+    batch = only("deployments-upgraded-by-azure")
+    assert batch.title == "Azure upgraded 12 deployments from gpt-4o 2024-05-13 to gpt-4o 2024-08-06"
+    assert len(batch.items) == 12 and batch.items[0] == "chat-01 (contoso-openai, eastus)"
+    assert dict(batch.facts)["Rollback until"] == "2026-03-31" and batch.route == "payments"
+    (one,) = _upgrades(1)
+    assert batch_message([one]) == messages_for(one)[0]  # a batch of one reads as the single message
 
 
 def routes(**named: Route) -> dict[str, Route]:
@@ -124,9 +199,9 @@ def routes(**named: Route) -> dict[str, Route]:
 
 def test_routing_by_tag_default_fallback_and_catalog_to_default_only() -> None:
     payments = Route("payments", None, Secret("https://s.example/p"), "info")
-    posts = plan_posts([only("deployment-upgrade-expected")], routes(payments=payments))
+    posts = plan_posts([only("team-default-changed")], routes(payments=payments))
     assert [(p.channel.route, p.channel.kind) for p in posts] == [("payments", "slack")]
-    orphan = replace(only("deployment-upgrade-expected"), route="nobody")
+    orphan = replace(only("team-default-changed"), route="nobody")
     posts = plan_posts([orphan], routes(payments=payments))
     assert {p.channel.route for p in posts} == {DEFAULT_ROUTE}
     assert ("Route", "nobody (not configured: sent to the default route)") in posts[0].message.facts
@@ -141,7 +216,7 @@ def test_severity_threshold_and_muted_catalog_news() -> None:
         )
     }
     assert plan_posts([only("deployment-upgraded-by-azure")], quiet) == []  # info < warning
-    assert len(plan_posts([only("deployment-broken")], quiet)) == 1
+    assert len(plan_posts([only("team-broken")], quiet)) == 1
     news = {
         DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://s.example/d"), "info", catalog_news=False)
     }

@@ -12,7 +12,6 @@ import pytest
 from scripts.gen_event_docs import FILTERS, filters
 from shared.domain.events import (
     CATALOG_EVENT_TYPES,
-    DEPLOYMENT_EVENT_TYPES,
     REGISTRY,
     Consumer,
     EventType,
@@ -45,9 +44,16 @@ def test_every_event_type_is_registered_with_a_payload_dataclass_and_a_subscribe
     for event_type, spec in REGISTRY.items():
         assert spec.event_type is event_type
         assert is_dataclass(spec.payload) and issubclass(spec.payload, Payload)
-        assert spec.consumers and spec.about
+        assert spec.about
     assert consumed_by(Consumer.POLICY) == CATALOG_EVENT_TYPES
-    assert consumed_by(Consumer.ALERTS) == DEPLOYMENT_EVENT_TYPES | {EventType.CATALOG_DIGEST}
+    # the alerts tell a change once per team (from the digest), and news of one deployment (held, batched)
+    assert consumed_by(Consumer.ALERTS) == {
+        EventType.CATALOG_DIGEST,
+        EventType.DEPLOYMENT_UPGRADED,
+        EventType.DEPLOYMENT_ROLLED_BACK,
+    }
+    unconsumed = {EventType.DEPLOYMENT_UPGRADE_PLANNED, EventType.DEPLOYMENT_AT_RISK}
+    assert {t for t, spec in REGISTRY.items() if not spec.consumers} == unconsumed  # for other subscribers
 
 
 def test_the_event_grid_filters_file_is_derived_from_the_registry() -> None:
@@ -59,8 +65,8 @@ def test_the_event_grid_filters_file_is_derived_from_the_registry() -> None:
 def test_wire_keys_are_the_field_names_in_camel_case() -> None:
     assert camel("upgrade_on_expiry_lead_time_days") == "upgradeOnExpiryLeadTimeDays"
     assert camel("location") == "location"
-    data = samples()["deployment-at-risk-30"].data
-    assert data["daysRemaining"] == 28 and "days_remaining" not in data
+    data = samples()["deployment-upgraded-by-azure"].data
+    assert data["rollbackAvailableUntil"] == "2026-03-31T00:00:00Z" and "rollback_available_until" not in data
 
 
 def test_every_sample_event_reads_back_as_itself() -> None:
@@ -135,7 +141,7 @@ def test_a_subject_that_disagrees_with_the_data_is_refused() -> None:
     event = _approaching()
     with pytest.raises(EventFormatError, match="does not match its data"):
         replace(event, subject="/locations/westus/models/OpenAI/gpt-4o/versions/2024-05-13").payload()
-    deployment = samples()["deployment-broken"]
+    deployment = samples()["deployment-rolled-back"]
     # ARM ids compare without ASCII case
     assert replace(deployment, subject=deployment.subject.upper()).payload() == deployment.payload()
     with pytest.raises(EventFormatError, match="does not match"):
