@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import handle_event, run_timer
+from shared.entrypoints import flush_alerts, handle_event, run_timer
 from shared.web import WebRequest, WebResponse, rollback_http, status_http
 
 app = func.FunctionApp()
@@ -37,12 +37,26 @@ def apply_update_policy(event: func.EventGridEvent) -> None:
     handle_event("apply_update_policy", event)
 
 
-# Subscribed to CatalogDigest and the Deployment* event types: posts to the owning team's Teams/Slack channels.
+# Subscribed to CatalogDigest, DeploymentUpgraded and DeploymentRolledBack (infra/event-types.json): tells each
+# owning team a change once, in its Teams/Slack channels; upgrades are held for alerts_timer's one message per team.
 @app.function_name(name="notify_channels")
 @app.event_grid_trigger(arg_name="event")
 def notify_channels(event: func.EventGridEvent) -> None:
     """Tell the owning team, once per change and channel."""
     handle_event("notify_channels", event)
+
+
+# Every minute: held deployment news (Azure upgraded 12 of a team's deployments) whose group has settled for
+# ALERT_BATCH_SECONDS is told as one message per route and group. Singleton like every timer; overlapping runs
+# meet on the batch's ledger claim.
+@app.function_name(name="alerts_timer")
+@app.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False, use_monitor=False)
+def alerts_timer(timer: func.TimerRequest) -> None:
+    """Send the settled batches of held deployment news."""
+    report = flush_alerts()
+    log.info("%s", report.summary())
+    if report.failed:
+        raise RuntimeError(report.summary())  # a webhook outage shows as a failed run; the next run retries
 
 
 # The HTTP functions are anonymous to the Functions host on purpose: App Service Authentication (Microsoft Entra

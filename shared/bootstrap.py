@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,6 +25,7 @@ from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
 from shared.domain.status import StatusReport
 from shared.ports import (
+    AlertBuffer,
     CatalogSource,
     CatalogStateStore,
     DeploymentApi,
@@ -34,7 +35,7 @@ from shared.ports import (
     Notifier,
 )
 from shared.services.inventory import InventoryService
-from shared.services.notify import NOTIFY_EVENT_TYPES, NotifyService
+from shared.services.notify import NOTIFY_EVENT_TYPES, FlushReport, NotifyService
 from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
 from shared.services.pipeline import Subscriber, TimerReport, run_timer
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
@@ -258,6 +259,10 @@ class Services:
             Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
         ]
 
+    def flush_alerts(self, now: datetime) -> FlushReport:
+        """The alerts timer's job: tell each settled group of held deployment news, one message per route."""
+        return self.notify.flush(now)
+
     def status(self, now: datetime) -> StatusReport:
         """The status page's data, from the stored state (reads only)."""
         return build_status(
@@ -293,6 +298,7 @@ def build_services(
     api: DeploymentApi | None = None,
     sender: PayloadPoster | None = None,
     notifiers: Mapping[str, Notifier] | None = None,
+    buffer: AlertBuffer | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
@@ -356,6 +362,11 @@ def build_services(
         routes=settings.routes,
         scope=write_scope(settings),
         status_page_url=settings.status_page_url,
+        inventory=stores,
+        state=state,
+        rules=policy_rules(settings),
+        buffer=buffer,
+        batch_window=timedelta(seconds=settings.alert_batch_seconds),
     )
     return Services(settings, state, stores, ledger, publisher, watcher, inventory, policy, rollback, notify)
 

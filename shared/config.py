@@ -73,6 +73,7 @@ class Settings:
     catalog_poll_schedule: str = "0 0 * * * *"
     # stop starting new work this long into a timer run: host.json's functionTimeout (10 min) kills it unwarned
     timer_budget_seconds: int = 480
+    alert_batch_seconds: int = 120  # held deployment news settles this long before its one message per route
     state_store: StateStoreConfig | None = None
     state_table_prefix: str = "ModelWatch"  # Table Storage: tables <prefix>Cursors, <prefix>Snapshots, ...
     eventgrid_topic_endpoint: str | None = None
@@ -502,6 +503,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),
         catalog_poll_schedule=schedule,
         timer_budget_seconds=r.integer("TIMER_BUDGET_SECONDS", Settings.timer_budget_seconds, 10, 7200),
+        alert_batch_seconds=r.integer("ALERT_BATCH_SECONDS", Settings.alert_batch_seconds, 0, 86400),
         state_store=_state_store(r),
         state_table_prefix=_table_prefix(r),
         eventgrid_topic_endpoint=topic,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
+    from shared.services.notify import FlushReport
     from shared.services.pipeline import Delivery, TimerReport
 
 log = logging.getLogger("modelwatch")
@@ -59,6 +60,14 @@ def run_timer(now: datetime | None = None) -> TimerReport:
 
     services = function_services()
     return services.run_timer(now or services.clock())
+
+
+def flush_alerts(now: datetime | None = None) -> FlushReport:
+    """The alerts timer's job: held deployment news told as one message per route and group."""
+    from shared.bootstrap import function_services
+
+    services = function_services()
+    return services.flush_alerts(now or services.clock())
 
 
 def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
