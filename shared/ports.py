@@ -79,7 +79,13 @@ class DeploymentStore(Protocol):
     """The deployment inventory."""
 
     def list_deployments(self) -> list[Deployment]:
-        """Every deployment known (empty when none)."""
+        """Every deployment known (empty when none), sorted by key: the status page, the CLI, the refresh."""
+        ...
+
+    def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
+        """The deployments in ``location`` of this model, and the fine-tunes whose base model has this name
+        (``shared.domain.deployments.is_of_model``), sorted by key. Reads that slice only, not the inventory:
+        one catalog event costs what it concerns."""
         ...
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
