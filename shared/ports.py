@@ -14,6 +14,7 @@ from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ledger import Claim, LedgerEntry
+from shared.domain.refresh import RefreshPart
 from shared.domain.routes import Channel
 
 
@@ -94,6 +95,15 @@ class DeploymentStore(Protocol):
 
     def delete_deployments(self, keys: Sequence[str]) -> None:
         """Forget deployments that no longer exist. Absent keys are ignored."""
+        ...
+
+
+class RefreshQueue(Protocol):
+    """Where the timer hands the parts of a large inventory refresh (one message each) to refresh_inventory."""
+
+    def enqueue(self, parts: Sequence[RefreshPart]) -> None:
+        """Send one message per part. Raises TransientError or PermanentError; parts sent before a failure stay
+        sent (a part refreshed twice saves the same rows: harmless)."""
         ...
 
 

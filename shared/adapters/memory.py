@@ -15,6 +15,7 @@ from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import arm_key
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
+from shared.domain.refresh import RefreshPart
 from shared.errors import ConcurrencyError
 
 
@@ -208,3 +209,13 @@ class InMemoryLedger:
     def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
         with self._lock:
             return self._ledger.get((subscriber, event_id))
+
+
+class InMemoryRefreshQueue:
+    """RefreshQueue in memory: the message texts, in order, for tests and local runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def enqueue(self, parts: Sequence[RefreshPart]) -> None:
+        self.messages.extend(p.to_json() for p in parts)

@@ -85,13 +85,13 @@ MAX_BATCH_BYTES = 3 * 1024 * 1024  # estimated; the rest of the 4 MiB is headroo
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _TABLE_NAME_MAX = 63
 # Throttling (429, 503 ServerBusy), timeouts (408, 500 OperationTimeout) and gateway failures: retry later.
-_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # SAS signatures travel in URLs, and URLs appear in transport errors: never let one reach a message.
 _SECRET = re.compile(r"(sig|accountkey|sharedaccesssignature)=[^&;\s'\"]*", re.IGNORECASE)
 _MESSAGE_LIMIT = 300
 
 
-def _redact(text: str) -> str:
+def redact(text: str) -> str:
     return _SECRET.sub(r"\1=REDACTED", text)[:_MESSAGE_LIMIT]
 
 
@@ -181,7 +181,7 @@ class _TableStore:
             )
         except ValueError as exc:
             raise PermanentError(
-                f"invalid Table Storage endpoint {_redact(endpoint)!r}: {_redact(str(exc))}"
+                f"invalid Table Storage endpoint {redact(endpoint)!r}: {redact(str(exc))}"
             ) from exc
         return cls(service, table_prefix=table_prefix)
 
@@ -206,7 +206,7 @@ class _TableStore:
             yield
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise TransientError(
-                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {_redact(str(exc))})"
+                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {redact(str(exc))})"
             ) from exc
         except HttpResponseError as exc:
             status = exc.status_code
@@ -214,7 +214,7 @@ class _TableStore:
             code = getattr(code, "value", code)  # TableErrorCode is a str enum: show its wire value
             message = f"Table Storage: {action} failed: HTTP {status} {code}".rstrip()
             # no status: the exchange broke mid-way (an undecodable response), which a retry can fix
-            if status is None or status in _TRANSIENT_STATUSES:
+            if status is None or status in TRANSIENT_STATUSES:
                 raise TransientError(message) from exc
             raise PermanentError(message) from exc
 
