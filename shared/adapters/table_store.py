@@ -779,10 +779,11 @@ class TableDeploymentStore(_TableStore):
         if current is not None and current.get("Body") is not None and SLICES not in current:
             return  # rewritten in the old layout again (an old instance): the next full read handles it
         if current is not None and current.get("Body") is not None:
-            fresh = [{"PartitionKey": p, "RowKey": row, "Body": current["Body"]} for p in sorted(theirs)]
-            for entity in fresh:
-                self._upsert_all(table, [entity], action)
-        for partition in sorted(ours - theirs):
+            for partition in sorted(theirs):  # ours may have overwritten a newer copy with the older body
+                self._upsert_all(
+                    table, [{"PartitionKey": partition, "RowKey": row, "Body": current["Body"]}], action
+                )
+        for partition in sorted(ours - theirs):  # copies the record does not know would never be cleaned
             self._delete_all(self.deployments_table, partition, [row], action, keyed=str)
 
     # rollbacks
