@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import flush_alerts, handle_event, run_timer
+from shared.entrypoints import flush_alerts, handle_event, refresh_inventory, run_timer
 from shared.web import WebRequest, WebResponse, rollback_http, status_http
 
 app = func.FunctionApp()
@@ -26,6 +26,19 @@ def catalog_timer(timer: func.TimerRequest) -> None:
     report = run_timer()
     log.info("%s", report.summary())
     report.raise_if_incomplete()  # a failed location, listing or publish fails the run: visible, never swallowed
+
+
+# One part of an inventory refresh the timer queued (above INVENTORY_FANOUT_THRESHOLD subscriptions or accounts):
+# a subscription, or a group of accounts, as of the timer's instant. The queue is in AzureWebJobsStorage's account
+# (STATE_STORE's too); messages are base64 (host.json's default). A raised error makes the platform redeliver; after
+# host.json's maxDequeueCount the message moves to <queue>-poison (docs/operations.md).
+@app.function_name(name="refresh_inventory")
+@app.queue_trigger(arg_name="message", queue_name="%INVENTORY_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def refresh_inventory_part(message: func.QueueMessage) -> None:
+    """Refresh the deployments of one subscription or group of accounts."""
+    report = refresh_inventory(message.get_body().decode("utf-8"))
+    log.info("refresh_inventory: message %s (dequeue %s): %s", message.id, message.dequeue_count,
+             report.summary() if report is not None else "no inventory configured")  # fmt: skip
 
 
 # Subscribed to the topic's ModelLifecycle catalog event types (includedEventTypes). A raised error makes Event

@@ -33,13 +33,16 @@ from shared.ports import (
     EventPublisher,
     Ledger,
     Notifier,
+    RefreshQueue,
 )
-from shared.services.inventory import InventoryService
+from shared.services.budget import Deadline
+from shared.services.inventory import InventoryReport, InventoryService
 from shared.services.notify import NOTIFY_EVENT_TYPES, FlushReport, NotifyService
 from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
 from shared.services.pipeline import Subscriber, TimerReport, run_timer
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
 from shared.services.policy import PolicyService
+from shared.services.refresh_parts import refresh_from_message
 from shared.services.rollback import RollbackService
 from shared.services.status import build_status
 from shared.services.watch import CatalogWatcher
@@ -122,7 +125,9 @@ def build_state_store(
     )
 
 
-def build_catalog_source(settings: Settings, *, catalog_file: str | None = None) -> CatalogSource:
+def build_catalog_source(
+    settings: Settings, *, catalog_file: str | None = None, client: Any = None
+) -> CatalogSource:
     if catalog_file is not None:
         from shared.adapters.catalog_file import FileCatalogSource
 
@@ -131,14 +136,17 @@ def build_catalog_source(settings: Settings, *, catalog_file: str | None = None)
     from shared.adapters.arm import ArmCatalogSource
 
     assert settings.watch_subscription_id is not None
-    return ArmCatalogSource(build_arm_client(settings), settings.watch_subscription_id)
+    return ArmCatalogSource(
+        client if client is not None else build_arm_client(settings), settings.watch_subscription_id
+    )
 
 
 def build_arm_client(settings: Settings, *, sleep: Callable[[float], None] | None = None) -> Any:
-    """The ARM client; ``sleep`` (backoff and Retry-After waits) is for replays on a virtual clock."""
+    """The ARM client, pacing its reads to ARM's read bucket per subscription. ``sleep`` (backoff and Retry-After
+    waits) is for replays on a virtual clock: those are not paced (the bucket refills on the real clock)."""
     import time
 
-    from shared.adapters.arm import ArmClient, AzureIdentityTokenProvider, StaticTokenProvider
+    from shared.adapters.arm import ArmClient, AzureIdentityTokenProvider, ReadBudget, StaticTokenProvider
 
     tokens: Any = (
         StaticTokenProvider(settings.arm_bearer_token)
@@ -154,6 +162,7 @@ def build_arm_client(settings: Settings, *, sleep: Callable[[float], None] | Non
         timeout=settings.arm_timeout_seconds,
         max_retries=settings.arm_max_retries,
         sleep=sleep or time.sleep,
+        read_budget=ReadBudget() if sleep is None else None,
     )
 
 
@@ -194,7 +203,7 @@ def build_watcher(
         publisher if publisher is not None else build_publisher(settings),
         rules=diff_rules(settings),
         formats=settings.catalog_model_formats,
-        max_concurrency=settings.arm_max_concurrency,
+        max_concurrency=settings.arm_read_concurrency,  # reads: catalog pages of every region at once
     )
 
 
@@ -251,6 +260,9 @@ class Services:
     notify: NotifyService
     # what "now" is for the triggers; a replay of dated history installs Services with its own clock
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # where the timer queues the parts of an inventory refresh over more than INVENTORY_FANOUT_THRESHOLD
+    # subscriptions or accounts; None: the refresh runs in the timer
+    queue: RefreshQueue | None = None
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
@@ -284,7 +296,19 @@ class Services:
             self.settings.watch_locations,
             now,
             budget_seconds=self.settings.timer_budget_seconds,
+            queue=self.queue if self.settings.inventory_fans_out else None,
         )
+
+    def refresh_part(self, message: str) -> InventoryReport | None:
+        """One queued part of an inventory refresh (refresh_inventory); None when no inventory is configured any
+        more (the message is acknowledged). Raises as ``refresh_from_message`` says."""
+        if self.inventory is None:
+            log.warning(
+                "refresh_inventory: no inventory is configured (WATCH_ACCOUNTS, WATCH_SUBSCRIPTION_IDS)"
+            )
+            return None
+        deadline = Deadline.after(self.settings.timer_budget_seconds)  # under functionTimeout, like the timer
+        return refresh_from_message(message, self.inventory, self.state, self.publisher, deadline=deadline)
 
 
 def build_services(
@@ -299,6 +323,7 @@ def build_services(
     sender: PayloadPoster | None = None,
     notifiers: Mapping[str, Notifier] | None = None,
     buffer: AlertBuffer | None = None,
+    queue: RefreshQueue | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
@@ -308,11 +333,16 @@ def build_services(
     )
     ledger = ledger if ledger is not None else build_ledger(settings.state_store, table_prefix=prefix)
     publisher = publisher if publisher is not None else build_publisher(settings)
-    if api is None and settings.watch_subscription_id and settings.inventory_configured:
-        api = build_deployment_api(settings)
+    # one ARM client for the catalog and the deployments: one read budget per subscription for both
+    wants_arm = (api is None and settings.inventory_configured) or source is None
+    client = build_arm_client(settings) if settings.watch_subscription_id and wants_arm else None
+    if api is None and client is not None and settings.inventory_configured:
+        api = build_deployment_api(settings, client)
+    if source is None and client is not None:
+        source = build_catalog_source(settings, client=client)
     watcher = (
         build_watcher(settings, source=source, store=state, publisher=publisher)
-        if source is not None or settings.watch_subscription_id
+        if source is not None
         else None
     )
     inventory = (
@@ -323,11 +353,13 @@ def build_services(
             state,
             accounts=settings.watch_accounts,
             subscriptions=settings.watch_subscription_ids,
-            max_concurrency=settings.arm_max_concurrency,
+            max_concurrency=settings.arm_read_concurrency,
         )
         if api is not None and settings.inventory_configured
         else None
     )
+    if queue is None and inventory is not None and settings.inventory_fans_out:
+        queue = build_refresh_queue(settings)
     policy = PolicyService(
         inventory=stores,
         ledger=ledger,
@@ -368,7 +400,27 @@ def build_services(
         buffer=buffer,
         batch_window=timedelta(seconds=settings.alert_batch_seconds),
     )
-    return Services(settings, state, stores, ledger, publisher, watcher, inventory, policy, rollback, notify)
+    return Services(
+        settings, state, stores, ledger, publisher, watcher, inventory, policy, rollback, notify, queue=queue
+    )
+
+
+def build_refresh_queue(settings: Settings) -> RefreshQueue | None:
+    """The storage queue of the refresh's parts, in STATE_STORE's account with its credential; None with a SQLite
+    state (no storage account: the refresh stays in the timer)."""
+    config = settings.state_store
+    if config is None or config.kind == StoreKind.SQLITE:
+        log.info("the inventory refresh stays in the timer: a SQLite STATE_STORE has no queue")
+        return None
+    from shared.adapters.storage_queue import StorageRefreshQueue
+
+    if config.kind == StoreKind.CONNECTION_STRING:
+        return StorageRefreshQueue.from_connection_string(
+            config.value.reveal(), settings.inventory_queue_name
+        )
+    return StorageRefreshQueue.from_endpoint(
+        config.value.reveal(), azure_credential(), settings.inventory_queue_name
+    )
 
 
 def write_scope(settings: Settings) -> Scope:

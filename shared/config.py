@@ -63,7 +63,10 @@ class Settings:
     # the fields its own api-version returns (2026-03-01 adds serviceTier, deploymentState, routing)
     arm_deployment_api_version: str = "2026-03-01"
     arm_bearer_token: Secret | None = None
-    arm_max_concurrency: int = 8
+    arm_max_concurrency: int = 8  # deployment writes at once (each a GET, a PUT and operation polls)
+    # reads at once (catalog pages, account and deployment listings): enough that a cycle over every region is one
+    # region's chain of pages long; the rate is kept by ReadBudget (ARM's bucket: 250 at once, 25/s per subscription)
+    arm_read_concurrency: int = 64
     arm_timeout_seconds: float = 30.0
     arm_max_retries: int = 5
     catalog_model_formats: frozenset[str] | None = frozenset({"openai"})  # casefolded; None: every format
@@ -84,6 +87,10 @@ class Settings:
     watch_subscription_ids: tuple[
         str, ...
     ] = ()  # whose accounts are listed; defaults to WATCH_SUBSCRIPTION_ID
+    # above this many subscriptions (or WATCH_ACCOUNTS accounts), the timer hands the inventory refresh to a queue:
+    # one message per subscription (or group of accounts), each refreshed by refresh_inventory
+    inventory_fanout_threshold: int = 20
+    inventory_queue_name: str = "modelwatch-inventory"  # in STATE_STORE's storage account
     policy_mode: str = "plan"  # "plan" decides and records; "enforce" also writes deployments
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
@@ -130,6 +137,15 @@ class Settings:
     def inventory_configured(self) -> bool:
         return bool(self.watch_accounts or self.watch_subscription_ids)
 
+    @property
+    def inventory_parts(self) -> int:
+        """What the fan-out threshold counts: the watched accounts when named, else the subscriptions."""
+        return len(self.watch_accounts) or len(self.watch_subscription_ids)
+
+    @property
+    def inventory_fans_out(self) -> bool:
+        return self.inventory_parts > self.inventory_fanout_threshold
+
 
 _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LOCATION = re.compile(r"^[a-z0-9]+$")
@@ -173,6 +189,9 @@ TOKEN_CREDENTIAL_CHOICES = (
     "interactivebrowsercredential",
 )
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+# Storage queue names: 3-63 lower-case letters, digits and single hyphens, not starting or ending with one; at most
+# 56 here, so that the host's poison queue "<name>-poison" is a legal name too
+_QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
 
 
 class _Reader:
@@ -381,6 +400,51 @@ def _table_prefix(r: _Reader) -> str:
     return prefix
 
 
+def _queue_name(r: _Reader) -> str:
+    name = r.get("INVENTORY_QUEUE_NAME") or Settings.inventory_queue_name
+    if not _QUEUE_NAME.match(name):
+        r.problems.append(
+            f"INVENTORY_QUEUE_NAME={name!r}: a storage queue name of 3-56 lower-case letters, digits and single "
+            "hyphens, starting and ending with a letter or digit (the host adds '-poison' for its poison queue)"
+        )
+        return Settings.inventory_queue_name
+    return name
+
+
+def storage_account_of(value: str) -> str | None:
+    """The storage account a connection string or table/queue endpoint URL names, when it says."""
+    if value.startswith(("https://", "http://")):
+        parts = urlsplit(value)
+        if is_loopback_host(parts.hostname):  # the emulator: http://127.0.0.1:10002/<account>
+            return parts.path.strip("/").split("/")[0] or None
+        return (parts.hostname or "").split(".")[0] or None
+    pairs = dict(p.split("=", 1) for p in value.split(";") if "=" in p)
+    if pairs.get("UseDevelopmentStorage", "").lower() == "true":
+        return "devstoreaccount1"
+    return pairs.get("AccountName")
+
+
+def _fanout_problems(r: _Reader, settings: Settings) -> None:
+    """The queue lives in STATE_STORE's account; refresh_inventory reads AzureWebJobsStorage's. A refresh that
+    fans out needs them to be one account, or its messages would never be read."""
+    if (
+        not settings.inventory_fans_out
+        or settings.state_store is None
+        or settings.state_store.kind == "sqlite"
+    ):
+        return
+    host_raw = r.get("AzureWebJobsStorage")
+    host = storage_account_of(host_raw) if host_raw else r.get("AzureWebJobsStorage__accountName")
+    state = storage_account_of(settings.state_store.value.reveal())
+    if host and state and host.lower() != state.lower():
+        r.problems.append(
+            f"INVENTORY_FANOUT_THRESHOLD={settings.inventory_fanout_threshold} with {settings.inventory_parts} "
+            f"subscriptions or accounts: the refresh fans out through a queue in STATE_STORE's storage account "
+            f"({state}), but refresh_inventory reads the queues of AzureWebJobsStorage's ({host}); use one account "
+            "for both, or raise INVENTORY_FANOUT_THRESHOLD to keep the refresh in the timer"
+        )
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate every setting. Raises SettingsError listing every problem found."""
     r = _Reader(environ)
@@ -495,6 +559,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         arm_deployment_api_version=deployment_api,
         arm_bearer_token=Secret(token) if token else None,
         arm_max_concurrency=r.integer("ARM_MAX_CONCURRENCY", Settings.arm_max_concurrency, 1, 64),
+        # more reads in flight than ARM's bucket holds would only wait for its refill
+        arm_read_concurrency=r.integer("ARM_READ_CONCURRENCY", Settings.arm_read_concurrency, 1, 250),
         arm_timeout_seconds=r.number("ARM_TIMEOUT_SECONDS", Settings.arm_timeout_seconds, 1, 300),
         arm_max_retries=r.integer("ARM_MAX_RETRIES", Settings.arm_max_retries, 0, 20),
         catalog_model_formats=formats,
@@ -510,6 +576,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         eventgrid_topic_key=Secret(key) if key else None,
         watch_accounts=tuple(accounts),
         watch_subscription_ids=tuple(subscriptions),
+        inventory_fanout_threshold=r.integer(
+            "INVENTORY_FANOUT_THRESHOLD", Settings.inventory_fanout_threshold, 1, 100_000
+        ),
+        inventory_queue_name=_queue_name(r),
         policy_mode=mode,
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
@@ -527,6 +597,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         website_site_name=r.get("WEBSITE_SITE_NAME"),
         website_auth_signing_key=Secret(signing) if (signing := r.get("WEBSITE_AUTH_SIGNING_KEY")) else None,
     )
+    _fanout_problems(r, settings)
     if r.problems:
         raise SettingsError(r.problems, hint=WHERE)
     return settings

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
+    from shared.services.inventory import InventoryReport
     from shared.services.notify import FlushReport
     from shared.services.pipeline import Delivery, TimerReport
 
@@ -68,6 +69,14 @@ def flush_alerts(now: datetime | None = None) -> FlushReport:
 
     services = function_services()
     return services.flush_alerts(now or services.clock())
+
+
+def refresh_inventory(message: str) -> InventoryReport | None:
+    """One queued part of an inventory refresh. Raises (the platform redelivers, then poisons) for a message that
+    is not a part and for a part a retry may complete; a permanent problem is logged and acknowledged."""
+    from shared.bootstrap import function_services
+
+    return function_services().refresh_part(message)
 
 
 def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:

@@ -93,3 +93,8 @@ class WebhookError(ModelWatchError):
 class OutOfScopeError(PermanentError):
     """A write was asked for a deployment outside WATCH_ACCOUNTS / WATCH_SUBSCRIPTION_IDS / WATCH_LOCATIONS (or
     tagged ignore): refused before anything is sent to ARM, recorded, never retried."""
+
+
+class MessageFormatError(PermanentError):
+    """A queue message does not have the documented shape (raised at the trigger: the platform retries it, then
+    moves it to the poison queue, where it can be read)."""

@@ -15,6 +15,7 @@ from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.held import HeldAlert
 from shared.domain.ledger import Claim, LedgerEntry
+from shared.domain.refresh import RefreshPart
 from shared.domain.routes import Channel
 
 
@@ -80,7 +81,13 @@ class DeploymentStore(Protocol):
     """The deployment inventory."""
 
     def list_deployments(self) -> list[Deployment]:
-        """Every deployment known (empty when none)."""
+        """Every deployment known (empty when none), sorted by key: the status page, the CLI, the refresh."""
+        ...
+
+    def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
+        """The deployments in ``location`` of this model, and the fine-tunes whose base model has this name
+        (``shared.domain.deployments.is_of_model``), sorted by key. Reads that slice only, not the inventory:
+        one catalog event costs what it concerns."""
         ...
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
@@ -89,6 +96,15 @@ class DeploymentStore(Protocol):
 
     def delete_deployments(self, keys: Sequence[str]) -> None:
         """Forget deployments that no longer exist. Absent keys are ignored."""
+        ...
+
+
+class RefreshQueue(Protocol):
+    """Where the timer hands the parts of a large inventory refresh (one message each) to refresh_inventory."""
+
+    def enqueue(self, parts: Sequence[RefreshPart]) -> None:
+        """Send one message per part. Raises TransientError or PermanentError; parts sent before a failure stay
+        sent (a part refreshed twice saves the same rows: harmless)."""
         ...
 
 

@@ -16,6 +16,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -58,8 +59,17 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// No Storage Queue Data Contributor: the host uses queues in AzureWebJobsStorage only for blob and queue triggers
-// and Durable Functions. This app's triggers are a timer (blob leases), Event Grid (pushed over HTTP) and HTTP.
+// the inventory refresh's queue: the timer sends, refresh_inventory's trigger reads and deletes, and the host creates
+// and writes '<queue>-poison' (so the account, not the one queue: the poison queue does not exist beforehand)
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, principalId, roles.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 // the state tables: snapshots, cursors, outbox, inventory, ledger, rollback records
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -34,6 +34,9 @@ param healthAlertWebhookUrl string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
+// the parts of a large inventory refresh (INVENTORY_FANOUT_THRESHOLD): the timer writes, refresh_inventory reads;
+// the host creates '<name>-poison' beside it for messages that failed maxDequeueCount times (host.json)
+var inventoryQueue = 'modelwatch-inventory'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
@@ -62,6 +65,16 @@ resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
 resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobs
   name: deadLetterContainer
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource refreshQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: inventoryQueue
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -153,6 +166,8 @@ var appSettings = union(
     AzureWebJobsStorage__accountName: storage.name
     STATE_STORE: 'https://${storage.name}.table.${environment().suffixes.storage}'
     STATE_TABLE_PREFIX: stateTablePrefix
+    // refresh_inventory's trigger reads %INVENTORY_QUEUE_NAME% (it must be set); the queue is in the same account
+    INVENTORY_QUEUE_NAME: refreshQueue.name
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     CATALOG_POLL_SCHEDULE: catalogPollSchedule

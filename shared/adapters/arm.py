@@ -73,6 +73,62 @@ class AzureIdentityTokenProvider:
             return str(self._token.token)
 
 
+# ARM's read bucket per subscription and principal (azure-facts §3, the token-bucket model since 2024): 250 reads at
+# once, refilling 25 a second. Exceeding it is a 429 whose Retry-After stalls every read of the subscription.
+ARM_READ_BUCKET = 250
+ARM_READ_REFILL_PER_SECOND = 25.0
+REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
+
+
+class ReadBudget:
+    """ARM's read bucket of each subscription, as this process spends it: a GET takes a token, waiting for the
+    refill when there is none, instead of meeting a 429. Per process: other instances of the app (queue fan-out,
+    scale-out) spend the same bucket, so ARM's own count in ``x-ms-ratelimit-remaining-subscription-reads`` lowers
+    ours when it is lower; a 429 with Retry-After stays the backstop. Thread-safe: a waiter reserves its token
+    first, so waiters are served in order and none starves."""
+
+    def __init__(
+        self,
+        capacity: int = ARM_READ_BUCKET,
+        refill_per_second: float = ARM_READ_REFILL_PER_SECOND,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = capacity
+        self.refill_per_second = refill_per_second
+        self.clock = clock
+        self.waited = 0.0  # seconds reads were held back, for tests and benchmarks
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # subscription -> (tokens, as of)
+
+    def _level(self, subscription: str, now: float) -> float:
+        tokens, at = self._buckets.get(subscription, (float(self.capacity), now))
+        return min(float(self.capacity), tokens + (now - at) * self.refill_per_second)
+
+    def reserve(self, subscription: str) -> float:
+        """Take a token of ``subscription``'s bucket; the seconds to wait before sending (0 when one was there)."""
+        with self._lock:
+            now = self.clock()
+            tokens = self._level(subscription, now) - 1
+            self._buckets[subscription] = (tokens, now)
+        wait = 0.0 if tokens >= 0 else -tokens / self.refill_per_second
+        self.waited += wait
+        return wait
+
+    def observe(self, subscription: str, remaining: int) -> None:
+        """ARM said how many reads are left in the bucket: trust it when it is lower than our count."""
+        with self._lock:
+            now = self.clock()
+            if remaining < self._level(subscription, now):
+                self._buckets[subscription] = (float(remaining), now)
+
+
+def _subscription_of(path: str) -> str:
+    """The subscription a request's path names ("" for tenant-level paths: the tenant has a bucket of its own)."""
+    parts = path.split("/")
+    return parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
+
+
 def _retry_after(value: str | None, default: float) -> float:
     if not value:
         return default
@@ -107,6 +163,7 @@ class ArmClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        read_budget: ReadBudget | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.api_version = api_version
@@ -117,6 +174,9 @@ class ArmClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.sleep = sleep
+        self.read_budget = (
+            read_budget  # None: reads are not paced here (a stand-in, a benchmark measuring ARM)
+        )
         self.requests_sent = 0
         self._local = threading.local()
         origin = urlsplit(self.endpoint)
@@ -153,11 +213,16 @@ class ArmClient:
         """Send with retries: 429 waits Retry-After; 5xx and network errors back off (capped, jittered).
         Redirects are never followed: the bearer token goes to ARM_ENDPOINT's origin only."""
         url, params = self._url(path_or_url, api_version)
-        label = f"{method} {urlsplit(url).path}"
+        path = urlsplit(url).path
+        label = f"{method} {path}"
+        subscription = _subscription_of(path)
         last = "no response"
         status = 0
         for attempt in range(self.max_retries + 1):
             wait: float | None = None
+            held = self.read_budget.reserve(subscription) if method == "GET" and self.read_budget else 0.0
+            if held:
+                self.sleep(held)  # a token of the subscription's read bucket, rather than a 429
             try:
                 self.requests_sent += 1
                 response = self._session().request(
@@ -173,6 +238,9 @@ class ArmClient:
                 last, status = type(exc).__name__, 0
             else:
                 status = response.status_code
+                remaining = response.headers.get(REMAINING_READS)
+                if self.read_budget is not None and remaining is not None and remaining.isdigit():
+                    self.read_budget.observe(subscription, int(remaining))
                 if status == 429:
                     wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
                     last = "429 throttled"

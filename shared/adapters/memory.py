@@ -10,12 +10,13 @@ from datetime import datetime
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.held import HeldAlert
 from shared.domain.ids import arm_key
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
+from shared.domain.refresh import RefreshPart
 from shared.errors import ConcurrencyError
 
 
@@ -109,28 +110,53 @@ class InMemoryCatalogSource:
 
 
 class InMemoryDeploymentStore:
-    """DeploymentStore and VersionChangeStore in memory: the reference implementation of their contracts."""
+    """DeploymentStore and VersionChangeStore in memory: the reference implementation of their contracts.
+
+    Deployments are indexed by (location, model name) as the Table store partitions them (``model_slices``).
+    ``entities_read`` counts deployments looked at by the list methods (same meaning as the other stores)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._deployments: dict[str, Deployment] = {}
+        self._by_slice: dict[tuple[str, str], set[str]] = {}
         self._rollbacks: dict[str, VersionChange] = {}
         self._counter = 0
+        self.entities_read = 0
 
     # inventory
     def list_deployments(self) -> list[Deployment]:
         with self._lock:
+            self.entities_read += len(self._deployments)
             return sorted(self._deployments.values(), key=lambda d: d.key)
+
+    def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
+        with self._lock:
+            keys = self._by_slice.get((location.casefold(), model_name), set())
+            self.entities_read += len(keys)
+            found = [self._deployments[k] for k in keys]
+        return sorted(
+            (d for d in found if is_of_model(d, location, model_format, model_name)), key=lambda d: d.key
+        )
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         with self._lock:
             for d in deployments:
+                self._forget(d.key)
                 self._deployments[d.key] = d
+                for pair in model_slices(d):
+                    self._by_slice.setdefault(pair, set()).add(d.key)
 
     def delete_deployments(self, keys: Sequence[str]) -> None:
         with self._lock:
             for key in keys:
-                self._deployments.pop(arm_key(key), None)
+                self._forget(arm_key(key))
+
+    def _forget(self, key: str) -> None:
+        old = self._deployments.pop(key, None)
+        for pair in model_slices(old) if old is not None else ():
+            self._by_slice[pair].discard(key)
+            if not self._by_slice[pair]:
+                del self._by_slice[pair]
 
     # rollbacks
     def add_change(self, record: VersionChange) -> None:
@@ -226,3 +252,13 @@ class InMemoryAlertBuffer:
                 items.pop(ident, None)
             if not items:
                 self._items.pop((route, group), None)
+
+
+class InMemoryRefreshQueue:
+    """RefreshQueue in memory: the message texts, in order, for tests and local runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def enqueue(self, parts: Sequence[RefreshPart]) -> None:
+        self.messages.extend(p.to_json() for p in parts)

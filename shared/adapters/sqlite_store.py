@@ -74,7 +74,11 @@ CREATE INDEX IF NOT EXISTS history_by_time ON history (event_time, id);
 _DEPLOYMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS deployments (
     key TEXT PRIMARY KEY,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    location TEXT,
+    model_format TEXT,
+    model_name TEXT,
+    base_model TEXT
 );
 CREATE TABLE IF NOT EXISTS rollbacks (
     id TEXT PRIMARY KEY,
@@ -84,6 +88,21 @@ CREATE TABLE IF NOT EXISTS rollbacks (
 );
 CREATE INDEX IF NOT EXISTS rollbacks_by_deployment ON rollbacks (deployment_key, changed_at, id);
 """
+
+# The columns list_deployments_of filters on (location and format casefolded, names as the catalog spells them),
+# and their indexes: one model's news reads that model's rows. Created after _add_model_columns, which gives a file
+# from before them the columns first (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
+_MODEL_COLUMNS = ("location", "model_format", "model_name", "base_model")
+_MODEL_INDEXES = """
+CREATE INDEX IF NOT EXISTS deployments_by_model ON deployments (location, model_format, model_name);
+CREATE INDEX IF NOT EXISTS deployments_by_base ON deployments (location, base_model);
+"""
+
+
+def _model_columns(d: Deployment) -> tuple[str, str, str, str | None]:
+    base = d.fine_tune.base_model if d.fine_tune is not None and d.fine_tune.base_model else None
+    return d.location.casefold(), d.model_format.casefold(), d.model_name, base
+
 
 _LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -301,22 +320,61 @@ class SqliteDeploymentStore(_SqliteFile):
 
     def __init__(self, path: str) -> None:
         super().__init__(path, _DEPLOYMENT_SCHEMA)
+        self.entities_read = 0  # rows returned by the list methods, for tests and benchmarks
+        self._add_model_columns()
+        with self._lock, self._translate("open"):
+            self._conn.executescript(_MODEL_INDEXES)
+
+    def _add_model_columns(self) -> None:
+        """A file from before the model columns gets them, filled from each row's body (once; in one write
+        transaction, so two processes opening the same old file do not both alter it)."""
+        with self._transaction("adding the model columns to deployments") as conn:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(deployments)")}
+            for column in _MODEL_COLUMNS:
+                if column not in present:
+                    conn.execute(f"ALTER TABLE deployments ADD COLUMN {column} TEXT")
+            rows = conn.execute("SELECT key, body FROM deployments WHERE location IS NULL").fetchall()
+            filled = []
+            for key, body in rows:
+                try:
+                    filled.append((*_model_columns(deployment_from_json(body, row=key)), key))
+                except PermanentError:
+                    continue  # unreadable: list_deployments names it; no model's query can match it
+            conn.executemany(
+                "UPDATE deployments SET location = ?, model_format = ?, model_name = ?, base_model = ?"
+                " WHERE key = ?",
+                filled,
+            )
 
     # inventory
 
     def list_deployments(self) -> list[Deployment]:
         with self._lock, self._translate("listing deployments"):
             rows = self._conn.execute("SELECT key, body FROM deployments ORDER BY key").fetchall()
+            self.entities_read += len(rows)
+        return [deployment_from_json(body, row=key) for key, body in rows]
+
+    def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
+        with self._lock, self._translate(f"listing deployments of {model_name} in {location}"):
+            # two indexed lookups (SQLite's OR optimisation): the model's rows, and fine-tunes of a model so named
+            rows = self._conn.execute(
+                "SELECT key, body FROM deployments WHERE location = ?"
+                " AND ((model_format = ? AND model_name = ?) OR base_model = ?) ORDER BY key",
+                (location.casefold(), model_format.casefold(), model_name, model_name),
+            ).fetchall()
+            self.entities_read += len(rows)
         return [deployment_from_json(body, row=key) for key, body in rows]
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         if not deployments:
             return
-        rows = [(d.key, deployment_to_json(d)) for d in deployments]
+        rows = [(d.key, deployment_to_json(d), *_model_columns(d)) for d in deployments]
         with self._transaction("saving deployments") as conn:
             conn.executemany(
-                "INSERT INTO deployments (key, body) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                "INSERT INTO deployments (key, body, location, model_format, model_name, base_model)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body,"
+                " location = excluded.location, model_format = excluded.model_format,"
+                " model_name = excluded.model_name, base_model = excluded.base_model",
                 rows,
             )
             self.writes += len(rows)

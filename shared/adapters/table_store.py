@@ -5,11 +5,18 @@ Layout (``<prefix>`` defaults to ``ModelWatch``):
 - ``<prefix>Cursors``: PartitionKey "cursor", RowKey = the location; guarded by the entity's ETag.
 - ``<prefix>Snapshots``: PartitionKey = the location, RowKey = the version key; property ``Record`` (JSON).
 - ``<prefix>Outbox``: PartitionKey "pending", RowKey = the event id; properties ``EventTime`` and ``Body`` (JSON).
-- ``<prefix>Deployments``: PartitionKey "deployment", RowKey = the deployment key (resource id, ASCII lower-cased as ARM compares it);
-  property ``Body`` (JSON). One partition: the inventory is always read whole (one query, pages of 1,000),
-  ``delete_deployments`` is given only keys (a partition derived from anything else could not be found again),
-  and a refresh's upserts and deletes batch 100 to a transaction, which a transaction allows only within one
-  partition. Thousands of deployments are far below a partition's 2,000 entities/s target.
+- ``<prefix>Deployments``: each deployment twice or three times, RowKey = the deployment key (resource id, ASCII
+  lower-cased as ARM compares it) everywhere:
+  - PartitionKey "deployment": the record of every deployment, properties ``Body`` (JSON) and ``Slices`` (the
+    partitions holding its copies, JSON). The refresh and the status page read it whole (one query, pages of
+    1,000); ``delete_deployments`` is given only keys, and finds the copies through ``Slices``.
+  - PartitionKey ``<location>|<model name>`` (a "slice"; location casefolded): a copy (``Body``) of each
+    deployment of that model in that location, and of each fine-tune whose base model has that name. A catalog
+    event reads its model's slice: one single-partition query, whatever the size of the inventory. No format in
+    the key: a fine-tune's base model is named without one, and a format is filtered after the read.
+  - PartitionKey "layout", RowKey "v2-model-slices": written once the inventory has its slices (see
+    ``TableDeploymentStore._ensure_layout``: an inventory saved before slices existed is given them).
+  Batches stay within one partition (a transaction allows no other), 100 to a transaction.
 - ``<prefix>Ledger``: PartitionKey = the subscriber, RowKey = the event id; properties ``Status``, ``ExpiresAt``
   (absent when done), ``Outcome``; claims are conditional writes (insert, or replace guarded by the ETag).
 - ``<prefix>Rollbacks``: PartitionKey = the deployment id ASCII lower-cased (what ``list_changes`` filters on),
@@ -47,7 +54,7 @@ from shared.adapters.records import (
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.ids import arm_key
@@ -63,7 +70,12 @@ log = logging.getLogger(__name__)
 CURSOR_PARTITION = "cursor"
 PENDING_PARTITION = "pending"
 HISTORY_PARTITION = "history-"  # + the event's UTC day, 2025-03-12
-DEPLOYMENT_PARTITION = "deployment"
+DEPLOYMENT_PARTITION = "deployment"  # the record of every deployment; its copies are in model slices
+LAYOUT_PARTITION, LAYOUT_ROW = "layout", "v2-model-slices"  # the inventory has its slices
+SLICES = "Slices"
+POINT_READS = (
+    16  # a save or delete of up to this many deployments reads their records one by one, more: a scan
+)
 
 # Entity group transactions: at most 100 operations and a 4 MiB payload (azure-facts §5.2). The SDK checks
 # neither, and Azurite answers an oversized batch with a malformed response, so chunk here.
@@ -73,13 +85,13 @@ MAX_BATCH_BYTES = 3 * 1024 * 1024  # estimated; the rest of the 4 MiB is headroo
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _TABLE_NAME_MAX = 63
 # Throttling (429, 503 ServerBusy), timeouts (408, 500 OperationTimeout) and gateway failures: retry later.
-_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # SAS signatures travel in URLs, and URLs appear in transport errors: never let one reach a message.
 _SECRET = re.compile(r"(sig|accountkey|sharedaccesssignature)=[^&;\s'\"]*", re.IGNORECASE)
 _MESSAGE_LIMIT = 300
 
 
-def _redact(text: str) -> str:
+def redact(text: str) -> str:
     return _SECRET.sub(r"\1=REDACTED", text)[:_MESSAGE_LIMIT]
 
 
@@ -119,7 +131,8 @@ def _chunks(entities: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
 class _TableStore:
     """Plumbing shared by the Table Storage stores: clients, error translation, paged queries, batches.
 
-    ``transactions`` counts REST calls (billing units), ``writes`` counts entity writes.
+    ``transactions`` counts REST calls (billing units), ``writes`` entity writes, ``entities_read`` the entities
+    that reads returned (a query page counts what it held; a point read one, or none when absent).
     """
 
     _SUFFIXES: ClassVar[tuple[str, ...]] = ()  # the tables of the store: <prefix><suffix>
@@ -136,6 +149,7 @@ class _TableStore:
         self.table_prefix = table_prefix
         self.transactions = 0  # REST calls made (each get, query page, write, batch, table creation is one)
         self.writes = 0  # entity writes, for tests and benchmarks (same meaning as the in-memory store)
+        self.entities_read = 0  # entities returned by reads: what one catalog event costs the inventory
         self._service = service
         self._lock = threading.Lock()
         self._tables: dict[str, TableClient] = {}
@@ -167,7 +181,7 @@ class _TableStore:
             )
         except ValueError as exc:
             raise PermanentError(
-                f"invalid Table Storage endpoint {_redact(endpoint)!r}: {_redact(str(exc))}"
+                f"invalid Table Storage endpoint {redact(endpoint)!r}: {redact(str(exc))}"
             ) from exc
         return cls(service, table_prefix=table_prefix)
 
@@ -177,10 +191,11 @@ class _TableStore:
 
     # plumbing
 
-    def _count(self, transactions: int = 1, writes: int = 0) -> None:
+    def _count(self, transactions: int = 1, writes: int = 0, reads: int = 0) -> None:
         with self._lock:
             self.transactions += transactions
             self.writes += writes
+            self.entities_read += reads
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:
@@ -191,7 +206,7 @@ class _TableStore:
             yield
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise TransientError(
-                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {_redact(str(exc))})"
+                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {redact(str(exc))})"
             ) from exc
         except HttpResponseError as exc:
             status = exc.status_code
@@ -199,7 +214,7 @@ class _TableStore:
             code = getattr(code, "value", code)  # TableErrorCode is a str enum: show its wire value
             message = f"Table Storage: {action} failed: HTTP {status} {code}".rstrip()
             # no status: the exchange broke mid-way (an undecodable response), which a retry can fix
-            if status is None or status in _TRANSIENT_STATUSES:
+            if status is None or status in TRANSIENT_STATUSES:
                 raise TransientError(message) from exc
             raise PermanentError(message) from exc
 
@@ -232,26 +247,48 @@ class _TableStore:
         action: str,
         query: str | None = None,
         parameters: dict[str, str] | None = None,
+        select: list[str] | None = None,
     ) -> list[TableEntity]:
         """Every entity matching ``query`` (None: the whole table), all pages."""
         entities: list[TableEntity] = []
         with self._translate(action):
             if query is None:
-                pages = table.list_entities().by_page()
+                pages = table.list_entities(select=select).by_page()
             else:
-                pages = table.query_entities(query, parameters=parameters).by_page()
+                pages = table.query_entities(query, parameters=parameters, select=select).by_page()
             for page in pages:
-                self._count()  # one REST call per page of at most 1,000 entities
-                entities.extend(page)
+                got = list(page)
+                self._count(reads=len(got))  # one REST call per page of at most 1,000 entities
+                entities.extend(got)
         return entities
 
-    def _upsert_all(self, table: TableClient, entities: list[dict[str, Any]], action: str) -> None:
+    def _get(
+        self, table: TableClient, partition: str, row: str, action: str, select: list[str] | None = None
+    ) -> TableEntity | None:
+        """One entity by its keys, or None when absent."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with self._translate(action):
+            try:
+                entity = table.get_entity(partition, row, select=select)
+            except ResourceNotFoundError:
+                self._count()
+                return None
+        self._count(reads=1)
+        return entity
+
+    def _upsert_all(
+        self, table: TableClient, entities: list[dict[str, Any]], action: str, *, merge: bool = False
+    ) -> None:
+        """Upsert in batches of one partition's entities: REPLACE (the entity becomes exactly this), or MERGE
+        (only these properties change)."""
         from azure.data.tables import UpdateMode
 
+        mode = UpdateMode.MERGE if merge else UpdateMode.REPLACE
         for chunk in _chunks(entities):
             with self._translate(action):
                 self._count(writes=len(chunk))
-                table.submit_transaction(("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk)
+                table.submit_transaction(("upsert", entity, {"mode": mode}) for entity in chunk)
 
     def _delete_all(
         self,
@@ -484,12 +521,45 @@ def _status_of(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def slice_partition(location: str, model_name: str) -> str:
+    """The partition of a model's deployments in a location (``model_slices`` pairs)."""
+    # id_key: a model name too long for a key (none is) is hashed rather than refused; '|' is in no ARM name
+    return id_key(f"{location.casefold()}|{model_name}")
+
+
+def _slices_of(d: Deployment) -> frozenset[str]:
+    return frozenset(slice_partition(location, name) for location, name in model_slices(d))
+
+
+def _dump_slices(partitions: Iterable[str]) -> str:
+    return json.dumps(sorted(partitions), separators=(",", ":"))
+
+
+def _load_slices(entity: Mapping[str, Any]) -> frozenset[str]:
+    raw = entity.get(SLICES)
+    if raw is None:
+        return frozenset()  # a row of the old layout: it has no copies
+    try:
+        value = json.loads(str(raw))
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise TypeError("Slices is not a list of partition keys")
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(f"stored deployment {entity.get('RowKey')!r} is unreadable: {exc!r}") from exc
+    return frozenset(value)
+
+
 class TableDeploymentStore(_TableStore):
     """DeploymentStore and VersionChangeStore on two Azure tables (layout: see the module docstring).
 
     Thread-safe. Every method raises TransientError (network, throttling, 5xx: retry later) or PermanentError
     (4xx, bad configuration, a key over 1 KiB, an unreadable stored entity). ``transactions`` counts REST calls
-    (billing units), ``writes`` counts entity writes.
+    (billing units), ``writes`` entity writes, ``entities_read`` the entities reads returned.
+
+    A save writes, in this order: the deployment's record grows its ``Slices`` to old + new (MERGE), the copies in
+    the new slices, deletes of the copies in slices it left, the record itself (``Body`` and exactly the new
+    ``Slices``). A crash anywhere leaves ``Slices`` covering every copy, and the record's body unchanged, so the
+    next refresh sees a difference, saves again and removes what was left behind. A brand-new deployment
+    interrupted after its first step has a record without ``Body``: not listed, saved again by the next refresh.
     """
 
     _SUFFIXES = ("Deployments", "Rollbacks")
@@ -498,36 +568,223 @@ class TableDeploymentStore(_TableStore):
         super().__init__(service, table_prefix=table_prefix)
         self.deployments_table = f"{table_prefix}Deployments"
         self.rollbacks_table = f"{table_prefix}Rollbacks"
+        self._layout_checked = False
+        self._layout_lock = threading.Lock()
 
     # inventory
 
     def list_deployments(self) -> list[Deployment]:
+        return self._read_all()
+
+    def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
+        self._ensure_layout()
         table = self._table(self.deployments_table)
-        entities = self._query_partition(table, DEPLOYMENT_PARTITION, "listing deployments")
-        found = [deployment_from_json(str(e.get("Body")), row=str(e["RowKey"])) for e in entities]
-        return sorted(found, key=lambda d: d.key)
+        partition = slice_partition(location, model_name)
+        entities = self._query_partition(
+            table, partition, f"listing deployments of {model_name} in {location}"
+        )
+        found: dict[str, Deployment] = {}
+        for e in entities:
+            d = deployment_from_json(str(e.get("Body")), row=str(e["RowKey"]))
+            if is_of_model(
+                d, location, model_format, model_name
+            ):  # another format of the same name stays out
+                found[d.key] = d
+        return sorted(found.values(), key=lambda d: d.key)
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         if not deployments:
             return
         # An entity may appear once per batch; as in the in-memory store, the last copy of a key wins.
-        unique: dict[str, dict[str, Any]] = {}
-        for d in deployments:
-            row = id_key(d.key)
-            unique[row] = {"PartitionKey": DEPLOYMENT_PARTITION, "RowKey": row, "Body": deployment_to_json(d)}
+        unique = {id_key(d.key): d for d in deployments}
+        self._ensure_layout()
+        action = "saving deployments"
         table = self._table(self.deployments_table)
-        self._upsert_all(table, list(unique.values()), "saving deployments")
+        known = self._known_slices(list(unique), action)
+        wanted = {row: _slices_of(d) for row, d in unique.items()}
+        bodies = {row: deployment_to_json(d) for row, d in unique.items()}
+        growing = [
+            {
+                "PartitionKey": DEPLOYMENT_PARTITION,
+                "RowKey": row,
+                SLICES: _dump_slices(known.get(row, frozenset()) | new),
+            }
+            for row, new in wanted.items()
+            if not new <= known.get(row, frozenset())
+        ]
+        if growing:  # first, so that Slices covers every copy even if what follows is interrupted
+            self._upsert_all(table, growing, action, merge=True)
+        copies: dict[str, list[dict[str, Any]]] = {}
+        stale: dict[str, list[str]] = {}
+        for row, partitions in wanted.items():
+            for partition in partitions:
+                copies.setdefault(partition, []).append(
+                    {"PartitionKey": partition, "RowKey": row, "Body": bodies[row]}
+                )
+            for partition in known.get(row, frozenset()) - partitions:  # moved to another model
+                stale.setdefault(partition, []).append(row)
+        for _, entities in sorted(copies.items()):
+            self._upsert_all(table, entities, action)
+        for partition, rows in sorted(stale.items()):
+            self._delete_all(self.deployments_table, partition, rows, action, keyed=str)
+        records = [
+            {
+                "PartitionKey": DEPLOYMENT_PARTITION,
+                "RowKey": row,
+                "Body": bodies[row],
+                SLICES: _dump_slices(wanted[row]),
+            }
+            for row in unique
+        ]
+        self._upsert_all(table, records, action)
 
     def delete_deployments(self, keys: Sequence[str]) -> None:
-        if not keys:
+        rows: dict[str, None] = {}
+        for key in keys:
+            try:
+                rows[id_key(arm_key(key))] = None
+            except PermanentError:
+                continue  # not text a key can hold, so never written: absent, and absent keys are ignored
+        if not rows:
             return
-        self._delete_all(
-            self.deployments_table,
-            DEPLOYMENT_PARTITION,
-            [arm_key(k) for k in keys],
-            "deleting deployments",
-            keyed=id_key,
-        )
+        self._ensure_layout()
+        action = "deleting deployments"
+        known = self._known_slices(list(rows), action)
+        copies: dict[str, list[str]] = {}
+        for row, partitions in known.items():
+            for partition in partitions:
+                copies.setdefault(partition, []).append(row)
+        for partition, in_partition in sorted(copies.items()):
+            self._delete_all(self.deployments_table, partition, in_partition, action, keyed=str)
+        # the records last: an interrupted delete keeps the record, so the next refresh deletes again
+        self._delete_all(self.deployments_table, DEPLOYMENT_PARTITION, list(rows), action, keyed=str)
+
+    def _read_all(self) -> list[Deployment]:
+        table = self._table(self.deployments_table)
+        entities = self._query_partition(table, DEPLOYMENT_PARTITION, "listing deployments")
+        found: list[Deployment] = []
+        old_layout: list[tuple[Deployment, TableEntity]] = []
+        for e in entities:
+            if e.get("Body") is None:
+                continue  # a first save interrupted after its first step: not saved yet (see the class docstring)
+            d = deployment_from_json(str(e["Body"]), row=str(e["RowKey"]))
+            found.append(d)
+            if SLICES not in e:
+                old_layout.append((d, e))
+        if old_layout:
+            self._give_slices(old_layout)
+        return sorted(found, key=lambda d: d.key)
+
+    def _known_slices(self, rows: list[str], action: str) -> dict[str, frozenset[str]]:
+        """The recorded slices of these deployments (absent ones left out): a few are read one by one, more with
+        one scan of the records' partition."""
+        table = self._table(self.deployments_table)
+        if len(rows) <= POINT_READS:
+            found = [
+                self._get(table, DEPLOYMENT_PARTITION, row, action, select=["RowKey", SLICES]) for row in rows
+            ]
+            entities = [e for e in found if e is not None]
+        else:
+            wanted = set(rows)
+            every = self._query(
+                table, action, "PartitionKey eq @pk", {"pk": DEPLOYMENT_PARTITION}, select=["RowKey", SLICES]
+            )
+            entities = [e for e in every if str(e["RowKey"]) in wanted]
+        return {str(e["RowKey"]): _load_slices(e) for e in entities}
+
+    def _ensure_layout(self) -> None:
+        """Once per store instance (one point read): make sure the inventory has its slices. An inventory saved
+        by a version of modelwatch before slices existed has only records without ``Slices``: the first full read
+        gives each its copies (``_give_slices``), and then the layout marker is written."""
+        # held while a first read gives an old inventory its slices: this instance's other callers wait for it
+        with self._layout_lock:
+            if self._layout_checked:
+                return
+            table = self._table(self.deployments_table)
+            action = "reading the inventory's layout"
+            if self._get(table, LAYOUT_PARTITION, LAYOUT_ROW, action) is None:
+                self._read_all()
+                self._upsert_all(table, [{"PartitionKey": LAYOUT_PARTITION, "RowKey": LAYOUT_ROW}], action)
+            self._layout_checked = True
+
+    def _give_slices(self, old_layout: list[tuple[Deployment, TableEntity]]) -> None:
+        """Records without ``Slices`` (the old layout, or written by an old instance during a rollout) get their
+        copies, then ``Slices``, guarded by the ETag they were read with: a record changed in between was saved by
+        someone else, whose copies are refreshed from what the record says now (``_after_race``)."""
+        from azure.core import MatchConditions
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        action = "giving deployments their model slices"
+        table = self._table(self.deployments_table)
+        copies: dict[str, list[dict[str, Any]]] = {}
+        for d, e in old_layout:
+            for partition in _slices_of(d):
+                copies.setdefault(partition, []).append(
+                    {"PartitionKey": partition, "RowKey": e["RowKey"], "Body": e["Body"]}
+                )
+        for _, entities in sorted(copies.items()):
+            self._upsert_all(table, entities, action)
+        marks = [
+            (
+                {
+                    "PartitionKey": DEPLOYMENT_PARTITION,
+                    "RowKey": e["RowKey"],
+                    SLICES: _dump_slices(_slices_of(d)),
+                },
+                str(e.metadata["etag"]),
+                _slices_of(d),
+            )
+            for d, e in old_layout
+        ]
+        for start in range(0, len(marks), MAX_BATCH_OPERATIONS):
+            chunk = marks[start : start + MAX_BATCH_OPERATIONS]
+            guarded = {"mode": UpdateMode.MERGE, "match_condition": MatchConditions.IfNotModified}
+            with self._translate(action):
+                self._count(writes=len(chunk))
+                try:
+                    table.submit_transaction(
+                        ("update", mark, {**guarded, "etag": etag}) for mark, etag, _ in chunk
+                    )
+                    continue
+                except TableTransactionError:
+                    pass  # one of them changed since it was read: take them one by one
+            for mark, etag, ours in chunk:
+                if not self._guarded_merge(table, mark, etag, action):
+                    self._after_race(str(mark["RowKey"]), ours, action)
+        log.info("gave %d deployment(s) of the old inventory layout their model slices", len(old_layout))
+
+    def _guarded_merge(self, table: TableClient, entity: dict[str, Any], etag: str, action: str) -> bool:
+        """MERGE if the entity still has ``etag``; False when it changed or went since."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        with self._translate(action):
+            self._count(writes=1)
+            try:
+                table.update_entity(
+                    entity, mode=UpdateMode.MERGE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+            except HttpResponseError as exc:
+                if _status_of(exc) in (404, 412):
+                    return False
+                raise
+        return True
+
+    def _after_race(self, row: str, ours: frozenset[str], action: str) -> None:
+        """A record changed while its copies were being made from what it said before: the copies follow it."""
+        table = self._table(self.deployments_table)
+        current = self._get(table, DEPLOYMENT_PARTITION, row, action)
+        theirs = _load_slices(current) if current is not None else frozenset()
+        if current is not None and current.get("Body") is not None and SLICES not in current:
+            return  # rewritten in the old layout again (an old instance): the next full read handles it
+        if current is not None and current.get("Body") is not None:
+            for partition in sorted(theirs):  # ours may have overwritten a newer copy with the older body
+                self._upsert_all(
+                    table, [{"PartitionKey": partition, "RowKey": row, "Body": current["Body"]}], action
+                )
+        for partition in sorted(ours - theirs):  # copies the record does not know would never be cleaned
+            self._delete_all(self.deployments_table, partition, [row], action, keyed=str)
 
     # rollbacks
 

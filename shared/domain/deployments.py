@@ -115,6 +115,28 @@ class Deployment:
         return _tag(self.tags, TAG_ROUTE)
 
 
+def model_slices(d: Deployment) -> frozenset[tuple[str, str]]:
+    """The (location, model name) pairs a deployment is filed under, so that one model's news in one location
+    finds it without reading the rest: its own model, and the base model of its fine-tune (whose news concerns
+    it too; a fine-tune's base is named without its format, so the pairs carry no format). Location casefolded,
+    as ARM location names compare."""
+    location = d.location.casefold()
+    names = {d.model_name}
+    if d.fine_tune is not None and d.fine_tune.base_model:
+        names.add(d.fine_tune.base_model)
+    return frozenset((location, name) for name in names)
+
+
+def is_of_model(d: Deployment, location: str, model_format: str, model_name: str) -> bool:
+    """Whether ``d`` is in ``location`` and runs this model (format compared case-insensitively, name exactly, as
+    the catalog names it), or is a fine-tune of a model of that name: what ``list_deployments_of`` returns."""
+    if d.location.casefold() != location.casefold():
+        return False
+    if d.model_format.casefold() == model_format.casefold() and d.model_name == model_name:
+        return True
+    return d.fine_tune is not None and d.fine_tune.base_model == model_name
+
+
 def _tag(tags: Mapping[str, str], name: str) -> str | None:
     # ARM tag names are case-insensitive
     for key, value in tags.items():

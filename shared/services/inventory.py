@@ -9,15 +9,23 @@ Azure itself emits no event when it upgrades.
 
 Fine-tuned models are not in the location catalog: for accounts that run one, Accounts - List Models is read for
 their own deprecation. A listing that fails keeps what was known (it is neither a deletion nor a retirement).
+
+Subscriptions, accounts and their deployments are listed concurrently (ARM_READ_CONCURRENCY); the ARM adapter's
+ReadBudget keeps each subscription within ARM's read bucket. A large inventory is refreshed in parts
+(``parts``, ``refresh_part``): the timer queues one message per subscription, or per group of named accounts, and
+``sweep`` drops what left the scope. Every deployment belongs to exactly one part, so the parts together save,
+delete and announce what one whole refresh would.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from shared.domain.changes import APPLIED_BY_AZURE, APPLIED_BY_EXTERNAL, VersionChange
 from shared.domain.deployment_events import upgraded_event
@@ -28,8 +36,9 @@ from shared.domain.deployments import (
     parse_deployment,
 )
 from shared.domain.events import JsonValue, LifecycleEvent
-from shared.domain.ids import arm_key
+from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import explains_azure_move
+from shared.domain.refresh import RefreshPart
 from shared.domain.scope import Scope
 from shared.errors import ModelWatchError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
@@ -39,6 +48,7 @@ from shared.services.policy import catalog_view
 log = logging.getLogger(__name__)
 
 OPENAI_KINDS = frozenset({"openai", "aiservices"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,11 @@ class Account:
     resource_id: str
     location: str
     kind: str
+
+
+# Named accounts per queue message when a refresh of WATCH_ACCOUNTS fans out: a message stays far below the
+# queue's 64 KiB, and a part's listing well inside one invocation.
+ACCOUNTS_PER_PART = 25
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class InventoryReport:
     removed: int
     azure_upgrades: tuple[LifecycleEvent, ...]
     problems: tuple[str, ...]
+    # a problem was transient (throttling, 5xx, the time budget): retrying the same refresh may complete it
+    retryable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -81,6 +98,20 @@ def parse_account(raw: JsonValue) -> Account | None:
     return Account(rid, location.replace(" ", "").casefold(), kind)
 
 
+class _Problems:
+    """What went wrong, and whether any of it was transient (thread-safe: listings run concurrently)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.retryable = False
+        self._lock = threading.Lock()
+
+    def add(self, text: str, exc: ModelWatchError | None = None) -> None:
+        with self._lock:
+            self.lines.append(text)
+            self.retryable = self.retryable or (exc is not None and exc.is_transient)
+
+
 class InventoryService:
     """The refresh-inventory use case."""
 
@@ -103,28 +134,72 @@ class InventoryService:
         self.state = state
         self.account_ids = tuple(accounts)
         self.subscriptions = tuple(subscriptions)
-        self.max_concurrency = max_concurrency
+        self.max_concurrency = max_concurrency  # ARM reads at once (ARM_READ_CONCURRENCY)
 
-    def _accounts(self, problems: list[str]) -> list[Account]:
+    def _concurrently(
+        self, work: Callable[[str], T], keys: Sequence[str], name: str
+    ) -> list[T | ModelWatchError]:
+        """``work`` over ``keys`` on up to max_concurrency threads; each result or its error, in the keys' order."""
+        if not keys:
+            return []
+        results: list[T | ModelWatchError] = []
+        workers = max(1, min(self.max_concurrency, len(keys)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+            futures = [pool.submit(work, key) for key in keys]
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except ModelWatchError as exc:
+                    results.append(exc)
+        return results
+
+    def _accounts(
+        self,
+        problems: _Problems,
+        account_ids: Sequence[str],
+        subscriptions: Sequence[str],
+        deadline: Deadline | None,
+    ) -> list[Account]:
+        """The named accounts, else every account of the subscriptions, read concurrently: one subscription or
+        account failing is reported and costs none of the others."""
+
+        def check(what: str) -> None:
+            if deadline is not None:
+                deadline.check(what)
+
+        def get_one(account_id: str) -> list[JsonValue]:
+            check(f"account {account_id.rsplit('/', 1)[-1]} was read")
+            return [self.api.get_account(account_id)]
+
+        def list_subscription(sub: str) -> list[JsonValue]:
+            check(f"the accounts of subscription {sub} were listed")
+            return self.api.list_accounts(sub)
+
         raws: list[JsonValue] = []
-        if self.account_ids:
-            for account_id in self.account_ids:
-                try:
-                    raws.append(self.api.get_account(account_id))
-                except ModelWatchError as exc:
-                    problems.append(f"account {account_id}: {exc}")
+        if account_ids:
+            for account_id, result in zip(
+                account_ids, self._concurrently(get_one, account_ids, "account"), strict=True
+            ):
+                if isinstance(result, ModelWatchError):
+                    problems.add(f"account {account_id}: {result}", result)
+                else:
+                    raws.extend(result)
         else:
-            for sub in self.subscriptions:
-                try:
-                    raws.extend(self.api.list_accounts(sub))
-                except ModelWatchError as exc:
-                    problems.append(f"subscription {sub}: {exc}")
+            for sub, listed in zip(
+                subscriptions,
+                self._concurrently(list_subscription, subscriptions, "subscription"),
+                strict=True,
+            ):
+                if isinstance(listed, ModelWatchError):
+                    problems.add(f"subscription {sub}: {listed}", listed)
+                else:
+                    raws.extend(listed)
         found: list[Account] = []
         for raw in raws:
             try:
                 account = parse_account(raw)
             except DeploymentFormatError as exc:
-                problems.append(str(exc))
+                problems.add(str(exc))
                 continue
             if account is not None:
                 found.append(account)
@@ -134,29 +209,77 @@ class InventoryService:
         """List the watched accounts' deployments. An account not started before ``deadline`` keeps what was
         known and is reported (its listing is not a deletion), so a slow or throttled tenant never starves the
         catalog cycle that runs after."""
-        problems: list[str] = []
-        accounts = self._accounts(problems)
-        listed: dict[str, list[JsonValue] | ModelWatchError] = {}
+        problems = _Problems()
+        accounts = self._accounts(problems, self.account_ids, self.subscriptions, deadline)
+        previous = {d.key: d for d in self.inventory.list_deployments()}
+        return self._reconcile(now, accounts, previous, problems, deadline, sweep=True)
+
+    def parts(self, now: datetime) -> list[RefreshPart]:
+        """The whole refresh as parts, each a queue message: one per subscription, or per group of accounts."""
+        if self.account_ids:
+            return [
+                RefreshPart(now, accounts=self.account_ids[i : i + ACCOUNTS_PER_PART])
+                for i in range(0, len(self.account_ids), ACCOUNTS_PER_PART)
+            ]
+        return [RefreshPart(now, subscription=sub) for sub in self.subscriptions]
+
+    def refresh_part(self, part: RefreshPart, *, deadline: Deadline | None = None) -> InventoryReport:
+        """One part of a refresh, as of the part's instant (a redelivery saves and announces the same). What the
+        part names outside today's scope (a message from before a settings change) is left to ``sweep``."""
+        problems = _Problems()
+        accounts_named = [a for a in part.accounts if self.scope.watches_account(a)]
+        watched = part.subscription is not None and not self.account_ids and self._watches(part.subscription)
+        subscriptions = [part.subscription] if watched and part.subscription is not None else []
+        if len(accounts_named) < len(part.accounts) or (part.subscription is not None and not watched):
+            log.warning("inventory: a queued part names what is no longer watched: left to the timer's sweep")
+        accounts = self._accounts(problems, accounts_named, subscriptions, deadline)
+        keys = {arm_key(a) for a in accounts_named}
+        sub = arm_key(subscriptions[0]) if subscriptions else None
+        previous = {
+            d.key: d
+            for d in self.inventory.list_deployments()
+            if arm_key(d.account_id) in keys or (sub is not None and subscription_of(d.account_id) == sub)
+        }
+        return self._reconcile(part.at, accounts, previous, problems, deadline, sweep=False)
+
+    def sweep(self) -> int:
+        """Forget the deployments of accounts or subscriptions no longer watched (a fanned-out refresh's parts
+        cover only what is watched). The count removed."""
+        gone = [
+            d.key for d in self.inventory.list_deployments() if not self.scope.watches_account(d.account_id)
+        ]
+        if gone:
+            self.inventory.delete_deployments(gone)
+        return len(gone)
+
+    def _watches(self, subscription: str) -> bool:
+        return arm_key(subscription) in {arm_key(s) for s in self.subscriptions}
+
+    def _reconcile(
+        self,
+        now: datetime,
+        accounts: list[Account],
+        previous: dict[str, Deployment],
+        problems: _Problems,
+        deadline: Deadline | None,
+        *,
+        sweep: bool,
+    ) -> InventoryReport:
+        """List these accounts' deployments and bring the inventory (``previous`` is its part for them) in line."""
 
         def list_one(account_id: str) -> list[JsonValue]:
             if deadline is not None:
                 deadline.check(f"the deployments of {account_id.rsplit('/', 1)[-1]} were listed")
             return self.api.list_deployments(account_id)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(accounts) or 1))) as pool:
-            futures = {a.resource_id: pool.submit(list_one, a.resource_id) for a in accounts}
-            for account_id, future in futures.items():
-                try:
-                    listed[account_id] = future.result()
-                except ModelWatchError as exc:
-                    listed[account_id] = exc
-        previous = {d.key: d for d in self.inventory.list_deployments()}
+        account_ids = [a.resource_id for a in accounts]
+        listed = dict(zip(account_ids, self._concurrently(list_one, account_ids, "deployments"), strict=True))
         fresh: dict[str, Deployment] = {}
         complete_accounts: set[str] = set()
         for account in accounts:
             result = listed[account.resource_id]
             if isinstance(result, ModelWatchError):
-                problems.append(f"account {account.resource_id}: {result}")
+                problems.add(f"account {account.resource_id}: {result}", result)
                 continue  # keep what we knew: a failed listing is not a deletion
             complete_accounts.add(arm_key(account.resource_id))
             parsed: list[Deployment] = []
@@ -168,7 +291,7 @@ class InventoryService:
                         )
                     )
                 except DeploymentFormatError as exc:
-                    problems.append(f"account {account.resource_id}: {exc}")
+                    problems.add(f"account {account.resource_id}: {exc}")
             for d in self._with_fine_tunes(account, parsed, previous, problems):
                 fresh[d.key] = d
         events: list[LifecycleEvent] = []
@@ -188,14 +311,21 @@ class InventoryService:
             k
             for k, d in previous.items()
             if (arm_key(d.account_id) in complete_accounts and k not in fresh)
-            or not self.scope.watches_account(d.account_id)  # its account or subscription left the scope
+            # its account or subscription left the scope (a part leaves that to sweep)
+            or (sweep and not self.scope.watches_account(d.account_id))
         ]
         if gone:
             self.inventory.delete_deployments(gone)
-        for problem in problems:
+        for problem in problems.lines:
             log.warning("inventory: %s", problem)
         return InventoryReport(
-            len(accounts), len(fresh), len(changed), len(gone), tuple(events), tuple(problems)
+            len(accounts),
+            len(fresh),
+            len(changed),
+            len(gone),
+            tuple(events),
+            tuple(problems.lines),
+            problems.retryable,
         )
 
     def _with_fine_tunes(
@@ -203,7 +333,7 @@ class InventoryService:
         account: Account,
         deployments: list[Deployment],
         previous: dict[str, Deployment],
-        problems: list[str],
+        problems: _Problems,
     ) -> list[Deployment]:
         """Fine-tuned deployments get their model's own deprecation from Accounts - List Models."""
         if not any(d.is_fine_tuned for d in deployments):
@@ -211,7 +341,7 @@ class InventoryService:
         try:
             items: list[object] | None = list(self.api.list_account_models(account.resource_id))
         except ModelWatchError as exc:
-            problems.append(f"account {account.resource_id}: fine-tuned models not read: {exc}")
+            problems.add(f"account {account.resource_id}: fine-tuned models not read: {exc}", exc)
             items = None
         out: list[Deployment] = []
         for d in deployments:

@@ -212,10 +212,9 @@ class NotifyService:
             return []  # a catalog anomaly concerns no deployment
         version = change.model_version if change.event_type in VERSION_SCOPED else None
         return [
-            d
-            for d in self.inventory.list_deployments()
-            if d.location.casefold() == location.casefold()
-            and concerns(d, change.model_format, change.model_name, version)
+            d  # one location and model's slice of the inventory: reads in proportion to what the change touches
+            for d in self.inventory.list_deployments_of(location, change.model_format, change.model_name)
+            if concerns(d, change.model_format, change.model_name, version)
             and self.scope.unwatched_reason(d) is None
             and _dated_for(change, view.get(d.version_key), d.sku_name, now)
         ]

@@ -14,8 +14,10 @@ from datetime import datetime
 
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.errors import CycleIncompleteError, EventFormatError, ModelWatchError
+from shared.ports import RefreshQueue
 from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
+from shared.services.refresh_parts import FanOutReport, fan_out
 from shared.services.results import RETRY, UNROUTED, HandleResult
 from shared.services.watch import CatalogWatcher, CycleReport
 
@@ -54,11 +56,16 @@ class TimerReport:
     cycle: CycleReport
     inventory: InventoryReport | None = None
     inventory_error: str | None = None
+    fanned_out: FanOutReport | None = (
+        None  # the refresh was queued in parts instead (INVENTORY_FANOUT_THRESHOLD)
+    )
 
     def summary(self) -> str:
         parts = [self.cycle.summary()]
         if self.inventory is not None:
             parts.append(self.inventory.summary())
+        if self.fanned_out is not None:
+            parts.append(self.fanned_out.summary())
         if self.inventory_error:
             parts.append(f"inventory refresh failed: {self.inventory_error}")
         return " | ".join(parts)
@@ -90,26 +97,32 @@ def run_timer(
     *,
     budget_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    queue: RefreshQueue | None = None,
 ) -> TimerReport:
-    """Refresh the inventory, then run the catalog cycle.
+    """Refresh the inventory (or, given a queue, queue its parts: refresh_parts.py), then run the catalog cycle.
 
     In this order so that the subscribers, which act on the events this cycle publishes, see deployments as they
     are now; and so that the cycle's drain also publishes the Azure-applied upgrades the refresh found. With a
     budget (TIMER_BUDGET_SECONDS), the refresh may use half of it: a slow or throttled tenant cannot starve the
-    catalog cycle, which stops starting locations when the whole budget is spent.
+    catalog cycle, which stops starting locations when the whole budget is spent. Queued parts are refreshed
+    while or after the cycle runs: subscribers may see a deployment as it was one refresh ago.
     """
     start = clock()
     report: InventoryReport | None = None
+    fanned: FanOutReport | None = None
     error: str | None = None
     if inventory is not None:
         half = Deadline(start + budget_seconds / 2, clock) if budget_seconds else None
         try:
-            report = inventory.refresh(now, deadline=half)
+            if queue is not None:
+                fanned = fan_out(inventory, queue, now)
+            else:
+                report = inventory.refresh(now, deadline=half)
         except ModelWatchError as exc:  # the catalog cycle must still run
             error = str(exc)
             log.warning("inventory refresh failed: %s", exc)
     whole = Deadline(start + budget_seconds, clock) if budget_seconds else None
-    return TimerReport(watcher.run(locations, now, deadline=whole), report, error)
+    return TimerReport(watcher.run(locations, now, deadline=whole), report, error, fanned)
 
 
 def parse_body(body: JsonValue) -> list[JsonValue]:

@@ -144,10 +144,18 @@ class PolicyService:
         return done.value
 
     def affected(self, location: str, fmt: str, name: str, version: str | None = None) -> list[Deployment]:
-        """Inventory deployments an event about this model (and version, when given) in this location concerns."""
+        """Inventory deployments an event about this model (and version, when given) in this location concerns.
+
+        Reads that model's slice of the inventory, not all of it; a catalog anomaly (no model) concerns every
+        deployment of the location, and reads the inventory whole (anomalies are rare)."""
+        candidates = (
+            self.inventory.list_deployments_of(location, fmt, name)
+            if name
+            else self.inventory.list_deployments()
+        )
         return [
             d
-            for d in self.inventory.list_deployments()
+            for d in candidates
             if d.location.casefold() == location.casefold()
             and (not name or concerns(d, fmt, name, version))
             # the inventory can lag the settings: a deployment of an account no longer watched is not ours

@@ -51,6 +51,13 @@ class FakeArm:
         self.deployments: dict[str, dict[str, Any]] = {}  # id (casefolded) -> deployment resource
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
+        # concurrency seen: requests being handled at once, and the most at any moment
+        self.in_flight = 0
+        self.max_in_flight = 0
+        # a request whose path a gate's pattern finds waits at its barrier until that many are waiting together
+        # (cyclic): a client that never has that many in flight at once breaks it, and broken_gates says so
+        self.gates: list[tuple[re.Pattern[str], threading.Barrier]] = []
+        self.broken_gates = 0
         self.operations: dict[str, dict[str, Any]] = {}
         self.lro_polls = 1  # polls answering InProgress before the operation ends
         # how a PUT's long-running operation is reported (azure-facts.md §2.5): an Azure-AsyncOperation status URL,
@@ -335,7 +342,30 @@ class FakeArm:
             return 400, {}, {"error": {"code": code, "message": message}}
         return 200, {}, self._finish(op)
 
+    def gate(self, path_pattern: str, parties: int, timeout: float = 20.0) -> None:
+        """Hold requests whose path ``path_pattern`` finds until ``parties`` of them are in flight together. The
+        timeout only ends a wait that can never complete (a client with fewer in flight): then broken_gates."""
+        self.gates.append((re.compile(path_pattern), threading.Barrier(parties, timeout=timeout)))
+
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            path = urlsplit(h.path).path
+            barrier = next((b for pattern, b in self.gates if pattern.search(path)), None)
+            if barrier is not None:
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    with self._lock:
+                        self.broken_gates += 1
+            self._answer(h, method)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(h.path)
         query = parse_qs(url.query)
         length = int(h.headers.get("Content-Length") or 0)

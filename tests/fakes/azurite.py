@@ -1,4 +1,6 @@
-"""Pytest plugin: a real Azurite Table service for the session, and a per-test table prefix.
+"""Pytest plugin: real Azurite Table and Queue services for the session, and a per-test table prefix.
+
+The Queue service starts only when a test asks for it (``azurite_storage_connection_string``).
 
 Azurite missing is a failure, never a skip: a skipped integration test must not pass as green.
 """
@@ -17,6 +19,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
+AZURITE_QUEUE = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
 
 # The well-known development account of the storage emulators (azure-facts §5.6): public, not a secret.
 DEV_ACCOUNT = "devstoreaccount1"
@@ -57,22 +60,25 @@ def connection_string(port: int) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def azurite_connection_string() -> Iterator[str]:
-    """Start azurite-table in memory on a free loopback port; yield its connection string."""
-    if not AZURITE_TABLE.exists():
+def queue_endpoint(port: int) -> str:
+    return f"http://127.0.0.1:{port}/{DEV_ACCOUNT}"
+
+
+def _serve(binary: Path, service: str) -> Iterator[int]:
+    """Start one Azurite service (``service``: table or queue) in memory on a free loopback port; yield the port."""
+    if not binary.exists():
         pytest.fail("Azurite is not installed: run `npm ci` (make test does)")
     port = _free_port()
     command = [
-        str(AZURITE_TABLE),
+        str(binary),
         "--inMemoryPersistence",
         "--skipApiVersionCheck",
         "--disableTelemetry",
         "--loose",
         "--silent",
-        "--tableHost",
+        f"--{service}Host",
         "127.0.0.1",
-        "--tablePort",
+        f"--{service}Port",
         str(port),
     ]
     with (
@@ -96,11 +102,33 @@ def azurite_connection_string() -> Iterator[str]:
                     _stop(process)
                     stderr.seek(0)
                     detail = stderr.read().decode(errors="replace").strip() or "(nothing on stderr)"
-                    pytest.fail(f"Azurite {state} on port {port}:\n{detail}")
+                    pytest.fail(f"Azurite {service} {state} on port {port}:\n{detail}")
                 time.sleep(0.1)
-            yield connection_string(port)
+            yield port
         finally:
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def azurite_table_port() -> Iterator[int]:
+    yield from _serve(AZURITE_TABLE, "table")
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string(azurite_table_port: int) -> str:
+    """The Table service's connection string (azurite-table in memory on a free loopback port)."""
+    return connection_string(azurite_table_port)
+
+
+@pytest.fixture(scope="session")
+def azurite_queue_port() -> Iterator[int]:
+    yield from _serve(AZURITE_QUEUE, "queue")
+
+
+@pytest.fixture(scope="session")
+def azurite_storage_connection_string(azurite_table_port: int, azurite_queue_port: int) -> str:
+    """One storage account with tables and queues, as STATE_STORE and AzureWebJobsStorage name it in Azure."""
+    return connection_string(azurite_table_port) + f"QueueEndpoint={queue_endpoint(azurite_queue_port)};"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,10 +27,21 @@ def test_catalog_timer_is_indexed_with_the_setting_driven_schedule() -> None:
     assert binding["useMonitor"] is True
 
 
+def test_refresh_inventory_reads_the_setting_named_queue_and_poisons_after_five_tries() -> None:
+    (binding,) = _functions()["refresh_inventory"]["bindings"]  # type: ignore[misc]
+    assert binding["type"] == "queueTrigger" and binding["name"] == "message"
+    assert binding["queueName"] == "%INVENTORY_QUEUE_NAME%"
+    assert binding["connection"] == "AzureWebJobsStorage"  # the account STATE_STORE defaults to
+    queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
+    assert queues["maxDequeueCount"] == 5  # then the host moves the message to <queue>-poison
+    assert queues["messageEncoding"] == "base64"  # what StorageRefreshQueue sends
+
+
 def test_importing_the_app_does_not_import_heavy_sdks() -> None:
     code = (
         "import sys, function_app; "
-        "heavy = [m for m in ('azure.eventgrid', 'azure.data.tables', 'azure.identity', 'requests', "
+        "heavy = [m for m in ('azure.eventgrid', 'azure.data.tables', 'azure.storage.queue', 'azure.identity', "
+        "'requests', "
         "'concurrent.futures.thread', 'sqlite3') if m in sys.modules]; print(','.join(heavy))"
     )
     result = subprocess.run(

@@ -231,6 +231,144 @@ def test_hundreds_of_deployments_across_batches(store: DeploymentStores) -> None
     assert store.list_deployments() == deployments[180:]
 
 
+# one model's slice: list_deployments_of
+
+
+def plain(name: str, model: str = "gpt-4o", location: str = "eastus", **changes: Any) -> Deployment:
+    """A deployment of ``model`` in ``location``, not fine-tuned."""
+    return deployment(name, location=location, model_name=model, **{"fine_tune": None, **changes})
+
+
+def tuned(name: str, base: str = "gpt-4o", location: str = "eastus") -> Deployment:
+    """A fine-tuned deployment whose base model is ``base``."""
+    model = f"{base}-2024-08-06.ft-0123abcd"
+    return deployment(
+        name, location=location, model_name=model, model_version="1",
+        fine_tune=FineTune(True, base, "2024-08-06", datetime(2027, 1, 1, tzinfo=UTC), "GenerallyAvailable"),
+    )  # fmt: skip
+
+
+def test_no_deployments_of_a_model_at_first(store: DeploymentStores) -> None:
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == []
+
+
+def test_a_model_s_deployments_are_its_slice_only(store: DeploymentStores) -> None:
+    mine = [plain("b"), plain("a", model_version="2024-05-13", sku_name="ProvisionedManaged")]
+    others = [
+        plain("other-model", model="gpt-4.1"),
+        plain("other-region", location="westus"),
+        plain("other-format", model_format="Meta"),  # same name, another format: not this model
+        plain("prefix", model="gpt-4o-mini"),
+    ]
+    store.save_deployments([*others, *mine])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == sorted(mine, key=lambda d: d.key)
+    assert store.list_deployments_of("westus", "OpenAI", "gpt-4o") == [others[1]]
+    assert store.list_deployments_of("eastus", "Meta", "gpt-4o") == [others[2]]
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o-mini") == [others[3]]
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-5") == []
+    assert store.list_deployments_of("eastus2", "OpenAI", "gpt-4o") == []  # a location is not a prefix
+    assert len(store.list_deployments()) == len(mine) + len(others)
+
+
+def test_location_and_format_compare_case_insensitively(store: DeploymentStores) -> None:
+    upper = plain("upper", location="EastUS", model_format="OPENAI")
+    store.save_deployments([upper, plain("lower")])
+    assert [d.name for d in store.list_deployments_of("eastus", "openai", "gpt-4o")] == ["lower", "upper"]
+    assert [d.name for d in store.list_deployments_of("EASTUS", "OpenAI", "gpt-4o")] == ["lower", "upper"]
+    # model names are compared as the catalog spells them, as the policy does
+    assert store.list_deployments_of("eastus", "OpenAI", "GPT-4o") == []
+
+
+def test_fine_tunes_are_found_by_their_base_model_and_their_own(store: DeploymentStores) -> None:
+    ft, base, other_base = tuned("ft"), plain("base"), tuned("ft-41", base="gpt-4.1")
+    store.save_deployments([ft, base, other_base, tuned("ft-west", location="westus")])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == [base, ft]
+    assert store.list_deployments_of("eastus", "OpenAI", ft.model_name) == [ft]
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == [other_base]
+    # a fine-tune of a model so named is found by any format's news of it, as the policy's _concerns says
+    assert store.list_deployments_of("eastus", "Meta", "gpt-4o") == [ft]
+    # a fine-tune whose base is its own name (it is the same model twice) is listed once
+    same = plain("same", fine_tune=FineTune(False, "gpt-4o", "2024-08-06"))
+    store.save_deployments([same])
+    assert [d.name for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4o")] == ["base", "ft", "same"]
+
+
+def test_deleting_removes_a_deployment_from_every_slice(store: DeploymentStores) -> None:
+    ft, base = tuned("ft"), plain("base")
+    store.save_deployments([ft, base])
+    store.delete_deployments([ft.resource_id.upper()])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == [base]
+    assert store.list_deployments_of("eastus", "OpenAI", ft.model_name) == []
+    store.delete_deployments([base.key, f"{ACCOUNT}/deployments/absent"])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == []
+    assert store.list_deployments() == []
+
+
+def test_a_resave_on_another_model_moves_it_and_leaves_no_stale_copy(make_store: StoreFactory) -> None:
+    store = make_store()
+    chat, stays = plain("chat", sku_name="ProvisionedManaged"), plain("stays")
+    store.save_deployments([chat, stays])
+    moved = replace(
+        chat, model_name="gpt-4.1", model_version="2025-04-14"
+    )  # Azure's or our in-place migration
+    store.save_deployments([moved])
+    for reader in (store, make_store()):  # another worker sees the same
+        assert reader.list_deployments_of("eastus", "OpenAI", "gpt-4o") == [stays]
+        assert reader.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == [moved]
+        assert reader.list_deployments() == sorted([moved, stays], key=lambda d: d.key)
+    # back again, and a fine-tune whose base model changes moves from one base's slice to the other
+    store.save_deployments([chat])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == []
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == sorted(
+        [chat, stays], key=lambda d: d.key
+    )
+    ft = tuned("ft")
+    store.save_deployments([ft])
+    rebased = replace(ft, fine_tune=replace(ft.fine_tune, base_model="gpt-4.1") if ft.fine_tune else None)
+    store.save_deployments([rebased])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == [rebased]
+    assert ft.key not in {d.key for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4o")}
+    # and to another location (a re-created account): the old location's slice forgets it
+    west = replace(stays, location="westus")
+    store.save_deployments([west])
+    assert stays.key not in {d.key for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4o")}
+    assert store.list_deployments_of("westus", "OpenAI", "gpt-4o") == [west]
+
+
+def test_hundreds_of_a_model_across_batches(store: DeploymentStores) -> None:
+    many = [plain(f"d-{i:03d}") for i in range(250)]
+    tunes = [tuned(f"ft-{i:03d}") for i in range(120)]
+    elsewhere = [plain(f"w-{i:03d}", location="westus") for i in range(30)]
+    store.save_deployments([*many, *tunes, *elsewhere])
+    expected = sorted([*many, *tunes], key=lambda d: d.key)
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == expected
+    upgraded = [replace(d, model_name="gpt-4.1", model_version="2025-04-14") for d in many[:150]]
+    store.save_deployments(upgraded)  # more than POINT_READS: the records are read with one scan
+    store.delete_deployments([d.key for d in tunes[:100]])
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == sorted(
+        [*many[150:], *tunes[100:]], key=lambda d: d.key
+    )
+    assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == upgraded
+    assert len(store.list_deployments()) == 250 + 20 + 30
+
+
+def test_reading_a_slice_reads_only_its_deployments(store: DeploymentStores) -> None:
+    """entities_read counts what reads returned (Table: entities of each page, a point read's one): the cost
+    of one catalog event is its model's deployments, whatever the size of the inventory."""
+    noise = [
+        plain(f"n-{i:03d}", model=f"model-{i % 7}", location=("eastus", "westus")[i % 2]) for i in range(140)
+    ]
+    mine = [plain("a"), plain("b"), tuned("ft")]
+    store.save_deployments([*noise, *mine])
+    store.list_deployments_of("eastus", "OpenAI", "nothing")  # the first call of a store may check its layout
+    before = store.entities_read
+    assert len(store.list_deployments_of("eastus", "OpenAI", "gpt-4o")) == 3
+    assert store.entities_read - before == 3
+    before = store.entities_read
+    store.list_deployments()
+    assert store.entities_read - before == len(noise) + len(mine)
+
+
 # rollbacks
 
 
@@ -304,7 +442,9 @@ def test_every_rollback_field_round_trips(store: DeploymentStores) -> None:
 def _sqlite_garbage(path: str) -> None:
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("INSERT INTO deployments VALUES (?, ?)", ("broken-deployment", '{"resourceId": 1}'))
+        conn.execute(
+            "INSERT INTO deployments (key, body) VALUES (?, ?)", ("broken-deployment", '{"resourceId": 1}')
+        )
         conn.execute(
             "INSERT INTO rollbacks VALUES (?, ?, ?, ?)", ("broken-rollback", "x", "2025", "{not json")
         )
@@ -387,3 +527,106 @@ def test_table_prefix_too_long_for_the_deployment_tables_is_permanent() -> None:
     TableDeploymentStore.from_connection_string(connection_string(1), table_prefix="p" * 52).close()
     with pytest.raises(PermanentError, match="at most 52 characters"):
         TableDeploymentStore.from_connection_string(connection_string(1), table_prefix="p" * 53)
+
+
+# inventories saved before model slices existed
+
+
+@pytest.mark.azurite
+def test_a_table_inventory_of_the_old_layout_gets_its_slices(
+    azurite_connection_string: str, table_prefix: str
+) -> None:
+    """Before slices, every deployment was one entity (PartitionKey "deployment", Body only). A store finds
+    them by model at once: its first read checks the layout marker, and gives the old records their copies."""
+    from azure.data.tables import UpdateMode
+
+    from shared.adapters.keys import id_key
+    from shared.adapters.records import deployment_to_json
+
+    old = [plain("a"), plain("b", model="gpt-4.1"), tuned("ft")]
+    writer = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    table = writer._table(writer.deployments_table)
+    for d in old:
+        table.upsert_entity(
+            {"PartitionKey": "deployment", "RowKey": id_key(d.key), "Body": deployment_to_json(d)}
+        )
+    store = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    try:
+        assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == [old[0], old[2]]
+        assert store.list_deployments() == sorted(old, key=lambda d: d.key)
+        moved = replace(old[0], model_name="gpt-4.1")
+        store.save_deployments([moved])
+        assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == [old[2]]
+        assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == sorted(
+            [moved, old[1]], key=lambda d: d.key
+        )
+        # an old instance (a rollout) rewriting a record in the old form: the next full read gives it back its
+        # slices, and what it says now is what its slices say
+        renamed = replace(old[1], model_version="2025-04-14")
+        table.upsert_entity(  # as the old code wrote: REPLACE, so the record loses its Slices
+            {
+                "PartitionKey": "deployment",
+                "RowKey": id_key(renamed.key),
+                "Body": deployment_to_json(renamed),
+            },
+            mode=UpdateMode.REPLACE,
+        )
+        assert renamed in store.list_deployments()
+        assert renamed in store.list_deployments_of("eastus", "OpenAI", "gpt-4.1")
+    finally:
+        store.close()
+        writer.close()
+
+
+@pytest.mark.azurite
+def test_giving_slices_loses_to_a_save_made_in_between(
+    azurite_connection_string: str, table_prefix: str
+) -> None:
+    """A first read gives an old record its copies from what it read; a save of the same deployment lands in
+    between (the record's ETag moved): the copies follow the record as it is now, none stays behind."""
+    from azure.data.tables import UpdateMode
+
+    from shared.adapters.keys import id_key
+    from shared.adapters.records import deployment_to_json
+
+    old = plain("a")
+    store = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
+    try:
+        store.list_deployments()  # an empty inventory: the layout is checked and marked
+        table = store._table(store.deployments_table)
+        row = id_key(old.key)
+        table.upsert_entity(
+            {"PartitionKey": "deployment", "RowKey": row, "Body": deployment_to_json(old)},
+            mode=UpdateMode.REPLACE,
+        )
+        read = table.get_entity("deployment", row)  # what the migrating reader saw
+        moved = replace(old, model_name="gpt-4.1", model_version="2025-04-14")
+        store.save_deployments([moved])  # the save in between
+        store._give_slices([(old, read)])
+        assert store.list_deployments_of("eastus", "OpenAI", "gpt-4o") == []
+        assert store.list_deployments_of("eastus", "OpenAI", "gpt-4.1") == [moved]
+        assert store.list_deployments() == [moved]
+    finally:
+        store.close()
+
+
+def test_a_sqlite_file_from_before_the_model_columns_is_upgraded_in_place(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from shared.adapters.records import deployment_to_json
+
+    path = str(tmp_path_factory.mktemp("old") / "state.db")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE TABLE deployments (key TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        for d in (plain("a"), tuned("ft"), plain("b", model="gpt-4.1")):
+            conn.execute("INSERT INTO deployments VALUES (?, ?)", (d.key, deployment_to_json(d)))
+    conn.close()
+    stores = [SqliteDeploymentStore(path), SqliteDeploymentStore(path)]  # a second opener finds it done
+    try:
+        for store in stores:
+            assert [d.name for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4o")] == ["a", "ft"]
+            assert [d.name for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4.1")] == ["b"]
+    finally:
+        for store in stores:
+            store.close()

@@ -302,3 +302,51 @@ def test_arm_event_grid_and_tables_share_one_credential(monkeypatch: pytest.Monk
     assert publisher._credential is shared_one  # type: ignore[attr-defined]
     assert store._service.credential is shared_one  # type: ignore[attr-defined]
     bootstrap.azure_credential.cache_clear()
+
+
+def test_read_concurrency_and_the_fan_out_have_defaults_and_named_bounds() -> None:
+    s = load_settings({})
+    assert (s.arm_read_concurrency, s.arm_max_concurrency) == (64, 8)  # reads and writes apart
+    assert (s.inventory_fanout_threshold, s.inventory_queue_name) == (20, "modelwatch-inventory")
+    s = load_settings({"ARM_READ_CONCURRENCY": "250", "INVENTORY_FANOUT_THRESHOLD": "1",
+                       "INVENTORY_QUEUE_NAME": "mw-inv-2"})  # fmt: skip
+    assert (s.arm_read_concurrency, s.inventory_fanout_threshold, s.inventory_queue_name) == (
+        250,
+        1,
+        "mw-inv-2",
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings({"ARM_READ_CONCURRENCY": "251", "INVENTORY_FANOUT_THRESHOLD": "0",
+                       "INVENTORY_QUEUE_NAME": "Bad--Name"})  # fmt: skip
+    problems = "\n".join(info.value.problems)
+    assert len(info.value.problems) == 3
+    assert "ARM_READ_CONCURRENCY=251 is out of range (1..250)" in problems
+    assert "INVENTORY_FANOUT_THRESHOLD=0 is out of range" in problems
+    assert "INVENTORY_QUEUE_NAME='Bad--Name'" in problems
+
+
+@pytest.mark.parametrize("name", ["ab", "-abc", "abc-", "a--b", "x" * 57, "UPPER", "under_score"])
+def test_queue_names_the_storage_service_or_its_poison_queue_would_refuse(name: str) -> None:
+    with pytest.raises(SettingsError, match="INVENTORY_QUEUE_NAME"):
+        load_settings({"INVENTORY_QUEUE_NAME": name})
+
+
+def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:
+    subs = ",".join(f"00000000-0000-0000-0000-0000000000{i:02d}" for i in range(3))
+    host = (
+        "DefaultEndpointsProtocol=https;AccountName=hoststore;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    )
+    elsewhere = {"WATCH_SUBSCRIPTION_IDS": subs, "INVENTORY_FANOUT_THRESHOLD": "2", "AzureWebJobsStorage": host,
+                 "STATE_STORE": "https://statestore.table.core.windows.net"}  # fmt: skip
+    with pytest.raises(SettingsError) as info:
+        load_settings(elsewhere)
+    (problem,) = info.value.problems
+    assert "statestore" in problem and "hoststore" in problem and "a2V5" not in problem
+    # one account (or no fan-out at this size, or identity-based host storage naming the same account): fine
+    load_settings({**elsewhere, "STATE_STORE": "https://hoststore.table.core.windows.net"})
+    load_settings({**elsewhere, "INVENTORY_FANOUT_THRESHOLD": "3"})
+    load_settings({"WATCH_SUBSCRIPTION_IDS": subs, "INVENTORY_FANOUT_THRESHOLD": "2",
+                   "AzureWebJobsStorage__accountName": "stmw", "STATE_STORE": "https://stmw.table.core.windows.net"})  # fmt: skip
+    s = load_settings({"WATCH_ACCOUNTS": ",".join(f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
+                       f"Microsoft.CognitiveServices/accounts/a{i}" for i in range(21))})  # fmt: skip
+    assert s.inventory_parts == 21 and s.inventory_fans_out

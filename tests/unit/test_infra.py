@@ -301,6 +301,7 @@ DEPLOYED = {
     "storage.name": "stmodelwatch01",
     "environment().suffixes.storage": "core.windows.net",
     "stateTablePrefix": "ModelWatch",
+    "refreshQueue.name": "modelwatch-inventory",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
     "watchSubscriptionId": "11111111-2222-3333-4444-555555555555",

@@ -210,6 +210,7 @@ def test_role_definition_names_are_stable_and_the_same_on_both_sides() -> None:
 BUILT_IN = {
     "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",  # the inventory refresh's queue
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # the topic's dead letters
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
