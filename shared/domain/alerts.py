@@ -27,9 +27,6 @@ from shared.domain.routes import DEFAULT_ROUTE
 from shared.domain.severity import Severity
 
 RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
-MAX_CHANGE_MESSAGES = (
-    10  # a digest with more changes (a first install's baseline) becomes one summary message
-)
 
 
 @dataclass(frozen=True)
@@ -244,53 +241,71 @@ def _count_text(n: int) -> str:
 def digest_messages(
     digest: LifecycleEvent, concerned: Concerned | None = None, *, enforce: bool = False
 ) -> list[Message]:
-    """One message per change (few changes) or one summary (many: a first install's baseline), to the default
-    route; each route whose deployments a change concerns gets it too, or instead, with what it means for
-    them: one message per route per change, never one per deployment."""
+    """One message per route per digest (a cycle's changes across every region), never one per deployment.
+
+    The default route hears the news, every change, with what it means for its own (untagged) deployments; each
+    other route hears the changes that concern its deployments, with what they mean for them. ``concerned``:
+    per change, per route, the decisions to tell (the caller leaves out what a route was already told)."""
     data = digest.payload_as(CatalogDigestData)
     skip = _merged_into_release(data.changes)
     changes = [(i, c) for i, c in enumerate(data.changes) if i not in skip]
     concerned = concerned or {}
-    if len(changes) <= MAX_CHANGE_MESSAGES:
-        out: list[Message] = []
-        for i, change in changes:
-            news = _change_message(i, change)
-            impacts = {r: impact_of(a, enforce=enforce) for r, a in (concerned.get(i) or {}).items()}
-            told = {r: imp for r, imp in impacts.items() if imp.told}
-            if DEFAULT_ROUTE not in told:
-                out.append(news)
-            out.extend(_told_to(news, route, imp) for route, imp in sorted(told.items()))
-        return out
-    summary = _summary_message(data, [c for _, c in changes])
-    by_route: dict[str, dict[str, Assessment]] = {}
-    for i, _ in changes:
-        for route, assessments in (concerned.get(i) or {}).items():
-            by_route.setdefault(route, {}).update({a.deployment.key: a for a in assessments})
+    routes = sorted({r for per_route in concerned.values() for r in per_route} - {DEFAULT_ROUTE})
     out = []
-    impacts = {r: impact_of(list(a.values()), enforce=enforce) for r, a in by_route.items()}
-    told = {r: imp for r, imp in impacts.items() if imp.told}
-    if DEFAULT_ROUTE not in told:
-        out.append(summary)
-    out.extend(_told_to(summary, route, imp) for route, imp in sorted(told.items()))
+    for route in [DEFAULT_ROUTE, *routes]:
+        told = [
+            (i, c, impact_of((concerned.get(i) or {}).get(route, ()), enforce=enforce)) for i, c in changes
+        ]
+        if route != DEFAULT_ROUTE:
+            told = [(i, c, imp) for i, c, imp in told if imp.told]
+        if told:
+            out.append(_route_message(route, told, data))
     return out
 
 
-def _summary_message(data: CatalogDigestData, changes: Sequence[DigestChange]) -> Message:
-    ranked = sorted(changes, key=lambda c: -change_severity(c))
-    lines = tuple(f"{c.model_name} {c.model_version}: {c.summary} ({_where(c.locations)})" for c in ranked)
-    worst = max(change_severity(c) for c in changes)
+def _route_message(
+    route: str, told: Sequence[tuple[int, DigestChange, Impact]], data: CatalogDigestData
+) -> Message:
+    """The changes of one digest as one route hears them."""
+    impacts = [imp for _, _, imp in told if imp.told]
+    if len(told) == 1:
+        i, change, impact = told[0]
+        news = _change_message(i, change)
+        message = _told_to(news, route, impact) if impact.told else news
+        return replace(message, key="digest")
+    ranked = sorted(told, key=lambda t: (-max(change_severity(t[1]), t[2].severity), t[0]))
+    lines: list[str] = []
+    for _, c, imp in ranked:
+        lines.append(f"{c.model_name} {c.model_version}: {c.summary} ({_where(c.locations)})")
+        lines.extend(f"  → {line}" for line in imp.lines)
+    severity = max(max(change_severity(c), imp.severity) for _, c, imp in told)
+    worst = max(impacts, key=lambda imp: imp.severity, default=None)
+    concerned = sum(imp.deployments for imp in impacts)
+    if route == DEFAULT_ROUTE:
+        title = f"Model catalog: {len(told)} changes"
+        text = f"{title} in {len(data.locations)} region(s)"
+    else:
+        title = f"{len(told)} model changes for your deployments"
+        text = f"{title}: {_count_text(concerned)} concerned"
+    facts = [("Changes", str(len(told))), ("Regions", str(len(data.locations)))]
+    if impacts:
+        facts.append(("Your deployments", str(concerned)))
     return Message(
-        key="changes",
-        kind="catalog-summary",
-        severity=worst,
-        title=f"Model catalog: {len(changes)} changes",
-        text=f"Model catalog: {len(changes)} changes in {len(data.locations)} region(s)",
-        facts=(("Changes", str(len(changes))), ("Regions", str(len(data.locations)))),
-        todo="Check `python -m shared plan` for what affects your deployments.",
-        items=lines,
-        items_title="Changes",
+        key="digest",
+        kind="catalog-summary" if route == DEFAULT_ROUTE else "catalog-changes-for-route",
+        severity=severity,
+        title=title,
+        text=text,
+        facts=tuple(facts),
+        todo=worst.todo
+        if worst is not None
+        else "Check `python -m shared plan` for what affects your deployments.",
+        items=tuple(lines),
+        items_title="Changes, and what they mean for your deployments" if impacts else "Changes",
         items_as_lines=True,
-        catalog_news=True,
+        count_items=not impacts,
+        route=None if route == DEFAULT_ROUTE else route,
+        catalog_news=not impacts,  # about the team's own deployments: never filtered out as news
     )
 
 

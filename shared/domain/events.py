@@ -228,9 +228,16 @@ CATALOG_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.is_cat
 DEPLOYMENT_EVENT_TYPES = frozenset(t for t, spec in REGISTRY.items() if spec.family is Family.DEPLOYMENT)
 
 
-# catalog events about one version (the others concern every version of the model)
+# catalog events about one version's own facts: they concern the deployments of that version (a release or a new
+# default concerns every deployment of the model: it changes where Azure moves them)
 VERSION_SCOPED = frozenset(
-    {EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING, EventType.VERSION_RETIRED}
+    {
+        EventType.RETIREMENT_SCHEDULED,
+        EventType.RETIREMENT_APPROACHING,
+        EventType.VERSION_RETIRED,
+        EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+        EventType.LIFECYCLE_STATUS_CHANGED,
+    }
 )
 
 

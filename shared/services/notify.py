@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,9 +33,10 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.events import VERSION_SCOPED, Consumer, EventType, LifecycleEvent, consumed_by
 from shared.domain.held import HeldAlert
+from shared.domain.impact import TOLD
 from shared.domain.ledger import Claim, LedgerState
 from shared.domain.payloads import CatalogDigestData, DeploymentData, DigestChange
-from shared.domain.policy import Assessment, PolicyRules, assess, concerns
+from shared.domain.policy import Assessment, PolicyRules, Status, assess, concerns
 from shared.domain.routes import DEFAULT_ROUTE, Channel, Route, channels_of
 from shared.domain.scope import Scope
 from shared.domain.severity import Severity
@@ -80,6 +82,19 @@ def validate(event: LifecycleEvent) -> str | None:
     if not payload.location:
         raise EventFormatError(f"event {event.id}: data.location is missing")
     return payload.location
+
+
+def standing_key(route: str, a: Assessment) -> str:
+    """The ledger key of "this route was told this deployment's standing": status, who moves it, to what, when
+    (never the day count, nor the planned write's date, which is always now)."""
+    when = "" if a.status is Status.UPGRADE_PLANNED else f"{_day(a.action_date)}"
+    sig = "|".join((route, a.deployment.key, a.status.value, a.actor, a.target_label or "", when,
+                    _day(a.retirement_date)))  # fmt: skip
+    return "standing/" + hashlib.sha256(sig.encode("utf-8")).hexdigest()[:40]
+
+
+def _day(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d}" if value is not None else ""
 
 
 def _dated_for(change: DigestChange, entry: ModelVersion | None, sku: str, now: datetime) -> bool:
@@ -164,9 +179,11 @@ class NotifyService:
             route = self.route_of(event.payload_as(DeploymentData).route)
             self.buffer.hold([HeldAlert(route, group, event.id, now, event.to_json())])
             return HandleResult(event.id, Outcome.PROCESSED, f"held for route {route}'s next message")
-        concerned = self._concerned(event, now) if event.event_type == EventType.CATALOG_DIGEST else None
+        news, standings = (
+            self._news(event, now) if event.event_type == EventType.CATALOG_DIGEST else (None, [])
+        )
         messages = messages_for(
-            event, now, status_page_url=self.status_page_url, concerned=concerned, enforce=self.rules.enforce
+            event, now, status_page_url=self.status_page_url, concerned=news, enforce=self.rules.enforce
         )
         posts = plan_posts(messages, self.routes)
         sent, skipped, failed, retry = self._send(event.id, posts, now)
@@ -175,6 +192,9 @@ class NotifyService:
             detail += ": " + "; ".join(failed)
         if retry:
             raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
+        for key in standings:  # told: not again until it changes (a redelivery finds its posts done anyway)
+            process_once(self.ledger, SUBSCRIBER, key, lambda: None, now=now, ttl=self.claim_ttl,
+                         outcome=lambda _: "told")  # fmt: skip
         return HandleResult(event.id, Outcome.PROCESSED, detail)
 
     def route_of(self, tag: str | None) -> str:
@@ -203,6 +223,35 @@ class NotifyService:
                     a = assess(d, views[location], now, self.rules)
                     out.setdefault(i, {}).setdefault(self.route_of(d.route), []).append(a)
         return out
+
+    def _news(self, digest: LifecycleEvent, now: datetime) -> tuple[Concerned | None, list[str]]:
+        """What to tell each route of a digest: per change, the decisions for its deployments that were not told
+        before (a deployment's standing is told when it changes, not again with a new day count), plus every
+        deployment still at risk when a reminder threshold is crossed. And the standings to record once told."""
+        concerned = self._concerned(digest, now)
+        if concerned is None:
+            return None, []
+        changes = digest.payload_as(CatalogDigestData).changes
+        news: dict[int, dict[str, list[Assessment]]] = {}
+        keys: list[str] = []
+        seen: set[tuple[str, str]] = set()  # a deployment is told once per digest, under its first change
+        for i in sorted(concerned):
+            reminder = changes[i].event_type == EventType.RETIREMENT_APPROACHING
+            for route, assessments in concerned[i].items():
+                for a in assessments:
+                    if a.status not in TOLD or (route, a.deployment.key) in seen:
+                        continue
+                    key = standing_key(route, a)
+                    if not (reminder and a.status is Status.AT_RISK) and self._was_told(key):
+                        continue
+                    seen.add((route, a.deployment.key))
+                    news.setdefault(i, {}).setdefault(route, []).append(a)
+                    keys.append(key)
+        return news, keys
+
+    def _was_told(self, key: str) -> bool:
+        entry = self.ledger.get(SUBSCRIBER, key)
+        return entry is not None and entry.status == LedgerState.DONE
 
     def _deployments(
         self, change: DigestChange, location: str, view: Mapping[VersionKey, ModelVersion], now: datetime
