@@ -21,7 +21,10 @@ import pytest
 from shared.adapters.memory import InMemoryAlertBuffer
 from shared.adapters.sqlite_store import SqliteAlertBuffer
 from shared.adapters.table_store import MAX_STRING_UNITS, TableAlertBuffer
+from shared.bootstrap import build_alert_buffer
+from shared.config import StateStoreConfig, StoreKind
 from shared.domain.held import HeldAlert
+from shared.domain.secret import Secret
 from shared.errors import PermanentError
 from shared.ports import AlertBuffer
 from tests.store_backends import BACKENDS, store_factories
@@ -448,3 +451,26 @@ def test_table_mark_leaves_items_marked_or_released_since_it_read_them(
     finally:
         made.close()
         other.close()
+
+
+# wiring
+
+
+def test_build_alert_buffer_opens_the_configured_backend(tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = str(tmp_path_factory.mktemp("wiring") / "state.db")
+    local = build_alert_buffer(None, default_sqlite=path)
+    assert isinstance(local, SqliteAlertBuffer) and local.path == path
+    local.close()
+    configured = build_alert_buffer(StateStoreConfig(StoreKind.SQLITE, Secret(path)))
+    assert isinstance(configured, SqliteAlertBuffer) and configured.path == path
+    configured.close()
+
+
+@pytest.mark.azurite
+def test_build_alert_buffer_opens_table_storage(azurite_connection_string: str, table_prefix: str) -> None:
+    config = StateStoreConfig(StoreKind.CONNECTION_STRING, Secret(azurite_connection_string))
+    made = build_alert_buffer(config, table_prefix=table_prefix)
+    assert isinstance(made, TableAlertBuffer) and made.buffer_table == f"{table_prefix}AlertBuffer"
+    made.hold([item("evt-1")])
+    assert made.groups() == [(ROUTE, GROUP, T0)]
+    made.close()
