@@ -66,9 +66,9 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
-# Store backends: how each kind of STATE_STORE opens the three stores (catalog state, deployments and their change
-# history, the ledger). A new backend (Cosmos DB, say) is one function here and one StoreKind.
-Role = str  # "state", "deployments" or "ledger"
+# Store backends: how each kind of STATE_STORE opens the four stores (catalog state, deployments and their change
+# history, the ledger, the alert buffer). A new backend (Cosmos DB, say) is one function here and one StoreKind.
+Role = str  # "state", "deployments", "ledger" or "alerts"
 
 
 def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
@@ -78,6 +78,7 @@ def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
         "state": m.SqliteCatalogStateStore,
         "deployments": m.SqliteDeploymentStore,
         "ledger": m.SqliteLedger,
+        "alerts": m.SqliteAlertBuffer,
     }
     return opener[role](value)
 
@@ -89,6 +90,7 @@ def _table_classes(role: Role) -> Any:
         "state": m.TableCatalogStateStore,
         "deployments": m.TableDeploymentStore,
         "ledger": m.TableLedger,
+        "alerts": m.TableAlertBuffer,
     }[role]
 
 
@@ -223,6 +225,16 @@ def build_ledger(
     """The subscribers' idempotency ledger, beside the other stores."""
     return cast(
         Ledger, _open_store(config, "ledger", default_sqlite=default_sqlite, table_prefix=table_prefix)
+    )
+
+
+def build_alert_buffer(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
+) -> AlertBuffer:
+    """The alert subscriber's buffer of news held for one message per route and group, beside the other stores."""
+    return cast(
+        AlertBuffer,
+        _open_store(config, "alerts", default_sqlite=default_sqlite, table_prefix=table_prefix),
     )
 
 
