@@ -344,6 +344,7 @@ def build_services(
         stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
     )
     ledger = ledger if ledger is not None else build_ledger(settings.state_store, table_prefix=prefix)
+    buffer = buffer if buffer is not None else build_alert_buffer(settings.state_store, table_prefix=prefix)
     publisher = publisher if publisher is not None else build_publisher(settings)
     # one ARM client for the catalog and the deployments: one read budget per subscription for both
     wants_arm = (api is None and settings.inventory_configured) or source is None

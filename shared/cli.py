@@ -365,13 +365,19 @@ def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
     """The use cases over the resolved stores, ARM when configured. A read-only command never creates a missing
     SQLite file (a mistyped --state must not leave an empty database behind)."""
     if read_only and ctx.is_missing_file():
-        from shared.adapters.memory import InMemoryCatalogStateStore, InMemoryDeploymentStore, InMemoryLedger
+        from shared.adapters.memory import (
+            InMemoryAlertBuffer,
+            InMemoryCatalogStateStore,
+            InMemoryDeploymentStore,
+            InMemoryLedger,
+        )
 
         return bootstrap.build_services(
             ctx.settings,
             state=InMemoryCatalogStateStore(),
             stores=InMemoryDeploymentStore(),
             ledger=InMemoryLedger(),
+            buffer=InMemoryAlertBuffer(),
         )
     return bootstrap.build_services(ctx.settings)
 

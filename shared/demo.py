@@ -14,7 +14,7 @@ import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -151,6 +151,8 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
             )
             console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
+        # the alerts timer, once the held news has settled: one message per route and group
+        services.flush_alerts(at + timedelta(seconds=settings.alert_batch_seconds))
         _story(events, sent[before:], console, told)
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")

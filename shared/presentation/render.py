@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from shared.domain.alerts import RETIREMENTS_URL, Message, summarise
 from shared.domain.events import JsonObject, JsonValue
@@ -111,8 +112,27 @@ def _section(text: str) -> JsonObject:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SLACK_SECTION_LIMIT)}}
 
 
+def _no_code_spans(message: Message) -> Message:
+    """Adaptive Cards' markdown has no code spans: a `command` would show its backticks. Commands go in their own
+    monospace block; elsewhere the backticks are dropped (tenant strings keep theirs, made inert by alerts._t)."""
+
+    def plain(text: str) -> str:
+        return text.replace("`\u200b", "\x00").replace("`", "").replace("\x00", "`\u200b")
+
+    return replace(
+        message,
+        title=plain(message.title),
+        text=plain(message.text),
+        facts=tuple((plain(k), plain(v)) for k, v in message.facts),
+        happens=plain(message.happens),
+        todo=plain(message.todo),
+        items=tuple(plain(i) for i in message.items),
+    )
+
+
 def teams_payload(message: Message) -> JsonObject:
     """A Teams Workflows webhook body: a message wrapping one Adaptive Card (version 1.4)."""
+    message = _no_code_spans(message)
 
     def card(items_line: str) -> JsonObject:
         body: list[JsonValue] = [

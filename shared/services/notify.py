@@ -177,8 +177,16 @@ class NotifyService:
         group = hold_group(event) if self.buffer is not None else None
         if group is not None and self.buffer is not None:
             route = self.route_of(event.payload_as(DeploymentData).route)
-            self.buffer.hold([HeldAlert(route, group, event.id, now, event.to_json())])
-            return HandleResult(event.id, Outcome.PROCESSED, f"held for route {route}'s next message")
+            item = HeldAlert(route, group, event.id, now, event.to_json())
+            # held once ever: a redelivery after its batch was told (and released) must not hold it again
+            done = process_once(self.ledger, SUBSCRIBER, f"held/{event.id}", partial(self.buffer.hold, [item]),
+                                now=now, ttl=self.claim_ttl, outcome=lambda _: f"held for {route}")  # fmt: skip
+            if done.status == Once.BUSY:
+                raise TransientError(f"{SUBSCRIBER}: event {event.id}: another attempt is holding it")
+            if done.status == Once.FAILED:
+                return HandleResult(event.id, Outcome.FAILED, str(done.error))
+            held = "already held" if done.status == Once.DUPLICATE else "held"
+            return HandleResult(event.id, Outcome.PROCESSED, f"{held} for route {route}'s next message")
         news, standings = (
             self._news(event, now) if event.event_type == EventType.CATALOG_DIGEST else (None, [])
         )
@@ -240,6 +248,10 @@ class NotifyService:
             for route, assessments in concerned[i].items():
                 for a in assessments:
                     if a.status not in TOLD or (route, a.deployment.key) in seen:
+                        continue
+                    if a.write:
+                        # modelwatch writes it now: the upgrade tells it (held, batched), whichever of the two
+                        # the alerts see first
                         continue
                     key = standing_key(route, a)
                     if not (reminder and a.status is Status.AT_RISK) and self._was_told(key):

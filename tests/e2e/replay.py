@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +237,17 @@ class Stack:
             return False
         return True
 
+    def alerts(self) -> None:
+        """The alerts timer, once the step's held news has settled (ALERT_BATCH_SECONDS later)."""
+        at = self.time.now
+        self.time.now = at + timedelta(seconds=self.services.settings.alert_batch_seconds)
+        try:
+            functions()["alerts_timer"].get_user_function()(TimerRequest(past_due=False))
+        except (Exception, WorkerDied) as exc:  # a failed run; the next one retries what is left
+            self.timer_failures.append((f"{self.time.now:%Y-%m-%d}", f"alerts_timer: {exc}"))
+        finally:
+            self.time.now = at
+
     def rollback(self, ask: str | dict[str, str]) -> None:
         import azure.functions as func
 
@@ -282,6 +293,7 @@ class Stack:
             if step.get("rollback"):
                 self.rollback(step["rollback"])
                 self.dispatcher.drain()
+            self.alerts()
 
     def outcome(self) -> Outcome:
         versions = {

@@ -99,7 +99,7 @@ def test_invalid_payload_is_recorded_and_acknowledged_without_a_retry_storm(
     attempts = len(slack_webhook.requests)
     service.handle(event, NOW)  # a redelivery anyway
     assert len(slack_webhook.requests) == attempts  # recorded as done: no second attempt
-    entry = ledger.get(SUBSCRIBER, f"{event.id}/change-0/{DEFAULT_ROUTE}/slack")
+    entry = ledger.get(SUBSCRIBER, f"{event.id}/digest/{DEFAULT_ROUTE}/slack")
     assert entry is not None and entry.status == "done" and "invalid_payload" in entry.outcome
 
 
@@ -250,7 +250,9 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
         for digest in build_digests(list(result.events)):
             notify.handle(digest, day)
             notify.handle(digest, day)  # redelivered: nothing twice
-    told = [json.dumps(m) for m in slack_webhook.messages if "ptu" in json.dumps(m)]
+    told = [json.dumps(m, ensure_ascii=False) for m in slack_webhook.messages if "ptu" in json.dumps(m)]
     assert len(told) == 3, told
-    assert [":red_circle:" in t for t in told] == [False, False, True]  # critical within 7 days
-    assert all("provisioned: never auto-upgraded" in t for t in told)
+    # the first cycle also tells the Standard deployments broken (critical); then warning at 30, critical at 7
+    assert [":red_circle:" in t for t in told] == [True, False, True]
+    assert all("Stop answering on 2026-10-01 (provisioned: never auto-upgraded): 1 — ptu" in t for t in told)
+    assert sum("Stopped answering (HTTP 410)" in t for t in told) == 1  # broken is told once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from shared.domain.policy import PolicyRules
 from shared.domain.routes import DEFAULT_ROUTE, Channel, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
+from shared.presentation.alert_samples import samples
 from shared.services.notify import NotifyService
 from shared.services.policy import PolicyService
 from shared.services.results import FAILED
@@ -58,14 +60,6 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://hooks.slack.com/services/T/B/x"))},
         scope=Scope(),
     )
-    deployment = {
-        "deploymentId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d",
-        "deploymentName": "d", "accountId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a",
-        "location": "eastus", "modelName": "gpt-4o", "modelVersion": "2024-05-13", "status": "atRisk",
-        "summary": "stops working", "daysRemaining": 30, "retirementDate": "2026-01-31T00:00:00Z",
-    }  # fmt: skip
-    alert = LifecycleEvent(
-        long_id, EventType.DEPLOYMENT_AT_RISK.value, str(deployment["deploymentId"]), NOW, deployment
-    )
+    alert = replace(samples()["deployment-rolled-back"], id=long_id)  # told at once: no buffer in between
     outcome = notify.handle(alert, NOW)
     assert "ledger refused" in outcome.detail and sender.sent == 0

@@ -152,20 +152,47 @@ def test_a_version_released_with_its_retirement_date_is_one_message() -> None:
     scheduled = _catalog(EventType.RETIREMENT_SCHEDULED, "gpt-5", "2026-01-01", "eastus", change="new")
     other = _catalog(EventType.RETIREMENT_SCHEDULED, "gpt-4o", "2024-08-06", "eastus", change="new")
     (digest,) = build_digests([released, scheduled, other])
-    kinds = [m.kind for m in messages_for(digest)]
-    assert sorted(kinds) == ["catalog-RetirementScheduled", "catalog-VersionReleased"]  # gpt-4o's still told
+    (message,) = messages_for(digest)  # one message per route per digest
+    assert [line.split(":")[0] for line in message.items] == ["gpt-4o 2024-08-06", "gpt-5 2026-01-01"]
+    assert "released" in message.items[1]  # gpt-5's date is told by its release; gpt-4o's change still told
+    (alone,) = build_digests([released, scheduled])
+    (one,) = messages_for(alone)
+    assert one.kind == "catalog-VersionReleased"
 
 
 def test_a_baseline_is_one_summary_per_route() -> None:
     digest = SAMPLES["catalog-summary"]
     _, concerned, _ = team_samples()["team-retirement-approaching"]
-    per_change = {i: concerned[0] for i in range(14)}  # the same deployments concerned by every change
+    payments = concerned[0]["payments"]
+    per_change = {0: {"payments": payments[:3]}, 5: {"payments": payments[3:]}}
     messages = messages_for(digest, concerned=per_change)
     assert [(m.kind, m.route) for m in messages] == [
         ("catalog-summary", None),
-        ("catalog-summary", "payments"),
+        ("catalog-changes-for-route", "payments"),
     ]
-    assert len(messages[1].items) == 2  # each deployment once, by outcome, however many changes
+    assert len(messages[0].items) == 14  # the news: every change
+    routed = messages[1]
+    assert routed.title == "2 model changes for your deployments" and "5 deployments concerned" in routed.text
+    assert sum(line.startswith("  → ") for line in routed.items) == 2  # one outcome line under each change
+
+
+def test_one_message_per_route_per_digest_however_many_changes() -> None:
+    changes = [
+        _catalog(
+            EventType.DEFAULT_VERSION_CHANGED, "gpt-4o", "2024-11-20", "eastus", previous_default_version="x"
+        ),
+        _catalog(EventType.RETIREMENT_SCHEDULED, "gpt-4o", "2024-05-13", "eastus", change="later"),
+        _catalog(EventType.VERSION_RELEASED, "gpt-4.1", "2025-04-14", "westeurope"),
+    ]
+    (digest,) = build_digests(changes)
+    _, concerned, _ = team_samples()["team-default-changed"]
+    messages = messages_for(digest, concerned={0: concerned[0]})
+    assert [m.route for m in messages] == [None, "payments"]
+    assert len(messages[0].items) == 3 and messages[0].catalog_news
+    routed = messages[1]  # only the default change concerns payments: told as that change
+    assert (
+        not routed.catalog_news and routed.kind == "catalog-DefaultVersionChanged" and len(routed.items) == 3
+    )
 
 
 def test_deployment_message_names_everything_an_owner_needs() -> None:
@@ -299,3 +326,13 @@ def test_tenant_strings_cannot_inject_links_mentions_or_code() -> None:
         assert "*bold*" not in rendered and "`rm -rf`" not in rendered
     assert "<!channel>" not in slack and "&lt;!channel&gt;" in slack  # Slack never sees a mention
     assert "click here" in teams and "evil.example" in teams  # still readable: only the markup is broken
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_teams_cards_never_show_literal_backticks(name: str) -> None:
+    """Adaptive Cards have no code spans: `plan` would read as `plan`. Tenant text keeps its (inert) backticks."""
+    for message in MESSAGES[name]:
+        card = json.dumps(teams_payload(message)["attachments"][0]["content"], ensure_ascii=False)  # type: ignore[index]
+        assert "`" not in card.replace("`\u200b", ""), name
+        if "`" in message.todo:
+            assert "`" in json.dumps(slack_payload(message))  # Slack renders code spans: kept there
