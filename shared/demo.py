@@ -159,10 +159,11 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
     _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console)
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
+    messages = sum(kind == "teams" for _, kind, _ in sent)  # every demo route has Teams and Slack: one each
     console.line()
     console.line(
-        (f"{sum(counts.values())} events published ({len(counts)} types), {len(sent)} messages written, "
-         f"{azure.puts} deployment writes by modelwatch.", "bold")
+        (f"{sum(counts.values())} events published ({len(counts)} types), {messages} messages to the teams "
+         f"({len(sent)} posts: Teams and Slack), {azure.puts} deployment writes by modelwatch.", "bold")
     )  # fmt: skip
     console.line(
         f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}"
