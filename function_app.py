@@ -37,8 +37,12 @@ def catalog_timer(timer: func.TimerRequest) -> None:
 def refresh_inventory_part(message: func.QueueMessage) -> None:
     """Refresh the deployments of one subscription or group of accounts."""
     report = refresh_inventory(message.get_body().decode("utf-8"))
-    log.info("refresh_inventory: message %s (dequeue %s): %s", message.id, message.dequeue_count,
-             report.summary() if report is not None else "no inventory configured")  # fmt: skip
+    log.info(
+        "refresh_inventory: message %s (dequeue %s): %s",
+        message.id,
+        message.dequeue_count,
+        report.summary() if report is not None else "no inventory configured",
+    )
 
 
 # Subscribed to the topic's ModelLifecycle catalog event types (includedEventTypes). A raised error makes Event

@@ -338,8 +338,13 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
         assert listing is not None
         for name in listing.key_vault:
             if sources.source_of(name) == DEFAULT:
-                rows.append({"name": name, "value": "Key Vault reference (not resolved here)",
-                             "source": f"app settings {listing.path}"})  # fmt: skip
+                rows.append(
+                    {
+                        "name": name,
+                        "value": "Key Vault reference (not resolved here)",
+                        "source": f"app settings {listing.path}",
+                    }
+                )
     if as_json:
         _json(
             {"state": state_text, "ok": not problems, "problems": problems, "notes": notes, "settings": rows},
@@ -440,9 +445,15 @@ def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
     )
     if as_json:
         by_id = {d["deploymentId"]: d for d in report.to_json()["deployments"]}  # type: ignore[attr-defined]
-        _json({"state": describe_store(ctx.state, ctx.settings.state_table_prefix), "at": format_instant(now),
-               "warnings": [warning] if warning else [],
-               "deployments": [by_id[a.deployment.resource_id] for a in assessments]}, out)  # fmt: skip
+        _json(
+            {
+                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
+                "at": format_instant(now),
+                "warnings": [warning] if warning else [],
+                "deployments": [by_id[a.deployment.resource_id] for a in assessments],
+            },
+            out,
+        )
         return EXIT_OK if ok else EXIT_FAILED
     if not assessments:
         out.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
@@ -450,8 +461,19 @@ def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
     rows = [["DEPLOYMENT", "ACCOUNT", "REGION", "MODEL", "VERSION", "SKU", "POLICY", "RETIRES", "DAYS LEFT"]]
     for a in assessments:
         d = a.deployment
-        rows.append([d.name, d.account_id.rsplit("/", 1)[-1], d.location, d.model_name, d.model_version,
-                     d.sku_name, d.policy, _date(a.retirement_date), _days(a.days_left)])  # fmt: skip
+        rows.append(
+            [
+                d.name,
+                d.account_id.rsplit("/", 1)[-1],
+                d.location,
+                d.model_name,
+                d.model_version,
+                d.sku_name,
+                d.policy,
+                _date(a.retirement_date),
+                _days(a.days_left),
+            ]
+        )
     _table(rows, out)
     out.write(f"\n{len(assessments)} deployment(s) as of {now:%Y-%m-%d %H:%M} UTC\n")
     return EXIT_OK if ok else EXIT_FAILED
@@ -502,10 +524,19 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     if as_json:
         data = report.to_json()
         by_id = {d["deploymentId"]: d for d in data["deployments"]}  # type: ignore[attr-defined]
-        _json({"state": describe_store(ctx.state, ctx.settings.state_table_prefix), "at": format_instant(now),
-               "mode": mode, "warnings": [warning] if warning else [], "counts": data["counts"],
-               "deployments": [by_id[a.deployment.resource_id] for a in assessments],
-               "failOn": kinds, "failing": [a.deployment.resource_id for a in failing]}, out)  # fmt: skip
+        _json(
+            {
+                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
+                "at": format_instant(now),
+                "mode": mode,
+                "warnings": [warning] if warning else [],
+                "counts": data["counts"],
+                "deployments": [by_id[a.deployment.resource_id] for a in assessments],
+                "failOn": kinds,
+                "failing": [a.deployment.resource_id for a in failing],
+            },
+            out,
+        )
     else:
         out.write(
             f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n"
@@ -518,9 +549,19 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
         ]
         for a in assessments:
             d = a.deployment
-            rows.append([a.status.value, d.name, d.location, d.model_name, d.model_version,
-                         d.policy + (" (provisioned)" if d.is_provisioned else ""),
-                         _date(a.action_date or a.retirement_date), _days(a.days_left), a.summary])  # fmt: skip
+            rows.append(
+                [
+                    a.status.value,
+                    d.name,
+                    d.location,
+                    d.model_name,
+                    d.model_version,
+                    d.policy + (" (provisioned)" if d.is_provisioned else ""),
+                    _date(a.action_date or a.retirement_date),
+                    _days(a.days_left),
+                    a.summary,
+                ]
+            )
         _table(rows, out)
         counts = Counter(a.status for a in assessments)
         out.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
@@ -573,8 +614,15 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     deliveries = deliver(events, services.subscribers(), now)
     rows = [["EVENT", "TYPE", "SUBSCRIBER", "OUTCOME", "DETAIL"]]
     for dlv in deliveries:
-        rows.append([dlv.event_id[:12], dlv.event_type.removeprefix("ModelLifecycle."), dlv.subscriber,
-                     dlv.outcome, dlv.detail])  # fmt: skip
+        rows.append(
+            [
+                dlv.event_id[:12],
+                dlv.event_type.removeprefix("ModelLifecycle."),
+                dlv.subscriber,
+                dlv.outcome,
+                dlv.detail,
+            ]
+        )
     _table(rows, out)
     bad = [d for d in deliveries if d.outcome in (RETRY, "failed", "rejected")]
     retry = sum(d.outcome == RETRY for d in deliveries)
@@ -742,27 +790,43 @@ def _add_global_options(p: argparse.ArgumentParser) -> None:
     """-v, --state, --app-settings: accepted before and after the command (SUPPRESS keeps an earlier value)."""
     have = p._option_string_actions
     if "-v" not in have:
-        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="log details to stderr")  # fmt: skip
+        p.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log details to stderr"
+        )
     if "--app-settings" not in have:
-        p.add_argument("--app-settings", metavar="FILE", default=argparse.SUPPRESS,
-                       help="use the deployed app's settings: the JSON `az functionapp config appsettings list` "
-                       "prints (Key Vault references are not resolved here: set those in the environment)")  # fmt: skip
+        p.add_argument(
+            "--app-settings",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            help="use the deployed app's settings: the JSON `az functionapp config appsettings list` "
+            "prints (Key Vault references are not resolved here: set those in the environment)",
+        )
     if "--state" not in have:
-        p.add_argument("--state", default=argparse.SUPPRESS,
-                       help="state store: sqlite:///PATH, a table endpoint URL (signed in with az login) or a "
-                       "storage connection string (default: STATE_STORE, AzureWebJobsStorage, else "
-                       "sqlite:///.modelwatch/state.db)")  # fmt: skip
+        p.add_argument(
+            "--state",
+            default=argparse.SUPPRESS,
+            help="state store: sqlite:///PATH, a table endpoint URL (signed in with az login) or a "
+            "storage connection string (default: STATE_STORE, AzureWebJobsStorage, else "
+            "sqlite:///.modelwatch/state.db)",
+        )
     else:  # a command that declared its own --state (iac): keep a value given before the command
         have["--state"].default = argparse.SUPPRESS
     if "--state-table-prefix" not in have:
-        p.add_argument("--state-table-prefix", metavar="PREFIX", default=argparse.SUPPRESS,
-                       help="Table Storage table name prefix (default: STATE_TABLE_PREFIX, else ModelWatch)")  # fmt: skip
+        p.add_argument(
+            "--state-table-prefix",
+            metavar="PREFIX",
+            default=argparse.SUPPRESS,
+            help="Table Storage table name prefix (default: STATE_TABLE_PREFIX, else ModelWatch)",
+        )
 
 
 def _format_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("table", "json"), default="table",
-                   help="table for people (default), json for scripts (stdout carries the document only)")  # fmt: skip
+    p.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table for people (default), json for scripts (stdout carries the document only)",
+    )
 
 
 # description and example of every command (--help): (description, example lines)
@@ -916,11 +980,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--at", type=_instant, help="what breaks on this ISO-8601 instant (default: now)")
     plan.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
-    plan.add_argument("--fail-on", action="append", metavar="KIND",
-                      help="exit 1 when a deployment is broken (broken), or at risk or broken (at-risk); "
-                      "repeat or comma-separate")  # fmt: skip
-    plan.add_argument("--within", type=_days_arg, metavar="DAYS",
-                      help="with --fail-on at-risk: only deployments at risk within this many days count")  # fmt: skip
+    plan.add_argument(
+        "--fail-on",
+        action="append",
+        metavar="KIND",
+        help="exit 1 when a deployment is broken (broken), or at risk or broken (at-risk); "
+        "repeat or comma-separate",
+    )
+    plan.add_argument(
+        "--within",
+        type=_days_arg,
+        metavar="DAYS",
+        help="with --fail-on at-risk: only deployments at risk within this many days count",
+    )
     _format_option(plan)
     plan.set_defaults(handler=cmd_plan)
 
@@ -934,8 +1006,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(.modelwatch/events.jsonl), or - for stdin",
     )
     deliver.add_argument("--at", type=_instant, help="process as of this ISO-8601 instant (default: now)")
-    deliver.add_argument("--allow-empty", action="store_true",
-                         help="replay even into a state without deployments (else refused: the wrong state)")  # fmt: skip
+    deliver.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="replay even into a state without deployments (else refused: the wrong state)",
+    )
     deliver.set_defaults(handler=cmd_deliver)
 
     rollback = leaves["rollback"] = sub.add_parser(
@@ -973,16 +1048,24 @@ def build_parser() -> argparse.ArgumentParser:
     preview = leaves["alerts preview"] = alerts_sub.add_parser(
         "preview", help="print the Slack and Teams payloads of sample events"
     )
-    preview.add_argument("--kind", nargs="?", const="",
-                         help="one sample only (e.g. team-retirement-approaching); no value: list the kinds")  # fmt: skip
+    preview.add_argument(
+        "--kind",
+        nargs="?",
+        const="",
+        help="one sample only (e.g. team-retirement-approaching); no value: list the kinds",
+    )
     preview.add_argument("--channel", choices=("slack", "teams", "both"), default="both")
     preview.set_defaults(handler=cmd_alerts_preview)
     send = leaves["alerts send"] = alerts_sub.add_parser(
         "send", help="post a test message to a route's configured webhooks"
     )
     send.add_argument("--route", required=True, help="the route: default, or a name from ALERT_ROUTES")
-    send.add_argument("--kind", nargs="?", const="",
-                      help="the sample message to send (default: a short one); no value: list the kinds")  # fmt: skip
+    send.add_argument(
+        "--kind",
+        nargs="?",
+        const="",
+        help="the sample message to send (default: a short one); no value: list the kinds",
+    )
     send.set_defaults(handler=cmd_alerts_send)
 
     show = leaves["settings"] = sub.add_parser(

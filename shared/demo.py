@@ -162,9 +162,12 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     messages = sum(kind == "teams" for _, kind, _ in sent)  # every demo route has Teams and Slack: one each
     console.line()
     console.line(
-        (f"{sum(counts.values())} events published ({len(counts)} types), {messages} messages to the teams "
-         f"({len(sent)} posts: Teams and Slack), {azure.puts} deployment writes by modelwatch.", "bold")
-    )  # fmt: skip
+        (
+            f"{sum(counts.values())} events published ({len(counts)} types), {messages} messages to the teams "
+            f"({len(sent)} posts: Teams and Slack), {azure.puts} deployment writes by modelwatch.",
+            "bold",
+        )
+    )
     console.line(
         f"Status page: {output / 'status.html'} · alert payloads: {output / 'alerts'} · events: {output / 'events.jsonl'}"
         f" · infrastructure-code findings: {output / 'iac.sarif'}"
@@ -172,8 +175,12 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     state = f"--state sqlite:///{output / 'state.db'}"  # the demo's own state, not .modelwatch/state.db
     console.line()
     console.line(("Next, try the command line against the demo's state:", "bold"))
-    for command in (f"plan {state}", f"deployments {state}", f"report --out - --format json {state} | head",
-                    f"plan {state} --fail-on broken   # a CI gate: exits 1, a deployment is broken"):  # fmt: skip
+    for command in (
+        f"plan {state}",
+        f"deployments {state}",
+        f"report --out - --format json {state} | head",
+        f"plan {state} --fail-on broken   # a CI gate: exits 1, a deployment is broken",
+    ):
         console.line(f"  python -m shared {command}")
     return 1 if failed else 0
 
@@ -222,11 +229,19 @@ def _dispatch(services: bootstrap.Services, topic: Collecting, at: datetime) -> 
 
 
 _STYLES = {
-    "VersionRetired": "bold red", "RetirementApproaching": "yellow", "RetirementScheduled": "yellow",
-    "LifecycleStatusChanged": "yellow", "CatalogAnomaly": "bold magenta", "VersionReleased": "green",
-    "DefaultVersionChanged": "cyan", "DefaultVersionChangeScheduled": "cyan",
-    "AtRisk": "bold red", "UpgradePlanned": "yellow", "Upgraded": "green", "RolledBack": "magenta",
-}  # fmt: skip
+    "VersionRetired": "bold red",
+    "RetirementApproaching": "yellow",
+    "RetirementScheduled": "yellow",
+    "LifecycleStatusChanged": "yellow",
+    "CatalogAnomaly": "bold magenta",
+    "VersionReleased": "green",
+    "DefaultVersionChanged": "cyan",
+    "DefaultVersionChangeScheduled": "cyan",
+    "AtRisk": "bold red",
+    "UpgradePlanned": "yellow",
+    "Upgraded": "green",
+    "RolledBack": "magenta",
+}
 
 
 def _story(

@@ -86,13 +86,25 @@ def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
     to the same fields, so the delivery schema is the operator's choice."""
     if not hasattr(event, "event_type") and hasattr(event, "specversion"):
         cloud = event
-        wire = {"id": cloud.id, "topic": cloud.source, "subject": cloud.subject, "eventType": cloud.type,
-                "data": cloud.get_json(), "dataVersion": "1.0"}  # fmt: skip
+        wire = {
+            "id": cloud.id,
+            "topic": cloud.source,
+            "subject": cloud.subject,
+            "eventType": cloud.type,
+            "data": cloud.get_json(),
+            "dataVersion": "1.0",
+        }
         when = cloud.time
     else:
         grid = cast("EventGridEventLike", event)
-        wire = {"id": grid.id, "topic": grid.topic, "subject": grid.subject, "eventType": grid.event_type,
-                "data": grid.get_json(), "dataVersion": grid.data_version}  # fmt: skip
+        wire = {
+            "id": grid.id,
+            "topic": grid.topic,
+            "subject": grid.subject,
+            "eventType": grid.event_type,
+            "data": grid.get_json(),
+            "dataVersion": grid.data_version,
+        }
         when = grid.event_time
     # the trigger turns a missing or unparseable eventTime into None: leave it out, the parser names it
     if when is not None:
@@ -113,8 +125,14 @@ def handle_event(
     # a trigger receives what its subscription routes to it: deliver it to that subscriber alone
     deliveries = deliver([event_wire(event)], [chosen], now or services.clock())
     delivery = deliveries[0]
-    log.info("%s: event %s (%s): %s %s", subscriber, delivery.event_id, delivery.event_type,
-             delivery.outcome, delivery.detail)  # fmt: skip
+    log.info(
+        "%s: event %s (%s): %s %s",
+        subscriber,
+        delivery.event_id,
+        delivery.event_type,
+        delivery.outcome,
+        delivery.detail,
+    )
     if delivery.outcome == RETRY and delivery.error is not None:
         raise delivery.error
     return delivery

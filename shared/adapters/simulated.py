@@ -122,14 +122,20 @@ class Timeline:
                 if last is not None and last <= at
                 else fact.get("lifecycle", "GenerallyAvailable")
             )
-            model: dict[str, Any] = {"format": v.get("format", "OpenAI"), "name": v["model"], "version": v["version"],
-                                     "lifecycleStatus": status,
-                                     "isDefaultVersion": self.default_of(v["model"], at) == v["version"],
-                                     "systemData": {"createdAt": f"{v['created']}T00:00:00Z"},
-                                     "skus": [self._sku(s, v["model"], fact) for s in v.get("skus", ["Standard"])]}  # fmt: skip
+            model: dict[str, Any] = {
+                "format": v.get("format", "OpenAI"),
+                "name": v["model"],
+                "version": v["version"],
+                "lifecycleStatus": status,
+                "isDefaultVersion": self.default_of(v["model"], at) == v["version"],
+                "systemData": {"createdAt": f"{v['created']}T00:00:00Z"},
+                "skus": [self._sku(s, v["model"], fact) for s in v.get("skus", ["Standard"])],
+            }
             if retires is not None:
-                model["deprecation"] = {"inference": f"{fact['retires']}T00:00:00Z",
-                                        "deprecationStatus": fact.get("status", "Tentative")}  # fmt: skip
+                model["deprecation"] = {
+                    "inference": f"{fact['retires']}T00:00:00Z",
+                    "deprecationStatus": fact.get("status", "Tentative"),
+                }
             upgrade = self.replacement_of(v["model"], v["version"], at)
             if upgrade is not None:
                 config: dict[str, Any] = {
@@ -183,17 +189,27 @@ class SimulatedAzure:
         }
         if d.get("policy"):
             props["versionUpgradeOption"] = d["policy"]
-        self.deployments[rid.casefold()] = {"id": rid, "name": d["name"], "sku": {"name": d.get("sku", "Standard"), "capacity": 50},
-                                            "tags": {"modelwatch:route": d["route"]} if d.get("route") else {},
-                                            "properties": props,
-                                            "systemData": {"lastModifiedBy": d.get("createdBy", "team@contoso.example"),
-                                                           "lastModifiedByType": "User"}}  # fmt: skip
+        self.deployments[rid.casefold()] = {
+            "id": rid,
+            "name": d["name"],
+            "sku": {"name": d.get("sku", "Standard"), "capacity": 50},
+            "tags": {"modelwatch:route": d["route"]} if d.get("route") else {},
+            "properties": props,
+            "systemData": {
+                "lastModifiedBy": d.get("createdBy", "team@contoso.example"),
+                "lastModifiedByType": "User",
+            },
+        }
         fine = d.get("fineTune")
         if fine:  # Accounts - List Models lists the account's fine-tuned model with its own deprecation
-            entry: dict[str, Any] = {"format": "OpenAI", "name": d["model"], "version": d["version"],
-                                     "baseModel": {"format": "OpenAI", "name": fine["base"], "version": fine["baseVersion"]},
-                                     "lifecycleStatus": "GenerallyAvailable",
-                                     "capabilities": {"fineTune": "false", "inference": "true"}}  # fmt: skip
+            entry: dict[str, Any] = {
+                "format": "OpenAI",
+                "name": d["model"],
+                "version": d["version"],
+                "baseModel": {"format": "OpenAI", "name": fine["base"], "version": fine["baseVersion"]},
+                "lifecycleStatus": "GenerallyAvailable",
+                "capabilities": {"fineTune": "false", "inference": "true"},
+            }
             if fine.get("retires"):
                 entry["deprecation"] = {
                     "inference": f"{fine['retires']}T00:00:00Z",

@@ -82,8 +82,10 @@ def impact_of(assessments: Sequence[Assessment], *, enforce: bool) -> Impact:
         return Impact((), Severity.INFO, "", len(concerned))
     lines = tuple(f"{sentence}: {len(g)} — {_names(g)}" for (_, sentence), g in sorted(groups.items()))
     statuses = {a.status for g in told.values() for a in g}
-    soonest = min((a.days_left for a in concerned if a.status is Status.AT_RISK and a.days_left is not None),
-                  default=None)  # fmt: skip
+    soonest = min(
+        (a.days_left for a in concerned if a.status is Status.AT_RISK and a.days_left is not None),
+        default=None,
+    )
     if Status.BROKEN in statuses or (soonest is not None and soonest <= 7):
         severity = Severity.CRITICAL
     elif Status.AT_RISK in statuses or (Status.UPGRADE_PLANNED in statuses and not enforce):

@@ -108,15 +108,31 @@ class StatusReport:
             d = a.deployment
             r = self.rollbacks.get(d.key)
             return {
-                "deploymentId": d.resource_id, "name": d.name, "account": d.account_id.rsplit("/", 1)[-1],
-                "location": d.location, "model": d.model_name, "version": d.model_version, "sku": d.sku_name,
-                "policy": d.policy, "provisioned": d.is_provisioned, "status": a.status.value, "summary": a.summary,
-                "retirementDate": format_instant(a.retirement_date), "daysLeft": a.days_left,
-                "actionDate": format_instant(a.action_date), "targetModel": a.target_model if a.target_version else None,
-                "targetVersion": a.target_version, "reason": a.reason,
-                "rollback": None if r is None else {"toModel": r.from_model or d.model_name, "toVersion": r.from_version,
-                                                    "availableUntil": format_instant(r.available_until)},
-            }  # fmt: skip
+                "deploymentId": d.resource_id,
+                "name": d.name,
+                "account": d.account_id.rsplit("/", 1)[-1],
+                "location": d.location,
+                "model": d.model_name,
+                "version": d.model_version,
+                "sku": d.sku_name,
+                "policy": d.policy,
+                "provisioned": d.is_provisioned,
+                "status": a.status.value,
+                "summary": a.summary,
+                "retirementDate": format_instant(a.retirement_date),
+                "daysLeft": a.days_left,
+                "actionDate": format_instant(a.action_date),
+                "targetModel": a.target_model if a.target_version else None,
+                "targetVersion": a.target_version,
+                "reason": a.reason,
+                "rollback": None
+                if r is None
+                else {
+                    "toModel": r.from_model or d.model_name,
+                    "toVersion": r.from_version,
+                    "availableUntil": format_instant(r.available_until),
+                },
+            }
 
         return {
             "at": format_instant(self.at),

@@ -233,8 +233,22 @@ class Evaluator:
             if loop not in scope.loops:
                 return Unknown(source, None, "copyIndex() outside a known loop")
             return Lit(scope.loops[loop] + offset)
-        if name in ("resourcegroup", "subscription", "tenant", "deployment", "environment", "managementgroup",
-                    "reference", "list", "listkeys", "resourceid", "uniquestring", "newguid", "utcnow", "guid"):  # fmt: skip
+        if name in (
+            "resourcegroup",
+            "subscription",
+            "tenant",
+            "deployment",
+            "environment",
+            "managementgroup",
+            "reference",
+            "list",
+            "listkeys",
+            "resourceid",
+            "uniquestring",
+            "newguid",
+            "utcnow",
+            "guid",
+        ):
             return Unknown(source, None, f"{node.name}() is known only at deployment time")
         args = [self.expr(a, scope, source) for a in node.args]
         if name == "concat":

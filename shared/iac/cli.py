@@ -75,8 +75,14 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
             document = render.to_sarif(report.findings, report.warnings, root, version=TOOL_VERSION)
         else:
             as_of = f"{report.as_of:%Y-%m-%dT%H:%M:%SZ}"
-            document = render.to_json(report.findings, report.warnings, root, asOf=as_of,
-                                      catalog=report.catalog_source, notes=report.notes)  # fmt: skip
+            document = render.to_json(
+                report.findings,
+                report.warnings,
+                root,
+                asOf=as_of,
+                catalog=report.catalog_source,
+                notes=report.notes,
+            )
         text = json.dumps(document, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -153,12 +159,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("paths", nargs="+", metavar="PATH", help="template files or folders to scan")
-        p.add_argument("--at", type=_instant, help="judge as of this ISO-8601 instant (default: now, or the "
-                       "catalog file's asOf)")  # fmt: skip
-        p.add_argument("--catalog-file", help="an ARM Models - List JSON (default: the state store's catalog, "
-                       "else the bundled sample)")  # fmt: skip
-        p.add_argument("--state", help="state store for the catalog and the inventory (drift): sqlite:///PATH, a "
-                       "table endpoint URL or a storage connection string")  # fmt: skip
+        p.add_argument(
+            "--at",
+            type=_instant,
+            help="judge as of this ISO-8601 instant (default: now, or the catalog file's asOf)",
+        )
+        p.add_argument(
+            "--catalog-file",
+            help="an ARM Models - List JSON (default: the state store's catalog, else the bundled sample)",
+        )
+        p.add_argument(
+            "--state",
+            help="state store for the catalog and the inventory (drift): sqlite:///PATH, a "
+            "table endpoint URL or a storage connection string",
+        )
         p.add_argument(
             "--root", default=".", help="paths in the output are relative to this folder (default: .)"
         )
@@ -167,10 +181,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common(scan)
     scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
     scan.add_argument("--output", help="write the report to this file instead of standard output")
-    scan.add_argument("--fail-on", action="append", metavar="STATUS",
-                      help=f"exit 1 when a finding has this status ({', '.join(FAIL_ON)}); repeat or comma-separate")  # fmt: skip
-    scan.add_argument("--within", type=_days, metavar="DAYS",
-                      help="with --fail-on retiring: only dates within this many days count")  # fmt: skip
+    scan.add_argument(
+        "--fail-on",
+        action="append",
+        metavar="STATUS",
+        help=f"exit 1 when a finding has this status ({', '.join(FAIL_ON)}); repeat or comma-separate",
+    )
+    scan.add_argument(
+        "--within",
+        type=_days,
+        metavar="DAYS",
+        help="with --fail-on retiring: only dates within this many days count",
+    )
     scan.set_defaults(handler=cmd_scan)
 
     fix = commands.add_parser("fix", help="rewrite each pin to its recommendation and print the diff")

@@ -179,9 +179,20 @@ def judge(
     file, line = (where.path, where.line) if where is not None else (pin.file, pin.line)
 
     def make(**fields: Any) -> Finding:
-        return Finding(pin=pin, file=file, line=line, region=region, account=scalar_text(pin.account),
-                       name=scalar_text(pin.name), model=model, version=version, sku=sku,
-                       upgrade_option=pin_option, notes=tuple(notes), **fields)  # fmt: skip
+        return Finding(
+            pin=pin,
+            file=file,
+            line=line,
+            region=region,
+            account=scalar_text(pin.account),
+            name=scalar_text(pin.name),
+            model=model,
+            version=version,
+            sku=sku,
+            upgrade_option=pin_option,
+            notes=tuple(notes),
+            **fields,
+        )
 
     live, live_note = _live(pin, inventory, region)
     if live_note:
@@ -234,23 +245,37 @@ def judge(
         final = DRIFT
         running = f"{live.model_name} {live.model_version}"
         if live.model_name.casefold() != model.casefold():
-            drift_text = (f"the live deployment runs {running}: the next deployment would try to change its model "
-                          f"back to {model}, which ARM refuses (CannotChangeDeploymentModel)")  # fmt: skip
+            drift_text = (
+                f"the live deployment runs {running}: the next deployment would try to change its model "
+                f"back to {model}, which ARM refuses (CannotChangeDeploymentModel)"
+            )
         elif status == RETIRED:
             drift_text = (
                 f"the live deployment runs {running}: the next deployment would fail: {version} is retired"
             )
         elif status == NOT_OFFERED:
-            drift_text = (f"the live deployment runs {running}: the next deployment would fail: {version} is not "
-                          f"offered in {region} (DeploymentModelNotSupported)")  # fmt: skip
+            drift_text = (
+                f"the live deployment runs {running}: the next deployment would fail: {version} is not "
+                f"offered in {region} (DeploymentModelNotSupported)"
+            )
         else:
             live_current = view.get(fmt, live.model_name, live.model_version)
             newer = is_newer(live_current, current, version) if live_current is not None else None
             verb = "move it back to" if newer else "move it to"
             drift_text = f"the live deployment runs {running}: the next deployment would {verb} {version}"
 
-    recommendation = _recommend(fmt=fmt, model=model, version=version, sku=sku, current=current, status=status,
-                                view=view, live=live, pin_option=pin_option, now=now)  # fmt: skip
+    recommendation = _recommend(
+        fmt=fmt,
+        model=model,
+        version=version,
+        sku=sku,
+        current=current,
+        status=status,
+        view=view,
+        live=live,
+        pin_option=pin_option,
+        now=now,
+    )
     parts = [detail, drift_text]
     if recommendation is not None and recommendation.reason.startswith("keep: "):
         parts.append("nothing to move to: " + recommendation.reason.removeprefix("keep: "))
@@ -265,8 +290,10 @@ def judge(
         if runs_it:
             parts.append("pinning what runs makes the next deployment change nothing")
         elif recommendation.model.casefold() != model.casefold():
-            parts.append("a new model name means a new deployment: ARM refuses to change the model of an existing "
-                         "one (CannotChangeDeploymentModel), so rename the deployment or recreate it")  # fmt: skip
+            parts.append(
+                "a new model name means a new deployment: ARM refuses to change the model of an existing "
+                "one (CannotChangeDeploymentModel), so rename the deployment or recreate it"
+            )
     return make(
         status=final,
         catalog_status=status,

@@ -59,14 +59,29 @@ def plan(findings: Sequence[Finding]) -> FixPlan:
         label = f"{f.name or '?'} ({f.file.name}:{f.line})"
         wanted: list[Edit | str] = []
         if r.version != f.version:
-            wanted.append(_edit(f.pin.model_version, f.version, r.version, "version",
-                                f"{label}: {f.model} {f.version} -> {r.model} {r.version}"))  # fmt: skip
+            wanted.append(
+                _edit(
+                    f.pin.model_version,
+                    f.version,
+                    r.version,
+                    "version",
+                    f"{label}: {f.model} {f.version} -> {r.model} {r.version}",
+                )
+            )
         if r.model != f.model:
-            wanted.append(_edit(f.pin.model_name, f.model, r.model, "model name",
-                                f"{label}: model {f.model} -> {r.model}"))  # fmt: skip
+            wanted.append(
+                _edit(
+                    f.pin.model_name, f.model, r.model, "model name", f"{label}: model {f.model} -> {r.model}"
+                )
+            )
         if r.upgrade_option and r.upgrade_option != f.upgrade_option:
-            option = _edit(f.pin.upgrade_option, f.upgrade_option, r.upgrade_option, "upgrade option",
-                           f"{label}: upgrade option -> {r.upgrade_option}")  # fmt: skip
+            option = _edit(
+                f.pin.upgrade_option,
+                f.upgrade_option,
+                r.upgrade_option,
+                "upgrade option",
+                f"{label}: upgrade option -> {r.upgrade_option}",
+            )
             if isinstance(option, Edit):
                 wanted.append(option)
             else:
@@ -84,8 +99,10 @@ def plan(findings: Sequence[Finding]) -> FixPlan:
             targets.setdefault(edit.span, set()).add(edit.new)
     disputed = {span for span, values in targets.items() if len(values) > 1}
     for span in sorted(disputed, key=lambda s: (str(s.path), s.start)):
-        skipped.append(f"{span.path.name}:{span.line}: not changed: the value feeds several pins whose "
-                       f"recommendations differ ({', '.join(sorted(targets[span]))})")  # fmt: skip
+        skipped.append(
+            f"{span.path.name}:{span.line}: not changed: the value feeds several pins whose "
+            f"recommendations differ ({', '.join(sorted(targets[span]))})"
+        )
     final: dict[Span, Edit] = {}
     for label, edits in groups:
         if any(e.span in disputed for e in edits):

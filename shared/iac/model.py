@@ -124,8 +124,16 @@ class Pin:
         return (self.kind, self.file, self.line, *map(_fingerprint, self._values()))
 
     def _values(self) -> tuple[Value | None, ...]:
-        return (self.name, self.account, self.location, self.model_format, self.model_name,
-                self.model_version, self.sku, self.upgrade_option)  # fmt: skip
+        return (
+            self.name,
+            self.account,
+            self.location,
+            self.model_format,
+            self.model_name,
+            self.model_version,
+            self.sku,
+            self.upgrade_option,
+        )
 
 
 def _fingerprint(value: Value | None) -> object:

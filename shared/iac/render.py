@@ -23,17 +23,36 @@ INFORMATION_URI = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/
 
 # one SARIF rule per status; ok findings are not results
 RULES: dict[str, tuple[str, str, str]] = {
-    RETIRED: ("ModelVersionRetired", "error", "The pinned model version is retired for this deployment type: "
-              "calls fail (HTTP 410) and the next deployment of the template fails."),
-    NOT_OFFERED: ("ModelVersionNotOffered", "error", "The pinned model version is not offered in the target "
-                  "region: deploying the template fails (DeploymentModelNotSupported)."),
-    DRIFT: ("DeploymentDrifted", "warning", "The live deployment runs another version than the template pins: "
-            "the next deployment moves it back, or fails."),
-    RETIRING: ("ModelVersionRetiring", "warning", "The pinned model version has a retirement date for this "
-               "deployment type."),
-    UNKNOWN: ("ModelPinUnresolved", "note", "The pinned model or version cannot be known from the code alone "
-              "(a deployment-time value): it was not checked."),
-}  # fmt: skip
+    RETIRED: (
+        "ModelVersionRetired",
+        "error",
+        "The pinned model version is retired for this deployment type: "
+        "calls fail (HTTP 410) and the next deployment of the template fails.",
+    ),
+    NOT_OFFERED: (
+        "ModelVersionNotOffered",
+        "error",
+        "The pinned model version is not offered in the target "
+        "region: deploying the template fails (DeploymentModelNotSupported).",
+    ),
+    DRIFT: (
+        "DeploymentDrifted",
+        "warning",
+        "The live deployment runs another version than the template pins: "
+        "the next deployment moves it back, or fails.",
+    ),
+    RETIRING: (
+        "ModelVersionRetiring",
+        "warning",
+        "The pinned model version has a retirement date for this deployment type.",
+    ),
+    UNKNOWN: (
+        "ModelPinUnresolved",
+        "note",
+        "The pinned model or version cannot be known from the code alone "
+        "(a deployment-time value): it was not checked.",
+    ),
+}
 
 
 def relative(path: Path, root: Path) -> str:
@@ -81,11 +100,21 @@ def table(findings: Sequence[Finding], warnings: Sequence[ScanWarning], root: Pa
         ]
     ]
     for f in ordered:
-        rows.append([
-            f.status, f"{relative(f.file, root)}:{f.line}", f.name or "?", f.model or "?", f.version or "?", f.sku,
-            f.upgrade_option or "-", _date(f), "" if f.days_left is None else str(f.days_left),
-            f.live_version or "", _recommended(f),
-        ])  # fmt: skip
+        rows.append(
+            [
+                f.status,
+                f"{relative(f.file, root)}:{f.line}",
+                f.name or "?",
+                f.model or "?",
+                f.version or "?",
+                f.sku,
+                f.upgrade_option or "-",
+                _date(f),
+                "" if f.days_left is None else str(f.days_left),
+                f.live_version or "",
+                _recommended(f),
+            ]
+        )
     lines: list[str] = []
     if findings:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -275,8 +275,12 @@ class Evaluator:
             return ops.index(target, index_key, _text(node, source))
         if kind == "conditional":
             test, then, otherwise = parts[0], parts[1], parts[2]
-            return ops.condition(self.ev(test, source, scope), self.ev(then, source, scope),
-                                 self.ev(otherwise, source, scope), _text(node, source))  # fmt: skip
+            return ops.condition(
+                self.ev(test, source, scope),
+                self.ev(then, source, scope),
+                self.ev(otherwise, source, scope),
+                _text(node, source),
+            )
         if kind == "binary_op":
             return self._binary(node, source, scope)
         if kind == "unary_op":
@@ -728,8 +732,13 @@ class TerraformScanner:
         where = f"values from {', '.join(base_names)}" if base_names else ""
         if not others:
             return [(base, where)]
-        return [({**base, **self._tfvars(p, module)}, f"values from {', '.join([*base_names, p.name])} (-var-file)")
-                for p in others]  # fmt: skip
+        return [
+            (
+                {**base, **self._tfvars(p, module)},
+                f"values from {', '.join([*base_names, p.name])} (-var-file)",
+            )
+            for p in others
+        ]
 
     def _tfvars(self, path: Path, module: Module) -> dict[str, Value]:
         try:
@@ -773,11 +782,15 @@ class TerraformScanner:
             collection = self.evaluator.ev(for_each, block.source, scope)
             label = _text(for_each, block.source)
             if isinstance(collection, Obj):
-                return [(scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
-                        for k, v in collection.items.items()]  # fmt: skip
+                return [
+                    (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
+                    for k, v in collection.items.items()
+                ]
             if isinstance(collection, Arr):
-                return [(scope.child({"each": Obj({"key": v, "value": v})}), f"{label}[{i}]")
-                        for i, v in enumerate(collection.items)]  # fmt: skip
+                return [
+                    (scope.child({"each": Obj({"key": v, "value": v})}), f"{label}[{i}]")
+                    for i, v in enumerate(collection.items)
+                ]
             unknown = (
                 collection if isinstance(collection, Unknown) else Unknown(label, None, "not a map or set")
             )

@@ -26,9 +26,19 @@ ACCOUNT = (
     "Microsoft.CognitiveServices/accounts/contoso-openai"
 )
 REGIONS = (
-    "australiaeast", "brazilsouth", "canadaeast", "eastus", "eastus2", "francecentral", "japaneast",
-    "northcentralus", "norwayeast", "swedencentral", "switzerlandnorth", "westeurope",
-)  # fmt: skip
+    "australiaeast",
+    "brazilsouth",
+    "canadaeast",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "japaneast",
+    "northcentralus",
+    "norwayeast",
+    "swedencentral",
+    "switzerlandnorth",
+    "westeurope",
+)
 
 
 def _day(text: str) -> datetime:
@@ -36,8 +46,13 @@ def _day(text: str) -> datetime:
 
 
 def _catalog(kind: EventType, model: str, version: str, location: str, **extra: Any) -> LifecycleEvent:
-    facts: dict[str, Any] = {"location": location, "model_format": "OpenAI", "model_name": model,
-                             "model_version": version, "lifecycle_status": "GenerallyAvailable"}  # fmt: skip
+    facts: dict[str, Any] = {
+        "location": location,
+        "model_format": "OpenAI",
+        "model_name": model,
+        "model_version": version,
+        "lifecycle_status": "GenerallyAvailable",
+    }
     payload = REGISTRY[kind].payload(**(facts | extra))
     ident = event_id(kind.value, location, model, version, str(sorted(extra.items())))
     return LifecycleEvent.create(kind, ident, NOW, payload)
@@ -61,9 +76,19 @@ def deployment(
 ) -> Deployment:
     tags = {"modelwatch:route": route} if route else {}
     return Deployment(
-        f"{ACCOUNT}/deployments/{name}", ACCOUNT, name, "eastus", "OpenAI", model, version, sku, 50, policy,
-        "Succeeded", tags,
-    )  # fmt: skip
+        f"{ACCOUNT}/deployments/{name}",
+        ACCOUNT,
+        name,
+        "eastus",
+        "OpenAI",
+        model,
+        version,
+        sku,
+        50,
+        policy,
+        "Succeeded",
+        tags,
+    )
 
 
 def _version(
@@ -87,21 +112,23 @@ def _version(
         model["deprecation"] = {"inference": f"{retires}T00:00:00Z"}
     if replacement:
         model["replacementConfig"] = {"targetModelName": replacement[0], "targetModelVersion": replacement[1]}
-    return {"kind": "OpenAI", "skuName": "Standard", "model": model}  # fmt: skip
+    return {"kind": "OpenAI", "skuName": "Standard", "model": model}
 
 
 # one region's catalog as the samples' deployments see it (the policy engine judges them against it)
 CATALOG = {
     v.key: v
-    for v in parse_models([
-        _version("gpt-4o", "2024-05-13", "2026-03-31", replacement=("gpt-4.1", "2025-04-14")),
-        _version("gpt-4o", "2024-08-06", "2026-09-30"),
-        _version("gpt-4o", "2024-11-20", "2027-03-01", default=True),
-        _version("gpt-4.1", "2025-04-14", "2027-04-14", default=True),
-        _version("gpt-35-turbo", "0613", "2025-02-13", status="Deprecated"),
-        _version("gpt-35-turbo", "0125", "2026-06-01", default=True),
-    ]).versions
-}  # fmt: skip
+    for v in parse_models(
+        [
+            _version("gpt-4o", "2024-05-13", "2026-03-31", replacement=("gpt-4.1", "2025-04-14")),
+            _version("gpt-4o", "2024-08-06", "2026-09-30"),
+            _version("gpt-4o", "2024-11-20", "2027-03-01", default=True),
+            _version("gpt-4.1", "2025-04-14", "2027-04-14", default=True),
+            _version("gpt-35-turbo", "0613", "2025-02-13", status="Deprecated"),
+            _version("gpt-35-turbo", "0125", "2026-06-01", default=True),
+        ]
+    ).versions
+}
 
 
 def _team(
@@ -124,31 +151,58 @@ def _team(
                 route=route,
             )
             out.append(assess(d, CATALOG, NOW, PolicyRules(enforce=enforce)))
-    return out  # fmt: skip
+    return out
 
 
 def team_samples() -> dict[str, tuple[LifecycleEvent, Concerned, bool]]:
     """Catalog changes as the teams hear them: (digest, each route's decisions per change, enforce)."""
     default = [
-        _catalog(EventType.DEFAULT_VERSION_CHANGED, "gpt-4o", "2024-11-20", loc, is_default_version=True,
-                 previous_default_version="2024-08-06") for loc in REGIONS[3:5]
-    ]  # fmt: skip
+        _catalog(
+            EventType.DEFAULT_VERSION_CHANGED,
+            "gpt-4o",
+            "2024-11-20",
+            loc,
+            is_default_version=True,
+            previous_default_version="2024-08-06",
+        )
+        for loc in REGIONS[3:5]
+    ]
     approaching = [
-        _catalog(EventType.RETIREMENT_APPROACHING, "gpt-4o", "2024-05-13", loc, retirement_date=_day("2026-03-31"),
-                 days_remaining=7, threshold=7, affected_skus=None,
-                 replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"))
+        _catalog(
+            EventType.RETIREMENT_APPROACHING,
+            "gpt-4o",
+            "2024-05-13",
+            loc,
+            retirement_date=_day("2026-03-31"),
+            days_remaining=7,
+            threshold=7,
+            affected_skus=None,
+            replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"),
+        )
         for loc in REGIONS[3:5]
-    ]  # fmt: skip
+    ]
     retired = [
-        _catalog(EventType.VERSION_RETIRED, "gpt-35-turbo", "0613", loc, lifecycle_status="Deprecated",
-                 reason="lifecycleStatus", fully_retired=True, retirement_date=_day("2025-02-13"))
+        _catalog(
+            EventType.VERSION_RETIRED,
+            "gpt-35-turbo",
+            "0613",
+            loc,
+            lifecycle_status="Deprecated",
+            reason="lifecycleStatus",
+            fully_retired=True,
+            retirement_date=_day("2025-02-13"),
+        )
         for loc in REGIONS[3:5]
-    ]  # fmt: skip
-    on_0806 = [("chat@2024-08-06", "12", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard"),
-               ("batch@2024-08-06", "6", "gpt-4o", "OnceCurrentVersionExpired", "Standard"),
-               ("pinned@2024-08-06", "6", "gpt-4o", "NoAutoUpgrade", "Standard")]  # fmt: skip
-    on_0513 = [("legacy@2024-05-13", "3", "gpt-4o", "NoAutoUpgrade", "Standard"),
-               ("chat-eu@2024-05-13", "2", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard")]  # fmt: skip
+    ]
+    on_0806 = [
+        ("chat@2024-08-06", "12", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard"),
+        ("batch@2024-08-06", "6", "gpt-4o", "OnceCurrentVersionExpired", "Standard"),
+        ("pinned@2024-08-06", "6", "gpt-4o", "NoAutoUpgrade", "Standard"),
+    ]
+    on_0513 = [
+        ("legacy@2024-05-13", "3", "gpt-4o", "NoAutoUpgrade", "Standard"),
+        ("chat-eu@2024-05-13", "2", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard"),
+    ]
     ptu = [("ptu-frontdoor@2024-05-13", "1", "gpt-4o", None, "ProvisionedManaged")]
     gone = [("fraud@0613", "2", "gpt-35-turbo", "NoAutoUpgrade", "Standard")]
     late = [("summarizer@0613", "1", "gpt-35-turbo", "OnceCurrentVersionExpired", "Standard")]
@@ -168,8 +222,16 @@ def _upgrades(n: int) -> list[LifecycleEvent]:
     out = []
     for i in range(n):
         d = deployment(f"chat-{i + 1:02}", policy="OnceNewDefaultVersionAvailable")
-        change = VersionChange(d.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
-                               datetime(2026, 3, 31, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
+        change = VersionChange(
+            d.resource_id,
+            "2024-05-13",
+            "2024-08-06",
+            NOW,
+            "azure",
+            datetime(2026, 3, 31, tzinfo=UTC),
+            "OnceNewDefaultVersionAvailable",
+            "inventory",
+        )
         out.append(upgraded_event(d, change, now=NOW))
     return out
 
@@ -190,32 +252,87 @@ def samples() -> dict[str, LifecycleEvent]:
     """One event per message kind, named by the kind of message it makes."""
     released = [_catalog(EventType.VERSION_RELEASED, "gpt-4.1", "2025-04-14", loc) for loc in REGIONS]
     default = [
-        _catalog(EventType.DEFAULT_VERSION_CHANGED, "gpt-4o", "2024-11-20", loc, is_default_version=True,
-                 previous_default_version="2024-08-06") for loc in REGIONS[:5]
-    ]  # fmt: skip
+        _catalog(
+            EventType.DEFAULT_VERSION_CHANGED,
+            "gpt-4o",
+            "2024-11-20",
+            loc,
+            is_default_version=True,
+            previous_default_version="2024-08-06",
+        )
+        for loc in REGIONS[:5]
+    ]
     approaching = [
-        _catalog(EventType.RETIREMENT_APPROACHING, "gpt-4o", "2024-05-13", loc, retirement_date=_day("2026-03-31"),
-                 days_remaining=7, threshold=7, affected_skus=("Standard",),
-                 replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"))
+        _catalog(
+            EventType.RETIREMENT_APPROACHING,
+            "gpt-4o",
+            "2024-05-13",
+            loc,
+            retirement_date=_day("2026-03-31"),
+            days_remaining=7,
+            threshold=7,
+            affected_skus=("Standard",),
+            replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"),
+        )
         for loc in REGIONS[:3]
-    ]  # fmt: skip
+    ]
     retired = [
-        _catalog(EventType.VERSION_RETIRED, "gpt-35-turbo", "0613", loc, lifecycle_status="Deprecated",
-                 reason="lifecycleStatus", fully_retired=True, retirement_date=_day("2025-02-13"))
+        _catalog(
+            EventType.VERSION_RETIRED,
+            "gpt-35-turbo",
+            "0613",
+            loc,
+            lifecycle_status="Deprecated",
+            reason="lifecycleStatus",
+            fully_retired=True,
+            retirement_date=_day("2025-02-13"),
+        )
         for loc in REGIONS[3:5]
-    ]  # fmt: skip
+    ]
     baseline = [
-        _catalog(EventType.RETIREMENT_SCHEDULED, f"model-{i}", "2025-01-01", "eastus", change="new", baseline=True,
-                 retirement_date=_day(f"2026-{i % 12 + 1:02}-01")) for i in range(14)
-    ]  # fmt: skip
+        _catalog(
+            EventType.RETIREMENT_SCHEDULED,
+            f"model-{i}",
+            "2025-01-01",
+            "eastus",
+            change="new",
+            baseline=True,
+            retirement_date=_day(f"2026-{i % 12 + 1:02}-01"),
+        )
+        for i in range(14)
+    ]
     chat = deployment("chat-prod", policy="OnceNewDefaultVersionAvailable")
     legacy = deployment("legacy-batch", policy="NoAutoUpgrade", route="search")
-    azure_upgrade = VersionChange(chat.resource_id, "2024-05-13", "2024-08-06", NOW, "azure",
-                                   datetime(2026, 3, 31, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
-    ours = VersionChange(legacy.resource_id, "2024-05-13", "2024-11-20", NOW, "modelwatch",
-                          datetime(2026, 3, 31, tzinfo=UTC), "NoAutoUpgrade", "sample")  # fmt: skip
-    back = VersionChange(chat.resource_id, "2024-08-06", "2024-05-13", NOW, "rollback",
-                          datetime(2026, 10, 1, tzinfo=UTC), "OnceNewDefaultVersionAvailable", "sample")  # fmt: skip
+    azure_upgrade = VersionChange(
+        chat.resource_id,
+        "2024-05-13",
+        "2024-08-06",
+        NOW,
+        "azure",
+        datetime(2026, 3, 31, tzinfo=UTC),
+        "OnceNewDefaultVersionAvailable",
+        "inventory",
+    )
+    ours = VersionChange(
+        legacy.resource_id,
+        "2024-05-13",
+        "2024-11-20",
+        NOW,
+        "modelwatch",
+        datetime(2026, 3, 31, tzinfo=UTC),
+        "NoAutoUpgrade",
+        "sample",
+    )
+    back = VersionChange(
+        chat.resource_id,
+        "2024-08-06",
+        "2024-05-13",
+        NOW,
+        "rollback",
+        datetime(2026, 10, 1, tzinfo=UTC),
+        "OnceNewDefaultVersionAvailable",
+        "sample",
+    )
     return {
         "catalog-released": _digest(released),
         "catalog-default-changed": _digest(default),

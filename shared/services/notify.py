@@ -88,8 +88,17 @@ def standing_key(route: str, a: Assessment) -> str:
     """The ledger key of "this route was told this deployment's standing": status, who moves it, to what, when
     (never the day count, nor the planned write's date, which is always now)."""
     when = "" if a.status is Status.UPGRADE_PLANNED else f"{_day(a.action_date)}"
-    sig = "|".join((route, a.deployment.key, a.status.value, a.actor, a.target_label or "", when,
-                    _day(a.retirement_date)))  # fmt: skip
+    sig = "|".join(
+        (
+            route,
+            a.deployment.key,
+            a.status.value,
+            a.actor,
+            a.target_label or "",
+            when,
+            _day(a.retirement_date),
+        )
+    )
     return "standing/" + hashlib.sha256(sig.encode("utf-8")).hexdigest()[:40]
 
 
@@ -179,8 +188,15 @@ class NotifyService:
             route = self.route_of(event.payload_as(DeploymentData).route)
             item = HeldAlert(route, group, event.id, now, event.to_json())
             # held once ever: a redelivery after its batch was told (and released) must not hold it again
-            done = process_once(self.ledger, SUBSCRIBER, f"held/{event.id}", partial(self.buffer.hold, [item]),
-                                now=now, ttl=self.claim_ttl, outcome=lambda _: f"held for {route}")  # fmt: skip
+            done = process_once(
+                self.ledger,
+                SUBSCRIBER,
+                f"held/{event.id}",
+                partial(self.buffer.hold, [item]),
+                now=now,
+                ttl=self.claim_ttl,
+                outcome=lambda _: f"held for {route}",
+            )
             if done.status == Once.BUSY:
                 raise TransientError(f"{SUBSCRIBER}: event {event.id}: another attempt is holding it")
             if done.status == Once.FAILED:
@@ -201,8 +217,15 @@ class NotifyService:
         if retry:
             raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
         for key in standings:  # told: not again until it changes (a redelivery finds its posts done anyway)
-            process_once(self.ledger, SUBSCRIBER, key, lambda: None, now=now, ttl=self.claim_ttl,
-                         outcome=lambda _: "told")  # fmt: skip
+            process_once(
+                self.ledger,
+                SUBSCRIBER,
+                key,
+                lambda: None,
+                now=now,
+                ttl=self.claim_ttl,
+                outcome=lambda _: "told",
+            )
         return HandleResult(event.id, Outcome.PROCESSED, detail)
 
     def route_of(self, tag: str | None) -> str:
@@ -313,8 +336,13 @@ class NotifyService:
             elif done.status == Once.FAILED:
                 # recorded and acknowledged: retrying a bad payload or a removed webhook cannot help
                 failed.append(f"{post.channel.label()}: {done.error}")
-                log.warning("%s: %s %s failed permanently: %s", SUBSCRIBER, post.message.kind,
-                            post.channel.label(), done.error)  # fmt: skip
+                log.warning(
+                    "%s: %s %s failed permanently: %s",
+                    SUBSCRIBER,
+                    post.message.kind,
+                    post.channel.label(),
+                    done.error,
+                )
             else:
                 sent += 1
                 log.info("%s: %s sent to %s", SUBSCRIBER, post.message.kind, post.channel.label())
@@ -382,8 +410,11 @@ class NotifyService:
             self.ledger.complete(SUBSCRIBER, key, "nothing to tell")
             self.buffer.release(route, group, [i.item_id for i in batch])
             return False
-        (message,) = with_links([replace(message, route=None if route == DEFAULT_ROUTE else route)],
-                                self.status_page_url, events[0] if len(events) == 1 else None)  # fmt: skip
+        (message,) = with_links(
+            [replace(message, route=None if route == DEFAULT_ROUTE else route)],
+            self.status_page_url,
+            events[0] if len(events) == 1 else None,
+        )
         _, _, failed, retry = self._send(key, plan_posts([message], self.routes), now)
         if retry:
             self.ledger.release(SUBSCRIBER, key)  # the next flush sends what is left of this batch
