@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from shared.cli_version import VERSION
 from shared.iac.model import DRIFT, NOT_OFFERED, RETIRED, RETIRING, UNKNOWN
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 FAIL_ON = (RETIRED, RETIRING, DRIFT, NOT_OFFERED, UNKNOWN)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-TOOL_VERSION = "0.1.0"  # pyproject.toml [project].version (the app is not installed as a package)
 
 
 def _fail_on(values: list[str] | None) -> list[str]:
@@ -72,7 +72,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
-            document = render.to_sarif(report.findings, report.warnings, root, version=TOOL_VERSION)
+            document = render.to_sarif(report.findings, report.warnings, root, version=VERSION)
         else:
             as_of = f"{report.as_of:%Y-%m-%dT%H:%M:%SZ}"
             document = render.to_json(
