@@ -7,7 +7,6 @@ header Easy Auth adds for the signed-in user. The browser sends what browsers se
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.fakes.serving import serving_thread
 from tests.functional.test_http_functions import Site, site  # noqa: F401 - the fixture
 
 OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")
@@ -43,7 +43,7 @@ class EasyAuthHost:
 
         self.principal = principal
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving_thread(self.server)
 
     @property
     def url(self) -> str:
