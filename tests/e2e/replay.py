@@ -6,8 +6,8 @@ as the host would (the worker's own Event Grid decoder); the services and their 
 stand-in (tests/fakes/arm_server.py), the Event Grid publisher over HTTP to the topic stand-in, and the webhook
 sender over HTTP to one Slack and one Teams stand-in per route.
 
-What is simulated: time (the replay's clock, installed on the Services; the webhook sender's pacing sleeps on a
-virtual clock), Azure's own behaviour between steps (``SimulatedAzure``: the timeline's catalog, and its
+What is simulated: time (the replay's clock, installed on the Services; the webhook sender's pacing and the ARM
+client's and the Event Grid publisher's backoff sleep on a virtual clock), Azure's own behaviour between steps (``SimulatedAzure``: the timeline's catalog, and its
 auto-upgrades applied to the deployments held by the ARM stand-in), and Event Grid's delivery (``Dispatcher``: the
 subscriptions' includedEventTypes filters, at least once, some events twice, shuffled, a handler that raises is
 redelivered, dead-lettered after ``max_attempts``).
@@ -33,6 +33,7 @@ from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
+from shared.adapters.eventgrid import EventGridPublisher
 from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
@@ -364,7 +365,14 @@ def stack(
     client = bootstrap.build_arm_client(settings, sleep=time.sleep)
     source = ArmCatalogSource(client, SUBSCRIPTION)
     api = bootstrap.build_deployment_api(settings, client)
-    built = bootstrap.build_services(settings, source=source, api=api, state=state, sender=sender)
+    # the real publisher; its retries' backoff sleeps on the virtual clock
+    assert settings.eventgrid_topic_endpoint
+    publisher = EventGridPublisher(
+        settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, sleep=time.sleep
+    )
+    built = bootstrap.build_services(
+        settings, source=source, api=api, state=state, sender=sender, publisher=publisher
+    )
     services = replace(built, clock=time.clock)
     bootstrap.install(services)
     try:
