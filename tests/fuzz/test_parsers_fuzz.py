@@ -543,7 +543,7 @@ def test_mutated_catalogs_flow_through_the_diff(
     first = diff_location(None, parse_models(before), start, location="eastus")
     second = diff_location(first.snapshot, parse_models(after), start + timedelta(days=days))
     for event in (*first.events, *second.events):
-        LifecycleEvent.from_json(event.to_json())  # what is published parses back
+        assert LifecycleEvent.from_json(event.to_json()) == event  # what is published parses back, unchanged
     next_due(second.snapshot, DiffRules(), start + timedelta(days=days))
 
 
