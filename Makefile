@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench cards reliability clean
+.PHONY: run test check lint typecheck unit bench cards reliability clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 ## Every test: lint, types, unit, functional, integration (Azurite started by the test session).
 test: $(STAMP) node_modules/.bin/azurite-table lint typecheck
 	$(PY) -m pytest
+
+## The fast lane, under a minute: lint, types, unit and functional tests without Azurite or Chromium (docs/testing.md).
+check: $(STAMP) lint typecheck
+	$(PY) -m pytest tests/unit tests/functional -q -m "not azurite and not chromium"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,6 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from scripts.render_cards import chromium
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
@@ -91,19 +90,21 @@ def easy_auth(site: Site) -> Iterator[EasyAuthHost]:  # noqa: F811 - the fixture
     host.server.server_close()
 
 
-def test_an_operator_rolls_back_from_the_status_page_in_a_browser(
+@pytest.mark.chromium
+def test_an_operator_rolls_back_from_the_status_page_in_a_browser(  # noqa: PLR0917 - fixtures
     site: Site,  # noqa: F811
     easy_auth: EasyAuthHost,
     tmp_path: Path,
     arm_server: FakeArm,
     eventgrid_server: FakeEventGridTopic,
+    chromium: str,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     seen_policies: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium(),
+            executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )  # fmt: skip

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lanes import require_marker
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
 
@@ -58,8 +60,9 @@ def connection_string(port: int) -> str:
 
 
 @pytest.fixture(scope="session")
-def azurite_connection_string() -> Iterator[str]:
-    """Start azurite-table in memory on a free loopback port; yield its connection string."""
+def azurite_service() -> Iterator[str]:
+    """Start azurite-table in memory on a free loopback port; yield its connection string. Tests use
+    ``azurite_connection_string``; session-wide fixtures that need Azurite use this one."""
     if not AZURITE_TABLE.exists():
         pytest.fail("Azurite is not installed: run `npm ci` (make test does)")
     port = _free_port()
@@ -101,6 +104,15 @@ def azurite_connection_string() -> Iterator[str]:
             yield connection_string(port)
         finally:
             _stop(process)
+
+
+@pytest.fixture
+def azurite_connection_string(request: pytest.FixtureRequest) -> str:
+    """The session's Azurite, for a test marked ``azurite``: unmarked, the test fails (tests/lanes.py), before
+    Azurite is started for it."""
+    require_marker(request.node, "azurite", "azurite_connection_string")
+    connection: str = request.getfixturevalue("azurite_service")
+    return connection
 
 
 @pytest.fixture

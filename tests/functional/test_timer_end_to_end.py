@@ -75,7 +75,7 @@ def set_catalog(arm: FakeArm, items: list[dict[str, object]]) -> None:
         arm.set_catalog(SUB, loc, items)
 
 
-@pytest.mark.parametrize("wired", ["sqlite", "table"], indirect=True)
+@pytest.mark.parametrize("wired", ["sqlite", pytest.param("table", marks=pytest.mark.azurite)], indirect=True)
 def test_timer_publishes_changes_once(wired: tuple[FakeArm, FakeEventGridTopic]) -> None:
     arm, topic = wired
     set_catalog(arm, V1)
