@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.serving import serving_thread
+from tests.fakes.serving import Restorable, serving_thread
 
 PROVIDER = "/providers/Microsoft.CognitiveServices"
 
@@ -42,7 +42,7 @@ class Seen:
     body: Any
 
 
-class FakeArm:
+class FakeArm(Restorable):
     """In-memory ARM. Catalogs per (subscription, location); accounts and deployments by resource id."""
 
     def __init__(self, page_size: int = 1000) -> None:

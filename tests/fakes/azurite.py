@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,40 @@ def connection_string(port: int) -> str:
         f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
         f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
     )
+
+
+Tables = dict[
+    str, list[dict[str, Any]]
+]  # table name less its prefix -> its entities, typed as the SDK reads them
+BATCH = 100  # operations in one entity group transaction (one partition), Table Storage's limit
+
+
+def read_tables(connection: str, prefix: str) -> Tables:
+    """Every entity of every table whose name starts with ``prefix`` (a run's tables), by the rest of its name."""
+    from azure.data.tables import TableServiceClient
+
+    with TableServiceClient.from_connection_string(connection) as service:
+        return {
+            table.name[len(prefix) :]: [dict(e) for e in service.get_table_client(table.name).list_entities()]
+            for table in service.list_tables()
+            if table.name.startswith(prefix)
+        }
+
+
+def write_tables(connection: str, prefix: str, tables: Tables) -> None:
+    """Create the tables ``read_tables`` read under another prefix, holding the same entities (their Int64,
+    DateTime, Guid and Binary properties keep their types; ETags and timestamps are new)."""
+    from azure.data.tables import TableServiceClient
+
+    with TableServiceClient.from_connection_string(connection) as service:
+        for suffix, entities in tables.items():
+            table = service.create_table(prefix + suffix)
+            partitions: dict[str, list[dict[str, Any]]] = {}
+            for entity in entities:
+                partitions.setdefault(str(entity["PartitionKey"]), []).append(entity)
+            for rows in partitions.values():
+                for start in range(0, len(rows), BATCH):
+                    table.submit_transaction([("create", row) for row in rows[start : start + BATCH]])
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.serving import serving_thread
+from tests.fakes.serving import Restorable, serving_thread
 
 REQUIRED = ("id", "subject", "eventType", "eventTime", "data", "dataVersion")
 MAX_BODY = 1_048_576
 
 
-class FakeEventGridTopic:
+class FakeEventGridTopic(Restorable):
     """POST /api/events?api-version=2018-01-01 with aeg-sas-key; records what it accepts; can fail on demand."""
 
     def __init__(self, key: str = "topic-key-for-tests") -> None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fakes.serving import serving_thread
+from tests.fakes.serving import Restorable, serving_thread
 
 SLACK_PATH = "/services/T0000TEST/B0000TEST/slacktokenSECRET123"
 TEAMS_PATH = "/powerautomate/automations/direct/workflows/0123abcd/triggers/manual/paths/invoke"
@@ -26,7 +26,7 @@ TEAMS_QUERY = "api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=teamssigSE
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-class _FakeWebhook:
+class _FakeWebhook(Restorable):
     kind = ""
 
     def __init__(self) -> None:
