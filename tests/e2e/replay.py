@@ -7,10 +7,10 @@ stand-in (tests/fakes/arm_server.py), the Event Grid publisher over HTTP to the 
 sender over HTTP to one Slack and one Teams stand-in per route.
 
 What is simulated: time (the replay's clock, installed on the Services; the webhook sender's pacing and the ARM
-client's and the Event Grid publisher's backoff sleep on a virtual clock), Azure's own behaviour between steps (``SimulatedAzure``: the timeline's catalog, and its
-auto-upgrades applied to the deployments held by the ARM stand-in), and Event Grid's delivery (``Dispatcher``: the
-subscriptions' includedEventTypes filters, at least once, some events twice, shuffled, a handler that raises is
-redelivered, dead-lettered after ``max_attempts``).
+client's and the Event Grid publisher's backoff sleep on a virtual clock), Azure's own behaviour between steps
+(``SimulatedAzure``: the timeline's catalog, and its auto-upgrades applied to the deployments held by the ARM
+stand-in), and Event Grid's delivery (``Dispatcher``: the subscriptions' includedEventTypes filters, at least once,
+some events twice, shuffled, a handler that raises is redelivered, dead-lettered after ``max_attempts``).
 
 A replay can be forked: ``Stack.snapshot()`` between two steps takes everything the replay holds as data (the
 tables under its prefix, the stand-ins' state, the clock, the dispatcher, the simulated Azure, the adapters'
