@@ -243,16 +243,14 @@ class Snapshot:
     hooks: dict[str, dict[str, Any]]
     hook_urls: dict[str, str]  # each webhook stand-in's base URL: the sender paces by URL
     clock: tuple[datetime, float, float]  # VirtualTime's now, monotonic counter, seconds slept
-    dispatcher: dict[
-        str, Any
-    ]  # what Event Grid delivered, retried, dead-lettered; its random generator's state
+    # what Event Grid delivered, retried, dead-lettered; its random generator's state
+    dispatcher: dict[str, Any]
     sim: SimulatedAzure
     timer_failures: list[tuple[str, str]]
     rollbacks: list[tuple[int, dict[str, Any]]]
-    counters: dict[
-        str, dict[str, int]
-    ]  # adapter -> counter -> value (a resumed Table store's REST calls then
-    # include creating its tables again, as a new worker's do)
+    # adapter -> counter -> value (a resumed Table store's REST calls then include creating its tables again, as a
+    # new worker's do)
+    counters: dict[str, dict[str, int]]
     pacing: dict[str, float]  # the webhook sender's last post per channel URL, on the virtual clock
 
 
