@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench cards reliability clean lock
+.PHONY: run test check lint typecheck unit bench cards reliability clean lock
 
 # Headless Chromium renders the Teams cards and clicks the status page (tests/e2e): Debian's package, installed when
 # missing and apt-get can (root, or sudo without a password); otherwise stop and name the fix.
@@ -48,6 +48,10 @@ run: $(STAMP)
 test: $(STAMP) node_modules/.bin/azurite-table lint typecheck
 	@$(ENSURE_CHROMIUM)
 	$(PY) -m pytest
+
+## The fast lane, under a minute: lint, types, unit and functional tests without Azurite or Chromium (docs/testing.md).
+check: $(STAMP) lint typecheck
+	$(PY) -m pytest tests/unit tests/functional -q -m "not azurite and not chromium"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -155,12 +155,17 @@ def _run(browser: str, profile: Path, args: list[str]) -> str:
 
 
 def render_cards(
-    cards: dict[str, dict[str, Any]], out_dir: Path | None = None, width: int = WIDTH
+    cards: dict[str, dict[str, Any]],
+    out_dir: Path | None = None,
+    width: int = WIDTH,
+    *,
+    browser: str | None = None,
 ) -> dict[str, CardResult]:
-    """Parse, validate and render each card in Chromium; with ``out_dir``, a PNG per card and results.json."""
+    """Parse, validate and render each card in Chromium (``browser``, default: the one installed); with
+    ``out_dir``, a PNG per card and results.json."""
     if not RENDERER.is_file():
         raise MissingTool(f"{RENDERER.relative_to(ROOT)} is missing: run npm ci")
-    browser = chromium()
+    browser = browser or chromium()
     renderer = RENDERER.read_text(encoding="utf-8").replace("</script>", "<\\/script>")
     styles = STYLES.read_text(encoding="utf-8") if STYLES.is_file() else ""
     bodies = {name: unwrap(card) for name, card in cards.items()}

@@ -6,11 +6,16 @@ as the host would (the worker's own Event Grid decoder); the services and their 
 stand-in (tests/fakes/arm_server.py), the Event Grid publisher over HTTP to the topic stand-in, and the webhook
 sender over HTTP to one Slack and one Teams stand-in per route.
 
-What is simulated: time (the replay's clock, installed on the Services; the webhook sender's pacing sleeps on a
-virtual clock), Azure's own behaviour between steps (``SimulatedAzure``: the timeline's catalog, and its
-auto-upgrades applied to the deployments held by the ARM stand-in), and Event Grid's delivery (``Dispatcher``: the
-subscriptions' includedEventTypes filters, at least once, some events twice, shuffled, a handler that raises is
-redelivered, dead-lettered after ``max_attempts``).
+What is simulated: time (the replay's clock, installed on the Services; the webhook sender's pacing and the ARM
+client's and the Event Grid publisher's backoff sleep on a virtual clock), Azure's own behaviour between steps
+(``SimulatedAzure``: the timeline's catalog, and its auto-upgrades applied to the deployments held by the ARM
+stand-in), and Event Grid's delivery (``Dispatcher``: the subscriptions' includedEventTypes filters, at least once,
+some events twice, shuffled, a handler that raises is redelivered, dead-lettered after ``max_attempts``).
+
+A replay can be forked: ``Stack.snapshot()`` between two steps takes everything the replay holds as data (the
+tables under its prefix, the stand-ins' state, the clock, the dispatcher, the simulated Azure, the adapters'
+counters), and ``stack(..., resume=snapshot)`` starts another replay from there, with its own stand-ins and a fresh
+table prefix. The fault tests replay the fault-free prefix once and fork from it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
+from shared.adapters.eventgrid import EventGridPublisher
 from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
@@ -43,6 +49,7 @@ from shared.services.notify import NOTIFY_EVENT_TYPES
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
+from tests.fakes.azurite import Tables, read_tables, write_tables
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 
@@ -95,6 +102,13 @@ class World:
                 "type": "Microsoft.CognitiveServices/accounts/deployments",
                 "etag": f'"{uuid.uuid4()}"',
             }
+
+    @classmethod
+    def resumed(cls, sim: SimulatedAzure, arm: FakeArm, locations: list[str]) -> World:
+        """The world of a snapshot: its simulated Azure, over an ARM stand-in already holding its state."""
+        world = cls.__new__(cls)
+        world.sim, world.arm, world.locations = sim, arm, list(locations)
+        return world
 
     def advance(self, at: datetime, *, flaky: str | None = None) -> list[str]:
         for key, held in self.arm.deployments.items():  # modelwatch's writes are Azure's starting point
@@ -213,6 +227,33 @@ class Outcome:
     events: frozenset[tuple[str, str]]  # (event type, identity) of everything published: see event_identity
 
 
+# the adapters' counters a snapshot carries over (Table stores, ARM client, publisher, webhook sender)
+COUNTERS = ("writes", "transactions", "requests_sent", "posts", "sent")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a replay holds between two steps, as data (deep copies): ``stack(..., resume=snapshot)`` goes on
+    from ``next_step`` as the replay it was taken from would have."""
+
+    next_step: int
+    tables: Tables  # the run's tables (its prefix stripped) and their entities
+    arm: dict[str, Any]  # the stand-ins' state (Restorable.state)
+    topic: dict[str, Any]
+    hooks: dict[str, dict[str, Any]]
+    hook_urls: dict[str, str]  # each webhook stand-in's base URL: the sender paces by URL
+    clock: tuple[datetime, float, float]  # VirtualTime's now, monotonic counter, seconds slept
+    # what Event Grid delivered, retried, dead-lettered; its random generator's state
+    dispatcher: dict[str, Any]
+    sim: SimulatedAzure
+    timer_failures: list[tuple[str, str]]
+    rollbacks: list[tuple[int, dict[str, Any]]]
+    # adapter -> counter -> value (a resumed Table store's REST calls then include creating its tables again, as a
+    # new worker's do)
+    counters: dict[str, dict[str, int]]
+    pacing: dict[str, float]  # the webhook sender's last post per channel URL, on the virtual clock
+
+
 @dataclass
 class Stack:
     arm: FakeArm
@@ -223,8 +264,13 @@ class Stack:
     dispatcher: Dispatcher
     services: bootstrap.Services
     timeline: Timeline
+    connection_string: str
+    table_prefix: str
+    client: Any  # the ARM client of the catalog source and the deployment API
+    sender: WebhookSender
     timer_failures: list[tuple[str, str]] = field(default_factory=list)  # (step date, error)
     rollbacks: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    next_step: int = 0  # the index of the timeline step the next replay() starts with
 
     def timer(self) -> bool:
         try:
@@ -276,10 +322,15 @@ class Stack:
         *,
         on_step: Callable[[int, Stack], None] | None = None,
         retry_failed_timer: bool = True,
+        until: int | None = None,
     ) -> None:
-        """Every step: Azure moves, the timer runs (again once, as its next occurrence, if it failed), Event Grid
-        delivers, the operator rolls back where the timeline says so."""
-        for index, step in enumerate(self.timeline.steps):
+        """Every step from ``next_step`` (up to ``until``, excluded; default: the last one): Azure moves, the timer
+        runs (again once, as its next occurrence, if it failed), Event Grid delivers, the operator rolls back where
+        the timeline says so."""
+        stop = len(self.timeline.steps) if until is None else until
+        for index in range(self.next_step, stop):
+            step = self.timeline.steps[index]
+            self.next_step = index + 1
             at = parse_instant(step["at"])
             self.time.now = at
             self.world.advance(at, flaky=step.get("flaky"))
@@ -294,6 +345,72 @@ class Stack:
                 self.rollback(step["rollback"])
                 self.dispatcher.drain()
             self.alerts()
+
+    def snapshot(self) -> Snapshot:
+        """Everything this replay holds now, between two steps."""
+        d = self.dispatcher
+        sim = copy.deepcopy(self.world.sim, {id(self.world.sim.timeline): self.world.sim.timeline})
+        return Snapshot(
+            next_step=self.next_step,
+            tables=read_tables(self.connection_string, self.table_prefix),
+            arm=self.arm.state(),
+            topic=self.topic.state(),
+            hooks={key: hook.state() for key, hook in self.hooks.items()},
+            hook_urls={key: hook.base for key, hook in self.hooks.items()},
+            clock=(self.time.now, self.time.mono, self.time.slept),
+            dispatcher=copy.deepcopy(
+                {
+                    "seen": d.seen,
+                    "attempts": d.attempts,
+                    "dead_letters": d.dead_letters,
+                    "failures": d.failures,
+                    "rng": d.rng.getstate(),
+                    "duplicate_rate": d.duplicate_rate,
+                    "max_attempts": d.max_attempts,
+                }
+            ),
+            sim=sim,
+            timer_failures=list(self.timer_failures),
+            rollbacks=copy.deepcopy(self.rollbacks),
+            counters={
+                name: {c: getattr(adapter, c) for c in COUNTERS if hasattr(adapter, c)}
+                for name, adapter in self._adapters().items()
+            },
+            pacing=dict(self.sender._last_post),  # private to the sender: see _resume
+        )
+
+    def _adapters(self) -> dict[str, object]:
+        return {
+            "state": self.services.state,
+            "stores": self.services.stores,
+            "publisher": self.services.publisher,
+            "client": self.client,
+            "sender": self.sender,
+        }
+
+    def _resume(self, snapshot: Snapshot) -> None:
+        """Take on a snapshot's state (the tables are written by ``stack`` before the stores are built)."""
+        self.arm.restore(snapshot.arm)
+        self.topic.restore(snapshot.topic)
+        for key, hook in self.hooks.items():
+            hook.restore(snapshot.hooks[key])
+        self.time.now, self.time.mono, self.time.slept = snapshot.clock
+        state = copy.deepcopy(snapshot.dispatcher)
+        self.dispatcher.rng.setstate(state.pop("rng"))
+        for name, value in state.items():
+            setattr(self.dispatcher, name, value)
+        self.timer_failures = list(snapshot.timer_failures)
+        self.rollbacks = copy.deepcopy(snapshot.rollbacks)
+        for name, adapter in self._adapters().items():
+            for counter, value in snapshot.counters[name].items():
+                setattr(adapter, counter, value)
+        # the sender's pacing (private to it: a replay's harness reaches in), keyed by the channels' URLs, which
+        # moved with the webhook stand-ins
+        moved = {snapshot.hook_urls[key] + "/": hook.base + "/" for key, hook in self.hooks.items()}
+        for url, last in snapshot.pacing.items():
+            base = next((old for old in moved if url.startswith(old)), None)
+            self.sender._last_post[url if base is None else moved[base] + url[len(base) :]] = last
+        self.next_step = snapshot.next_step
 
     def outcome(self) -> Outcome:
         versions = {
@@ -335,11 +452,18 @@ def stack(
     connection_string: str,
     table_prefix: str,
     *,
-    seed: int = 7,
-    duplicate_rate: float = 0.3,
+    seed: int | None = None,
+    duplicate_rate: float | None = None,
     state_class: type[TableCatalogStateStore] = TableCatalogStateStore,
+    resume: Snapshot | None = None,
 ) -> Iterator[Stack]:
-    """The whole app over the stand-ins, installed as the functions' Services for the duration."""
+    """The whole app over the stand-ins, installed as the functions' Services for the duration; with ``resume``,
+    a fork of the replay a snapshot was taken from (its tables copied under ``table_prefix``), which goes on from
+    the snapshot's step with the snapshot's delivery order (so no ``seed`` or ``duplicate_rate`` of its own)."""
+    if resume is not None and (seed is not None or duplicate_rate is not None):
+        raise ValueError(
+            "a fork delivers as the replay it was taken from: no seed or duplicate_rate of its own"
+        )
     timeline = Timeline.load(timeline_path)
     hooks: dict[str, FakeSlackWebhook | FakeTeamsWorkflow] = {}
     for route in ROUTES:
@@ -371,25 +495,54 @@ def stack(
     time = VirtualTime(parse_instant(timeline.steps[0]["at"]))
     # the real sender; only its pacing and backoff sleep on the virtual clock
     sender = WebhookSender(sleep=time.sleep, monotonic=time.monotonic, base_backoff=0.0)
+    if resume is not None:
+        write_tables(connection_string, table_prefix, resume.tables)
     state = state_class.from_connection_string(connection_string, table_prefix=table_prefix)
     # the real ARM adapters; their backoff and Retry-After waits sleep on the virtual clock
     client = bootstrap.build_arm_client(settings, sleep=time.sleep)
     source = ArmCatalogSource(client, SUBSCRIPTION)
     api = bootstrap.build_deployment_api(settings, client)
-    built = bootstrap.build_services(settings, source=source, api=api, state=state, sender=sender)
+    # the real publisher; its retries' backoff sleeps on the virtual clock
+    assert settings.eventgrid_topic_endpoint
+    publisher = EventGridPublisher(
+        settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, sleep=time.sleep
+    )
+    built = bootstrap.build_services(
+        settings, source=source, api=api, state=state, sender=sender, publisher=publisher
+    )
     services = replace(built, clock=time.clock)
     bootstrap.install(services)
     try:
-        yield Stack(
+        world = (
+            World(timeline, arm)
+            if resume is None
+            else World.resumed(
+                copy.deepcopy(resume.sim, {id(resume.sim.timeline): resume.sim.timeline}),
+                arm,
+                timeline.locations,
+            )
+        )
+        replay = Stack(
             arm=arm,
             topic=topic,
             hooks=hooks,
-            world=World(timeline, arm),
+            world=world,
             time=time,
-            dispatcher=Dispatcher(topic, random.Random(seed), duplicate_rate),
+            dispatcher=Dispatcher(
+                topic,
+                random.Random(7 if seed is None else seed),
+                0.3 if duplicate_rate is None else duplicate_rate,
+            ),
             services=services,
             timeline=timeline,
+            connection_string=connection_string,
+            table_prefix=table_prefix,
+            client=client,
+            sender=sender,
         )
+        if resume is not None:
+            replay._resume(resume)
+        yield replay
     finally:
         bootstrap.reset_function_services()
         for hook in hooks.values():

@@ -2,10 +2,14 @@
 
 The demo timeline (shared/data/timeline.json, 2024-03 to 2025-06) runs through the function app's entry points
 against Table Storage on Azurite, the ARM, Event Grid and webhook stand-ins over HTTP. Its end state is asserted
-exactly; then each fault is injected into a fresh replay, and the outcome must be the fault-free one (every
+exactly; then each fault is injected into a replay, and the outcome must be the fault-free one (every
 deployment's version and policy, the rollback records, every message on every channel, the number of deployment
 writes, the published event ids), or, for faults that delay what is seen by whole cycles, the invariants: no event
 lost, no action twice, no false retirement, and every failure visible.
+
+The fault-free reference is replayed once per session (``demo_reference``), with a snapshot before each step a
+fault is injected at; a fault test forks from that snapshot (``forked``: the same state, its own stand-ins and
+tables) and replays the rest with its fault, as a fresh replay would have from its fault-free prefix.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ from shared.adapters.table_store import TableCatalogStateStore
 from shared.domain.catalog import VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
-from tests.e2e.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Stack, WorkerDied, stack
+from tests.e2e.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Snapshot, Stack, WorkerDied, stack
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 
@@ -36,6 +41,10 @@ pytestmark = pytest.mark.azurite
 # upgrades fraud-scoring (the one write modelwatch makes besides the rollback of step 8).
 BUSY_STEP = 5
 WRITE_STEP = 6
+# the steps Sweden Central's catalog is down in test_a_region_failing_for_several_cycles_...
+REGION_DOWN = (4, 5, 6)
+# where the fault tests fork from the reference replay: the first step each one injects a fault at
+FORK_STEPS = (REGION_DOWN[0], BUSY_STEP, WRITE_STEP)
 
 
 def demo_step(stack: Stack, text: str) -> int:
@@ -58,21 +67,50 @@ def new_table_prefix() -> str:
     return "R" + uuid.uuid4().hex[:12]
 
 
-_references: dict[Path, tuple[Outcome, list[dict[str, Any]]]] = {}
+@dataclass(frozen=True)
+class Reference:
+    """The fault-free replay of the demo history: its outcome and published events, and a snapshot before each of
+    FORK_STEPS."""
+
+    outcome: Outcome
+    events: list[dict[str, Any]]
+    snapshots: dict[int, Snapshot]
+    connection_string: str
 
 
-def reference_run(connection_string: str, path: Path = DEMO_TIMELINE) -> tuple[Outcome, list[dict[str, Any]]]:
-    """The fault-free replay's outcome and published events (computed once per timeline and session)."""
-    if path not in _references:
-        with fresh(connection_string, path) as (s, _, topic):
-            s.replay()
-            assert not s.timer_failures and not s.dispatcher.failures
-            _references[path] = (s.outcome(), list(topic.events))
-    return _references[path]
+@pytest.fixture(scope="session")
+def demo_reference(azurite_service: str) -> Reference:
+    """The fault-free replay, once per session (the tests using it are marked azurite with the module)."""
+    snapshots: dict[int, Snapshot] = {}
+    with fresh(azurite_service) as (s, _, topic):
+        for step in sorted(FORK_STEPS):
+            s.replay(until=step)
+            snapshots[step] = s.snapshot()
+        s.replay()
+        assert not s.timer_failures and not s.dispatcher.failures
+        return Reference(s.outcome(), list(topic.events), snapshots, azurite_service)
 
 
-def reference(connection_string: str, path: Path = DEMO_TIMELINE) -> Outcome:
-    return reference_run(connection_string, path)[0]
+@contextmanager
+def forked(
+    reference: Reference, step: int, **options: Any
+) -> Iterator[tuple[Stack, FakeArm, FakeEventGridTopic]]:
+    """The reference replay as it stood before ``step``, with its own stand-ins and tables: ``replay()`` goes on
+    from ``step``. ``options``: the state class (a fork keeps the reference's delivery order)."""
+    with (
+        FakeArm() as arm,
+        FakeEventGridTopic() as topic,
+        stack(
+            DEMO_TIMELINE,
+            arm,
+            topic,
+            reference.connection_string,
+            new_table_prefix(),
+            resume=reference.snapshots[step],
+            **options,
+        ) as s,
+    ):
+        yield s, arm, topic
 
 
 def event_types(outcome: Outcome) -> Counter[str]:
@@ -86,7 +124,9 @@ def event_types(outcome: Outcome) -> Counter[str]:
     fault="none: the demo history (12 dated steps, 2024-03 to 2025-06) replayed, each event delivered at least once (30% twice), shuffled",
     held="every deployment's end state as the documented rules say; 2 writes; 13 event types; one message per change on both channels; the half-empty listing an anomaly, no false retirement",
 )
-def test_demo_history_ends_where_the_documented_rules_say(azurite_connection_string: str) -> None:
+def test_demo_history_ends_where_the_documented_rules_say(
+    azurite_connection_string: str, demo_reference: Reference
+) -> None:
     with fresh(azurite_connection_string) as (s, _, topic):
         s.replay()
         outcome = s.outcome()
@@ -138,7 +178,7 @@ def test_demo_history_ends_where_the_documented_rules_say(azurite_connection_str
         retired = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionRetired"]
         assert retired and all(e["data"]["reason"] != "removedFromCatalog" for e in retired)
         assert sum(e["eventType"] == "ModelLifecycle.CatalogAnomaly" for e in topic.events) == 1
-        assert outcome == reference(azurite_connection_string)  # the replay is deterministic
+        assert outcome == demo_reference.outcome  # the replay is deterministic
 
 
 def message_diff(got: Outcome, want: Outcome) -> dict[str, tuple[list[str], list[str]]]:
@@ -166,13 +206,35 @@ def message_diff(got: Outcome, want: Outcome) -> dict[str, tuple[list[str], list
     held="the same end state, messages and event ids as the reference run",
 )
 def test_delivery_order_and_duplicates_change_nothing(
-    azurite_connection_string: str, seed: int, duplicates: float
+    azurite_connection_string: str, demo_reference: Reference, seed: int, duplicates: float
 ) -> None:
     with fresh(azurite_connection_string, seed=seed, duplicate_rate=duplicates) as (s, _, _):
         s.replay()
-        outcome, expected = s.outcome(), reference(azurite_connection_string)
-        assert message_diff(outcome, expected) == {}
-        assert outcome == expected
+        outcome = s.outcome()
+        assert message_diff(outcome, demo_reference.outcome) == {}
+        assert outcome == demo_reference.outcome
+
+
+def test_a_fork_goes_on_as_the_replay_it_was_taken_from(demo_reference: Reference) -> None:
+    """The harness the fault tests stand on: a fork holds what the reference held before its step (its snapshot,
+    taken again at once, is the same but for the stand-ins' addresses), and replayed with no fault it ends exactly
+    where the reference ended."""
+
+    def comparable(snapshot: Snapshot) -> dict[str, Any]:
+        by_key = {url: key for key, url in snapshot.hook_urls.items()}
+        pacing = {
+            next((by_key[u] + url[len(u) :] for u in by_key if url.startswith(u + "/")), url): last
+            for url, last in snapshot.pacing.items()
+        }
+        return {**vars(snapshot), "hook_urls": None, "pacing": pacing, "sim": vars(snapshot.sim)}
+
+    for step in FORK_STEPS:
+        with forked(demo_reference, step) as (s, _, _):
+            assert comparable(s.snapshot()) == comparable(demo_reference.snapshots[step]), step
+    with forked(demo_reference, BUSY_STEP) as (s, _, _):
+        s.replay()
+        assert s.timer_failures == [] and s.dispatcher.failures == []
+        assert s.outcome() == demo_reference.outcome
 
 
 # ---- faults that heal within a cycle: the outcome is exactly the fault-free one
@@ -211,10 +273,10 @@ HEALING: dict[str, Callable[[int, Stack], None]] = {
     fault="{fault}, at the busiest step",
     held="retried within the cycle; outcome identical to the fault-free run",
 )
-def test_arm_faults_heal_with_no_trace_in_the_outcome(azurite_connection_string: str, fault: str) -> None:
-    with fresh(azurite_connection_string) as (s, arm, _):
+def test_arm_faults_heal_with_no_trace_in_the_outcome(demo_reference: Reference, fault: str) -> None:
+    with forked(demo_reference, BUSY_STEP) as (s, arm, _):
         s.replay(on_step=HEALING[fault])
-        assert s.outcome() == reference(azurite_connection_string)
+        assert s.outcome() == demo_reference.outcome
         assert not arm.faults  # every scripted fault was served
 
 
@@ -222,16 +284,16 @@ def test_arm_faults_heal_with_no_trace_in_the_outcome(azurite_connection_string:
     fault="Event Grid topic answers 503 to every publish of one timer run",
     held="the run fails (visible); the outbox keeps the events; the next run publishes each once; outcome identical",
 )
-def test_event_grid_publish_failures_fail_the_run_and_lose_nothing(azurite_connection_string: str) -> None:
+def test_event_grid_publish_failures_fail_the_run_and_lose_nothing(demo_reference: Reference) -> None:
     def inject(index: int, s: Stack) -> None:
         if index == BUSY_STEP:
             s.topic.failures = [503] * 4  # the SDK's retries (3) and the drain all fail this run
 
-    with fresh(azurite_connection_string) as (s, _, _):
+    with forked(demo_reference, BUSY_STEP) as (s, _, _):
         s.replay(on_step=inject)
         assert [when for when, _ in s.timer_failures] == ["2025-01-21"]  # visible: the run failed
         assert "publish" in s.timer_failures[0][1].lower()
-        assert s.outcome() == reference(azurite_connection_string)  # the next run published all of it, once
+        assert s.outcome() == demo_reference.outcome  # the next run published all of it, once
 
 
 class CrashingStore(TableCatalogStateStore):
@@ -269,9 +331,7 @@ class CrashingStore(TableCatalogStateStore):
     fault="the worker dies at {where} during the busiest cycle",
     held="the run fails; the next run finishes it: no event lost, none acted on twice; outcome identical",
 )
-def test_a_worker_dying_mid_cycle_loses_nothing_and_acts_once(
-    azurite_connection_string: str, where: str
-) -> None:
+def test_a_worker_dying_mid_cycle_loses_nothing_and_acts_once(demo_reference: Reference, where: str) -> None:
     class Store(CrashingStore):
         crash_on: str | None = None
 
@@ -279,17 +339,17 @@ def test_a_worker_dying_mid_cycle_loses_nothing_and_acts_once(
         if index == BUSY_STEP:
             Store.crash_on = where
 
-    with fresh(azurite_connection_string, state_class=Store) as (s, _, _):
+    with forked(demo_reference, BUSY_STEP, state_class=Store) as (s, _, _):
         s.replay(on_step=inject)
         assert Store.crash_on is None and len(s.timer_failures) == 1
-        assert s.outcome() == reference(azurite_connection_string)
+        assert s.outcome() == demo_reference.outcome
 
 
 @pytest.mark.reliability(
     fault="a second worker runs the same cycle and commits first (Table Storage 412 on the stale ETag)",
     held="the loser stops for the location without failing; nothing published or written twice; outcome identical",
 )
-def test_a_concurrent_cycle_wins_the_cursor_with_a_real_412(azurite_connection_string: str) -> None:
+def test_a_concurrent_cycle_wins_the_cursor_with_a_real_412(demo_reference: Reference) -> None:
     """Two workers run the same step: the second commits each location first; the first gets 412 from Table
     Storage at its cursor, stops for that location, and nothing is published or done twice."""
     outcomes: list[str] = []
@@ -314,29 +374,29 @@ def test_a_concurrent_cycle_wins_the_cursor_with_a_real_412(azurite_connection_s
         if index == BUSY_STEP:
             Racing.race = True
 
-    with fresh(azurite_connection_string, state_class=Racing) as (s, _, _):
+    with forked(demo_reference, BUSY_STEP, state_class=Racing) as (s, _, _):
         stack_ref.append(s)
         s.replay(on_step=inject)
         assert outcomes and set(outcomes) == {"ConcurrencyError"}  # Azurite answered 412 to the stale ETag
         assert s.timer_failures == []  # losing the race is not a failure: the other cycle did the work
-        assert s.outcome() == reference(azurite_connection_string)
+        assert s.outcome() == demo_reference.outcome
 
 
 @pytest.mark.reliability(
     fault="Slack 503 x12 and Teams 500 x7 for two routes",
     held="non-2xx to Event Grid, redelivered; each message posted exactly once, none lost",
 )
-def test_a_webhook_outage_is_retried_by_event_grid_and_posts_once(azurite_connection_string: str) -> None:
+def test_a_webhook_outage_is_retried_by_event_grid_and_posts_once(demo_reference: Reference) -> None:
     def inject(index: int, s: Stack) -> None:
         if index == BUSY_STEP:
             s.hooks["payments/slack"].script = [(503, "service_unavailable", {})] * 12
             s.hooks["default/teams"].script = [(500, "", {})] * 7
 
-    with fresh(azurite_connection_string) as (s, _, _):
+    with forked(demo_reference, BUSY_STEP) as (s, _, _):
         s.replay(on_step=inject)
         assert any("notify_channels" in f for f in s.dispatcher.failures)  # visible: non-2xx to Event Grid
         assert s.dispatcher.dead_letters == []
-        assert s.outcome() == reference(azurite_connection_string)  # every message once, none lost
+        assert s.outcome() == demo_reference.outcome  # every message once, none lost
 
 
 @pytest.mark.reliability(
@@ -344,7 +404,7 @@ def test_a_webhook_outage_is_retried_by_event_grid_and_posts_once(azurite_connec
     held="the failure recorded in the ledger with ARM's error; other deployments go on; the next event upgrades it once",
 )
 def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once(
-    azurite_connection_string: str,
+    demo_reference: Reference,
 ) -> None:
     """ARM accepts the PUT, then its long-running operation fails. That deployment's failure is permanent for
     the event (acknowledged, recorded in the ledger with the ARM error, logged); the other deployments go on; the
@@ -354,7 +414,7 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         if index == WRITE_STEP:
             s.arm.fail_next_put = ("InternalServerError", "the deployment operation failed (scripted)")
 
-    with fresh(azurite_connection_string) as (s, arm, topic):
+    with forked(demo_reference, WRITE_STEP) as (s, arm, topic):
         s.replay(on_step=inject)
         failed = [op for op in arm.operations.values() if op["failure"]]
         assert len(failed) == 1
@@ -365,7 +425,7 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
             if entry is not None and "failed: fraud-scoring" in entry.outcome
         ]
         assert len(recorded) == 1 and "the deployment operation failed (scripted)" in recorded[0]
-        ref = reference(azurite_connection_string)
+        ref = demo_reference.outcome
         outcome = s.outcome()
         assert outcome.writes == ref.writes + 1  # the failed operation, then the one that succeeded
         assert (outcome.versions, outcome.rollbacks) == (ref.versions, ref.rollbacks)
@@ -389,9 +449,11 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
     held="three failed runs and the cursor's last error (visible); no false retirement; every retirement still seen; East US unaffected; same end state",
 )
 def test_a_region_failing_for_several_cycles_is_visible_and_never_retires_anything(
-    azurite_connection_string: str,
+    demo_reference: Reference,
 ) -> None:
-    down = {4, 5, 6}  # 2024-11-11, 2025-01-21, 2025-02-14: Sweden Central's catalog answers 500 to every try
+    down = set(
+        REGION_DOWN
+    )  # 2024-11-11, 2025-01-21, 2025-02-14: Sweden Central's catalog answers 500 to every try
 
     def inject(index: int, s: Stack) -> None:
         s.arm.faults = [f for f in s.arm.faults if "swedencentral" not in f.path_contains]
@@ -401,12 +463,12 @@ def test_a_region_failing_for_several_cycles_is_visible_and_never_retires_anythi
             cursor = s.services.state.get_cursor("swedencentral")
             assert cursor.last_error and "500" in cursor.last_error  # the status page shows it
 
-    with fresh(azurite_connection_string) as (s, _, topic):
+    with forked(demo_reference, REGION_DOWN[0]) as (s, _, topic):
         s.replay(on_step=inject)
         failed_days = sorted({when for when, _ in s.timer_failures})
         assert failed_days == ["2024-11-11", "2025-01-21", "2025-02-14"]
         assert all("swedencentral" in error for _, error in s.timer_failures)
-        ref, ref_events = reference_run(azurite_connection_string)
+        ref, ref_events = demo_reference.outcome, demo_reference.events
         outcome = s.outcome()
         assert (outcome.versions, outcome.rollbacks, outcome.writes) == (
             ref.versions,

@@ -7,7 +7,6 @@ header Easy Auth adds for the signed-in user. The browser sends what browsers se
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,11 +14,11 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from scripts.render_cards import chromium
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.fakes.serving import serving_thread
 from tests.functional.test_http_functions import Site, site  # noqa: F401 - the fixture
 
 OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")
@@ -43,7 +42,7 @@ class EasyAuthHost:
 
         self.principal = principal
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving_thread(self.server)
 
     @property
     def url(self) -> str:
@@ -91,19 +90,21 @@ def easy_auth(site: Site) -> Iterator[EasyAuthHost]:  # noqa: F811 - the fixture
     host.server.server_close()
 
 
-def test_an_operator_rolls_back_from_the_status_page_in_a_browser(
+@pytest.mark.chromium
+def test_an_operator_rolls_back_from_the_status_page_in_a_browser(  # noqa: PLR0917 - fixtures
     site: Site,  # noqa: F811
     easy_auth: EasyAuthHost,
     tmp_path: Path,
     arm_server: FakeArm,
     eventgrid_server: FakeEventGridTopic,
+    chromium: str,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     seen_policies: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium(),
+            executable_path=chromium,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )  # fmt: skip

@@ -10,19 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from scripts.render_cards import chromium
 from tests.fakes.arm_server import FakeArm
 from tests.functional.test_cli_deployments import APR, JAN, Tenant, run, setup_tenant
 
 
-def browse(page: Path, profile: Path, *extra: str) -> str:
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+def browse(chromium: str, page: Path, profile: Path, *extra: str) -> str:
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                f"--user-data-dir={profile}", *extra, page.as_uri()]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-def screenshot(page: Path, target: Path, profile: Path) -> None:
-    browse(page, profile, f"--screenshot={target}", "--window-size=1400,1300")
+def screenshot(chromium: str, page: Path, target: Path, profile: Path) -> None:
+    browse(chromium, page, profile, f"--screenshot={target}", "--window-size=1400,1300")
 
 
 @pytest.fixture
@@ -37,7 +36,8 @@ def state(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     return tenant
 
 
-def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path: Path) -> None:
+@pytest.mark.chromium
+def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path: Path, chromium: str) -> None:
     page = tmp_path / "status.html"
     code, text = run("report", "--out", str(page), "--at", "2026-03-20T00:00:00Z")
     assert code == 0 and "4 deployment(s)" in text
@@ -45,7 +45,7 @@ def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path:
     assert (
         "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     )  # nothing fetched
-    dom = browse(page, tmp_path / "profile", "--dump-dom")
+    dom = browse(chromium, page, tmp_path / "profile", "--dump-dom")
     tiles = dict(
         (label, int(n))
         for n, label in re.findall(r'<div class="n">(\d+)</div><div class="l">([^<]+)</div>', dom)
@@ -62,7 +62,7 @@ def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path:
     ):
         assert expected in dom, expected
     shot = tmp_path / "status.png"
-    screenshot(page, shot, tmp_path / "profile")
+    screenshot(chromium, page, shot, tmp_path / "profile")
     assert shot.stat().st_size > 20_000
 
 
@@ -109,11 +109,12 @@ def test_status_http_function_serves_html_and_json(
         bootstrap.reset_function_services()
 
 
-def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path) -> None:
+@pytest.mark.chromium
+def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path, chromium: str) -> None:
     from shared.demo import run_demo
 
     run_demo(tmp_path / "demo", io.StringIO())
-    dom = browse(tmp_path / "demo" / "status.html", tmp_path / "profile", "--dump-dom")
+    dom = browse(chromium, tmp_path / "demo" / "status.html", tmp_path / "profile", "--dump-dom")
     text = re.sub(r"<[^>]+>", " ", dom)
     text = re.sub(r"\s+", " ", text)
     # the timeline's last step, 2026-10-05: gpt-4o's GlobalStandard and provisioned date (2026-10-01) has passed

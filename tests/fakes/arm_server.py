@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.fakes.serving import Restorable, serving_thread
+
 PROVIDER = "/providers/Microsoft.CognitiveServices"
 
 
@@ -40,7 +42,7 @@ class Seen:
     body: Any
 
 
-class FakeArm:
+class FakeArm(Restorable):
     """In-memory ARM. Catalogs per (subscription, location); accounts and deployments by resource id."""
 
     def __init__(self, page_size: int = 1000) -> None:
@@ -120,7 +122,7 @@ class FakeArm:
         # socketserver listens with a backlog of 5: 8 concurrent clients overflow it and the kernel drops their
         # connection attempts, which the client retries only after ~1 s (SYN retransmit). Widen it.
         self._server.socket.listen(128)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = serving_thread(self._server)
 
     @property
     def endpoint(self) -> str:

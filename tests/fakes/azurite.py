@@ -14,8 +14,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.lanes import require_marker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
@@ -58,6 +61,40 @@ def connection_string(port: int) -> str:
         f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
         f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
     )
+
+
+Tables = dict[
+    str, list[dict[str, Any]]
+]  # table name less its prefix -> its entities, typed as the SDK reads them
+BATCH = 100  # operations in one entity group transaction (one partition), Table Storage's limit
+
+
+def read_tables(connection: str, prefix: str) -> Tables:
+    """Every entity of every table whose name starts with ``prefix`` (a run's tables), by the rest of its name."""
+    from azure.data.tables import TableServiceClient
+
+    with TableServiceClient.from_connection_string(connection) as service:
+        return {
+            table.name[len(prefix) :]: [dict(e) for e in service.get_table_client(table.name).list_entities()]
+            for table in service.list_tables()
+            if table.name.startswith(prefix)
+        }
+
+
+def write_tables(connection: str, prefix: str, tables: Tables) -> None:
+    """Create the tables ``read_tables`` read under another prefix, holding the same entities (their Int64,
+    DateTime, Guid and Binary properties keep their types; ETags and timestamps are new)."""
+    from azure.data.tables import TableServiceClient
+
+    with TableServiceClient.from_connection_string(connection) as service:
+        for suffix, entities in tables.items():
+            table = service.create_table(prefix + suffix)
+            partitions: dict[str, list[dict[str, Any]]] = {}
+            for entity in entities:
+                partitions.setdefault(str(entity["PartitionKey"]), []).append(entity)
+            for rows in partitions.values():
+                for start in range(0, len(rows), BATCH):
+                    table.submit_transaction([("create", row) for row in rows[start : start + BATCH]])
 
 
 def queue_endpoint(port: int) -> str:
@@ -115,9 +152,19 @@ def azurite_table_port() -> Iterator[int]:
 
 
 @pytest.fixture(scope="session")
-def azurite_connection_string(azurite_table_port: int) -> str:
-    """The Table service's connection string (azurite-table in memory on a free loopback port)."""
+def azurite_service(azurite_table_port: int) -> str:
+    """The session's Table service (azurite-table in memory on a free loopback port): its connection string. Tests
+    use ``azurite_connection_string``; session-wide fixtures that need Azurite use this one."""
     return connection_string(azurite_table_port)
+
+
+@pytest.fixture
+def azurite_connection_string(request: pytest.FixtureRequest) -> str:
+    """The session's Azurite, for a test marked ``azurite``: unmarked, the test fails (tests/lanes.py), before
+    Azurite is started for it."""
+    require_marker(request.node, "azurite", "azurite_connection_string")
+    connection: str = request.getfixturevalue("azurite_service")
+    return connection
 
 
 @pytest.fixture(scope="session")
@@ -125,10 +172,14 @@ def azurite_queue_port() -> Iterator[int]:
     yield from _serve(AZURITE_QUEUE, "queue")
 
 
-@pytest.fixture(scope="session")
-def azurite_storage_connection_string(azurite_table_port: int, azurite_queue_port: int) -> str:
-    """One storage account with tables and queues, as STATE_STORE and AzureWebJobsStorage name it in Azure."""
-    return connection_string(azurite_table_port) + f"QueueEndpoint={queue_endpoint(azurite_queue_port)};"
+@pytest.fixture
+def azurite_storage_connection_string(request: pytest.FixtureRequest) -> str:
+    """One storage account with tables and queues, as STATE_STORE and AzureWebJobsStorage name it in Azure (the
+    Queue service starts with the first test that asks for it)."""
+    require_marker(request.node, "azurite", "azurite_storage_connection_string")
+    table: str = request.getfixturevalue("azurite_service")
+    queue_port: int = request.getfixturevalue("azurite_queue_port")
+    return table + f"QueueEndpoint={queue_endpoint(queue_port)};"
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.fakes.serving import Restorable, serving_thread
+
 REQUIRED = ("id", "subject", "eventType", "eventTime", "data", "dataVersion")
 MAX_BODY = 1_048_576
 
 
-class FakeEventGridTopic:
+class FakeEventGridTopic(Restorable):
     """POST /api/events?api-version=2018-01-01 with aeg-sas-key; records what it accepts; can fail on demand."""
 
     def __init__(self, key: str = "topic-key-for-tests") -> None:
@@ -36,7 +38,7 @@ class FakeEventGridTopic:
                 topic._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = serving_thread(self._server)
 
     @property
     def endpoint(self) -> str:

@@ -18,13 +18,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.fakes.serving import Restorable, serving_thread
+
 SLACK_PATH = "/services/T0000TEST/B0000TEST/slacktokenSECRET123"
 TEAMS_PATH = "/powerautomate/automations/direct/workflows/0123abcd/triggers/manual/paths/invoke"
 TEAMS_QUERY = "api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=teamssigSECRET456"
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-class _FakeWebhook:
+class _FakeWebhook(Restorable):
     kind = ""
 
     def __init__(self) -> None:
@@ -53,7 +55,7 @@ class _FakeWebhook:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.socket.listen(128)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = serving_thread(self._server)
         self._thread.start()
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from shared import bootstrap
 from shared.adapters.memory import InMemoryLedger
 from shared.adapters.notifiers import webhook_notifiers
 from shared.adapters.webhooks import WebhookSender
+from shared.config import load_settings, require_function_app
 from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
@@ -193,6 +195,13 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # the services the host builds from the environment, but the sender paces Slack (1 s between posts) on a
+    # recorded clock rather than for real
+    settings = load_settings(os.environ)
+    require_function_app(settings)
+    clock = Sleeps()
+    sender = WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)
+    bootstrap.install(bootstrap.build_services(settings, sender=sender))
     timer = functions()["catalog_timer"].get_user_function()
     for region in REGIONS:
         arm_server.set_catalog(SUB, region, V1)
@@ -214,6 +223,7 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
     assert "eastus, swedencentral, westeurope" in json.dumps(card)
     for secret in (slack_webhook.url, teams_webhook.url, slack_webhook.url.rsplit("/", 1)[-1]):
         assert secret not in caplog.text
+    assert clock.calls  # the two Slack posts were spaced (on the recorded clock)
 
 
 def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(

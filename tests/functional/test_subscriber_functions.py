@@ -166,7 +166,11 @@ def test_plan_mode_publishes_decisions_and_writes_nothing(app: App) -> None:
     assert at_risk["auto"]["retirementDate"] == FAR and at_risk["auto"]["reminder"] == "scheduled"
 
 
-@pytest.mark.parametrize("app", [("enforce", "sqlite"), ("enforce", "table")], indirect=True)
+@pytest.mark.parametrize(
+    "app",
+    [("enforce", "sqlite"), pytest.param(("enforce", "table"), marks=pytest.mark.azurite)],
+    indirect=True,
+)
 def test_enforce_upgrades_once_under_redelivery_in_shuffled_order(app: App) -> None:
     deliveries = run_retirement(app) * 3
     random.Random(3).shuffle(deliveries)

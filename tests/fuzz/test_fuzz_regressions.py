@@ -1,4 +1,4 @@
-"""Regression tests for the bugs the parser fuzzing found (tests/fuzz/test_parsers_fuzz.py), all fixed.
+"""Regression tests for the bugs the parser fuzzing found (tests/fuzz/test_*_fuzz.py), all fixed.
 
 Each test failed against the code as it stood when the fuzzer found the bug. Fixes: BUG-1 parse_instant turns
 the OverflowError into the ValueError every caller handles; BUG-2 event_wire maps a CloudEvent delivery to the
@@ -46,7 +46,8 @@ from shared.services.pipeline import deliver
 from shared.services.results import REJECTED
 from shared.services.watch import CatalogWatcher
 from tests.builders import item
-from tests.fuzz.test_parsers_fuzz import NOW, RETIRED, World
+from tests.fuzz.support.events import RETIRED, World
+from tests.fuzz.support.strategies import NOW
 
 OVERFLOWING = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-08:00"]
 

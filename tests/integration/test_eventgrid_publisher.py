@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,9 +27,19 @@ def ev(i: int, payload: int = 10) -> LifecycleEvent:
     )
 
 
-def publisher(topic: FakeEventGridTopic, key: str | None = None, retry_total: int = 0) -> EventGridPublisher:
+def publisher(
+    topic: FakeEventGridTopic,
+    key: str | None = None,
+    retry_total: int = 0,
+    sleep: Callable[[float], None] | None = None,
+) -> EventGridPublisher:
+    """The publisher, its retries waiting on ``sleep`` (default: record nothing, wait for nothing)."""
     return EventGridPublisher(
-        topic.endpoint, Secret(key or topic.key), retry_total=retry_total, retry_backoff_factor=0.01
+        topic.endpoint,
+        Secret(key or topic.key),
+        retry_total=retry_total,
+        retry_backoff_factor=0.01,
+        sleep=sleep or (lambda seconds: None),
     )
 
 
@@ -73,8 +84,12 @@ def test_an_event_too_large_alone_is_refused_before_sending() -> None:
 
 def test_transient_failures_are_retried_per_call(eventgrid_server: FakeEventGridTopic) -> None:
     eventgrid_server.failures = [503, 503]
-    publisher(eventgrid_server, retry_total=3).publish([ev(1)])
+    slept: list[float] = []
+    publisher(eventgrid_server, retry_total=3, sleep=slept.append).publish([ev(1)])
     assert eventgrid_server.attempts == 3
+    # the retry policy waits on the given sleep, with the given backoff factor (azure-core: none before the
+    # first retry, then factor x 2^(retries - 1)), not the 1.6 s of its default
+    assert slept == [pytest.approx(0.02)]
     assert [e["id"] for e in eventgrid_server.events] == ["id-00001"]
 
 

@@ -8,9 +8,9 @@ import socket
 import pytest
 
 from shared.adapters.webhooks import WebhookSender
+from shared.domain.routes import Channel
 from shared.domain.secret import Secret
 from shared.errors import WebhookError
-from shared.ports import Channel
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 
 MESSAGE = {"text": "hello", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]}
