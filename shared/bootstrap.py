@@ -374,7 +374,7 @@ def build_services(
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     policy = PolicyService(
-        inventory=stores,
+        deployments=stores,
         ledger=ledger,
         rollbacks=stores,
         state=state,
@@ -386,7 +386,7 @@ def build_services(
         max_concurrency=settings.arm_max_concurrency,
     )
     rollback = RollbackService(
-        inventory=stores,
+        deployments=stores,
         rollbacks=stores,
         state=state,
         api=api,
@@ -407,7 +407,7 @@ def build_services(
         routes=settings.routes,
         scope=write_scope(settings),
         status_page_url=settings.status_page_url,
-        inventory=stores,
+        deployments=stores,
         state=state,
         rules=policy_rules(settings),
         buffer=buffer,
