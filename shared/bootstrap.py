@@ -296,6 +296,7 @@ class Services:
             rules=policy_rules(self.settings),
             locations=self.settings.watch_locations,
             now=now,
+            poll_period=timedelta(minutes=self.settings.catalog_poll_period_minutes),
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
