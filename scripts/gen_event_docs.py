@@ -105,9 +105,9 @@ def _examples() -> dict[str, LifecycleEvent]:
 
 def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEvent]:
     from shared.domain.changes import VersionChange
-    from shared.domain.deployment_events import assessment_event, upgraded_event
+    from shared.domain.deployment_events import assessment_event, upgrade_failed_event, upgraded_event
     from shared.domain.deployments import Deployment
-    from shared.domain.policy import assess
+    from shared.domain.policy import PolicyRules, assess
 
     catalog = {k: r.version for k, r in records.items()}
     base = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai/deployments/"
@@ -167,6 +167,19 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
     for record in (upgrade, back):
         event = upgraded_event(chat, record, now=now)
         out[event.event_type] = event
+    # POLICY_ACCELERATE_DEFAULT with enforcement: modelwatch writes the new default now, and ARM refuses
+    enforced = assess(chat, catalog, now, PolicyRules(enforce=True, accelerate_default=True))
+    assert enforced.write, enforced  # the example needs a write modelwatch would make
+    failed = upgrade_failed_event(
+        enforced,
+        f"ARM PUT {chat.resource_id} answered 409 InsufficientQuota: This operation require 50 new capacity in "
+        "quota Tokens Per Minute (thousands) - gpt-4o - Standard, which is bigger than the current available "
+        "capacity 20.",
+        now=now,
+        trigger="6f9619ff-8b86-d011-b42d-00c04fc964ff",
+        thresholds=(90, 60, 30, 14, 7, 1),
+    )
+    out[failed.event_type] = failed
     return out
 
 

@@ -20,6 +20,7 @@ from shared.domain.payloads import (
     DeploymentData,
     DigestChange,
     RolledBackData,
+    UpgradeFailedData,
     VersionChangeData,
 )
 from shared.domain.policy import Assessment
@@ -337,6 +338,8 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
     name = _t(d.deployment_name)
     route = d.route or None
     facts = _deployment_facts(d)
+    if isinstance(d, UpgradeFailedData):
+        return _failed_message([d])
     if isinstance(d, VersionChangeData):
         rolled = isinstance(d, RolledBackData)
         from_model = d.from_model or d.model_name
@@ -411,7 +414,8 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
 
 # ---- held news: one message per route and group (see shared/domain/held.py)
 
-HELD_TYPES = frozenset({EventType.DEPLOYMENT_UPGRADED})  # Azure moves many deployments in one sweep
+# Azure moves many deployments in one sweep; one refusal (quota) fails many of modelwatch's writes alike
+HELD_TYPES = frozenset({EventType.DEPLOYMENT_UPGRADED, EventType.DEPLOYMENT_UPGRADE_FAILED})
 
 
 def hold_group(event: LifecycleEvent) -> str | None:
@@ -419,6 +423,9 @@ def hold_group(event: LifecycleEvent) -> str | None:
     None when it is told at once (a rollback: one operator's action, answered at once)."""
     if event.event_type not in HELD_TYPES:
         return None
+    if event.event_type == EventType.DEPLOYMENT_UPGRADE_FAILED:
+        f = event.payload_as(UpgradeFailedData)
+        return f"failed|{f.model_name} {f.model_version}|{f.target_model_name} {f.target_version}"
     d = event.payload_as(VersionChangeData)
     from_model, to_model = d.from_model or d.model_name, d.to_model or d.model_name
     return f"upgraded|{d.applied_by}|{from_model} {d.from_version}|{to_model} {d.to_version}"
@@ -428,6 +435,10 @@ def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
     """One message for the held events of one route and group (one event: its own message)."""
     if len(events) <= 1:
         return deployment_message(events[0]) if events else None
+    if events[0].event_type == EventType.DEPLOYMENT_UPGRADE_FAILED:  # a group holds one type (hold_group)
+        return _failed_message(
+            sorted((e.payload_as(UpgradeFailedData) for e in events), key=lambda d: d.deployment_name)
+        )
     changes = sorted((e.payload_as(VersionChangeData) for e in events), key=lambda d: d.deployment_name)
     first = changes[0]
     from_model, to_model = first.from_model or first.model_name, first.to_model or first.model_name
@@ -467,6 +478,58 @@ def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
         command=rollback_command("<deployment id>"),
         items=tuple(
             f"{_t(d.deployment_name)} ({_t(d.account_id.rsplit('/', 1)[-1])}, {d.location})" for d in changes
+        ),
+        items_title="Deployments",
+        route=first.route or None,
+    )
+
+
+def _gist(f: UpgradeFailedData) -> str:
+    """ARM's words without the deployment they name: one refusal (quota) of many deployments reads once."""
+    return f.error.replace(f.deployment_id, "<deployment>").replace(f.deployment_name, "<deployment>")
+
+
+def _failed_message(failures: Sequence[UpgradeFailedData]) -> Message:
+    """modelwatch's upgrades of one version to one target that ARM refused: one deployment, or a batch."""
+    first = failures[0]
+    old = f"{first.model_name} {first.model_version}"
+    new = f"{first.target_model_name} {first.target_version}"
+    dates = [f.retirement_date for f in failures if f.retirement_date is not None]
+    stops = min(dates) if dates else None
+    days = [f.days_remaining for f in failures if f.days_remaining is not None]
+    soonest = min(days) if days else None
+    one = len(failures) == 1
+    subject = _t(first.deployment_name) if one else f"{len(failures)} deployments"
+    title = f"modelwatch could not upgrade {subject} from {old} to {new}"
+    errors = sorted({_t(_gist(f)) for f in failures})
+    facts = _deployment_facts(first) if one else [("Deployments", str(len(failures)))]
+    facts = [
+        *facts,
+        ("Target", new),
+        ("Stops working", _when(stops, soonest) if stops else "no retirement date known"),
+        ("ARM said", errors[0] if len(errors) == 1 else f"{len(errors)} different errors (listed below)"),
+    ]
+    regions = sorted({f.location for f in failures})
+    return Message(
+        key="message" if one else "batch",
+        kind="deployment-upgrade-failed",
+        # calls already fail (or will within the shortest notice Azure gives): nobody else will move it
+        severity=Severity.CRITICAL if soonest is not None and soonest <= 14 else Severity.WARNING,
+        title=title,
+        text=f"{title} ({_where(regions)}): " + errors[0],
+        facts=tuple(facts),
+        happens=f"{'It still runs' if one else 'They still run'} {old}"
+        + (f" and stop{'s' if one else ''} working on {_day(stops)}." if stops else ".")
+        + f" modelwatch tries again at the next catalog event about {'it' if one else 'them'}; a success is told as"
+        " an upgrade.",
+        todo="Fix what ARM refused (quota or capacity for the target in the region, a lock, the deployment "
+        f"changed by someone else), or move {'it' if one else 'them'} to {new} yourself.",
+        items=()
+        if one
+        else tuple(
+            f"{_t(f.deployment_name)} ({_t(f.account_id.rsplit('/', 1)[-1])}, {f.location})"
+            + (f": {_t(_gist(f))}" if len(errors) > 1 else "")
+            for f in failures
         ),
         items_title="Deployments",
         route=first.route or None,

@@ -9,7 +9,7 @@ from typing import Any
 from shared.domain.changes import VersionChange
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, LifecycleEvent, event_id
-from shared.domain.payloads import AssessmentData, RolledBackData, VersionChangeData
+from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import format_instant
 
@@ -123,3 +123,30 @@ def upgraded_event(d: Deployment, record: VersionChange, *, now: datetime) -> Li
         payload = RolledBackData(**fields, **change, previous_policy=record.original_policy)
         kind = EventType.DEPLOYMENT_ROLLED_BACK
     return LifecycleEvent.create(kind, event_id(kind.value, record.id), now, payload)
+
+
+ERROR_CHARS = 500  # ARM's own words, cut: a message card has room for a sentence, not a stack
+
+
+def upgrade_failed_event(
+    a: Assessment, error: str, *, now: datetime, trigger: str, thresholds: Sequence[int]
+) -> LifecycleEvent:
+    """modelwatch's write of ``a``'s target was refused for good. The id covers the deployment, its version, the
+    target and the countdown bucket (not ARM's words, which vary): the same failure is one event, and a
+    deployment still failing when a reminder threshold is crossed is told again."""
+    d = a.deployment
+    target_model = a.target_model or d.model_name
+    bucket = reminder_bucket(a.days_left, thresholds)
+    payload = UpgradeFailedData(
+        **deployment_fields(d),
+        target_model_name=target_model,
+        target_version=a.target_version or "",
+        error=error if len(error) <= ERROR_CHARS else error[: ERROR_CHARS - 1] + "…",
+        retirement_date=a.retirement_date,
+        days_remaining=a.days_left,
+        reminder=bucket,
+        triggered_by=trigger,
+    )
+    kind = EventType.DEPLOYMENT_UPGRADE_FAILED
+    ident = event_id(kind.value, d.key, d.model_version, target_model, a.target_version, bucket)
+    return LifecycleEvent.create(kind, ident, now, payload)

@@ -29,6 +29,7 @@ from shared.domain.payloads import (
     RetirementApproachingData,
     RetirementScheduledData,
     RolledBackData,
+    UpgradeFailedData,
     VersionChangeData,
     VersionData,
     VersionReleasedData,
@@ -62,6 +63,7 @@ class EventType(StrEnum):
     DEPLOYMENT_UPGRADE_PLANNED = "ModelLifecycle.DeploymentUpgradePlanned"
     DEPLOYMENT_UPGRADED = "ModelLifecycle.DeploymentUpgraded"
     DEPLOYMENT_AT_RISK = "ModelLifecycle.DeploymentAtRisk"
+    DEPLOYMENT_UPGRADE_FAILED = "ModelLifecycle.DeploymentUpgradeFailed"
     DEPLOYMENT_ROLLED_BACK = "ModelLifecycle.DeploymentRolledBack"
     CATALOG_DIGEST = "ModelLifecycle.CatalogDigest"
 
@@ -202,6 +204,18 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             "auto-upgraded), no newer default, or a target that is unusable (`summary` says why). Re-published at "
             "each `RETIREMENT_REMINDER_DAYS` threshold (`reminder`). For other subscribers; the alerts tell each team "
             "once per change and threshold.",
+        ),
+        EventSpec(
+            EventType.DEPLOYMENT_UPGRADE_FAILED,
+            UpgradeFailedData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "modelwatch's enforced upgrade of a deployment (`POLICY_MODE=enforce`) was refused for good: quota or "
+            "capacity, a deployment someone else changed, an ARM error (`error`, ARM's own words). The deployment "
+            "still runs `modelVersion`; `retirementDate` is when that stops (for its SKU). Published once per "
+            "deployment, target and reminder threshold (`reminder`): the next relevant catalog event tries again, "
+            "and a success is a `DeploymentUpgraded`. The alerts hold it and tell each team its failures in one "
+            "message.",
         ),
         EventSpec(
             EventType.DEPLOYMENT_ROLLED_BACK,

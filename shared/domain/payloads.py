@@ -268,6 +268,20 @@ class VersionChangeData(DeploymentData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UpgradeFailedData(DeploymentData):
+    """DeploymentUpgradeFailed: modelwatch's enforced write was refused for good (quota, capacity, a changed
+    deployment); the deployment still runs ``model_version``."""
+
+    target_model_name: str
+    target_version: str
+    error: str
+    retirement_date: datetime | None = None
+    days_remaining: int | None = None
+    reminder: str = ""
+    triggered_by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RolledBackData(VersionChangeData):
     """DeploymentRolledBack: in place (the deployment now runs the from-version, NoAutoUpgrade) or side by side
     (this deployment untouched; the previous model runs in a new sibling deployment)."""

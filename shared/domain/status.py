@@ -11,7 +11,13 @@ from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, location_of, model_label, short_type
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent, event_id
-from shared.domain.payloads import AssessmentData, DeploymentData, RolledBackData, VersionChangeData
+from shared.domain.payloads import (
+    AssessmentData,
+    DeploymentData,
+    RolledBackData,
+    UpgradeFailedData,
+    VersionChangeData,
+)
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import format_instant
 from shared.errors import EventFormatError
@@ -80,6 +86,8 @@ def _deployment_text(event: LifecycleEvent, d: DeploymentData) -> str:
             return f"rolled back {change}{side}"
         return f"{change} (by {d.applied_by})"
     label = f"{d.model_name} {d.model_version}"
+    if isinstance(d, UpgradeFailedData):
+        return f"{label}: modelwatch's upgrade to {d.target_model_name} {d.target_version} refused: {d.error}"
     summary = (d.summary if isinstance(d, AssessmentData) else "") or describe(event)
     return summary if summary.startswith(label) else f"{label}: {summary}"
 

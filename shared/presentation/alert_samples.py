@@ -13,11 +13,11 @@ from typing import Any
 from shared.domain.alerts import Concerned, Message, batch_message, messages_for, with_links
 from shared.domain.catalog import parse_models
 from shared.domain.changes import VersionChange
-from shared.domain.deployment_events import upgraded_event
+from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
 from shared.domain.payloads import ReplacementData
-from shared.domain.policy import Assessment, PolicyRules, assess
+from shared.domain.policy import Assessment, PolicyRules, Status, assess
 from shared.domain.routes import DEFAULT_ROUTE
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
@@ -236,6 +236,33 @@ def _upgrades(n: int) -> list[LifecycleEvent]:
     return out
 
 
+def _failures(n: int) -> list[LifecycleEvent]:
+    """modelwatch's writes of the new default refused by ARM (POLICY_ACCELERATE_DEFAULT with enforcement)."""
+    out = []
+    for i in range(n):
+        d = deployment(f"batch-{i + 1:02}", sku="GlobalStandard", policy="OnceNewDefaultVersionAvailable")
+        a = Assessment(
+            d,
+            Status.UPGRADE_PLANNED,
+            "upgrading to gpt-4o 2024-11-20: POLICY_ACCELERATE_DEFAULT moves it now, ahead of Azure",
+            "accelerate-default",
+            target_version="2024-11-20",
+            action_date=NOW,
+            retirement_date=datetime(2026, 3, 31, tzinfo=UTC),
+            days_left=7,
+            write=True,
+            actor="modelwatch",
+            target_model="gpt-4o",
+        )
+        error = (  # as the ARM client words a refusal (shared/adapters/arm.py)
+            f"ARM PUT {d.resource_id} answered 409 InsufficientQuota: This operation require 50 new capacity in "
+            "quota Tokens Per Minute (thousands) - gpt-4o - GlobalStandard, which is bigger than the current "
+            "available capacity 20."
+        )
+        out.append(upgrade_failed_event(a, error, now=NOW, trigger="sample", thresholds=(30, 14, 7, 1)))
+    return out
+
+
 def sample_messages(status_page_url: str | None = None) -> dict[str, list[Message]]:
     """Every kind of message, as the alert subscriber would send it (the team samples: the route messages)."""
     out = {name: messages_for(e, status_page_url=status_page_url) for name, e in samples().items()}
@@ -245,6 +272,9 @@ def sample_messages(status_page_url: str | None = None) -> dict[str, list[Messag
     batch = batch_message(_upgrades(12))
     assert batch is not None
     out["deployments-upgraded-by-azure"] = with_links([batch], status_page_url)
+    failed = batch_message(_failures(3))
+    assert failed is not None
+    out["deployments-upgrade-failed"] = with_links([failed], status_page_url)
     return out
 
 
@@ -342,4 +372,5 @@ def samples() -> dict[str, LifecycleEvent]:
         "deployment-upgraded-by-azure": upgraded_event(chat, azure_upgrade, now=NOW),
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),
+        "deployment-upgrade-failed": _failures(1)[0],
     }

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import APPLIED_BY_MODELWATCH, VersionChange
-from shared.domain.deployment_events import assessment_event, upgraded_event
+from shared.domain.deployment_events import assessment_event, upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import (
     CATALOG_EVENT_TYPES,
@@ -171,7 +171,7 @@ class PolicyService:
         emitted: list[LifecycleEvent] = []
         writes: list[str] = []
         problems: list[str] = []
-        to_write: list[tuple[Deployment, str, str]] = []
+        to_write: list[tuple[Assessment, str, str]] = []
         for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
@@ -181,7 +181,7 @@ class PolicyService:
             if planned is not None:
                 emitted.append(planned)
             if a.write and a.target_version:
-                to_write.append((d, a.target_model or d.model_name, a.target_version))
+                to_write.append((a, a.target_model or d.model_name, a.target_version))
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast
@@ -189,10 +189,16 @@ class PolicyService:
             workers = max(1, min(self.max_concurrency, len(to_write)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upgrade") as pool:
                 futures = [
-                    (d, pool.submit(self._upgrade, d, model, target, catalog, reference=event.id, now=now))
-                    for d, model, target in to_write
+                    (
+                        a,
+                        pool.submit(
+                            self._upgrade, a.deployment, model, target, catalog, reference=event.id, now=now
+                        ),
+                    )
+                    for a, model, target in to_write
                 ]
-                for d, future in futures:  # in submission order: results stay deterministic
+                for a, future in futures:  # in submission order: results stay deterministic
+                    d = a.deployment
                     try:
                         upgraded = future.result()
                     except ModelWatchError as exc:
@@ -202,6 +208,14 @@ class PolicyService:
                         # one deployment's refusal (quota, ARM error) must not stop the others
                         problems.append(f"{d.name}: {exc}")
                         log.warning("%s: upgrading %s failed: %s", SUBSCRIBER, d.resource_id, exc)
+                        if not isinstance(exc, OutOfScopeError):
+                            # the alerts leave enforced writes to the upgrade's own news: the team must hear
+                            # of a write that did not happen (an out-of-scope deployment is not ours to tell)
+                            emitted.append(
+                                upgrade_failed_event(
+                                    a, str(exc), now=now, trigger=event.id, thresholds=self.reminder_days
+                                )
+                            )
                         continue
                     emitted.append(upgraded)
                     writes.append(d.resource_id)

@@ -401,7 +401,7 @@ def test_a_webhook_outage_is_retried_by_event_grid_and_posts_once(demo_reference
 
 @pytest.mark.reliability(
     fault="a deployment PUT whose long-running operation fails",
-    held="the failure recorded in the ledger with ARM's error; other deployments go on; the next event upgrades it once",
+    held="the failure recorded in the ledger with ARM's error and told to the owning team once; other deployments go on; the next event upgrades it once",
 )
 def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once(
     demo_reference: Reference,
@@ -439,6 +439,11 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         for channel in ("payments/slack", "payments/teams"):
             told = [m for m in outcome.messages[channel] if "modelwatch upgraded fraud-scoring" in m]
             assert len(told) == 1, channel
+            # the refused write is the team's news too (the digest leaves enforced writes to their own news)
+            refused = [m for m in outcome.messages[channel] if "could not upgrade fraud-scoring" in m]
+            assert len(refused) == 1 and "the deployment operation failed (scripted)" in refused[0], channel
+        (failure,) = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
+        assert failure["data"]["deploymentName"] == "fraud-scoring"
 
 
 # ---- a region down for several cycles: later, but not lost, and never a false retirement

@@ -46,10 +46,12 @@ def test_every_event_type_is_registered_with_a_payload_dataclass_and_a_subscribe
         assert is_dataclass(spec.payload) and issubclass(spec.payload, Payload)
         assert spec.about
     assert consumed_by(Consumer.POLICY) == CATALOG_EVENT_TYPES
-    # the alerts tell a change once per team (from the digest), and news of one deployment (held, batched)
+    # the alerts tell a change once per team (from the digest), and news of one deployment (held, batched),
+    # including a write of modelwatch's that ARM refused (the digest leaves enforced writes to their own news)
     assert consumed_by(Consumer.ALERTS) == {
         EventType.CATALOG_DIGEST,
         EventType.DEPLOYMENT_UPGRADED,
+        EventType.DEPLOYMENT_UPGRADE_FAILED,
         EventType.DEPLOYMENT_ROLLED_BACK,
     }
     unconsumed = {EventType.DEPLOYMENT_UPGRADE_PLANNED, EventType.DEPLOYMENT_AT_RISK}
