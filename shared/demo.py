@@ -30,6 +30,7 @@ from shared.domain.payloads import (
     CatalogDigestData,
     DeploymentData,
     RolledBackData,
+    UpgradeFailedData,
     VersionChangeData,
 )
 from shared.domain.routes import Channel, Route
@@ -133,6 +134,10 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
         console.line((f"=== {at:%Y-%m-%d} · {step['title']} ===", "bold cyan"))
         if step.get("flaky"):
             azure.flaky.add(step["flaky"])
+        if step.get("refuse"):
+            azure.refuse(step["refuse"])
+        if step.get("allow"):
+            azure.allow(step["allow"])
         for move in azure.advance(at):
             console.line("  ", ("Azure upgraded", "green"), f" {move}")
         before = len(sent)
@@ -241,6 +246,7 @@ _STYLES = {
     "UpgradePlanned": "yellow",
     "Upgraded": "green",
     "RolledBack": "magenta",
+    "UpgradeFailed": "bold red",
 }
 
 
@@ -264,6 +270,8 @@ def _story(
             d = e.payload_as(DeploymentData)
             kind = e.event_type.removeprefix("ModelLifecycle.Deployment")
             what = d.summary if isinstance(d, AssessmentData) else ""
+            if isinstance(d, UpgradeFailedData):
+                what = f"{d.model_name} {d.model_version} -> {d.target_model_name} {d.target_version} refused: {d.error}"
             if isinstance(d, VersionChangeData):
                 what = f"{d.from_model} {d.from_version} -> {d.to_model} {d.to_version} by {d.applied_by}"
                 if isinstance(d, RolledBackData) and d.side_by_side:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,6 +165,8 @@ class SimulatedAzure:
         self.pending: list[dict[str, Any]] = []  # deployments the story creates later ("from")
         self.account_models: dict[str, list[dict[str, Any]]] = {}
         self.puts = 0
+        # deployments whose PUTs ARM refuses for now (the story's "refuse"): id (casefolded) -> (code, message)
+        self.refusals: dict[str, tuple[str, str]] = {}
         for a in timeline.raw["accounts"]:
             rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.CognitiveServices/accounts/{a['name']}"
             self.accounts[rid.casefold()] = {
@@ -251,7 +254,25 @@ class SimulatedAzure:
         found = self.deployments.get(deployment_id.casefold())
         return copy.deepcopy(found) if found is not None else None
 
+    def deployment_id(self, name: str) -> str:
+        """The resource id of the story's deployment called ``name``."""
+        for d in self.deployments.values():
+            if d["name"] == name:
+                return str(d["id"])
+        raise KeyError(f"the timeline has no deployment {name!r}")
+
+    def refuse(self, ask: Mapping[str, str]) -> None:
+        """From now on ARM refuses PUTs of ``ask["deployment"]`` with ``ask["code"]`` (quota, capacity)."""
+        self.refusals[self.deployment_id(ask["deployment"]).casefold()] = (ask["code"], ask["message"])
+
+    def allow(self, name: str) -> None:
+        self.refusals.pop(self.deployment_id(name).casefold(), None)
+
     def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        refused = self.refusals.get(deployment_id.casefold())
+        if refused is not None:
+            code, message = refused
+            raise ArmError(f"ARM PUT {deployment_id} answered 409 {code}: {message}", status=409, code=code)
         current = self.deployments.get(deployment_id.casefold())
         stored: dict[str, Any] = copy.deepcopy(body)
         if current is not None:

@@ -110,7 +110,19 @@ class World:
         world.sim, world.arm, world.locations = sim, arm, list(locations)
         return world
 
-    def advance(self, at: datetime, *, flaky: str | None = None) -> list[str]:
+    def advance(
+        self,
+        at: datetime,
+        *,
+        flaky: str | None = None,
+        refuse: Mapping[str, str] | None = None,
+        allow: str | None = None,
+    ) -> list[str]:
+        if refuse:  # the story's refusals: ARM answers the deployment's PUTs 409 until it allows them again
+            self.sim.refuse(refuse)
+        if allow:
+            self.sim.allow(allow)
+        self.arm.refusals = dict(self.sim.refusals)
         for key, held in self.arm.deployments.items():  # modelwatch's writes are Azure's starting point
             if key not in self.sim.deployments:  # created by modelwatch (a side-by-side rollback)
                 self.sim.deployments[key] = {
@@ -333,7 +345,9 @@ class Stack:
             self.next_step = index + 1
             at = parse_instant(step["at"])
             self.time.now = at
-            self.world.advance(at, flaky=step.get("flaky"))
+            self.world.advance(
+                at, flaky=step.get("flaky"), refuse=step.get("refuse"), allow=step.get("allow")
+            )
             if on_step is not None:
                 on_step(index, self)
             ok = self.timer()

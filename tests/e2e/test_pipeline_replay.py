@@ -121,8 +121,8 @@ def event_types(outcome: Outcome) -> Counter[str]:
 
 
 @pytest.mark.reliability(
-    fault="none: the demo history (20 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
-    held="every deployment's end state as the documented rules say; 4 writes; 13 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
+    fault="none: the demo history (21 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
+    held="every deployment's end state as the documented rules say; 4 writes accepted, 1 refused and told once; 14 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
 )
 def test_demo_history_ends_where_the_documented_rules_say(
     azurite_connection_string: str, demo_reference: Reference
@@ -145,7 +145,8 @@ def test_demo_history_ends_where_the_documented_rules_say(
             "ptu-ranker": ("gpt-4", "0613", None),
             # upgrade when expired, GlobalStandard: alive past the Standard date, moved to gpt-5.1 at 2026-10-01
             "summarizer": ("gpt-5.1", "2025-11-13", "OnceCurrentVersionExpired"),
-            # provisioned with POLICY_ENFORCE_PROVISIONED: migrated in place across the model family, once
+            # provisioned with POLICY_ENFORCE_PROVISIONED: refused for quota at 11 days, migrated in place across
+            # the model family at the 7-day reminder, once
             "ptu-chat": ("gpt-5.1", "2025-11-13", None),
             # fine-tuned and Meta: never moved, never written
             "support-ft": ("gpt-4o-2024-08-06.ft-0e208cf33a6a466994aff31a08aba678", "1", None),
@@ -166,11 +167,19 @@ def test_demo_history_ends_where_the_documented_rules_say(
             ("ptu-chat", "2024-08-06", "2025-11-13", "modelwatch"),
             ("summarizer", "2024-05-13", "2025-11-13", "azure"),
         )
-        # the enforced upgrade, the in-place rollback, the side-by-side sibling, the provisioned migration
+        # the enforced upgrade, the in-place rollback, the side-by-side sibling, the provisioned migration (its
+        # first PUT was refused before ARM accepted anything)
         assert outcome.writes == 4
+        refused = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
+        assert [(e["data"]["deploymentName"], e["data"]["targetModelName"]) for e in refused] == [
+            ("ptu-chat", "gpt-5.1")
+        ]
+        assert "InsufficientQuota" in refused[0]["data"]["error"]
+        for channel in ("payments/slack", "payments/teams"):  # told once, to the team that owns it
+            assert sum("could not upgrade ptu-chat" in m for m in outcome.messages[channel]) == 1, channel
         assert [code for code, _ in s.rollbacks] == [200, 200]
         assert s.rollbacks[1][1]["siblingDeploymentId"].endswith("/deployments/chat-eu-gpt4o")
-        assert len(event_types(outcome)) == 13  # every event type this product publishes
+        assert len(event_types(outcome)) == 14  # every event type this product publishes
         counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
         for route in ("default", "payments", "search"):
             assert counts[f"{route}/slack"] == counts[f"{route}/teams"] > 0  # one message, both channels
@@ -442,8 +451,8 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
             # the refused write is the team's news too (the digest leaves enforced writes to their own news)
             refused = [m for m in outcome.messages[channel] if "could not upgrade fraud-scoring" in m]
             assert len(refused) == 1 and "the deployment operation failed (scripted)" in refused[0], channel
-        (failure,) = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
-        assert failure["data"]["deploymentName"] == "fraud-scoring"
+        refusals = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
+        assert sorted(e["data"]["deploymentName"] for e in refusals) == ["fraud-scoring", "ptu-chat"]
 
 
 # ---- a region down for several cycles: later, but not lost, and never a false retirement

@@ -67,6 +67,8 @@ class FakeArm(Restorable):
         self.lro_mode = "async"
         self.lro_retry_after = "0"  # the Retry-After an operation's answers carry
         self.fail_next_put: tuple[str, str] | None = None  # (code, message) for the next LRO
+        # deployments whose PUTs are refused at once, 409 with ARM's error body: id (casefolded) -> (code, message)
+        self.refusals: dict[str, tuple[str, str]] = {}
         self.account_models: dict[
             str, list[dict[str, Any]]
         ] = {}  # account id (casefolded) -> AccountModel items
@@ -256,6 +258,9 @@ class FakeArm(Restorable):
     def _put_deployment(
         self, q: dict[str, list[str]], path: str, rid: str, body: Any = None
     ) -> tuple[int, dict[str, str], Any]:
+        refused = self.refusals.get(rid.casefold())
+        if refused is not None:  # quota, capacity: ARM refuses before accepting anything
+            return 409, {}, {"error": {"code": refused[0], "message": refused[1]}}
         current = self.deployments.get(rid.casefold())
         new_model = (body or {}).get("properties", {}).get("model", {})
         if current is not None:

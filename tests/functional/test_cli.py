@@ -135,14 +135,12 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     code, out = run("demo", "--output", str(tmp_path / "demo"))
     assert code == 0
-    assert out.count("=== ") == 21 and "2024-03 to 2026-10" in out  # 20 dated steps, then the iac scan
+    assert out.count("=== ") == 22 and "2024-03 to 2026-10" in out  # 21 dated steps, then the iac scan
     events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]
-    # every event type is exercised by the bundled history, but a refused write: the demo's simulated Azure
-    # accepts every PUT (refusals: tests/functional/test_upgrade_failures.py and the e2e failed-operation replay)
+    # every event type is exercised by the bundled history
     from shared.domain.events import EventType, LifecycleEvent
 
-    published = {t.value for t in EventType} - {EventType.DEPLOYMENT_UPGRADE_FAILED.value}
-    assert {e["eventType"] for e in events} == published
+    assert {e["eventType"] for e in events} == {t.value for t in EventType}
     # every event reads back as its registered payload, and that payload writes the same event again
     for wire in events:
         event = LifecycleEvent.from_wire(wire)
