@@ -148,8 +148,16 @@ def unwrap(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run(browser: str, profile: Path, args: list[str]) -> str:
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args]  # fmt: skip
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     return done.stdout
 
@@ -175,10 +183,16 @@ def render_cards(
         def page(only: str | None) -> Path:
             path = work / (f"card-{abs(hash(only))}.html" if only else "all.html")
             path.write_text(
-                PAGE.format(width=width, renderer=renderer, styles=styles, cards=json.dumps(bodies), only=json.dumps(only),
-                            host=json.dumps(HOST_CONFIG)),
+                PAGE.format(
+                    width=width,
+                    renderer=renderer,
+                    styles=styles,
+                    cards=json.dumps(bodies),
+                    only=json.dumps(only),
+                    host=json.dumps(HOST_CONFIG),
+                ),
                 encoding="utf-8",
-            )  # fmt: skip
+            )
             return path
 
         dom = _run(browser, work / "profile", ["--dump-dom", page(None).as_uri()])
@@ -197,8 +211,11 @@ def render_cards(
                     continue
                 target = out_dir / f"{name}.png"
                 height = max(200, result.height + 24)
-                _run(browser, work / "profile", [f"--screenshot={target}", f"--window-size={width + 24},{height}",
-                                                  page(name).as_uri()])  # fmt: skip
+                _run(
+                    browser,
+                    work / "profile",
+                    [f"--screenshot={target}", f"--window-size={width + 24},{height}", page(name).as_uri()],
+                )
                 result.screenshot = str(target) if target.is_file() else None
             summary = {
                 name: {**vars(r), "screenshot": Path(r.screenshot).name if r.screenshot else None}

@@ -105,9 +105,15 @@ def test_an_operator_rolls_back_from_the_status_page_in_a_browser(  # noqa: PLR0
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         page.on("response", lambda r: seen_policies.append(r.headers.get("content-security-policy", "")))
         page.goto(f"{easy_auth.url}/api/status")

@@ -16,8 +16,16 @@ from tests.functional.test_cli_deployments import APR, JAN, Tenant, run, setup_t
 
 
 def browse(chromium: str, page: Path, profile: Path, *extra: str) -> str:
-    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               f"--user-data-dir={profile}", *extra, page.as_uri()]  # fmt: skip
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *extra,
+        page.as_uri(),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
@@ -163,8 +171,12 @@ def test_no_identifier_breaks_inside_under_the_pages_csp(
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
 
         def serve(route: Route) -> None:
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html,
-                          headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})  # fmt: skip
+            route.fulfill(
+                status=200,
+                content_type="text/html; charset=utf-8",
+                body=html,
+                headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+            )
 
         page.route("http://status.test/**", serve)
         page.goto("http://status.test/api/status")

@@ -70,8 +70,9 @@ ROUTES = {
 }
 
 
-def service(recorder: Recorder, buffer: InMemoryAlertBuffer | None = None, ledger: InMemoryLedger | None = None
-            ) -> NotifyService:  # fmt: skip
+def service(
+    recorder: Recorder, buffer: InMemoryAlertBuffer | None = None, ledger: InMemoryLedger | None = None
+) -> NotifyService:
     return NotifyService(
         ledger=ledger or InMemoryLedger(),
         notifiers={"teams": recorder, "slack": recorder},
@@ -88,8 +89,16 @@ def upgrades(
     out = []
     for i in range(n):
         d = deployment(f"{name}-{i + 1:02}", policy="OnceNewDefaultVersionAvailable", route=route)
-        change = VersionChange(d.resource_id, "2024-05-13", to, NOW, "azure", datetime(2026, 3, 31, tzinfo=UTC),
-                               "OnceNewDefaultVersionAvailable", "inventory")  # fmt: skip
+        change = VersionChange(
+            d.resource_id,
+            "2024-05-13",
+            to,
+            NOW,
+            "azure",
+            datetime(2026, 3, 31, tzinfo=UTC),
+            "OnceNewDefaultVersionAvailable",
+            "inventory",
+        )
         out.append(upgraded_event(d, change, now=NOW))
     return out
 
@@ -218,8 +227,9 @@ def test_overlapping_flushers_tell_a_batch_once() -> None:
     assert len(recorder.sent) == 3 and buffer.groups() == []  # payments: teams + slack; default: teams
 
 
-def test_an_unreadable_held_body_is_dropped_and_reported_not_retried_forever(caplog: pytest.LogCaptureFixture
-                                                                            ) -> None:  # fmt: skip
+def test_an_unreadable_held_body_is_dropped_and_reported_not_retried_forever(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     recorder, ledger, buffer = Recorder(), InMemoryLedger(), InMemoryAlertBuffer()
     buffer.hold([HeldAlert("payments", "upgraded|azure|x|y", "bad", NOW, "{not json")])
     assert service(recorder, buffer, ledger).flush(LATER).sent == 0
@@ -228,8 +238,12 @@ def test_an_unreadable_held_body_is_dropped_and_reported_not_retried_forever(cap
 
 def test_without_a_buffer_an_upgrade_is_told_at_once() -> None:
     recorder = Recorder()
-    notify = NotifyService(ledger=InMemoryLedger(), notifiers={"teams": recorder, "slack": recorder},
-                           routes=ROUTES, scope=Scope())  # fmt: skip
+    notify = NotifyService(
+        ledger=InMemoryLedger(),
+        notifiers={"teams": recorder, "slack": recorder},
+        routes=ROUTES,
+        scope=Scope(),
+    )
     (event,) = upgrades(1)
     notify.handle(event, NOW)
     assert len(recorder.sent) == 2

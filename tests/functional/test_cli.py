@@ -149,15 +149,19 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         assert (
             LifecycleEvent.create(EventType(event.event_type), event.id, event.event_time, payload) == event
         )
-    for expected in ("Azure upgraded chat-prod", "rolled back: chat-prod",
-                     "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by modelwatch",
-                     "ptu-ranker: gpt-4 0613 is retired", "CatalogAnomaly",
-                     # 2026: Azure moves deployments to another model, and the ways back
-                     "Azure upgraded chat-eu: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13",
-                     "rolled back side by side: chat-eu stays on gpt-5.1 2025-11-13; new deployment chat-eu-gpt4o",
-                     "ptu-chat: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13 by modelwatch",
-                     "Azure upgraded summarizer: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13",
-                     "Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09"):  # fmt: skip
+    for expected in (
+        "Azure upgraded chat-prod",
+        "rolled back: chat-prod",
+        "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by modelwatch",
+        "ptu-ranker: gpt-4 0613 is retired",
+        "CatalogAnomaly",
+        # 2026: Azure moves deployments to another model, and the ways back
+        "Azure upgraded chat-eu: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13",
+        "rolled back side by side: chat-eu stays on gpt-5.1 2025-11-13; new deployment chat-eu-gpt4o",
+        "ptu-chat: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13 by modelwatch",
+        "Azure upgraded summarizer: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13",
+        "Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09",
+    ):
         assert expected in out, expected
     status = json.loads((tmp_path / "demo" / "status.json").read_text())
     standing = {d["name"]: (d["status"], d["model"], d["version"]) for d in status["deployments"]}

@@ -44,8 +44,15 @@ def tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 def setup_tenant(arm_server: FakeArm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Tenant:
     """A CLI user's environment pointed at the ARM stand-in, in an empty folder."""
-    for name in ("STATE_STORE", "AzureWebJobsStorage", "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY",
-                 "WATCH_ACCOUNTS", "WATCH_SUBSCRIPTION_IDS", "POLICY_MODE"):  # fmt: skip
+    for name in (
+        "STATE_STORE",
+        "AzureWebJobsStorage",
+        "EVENTGRID_TOPIC_ENDPOINT",
+        "EVENTGRID_TOPIC_KEY",
+        "WATCH_ACCOUNTS",
+        "WATCH_SUBSCRIPTION_IDS",
+        "POLICY_MODE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", SUB)
     monkeypatch.setenv("WATCH_LOCATIONS", "eastus")

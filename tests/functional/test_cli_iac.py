@@ -75,8 +75,19 @@ def test_json_and_sarif_on_stdout(workdir: Path, capsys: pytest.CaptureFixture[s
     chat = next(f for f in document["findings"] if f["name"] == "chat")
     assert chat["version"] == "2024-05-13" and chat["recommended"]["model"] == "gpt-4.1"
     assert document["asOf"] == AT and "Model pins as of" in capsys.readouterr().err
-    code, text = run("iac", "scan", str(DATA / "arm"), "--catalog-file", str(catalog), "--format", "sarif",
-                     "--output", str(workdir / "pins.sarif"), "--root", str(ROOT))  # fmt: skip
+    code, text = run(
+        "iac",
+        "scan",
+        str(DATA / "arm"),
+        "--catalog-file",
+        str(catalog),
+        "--format",
+        "sarif",
+        "--output",
+        str(workdir / "pins.sarif"),
+        "--root",
+        str(ROOT),
+    )
     assert code == 0 and "wrote" in text
     sarif = json.loads((workdir / "pins.sarif").read_text())
     (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "not-offered"]
@@ -117,35 +128,78 @@ def test_drift_from_the_inventory_in_sqlite(workdir: Path) -> None:
     catalog = write_catalog(workdir / "catalog.json")
     state = workdir / "state.db"
     # the catalog snapshot as the watcher commits it, and the inventory Azure moved forward
-    code, text = run("check", "--catalog-file", str(catalog), "--state", f"sqlite:///{state}",
-                     "--locations", "eastus,swedencentral", "--at", AT)  # fmt: skip
+    code, text = run(
+        "check",
+        "--catalog-file",
+        str(catalog),
+        "--state",
+        f"sqlite:///{state}",
+        "--locations",
+        "eastus,swedencentral",
+        "--at",
+        AT,
+    )
     assert code == 0, text
     store = SqliteDeploymentStore(str(state))
-    store.save_deployments([
-        Deployment(resource_id=f"{ACCOUNT}/deployments/chat", account_id=ACCOUNT, name="chat", location="eastus",
-                   model_format="OpenAI", model_name="gpt-4o", model_version="2024-08-06", sku_name="Standard",
-                   upgrade_option="OnceNewDefaultVersionAvailable"),
-    ])  # fmt: skip
+    store.save_deployments(
+        [
+            Deployment(
+                resource_id=f"{ACCOUNT}/deployments/chat",
+                account_id=ACCOUNT,
+                name="chat",
+                location="eastus",
+                model_format="OpenAI",
+                model_name="gpt-4o",
+                model_version="2024-08-06",
+                sku_name="Standard",
+                upgrade_option="OnceNewDefaultVersionAvailable",
+            ),
+        ]
+    )
     store.close()
     azd = copy_fixture("azd", workdir)
-    code, text = run("iac", "scan", str(azd), "--state", f"sqlite:///{state}", "--format", "json",
-                     "--fail-on", "drift", "--at", AT)  # fmt: skip
+    code, text = run(
+        "iac",
+        "scan",
+        str(azd),
+        "--state",
+        f"sqlite:///{state}",
+        "--format",
+        "json",
+        "--fail-on",
+        "drift",
+        "--at",
+        AT,
+    )
     assert code == 1
     document = json.loads(text)
     assert document["catalog"].startswith("the state store (sqlite:///")
     chat = next(f for f in document["findings"] if f["name"] == "chat")
     assert (chat["status"], chat["liveVersion"]) == ("drift", "2024-08-06")
     assert "the next deployment would move it back to 2024-05-13" in chat["detail"]
-    assert chat["recommended"] == {"model": "gpt-4o", "version": "2024-08-06",
-                                   "upgradeOption": "OnceNewDefaultVersionAvailable"}  # fmt: skip
+    assert chat["recommended"] == {
+        "model": "gpt-4o",
+        "version": "2024-08-06",
+        "upgradeOption": "OnceNewDefaultVersionAvailable",
+    }
     embedding = next(f for f in document["findings"] if f["name"] == "embedding")
     assert embedding["status"] == "ok"
     assert any("no live deployment oai-contoso-chat/embedding" in n for n in embedding["notes"])
 
     # fix pins what runs; --dry-run first writes nothing
     before = (azd / "infra" / "main.parameters.json").read_text()
-    code, diff = run("iac", "fix", str(azd), "--state", f"sqlite:///{state}", "--dry-run", "--at", AT,
-                     "--root", str(workdir))  # fmt: skip
+    code, diff = run(
+        "iac",
+        "fix",
+        str(azd),
+        "--state",
+        f"sqlite:///{state}",
+        "--dry-run",
+        "--at",
+        AT,
+        "--root",
+        str(workdir),
+    )
     assert code == 0 and (azd / "infra" / "main.parameters.json").read_text() == before
     assert '+      "value": "${AZURE_OPENAI_CHATGPT_MODEL_VERSION=2024-08-06}"' in diff
     assert "would change 1 file(s), 1 value(s)" in diff

@@ -20,8 +20,22 @@ import pytest
 from shared.cli_version import VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP = ("node_modules", ".venv", ".git", "build", "dist", "demo-output", ".modelwatch", "__pycache__",
-        ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "*.egg-info", ".azurite")  # fmt: skip
+SKIP = (
+    "node_modules",
+    ".venv",
+    ".git",
+    "build",
+    "dist",
+    "demo-output",
+    ".modelwatch",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "*.egg-info",
+    ".azurite",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +46,24 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(*SKIP))
     out = base / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--wheel-dir", str(out), str(tree)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(out),
+            str(tree),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     (found,) = out.glob("modelwatch-*.whl")
     return found
 
@@ -59,26 +87,51 @@ def test_modelwatch_runs_from_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bindir = env_dir / "bin"
-    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                    str(wheel)], check=True, capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     work = tmp_path / "work"
     work.mkdir()
     env = {
         k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "STATE_STORE", "WATCH_SUBSCRIPTION_ID")
     }
-    version = subprocess.run([str(bindir / "modelwatch"), "--version"], check=False, capture_output=True, text=True,
-                             cwd=work, env=env, timeout=60)  # fmt: skip
+    version = subprocess.run(
+        [str(bindir / "modelwatch"), "--version"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=60,
+    )
     assert version.returncode == 0 and version.stdout.strip() == f"modelwatch {VERSION}"
     # the bundled sample catalog is package data: found from outside the source tree
-    check = subprocess.run([str(bindir / "modelwatch"), "check", "--dry-run"], check=False, capture_output=True, text=True,
-                           cwd=work, env=env, timeout=120)  # fmt: skip
+    check = subprocess.run(
+        [str(bindir / "modelwatch"), "check", "--dry-run"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stderr
     assert (
         check.stdout.startswith("state: sqlite:///.modelwatch/state.db")
         and "bundled sample catalog" in check.stdout
     )
-    usage = subprocess.run([str(bindir / "modelwatch"), "plan", "--help"], check=False, capture_output=True, text=True,
-                           cwd=work, env=env, timeout=60)  # fmt: skip
+    usage = subprocess.run(
+        [str(bindir / "modelwatch"), "plan", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=60,
+    )
     assert "usage: modelwatch plan" in usage.stdout and "  modelwatch plan --fail-on" in usage.stdout
 
 
@@ -94,8 +147,11 @@ def _pins(path: Path) -> set[str]:
 @pytest.mark.parametrize("name", ["requirements", "requirements-dev"])
 def test_lock_files_pin_every_package_with_hashes(name: str) -> None:
     lock = (ROOT / f"{name}.lock").read_text()
-    entries = re.findall(r"^([A-Za-z0-9_.-]+==\S+)(?: ;[^\\\n]*)? \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",
-                         lock, re.MULTILINE)  # fmt: skip
+    entries = re.findall(
+        r"^([A-Za-z0-9_.-]+==\S+)(?: ;[^\\\n]*)? \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",
+        lock,
+        re.MULTILINE,
+    )
     locked = {pin.lower().replace("_", "-") for pin, _ in entries}
     assert len(entries) == len(re.findall(r"^[A-Za-z0-9_.-]+==", lock, re.MULTILINE))  # every pin has hashes
     assert _pins(ROOT / f"{name}.txt") <= locked, "requirements changed: run make lock"

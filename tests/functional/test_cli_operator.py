@@ -21,10 +21,26 @@ from tests.functional.test_cli_deployments import JAN, SUB, Tenant, setup_tenant
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "https://topic.eastus-1.eventgrid.azure.net/api/events"
 KEY = "c2VjcmV0a2V5c2VjcmV0"  # an account key: never printed
-SETTINGS = ("WATCH_SUBSCRIPTION_ID", "WATCH_LOCATIONS", "STATE_STORE", "AzureWebJobsStorage", "STATE_TABLE_PREFIX",
-            "AzureWebJobsStorage__accountName", "EVENTGRID_TOPIC_ENDPOINT", "EVENTGRID_TOPIC_KEY", "ARM_BEARER_TOKEN",
-            "ARM_ENDPOINT", "WATCH_ACCOUNTS", "WATCH_SUBSCRIPTION_IDS", "POLICY_MODE", "TEAMS_WEBHOOK_URL",
-            "SLACK_WEBHOOK_URL", "ALERT_ROUTES", "RETIREMENT_REMINDER_DAYS", "WEBSITE_SITE_NAME")  # fmt: skip
+SETTINGS = (
+    "WATCH_SUBSCRIPTION_ID",
+    "WATCH_LOCATIONS",
+    "STATE_STORE",
+    "AzureWebJobsStorage",
+    "STATE_TABLE_PREFIX",
+    "AzureWebJobsStorage__accountName",
+    "EVENTGRID_TOPIC_ENDPOINT",
+    "EVENTGRID_TOPIC_KEY",
+    "ARM_BEARER_TOKEN",
+    "ARM_ENDPOINT",
+    "WATCH_ACCOUNTS",
+    "WATCH_SUBSCRIPTION_IDS",
+    "POLICY_MODE",
+    "TEAMS_WEBHOOK_URL",
+    "SLACK_WEBHOOK_URL",
+    "ALERT_ROUTES",
+    "RETIREMENT_REMINDER_DAYS",
+    "WEBSITE_SITE_NAME",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -143,15 +159,23 @@ def test_app_settings_file_is_the_deployed_apps_settings(
     tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / "deployed.db"
-    listing = app_settings(tmp_path / "app-settings.json", {
-        "WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": "eastus", "ARM_ENDPOINT": tenant.arm.endpoint,
-        "ARM_BEARER_TOKEN": "local-token", "ARM_MAX_RETRIES": "0", "STATE_STORE": f"sqlite:///{state}",
-        "EVENTGRID_TOPIC_ENDPOINT": TOPIC, "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
-        "AzureWebJobsStorage__accountName": "stdeployed",
-        "TEAMS_WEBHOOK_URL": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/teams/)",
-        "ALERT_ROUTES": json.dumps({"payments": {"slack": "PAYMENTS_SLACK"}}),
-        "PAYMENTS_SLACK": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/pay/)",
-    })  # fmt: skip
+    listing = app_settings(
+        tmp_path / "app-settings.json",
+        {
+            "WATCH_SUBSCRIPTION_ID": SUB,
+            "WATCH_LOCATIONS": "eastus",
+            "ARM_ENDPOINT": tenant.arm.endpoint,
+            "ARM_BEARER_TOKEN": "local-token",
+            "ARM_MAX_RETRIES": "0",
+            "STATE_STORE": f"sqlite:///{state}",
+            "EVENTGRID_TOPIC_ENDPOINT": TOPIC,
+            "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
+            "AzureWebJobsStorage__accountName": "stdeployed",
+            "TEAMS_WEBHOOK_URL": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/teams/)",
+            "ALERT_ROUTES": json.dumps({"payments": {"slack": "PAYMENTS_SLACK"}}),
+            "PAYMENTS_SLACK": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/pay/)",
+        },
+    )
     monkeypatch.setenv("WATCH_LOCATIONS", "westus")  # the laptop's own settings do not leak in
     monkeypatch.setenv("STATE_STORE", "sqlite:///laptop.db")
     (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {"POLICY_MODE": "enforce"}}))
@@ -191,8 +215,13 @@ def test_the_alerts_rollback_command_works_against_the_deployed_state(
     from shared.domain.alerts import APP_SETTINGS_FILE, messages_for
     from shared.domain.events import LifecycleEvent
 
-    deployed = {"WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": "eastus", "ARM_ENDPOINT": tenant.arm.endpoint,
-                "ARM_BEARER_TOKEN": "local-token", "STATE_STORE": f"sqlite:///{tmp_path / 'deployed.db'}"}  # fmt: skip
+    deployed = {
+        "WATCH_SUBSCRIPTION_ID": SUB,
+        "WATCH_LOCATIONS": "eastus",
+        "ARM_ENDPOINT": tenant.arm.endpoint,
+        "ARM_BEARER_TOKEN": "local-token",
+        "STATE_STORE": f"sqlite:///{tmp_path / 'deployed.db'}",
+    }
     app_settings(tmp_path / APP_SETTINGS_FILE, deployed)
     run("check", "--at", JAN, "--app-settings", APP_SETTINGS_FILE)
     run("deployments", "--refresh", "--at", JAN, "--app-settings", APP_SETTINGS_FILE)
@@ -242,14 +271,26 @@ def test_settings_refuses_the_sample_as_the_app_would(
 def test_settings_names_every_problem_at_once_and_each_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": {
-        "WATCH_LOCATIONS": "Not A Place!", "RETIREMENT_REMINDER_DAYS": "90,7,14,1,30,60", "POLICY_MODE": "plan"}}))  # fmt: skip
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps(
+            {
+                "Values": {
+                    "WATCH_LOCATIONS": "Not A Place!",
+                    "RETIREMENT_REMINDER_DAYS": "90,7,14,1,30,60",
+                    "POLICY_MODE": "plan",
+                }
+            }
+        )
+    )
     monkeypatch.setenv("POLICY_MODE", "enforce")  # the environment wins over local.settings.json
     monkeypatch.setenv("POLICY_ENFORCE_ALL_ACCOUNTS", "true")
     code, text = run("settings")
     assert code == 2
-    for problem in ("WATCH_LOCATIONS has 'Not A Place!'", "WATCH_SUBSCRIPTION_ID is missing",
-                    "EVENTGRID_TOPIC_ENDPOINT is missing"):  # fmt: skip
+    for problem in (
+        "WATCH_LOCATIONS has 'Not A Place!'",
+        "WATCH_SUBSCRIPTION_ID is missing",
+        "EVENTGRID_TOPIC_ENDPOINT is missing",
+    ):
         assert problem in text, problem
     assert "WATCH_LOCATIONS is missing" not in text  # bad, not missing: said once
     rows = {
@@ -351,8 +392,12 @@ def test_plan_fail_on_gates(tenant: Tenant, capsys: pytest.CaptureFixture[str]) 
 
 def test_global_options_before_or_after_the_command(tmp_path: Path) -> None:
     state = f"sqlite:///{tmp_path / 'g.db'}"
-    for argv in (("--state", state, "plan"), ("plan", "--state", state), ("-v", "plan", "--state", state),
-                 ("plan", "-v", "--state", state)):  # fmt: skip
+    for argv in (
+        ("--state", state, "plan"),
+        ("plan", "--state", state),
+        ("-v", "plan", "--state", state),
+        ("plan", "-v", "--state", state),
+    ):
         code, text = run(*argv)
         assert code == 0 and text.startswith(f"state: {state} (--state"), argv
     listing = app_settings(tmp_path / "s.json", {"STATE_STORE": state})
@@ -376,8 +421,12 @@ def test_report_out_dash_writes_to_stdout(tmp_path: Path, capsys: pytest.Capture
 
 def test_a_closed_pipe_ends_quietly() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "shared", "alerts", "preview"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared", "alerts", "preview"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()  # `| head -1`
@@ -401,8 +450,21 @@ def _commands(parser: object, prefix: str = "") -> dict[str, object]:
 
 def test_every_command_has_a_description_and_an_example() -> None:
     commands = _commands(build_parser())
-    assert {"check", "run", "plan", "deployments", "deliver", "rollback", "report", "settings", "demo",
-            "alerts preview", "alerts send", "iac scan", "iac fix"} <= set(commands)  # fmt: skip
+    assert {
+        "check",
+        "run",
+        "plan",
+        "deployments",
+        "deliver",
+        "rollback",
+        "report",
+        "settings",
+        "demo",
+        "alerts preview",
+        "alerts send",
+        "iac scan",
+        "iac fix",
+    } <= set(commands)
     for name, parser in commands.items():
         text = parser.format_help()  # type: ignore[attr-defined]
         assert parser.description, name  # type: ignore[attr-defined]
@@ -461,8 +523,10 @@ def test_alerts_send_reports_a_refusal_by_channel_never_by_url(
 def test_alerts_send_says_a_key_vault_webhook_cannot_be_used_here(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    listing = app_settings(tmp_path / "s.json", {
-        "SLACK_WEBHOOK_URL": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/slack/)"})  # fmt: skip
+    listing = app_settings(
+        tmp_path / "s.json",
+        {"SLACK_WEBHOOK_URL": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/slack/)"},
+    )
     code, text = run("alerts", "send", "--route", "default", "--app-settings", listing)
     assert code == 2 and "SLACK_WEBHOOK_URL is a Key Vault reference" in text
     assert "not set (or not resolved)" in capsys.readouterr().err

@@ -130,13 +130,15 @@ def test_fine_tuned_deployments_get_their_own_deprecation_from_the_accounts_mode
     arm_server.account_models[a.casefold()] = [
         {  # Accounts - List Models: flat AccountModel items (2025-09-01 spec example shape)
             "baseModel": {"format": "OpenAI", "name": "gpt-4.1", "version": "2025-04-14"},
-            "format": "OpenAI", "name": ft, "version": "1",
+            "format": "OpenAI",
+            "name": ft,
+            "version": "1",
             "capabilities": {"fineTune": "false", "inference": "true"},
             "deprecation": {"inference": "2027-10-01T00:00:00Z", "deprecationStatus": "Planned"},
             "lifecycleStatus": "GenerallyAvailable",
         },
         {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06", "isDefaultVersion": True},
-    ]  # fmt: skip
+    ]
     stores = InMemoryDeploymentStore()
     assert service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW).ok
     by_name = {d.name: d for d in stores.list_deployments()}

@@ -52,9 +52,13 @@ def wire(arm: FakeArm, queue: object, **extra: str) -> bootstrap.Services:
     )
     stores = InMemoryDeploymentStore()
     services = bootstrap.build_services(
-        settings, state=InMemoryCatalogStateStore(), stores=stores, ledger=InMemoryLedger(),
-        publisher=CollectingPublisher(), queue=queue,  # type: ignore[arg-type]
-    )  # fmt: skip
+        settings,
+        state=InMemoryCatalogStateStore(),
+        stores=stores,
+        ledger=InMemoryLedger(),
+        publisher=CollectingPublisher(),
+        queue=queue,  # type: ignore[arg-type]
+    )
     bootstrap.install(services)
     return services
 

@@ -167,12 +167,17 @@ def app(
     tmp_path: Path,
 ) -> Iterator[None]:
     env = {
-        "WATCH_SUBSCRIPTION_ID": SUB, "WATCH_LOCATIONS": ",".join(REGIONS), "ARM_ENDPOINT": arm_server.endpoint,
-        "ARM_BEARER_TOKEN": "local-token", "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
-        "EVENTGRID_TOPIC_KEY": eventgrid_server.key, "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}",
-        "TEAMS_WEBHOOK_URL": "TEAMS_URL_SECRET", "TEAMS_URL_SECRET": teams_webhook.url,
+        "WATCH_SUBSCRIPTION_ID": SUB,
+        "WATCH_LOCATIONS": ",".join(REGIONS),
+        "ARM_ENDPOINT": arm_server.endpoint,
+        "ARM_BEARER_TOKEN": "local-token",
+        "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
+        "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
+        "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}",
+        "TEAMS_WEBHOOK_URL": "TEAMS_URL_SECRET",
+        "TEAMS_URL_SECRET": teams_webhook.url,
         "SLACK_WEBHOOK_URL": slack_webhook.url,
-    }  # fmt: skip
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     bootstrap.reset_function_services()

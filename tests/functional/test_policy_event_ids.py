@@ -36,12 +36,18 @@ def test_one_decision_from_two_catalog_events_is_one_event_id() -> None:
     stores.save_deployments(
         [
             Deployment(
-                resource_id=f"{ACCOUNT}/deployments/chat", account_id=ACCOUNT, name="chat", location="eastus",
-                model_format="OpenAI", model_name="gpt-4o", model_version="2024-08-06", sku_name="Standard",
+                resource_id=f"{ACCOUNT}/deployments/chat",
+                account_id=ACCOUNT,
+                name="chat",
+                location="eastus",
+                model_format="OpenAI",
+                model_name="gpt-4o",
+                model_version="2024-08-06",
+                sku_name="Standard",
                 upgrade_option="NoAutoUpgrade",
             )
         ]
-    )  # fmt: skip
+    )
     state = InMemoryCatalogStateStore()
     first = diff_location(None, parse_models(BEFORE), NOW - timedelta(days=1), location="eastus")
     second = diff_location(first.snapshot, parse_models(AFTER), NOW)
@@ -49,10 +55,16 @@ def test_one_decision_from_two_catalog_events_is_one_event_id() -> None:
     kinds = {e.event_type: e for e in second.events}
     released, scheduled = kinds[EventType.VERSION_RELEASED], kinds[EventType.RETIREMENT_SCHEDULED]
     policy = PolicyService(
-        deployments=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
-        publisher=CollectingPublisher(), rules=PolicyRules(), reminder_days=(90, 30, 7),
+        deployments=stores,
+        ledger=InMemoryLedger(),
+        rollbacks=stores,
+        state=state,
+        api=None,
+        publisher=CollectingPublisher(),
+        rules=PolicyRules(),
+        reminder_days=(90, 30, 7),
         scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
-    )  # fmt: skip
+    )
 
     (from_release,) = policy.handle(released, NOW).emitted
     (from_retirement,) = policy.handle(scheduled, NOW).emitted

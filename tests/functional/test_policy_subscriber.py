@@ -68,10 +68,16 @@ class World:
         )
         self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
         self.policy = PolicyService(
-            deployments=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=api,
-            publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
+            deployments=self.stores,
+            ledger=self.ledger,
+            rollbacks=self.stores,
+            state=self.state,
+            api=api,
+            publisher=self.publisher,
+            rules=PolicyRules(enforce=enforce),
+            scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
             reminder_days=(90, 60, 30, 14, 7, 1),
-        )  # fmt: skip
+        )
         self.inventory.refresh(NOW)
 
 
@@ -157,8 +163,13 @@ def test_azure_upgrade_is_noticed_by_the_inventory(world: World) -> None:
 
 def test_out_of_scope_and_malformed_events_write_nothing(world: World) -> None:
     event = world.events[0]
-    moved = LifecycleEvent(event.id + "x", event.event_type, event.subject.replace("eastus", "westus"), NOW,
-                           {**event.data, "location": "westus"})  # fmt: skip
+    moved = LifecycleEvent(
+        event.id + "x",
+        event.event_type,
+        event.subject.replace("eastus", "westus"),
+        NOW,
+        {**event.data, "location": "westus"},
+    )
     forged = LifecycleEvent(
         event.id + "y",
         event.event_type,

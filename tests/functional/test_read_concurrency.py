@@ -37,8 +37,14 @@ def settings(arm: FakeArm, **extra: str) -> dict[str, str]:
 def regions_of_three_pages(arm: FakeArm) -> None:
     arm.page_size = 2
     for region in REGIONS:
-        arm.set_catalog(SUB, region, [item("gpt-4o", v) for v in ("2024-05-13", "2024-08-06", "2024-11-20",
-                                                                  "2025-01-01", "2025-02-01", "2025-03-01")])  # fmt: skip
+        arm.set_catalog(
+            SUB,
+            region,
+            [
+                item("gpt-4o", v)
+                for v in ("2024-05-13", "2024-08-06", "2024-11-20", "2025-01-01", "2025-02-01", "2025-03-01")
+            ],
+        )
 
 
 def test_sixty_regions_of_three_pages_take_one_region_s_chain(arm_server: FakeArm) -> None:
@@ -83,16 +89,32 @@ def test_subscriptions_are_listed_together_each_within_its_own_read_bucket(arm_s
         account = arm_server.add_account(sub, "rg", f"aoai-{i}", "eastus")
         arm_server.add_deployment(account, f"chat-{i}", "gpt-4o", "2024-08-06")
     failing = subs[3]
-    arm_server.faults.append(Fault(status=403, path_contains=f"/subscriptions/{failing}/", body='{"error":'
-                                   '{"code":"AuthorizationFailed","message":"no role"}}'))  # fmt: skip
+    arm_server.faults.append(
+        Fault(
+            status=403,
+            path_contains=f"/subscriptions/{failing}/",
+            body='{"error":{"code":"AuthorizationFailed","message":"no role"}}',
+        )
+    )
     arm_server.gate(r"/providers/Microsoft\.CognitiveServices/accounts$", parties=len(subs))
     waits: list[float] = []
     budget = ReadBudget(capacity=2, refill_per_second=0.001, clock=lambda: 0.0)
-    client = ArmClient(arm_server.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), sleep=waits.append,
-                       read_budget=budget)  # fmt: skip
+    client = ArmClient(
+        arm_server.endpoint,
+        "2025-09-01",
+        StaticTokenProvider(Secret("t")),
+        sleep=waits.append,
+        read_budget=budget,
+    )
     stores = InMemoryDeploymentStore()
-    service = InventoryService(ArmDeploymentApi(client), stores, stores, InMemoryCatalogStateStore(),
-                               subscriptions=subs, max_concurrency=64)  # fmt: skip
+    service = InventoryService(
+        ArmDeploymentApi(client),
+        stores,
+        stores,
+        InMemoryCatalogStateStore(),
+        subscriptions=subs,
+        max_concurrency=64,
+    )
     report = service.refresh(NOW)
     assert arm_server.broken_gates == 0  # all six listings were in flight together
     assert waits == [] and budget.waited == 0  # two reads per subscription, each from its own bucket

@@ -32,9 +32,14 @@ class World:
         self.arm = arm
         account = arm.add_account(SUB, "rg", "contoso", "eastus")
         self.chat = arm.add_deployment(
-            account, "chat", "gpt-4o", "2024-05-13", policy="OnceNewDefaultVersionAvailable",
-            tags={"modelwatch:route": "payments"}, extra={"futureField": {"kept": True}},
-        )  # fmt: skip
+            account,
+            "chat",
+            "gpt-4o",
+            "2024-05-13",
+            policy="OnceNewDefaultVersionAvailable",
+            tags={"modelwatch:route": "payments"},
+            extra={"futureField": {"kept": True}},
+        )
         self.swap = arm.add_deployment(account, "swap", "gpt-4o", "2024-05-13")
         self.plain = arm.add_deployment(account, "plain", "gpt-4o", "2024-08-06")
         self.state = InMemoryCatalogStateStore()
@@ -294,9 +299,13 @@ def test_side_by_side_never_replaces_an_existing_deployment_and_reports_quota(wo
         world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="plain")  # a name in use
     assert info.value.reason == "name-taken" and world.arm.puts() == []
     world.arm.faults.append(
-        Fault(400, body='{"error":{"code":"InsufficientQuota","message":"This operation requires 10 new capacity"}}',
-              path_contains="/deployments/swap-old", method="PUT")
-    )  # fmt: skip
+        Fault(
+            400,
+            body='{"error":{"code":"InsufficientQuota","message":"This operation requires 10 new capacity"}}',
+            path_contains="/deployments/swap-old",
+            method="PUT",
+        )
+    )
     with pytest.raises(RollbackRefused) as info:
         world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="swap-old")
     assert info.value.reason == "quota" and "InsufficientQuota" in str(info.value)

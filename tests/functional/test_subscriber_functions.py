@@ -58,8 +58,14 @@ class App:
     def __init__(self, arm: FakeArm, topic: FakeEventGridTopic) -> None:
         self.arm, self.topic = arm, topic
         account = arm.add_account(SUB, "rg", "contoso", "eastus")
-        self.chat = arm.add_deployment(account, "chat", "gpt-4o", "2024-05-13", policy="OnceCurrentVersionExpired",
-                                       extra={"futureField": 1})  # fmt: skip
+        self.chat = arm.add_deployment(
+            account,
+            "chat",
+            "gpt-4o",
+            "2024-05-13",
+            policy="OnceCurrentVersionExpired",
+            extra={"futureField": 1},
+        )
         self.legacy = arm.add_deployment(account, "legacy", "gpt-4o", "2024-05-13", policy="NoAutoUpgrade")
         self.auto = arm.add_deployment(
             account, "auto", "gpt-4o", "2024-08-06", policy="OnceNewDefaultVersionAvailable"

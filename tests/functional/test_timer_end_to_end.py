@@ -187,9 +187,13 @@ def test_a_run_stops_starting_work_at_its_time_budget_and_says_what_it_did_not_r
     assert services.watcher is not None and services.inventory is not None
     # 300 s budget, a clock that reads 60 s further each time: the refresh gets 150 s, the catalog what is left
     report = run_timer(
-        services.watcher, services.inventory, ["eastus", "swedencentral"],
-        services.clock(), budget_seconds=300, clock=Ticks(),
-    )  # fmt: skip
+        services.watcher,
+        services.inventory,
+        ["eastus", "swedencentral"],
+        services.clock(),
+        budget_seconds=300,
+        clock=Ticks(),
+    )
     assert report.inventory is not None
     not_reached = [p for p in report.inventory.problems if "time budget" in p]
     assert not_reached and len(not_reached) < 6  # some accounts were listed, the rest reported

@@ -33,8 +33,11 @@ def check_round_trip(raw: JsonValue) -> None:
     if isinstance(event, LifecycleEvent):
         again = LifecycleEvent.from_json(event.to_json())
         assert (again.id, again.event_type, again.subject, again.data_version) == (
-            event.id, event.event_type, event.subject, event.data_version
-        )  # fmt: skip
+            event.id,
+            event.event_type,
+            event.subject,
+            event.data_version,
+        )
         assert json.dumps(dict(again.data), sort_keys=True) == json.dumps(dict(event.data), sort_keys=True)
 
 

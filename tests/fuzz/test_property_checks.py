@@ -40,8 +40,10 @@ def test_the_documented_error_predicate_rejects_raw_builtins() -> None:
     assert not is_documented(EventFormatError("bad event"), CATALOG_ERRORS), "only the parser's own errors"
     with pytest.raises(AssertionError, match="undocumented KeyError"):
         attempt(lambda: as_object({})["model"], CATALOG_ERRORS)
-    assert isinstance(attempt(lambda: parse_deployment({}, account_id=EAST, location="x"), DEPLOYMENT_ERRORS),
-                      DeploymentFormatError)  # fmt: skip
+    assert isinstance(
+        attempt(lambda: parse_deployment({}, account_id=EAST, location="x"), DEPLOYMENT_ERRORS),
+        DeploymentFormatError,
+    )
 
 
 def test_the_catalog_checks_catch_a_lost_entry_and_an_unnamed_one() -> None:

@@ -243,9 +243,12 @@ def tuned(name: str, base: str = "gpt-4o", location: str = "eastus") -> Deployme
     """A fine-tuned deployment whose base model is ``base``."""
     model = f"{base}-2024-08-06.ft-0123abcd"
     return deployment(
-        name, location=location, model_name=model, model_version="1",
+        name,
+        location=location,
+        model_name=model,
+        model_version="1",
         fine_tune=FineTune(True, base, "2024-08-06", datetime(2027, 1, 1, tzinfo=UTC), "GenerallyAvailable"),
-    )  # fmt: skip
+    )
 
 
 def test_no_deployments_of_a_model_at_first(store: DeploymentStores) -> None:

@@ -34,8 +34,14 @@ def tenant(arm: FakeArm) -> None:
         for j in range(1 + i % 2):
             account = arm.add_account(sub, f"rg-{i}", f"aoai-{i}-{j}", ("eastus", "swedencentral")[j])
             for k in range(3):
-                arm.add_deployment(account, f"d-{k}", ("gpt-4o", "gpt-4.1", "gpt-4o-mini")[k], "2024-08-06",
-                                   policy="OnceNewDefaultVersionAvailable", tags={"team": f"t{i}"})  # fmt: skip
+                arm.add_deployment(
+                    account,
+                    f"d-{k}",
+                    ("gpt-4o", "gpt-4.1", "gpt-4o-mini")[k],
+                    "2024-08-06",
+                    policy="OnceNewDefaultVersionAvailable",
+                    tags={"team": f"t{i}"},
+                )
 
 
 def known_before(arm: FakeArm) -> list[Deployment]:
@@ -43,10 +49,17 @@ def known_before(arm: FakeArm) -> list[Deployment]:
     one of a subscription no longer watched."""
     account = f"/subscriptions/{SUBS[0]}/resourceGroups/rg-0{PROVIDER}/accounts/aoai-0-0"
     base = Deployment(
-        resource_id=f"{account}/deployments/d-0", account_id=account, name="d-0", location="eastus",
-        model_format="OpenAI", model_name="gpt-4o", model_version="2024-05-13", sku_name="Standard",
-        upgrade_option="OnceNewDefaultVersionAvailable", tags={"team": "t0"},
-    )  # fmt: skip
+        resource_id=f"{account}/deployments/d-0",
+        account_id=account,
+        name="d-0",
+        location="eastus",
+        model_format="OpenAI",
+        model_name="gpt-4o",
+        model_version="2024-05-13",
+        sku_name="Standard",
+        upgrade_option="OnceNewDefaultVersionAvailable",
+        tags={"team": "t0"},
+    )
     unwatched = f"/subscriptions/{UNWATCHED}/resourceGroups/rg{PROVIDER}/accounts/old"
     return [
         base,  # ARM says 2024-08-06 now: moved outside modelwatch

@@ -47,10 +47,16 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
     }
     event = LifecycleEvent(long_id, EventType.VERSION_RETIRED.value, subject, NOW, data)
     policy = PolicyService(
-        deployments=stores, ledger=ledger, rollbacks=stores, state=InMemoryCatalogStateStore(), api=None,
-        publisher=CollectingPublisher(), rules=PolicyRules(), scope=Scope(subscriptions=frozenset({"s"})),
+        deployments=stores,
+        ledger=ledger,
+        rollbacks=stores,
+        state=InMemoryCatalogStateStore(),
+        api=None,
+        publisher=CollectingPublisher(),
+        rules=PolicyRules(),
+        scope=Scope(subscriptions=frozenset({"s"})),
         reminder_days=(30,),
-    )  # fmt: skip
+    )
     result = policy.handle(event, NOW)  # returns: Event Grid gets a 200 and stops
     assert result.outcome == FAILED and "ledger refused" in result.detail
     sender = NeverSends()

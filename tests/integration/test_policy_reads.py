@@ -31,10 +31,17 @@ AFTER = [*BEFORE, item("gpt-4o", "2024-11-20")]  # a release: an event about the
 
 def deployment(name: str, model: str, location: str, fine_tune: FineTune | None = None) -> Deployment:
     return Deployment(
-        resource_id=f"{ACCOUNT}/deployments/{name}", account_id=ACCOUNT, name=name, location=location,
-        model_format="OpenAI", model_name=model, model_version="1" if fine_tune else "2024-08-06",
-        sku_name="Standard", upgrade_option="OnceNewDefaultVersionAvailable", fine_tune=fine_tune,
-    )  # fmt: skip
+        resource_id=f"{ACCOUNT}/deployments/{name}",
+        account_id=ACCOUNT,
+        name=name,
+        location=location,
+        model_format="OpenAI",
+        model_name=model,
+        model_version="1" if fine_tune else "2024-08-06",
+        sku_name="Standard",
+        upgrade_option="OnceNewDefaultVersionAvailable",
+        fine_tune=fine_tune,
+    )
 
 
 def test_a_delivery_reads_only_its_model_s_deployments(
@@ -64,10 +71,16 @@ def test_a_delivery_reads_only_its_model_s_deployments(
     # a worker's store, new as after a cold start
     stores = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
     policy = PolicyService(
-        deployments=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
-        publisher=CollectingPublisher(), rules=PolicyRules(), reminder_days=(30,),
+        deployments=stores,
+        ledger=InMemoryLedger(),
+        rollbacks=stores,
+        state=state,
+        api=None,
+        publisher=CollectingPublisher(),
+        rules=PolicyRules(),
+        reminder_days=(30,),
         scope=Scope(frozenset({"eastus", "westus"}), subscriptions=frozenset({SUB})),
-    )  # fmt: skip
+    )
     try:
         result = policy.handle(released, NOW)
         assert result.outcome == PROCESSED

@@ -113,9 +113,15 @@ def event(suffix: str, when: datetime = T0, **data: object) -> LifecycleEvent:
         event_type=EventType.VERSION_RELEASED.value,
         subject=version_subject(where, v.format, v.name, v.version),
         event_time=when,
-        data={"location": where, "modelFormat": v.format, "modelName": v.name, "modelVersion": v.version,
-              "baseline": False, **data},  # type: ignore[dict-item]
-    )  # fmt: skip
+        data={
+            "location": where,
+            "modelFormat": v.format,
+            "modelName": v.name,
+            "modelVersion": v.version,
+            "baseline": False,
+            **data,  # type: ignore[dict-item]
+        },
+    )
 
 
 # cursors
@@ -338,10 +344,14 @@ def test_a_large_baselines_digests_fit_the_outbox(store: CatalogStateStore) -> N
     """A first install over 60 regions: 200 events of distinct changes per digest would be ~40K characters, over
     Table Storage's 32K per property, and the outbox could never record it; digests are split to fit."""
     events = [
-        event(f"{i:03d}-{'x' * 40}", T0 + timedelta(seconds=i), location=f"region{i % 60:02d}",
-              retirementDate=f"2026-{i % 12 + 1:02d}-{i % 28 + 1:02d}T00:00:00Z")
+        event(
+            f"{i:03d}-{'x' * 40}",
+            T0 + timedelta(seconds=i),
+            location=f"region{i % 60:02d}",
+            retirementDate=f"2026-{i % 12 + 1:02d}-{i % 28 + 1:02d}T00:00:00Z",
+        )
         for i in range(400)
-    ]  # fmt: skip
+    ]
     digests = build_digests(events)
     assert all(len(d.to_json()) <= MAX_DIGEST_CHARS for d in digests) and len(digests) > 2
     covered = [str(i) for d in digests for i in d.data["coveredEventIds"]]  # type: ignore[union-attr]

@@ -281,8 +281,14 @@ def test_alert_settings_resolve_setting_names_and_never_echo_urls() -> None:
             }
         )
     text = str(info.value)
-    for expected in ("SLACK_WEBHOOK_URL", "MISSING_SETTING", "ALERT_ROUTES.b", "color", "'default' is reserved",
-                     "ALERT_MIN_SEVERITY"):  # fmt: skip
+    for expected in (
+        "SLACK_WEBHOOK_URL",
+        "MISSING_SETTING",
+        "ALERT_ROUTES.b",
+        "color",
+        "'default' is reserved",
+        "ALERT_MIN_SEVERITY",
+    ):
         assert expected in text, expected
     assert "SECRETTOKEN" not in text and "SIGNATURE" not in text
 

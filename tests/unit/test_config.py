@@ -308,16 +308,22 @@ def test_read_concurrency_and_the_fan_out_have_defaults_and_named_bounds() -> No
     s = load_settings({})
     assert (s.arm_read_concurrency, s.arm_max_concurrency) == (64, 8)  # reads and writes apart
     assert (s.inventory_fanout_threshold, s.inventory_queue_name) == (20, "modelwatch-inventory")
-    s = load_settings({"ARM_READ_CONCURRENCY": "250", "INVENTORY_FANOUT_THRESHOLD": "1",
-                       "INVENTORY_QUEUE_NAME": "mw-inv-2"})  # fmt: skip
+    s = load_settings(
+        {"ARM_READ_CONCURRENCY": "250", "INVENTORY_FANOUT_THRESHOLD": "1", "INVENTORY_QUEUE_NAME": "mw-inv-2"}
+    )
     assert (s.arm_read_concurrency, s.inventory_fanout_threshold, s.inventory_queue_name) == (
         250,
         1,
         "mw-inv-2",
     )
     with pytest.raises(SettingsError) as info:
-        load_settings({"ARM_READ_CONCURRENCY": "251", "INVENTORY_FANOUT_THRESHOLD": "0",
-                       "INVENTORY_QUEUE_NAME": "Bad--Name"})  # fmt: skip
+        load_settings(
+            {
+                "ARM_READ_CONCURRENCY": "251",
+                "INVENTORY_FANOUT_THRESHOLD": "0",
+                "INVENTORY_QUEUE_NAME": "Bad--Name",
+            }
+        )
     problems = "\n".join(info.value.problems)
     assert len(info.value.problems) == 3
     assert "ARM_READ_CONCURRENCY=251 is out of range (1..250)" in problems
@@ -336,8 +342,12 @@ def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:
     host = (
         "DefaultEndpointsProtocol=https;AccountName=hoststore;AccountKey=a2V5;EndpointSuffix=core.windows.net"
     )
-    elsewhere = {"WATCH_SUBSCRIPTION_IDS": subs, "INVENTORY_FANOUT_THRESHOLD": "2", "AzureWebJobsStorage": host,
-                 "STATE_STORE": "https://statestore.table.core.windows.net"}  # fmt: skip
+    elsewhere = {
+        "WATCH_SUBSCRIPTION_IDS": subs,
+        "INVENTORY_FANOUT_THRESHOLD": "2",
+        "AzureWebJobsStorage": host,
+        "STATE_STORE": "https://statestore.table.core.windows.net",
+    }
     with pytest.raises(SettingsError) as info:
         load_settings(elsewhere)
     (problem,) = info.value.problems
@@ -345,8 +355,20 @@ def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:
     # one account (or no fan-out at this size, or identity-based host storage naming the same account): fine
     load_settings({**elsewhere, "STATE_STORE": "https://hoststore.table.core.windows.net"})
     load_settings({**elsewhere, "INVENTORY_FANOUT_THRESHOLD": "3"})
-    load_settings({"WATCH_SUBSCRIPTION_IDS": subs, "INVENTORY_FANOUT_THRESHOLD": "2",
-                   "AzureWebJobsStorage__accountName": "stmw", "STATE_STORE": "https://stmw.table.core.windows.net"})  # fmt: skip
-    s = load_settings({"WATCH_ACCOUNTS": ",".join(f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
-                       f"Microsoft.CognitiveServices/accounts/a{i}" for i in range(21))})  # fmt: skip
+    load_settings(
+        {
+            "WATCH_SUBSCRIPTION_IDS": subs,
+            "INVENTORY_FANOUT_THRESHOLD": "2",
+            "AzureWebJobsStorage__accountName": "stmw",
+            "STATE_STORE": "https://stmw.table.core.windows.net",
+        }
+    )
+    s = load_settings(
+        {
+            "WATCH_ACCOUNTS": ",".join(
+                f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a{i}"
+                for i in range(21)
+            )
+        }
+    )
     assert s.inventory_parts == 21 and s.inventory_fans_out

@@ -37,8 +37,15 @@ def test_every_setting_is_in_the_sample_and_the_readme() -> None:
 
 def test_sample_holds_no_secret_values() -> None:
     sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
-    for name in ("ARM_BEARER_TOKEN", "EVENTGRID_TOPIC_KEY", "STATE_STORE", "WATCH_SUBSCRIPTION_ID", "TEAMS_WEBHOOK_URL",
-                 "SLACK_WEBHOOK_URL", "ALERT_ROUTES"):  # fmt: skip
+    for name in (
+        "ARM_BEARER_TOKEN",
+        "EVENTGRID_TOPIC_KEY",
+        "STATE_STORE",
+        "WATCH_SUBSCRIPTION_ID",
+        "TEAMS_WEBHOOK_URL",
+        "SLACK_WEBHOOK_URL",
+        "ALERT_ROUTES",
+    ):
         assert sample[name] == "", name
 
 

@@ -41,10 +41,14 @@ def test_a_template_compiled_from_bicep_beside_its_source_is_skipped(tmp_path: P
         "contentVersion": "1.0.0.0",
         "metadata": {"_generator": {"name": "bicep", "version": "0.30.23.60470"}},
         "resources": [
-            {"type": "Microsoft.CognitiveServices/accounts/deployments", "apiVersion": "2024-10-01",
-             "name": "a/b", "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-05-13"}}}
+            {
+                "type": "Microsoft.CognitiveServices/accounts/deployments",
+                "apiVersion": "2024-10-01",
+                "name": "a/b",
+                "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-05-13"}},
+            }
         ],
-    }  # fmt: skip
+    }
     (tmp_path / "main.json").write_text(json.dumps(template))
     assert len(scan_arm([tmp_path / "main.json"])[0]) == 1
     (tmp_path / "main.bicep").write_text("// the source\n")
@@ -52,26 +56,39 @@ def test_a_template_compiled_from_bicep_beside_its_source_is_skipped(tmp_path: P
 
 
 def test_nested_inline_deployment_with_inner_scope(tmp_path: Path) -> None:
+    inner = {  # the nested deployment's own template: inner scope, so its parameters are its own
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"version": {"type": "string"}},
+        "resources": [
+            {
+                "type": "Microsoft.CognitiveServices/accounts/deployments",
+                "apiVersion": "2024-10-01",
+                "name": "oai/chat",
+                "properties": {
+                    "model": {"format": "OpenAI", "name": "gpt-4o", "version": "[parameters('version')]"}
+                },
+            }
+        ],
+    }
     template = {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
         "parameters": {"chatVersion": {"type": "string", "defaultValue": "2024-11-20"}},
-        "resources": [{
-            "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "openai",
-            "properties": {
-                "expressionEvaluationOptions": {"scope": "inner"}, "mode": "Incremental",
-                "parameters": {"version": {"value": "[parameters('chatVersion')]"}},
-                "template": {
-                    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-                    "contentVersion": "1.0.0.0",
-                    "parameters": {"version": {"type": "string"}},
-                    "resources": [{"type": "Microsoft.CognitiveServices/accounts/deployments", "apiVersion": "2024-10-01",
-                                   "name": "oai/chat", "properties": {"model": {"format": "OpenAI", "name": "gpt-4o",
-                                                                                "version": "[parameters('version')]"}}}],
+        "resources": [
+            {
+                "type": "Microsoft.Resources/deployments",
+                "apiVersion": "2022-09-01",
+                "name": "openai",
+                "properties": {
+                    "expressionEvaluationOptions": {"scope": "inner"},
+                    "mode": "Incremental",
+                    "parameters": {"version": {"value": "[parameters('chatVersion')]"}},
+                    "template": inner,
                 },
-            },
-        }],
-    }  # fmt: skip
+            }
+        ],
+    }
     path = tmp_path / "azuredeploy.json"
     path.write_text(json.dumps(template, indent=2))
     (pin,) = scan_arm([path])[0]

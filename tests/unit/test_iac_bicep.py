@@ -114,7 +114,10 @@ resource old 'Microsoft.CognitiveServices/accounts/deployments@2023-05-01' = {
     pins = {scalar_text(p.name): p for p in _pins(tmp_path)}
     avm = pins["gpt4o"]
     assert (scalar_text(avm.account), scalar_text(avm.location), scalar_text(avm.sku)) == (
-        "oai-avm", "swedencentral", "GlobalStandard")  # fmt: skip
+        "oai-avm",
+        "swedencentral",
+        "GlobalStandard",
+    )
     assert _where(avm.model_version) == ("main.bicep", 10)
     assert scalar_text(avm.upgrade_option) == "OnceNewDefaultVersionAvailable"
     old = pins["embedding"]

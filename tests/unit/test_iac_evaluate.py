@@ -157,17 +157,23 @@ def test_drift_across_models_and_the_policy_the_team_recorded() -> None:
     assert pinned.status == "retiring" and pinned.recommended is not None
     assert pinned.recommended.upgrade_option == "NoAutoUpgrade"
     rolled_back = judge(
-        pin("gpt-4o", "2024-08-06", option="OnceNewDefaultVersionAvailable"), CATALOG,
-        [live("2024-08-06", option="NoAutoUpgrade")], AS_OF,
-    )  # fmt: skip
+        pin("gpt-4o", "2024-08-06", option="OnceNewDefaultVersionAvailable"),
+        CATALOG,
+        [live("2024-08-06", option="NoAutoUpgrade")],
+        AS_OF,
+    )
     assert rolled_back.recommended is not None and rolled_back.recommended.upgrade_option == "NoAutoUpgrade"
     absent = judge(pin(account="oai-b"), CATALOG, [live("2024-08-06")], AS_OF)
     assert absent.status == "retiring" and "no live deployment oai-b/chat" in " ".join(absent.notes)
 
 
 def test_fail_on_matching_and_order() -> None:
-    findings = evaluate([pin("text-embedding-ada-002", "2"), pin(sku="Standard"), pin("gpt-35-turbo", "0613")],
-                        CATALOG, None, AS_OF)  # fmt: skip
+    findings = evaluate(
+        [pin("text-embedding-ada-002", "2"), pin(sku="Standard"), pin("gpt-35-turbo", "0613")],
+        CATALOG,
+        None,
+        AS_OF,
+    )
     retiring = next(f for f in findings if f.status == "retiring")
     assert matches(retiring, "retiring", None) and matches(retiring, "retiring", 75)
     assert not matches(retiring, "retiring", 74)

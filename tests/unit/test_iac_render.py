@@ -18,8 +18,21 @@ def _report():  # type: ignore[no-untyped-def]
 def test_json_has_the_documented_keys() -> None:
     report = _report()
     document = to_json(report.findings, report.warnings, ROOT)
-    keys = {"file", "line", "name", "model", "version", "sku", "upgradeOption", "status", "retirementDate",
-            "daysLeft", "liveVersion", "recommended", "detail"}  # fmt: skip
+    keys = {
+        "file",
+        "line",
+        "name",
+        "model",
+        "version",
+        "sku",
+        "upgradeOption",
+        "status",
+        "retirementDate",
+        "daysLeft",
+        "liveVersion",
+        "recommended",
+        "detail",
+    }
     chat = next(f for f in document["findings"] if f["name"] == "chat")
     assert keys <= set(chat)
     assert chat["file"] == "tests/data/iac/azd/infra/main.parameters.json" and chat["line"] == 24

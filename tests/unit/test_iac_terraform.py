@@ -72,7 +72,9 @@ resource "azurerm_cognitive_deployment" "chat" {
     pins, warnings = _scan(tmp_path)
     assert warnings == []
     assert sorted((scalar_text(p.name), scalar_text(p.model_version)) for p in pins) == [
-        ("chat-0", "2024-08-06"), ("chat-1", "2024-08-06")]  # fmt: skip
+        ("chat-0", "2024-08-06"),
+        ("chat-1", "2024-08-06"),
+    ]
     assert _where(pins[0].model_version) == ("prod.tfvars", 1)
     assert scalar_text(pins[0].sku) == "Standard"  # the older `scale { type }` block
 

@@ -290,8 +290,13 @@ def test_every_setting_the_template_sets_is_one_the_code_reads() -> None:
     assert settings, "no app settings found"
     assert set(settings) <= known, set(settings) - known
     # Flex Consumption rejects these: the runtime is functionAppConfig.runtime; keys never go in settings
-    for absent in ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "EVENTGRID_TOPIC_KEY",
-                   "ARM_BEARER_TOKEN", "AzureWebJobsStorage"):  # fmt: skip
+    for absent in (
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "EVENTGRID_TOPIC_KEY",
+        "ARM_BEARER_TOKEN",
+        "AzureWebJobsStorage",
+    ):
         assert absent not in settings
     assert "name: 'python', version: '3.11'" in text("modules/app.bicep")
 
@@ -631,8 +636,12 @@ def test_azd_project_and_the_workflow() -> None:
     # the hooks read what provisioning outputs, azd's own values and the azd environment's settings
     azd_env = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AUTH_CLIENT_ID", "AUTH_APP_SKIP_SETUP"}
     settings = set(re.findall(r"\$\{([A-Z0-9_]+)=", (INFRA / "main.parameters.json").read_text()))
-    tuning = {"MODELWATCH_HOOK_ATTEMPTS", "MODELWATCH_HOOK_DELAY_SECONDS", "MODELWATCH_KV_ATTEMPTS",
-              "MODELWATCH_KV_INTERVAL_SECONDS"}  # fmt: skip
+    tuning = {
+        "MODELWATCH_HOOK_ATTEMPTS",
+        "MODELWATCH_HOOK_DELAY_SECONDS",
+        "MODELWATCH_KV_ATTEMPTS",
+        "MODELWATCH_KV_INTERVAL_SECONDS",
+    }
     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", scripts)) - set(
         re.findall(r"(?m)^\s*([A-Z][A-Z0-9_]+)=", scripts)
     )
@@ -676,16 +685,40 @@ def funcignore() -> list[str]:
 
 
 LEFT_OUT = [
-    "__azurite_db_table__.json", "__azurite_db_blob__.json", "__azurite_db_queue_extent__.json",
-    "__blobstorage__/x/y.bin", "__queuestorage__/q/1", ".azurite/__azurite_db_table__.json",
-    "shared/__pycache__/config.cpython-311.pyc", "shared/domain/__pycache__/diff.cpython-311.pyc",
-    ".python_packages/lib/site-packages/requests/__init__.py", ".venv/bin/python", "node_modules/azurite/package.json",
-    "tests/unit/test_infra.py", "demo-output/state.db", ".modelwatch/state.db", "local.settings.json",
-    ".azure/modelwatch-prod/.env", ".env", "infra/main.bicep", "docs/deploy.md", ".github/workflows/ci.yml",
-    "package-lock.json", "requirements-dev.txt", ".pytest_cache/v/cache/nodeids", ".mypy_cache/3.11/x.json",
-]  # fmt: skip
-KEPT = ["function_app.py", "host.json", "requirements.txt", "shared/config.py", "shared/domain/diff.py",
-        "shared/data/timeline.json", "shared/py.typed"]  # fmt: skip
+    "__azurite_db_table__.json",
+    "__azurite_db_blob__.json",
+    "__azurite_db_queue_extent__.json",
+    "__blobstorage__/x/y.bin",
+    "__queuestorage__/q/1",
+    ".azurite/__azurite_db_table__.json",
+    "shared/__pycache__/config.cpython-311.pyc",
+    "shared/domain/__pycache__/diff.cpython-311.pyc",
+    ".python_packages/lib/site-packages/requests/__init__.py",
+    ".venv/bin/python",
+    "node_modules/azurite/package.json",
+    "tests/unit/test_infra.py",
+    "demo-output/state.db",
+    ".modelwatch/state.db",
+    "local.settings.json",
+    ".azure/modelwatch-prod/.env",
+    ".env",
+    "infra/main.bicep",
+    "docs/deploy.md",
+    ".github/workflows/ci.yml",
+    "package-lock.json",
+    "requirements-dev.txt",
+    ".pytest_cache/v/cache/nodeids",
+    ".mypy_cache/3.11/x.json",
+]
+KEPT = [
+    "function_app.py",
+    "host.json",
+    "requirements.txt",
+    "shared/config.py",
+    "shared/domain/diff.py",
+    "shared/data/timeline.json",
+    "shared/py.typed",
+]
 
 
 def test_the_package_leaves_out_local_state_caches_and_tools() -> None:

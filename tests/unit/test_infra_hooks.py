@@ -377,9 +377,12 @@ ASSIGNMENTS = {
     "writer in another subscription": assignment(ELSEWHERE, OTHER_WRITER),
     "legacy Reader": assignment(f"/subscriptions/{SUB}", READER_BUILT_IN),
     "legacy Contributor": assignment(ACCOUNT, CS_CONTRIBUTOR),
-    "state tables": assignment(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st", TABLE_CONTRIBUTOR),
+    "state tables": assignment(
+        f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st",
+        TABLE_CONTRIBUTOR,
+    ),
     "someone else's writer": assignment(GONE, WRITER, principal="bbbbbbbb-0000-0000-0000-000000000002"),
-}  # fmt: skip
+}
 POST_ENV = {
     "AZURE_SUBSCRIPTION_ID": SUB,
     "AZURE_RESOURCE_GROUP": "rg-modelwatch-prod",
@@ -446,8 +449,13 @@ def test_the_redirect_uri_points_at_the_apps_host(hooks: Hooks) -> None:
 
 
 def test_key_vault_references_are_refreshed_until_resolved(hooks: Hooks) -> None:
-    hooks.write("kv.json", {"SLACK_WEBHOOK_URL": ["AccessToKeyVaultDenied", "AccessToKeyVaultDenied", "Resolved"],
-                            "ALERT_ROUTES": ["Initialized", "Resolved"]})  # fmt: skip
+    hooks.write(
+        "kv.json",
+        {
+            "SLACK_WEBHOOK_URL": ["AccessToKeyVaultDenied", "AccessToKeyVaultDenied", "Resolved"],
+            "ALERT_ROUTES": ["Initialized", "Resolved"],
+        },
+    )
     result = hooks.run("postprovision", **POST_ENV)
     assert result.returncode == 0, result.stderr
     assert "Key Vault references resolved" in result.stdout
@@ -500,14 +508,32 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
         assert f"Require-Az {hook}" in ps1.splitlines()[2]  # before anything else
     assert "Get-Command az" in lib and "az account show" in lib and "az login" in lib
     shared_markers = {
-        "preprovision": ["Get-NormalizedAccounts", "POLICY_ENFORCE_ALL_ACCOUNTS", "ALERT_ROUTES_B64", "ToBase64String",
-                         "app-roles.json", "app-api.json", "app-api-preauthorized.json", "appRoleAssignmentRequired=true",
-                         "AUTH_APP_SKIP_SETUP"],
-        "postprovision": ["--web-redirect-uris", "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-                          "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68", "WRITER_ROLE_IDS", "az role assignment delete",
-                          "configreferences/appsettings/refresh?$api", "Resolved", "MODELWATCH_KV_ATTEMPTS"],
-        "postdeploy": ["--subscription $env:AZURE_SUBSCRIPTION_ID", "infra/subscriptions.bicep",
-                       "MODELWATCH_HOOK_ATTEMPTS"],
-    }  # fmt: skip
+        "preprovision": [
+            "Get-NormalizedAccounts",
+            "POLICY_ENFORCE_ALL_ACCOUNTS",
+            "ALERT_ROUTES_B64",
+            "ToBase64String",
+            "app-roles.json",
+            "app-api.json",
+            "app-api-preauthorized.json",
+            "appRoleAssignmentRequired=true",
+            "AUTH_APP_SKIP_SETUP",
+        ],
+        "postprovision": [
+            "--web-redirect-uris",
+            "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+            "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
+            "WRITER_ROLE_IDS",
+            "az role assignment delete",
+            "configreferences/appsettings/refresh?$api",
+            "Resolved",
+            "MODELWATCH_KV_ATTEMPTS",
+        ],
+        "postdeploy": [
+            "--subscription $env:AZURE_SUBSCRIPTION_ID",
+            "infra/subscriptions.bicep",
+            "MODELWATCH_HOOK_ATTEMPTS",
+        ],
+    }
     missing = [m for m in shared_markers[hook] if m not in ps1]
     assert missing == []

@@ -140,6 +140,12 @@ def test_operations_explains_every_alert() -> None:
     )
     assert len(names) == 4
     assert [n for n in names if f"`{n}`" not in section] == []
-    for needed in ("HEALTH_ALERT_EMAIL", "HEALTH_ALERT_WEBHOOK_URL", "CATALOG_POLL_PERIOD_MINUTES", "DeadLetteredCount",
-                   "DroppedEventCount", "python -m shared deliver"):  # fmt: skip
+    for needed in (
+        "HEALTH_ALERT_EMAIL",
+        "HEALTH_ALERT_WEBHOOK_URL",
+        "CATALOG_POLL_PERIOD_MINUTES",
+        "DeadLetteredCount",
+        "DroppedEventCount",
+        "python -m shared deliver",
+    ):
         assert needed in section, needed

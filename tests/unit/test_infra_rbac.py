@@ -33,32 +33,45 @@ from tests.unit.test_infra import (
 
 READER, WRITER = "catalog reader", "deployment writer"
 CS = "Microsoft.CognitiveServices"
+AT_SUBSCRIPTION = f"/subscriptions/{{subscriptionId}}/providers/{CS}"  # the subscription-level paths' start
 
 # (method, path as arm.py builds it) -> (the action ARM checks, the custom roles that must hold it). The reader role is
 # assigned on each watched subscription, the writer role on each account enforcement may write (enforce mode only).
 ARM_CALLS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     # Models - List: the catalog (subscription-level, hence the reader at subscription scope)
-    ("GET", f"/subscriptions/{{subscriptionId}}/providers/{CS}/locations/{{location}}/models"):
-        (f"{CS}/locations/models/read", frozenset({READER})),
+    ("GET", f"{AT_SUBSCRIPTION}/locations/{{location}}/models"): (
+        f"{CS}/locations/models/read",
+        frozenset({READER}),
+    ),
     # Accounts - List by subscription (WATCH_SUBSCRIPTION_IDS), Accounts - Get (WATCH_ACCOUNTS)
-    ("GET", f"/subscriptions/{{subscriptionId}}/providers/{CS}/accounts"): (f"{CS}/accounts/read", frozenset({READER})),
+    ("GET", f"{AT_SUBSCRIPTION}/accounts"): (f"{CS}/accounts/read", frozenset({READER})),
     ("GET", "{accountId}"): (f"{CS}/accounts/read", frozenset({READER})),
     # Accounts - List Models: fine-tuned models' deprecation
     ("GET", "{accountId}/models"): (f"{CS}/accounts/models/read", frozenset({READER})),
     # Deployments - List / Get; the writer holds the read too, so the read-modify-write of an upgrade needs one role
     ("GET", "{accountId}/deployments"): (f"{CS}/accounts/deployments/read", frozenset({READER})),
     ("GET", "{deploymentId}"): (f"{CS}/accounts/deployments/read", frozenset({READER, WRITER})),
-    ("GET", "{accountId}/deployments/{deploymentName}"): (f"{CS}/accounts/deployments/read", frozenset({READER, WRITER})),
+    ("GET", "{accountId}/deployments/{deploymentName}"): (
+        f"{CS}/accounts/deployments/read",
+        frozenset({READER, WRITER}),
+    ),
     # Deployments - Create Or Update: an upgrade, a rollback, a rollback's sibling deployment under a new name
     ("PUT", "{deploymentId}"): (f"{CS}/accounts/deployments/write", frozenset({WRITER})),
-    ("PUT", "{accountId}/deployments/{deploymentName}"): (f"{CS}/accounts/deployments/write", frozenset({WRITER})),
+    ("PUT", "{accountId}/deployments/{deploymentName}"): (
+        f"{CS}/accounts/deployments/write",
+        frozenset({WRITER}),
+    ),
     # the PUT's Azure-AsyncOperation / Location poll: a subscription-level URL, outside any account, so the role
     # assigned on the subscription (the reader) must hold it; an action on the account would never apply
-    ("GET", f"/subscriptions/{{subscriptionId}}/providers/{CS}/locations/{{location}}/operationResults/{{operationId}}"):
-        (f"{CS}/locations/operationresults/read", frozenset({READER})),
-    ("GET", f"/subscriptions/{{subscriptionId}}/providers/{CS}/locations/{{location}}/operationStatuses/{{operationId}}"):
-        (f"{CS}/locations/operationresults/read", frozenset({READER})),  # unverified: see the module docstring
-}  # fmt: skip
+    ("GET", f"{AT_SUBSCRIPTION}/locations/{{location}}/operationResults/{{operationId}}"): (
+        f"{CS}/locations/operationresults/read",
+        frozenset({READER}),
+    ),
+    ("GET", f"{AT_SUBSCRIPTION}/locations/{{location}}/operationStatuses/{{operationId}}"): (
+        f"{CS}/locations/operationresults/read",  # unverified: see the module docstring
+        frozenset({READER}),
+    ),
+}
 POLLS = {key for key in ARM_CALLS if "/operation" in key[1]}
 
 # what arm.py names each part of a path -> the table's placeholder; an unknown name fails (add it on purpose)

@@ -82,14 +82,24 @@ def test_every_sample_event_reads_back_as_itself() -> None:
 
 def test_nested_and_optional_fields_round_trip() -> None:
     payload = RetirementApproachingData(
-        location="eastus", model_format="OpenAI", model_name="gpt-4o", model_version="2024-05-13",
-        retirement_date=NOW, sku_retirement_dates={"Standard": NOW, "GlobalStandard": None}, days_remaining=7,
-        affected_skus=("Standard",), replacement=ReplacementData(target_model_name="gpt-5.1"),
-    )  # fmt: skip
+        location="eastus",
+        model_format="OpenAI",
+        model_name="gpt-4o",
+        model_version="2024-05-13",
+        retirement_date=NOW,
+        sku_retirement_dates={"Standard": NOW, "GlobalStandard": None},
+        days_remaining=7,
+        affected_skus=("Standard",),
+        replacement=ReplacementData(target_model_name="gpt-5.1"),
+    )
     data = payload.to_json()
     assert data["retirementDate"] == "2026-03-24T00:00:00Z" and data["affectedSkus"] == ["Standard"]
-    assert data["replacement"] == {"targetModelName": "gpt-5.1", "targetModelVersion": None,
-                                   "autoUpgradeStartDate": None, "upgradeOnExpiryLeadTimeDays": None}  # fmt: skip
+    assert data["replacement"] == {
+        "targetModelName": "gpt-5.1",
+        "targetModelVersion": None,
+        "autoUpgradeStartDate": None,
+        "upgradeOnExpiryLeadTimeDays": None,
+    }
     assert RetirementApproachingData.from_json(data) == payload
 
 
@@ -122,9 +132,14 @@ def test_a_field_of_the_wrong_type_is_named(change: dict[str, object], message: 
 
 def _approaching() -> LifecycleEvent:
     payload = RetirementApproachingData(
-        location="eastus", model_format="OpenAI", model_name="gpt-4o", model_version="2024-05-13",
-        retirement_date=NOW, days_remaining=7, threshold=7,
-    )  # fmt: skip
+        location="eastus",
+        model_format="OpenAI",
+        model_name="gpt-4o",
+        model_version="2024-05-13",
+        retirement_date=NOW,
+        days_remaining=7,
+        threshold=7,
+    )
     return LifecycleEvent.create(EventType.RETIREMENT_APPROACHING, "evt-1", NOW, payload)
 
 

@@ -242,9 +242,13 @@ def test_preview_versions_move_two_weeks_after_a_newer_preview_is_released() -> 
 
 def test_a_replacement_start_applies_without_a_default_flag_and_names_the_target() -> None:
     old = ModelVersion(
-        "OpenAI", "gpt-4o", "2024-08-06", retirement_date=dt("2026-03-31"), created_at=dt("2024-08-06"),
+        "OpenAI",
+        "gpt-4o",
+        "2024-08-06",
+        retirement_date=dt("2026-03-31"),
+        created_at=dt("2024-08-06"),
         replacement=Replacement("gpt-5.1", "2025-11-13", dt("2026-03-09"), None),
-    )  # fmt: skip
+    )
     target = ModelVersion("OpenAI", "gpt-5.1", "2025-11-13", created_at=dt("2025-11-13"))
     a = assess(dep(version="2024-08-06"), {old.key: old, target.key: target}, dt("2026-02-01"))
     assert a.summary.startswith("Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09")

@@ -22,17 +22,48 @@ HOUR = timedelta(hours=1)
 ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso-search"
 
 
-def deployment(name: str, model: str, version: str, *, sku: str = "GlobalStandard",
-               policy: str = "NoAutoUpgrade", location: str = "swedencentral") -> Deployment:  # fmt: skip
-    return Deployment(f"{ACCOUNT}/deployments/{name}", ACCOUNT, name, location, "OpenAI", model, version, sku, 10,
-                      policy, "Succeeded")  # fmt: skip
+def deployment(
+    name: str,
+    model: str,
+    version: str,
+    *,
+    sku: str = "GlobalStandard",
+    policy: str = "NoAutoUpgrade",
+    location: str = "swedencentral",
+) -> Deployment:
+    return Deployment(
+        f"{ACCOUNT}/deployments/{name}",
+        ACCOUNT,
+        name,
+        location,
+        "OpenAI",
+        model,
+        version,
+        sku,
+        10,
+        policy,
+        "Succeeded",
+    )
 
 
-def version(model: str, version: str, *, retires: datetime | None = None, default: bool = False,
-            to: tuple[str, str] | None = None) -> ModelVersion:  # fmt: skip
+def version(
+    model: str,
+    version: str,
+    *,
+    retires: datetime | None = None,
+    default: bool = False,
+    to: tuple[str, str] | None = None,
+) -> ModelVersion:
     replacement = Replacement(to[0], to[1]) if to else None
-    return ModelVersion("OpenAI", model, version, is_default=default, lifecycle_status="GenerallyAvailable",
-                        retirement_date=retires, replacement=replacement)  # fmt: skip
+    return ModelVersion(
+        "OpenAI",
+        model,
+        version,
+        is_default=default,
+        lifecycle_status="GenerallyAvailable",
+        retirement_date=retires,
+        replacement=replacement,
+    )
 
 
 CATALOG: dict[VersionKey, ModelVersion] = {
@@ -159,8 +190,11 @@ def test_a_fine_tuned_model_id_breaks_only_before_its_suffix() -> None:
 
 def test_the_page_keeps_its_content_security_policy() -> None:
     rows = assessed(deployment("chat-eu-gpt4o", "gpt-4o", "2024-08-06"))
-    html = render_status_page(report(rows, upcoming=(Upcoming(NOW + 30 * 24 * HOUR, "retirement", "gpt-4o 2024-11-20",
-                                                              "eastus", 1),)))  # fmt: skip
+    html = render_status_page(
+        report(
+            rows, upcoming=(Upcoming(NOW + 30 * 24 * HOUR, "retirement", "gpt-4o 2024-11-20", "eastus", 1),)
+        )
+    )
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
     assert "sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() == STYLE_HASH
     assert html.count("<style>") == 1 and " style=" not in html and "<script" not in html
@@ -174,8 +208,10 @@ def test_broken_rows_say_what_to_do_now() -> None:
     )
     assert all(a.status is Status.BROKEN for a in rows)
     text = page_text(render_status_page(report(rows)))
-    assert ("Move to gpt-5.1 2025-11-13 now: create a deployment of it and send the traffic there; calls fail."
-            in text)  # fmt: skip
+    assert (
+        "Move to gpt-5.1 2025-11-13 now: create a deployment of it and send the traffic there; calls fail."
+        in text
+    )
     assert (
         "Move to gpt-4o 2024-11-20 now (set this deployment's version, or create a deployment of it); calls fail."
         in text
@@ -189,8 +225,14 @@ def test_past_days_read_as_retired_days_ago_and_never_negative() -> None:
         deployment("chat-prod", "gpt-4o", "2024-05-13"),  # retired a day and two hours ago
         deployment("legacy-batch", "gpt-35-turbo", "0301"),
     )
-    soon = Assessment(deployment("edge", "gpt-4o", "2024-11-20"), Status.AT_RISK, "stops working today", "x",
-                      retirement_date=NOW + HOUR, days_left=0)  # fmt: skip
+    soon = Assessment(
+        deployment("edge", "gpt-4o", "2024-11-20"),
+        Status.AT_RISK,
+        "stops working today",
+        "x",
+        retirement_date=NOW + HOUR,
+        days_left=0,
+    )
     html = render_status_page(report((*rows, soon)))
     days = re.findall(r"<td class='days'>(.*?)</td>", html)
     assert [page_text(d).strip() for d in days] == [

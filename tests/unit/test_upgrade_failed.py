@@ -18,10 +18,18 @@ THRESHOLDS = (90, 60, 30, 14, 7, 1)
 def planned(days_left: int) -> Assessment:
     d = deployment("chat", policy="OnceNewDefaultVersionAvailable")
     return Assessment(
-        d, Status.UPGRADE_PLANNED, "upgrading", "accelerate-default", target_version="2024-11-20",
-        action_date=NOW, retirement_date=NOW.replace(year=2027), days_left=days_left, write=True,
-        actor="modelwatch", target_model="gpt-4o",
-    )  # fmt: skip
+        d,
+        Status.UPGRADE_PLANNED,
+        "upgrading",
+        "accelerate-default",
+        target_version="2024-11-20",
+        action_date=NOW,
+        retirement_date=NOW.replace(year=2027),
+        days_left=days_left,
+        write=True,
+        actor="modelwatch",
+        target_model="gpt-4o",
+    )
 
 
 def test_the_same_failure_in_other_words_is_one_event_a_new_threshold_another() -> None:

@@ -25,15 +25,19 @@ def read(location: str, ago: timedelta | None, **extra: object) -> Cursor:
 
 
 def anomaly_event(location: str, digest: str, at: datetime) -> LifecycleEvent:
-    data = CatalogAnomalyData(location=location, reason="versionsVanished", vanished_count=7, known_count=20,
-                              vanish_guard=0.2)  # fmt: skip
+    data = CatalogAnomalyData(
+        location=location, reason="versionsVanished", vanished_count=7, known_count=20, vanish_guard=0.2
+    )
     ident = event_id(EventType.CATALOG_ANOMALY.value, location, digest)
     return LifecycleEvent.create(EventType.CATALOG_ANOMALY, ident, at, data)
 
 
 def test_every_region_read_within_twice_the_period_is_healthy() -> None:
-    h = watcher_health([read("eastus", 40 * timedelta(minutes=1)), read("swedencentral", 90 * timedelta(minutes=1))],
-                       NOW, HOUR)  # fmt: skip
+    h = watcher_health(
+        [read("eastus", 40 * timedelta(minutes=1)), read("swedencentral", 90 * timedelta(minutes=1))],
+        NOW,
+        HOUR,
+    )
     assert h.is_healthy and not h.is_overdue
     assert h.last_cycle_at == NOW - timedelta(minutes=40) and h.window == 2 * HOUR and h.regions == 2
 
@@ -71,8 +75,14 @@ def test_a_report_as_of_a_date_before_the_last_cycle_is_not_overdue() -> None:
 
 
 def test_a_failed_last_cycle_is_named_with_its_error_and_last_good_read() -> None:
-    h = watcher_health([read("eastus", 5 * HOUR, last_error="ARM answered 403 AuthorizationFailed"),
-                        read("swedencentral", HOUR)], NOW, HOUR)  # fmt: skip
+    h = watcher_health(
+        [
+            read("eastus", 5 * HOUR, last_error="ARM answered 403 AuthorizationFailed"),
+            read("swedencentral", HOUR),
+        ],
+        NOW,
+        HOUR,
+    )
     assert not h.is_healthy and not h.is_overdue
     (failing,) = h.failing
     assert failing.location == "eastus" and failing.detail == "ARM answered 403 AuthorizationFailed"
@@ -111,11 +121,17 @@ def test_the_report_judges_health_with_its_period_and_shows_it_in_json() -> None
         "overdue": False,
         "lastCycleAt": "2026-10-05T09:00:00Z",
         "windowMinutes": 240,
-        "failing": [{"location": "eastus", "detail": "timed out", "lastCycleAt": "2026-10-05T09:00:00Z",
-                     "since": None}],
+        "failing": [
+            {
+                "location": "eastus",
+                "detail": "timed out",
+                "lastCycleAt": "2026-10-05T09:00:00Z",
+                "since": None,
+            }
+        ],
         "anomalies": [],
         "behind": [],
-    }  # fmt: skip
+    }
     overdue = StatusReport(NOW, "plan", (), {}, (), cursors).to_json()["health"]  # the default period: 60 min
     assert isinstance(overdue, dict) and overdue["overdue"] is True and overdue["windowMinutes"] == 120
 

@@ -77,8 +77,11 @@ FIELD_SOURCES: dict[str, list[JsonPath]] = {
     "provisioning_state": [("properties", "provisioningState")],
     "tags": [("tags",)],
 }
-REQUIRED = [path for name in ("resource_id", "model_format", "model_name", "model_version", "upgrade_option")
-            for path in FIELD_SOURCES[name]]  # fmt: skip
+REQUIRED = [
+    path
+    for name in ("resource_id", "model_format", "model_name", "model_version", "upgrade_option")
+    for path in FIELD_SOURCES[name]
+]
 
 
 def check_deployment(d: Deployment, raw: JsonValue) -> None:

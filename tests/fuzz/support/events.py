@@ -190,17 +190,27 @@ class World:
         self.stores.save_deployments(
             [
                 parse_deployment(raw, account_id=acc, location=loc, seen_at=NOW)
-                for raw, acc, loc in [(CHAT, EAST, "eastus"), (PINNED, EAST, "eastus"), (PTU, EAST, "eastus"),
-                                      (WEST_CHAT, WEST, "westus")]
+                for raw, acc, loc in [
+                    (CHAT, EAST, "eastus"),
+                    (PINNED, EAST, "eastus"),
+                    (PTU, EAST, "eastus"),
+                    (WEST_CHAT, WEST, "westus"),
+                ]
             ]
-        )  # fmt: skip
+        )
         self.ledger = InMemoryLedger()
         self.publisher = CollectingPublisher()
         self.policy = PolicyService(
-            deployments=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=self.api,
-            publisher=self.publisher, rules=PolicyRules(enforce=True), scope=Scope(WATCHED, subscriptions=frozenset({SUB.lower()})),
+            deployments=self.stores,
+            ledger=self.ledger,
+            rollbacks=self.stores,
+            state=self.state,
+            api=self.api,
+            publisher=self.publisher,
+            rules=PolicyRules(enforce=True),
+            scope=Scope(WATCHED, subscriptions=frozenset({SUB.lower()})),
             reminder_days=(90, 60, 30, 14, 7, 1),
-        )  # fmt: skip
+        )
         self.notify_ledger = InMemoryLedger()
         self.sender = RecordingSender()
         self.notify = NotifyService(
@@ -315,9 +325,17 @@ def forged_events(draw: st.DrawFn) -> JsonValue:
     op = draw(st.sampled_from(ops))
     if op == "unknown_type":
         seed["eventType"] = draw(
-            (st.sampled_from(["ModelLifecycle.Unknown", "modellifecycle.versionretired", "Microsoft.Storage.BlobCreated"])
-             | st.text(max_size=20)).filter(lambda t: t not in KNOWN_TYPES)
-        )  # fmt: skip
+            (
+                st.sampled_from(
+                    [
+                        "ModelLifecycle.Unknown",
+                        "modellifecycle.versionretired",
+                        "Microsoft.Storage.BlobCreated",
+                    ]
+                )
+                | st.text(max_size=20)
+            ).filter(lambda t: t not in KNOWN_TYPES)
+        )
     elif op == "data_not_object":
         seed["data"] = draw(
             st.one_of(st.none(), st.booleans(), st.integers(), texts, st.lists(json_values, max_size=3))
@@ -359,19 +377,26 @@ def forged_events(draw: st.DrawFn) -> JsonValue:
     elif op == "subject_mismatch":
         subject = draw(
             st.sampled_from(
-                [str(CHAT["id"]), str(FOREIGN_CHAT["id"]), "/locations/eastus/catalog",
-                 version_subject("eastus", "OpenAI", "gpt-4o", "9"), version_subject("westus", "OpenAI", "gpt-4o", TARGET)]
+                [
+                    str(CHAT["id"]),
+                    str(FOREIGN_CHAT["id"]),
+                    "/locations/eastus/catalog",
+                    version_subject("eastus", "OpenAI", "gpt-4o", "9"),
+                    version_subject("westus", "OpenAI", "gpt-4o", TARGET),
+                ]
             )
             | texts
-        )  # fmt: skip
+        )
         expected = (
             str(data.get("deploymentId", "")).casefold()
             if kind in DEPLOYMENT_TYPES
             else version_subject(
-                str(data.get("location")), str(data.get("modelFormat")), str(data.get("modelName")),
+                str(data.get("location")),
+                str(data.get("modelFormat")),
+                str(data.get("modelName")),
                 str(data.get("modelVersion")),
             )
-        )  # fmt: skip
+        )
         assume(subject.casefold() != expected.casefold() if kind in DEPLOYMENT_TYPES else subject != expected)
         seed["subject"] = subject
     elif op == "bad_model_fields":
