@@ -90,6 +90,11 @@ class DeploymentStore(Protocol):
         one catalog event costs what it concerns."""
         ...
 
+    def list_deployments_in(self, subscriptions: Sequence[str]) -> list[Deployment]:
+        """The deployments of these subscriptions (ids, any case), sorted by key. Reads those subscriptions'
+        deployments only: one part of a fanned-out refresh costs its own subscription, not the inventory."""
+        ...
+
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         """Upsert these deployments (keyed by their canonical resource id). Idempotent."""
         ...

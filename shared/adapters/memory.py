@@ -14,7 +14,7 @@ from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.held import HeldAlert
-from shared.domain.ids import arm_key
+from shared.domain.ids import arm_key, subscription_prefix
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.domain.refresh import RefreshPart
 from shared.errors import ConcurrencyError
@@ -128,6 +128,13 @@ class InMemoryDeploymentStore:
         with self._lock:
             self.entities_read += len(self._deployments)
             return sorted(self._deployments.values(), key=lambda d: d.key)
+
+    def list_deployments_in(self, subscriptions: Sequence[str]) -> list[Deployment]:
+        prefixes = tuple(subscription_prefix(s) for s in subscriptions)
+        with self._lock:
+            found = [d for k, d in self._deployments.items() if prefixes and k.startswith(prefixes)]
+            self.entities_read += len(found)  # as an index on the key would read
+        return sorted(found, key=lambda d: d.key)
 
     def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
         with self._lock:

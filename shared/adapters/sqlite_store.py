@@ -32,7 +32,7 @@ from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.held import HeldAlert
-from shared.domain.ids import arm_key
+from shared.domain.ids import arm_key, subscription_prefix
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
@@ -367,6 +367,18 @@ class SqliteDeploymentStore(_SqliteFile):
             rows = self._conn.execute("SELECT key, body FROM deployments ORDER BY key").fetchall()
             self.entities_read += len(rows)
         return [deployment_from_json(body, row=key) for key, body in rows]
+
+    def list_deployments_in(self, subscriptions: Sequence[str]) -> list[Deployment]:
+        rows: list[tuple[str, str]] = []
+        with self._lock, self._translate("listing deployments of subscriptions"):
+            for prefix in sorted({subscription_prefix(s) for s in subscriptions}):
+                # a range on the primary key: the subscription's rows only ('0' follows '/')
+                rows += self._conn.execute(
+                    "SELECT key, body FROM deployments WHERE key >= ? AND key < ? ORDER BY key",
+                    (prefix, prefix[:-1] + "0"),
+                ).fetchall()
+            self.entities_read += len(rows)
+        return sorted((deployment_from_json(body, row=key) for key, body in rows), key=lambda d: d.key)
 
     def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
         with self._lock, self._translate(f"listing deployments of {model_name} in {location}"):

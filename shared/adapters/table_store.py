@@ -62,7 +62,7 @@ from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.held import HeldAlert
-from shared.domain.ids import arm_key
+from shared.domain.ids import arm_key, subscription_of, subscription_prefix
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, PermanentError, TransientError
@@ -582,6 +582,37 @@ class TableDeploymentStore(_TableStore):
     def list_deployments(self) -> list[Deployment]:
         return self._read_all()
 
+    def list_deployments_in(self, subscriptions: Sequence[str]) -> list[Deployment]:
+        self._ensure_layout()
+        found = [
+            deployment_from_json(str(e["Body"]), row=str(e["RowKey"]))
+            for e in self._records_of(
+                sorted({subscription_prefix(s) for s in subscriptions}), "listing deployments"
+            )
+            if e.get("Body") is not None  # a first save interrupted after its first step: not saved yet
+        ]
+        return sorted(found, key=lambda d: d.key)
+
+    def _records_of(
+        self, prefixes: Sequence[str], action: str, select: list[str] | None = None
+    ) -> list[TableEntity]:
+        """The records (not the slice copies) whose id starts with one of ``prefixes``: a RowKey range each. Keys
+        are the percent-encoded id, or its readable head and a hash (``id_key``): either starts with the
+        encoded prefix, so the range holds them all."""
+        table = self._table(self.deployments_table)
+        entities: list[TableEntity] = []
+        for prefix in prefixes:
+            low = encode_key(prefix)
+            high = low[:-1] + chr(ord(low[-1]) + 1)
+            entities += self._query(
+                table,
+                action,
+                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                {"pk": DEPLOYMENT_PARTITION, "low": low, "high": high},
+                select=select,
+            )
+        return entities
+
     def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
         self._ensure_layout()
         table = self._table(self.deployments_table)
@@ -606,7 +637,7 @@ class TableDeploymentStore(_TableStore):
         self._ensure_layout()
         action = "saving deployments"
         table = self._table(self.deployments_table)
-        known = self._known_slices(list(unique), action)
+        known = self._known_slices({row: d.key for row, d in unique.items()}, action)
         wanted = {row: _slices_of(d) for row, d in unique.items()}
         bodies = {row: deployment_to_json(d) for row, d in unique.items()}
         growing = [
@@ -645,17 +676,17 @@ class TableDeploymentStore(_TableStore):
         self._upsert_all(table, records, action)
 
     def delete_deployments(self, keys: Sequence[str]) -> None:
-        rows: dict[str, None] = {}
+        rows: dict[str, str] = {}
         for key in keys:
             try:
-                rows[id_key(arm_key(key))] = None
+                rows[id_key(arm_key(key))] = arm_key(key)
             except PermanentError:
                 continue  # not text a key can hold, so never written: absent, and absent keys are ignored
         if not rows:
             return
         self._ensure_layout()
         action = "deleting deployments"
-        known = self._known_slices(list(rows), action)
+        known = self._known_slices(rows, action)
         copies: dict[str, list[str]] = {}
         for row, partitions in known.items():
             for partition in partitions:
@@ -681,21 +712,25 @@ class TableDeploymentStore(_TableStore):
             self._give_slices(old_layout)
         return sorted(found, key=lambda d: d.key)
 
-    def _known_slices(self, rows: list[str], action: str) -> dict[str, frozenset[str]]:
-        """The recorded slices of these deployments (absent ones left out): a few are read one by one, more with
-        one scan of the records' partition."""
+    def _known_slices(self, rows: Mapping[str, str], action: str) -> dict[str, frozenset[str]]:
+        """The recorded slices of these deployments (``rows``: row key -> canonical id; absent ones left out): a
+        few are read one by one, more with one scan of their subscriptions' records (a refresh part saves one
+        subscription's), or of the whole partition when they span many."""
         table = self._table(self.deployments_table)
+        select = ["RowKey", SLICES]
         if len(rows) <= POINT_READS:
-            found = [
-                self._get(table, DEPLOYMENT_PARTITION, row, action, select=["RowKey", SLICES]) for row in rows
-            ]
+            found = [self._get(table, DEPLOYMENT_PARTITION, row, action, select=select) for row in rows]
             entities = [e for e in found if e is not None]
         else:
-            wanted = set(rows)
-            every = self._query(
-                table, action, "PartitionKey eq @pk", {"pk": DEPLOYMENT_PARTITION}, select=["RowKey", SLICES]
-            )
-            entities = [e for e in every if str(e["RowKey"]) in wanted]
+            subscriptions = {subscription_of(key) for key in rows.values()}
+            if None not in subscriptions and len(subscriptions) <= POINT_READS:
+                prefixes = sorted(subscription_prefix(s) for s in subscriptions if s is not None)
+                every = self._records_of(prefixes, action, select=select)
+            else:
+                every = self._query(
+                    table, action, "PartitionKey eq @pk", {"pk": DEPLOYMENT_PARTITION}, select=select
+                )
+            entities = [e for e in every if str(e["RowKey"]) in rows]
         return {str(e["RowKey"]): _load_slices(e) for e in entities}
 
     def _ensure_layout(self) -> None:

@@ -17,3 +17,10 @@ def subscription_of(resource_id: str) -> str | None:
     if len(parts) > 2 and parts[1].lower() == "subscriptions" and parts[2]:
         return parts[2].translate(_ASCII_LOWER)
     return None
+
+
+def subscription_prefix(subscription: str) -> str:
+    """The start every canonical resource id (``arm_key``) in ``subscription`` (its id, or "/subscriptions/{id}")
+    shares: "/subscriptions/{id}/"."""
+    sub = subscription_of(subscription) or subscription.strip().strip("/")
+    return arm_key(f"/subscriptions/{sub}") + "/"

@@ -235,9 +235,11 @@ class InventoryService:
         accounts = self._accounts(problems, accounts_named, subscriptions, deadline)
         keys = {arm_key(a) for a in accounts_named}
         sub = arm_key(subscriptions[0]) if subscriptions else None
+        # what the store knows of this part only: its subscription's range of the inventory, not all of it
+        involved = {s for s in (*(subscription_of(a) for a in accounts_named), sub) if s is not None}
         previous = {
             d.key: d
-            for d in self.inventory.list_deployments()
+            for d in self.inventory.list_deployments_in(sorted(involved))
             if arm_key(d.account_id) in keys or (sub is not None and subscription_of(d.account_id) == sub)
         }
         return self._reconcile(part.at, accounts, previous, problems, deadline, sweep=False)

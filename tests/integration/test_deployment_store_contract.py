@@ -372,6 +372,47 @@ def test_reading_a_slice_reads_only_its_deployments(store: DeploymentStores) -> 
     assert store.entities_read - before == len(noise) + len(mine)
 
 
+# one subscription's deployments: list_deployments_in (a fanned-out refresh part)
+
+
+def in_subscription(sub: str, name: str, group: str = "rg-ai") -> Deployment:
+    account = (
+        f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/aoai"
+    )
+    return plain(name, account=account)
+
+
+def test_a_subscription_s_deployments_are_its_range_only(store: DeploymentStores) -> None:
+    a, b = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    mine = [in_subscription(a, "x"), in_subscription(a, "y", group="RG-Other"), in_subscription(a, "n" * 300)]
+    # a neighbour whose id the subscription's is a prefix of, and ids that sort around it
+    others = [
+        in_subscription(a + "0", "prefix"),
+        in_subscription(b, "x"),
+        in_subscription("00000000-0000-0000-0000-000000000009", "x"),
+    ]
+    store.save_deployments([*others, *mine])
+    store.list_deployments_in([])  # the first call of a store may check its layout
+    before = store.entities_read
+    assert store.list_deployments_in([a]) == sorted(mine, key=lambda d: d.key)
+    assert store.entities_read - before == len(mine)  # its range, not the inventory
+    # any case, with or without the /subscriptions/ path; several at once
+    assert store.list_deployments_in([a.upper()]) == sorted(mine, key=lambda d: d.key)
+    assert store.list_deployments_in([f"/subscriptions/{b}", a]) == sorted(
+        [*mine, others[1]], key=lambda d: d.key
+    )
+    assert store.list_deployments_in(["00000000-0000-0000-0000-00000000000c"]) == []
+    assert store.list_deployments_in([]) == []
+
+
+def test_a_subscription_s_range_holds_ids_too_long_for_a_key(store: DeploymentStores) -> None:
+    """An id over 1 KiB once encoded is stored under a readable head and a hash (id_key): still in its range."""
+    sub = "00000000-0000-0000-0000-0000000000ee"
+    long = in_subscription(sub, "d", group="ü" * 120)  # 720 characters once percent-encoded, with the rest
+    store.save_deployments([long, in_subscription(sub, "short")])
+    assert sorted(d.name for d in store.list_deployments_in([sub])) == ["d", "short"]
+
+
 # rollbacks
 
 

@@ -127,9 +127,15 @@ def test_a_fanned_out_refresh_leaves_the_inventory_the_in_process_refresh_leaves
     bootstrap.install(fanned)
     received = list(reader.receive_messages(max_messages=32, visibility_timeout=60))
     assert sorted(RefreshPart.from_json(m.content).subscription or "" for m in received) == SUBS
+    reads: dict[str, int] = {}  # inventory entities each part read
     for message in received:
+        before = fanned.stores.entities_read
         handler(func.QueueMessage(id=message.id, body=message.content.encode()))
+        reads[RefreshPart.from_json(message.content).subscription or ""] = fanned.stores.entities_read - before
         reader.delete_message(message)
+    # a part reads what the store held of its own subscription (SUBS[0]: two records, and their slices), never
+    # the rest of the inventory: the other subscriptions had nothing stored, so their parts read nothing
+    assert reads[SUBS[0]] <= 2 * 2 and all(reads[sub] == 0 for sub in SUBS[1:]), reads
     handler(func.QueueMessage(id="again", body=received[0].content.encode()))  # a redelivery: changes nothing
     assert list(reader.receive_messages()) == []
     reader.close()
