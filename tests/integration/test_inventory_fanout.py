@@ -131,7 +131,9 @@ def test_a_fanned_out_refresh_leaves_the_inventory_the_in_process_refresh_leaves
     for message in received:
         before = fanned.stores.entities_read
         handler(func.QueueMessage(id=message.id, body=message.content.encode()))
-        reads[RefreshPart.from_json(message.content).subscription or ""] = fanned.stores.entities_read - before
+        reads[RefreshPart.from_json(message.content).subscription or ""] = (
+            fanned.stores.entities_read - before
+        )
         reader.delete_message(message)
     # a part reads what the store held of its own subscription (SUBS[0]: two records, and their slices), never
     # the rest of the inventory: the other subscriptions had nothing stored, so their parts read nothing
