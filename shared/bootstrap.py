@@ -296,6 +296,7 @@ class Services:
             rules=policy_rules(self.settings),
             locations=self.settings.watch_locations,
             now=now,
+            poll_period=timedelta(minutes=self.settings.catalog_poll_period_minutes),
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
@@ -374,7 +375,7 @@ def build_services(
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     policy = PolicyService(
-        inventory=stores,
+        deployments=stores,
         ledger=ledger,
         rollbacks=stores,
         state=state,
@@ -386,7 +387,7 @@ def build_services(
         max_concurrency=settings.arm_max_concurrency,
     )
     rollback = RollbackService(
-        inventory=stores,
+        deployments=stores,
         rollbacks=stores,
         state=state,
         api=api,
@@ -407,7 +408,7 @@ def build_services(
         routes=settings.routes,
         scope=write_scope(settings),
         status_page_url=settings.status_page_url,
-        inventory=stores,
+        deployments=stores,
         state=state,
         rules=policy_rules(settings),
         buffer=buffer,

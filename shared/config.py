@@ -74,6 +74,8 @@ class Settings:
     catalog_vanish_guard: float = 0.2
     catalog_removal_confirmations: int = 2
     catalog_poll_schedule: str = "0 0 * * * *"
+    # the schedule's period: the status page calls the watcher overdue after twice that (as the missed-run alert does)
+    catalog_poll_period_minutes: int = 60
     # stop starting new work this long into a timer run: host.json's functionTimeout (10 min) kills it unwarned
     timer_budget_seconds: int = 480
     alert_batch_seconds: int = 120  # held deployment news settles this long before its one message per route
@@ -568,6 +570,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         catalog_vanish_guard=_fraction(r, "CATALOG_VANISH_GUARD", Settings.catalog_vanish_guard),
         catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),
         catalog_poll_schedule=schedule,
+        catalog_poll_period_minutes=r.integer(
+            "CATALOG_POLL_PERIOD_MINUTES", Settings.catalog_poll_period_minutes, 1, 1440
+        ),
         timer_budget_seconds=r.integer("TIMER_BUDGET_SECONDS", Settings.timer_budget_seconds, 10, 7200),
         alert_batch_seconds=r.integer("ALERT_BATCH_SECONDS", Settings.alert_batch_seconds, 0, 86400),
         state_store=_state_store(r),

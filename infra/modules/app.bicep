@@ -171,6 +171,8 @@ var appSettings = union(
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     CATALOG_POLL_SCHEDULE: catalogPollSchedule
+    // the status page's overdue banner uses the missed-run alert's window: twice this period
+    CATALOG_POLL_PERIOD_MINUTES: '${catalogPollPeriodMinutes}'
     WATCH_SUBSCRIPTION_ID: watchSubscriptionId
     WATCH_SUBSCRIPTION_IDS: watchSubscriptionIds
     WATCH_LOCATIONS: watchLocations

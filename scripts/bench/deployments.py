@@ -197,7 +197,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         )  # fmt: skip
         location, fmt, name, _ = validate_catalog_event(event)
         plan = PolicyService(
-            inventory=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
+            deployments=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
             rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         requests_before = len(arm.requests)
@@ -215,7 +215,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         sqlite_plan_time = None
         if db is not None:  # the same decisions with the inventory and the ledger in SQLite
             sqlite_plan = PolicyService(
-                inventory=db, ledger=SqliteLedger(str(Path(tmp) / "deployments.db")), rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
+                deployments=db, ledger=SqliteLedger(str(Path(tmp) / "deployments.db")), rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
                 rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
             )  # fmt: skip
             sqlite_samples = []
@@ -247,7 +247,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
             if assess(d, views[location], NOW4, enforce_rules, default_changed_at=event.event_time).write
         }
         enforce = PolicyService(
-            inventory=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
+            deployments=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
             rules=enforce_rules, scope=BENCH_SCOPE, reminder_days=REMINDERS,
         )  # fmt: skip
         puts_before, requests_before = len(arm.puts()), len(arm.requests)

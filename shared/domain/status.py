@@ -3,14 +3,14 @@ shared/services/status.py, rendered by shared/presentation/status_page.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, location_of, model_label, short_type
-from shared.domain.events import CATALOG_EVENT_TYPES, LifecycleEvent
+from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent, event_id
 from shared.domain.payloads import AssessmentData, DeploymentData, RolledBackData, VersionChangeData
 from shared.domain.policy import Assessment, Status
 from shared.domain.timeutil import format_instant
@@ -26,6 +26,36 @@ class Upcoming:
     model: str  # "gpt-4o 2024-05-13"
     location: str
     deployments: int  # how many deployments are on this version there
+
+
+@dataclass(frozen=True)
+class DatedChange:
+    """One mark of the page's timeline: a version's retirement or default change on one day, in every region where
+    it touches deployed models."""
+
+    when: datetime  # the earliest instant of that day among its regions
+    kind: str  # "retirement" or "default change"
+    model: str
+    locations: tuple[str, ...]
+    deployments: int  # over every region
+
+
+def dated_changes(upcoming: Iterable[Upcoming]) -> list[DatedChange]:
+    """The upcoming changes, one per model version, kind and day, its regions merged; soonest first."""
+    groups: dict[tuple[object, ...], list[Upcoming]] = {}
+    for u in upcoming:
+        groups.setdefault((u.when.date(), u.kind, u.model), []).append(u)
+    merged = [
+        DatedChange(
+            min(u.when for u in group),
+            group[0].kind,
+            group[0].model,
+            tuple(sorted({u.location for u in group})),
+            sum(u.deployments for u in group),
+        )
+        for group in groups.values()
+    ]
+    return sorted(merged, key=lambda c: (c.when, c.model, c.kind))
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,110 @@ def recent_changes(events: Sequence[LifecycleEvent], limit: int = 40) -> tuple[l
     return ordered[:limit], max(0, len(ordered) - limit)
 
 
+# the missed-run alert's window (infra/modules/monitoring.bicep: missedWindowMinutes = 2 * catalogPollPeriodMinutes)
+MISSED_RUN_PERIODS = 2
+DEFAULT_POLL_PERIOD = timedelta(minutes=60)
+
+
+@dataclass(frozen=True)
+class RegionProblem:
+    """A watched region the page calls out: what is wrong, and since when it was last read well."""
+
+    location: str
+    detail: str  # the last error, or what the held anomaly is
+    last_cycle_at: datetime | None  # its last completed cycle
+    since: datetime | None = (
+        None  # an anomaly: when it was announced, when that event is still in the history
+    )
+
+
+@dataclass(frozen=True)
+class WatcherHealth:
+    """The catalog watcher's health, judged as the Azure Monitor alerts judge it: no completed cycle for twice the
+    poll period is a missed run; on top, the regions whose last cycle failed, whose anomaly is held, or that fell
+    behind the others."""
+
+    at: datetime
+    window: timedelta  # MISSED_RUN_PERIODS times the poll period
+    last_cycle_at: datetime | None  # the newest completed cycle of any region
+    regions: int
+    failing: tuple[RegionProblem, ...] = ()  # the last cycle failed (cursor.last_error); the snapshot is kept
+    anomalies: tuple[RegionProblem, ...] = ()  # the catalog looked broken; the old snapshot is held
+    behind: tuple[RegionProblem, ...] = ()  # not read within the window (or never) while others were
+
+    @property
+    def is_overdue(self) -> bool:
+        """No cycle completed in the window: the watcher is blind (the missed-run alert fires too)."""
+        return self.last_cycle_at is None or self.at - self.last_cycle_at > self.window
+
+    @property
+    def is_healthy(self) -> bool:
+        return not (self.is_overdue or self.failing or self.anomalies or self.behind)
+
+    def to_json(self) -> dict[str, object]:
+        def region(p: RegionProblem) -> dict[str, object]:
+            return {
+                "location": p.location,
+                "detail": p.detail,
+                "lastCycleAt": format_instant(p.last_cycle_at),
+                "since": format_instant(p.since),
+            }
+
+        return {
+            "healthy": self.is_healthy,
+            "overdue": self.is_overdue,
+            "lastCycleAt": format_instant(self.last_cycle_at),
+            "windowMinutes": int(self.window.total_seconds() // 60),
+            "failing": [region(p) for p in self.failing],
+            "anomalies": [region(p) for p in self.anomalies],
+            "behind": [region(p) for p in self.behind],
+        }
+
+
+def _held_anomaly(cursor: Cursor, digest: str, events: Sequence[LifecycleEvent]) -> RegionProblem:
+    """What the held anomaly is, from the event that announced it (its id derives from the anomaly's digest,
+    shared/domain/diff.py); once that event is out of the recent history, in general words."""
+    ident = event_id(EventType.CATALOG_ANOMALY.value, cursor.location, digest)
+    announced = next((e for e in events if e.id == ident), None)
+    if announced is None:
+        text = "too many versions vanished from the listing at once: snapshot kept, no retirements emitted"
+        return RegionProblem(cursor.location, text, cursor.last_cycle_at)
+    return RegionProblem(cursor.location, describe(announced), cursor.last_cycle_at, announced.event_time)
+
+
+def watcher_health(
+    cursors: Sequence[Cursor],
+    now: datetime,
+    poll_period: timedelta,
+    events: Sequence[LifecycleEvent] = (),
+) -> WatcherHealth:
+    """The watcher's health at ``now`` from each region's cursor; ``events`` (the recent history) name what a held
+    anomaly is. A cycle later than ``now`` (a report as of a past date) counts as fresh."""
+    window = MISSED_RUN_PERIODS * poll_period
+    times = [c.last_cycle_at for c in cursors if c.last_cycle_at is not None]
+    last = max(times) if times else None
+    failing: list[RegionProblem] = []
+    anomalies: list[RegionProblem] = []
+    for c in cursors:
+        if c.last_error:
+            failing.append(RegionProblem(c.location, c.last_error, c.last_cycle_at))
+        if c.anomaly:
+            anomalies.append(_held_anomaly(c, c.anomaly, events))
+    overdue = last is None or now - last > window
+    behind = (
+        ()
+        if overdue
+        else tuple(
+            RegionProblem(
+                c.location, "never read" if c.last_cycle_at is None else "not read", c.last_cycle_at
+            )
+            for c in cursors
+            if not c.last_error and (c.last_cycle_at is None or now - c.last_cycle_at > window)
+        )
+    )
+    return WatcherHealth(now, window, last, len(cursors), tuple(failing), tuple(anomalies), behind)
+
+
 @dataclass(frozen=True)
 class StatusReport:
     at: datetime
@@ -89,11 +223,16 @@ class StatusReport:
     cursors: tuple[Cursor, ...]
     recent: tuple[LifecycleEvent, ...] = ()  # published events of the last days, oldest first
     recent_days: int = 7
+    poll_period: timedelta = DEFAULT_POLL_PERIOD  # CATALOG_POLL_PERIOD_MINUTES
 
     @property
     def last_cycle_at(self) -> datetime | None:
         times = [c.last_cycle_at for c in self.cursors if c.last_cycle_at is not None]
         return max(times) if times else None
+
+    @property
+    def health(self) -> WatcherHealth:
+        return watcher_health(self.cursors, self.at, self.poll_period, self.recent)
 
     def last_cycle_events(self) -> tuple[LifecycleEvent, ...]:
         """The catalog events the last cycle found (a cycle stamps its events with its own time)."""
@@ -137,6 +276,7 @@ class StatusReport:
         return {
             "at": format_instant(self.at),
             "mode": self.mode,
+            "health": self.health.to_json(),
             "counts": {s.value: self.count(s) for s in Status},
             "deployments": [dep(a) for a in self.assessments],
             "upcoming": [

@@ -41,8 +41,13 @@ def _slack_escape(text: str) -> str:
 
 
 def _items_line(items: list[str], more: int, *, lines: bool = False) -> str:
-    if lines:
-        text = "\n".join(f"• {_cut(i, ITEM_LIMIT)}" for i in items)
+    if (
+        lines
+    ):  # an item starting "  → " belongs to the one above it: indented under it, not a bullet of its own
+        text = "\n".join(
+            f"    ↳ {_cut(i[4:], ITEM_LIMIT)}" if i.startswith("  → ") else f"• {_cut(i, ITEM_LIMIT)}"
+            for i in items
+        )
         return text + (f"\n… and {more} more" if more else "")
     line = ", ".join(_cut(i, ITEM_LIMIT) for i in items)
     return line + (f" … and {more} more" if more else "")

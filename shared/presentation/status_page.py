@@ -1,7 +1,7 @@
 """The status page: one self-contained HTML document (inline CSS and SVG; no CDN, no web fonts, no script).
 
-Made to be read from across a room: counts first, then what is coming on a timeline, then every deployment
-grouped worst first, then the watcher's health per region.
+Made to be read from across a room: the watcher's health first (a banner when it needs a person), then counts,
+what is coming on a timeline, every deployment grouped worst first, and the watcher per region.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import quote
 
-from shared.domain.policy import Status
-from shared.domain.status import StatusReport, recent_changes
+from shared.domain.policy import Assessment, Status
+from shared.domain.status import RegionProblem, StatusReport, WatcherHealth, dated_changes, recent_changes
 
 _GROUPS = (
     (Status.BROKEN, "Broken", "#c4314b"),
@@ -26,12 +26,10 @@ _GROUPS = (
     (Status.NOT_WATCHED, "Not watched (other formats)", "#8a8886"),
     (Status.IGNORED, "Ignored", "#8a8886"),
 )
-# Colours and column widths are classes, not style attributes: the page is served with a Content-Security-Policy
+# Colours are classes, not style attributes: the page is served with a Content-Security-Policy
 # that allows this one stylesheet (by its hash) and nothing else, no inline style attribute, no script.
 _STATUS_CLASS = {s: f"s-{s.value}" for s in Status}
-_COLUMNS = (14, 10, 13, 19, 8, 5, 21, 10)
-_STYLE = (
-    """
+_STYLE = """
 *{box-sizing:border-box} body{margin:0;background:#f3f2f1;color:#201f1e;
 font:15px/1.45 'Segoe UI',system-ui,-apple-system,'Helvetica Neue',Arial,sans-serif}
 header{background:#201f1e;color:#fff;padding:18px 32px;display:flex;justify-content:space-between;align-items:baseline}
@@ -42,20 +40,20 @@ padding:18px 22px;margin-bottom:22px} h2{margin:0 0 12px;font-size:18px}
 .tile{background:#fff;border-radius:8px;padding:16px 20px;border-top:6px solid var(--c);box-shadow:0 1px 3px rgba(0,0,0,.12)}
 .tile .n{font-size:44px;font-weight:700;color:var(--c);line-height:1.1} .tile .l{color:#605e5c;font-size:14px}
 table{width:100%;border-collapse:collapse} th{text-align:left;color:#605e5c;font-weight:600;font-size:13px;
-border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:anywhere;padding:7px 8px;border-bottom:1px solid #f3f2f1;vertical-align:top}
+border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:normal;word-break:normal;padding:7px 8px;border-bottom:1px solid #f3f2f1;vertical-align:top}
+.id{white-space:nowrap} .ft{font-size:12px} .scroll{overflow-x:auto} th.head{border:0;padding:0} .todo{margin-top:4px;color:#a4262c;font-weight:600}
 .pill{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;background:var(--c)}
-.days{font-weight:700} .nowrap{white-space:nowrap} .group table{table-layout:fixed} .muted{color:#8a8886} .what{color:#3b3a39;max-width:520px} code{font-size:12px}
-.group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .empty{color:#8a8886;font-style:italic}
+.days{font-weight:700} .nowrap{white-space:nowrap} .muted{color:#8a8886} .what{color:#3b3a39;min-width:16em;max-width:520px} code{font-size:12px}
+.group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .group:first-child h3{margin-top:0} .empty{color:#8a8886;font-style:italic}
 tr.last td{background:#f0f6ff}
 a.button,button{display:inline-block;padding:4px 12px;border-radius:4px;border:1px solid #c4314b;background:#fff;
 color:#c4314b;font-weight:600;text-decoration:none;font-size:13px;cursor:pointer} button.confirm{background:#c4314b;color:#fff}
 .card{max-width:760px} .card dl{display:grid;grid-template-columns:12em 1fr;gap:6px 12px} .card dt{color:#605e5c}
 .warn{border-left:6px solid #d96c00;padding:8px 12px;background:#fff4e5} .bad{border-left:6px solid #c4314b;padding:8px 12px;background:#fde7e9}
+.health{padding:12px 22px} .health.ok{border-left:6px solid #107c10} .health h2{margin-bottom:6px}
+.health ul{margin:0;padding-left:20px} .health li{margin:6px 0}
 input[type=text]{font:inherit;padding:3px 6px;width:22em}
-"""
-    + "".join(f".s-{s.value}{{--c:{color}}}" for s, _, color in _GROUPS)
-    + "".join(f".w{i}{{width:{w}%}}" for i, w in enumerate(_COLUMNS))
-)
+""" + "".join(f".s-{s.value}{{--c:{color}}}" for s, _, color in _GROUPS)
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 # what the status page, the rollback confirmation and its result may load: their own stylesheet, and nothing else
 CONTENT_SECURITY_POLICY = (
@@ -68,17 +66,112 @@ def _date(value: datetime | None) -> str:
     return "" if value is None else f"{value:%Y-%m-%d}"
 
 
-def _timeline(report: StatusReport, width: int = 1100, height: int = 120) -> str:
-    """Twelve months ahead: retirements (red diamonds) and default changes (blue dots), labelled."""
+def _instant(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _span(delta: timedelta) -> str:
+    """A duration to the coarsest useful unit: "45 min", "3 h 20 min", "4 days"."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{minutes // 1440} days"
+
+
+def _id(text: str) -> str:
+    """An identifier (a name, a version, a region, a policy), never broken inside: a table too narrow for its
+    identifiers scrolls sideways. A fine-tuned model's long id may break before its ".ft-" suffix, nowhere else."""
+    head, dot, tail = text.partition(".ft-")
+    if not dot:
+        return f'<span class="id">{escape(text)}</span>'
+    return f'<span class="id">{escape(head)}</span><wbr><span class="id ft">{escape(dot + tail)}</span>'
+
+
+def _policy(policy: str) -> str:
+    """An update policy may break before "Version" (OnceNewDefault|VersionAvailable), a word boundary."""
+    head, word, tail = policy.partition("Version")
+    return _id(policy) if not head or not word else f"{_id(head)}<wbr>{_id(word + tail)}"
+
+
+def _ids(text: str) -> str:
+    """Words of identifiers ("gpt-4o 2024-08-06", "contoso · eastus"): breaks only between them, never before a
+    separator."""
+    words: list[str] = []
+    for word in text.split(" "):
+        if word == "·" and words:
+            words[-1] += " ·"
+        else:
+            words.append(word)
+    return " ".join(_id(word) for word in words)
+
+
+def _prose(text: str) -> str:
+    """Sentences that name versions and dates ("migrate to gpt-5.1 2025-11-13"): browsers break after a hyphen, so
+    each hyphenated word is kept whole."""
+    return " ".join(_id(word) if "-" in word else escape(word) for word in text.split(" "))
+
+
+def _days(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days < 0:
+        return f'retired <span class="id">{-days} day{"" if days == -1 else "s"} ago</span>'
+    return "today" if days == 0 else str(days)
+
+
+def _todo(a: Assessment) -> str:
+    """What a person does about a broken deployment: calls to it fail now."""
+    if a.reason == "fine-tuned-retired":
+        return "Retrain on a current base model and deploy it now; calls fail."
+    target = a.target_label
+    if target is None:
+        return "Create or move to a deployment of a supported version now; calls fail."
+    if (a.target_model or a.deployment.model_name) == a.deployment.model_name:
+        return (
+            f"Move to {target} now (set this deployment's version, or create a deployment of it); calls fail."
+        )
+    # ARM cannot change a deployment's model: another model is a new deployment
+    return f"Move to {target} now: create a deployment of it and send the traffic there; calls fail."
+
+
+def _regions(locations: tuple[str, ...], shown: int = 3) -> str:
+    more = len(locations) - shown
+    return ", ".join(locations[:shown]) + (f" +{more} more" if more > 0 else "")
+
+
+def _timeline(report: StatusReport, width: int = 1100) -> str:
+    """Twelve months ahead: retirements (red diamonds) and default changes (blue dots), one label per version and
+    day with its regions, in as many rows as the labels need not to overlap."""
     start = report.at
     end = start + timedelta(days=365)
-    left, right, axis = 40, width - 20, 84
+    left, right = 40, width - 20
 
     def x(when: datetime) -> float:
         return left + (right - left) * (when - start).total_seconds() / (end - start).total_seconds()
 
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="coming changes">',
-             f'<line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" stroke="#8a8886" stroke-width="2"/>']  # fmt: skip
+    marks: list[tuple[float, int, str, str, str, str]] = []  # x, row, anchor, kind, label, full label
+    rows: list[float] = []  # the right end of each row's last label
+    for c in dated_changes(report.upcoming)[:40]:
+        px = x(c.when)
+        label = f"{c.model} · {_regions(c.locations)} · {c.deployments} dep. · {c.when:%d %b}"
+        full = f"{c.model} {c.kind} on {c.when:%Y-%m-%d}: {', '.join(c.locations)}; {c.deployments} deployment(s)"
+        wide = 6.6 * len(label) + 8  # 12px text, average glyph width
+        # to the right of its mark, or to the left where it would run off the end
+        anchor, first, last = ("start", px, px + wide) if px + wide <= width else ("end", px - wide, px)
+        row = next((i for i, end_ in enumerate(rows) if first > end_ + 8), len(rows))
+        if row == len(rows):
+            rows.append(last)
+        rows[row] = max(rows[row], last)
+        marks.append((px, row, anchor, c.kind, label, full))
+    axis = 50 + 22 * max(len(rows) - 1, 0)
+    height = axis + 36
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="coming changes">',
+        f'<line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" stroke="#8a8886" stroke-width="2"/>',
+    ]
     month = datetime(start.year, start.month, 1, tzinfo=start.tzinfo)
     for _ in range(13):
         if start <= month <= end:
@@ -89,21 +182,21 @@ def _timeline(report: StatusReport, width: int = 1100, height: int = 120) -> str
                 f'<text x="{x(month):.1f}" y="{axis + 22}" font-size="12" fill="#605e5c" text-anchor="middle">{month:%b %Y}</text>'
             )
         month = datetime(month.year + (month.month // 12), month.month % 12 + 1, 1, tzinfo=start.tzinfo)
-    lanes: list[float] = []
-    for u in report.upcoming[:40]:
-        px = x(u.when)
-        lane = next((i for i, last in enumerate(lanes) if px - last > 150), len(lanes))
-        if lane == len(lanes):
-            lanes.append(px)
-        lanes[lane] = px
-        y = axis - 18 - (lane % 3) * 22
-        color = "#c4314b" if u.kind == "retirement" else "#0f6cbd"
-        mark = (f'<rect x="{px - 6:.1f}" y="{axis - 6}" width="12" height="12" fill="{color}" transform="rotate(45 {px:.1f} {axis})"/>'
-                if u.kind == "retirement" else f'<circle cx="{px:.1f}" cy="{axis}" r="7" fill="{color}"/>')  # fmt: skip
-        label = escape(f"{u.model} · {u.location} · {u.deployments} dep. · {u.when:%d %b}")
-        anchor, dx = ("end", -4) if px > left + (right - left) * 0.7 else ("start", 4)
-        parts += [f'<line x1="{px:.1f}" y1="{axis}" x2="{px:.1f}" y2="{y + 4}" stroke="{color}" stroke-dasharray="2 2"/>', mark,
-                  f'<text x="{px + dx:.1f}" y="{y}" font-size="12" fill="{color}" text-anchor="{anchor}">{label}</text>']  # fmt: skip
+    for px, row, anchor, kind, label, full in marks:
+        y = axis - 18 - row * 22
+        color = "#c4314b" if kind == "retirement" else "#0f6cbd"
+        mark = (
+            f'<rect x="{px - 6:.1f}" y="{axis - 6}" width="12" height="12" fill="{color}" transform="rotate(45 {px:.1f} {axis})"/>'
+            if kind == "retirement"
+            else f'<circle cx="{px:.1f}" cy="{axis}" r="7" fill="{color}"/>'
+        )
+        dx = -4 if anchor == "end" else 4
+        parts += [
+            f'<line x1="{px:.1f}" y1="{axis}" x2="{px:.1f}" y2="{y + 4}" stroke="{color}" stroke-dasharray="2 2"/>',
+            mark,
+            f'<text x="{px + dx:.1f}" y="{y}" font-size="12" fill="{color}" text-anchor="{anchor}">'
+            f"<title>{escape(full)}</title>{escape(label)}</text>",
+        ]
     if not report.upcoming:
         parts.append(
             f'<text x="{left}" y="{axis - 30}" font-size="14" fill="#8a8886">Nothing dated in the next 12 months.</text>'
@@ -112,58 +205,149 @@ def _timeline(report: StatusReport, width: int = 1100, height: int = 120) -> str
     return "".join(parts)
 
 
+def _grouped(problems: tuple[RegionProblem, ...]) -> list[tuple[str, list[RegionProblem]]]:
+    """Regions with the same problem together (one failing credential fails every region alike)."""
+    groups: dict[str, list[RegionProblem]] = {}
+    for p in problems:
+        groups.setdefault(p.detail, []).append(p)
+    return list(groups.items())
+
+
+def _where(group: list[RegionProblem]) -> str:
+    return escape(", ".join(p.location for p in group))
+
+
+def _last_read(group: list[RegionProblem]) -> str:
+    if len(group) > 1:
+        return "last good reads per region below"
+    last = group[0].last_cycle_at
+    return f"last good read {_instant(last)}" if last else "never read well"
+
+
+def _health(h: WatcherHealth) -> str:
+    """The banner: what the Azure Monitor alerts would say about the watcher, and what to do for each."""
+    window = _span(h.window)
+    if h.is_healthy and h.last_cycle_at is not None:
+        return (
+            f'<section class="health ok"><b>Catalog watcher healthy</b>: last cycle {_instant(h.last_cycle_at)}; '
+            f"every region read in the last {window}, no error, no anomaly held.</section>"
+        )
+    bad: list[str] = []
+    warn: list[str] = []
+    look = (
+        "look at the app's failures in Application Insights (<i>Failures</i>, or <code>AppExceptions</code>)"
+    )
+    if h.last_cycle_at is None:
+        bad.append(
+            "<b>No catalog cycle has completed yet.</b> The first <code>catalog_timer</code> run "
+            "(<code>CATALOG_POLL_SCHEDULE</code>) takes the baseline; until then no catalog change is seen. "
+            f"Deployed more than {window} ago? Check that the function app is running, and {look}."
+        )
+    elif h.is_overdue:
+        bad.append(
+            f"<b>No catalog cycle has completed for {_span(h.at - h.last_cycle_at)}</b> (the last at "
+            f"{_instant(h.last_cycle_at)}; overdue after {window}, twice <code>CATALOG_POLL_PERIOD_MINUTES</code>). "
+            "The watcher is blind: catalog changes are not seen, and this page is not current. Check that the "
+            f"function app is running and can reach its storage, and {look}; the missed-run alert fires too."
+        )
+    for error, group in _grouped(h.failing):
+        bad.append(
+            f"<b>Last cycle failed in {_where(group)}</b>: {escape(error)} ({_last_read(group)}). The snapshot is "
+            "kept and the next cycle retries. If it repeats, fix the cause: a 401 or 403 names the role to grant, "
+            "a timeout or 5xx is ARM's side, a budget message means <code>TIMER_BUDGET_SECONDS</code> ran out; "
+            "<code>python -m shared settings</code> lists setting problems."
+        )
+    for a in h.anomalies:
+        since = f" since {_instant(a.since)}" if a.since else ""
+        command = (
+            f"python -m shared check --dry-run --locations {a.location} --app-settings app-settings.json"
+        )
+        warn.append(
+            f"<b>Catalog anomaly held in {escape(a.location)}</b>{since}: {escape(a.detail)}. It clears by itself "
+            "at a cycle whose listing looks sane again; until then no retirement is announced there. If it lasts, "
+            f"see what ARM lists now: <code>{_ids(command)}</code>."
+        )
+    for detail, group in _grouped(h.behind):
+        if detail == "never read":
+            warn.append(
+                f"<b>Never read: {_where(group)}</b>. Deployments there are not tracked until the region is in "
+                "<code>WATCH_LOCATIONS</code> (a region just added is read at the next cycle)."
+            )
+        else:
+            warn.append(
+                f"<b>Not read for more than {window}: {_where(group)}</b>, while other regions were. Taken out "
+                "of <code>WATCH_LOCATIONS</code> while deployments remain there, or its cycle could not save its "
+                f"state: {look}."
+            )
+    kind, title = ("bad", "Catalog watcher: act now") if bad else ("warn", "Catalog watcher: needs a look")
+    items = "".join(f"<li>{item}</li>" for item in [*bad, *warn])
+    return f'<section class="health {kind}"><h2>{title}</h2><ul>{items}</ul></section>'
+
+
 def render_status_page(report: StatusReport, *, rollback_links: bool = False) -> str:
     """The page. ``rollback_links``: the viewer is an operator, so each deployment with a way back gets a button
     (a link to the confirmation step; nothing is written by following it)."""
     rows: list[str] = []
-    columns = "".join(f"<col class='w{i}'>" for i in range(len(_COLUMNS)))
+    # one table, a body per group: the columns line up from group to group, sized by what they hold
     for status, label, _ in _GROUPS:
         group = [a for a in report.assessments if a.status is status]
         if not group:
             continue
-        rows.append(f'<div class="group {_STATUS_CLASS[status]}"><h3>{escape(label)} ({len(group)})</h3><table>'
-                    f"<colgroup>{columns}</colgroup>"
-                    "<tr><th>Deployment</th><th>Account · region</th><th>Model</th><th>Policy</th><th>Retires</th>"
-                    "<th>Days left</th><th>What happens</th><th>Rollback</th></tr>")  # fmt: skip
+        rows.append(
+            f'<tbody class="group {_STATUS_CLASS[status]}"><tr><th colspan="8" class="head">'
+            f"<h3>{escape(label)} ({len(group)})</h3></th></tr>"
+            "<tr><th>Deployment</th><th>Account · region</th><th>Model</th><th>Policy</th><th>Retires</th>"
+            "<th>Days left</th><th>What happens</th><th>Rollback</th></tr>"
+        )
         for a in group:
             d = a.deployment
             back = report.rollbacks.get(d.key)
             back_model = (
                 back.from_model if back and back.from_model and back.from_model != d.model_name else None
             )
-            rollback = (f"to {escape(back_model + ' ' if back_model else '')}{escape(back.from_version)}"
-                        f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
-                        f"{_date(back.available_until) or 'its retirement'}"
-                        if back else '<span class="muted">-</span>')  # fmt: skip
+            rollback = (
+                f"to {_id(back_model) + ' ' if back_model else ''}{_id(back.from_version)}"
+                f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
+                f"{_id(_date(back.available_until)) if back.available_until else 'its retirement'}"
+                if back
+                else '<span class="muted">-</span>'
+            )
             if back and rollback_links:
                 link = f"rollback?deploymentId={quote(d.resource_id, safe='')}"
                 rollback += f' <a class="button" href="{escape(link)}">Roll back…</a>'
 
-            policy = escape(d.policy) + (
+            policy = _policy(d.policy) + (
                 ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""
             )
-            days = "" if a.days_left is None else str(a.days_left)
+            todo = f'<div class="todo">{_prose(_todo(a))}</div>' if status is Status.BROKEN else ""
             rows.append(
-                f'<tr><td><span class="pill">{escape(label)}</span> <b>{escape(d.name)}</b></td>'
-                f"<td>{escape(d.account_id.rsplit('/', 1)[-1])} · {escape(d.location)}</td>"
-                f"<td>{escape(d.model_name)} {escape(d.model_version)} <span class='muted'>{escape(d.sku_name)}</span></td>"
-                f"<td>{policy}</td><td class='nowrap'>{_date(a.retirement_date)}</td><td class='days'>{days}</td>"
-                f"<td class='what'>{escape(a.summary)}</td><td>{rollback}</td></tr>"
+                f'<tr><td><span class="pill">{escape(label)}</span> <b>{_id(d.name)}</b></td>'
+                f"<td>{_ids(d.account_id.rsplit('/', 1)[-1] + ' · ' + d.location)}</td>"
+                f"<td>{_id(d.model_name)} {_id(d.model_version)} <span class='muted'>{_id(d.sku_name)}</span></td>"
+                f"<td>{policy}</td><td class='nowrap'>{_date(a.retirement_date)}</td>"
+                f"<td class='days'>{_days(a.days_left)}</td>"
+                f"<td class='what'>{_prose(a.summary)}{todo}</td><td>{rollback}</td></tr>"
             )
-        rows.append("</table></div>")
+        rows.append("</tbody>")
     tiles = "".join(
         f'<div class="tile {_STATUS_CLASS[status]}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
         for status, label, _ in _GROUPS[:5]
     )
+    health = report.health
+    held = {a.location: f"held: {a.detail}" for a in health.anomalies}
     regions = "".join(
         f"<tr><td><b>{escape(c.location)}</b></td><td>{c.last_cycle_at:%Y-%m-%d %H:%M} UTC</td><td>{c.cycles}</td>"
-        f"<td>{escape(c.anomaly or '') or '<span class=muted>none</span>'}</td>"
+        f"<td>{escape(held.get(c.location, c.anomaly or '')) or '<span class=muted>none</span>'}</td>"
         f"<td>{escape(c.last_error or '') or '<span class=muted>none</span>'}</td></tr>"
         if c.last_cycle_at
         else f"<tr><td><b>{escape(c.location)}</b></td><td class='muted' colspan='4'>never read</td></tr>"
         for c in report.cursors
     )
-    deployments = "".join(rows) or '<p class="empty">No deployments in the inventory yet.</p>'
+    deployments = (
+        f'<div class="scroll"><table class="deployments">{"".join(rows)}</table></div>'
+        if rows
+        else '<p class="empty">No deployments in the inventory yet.</p>'
+    )
     last = report.last_cycle_at
     found = len(report.last_cycle_events())
     cycle = (
@@ -175,14 +359,14 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
     changes, more = recent_changes(report.recent)
     change_rows = "".join(
         f"<tr{' class=last' if c.when == last else ''}><td class='nowrap'>{c.when:%Y-%m-%d %H:%M}</td>"
-        f"<td><b>{escape(c.kind)}</b></td><td>{escape(c.subject)}</td><td class='what'>{escape(c.what)}</td>"
-        f"<td>{escape(', '.join(c.where))}</td></tr>"
+        f"<td><b>{escape(c.kind)}</b></td><td>{_ids(c.subject)}</td><td class='what'>{_prose(c.what)}</td>"
+        f"<td>{_ids(', '.join(c.where))}</td></tr>"
         for c in changes
     )
     more_row = f"<p class='muted'>and {more} more; the JSON view has them all.</p>" if more else ""
     recent = (
-        f"<table><tr><th>When (UTC)</th><th>Event</th><th>Model or deployment</th><th>What</th><th>Where</th></tr>"
-        f"{change_rows}</table>{more_row}"
+        f'<div class="scroll"><table><tr><th>When (UTC)</th><th>Event</th><th>Model or deployment</th><th>What</th>'
+        f"<th>Where</th></tr>{change_rows}</table></div>{more_row}"
         if changes
         else f'<p class="empty">No events published in the last {report.recent_days} days.</p>'
     )
@@ -192,11 +376,12 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
 <header><h1>Azure OpenAI model lifecycle</h1>
 <div class="meta">as of {report.at:%Y-%m-%d %H:%M} UTC · POLICY_MODE={escape(report.mode)} · {len(report.assessments)} deployments</div></header>
 <main>
+{_health(health)}
 <div class="tiles">{tiles}</div>
 <section><h2>Coming up: the next 12 months</h2>{_timeline(report)}</section>
 <section><h2>Deployments</h2>{deployments}</section>
 <section><h2>Recent events: the last {report.recent_days} days</h2><p>{cycle}</p>{recent}</section>
-<section><h2>Catalog watcher</h2><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></section>
+<section><h2>Catalog watcher</h2><div class="scroll"><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></div></section>
 </main></body></html>
 """
 

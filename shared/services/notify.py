@@ -153,7 +153,7 @@ class NotifyService:
         scope: Scope,
         claim_ttl: timedelta = timedelta(minutes=5),
         status_page_url: str | None = None,
-        inventory: DeploymentStore | None = None,
+        deployments: DeploymentStore | None = None,
         state: CatalogStateStore | None = None,
         rules: PolicyRules | None = None,
         buffer: AlertBuffer | None = None,
@@ -166,7 +166,7 @@ class NotifyService:
         self.claim_ttl = claim_ttl
         self.status_page_url = status_page_url  # STATUS_PAGE_URL: messages link to it
         # with the inventory and the catalog state, a change is told with what it means for each team
-        self.inventory = inventory
+        self.deployments = deployments
         self.state = state
         self.rules = rules or PolicyRules()
         # without a buffer, news of one deployment is told at once (one message per event)
@@ -237,7 +237,7 @@ class NotifyService:
     def _concerned(self, digest: LifecycleEvent, now: datetime) -> Concerned | None:
         """Per change of the digest, per route: the engine's decisions for the deployments the change concerns
         (read one location and model at a time). None without an inventory: the news alone is told."""
-        if self.inventory is None or self.state is None:
+        if self.deployments is None or self.state is None:
             return None
         from shared.services.policy import catalog_view
 
@@ -291,13 +291,13 @@ class NotifyService:
     def _deployments(
         self, change: DigestChange, location: str, view: Mapping[VersionKey, ModelVersion], now: datetime
     ) -> list[Deployment]:
-        assert self.inventory is not None
+        assert self.deployments is not None
         if not change.model_name:
             return []  # a catalog anomaly concerns no deployment
         version = change.model_version if change.event_type in VERSION_SCOPED else None
         return [
             d  # one location and model's slice of the inventory: reads in proportion to what the change touches
-            for d in self.inventory.list_deployments_of(location, change.model_format, change.model_name)
+            for d in self.deployments.list_deployments_of(location, change.model_format, change.model_name)
             if concerns(d, change.model_format, change.model_name, version)
             and self.scope.unwatched_reason(d) is None
             and _dated_for(change, view.get(d.version_key), d.sku_name, now)

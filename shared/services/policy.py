@@ -81,7 +81,7 @@ class PolicyService:
     def __init__(
         self,
         *,
-        inventory: DeploymentStore,
+        deployments: DeploymentStore,
         ledger: Ledger,
         rollbacks: VersionChangeStore,
         state: CatalogStateStore,
@@ -93,7 +93,7 @@ class PolicyService:
         claim_ttl: timedelta = timedelta(minutes=10),
         max_concurrency: int = 8,
     ) -> None:
-        self.inventory = inventory
+        self.deployments = deployments
         self.ledger = ledger
         self.rollbacks = rollbacks
         self.state = state
@@ -149,9 +149,9 @@ class PolicyService:
         Reads that model's slice of the inventory, not all of it; a catalog anomaly (no model) concerns every
         deployment of the location, and reads the inventory whole (anomalies are rare)."""
         candidates = (
-            self.inventory.list_deployments_of(location, fmt, name)
+            self.deployments.list_deployments_of(location, fmt, name)
             if name
-            else self.inventory.list_deployments()
+            else self.deployments.list_deployments()
         )
         return [
             d
@@ -269,7 +269,7 @@ class PolicyService:
         # expiry), finds the version already at target, and records the same ids again
         self.rollbacks.add_change(record)
         self.state.add_pending([event])
-        self.inventory.save_deployments([moved])
+        self.deployments.save_deployments([moved])
         log.info(
             "%s: upgraded %s from %s %s to %s %s",
             SUBSCRIBER,

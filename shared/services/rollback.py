@@ -129,14 +129,14 @@ class RollbackService:
     def __init__(
         self,
         *,
-        inventory: DeploymentStore,
+        deployments: DeploymentStore,
         rollbacks: VersionChangeStore,
         state: CatalogStateStore,
         api: DeploymentApi | None,
         publisher: EventPublisher,
         scope: Scope,
     ) -> None:
-        self.inventory = inventory
+        self.deployments = deployments
         self.rollbacks = rollbacks
         self.state = state
         self.api = api
@@ -145,7 +145,7 @@ class RollbackService:
 
     def find(self, deployment_id: str) -> Deployment:
         key = arm_key(deployment_id)
-        for d in self.inventory.list_deployments():
+        for d in self.deployments.list_deployments():
             if d.key == key:
                 return d
         raise UnknownDeployment(deployment_id)
@@ -443,7 +443,7 @@ class RollbackService:
         self.rollbacks.add_change(record)
         self.state.add_pending([event])
         if saved is not None:
-            self.inventory.save_deployments([saved])
+            self.deployments.save_deployments([saved])
         drain_outbox(self.state, self.publisher, who="rollback")
         log.info(
             "rollback: %s from %s %s to %s %s%s, asked by %s",

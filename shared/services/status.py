@@ -13,7 +13,7 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, assess, worst_first
-from shared.domain.status import StatusReport, Upcoming
+from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, Upcoming
 from shared.ports import CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
 
@@ -28,7 +28,9 @@ def build_status(
     now: datetime,
     horizon: timedelta = timedelta(days=365),
     recent_days: int = 7,
+    poll_period: timedelta = DEFAULT_POLL_PERIOD,
 ) -> StatusReport:
+    """The report as of ``now``; ``poll_period`` (CATALOG_POLL_PERIOD_MINUTES) judges the watcher's health."""
     deployments = inventory.list_deployments()
     wanted = sorted({*locations, *(d.location for d in deployments)})
     catalogs: dict[str, dict[VersionKey, ModelVersion]] = {loc: catalog_view(state, loc) for loc in wanted}
@@ -66,4 +68,5 @@ def build_status(
         # --at in the past shows what was known then: nothing published after it
         recent=tuple(e for e in state.list_history(now - timedelta(days=recent_days)) if e.event_time <= now),
         recent_days=recent_days,
+        poll_period=poll_period,
     )

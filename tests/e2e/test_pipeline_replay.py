@@ -121,8 +121,8 @@ def event_types(outcome: Outcome) -> Counter[str]:
 
 
 @pytest.mark.reliability(
-    fault="none: the demo history (12 dated steps, 2024-03 to 2025-06) replayed, each event delivered at least once (30% twice), shuffled",
-    held="every deployment's end state as the documented rules say; 2 writes; 13 event types; one message per change on both channels; the half-empty listing an anomaly, no false retirement",
+    fault="none: the demo history (20 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
+    held="every deployment's end state as the documented rules say; 4 writes; 13 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
 )
 def test_demo_history_ends_where_the_documented_rules_say(
     azurite_connection_string: str, demo_reference: Reference

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.presentation.status_page import CONTENT_SECURITY_POLICY
 from tests.fakes.arm_server import FakeArm
 from tests.functional.test_cli_deployments import APR, JAN, Tenant, run, setup_tenant
 
@@ -52,6 +53,7 @@ def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path:
     )
     # legacy (NoAutoUpgrade), ptu (provisioned), auto (a default that retires with no newer default yet)
     assert tiles == {"Broken": 0, "At risk": 3, "Upgrade planned": 0, "Azure will upgrade": 1, "Healthy": 0}
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", dom))
     for expected in (
         "legacy",
         "ptu",
@@ -60,7 +62,10 @@ def test_status_page_shows_the_key_numbers_in_a_browser(state: Tenant, tmp_path:
         "to 2024-08-06 until 2026-10-01",
         "eastus",
     ):
-        assert expected in dom, expected
+        assert expected in text, expected
+    # the last cycle ran on 2026-01-10, more than twice the hourly period before 2026-03-20: the watcher is overdue
+    assert '<section class="health bad"><h2>Catalog watcher: act now</h2>' in dom
+    assert "No catalog cycle has completed for 69 days</b> (the last at 2026-01-10 00:00 UTC" in dom
     shot = tmp_path / "status.png"
     screenshot(chromium, page, shot, tmp_path / "profile")
     assert shot.stat().st_size > 20_000
@@ -109,12 +114,21 @@ def test_status_http_function_serves_html_and_json(
         bootstrap.reset_function_services()
 
 
-@pytest.mark.chromium
-def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path, chromium: str) -> None:
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's status page: the end of its timeline (broken, at-risk and fine-tuned deployments)."""
     from shared.demo import run_demo
 
-    run_demo(tmp_path / "demo", io.StringIO())
-    dom = browse(chromium, tmp_path / "demo" / "status.html", tmp_path / "profile", "--dump-dom")
+    output = tmp_path_factory.mktemp("demo")
+    run_demo(output, io.StringIO())
+    return output / "status.html"
+
+
+@pytest.mark.chromium
+def test_the_demo_page_shows_the_last_cycle_and_its_events(
+    demo_page: Path, tmp_path: Path, chromium: str
+) -> None:
+    dom = browse(chromium, demo_page, tmp_path / "profile", "--dump-dom")
     text = re.sub(r"<[^>]+>", " ", dom)
     text = re.sub(r"\s+", " ", text)
     # the timeline's last step, 2026-10-05: gpt-4o's GlobalStandard and provisioned date (2026-10-01) has passed
@@ -127,6 +141,49 @@ def test_the_demo_page_shows_the_last_cycle_and_its_events(tmp_path: Path, chrom
     assert "DeploymentUpgraded summarizer gpt-4o 2024-05-13 -&gt; gpt-5.1 2025-11-13 (by azure)" in text
     shown = re.findall(r"<tr( class=\"last\")?><td class=\"nowrap\">(\d{4}-\d\d-\d\d)", dom)
     assert shown and all(day >= "2026-09-28" for _, day in shown)  # the last 7 days only
+    assert "Catalog watcher healthy : last cycle 2026-10-05 00:00 UTC" in text
+    # gpt-4.1-mini 2025-04-14 retires on 14 Oct in both regions: one label
+    assert "gpt-4.1-mini 2025-04-14 · eastus, swedencentral · 2 dep. · 14 Oct" in text
+
+
+@pytest.mark.chromium
+@pytest.mark.parametrize("width", [1400, 700])
+def test_no_identifier_breaks_inside_under_the_pages_csp(
+    demo_page: Path, width: int, tmp_path: Path, chromium: str
+) -> None:
+    """Served with its Content-Security-Policy, the stylesheet applies (its hash matches), every identifier sits on
+    one line, and a table too narrow for its identifiers scrolls sideways instead."""
+    from playwright.sync_api import Route, sync_playwright
+
+    html = demo_page.read_text(encoding="utf-8")
+    refused: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+
+        def serve(route: Route) -> None:
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html,
+                          headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})  # fmt: skip
+
+        page.route("http://status.test/**", serve)
+        page.goto("http://status.test/api/status")
+        found = page.evaluate(
+            """() => {
+            const ids = [...document.querySelectorAll('.id')];
+            return {
+                count: ids.length,
+                nowrap: ids.every(e => getComputedStyle(e).whiteSpace === 'nowrap'),
+                broken: ids.filter(e => e.getClientRects().length > 1).map(e => e.textContent),
+                scrolls: [...document.querySelectorAll('.scroll')].some(e => e.scrollWidth > e.clientWidth),
+            };
+        }"""
+        )
+        page.screenshot(path=str(tmp_path / f"status-{width}.png"), full_page=True)
+        browser.close()
+    assert refused == []
+    assert found["count"] > 50 and found["nowrap"] and found["broken"] == []
+    assert found["scrolls"] is (width < 1000)  # the deployments table fits a wide screen
 
 
 def test_status_at_a_past_date_shows_no_later_event(state: Tenant, tmp_path: Path) -> None:

@@ -246,7 +246,7 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
         notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
         scope=Scope(subscriptions=frozenset({SUB})),  # the deployments of this subscription are the team's
-        inventory=world.stores,
+        deployments=world.stores,
         state=world.state,
     )
     for day in (

@@ -49,7 +49,7 @@ def test_one_decision_from_two_catalog_events_is_one_event_id() -> None:
     kinds = {e.event_type: e for e in second.events}
     released, scheduled = kinds[EventType.VERSION_RELEASED], kinds[EventType.RETIREMENT_SCHEDULED]
     policy = PolicyService(
-        inventory=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
+        deployments=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
         publisher=CollectingPublisher(), rules=PolicyRules(), reminder_days=(90, 30, 7),
         scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
     )  # fmt: skip

@@ -68,7 +68,7 @@ class World:
         )
         self.inventory = InventoryService(api, self.stores, self.stores, self.state, subscriptions=[SUB])
         self.policy = PolicyService(
-            inventory=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=api,
+            deployments=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=api,
             publisher=self.publisher, rules=PolicyRules(enforce=enforce), scope=Scope(frozenset({"eastus"}), subscriptions=frozenset({SUB})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip

@@ -52,7 +52,7 @@ class World:
 
     def rollback_service(self, scope: Scope) -> RollbackService:
         return RollbackService(
-            inventory=self.stores,
+            deployments=self.stores,
             rollbacks=self.stores,
             state=self.state,
             api=self.api,
@@ -134,7 +134,7 @@ def test_retried_rollback_after_a_crash_past_the_put_records_the_same_change(wor
         if r.applied_by != "rollback":
             fresh.add_change(r)
     service = RollbackService(
-        inventory=fresh,
+        deployments=fresh,
         rollbacks=fresh,
         state=world.state,
         api=world.service.api,

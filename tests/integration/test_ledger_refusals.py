@@ -47,7 +47,7 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
     }
     event = LifecycleEvent(long_id, EventType.VERSION_RETIRED.value, subject, NOW, data)
     policy = PolicyService(
-        inventory=stores, ledger=ledger, rollbacks=stores, state=InMemoryCatalogStateStore(), api=None,
+        deployments=stores, ledger=ledger, rollbacks=stores, state=InMemoryCatalogStateStore(), api=None,
         publisher=CollectingPublisher(), rules=PolicyRules(), scope=Scope(subscriptions=frozenset({"s"})),
         reminder_days=(30,),
     )  # fmt: skip

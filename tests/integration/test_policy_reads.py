@@ -64,7 +64,7 @@ def test_a_delivery_reads_only_its_model_s_deployments(
     # a worker's store, new as after a cold start
     stores = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
     policy = PolicyService(
-        inventory=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
+        deployments=stores, ledger=InMemoryLedger(), rollbacks=stores, state=state, api=None,
         publisher=CollectingPublisher(), rules=PolicyRules(), reminder_days=(30,),
         scope=Scope(frozenset({"eastus", "westus"}), subscriptions=frozenset({SUB})),
     )  # fmt: skip

@@ -304,6 +304,7 @@ DEPLOYED = {
     "refreshQueue.name": "modelwatch-inventory",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
+    "catalogPollPeriodMinutes": "60",
     "watchSubscriptionId": "11111111-2222-3333-4444-555555555555",
     "watchSubscriptionIds": "11111111-2222-3333-4444-555555555555",
     "watchLocations": "eastus,swedencentral",

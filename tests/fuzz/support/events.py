@@ -197,7 +197,7 @@ class World:
         self.ledger = InMemoryLedger()
         self.publisher = CollectingPublisher()
         self.policy = PolicyService(
-            inventory=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=self.api,
+            deployments=self.stores, ledger=self.ledger, rollbacks=self.stores, state=self.state, api=self.api,
             publisher=self.publisher, rules=PolicyRules(enforce=True), scope=Scope(WATCHED, subscriptions=frozenset({SUB.lower()})),
             reminder_days=(90, 60, 30, 14, 7, 1),
         )  # fmt: skip
