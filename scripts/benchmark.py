@@ -14,8 +14,11 @@ Usage: make bench   (python scripts/benchmark.py --out docs/performance.md [--qu
 5. Scale: a tenant of 200 subscriptions, 2,000 accounts, 20,000 deployments, 60 regions, the stand-in at 50 ms in
    a process of its own, state in Table Storage (Azurite), services wired by build_services: four timer runs
    (baseline, after it, steady, gpt-4o's default moving everywhere), each part timed, with ARM requests per
-   subscription against the read bucket, Table transactions, events, policy decisions in plan mode (a sample of
-   the deliveries when there are many, extrapolated), planned alerts and peak RSS. Runs first.
+   subscription against the read bucket and Table transactions; then every catalog event delivered to the policy
+   subscriber in plan mode (inventory entities read per deployment affected: target <= 1.1x), every digest to
+   notify_channels with notifiers that render and record instead of posting (messages per route per change:
+   target <= 1; posts, the busiest channel, the time to the last message at Slack's pacing), the alerts timer's
+   flush, and peak RSS. Runs first.
 
 `--only cycle-time|no-change|cold-start|deployments|scale` runs one section alone and replaces only its part of
 --out. The sections are modules of scripts/bench/ (common.py: what they share).
@@ -49,7 +52,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
-    parser.add_argument("--quick", action="store_true", help="fewer locations (for a smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, for a smoke run (use with --out elsewhere)"
+    )
     parser.add_argument(
         "--only", choices=tuple(SECTIONS), help="run one section and replace only its part of --out"
     )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from shared.adapters.arm import ArmCatalogSource, ArmClient, ReadBudget, StaticTokenProvider
 from shared.adapters.memory import CollectingPublisher
+from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.ports import CatalogStateStore
-from shared.services.policy import Scope
 from shared.services.watch import CatalogWatcher
 from tests.builders import item
 from tests.fakes import azurite

@@ -24,6 +24,7 @@ from scripts.bench.scale_rig import (
     ArmProcess,
     PostLog,
     ScaleRig,
+    TenantMix,
     baseline_digest_sizes,
     digest_cap,
     recording_notifiers,
@@ -111,12 +112,17 @@ def scale_section(quick: bool) -> str:
             arm.call("catalog", subscriptions[0], locations, "2024-11-20")
             change = "gpt-4o's default moves, every region"
             cycles.append(run_scale_cycle(rig, change, SCALE_BASE + timedelta(hours=3), budget))
+            # the inventory as the app stored it: what the tenant holds, and what one whole read of it costs
+            read_started = time.perf_counter()
+            inventory = stores.list_deployments()
+            mix = TenantMix.of(inventory, time.perf_counter() - read_started)
+            del inventory
         finally:
             azurite._stop(process)
     runtime = time.perf_counter() - started
     return render_scale(
         cycles, catalog_sub=subscriptions[0], n_subs=n_subs, n_accounts=n_accounts, n_deployments=n_deployments,
-        per_region=per_region, rss=(rss_start, rss_ready), runtime=runtime, load=load,
-        concurrency=settings.arm_read_concurrency,
+        per_region=per_region, rss=(rss_start, rss_ready), runtime=runtime, load=load, mix=mix,
+        settings=settings,
         digests=(default_cap, sizes[default_cap], cap, sizes[cap]),
     )  # fmt: skip

@@ -66,8 +66,8 @@ SCALE_PAGE = 100  # items per page of every list, as in section 4 (ARM documents
 SCALE_LATENCY = 0.05
 SCALE_BASE = NOW4 + timedelta(minutes=30)  # the baseline cycle; then one cycle an hour
 # Catalog events of a cycle delivered to the policy subscriber on Azurite, at most: beyond, a sample, whose time and
-# transactions are extrapolated. None: every one (a delivery reads one location and model's slice of the inventory,
-# tens of milliseconds; sampling dates from when each read the whole inventory, ~1.3 s at 20,000).
+# transactions are extrapolated. None: every one (a delivery reads only its location and model's slice of the
+# inventory, so delivering them all is affordable).
 SCALE_DELIVERIES: int | None = None
 # ARM's read bucket per subscription and principal (azure-facts §3): tokens, refill per second, as the app has them
 ARM_READ_BURST, ARM_READ_REFILL = ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND
@@ -84,20 +84,26 @@ def scale_subscriptions(n: int) -> list[str]:
     return [f"5ca1e000-0000-4000-8000-{i:012d}" for i in range(n)]
 
 
+SCALE_DEPLOYED_VERSIONS = len(MODELS)  # the versions the tenant's deployments use, first in every catalog
+SCALE_OTHER_OPENAI = 44  # further OpenAI versions per catalog, each with a retirement date
+SCALE_OTHER_FORMATS = 250  # catalog items of another format (Meta): listed and paged, then filtered out
+PIN_SHARE, IGNORE_SHARE = 0.02, 0.01  # deployments tagged modelwatch:policy pin, ignore
+
+
 def scale_catalog(gpt4o_default: str) -> list[dict[str, object]]:
-    """A region's Models - List: the six deployed versions, 44 other OpenAI versions, 250 items of other formats
-    (filtered out by CATALOG_MODEL_FORMATS, but listed, paged and fingerprinted)."""
+    """A region's Models - List: the deployed versions, other OpenAI versions, items of other formats (filtered
+    out by CATALOG_MODEL_FORMATS, but listed, paged and fingerprinted)."""
     others = [
         item(f"model-{i // 4}", f"2025-{i % 4 + 1:02}-01", default=i % 4 == 3,
              retires=f"2027-{i % 12 + 1:02}-01T00:00:00Z", skus={"Standard": None, "GlobalStandard": None})
-        for i in range(44)
+        for i in range(SCALE_OTHER_OPENAI)
     ]  # fmt: skip
     partners = [
         item(f"partner-{i // 5}", str(i % 5 + 1), default=i % 5 == 4, fmt="Meta", kind="AIServices",
              skus={"GlobalStandard": None})
-        for i in range(250)
+        for i in range(SCALE_OTHER_FORMATS)
     ]  # fmt: skip
-    return [*deployment_catalog(gpt4o_default)[:6], *others, *partners]
+    return [*deployment_catalog(gpt4o_default)[:SCALE_DEPLOYED_VERSIONS], *others, *partners]
 
 
 def baseline_digest_sizes(locations: list[str], cap: int) -> list[int]:
@@ -168,8 +174,8 @@ def populate_tenant(
                 sku = rng.choices(SKUS, [w for _, w in SKUS])[0][0]
                 roll = rng.random()
                 tags = {"modelwatch:route": route}
-                if roll < 0.03:
-                    tags["modelwatch:policy"] = "pin" if roll < 0.02 else "ignore"
+                if roll < PIN_SHARE + IGNORE_SHARE:
+                    tags["modelwatch:policy"] = "pin" if roll < PIN_SHARE else "ignore"
                 arm.add_deployment(
                     account, f"d{k:02}-{model}", model, version, sku=sku, policy=policy, tags=tags
                 )
@@ -236,6 +242,7 @@ class RecordedPost:
     message_key: str
     message_kind: str
     chars: int  # the rendered payload, as JSON
+    at: float  # time.perf_counter() when the notifier was handed it
 
 
 class PostLog:
@@ -264,7 +271,13 @@ class RecordingNotifier:
         payload = json.dumps(self.render(message), separators=(",", ":"))
         self.log.record(
             RecordedPost(
-                self.log.current, channel.route, channel.kind, message.key, message.kind, len(payload)
+                self.log.current,
+                channel.route,
+                channel.kind,
+                message.key,
+                message.kind,
+                len(payload),
+                time.perf_counter(),
             )
         )
 
@@ -272,6 +285,27 @@ class RecordingNotifier:
 def recording_notifiers(log: PostLog) -> dict[str, Notifier]:
     """A recording notifier per channel kind the app knows, all writing to ``log``."""
     return {kind: RecordingNotifier(kind, log) for kind in RENDERERS}
+
+
+@dataclass(frozen=True)
+class TenantMix:
+    """The tenant as the inventory holds it after the runs, and the time of one whole read of it."""
+
+    deployments: int
+    gpt4o: int
+    provisioned: int
+    pinned_or_ignored: int  # tagged modelwatch:policy
+    read_time: float  # TableDeploymentStore.list_deployments(), s
+
+    @classmethod
+    def of(cls, inventory: list[Deployment], read_time: float) -> TenantMix:
+        return cls(
+            deployments=len(inventory),
+            gpt4o=sum(1 for d in inventory if d.model_name == "gpt-4o"),
+            provisioned=sum(1 for d in inventory if d.is_provisioned),
+            pinned_or_ignored=sum(1 for d in inventory if d.policy_tag is not None),
+            read_time=read_time,
+        )
 
 
 def reset_peak_rss() -> None:
@@ -341,11 +375,22 @@ class ScaleCycle:
     messages: int = 0  # distinct (event, route, message key) posted
     posts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (route, channel kind) -> posts
     per_route_digest: int = 0  # most messages one route got from one digest
-    per_route_change: int = (
-        0  # most messages one route got about one change (a digest's message counted for each
-    )
-    # change in it: exact for the default route, which hears every change; an upper bound for the others)
+    # most messages one route got about one change: a route's message from a digest is counted for every change of
+    # the digest, exact for the default route (it hears every change) and an upper bound for a team's route (it
+    # hears the changes concerning its deployments); the maximum is exact, as the default route's count for a
+    # change (the digests holding it) bounds every other route's
+    per_route_change: int = 0
+    # the recorded posts replayed through the app's pacing (WebhookSender sleeps in the delivery until the channel's
+    # interval has passed, delaying what follows): seconds from the first alert delivery's start to the last post
+    paced_last: float = 0.0
+    notified_types: Counter[str] = field(default_factory=Counter)  # events delivered to notify_channels
     flushed: int = 0  # batch messages the alerts timer's flush sent
+    flush_waiting: int = 0  # groups it left waiting
+    # the slowest digest delivered again once the run is done, as Event Grid's retry would: its time, the ledger
+    # transactions it made, the posts it made (none: the ledger has them done)
+    redelivery_time: float = 0.0
+    redelivery_tx: int = 0
+    redelivery_posts: int = 0
     peak_rss_notify: float = 0.0
 
     @property
@@ -358,11 +403,28 @@ class ScaleCycle:
 
     @property
     def busiest_channel(self) -> tuple[str, str, int]:
-        """(route, kind, posts) of the channel with the most posts."""
+        """(route, kind, posts) of the channel whose posts take longest at the app's pacing, (posts - 1) x its
+        kind's interval (Slack's, 1 s, is the longest), then the one with most posts."""
         if not self.posts:
             return ("-", "-", 0)
-        (route, kind), n = max(self.posts.items(), key=lambda kv: (kv[1], kv[0]))
+        (route, kind), n = max(
+            self.posts.items(),
+            key=lambda kv: ((kv[1] - 1) * PACING.get(kv[0][1], 0.0), kv[1], PACING.get(kv[0][1], 0.0), kv[0]),
+        )
         return route, kind, n
+
+    @property
+    def pacing_time(self) -> float:
+        """Seconds the busiest channel's posts take at the app's pacing: (posts - 1) x its interval."""
+        _, kind, n = self.busiest_channel
+        return max(0, n - 1) * PACING.get(kind, 0.0)
+
+    @property
+    def to_last_message(self) -> float:
+        """Seconds from the timer's publish to the last message: the alert deliveries' handling, one after another
+        (measured), plus the busiest channel's pacing (arithmetic on the measured posts). An upper bound: pacing
+        waits overlap the handling of later deliveries; the lower bound is the larger of the two."""
+        return self.notify_time + self.pacing_time
 
 
 def pure_decisions(
@@ -411,6 +473,19 @@ def fitted_sum(xs: list[float], ys: list[float], every_x: list[float]) -> float:
         return statistics.fmean(ys) * len(every_x)
     slope, intercept = statistics.linear_regression(xs, ys)
     return sum(intercept + slope * x for x in every_x)
+
+
+def paced_last_post(posts: list[RecordedPost], start: float) -> float:
+    """Seconds from ``start`` to the last of these posts (in the order made, one thread) had each waited, as the
+    app's WebhookSender makes it, until its channel's interval (PACING) since the channel's previous post: a wait
+    delays every later post by as much."""
+    delay, last, end = 0.0, dict[tuple[str, str], float](), start
+    for p in posts:
+        at = p.at + delay
+        slot = max(at, last.get((p.route, p.kind), float("-inf")) + PACING.get(p.kind, 0.0))
+        delay += slot - at
+        last[(p.route, p.kind)] = end = slot
+    return end - start if posts else 0.0
 
 
 def change_key(change: DigestChange) -> tuple[str, ...]:
@@ -572,9 +647,12 @@ def notify_deliveries(rig: ScaleRig, out: ScaleCycle, events: list[LifecycleEven
     notify = next(s for s in services.subscribers() if s.name == NOTIFY_SUBSCRIBER)
     told = [e for e in events if e.event_type in notify.event_types]
     out.notified = len(told)
+    out.notified_types = Counter(e.event_type for e in told)
     first = len(log.posts)
     gc.collect()
     reset_peak_rss()
+    start = time.perf_counter()
+    slowest: tuple[float, LifecycleEvent | None] = (0.0, None)
     for event in told:
         log.current = event.id
         other, ledger_tx, read = (
@@ -587,6 +665,8 @@ def notify_deliveries(rig: ScaleRig, out: ScaleCycle, events: list[LifecycleEven
         elapsed = time.perf_counter() - started
         out.notify_time += elapsed
         out.notify_max = max(out.notify_max, elapsed)
+        if elapsed >= slowest[0]:
+            slowest = (elapsed, event)
         out.notify_entities += stores.entities_read - read
         out.tx_notify_ledger += ledger.transactions - ledger_tx
         out.tx_notify_other += rig.transactions() - ledger.transactions - other
@@ -596,9 +676,10 @@ def notify_deliveries(rig: ScaleRig, out: ScaleCycle, events: list[LifecycleEven
     flush = services.flush_alerts(now + timedelta(seconds=services.settings.alert_batch_seconds))
     if flush.failed:
         raise SystemExit(f"alerts flush failed: {flush.summary()}")
-    out.flushed = flush.sent
+    out.flushed, out.flush_waiting = flush.sent, flush.waiting
     out.peak_rss_notify = peak_rss_mb()
     posts = log.posts[first:]
+    out.paced_last = paced_last_post([p for p in posts if p.event_id != "flush"], start)
     out.posts = Counter((p.route, p.kind) for p in posts)
     messages = {(p.event_id, p.route, p.message_key) for p in posts}
     out.messages = len(messages)
@@ -616,3 +697,14 @@ def notify_deliveries(rig: ScaleRig, out: ScaleCycle, events: list[LifecycleEven
                 per_change.update({(route, k): n for k in keys})
     out.changes = len(changes)
     out.per_route_change = max(per_change.values(), default=0)
+    again = slowest[1]
+    if again is not None:  # Event Grid's retry of the slowest, after the first attempt is done
+        log.current = "redelivery"
+        posted, ledger_tx = len(log.posts), ledger.transactions
+        started = time.perf_counter()
+        delivery = deliver_one(again, notify, now)
+        out.redelivery_time = time.perf_counter() - started
+        out.redelivery_tx = ledger.transactions - ledger_tx
+        out.redelivery_posts = len(log.posts) - posted
+        if delivery.outcome != PROCESSED:
+            raise SystemExit(f"notify redelivery {delivery.outcome}: {delivery.detail}")
