@@ -11,11 +11,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.adapters.arm import ArmCatalogSource, ArmClient, StaticTokenProvider
+from shared.adapters.arm import ArmCatalogSource, ArmClient, ReadBudget, StaticTokenProvider
 from shared.adapters.memory import CollectingPublisher
+from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.ports import CatalogStateStore
-from shared.services.policy import Scope
 from shared.services.watch import CatalogWatcher
 from tests.builders import item
 from tests.fakes import azurite
@@ -37,9 +37,19 @@ def catalog(versions: int) -> list[dict[str, object]]:
 
 
 def cycle(
-    arm: FakeArm, locations: list[str], store: CatalogStateStore, concurrency: int, now: datetime
+    arm: FakeArm,
+    locations: list[str],
+    store: CatalogStateStore,
+    concurrency: int,
+    now: datetime,
+    *,
+    read_budget: ReadBudget | None = None,
 ) -> tuple[float, int, object]:
-    client = ArmClient(arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("bench")))
+    """One catalog cycle of ``locations`` through a new ARM client (pacing its reads with ``read_budget``, as the
+    app's does, when given): (wall time, events published, the cycle's report)."""
+    client = ArmClient(
+        arm.endpoint, "2025-09-01", StaticTokenProvider(Secret("bench")), read_budget=read_budget
+    )
     publisher = CollectingPublisher()
     watcher = CatalogWatcher(ArmCatalogSource(client, SUB), store, publisher, max_concurrency=concurrency)
     started = time.perf_counter()

@@ -4,6 +4,7 @@ stand-in in its own process (scale_rig.py), written up by scale_report.py."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -21,10 +22,12 @@ from scripts.bench.scale_rig import (
     SCALE_SUBSCRIPTIONS,
     TABLE_STRING_LIMIT,
     ArmProcess,
-    PlanOnlySender,
+    PostLog,
     ScaleRig,
+    TenantMix,
     baseline_digest_sizes,
     digest_cap,
+    recording_notifiers,
     rss_mb,
     run_scale_cycle,
     scale_subscriptions,
@@ -44,15 +47,17 @@ from tests.fakes import azurite
 
 def scale_section(quick: bool) -> str:
     n_subs, n_locations = (20, 12) if quick else (SCALE_SUBSCRIPTIONS, SCALE_LOCATIONS)
-    budget = 6 if quick else SCALE_DELIVERIES
+    budget = SCALE_DELIVERIES
     subscriptions = scale_subscriptions(n_subs)
     locations = [f"region{i:02}" for i in range(n_locations)]
     n_accounts = n_subs * SCALE_ACCOUNTS_PER_SUBSCRIPTION
     n_deployments = n_accounts * SCALE_DEPLOYMENTS_PER_ACCOUNT
     started = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     rss_start = rss_mb()
-    # A digest must fit in one Table Storage string property (the outbox stores its body whole): lower the
-    # events per digest until the baseline's do, and say so (at the default, the drain fails; nothing goes out).
+    # A digest must fit in one Table Storage string property (the outbox stores its body whole); the code splits
+    # digests above MAX_DIGEST_CHARS. Check that the baseline's fit; were one too big, lower the events per digest
+    # until they do, and say so (at the default, the drain would fail and nothing go out).
     default_cap = cap = digest.MAX_EVENTS_PER_DIGEST
     sizes = {cap: max(baseline_digest_sizes(locations, cap))}
     while sizes[cap] > TABLE_STRING_LIMIT and cap > 1:
@@ -66,7 +71,10 @@ def scale_section(quick: bool) -> str:
         try:
             state = TableCatalogStateStore.from_connection_string(conn, table_prefix="Scale")
             stores = TableDeploymentStore.from_connection_string(conn, table_prefix="Scale")
+            ledger = TableLedger.from_connection_string(conn, table_prefix="Scale")
+            buffer = TableAlertBuffer.from_connection_string(conn, table_prefix="Scale")
             publisher = CollectingPublisher()
+            posts = PostLog()
             url = "https://example.invalid/hooks/"
             settings = load_settings({
                 "WATCH_SUBSCRIPTION_ID": subscriptions[0],
@@ -75,6 +83,9 @@ def scale_section(quick: bool) -> str:
                 "ARM_ENDPOINT": arm.endpoint,
                 "ARM_BEARER_TOKEN": "bench",
                 "POLICY_MODE": "plan",
+                # the refresh in the timer, whole (above the threshold the Function App queues one part per
+                # subscription to refresh_inventory: the same listing and store work, spread over invocations)
+                "INVENTORY_FANOUT_THRESHOLD": str(n_subs),
                 "TEAMS_WEBHOOK_URL": url + "default-teams",
                 "SLACK_WEBHOOK_URL": url + "default-slack",
                 "ALERT_ROUTES": json.dumps({
@@ -87,12 +98,12 @@ def scale_section(quick: bool) -> str:
                 state=state,
                 stores=stores,
                 publisher=publisher,
-                sender=PlanOnlySender(),
-                ledger=TableLedger.from_connection_string(conn, table_prefix="Scale"),
-                buffer=TableAlertBuffer.from_connection_string(conn, table_prefix="Scale"),
+                notifiers=recording_notifiers(posts),
+                ledger=ledger,
+                buffer=buffer,
             )
             rss_ready = rss_mb()
-            rig = ScaleRig(services, arm, state, stores, publisher)
+            rig = ScaleRig(services, arm, state, stores, ledger, buffer, publisher, posts)
             cycles = [
                 run_scale_cycle(rig, "baseline (first run)", SCALE_BASE, budget),
                 run_scale_cycle(rig, "after the baseline (full diff)", SCALE_BASE + timedelta(hours=1)),
@@ -101,11 +112,17 @@ def scale_section(quick: bool) -> str:
             arm.call("catalog", subscriptions[0], locations, "2024-11-20")
             change = "gpt-4o's default moves, every region"
             cycles.append(run_scale_cycle(rig, change, SCALE_BASE + timedelta(hours=3), budget))
+            # the inventory as the app stored it: what the tenant holds, and what one whole read of it costs
+            read_started = time.perf_counter()
+            inventory = stores.list_deployments()
+            mix = TenantMix.of(inventory, time.perf_counter() - read_started)
+            del inventory
         finally:
             azurite._stop(process)
     runtime = time.perf_counter() - started
     return render_scale(
         cycles, catalog_sub=subscriptions[0], n_subs=n_subs, n_accounts=n_accounts, n_deployments=n_deployments,
-        per_region=per_region, rss=(rss_start, rss_ready), runtime=runtime,
+        per_region=per_region, rss=(rss_start, rss_ready), runtime=runtime, load=load, mix=mix,
+        settings=settings,
         digests=(default_cap, sizes[default_cap], cap, sizes[cap]),
     )  # fmt: skip
