@@ -125,11 +125,20 @@ class Ledger(Protocol):
         """Mark the event processed (also for a permanent error: recorded, acknowledged)."""
         ...
 
+    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
+        """Mark these done at once, unclaimed: for facts whose recording guards no work (the standings the alerts
+        told), where one write per entry would cost more than the telling. Idempotent, like ``complete``."""
+        ...
+
     def release(self, subscriber: str, event_id: str) -> None:
         """Drop the claim after a transient error, so the platform's retry can process it."""
         ...
 
     def get(self, subscriber: str, event_id: str) -> LedgerEntry | None: ...
+
+    def get_many(self, subscriber: str, event_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The entries of these events that exist, by event id: a few requests, not one per entry."""
+        ...
 
 
 class VersionChangeStore(Protocol):

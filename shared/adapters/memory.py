@@ -208,6 +208,10 @@ class InMemoryLedger:
                 subscriber, event_id, LedgerState.DONE, None, outcome, f"m{self._counter}"
             )
 
+    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
+        for event_id in dict.fromkeys(event_ids):
+            self.complete(subscriber, event_id, outcome)
+
     def release(self, subscriber: str, event_id: str) -> None:
         with self._lock:
             entry = self._ledger.get((subscriber, event_id))
@@ -217,6 +221,11 @@ class InMemoryLedger:
     def get(self, subscriber: str, event_id: str) -> LedgerEntry | None:
         with self._lock:
             return self._ledger.get((subscriber, event_id))
+
+    def get_many(self, subscriber: str, event_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        with self._lock:
+            found = ((i, self._ledger.get((subscriber, i))) for i in event_ids)
+            return {i: e for i, e in found if e is not None}
 
 
 class InMemoryAlertBuffer:

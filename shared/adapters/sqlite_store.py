@@ -143,6 +143,7 @@ def _stored_record(key: str, text: str, location: str) -> tuple[VersionKey, Vers
 
 
 _SELECT_ENTRY = "SELECT status, expires_at, outcome, etag FROM ledger WHERE subscriber = ? AND event_id = ?"
+_SELECT_ENTRIES = "SELECT event_id, status, expires_at, outcome, etag FROM ledger WHERE subscriber = ?"
 
 
 def _stored_entry(subscriber: str, event_id: str, row: tuple[str, str | None, str, str]) -> LedgerEntry:
@@ -480,6 +481,20 @@ class SqliteLedger(_SqliteFile):
             )
             self.writes += 1
 
+    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return
+        with self._lock, self._translate(f"completing {len(unique)} entries for {subscriber}"):
+            self._conn.executemany(
+                "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
+                " VALUES (?, ?, 'done', NULL, ?, ?)"
+                " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
+                " expires_at = NULL, outcome = excluded.outcome, etag = excluded.etag",
+                [(subscriber, event_id, outcome, secrets.token_hex(16)) for event_id in unique],
+            )
+            self.writes += len(unique)
+
     def release(self, subscriber: str, event_id: str) -> None:
         with self._lock, self._translate(f"releasing event {event_id} for {subscriber}"):
             self._conn.execute(
@@ -491,6 +506,18 @@ class SqliteLedger(_SqliteFile):
         with self._lock, self._translate(f"reading the ledger entry of {event_id} for {subscriber}"):
             row = self._conn.execute(_SELECT_ENTRY, (subscriber, event_id)).fetchone()
         return None if row is None else _stored_entry(subscriber, event_id, row)
+
+    def get_many(self, subscriber: str, event_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        unique = list(dict.fromkeys(event_ids))
+        rows: list[tuple[str, str, str | None, str, str]] = []
+        with self._lock, self._translate(f"reading {len(unique)} ledger entries for {subscriber}"):
+            for i in range(0, len(unique), 500):  # well under SQLite's bound on a statement's parameters
+                chunk = unique[i : i + 500]
+                # only placeholders are formatted in; every value is bound
+                marks = ", ".join("?" * len(chunk))
+                query = f"{_SELECT_ENTRIES} AND event_id IN ({marks})"
+                rows += self._conn.execute(query, (subscriber, *chunk)).fetchall()
+        return {row[0]: _stored_entry(subscriber, row[0], row[1:]) for row in rows}
 
 
 def _stored_alert(route: str, group: str, row: tuple[str, str, str, str | None]) -> HeldAlert:

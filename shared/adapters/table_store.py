@@ -859,6 +859,23 @@ class TableDeploymentStore(_TableStore):
         return sorted(records, key=lambda r: (r.changed_at, r.id), reverse=True)
 
 
+def _ledger_entry(subscriber: str, event_id: str, entity: TableEntity) -> LedgerEntry:
+    try:
+        expires = _optional_str(entity.get("ExpiresAt"))
+        return LedgerEntry(
+            subscriber=subscriber,
+            event_id=event_id,
+            status=str(entity["Status"]),
+            expires_at=None if expires is None else parse_instant(expires),
+            outcome=str(entity.get("Outcome") or ""),
+            etag=str(entity.metadata["etag"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PermanentError(
+            f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc!r}"
+        ) from exc
+
+
 class TableLedger(_TableStore):
     """Ledger on an Azure table: a claim is an insert, or an ETag-guarded takeover of an expired claim.
 
@@ -889,20 +906,7 @@ class TableLedger(_TableStore):
                 entity = table.get_entity(partition, row)
             except ResourceNotFoundError:
                 return None
-        try:
-            expires = _optional_str(entity.get("ExpiresAt"))
-            return LedgerEntry(
-                subscriber=subscriber,
-                event_id=event_id,
-                status=str(entity["Status"]),
-                expires_at=None if expires is None else parse_instant(expires),
-                outcome=str(entity.get("Outcome") or ""),
-                etag=str(entity.metadata["etag"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(
-                f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc!r}"
-            ) from exc
+        return _ledger_entry(subscriber, event_id, entity)
 
     def claim(self, subscriber: str, event_id: str, *, now: datetime, expires_at: datetime) -> Claim:
         from azure.core import MatchConditions
@@ -971,6 +975,50 @@ class TableLedger(_TableStore):
         with self._translate(f"completing event {event_id} for {subscriber}"):
             self._count(writes=1)
             table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    # Table Storage takes at most 15 discrete comparisons in one filter: one comparison for the partition, then
+    # up to 14 row keys a query
+    KEYS_PER_QUERY = 14
+
+    def get_many(self, subscriber: str, event_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        partition = encode_key(subscriber)
+        rows = {encode_key(i): i for i in dict.fromkeys(event_ids)}
+        keys = list(rows)
+        table = self._table(self.ledger_table)
+        found: dict[str, LedgerEntry] = {}
+        for start in range(0, len(keys), self.KEYS_PER_QUERY):
+            chunk = keys[start : start + self.KEYS_PER_QUERY]
+            # spaces around every @name and parenthesis: the SDK's substitution splits the filter on spaces
+            either = " or ".join(f"RowKey eq @k{n}" for n in range(len(chunk)))
+            parameters = {"pk": partition, **{f"k{n}": key for n, key in enumerate(chunk)}}
+            for entity in self._query(
+                table,
+                f"reading ledger entries for {subscriber}",
+                f"PartitionKey eq @pk and ( {either} )",
+                parameters,
+            ):
+                event_id = rows[str(entity["RowKey"])]
+                found[event_id] = _ledger_entry(subscriber, event_id, entity)
+        return found
+
+    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
+        # one subscriber's entries share a partition: entity group transactions of up to 100 upserts each
+        partition = encode_key(subscriber)
+        entities = [
+            {
+                "PartitionKey": partition,
+                "RowKey": encode_key(i),
+                "Status": LedgerState.DONE.value,
+                "Outcome": outcome,
+            }
+            for i in dict.fromkeys(event_ids)
+        ]
+        if entities:
+            self._upsert_all(
+                self._table(self.ledger_table),
+                entities,
+                f"completing {len(entities)} entries for {subscriber}",
+            )
 
     def release(self, subscriber: str, event_id: str) -> None:
         from azure.core import MatchConditions

@@ -106,6 +106,26 @@ def test_complete_overwrites_whatever_was_there(store: Ledger) -> None:
     )
 
 
+def test_many_entries_are_read_and_completed_at_once(store: Ledger) -> None:
+    """The alerts read and record thousands of standings per change: in few requests, with the same meaning as
+    one get or complete each (awkward keys, absent ones left out, other subscribers' apart)."""
+    ids = [f"standing/{i:04d}" for i in range(40)] + ["a/b#c?d%e\\f", "ünïcødé", "EVT-1"]
+    assert store.get_many(SUBSCRIBER, ids) == {}
+    store.complete_many(SUBSCRIBER, ids[::2] + ids[:4], "told")  # repeats are fine
+    assert store.claim(SUBSCRIBER, "claimed", now=T0, expires_at=T0 + TTL) == CLAIMED
+    store.complete("alerts", ids[1], "another subscriber's")
+    found = store.get_many(SUBSCRIBER, [*ids, "claimed", "absent"])
+    assert sorted(found) == sorted({*ids[::2], *ids[:4], "claimed"})
+    assert {without_etag(e) for k, e in found.items() if k != "claimed"} == {
+        replace(entry("done", None, "told"), event_id=k) for k in found if k != "claimed"
+    }
+    assert found["claimed"].status == "in-progress" and found["claimed"].expires_at == T0 + TTL
+    for k in ids[:4]:  # each as the single read sees it, and already done for a claim
+        assert without_etag(store.get(SUBSCRIBER, k)) == without_etag(found[k])
+        assert store.claim(SUBSCRIBER, k, now=T0, expires_at=T0 + TTL) == ALREADY_DONE
+    store.complete_many(SUBSCRIBER, [], "nothing")  # nothing to do
+
+
 def test_release_lets_the_next_claim_take_it(store: Ledger) -> None:
     assert store.claim(SUBSCRIBER, "evt-1", now=T0, expires_at=T0 + TTL) == CLAIMED
     store.release(SUBSCRIBER, "evt-1")
@@ -256,6 +276,10 @@ def test_table_ledger_calls_are_counted(azurite_connection_string: str, table_pr
         assert made.transactions == 4 + 3  # insert refused, read, conditional replace
         made.complete(SUBSCRIBER, "evt-1", "ok")
         assert made.transactions == 7 + 1
+        made.complete_many(SUBSCRIBER, [f"s-{i}" for i in range(250)], "told")
+        assert made.transactions == 8 + 3  # batches of 100 in the subscriber's partition
+        assert len(made.get_many(SUBSCRIBER, [f"s-{i}" for i in range(250)])) == 250
+        assert made.transactions == 11 + 18  # 14 keys a query
     finally:
         made.close()
 
