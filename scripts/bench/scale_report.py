@@ -30,10 +30,12 @@ from scripts.bench.scale_rig import (
     TenantMix,
     scale_catalog,
 )
+from shared.adapters.table_store import TableLedger
 from shared.config import Settings
 from shared.domain import digest
 from shared.domain.events import EventType
 from shared.domain.routes import channels_of
+from shared.services.notify import LEDGER_CONCURRENCY
 
 
 def read_bucket(arrivals: list[float]) -> tuple[int, float]:
@@ -409,11 +411,16 @@ def render_scale(
         f"digest ({change.notify_entities:,} entities for the default change) and tells each route once per "
         f"digest: the default change's {plural(change.messages, 'message')} stand for {affected:,} deployments "
         f"affected. The baseline's {base.changes:,} changes came in {base.notified} digests (at most {default_cap} "
-        f"events each, cut in the outbox's order, event time then id, not by change, and split further to fit "
+        f"events each, packed by change: a change is cut only where it alone passes the cap, or a digest passes "
         f"{digest.MAX_DIGEST_CHARS:,} characters): {plural(base.messages, 'message')}, at most "
-        f"{base.per_route_digest} per route per digest, but a change whose regions fall in several digests is "
-        f"told in each: up to {base.per_route_change} messages per route per change, "
-        f"{plural(sum(base.posts.values()), 'post')}, the busiest channel {busiest(base)}."
+        f"{base.per_route_digest} per route per digest and "
+        + (
+            f"{base.per_route_change} per route per change, "
+            if base.per_route_change <= 1
+            else f"up to {base.per_route_change} per route per change (a change cut across digests is told in "
+            "each), "
+        )
+        + f"{plural(sum(base.posts.values()), 'post')}, the busiest channel {busiest(base)}."
     )
 
     # ---- the limits, from what was measured
@@ -471,10 +478,11 @@ def render_scale(
         )
     alert_limit += (
         f"For the default change the delivery read {change.notify_entities:,} inventory entities and made "
-        f"{change.tx_notify_ledger:,} ledger transactions, one at a time ({ledger_rate:,.0f}/s over its whole "
-        "handling): a read of the standing of each deployment to tell, a claim and a completion for each post, "
-        "then a claim and a completion for each standing told; they grow with the deployments a change affects, "
-        "not with the messages. The ledger keeps a subscriber's entries in one partition: "
+        f"{change.tx_notify_ledger:,} ledger transactions ({ledger_rate:,.0f}/s over its whole handling): the "
+        f"told standings of the deployments concerned read {TableLedger.KEYS_PER_QUERY} keys a query, "
+        f"{LEDGER_CONCURRENCY} queries at once (`Ledger.get_many`), a claim and a completion for each post, then "
+        "the standings told recorded in batches of 100 (`Ledger.complete_many`); they grow with the deployments a "
+        "change affects, not with the messages. The ledger keeps a subscriber's entries in one partition: "
         f"{change.tx_notify_ledger:,} transactions are {partition_seconds:.0f} s of that partition's documented "
         f"target ({TABLE_PARTITION_TARGET:,} entities/s). "
     )

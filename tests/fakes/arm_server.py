@@ -307,7 +307,7 @@ class FakeArm(Restorable):
         state = self.operations[op]
         if state["failure"]:
             return None
-        stored = copy.deepcopy(state["body"])
+        stored: dict[str, Any] = copy.deepcopy(state["body"])
         stored.setdefault("id", state["rid"])
         stored.setdefault("name", state["rid"].rsplit("/", 1)[-1])
         stored["type"] = "Microsoft.CognitiveServices/accounts/deployments"
