@@ -125,9 +125,10 @@ class Ledger(Protocol):
         """Mark the event processed (also for a permanent error: recorded, acknowledged)."""
         ...
 
-    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
-        """Mark these done at once, unclaimed: for facts whose recording guards no work (the standings the alerts
-        told), where one write per entry would cost more than the telling. Idempotent, like ``complete``."""
+    def complete_many(self, subscriber: str, outcomes: Mapping[str, str]) -> None:
+        """Mark these events done at once with their outcomes, unclaimed: for facts whose recording guards no work
+        (the standings the alerts told), where one write per entry would cost more than the telling. Like
+        ``complete``, it overwrites what was there."""
         ...
 
     def release(self, subscriber: str, event_id: str) -> None:

@@ -208,8 +208,8 @@ class InMemoryLedger:
                 subscriber, event_id, LedgerState.DONE, None, outcome, f"m{self._counter}"
             )
 
-    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
-        for event_id in dict.fromkeys(event_ids):
+    def complete_many(self, subscriber: str, outcomes: Mapping[str, str]) -> None:
+        for event_id, outcome in outcomes.items():
             self.complete(subscriber, event_id, outcome)
 
     def release(self, subscriber: str, event_id: str) -> None:

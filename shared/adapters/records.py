@@ -90,6 +90,7 @@ def record_to_json(record: VersionRecord) -> str:
             "notified": sorted(record.notified),
             "missingCycles": record.missing_cycles,
             "removed": record.removed,
+            "announced": record.announced,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -103,6 +104,7 @@ def record_from_json(text: str) -> VersionRecord:
         notified=frozenset(obj.get("notified") or ()),
         missing_cycles=int(obj.get("missingCycles") or 0),
         removed=bool(obj.get("removed")),
+        announced=int(obj.get("announced") or 0),  # absent in records written before it was kept
     )
 
 

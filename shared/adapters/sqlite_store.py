@@ -481,19 +481,18 @@ class SqliteLedger(_SqliteFile):
             )
             self.writes += 1
 
-    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
-        unique = list(dict.fromkeys(event_ids))
-        if not unique:
+    def complete_many(self, subscriber: str, outcomes: Mapping[str, str]) -> None:
+        if not outcomes:
             return
-        with self._lock, self._translate(f"completing {len(unique)} entries for {subscriber}"):
+        with self._lock, self._translate(f"completing {len(outcomes)} entries for {subscriber}"):
             self._conn.executemany(
                 "INSERT INTO ledger (subscriber, event_id, status, expires_at, outcome, etag)"
                 " VALUES (?, ?, 'done', NULL, ?, ?)"
                 " ON CONFLICT (subscriber, event_id) DO UPDATE SET status = excluded.status,"
                 " expires_at = NULL, outcome = excluded.outcome, etag = excluded.etag",
-                [(subscriber, event_id, outcome, secrets.token_hex(16)) for event_id in unique],
+                [(subscriber, i, outcome, secrets.token_hex(16)) for i, outcome in outcomes.items()],
             )
-            self.writes += len(unique)
+            self.writes += len(outcomes)
 
     def release(self, subscriber: str, event_id: str) -> None:
         with self._lock, self._translate(f"releasing event {event_id} for {subscriber}"):

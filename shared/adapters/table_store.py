@@ -1001,7 +1001,7 @@ class TableLedger(_TableStore):
                 found[event_id] = _ledger_entry(subscriber, event_id, entity)
         return found
 
-    def complete_many(self, subscriber: str, event_ids: Sequence[str], outcome: str) -> None:
+    def complete_many(self, subscriber: str, outcomes: Mapping[str, str]) -> None:
         # one subscriber's entries share a partition: entity group transactions of up to 100 upserts each
         partition = encode_key(subscriber)
         entities = [
@@ -1011,14 +1011,11 @@ class TableLedger(_TableStore):
                 "Status": LedgerState.DONE.value,
                 "Outcome": outcome,
             }
-            for i in dict.fromkeys(event_ids)
+            for i, outcome in outcomes.items()
         ]
         if entities:
-            self._upsert_all(
-                self._table(self.ledger_table),
-                entities,
-                f"completing {len(entities)} entries for {subscriber}",
-            )
+            table = self._table(self.ledger_table)
+            self._upsert_all(table, entities, f"completing {len(entities)} entries for {subscriber}")
 
     def release(self, subscriber: str, event_id: str) -> None:
         from azure.core import MatchConditions

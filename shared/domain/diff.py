@@ -42,6 +42,9 @@ class VersionRecord:
     notified: frozenset[str] = frozenset()
     missing_cycles: int = 0
     removed: bool = False
+    # events announced for this version so far: part of the next ones' ids, so a state that comes back (a date
+    # withdrawn then set again, a default moved back) is a new event, not a duplicate of the first announcement
+    announced: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,15 @@ def _direction(old: ModelVersion | None, new: ModelVersion) -> str:
 class _Emitter:
     """Collects the events of one location diff, each with its deterministic id."""
 
-    def __init__(self, location: str, now: datetime, baseline: bool) -> None:
+    def __init__(
+        self, location: str, now: datetime, baseline: bool, announced: Mapping[VersionKey, int] | None = None
+    ) -> None:
         self.location = location
         self.now = now
         self.baseline = baseline
+        self.announced = dict(announced or {})  # per version, from the previous snapshot
         self.events: list[LifecycleEvent] = []
+        self.counts: dict[VersionKey, int] = {}  # events emitted now, per version
 
     def version_event(
         self, event_type: EventType, v: ModelVersion, id_parts: Iterable[str | None], **extra: Any
@@ -149,8 +156,12 @@ class _Emitter:
         """An event of a version: its type's payload class, the version's facts, and what this type adds."""
         facts = _version_facts(self.location, v, baseline=self.baseline) | extra
         payload = REGISTRY[event_type].payload(**facts)
-        ident = event_id(event_type.value, self.location, v.format, v.name, v.version, *id_parts)
+        # the first announcements keep the ids they always had; later ones carry how many came before
+        before = self.announced.get(v.key, 0)
+        generation = [f"after-{before}"] if before else []
+        ident = event_id(event_type.value, self.location, v.format, v.name, v.version, *id_parts, *generation)
         self.events.append(LifecycleEvent.create(event_type, ident, self.now, payload))
+        self.counts[v.key] = self.counts.get(v.key, 0) + 1
 
 
 def _vanish_digest(keys: Iterable[VersionKey]) -> str:
@@ -306,7 +317,7 @@ def diff_location(
             return guarded
     prev_records = previous.records if previous is not None else {}
     cur = current.by_key()
-    emit = _Emitter(name, now, baseline)
+    emit = _Emitter(name, now, baseline, {k: r.announced for k, r in prev_records.items() if r.announced})
     next_records: dict[VersionKey, VersionRecord] = {}
 
     for key in sorted(set(prev_records) | set(cur)):
@@ -328,10 +339,14 @@ def diff_location(
             emit.version_event(EventType.VERSION_RELEASED, new, ["reappeared"], reappeared=True)
         _compare(emit, old, new, is_new=old_record is None)
         _time_based(emit, new, notified, rules, status_retired=new.is_status_retired)
-        next_records[key] = VersionRecord(new, _prune(notified, new), 0, False)
+        announced = old_record.announced if old_record is not None else 0
+        next_records[key] = VersionRecord(new, _prune(notified, new), 0, False, announced)
 
     if not baseline:
         _default_changes(emit, prev_records, cur)
+    for key, count in emit.counts.items():
+        if key in next_records:
+            next_records[key] = replace(next_records[key], announced=next_records[key].announced + count)
     snapshot = LocationSnapshot(name, next_records, None)
     return DiffResult(tuple(emit.events), snapshot)
 

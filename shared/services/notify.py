@@ -89,9 +89,25 @@ def validate(event: LifecycleEvent) -> str | None:
     return payload.location
 
 
+HEALTHY = "healthy"  # the standing recorded, untold, when a deployment a route was told of is healthy again
+
+
+def told_key(route: str, deployment_key: str) -> str:
+    """The ledger key under which the alerts keep the standing ``route`` last knew of a deployment."""
+    return "told/" + hashlib.sha256(f"{route}|{deployment_key}".encode()).hexdigest()[:40]
+
+
+def standing_of(a: Assessment) -> str:
+    """A deployment's standing as its route is told it: status, who moves it, to what, when (never the day count,
+    nor the planned write's date, which is always now). Kept as the outcome of its ``told_key``."""
+    when = "" if a.status is Status.UPGRADE_PLANNED else f"{_day(a.action_date)}"
+    sig = "|".join((a.status.value, a.actor, a.target_label or "", when, _day(a.retirement_date)))
+    return "standing:" + hashlib.sha256(sig.encode("utf-8")).hexdigest()[:40]
+
+
 def standing_key(route: str, a: Assessment) -> str:
-    """The ledger key of "this route was told this deployment's standing": status, who moves it, to what, when
-    (never the day count, nor the planned write's date, which is always now)."""
+    """The key of the earlier layout (one done entry per standing ever told): still read, so an upgrade of
+    modelwatch does not tell every deployment's standing again."""
     when = "" if a.status is Status.UPGRADE_PLANNED else f"{_day(a.action_date)}"
     sig = "|".join(
         (
@@ -209,7 +225,7 @@ class NotifyService:
             held = "already held" if done.status == Once.DUPLICATE else "held"
             return HandleResult(event.id, Outcome.PROCESSED, f"{held} for route {route}'s next message")
         news, standings = (
-            self._news(event, now) if event.event_type == EventType.CATALOG_DIGEST else (None, [])
+            self._news(event, now) if event.event_type == EventType.CATALOG_DIGEST else (None, {})
         )
         messages = messages_for(
             event, now, status_page_url=self.status_page_url, concerned=news, enforce=self.rules.enforce
@@ -221,9 +237,9 @@ class NotifyService:
             detail += ": " + "; ".join(failed)
         if retry:
             raise TransientError(f"{SUBSCRIBER}: event {event.id}: {detail}; to retry: " + "; ".join(retry))
-        # told: not again until it changes (a redelivery finds its posts done anyway); in batches, one write per
-        # hundred deployments rather than a claim and a completion each
-        self.ledger.complete_many(SUBSCRIBER, standings, "told")
+        # each deployment's standing as its route now knows it: not told again until it changes (a redelivery
+        # finds its posts done anyway); in batches, one write per hundred deployments
+        self.ledger.complete_many(SUBSCRIBER, standings)
         return HandleResult(event.id, Outcome.PROCESSED, detail)
 
     def route_of(self, tag: str | None) -> str:
@@ -253,56 +269,75 @@ class NotifyService:
                     out.setdefault(i, {}).setdefault(self.route_of(d.route), []).append(a)
         return out
 
-    def _news(self, digest: LifecycleEvent, now: datetime) -> tuple[Concerned | None, list[str]]:
-        """What to tell each route of a digest: per change, the decisions for its deployments that were not told
-        before (a deployment's standing is told when it changes, not again with a new day count), plus every
-        deployment still at risk when a reminder threshold is crossed. And the standings to record once told."""
+    def _news(self, digest: LifecycleEvent, now: datetime) -> tuple[Concerned | None, dict[str, str]]:
+        """What to tell each route of a digest: per change, the decisions for its deployments whose standing the
+        route does not know yet (told when it changes, not again with a new day count; told again when it comes
+        back after another, or after being healthy), plus every deployment still at risk when a reminder threshold
+        is crossed. And the standings to record once told (by ``told_key``)."""
         concerned = self._concerned(digest, now)
         if concerned is None:
-            return None, []
+            return None, {}
         changes = digest.payload_as(CatalogDigestData).changes
-        news: dict[int, dict[str, list[Assessment]]] = {}
-        keys: list[str] = []
-        seen: set[tuple[str, str]] = set()  # a deployment is told once per digest, under its first change
         # modelwatch's own writes are told by the upgrade (held, batched) or its failure, whichever the alerts
-        # see first; the rest are told when their standing changes: read what was told, all at once
-        candidates = {
-            standing_key(route, a)
-            for per_route in concerned.values()
-            for route, assessments in per_route.items()
-            for a in assessments
-            if a.status in TOLD and not a.write
-        }
-        told = self._told(candidates)
+        # see first; the rest by their standing: read what each route knows, all at once
+        keys: set[str] = set()
+        for per_route in concerned.values():
+            for route, assessments in per_route.items():
+                for a in assessments:
+                    if a.write or not (a.status in TOLD or a.status is Status.HEALTHY):
+                        continue
+                    keys.add(told_key(route, a.deployment.key))
+                    if a.status in TOLD:
+                        keys.add(standing_key(route, a))
+        known = self._known(keys)
+        news: dict[int, dict[str, list[Assessment]]] = {}
+        record: dict[str, str] = {}
+        seen: set[tuple[str, str]] = set()  # a deployment is told once per digest, under its first change
         for i in sorted(concerned):
             reminder = changes[i].event_type == EventType.RETIREMENT_APPROACHING
             for route, assessments in concerned[i].items():
                 for a in assessments:
-                    if a.status not in TOLD or (route, a.deployment.key) in seen or a.write:
+                    if a.write or (route, a.deployment.key) in seen:
                         continue
-                    key = standing_key(route, a)
-                    if not (reminder and a.status is Status.AT_RISK) and key in told:
+                    key = told_key(route, a.deployment.key)
+                    if a.status is Status.HEALTHY:
+                        if known.get(key, HEALTHY) != HEALTHY:  # told of before: a later return is news again
+                            record[key] = HEALTHY
+                        continue
+                    if a.status not in TOLD:
+                        continue
+                    standing = standing_of(a)
+                    # the earlier layout's entry counts only while the route has no standing recorded since
+                    told = known.get(key) == standing or (
+                        key not in known and standing_key(route, a) in known
+                    )
+                    if told and not (reminder and a.status is Status.AT_RISK):
                         continue
                     seen.add((route, a.deployment.key))
                     news.setdefault(i, {}).setdefault(route, []).append(a)
-                    keys.append(key)
-        return news, keys
+                    record[key] = standing
+        return news, record
 
-    def _told(self, keys: set[str]) -> set[str]:
-        """Which of these standings were told: the ledger read in chunks (a few keys a request in Table Storage),
-        LEDGER_CONCURRENCY chunks at a time; a change concerning 12,000 deployments must be told well within
-        Event Grid's 30 s wait, not after it."""
+    def _known(self, keys: set[str]) -> dict[str, str]:
+        """The outcomes of the done ledger entries among these keys: the ledger read in chunks (a few keys a
+        request in Table Storage), LEDGER_CONCURRENCY chunks at a time; a change concerning 12,000 deployments
+        must be told well within Event Grid's 30 s wait, not after it."""
         ordered = sorted(keys)
         chunks = [ordered[i : i + LEDGER_READ_CHUNK] for i in range(0, len(ordered), LEDGER_READ_CHUNK)]
 
-        def done(chunk: list[str]) -> set[str]:
+        def done(chunk: list[str]) -> dict[str, str]:
             found = self.ledger.get_many(SUBSCRIBER, chunk)
-            return {k for k, e in found.items() if e.status == LedgerState.DONE}
+            return {k: e.outcome for k, e in found.items() if e.status == LedgerState.DONE}
 
+        out: dict[str, str] = {}
         if len(chunks) <= 1:
-            return set().union(*(done(c) for c in chunks))
+            for c in chunks:
+                out.update(done(c))
+            return out
         with ThreadPoolExecutor(min(LEDGER_CONCURRENCY, len(chunks)), thread_name_prefix="ledger") as pool:
-            return set().union(*pool.map(done, chunks))
+            for part in pool.map(done, chunks):
+                out.update(part)
+        return out
 
     def _deployments(
         self, change: DigestChange, location: str, view: Mapping[VersionKey, ModelVersion], now: datetime

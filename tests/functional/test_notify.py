@@ -271,3 +271,52 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     assert [":red_circle:" in t for t in told] == [True, False, True]
     assert all("Stop answering on 2026-10-01 (provisioned: never auto-upgraded): 1 — ptu" in t for t in told)
     assert sum("Stopped answering (HTTP 410)" in t for t in told) == 1  # broken is told once
+
+
+def test_a_standing_that_comes_back_is_told_again(
+    arm_server: FakeArm, slack_webhook: FakeSlackWebhook
+) -> None:
+    """A retirement date announced, withdrawn, then announced again with the same date: the owner hears the risk
+    the first time and again when it comes back (not while it is withdrawn); each delivery redelivered."""
+    from shared.domain.catalog import parse_models
+    from shared.domain.diff import diff_location
+    from shared.domain.digest import build_digests
+    from tests.functional.test_policy_subscriber import SUB, World
+
+    dated = [
+        item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),
+        item("gpt-4o", "2024-08-06", default=True, retires="2027-06-01T00:00:00Z"),
+    ]
+    undated = [item("gpt-4o", "2024-05-13"), dated[1]]
+    world = World(arm_server, enforce=False)
+    snapshot = diff_location(
+        None, parse_models(undated), datetime(2026, 4, 1, tzinfo=UTC), location="eastus"
+    ).snapshot
+    clock = Sleeps()
+    notify = NotifyService(
+        ledger=world.ledger,
+        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
+        scope=Scope(subscriptions=frozenset({SUB})),
+        deployments=world.stores,
+        state=world.state,
+    )
+    told: list[str] = []
+    for day, catalog in (
+        (datetime(2026, 5, 1, tzinfo=UTC), dated),
+        (datetime(2026, 5, 8, tzinfo=UTC), undated),
+        (datetime(2026, 5, 15, tzinfo=UTC), dated),
+    ):
+        result = diff_location(snapshot, parse_models(catalog), day)
+        snapshot = result.snapshot
+        world.state.save_records("eastus", snapshot.records)
+        before = len(slack_webhook.messages)
+        for digest in build_digests(list(result.events)):
+            notify.handle(digest, day)
+            notify.handle(digest, day)  # redelivered: nothing twice
+        told.append(" ".join(json.dumps(m, ensure_ascii=False) for m in slack_webhook.messages[before:]))
+    # NoAutoUpgrade: at risk while the date stands, told when it is set and again when it comes back (the
+    # catalog event of its return is a new one, and so is the deployment's standing after being healthy)
+    legacy = "Stop answering on 2026-12-31 (NoAutoUpgrade never upgrades): 1 — legacy"
+    assert [legacy in t for t in told] == [True, False, True], told
+    assert "retirement date withdrawn" in told[1] and "legacy" not in told[1]  # the news, no deployment told

@@ -111,7 +111,7 @@ def test_many_entries_are_read_and_completed_at_once(store: Ledger) -> None:
     one get or complete each (awkward keys, absent ones left out, other subscribers' apart)."""
     ids = [f"standing/{i:04d}" for i in range(40)] + ["a/b#c?d%e\\f", "ünïcødé", "EVT-1"]
     assert store.get_many(SUBSCRIBER, ids) == {}
-    store.complete_many(SUBSCRIBER, ids[::2] + ids[:4], "told")  # repeats are fine
+    store.complete_many(SUBSCRIBER, dict.fromkeys(ids[::2] + ids[:4], "told"))
     assert store.claim(SUBSCRIBER, "claimed", now=T0, expires_at=T0 + TTL) == CLAIMED
     store.complete("alerts", ids[1], "another subscriber's")
     found = store.get_many(SUBSCRIBER, [*ids, "claimed", "absent"])
@@ -123,7 +123,12 @@ def test_many_entries_are_read_and_completed_at_once(store: Ledger) -> None:
     for k in ids[:4]:  # each as the single read sees it, and already done for a claim
         assert without_etag(store.get(SUBSCRIBER, k)) == without_etag(found[k])
         assert store.claim(SUBSCRIBER, k, now=T0, expires_at=T0 + TTL) == ALREADY_DONE
-    store.complete_many(SUBSCRIBER, [], "nothing")  # nothing to do
+    store.complete_many(SUBSCRIBER, {ids[0]: "told again", ids[1]: "another"})  # overwrites, as complete does
+    assert {k: e.outcome for k, e in store.get_many(SUBSCRIBER, ids[:2]).items()} == {
+        ids[0]: "told again",
+        ids[1]: "another",
+    }
+    store.complete_many(SUBSCRIBER, {})  # nothing to do
 
 
 def test_release_lets_the_next_claim_take_it(store: Ledger) -> None:
@@ -276,7 +281,7 @@ def test_table_ledger_calls_are_counted(azurite_connection_string: str, table_pr
         assert made.transactions == 4 + 3  # insert refused, read, conditional replace
         made.complete(SUBSCRIBER, "evt-1", "ok")
         assert made.transactions == 7 + 1
-        made.complete_many(SUBSCRIBER, [f"s-{i}" for i in range(250)], "told")
+        made.complete_many(SUBSCRIBER, {f"s-{i}": "told" for i in range(250)})
         assert made.transactions == 8 + 3  # batches of 100 in the subscriber's partition
         assert len(made.get_many(SUBSCRIBER, [f"s-{i}" for i in range(250)])) == 250
         assert made.transactions == 11 + 18  # 14 keys a query

@@ -97,6 +97,7 @@ def record(
         notified=frozenset({"remind@2026-02-27T00:00:00Z@90", "retired@2026-01-31T00:00:00Z"}),
         missing_cycles=1,
         removed=removed,
+        announced=7,
     )
 
 

@@ -99,6 +99,39 @@ def test_default_version_changed_names_previous_default() -> None:
     assert result.events[0].data["previousDefaultVersion"] == "2024-05-13"
 
 
+def test_a_state_that_comes_back_is_a_new_event_and_a_retried_cycle_the_same() -> None:
+    """A date set, withdrawn, set again; a default moved, moved back, moved again: each return is news (its own
+    id: the subscribers would drop a repeated id as a redelivery), while the same cycle run twice from the same
+    snapshot gives the same ids."""
+    dated = item("gpt-4o", "2024-05-13", default=True, retires="2026-12-31T00:00:00Z")
+    undated = item("gpt-4o", "2024-05-13", default=True)
+    snapshot = settled(undated)
+    ids = []
+    for day, version in enumerate((dated, undated, dated, undated, dated), start=1):
+        result = run(snapshot, version, now=T0 + timedelta(days=day))
+        again = run(snapshot, version, now=T0 + timedelta(days=day))
+        assert [e.id for e in again.events] == [e.id for e in result.events]  # a retried cycle
+        assert types(result) == ["RetirementScheduled"]
+        ids.append(result.events[0].id)
+        snapshot = result.snapshot
+    assert len(set(ids)) == 5
+    # an untouched version's first announcement keeps the id it always had
+    assert ids[0] == run(settled(undated), dated, now=T0 + timedelta(days=1)).events[0].id
+
+    a = (item("gpt-4.1", "1", default=True), item("gpt-4.1", "2", default=False))
+    b = (item("gpt-4.1", "1", default=False), item("gpt-4.1", "2", default=True))
+    snapshot, moves = settled(*a), []
+    for day, state in enumerate((b, a, b), start=1):
+        result = run(snapshot, *state, now=T0 + timedelta(days=day))
+        moves += [
+            (e.data["modelVersion"], e.id)
+            for e in result.events
+            if e.event_type.endswith("DefaultVersionChanged")
+        ]
+        snapshot = result.snapshot
+    assert [v for v, _ in moves] == ["2", "1", "2"] and len({i for _, i in moves}) == 3
+
+
 def test_default_change_scheduled_then_moved() -> None:
     prev = settled(*BASE)
     first = run(
