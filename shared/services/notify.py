@@ -280,16 +280,18 @@ class NotifyService:
         changes = digest.payload_as(CatalogDigestData).changes
         # modelwatch's own writes are told by the upgrade (held, batched) or its failure, whichever the alerts
         # see first; the rest by their standing: read what each route knows, all at once
-        keys: set[str] = set()
+        keys: dict[str, list[str]] = {}  # told key -> the earlier layout's keys of its standings now
         for per_route in concerned.values():
             for route, assessments in per_route.items():
                 for a in assessments:
                     if a.write or not (a.status in TOLD or a.status is Status.HEALTHY):
                         continue
-                    keys.add(told_key(route, a.deployment.key))
+                    legacy = keys.setdefault(told_key(route, a.deployment.key), [])
                     if a.status in TOLD:
-                        keys.add(standing_key(route, a))
-        known = self._known(keys)
+                        legacy.append(standing_key(route, a))
+        known = self._known(set(keys))
+        # the earlier layout, read only for the deployments with no standing recorded since
+        known |= self._known({k for told, old in keys.items() if told not in known for k in old})
         news: dict[int, dict[str, list[Assessment]]] = {}
         record: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()  # a deployment is told once per digest, under its first change

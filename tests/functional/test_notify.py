@@ -320,3 +320,49 @@ def test_a_standing_that_comes_back_is_told_again(
     legacy = "Stop answering on 2026-12-31 (NoAutoUpgrade never upgrades): 1 — legacy"
     assert [legacy in t for t in told] == [True, False, True], told
     assert "retirement date withdrawn" in told[1] and "legacy" not in told[1]  # the news, no deployment told
+
+
+def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
+    arm_server: FakeArm, slack_webhook: FakeSlackWebhook
+) -> None:
+    """An app upgraded from the layout that kept one done entry per standing (standing/<hash>) does not tell
+    every deployment's standing again; a standing it never told is told."""
+    from shared.domain.catalog import parse_models
+    from shared.domain.diff import diff_location
+    from shared.domain.digest import build_digests
+    from shared.domain.policy import assess
+    from shared.services.notify import standing_key
+    from shared.services.policy import catalog_view
+    from tests.functional.test_policy_subscriber import SUB, World
+
+    dated = [
+        item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),
+        item("gpt-4o", "2024-08-06", default=True, retires="2027-06-01T00:00:00Z"),
+    ]
+    world = World(arm_server, enforce=False)
+    day = datetime(2026, 5, 1, tzinfo=UTC)
+    result = diff_location(
+        diff_location(
+            None, parse_models([item("gpt-4o", "2024-05-13"), dated[1]]), day, location="eastus"
+        ).snapshot,
+        parse_models(dated),
+        day,
+    )
+    world.state.save_records("eastus", result.snapshot.records)
+    view = catalog_view(world.state, "eastus")
+    for d in world.stores.list_deployments():
+        if d.name != "ptu":  # told before the upgrade: chat and legacy
+            world.ledger.complete(SUBSCRIBER, standing_key(DEFAULT_ROUTE, assess(d, view, day)), "told")
+    clock = Sleeps()
+    notify = NotifyService(
+        ledger=world.ledger,
+        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
+        scope=Scope(subscriptions=frozenset({SUB})),
+        deployments=world.stores,
+        state=world.state,
+    )
+    for digest in build_digests(list(result.events)):
+        notify.handle(digest, day)
+    told = " ".join(json.dumps(m, ensure_ascii=False) for m in slack_webhook.messages)
+    assert "— ptu" in told and "— legacy" not in told and "— chat" not in told, told
