@@ -14,8 +14,13 @@ def import_time(module: str, runs: int) -> float:
     """Median cumulative import time of a module in a fresh interpreter, in ms."""
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stderr  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
         last = [line for line in out.splitlines() if re.search(rf"\|\s*{re.escape(module)}$", line)][-1]
         samples.append(int(last.split("|")[1]) / 1000)
     return statistics.median(samples)

@@ -30,10 +30,15 @@ NOW = datetime(2025, 3, 12, tzinfo=UTC)
 
 def catalog(versions: int) -> list[dict[str, object]]:
     return [
-        item(f"model-{i // 10}", f"2025-01-{i % 10 + 10:02}", default=i % 10 == 0,
-             retires=f"2026-{i % 12 + 1:02}-01T00:00:00Z", skus={"Standard": None, "GlobalStandard": None})
+        item(
+            f"model-{i // 10}",
+            f"2025-01-{i % 10 + 10:02}",
+            default=i % 10 == 0,
+            retires=f"2026-{i % 12 + 1:02}-01T00:00:00Z",
+            skus={"Standard": None, "GlobalStandard": None},
+        )
         for i in range(versions)
-    ]  # fmt: skip
+    ]
 
 
 def cycle(
@@ -60,10 +65,22 @@ def cycle(
 def start_azurite() -> tuple[subprocess.Popen[bytes], str]:
     port = azurite._free_port()
     process = subprocess.Popen(
-        [str(azurite.AZURITE_TABLE), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--loose",
-         "--silent", "--tableHost", "127.0.0.1", "--tablePort", str(port)],
-        cwd=tempfile.mkdtemp(prefix="azurite-bench-"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(azurite.AZURITE_TABLE),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
+            "--silent",
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+        ],
+        cwd=tempfile.mkdtemp(prefix="azurite-bench-"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not azurite._accepts(port):
         if time.monotonic() > deadline:

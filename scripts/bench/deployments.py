@@ -45,9 +45,13 @@ REGIONS = (
 )
 # (model, version, weight): gpt-4o is 60% of the estate, so one event about it concerns thousands
 MODELS = (
-    ("gpt-4o", "2024-05-13", 20), ("gpt-4o", "2024-08-06", 25), ("gpt-4o", "2024-11-20", 15),
-    ("gpt-4o-mini", "2024-07-18", 15), ("gpt-4.1", "2025-04-14", 15), ("text-embedding-3-large", "1", 10),
-)  # fmt: skip
+    ("gpt-4o", "2024-05-13", 20),
+    ("gpt-4o", "2024-08-06", 25),
+    ("gpt-4o", "2024-11-20", 15),
+    ("gpt-4o-mini", "2024-07-18", 15),
+    ("gpt-4.1", "2025-04-14", 15),
+    ("text-embedding-3-large", "1", 10),
+)
 POLICIES = (
     (None, 35),
     ("OnceNewDefaultVersionAvailable", 30),
@@ -65,13 +69,25 @@ def deployment_catalog(gpt4o_default: str) -> list[dict[str, object]]:
     skus = {"Standard": None, "GlobalStandard": None, **PTU_DATES}
     return [
         item("gpt-4o", "2024-05-13", retires="2026-03-31T00:00:00Z", skus=skus),
-        item("gpt-4o", "2024-08-06", default=gpt4o_default == "2024-08-06", retires="2026-10-01T00:00:00Z", skus=skus),
-        item("gpt-4o", "2024-11-20", default=gpt4o_default == "2024-11-20", retires="2027-03-01T00:00:00Z", skus=skus),
+        item(
+            "gpt-4o",
+            "2024-08-06",
+            default=gpt4o_default == "2024-08-06",
+            retires="2026-10-01T00:00:00Z",
+            skus=skus,
+        ),
+        item(
+            "gpt-4o",
+            "2024-11-20",
+            default=gpt4o_default == "2024-11-20",
+            retires="2027-03-01T00:00:00Z",
+            skus=skus,
+        ),
         item("gpt-4o-mini", "2024-07-18", default=True, retires="2026-09-01T00:00:00Z", skus=skus),
         item("gpt-4.1", "2025-04-14", default=True, retires="2027-04-01T00:00:00Z", skus=skus),
         item("text-embedding-3-large", "1", default=True, skus=skus),
         *catalog(150),
-    ]  # fmt: skip
+    ]
 
 
 def populate(arm: FakeArm, n_accounts: int, total: int, seed: int) -> dict[str, int]:
@@ -192,14 +208,22 @@ def deployments_section(quick: bool, tmp: str) -> str:
         # decisions: one DefaultVersionChanged (gpt-4o, eastus) concerns every gpt-4o deployment there
         region = regions[0]
         event = next(
-            e for e in catalog_events[region]
+            e
+            for e in catalog_events[region]
             if e.event_type == EventType.DEFAULT_VERSION_CHANGED and e.data.get("modelName") == "gpt-4o"
-        )  # fmt: skip
+        )
         location, fmt, name, _ = validate_catalog_event(event)
         plan = PolicyService(
-            deployments=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
-            rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
-        )  # fmt: skip
+            deployments=memory,
+            ledger=InMemoryLedger(),
+            rollbacks=memory,
+            state=state,
+            api=api,
+            publisher=CollectingPublisher(),
+            rules=PolicyRules(),
+            scope=BENCH_SCOPE,
+            reminder_days=REMINDERS,
+        )
         requests_before = len(arm.requests)
         samples: list[float] = []
         for i in range(5):
@@ -215,9 +239,16 @@ def deployments_section(quick: bool, tmp: str) -> str:
         sqlite_plan_time = None
         if db is not None:  # the same decisions with the inventory and the ledger in SQLite
             sqlite_plan = PolicyService(
-                deployments=db, ledger=SqliteLedger(str(Path(tmp) / "deployments.db")), rollbacks=db, state=state, api=api, publisher=CollectingPublisher(),
-                rules=PolicyRules(), scope=BENCH_SCOPE, reminder_days=REMINDERS,
-            )  # fmt: skip
+                deployments=db,
+                ledger=SqliteLedger(str(Path(tmp) / "deployments.db")),
+                rollbacks=db,
+                state=state,
+                api=api,
+                publisher=CollectingPublisher(),
+                rules=PolicyRules(),
+                scope=BENCH_SCOPE,
+                reminder_days=REMINDERS,
+            )
             sqlite_samples = []
             for i in range(5):
                 started = time.perf_counter()
@@ -247,9 +278,16 @@ def deployments_section(quick: bool, tmp: str) -> str:
             if assess(d, views[location], NOW4, enforce_rules, default_changed_at=event.event_time).write
         }
         enforce = PolicyService(
-            deployments=memory, ledger=InMemoryLedger(), rollbacks=memory, state=state, api=api, publisher=CollectingPublisher(),
-            rules=enforce_rules, scope=BENCH_SCOPE, reminder_days=REMINDERS,
-        )  # fmt: skip
+            deployments=memory,
+            ledger=InMemoryLedger(),
+            rollbacks=memory,
+            state=state,
+            api=api,
+            publisher=CollectingPublisher(),
+            rules=enforce_rules,
+            scope=BENCH_SCOPE,
+            reminder_days=REMINDERS,
+        )
         puts_before, requests_before = len(arm.puts()), len(arm.requests)
         started = time.perf_counter()
         enforced = enforce.handle(replace(event, id=f"{event.id}-enforce"), NOW4)

@@ -76,23 +76,27 @@ def scale_section(quick: bool) -> str:
             publisher = CollectingPublisher()
             posts = PostLog()
             url = "https://example.invalid/hooks/"
-            settings = load_settings({
-                "WATCH_SUBSCRIPTION_ID": subscriptions[0],
-                "WATCH_SUBSCRIPTION_IDS": ",".join(subscriptions),
-                "WATCH_LOCATIONS": ",".join(locations),
-                "ARM_ENDPOINT": arm.endpoint,
-                "ARM_BEARER_TOKEN": "bench",
-                "POLICY_MODE": "plan",
-                # the refresh in the timer, whole (above the threshold the Function App queues one part per
-                # subscription to refresh_inventory: the same listing and store work, spread over invocations)
-                "INVENTORY_FANOUT_THRESHOLD": str(n_subs),
-                "TEAMS_WEBHOOK_URL": url + "default-teams",
-                "SLACK_WEBHOOK_URL": url + "default-slack",
-                "ALERT_ROUTES": json.dumps({
-                    f"team-{i:02}": {"teams": f"{url}{i}-teams", "slack": f"{url}{i}-slack"}
-                    for i in range(SCALE_ROUTES)
-                }),
-            })  # fmt: skip
+            settings = load_settings(
+                {
+                    "WATCH_SUBSCRIPTION_ID": subscriptions[0],
+                    "WATCH_SUBSCRIPTION_IDS": ",".join(subscriptions),
+                    "WATCH_LOCATIONS": ",".join(locations),
+                    "ARM_ENDPOINT": arm.endpoint,
+                    "ARM_BEARER_TOKEN": "bench",
+                    "POLICY_MODE": "plan",
+                    # the refresh in the timer, whole (above the threshold the Function App queues one part per
+                    # subscription to refresh_inventory: the same listing and store work, spread over invocations)
+                    "INVENTORY_FANOUT_THRESHOLD": str(n_subs),
+                    "TEAMS_WEBHOOK_URL": url + "default-teams",
+                    "SLACK_WEBHOOK_URL": url + "default-slack",
+                    "ALERT_ROUTES": json.dumps(
+                        {
+                            f"team-{i:02}": {"teams": f"{url}{i}-teams", "slack": f"{url}{i}-slack"}
+                            for i in range(SCALE_ROUTES)
+                        }
+                    ),
+                }
+            )
             services = build_services(
                 settings,
                 state=state,
@@ -121,8 +125,16 @@ def scale_section(quick: bool) -> str:
             azurite._stop(process)
     runtime = time.perf_counter() - started
     return render_scale(
-        cycles, catalog_sub=subscriptions[0], n_subs=n_subs, n_accounts=n_accounts, n_deployments=n_deployments,
-        per_region=per_region, rss=(rss_start, rss_ready), runtime=runtime, load=load, mix=mix,
+        cycles,
+        catalog_sub=subscriptions[0],
+        n_subs=n_subs,
+        n_accounts=n_accounts,
+        n_deployments=n_deployments,
+        per_region=per_region,
+        rss=(rss_start, rss_ready),
+        runtime=runtime,
+        load=load,
+        mix=mix,
         settings=settings,
         digests=(default_cap, sizes[default_cap], cap, sizes[cap]),
-    )  # fmt: skip
+    )

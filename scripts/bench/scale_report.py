@@ -204,49 +204,117 @@ def render_scale(
 
     rows = [
         ("**timer run** (refresh, then catalog cycle)", [f"**{c.timer_time:.1f} s**" for c in cycles]),
-        (f"inventory refresh ({n_accounts:,} accounts, {n_deployments:,} deployments): time, entity writes",
-         [f"{c.inventory_time:.1f} s, {c.writes_inventory:,}" for c in cycles]),
-        (f"catalog cycle ({n_locations} locations): time, entity writes",
-         [f"{c.catalog_time:.1f} s, {c.writes_catalog:,}" for c in cycles]),
-        ("ARM requests: catalog + account + deployment pages",
-         [f"{a.total:,} = {a.catalog} + {a.accounts} + {a.deployments:,}" for a in arms]),
-        ("ARM reads per subscription: the catalog one; any other (max)",
-         [f"{a.catalog_subscription}; {a.other_max}" for a in arms]),
-        (f"read bucket ({ARM_READ_BURST}, +{ARM_READ_REFILL:.0f}/s) replayed: fewest tokens left; throttled; "
-         "reads held back by the app's `ReadBudget`",
-         [f"{a.lowest:.0f}; {a.throttled}; {c.read_budget_wait:.1f} s" for a, c in zip(arms, cycles, strict=True)]),
-        ("ARM requests: tenant-level; by the subscribers",
-         [f"{a.tenant}; {c.policy_arm}" for a, c in zip(arms, cycles, strict=True)]),
-        ("Table transactions: refresh + catalog cycle", [f"{c.tx_inventory:,} + {c.tx_catalog:,}" for c in cycles]),
-        ("events published: catalog + digests (timer); deployment (policy)",
-         [f"{sum(n for t, n in c.timer_events.items() if t != EventType.CATALOG_DIGEST):,} + "
-          f"{c.timer_events[EventType.CATALOG_DIGEST]}; {c.policy_events:,}" for c in cycles]),
-        ("`apply_update_policy`: catalog events delivered",
-         [f"{c.delivered:,}" + (f" of {c.handled:,}" if c.sampled else "") for c in cycles]),
-        ("… deployments assessed (affected); **inventory entities read** (per affected)",
-         [f"{c.decisions_delivered:,}; **{c.policy_entities:,} ({ratio(c):.2f}×)**" if c.delivered else "-"
-          for c in cycles]),
-        ("… time, summed (slowest delivery); Table transactions, ledger included",
-         [approx(c, f"{c.policy_time:,.1f} s ({c.policy_max:.2f} s); {c.tx_policy:,.0f}") if c.handled else "-"
-          for c in cycles]),
-        ("`notify_channels`: events delivered; time, summed (slowest)",
-         [f"{c.notified}; {c.notify_time:,.1f} s ({c.notify_max:.1f} s)" if c.notified else "0" for c in cycles]),
-        ("… inventory entities read; Table transactions: ledger + other",
-         [f"{c.notify_entities:,}; {c.tx_notify_ledger:,} + {c.tx_notify_other:,}" if c.notified else "-"
-          for c in cycles]),
-        ("alerts: changes; messages; most per route per digest; **most per route per change**",
-         [f"{c.changes:,}; {c.messages:,}; {c.per_route_digest}; **{c.per_route_change}**" if c.notified else "-"
-          for c in cycles]),
-        ("alerts: posts; the busiest channel's", [f"{sum(c.posts.values()):,}; {busiest(c)}" for c in cycles]),
-        ("alerts timer's flush: batch messages; groups waiting", [f"{c.flushed}; {c.flush_waiting}" for c in cycles]),
-        ("**timer's publish → last message**: alert handling + (busiest channel's posts − 1) × interval",
-         [f"**{to_last(c)}**" if c.posts else "-" for c in cycles]),
-        ("… the recorded posts replayed through the sender's pacing",
-         [f"{c.paced_last:,.1f} s" if c.posts else "-" for c in cycles]),
-        ("peak RSS, MiB: timer run; policy; alerts (RSS when the cycle starts)",
-         [f"{c.peak_rss_timer:.0f}; {c.peak_rss_policy:.0f}; {c.peak_rss_notify:.0f} ({c.rss_start:.0f})"
-          for c in cycles]),
-    ]  # fmt: skip
+        (
+            f"inventory refresh ({n_accounts:,} accounts, {n_deployments:,} deployments): time, entity writes",
+            [f"{c.inventory_time:.1f} s, {c.writes_inventory:,}" for c in cycles],
+        ),
+        (
+            f"catalog cycle ({n_locations} locations): time, entity writes",
+            [f"{c.catalog_time:.1f} s, {c.writes_catalog:,}" for c in cycles],
+        ),
+        (
+            "ARM requests: catalog + account + deployment pages",
+            [f"{a.total:,} = {a.catalog} + {a.accounts} + {a.deployments:,}" for a in arms],
+        ),
+        (
+            "ARM reads per subscription: the catalog one; any other (max)",
+            [f"{a.catalog_subscription}; {a.other_max}" for a in arms],
+        ),
+        (
+            f"read bucket ({ARM_READ_BURST}, +{ARM_READ_REFILL:.0f}/s) replayed: fewest tokens left; throttled; "
+            "reads held back by the app's `ReadBudget`",
+            [
+                f"{a.lowest:.0f}; {a.throttled}; {c.read_budget_wait:.1f} s"
+                for a, c in zip(arms, cycles, strict=True)
+            ],
+        ),
+        (
+            "ARM requests: tenant-level; by the subscribers",
+            [f"{a.tenant}; {c.policy_arm}" for a, c in zip(arms, cycles, strict=True)],
+        ),
+        (
+            "Table transactions: refresh + catalog cycle",
+            [f"{c.tx_inventory:,} + {c.tx_catalog:,}" for c in cycles],
+        ),
+        (
+            "events published: catalog + digests (timer); deployment (policy)",
+            [
+                f"{sum(n for t, n in c.timer_events.items() if t != EventType.CATALOG_DIGEST):,} + "
+                f"{c.timer_events[EventType.CATALOG_DIGEST]}; {c.policy_events:,}"
+                for c in cycles
+            ],
+        ),
+        (
+            "`apply_update_policy`: catalog events delivered",
+            [f"{c.delivered:,}" + (f" of {c.handled:,}" if c.sampled else "") for c in cycles],
+        ),
+        (
+            "… deployments assessed (affected); **inventory entities read** (per affected)",
+            [
+                f"{c.decisions_delivered:,}; **{c.policy_entities:,} ({ratio(c):.2f}×)**"
+                if c.delivered
+                else "-"
+                for c in cycles
+            ],
+        ),
+        (
+            "… time, summed (slowest delivery); Table transactions, ledger included",
+            [
+                approx(c, f"{c.policy_time:,.1f} s ({c.policy_max:.2f} s); {c.tx_policy:,.0f}")
+                if c.handled
+                else "-"
+                for c in cycles
+            ],
+        ),
+        (
+            "`notify_channels`: events delivered; time, summed (slowest)",
+            [
+                f"{c.notified}; {c.notify_time:,.1f} s ({c.notify_max:.1f} s)" if c.notified else "0"
+                for c in cycles
+            ],
+        ),
+        (
+            "… inventory entities read; Table transactions: ledger + other",
+            [
+                f"{c.notify_entities:,}; {c.tx_notify_ledger:,} + {c.tx_notify_other:,}"
+                if c.notified
+                else "-"
+                for c in cycles
+            ],
+        ),
+        (
+            "alerts: changes; messages; most per route per digest; **most per route per change**",
+            [
+                f"{c.changes:,}; {c.messages:,}; {c.per_route_digest}; **{c.per_route_change}**"
+                if c.notified
+                else "-"
+                for c in cycles
+            ],
+        ),
+        (
+            "alerts: posts; the busiest channel's",
+            [f"{sum(c.posts.values()):,}; {busiest(c)}" for c in cycles],
+        ),
+        (
+            "alerts timer's flush: batch messages; groups waiting",
+            [f"{c.flushed}; {c.flush_waiting}" for c in cycles],
+        ),
+        (
+            "**timer's publish → last message**: alert handling + (busiest channel's posts − 1) × interval",
+            [f"**{to_last(c)}**" if c.posts else "-" for c in cycles],
+        ),
+        (
+            "… the recorded posts replayed through the sender's pacing",
+            [f"{c.paced_last:,.1f} s" if c.posts else "-" for c in cycles],
+        ),
+        (
+            "peak RSS, MiB: timer run; policy; alerts (RSS when the cycle starts)",
+            [
+                f"{c.peak_rss_timer:.0f}; {c.peak_rss_policy:.0f}; {c.peak_rss_notify:.0f} ({c.rss_start:.0f})"
+                for c in cycles
+            ],
+        ),
+    ]
     table = "\n".join(f"| {label} | {cells(values)} |" for label, values in rows)
 
     # ---- the targets, for the default change

@@ -94,15 +94,26 @@ def scale_catalog(gpt4o_default: str) -> list[dict[str, object]]:
     """A region's Models - List: the deployed versions, other OpenAI versions, items of other formats (filtered
     out by CATALOG_MODEL_FORMATS, but listed, paged and fingerprinted)."""
     others = [
-        item(f"model-{i // 4}", f"2025-{i % 4 + 1:02}-01", default=i % 4 == 3,
-             retires=f"2027-{i % 12 + 1:02}-01T00:00:00Z", skus={"Standard": None, "GlobalStandard": None})
+        item(
+            f"model-{i // 4}",
+            f"2025-{i % 4 + 1:02}-01",
+            default=i % 4 == 3,
+            retires=f"2027-{i % 12 + 1:02}-01T00:00:00Z",
+            skus={"Standard": None, "GlobalStandard": None},
+        )
         for i in range(SCALE_OTHER_OPENAI)
-    ]  # fmt: skip
+    ]
     partners = [
-        item(f"partner-{i // 5}", str(i % 5 + 1), default=i % 5 == 4, fmt="Meta", kind="AIServices",
-             skus={"GlobalStandard": None})
+        item(
+            f"partner-{i // 5}",
+            str(i % 5 + 1),
+            default=i % 5 == 4,
+            fmt="Meta",
+            kind="AIServices",
+            skus={"GlobalStandard": None},
+        )
         for i in range(SCALE_OTHER_FORMATS)
-    ]  # fmt: skip
+    ]
     return [*deployment_catalog(gpt4o_default)[:SCALE_DEPLOYED_VERSIONS], *others, *partners]
 
 
@@ -563,9 +574,11 @@ def run_scale_cycle(rig: ScaleRig, name: str, now: datetime, budget: int | None 
     out.timer_events = Counter(e.event_type for e in published)
     policy_published = deliver_to_policy(rig, out, published, now, budget)
     notify_deliveries(rig, out, [*published, *policy_published], now)
-    print(f"section 5, {name}: timer {out.timer_time:.1f} s, {out.delivered} of {out.handled} catalog events "
-          f"delivered in {out.policy_time:.1f} s, {out.notified} to notify_channels in {out.notify_time:.1f} s",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"section 5, {name}: timer {out.timer_time:.1f} s, {out.delivered} of {out.handled} catalog events "
+        f"delivered in {out.policy_time:.1f} s, {out.notified} to notify_channels in {out.notify_time:.1f} s",
+        file=sys.stderr,
+    )
     return out
 
 
