@@ -231,6 +231,22 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
     assert clock.calls  # the two Slack posts were spaced (on the recorded clock)
 
 
+def owners_alerts(world: Any, slack_webhook: FakeSlackWebhook) -> NotifyService:
+    """The alerts over a policy World's inventory and catalog state, telling its subscription's deployments (their
+    owner: the default route) on the Slack stand-in, with virtual pacing."""
+    from tests.functional.test_policy_subscriber import SUB
+
+    clock = Sleeps()
+    return NotifyService(
+        ledger=world.ledger,
+        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
+        scope=Scope(subscriptions=frozenset({SUB})),  # the deployments of this subscription are the team's
+        deployments=world.stores,
+        state=world.state,
+    )
+
+
 def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     arm_server: FakeArm, slack_webhook: FakeSlackWebhook
 ) -> None:
@@ -239,21 +255,13 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
-    from tests.functional.test_policy_subscriber import CATALOG, SUB, World
+    from tests.functional.test_policy_subscriber import CATALOG, World
 
     world = World(arm_server, enforce=False)
     snapshot = diff_location(
         None, parse_models(CATALOG), datetime(2026, 3, 1, tzinfo=UTC), location="eastus"
     ).snapshot
-    clock = Sleeps()
-    notify = NotifyService(
-        ledger=world.ledger,
-        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
-        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
-        scope=Scope(subscriptions=frozenset({SUB})),  # the deployments of this subscription are the team's
-        deployments=world.stores,
-        state=world.state,
-    )
+    notify = owners_alerts(world, slack_webhook)
     for day in (
         datetime(2026, 7, 5, tzinfo=UTC),
         datetime(2026, 9, 3, tzinfo=UTC),
@@ -281,7 +289,7 @@ def test_a_standing_that_comes_back_is_told_again(
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
-    from tests.functional.test_policy_subscriber import SUB, World
+    from tests.functional.test_policy_subscriber import World
 
     dated = [
         item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),
@@ -292,15 +300,7 @@ def test_a_standing_that_comes_back_is_told_again(
     snapshot = diff_location(
         None, parse_models(undated), datetime(2026, 4, 1, tzinfo=UTC), location="eastus"
     ).snapshot
-    clock = Sleeps()
-    notify = NotifyService(
-        ledger=world.ledger,
-        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
-        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
-        scope=Scope(subscriptions=frozenset({SUB})),
-        deployments=world.stores,
-        state=world.state,
-    )
+    notify = owners_alerts(world, slack_webhook)
     told: list[str] = []
     for day, catalog in (
         (datetime(2026, 5, 1, tzinfo=UTC), dated),
@@ -333,7 +333,7 @@ def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
     from shared.domain.policy import assess
     from shared.services.notify import standing_key
     from shared.services.policy import catalog_view
-    from tests.functional.test_policy_subscriber import SUB, World
+    from tests.functional.test_policy_subscriber import World
 
     dated = [
         item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),
@@ -353,15 +353,7 @@ def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
     for d in world.stores.list_deployments():
         if d.name != "ptu":  # told before the upgrade: chat and legacy
             world.ledger.complete(SUBSCRIBER, standing_key(DEFAULT_ROUTE, assess(d, view, day)), "told")
-    clock = Sleeps()
-    notify = NotifyService(
-        ledger=world.ledger,
-        notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
-        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
-        scope=Scope(subscriptions=frozenset({SUB})),
-        deployments=world.stores,
-        state=world.state,
-    )
+    notify = owners_alerts(world, slack_webhook)
     for digest in build_digests(list(result.events)):
         notify.handle(digest, day)
     told = " ".join(json.dumps(m, ensure_ascii=False) for m in slack_webhook.messages)
