@@ -171,7 +171,7 @@ class PolicyService:
         emitted: list[LifecycleEvent] = []
         writes: list[str] = []
         problems: list[str] = []
-        to_write: list[tuple[Assessment, str, str]] = []
+        to_write: list[Assessment] = []
         for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
@@ -181,7 +181,7 @@ class PolicyService:
             if planned is not None:
                 emitted.append(planned)
             if a.write and a.target_version:
-                to_write.append((a, a.target_model or d.model_name, a.target_version))
+                to_write.append(a)
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast
@@ -189,13 +189,7 @@ class PolicyService:
             workers = max(1, min(self.max_concurrency, len(to_write)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upgrade") as pool:
                 futures = [
-                    (
-                        a,
-                        pool.submit(
-                            self._upgrade, a.deployment, model, target, catalog, reference=event.id, now=now
-                        ),
-                    )
-                    for a, model, target in to_write
+                    (a, pool.submit(self._upgrade, a, catalog, reference=event.id, now=now)) for a in to_write
                 ]
                 for a, future in futures:  # in submission order: results stay deterministic
                     d = a.deployment
@@ -231,17 +225,14 @@ class PolicyService:
         )
 
     def _upgrade(
-        self,
-        d: Deployment,
-        target_model: str,
-        target: str,
-        catalog: dict[VersionKey, ModelVersion],
-        *,
-        reference: str,
-        now: datetime,
+        self, a: Assessment, catalog: dict[VersionKey, ModelVersion], *, reference: str, now: datetime
     ) -> LifecycleEvent:
         """GET the deployment as raw JSON, change only the model (version; name for a provisioned in-place
-        migration), PUT the whole body back. Idempotent: a retry finds it at the target and writes nothing."""
+        migration) to the assessment's target, PUT the whole body back. Idempotent: a retry finds it at the
+        target and writes nothing."""
+        d = a.deployment
+        target_model, target = a.target_model or d.model_name, a.target_version
+        assert target is not None  # only assessments with a target are written (_process)
         if self.api is None:
             raise PermanentError("enforcement needs the ARM deployment API, which is not configured")
         if refusal := self.scope.write_refusal(d):
