@@ -35,10 +35,8 @@ def build_digests(events: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
     chunks: list[list[LifecycleEvent]] = []
     current: list[LifecycleEvent] = []
     for members in groups.values():
-        if current and len(current) + len(members) > MAX_EVENTS_PER_DIGEST:
-            chunks.append(current)
-            current = []
-        # a change in more regions than a digest holds is cut at the cap, and only there
+        # a change goes whole into a digest with room for it; one in more regions than a digest holds is cut at
+        # the cap, and only there
         for i in range(0, len(members), MAX_EVENTS_PER_DIGEST):
             piece = members[i : i + MAX_EVENTS_PER_DIGEST]
             if len(current) + len(piece) > MAX_EVENTS_PER_DIGEST:
