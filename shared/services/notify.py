@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -137,6 +137,17 @@ def _dated_for(change: DigestChange, entry: ModelVersion | None, sku: str, now: 
     if change.event_type == EventType.VERSION_RETIRED and change.fully_retired is False:
         return entry.is_retired_for(sku, now)
     return True
+
+
+def _decisions(concerned: Concerned) -> Iterator[tuple[int, str, Assessment]]:
+    """(change index, route, decision) of every deployment the alerts judge by its standing, changes in order:
+    the told statuses and healthy ones, not modelwatch's own writes (told by the upgrade, held and batched, or
+    by its failure, whichever the alerts see first)."""
+    for i in sorted(concerned):
+        for route, assessments in concerned[i].items():
+            for a in assessments:
+                if not a.write and (a.status in TOLD or a.status is Status.HEALTHY):
+                    yield i, route, a
 
 
 def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Post]:
@@ -278,46 +289,37 @@ class NotifyService:
         if concerned is None:
             return None, {}
         changes = digest.payload_as(CatalogDigestData).changes
-        # modelwatch's own writes are told by the upgrade (held, batched) or its failure, whichever the alerts
-        # see first; the rest by their standing: read what each route knows, all at once
+        # read what each route knows of its deployments' standings, all at once
         keys: dict[str, list[str]] = {}  # told key -> the earlier layout's keys of its standings now
-        for per_route in concerned.values():
-            for route, assessments in per_route.items():
-                for a in assessments:
-                    if a.write or not (a.status in TOLD or a.status is Status.HEALTHY):
-                        continue
-                    legacy = keys.setdefault(told_key(route, a.deployment.key), [])
-                    if a.status in TOLD:
-                        legacy.append(standing_key(route, a))
+        for _, route, a in _decisions(concerned):
+            legacy = keys.setdefault(told_key(route, a.deployment.key), [])
+            if a.status in TOLD:
+                legacy.append(standing_key(route, a))
         known = self._known(set(keys))
         # the earlier layout, read only for the deployments with no standing recorded since
         known |= self._known({k for told, old in keys.items() if told not in known for k in old})
         news: dict[int, dict[str, list[Assessment]]] = {}
         record: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()  # a deployment is told once per digest, under its first change
-        for i in sorted(concerned):
-            reminder = changes[i].event_type == EventType.RETIREMENT_APPROACHING
-            for route, assessments in concerned[i].items():
-                for a in assessments:
-                    if a.write or (route, a.deployment.key) in seen:
-                        continue
-                    key = told_key(route, a.deployment.key)
-                    if a.status is Status.HEALTHY:
-                        if known.get(key, HEALTHY) != HEALTHY:  # told of before: a later return is news again
-                            record[key] = HEALTHY
-                        continue
-                    if a.status not in TOLD:
-                        continue
-                    standing = standing_of(a)
-                    # the earlier layout's entry counts only while the route has no standing recorded since
-                    told = known.get(key) == standing or (
-                        key not in known and standing_key(route, a) in known
-                    )
-                    if told and not (reminder and a.status is Status.AT_RISK):
-                        continue
-                    seen.add((route, a.deployment.key))
-                    news.setdefault(i, {}).setdefault(route, []).append(a)
-                    record[key] = standing
+        for i, route, a in _decisions(concerned):
+            key = told_key(route, a.deployment.key)
+            if (route, a.deployment.key) in seen:
+                continue
+            if a.status is Status.HEALTHY:
+                if known.get(key, HEALTHY) != HEALTHY:  # told of before: a later return is news again
+                    record[key] = HEALTHY
+                continue
+            standing = standing_of(a)
+            # the earlier layout's entry counts only while the route has no standing recorded since
+            told = known.get(key) == standing or (key not in known and standing_key(route, a) in known)
+            reminder = (
+                changes[i].event_type == EventType.RETIREMENT_APPROACHING and a.status is Status.AT_RISK
+            )
+            if told and not reminder:
+                continue
+            seen.add((route, a.deployment.key))
+            news.setdefault(i, {}).setdefault(route, []).append(a)
+            record[key] = standing
         return news, record
 
     def _known(self, keys: set[str]) -> dict[str, str]:
