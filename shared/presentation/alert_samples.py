@@ -154,6 +154,55 @@ def _team(
     return out
 
 
+def _retired_0613() -> list[LifecycleEvent]:
+    """gpt-35-turbo 0613 retired in two regions."""
+    return [
+        _catalog(
+            EventType.VERSION_RETIRED,
+            "gpt-35-turbo",
+            "0613",
+            loc,
+            lifecycle_status="Deprecated",
+            reason="lifecycleStatus",
+            fully_retired=True,
+            retirement_date=_day("2025-02-13"),
+        )
+        for loc in REGIONS[3:5]
+    ]
+
+
+def _approaching_0513(regions: Sequence[str], skus: tuple[str, ...] | None) -> list[LifecycleEvent]:
+    """gpt-4o 2024-05-13 seven days from retiring (for ``skus``; None: every SKU) in ``regions``."""
+    return [
+        _catalog(
+            EventType.RETIREMENT_APPROACHING,
+            "gpt-4o",
+            "2024-05-13",
+            loc,
+            retirement_date=_day("2026-03-31"),
+            days_remaining=7,
+            threshold=7,
+            affected_skus=skus,
+            replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"),
+        )
+        for loc in regions
+    ]
+
+
+def _azure_move(d: Deployment) -> VersionChange:
+    """Azure's move of ``d`` from gpt-4o 2024-05-13 to 2024-08-06, as the inventory refresh records it."""
+    return VersionChange(
+        d.resource_id,
+        "2024-05-13",
+        "2024-08-06",
+        NOW,
+        "azure",
+        datetime(2026, 3, 31, tzinfo=UTC),
+        "OnceNewDefaultVersionAvailable",
+        "inventory",
+    )
+
+
 def team_samples() -> dict[str, tuple[LifecycleEvent, Concerned, bool]]:
     """Catalog changes as the teams hear them: (digest, each route's decisions per change, enforce)."""
     default = [
@@ -167,33 +216,8 @@ def team_samples() -> dict[str, tuple[LifecycleEvent, Concerned, bool]]:
         )
         for loc in REGIONS[3:5]
     ]
-    approaching = [
-        _catalog(
-            EventType.RETIREMENT_APPROACHING,
-            "gpt-4o",
-            "2024-05-13",
-            loc,
-            retirement_date=_day("2026-03-31"),
-            days_remaining=7,
-            threshold=7,
-            affected_skus=None,
-            replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"),
-        )
-        for loc in REGIONS[3:5]
-    ]
-    retired = [
-        _catalog(
-            EventType.VERSION_RETIRED,
-            "gpt-35-turbo",
-            "0613",
-            loc,
-            lifecycle_status="Deprecated",
-            reason="lifecycleStatus",
-            fully_retired=True,
-            retirement_date=_day("2025-02-13"),
-        )
-        for loc in REGIONS[3:5]
-    ]
+    approaching = _approaching_0513(REGIONS[3:5], None)
+    retired = _retired_0613()
     on_0806 = [
         ("chat@2024-08-06", "12", "gpt-4o", "OnceNewDefaultVersionAvailable", "Standard"),
         ("batch@2024-08-06", "6", "gpt-4o", "OnceCurrentVersionExpired", "Standard"),
@@ -222,17 +246,7 @@ def _upgrades(n: int) -> list[LifecycleEvent]:
     out = []
     for i in range(n):
         d = deployment(f"chat-{i + 1:02}", policy="OnceNewDefaultVersionAvailable")
-        change = VersionChange(
-            d.resource_id,
-            "2024-05-13",
-            "2024-08-06",
-            NOW,
-            "azure",
-            datetime(2026, 3, 31, tzinfo=UTC),
-            "OnceNewDefaultVersionAvailable",
-            "inventory",
-        )
-        out.append(upgraded_event(d, change, now=NOW))
+        out.append(upgraded_event(d, _azure_move(d), now=NOW))
     return out
 
 
@@ -292,33 +306,8 @@ def samples() -> dict[str, LifecycleEvent]:
         )
         for loc in REGIONS[:5]
     ]
-    approaching = [
-        _catalog(
-            EventType.RETIREMENT_APPROACHING,
-            "gpt-4o",
-            "2024-05-13",
-            loc,
-            retirement_date=_day("2026-03-31"),
-            days_remaining=7,
-            threshold=7,
-            affected_skus=("Standard",),
-            replacement=ReplacementData(target_model_name="gpt-4.1", target_model_version="2025-04-14"),
-        )
-        for loc in REGIONS[:3]
-    ]
-    retired = [
-        _catalog(
-            EventType.VERSION_RETIRED,
-            "gpt-35-turbo",
-            "0613",
-            loc,
-            lifecycle_status="Deprecated",
-            reason="lifecycleStatus",
-            fully_retired=True,
-            retirement_date=_day("2025-02-13"),
-        )
-        for loc in REGIONS[3:5]
-    ]
+    approaching = _approaching_0513(REGIONS[:3], ("Standard",))
+    retired = _retired_0613()
     baseline = [
         _catalog(
             EventType.RETIREMENT_SCHEDULED,
@@ -333,16 +322,6 @@ def samples() -> dict[str, LifecycleEvent]:
     ]
     chat = deployment("chat-prod", policy="OnceNewDefaultVersionAvailable")
     legacy = deployment("legacy-batch", policy="NoAutoUpgrade", route="search")
-    azure_upgrade = VersionChange(
-        chat.resource_id,
-        "2024-05-13",
-        "2024-08-06",
-        NOW,
-        "azure",
-        datetime(2026, 3, 31, tzinfo=UTC),
-        "OnceNewDefaultVersionAvailable",
-        "inventory",
-    )
     ours = VersionChange(
         legacy.resource_id,
         "2024-05-13",
@@ -369,7 +348,7 @@ def samples() -> dict[str, LifecycleEvent]:
         "catalog-retirement-approaching": _digest(approaching),
         "catalog-retired": _digest(retired),
         "catalog-summary": _digest(baseline),
-        "deployment-upgraded-by-azure": upgraded_event(chat, azure_upgrade, now=NOW),
+        "deployment-upgraded-by-azure": upgraded_event(chat, _azure_move(chat), now=NOW),
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),
         "deployment-upgrade-failed": _failures(1)[0],
