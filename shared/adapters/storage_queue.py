@@ -12,15 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.adapters.table_store import TRANSIENT_STATUSES, redact
+from shared.adapters.table_store import redact, storage_errors
 from shared.domain.refresh import RefreshPart
-from shared.errors import PermanentError, TransientError
+from shared.errors import PermanentError
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
@@ -88,24 +87,8 @@ class StorageRefreshQueue:
     def close(self) -> None:
         self._client.close()
 
-    @contextmanager
-    def _translate(self, action: str) -> Iterator[None]:
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-        try:
-            yield
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise TransientError(
-                f"Queue Storage: {action} failed: no response ({type(exc).__name__}: {redact(str(exc))})"
-            ) from exc
-        except HttpResponseError as exc:
-            status = exc.status_code
-            code = getattr(exc, "error_code", None) or ""
-            code = getattr(code, "value", code)
-            message = f"Queue Storage: {action} failed: HTTP {status} {code}".rstrip()
-            if status is None or status in TRANSIENT_STATUSES:
-                raise TransientError(message) from exc
-            raise PermanentError(message) from exc
+    def _translate(self, action: str) -> contextlib.AbstractContextManager[None]:
+        return storage_errors("Queue Storage", action)
 
     def _ensure_queue(self) -> None:
         from azure.core.exceptions import ResourceExistsError

@@ -38,7 +38,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
@@ -202,26 +202,8 @@ class _TableStore:
             self.writes += writes
             self.entities_read += reads
 
-    @contextmanager
-    def _translate(self, action: str) -> Iterator[None]:
-        """Turn azure-core errors into TransientError / PermanentError; messages carry no secret."""
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-        try:
-            yield
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise TransientError(
-                f"Table Storage: {action} failed: no response ({type(exc).__name__}: {redact(str(exc))})"
-            ) from exc
-        except HttpResponseError as exc:
-            status = exc.status_code
-            code = getattr(exc, "error_code", None) or ""
-            code = getattr(code, "value", code)  # TableErrorCode is a str enum: show its wire value
-            message = f"Table Storage: {action} failed: HTTP {status} {code}".rstrip()
-            # no status: the exchange broke mid-way (an undecodable response), which a retry can fix
-            if status is None or status in TRANSIENT_STATUSES:
-                raise TransientError(message) from exc
-            raise PermanentError(message) from exc
+    def _translate(self, action: str) -> AbstractContextManager[None]:
+        return storage_errors("Table Storage", action)
 
     def _table(self, name: str) -> TableClient:
         """The client of one table, created on first use by this store instance."""
@@ -520,6 +502,29 @@ class TableCatalogStateStore(_TableStore):
         )
         events = [LifecycleEvent.from_json(str(e["Body"])) for e in entities]
         return sorted((e for e in events if e.event_time >= since), key=lambda e: (e.event_time, e.id))
+
+
+@contextmanager
+def storage_errors(service: str, action: str) -> Iterator[None]:
+    """Turn azure-core errors of a Storage service (Table, Queue) into TransientError / PermanentError; messages
+    carry no secret."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise TransientError(
+            f"{service}: {action} failed: no response ({type(exc).__name__}: {redact(str(exc))})"
+        ) from exc
+    except HttpResponseError as exc:
+        status = exc.status_code
+        code = getattr(exc, "error_code", None) or ""
+        code = getattr(code, "value", code)  # the SDKs' error codes are str enums: show the wire value
+        message = f"{service}: {action} failed: HTTP {status} {code}".rstrip()
+        # no status: the exchange broke mid-way (an undecodable response), which a retry can fix
+        if status is None or status in TRANSIENT_STATUSES:
+            raise TransientError(message) from exc
+        raise PermanentError(message) from exc
 
 
 def _status_of(exc: Exception) -> int | None:

@@ -138,19 +138,9 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("days cannot be negative")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iac scan`` and ``iac fix`` to the command line."""
-    from shared.cli import _instant
+    from shared.cli import _days_arg, _instant
 
     iac = subparsers.add_parser(
         "iac", help="model pins in infrastructure code: Bicep, Terraform, ARM templates"
@@ -189,7 +179,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     scan.add_argument(
         "--within",
-        type=_days,
+        type=_days_arg,
         metavar="DAYS",
         help="with --fail-on retiring: only dates within this many days count",
     )
