@@ -171,6 +171,21 @@ def _retired_0613() -> list[LifecycleEvent]:
     ]
 
 
+def _default_moved(regions: Sequence[str]) -> list[LifecycleEvent]:
+    """gpt-4o's default moved from 2024-08-06 to 2024-11-20 in ``regions``."""
+    return [
+        _catalog(
+            EventType.DEFAULT_VERSION_CHANGED,
+            "gpt-4o",
+            "2024-11-20",
+            loc,
+            is_default_version=True,
+            previous_default_version="2024-08-06",
+        )
+        for loc in regions
+    ]
+
+
 def _approaching_0513(regions: Sequence[str], skus: tuple[str, ...] | None) -> list[LifecycleEvent]:
     """gpt-4o 2024-05-13 seven days from retiring (for ``skus``; None: every SKU) in ``regions``."""
     return [
@@ -205,17 +220,7 @@ def _azure_move(d: Deployment) -> VersionChange:
 
 def team_samples() -> dict[str, tuple[LifecycleEvent, Concerned, bool]]:
     """Catalog changes as the teams hear them: (digest, each route's decisions per change, enforce)."""
-    default = [
-        _catalog(
-            EventType.DEFAULT_VERSION_CHANGED,
-            "gpt-4o",
-            "2024-11-20",
-            loc,
-            is_default_version=True,
-            previous_default_version="2024-08-06",
-        )
-        for loc in REGIONS[3:5]
-    ]
+    default = _default_moved(REGIONS[3:5])
     approaching = _approaching_0513(REGIONS[3:5], None)
     retired = _retired_0613()
     on_0806 = [
@@ -295,17 +300,7 @@ def sample_messages(status_page_url: str | None = None) -> dict[str, list[Messag
 def samples() -> dict[str, LifecycleEvent]:
     """One event per message kind, named by the kind of message it makes."""
     released = [_catalog(EventType.VERSION_RELEASED, "gpt-4.1", "2025-04-14", loc) for loc in REGIONS]
-    default = [
-        _catalog(
-            EventType.DEFAULT_VERSION_CHANGED,
-            "gpt-4o",
-            "2024-11-20",
-            loc,
-            is_default_version=True,
-            previous_default_version="2024-08-06",
-        )
-        for loc in REGIONS[:5]
-    ]
+    default = _default_moved(REGIONS[:5])
     approaching = _approaching_0513(REGIONS[:3], ("Standard",))
     retired = _retired_0613()
     baseline = [
