@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from shared.domain.describe import describe, location_of
 from shared.domain.events import EventType, LifecycleEvent, event_id
@@ -29,9 +29,10 @@ def build_digests(events: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
     A change's events go into one digest whenever they fit (MAX_EVENTS_PER_DIGEST): the alerts tell a route each
     digest's changes once, so a change cut across digests (a baseline of 51 changes in 60 regions, chunked in
     arrival order, spread each over up to 60) would be told once per piece."""
+    keys = {e.id: _change_key(e) for e in events}  # worked out once: each digest groups by it again
     groups: dict[tuple[str, ...], list[LifecycleEvent]] = {}
     for e in sorted(events, key=lambda e: (e.event_time, e.id)):  # the same set gives the same digests
-        groups.setdefault(_change_key(e), []).append(e)
+        groups.setdefault(keys[e.id], []).append(e)
     chunks: list[list[LifecycleEvent]] = []
     current: list[LifecycleEvent] = []
     for members in groups.values():
@@ -45,21 +46,21 @@ def build_digests(events: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
             current.extend(piece)
     if current:
         chunks.append(current)
-    return [digest for chunk in chunks for digest in _fitted(chunk)]
+    return [digest for chunk in chunks for digest in _fitted(chunk, keys)]
 
 
-def _fitted(chunk: Sequence[LifecycleEvent]) -> list[LifecycleEvent]:
-    digest = _digest(chunk)
+def _fitted(chunk: Sequence[LifecycleEvent], keys: Mapping[str, tuple[str, ...]]) -> list[LifecycleEvent]:
+    digest = _digest(chunk, keys)
     if len(chunk) > 1 and len(digest.to_json()) > MAX_DIGEST_CHARS:
         half = len(chunk) // 2
-        return _fitted(chunk[:half]) + _fitted(chunk[half:])
+        return _fitted(chunk[:half], keys) + _fitted(chunk[half:], keys)
     return [digest]
 
 
-def _digest(chunk: Sequence[LifecycleEvent]) -> LifecycleEvent:
+def _digest(chunk: Sequence[LifecycleEvent], keys: Mapping[str, tuple[str, ...]]) -> LifecycleEvent:
     groups: dict[tuple[str, ...], list[LifecycleEvent]] = {}
     for e in sorted(chunk, key=lambda e: (e.event_type, e.subject)):
-        groups.setdefault(_change_key(e), []).append(e)
+        groups.setdefault(keys[e.id], []).append(e)
     changes = []
     for (kind, fmt, name, version, text), members in groups.items():
         first = members[0].payload()
