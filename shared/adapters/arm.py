@@ -20,6 +20,7 @@ import requests
 from shared.domain.events import JsonValue
 from shared.domain.secret import Secret
 from shared.errors import ArmError, CatalogFormatError
+from shared.urls import UnsafeUrlError, origin_of, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +180,7 @@ class ArmClient:
         )
         self.requests_sent = 0
         self._local = threading.local()
-        origin = urlsplit(self.endpoint)
-        self._origin = (origin.scheme, origin.hostname, origin.port or _DEFAULT_PORTS.get(origin.scheme))
+        self._origin = origin_of(self.endpoint)  # settings checked it; a bad endpoint fails here, not later
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -191,21 +191,17 @@ class ArmClient:
 
     def _url(self, path_or_url: str, api_version: str | None) -> tuple[str, dict[str, str]]:
         """An absolute URL on ARM_ENDPOINT's origin. A nextLink or operation URL comes from a response: it is
-        resolved against the endpoint and must keep exactly its scheme, host and port, or the bearer token
-        would follow it elsewhere (":8765/..." or ".evil.example/..." included)."""
+        resolved against the endpoint and must keep exactly its origin as requests reads it (shared/urls.py), or
+        the bearer token would follow it elsewhere (":8765/...", ".evil.example/...", "evil\\@host" included)."""
         if path_or_url.startswith("/") and not path_or_url.startswith("//"):
-            return f"{self.endpoint}{path_or_url}", {"api-version": api_version or self.api_version}
-        resolved = urljoin(self.endpoint + "/", path_or_url)
-        parts = urlsplit(resolved)
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if (parts.scheme, parts.hostname, port or _DEFAULT_PORTS.get(parts.scheme)) != self._origin:
+            url, params = f"{self.endpoint}{path_or_url}", {"api-version": api_version or self.api_version}
+        else:
+            url, params = urljoin(self.endpoint + "/", path_or_url), {}
+        if not same_origin(url, self._origin):
             raise ArmError(
                 "a nextLink/operation URL points outside ARM_ENDPOINT; refused", code="ForeignLink"
             )
-        return resolved, {}
+        return url, params
 
     def request(
         self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
@@ -386,9 +382,6 @@ class ArmClient:
         code = str(error.get("code") or "") if isinstance(error, dict) else ""
         message = str(error.get("message") or "") if isinstance(error, dict) else ""
         return ArmError(f"ARM PUT {where}: operation {state}: {code}: {message}".rstrip(": "), code=code)
-
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _props(resource: dict[str, JsonValue]) -> dict[str, JsonValue]:

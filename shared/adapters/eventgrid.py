@@ -11,6 +11,7 @@ from typing import Any
 from shared.domain.events import LifecycleEvent
 from shared.domain.secret import Secret
 from shared.errors import PublishError
+from shared.urls import endpoint_problem
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class EventGridPublisher:
     ) -> None:
         """``sleep`` waits out the retries' backoff and Retry-After (default: the SDK's transport, ``time.sleep``);
         tests and replays pass a virtual clock's."""
+        if problem := endpoint_problem(endpoint, "EVENTGRID_TOPIC_ENDPOINT"):
+            # the topic key (or the identity's token) goes wherever this points: read as the SDK's requests reads it
+            raise PublishError(problem, transient=False)
         self.endpoint = endpoint
         self._key = key
         self._credential = credential

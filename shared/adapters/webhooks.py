@@ -17,12 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from shared.domain.events import JsonValue
-from shared.domain.net import check_endpoint
 from shared.domain.routes import Channel
 from shared.errors import WebhookError
+from shared.urls import endpoint_problem, origin_of
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line (path and query: a webhook's token or signature) at DEBUG. Never below INFO.
@@ -99,9 +98,9 @@ class WebhookSender:
 
         where = channel.label()
         url = channel.url.reveal()
-        if problem := check_endpoint(url, f"the {where} webhook"):
-            raise WebhookError(problem)  # names the route and kind; check_endpoint never echoes the URL
-        host = urlsplit(url).hostname or "?"
+        if problem := endpoint_problem(url, f"the {where} webhook"):
+            raise WebhookError(problem)  # names the route and kind; endpoint_problem never echoes the URL
+        host = origin_of(url).host
         session = self._http()
         last = ""
         for attempt in range(self.max_retries + 1):
