@@ -175,7 +175,9 @@ def _arm_host_ok(url: str) -> bool:
         origin = origin_of(url)
     except UnsafeUrlError:
         return False
-    return origin.is_loopback or (origin.scheme == "https" and origin.host in ARM_HOSTS and origin.port == 443)
+    return origin.is_loopback or (
+        origin.scheme == "https" and origin.host in ARM_HOSTS and origin.port == 443
+    )
 
 
 # the values azure-identity's DefaultAzureCredential accepts in AZURE_TOKEN_CREDENTIALS (1.27)

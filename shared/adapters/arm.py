@@ -19,8 +19,9 @@ import requests
 
 from shared.domain.events import JsonValue
 from shared.domain.secret import Secret
+from shared.domain.waits import seconds_left
 from shared.errors import ArmError, CatalogFormatError
-from shared.urls import UnsafeUrlError, origin_of, same_origin
+from shared.urls import origin_of, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ class ArmClient:
             wait: float | None = None
             held = self.read_budget.reserve(subscription) if method == "GET" and self.read_budget else 0.0
             if held:
-                self.sleep(held)  # a token of the subscription's read bucket, rather than a 429
+                self._sleep(held, label, "for ARM's read bucket")  # rather than a 429
             try:
                 self.requests_sent += 1
                 response = self._session().request(
@@ -255,12 +256,25 @@ class ArmClient:
             if wait is None:
                 wait = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
             log.warning("ARM %s: %s; retry %d/%d in %.1fs", label, last, attempt + 1, self.max_retries, wait)
-            self.sleep(wait)
+            self._sleep(wait, label, f"after {last}")
         raise ArmError(
             f"ARM {label} failed after {self.max_retries + 1} attempt(s): {last}",
             status=status,
             transient=True,
         )
+
+    def _sleep(self, seconds: float, label: str, why: str) -> None:
+        """Sleep, unless that would pass the run's deadline (shared/domain/waits.py): then a transient error, so
+        the run ends in time and the next one retries."""
+        left = seconds_left()
+        if left is not None and seconds > left:
+            raise ArmError(
+                f"ARM {label}: waiting {seconds:.1f} s {why} would pass the run's deadline ({left:.1f} s left); "
+                "the next run retries",
+                code="DeadlineReached",
+                transient=True,
+            )
+        self.sleep(seconds)
 
     def _permanent(self, label: str, response: requests.Response) -> ArmError:
         code, message = _arm_error(response)
@@ -336,7 +350,7 @@ class ArmClient:
             if waited > max_wait:
                 break
             if async_url:
-                waited += self._wait(response)
+                waited += self._wait(response, where)
                 response = self.request("GET", async_url)
                 status_body = self._json_object(response, async_url)
                 state = str(status_body.get("status") or "").casefold()
@@ -346,7 +360,7 @@ class ArmClient:
                     raise self._operation_failed(where, state, status_body.get("error"))
                 return self._final(path, api_version)
             if location:
-                waited += self._wait(response)
+                waited += self._wait(response, where)
                 response = self.request("GET", location)
                 if response.status_code == 202:
                     continue
@@ -356,7 +370,7 @@ class ArmClient:
                 if current in ("failed", "canceled", "cancelled"):
                     raise self._operation_failed(where, current, _props(result).get("error"))
                 return result
-            waited += self._wait(response)
+            waited += self._wait(response, where)
             response = self.request("GET", path, api_version=api_version)
             result = self._json_object(response, path)
         raise ArmError(
@@ -365,9 +379,9 @@ class ArmClient:
             transient=True,
         )
 
-    def _wait(self, response: requests.Response) -> float:
+    def _wait(self, response: requests.Response, where: str) -> float:
         wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
-        self.sleep(wait)
+        self._sleep(wait, f"PUT {where}", "before polling the operation")
         return wait
 
     def _final(self, path: str, api_version: str | None) -> dict[str, JsonValue]:

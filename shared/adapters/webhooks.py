@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.domain.events import JsonValue
 from shared.domain.routes import Channel
+from shared.domain.waits import seconds_left
 from shared.errors import WebhookError
 from shared.urls import endpoint_problem, origin_of
 
@@ -78,7 +79,20 @@ class WebhookSender:
             slot = max(now, self._last_post.get(url, float("-inf")) + interval)
             self._last_post[url] = slot
         if slot > now:
-            self.sleep(slot - now)
+            self._sleep(slot - now, channel.label(), "for the channel's pacing")
+
+    def _sleep(self, seconds: float, where: str, why: str) -> None:
+        """Sleep, unless that would pass the run's deadline (shared/domain/waits.py): then a transient error (the
+        delivery is retried later) rather than a run the host kills mid-wait."""
+        left = seconds_left()
+        if left is not None and seconds > left:
+            raise WebhookError(
+                f"{where}: waiting {seconds:.1f} s {why} would pass the run's deadline ({left:.1f} s left); "
+                "retried later",
+                reason="deadline",
+                transient=True,
+            )
+        self.sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
         return min(30.0, self.base_backoff * 2.0**attempt) * random.uniform(0.5, 1.0)
@@ -143,7 +157,7 @@ class WebhookSender:
                 )
             if attempt < self.max_retries:
                 log.info("%s: %s from %s; retrying in %.1f s", where, last, host, wait)
-                self.sleep(wait)
+                self._sleep(wait, where, f"after {last}")
         raise WebhookError(
             f"{where}: {last} after {self.max_retries + 1} attempt(s); Event Grid will redeliver",
             reason=last,

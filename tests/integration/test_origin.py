@@ -20,7 +20,9 @@ from tests.fakes.recorder import Recorder
 SUB = "00000000-0000-0000-0000-000000000001"
 TOKEN = "tok-Secret-origin-1"
 MODELS = f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus/models"
-DEPLOYMENT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d"
+DEPLOYMENT = (
+    f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d"
+)
 
 # each builds a URL from (ARM's port, elsewhere's port); all of them must be refused
 FOREIGN: list[tuple[str, Callable[[int, int], str]]] = [
@@ -56,7 +58,9 @@ def _ports(arm: FakeArm, elsewhere: Recorder) -> tuple[int, int]:
 
 
 def _page_linking_to(url: str) -> Fault:
-    return Fault(200, {"Content-Type": "application/json"}, json.dumps({"value": [], "nextLink": url}), method="GET")
+    return Fault(
+        200, {"Content-Type": "application/json"}, json.dumps({"value": [], "nextLink": url}), method="GET"
+    )
 
 
 CARRIERS = ["nextLink", "Azure-AsyncOperation", "Location"]

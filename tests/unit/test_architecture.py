@@ -12,7 +12,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "shared"
 # layer -> the layers of shared/ it may import (a layer may always import itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "urls": {"errors"},  # urllib3's reading of a URL (shared/urls.py): settings and adapters check origins with it
+    "urls": {
+        "errors"
+    },  # urllib3's reading of a URL (shared/urls.py): settings and adapters check origins with it
     "domain": {"errors"},
     "presentation": {"domain", "errors"},
     "ports": {"domain", "errors"},

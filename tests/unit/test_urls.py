@@ -70,7 +70,10 @@ def test_case_default_port_and_leading_zeros_are_normalised(url: str) -> None:
     [
         ("https://management.azure.com:8443/x", Origin("https", "management.azure.com", 8443)),
         ("http://management.azure.com/x", Origin("http", "management.azure.com", 80)),
-        ("https://management.azure.com.evil.example/x", Origin("https", "management.azure.com.evil.example", 443)),
+        (
+            "https://management.azure.com.evil.example/x",
+            Origin("https", "management.azure.com.evil.example", 443),
+        ),
         ("http://[::1]:8080/x", Origin("http", "::1", 8080)),
         ("https://xn--mnchen-3ya.example/x", Origin("https", "xn--mnchen-3ya.example", 443)),  # IDNA as ASCII
     ],
