@@ -144,6 +144,9 @@ def handle_event(
     return delivery
 
 
+MAX_ROLLBACK_BODY = 16_384  # a rollback request is a few hundred bytes
+
+
 def rollback_request(
     body: bytes, now: datetime | None = None, *, requested_by: str = "unknown caller"
 ) -> tuple[int, dict[str, Any]]:
@@ -158,10 +161,12 @@ def rollback_request(
     from shared.errors import ArmError, ModelWatchError
     from shared.services.rollback import RollbackRefused, UnknownDeployment
 
+    if len(body) > MAX_ROLLBACK_BODY:
+        return 400, {"error": f"the body is over {MAX_ROLLBACK_BODY} bytes"}
     try:
         request = json.loads(body or b"{}")
-    except ValueError:
-        return 400, {"error": "the body is not JSON"}
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return 400, {"error": "the body is not JSON (or is nested too deeply)"}
     if not isinstance(request, dict):
         return 400, {"error": "the body must be a JSON object"}
     deployment_id = request.get("deploymentId")
