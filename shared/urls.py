@@ -22,9 +22,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
-
 DEFAULT_PORTS = {"https": 443, "http": 80}
 # scheme://authority, the authority ending at the first /, ? or # (RFC 3986 3.2; urllib3 reads it the same way)
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
@@ -72,19 +69,15 @@ def origin_of(url: str) -> Origin:
     port_text = _PORT.search(authority.group(1).rsplit("]", 1)[-1])
     if port_text and port_text.group(1) and not 1 <= int(port_text.group(1)) <= 65535:
         raise UnsafeUrlError(f"has the port {int(port_text.group(1))}, outside 1-65535")
-    try:
-        parts = parse_url(url)
-    except LocationParseError:
-        raise UnsafeUrlError("cannot be parsed") from None
-    scheme = (parts.scheme or "").lower()
+    scheme, raw_host, raw_port = _as_the_client_reads(url)
     if scheme not in DEFAULT_PORTS:
         raise UnsafeUrlError("must be an https:// URL")
-    host = (parts.host or "").lower().removeprefix("[").removesuffix("]")
+    host = raw_host.lower().removeprefix("[").removesuffix("]")
     if not host:
         raise UnsafeUrlError("has no host")
     if host.endswith("."):
         raise UnsafeUrlError("has a host ending in a dot")
-    port = parts.port if parts.port is not None else DEFAULT_PORTS[scheme]
+    port = raw_port if raw_port is not None else DEFAULT_PORTS[scheme]
     if not 1 <= port <= 65535:
         raise UnsafeUrlError(f"has the port {port}, outside 1-65535")
     try:  # belt and braces: the other parser must read the same host and port
@@ -95,6 +88,26 @@ def origin_of(url: str) -> Origin:
     if other != (host, port):
         raise UnsafeUrlError("is read as two different hosts by two URL parsers")
     return Origin(scheme, host, port)
+
+
+def _as_the_client_reads(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as urllib3's ``parse_url`` reads ``url``: what requests connects to."""
+    try:  # imported here: the CLI's offline commands read settings and never load the HTTP stack
+        from urllib3.exceptions import LocationParseError
+        from urllib3.util import parse_url
+    except (
+        ImportError
+    ):  # no HTTP client installed, so nothing can be sent: urlsplit (the checks above still hold)
+        try:
+            split = urlsplit(url)
+            return split.scheme.lower(), split.hostname or "", split.port
+        except ValueError:
+            raise UnsafeUrlError("cannot be parsed") from None
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        raise UnsafeUrlError("cannot be parsed") from None
+    return (parts.scheme or "").lower(), parts.host or "", parts.port
 
 
 def endpoint_problem(url: str, name: str) -> str | None:
