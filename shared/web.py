@@ -219,9 +219,8 @@ def rollback_http(request: WebRequest, now: datetime | None = None) -> WebRespon
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         return _form_post(request, now)
-    if (
-        content_type != "application/json"
-    ):  # text/plain and no type are what a cross-site no-cors post can send
+    # text/plain, or no type at all, is what a cross-site no-cors fetch or sendBeacon sends without a preflight
+    if content_type != "application/json":
         return _json(415, {"error": "send JSON (Content-Type: application/json)"})
     if problem := _cross_site(request):
         return _denied(request, AuthDenied(403, problem), html=False)
