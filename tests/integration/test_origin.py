@@ -12,10 +12,15 @@ from collections.abc import Callable
 import pytest
 
 from shared.adapters.arm import ArmClient, StaticTokenProvider
+from shared.adapters.eventgrid import EventGridPublisher
+from shared.adapters.webhooks import WebhookSender
+from shared.domain.routes import Channel
 from shared.domain.secret import Secret
-from shared.errors import ArmError
+from shared.errors import ArmError, PublishError, WebhookError
 from tests.fakes.arm_server import FakeArm, Fault
+from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.recorder import Recorder
+from tests.fakes.webhooks import FakeSlackWebhook
 
 SUB = "00000000-0000-0000-0000-000000000001"
 TOKEN = "tok-Secret-origin-1"
@@ -108,3 +113,25 @@ def test_a_link_spelled_differently_on_the_same_origin_is_followed(
     assert [r.path for r in arm_server.requests] == [MODELS, MODELS]
     assert all(r.authorization == f"Bearer {TOKEN}" for r in arm_server.requests)
     assert elsewhere.received == []
+
+
+@pytest.mark.parametrize(("name", "vector"), FOREIGN[:6], ids=[n for n, _ in FOREIGN[:6]])
+def test_a_webhook_or_topic_url_read_two_ways_is_never_posted_to(
+    eventgrid_server: FakeEventGridTopic,
+    slack_webhook: FakeSlackWebhook,
+    elsewhere: Recorder,
+    name: str,
+    vector: Callable[[int, int], str],
+) -> None:
+    """A webhook URL is its own credential, the topic's key goes with every publish: the sender and the publisher
+    refuse the same vectors before any request (the settings refuse them first: tests/unit/test_urls.py)."""
+    hook_port = int(slack_webhook.base.rsplit(":", 1)[1])
+    with pytest.raises(WebhookError) as refused:
+        WebhookSender(sleep=lambda _: None).send(
+            Channel("payments", "slack", Secret(vector(hook_port, elsewhere.port))), {"text": "hi"}
+        )
+    assert not refused.value.is_transient
+    topic_port = int(eventgrid_server.endpoint.split("/")[2].rsplit(":", 1)[1])
+    with pytest.raises(PublishError):
+        EventGridPublisher(vector(topic_port, elsewhere.port), Secret(eventgrid_server.key))
+    assert elsewhere.received == [] and slack_webhook.requests == [] and eventgrid_server.requests == []
