@@ -7,10 +7,12 @@ import logging
 import azure.functions as func
 
 from shared.entrypoints import flush_alerts, handle_event, refresh_inventory, run_timer
-from shared.web import WebRequest, WebResponse, rollback_http, status_http
+from shared.web import WebRequest, WebResponse, announce_local_token, rollback_http, status_http
 
 app = func.FunctionApp()
 log = logging.getLogger("modelwatch")
+# HTTP_AUTH=loopback (func start): this run's local token, printed once (the HTTP functions require it)
+announce_local_token()
 
 
 # The schedule is an app setting (6-field NCRONTAB, UTC): CATALOG_POLL_SCHEDULE, e.g. "0 0 * * * *" hourly.

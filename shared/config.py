@@ -15,10 +15,11 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
-from shared.domain.net import check_endpoint, is_loopback_host
+from shared.domain.net import is_loopback_host
 from shared.domain.routes import DEFAULT_ROUTE, SEVERITIES, Route
 from shared.domain.secret import Secret
 from shared.errors import SettingsError
+from shared.urls import UnsafeUrlError, endpoint_problem, origin_of
 
 WHERE = (
     'Set it in local.settings.json ("Values") for local runs, or as an app setting / environment variable.'
@@ -169,11 +170,13 @@ ARM_HOSTS = frozenset(
 
 
 def _arm_host_ok(url: str) -> bool:
-    parts = urlsplit(url)
-    if is_loopback_host(parts.hostname):
-        return True
-    return (
-        parts.scheme == "https" and (parts.hostname or "").lower() in ARM_HOSTS and parts.port in (None, 443)
+    """Read as requests reads it (shared/urls.py): "https://evil.example\\@management.azure.com" is evil.example."""
+    try:
+        origin = origin_of(url)
+    except UnsafeUrlError:
+        return False
+    return origin.is_loopback or (
+        origin.scheme == "https" and origin.host in ARM_HOSTS and origin.port == 443
     )
 
 
@@ -283,7 +286,7 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
             return None
         return StateStoreConfig("sqlite", Secret(path))
     if raw.startswith(("https://", "http://")):
-        problem = check_endpoint(raw, source)
+        problem = endpoint_problem(raw, source)
         if problem:
             r.problems.append(problem)
             return None
@@ -321,7 +324,7 @@ def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
             r.problems.append(f"{where} names the setting {value}, which is not set")
             return None
         value, source = resolved, f"{value} (named by {where})"
-    if problem := check_endpoint(value, source):
+    if problem := endpoint_problem(value, source):
         r.problems.append(problem)
         return None
     return Secret(value)
@@ -463,7 +466,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         elif normal not in locations:
             locations.append(normal)
     arm_endpoint = (r.get("ARM_ENDPOINT") or Settings.arm_endpoint).rstrip("/")
-    if problem := check_endpoint(arm_endpoint, "ARM_ENDPOINT"):
+    if problem := endpoint_problem(arm_endpoint, "ARM_ENDPOINT"):
         r.problems.append(problem)
     elif not _arm_host_ok(arm_endpoint):
         # the bearer token goes wherever ARM_ENDPOINT points: only Azure's management hosts, or a local stand-in
@@ -501,7 +504,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "(second minute hour day month weekday), e.g. '0 0 * * * *' for hourly"
         )
     topic = r.get("EVENTGRID_TOPIC_ENDPOINT")
-    if topic and (problem := check_endpoint(topic, "EVENTGRID_TOPIC_ENDPOINT")):
+    if topic and (problem := endpoint_problem(topic, "EVENTGRID_TOPIC_ENDPOINT")):
         r.problems.append(problem)
     key = r.get("EVENTGRID_TOPIC_KEY")
     accounts: list[str] = []
@@ -532,7 +535,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "POLICY_ENFORCE_ALL_ACCOUNTS=true to say so outright"
         )
     status_url = r.get("STATUS_PAGE_URL")
-    if status_url and (problem := check_endpoint(status_url, "STATUS_PAGE_URL")):
+    if status_url and (problem := endpoint_problem(status_url, "STATUS_PAGE_URL")):
         r.problems.append(problem)
         status_url = None
     http_auth = (r.get("HTTP_AUTH") or Settings.http_auth).lower()

@@ -66,9 +66,12 @@ def run_timer(now: datetime | None = None) -> TimerReport:
 def flush_alerts(now: datetime | None = None) -> FlushReport:
     """The alerts timer's job: held deployment news told as one message per route and group."""
     from shared.bootstrap import function_services
+    from shared.services.budget import Deadline, bounded
 
     services = function_services()
-    return services.flush_alerts(now or services.clock())
+    # under functionTimeout, like the timer: a Retry-After already begun never outlives the run
+    with bounded(Deadline.after(services.settings.timer_budget_seconds)):
+        return services.flush_alerts(now or services.clock())
 
 
 def refresh_inventory(message: str) -> InventoryReport | None:
@@ -117,13 +120,16 @@ def handle_event(
 ) -> Delivery:
     """Deliver one Event Grid event to one subscriber. Re-raises a transient error: Event Grid redelivers."""
     from shared.bootstrap import function_services
+    from shared.services.budget import Deadline, bounded
     from shared.services.pipeline import deliver
     from shared.services.results import RETRY
 
     services = function_services()
     (chosen,) = [s for s in services.subscribers() if s.name == subscriber]
-    # a trigger receives what its subscription routes to it: deliver it to that subscriber alone
-    deliveries = deliver([event_wire(event)], [chosen], now or services.clock())
+    # a trigger receives what its subscription routes to it: deliver it to that subscriber alone; its waits (an
+    # upgrade's polls, a webhook's Retry-After) end within the budget, under functionTimeout: then Event Grid redelivers
+    with bounded(Deadline.after(services.settings.timer_budget_seconds)):
+        deliveries = deliver([event_wire(event)], [chosen], now or services.clock())
     delivery = deliveries[0]
     log.info(
         "%s: event %s (%s): %s %s",
@@ -136,6 +142,9 @@ def handle_event(
     if delivery.outcome == RETRY and delivery.error is not None:
         raise delivery.error
     return delivery
+
+
+MAX_ROLLBACK_BODY = 16_384  # a rollback request is a few hundred bytes
 
 
 def rollback_request(
@@ -152,10 +161,12 @@ def rollback_request(
     from shared.errors import ArmError, ModelWatchError
     from shared.services.rollback import RollbackRefused, UnknownDeployment
 
+    if len(body) > MAX_ROLLBACK_BODY:
+        return 400, {"error": f"the body is over {MAX_ROLLBACK_BODY} bytes"}
     try:
         request = json.loads(body or b"{}")
-    except ValueError:
-        return 400, {"error": "the body is not JSON"}
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return 400, {"error": "the body is not JSON (or is nested too deeply)"}
     if not isinstance(request, dict):
         return 400, {"error": "the body must be a JSON object"}
     deployment_id = request.get("deploymentId")

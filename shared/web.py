@@ -6,7 +6,12 @@ the same code runs under the Functions host, under the test suite's local server
 - ``GET /api/status`` (ModelWatch.Reader): the page, or ``?format=json``; operators also see "Roll back…".
 - ``GET /api/rollback?deploymentId=…`` (ModelWatch.Operator): the confirmation step; writes nothing.
 - ``POST /api/rollback``: JSON (automation, a bearer token through Easy Auth) or the confirmation form (a
-  browser: same origin, and a token bound to the caller and the deployment). Who asked is recorded.
+  browser: same origin, and a token bound to the caller and the deployment). Who asked is recorded. The JSON
+  form needs ``Content-Type: application/json`` (a cross-site ``no-cors`` fetch or ``sendBeacon`` cannot send it
+  without a preflight) and is refused when the browser says it is cross-site (``Sec-Fetch-Site``) or its
+  ``Origin`` is not this app's.
+- ``HTTP_AUTH=loopback``: every request also needs this run's local token (shared/domain/auth.py), printed at
+  start (``announce_local_token``).
 Every answer says ``Cache-Control: no-store``; pages carry a strict Content-Security-Policy (their own stylesheet,
 no script) and ``X-Content-Type-Options: nosniff``.
 """
@@ -23,6 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from shared.domain.auth import (
+    LOCAL_TOKEN_COOKIE,
     OPERATOR_ROLE,
     READER_ROLE,
     AuthDenied,
@@ -30,6 +36,7 @@ from shared.domain.auth import (
     authorize,
     check_form_token,
     form_token,
+    origin_matches,
     same_origin,
 )
 from shared.entrypoints import rollback_request
@@ -93,6 +100,36 @@ def _html(status: int, page: str) -> WebResponse:
 
 
 _process_key = secrets.token_bytes(32)  # local runs: the same process serves the form and its post
+# HTTP_AUTH=loopback: this run's token (func start runs one worker process). Per process, never stored.
+_local_token = secrets.token_urlsafe(32)
+_SAFE_FETCH_SITES = frozenset({"same-origin", "none"})  # "none": typed in the address bar, a bookmark
+
+
+def local_token() -> str:
+    """This run's local token (HTTP_AUTH=loopback)."""
+    return _local_token
+
+
+def announce_local_token(port: str = "7071") -> None:
+    """At start (function_app.py): with HTTP_AUTH=loopback, print the status page's link with this run's token.
+    The settings are read (not kept) here; a settings problem is left to the first invocation to report."""
+    import os
+
+    from shared.config import load_settings
+    from shared.errors import SettingsError
+
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError:
+        return
+    if settings.http_auth == "loopback":
+        # printed on purpose, like a notebook server's token: only this machine's console sees it (App Service
+        # refuses HTTP_AUTH=loopback), and a new run makes a new one
+        log.warning(
+            "HTTP_AUTH=loopback: open http://localhost:%s/api/status?token=%s (or send X-ModelWatch-Token)",
+            port,
+            _local_token,
+        )
 
 
 def _form_key() -> bytes:
@@ -120,7 +157,31 @@ def _caller(request: WebRequest, role: str) -> Caller:
         request.url,
         role,
         easy_auth_enabled=settings.website_auth_enabled,
+        local_token=_local_token,
+        # the link printed at start opens the status page with ?token=: a GET only, then the cookie carries it
+        presented=request.params.get("token") if request.method == "GET" else None,
     )
+
+
+def _with_local_cookie(request: WebRequest, response: WebResponse) -> WebResponse:
+    """The status page opened with this run's token keeps it in a cookie the browser sends to this app only
+    (SameSite=Strict: never on a request another site starts), so its links and forms need no token."""
+    if request.method == "GET" and request.params.get("token") == _local_token:
+        response.headers["Set-Cookie"] = (
+            f"{LOCAL_TOKEN_COOKIE}={_local_token}; Path=/api; HttpOnly; SameSite=Strict"
+        )
+    return response
+
+
+def _cross_site(request: WebRequest) -> str | None:
+    """Why a JSON rollback looks sent by another site's page (None: it does not). Automation sends neither header."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in _SAFE_FETCH_SITES:
+        return f"a rollback cannot be sent from another site (Sec-Fetch-Site: {site.strip()[:20]})"
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_matches(origin, request.url):
+        return "a rollback cannot be sent from another site (its Origin is not this app)"
+    return None
 
 
 def _denied(request: WebRequest, exc: AuthDenied, *, html: bool) -> WebResponse:
@@ -145,8 +206,10 @@ def status_http(request: WebRequest, now: datetime | None = None) -> WebResponse
     services = function_services()
     report = services.status(now or services.clock())
     if wants_json:
-        return _json(200, report.to_json())
-    return _html(200, render_status_page(report, rollback_links=caller.is_operator))
+        return _with_local_cookie(request, _json(200, report.to_json()))
+    return _with_local_cookie(
+        request, _html(200, render_status_page(report, rollback_links=caller.is_operator))
+    )
 
 
 def rollback_http(request: WebRequest, now: datetime | None = None) -> WebResponse:
@@ -156,12 +219,15 @@ def rollback_http(request: WebRequest, now: datetime | None = None) -> WebRespon
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         return _form_post(request, now)
+    # text/plain, or no type at all, is what a cross-site no-cors fetch or sendBeacon sends without a preflight
+    if content_type != "application/json":
+        return _json(415, {"error": "send JSON (Content-Type: application/json)"})
+    if problem := _cross_site(request):
+        return _denied(request, AuthDenied(403, problem), html=False)
     try:
         caller = _caller(request, OPERATOR_ROLE)
     except AuthDenied as exc:
         return _denied(request, exc, html=False)
-    if content_type not in ("application/json", ""):
-        return _json(415, {"error": "send JSON (Content-Type: application/json)"})
     status, body = rollback_request(request.body, now, requested_by=caller.name)
     return _json(status, body)
 

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fakes.azurite",
     "tests.fakes.arm_server",
     "tests.fakes.eventgrid_server",
+    "tests.fakes.recorder",
     "tests.fakes.webhooks",
     "tests.reliability",
     "pytester",  # tests/unit/test_lanes.py runs pytest on sample tests

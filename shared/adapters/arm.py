@@ -19,7 +19,9 @@ import requests
 
 from shared.domain.events import JsonValue
 from shared.domain.secret import Secret
+from shared.domain.waits import seconds_left
 from shared.errors import ArmError, CatalogFormatError
+from shared.urls import origin_of, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +181,7 @@ class ArmClient:
         )
         self.requests_sent = 0
         self._local = threading.local()
-        origin = urlsplit(self.endpoint)
-        self._origin = (origin.scheme, origin.hostname, origin.port or _DEFAULT_PORTS.get(origin.scheme))
+        self._origin = origin_of(self.endpoint)  # settings checked it; a bad endpoint fails here, not later
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -191,21 +192,17 @@ class ArmClient:
 
     def _url(self, path_or_url: str, api_version: str | None) -> tuple[str, dict[str, str]]:
         """An absolute URL on ARM_ENDPOINT's origin. A nextLink or operation URL comes from a response: it is
-        resolved against the endpoint and must keep exactly its scheme, host and port, or the bearer token
-        would follow it elsewhere (":8765/..." or ".evil.example/..." included)."""
+        resolved against the endpoint and must keep exactly its origin as requests reads it (shared/urls.py), or
+        the bearer token would follow it elsewhere (":8765/...", ".evil.example/...", "evil\\@host" included)."""
         if path_or_url.startswith("/") and not path_or_url.startswith("//"):
-            return f"{self.endpoint}{path_or_url}", {"api-version": api_version or self.api_version}
-        resolved = urljoin(self.endpoint + "/", path_or_url)
-        parts = urlsplit(resolved)
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if (parts.scheme, parts.hostname, port or _DEFAULT_PORTS.get(parts.scheme)) != self._origin:
+            url, params = f"{self.endpoint}{path_or_url}", {"api-version": api_version or self.api_version}
+        else:
+            url, params = urljoin(self.endpoint + "/", path_or_url), {}
+        if not same_origin(url, self._origin):
             raise ArmError(
                 "a nextLink/operation URL points outside ARM_ENDPOINT; refused", code="ForeignLink"
             )
-        return resolved, {}
+        return url, params
 
     def request(
         self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
@@ -222,7 +219,7 @@ class ArmClient:
             wait: float | None = None
             held = self.read_budget.reserve(subscription) if method == "GET" and self.read_budget else 0.0
             if held:
-                self.sleep(held)  # a token of the subscription's read bucket, rather than a 429
+                self._sleep(held, label, "for ARM's read bucket")  # rather than a 429
             try:
                 self.requests_sent += 1
                 response = self._session().request(
@@ -259,12 +256,25 @@ class ArmClient:
             if wait is None:
                 wait = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
             log.warning("ARM %s: %s; retry %d/%d in %.1fs", label, last, attempt + 1, self.max_retries, wait)
-            self.sleep(wait)
+            self._sleep(wait, label, f"after {last}")
         raise ArmError(
             f"ARM {label} failed after {self.max_retries + 1} attempt(s): {last}",
             status=status,
             transient=True,
         )
+
+    def _sleep(self, seconds: float, label: str, why: str) -> None:
+        """Sleep, unless that would pass the run's deadline (shared/domain/waits.py): then a transient error, so
+        the run ends in time and the next one retries."""
+        left = seconds_left()
+        if left is not None and seconds > left:
+            raise ArmError(
+                f"ARM {label}: waiting {seconds:.1f} s {why} would pass the run's deadline ({left:.1f} s left); "
+                "the next run retries",
+                code="DeadlineReached",
+                transient=True,
+            )
+        self.sleep(seconds)
 
     def _permanent(self, label: str, response: requests.Response) -> ArmError:
         code, message = _arm_error(response)
@@ -340,7 +350,7 @@ class ArmClient:
             if waited > max_wait:
                 break
             if async_url:
-                waited += self._wait(response)
+                waited += self._wait(response, where)
                 response = self.request("GET", async_url)
                 status_body = self._json_object(response, async_url)
                 state = str(status_body.get("status") or "").casefold()
@@ -350,7 +360,7 @@ class ArmClient:
                     raise self._operation_failed(where, state, status_body.get("error"))
                 return self._final(path, api_version)
             if location:
-                waited += self._wait(response)
+                waited += self._wait(response, where)
                 response = self.request("GET", location)
                 if response.status_code == 202:
                     continue
@@ -360,7 +370,7 @@ class ArmClient:
                 if current in ("failed", "canceled", "cancelled"):
                     raise self._operation_failed(where, current, _props(result).get("error"))
                 return result
-            waited += self._wait(response)
+            waited += self._wait(response, where)
             response = self.request("GET", path, api_version=api_version)
             result = self._json_object(response, path)
         raise ArmError(
@@ -369,9 +379,9 @@ class ArmClient:
             transient=True,
         )
 
-    def _wait(self, response: requests.Response) -> float:
+    def _wait(self, response: requests.Response, where: str) -> float:
         wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
-        self.sleep(wait)
+        self._sleep(wait, f"PUT {where}", "before polling the operation")
         return wait
 
     def _final(self, path: str, api_version: str | None) -> dict[str, JsonValue]:
@@ -386,9 +396,6 @@ class ArmClient:
         code = str(error.get("code") or "") if isinstance(error, dict) else ""
         message = str(error.get("message") or "") if isinstance(error, dict) else ""
         return ArmError(f"ARM PUT {where}: operation {state}: {code}: {message}".rstrip(": "), code=code)
-
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _props(resource: dict[str, JsonValue]) -> dict[str, JsonValue]:

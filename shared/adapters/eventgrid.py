@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.domain.events import LifecycleEvent
 from shared.domain.secret import Secret
+from shared.domain.waits import seconds_left
 from shared.errors import PublishError
+from shared.urls import endpoint_problem
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ class EventGridPublisher:
     ) -> None:
         """``sleep`` waits out the retries' backoff and Retry-After (default: the SDK's transport, ``time.sleep``);
         tests and replays pass a virtual clock's."""
+        if problem := endpoint_problem(endpoint, "EVENTGRID_TOPIC_ENDPOINT"):
+            # the topic key (or the identity's token) goes wherever this points: read as the SDK's requests reads it
+            raise PublishError(problem, transient=False)
         self.endpoint = endpoint
         self._key = key
         self._credential = credential
@@ -87,13 +93,24 @@ class EventGridPublisher:
                     from azure.identity import DefaultAzureCredential
 
                     credential = DefaultAzureCredential()
-                options: dict[str, Any] = {"retry_backoff_factor": self.retry_backoff_factor}
-                if self._sleep is not None:
-                    options["transport"] = _transport_sleeping_with(self._sleep)
+                # the retry policy waits (backoff, Retry-After) on our sleep: never past the run's deadline
+                options: dict[str, Any] = {
+                    "retry_backoff_factor": self.retry_backoff_factor,
+                    "transport": _transport_sleeping_with(self._bounded_sleep),
+                }
                 self._client = EventGridPublisherClient(
                     self.endpoint, credential, api_version="2018-01-01", **options
                 )
             return self._client
+
+    def _bounded_sleep(self, seconds: float) -> None:
+        """The SDK's retry wait, unless it would pass the run's deadline (shared/domain/waits.py)."""
+        left = seconds_left()
+        if left is not None and seconds > left:
+            raise PublishError(
+                f"Event Grid: waiting {seconds:.1f} s to retry would pass the run's deadline ({left:.1f} s left)"
+            )
+        (self._sleep or time.sleep)(seconds)
 
     def publish(self, events: Sequence[LifecycleEvent]) -> None:
         if not events:
@@ -129,6 +146,8 @@ class EventGridPublisher:
                 raise PublishError(
                     f"Event Grid topic unreachable: {type(exc).__name__}", published_ids=tuple(published)
                 ) from exc
+            except PublishError as exc:  # a retry's wait would have passed the deadline (_bounded_sleep)
+                raise PublishError(str(exc), published_ids=tuple(published)) from exc
             published.extend(e.id for e in batch)
         log.info("published %d event(s) in %d request(s)", len(published), self.requests_sent)
 

@@ -17,12 +17,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from shared.domain.events import JsonValue
-from shared.domain.net import check_endpoint
 from shared.domain.routes import Channel
+from shared.domain.waits import seconds_left
 from shared.errors import WebhookError
+from shared.urls import endpoint_problem, origin_of
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line (path and query: a webhook's token or signature) at DEBUG. Never below INFO.
@@ -79,7 +79,20 @@ class WebhookSender:
             slot = max(now, self._last_post.get(url, float("-inf")) + interval)
             self._last_post[url] = slot
         if slot > now:
-            self.sleep(slot - now)
+            self._sleep(slot - now, channel.label(), "for the channel's pacing")
+
+    def _sleep(self, seconds: float, where: str, why: str) -> None:
+        """Sleep, unless that would pass the run's deadline (shared/domain/waits.py): then a transient error (the
+        delivery is retried later) rather than a run the host kills mid-wait."""
+        left = seconds_left()
+        if left is not None and seconds > left:
+            raise WebhookError(
+                f"{where}: waiting {seconds:.1f} s {why} would pass the run's deadline ({left:.1f} s left); "
+                "retried later",
+                reason="deadline",
+                transient=True,
+            )
+        self.sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
         return min(30.0, self.base_backoff * 2.0**attempt) * random.uniform(0.5, 1.0)
@@ -99,9 +112,9 @@ class WebhookSender:
 
         where = channel.label()
         url = channel.url.reveal()
-        if problem := check_endpoint(url, f"the {where} webhook"):
-            raise WebhookError(problem)  # names the route and kind; check_endpoint never echoes the URL
-        host = urlsplit(url).hostname or "?"
+        if problem := endpoint_problem(url, f"the {where} webhook"):
+            raise WebhookError(problem)  # names the route and kind; endpoint_problem never echoes the URL
+        host = origin_of(url).host
         session = self._http()
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -144,7 +157,7 @@ class WebhookSender:
                 )
             if attempt < self.max_retries:
                 log.info("%s: %s from %s; retrying in %.1f s", where, last, host, wait)
-                self.sleep(wait)
+                self._sleep(wait, where, f"after {last}")
         raise WebhookError(
             f"{where}: {last} after {self.max_retries + 1} attempt(s); Event Grid will redeliver",
             reason=last,

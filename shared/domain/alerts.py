@@ -60,11 +60,16 @@ _ZWSP = "\u200b"
 _MARKUP = str.maketrans({c: c + _ZWSP for c in "[]*_~`|"})
 
 
-def _t(value: object) -> str:
+def inert(value: object) -> str:
     """A tenant-controlled string (a deployment or account name, a tag, who changed it) made inert in Teams
     markdown and Slack mrkdwn: a zero-width space after each markup character keeps it visible but stops links
-    ("[x](url)"), emphasis and code spans; Slack's <, > and & are escaped by the renderer, so no <!channel>."""
-    return _s(value).translate(_MARKUP)
+    ("[x](url)"), emphasis and code spans, and a bare "https://" link. The renderers make every text inert for
+    their channel too (Slack's <, > and & escaped, so no <!channel>: shared/presentation/render.py); this keeps the
+    code spans of tenant text apart from the message's own."""
+    return _s(value).translate(_MARKUP).replace("://", ":/" + _ZWSP + "/")
+
+
+_t = inert
 
 
 def _day(value: datetime | None) -> str:

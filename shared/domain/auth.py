@@ -6,8 +6,12 @@ roles included). A function key alone protects nothing here: it would be one sha
 - ``HTTP_AUTH=entra`` (the default): Easy Auth must be on (the platform sets ``WEBSITE_AUTH_ENABLED``), else every
   request is refused, because without Easy Auth anyone can send that header; the caller needs the app role
   ``ModelWatch.Reader`` to read the status page and ``ModelWatch.Operator`` to roll back (an operator reads too).
-- ``HTTP_AUTH=loopback``: no sign-in, for ``func start`` on a laptop; only requests addressed to and forwarded from
-  a loopback address are answered (settings refuse this mode when running in App Service).
+- ``HTTP_AUTH=loopback``: no sign-in, for ``func start`` on a laptop (settings refuse this mode in App Service). The
+  Functions host hands the worker no peer address (azure.functions.HttpRequest has the method, URL, headers,
+  parameters and body only), and Core Tools listens on every interface, so a LAN peer can send ``Host:
+  localhost``: the request must also carry this run's local token, printed at start (``X-ModelWatch-Token``, or
+  the ``modelwatch_local`` cookie the status page sets when opened with ``?token=``). The loopback address in the
+  URL (and in any X-Forwarded-For) is still required, against DNS rebinding.
 - A rollback asked from the status page is a browser form: it must come from the same origin and carry a token
   bound to the caller and the deployment, signed with the app's key and short-lived (cross-site request forgery).
 """
@@ -22,6 +26,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 from shared.domain.net import is_loopback_host
@@ -29,6 +34,8 @@ from shared.domain.net import is_loopback_host
 READER_ROLE = "ModelWatch.Reader"
 OPERATOR_ROLE = "ModelWatch.Operator"
 TOKEN_LIFETIME = timedelta(minutes=15)
+LOCAL_TOKEN_HEADER = "x-modelwatch-token"  # noqa: S105 (a header name, not a secret)
+LOCAL_TOKEN_COOKIE = "modelwatch_local"  # noqa: S105 (a cookie name)
 
 # claim types Entra ID puts a person's or an app's name and roles under (the v1 and v2 token shapes)
 _NAME_CLAIMS = (
@@ -97,12 +104,23 @@ def authorize(
     required: str,
     *,
     easy_auth_enabled: bool,
+    local_token: str | None = None,
+    presented: str | None = None,
 ) -> Caller:
-    """The caller, when allowed ``required``; else raises AuthDenied. ``headers`` keys are lower-case."""
+    """The caller, when allowed ``required``; else raises AuthDenied. ``headers`` keys are lower-case.
+    ``local_token``: this run's token (HTTP_AUTH=loopback); ``presented``: one the request carried another way
+    than its header or cookie (the status page's ``?token=``)."""
     if mode == "loopback":
         forwarded = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
         if not is_loopback_host(urlsplit(url).hostname) or not all(is_loopback_host(h) for h in forwarded):
             raise AuthDenied(403, "HTTP_AUTH=loopback answers requests from this machine only")
+        given = presented or headers.get(LOCAL_TOKEN_HEADER) or local_token_cookie(headers)
+        if not local_token or not given or not hmac.compare_digest(given.encode(), local_token.encode()):
+            raise AuthDenied(
+                401,
+                "HTTP_AUTH=loopback needs this run's local token: open the status page link func start printed "
+                "(.../api/status?token=...), or send the token in X-ModelWatch-Token",
+            )
         return Caller("local caller (HTTP_AUTH=loopback)", frozenset({READER_ROLE, OPERATOR_ROLE}))
     if not easy_auth_enabled:
         raise AuthDenied(
@@ -117,6 +135,24 @@ def authorize(
     if not caller.can(required):
         raise AuthDenied(403, f"{caller.name} does not have the app role {required}")
     return caller
+
+
+def local_token_cookie(headers: Mapping[str, str]) -> str | None:
+    """The local token in the request's ``modelwatch_local`` cookie, if any."""
+    try:
+        morsel = SimpleCookie(headers.get("cookie", "")).get(LOCAL_TOKEN_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def origin_matches(origin: str, url: str) -> bool:
+    """Whether an ``Origin`` header names the origin of ``url`` (the app itself); ``null`` never does."""
+    source, target = urlsplit(origin.strip()), urlsplit(url)
+    return bool(source.scheme and source.netloc) and (source.scheme.lower(), source.netloc.lower()) == (
+        target.scheme.lower(),
+        target.netloc.lower(),
+    )
 
 
 def form_token(key: bytes, caller: Caller, deployment_id: str, now: datetime) -> str:

@@ -6,7 +6,7 @@ Built with the same functions the services use (digests from real catalog events
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -282,16 +282,26 @@ def _failures(n: int) -> list[LifecycleEvent]:
     return out
 
 
-def sample_messages(status_page_url: str | None = None) -> dict[str, list[Message]]:
-    """Every kind of message, as the alert subscriber would send it (the team samples: the route messages)."""
-    out = {name: messages_for(e, status_page_url=status_page_url) for name, e in samples().items()}
+def _same(value: Any) -> Any:
+    return value
+
+
+def sample_messages(
+    status_page_url: str | None = None, *, rewrite: Callable[[Any], Any] = _same
+) -> dict[str, list[Message]]:
+    """Every kind of message, as the alert subscriber would send it (the team samples: the route messages).
+    ``rewrite`` is applied to every input first (each event, each route's decisions): the tests pass one that
+    puts hostile text in every string, to check what every kind of message renders."""
+    out = {name: messages_for(rewrite(e), status_page_url=status_page_url) for name, e in samples().items()}
     for name, (digest, concerned, enforce) in team_samples().items():
-        told = messages_for(digest, status_page_url=status_page_url, concerned=concerned, enforce=enforce)
+        told = messages_for(
+            rewrite(digest), status_page_url=status_page_url, concerned=rewrite(concerned), enforce=enforce
+        )
         out[name] = [m for m in told if not m.catalog_news]
-    batch = batch_message(_upgrades(12))
+    batch = batch_message([rewrite(e) for e in _upgrades(12)])
     assert batch is not None
     out["deployments-upgraded-by-azure"] = with_links([batch], status_page_url)
-    failed = batch_message(_failures(3))
+    failed = batch_message([rewrite(e) for e in _failures(3)])
     assert failed is not None
     out["deployments-upgrade-failed"] = with_links([failed], status_page_url)
     return out

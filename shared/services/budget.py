@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
+from shared.domain.waits import waits_until
 from shared.errors import TransientError
 
 
@@ -35,3 +37,9 @@ class Deadline:
             raise BudgetExceeded(
                 f"not reached: the run's time budget (TIMER_BUDGET_SECONDS) was spent before {what}"
             )
+
+
+def bounded(deadline: Deadline | None) -> AbstractContextManager[None]:
+    """Within the block, the adapters' waits (Retry-After, backoff, polls) end by ``deadline`` (shared/domain/waits.py):
+    work already started cannot outlive the run."""
+    return nullcontext() if deadline is None else waits_until(deadline.at, deadline.clock)

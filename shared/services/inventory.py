@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
@@ -42,7 +43,7 @@ from shared.domain.refresh import RefreshPart
 from shared.domain.scope import Scope
 from shared.errors import ModelWatchError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
-from shared.services.budget import Deadline
+from shared.services.budget import Deadline, bounded
 from shared.services.policy import catalog_view
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ class InventoryService:
         results: list[T | ModelWatchError] = []
         workers = max(1, min(self.max_concurrency, len(keys)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
-            futures = [pool.submit(work, key) for key in keys]
+            # each thread runs in a copy of the caller's context: the run's deadline bounds its waits too
+            futures = [pool.submit(copy_context().run, work, key) for key in keys]
             for future in futures:
                 try:
                     results.append(future.result())
@@ -208,11 +210,12 @@ class InventoryService:
     def refresh(self, now: datetime, *, deadline: Deadline | None = None) -> InventoryReport:
         """List the watched accounts' deployments. An account not started before ``deadline`` keeps what was
         known and is reported (its listing is not a deletion), so a slow or throttled tenant never starves the
-        catalog cycle that runs after."""
+        catalog cycle that runs after. A wait already begun (a Retry-After) ends by ``deadline`` too."""
         problems = _Problems()
-        accounts = self._accounts(problems, self.account_ids, self.subscriptions, deadline)
-        previous = {d.key: d for d in self.inventory.list_deployments()}
-        return self._reconcile(now, accounts, previous, problems, deadline, sweep=True)
+        with bounded(deadline):
+            accounts = self._accounts(problems, self.account_ids, self.subscriptions, deadline)
+            previous = {d.key: d for d in self.inventory.list_deployments()}
+            return self._reconcile(now, accounts, previous, problems, deadline, sweep=True)
 
     def parts(self, now: datetime) -> list[RefreshPart]:
         """The whole refresh as parts, each a queue message: one per subscription, or per group of accounts."""
@@ -225,7 +228,12 @@ class InventoryService:
 
     def refresh_part(self, part: RefreshPart, *, deadline: Deadline | None = None) -> InventoryReport:
         """One part of a refresh, as of the part's instant (a redelivery saves and announces the same). What the
-        part names outside today's scope (a message from before a settings change) is left to ``sweep``."""
+        part names outside today's scope (a message from before a settings change) is left to ``sweep``. Waits
+        already begun end by ``deadline``."""
+        with bounded(deadline):
+            return self._refresh_part(part, deadline)
+
+    def _refresh_part(self, part: RefreshPart, deadline: Deadline | None) -> InventoryReport:
         problems = _Problems()
         accounts_named = [a for a in part.accounts if self.scope.watches_account(a)]
         watched = part.subscription is not None and not self.account_ids and self._watches(part.subscription)

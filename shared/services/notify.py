@@ -29,7 +29,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from shared.domain.alerts import Concerned, Message, batch_message, hold_group, messages_for, with_links
+from shared.domain.alerts import (
+    Concerned,
+    Message,
+    batch_message,
+    hold_group,
+    inert,
+    messages_for,
+    with_links,
+)
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.deployments import Deployment
 from shared.domain.events import VERSION_SCOPED, Consumer, EventType, LifecycleEvent, consumed_by
@@ -160,7 +168,8 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
             route = routes[DEFAULT_ROUTE]
             facts = (
                 *message.facts,
-                ("Route", f"{message.route} (not configured: sent to the default route)"),
+                # the tag's value is the tenant's text: inert, never a link or emphasis in the channel
+                ("Route", f"{inert(message.route)} (not configured: sent to the default route)"),
             )
             message = replace(message, facts=facts)
         if message.catalog_news and route.name != DEFAULT_ROUTE:

@@ -17,6 +17,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -188,8 +189,15 @@ class PolicyService:
             # the delivery. ARM_MAX_CONCURRENCY bounds them, well inside ARM's write budget per subscription.
             workers = max(1, min(self.max_concurrency, len(to_write)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upgrade") as pool:
+                # each in a copy of this context: the delivery's deadline bounds its waits (shared/domain/waits.py)
                 futures = [
-                    (a, pool.submit(self._upgrade, a, catalog, reference=event.id, now=now)) for a in to_write
+                    (
+                        a,
+                        pool.submit(
+                            copy_context().run, self._upgrade, a, catalog, reference=event.id, now=now
+                        ),
+                    )
+                    for a in to_write
                 ]
                 for a, future in futures:  # in submission order: results stay deterministic
                     d = a.deployment

@@ -28,7 +28,7 @@ from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError
 from shared.ports import CatalogSource, CatalogStateStore, EventPublisher
-from shared.services.budget import BudgetExceeded, Deadline
+from shared.services.budget import BudgetExceeded, Deadline, bounded
 from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,8 @@ class CatalogWatcher:
         def fetch(location: str) -> list[JsonValue]:
             if deadline is not None:
                 deadline.check(f"the catalog of {location} was read")
-            return self.source.fetch_models(location)
+            with bounded(deadline):  # a Retry-After already begun ends by the deadline too
+                return self.source.fetch_models(location)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="catalog") as pool:
             futures: dict[Future[list[JsonValue]], str] = {

@@ -107,15 +107,20 @@ def test_status_http_function_serves_html_and_json(
     monkeypatch.setenv("HTTP_AUTH", "loopback")  # func start on a laptop: no sign-in, this machine only
     bootstrap.reset_function_services()
     try:
+        from shared.web import local_token
+
         handler = functions()["status"].get_user_function()
-        page = handler(func.HttpRequest("GET", "http://localhost:7071/api/status", body=b""))
+        token = {"X-ModelWatch-Token": local_token()}  # printed at start (func start)
+        page = handler(func.HttpRequest("GET", "http://localhost:7071/api/status", headers=token, body=b""))
         assert (
             page.status_code == 200
             and page.mimetype == "text/html"
             and b"Azure will upgrade" in page.get_body()
         )
         data = handler(
-            func.HttpRequest("GET", "http://localhost:7071/api/status", params={"format": "json"}, body=b"")
+            func.HttpRequest(
+                "GET", "http://localhost:7071/api/status", headers=token, params={"format": "json"}, body=b""
+            )
         )
         assert data.mimetype == "application/json" and len(json.loads(data.get_body())["deployments"]) == 4
     finally:

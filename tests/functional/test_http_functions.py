@@ -19,6 +19,7 @@ import pytest
 from shared import bootstrap
 from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.domain.auth import Caller, check_form_token, form_token, parse_client_principal
+from shared.web import local_token
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
@@ -50,9 +51,14 @@ class Site:
         timer(TimerRequest(past_due=False))
 
     def get(
-        self, route: str, principal: str | None, params: dict[str, str] | None = None, url: str = APP
+        self,
+        route: str,
+        principal: str | None,
+        params: dict[str, str] | None = None,
+        url: str = APP,
+        headers: dict[str, str] | None = None,
     ) -> func.HttpResponse:
-        headers = {"X-MS-CLIENT-PRINCIPAL": principal} if principal else {}
+        headers = {**(headers or {}), **({"X-MS-CLIENT-PRINCIPAL": principal} if principal else {})}
         name = "status" if route == "status" else "rollback_deployment"
         query = f"?{urlencode(params)}" if params else ""
         req = func.HttpRequest(
@@ -71,6 +77,10 @@ class Site:
         req = func.HttpRequest(
             "POST", f"{APP}/api/rollback", headers=headers, body=urlencode(fields).encode()
         )
+        return functions()["rollback_deployment"].get_user_function()(req)
+
+    def post_json(self, body: bytes, headers: dict[str, str], url: str = APP) -> func.HttpResponse:
+        req = func.HttpRequest("POST", f"{url}/api/rollback", headers=headers, body=body)
         return functions()["rollback_deployment"].get_user_function()(req)
 
     def records(self) -> list[Any]:
@@ -140,10 +150,11 @@ def test_loopback_mode_answers_this_machine_only(site: Site, monkeypatch: pytest
     monkeypatch.setenv("HTTP_AUTH", "loopback")
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "")
     bootstrap.reset_function_services()
-    assert site.get("status", None, url="http://localhost:7071").status_code == 200
-    assert site.get("status", None, url="http://127.0.0.1:7071").status_code == 200
-    assert site.get("status", None, url="http://192.168.1.20:7071").status_code == 403
-    assert site.get("status", None, url=APP).status_code == 403
+    token = {"X-ModelWatch-Token": local_token()}
+    assert site.get("status", None, url="http://localhost:7071", headers=token).status_code == 200
+    assert site.get("status", None, url="http://127.0.0.1:7071", headers=token).status_code == 200
+    assert site.get("status", None, url="http://192.168.1.20:7071", headers=token).status_code == 403
+    assert site.get("status", None, url=APP, headers=token).status_code == 403
     # and never in App Service
     monkeypatch.setenv("WEBSITE_SITE_NAME", "modelwatch-test")
     bootstrap.reset_function_services()
@@ -250,3 +261,80 @@ def test_client_principal_parsing() -> None:
         with pytest.raises(AuthDenied) as info:
             parse_client_principal(bad)
         assert info.value.status == 401
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_the_json_rollback_refuses_what_another_site_can_send(site: Site) -> None:
+    """A cross-site page can post text/plain or nothing (a no-cors fetch, sendBeacon) without a preflight, and a
+    browser says where a request comes from: each is refused before anything is written."""
+    body = json.dumps({"deploymentId": site.auto}).encode()
+    operator = {"X-MS-CLIENT-PRINCIPAL": OPERATOR}
+    refused = {
+        "no Content-Type (sendBeacon, no-cors)": (operator, 415),
+        "text/plain": ({**operator, "Content-Type": "text/plain;charset=UTF-8"}, 415),
+        "Sec-Fetch-Site: cross-site": ({**operator, **JSON, "Sec-Fetch-Site": "cross-site"}, 403),
+        "Sec-Fetch-Site: same-site": ({**operator, **JSON, "Sec-Fetch-Site": "same-site"}, 403),
+        "another Origin": ({**operator, **JSON, "Origin": "https://evil.example"}, 403),
+        "Origin null": ({**operator, **JSON, "Origin": "null"}, 403),
+        "a look-alike Origin": ({**operator, **JSON, "Origin": f"{APP}.evil.example"}, 403),
+    }
+    for name, (headers, status) in refused.items():
+        answer = site.post_json(body, headers)
+        assert answer.status_code == status, name
+    assert site.arm.puts() == []
+    same = site.post_json(body, {**operator, **JSON, "Origin": APP, "Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 200 and len(site.arm.puts()) == 1
+
+
+def test_malformed_and_deeply_nested_bodies_get_400(site: Site) -> None:
+    operator = {"X-MS-CLIENT-PRINCIPAL": OPERATOR, **JSON}
+    for body in (b"{", b"\xff\xfe", b"[" * 100_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000, b'"x"'):
+        answer = site.post_json(body, operator)
+        assert answer.status_code == 400, body[:10]
+        assert "error" in json.loads(answer.get_body())
+    assert site.arm.puts() == []
+
+
+def test_loopback_mode_needs_this_runs_token_not_a_host_header(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Core Tools listens on every interface: a LAN peer sending Host: localhost reaches the function with a
+    loopback URL. Without the token printed at start it gets nothing, with no cookie or with a wrong one."""
+    monkeypatch.setenv("HTTP_AUTH", "loopback")
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "")
+    bootstrap.reset_function_services()
+    local = "http://localhost:7071"
+    body = json.dumps({"deploymentId": site.auto}).encode()
+    assert site.get("status", None, url=local).status_code == 401
+    assert site.get("status", None, url=local, headers={"X-ModelWatch-Token": "guess"}).status_code == 401
+    assert (
+        site.get("status", None, url=local, headers={"Cookie": "modelwatch_local=guess"}).status_code == 401
+    )
+    assert site.post_json(body, JSON, url=local).status_code == 401
+    assert site.post_json(body, {**JSON, "Cookie": "modelwatch_local="}, url=local).status_code == 401
+    assert site.arm.puts() == []
+    # the printed link: the page, and a SameSite=Strict cookie that carries the token from then on
+    page = site.get("status", None, {"token": local_token()}, url=local)
+    cookie = page.headers["Set-Cookie"]
+    assert page.status_code == 200 and "SameSite=Strict" in cookie and "HttpOnly" in cookie
+    assert site.get("status", None, url=local, headers={"Cookie": cookie.split(";")[0]}).status_code == 200
+    done = site.post_json(body, {**JSON, "X-ModelWatch-Token": local_token()}, url=local)
+    assert done.status_code == 200 and len(site.arm.puts()) == 1
+
+
+def test_the_token_is_printed_at_start_in_loopback_mode_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from shared.web import announce_local_token
+
+    monkeypatch.setenv("HTTP_AUTH", "loopback")
+    with caplog.at_level("WARNING", logger="modelwatch"):
+        announce_local_token()
+    assert f"/api/status?token={local_token()}" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("HTTP_AUTH", "entra")
+    with caplog.at_level("WARNING", logger="modelwatch"):
+        announce_local_token()
+    assert local_token() not in caplog.text

@@ -158,3 +158,22 @@ def test_fine_tuned_deployments_get_their_own_deprecation_from_the_accounts_mode
     service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW + timedelta(hours=2))
     unlisted = {d.name: d for d in stores.list_deployments()}["gpt-41-ft"].fine_tune
     assert unlisted is not None and not unlisted.listed and unlisted.base_model == "gpt-4.1"
+
+
+def test_a_throttled_listing_never_sleeps_past_the_runs_deadline(arm_server: FakeArm) -> None:
+    """The timer's deadline reaches the ARM client on the inventory's worker threads: a 429 asking for more time
+    than is left is reported (the next run lists it), not slept through."""
+    from shared.services.budget import Deadline
+
+    a = arm_server.add_account(SUB1, "rg", "one", "eastus")
+    arm_server.add_deployment(a, "a0", "gpt-4o", "2024-08-06")
+    slept: list[float] = []
+    api = ArmDeploymentApi(
+        ArmClient(arm_server.endpoint, "2025-09-01", StaticTokenProvider(Secret("t")), sleep=slept.append)
+    )
+    stores = InMemoryDeploymentStore()
+    inventory = InventoryService(api, stores, stores, InMemoryCatalogStateStore(), accounts=[a])  # type: ignore[arg-type]
+    arm_server.faults = [Fault(429, {"Retry-After": "50"}, path_contains="/deployments")]
+    report = inventory.refresh(NOW, deadline=Deadline(30.0, clock=lambda: 0.0))
+    assert slept == [] and not report.ok
+    assert any("deadline" in p for p in report.problems), report.problems

@@ -254,3 +254,60 @@ def test_polling_stops_after_its_time_cap_even_with_polls_left(arm_server: FakeA
         arm.put_and_wait(rid, body, max_wait=100.0)
     assert info.value.is_transient and "100 s of waiting" in str(info.value)
     assert waits == [0.0, 30.0, 30.0, 30.0, 30.0]  # the PUT's own Retry-After, then polls until past 100 s
+
+
+class Clock:
+    """A monotonic clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_retry_after_that_would_pass_the_runs_deadline_raises_instead_of_sleeping(
+    arm_server: FakeArm,
+) -> None:
+    from shared.domain.waits import waits_until
+
+    models = f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus/models"
+    clock = Clock()
+    arm = ArmClient(arm_server.endpoint, "2025-09-01", StaticTokenProvider(Secret(TOKEN)), sleep=clock.sleep)
+    arm_server.faults = [Fault(429, {"Retry-After": "45"})]
+    with waits_until(clock.now + 20, clock), pytest.raises(ArmError) as info:
+        arm.list_all(models)
+    assert info.value.is_transient and info.value.code == "DeadlineReached" and clock.sleeps == []
+    assert len(arm_server.requests) == 1
+    arm_server.faults = [Fault(429, {"Retry-After": "15"})]
+    with waits_until(clock.now + 20, clock):  # within the deadline: waited, then done
+        arm.list_all(models)
+    assert clock.sleeps == [15.0]
+
+
+def test_an_operation_poll_that_would_pass_the_runs_deadline_raises_instead_of_sleeping(
+    arm_server: FakeArm,
+) -> None:
+    from shared.domain.waits import waits_until
+
+    account = arm_server.add_account(SUB, "rg", "acct", "eastus")
+    dep = arm_server.add_deployment(account, "chat", "gpt-4o", "2024-08-06")
+    clock = Clock()
+    arm = ArmClient(arm_server.endpoint, "2025-09-01", StaticTokenProvider(Secret(TOKEN)), sleep=clock.sleep)
+    body = arm.get(dep)
+    arm_server.faults = [
+        Fault(
+            201,
+            {"Azure-AsyncOperation": f"{arm_server.endpoint}/operations/x", "Retry-After": "60"},
+            "{}",
+            method="PUT",
+        )
+    ]
+    with waits_until(clock.now + 30, clock), pytest.raises(ArmError) as info:
+        arm.put_and_wait(dep, body)
+    assert info.value.is_transient and info.value.code == "DeadlineReached" and clock.sleeps == []

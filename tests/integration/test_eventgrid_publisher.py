@@ -135,3 +135,20 @@ def test_unreachable_topic_is_transient() -> None:
 def test_empty_publish_sends_nothing(eventgrid_server: FakeEventGridTopic) -> None:
     publisher(eventgrid_server).publish([])
     assert eventgrid_server.attempts == 0
+
+
+def test_a_retry_wait_that_would_pass_the_runs_deadline_is_not_slept(
+    eventgrid_server: FakeEventGridTopic,
+) -> None:
+    from shared.domain.waits import waits_until
+
+    eventgrid_server.failures = [503, 503]
+    slept: list[float] = []
+    pub = EventGridPublisher(
+        eventgrid_server.endpoint, Secret(eventgrid_server.key), retry_total=3, sleep=slept.append
+    )
+    # the SDK's first retry is at once, the second after 0.8 s: more than the 0.5 s left
+    with waits_until(10.5, lambda: 10.0), pytest.raises(PublishError) as info:
+        pub.publish([ev(1)])
+    assert info.value.is_transient and "deadline" in str(info.value) and slept == []
+    assert eventgrid_server.attempts == 2 and eventgrid_server.events == []

@@ -169,3 +169,20 @@ def test_an_unusable_webhook_url_never_reaches_an_error_whole(
     assert not info.value.is_transient
     assert "TOKEN" not in str(info.value) and "TOKEN" not in repr(info.value.reason)
     assert "TOKEN" not in caplog.text and "ops" in str(info.value)
+
+
+def test_a_retry_after_that_would_pass_the_runs_deadline_is_not_slept(
+    clock: Clock, slack_webhook: FakeSlackWebhook
+) -> None:
+    from shared.domain.waits import waits_until
+
+    slack_webhook.script = [(429, "rate_limited", {"Retry-After": "30"})] * 2
+    with waits_until(clock.now + 10, clock.monotonic), pytest.raises(WebhookError) as info:
+        sender(clock).send(slack(slack_webhook), MESSAGE)
+    assert info.value.is_transient and "deadline" in str(info.value)
+    assert (
+        clock.sleeps == [] and len(slack_webhook.requests) == 1
+    )  # one attempt, no 30 s sleep past the deadline
+    with waits_until(clock.now + 60, clock.monotonic):  # a wait that ends in time is slept
+        sender(clock).send(slack(slack_webhook), MESSAGE)
+    assert clock.sleeps == [30.0] and len(slack_webhook.messages) == 1

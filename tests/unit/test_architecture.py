@@ -12,12 +12,15 @@ PACKAGE = Path(__file__).resolve().parents[2] / "shared"
 # layer -> the layers of shared/ it may import (a layer may always import itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "urls": {
+        "errors"
+    },  # urllib3's reading of a URL (shared/urls.py): settings and adapters check origins with it
     "domain": {"errors"},
     "presentation": {"domain", "errors"},
     "ports": {"domain", "errors"},
-    "config": {"domain", "errors"},
+    "config": {"domain", "errors", "urls"},
     "services": {"domain", "ports", "errors"},
-    "adapters": {"domain", "ports", "errors", "presentation"},
+    "adapters": {"domain", "ports", "errors", "presentation", "urls"},
 }
 # the pure layers use the standard library only: no SDK, no HTTP
 STDLIB_ONLY = {"domain", "presentation", "ports", "services", "errors"}
