@@ -731,3 +731,38 @@ def test_the_funcignore_check_sees_a_missing_line() -> None:
     patterns = [p for p in funcignore() if p != "__azurite_db*"]
     assert not funcignore_excludes(patterns, "__azurite_db_table__.json")
     assert funcignore_excludes(["shared/"], "shared/config.py")  # the matcher can exclude what must be kept
+
+
+# ---- docs/deploy.md says what the templates and azd do
+
+
+def deploy_doc_problems(doc: str) -> list[str]:
+    problems = []
+    if re.search(r"[Nn]o queue role", doc):
+        problems.append(
+            "says there is no queue role (refresh_inventory's queue needs Storage Queue Data Contributor)"
+        )
+    if "Storage Queue Data Contributor" not in doc or "refresh_inventory" not in doc:
+        problems.append("does not explain the queue role")
+    # --preview skips the hooks (Azure/azure-dev#2570): AUTH_CLIENT_ID would be empty in the what-if
+    preview = doc.find("azd provision --preview")
+    if preview != -1 and "azd hooks run preprovision" not in doc[max(0, preview - 400) : preview + 400]:
+        problems.append("suggests azd provision --preview without running the preprovision hook first")
+    # azd's changelog lists Azure/azure-dev#7698 (resource groups only touched are not deleted) under 1.24.1
+    if "1.24.1" not in doc or "#7698" not in doc:
+        problems.append("does not name the azd release (1.24.1, #7698) the clean-up relies on")
+    if "TOPIC_PUBLIC_NETWORK_ACCESS" not in doc or "privatelink.eventgrid.azure.net" not in doc:
+        problems.append("does not say how to close the topic's public endpoint and what that needs")
+    if "RoleDefinitionDoesNotExist" not in doc:
+        problems.append("does not say what to do about RoleDefinitionDoesNotExist")
+    return problems
+
+
+def test_the_deploy_guide_matches_the_templates() -> None:
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    assert deploy_doc_problems(doc) == []
+    old = doc.replace("azd hooks run preprovision", "azd up").replace("The one queue role", "No queue role")
+    assert deploy_doc_problems(old) == [
+        "says there is no queue role (refresh_inventory's queue needs Storage Queue Data Contributor)",
+        "suggests azd provision --preview without running the preprovision hook first",
+    ]
