@@ -766,3 +766,41 @@ def test_the_deploy_guide_matches_the_templates() -> None:
         "says there is no queue role (refresh_inventory's queue needs Storage Queue Data Contributor)",
         "suggests azd provision --preview without running the preprovision hook first",
     ]
+
+
+# ---- the README's quickstart names what azd asks for and the defaults it uses
+
+
+def quickstart_problems(readme: str, parameters_file: str) -> list[str]:
+    section = readme.split("## Deploy to Azure with azd", 1)[1].split("\n## ", 1)[0]
+    problems = []
+    mapped = dict(re.findall(r"\$\{(\w+)(?:=([^}]*))?\}", parameters_file))
+    # no default: azd asks (AZURE_*), or the preprovision hook sets it (AUTH_CLIENT_ID)
+    for name, default in mapped.items():
+        if default == "" and f"${{{name}}}" in parameters_file and name not in section:
+            if name == "AZURE_ENV_NAME" and "environment name" in section:
+                continue
+            problems.append(f"{name} is required and the quickstart does not say who sets it")
+    for name, default in re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", section, re.M):
+        if mapped.get(name) != default:
+            problems.append(
+                f"{name}: the quickstart says {default!r}, main.parameters.json {mapped.get(name)!r}"
+            )
+    if "azd hooks run preprovision" not in section:
+        problems.append(
+            "the quickstart does not register the sign-in app before azd up asks for authClientId"
+        )
+    return problems
+
+
+def test_the_readme_quickstart_matches_the_parameters() -> None:
+    readme = (ROOT / "README.md").read_text()
+    parameters_file = (INFRA / "main.parameters.json").read_text()
+    assert quickstart_problems(readme, parameters_file) == []
+    changed = parameters_file.replace("${POLICY_MODE=plan}", "${POLICY_MODE=enforce}")
+    assert quickstart_problems(readme, changed) == [
+        "POLICY_MODE: the quickstart says 'plan', main.parameters.json 'enforce'"
+    ]
+    assert quickstart_problems(readme.replace("AUTH_CLIENT_ID", "the client id"), parameters_file) == [
+        "AUTH_CLIENT_ID is required and the quickstart does not say who sets it"
+    ]
