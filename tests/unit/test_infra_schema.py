@@ -633,3 +633,27 @@ def test_a_value_is_resolved_through_variables_json_files_and_unions() -> None:
     settings = app.evaluate(app.variables["appSettings"])
     assert {"TEAMS_WEBHOOK_URL", "ALERT_ROUTES", "STATE_TABLE_PREFIX"} <= set(settings)
     assert re.fullmatch(r"[a-z]+", str(settings["HTTP_AUTH"]))
+
+
+def hook_parameter_problems(hook: str, template: Template) -> list[str]:
+    """The postdeploy hook deploys subscriptions.bicep with `az deployment group create --parameters k=v ...`: like a
+    module call, every parameter without a default must be passed, and nothing else."""
+    passed = set(re.findall(r"(?:^|\s)(\w+)=[\"$]", hook.split("--parameters", 1)[1].split("--output", 1)[0]))
+    problems = [
+        f"{p!r} not passed"
+        for p, (_, has_default, _) in template.parameters.items()
+        if not has_default and p not in passed
+    ]
+    problems += [
+        f"{p!r} is not a parameter of {template.path.name}" for p in sorted(passed - set(template.parameters))
+    ]
+    return problems
+
+
+@pytest.mark.parametrize("hook", ["postdeploy.sh", "postdeploy.ps1"])
+def test_the_postdeploy_hook_passes_the_subscriptions_template_its_parameters(hook: str) -> None:
+    source = (INFRA / "hooks" / hook).read_text()
+    template = Template.load(INFRA / "subscriptions.bicep")
+    assert hook_parameter_problems(source, template) == []
+    dropped = re.sub(r"functionAppName=\S+", "", source)
+    assert hook_parameter_problems(dropped, template) == ["'functionAppName' not passed"]
