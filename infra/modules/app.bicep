@@ -310,13 +310,18 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 // No publishing with a user name and password (FTP, or the SCM site's basic auth): azd deploys the package with
-// an Entra token (Flex Consumption's one-deploy), so nothing here needs these credentials.
+// an Entra token (Flex Consumption's one-deploy), so nothing here needs these credentials. Written one after the
+// other and after the site's configuration, like the config writes above (two writes to one site at once can meet
+// a 409).
 resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: functionApp
   name: 'ftp'
   properties: {
     allow: false
   }
+  dependsOn: [
+    auth
+  ]
 }
 
 resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
@@ -325,6 +330,9 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   properties: {
     allow: false
   }
+  dependsOn: [
+    ftpCredentials
+  ]
 }
 
 module monitoring 'monitoring.bicep' = {
