@@ -310,6 +310,9 @@ def check(t: TypeRef, value: Any, path: str) -> list[str]:
             return [
                 f"{path}: {value!r} is not {node.get('minLength', 0)} to {node.get('maxLength')} characters"
             ]
+        pattern = _pattern(node.get("pattern", ""))
+        if pattern is not None and not pattern.search(value):
+            return [f"{path}: {value!r} does not match {node['pattern']}"]
         return []
     if kind == "IntegerType":
         if value < node.get("minValue", value) or value > node.get("maxValue", value):
@@ -323,6 +326,17 @@ def check(t: TypeRef, value: Any, path: str) -> list[str]:
     if kind == "ObjectType":
         return _check_object(t, node.get("properties", {}), node.get("additionalProperties"), value, path)
     return []
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str] | None:
+    """The definition's pattern (written for .NET) where Python's re reads it alike; else None (not checked)."""
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
 
 
 def _check_discriminated(t: TypeRef, value: dict[str, Any], path: str) -> list[str]:
@@ -561,6 +575,16 @@ def plant(root: Path, file: str, old: str, new: str) -> list[str]:
             "'Microsoft.EventGrid/topics@2025-02-30' = {",
             ["app.bicep:topic: no type definition for Microsoft.EventGrid/topics@2025-02-30"],
             id="impossible api-version",
+        ),
+        pytest.param(
+            "modules/app.bicep",
+            "var inventoryQueue = 'modelwatch-inventory'",
+            "var inventoryQueue = 'modelwatch_inventory'",
+            [
+                "app.bicep:refreshQueue.name: 'modelwatch_inventory' does not match "
+                "^[a-z0-9]([a-z0-9]|(-(?!-))){1,61}[a-z0-9]$"
+            ],
+            id="name outside the API's pattern",
         ),
         pytest.param(
             "modules/monitoring.bicep",
