@@ -80,6 +80,13 @@ param healthAlertEmail string = ''
 @description('Webhook called when a watcher-health alert fires (common alert schema); empty: none.')
 param healthAlertWebhookUrl string = ''
 
+// Off only by choice: with Disabled the topic accepts events only through a private endpoint, and this template
+// creates no network (no VNet, VNet integration for the app, private endpoint or private DNS zone): the app's
+// publishing fails until those exist. Event Grid's deliveries to the functions are outbound and unaffected.
+@allowed(['Enabled', 'Disabled'])
+@description('The Event Grid topic\'s public network access. Disabled needs a private endpoint the Function App reaches through VNet integration (docs/deploy.md#closing-the-topics-public-endpoint).')
+param topicPublicNetworkAccess string = 'Enabled'
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscriptionId : watchSubscriptionId
@@ -138,18 +145,32 @@ module app 'modules/app.bicep' = {
     authClientId: authClientId
     healthAlertEmail: healthAlertEmail
     healthAlertWebhookUrl: healthAlertWebhookUrl
+    topicPublicNetworkAccess: topicPublicNetworkAccess
   }
 }
 
-// Per watched subscription: the two custom roles (modules/subscription-roles.bicep) and the catalog reader role on
-// the subscription: Models - List, the account listing, each account's deployments and models, and the poll of a
-// deployment write. Reader is not granted: it reads everything in the subscription.
+// Per watched subscription: the two custom role definitions (modules/subscription-roles.bicep), then, in a deployment
+// of its own that starts only once they exist, the catalog reader role on the subscription
+// (modules/catalog-reader.bicep): Models - List, the account listing, each account's deployments and models, and the
+// poll of a deployment write. Reader is not granted: it reads everything in the subscription.
+// Why two deployments: a custom role assigned in the deployment that defines it can meet RoleDefinitionDoesNotExist
+// while the definition replicates. Assigning it from a later deployment that depends on the defining one orders the
+// two and leaves the replication the time that deployment takes to finish and the next to start; the definitions
+// have stable names, so if the assignment still meets the error, `azd provision` again succeeds (docs/deploy.md).
 module subscriptionRoles 'modules/subscription-roles.bicep' = [for sub in subscriptionsToRead: {
   name: 'mw-roles-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
   scope: subscription(sub)
   params: {
-    principalId: app.outputs.principalId
     subscriptionKey: sub
+  }
+}]
+
+module readers 'modules/catalog-reader.bicep' = [for (sub, i) in subscriptionsToRead: {
+  name: 'mw-reader-${deploymentSuffix}-${uniqueString(sub, environmentName, location)}'
+  scope: subscription(sub)
+  params: {
+    principalId: app.outputs.principalId
+    roleDefinitionId: subscriptionRoles[i].outputs.readerRoleId // the dependency: defined before assigned
   }
 }]
 

@@ -55,3 +55,17 @@ normalize_accounts() {
     "comma-separated (azd env set WATCH_ACCOUNTS ...)"
   printf '%s' "$out"
 }
+
+# 0 when $1 is a JSON object, 1 when it is anything else (invalid JSON included). A real parser, so pretty-printed
+# (multi-line) JSON is as good as one line: python3 (azd itself needs python3 on PATH for this Python app on Linux and
+# macOS), else jq; neither: stop naming the fix.
+is_json_object() {
+  if command -v python3 >/dev/null 2>&1; then
+    printf '%s' "$1" | python3 -c 'import json, sys; sys.exit(0 if isinstance(json.load(sys.stdin), dict) else 1)' \
+      >/dev/null 2>&1
+  elif command -v jq >/dev/null 2>&1; then
+    printf '%s' "$1" | jq -e 'type == "object"' >/dev/null 2>&1
+  else
+    fail "checking ALERT_ROUTES needs python3 (or jq) on PATH: install Python 3 (azd needs it for this app anyway)"
+  fi
+}

@@ -5,7 +5,7 @@ Require-Azd preprovision
 # 1. WATCH_ACCOUNTS: account resource ids only, each once
 $accounts = Get-NormalizedAccounts "$env:WATCH_ACCOUNTS"
 if ($accounts -ne "$env:WATCH_ACCOUNTS") {
-  Invoke-Checked { azd env set WATCH_ACCOUNTS $accounts } | Out-Null
+  Invoke-Checked { azd env set "WATCH_ACCOUNTS=$accounts" } | Out-Null
   Say "WATCH_ACCOUNTS normalised (trimmed, duplicates removed): $accounts"
 }
 
@@ -19,11 +19,15 @@ if ($mode -eq 'enforce' -and -not $accounts -and "$env:POLICY_ENFORCE_ALL_ACCOUN
 # 3. ALERT_ROUTES goes to the template base64-encoded (raw JSON would break main.parameters.json)
 $routes = "$env:ALERT_ROUTES"
 if ($routes) {
-  if (-not $routes.TrimStart().StartsWith('{')) { Fail 'ALERT_ROUTES must be a JSON object, e.g. {"payments": {"slack": "https://hooks.slack.com/..."}}' }
+  # parsed, not sniffed (pretty-printed JSON is fine); -NoEnumerate keeps a JSON array an array
+  $parsed = $null
+  try { $parsed = ConvertFrom-Json -InputObject $routes -NoEnumerate -ErrorAction Stop } catch { $parsed = $null }
+  if ($parsed -isnot [System.Management.Automation.PSCustomObject]) { Fail 'ALERT_ROUTES must be a JSON object, e.g. {"payments": {"slack": "https://hooks.slack.com/..."}}' }
   $encoded = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($routes))
-  Invoke-Checked { azd env set ALERT_ROUTES_B64 $encoded } | Out-Null
+  Invoke-Checked { azd env set "ALERT_ROUTES_B64=$encoded" } | Out-Null
 } else {
-  Invoke-Checked { azd env set ALERT_ROUTES_B64 '' } | Out-Null
+  # KEY= as one argument: PowerShell 7.2 and older drop an empty '' argument to a native command
+  Invoke-Checked { azd env set 'ALERT_ROUTES_B64=' } | Out-Null
 }
 
 # 4. the Entra app registration (idempotent)
@@ -54,5 +58,5 @@ Invoke-Checked { az rest --method PATCH --uri "$graph/v1.0/applications/$objectI
 az ad sp show --id $clientId --query id -o tsv 2>$null | Out-Null
 if ($LASTEXITCODE -ne 0) { Invoke-Checked { az ad sp create --id $clientId --query id -o tsv } | Out-Null }
 Invoke-Checked { az ad sp update --id $clientId --set appRoleAssignmentRequired=true } | Out-Null
-Invoke-Checked { azd env set AUTH_CLIENT_ID $clientId } | Out-Null
+Invoke-Checked { azd env set "AUTH_CLIENT_ID=$clientId" } | Out-Null
 Say "App Service Authentication app registration: $name ($clientId)"

@@ -26,10 +26,9 @@ fi
 # ALERT_ROUTES clears the encoded copy too.
 routes="${ALERT_ROUTES:-}"
 if [ -n "$routes" ]; then
-  case "$(printf '%s' "$routes" | sed -e 's/^[[:space:]]*//' | cut -c1)" in
-    "{") ;;
-    *) fail "ALERT_ROUTES must be a JSON object, e.g. {\"payments\": {\"slack\": \"https://hooks.slack.com/...\"}}" ;;
-  esac
+  # parsed, not sniffed: a pretty-printed (multi-line) object, as a GitHub secret often is, is as good as one line
+  is_json_object "$routes" ||
+    fail "ALERT_ROUTES must be a JSON object, e.g. {\"payments\": {\"slack\": \"https://hooks.slack.com/...\"}}"
   azd env set ALERT_ROUTES_B64 "$(printf '%s' "$routes" | base64 | tr -d '\n\r')"
 else
   azd env set ALERT_ROUTES_B64 ""

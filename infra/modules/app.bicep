@@ -31,6 +31,8 @@ param catalogPollPeriodMinutes int
 param healthAlertEmail string
 @secure()
 param healthAlertWebhookUrl string
+@description('The Event Grid topic\'s publicNetworkAccess (main.bicep says what Disabled needs).')
+param topicPublicNetworkAccess string
 
 var deploymentContainer = 'app-package'
 var deadLetterContainer = 'deadletter'
@@ -107,7 +109,9 @@ resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
   properties: {
     inputSchema: 'EventGridSchema'
     disableLocalAuth: true // publishing needs EventGrid Data Sender: no topic key exists to leak
-    publicNetworkAccess: 'Enabled'
+    // Enabled unless told (TOPIC_PUBLIC_NETWORK_ACCESS): Disabled takes a private endpoint the app can reach
+    // (docs/deploy.md#closing-the-topics-public-endpoint); delivery to the functions is unaffected either way
+    publicNetworkAccess: topicPublicNetworkAccess
   }
 }
 
@@ -267,9 +271,12 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
       // Event Grid delivers to the Event Grid extension's endpoint with its system key and no Entra token: Easy
-      // Auth must let it through (the extension still requires the key)
+      // Auth must let it through (the extension still requires the key). Both spellings: the Functions docs write
+      // /runtime/webhooks/EventGrid, the trigger's subscription URL uses /runtime/webhooks/eventgrid, and App
+      // Service does not document whether excludedPaths matches case-insensitively.
       excludedPaths: [
         '/runtime/webhooks/eventgrid'
+        '/runtime/webhooks/EventGrid'
       ]
     }
     identityProviders: {
@@ -299,6 +306,32 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   // one write to the site's configuration at a time: two config PUTs in parallel can meet a 409 (operation in progress)
   dependsOn: [
     settings
+  ]
+}
+
+// No publishing with a user name and password (FTP, or the SCM site's basic auth): azd deploys the package with
+// an Entra token (Flex Consumption's one-deploy), so nothing here needs these credentials. Written one after the
+// other and after the site's configuration, like the config writes above (two writes to one site at once can meet
+// a 409).
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+  dependsOn: [
+    auth
+  ]
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+  dependsOn: [
+    ftpCredentials
   ]
 }
 

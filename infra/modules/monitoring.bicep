@@ -84,6 +84,10 @@ resource failures 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
       ]
     }
     autoMitigate: true
+    // The workspace is created in this same deployment, and its AppRequests/AppExceptions tables exist only once
+    // telemetry has arrived: Azure Monitor validates the query at creation and refuses it with "SEM0100 Failed to
+    // resolve table" on a fresh workspace (Azure/bicep#11378). Skipped here; the query runs once the tables exist.
+    skipQueryValidation: true
     actions: {
       actionGroups: [
         actionGroup.id
@@ -125,6 +129,10 @@ resource missedRun 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
       ]
     }
     autoMitigate: true
+    // The workspace is created in this same deployment, and its AppRequests/AppExceptions tables exist only once
+    // telemetry has arrived: Azure Monitor validates the query at creation and refuses it with "SEM0100 Failed to
+    // resolve table" on a fresh workspace (Azure/bicep#11378). Skipped here; the query runs once the tables exist.
+    skipQueryValidation: true
     actions: {
       actionGroups: [
         actionGroup.id

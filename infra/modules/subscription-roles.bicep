@@ -1,11 +1,11 @@
-// In one watched subscription: the two custom roles modelwatch needs, defined here and assignable only here, and the
-// catalog reader role assigned to the app's identity. main.bicep deploys this once per watched subscription.
+// In one watched subscription: the two custom roles modelwatch needs, defined here and assignable only here.
+// main.bicep deploys this once per watched subscription, and assigns them in later deployments that depend on this one
+// (catalog-reader.bicep, account-writer.bicep): never in the deployment that defines them (RoleDefinitionDoesNotExist
+// while a new definition replicates).
 // Why custom roles: Reader grants every */read of the subscription and Cognitive Services Contributor grants keys,
 // accounts and deployments deletion; the app needs five reads and one write (tests/unit/test_infra_rbac.py keeps the
 // table "ARM call -> action" that these action lists must equal).
 targetScope = 'subscription'
-
-param principalId string
 
 @description('This subscription\'s id as main.bicep spells it (lower case): the role definitions\' names are derived from it, so main.bicep derives the same ones.')
 param subscriptionKey string
@@ -65,17 +65,6 @@ resource writerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     assignableScopes: [
       subscription().id
     ]
-  }
-}
-
-// The name includes the principal: a re-created app has a new identity, and ARM refuses to point an existing
-// assignment name at another principal (RoleAssignmentUpdateNotPermitted).
-resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription().id, principalId, readerRoleName)
-  properties: {
-    roleDefinitionId: readerRole.id
-    principalId: principalId
-    principalType: 'ServicePrincipal'
   }
 }
 

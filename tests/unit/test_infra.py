@@ -731,3 +731,76 @@ def test_the_funcignore_check_sees_a_missing_line() -> None:
     patterns = [p for p in funcignore() if p != "__azurite_db*"]
     assert not funcignore_excludes(patterns, "__azurite_db_table__.json")
     assert funcignore_excludes(["shared/"], "shared/config.py")  # the matcher can exclude what must be kept
+
+
+# ---- docs/deploy.md says what the templates and azd do
+
+
+def deploy_doc_problems(doc: str) -> list[str]:
+    problems = []
+    if re.search(r"[Nn]o queue role", doc):
+        problems.append(
+            "says there is no queue role (refresh_inventory's queue needs Storage Queue Data Contributor)"
+        )
+    if "Storage Queue Data Contributor" not in doc or "refresh_inventory" not in doc:
+        problems.append("does not explain the queue role")
+    # --preview skips the hooks (Azure/azure-dev#2570): AUTH_CLIENT_ID would be empty in the what-if
+    preview = doc.find("azd provision --preview")
+    if preview != -1 and "azd hooks run preprovision" not in doc[max(0, preview - 400) : preview + 400]:
+        problems.append("suggests azd provision --preview without running the preprovision hook first")
+    # azd's changelog lists Azure/azure-dev#7698 (resource groups only touched are not deleted) under 1.24.1
+    if "1.24.1" not in doc or "#7698" not in doc:
+        problems.append("does not name the azd release (1.24.1, #7698) the clean-up relies on")
+    if "TOPIC_PUBLIC_NETWORK_ACCESS" not in doc or "privatelink.eventgrid.azure.net" not in doc:
+        problems.append("does not say how to close the topic's public endpoint and what that needs")
+    if "RoleDefinitionDoesNotExist" not in doc:
+        problems.append("does not say what to do about RoleDefinitionDoesNotExist")
+    return problems
+
+
+def test_the_deploy_guide_matches_the_templates() -> None:
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    assert deploy_doc_problems(doc) == []
+    old = doc.replace("azd hooks run preprovision", "azd up").replace("The one queue role", "No queue role")
+    assert deploy_doc_problems(old) == [
+        "says there is no queue role (refresh_inventory's queue needs Storage Queue Data Contributor)",
+        "suggests azd provision --preview without running the preprovision hook first",
+    ]
+
+
+# ---- the README's quickstart names what azd asks for and the defaults it uses
+
+
+def quickstart_problems(readme: str, parameters_file: str) -> list[str]:
+    section = readme.split("## Deploy to Azure with azd", 1)[1].split("\n## ", 1)[0]
+    problems = []
+    mapped = dict(re.findall(r"\$\{(\w+)(?:=([^}]*))?\}", parameters_file))
+    # no default: azd asks (AZURE_*), or the preprovision hook sets it (AUTH_CLIENT_ID)
+    for name, default in mapped.items():
+        if default == "" and f"${{{name}}}" in parameters_file and name not in section:
+            if name == "AZURE_ENV_NAME" and "environment name" in section:
+                continue
+            problems.append(f"{name} is required and the quickstart does not say who sets it")
+    for name, default in re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", section, re.M):
+        if mapped.get(name) != default:
+            problems.append(
+                f"{name}: the quickstart says {default!r}, main.parameters.json {mapped.get(name)!r}"
+            )
+    if "azd hooks run preprovision" not in section:
+        problems.append(
+            "the quickstart does not register the sign-in app before azd up asks for authClientId"
+        )
+    return problems
+
+
+def test_the_readme_quickstart_matches_the_parameters() -> None:
+    readme = (ROOT / "README.md").read_text()
+    parameters_file = (INFRA / "main.parameters.json").read_text()
+    assert quickstart_problems(readme, parameters_file) == []
+    changed = parameters_file.replace("${POLICY_MODE=plan}", "${POLICY_MODE=enforce}")
+    assert quickstart_problems(readme, changed) == [
+        "POLICY_MODE: the quickstart says 'plan', main.parameters.json 'enforce'"
+    ]
+    assert quickstart_problems(readme.replace("AUTH_CLIENT_ID", "the client id"), parameters_file) == [
+        "AUTH_CLIENT_ID is required and the quickstart does not say who sets it"
+    ]

@@ -4,7 +4,17 @@ possible here)."""
 
 from __future__ import annotations
 
-from tests.unit.test_infra import INFRA, bicep, items, node_text, parameters, parse, prop, resources
+from tests.unit.test_infra import (
+    INFRA,
+    bicep,
+    declarations,
+    items,
+    node_text,
+    parameters,
+    parse,
+    prop,
+    resources,
+)
 from tests.unit.test_infra import string_value as s
 
 # ---- 10. App Service Authentication
@@ -33,8 +43,11 @@ def auth_problems(source: str) -> list[str]:
     )
     if "/v2.0" not in issuer or "tenantId" not in issuer:
         problems.append(f"issuer {issuer}")
+    # Event Grid's deliveries, and nothing else, pass without sign-in: under both spellings of the extension's path
+    # (the Functions docs write EventGrid, the subscription URL eventgrid; whether App Service matches excludedPaths
+    # case-insensitively is not documented, and a refused delivery is retried 30 times, then dead-lettered)
     excluded = [s(p) for p in items(prop(auth, "properties", "globalValidation", "excludedPaths"))]
-    if excluded != ["/runtime/webhooks/eventgrid"]:
+    if sorted(excluded) != ["/runtime/webhooks/EventGrid", "/runtime/webhooks/eventgrid"]:
         problems.append(f"excluded paths {excluded}: Event Grid must get through, nothing else")
     audiences = node_text(
         prop(
@@ -62,5 +75,73 @@ def test_the_auth_check_sees_anonymous_access() -> None:
         "globalValidation.unauthenticatedClientAction is not 'Return401'"
     ]
     assert auth_problems(source.replace("'/runtime/webhooks/eventgrid'", "'/api'")) == [
-        "excluded paths ['/api']: Event Grid must get through, nothing else"
+        "excluded paths ['/api', '/runtime/webhooks/EventGrid']: Event Grid must get through, nothing else"
+    ]
+    one_spelling = source.replace("        '/runtime/webhooks/EventGrid'\n", "")
+    assert auth_problems(one_spelling) == [
+        "excluded paths ['/runtime/webhooks/eventgrid']: Event Grid must get through, nothing else"
+    ]
+
+
+# ---- no basic publishing credentials; the topic's public endpoint can be closed
+
+
+def publishing_problems(source: str) -> list[str]:
+    """FTP and the SCM site's basic auth are off on the Function App (azd deploys with an Entra token)."""
+    policies = {
+        s(prop(b, "name")): b
+        for _, _, b in resources(parse(source), "Microsoft.Web/sites/basicPublishingCredentialsPolicies@")
+    }
+    problems = []
+    for name in ("ftp", "scm"):
+        body = policies.get(name)
+        if body is None or node_text(prop(body, "properties", "allow")) != "false":
+            problems.append(f"{name} basic publishing credentials are not disabled")
+        elif node_text(prop(body, "parent")) != "functionApp":
+            problems.append(f"{name}: not the Function App's")
+    return problems
+
+
+def test_basic_publishing_credentials_are_disabled() -> None:
+    source = (INFRA / "modules" / "app.bicep").read_text()
+    assert publishing_problems(source) == []
+    assert publishing_problems(source.replace("allow: false", "allow: true", 1)) == [
+        "ftp basic publishing credentials are not disabled"
+    ]
+
+
+def topic_access_problems(main_source: str, app_source: str, parameters_file: str) -> list[str]:
+    """TOPIC_PUBLIC_NETWORK_ACCESS reaches the topic; Enabled unless told (Disabled needs a network this template does
+    not create)."""
+    problems = []
+    param = parameters(parse(main_source)).get("topicPublicNetworkAccess")
+    if param is None or s(param.children[-1]) != "Enabled":
+        problems.append("no topicPublicNetworkAccess parameter defaulting to Enabled")
+    app = next(b for n, _, b in declarations(parse(main_source), "module_declaration") if n == "app")
+    if node_text(prop(app, "params", "topicPublicNetworkAccess")) != "topicPublicNetworkAccess":
+        problems.append("main.bicep does not pass topicPublicNetworkAccess to the app module")
+    topic = next(b for _, _, b in resources(parse(app_source), "Microsoft.EventGrid/topics@"))
+    if node_text(prop(topic, "properties", "publicNetworkAccess")) != "topicPublicNetworkAccess":
+        problems.append("the topic's publicNetworkAccess is fixed")
+    if (
+        '"topicPublicNetworkAccess": { "value": "${TOPIC_PUBLIC_NETWORK_ACCESS=Enabled}" }'
+        not in parameters_file
+    ):
+        problems.append("main.parameters.json does not map TOPIC_PUBLIC_NETWORK_ACCESS")
+    return problems
+
+
+def test_the_topics_public_network_access_is_an_option_off_by_default() -> None:
+    main = (INFRA / "main.bicep").read_text()
+    app = (INFRA / "modules" / "app.bicep").read_text()
+    file = (INFRA / "main.parameters.json").read_text()
+    assert topic_access_problems(main, app, file) == []
+    fixed = app.replace("publicNetworkAccess: topicPublicNetworkAccess", "publicNetworkAccess: 'Enabled'")
+    assert topic_access_problems(main, fixed, file) == ["the topic's publicNetworkAccess is fixed"]
+    closed = main.replace(
+        "param topicPublicNetworkAccess string = 'Enabled'",
+        "param topicPublicNetworkAccess string = 'Disabled'",
+    )
+    assert topic_access_problems(closed, app, file) == [
+        "no topicPublicNetworkAccess parameter defaulting to Enabled"
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -118,7 +119,7 @@ TOOLS = ["sh", "dirname", "sed", "grep", "tr", "cut", "base64", "sort", "sleep",
 class Hooks:
     """A sandbox: a PATH with the few tools the hooks use, optionally a fake az and azd, and their state."""
 
-    def __init__(self, root: Path, *, az: bool = True) -> None:
+    def __init__(self, root: Path, *, az: bool = True, json_tool: str | None = "python3") -> None:
         self.state = root / "state"
         self.bin = root / "bin"
         self.state.mkdir()
@@ -127,6 +128,13 @@ class Hooks:
             found = shutil.which(tool)
             assert found, tool
             (self.bin / tool).symlink_to(found)
+        # what the preprovision hook parses ALERT_ROUTES with: python3 (azd needs it for a Python app), jq, or neither
+        if json_tool == "python3":
+            (self.bin / "python3").symlink_to(sys.executable)
+        elif json_tool is not None:
+            found = shutil.which(json_tool)
+            assert found, json_tool
+            (self.bin / json_tool).symlink_to(found)
         self._script("azd", FAKE_AZD)
         if az:
             self._script("az", FAKE_AZ)
@@ -296,6 +304,77 @@ def test_clearing_alert_routes_clears_the_encoded_copy(hooks: Hooks) -> None:
     assert hooks.azd_env()["ALERT_ROUTES_B64"] == ""
     result = hooks.run("preprovision", **PRE_ENV, ALERT_ROUTES="payments=https://x")
     assert result.returncode == 1 and "JSON object" in result.stderr
+
+
+PRETTY_ROUTES = """{
+  "payments": {
+    "slack": "https://hooks.slack.com/services/T0/B0/x",
+    "minSeverity": "warning"
+  },
+  "search": { "teams": "https://example.invalid/workflows/1" }
+}
+"""
+
+
+@pytest.mark.parametrize("json_tool", ["python3", "jq"])
+def test_pretty_printed_alert_routes_are_accepted(tmp_path: Path, json_tool: str) -> None:
+    """A multi-line JSON object (a GitHub secret pasted pretty-printed) is parsed, not sniffed line by line."""
+    sandbox = Hooks(tmp_path, json_tool=json_tool)
+    result = sandbox.run("preprovision", **PRE_ENV, ALERT_ROUTES=PRETTY_ROUTES)
+    assert result.returncode == 0, result.stderr
+    assert base64.b64decode(sandbox.azd_env()["ALERT_ROUTES_B64"]).decode() == PRETTY_ROUTES
+
+
+@pytest.mark.parametrize("json_tool", ["python3", "jq"])
+@pytest.mark.parametrize(
+    "routes",
+    [
+        '{"payments": {"slack": "https://x"}',  # unterminated: starts like an object
+        '[{"payments": {}}]',  # an array
+        '"{}"',  # a string
+        '{"payments": {}} trailing',
+        "{\n  payments: {}\n}",  # not JSON (unquoted key), multi-line
+    ],
+)
+def test_alert_routes_that_are_not_a_json_object_are_refused(
+    tmp_path: Path, json_tool: str, routes: str
+) -> None:
+    sandbox = Hooks(tmp_path, json_tool=json_tool)
+    result = sandbox.run("preprovision", **PRE_ENV, ALERT_ROUTES=routes)
+    assert result.returncode == 1 and "ALERT_ROUTES must be a JSON object" in result.stderr
+    assert "ALERT_ROUTES_B64" not in sandbox.azd_env()
+
+
+def test_no_json_parser_stops_naming_the_fix(tmp_path: Path) -> None:
+    sandbox = Hooks(tmp_path, json_tool=None)
+    result = sandbox.run("preprovision", **PRE_ENV, ALERT_ROUTES=PRETTY_ROUTES)
+    assert result.returncode == 1 and "needs python3 (or jq)" in result.stderr
+    assert sandbox.run("preprovision", **PRE_ENV).returncode == 0  # no ALERT_ROUTES: nothing to parse
+
+
+def ps_env_set_problems(ps1: str) -> list[str]:
+    """PowerShell 7.2 and older drop an empty-string argument to a native command ('' or an empty variable), so
+    `azd env set KEY $value` with an empty value becomes `azd env set KEY` and fails: every azd env set in the
+    PowerShell hooks passes KEY=value as one argument (azd accepts that form since 1.17)."""
+    problems = []
+    for line in ps1.splitlines():
+        code = line.split("#", 1)[0]
+        for call in re.findall(r"azd env set ([^}]*)\}", code):
+            args = call.split()
+            if len(args) != 1 or not re.fullmatch(r"[\"']?[A-Z0-9_]+=.*", args[0]):
+                problems.append(f"azd env set {call.strip()}")
+    return problems
+
+
+def test_the_powershell_hooks_never_pass_an_empty_argument_to_azd() -> None:
+    for hook in sorted(HOOKS.glob("*.ps1")):
+        assert ps_env_set_problems(hook.read_text()) == [], hook.name
+    assert ps_env_set_problems("Invoke-Checked { azd env set ALERT_ROUTES_B64 '' } | Out-Null") == [
+        "azd env set ALERT_ROUTES_B64 ''"
+    ]
+    assert ps_env_set_problems("Invoke-Checked { azd env set WATCH_ACCOUNTS $accounts } | Out-Null") == [
+        "azd env set WATCH_ACCOUNTS $accounts"
+    ]
 
 
 ENTRA_ENV = {"AZURE_ENV_NAME": "prod"}  # the registration is named modelwatch-<env>

@@ -253,8 +253,8 @@ def assignments_in(file: str, source: str) -> list[tuple[str, str, str]]:
         if built_in := re.search(r"roleDefinitions', (?:roles\.)?(\w+)\)", expression):
             guid = guids[built_in.group(1)]
             role = BUILT_IN.get(guid) or NEVER.get(guid) or guid
-        elif expression == "readerRole.id":
-            role = READER
+        elif expression == "roleDefinitionId" and file == "catalog-reader.bicep":
+            role = READER  # main.bicep passes the reader role of the subscription (subscription-roles.bicep)
         elif expression == "roleDefinitionId" and file == "account-writer.bicep":
             role = WRITER  # main.bicep passes the writer role of the account's subscription
         else:
@@ -279,7 +279,7 @@ def grant_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
             problems.append(f"{file}: {role} on a whole resource group")
         elif role == WRITER and (file, scope) != ("account-writer.bicep", "account"):
             problems.append(f"{file}: {role} on {scope}, not on one account")
-        elif role == READER and (file, scope) != ("subscription-roles.bicep", "subscription"):
+        elif role == READER and (file, scope) != ("catalog-reader.bicep", "subscription"):
             problems.append(f"{file}: {role} on {scope}")
     return problems
 
@@ -298,19 +298,82 @@ def test_roles_are_least_privilege() -> None:
 
 
 def test_the_grant_check_sees_a_broad_grant() -> None:
-    source = (INFRA / "modules" / "subscription-roles.bicep").read_text()
+    source = (INFRA / "modules" / "catalog-reader.bicep").read_text()
     contributor = source.replace(
-        "roleDefinitionId: readerRole.id",
-        "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', contributor)",
+        "    roleDefinitionId: roleDefinitionId",
+        "    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', contributor)",
     ).replace(
-        "var readerRoleName", "var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'\nvar readerRoleName"
+        "param principalId string",
+        "var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'\nparam principalId string",
     )
-    assert grant_problems(assignments_in("subscription-roles.bicep", contributor)) == [
-        "subscription-roles.bicep: Contributor is not a role this app needs"
+    assert grant_problems(assignments_in("catalog-reader.bicep", contributor)) == [
+        "catalog-reader.bicep: Contributor is not a role this app needs"
     ]
     group = (INFRA / "modules" / "account-writer.bicep").read_text().replace("  scope: account\n", "")
     assert grant_problems(assignments_in("account-writer.bicep", group)) == [
         f"account-writer.bicep: {WRITER} on a whole resource group"
+    ]
+
+
+# ---- a custom role is assigned only after the deployment that defines it has finished
+
+
+def replication_problems(files: dict[str, str]) -> list[str]:
+    """A custom role assigned in the deployment (file) that defines it can meet RoleDefinitionDoesNotExist while the
+    new definition replicates: every assignment of a custom role must be in another module, and main.bicep must make
+    that module wait for the defining one (an output of it passed in, or dependsOn)."""
+    problems = []
+    for file, source in files.items():
+        if "Microsoft.Authorization/roleDefinitions@" not in source:
+            continue
+        root = parse(source)
+        defined = {name for name, _, _ in resources(root, "Microsoft.Authorization/roleDefinitions@")}
+        for name, _, body in resources(root, "Microsoft.Authorization/roleAssignments@"):
+            role = node_text(prop(body, "properties", "roleDefinitionId"))
+            if role.split(".")[0] in defined:
+                problems.append(f"{file}: {name} assigns {role}, defined in the same deployment")
+    main = parse(files["main.bicep"])
+    for name, path, body in declarations(main, "module_declaration"):
+        if path.removeprefix("modules/") not in ("catalog-reader.bicep", "account-writer.bicep"):
+            continue
+        waits = "subscriptionRoles" in node_text(
+            prop(body, "dependsOn")
+        ) or "subscriptionRoles[" in node_text(prop(body, "params", "roleDefinitionId"))
+        if not waits:
+            problems.append(f"main.bicep: {name} does not wait for subscriptionRoles")
+    return problems
+
+
+def infra_sources() -> dict[str, str]:
+    return {p.name: p.read_text() for p in INFRA.rglob("*.bicep")}
+
+
+def test_custom_roles_are_assigned_after_their_definition_exists() -> None:
+    files = infra_sources()
+    assert replication_problems(files) == []
+    assert "catalog-reader.bicep" in files  # the reader assignment has a module of its own
+
+
+def test_the_replication_check_sees_a_same_deployment_assignment_and_a_missing_wait() -> None:
+    files = infra_sources()
+    same = (
+        files["subscription-roles.bicep"]
+        + """
+resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, 'p', readerRoleName)
+  properties: {
+    roleDefinitionId: readerRole.id
+    principalId: 'p'
+  }
+}
+"""
+    )
+    assert replication_problems(files | {"subscription-roles.bicep": same}) == [
+        "subscription-roles.bicep: readerAssignment assigns readerRole.id, defined in the same deployment"
+    ]
+    unordered = files["main.bicep"].replace("subscriptionRoles[i].outputs.readerRoleId", "'x'")
+    assert replication_problems(files | {"main.bicep": unordered}) == [
+        "main.bicep: readers does not wait for subscriptionRoles"
     ]
 
 
