@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 a ``--fail-on`` status matched (scan) or a file could not be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -66,10 +65,14 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--within DAYS applies to --fail-on retiring")
     report = _report(args)
     root = Path(args.root)
-    if args.format == "table":
+    if args.format == "table" and not args.query:
         _intro(report, out)
         text = render.table(report.findings, report.warnings, root)
     else:
+        import io
+
+        from shared.cli_output import emit
+
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
             document = render.to_sarif(report.findings, report.warnings, root, version=VERSION)
@@ -83,11 +86,17 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
                 catalog=report.catalog_source,
                 notes=report.notes,
             )
-        text = json.dumps(document, indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        buffer = io.StringIO()  # -o/--query as every command has them (shared/cli_output.py); sarif is JSON
+        emit(
+            argparse.Namespace(format="json" if args.format == "sarif" else args.format, query=args.query),
+            document,
+            buffer,
+        )
+        text = buffer.getvalue()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
         out.write(
-            f"wrote {args.output} ({len(report.findings)} finding(s), {len(report.warnings)} warning(s))\n"
+            f"wrote {args.out} ({len(report.findings)} finding(s), {len(report.warnings)} warning(s))\n"
         )
     else:
         out.write(text)
@@ -141,6 +150,7 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iac scan`` and ``iac fix`` to the command line."""
     from shared.cli import _days_arg, _instant
+    from shared.cli_output import FORMATS, add_out_option, add_output_options
 
     iac = subparsers.add_parser(
         "iac", help="model pins in infrastructure code: Bicep, Terraform, ARM templates"
@@ -169,8 +179,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     scan = commands.add_parser("scan", help="find Azure OpenAI deployments in the code and judge each pin")
     common(scan)
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
-    scan.add_argument("--output", help="write the report to this file instead of standard output")
+    # --output FILE, the old spelling of --out, still works (with a note): -o/--output is the format, as in az
+    add_output_options(scan, formats=(*FORMATS, "sarif"), legacy_path=True)
+    add_out_option(scan, "write the report to this file instead of standard output")
     scan.add_argument(
         "--fail-on",
         action="append",
