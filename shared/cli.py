@@ -1105,28 +1105,29 @@ HELP: dict[str, tuple[str, str]] = {
         "stored snapshot, record and publish events) and show what changed. Without WATCH_SUBSCRIPTION_ID it "
         "reads the bundled sample catalog; without EVENTGRID_TOPIC_ENDPOINT it appends events to "
         ".modelwatch/events.jsonl.",
-        "modelwatch check --dry-run\nmodelwatch check --at 2025-06-01T00:00:00Z --format json",
+        "modelwatch check --dry-run\nmodelwatch check --at 2025-06-01T00:00:00Z -o json",
     ),
     "run": (
         "The timer's whole job, as catalog_timer does it (Services.run_timer): refresh the deployment "
         "inventory, run the catalog cycle, publish. Needs WATCH_SUBSCRIPTION_ID and WATCH_LOCATIONS.",
-        "modelwatch run --app-settings app-settings.json\nmodelwatch run --at 2026-03-01T00:00:00Z --format json",
+        "modelwatch run --app-settings app-settings.json\nmodelwatch run --at 2026-03-01T00:00:00Z -o json",
     ),
     "demo": (
         "Replay real lifecycle history (2024-2026) through the whole pipeline, offline: state, events, alerts "
-        "and the status page are written to --output.",
+        "and the status page are written to --out (default demo-output).",
         "modelwatch demo\nmodelwatch plan --state sqlite:///demo-output/state.db   # then, against its state",
     ),
     "deployments": (
         "List the deployment inventory with retirement countdowns (from the state; --refresh reads ARM first).",
-        "modelwatch deployments --app-settings app-settings.json\nmodelwatch deployments --refresh --format json",
+        "modelwatch deployments --app-settings app-settings.json\n"
+        "modelwatch deployments -o tsv --query \"[?status=='broken'].[name, account, version]\"",
     ),
     "plan": (
         "What will happen to every deployment, and when. Writes nothing, whatever POLICY_MODE says. --fail-on "
-        "makes it a CI gate: exit 1 when a deployment is broken (broken) or at risk or broken (at-risk). A past "
+        "makes it a CI gate: exit 1 when a deployment is broken (broken) or at risk or broken (atRisk). A past "
         "--at is judged against the catalog and inventory as stored now (a warning says so).",
         "modelwatch plan --state https://mystorage.table.core.windows.net\n"
-        "modelwatch plan --fail-on at-risk --within 30 --format json",
+        "modelwatch plan --fail-on atRisk --within 30 -o json --query failing",
     ),
     "deliver": (
         "Hand an Event Grid delivery body or dead-letter file to the subscribers, through the same code path as "
@@ -1136,13 +1137,16 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "rollback": (
         "Put a deployment back on its previous version (and NoAutoUpgrade) while that version exists. Refused, "
-        "with a reason, when it cannot; an empty inventory means the wrong state.",
-        "modelwatch rollback /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/"
-        "accounts/<acct>/deployments/<name> --dry-run --app-settings app-settings.json",
+        "with a reason, when it cannot; an empty inventory means the wrong state. Name the deployment by its ARM "
+        "id (or --ids), or by -n NAME with as much of --account, -g and --subscription as tells it apart.",
+        "modelwatch rollback -g <rg> --account <acct> -n <name> --dry-run --app-settings app-settings.json\n"
+        "modelwatch rollback --ids /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/"
+        "accounts/<acct>/deployments/<name> -o json",
     ),
     "report": (
-        "Write the status page (the same one GET /api/status serves) as HTML or JSON; --out - writes to stdout.",
-        "modelwatch report --out status.html\nmodelwatch report --out - --format json | jq .counts",
+        "Write the status page (the same one GET /api/status serves): HTML (default) to stdout or --out FILE; "
+        "-o json|yaml|table|tsv gives its data.",
+        "modelwatch report --out status.html\nmodelwatch report -o json --query counts",
     ),
     "alerts": (
         "Alert tools: preview the payloads of every message kind, or send a test message to a route.",
@@ -1161,7 +1165,7 @@ HELP: dict[str, tuple[str, str]] = {
     "settings": (
         "Validate the settings exactly as the function app does at start (every problem named; exit 2 when it "
         "would refuse to start) and show each value, secrets masked, and where it came from.",
-        "modelwatch settings\nmodelwatch settings --app-settings app-settings.json --format json",
+        "modelwatch settings\nmodelwatch settings --app-settings app-settings.json -o json",
     ),
     "iac": (
         "Model pins in infrastructure code: Bicep, Terraform, ARM templates.",
@@ -1170,7 +1174,7 @@ HELP: dict[str, tuple[str, str]] = {
     "iac scan": (
         "Find every Azure OpenAI deployment in Bicep, Terraform and ARM templates and judge each pinned version "
         "against the catalog (--catalog-file, else the state, else the bundled sample).",
-        "modelwatch iac scan infra --format sarif --output pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
+        "modelwatch iac scan infra -o sarif --out pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
     ),
     "iac fix": (
         "Rewrite each pin to its recommendation and print the diff.",
@@ -1202,7 +1206,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and\n"
         "local.settings.json (see local.settings.sample.json), or from the deployed app with --app-settings.",
         epilog=f"example:\n  {prog} settings\n  {prog} plan --app-settings app-settings.json\n\n"
-        "Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or settings.",
+        "Every command: -o/--output json|jsonc|table|tsv|yaml|none and --query JMESPath, as in az; --out PATH where it\n"
+        "writes a file. Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or\n"
+        "settings.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"modelwatch {VERSION}")
