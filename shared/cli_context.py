@@ -226,8 +226,9 @@ def describe_store(config: StateStoreConfig, table_prefix: str = Settings.state_
 
 
 def _is_azurite(config: StateStoreConfig) -> bool:
-    return config.kind == "connection-string" and "UseDevelopmentStorage=true" in config.value.reveal().replace(
-        " ", ""
+    return (
+        config.kind == "connection-string"
+        and "UseDevelopmentStorage=true" in config.value.reveal().replace(" ", "")
     )
 
 

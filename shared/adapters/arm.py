@@ -19,6 +19,7 @@ import requests
 
 from shared.domain.events import JsonValue
 from shared.domain.secret import Secret
+from shared.domain.version import USER_AGENT
 from shared.errors import ArmError, CatalogFormatError
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ class ArmClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
         return session
 

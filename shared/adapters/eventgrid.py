@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.domain.events import LifecycleEvent
 from shared.domain.secret import Secret
+from shared.domain.version import USER_AGENT
 from shared.errors import PublishError
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,11 @@ class EventGridPublisher:
                     from azure.identity import DefaultAzureCredential
 
                     credential = DefaultAzureCredential()
-                options: dict[str, Any] = {"retry_backoff_factor": self.retry_backoff_factor}
+                # user_agent goes before the SDK's own (azsdk-python-eventgrid/...), as az's does
+                options: dict[str, Any] = {
+                    "retry_backoff_factor": self.retry_backoff_factor,
+                    "user_agent": USER_AGENT,
+                }
                 if self._sleep is not None:
                     options["transport"] = _transport_sleeping_with(self._sleep)
                 self._client = EventGridPublisherClient(

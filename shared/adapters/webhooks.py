@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from shared.domain.events import JsonValue
 from shared.domain.net import check_endpoint
 from shared.domain.routes import Channel
+from shared.domain.version import USER_AGENT
 from shared.errors import WebhookError
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class WebhookSender:
                 import requests
 
                 self._session = requests.Session()
+                self._session.headers["User-Agent"] = USER_AGENT
             return self._session
 
     def _pace(self, channel: Channel) -> None:
