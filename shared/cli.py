@@ -142,7 +142,8 @@ def _empty_hint(ctx: Context) -> str:
             "list -g <resource group> -n <app>`) or --state https://<storage account>.table.core.windows.net"
         )
     hints.append(
-        "read the deployments from ARM: add --refresh (WATCH_SUBSCRIPTION_ID set), or let catalog_timer run"
+        f"read the deployments from ARM (WATCH_SUBSCRIPTION_ID set): {_command(ctx, 'deployments --refresh')}, "
+        "or let catalog_timer run"
     )
     return "; ".join(hints)
 

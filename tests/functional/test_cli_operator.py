@@ -133,6 +133,12 @@ def test_the_demo_ends_with_commands_that_work_against_its_state() -> None:
         assert code == (1 if "--fail-on" in argv else 0), command
         assert "No deployments" not in out
     assert "chat-prod" in run("plan", "--state", "sqlite:///demo-output/state.db")[1]
+    # the iac fix it suggests edits the demo's copy of the templates, never the package's own (site-packages)
+    (fix,) = [line.split("next: ", 1)[1] for line in text.splitlines() if "next: " in line and "iac fix" in line]
+    argv = shlex.split(fix)
+    assert argv[3:5] == ["iac", "fix"] and Path(argv[5]).resolve().is_relative_to(Path("demo-output").resolve())
+    code, diff = run(*argv[3:])
+    assert code == 0 and "would change" in diff
 
 
 def test_deliver_and_rollback_refuse_an_empty_state(
