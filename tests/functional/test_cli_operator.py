@@ -134,9 +134,13 @@ def test_the_demo_ends_with_commands_that_work_against_its_state() -> None:
         assert "No deployments" not in out
     assert "chat-prod" in run("plan", "--state", "sqlite:///demo-output/state.db")[1]
     # the iac fix it suggests edits the demo's copy of the templates, never the package's own (site-packages)
-    (fix,) = [line.split("next: ", 1)[1] for line in text.splitlines() if "next: " in line and "iac fix" in line]
+    (fix,) = [
+        line.split("next: ", 1)[1] for line in text.splitlines() if "next: " in line and "iac fix" in line
+    ]
     argv = shlex.split(fix)
-    assert argv[3:5] == ["iac", "fix"] and Path(argv[5]).resolve().is_relative_to(Path("demo-output").resolve())
+    assert argv[3:5] == ["iac", "fix"] and Path(argv[5]).resolve().is_relative_to(
+        Path("demo-output").resolve()
+    )
     code, diff = run(*argv[3:])
     assert code == 0 and "would change" in diff
 
@@ -303,7 +307,11 @@ def test_settings_names_every_problem_at_once_and_each_source(
         line.split()[0]: line.split() for line in text.splitlines() if line[:1].isupper() and "  " in line
     }
     # as set, and as understood (ordered)
-    assert rows["RETIREMENT_REMINDER_DAYS"][1:] == ["90,7,14,1,30,60", "1,7,14,30,60,90", "local.settings.json"]
+    assert rows["RETIREMENT_REMINDER_DAYS"][1:] == [
+        "90,7,14,1,30,60",
+        "1,7,14,30,60,90",
+        "local.settings.json",
+    ]
     assert rows["POLICY_MODE"][1:] == ["enforce", "enforce", "environment"]
     assert rows["ARM_ENDPOINT"][-1] == "default"
     monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", SUB)
