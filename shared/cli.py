@@ -431,10 +431,12 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_USAGE if problems else EXIT_OK
 
 
-def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
+def _services(ctx: Context, *, read_only: bool = False, writes_if_found: bool = False) -> bootstrap.Services:
     """The use cases over the resolved stores, ARM when configured. A read-only command never creates a missing
-    SQLite file (a mistyped --state must not leave an empty database behind)."""
-    if read_only and ctx.is_missing_file():
+    SQLite file (a mistyped --state must not leave an empty database behind) nor a table. ``writes_if_found``
+    (deliver, rollback): the state is read first and written only when it holds an inventory (the command refuses
+    an empty one), so only a missing SQLite file reads as empty."""
+    if (read_only or writes_if_found) and ctx.is_missing_file():
         from shared.adapters.memory import (
             InMemoryAlertBuffer,
             InMemoryCatalogStateStore,
@@ -448,6 +450,20 @@ def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
             stores=InMemoryDeploymentStore(),
             ledger=InMemoryLedger(),
             buffer=InMemoryAlertBuffer(),
+        )
+    if read_only and ctx.state.kind != "sqlite":
+        # Table Storage: no table created, no layout migrated ("plan writes nothing" holds for the account too)
+        prefix = ctx.settings.state_table_prefix
+
+        def store(role: bootstrap.Role) -> Any:
+            return bootstrap.open_read_only(ctx.state, role, table_prefix=prefix)
+
+        return bootstrap.build_services(
+            ctx.settings,
+            state=store("state"),
+            stores=store("deployments"),
+            ledger=store("ledger"),
+            buffer=store("alerts"),
         )
     return bootstrap.build_services(ctx.settings)
 
@@ -698,7 +714,7 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args)
     as_json = _documented(args)
     _intro(ctx, out, to_stderr=as_json)
-    services = _services(ctx, read_only=not args.allow_empty)
+    services = _services(ctx, writes_if_found=not args.allow_empty)
     # an empty inventory means the subscribers' ledger is elsewhere too: a replay here would decide nothing for
     # the deployments and could post alerts the app already posted
     if not args.allow_empty and _refuse_empty(ctx, services, "replaying events"):
@@ -831,7 +847,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args)
     as_json = _documented(args)
     _intro(ctx, out, to_stderr=as_json)
-    services = _services(ctx, read_only=True)
+    services = _services(ctx, writes_if_found=True)
     if _refuse_empty(ctx, services, "a rollback"):
         return EXIT_FAILED
     deployment_id = deployment_address(args, services.stores.list_deployments())

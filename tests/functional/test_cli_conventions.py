@@ -306,3 +306,21 @@ def test_a_test_message_asks_nothing_of_its_readers_and_its_failure_speaks_of_th
     (answer,) = result.answers
     assert result.exit_code == 1 and not answer.sent and "send the test again later" in answer.detail
     assert "Event Grid" not in answer.detail + result.lines()
+
+
+@pytest.mark.azurite
+def test_reading_commands_create_no_table(
+    azurite_connection_string: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azure.data.tables import TableServiceClient
+
+    monkeypatch.chdir(tmp_path)
+    prefix = "ReadOnly" + tmp_path.name[-6:].replace("_", "").replace("-", "")  # tables of this test only
+    state = ("--state", azurite_connection_string, "--state-table-prefix", prefix)
+    for argv in (("plan",), ("deployments",), ("report", "-o", "json"), ("plan", "-o", "tsv")):
+        code, _ = run(*argv, *state)
+        assert code == 0, argv
+    service = TableServiceClient.from_connection_string(azurite_connection_string)
+    assert [t.name for t in service.list_tables() if t.name.startswith(prefix)] == []
+    run("check", *state)  # a command that writes creates them, as before
+    assert [t.name for t in service.list_tables() if t.name.startswith(prefix)]
