@@ -110,16 +110,23 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     """Rewrite each pin to its recommendation (the literal it comes from), print the diff."""
+    import io
+
+    from shared.cli_output import emit
     from shared.iac import fix
     from shared.iac.render import relative
     from shared.iac.source import SourceError, SourceText
 
+    # -o json|yaml|tsv or --query: the diffs as a document on stdout, the text for people nowhere (as every command)
+    documented = args.format != "table" or bool(args.query)
+    people = io.StringIO() if documented else out
     report = _report(args)
-    _intro(report, out)
+    _intro(report, sys.stderr if documented else out)
     plan = fix.plan(report.findings)
     root = Path(args.root)
     failed = False
     changed = 0
+    files: list[dict[str, object]] = []
     for path, edits in sorted(plan.by_file().items()):
         try:
             source = SourceText.read(path)
@@ -128,9 +135,11 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
             sys.stderr.write(f"error: {relative(path, root)}: {exc}\n")
             failed = True
             continue
-        out.write(fix.unified_diff(relative(path, root), source.text, after))
+        diff = fix.unified_diff(relative(path, root), source.text, after)
+        files.append({"path": relative(path, root), "diff": diff, "why": [e.why for e in edits]})
+        people.write(diff)
         for edit in edits:
-            out.write(f"# {edit.why}\n")
+            people.write(f"# {edit.why}\n")
         if not args.dry_run:
             try:
                 path.write_bytes(source.encode(after))
@@ -140,10 +149,22 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
                 continue
         changed += 1
     for reason in plan.skipped:
-        out.write(f"skipped: {reason}\n")
+        people.write(f"skipped: {reason}\n")
     verb = "would change" if args.dry_run else "changed"
-    out.write(f"{verb} {changed} file(s), {len(plan.edits)} value(s)" if plan.edits else "nothing to change")
-    out.write("\n")
+    people.write(
+        f"{verb} {changed} file(s), {len(plan.edits)} value(s)" if plan.edits else "nothing to change"
+    )
+    people.write("\n")
+    if documented:
+        document = {
+            "dryRun": args.dry_run,
+            "changedFiles": changed,
+            "values": len(plan.edits),
+            "files": files,
+            "skipped": list(plan.skipped),
+            "failed": failed,
+        }
+        emit(args, document, out)
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -324,3 +324,21 @@ def test_reading_commands_create_no_table(
     assert [t.name for t in service.list_tables() if t.name.startswith(prefix)] == []
     run("check", *state)  # a command that writes creates them, as before
     assert [t.name for t in service.list_tables() if t.name.startswith(prefix)]
+
+
+def test_iac_fix_gives_its_diffs_as_a_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "shared" / "data" / "iac-sample", "t")
+    before = {p: p.read_bytes() for p in Path("t").rglob("*") if p.is_file()}
+    code, text = run("iac", "fix", "t", "--dry-run", "-o", "json")
+    document = json.loads(text)
+    assert code == 0 and document["dryRun"] and document["values"] >= 1
+    assert all(f["diff"].startswith("--- ") and f["why"] for f in document["files"])
+    assert {p: p.read_bytes() for p in Path("t").rglob("*") if p.is_file()} == before  # a dry run
+    assert capsys.readouterr().err.startswith("state: ")  # the people's lines on stderr
+    code, text = run("iac", "fix", "t", "--dry-run", "-o", "tsv", "--query", "files[].path")
+    assert code == 0 and sorted(text.split()) == sorted(f["path"] for f in document["files"])
