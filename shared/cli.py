@@ -50,7 +50,7 @@ from shared.services.watch import CycleReport
 DATA = Path(__file__).parent / "data"
 SAMPLE_TIMELINE = (DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-PROG = "python -m shared"  # printed commands: works from the repository and once installed (`modelwatch`)
+PROG = "python -m shared"  # how a clone runs it; printed commands start as this process was started (_prog)
 # --fail-on takes the statuses as every output spells them (Status values); "at-risk" is still understood
 FAIL_ON = (Status.BROKEN.value, Status.AT_RISK.value)
 FAIL_ON_SPELLINGS = {"at-risk": Status.AT_RISK.value, "at_risk": Status.AT_RISK.value}

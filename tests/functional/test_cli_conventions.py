@@ -204,6 +204,9 @@ def test_a_dry_run_says_what_it_would_do_and_a_done_rollback_says_it_is_done(ten
     code, text = run("rollback", "-n", "auto", "--dry-run", "--at", JAN)
     assert code == 0 and "would roll back auto: gpt-4o 2024-11-20 -> gpt-4o 2024-08-06" in text
     assert f"to do it: python -m shared rollback {tenant.auto}" in text
+    # the command that does it keeps every option that shapes the rollback
+    code, text = run("rollback", "-n", "auto", "--to", "2024-08-06", "--force", "--dry-run", "--at", JAN)
+    assert code == 0 and f"to do it: python -m shared rollback {tenant.auto} --to 2024-08-06 --force" in text
     assert run("rollback", "-n", "auto", "--at", JAN)[0] == 0
     for argv in (("--dry-run",), ()):
         code, text = run("rollback", "-n", "auto", *argv, "--at", JAN)
