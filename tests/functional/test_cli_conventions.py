@@ -320,7 +320,14 @@ def test_reading_commands_create_no_table(
     monkeypatch.chdir(tmp_path)
     prefix = "ReadOnly" + tmp_path.name[-6:].replace("_", "").replace("-", "")  # tables of this test only
     state = ("--state", azurite_connection_string, "--state-table-prefix", prefix)
-    for argv in (("plan",), ("deployments",), ("report", "-o", "json"), ("plan", "-o", "tsv")):
+    sample = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "iac-sample")
+    for argv in (
+        ("plan",),
+        ("deployments",),
+        ("report", "-o", "json"),
+        ("plan", "-o", "tsv"),
+        ("iac", "scan", sample),
+    ):
         code, _ = run(*argv, *state)
         assert code == 0, argv
     service = TableServiceClient.from_connection_string(azurite_connection_string)
