@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 FORMATS = ("json", "jsonc", "table", "tsv", "yaml", "none")
-DOCUMENT_FORMATS = ("json", "jsonc", "yaml")
 
 
 class OutputError(Exception):
@@ -91,24 +90,9 @@ def add_output_options(
     )
 
 
-def add_out_option(p: argparse.ArgumentParser, what: str, *, old: Sequence[str] = ()) -> None:
-    """--out PATH: the one flag for writing output to a file (or a folder); ``old`` spellings stay as hidden
-    aliases, with a deprecation note when used."""
+def add_out_option(p: argparse.ArgumentParser, what: str) -> None:
+    """--out PATH: the one flag for writing output to a file (or, for demo, a folder)."""
     p.add_argument("--out", metavar="PATH", help=what)
-    for name in old:
-        p.add_argument(name, dest="out", action=_Deprecated, help=argparse.SUPPRESS)
-
-
-class _Deprecated(argparse.Action):
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        sys.stderr.write(f"warning: {option_string} is deprecated: use --out {values}\n")
-        setattr(namespace, self.dest, values)
 
 
 def query(document: object, expression: str | None) -> object:
@@ -122,11 +106,6 @@ def query(document: object, expression: str | None) -> object:
         return jmespath.search(expression, document)
     except JMESPathError as exc:
         raise OutputError(f"argument --query: invalid JMESPath query {expression!r}: {exc}") from None
-
-
-def is_document(fmt: str) -> bool:
-    """Whether stdout carries the JSON document (or a rendering of it) rather than text for people."""
-    return fmt != "table"
 
 
 def emit(
