@@ -118,6 +118,21 @@ def _open_store(
     return STORE_BACKENDS[kind](value, table_prefix, role)
 
 
+def open_read_only(config: StateStoreConfig, role: Role, *, table_prefix: str) -> Any:
+    """A store of ``role`` for a command that only reads (the CLI's plan, report, deployments): on Table Storage
+    it creates no table and migrates nothing, and a missing table reads as empty. SQLite as usual (the CLI never
+    opens a missing file for a read)."""
+    if config.kind == StoreKind.CONNECTION_STRING:
+        return _table_classes(role).from_connection_string(
+            config.value.reveal(), table_prefix=table_prefix, read_only=True
+        )
+    if config.kind == StoreKind.ENDPOINT:
+        return _table_classes(role).from_endpoint(
+            config.value.reveal(), azure_credential(), table_prefix=table_prefix, read_only=True
+        )
+    return _open_store(config, role, default_sqlite=DEFAULT_STATE, table_prefix=table_prefix)
+
+
 def build_state_store(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> CatalogStateStore:

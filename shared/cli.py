@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,13 +31,18 @@ from shared.cli_context import (
     gather,
     parse_state,
     resolve,
+    state_argument,
     with_state,
 )
+from shared.cli_output import FORMATS, OutputError, add_out_option, add_output_options, emit
 from shared.cli_version import VERSION
 from shared.config import WHERE, Settings, StateStoreConfig
+from shared.domain.deployments import Deployment
 from shared.domain.describe import describe, location_of, model_label, short_type
+from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import Assessment, Status, worst_first
 from shared.domain.secret import Secret
+from shared.domain.status import MISSED_RUN_PERIODS
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ModelWatchError, SettingsError
 from shared.services.watch import CycleReport
@@ -45,8 +50,10 @@ from shared.services.watch import CycleReport
 DATA = Path(__file__).parent / "data"
 SAMPLE_TIMELINE = (DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-PROG = "python -m shared"  # printed commands: works from the repository and once installed (`modelwatch`)
-FAIL_ON = ("broken", "at-risk")
+PROG = "python -m shared"  # how a clone runs it; printed commands start as this process was started (_prog)
+# --fail-on takes the statuses as every output spells them (Status values); "at-risk" is still understood
+FAIL_ON = (Status.BROKEN.value, Status.AT_RISK.value)
+FAIL_ON_SPELLINGS = {"at-risk": Status.AT_RISK.value, "at_risk": Status.AT_RISK.value}
 DEMO_STATE = Path("demo-output") / "state.db"
 
 # the context of the command being run (set by main): shared/iac/cli.py reads its settings through _environ()
@@ -90,8 +97,10 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
         out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
 
 
-def _json(document: object, out: TextIO) -> None:
-    out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+def _documented(args: argparse.Namespace) -> bool:
+    """stdout carries the document (any format but table, or az's table of a --query result): lines for people
+    (the state line, notes, progress) go to stderr."""
+    return getattr(args, "format", "table") != "table" or bool(getattr(args, "query", None))
 
 
 def _context(args: argparse.Namespace) -> Context:
@@ -118,7 +127,7 @@ def _intro(ctx: Context, out: TextIO, *, to_stderr: bool = False) -> None:
 
 def _command(ctx: Context, text: str) -> str:
     """A command to print, pointed at the same state (so it works where this one did)."""
-    return f"{PROG} {text} {ctx.store_args()}"
+    return f"{_prog()} {text} {ctx.store_args()}"
 
 
 def _empty_hint(ctx: Context) -> str:
@@ -133,7 +142,8 @@ def _empty_hint(ctx: Context) -> str:
             "list -g <resource group> -n <app>`) or --state https://<storage account>.table.core.windows.net"
         )
     hints.append(
-        "read the deployments from ARM: add --refresh (WATCH_SUBSCRIPTION_ID set), or let catalog_timer run"
+        f"read the deployments from ARM (WATCH_SUBSCRIPTION_ID set): {_command(ctx, 'deployments --refresh')}, "
+        "or let catalog_timer run"
     )
     return "; ".join(hints)
 
@@ -196,7 +206,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """Run one catalog watch cycle with the same service as the timer and show what changed."""
     ctx = _context(args)
     settings = ctx.settings
-    as_json = args.format == "json"
+    as_json = _documented(args)
     _intro(ctx, out, to_stderr=as_json)
     catalog_file = _catalog_choice(args, settings, sys.stderr if as_json else out)
     source = bootstrap.build_catalog_source(settings, catalog_file=catalog_file)
@@ -214,56 +224,52 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             f"{'; dry run: nothing written or published' if args.dry_run else ''}\n\n"
         )
     report = watcher.run(locations, now, dry_run=args.dry_run)
-    if as_json:
-        _json({"state": describe_store(ctx.state, settings.state_table_prefix), **cycle_json(report)}, out)
-    else:
-        print_report(report, out)
+    document = {"state": describe_store(ctx.state, settings.state_table_prefix), **cycle_json(report)}
+    emit(args, document, out, lambda o: print_report(report, o))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """The timer's whole job (catalog_timer): inventory refresh, then the catalog cycle, then publish."""
     ctx = _context(args)
-    as_json = args.format == "json"
-    _intro(ctx, out, to_stderr=as_json)
+    _intro(ctx, out, to_stderr=_documented(args))
     services = bootstrap.build_services(ctx.settings)
     now = args.at or datetime.now(UTC)
     report = services.run_timer(now)  # the same call catalog_timer makes (shared/entrypoints.py)
-    if as_json:
-        inventory = report.inventory
-        _json(
-            {
-                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
-                "ok": report.ok,
-                "summary": report.summary(),
-                "inventory": None
-                if inventory is None
-                else {
-                    "accounts": inventory.accounts,
-                    "deployments": inventory.deployments,
-                    "changed": inventory.written,
-                    "removed": inventory.removed,
-                    "azureUpgrades": [e.to_wire() for e in inventory.azure_upgrades],
-                    "problems": list(inventory.problems),
-                },
-                "inventoryError": report.inventory_error,
-                "cycle": cycle_json(report.cycle),
-            },
-            out,
-        )
-        return EXIT_OK if report.ok else EXIT_FAILED
-    out.write(f"Timer run as of {now:%Y-%m-%d %H:%M} UTC: inventory refresh, catalog cycle, publish\n\n")
-    if report.inventory is not None:
-        out.write(report.inventory.summary() + "\n")
-        for problem in report.inventory.problems:
-            out.write(f"  ! {problem}\n")
-    elif report.inventory_error:
-        out.write(f"inventory refresh failed: {report.inventory_error}\n")
-    else:
-        out.write("inventory: not configured (WATCH_ACCOUNTS or WATCH_SUBSCRIPTION_IDS): no refresh\n")
-    out.write("\n")
-    print_report(report.cycle, out)
-    out.write(report.summary() + "\n")  # the line catalog_timer logs
+    inventory = report.inventory
+    document = {
+        "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
+        "ok": report.ok,
+        "summary": report.summary(),
+        "inventory": None
+        if inventory is None
+        else {
+            "accounts": inventory.accounts,
+            "deployments": inventory.deployments,
+            "changed": inventory.written,
+            "removed": inventory.removed,
+            "azureUpgrades": [e.to_wire() for e in inventory.azure_upgrades],
+            "problems": list(inventory.problems),
+        },
+        "inventoryError": report.inventory_error,
+        "cycle": cycle_json(report.cycle),
+    }
+
+    def table(o: TextIO) -> None:
+        o.write(f"Timer run as of {now:%Y-%m-%d %H:%M} UTC: inventory refresh, catalog cycle, publish\n\n")
+        if inventory is not None:
+            o.write(inventory.summary() + "\n")
+            for problem in inventory.problems:
+                o.write(f"  ! {problem}\n")
+        elif report.inventory_error:
+            o.write(f"inventory refresh failed: {report.inventory_error}\n")
+        else:
+            o.write("inventory: not configured (WATCH_ACCOUNTS or WATCH_SUBSCRIPTION_IDS): no refresh\n")
+        o.write("\n")
+        print_report(report.cycle, o)
+        o.write(report.summary() + "\n")  # the line catalog_timer logs
+
+    emit(args, document, out, table)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -271,8 +277,32 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Replay bundled real lifecycle history through the whole pipeline (no Azure, no network)."""
     from shared.demo import run_demo
 
-    out.write(f"state: sqlite:///{Path(args.output) / 'state.db'} (the demo's own)\n")
-    return run_demo(Path(args.output), out)
+    folder = Path(args.out or "demo-output")
+    documented = _documented(args)
+    story = sys.stderr if documented else out  # with -o json the story is for people: stderr
+    story.write(f"state: sqlite:///{folder / 'state.db'} (the demo's own)\n")
+    code = run_demo(folder, story, prog=_prog())
+    if documented:
+        events = Counter(
+            json.loads(line)["eventType"].removeprefix("ModelLifecycle.")
+            for line in (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+        emit(
+            args,
+            {
+                "ok": code == EXIT_OK,
+                "state": f"sqlite:///{folder / 'state.db'}",
+                "statusPage": str(folder / "status.html"),
+                "statusJson": str(folder / "status.json"),
+                "events": str(folder / "events.jsonl"),
+                "eventCounts": dict(sorted(events.items())),
+                "alerts": sorted(str(p.relative_to(folder)) for p in (folder / "alerts").rglob("*.json")),
+                "iacSarif": str(folder / "iac.sarif"),
+            },
+            out,
+        )
+    return code
 
 
 def _setting_text(name: str, value: object) -> str:
@@ -298,6 +328,23 @@ def _setting_text(name: str, value: object) -> str:
     return "(not set)" if value is None else str(value)
 
 
+def _as_set(sources: Sources, name: str, value: object) -> str:
+    """The setting as written (in the environment, local.settings.json or --app-settings), secrets masked: a
+    secret shows as set, a connection string as its store, webhook URLs in ALERT_ROUTES as <URL>."""
+    import re
+
+    raw = sources.environ.get(name)
+    if raw is None or not raw.strip():
+        return "(not set)"
+    if isinstance(value, Secret):
+        return "*** (set)"
+    if isinstance(value, StateStoreConfig):
+        return describe_store(value) if value.kind == "connection-string" else state_argument(value) or "***"
+    if name == "ALERT_ROUTES":
+        return re.sub(r"https?://[^\s\"',}]+", "<URL>", raw)
+    return raw
+
+
 def _setting_source(sources: Sources, field_name: str) -> tuple[str, str]:
     """(the setting's name, where its value came from)."""
     if field_name == "state_store":
@@ -320,7 +367,7 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
     except AppSettingsError as exc:
         raise UsageError(str(exc)) from None
     settings, problems, notes = app_problems(sources)
-    as_json = args.format == "json"
+    as_json = _documented(args)
     state_text = "(not readable)"
     if settings is not None:
         ctx = with_state(settings, sources, args.state, args.state_table_prefix)
@@ -330,8 +377,14 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
     if settings is not None:
         for f in fields(Settings):
             name, source = _setting_source(sources, f.name)
+            value = getattr(settings, f.name)
             rows.append(
-                {"name": name, "value": _setting_text(f.name, getattr(settings, f.name)), "source": source}
+                {
+                    "name": name,
+                    "set": _as_set(sources, name, value),
+                    "value": _setting_text(f.name, value),
+                    "source": source,
+                }
             )
     if args.app_settings is not None:
         listing = sources.app_settings
@@ -341,35 +394,49 @@ def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
                 rows.append(
                     {
                         "name": name,
+                        "set": "@Microsoft.KeyVault(...)",
                         "value": "Key Vault reference (not resolved here)",
                         "source": f"app settings {listing.path}",
                     }
                 )
-    if as_json:
-        _json(
-            {"state": state_text, "ok": not problems, "problems": problems, "notes": notes, "settings": rows},
-            out,
-        )
-        return EXIT_USAGE if problems else EXIT_OK
-    if rows:
-        _table([["SETTING", "VALUE", "SOURCE"], *([r["name"], r["value"], r["source"]] for r in rows)], out)
-    for note in notes:
-        out.write(f"note: {note}\n")
-    if problems:
-        out.write(
-            f"\nThe function app would refuse to start: {len(problems)} problem(s)\n"
-            + "".join(f"  - {p}\n" for p in problems)
-            + f"{WHERE}\n"
-        )
-        return EXIT_USAGE
-    out.write("\nOK: the function app would start with these settings.\n")
-    return EXIT_OK
+    document = {
+        "state": state_text,
+        "ok": not problems,
+        "problems": problems,
+        "notes": notes,
+        "settings": rows,
+    }
+
+    def table(o: TextIO) -> None:
+        if rows:
+            _table(
+                [
+                    ["SETTING", "AS SET", "AS UNDERSTOOD", "SOURCE"],
+                    *([r["name"], r["set"], r["value"], r["source"]] for r in rows),
+                ],
+                o,
+            )
+        for note in notes:
+            o.write(f"note: {note}\n")
+        if problems:
+            o.write(
+                f"\nThe function app would refuse to start: {len(problems)} problem(s)\n"
+                + "".join(f"  - {p}\n" for p in problems)
+                + f"{WHERE}\n"
+            )
+        else:
+            o.write("\nOK: the function app would start with these settings.\n")
+
+    emit(args, document, out, table)
+    return EXIT_USAGE if problems else EXIT_OK
 
 
-def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
+def _services(ctx: Context, *, read_only: bool = False, writes_if_found: bool = False) -> bootstrap.Services:
     """The use cases over the resolved stores, ARM when configured. A read-only command never creates a missing
-    SQLite file (a mistyped --state must not leave an empty database behind)."""
-    if read_only and ctx.is_missing_file():
+    SQLite file (a mistyped --state must not leave an empty database behind) nor a table. ``writes_if_found``
+    (deliver, rollback): the state is read first and written only when it holds an inventory (the command refuses
+    an empty one), so only a missing SQLite file reads as empty."""
+    if (read_only or writes_if_found) and ctx.is_missing_file():
         from shared.adapters.memory import (
             InMemoryAlertBuffer,
             InMemoryCatalogStateStore,
@@ -383,6 +450,20 @@ def _services(ctx: Context, *, read_only: bool = False) -> bootstrap.Services:
             stores=InMemoryDeploymentStore(),
             ledger=InMemoryLedger(),
             buffer=InMemoryAlertBuffer(),
+        )
+    if read_only and ctx.state.kind != "sqlite":
+        # Table Storage: no table created, no layout migrated ("plan writes nothing" holds for the account too)
+        prefix = ctx.settings.state_table_prefix
+
+        def store(role: bootstrap.Role) -> Any:
+            return bootstrap.open_read_only(ctx.state, role, table_prefix=prefix)
+
+        return bootstrap.build_services(
+            ctx.settings,
+            state=store("state"),
+            stores=store("deployments"),
+            ledger=store("ledger"),
+            buffer=store("alerts"),
         )
     return bootstrap.build_services(ctx.settings)
 
@@ -421,6 +502,42 @@ def _past_warning(report: Any, now: datetime, explicit: bool) -> str | None:
     )
 
 
+def _age(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+def _stale_warning(ctx: Context, report: Any, now: datetime) -> str | None:
+    """The newest catalog snapshot is older than two poll periods at the time judged (the missed-run alert's
+    window): the dates it judges by may have moved since."""
+    last = report.last_cycle_at
+    if last is None:
+        if not report.assessments:
+            return None  # nothing to judge: the empty-inventory hint says what to do
+        return (
+            "this state holds no catalog snapshot: deployments are judged without the catalog's dates; read it "
+            f"first: {_command(ctx, 'check')}"
+        )
+    window = MISSED_RUN_PERIODS * report.poll_period
+    if now < last or now - last <= window:
+        return None
+    minutes = int(report.poll_period.total_seconds() // 60)
+    return (
+        f"the newest catalog snapshot is from {last:%Y-%m-%d %H:%M} UTC, {_age(now - last)} before the time "
+        f"judged ({now:%Y-%m-%d %H:%M} UTC; more than {MISSED_RUN_PERIODS} poll periods of "
+        f"CATALOG_POLL_PERIOD_MINUTES={minutes}): dates announced since are not in it; read the catalog first: "
+        f"{_command(ctx, 'check')}"
+    )
+
+
+def _warnings(ctx: Context, report: Any, now: datetime, explicit: bool) -> list[str]:
+    """What makes this answer less than current, each said once on stderr (and in the JSON document)."""
+    found = [w for w in (_past_warning(report, now, explicit), _stale_warning(ctx, report, now)) if w]
+    for warning in found:
+        sys.stderr.write(f"warning: {warning}\n")
+    return found
+
+
 # the order a person reads a plan in: what is broken, then what is at risk, then what will move
 
 
@@ -429,68 +546,65 @@ def _ordered(assessments: Sequence[Assessment]) -> list[Assessment]:
 
 
 def cmd_deployments(args: argparse.Namespace, out: TextIO) -> int:
-    """List the inventory with retirement countdowns."""
+    """List the inventory with retirement countdowns. The JSON document is the list of deployments, as an az list
+    command prints it."""
     ctx = _context(args)
-    as_json = args.format == "json"
+    as_json = _documented(args)
     _intro(ctx, out, to_stderr=as_json)
     services = _services(ctx, read_only=not args.refresh)
     now = args.at or datetime.now(UTC)
     ok = _refresh(services, now, sys.stderr if as_json else out) if args.refresh else True
     report = services.status(now)
-    warning = _past_warning(report, now, args.at is not None)
-    if warning:
-        sys.stderr.write(f"warning: {warning}\n")
+    _warnings(ctx, report, now, args.at is not None)
     assessments = sorted(
         report.assessments, key=lambda a: (a.days_left is None, a.days_left or 0, a.deployment.key)
     )
-    if as_json:
-        by_id = {d["deploymentId"]: d for d in report.to_json()["deployments"]}  # type: ignore[attr-defined]
-        _json(
-            {
-                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
-                "at": format_instant(now),
-                "warnings": [warning] if warning else [],
-                "deployments": [by_id[a.deployment.resource_id] for a in assessments],
-            },
-            out,
-        )
-        return EXIT_OK if ok else EXIT_FAILED
-    if not assessments:
-        out.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
-        return EXIT_OK if ok else EXIT_FAILED
-    rows = [["DEPLOYMENT", "ACCOUNT", "REGION", "MODEL", "VERSION", "SKU", "POLICY", "RETIRES", "DAYS LEFT"]]
-    for a in assessments:
-        d = a.deployment
-        rows.append(
-            [
-                d.name,
-                d.account_id.rsplit("/", 1)[-1],
-                d.location,
-                d.model_name,
-                d.model_version,
-                d.sku_name,
-                d.policy,
-                _date(a.retirement_date),
-                _days(a.days_left),
-            ]
-        )
-    _table(rows, out)
-    out.write(f"\n{len(assessments)} deployment(s) as of {now:%Y-%m-%d %H:%M} UTC\n")
+    by_id = {d["deploymentId"]: d for d in report.to_json()["deployments"]}  # type: ignore[attr-defined]
+
+    def table(o: TextIO) -> None:
+        if not assessments:
+            o.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
+            return
+        rows = [
+            ["DEPLOYMENT", "ACCOUNT", "REGION", "MODEL", "VERSION", "SKU", "POLICY", "RETIRES", "DAYS LEFT"]
+        ]
+        for a in assessments:
+            d = a.deployment
+            rows.append(
+                [
+                    d.name,
+                    d.account_id.rsplit("/", 1)[-1],
+                    d.location,
+                    d.model_name,
+                    d.model_version,
+                    d.sku_name,
+                    d.policy,
+                    _date(a.retirement_date),
+                    _days(a.days_left),
+                ]
+            )
+        _table(rows, o)
+        o.write(f"\n{len(assessments)} deployment(s) as of {now:%Y-%m-%d %H:%M} UTC\n")
+
+    if as_json and not assessments:
+        sys.stderr.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
+    emit(args, [by_id[a.deployment.resource_id] for a in assessments], out, table)
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def _fail_on(values: list[str] | None, within: int | None) -> list[str]:
     kinds = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    kinds = [FAIL_ON_SPELLINGS.get(k, k) for k in kinds]  # at-risk: the spelling before statuses had one
     wrong = [k for k in kinds if k not in FAIL_ON]
     if wrong:
         raise UsageError(f"--fail-on {', '.join(wrong)}: choose from {', '.join(FAIL_ON)}")
-    if within is not None and "at-risk" not in kinds:
-        raise UsageError("--within DAYS applies to --fail-on at-risk")
+    if within is not None and Status.AT_RISK.value not in kinds:
+        raise UsageError(f"--within DAYS applies to --fail-on {Status.AT_RISK.value}")
     return list(dict.fromkeys(kinds))
 
 
 def gate(assessments: Sequence[Assessment], kinds: Sequence[str], within: int | None) -> list[Assessment]:
-    """The deployments a CI gate fails on: broken ones for either kind; with at-risk, also those at risk (within
+    """The deployments a CI gate fails on: broken ones for either kind; with atRisk, also those at risk (within
     DAYS of their date when given)."""
     if not kinds:
         return []
@@ -498,7 +612,7 @@ def gate(assessments: Sequence[Assessment], kinds: Sequence[str], within: int | 
     for a in assessments:
         if a.status is Status.BROKEN or (
             a.status is Status.AT_RISK
-            and "at-risk" in kinds
+            and Status.AT_RISK.value in kinds
             and (within is None or (a.days_left is not None and a.days_left <= within))
         ):
             hits.append(a)
@@ -509,41 +623,34 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     """For every deployment: policy, version, what will happen and when. Writes nothing."""
     kinds = _fail_on(args.fail_on, args.within)
     ctx = _context(args)
-    as_json = args.format == "json"
+    as_json = _documented(args)
     _intro(ctx, out, to_stderr=as_json)
     services = _services(ctx, read_only=not args.refresh)
     now = args.at or datetime.now(UTC)
     ok = _refresh(services, now, sys.stderr if as_json else out) if args.refresh else True
     report = services.status(now)
-    warning = _past_warning(report, now, args.at is not None)
-    if warning:
-        sys.stderr.write(f"warning: {warning}\n")
+    warnings = _warnings(ctx, report, now, args.at is not None)
     assessments = _ordered(report.assessments)
     mode = "enforce" if services.settings.enforce else "plan"
     failing = gate(assessments, kinds, args.within)
-    if as_json:
-        data = report.to_json()
-        by_id = {d["deploymentId"]: d for d in data["deployments"]}  # type: ignore[attr-defined]
-        _json(
-            {
-                "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
-                "at": format_instant(now),
-                "mode": mode,
-                "warnings": [warning] if warning else [],
-                "counts": data["counts"],
-                "deployments": [by_id[a.deployment.resource_id] for a in assessments],
-                "failOn": kinds,
-                "failing": [a.deployment.resource_id for a in failing],
-            },
-            out,
-        )
-    else:
-        out.write(
-            f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n"
-        )
+    data = report.to_json()
+    by_id = {d["deploymentId"]: d for d in data["deployments"]}  # type: ignore[attr-defined]
+    document = {
+        "state": describe_store(ctx.state, ctx.settings.state_table_prefix),
+        "at": format_instant(now),
+        "mode": mode,
+        "warnings": warnings,
+        "counts": data["counts"],
+        "deployments": [by_id[a.deployment.resource_id] for a in assessments],
+        "failOn": kinds,
+        "failing": [a.deployment.resource_id for a in failing],
+    }
+
+    def table(o: TextIO) -> None:
+        o.write(f"Plan as of {now:%Y-%m-%d %H:%M} UTC (POLICY_MODE={mode}; this command writes nothing)\n\n")
         if not assessments:
-            out.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
-            return EXIT_OK if ok else EXIT_FAILED
+            o.write(f"No deployments in this state's inventory: {_empty_hint(ctx)}.\n")
+            return
         rows = [
             ["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "POLICY", "WHEN", "DAYS", "WHAT HAPPENS"]
         ]
@@ -562,9 +669,11 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
                     a.summary,
                 ]
             )
-        _table(rows, out)
+        _table(rows, o)
         counts = Counter(a.status for a in assessments)
-        out.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
+        o.write("\n" + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]) + "\n")
+
+    emit(args, document, out, table)
     if failing:
         within = f" within {args.within} days" if args.within is not None else ""
         names = ", ".join(a.deployment.name for a in failing[:10]) + (" …" if len(failing) > 10 else "")
@@ -603,8 +712,9 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
         except ValueError:
             raise UsageError(f"{args.events} is neither JSON nor JSON lines: {exc}") from None
     ctx = _context(args)
-    _intro(ctx, out)
-    services = _services(ctx, read_only=not args.allow_empty)
+    as_json = _documented(args)
+    _intro(ctx, out, to_stderr=as_json)
+    services = _services(ctx, writes_if_found=not args.allow_empty)
     # an empty inventory means the subscribers' ledger is elsewhere too: a replay here would decide nothing for
     # the deployments and could post alerts the app already posted
     if not args.allow_empty and _refuse_empty(ctx, services, "replaying events"):
@@ -612,27 +722,120 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     now = args.at or datetime.now(UTC)
     deliveries = deliver(events, services.subscribers(), now)
-    rows = [["EVENT", "TYPE", "SUBSCRIBER", "OUTCOME", "DETAIL"]]
-    for dlv in deliveries:
-        rows.append(
-            [
-                dlv.event_id[:12],
-                dlv.event_type.removeprefix("ModelLifecycle."),
-                dlv.subscriber,
-                dlv.outcome,
-                dlv.detail,
-            ]
-        )
-    _table(rows, out)
     bad = [d for d in deliveries if d.outcome in (RETRY, "failed", "rejected")]
     retry = sum(d.outcome == RETRY for d in deliveries)
     again = f": {_command(ctx, f'deliver {args.events}')}" if retry else ""
-    out.write(
-        f"\n{len(events)} event(s) delivered, {len(bad)} not processed"
-        + (f" ({retry} transient: deliver them again later{again})" if retry else "")
-        + "\n"
+    summary = f"{len(events)} event(s) delivered, {len(bad)} not processed" + (
+        f" ({retry} transient: deliver them again later{again})" if retry else ""
     )
+    document = {
+        "events": len(events),
+        "notProcessed": len(bad),
+        "transient": retry,
+        "summary": summary,
+        "deliveries": [
+            {
+                "eventId": d.event_id,
+                "eventType": d.event_type,
+                "subscriber": d.subscriber,
+                "outcome": d.outcome,
+                "detail": d.detail,
+            }
+            for d in deliveries
+        ],
+    }
+
+    def table(o: TextIO) -> None:
+        rows = [["EVENT", "TYPE", "SUBSCRIBER", "OUTCOME", "DETAIL"]]
+        for dlv in deliveries:
+            rows.append(
+                [
+                    dlv.event_id[:12],
+                    dlv.event_type.removeprefix("ModelLifecycle."),
+                    dlv.subscriber,
+                    dlv.outcome,
+                    dlv.detail,
+                ]
+            )
+        _table(rows, o)
+        o.write(f"\n{summary}\n")
+
+    emit(args, document, out, table)
     return EXIT_FAILED if bad else EXIT_OK
+
+
+def add_deployment_address(p: argparse.ArgumentParser) -> None:
+    """How a command names one deployment, as az names a resource: its ARM id (positional or --ids), or its name
+    with as much of --subscription, -g/--resource-group and --account as tells it apart in the inventory."""
+    p.add_argument(
+        "deployment_id",
+        nargs="?",
+        metavar="DEPLOYMENT_ID",
+        help="the deployment's ARM resource id (or --ids, or -n NAME with --account/-g/--subscription)",
+    )
+    where = p.add_argument_group("the deployment, as az addresses a resource")
+    where.add_argument("--ids", metavar="ID", help="the deployment's ARM resource id")
+    where.add_argument("--subscription", metavar="ID", help="its subscription id")
+    where.add_argument("-g", "--resource-group", metavar="NAME", help="its resource group")
+    where.add_argument("--account", "--account-name", metavar="NAME", help="its Azure OpenAI account")
+    where.add_argument("-n", "--name", "--deployment-name", metavar="NAME", help="the deployment's name")
+
+
+def _ascii_lower(text: str) -> str:
+    return arm_key(text)  # ARM compares names ignoring ASCII case only
+
+
+def deployment_address(args: argparse.Namespace, deployments: Sequence[Deployment]) -> str:
+    """The ARM id the address options name. UsageError when they name none clearly (no name, an id and parts
+    both, or a name several deployments share); an unknown one is returned as given, for the service's refusal."""
+    ids: list[str] = [v for v in (args.deployment_id, args.ids) if v]
+    parts = {
+        "--subscription": args.subscription,
+        "-g": args.resource_group,
+        "--account": args.account,
+        "-n": args.name,
+    }
+    given = {k: v for k, v in parts.items() if v}
+    if len(ids) > 1:
+        raise UsageError("the deployment is named twice: give DEPLOYMENT_ID or --ids, not both")
+    if ids and given:
+        raise UsageError(
+            f"{' '.join(given)} with an ARM id: name the deployment one way, its id or "
+            "-n NAME (with --account, -g, --subscription)"
+        )
+    if ids:
+        return ids[0]
+    if not args.name:
+        raise UsageError(
+            "which deployment? give its ARM id (DEPLOYMENT_ID or --ids), or -n NAME (with --account, -g or "
+            "--subscription when the name is not unique)"
+        )
+
+    def fields(d: Deployment) -> dict[str, str]:
+        segments = d.resource_id.strip("/").split("/")
+        return {
+            "--subscription": subscription_of(d.resource_id) or "",
+            "-g": segments[3] if len(segments) > 3 else "",
+            "--account": d.account_id.rsplit("/", 1)[-1],
+            "-n": d.name,
+        }
+
+    wanted = {k: _ascii_lower(v) for k, v in given.items()}
+    found = [d for d in deployments if all(_ascii_lower(fields(d)[k]) == v for k, v in wanted.items())]
+    if len(found) == 1:
+        return found[0].resource_id
+    if len(found) > 1:
+        raise UsageError(
+            f"{len(found)} deployments match {' '.join(f'{k} {v}' for k, v in given.items())}: add --account, -g "
+            "or --subscription, or give the ARM id:\n"
+            + "".join(f"  {d.resource_id}\n" for d in found).rstrip()
+        )
+    if len(given) == 4:  # fully named: the service says it is not in the inventory, with what to do
+        return (
+            f"/subscriptions/{args.subscription}/resourceGroups/{args.resource_group}/providers/"
+            f"Microsoft.CognitiveServices/accounts/{args.account}/deployments/{args.name}"
+        )
+    return f"(a deployment named {' '.join(f'{k} {v}' for k, v in given.items())})"
 
 
 def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
@@ -642,14 +845,16 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     from shared.services.rollback import RollbackRefused
 
     ctx = _context(args)
-    _intro(ctx, out)
-    services = _services(ctx, read_only=True)
+    as_json = _documented(args)
+    _intro(ctx, out, to_stderr=as_json)
+    services = _services(ctx, writes_if_found=True)
     if _refuse_empty(ctx, services, "a rollback"):
         return EXIT_FAILED
+    deployment_id = deployment_address(args, services.stores.list_deployments())
     now = args.at or datetime.now(UTC)
     try:
         result = services.rollback.rollback(
-            args.deployment_id,
+            deployment_id,
             now,
             to_version=args.to,
             dry_run=args.dry_run,
@@ -658,37 +863,107 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
             requested_by=f"{getpass.getuser()} (command line)",
         )
     except RollbackRefused as exc:
-        sys.stderr.write(f"refused ({exc.reason}): {exc}\n")
+        sys.stderr.write(f"refused ({exc.reason}): {_as_run(str(exc))}\n")
         if exc.reason in ("unknown-deployment", "stale-inventory"):
             sys.stderr.write(f"  refresh this state's inventory: {_command(ctx, 'deployments --refresh')}\n")
+        if as_json:
+            emit(
+                args,
+                {
+                    "deploymentId": deployment_id,
+                    "outcome": "refused",
+                    "reason": exc.reason,
+                    "dryRun": args.dry_run,
+                    "written": False,
+                    "message": str(exc),
+                },
+                out,
+            )
         return EXIT_FAILED
-    out.write(result.describe() + "\n")
-    if result.event is not None:
-        out.write(f"published {result.event.event_type} ({result.event.id})\n")
-    if args.dry_run:
-        out.write(f"to do it: {_command(ctx, f'rollback {args.deployment_id}')}\n")
+    plan = result.plan
+    d = plan.deployment
+    if plan.done is not None:
+        outcome = "already-done"
+    elif args.dry_run:
+        outcome = "dry-run"
+    else:
+        outcome = "rolled-back" if result.written else "already-done"
+    # the same command without --dry-run: every option that shapes the rollback, the id that names it exactly
+    options = "".join(
+        f" {flag} {value}" for flag, value in (("--to", args.to), ("--as-new", args.as_new)) if value
+    ) + (" --force" if args.force else "")
+    todo = _command(ctx, f"rollback {d.resource_id}{options}") if outcome == "dry-run" else None
+    document = {
+        "deploymentId": d.resource_id,
+        "name": d.name,
+        "outcome": outcome,
+        "dryRun": args.dry_run,
+        "written": result.written,
+        "from": {"model": d.model_name, "version": d.model_version}
+        if plan.done is None
+        else {"model": plan.done.from_model or d.model_name, "version": plan.done.from_version},
+        "to": {"model": plan.model, "version": plan.target_version},
+        "sideBySide": plan.sibling_id,
+        "targetRetires": format_instant(plan.available_until) if plan.available_until else None,
+        "message": result.describe(),
+        "event": result.event.id if result.event is not None else None,
+        "toDoIt": todo,
+    }
+
+    def table(o: TextIO) -> None:
+        o.write(result.describe() + "\n")
+        if result.event is not None:
+            o.write(f"published {result.event.event_type} ({result.event.id})\n")
+        if todo:
+            o.write(f"to do it: {todo}\n")
+
+    emit(args, document, out, table)
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    """Write the status page (the same one GET /api/status serves) to a file, or to stdout with --out -."""
+    """Write the status page (the same one GET /api/status serves): HTML by default, or its JSON document in any
+    output format; to stdout, or to a file with --out."""
     from shared.presentation.status_page import render_status_page
 
-    to_stdout = args.out == "-"
+    to_file = args.out not in (None, "-")
     ctx = _context(args)
-    _intro(ctx, out, to_stderr=to_stdout)
+    _intro(ctx, out, to_stderr=not to_file)
     services = _services(ctx, read_only=True)
     now = args.at or datetime.now(UTC)
     report = services.status(now)
-    warning = _past_warning(report, now, args.at is not None)
-    if warning:
-        sys.stderr.write(f"warning: {warning}\n")
-    if args.format == "json":
-        text = json.dumps(report.to_json(), indent=2) + "\n"
-    else:
-        text = render_status_page(report)
+    _warnings(ctx, report, now, args.at is not None)
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in Status if report.count(s))
-    if to_stdout:
+    if args.format == "html" and not args.query:
+        text = render_status_page(report)
+    else:
+        import io
+
+        buffer = io.StringIO()
+
+        def table(o: TextIO) -> None:
+            rows = [["STATUS", "DEPLOYMENT", "REGION", "MODEL", "VERSION", "WHEN", "DAYS", "WHAT HAPPENS"]]
+            for a in report.assessments:
+                d = a.deployment
+                when = _date(a.action_date or a.retirement_date)
+                rows.append(
+                    [
+                        a.status.value,
+                        d.name,
+                        d.location,
+                        d.model_name,
+                        d.model_version,
+                        when,
+                        _days(a.days_left),
+                        a.summary,
+                    ]
+                )
+            _table(rows, o)
+
+        fmt = "json" if args.format == "html" else args.format  # html with --query: the queried JSON
+        emit(argparse.Namespace(format=fmt, query=args.query), report.to_json(), buffer, table)
+        text = buffer.getvalue()
+    if not to_file:
         out.write(text)
         sys.stderr.write(f"{len(report.assessments)} deployment(s): {counts or 'none'}\n")
         return EXIT_OK
@@ -703,7 +978,7 @@ def _kinds_text(kinds: Sequence[str]) -> str:
     return "kinds:\n" + "".join(f"  {k}\n" for k in sorted(kinds))
 
 
-def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
+def choose_kind(kind: str | None, args: argparse.Namespace, out: TextIO) -> list[str] | None:
     """The sample kinds --kind picks: all for none; the list of kinds (printed, then None) for an empty value;
     a UsageError listing them for an unknown one."""
     from shared.presentation.alert_samples import sample_messages
@@ -712,7 +987,7 @@ def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
     if kind is None:
         return known
     if not kind:
-        out.write(_kinds_text(known))
+        emit(args, sorted(known), out, lambda o: o.write(_kinds_text(known)))
         return None
     if kind not in known:
         raise UsageError(f"unknown kind {kind!r}; " + _kinds_text(known).rstrip("\n"))
@@ -720,26 +995,43 @@ def choose_kind(kind: str | None, out: TextIO) -> list[str] | None:
 
 
 def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer."""
+    """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer.
+    The table view heads each payload with a comment line; -o json is one document (a list, one item a sample)."""
     from shared.presentation.alert_samples import sample_messages
     from shared.presentation.render import slack_payload, teams_payload
 
-    kinds = choose_kind(args.kind, out)
+    kinds = choose_kind(args.kind, args, out)
     if kinds is None:
         return EXIT_OK
     chosen = sample_messages()
+    samples: list[dict[str, object]] = []
     for name in kinds:
         for message in chosen[name]:
-            out.write(f"# {name}: {message.kind}, severity {message.severity.label}\n")
+            sample: dict[str, object] = {
+                "sample": name,
+                "kind": message.kind,
+                "severity": message.severity.label,
+            }
             if args.channel in ("slack", "both"):
-                out.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
-                out.write(json.dumps(slack_payload(message), indent=2, ensure_ascii=False) + "\n")
+                sample["slack"] = slack_payload(message)
             if args.channel in ("teams", "both"):
-                out.write(
+                sample["teams"] = teams_payload(message)
+            samples.append(sample)
+
+    def table(o: TextIO) -> None:
+        for sample in samples:
+            o.write(f"# {sample['sample']}: {sample['kind']}, severity {sample['severity']}\n")
+            if "slack" in sample:
+                o.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
+                o.write(json.dumps(sample["slack"], indent=2, ensure_ascii=False) + "\n")
+            if "teams" in sample:
+                o.write(
                     "## Teams Workflows (the card is attachments[0].content: https://adaptivecards.microsoft.com/designer)\n"
                 )
-                out.write(json.dumps(teams_payload(message), indent=2, ensure_ascii=False) + "\n")
-            out.write("\n")
+                o.write(json.dumps(sample["teams"], indent=2, ensure_ascii=False) + "\n")
+            o.write("\n")
+
+    emit(args, samples, out, table)
     return EXIT_OK
 
 
@@ -747,13 +1039,16 @@ def cmd_alerts_send(args: argparse.Namespace, out: TextIO) -> int:
     """Post one test message to the route's real webhooks and report each channel's answer."""
     from shared.cli_alerts import send_test
 
-    kinds = choose_kind(args.kind, out)
+    kinds = choose_kind(args.kind, args, out)
     if kinds is None:
         return EXIT_OK
     ctx = _context(args)
+    notes = sys.stderr if _documented(args) else out
     for note in ctx.notes:
-        out.write(f"note: {note}\n")
-    return send_test(ctx.settings, args.route, kinds[0] if args.kind else None, out)
+        notes.write(f"note: {note}\n")
+    result = send_test(ctx.settings, args.route, kinds[0] if args.kind else None)
+    emit(args, result.to_json(), out, lambda o: o.write(result.lines()))
+    return result.exit_code
 
 
 def _state_arg(text: str) -> StateStoreConfig:
@@ -820,15 +1115,6 @@ def _add_global_options(p: argparse.ArgumentParser) -> None:
         )
 
 
-def _format_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--format",
-        choices=("table", "json"),
-        default="table",
-        help="table for people (default), json for scripts (stdout carries the document only)",
-    )
-
-
 # description and example of every command (--help): (description, example lines)
 HELP: dict[str, tuple[str, str]] = {
     "check": (
@@ -836,28 +1122,29 @@ HELP: dict[str, tuple[str, str]] = {
         "stored snapshot, record and publish events) and show what changed. Without WATCH_SUBSCRIPTION_ID it "
         "reads the bundled sample catalog; without EVENTGRID_TOPIC_ENDPOINT it appends events to "
         ".modelwatch/events.jsonl.",
-        "modelwatch check --dry-run\nmodelwatch check --at 2025-06-01T00:00:00Z --format json",
+        "modelwatch check --dry-run\nmodelwatch check --at 2025-06-01T00:00:00Z -o json",
     ),
     "run": (
         "The timer's whole job, as catalog_timer does it (Services.run_timer): refresh the deployment "
         "inventory, run the catalog cycle, publish. Needs WATCH_SUBSCRIPTION_ID and WATCH_LOCATIONS.",
-        "modelwatch run --app-settings app-settings.json\nmodelwatch run --at 2026-03-01T00:00:00Z --format json",
+        "modelwatch run --app-settings app-settings.json\nmodelwatch run --at 2026-03-01T00:00:00Z -o json",
     ),
     "demo": (
         "Replay real lifecycle history (2024-2026) through the whole pipeline, offline: state, events, alerts "
-        "and the status page are written to --output.",
+        "and the status page are written to --out (default demo-output).",
         "modelwatch demo\nmodelwatch plan --state sqlite:///demo-output/state.db   # then, against its state",
     ),
     "deployments": (
         "List the deployment inventory with retirement countdowns (from the state; --refresh reads ARM first).",
-        "modelwatch deployments --app-settings app-settings.json\nmodelwatch deployments --refresh --format json",
+        "modelwatch deployments --app-settings app-settings.json\n"
+        "modelwatch deployments -o tsv --query \"[?status=='broken'].[name, account, version]\"",
     ),
     "plan": (
         "What will happen to every deployment, and when. Writes nothing, whatever POLICY_MODE says. --fail-on "
-        "makes it a CI gate: exit 1 when a deployment is broken (broken) or at risk or broken (at-risk). A past "
+        "makes it a CI gate: exit 1 when a deployment is broken (broken) or at risk or broken (atRisk). A past "
         "--at is judged against the catalog and inventory as stored now (a warning says so).",
         "modelwatch plan --state https://mystorage.table.core.windows.net\n"
-        "modelwatch plan --fail-on at-risk --within 30 --format json",
+        "modelwatch plan --fail-on atRisk --within 30 -o json --query failing",
     ),
     "deliver": (
         "Hand an Event Grid delivery body or dead-letter file to the subscribers, through the same code path as "
@@ -867,13 +1154,16 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "rollback": (
         "Put a deployment back on its previous version (and NoAutoUpgrade) while that version exists. Refused, "
-        "with a reason, when it cannot; an empty inventory means the wrong state.",
-        "modelwatch rollback /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/"
-        "accounts/<acct>/deployments/<name> --dry-run --app-settings app-settings.json",
+        "with a reason, when it cannot; an empty inventory means the wrong state. Name the deployment by its ARM "
+        "id (or --ids), or by -n NAME with as much of --account, -g and --subscription as tells it apart.",
+        "modelwatch rollback -g <rg> --account <acct> -n <name> --dry-run --app-settings app-settings.json\n"
+        "modelwatch rollback --ids /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/"
+        "accounts/<acct>/deployments/<name> -o json",
     ),
     "report": (
-        "Write the status page (the same one GET /api/status serves) as HTML or JSON; --out - writes to stdout.",
-        "modelwatch report --out status.html\nmodelwatch report --out - --format json | jq .counts",
+        "Write the status page (the same one GET /api/status serves): HTML (default) to stdout or --out FILE; "
+        "-o json|yaml|table|tsv gives its data.",
+        "modelwatch report --out status.html\nmodelwatch report -o json --query counts",
     ),
     "alerts": (
         "Alert tools: preview the payloads of every message kind, or send a test message to a route.",
@@ -892,7 +1182,7 @@ HELP: dict[str, tuple[str, str]] = {
     "settings": (
         "Validate the settings exactly as the function app does at start (every problem named; exit 2 when it "
         "would refuse to start) and show each value, secrets masked, and where it came from.",
-        "modelwatch settings\nmodelwatch settings --app-settings app-settings.json --format json",
+        "modelwatch settings\nmodelwatch settings --app-settings app-settings.json -o json",
     ),
     "iac": (
         "Model pins in infrastructure code: Bicep, Terraform, ARM templates.",
@@ -901,7 +1191,7 @@ HELP: dict[str, tuple[str, str]] = {
     "iac scan": (
         "Find every Azure OpenAI deployment in Bicep, Terraform and ARM templates and judge each pinned version "
         "against the catalog (--catalog-file, else the state, else the bundled sample).",
-        "modelwatch iac scan infra --format sarif --output pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
+        "modelwatch iac scan infra -o sarif --out pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
     ),
     "iac fix": (
         "Rewrite each pin to its recommendation and print the diff.",
@@ -929,10 +1219,13 @@ def build_parser() -> argparse.ArgumentParser:
     prog = _prog()
     parser = argparse.ArgumentParser(
         prog=prog,
+        allow_abbrev=False,
         description="modelwatch: Azure OpenAI model lifecycle watcher. Settings come from the environment and\n"
         "local.settings.json (see local.settings.sample.json), or from the deployed app with --app-settings.",
         epilog=f"example:\n  {prog} settings\n  {prog} plan --app-settings app-settings.json\n\n"
-        "Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or settings.",
+        "Every command: -o/--output json|jsonc|table|tsv|yaml|none and --query JMESPath, as in az; --out PATH where it\n"
+        "writes a file. Exit codes: 0 success, 1 an operation failed (or a --fail-on gate matched), 2 bad usage or\n"
+        "settings.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"modelwatch {VERSION}")
@@ -949,20 +1242,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--dry-run", action="store_true", help="diff and show, but write and publish nothing")
     check.add_argument("--locations", help="comma-separated locations (default: WATCH_LOCATIONS)")
-    _format_option(check)
     check.set_defaults(handler=cmd_check)
 
     run = leaves["run"] = sub.add_parser(
         "run", help="the timer's whole job: inventory refresh, catalog cycle, publish"
     )
     run.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
-    _format_option(run)
     run.set_defaults(handler=cmd_run)
 
     demo = leaves["demo"] = sub.add_parser(
         "demo", help="replay real lifecycle history (2024-2026) through the whole pipeline, offline"
     )
-    demo.add_argument("--output", default="demo-output", help="folder for state, events, alerts, status page")
+    add_out_option(demo, "folder for state, events, alerts, status page (default: demo-output)")
+    add_output_options(demo, legacy_path=True)  # --output DIR, its old flag, still works (with a note)
     demo.set_defaults(handler=cmd_demo)
 
     deployments = leaves["deployments"] = sub.add_parser(
@@ -972,7 +1264,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--at", type=_instant, help="count down from this ISO-8601 instant (default: now)"
     )
     deployments.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
-    _format_option(deployments)
     deployments.set_defaults(handler=cmd_deployments)
 
     plan = leaves["plan"] = sub.add_parser(
@@ -984,16 +1275,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on",
         action="append",
         metavar="KIND",
-        help="exit 1 when a deployment is broken (broken), or at risk or broken (at-risk); "
-        "repeat or comma-separate",
+        help="exit 1 when a deployment is broken (broken), or at risk or broken (atRisk; at-risk is "
+        "understood too); repeat or comma-separate",
     )
     plan.add_argument(
         "--within",
         type=_days_arg,
         metavar="DAYS",
-        help="with --fail-on at-risk: only deployments at risk within this many days count",
+        help="with --fail-on atRisk: only deployments at risk within this many days count",
     )
-    _format_option(plan)
     plan.set_defaults(handler=cmd_plan)
 
     deliver = leaves["deliver"] = sub.add_parser(
@@ -1016,7 +1306,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = leaves["rollback"] = sub.add_parser(
         "rollback", help="put a deployment back on its previous version"
     )
-    rollback.add_argument("deployment_id", metavar="DEPLOYMENT_ID", help="the deployment's ARM resource id")
+    add_deployment_address(rollback)
     rollback.add_argument(
         "--to", metavar="VERSION", help="the version to go back to (default: the previous one)"
     )
@@ -1036,9 +1326,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = leaves["report"] = sub.add_parser(
         "report", help="write the status page to a file or stdout (HTML, or JSON)"
     )
-    report.add_argument("--out", required=True, help="the file to write, e.g. status.html; - for stdout")
+    add_out_option(report, "the file to write, e.g. status.html (default, or -: stdout)")
     report.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
-    report.add_argument("--format", choices=("html", "json"), default="html")
+    add_output_options(report, formats=("html", *FORMATS), default="html")
     report.set_defaults(handler=cmd_report)
 
     alerts = leaves["alerts"] = sub.add_parser(
@@ -1071,7 +1361,6 @@ def build_parser() -> argparse.ArgumentParser:
     show = leaves["settings"] = sub.add_parser(
         "settings", help="validate the settings as the function app does, and show each value and its source"
     )
-    _format_option(show)
     show.set_defaults(handler=cmd_settings)
 
     __import__("shared.iac.cli").iac.cli.register(sub)  # `iac scan|fix` (#17), imported only here
@@ -1083,9 +1372,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name, p in leaves.items():
         _describe(p, name, prog)
         _add_global_options(p)
+        if "--output" not in p._option_string_actions and p.get_default("handler"):
+            add_output_options(p)  # every command: -o/--output, --format, --query
         if name.startswith("iac ") and p.get_default("handler"):
             p.set_defaults(handler=_with_state_line(p.get_default("handler")))
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """--form is not --format: argparse's prefix matching off on every parser (commands added later included),
+    so a misspelt or shortened option is an error, as in az."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def _with_state_line(handler: Any) -> Any:
@@ -1093,11 +1395,17 @@ def _with_state_line(handler: Any) -> Any:
 
     def run_with_state_line(args: argparse.Namespace, out: TextIO) -> int:
         ctx = _context(args)
-        document = getattr(args, "format", "table") != "table" and not getattr(args, "output", None)
+        document = _documented(args) and not getattr(args, "out", None)
         _intro(ctx, out, to_stderr=document)
         return int(handler(args, out))
 
     return run_with_state_line
+
+
+def _as_run(text: str) -> str:
+    """A message from below the CLI (a service's refusal) names commands as ``python -m shared ...``: said as this
+    command line was started (``modelwatch ...`` once installed)."""
+    return text.replace(f"{PROG} ", f"{_prog()} ")
 
 
 def _quiet_broken_pipe(stream: TextIO) -> None:
@@ -1135,11 +1443,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         except SettingsError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return EXIT_USAGE
-        except UsageError as exc:
+        except (UsageError, OutputError) as exc:
             sys.stderr.write(f"error: {exc}\n")
             return EXIT_USAGE
         except ModelWatchError as exc:
-            sys.stderr.write(f"error: {exc}\n")
+            sys.stderr.write(f"error: {_as_run(str(exc))}\n")
             return EXIT_FAILED
     except BrokenPipeError:
         _quiet_broken_pipe(stream)

@@ -219,11 +219,17 @@ def describe_store(config: StateStoreConfig, table_prefix: str = Settings.state_
         return config.describe()
     if config.kind == "endpoint":
         return f"Table Storage at {config.describe()}{tables}"
-    text = config.value.reveal()
-    if "UseDevelopmentStorage=true" in text.replace(" ", ""):
+    if _is_azurite(config):
         return f"Table Storage at Azurite (UseDevelopmentStorage=true){tables}"
     endpoint = table_endpoint(config)
     return f"Table Storage at {endpoint or '?'} (connection string, key not shown){tables}"
+
+
+def _is_azurite(config: StateStoreConfig) -> bool:
+    return (
+        config.kind == "connection-string"
+        and "UseDevelopmentStorage=true" in config.value.reveal().replace(" ", "")
+    )
 
 
 def table_endpoint(config: StateStoreConfig) -> str | None:
@@ -317,6 +323,13 @@ def with_state(settings: Settings, sources: Sources, state: str | None, table_pr
     elif settings.state_store is not None:
         name = next(n for n in STATE_NAMES if sources.environ.get(n, "").strip())
         config, origin = settings.state_store, f"{name} from {sources.source_of(name)}"
+        if _is_azurite(config):
+            # the usual surprise: `cp local.settings.sample.json local.settings.json` points every command at
+            # Azurite; say which file did it, and the way back to the local file
+            origin = (
+                f"{sources.source_of(name)} sets {name}=UseDevelopmentStorage=true: Azurite, which must be "
+                f"running (npx azurite-table); --state sqlite:///{bootstrap.DEFAULT_STATE} reads the local file"
+            )
     else:
         config = StateStoreConfig("sqlite", Secret(bootstrap.DEFAULT_STATE))
         origin = "default: no STATE_STORE or AzureWebJobsStorage set"

@@ -1,3 +1,5 @@
-"""The version of modelwatch: the one place it is written (pyproject.toml reads it, ``--version`` prints it)."""
+"""The version of modelwatch, as the command line prints it (written once, in shared/domain/version.py)."""
 
-VERSION = "0.1.0"
+from shared.domain.version import VERSION
+
+__all__ = ["VERSION"]

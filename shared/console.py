@@ -38,6 +38,17 @@ class Console:
         assert isinstance(self._rich, RichConsole)
         self._rich.print(Text.assemble(*segments))
 
+    def json(self, text: str) -> None:
+        """A JSON document: highlighted on a colour terminal (``-o jsonc``), as written otherwise."""
+        if self._rich is None:
+            self.out.write(text)
+            return
+        from rich.console import Console as RichConsole
+        from rich.json import JSON
+
+        assert isinstance(self._rich, RichConsole)
+        self._rich.print(JSON(text, indent=2, ensure_ascii=False))
+
 
 def _wants_colour(out: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):

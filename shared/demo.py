@@ -105,7 +105,11 @@ def demo_settings(output: Path) -> Settings:
     )
 
 
-def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
+def run_demo(
+    output: Path, out: TextIO, timeline_path: Path = TIMELINE, *, prog: str = "python -m shared"
+) -> int:
+    """Replay the timeline into ``output``; ``prog`` is how the printed commands start (the installed
+    ``modelwatch`` or ``python -m shared``)."""
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
@@ -151,9 +155,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
                 target.resource_id, at, as_new=ask.get("asNew"), requested_by=ask.get("by", "payments-oncall")
             )
             side = f" --as-new {ask['asNew']}" if ask.get("asNew") else ""
-            console.line(
-                "  ", ("operator", "magenta"), f": python -m shared rollback .../{target.name}{side}"
-            )
+            console.line("  ", ("operator", "magenta"), f": {prog} rollback -n {target.name}{side}")
             console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
         # the alerts timer, once the held news has settled: one message per route and group
@@ -162,7 +164,7 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
-    _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console)
+    _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console, prog)
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
     messages = sum(kind == "teams" for _, kind, _ in sent)  # every demo route has Teams and Slack: one each
     console.line()
@@ -183,24 +185,27 @@ def run_demo(output: Path, out: TextIO, timeline_path: Path = TIMELINE) -> int:
     for command in (
         f"plan {state}",
         f"deployments {state}",
-        f"report --out - --format json {state} | head",
+        f"report -o json {state} | head",
         f"plan {state} --fail-on broken   # a CI gate: exits 1, a deployment is broken",
     ):
-        console.line(f"  python -m shared {command}")
+        console.line(f"  {prog} {command}")
     return 1 if failed else 0
 
 
 def _scan_infrastructure_code(
-    services: bootstrap.Services, at: datetime, output: Path, console: Console
+    services: bootstrap.Services, at: datetime, output: Path, console: Console, prog: str
 ) -> None:
     """`iac scan` over the teams' templates against the demo's own state: what the next `azd up` or `terraform
-    apply` would do to what runs now, and what to pin instead."""
+    apply` would do to what runs now, and what to pin instead. Over a copy in the output folder, so the `iac fix`
+    it suggests edits that copy, never the package's own files (site-packages once installed)."""
     from shared.iac.inputs import State
     from shared.iac.render import table, to_sarif
     from shared.iac.service import scan_and_judge
 
     state = State(services.state, services.stores.list_deployments(), "the demo's state")
-    report = scan_and_judge([DEMO_IAC], at=at, state=state)
+    copy = output / "iac"
+    shutil.copytree(DEMO_IAC, copy)
+    report = scan_and_judge([copy], at=at, state=state)
     console.line()
     console.line(
         (
@@ -208,13 +213,11 @@ def _scan_infrastructure_code(
             "bold cyan",
         )
     )
-    for line in table(report.findings, report.warnings, DEMO_IAC).splitlines():
+    for line in table(report.findings, report.warnings, copy).splitlines():
         console.line(f"  {line}")
-    sarif = to_sarif(report.findings, report.warnings, DEMO_IAC, version="demo")
+    sarif = to_sarif(report.findings, report.warnings, copy, version="demo")
     (output / "iac.sarif").write_text(json.dumps(sarif, indent=1), encoding="utf-8")
-    console.line(
-        f"  next: python -m shared iac fix {DEMO_IAC} --dry-run --state sqlite:///{output / 'state.db'}"
-    )
+    console.line(f"  next: {prog} iac fix {copy} --dry-run --state sqlite:///{output / 'state.db'}")
 
 
 def _all_events(output: Path) -> list[LifecycleEvent]:

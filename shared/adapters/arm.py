@@ -19,6 +19,7 @@ import requests
 
 from shared.domain.events import JsonValue
 from shared.domain.secret import Secret
+from shared.domain.version import USER_AGENT
 from shared.domain.waits import seconds_left
 from shared.errors import ArmError, CatalogFormatError
 from shared.urls import origin_of, same_origin
@@ -187,6 +188,7 @@ class ArmClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
         return session
 

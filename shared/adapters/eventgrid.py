@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.domain.events import LifecycleEvent
 from shared.domain.secret import Secret
+from shared.domain.version import USER_AGENT
 from shared.domain.waits import seconds_left
 from shared.errors import PublishError
 from shared.urls import endpoint_problem
@@ -93,10 +94,12 @@ class EventGridPublisher:
                     from azure.identity import DefaultAzureCredential
 
                     credential = DefaultAzureCredential()
-                # the retry policy waits (backoff, Retry-After) on our sleep: never past the run's deadline
+                # the retry policy waits (backoff, Retry-After) on our sleep: never past the run's deadline;
+                # user_agent goes before the SDK's own (azsdk-python-eventgrid/...), as az's does
                 options: dict[str, Any] = {
                     "retry_backoff_factor": self.retry_backoff_factor,
                     "transport": _transport_sleeping_with(self._bounded_sleep),
+                    "user_agent": USER_AGENT,
                 }
                 self._client = EventGridPublisherClient(
                     self.endpoint, credential, api_version="2018-01-01", **options

@@ -142,7 +142,9 @@ class _TableStore:
 
     _SUFFIXES: ClassVar[tuple[str, ...]] = ()  # the tables of the store: <prefix><suffix>
 
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
+    def __init__(
+        self, service: TableServiceClient, *, table_prefix: str = "ModelWatch", read_only: bool = False
+    ) -> None:
         names = [f"{table_prefix}{suffix}" for suffix in self._SUFFIXES]
         bad = [n for n in names if not _TABLE_NAME.match(n)]
         if bad:
@@ -156,12 +158,15 @@ class _TableStore:
         self.writes = 0  # entity writes, for tests and benchmarks (same meaning as the in-memory store)
         self.entities_read = 0  # entities returned by reads: what one catalog event costs the inventory
         self._service = service
+        # read-only (the CLI's plan, report, deployments...): never creates a table nor migrates a layout; a
+        # missing table reads as empty (a read must leave the account as it found it)
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._tables: dict[str, TableClient] = {}
 
     @classmethod
     def from_connection_string(
-        cls, conn: str, *, table_prefix: str = "ModelWatch", **client_options: Any
+        cls, conn: str, *, table_prefix: str = "ModelWatch", read_only: bool = False, **client_options: Any
     ) -> Self:
         """A store over the account of a connection string (``client_options`` go to TableServiceClient)."""
         from azure.data.tables import TableServiceClient
@@ -171,11 +176,17 @@ class _TableStore:
         except ValueError:
             # the SDK's parse errors can quote the input, and the input holds the account key
             raise PermanentError("the Table Storage connection string is malformed") from None
-        return cls(service, table_prefix=table_prefix)
+        return cls(service, table_prefix=table_prefix, read_only=read_only)
 
     @classmethod
     def from_endpoint(
-        cls, endpoint: str, credential: object, *, table_prefix: str = "ModelWatch", **client_options: Any
+        cls,
+        endpoint: str,
+        credential: object,
+        *,
+        table_prefix: str = "ModelWatch",
+        read_only: bool = False,
+        **client_options: Any,
     ) -> Self:
         """A store over ``https://<account>.table.core.windows.net`` with a token or key credential."""
         from azure.data.tables import TableServiceClient
@@ -188,7 +199,7 @@ class _TableStore:
             raise PermanentError(
                 f"invalid Table Storage endpoint {redact(endpoint)!r}: {redact(str(exc))}"
             ) from exc
-        return cls(service, table_prefix=table_prefix)
+        return cls(service, table_prefix=table_prefix, read_only=read_only)
 
     def close(self) -> None:
         """Close the HTTP transport."""
@@ -214,6 +225,9 @@ class _TableStore:
         from azure.core.exceptions import ResourceExistsError
 
         client = self._service.get_table_client(name)
+        if self.read_only:
+            with self._lock:
+                return self._tables.setdefault(name, client)
         with self._translate(f"creating table {name}"):
             self._count()
             try:
@@ -238,16 +252,23 @@ class _TableStore:
     ) -> list[TableEntity]:
         """Every entity matching ``query`` (None: the whole table), all pages; only the ``select`` properties
         when given."""
+        from azure.core.exceptions import ResourceNotFoundError
+
         entities: list[TableEntity] = []
         with self._translate(action):
-            if query is None:
-                pages = table.list_entities(select=select).by_page()
-            else:
-                pages = table.query_entities(query, parameters=parameters, select=select).by_page()
-            for page in pages:
-                got = list(page)
-                self._count(reads=len(got))  # one REST call per page of at most 1,000 entities
-                entities.extend(got)
+            try:
+                if query is None:
+                    pages = table.list_entities(select=select).by_page()
+                else:
+                    pages = table.query_entities(query, parameters=parameters, select=select).by_page()
+                for page in pages:
+                    got = list(page)
+                    self._count(reads=len(got))  # one REST call per page of at most 1,000 entities
+                    entities.extend(got)
+            except ResourceNotFoundError:
+                if not self.read_only:
+                    raise
+                return []  # read-only: the table does not exist (yet), so nothing is in it
         return entities
 
     def _get(
@@ -326,8 +347,10 @@ class TableCatalogStateStore(_TableStore):
 
     _SUFFIXES = ("Cursors", "Snapshots", "Outbox")
 
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
-        super().__init__(service, table_prefix=table_prefix)
+    def __init__(
+        self, service: TableServiceClient, *, table_prefix: str = "ModelWatch", read_only: bool = False
+    ) -> None:
+        super().__init__(service, table_prefix=table_prefix, read_only=read_only)
         self.cursors_table = f"{table_prefix}Cursors"
         self.snapshots_table = f"{table_prefix}Snapshots"
         self.outbox_table = f"{table_prefix}Outbox"
@@ -575,8 +598,10 @@ class TableDeploymentStore(_TableStore):
 
     _SUFFIXES = ("Deployments", "Rollbacks")
 
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
-        super().__init__(service, table_prefix=table_prefix)
+    def __init__(
+        self, service: TableServiceClient, *, table_prefix: str = "ModelWatch", read_only: bool = False
+    ) -> None:
+        super().__init__(service, table_prefix=table_prefix, read_only=read_only)
         self.deployments_table = f"{table_prefix}Deployments"
         self.rollbacks_table = f"{table_prefix}Rollbacks"
         self._layout_checked = False
@@ -713,7 +738,7 @@ class TableDeploymentStore(_TableStore):
             found.append(d)
             if SLICES not in e:
                 old_layout.append((d, e))
-        if old_layout:
+        if old_layout and not self.read_only:
             self._give_slices(old_layout)
         return sorted(found, key=lambda d: d.key)
 
@@ -749,6 +774,8 @@ class TableDeploymentStore(_TableStore):
             table = self._table(self.deployments_table)
             action = "reading the inventory's layout"
             if self._get(table, LAYOUT_PARTITION, LAYOUT_ROW, action) is None:
+                if self.read_only:
+                    return  # the old layout is read as it is; the first writer gives it its slices
                 self._read_all()
                 self._upsert_all(table, [{"PartitionKey": LAYOUT_PARTITION, "RowKey": LAYOUT_ROW}], action)
             self._layout_checked = True
@@ -893,8 +920,10 @@ class TableLedger(_TableStore):
     # answers BUSY and the platform's retry comes back later.
     CLAIM_ATTEMPTS = 3
 
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
-        super().__init__(service, table_prefix=table_prefix)
+    def __init__(
+        self, service: TableServiceClient, *, table_prefix: str = "ModelWatch", read_only: bool = False
+    ) -> None:
+        super().__init__(service, table_prefix=table_prefix, read_only=read_only)
         self.ledger_table = f"{table_prefix}Ledger"
 
     def _ledger_keys(self, subscriber: str, event_id: str) -> tuple[str, str]:
@@ -1128,8 +1157,10 @@ class TableAlertBuffer(_TableStore):
     # only a mark, or a release and a new hold, changes a held item, so the second round is already rare.
     MARK_ATTEMPTS = 3
 
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "ModelWatch") -> None:
-        super().__init__(service, table_prefix=table_prefix)
+    def __init__(
+        self, service: TableServiceClient, *, table_prefix: str = "ModelWatch", read_only: bool = False
+    ) -> None:
+        super().__init__(service, table_prefix=table_prefix, read_only=read_only)
         self.buffer_table = f"{table_prefix}AlertBuffer"
 
     def hold(self, items: Sequence[HeldAlert]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.domain.events import JsonValue
 from shared.domain.routes import Channel
+from shared.domain.version import USER_AGENT
 from shared.domain.waits import seconds_left
 from shared.errors import WebhookError
 from shared.urls import endpoint_problem, origin_of
@@ -68,6 +69,7 @@ class WebhookSender:
                 import requests
 
                 self._session = requests.Session()
+                self._session.headers["User-Agent"] = USER_AGENT
             return self._session
 
     def _pace(self, channel: Channel) -> None:

@@ -3,10 +3,11 @@ shared/services/status.py, rendered by shared/presentation/status_page.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, location_of, model_label, short_type
@@ -44,6 +45,43 @@ class DatedChange:
     model: str
     locations: tuple[str, ...]
     deployments: int  # over every region
+
+
+def upcoming_changes(
+    assessments: Iterable[Assessment],
+    catalogs: Mapping[str, Mapping[VersionKey, ModelVersion]],
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[Upcoming, ...]:
+    """Every dated risk to a deployment within ``horizon``: the retirements (per SKU too) and default changes
+    the region's catalog announces for the versions deployed there, and the retirements the catalog cannot speak
+    for (a fine-tuned model's own date, from the account's model list), which its assessment carries. Soonest
+    first; one entry per version, kind, date and region, counting its deployments."""
+    counts: dict[tuple[datetime, str, str, str], int] = {}
+
+    def add(when: datetime | None, kind: str, label: str, location: str) -> None:
+        if when is not None and now <= when <= now + horizon:
+            key = (when, kind, label, location)
+            counts[key] = counts.get(key, 0) + 1
+
+    for a in assessments:
+        d = a.deployment
+        label = f"{d.model_name} {d.model_version}"
+        version = catalogs.get(d.location, {}).get(d.version_key)
+        if version is None:
+            add(a.retirement_date, "retirement", label, d.location)  # fine-tuned: the date it was judged by
+            continue
+        dates = {version.effective_retirement_date, *(date for _, date in version.sku_retirement_dates)}
+        for date in dates:
+            add(date, "retirement", label, d.location)
+        add(
+            version.replacement.auto_upgrade_start if version.replacement else None,
+            "default change",
+            label,
+            d.location,
+        )
+    upcoming = (Upcoming(when, kind, label, loc, n) for (when, kind, label, loc), n in counts.items())
+    return tuple(sorted(upcoming, key=lambda u: (u.when, u.location, u.model)))
 
 
 def dated_changes(upcoming: Iterable[Upcoming]) -> list[DatedChange]:

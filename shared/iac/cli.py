@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 a ``--fail-on`` status matched (scan) or a file could not be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -66,10 +65,14 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--within DAYS applies to --fail-on retiring")
     report = _report(args)
     root = Path(args.root)
-    if args.format == "table":
+    if args.format == "table" and not args.query:
         _intro(report, out)
         text = render.table(report.findings, report.warnings, root)
     else:
+        import io
+
+        from shared.cli_output import emit
+
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
             document = render.to_sarif(report.findings, report.warnings, root, version=VERSION)
@@ -83,11 +86,17 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
                 catalog=report.catalog_source,
                 notes=report.notes,
             )
-        text = json.dumps(document, indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        buffer = io.StringIO()  # -o/--query as every command has them (shared/cli_output.py); sarif is JSON
+        emit(
+            argparse.Namespace(format="json" if args.format == "sarif" else args.format, query=args.query),
+            document,
+            buffer,
+        )
+        text = buffer.getvalue()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
         out.write(
-            f"wrote {args.output} ({len(report.findings)} finding(s), {len(report.warnings)} warning(s))\n"
+            f"wrote {args.out} ({len(report.findings)} finding(s), {len(report.warnings)} warning(s))\n"
         )
     else:
         out.write(text)
@@ -101,16 +110,23 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     """Rewrite each pin to its recommendation (the literal it comes from), print the diff."""
+    import io
+
+    from shared.cli_output import emit
     from shared.iac import fix
     from shared.iac.render import relative
     from shared.iac.source import SourceError, SourceText
 
+    # -o json|yaml|tsv or --query: the diffs as a document on stdout, the text for people nowhere (as every command)
+    documented = args.format != "table" or bool(args.query)
+    people = io.StringIO() if documented else out
     report = _report(args)
-    _intro(report, out)
+    _intro(report, sys.stderr if documented else out)
     plan = fix.plan(report.findings)
     root = Path(args.root)
     failed = False
     changed = 0
+    files: list[dict[str, object]] = []
     for path, edits in sorted(plan.by_file().items()):
         try:
             source = SourceText.read(path)
@@ -119,9 +135,11 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
             sys.stderr.write(f"error: {relative(path, root)}: {exc}\n")
             failed = True
             continue
-        out.write(fix.unified_diff(relative(path, root), source.text, after))
+        diff = fix.unified_diff(relative(path, root), source.text, after)
+        files.append({"path": relative(path, root), "diff": diff, "why": [e.why for e in edits]})
+        people.write(diff)
         for edit in edits:
-            out.write(f"# {edit.why}\n")
+            people.write(f"# {edit.why}\n")
         if not args.dry_run:
             try:
                 path.write_bytes(source.encode(after))
@@ -131,16 +149,29 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
                 continue
         changed += 1
     for reason in plan.skipped:
-        out.write(f"skipped: {reason}\n")
+        people.write(f"skipped: {reason}\n")
     verb = "would change" if args.dry_run else "changed"
-    out.write(f"{verb} {changed} file(s), {len(plan.edits)} value(s)" if plan.edits else "nothing to change")
-    out.write("\n")
+    people.write(
+        f"{verb} {changed} file(s), {len(plan.edits)} value(s)" if plan.edits else "nothing to change"
+    )
+    people.write("\n")
+    if documented:
+        document = {
+            "dryRun": args.dry_run,
+            "changedFiles": changed,
+            "values": len(plan.edits),
+            "files": files,
+            "skipped": list(plan.skipped),
+            "failed": failed,
+        }
+        emit(args, document, out)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iac scan`` and ``iac fix`` to the command line."""
     from shared.cli import _days_arg, _instant
+    from shared.cli_output import FORMATS, add_out_option, add_output_options
 
     iac = subparsers.add_parser(
         "iac", help="model pins in infrastructure code: Bicep, Terraform, ARM templates"
@@ -169,8 +200,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     scan = commands.add_parser("scan", help="find Azure OpenAI deployments in the code and judge each pin")
     common(scan)
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
-    scan.add_argument("--output", help="write the report to this file instead of standard output")
+    # --output FILE, the old spelling of --out, still works (with a note): -o/--output is the format, as in az
+    add_output_options(scan, formats=(*FORMATS, "sarif"), legacy_path=True)
+    add_out_option(scan, "write the report to this file instead of standard output")
     scan.add_argument(
         "--fail-on",
         action="append",

@@ -44,9 +44,12 @@ def open_state(settings: Settings, override: StateStoreConfig | None) -> State |
     if config is not None and config.kind == "sqlite" and not Path(config.value.reveal()).is_file():
         raise InputError(f"state file {config.value.reveal()} does not exist")
     prefix = settings.state_table_prefix
-    kwargs = {"table_prefix": prefix}
-    catalog = bootstrap.build_state_store(config, **kwargs)
-    stores = bootstrap.build_deployment_stores(config, **kwargs)
+    if config is not None:  # a scan only reads: on Table Storage no table is created (#26)
+        catalog = bootstrap.open_read_only(config, "state", table_prefix=prefix)
+        stores = bootstrap.open_read_only(config, "deployments", table_prefix=prefix)
+    else:
+        catalog = bootstrap.build_state_store(config, table_prefix=prefix)
+        stores = bootstrap.build_deployment_stores(config, table_prefix=prefix)
     description = config.describe() if config else f"sqlite:///{bootstrap.DEFAULT_STATE}"
     return State(catalog, stores.list_deployments(), description)
 

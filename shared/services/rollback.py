@@ -109,7 +109,20 @@ class RollbackResult:
 
     def describe(self) -> str:
         if self.plan.done is not None:
-            return f"already rolled back on {self.plan.done.changed_at:%Y-%m-%d %H:%M} UTC, nothing written: {self.plan.describe()}"
+            # said as what is true now (the plan's "from -> to" would read "X -> X": it runs the target already)
+            record, d = self.plan.done, self.plan.deployment
+            when = f"{record.changed_at:%Y-%m-%d %H:%M} UTC"
+            if self.plan.sibling_id:
+                return (
+                    f"nothing to do: already rolled back side by side on {when}: "
+                    f"{self.plan.sibling_id.rsplit('/', 1)[-1]} runs {self.plan.model} {self.plan.target_version} "
+                    f"beside {d.name}; nothing written"
+                )
+            return (
+                f"nothing to do: {d.name} was already rolled back on {when} from "
+                f"{record.from_model or d.model_name} {record.from_version} to {self.plan.model} "
+                f"{self.plan.target_version}, and runs {d.model_name} {d.model_version}; nothing written"
+            )
         if self.dry_run:
             return f"dry run, nothing written: would roll back {self.plan.describe()}"
         done = "rolled back" if self.written else "already rolled back (nothing written)"

@@ -13,7 +13,7 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, assess, worst_first
-from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, Upcoming
+from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, upcoming_changes
 from shared.ports import CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
 
@@ -42,28 +42,12 @@ def build_status(
         owner = arm_key(record.deployment_id)
         if owner not in usable and record.applied_by != "rollback" and record.can_roll_back(now):
             usable[owner] = record
-    on_version: dict[tuple[str, VersionKey], int] = {}
-    for d in deployments:
-        on_version[(d.location, d.version_key)] = on_version.get((d.location, d.version_key), 0) + 1
-    upcoming: list[Upcoming] = []
-    for (location, key), count in sorted(on_version.items()):
-        version = catalogs.get(location, {}).get(key)
-        if version is None:
-            continue
-        label = f"{key.name} {key.version}"
-        dates = {version.effective_retirement_date, *(date for _, date in version.sku_retirement_dates)}
-        for date in sorted(day for day in dates if day is not None):
-            if now <= date <= now + horizon:
-                upcoming.append(Upcoming(date, "retirement", label, location, count))
-        start = version.replacement.auto_upgrade_start if version.replacement else None
-        if start is not None and now <= start <= now + horizon:
-            upcoming.append(Upcoming(start, "default change", label, location, count))
     return StatusReport(
         at=now,
         mode="enforce" if rules.enforce else "plan",
         assessments=tuple(assessments),
         rollbacks=usable,
-        upcoming=tuple(sorted(upcoming, key=lambda u: (u.when, u.location, u.model))),
+        upcoming=upcoming_changes(assessments, catalogs, now, horizon),
         cursors=tuple(state.get_cursor(loc) for loc in wanted),
         # --at in the past shows what was known then: nothing published after it
         recent=tuple(e for e in state.list_history(now - timedelta(days=recent_days)) if e.event_time <= now),

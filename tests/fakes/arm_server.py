@@ -40,6 +40,7 @@ class Seen:
     query: dict[str, list[str]]
     authorization: str | None
     body: Any
+    user_agent: str | None = None
 
 
 class FakeArm(Restorable):
@@ -379,7 +380,16 @@ class FakeArm(Restorable):
         raw = h.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
         with self._lock:
-            self.requests.append(Seen(method, url.path, query, h.headers.get("Authorization"), body))
+            self.requests.append(
+                Seen(
+                    method,
+                    url.path,
+                    query,
+                    h.headers.get("Authorization"),
+                    body,
+                    h.headers.get("User-Agent"),
+                )
+            )
             fault = next(
                 (f for f in self.faults if f.path_contains in url.path and f.method in ("", method)), None
             )

@@ -33,6 +33,7 @@ class _FakeWebhook(Restorable):
         self.messages: list[dict[str, Any]] = []
         self.arrivals: list[float] = []
         self.requests: list[tuple[str, bytes]] = []
+        self.user_agents: list[str | None] = []  # each request's User-Agent, in order
         self.script: list[tuple[int, str, dict[str, str]]] = []
         self._lock = threading.Lock()
         hook = self
@@ -43,6 +44,7 @@ class _FakeWebhook(Restorable):
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hook.user_agents.append(self.headers.get("User-Agent"))
                 status, text, headers = hook._answer(self.path, body)
                 data = text.encode()
                 self.send_response(status)

@@ -133,7 +133,7 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
-    code, out = run("demo", "--output", str(tmp_path / "demo"))
+    code, out = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0
     assert out.count("=== ") == 22 and "2024-03 to 2026-10" in out  # 21 dated steps, then the iac scan
     events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]

@@ -133,6 +133,19 @@ def test_modelwatch_runs_from_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert "usage: modelwatch plan" in usage.stdout and "  modelwatch plan --fail-on" in usage.stdout
+    # the hints name the command as it was started, never `python -m shared`
+    plan = subprocess.run(
+        [str(bindir / "modelwatch"), "plan"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=60,
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "modelwatch deployments --refresh --state sqlite:///.modelwatch/state.db" in plan.stdout
+    assert "python -m shared" not in plan.stdout + plan.stderr
 
 
 def _pins(path: Path) -> set[str]:

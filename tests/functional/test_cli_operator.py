@@ -114,14 +114,14 @@ def test_read_commands_never_create_a_missing_state_file(tmp_path: Path) -> None
 
 
 def test_plan_on_an_empty_default_state_points_at_the_demo_and_the_deployed_app(tmp_path: Path) -> None:
-    assert run("demo", "--output", "demo-output")[0] == 0
+    assert run("demo", "--out", "demo-output")[0] == 0
     code, text = run("plan")
     assert code == 0 and "No deployments" in text
     assert "--state sqlite:///demo-output/state.db" in text and "--app-settings FILE" in text
 
 
 def test_the_demo_ends_with_commands_that_work_against_its_state() -> None:
-    code, text = run("demo", "--output", "demo-output")
+    code, text = run("demo", "--out", "demo-output")
     assert code == 0 and text.startswith("state: sqlite:///demo-output/state.db")
     tail = text[text.index("Next, try the command line against the demo's state:") :].splitlines()[1:]
     commands = [line.strip().split("#")[0].split("|")[0] for line in tail if line.strip()]
@@ -133,6 +133,16 @@ def test_the_demo_ends_with_commands_that_work_against_its_state() -> None:
         assert code == (1 if "--fail-on" in argv else 0), command
         assert "No deployments" not in out
     assert "chat-prod" in run("plan", "--state", "sqlite:///demo-output/state.db")[1]
+    # the iac fix it suggests edits the demo's copy of the templates, never the package's own (site-packages)
+    (fix,) = [
+        line.split("next: ", 1)[1] for line in text.splitlines() if "next: " in line and "iac fix" in line
+    ]
+    argv = shlex.split(fix)
+    assert argv[3:5] == ["iac", "fix"] and Path(argv[5]).resolve().is_relative_to(
+        Path("demo-output").resolve()
+    )
+    code, diff = run(*argv[3:])
+    assert code == 0 and "would change" in diff
 
 
 def test_deliver_and_rollback_refuse_an_empty_state(
@@ -189,7 +199,7 @@ def test_app_settings_file_is_the_deployed_apps_settings(
     code, text = run("settings", "--app-settings", listing)
     assert code == 0, text
     rows = {line.split()[0]: line for line in text.splitlines() if line and line.split()[0].isupper()}
-    assert rows["WATCH_LOCATIONS"].split()[1:] == ["eastus", "app", "settings", listing]
+    assert rows["WATCH_LOCATIONS"].split()[1:] == ["eastus", "eastus", "app", "settings", listing]
     assert "Key Vault reference (not resolved here)" in rows["TEAMS_WEBHOOK_URL"]
     assert rows["POLICY_MODE"].split()[-1] == "default"  # local.settings.json is not read with --app-settings
     # a Key Vault reference set in the environment is used, and said so
@@ -296,8 +306,13 @@ def test_settings_names_every_problem_at_once_and_each_source(
     rows = {
         line.split()[0]: line.split() for line in text.splitlines() if line[:1].isupper() and "  " in line
     }
-    assert rows["RETIREMENT_REMINDER_DAYS"][1:] == ["1,7,14,30,60,90", "local.settings.json"]
-    assert rows["POLICY_MODE"][1:] == ["enforce", "environment"]
+    # as set, and as understood (ordered)
+    assert rows["RETIREMENT_REMINDER_DAYS"][1:] == [
+        "90,7,14,1,30,60",
+        "1,7,14,30,60,90",
+        "local.settings.json",
+    ]
+    assert rows["POLICY_MODE"][1:] == ["enforce", "enforce", "environment"]
     assert rows["ARM_ENDPOINT"][-1] == "default"
     monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", SUB)
     monkeypatch.setenv("WATCH_LOCATIONS", "eastus")
@@ -366,7 +381,7 @@ def test_json_formats(tenant: Tenant, capsys: pytest.CaptureFixture[str]) -> Non
     capsys.readouterr()
     run("deployments", "--refresh", "--at", JAN)
     code, text = run("deployments", "--format", "json", "--at", JAN)
-    names = [d["name"] for d in json.loads(text)["deployments"]]
+    names = [d["name"] for d in json.loads(text)]  # a list command's document is the list, as in az
     assert code == 0 and sorted(names) == ["auto", "chat", "legacy", "ptu"]
     code, text = run("plan", "--format", "json", "--at", JAN)
     document = json.loads(text)
@@ -379,7 +394,7 @@ def test_plan_fail_on_gates(tenant: Tenant, capsys: pytest.CaptureFixture[str]) 
     run("deployments", "--refresh", "--at", JAN)
     assert run("plan", "--at", JAN, "--fail-on", "broken")[0] == 0  # nothing broken yet
     code, _ = run("plan", "--at", JAN, "--fail-on", "at-risk")
-    assert code == 1 and "match --fail-on at-risk: " in capsys.readouterr().err
+    assert code == 1 and "match --fail-on atRisk: " in capsys.readouterr().err
     assert run("plan", "--at", JAN, "--fail-on", "at-risk", "--within", "30")[0] == 0  # 80 days away
     assert run("plan", "--at", JAN, "--fail-on", "at-risk", "--within", "90")[0] == 1
     code, _ = run("plan", "--at", "2026-04-02T00:00:00Z", "--fail-on", "broken")
@@ -412,7 +427,7 @@ def test_global_options_before_or_after_the_command(tmp_path: Path) -> None:
 
 
 def test_report_out_dash_writes_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run("demo", "--output", "demo-output")
+    run("demo", "--out", "demo-output")
     code, text = run("report", "--out", "-", "--format", "json", "--state", "sqlite:///demo-output/state.db")
     assert code == 0 and json.loads(text)["counts"]["broken"] >= 1
     assert not (tmp_path / "-").exists()
@@ -549,7 +564,7 @@ def test_a_past_at_warns_that_it_is_judged_against_todays_catalog(
     )
     run("plan", "--at", "2026-04-01T00:00:00Z")
     run("deployments", "--at", JAN)
-    assert "warning" not in capsys.readouterr().err
+    assert "before the last catalog snapshot" not in capsys.readouterr().err
     code, text = run("plan", "--at", "2025-06-01T00:00:00Z", "--format", "json")
     assert json.loads(text)["warnings"][0].startswith("--at 2025-06-01")
 

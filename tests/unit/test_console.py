@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -36,3 +37,18 @@ def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     out = Terminal()
     Console(out).line(("Broken", "red"))
     assert out.getvalue() == "Broken\n"
+
+
+def test_jsonc_is_highlighted_on_a_terminal_and_plain_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    text = json.dumps({"name": "chat-prod", "days": [1, 2]}, indent=2) + "\n"
+    plain = io.StringIO()
+    Console(plain).json(text)
+    assert plain.getvalue() == text
+    out = Terminal()
+    Console(out).json(text)
+    coloured = out.getvalue()
+    assert "\x1b[" in coloured and '"chat-prod"' in coloured
+    assert json.loads(re.sub(r"\x1b\[[0-9;]*m", "", coloured)) == json.loads(text)  # the same document

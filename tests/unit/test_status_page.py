@@ -282,3 +282,43 @@ def test_a_label_with_many_regions_names_three_and_counts_the_rest() -> None:
     svg = render_status_page(report(upcoming=upcoming)).split("<svg", 1)[1]
     assert "gpt-4o 2024-08-06 · australiaeast, eastus, eastus2 +2 more · 5 dep. · 31 Mar" in svg
     assert "australiaeast, eastus, eastus2, swedencentral, westus3; 5 deployment(s)</title>" in svg
+
+
+# ---- coming up: every dated risk in the window
+
+
+def test_coming_up_includes_a_fine_tuned_retirement_and_the_catalogs_dates() -> None:
+    from dataclasses import replace
+
+    from shared.domain.deployments import FineTune
+    from shared.domain.policy import PolicyRules
+    from shared.domain.status import upcoming_changes
+
+    ft_date = NOW + timedelta(days=200)
+    tuned = replace(
+        deployment("support-ft", "gpt-4o-2024-08-06.ft-abc123", "1"),
+        fine_tune=FineTune(True, "gpt-4o", "2024-08-06", ft_date, "GenerallyAvailable"),
+    )
+    soon = version("gpt-4o", "2024-11-20", retires=NOW + timedelta(days=90), to=("gpt-5.1", "2025-11-13"))
+    far = replace(
+        deployment("far-ft", "gpt-4o-2024-08-06.ft-far", "1"),
+        fine_tune=FineTune(True, "gpt-4o", "2024-08-06", NOW + timedelta(days=400)),
+    )
+    catalog = {soon.key: soon}
+    assessments = tuple(
+        assess(d, catalog, NOW, PolicyRules())
+        for d in (
+            tuned,
+            far,
+            deployment("chat", "gpt-4o", "2024-11-20"),
+            deployment("chat2", "gpt-4o", "2024-11-20"),
+        )
+    )
+    upcoming = upcoming_changes(assessments, {"swedencentral": catalog}, NOW, timedelta(days=365))
+    assert [(u.when, u.kind, u.model, u.deployments) for u in upcoming] == [
+        (NOW + timedelta(days=90), "retirement", "gpt-4o 2024-11-20", 2),
+        (ft_date, "retirement", "gpt-4o-2024-08-06.ft-abc123 1", 1),
+    ]  # the one past the 12 months is left out
+    text = page_text(render_status_page(report(assessments, upcoming=upcoming)))
+    coming = text.split("Coming up", 1)[1]
+    assert "gpt-4o-2024-08-06.ft-abc123 1" in coming and "Nothing dated" not in coming
