@@ -21,7 +21,6 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from shared.iac.model import NOT_REGULAR, OUTSIDE_ROOT, TOO_LARGE, Arr, Lit, Obj, Resource, Unknown, Value
@@ -104,7 +103,12 @@ def read_bytes(path: Path) -> bytes:
         raise RefusedError(f"{OUTSIDE_ROOT} (through a symbolic link or ../): not read")
     real = os.path.realpath(path)
     # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: the checked real path, not a new link
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
     descriptor = os.open(real, flags)
     with os.fdopen(descriptor, "rb") as handle:
         _check_stat(os.fstat(handle.fileno()))
@@ -196,5 +200,7 @@ def bounded_loop(value: Value, expression: str) -> Value:
         size = len(value.items)
     if size is not None and size > MAX_LOOP_ITEMS:
         span = getattr(value, "span", None)
-        return Unknown(expression[:100], span, f"{TOO_LARGE}: a loop of {size:,} (ARM allows {MAX_LOOP_ITEMS})")
+        return Unknown(
+            expression[:100], span, f"{TOO_LARGE}: a loop of {size:,} (ARM allows {MAX_LOOP_ITEMS})"
+        )
     return value

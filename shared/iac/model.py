@@ -255,6 +255,8 @@ class Finding:
     recommended: Recommendation | None = None
     detail: str = ""
     notes: tuple[str, ...] = field(default=())
+    suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
+    fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines
 
     @property
     def is_drift(self) -> bool:
