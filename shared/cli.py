@@ -519,6 +519,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     if warning:
         sys.stderr.write(f"warning: {warning}\n")
     assessments = _ordered(report.assessments)
+    if kinds and not assessments:  # a gate over nothing would pass blind (issue #22)
+        raise UsageError(f"--fail-on: no deployments in this state's inventory to judge: {_empty_hint(ctx)}")
     mode = "enforce" if services.settings.enforce else "plan"
     failing = gate(assessments, kinds, args.within)
     if as_json:
