@@ -104,7 +104,7 @@ def _intro(report: ScanReport, stream: TextIO) -> None:
 def _category(paths: list[str], root: Path) -> str:
     """What GitHub tells this scan's analyses apart by: the scanned paths (two jobs scanning other folders of one
     repository must not close each other's alerts)."""
-    from shared.iac.render import relative
+    from shared.iac.gate import relative
 
     return "+".join(relative(Path(p), root) for p in paths).replace("/", "-") or "root"
 
@@ -179,7 +179,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     """Rewrite each pin to its recommendation (the literal it comes from), print the diff."""
     from shared.iac import confine, fix
-    from shared.iac.render import printable, relative
+    from shared.iac.gate import relative
+    from shared.iac.render import printable
     from shared.iac.source import SourceError, SourceText
 
     roots, root = _roots(args)

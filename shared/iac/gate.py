@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -83,12 +84,24 @@ def suppress(findings: Sequence[Finding], line_text: LineText) -> tuple[list[Fin
     return result, list(problems.values())
 
 
+def inside(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` (forward slashes), or None when outside it. A symbolic link is named as it
+    is (where it sits, not where it leads); a root reached through links (``/tmp`` on macOS) still matches."""
+    for candidate, base in (
+        (Path(os.path.abspath(path)), Path(os.path.abspath(root))),
+        (path.resolve(), root.resolve()),
+    ):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
 def relative(path: Path, root: Path) -> str:
     """A path relative to the root, with forward slashes; absolute when outside it."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
+    found = inside(path, root)
+    return found if found is not None else Path(os.path.abspath(path)).as_posix()
 
 
 def fingerprints(findings: Sequence[Finding], root: Path, line_text: LineText) -> list[str]:

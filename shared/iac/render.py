@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.iac.gate import FINGERPRINT_KEY, fingerprints
+from shared.iac.gate import FINGERPRINT_KEY, fingerprints, inside, relative
 from shared.iac.model import (
     DRIFT,
     NOT_OFFERED,
@@ -85,14 +85,6 @@ RULES: dict[str, tuple[str, str, str]] = {
         "(a deployment-time value): it was not checked.",
     ),
 }
-
-
-def relative(path: Path, root: Path) -> str:
-    """A path relative to the scan root, with forward slashes (SARIF and JSON); absolute when outside it."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
 
 
 def _date(finding: Finding) -> str:
@@ -228,10 +220,8 @@ def to_json(
 
 def _artifact(path: Path, root: Path) -> dict[str, Any]:
     """A file relative to the checkout (``%SRCROOT%``, which GitHub resolves), or an absolute ``file://`` URI."""
-    try:
-        return {"uri": path.resolve().relative_to(root.resolve()).as_posix(), "uriBaseId": SRCROOT}
-    except ValueError:
-        return {"uri": path.resolve().as_uri()}
+    found = inside(path, root)
+    return {"uri": found, "uriBaseId": SRCROOT} if found is not None else {"uri": path.absolute().as_uri()}
 
 
 def _location(path: Path, line: int | None, root: Path) -> dict[str, Any]:

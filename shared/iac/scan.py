@@ -128,6 +128,7 @@ def _scan(paths: list[Path]) -> ScanResult:
     unique: dict[tuple[object, ...], Pin] = {}
     for pin in pins:
         unique.setdefault(pin.identity, pin)
-    kept = list(dict.fromkeys(warnings))
+    # one refusal is found twice (by name here, and by the evaluator that reads the file): say it once
+    kept = list({(os.path.abspath(w.file), w.line, w.message): w for w in reversed(warnings)}.values())[::-1]
     log.debug("scanned %d file(s): %d pin(s), %d warning(s)", len(read), len(unique), len(kept))
     return ScanResult(tuple(unique.values()), tuple(kept), tuple(sorted(read)))
