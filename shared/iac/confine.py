@@ -28,9 +28,10 @@ from shared.iac.model import NOT_REGULAR, OUTSIDE_ROOT, TOO_LARGE, Arr, Lit, Obj
 if TYPE_CHECKING:
     from tree_sitter import Tree
 
-# ARM refuses a template larger than 4 MB (and a parameter file larger than 4 MB), after Bicep compiles to it: a
-# template or parameter file larger than that cannot be deployed, so nothing a real deployment reads is lost.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+# ARM refuses a template or a parameter file larger than 4 MB (Learn: "ARM template best practices", template
+# limits), measured after compression ("Resolve errors for job size exceeded"): twice that on disk leaves room for
+# a template that compresses well; a larger file cannot be deployed. Bicep sources are smaller than what they compile to.
+MAX_FILE_BYTES = 8 * 1024 * 1024
 # One evaluated value (a var, param, local or loaded file): 4 Mi characters of text or 100,000 items. A value is
 # checked when a name is bound to it, so a chain of doubling vars stops at twice this, never at 2**34 bytes.
 MAX_VALUE_CHARS = 4 * 1024 * 1024
@@ -94,7 +95,7 @@ def _check_stat(info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise RefusedError(f"{NOT_REGULAR} (a device, FIFO or socket): not read")
     if info.st_size > MAX_FILE_BYTES:
-        raise RefusedError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: {TOO_LARGE}")
+        raise RefusedError(f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -110,11 +111,15 @@ def read_bytes(path: Path) -> bytes:
         | getattr(os, "O_CLOEXEC", 0)
     )
     descriptor = os.open(real, flags)
+    try:
+        _check_stat(os.fstat(descriptor))
+    except RefusedError:
+        os.close(descriptor)
+        raise
     with os.fdopen(descriptor, "rb") as handle:
-        _check_stat(os.fstat(handle.fileno()))
         data = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since fstat
     if len(data) > MAX_FILE_BYTES:
-        raise RefusedError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: {TOO_LARGE}")
+        raise RefusedError(f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}")
     return data
 
 
@@ -187,7 +192,8 @@ def too_deep(tree: Tree) -> bool:
             depth -= 1
 
 
-# ARM expands at most 800 copies of a resource (Bicep loops compile to copy loops): a longer loop cannot deploy.
+# ARM deploys at most 800 resources, copies included (Learn: template limits; Bicep loops compile to copy loops):
+# a longer loop cannot deploy.
 MAX_LOOP_ITEMS = 800
 
 
