@@ -199,14 +199,38 @@ def test_nothing_outside_the_root_is_read_or_written(
     before = _snapshot(outside)
     table_code, table = _run(capsys, "iac", "scan", ".", "--catalog-file", str(catalog))
     json_code, document_text = _run(
-        capsys, "iac", "scan", ".", "--catalog-file", str(catalog), "--format", "json", "--output", "scan.json"
+        capsys,
+        "iac",
+        "scan",
+        ".",
+        "--catalog-file",
+        str(catalog),
+        "--format",
+        "json",
+        "--output",
+        "scan.json",
     )
     sarif_code, _ = _run(
-        capsys, "iac", "scan", ".", "--catalog-file", str(catalog), "--format", "sarif", "--output", "scan.sarif"
+        capsys,
+        "iac",
+        "scan",
+        ".",
+        "--catalog-file",
+        str(catalog),
+        "--format",
+        "sarif",
+        "--output",
+        "scan.sarif",
     )
     gate_code, _ = _run(capsys, "iac", "scan", ".", "--catalog-file", str(catalog), "--fail-on", "unknown")
     fix_code, fixed = _run(capsys, "iac", "fix", ".", "--catalog-file", str(catalog))
-    outputs = [table, document_text, fixed, (repo / "scan.json").read_text(), (repo / "scan.sarif").read_text()]
+    outputs = [
+        table,
+        document_text,
+        fixed,
+        (repo / "scan.json").read_text(),
+        (repo / "scan.sarif").read_text(),
+    ]
 
     # the run finished, and nothing from outside reached any output
     assert (table_code, json_code, sarif_code, gate_code) == (0, 0, 0, 1)
@@ -216,13 +240,18 @@ def test_nothing_outside_the_root_is_read_or_written(
 
     document = json.loads((repo / "scan.json").read_text())
     refused = {(w["file"], w["rule"]) for w in document["warnings"] if w["rule"]}
-    assert ("infra/main.bicep", "outside-root") in refused  # module '../../…', loadJsonContent('/…'), '../../…'
+    assert (
+        "infra/main.bicep",
+        "outside-root",
+    ) in refused  # module '../../…', loadJsonContent('/…'), '../../…'
     messages = " | ".join(w["message"] for w in document["warnings"])
     assert "module out '../../outside/module.bicep' resolves outside the scanned root" in messages
     assert f"loadJsonContent('{outside / 'secret.json'}') resolves outside the scanned root" in messages
     assert "loadJsonContent('../../outside/secret.json') resolves outside the scanned root" in messages
     assert 'module "out" source "../../outside/tf" resolves outside the scanned root' in messages
-    assert "templateLink relativePath '../../outside/linked.json' resolves outside the scanned root" in messages
+    assert (
+        "templateLink relativePath '../../outside/linked.json' resolves outside the scanned root" in messages
+    )
     assert {
         ("infra/linked.bicep", "outside-root"),
         ("infra/zero.json", "outside-root"),
@@ -252,8 +281,9 @@ def test_nothing_outside_the_root_is_read_or_written(
 
     # iac fix rewrote files inside (through a temporary file and a rename: a new inode), none outside
     assert fix_code == 0 and "changed" in fixed
-    assert "gpt-4.1" in (repo / "infra" / "main.bicep").read_text() or "2024-08-06" in (
-        repo / "infra" / "main.bicep"
-    ).read_text()
+    assert (
+        "gpt-4.1" in (repo / "infra" / "main.bicep").read_text()
+        or "2024-08-06" in (repo / "infra" / "main.bicep").read_text()
+    )
     assert (repo / "infra" / "linked.bicep").is_symlink()
     assert not [p for p in repo.rglob("*.tmp")]
