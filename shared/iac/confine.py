@@ -95,7 +95,9 @@ def _check_stat(info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise RefusedError(f"{NOT_REGULAR} (a device, FIFO or socket): not read")
     if info.st_size > MAX_FILE_BYTES:
-        raise RefusedError(f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}")
+        raise RefusedError(
+            f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}"
+        )
 
 
 def read_bytes(path: Path) -> bytes:
@@ -119,7 +121,9 @@ def read_bytes(path: Path) -> bytes:
     with os.fdopen(descriptor, "rb") as handle:
         data = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since fstat
     if len(data) > MAX_FILE_BYTES:
-        raise RefusedError(f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}")
+        raise RefusedError(
+            f"larger than {MAX_FILE_BYTES:,} bytes (ARM's limit for a template is 4 MB): {TOO_LARGE}"
+        )
     return data
 
 

@@ -97,7 +97,9 @@ def test_suppressions_show_and_do_not_gate(workdir: Path, capsys: pytest.Capture
         "suppressed (1):\n  infra/main.tf:7 legacy gpt-35-turbo 0613 retired: the account is deleted in sprint 12"
         in out
     )
-    (infra / "main.tf").write_text((infra / "main.tf").read_text().replace(" the account is deleted in sprint 12", ""), encoding="utf-8")
+    (infra / "main.tf").write_text(
+        (infra / "main.tf").read_text().replace(" the account is deleted in sprint 12", ""), encoding="utf-8"
+    )
     code, out, _ = run(capsys, "iac", "scan", "infra", "--catalog-file", str(catalog), "--fail-on", "retired")
     assert code == 1 and "warning[suppression-without-reason]: infra/main.tf:7" in out
 

@@ -138,7 +138,7 @@ resource "azurerm_cognitive_deployment" "many" {
                 "contentVersion": "1.0.0.0",
                 "resources": [
                     {
-                        "type": DEPLOYMENT.split("@")[0],
+                        "type": DEPLOYMENT.split("@", maxsplit=1)[0],
                         "apiVersion": "2024-10-01",
                         "name": "oai/arm-chat\x1b[31m",
                         "sku": {"name": "GlobalStandard", "capacity": 1},
