@@ -97,6 +97,8 @@ def test_suppressions_show_and_do_not_gate(workdir: Path, capsys: pytest.Capture
         "suppressed (1):\n  infra/main.tf:7 legacy gpt-35-turbo 0613 retired: the account is deleted in sprint 12"
         in out
     )
+    code, out, _ = run(capsys, "iac", "fix", "infra", "--catalog-file", str(catalog), "--dry-run")
+    assert code == 0 and "nothing to change" in out  # a suppressed pin is left as it is
     (infra / "main.tf").write_text(
         (infra / "main.tf").read_text().replace(" the account is deleted in sprint 12", ""), encoding="utf-8"
     )
