@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from shared.iac import confine
+from shared.iac import values as ops
 from shared.iac.model import Arr, Lit, Pin, ScanWarning, Unknown
 from shared.iac.render import printable
 from shared.iac.scan import scan
@@ -124,3 +126,91 @@ def test_an_adapter_that_recurses_too_deep_loses_only_the_file_at_fault(
 def test_control_characters_are_shown_escaped() -> None:
     assert printable("a\x1b[2J\x07\x85\u202eb\tc\nd") == "a\\x1b[2J\\x07\\x85\\u202eb\tc\\nd"
     assert printable("-x\r\n+y\x1b\n", keep_newlines=True) == "-x\r\n+y\\x1b\n"
+
+
+def _doubling(language: str, kind: str) -> tuple[str, str]:
+    """A 34-step doubling chain (text, or a list) whose last value gives a deployment's version: 2**34 characters
+    or items if evaluated."""
+    if language == "bicep":
+        first, step, use = (
+            ("'xx'", "'${{a{p}}}${{a{p}}}'", "a33")
+            if kind == "text"
+            else ("['x']", "concat(a{p}, a{p})", "a33[0]")
+        )
+        chain = "\n".join(
+            [f"var a0 = {first}", *(f"var a{i} = {step.format(p=i - 1)}" for i in range(1, 34))]
+        )
+        return "main.bicep", (
+            f"{chain}\nresource d 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {{\n"
+            f"  name: 'd'\n  properties: {{ model: {{ format: 'OpenAI', name: 'gpt-4o', version: {use} }} }}\n}}\n"
+        )
+    if language == "terraform":
+        first, step, use = (
+            ('"xx"', '"${{local.a{p}}}${{local.a{p}}}"', "local.a33")
+            if kind == "text"
+            else ('["x"]', "concat(local.a{p}, local.a{p})", "local.a33[0]")
+        )
+        chain = "\n".join([f"  a0 = {first}", *(f"  a{i} = {step.format(p=i - 1)}" for i in range(1, 34))])
+        return "main.tf", (
+            f"locals {{\n{chain}\n}}\n"
+            'resource "azurerm_cognitive_deployment" "d" {\n  name = "d"\n  cognitive_account_id = "a"\n'
+            f'  model {{\n    format = "OpenAI"\n    name = "gpt-4o"\n    version = {use}\n  }}\n'
+            '  sku { name = "Standard" }\n}\n'
+        )
+    variables = {
+        "a0": "xx",
+        **{f"a{i}": f"[concat(variables('a{i - 1}'), variables('a{i - 1}'))]" for i in range(1, 34)},
+    }
+    return "azuredeploy.json", json.dumps(
+        {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "variables": variables,
+            "resources": [
+                {
+                    "type": "Microsoft.CognitiveServices/accounts/deployments",
+                    "apiVersion": "2024-10-01",
+                    "name": "oai/d",
+                    "properties": {
+                        "model": {"format": "OpenAI", "name": "gpt-4o", "version": "[variables('a33')]"}
+                    },
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "kind"),
+    [("bicep", "text"), ("bicep", "list"), ("terraform", "text"), ("terraform", "list"), ("arm", "text")],
+)
+def test_a_doubling_chain_is_too_large_to_evaluate(tmp_path: Path, language: str, kind: str) -> None:
+    name, text = _doubling(language, kind)
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    (pin,) = scan([tmp_path]).pins
+    assert isinstance(pin.model_version, Unknown) and "too large to evaluate" in pin.model_version.reason
+
+
+def test_one_expression_cannot_build_text_past_the_limit() -> None:
+    big = Lit("x" * confine.MAX_VALUE_CHARS)
+    result = ops.concat_text([big, big, big], "'${a}${a}${a}'")
+    assert isinstance(result, Unknown) and "too large to evaluate" in result.reason
+    assert ops.concat_text([Lit("a"), Lit("b")], "e") == Lit("ab")
+
+
+def test_an_arm_copy_loop_past_800_is_not_expanded(tmp_path: Path) -> None:
+    resource = {
+        "type": "Microsoft.CognitiveServices/accounts/deployments",
+        "apiVersion": "2024-10-01",
+        "name": "[concat('oai/d', copyIndex())]",
+        "copy": {"name": "many", "count": 1000000000},
+        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-05-13"}},
+    }
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [resource],
+    }
+    (tmp_path / "azuredeploy.json").write_text(json.dumps(template), encoding="utf-8")
+    (pin,) = scan([tmp_path]).pins
+    assert isinstance(pin.name, Unknown)
