@@ -141,3 +141,18 @@ def test_plan_fail_on_with_no_inventory_is_a_usage_error(
     assert not (workdir / ".modelwatch").exists()  # a missing default state is not created
     code, _, _ = run(capsys, "plan")  # without a gate an empty plan is not an error
     assert code == 0
+
+
+def test_a_refused_reference_fails_the_unknown_gate_only(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = write_catalog(workdir / "catalog.json")
+    (workdir / "repo").mkdir()
+    (workdir / "repo" / "main.bicep").write_text(
+        "module shared '../shared/openai.bicep' = {\n  name: 'x'\n}\n"
+    )
+    args = ("iac", "scan", "repo", "--root", "repo", "--catalog-file", str(catalog))
+    code, out, _ = run(capsys, *args, "--fail-on", "retired,not-offered")
+    assert code == 0 and "warning[outside-root]: main.bicep:1: module shared '../shared/openai.bicep'" in out
+    code, _, err = run(capsys, *args, "--fail-on", "unknown")
+    assert code == 1 and "(and 1 refused or unevaluated file(s))" in err
