@@ -631,6 +631,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     report = services.status(now)
     warnings = _warnings(ctx, report, now, args.at is not None)
     assessments = _ordered(report.assessments)
+    if kinds and not assessments:  # a gate over nothing would pass blind (issue #22)
+        raise UsageError(f"--fail-on: no deployments in this state's inventory to judge: {_empty_hint(ctx)}")
     mode = "enforce" if services.settings.enforce else "plan"
     failing = gate(assessments, kinds, args.within)
     data = report.to_json()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.model import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
@@ -351,7 +352,7 @@ class Evaluator:
             return Unknown(source, None, "refers to itself")
         scope._busy.add(key)
         try:
-            result = compute()
+            result = confine.bounded(compute(), source)  # confinement: a value's size limit
         finally:
             scope._busy.discard(key)
         if not scope.loops:  # a value computed inside a copy loop may depend on copyIndex()
@@ -476,7 +477,7 @@ class ArmScanner:
         if not isinstance(copy, Obj):
             return [(scope, label)]
         loop_name = _get(copy, "name")
-        count = self.evaluator.value(_get(copy, "count") or Lit(0), scope)
+        count = confine.bounded_loop(self.evaluator.value(_get(copy, "count") or Lit(0), scope), "copy count")
         name = loop_name.value if isinstance(loop_name, Lit) and isinstance(loop_name.value, str) else ""
         if isinstance(count, Lit) and isinstance(count.value, int):
             return [
@@ -528,7 +529,14 @@ class ArmScanner:
     def _nested(self, resource: Obj, scope: Scope, context: tuple[str, ...], depth: int) -> None:
         template = _get(resource, "properties", "template")
         if not isinstance(template, Obj):
-            return  # templateLink: the linked template is not here
+            # templateLink: the linked template is not read; one that leads out of the root is a finding
+            link = _get(resource, "properties", "templateLink", "relativePath")
+            if isinstance(link, Lit) and isinstance(link.value, str):
+                what = f"templateLink relativePath '{link.value}'"
+                refused = confine.refusal(what, scope.file.parent / link.value)
+                if refused is not None:
+                    self.warnings.append(ScanWarning(scope.file, _line(link), refused))
+            return
         options = _get(resource, "properties", "expressionEvaluationOptions", "scope")
         inner = isinstance(options, Lit) and str(options.value).casefold() == "inner"
         name = _get(resource, "name")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.model import (
@@ -229,7 +230,7 @@ class Scope:
             return Unknown(name, self._span(node), "refers to itself")
         root._busy.add(name)
         try:
-            value = self._resolve(name, node)
+            value = confine.bounded(self._resolve(name, node), name)  # confinement: a value's size limit
         finally:
             root._busy.discard(name)
         root._cache[name] = value
@@ -496,6 +497,12 @@ class Evaluator:
         if rel is None:
             return self.unknown(node, scope, "path not static")
         path = scope.file.path.parent / rel
+        # confinement: a load that leads out of the scanned root is a finding, and is not read
+        refused = confine.refusal(f"loadJsonContent('{rel}')", path)
+        if refused is not None:
+            src = scope.file.source
+            self.warn(scope.file.path, src.line_of(src.char_offset(node.start_byte)), refused)
+            return self.unknown(node, scope, refused)
         try:
             doc = JsonDocument(SourceText.read(path))
         except SourceError as exc:
@@ -514,8 +521,8 @@ class Evaluator:
         item_name = text(item_node, src) if item_node is not None else "_"
         index_name = text(index_node, src) if index_node is not None else None
         iterable_node = _after(node, "in")
-        iterable = self.ev(iterable_node, scope)
         label = " ".join(text(iterable_node, src).split()) if iterable_node is not None else "?"
+        iterable = confine.bounded_loop(self.ev(iterable_node, scope), label)  # confinement: ARM's 800 copies
         if isinstance(iterable, Arr):
             scopes = []
             for i, item in enumerate(iterable.items):
@@ -751,6 +758,10 @@ class BicepScanner:
         target = _local_module(file.path, module.path)
         if target is None:
             return  # a registry or template-spec module: its source is not here
+        refused = confine.refusal(f"module {module.symbol} '{module.path}'", target)  # confinement
+        if refused is not None:
+            self._warn(file.path, line, refused)
+            return
         if not target.is_file():
             self._warn(file.path, line, f"module {module.symbol}: {module.path} not found")
             return

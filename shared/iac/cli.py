@@ -1,11 +1,16 @@
 """``python -m shared iac scan|fix``: model pins in infrastructure code. ``register`` adds the command group.
 
-Exit codes: 0 ok, 1 a ``--fail-on`` status matched (scan) or a file could not be written (fix), 2 bad usage.
+Exit codes: 0 ok, 1 a ``--fail-on`` status matched (scan) or a file could not be written (fix), 2 bad usage: a
+path that does not exist, or a gate that would judge blind (``--fail-on`` against the bundled sample catalog).
+
+Nothing outside the scan's root is read or written (shared/iac/confine.py): the root is ``--root`` when given
+(every PATH must be inside it), else the current folder for the PATHs inside it, else each PATH itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -30,41 +35,104 @@ def _fail_on(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(kinds))
 
 
-def _report(args: argparse.Namespace) -> ScanReport:
+def _roots(args: argparse.Namespace) -> tuple[list[Path], Path]:
+    """(the roots nothing is read or written outside of, the root paths are shown relative to)."""
+    from shared.cli import UsageError
+
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no such file or directory (nothing to scan)")
+    if args.root is not None:
+        root = Path(args.root)
+        if not root.is_dir():
+            raise UsageError(f"--root {args.root}: not a folder")
+        outside = [str(p) for p in paths if not _under(p, root)]
+        if outside:
+            raise UsageError(f"{', '.join(outside)}: outside --root {args.root} (nothing outside it is read)")
+        return [root], root
+    here = Path(".")
+    return [here if _under(p, here) else (p if p.is_dir() else p.parent) for p in paths], here
+
+
+def _under(path: Path, root: Path) -> bool:
+    real, base = path.resolve(), root.resolve()
+    return real == base or base in real.parents
+
+
+def _report(args: argparse.Namespace, roots: list[Path], root: Path) -> ScanReport:
     from shared.cli import UsageError, _environ, _state_arg
     from shared.config import load_settings
+    from shared.iac.gate import BaselineError, read_baseline
     from shared.iac.inputs import InputError, open_state
     from shared.iac.service import scan_and_judge
 
     settings = load_settings(_environ())
     override = _state_arg(args.state) if args.state else None
+    baseline = None
+    if getattr(args, "baseline", None):
+        try:
+            baseline = read_baseline(Path(args.baseline).read_text(encoding="utf-8"), args.baseline)
+        except OSError as exc:
+            raise UsageError(f"baseline {args.baseline}: cannot read it ({exc.strerror})") from None
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
     try:
         state = open_state(settings, override)
         catalog_file = Path(args.catalog_file) if args.catalog_file else None
         return scan_and_judge(
-            [Path(p) for p in args.paths], at=args.at, catalog_file=catalog_file, state=state
+            [Path(p) for p in args.paths],
+            at=args.at,
+            catalog_file=catalog_file,
+            state=state,
+            roots=roots,
+            root=root,
+            baseline=baseline,
         )
     except InputError as exc:
         raise UsageError(str(exc)) from None
 
 
 def _intro(report: ScanReport, stream: TextIO) -> None:
+    from shared.iac.render import printable
+
     stream.write(f"Model pins as of {report.as_of:%Y-%m-%d %H:%M} UTC, against {report.catalog_source}\n")
     for note in report.notes:
-        stream.write(f"note: {note}\n")
+        stream.write(printable(f"note: {note}") + "\n")
+
+
+def _category(paths: list[str], root: Path) -> str:
+    """What GitHub tells this scan's analyses apart by: the scanned paths (two jobs scanning other folders of one
+    repository must not close each other's alerts)."""
+    from shared.iac.gate import relative
+
+    return "+".join(relative(Path(p), root) for p in paths).replace("/", "-") or "root"
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """Find every Azure OpenAI deployment in the code and judge its pinned version."""
     from shared.cli import UsageError
-    from shared.iac import render
+    from shared.iac import gate, render
     from shared.iac.evaluate import matches
 
     kinds = _fail_on(args.fail_on)
     if args.within is not None and RETIRING not in kinds:
         raise UsageError("--within DAYS applies to --fail-on retiring")
-    report = _report(args)
-    root = Path(args.root)
+    roots, root = _roots(args)
+    report = _report(args, roots, root)
+    if kinds and report.sample_catalog and not args.allow_sample_catalog:
+        raise UsageError(
+            f"--fail-on would judge against {report.catalog_source}, not the live catalog: give it with "
+            "--catalog-file FILE (an ARM Models - List response, e.g. from `az rest`) or --state STORE (a state "
+            "store `modelwatch check` has filled), or pass --allow-sample-catalog to gate on the sample anyway"
+        )
+    if args.write_baseline:
+        document = gate.baseline_document(report.findings, [f.fingerprint for f in report.findings], root)
+        Path(args.write_baseline).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out.write(
+            f"wrote {args.write_baseline} ({len(document['findings'])} finding(s) accepted as they stand)\n"
+        )
+        return EXIT_OK
     if args.format == "table" and not args.query:
         _intro(report, out)
         text = render.table(report.findings, report.warnings, root)
@@ -75,7 +143,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
 
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
-            document = render.to_sarif(report.findings, report.warnings, root, version=VERSION)
+            document = render.to_sarif(
+                report.findings,
+                report.warnings,
+                root,
+                version=VERSION,
+                category=_category(args.paths, root),
+            )
         else:
             as_of = f"{report.as_of:%Y-%m-%dT%H:%M:%SZ}"
             document = render.to_json(
@@ -100,10 +174,14 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         )
     else:
         out.write(text)
-    failing = [f for f in report.findings if any(matches(f, k, args.within) for k in kinds)]
-    if failing:
+    gated = [f for f in report.findings if f.suppressed is None]
+    failing = [f for f in gated if any(matches(f, k, args.within) for k in kinds)]
+    # a refused reference or a file too large stands for pins that were not read: unknown, for the gate
+    refusals = [w for w in report.warnings if w.rule] if UNKNOWN in kinds else []
+    if failing or refusals:
         within = f" within {args.within} days" if args.within is not None else ""
-        sys.stderr.write(f"{len(failing)} finding(s) match --fail-on {','.join(kinds)}{within}\n")
+        extra = f" (and {len(refusals)} refused or unevaluated file(s))" if refusals else ""
+        sys.stderr.write(f"{len(failing)} finding(s) match --fail-on {','.join(kinds)}{within}{extra}\n")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -113,43 +191,50 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     import io
 
     from shared.cli_output import emit
-    from shared.iac import fix
-    from shared.iac.render import relative
+    from shared.iac import confine, fix
+    from shared.iac.gate import relative
+    from shared.iac.render import printable
     from shared.iac.source import SourceError, SourceText
 
     # -o json|yaml|tsv or --query: the diffs as a document on stdout, the text for people nowhere (as every command)
     documented = args.format != "table" or bool(args.query)
     people = io.StringIO() if documented else out
-    report = _report(args)
+    roots, root = _roots(args)
+    report = _report(args, roots, root)
     _intro(report, sys.stderr if documented else out)
-    plan = fix.plan(report.findings)
-    root = Path(args.root)
+    plan = fix.plan([f for f in report.findings if f.suppressed is None])
     failed = False
     changed = 0
     files: list[dict[str, object]] = []
-    for path, edits in sorted(plan.by_file().items()):
-        try:
-            source = SourceText.read(path)
-            after = fix.apply(source.text, edits)
-        except (SourceError, ValueError) as exc:
-            sys.stderr.write(f"error: {relative(path, root)}: {exc}\n")
-            failed = True
-            continue
-        diff = fix.unified_diff(relative(path, root), source.text, after)
-        files.append({"path": relative(path, root), "diff": diff, "why": [e.why for e in edits]})
-        people.write(diff)
-        for edit in edits:
-            people.write(f"# {edit.why}\n")
-        if not args.dry_run:
+    with confine.confined(roots):  # every file read and written stays under the roots
+        for path, edits in sorted(plan.by_file().items()):
+            label = relative(path, root)
             try:
-                path.write_bytes(source.encode(after))
-            except OSError as exc:
-                sys.stderr.write(f"error: {relative(path, root)}: cannot write it ({exc.strerror})\n")
+                source = SourceText.read(path)
+                after = fix.apply(source.text, edits)
+            except (SourceError, ValueError) as exc:
+                sys.stderr.write(printable(f"error: {label}: {exc}") + "\n")
                 failed = True
                 continue
-        changed += 1
+            diff = fix.unified_diff(label, source.text, after)
+            files.append({"path": label, "diff": diff, "why": [e.why for e in edits]})  # exact: JSON escapes
+            people.write(printable(diff, keep_newlines=True))
+            for edit in edits:
+                people.write(printable(f"# {edit.why}") + "\n")
+            if not args.dry_run:
+                try:
+                    confine.write_bytes(path, source.encode(after))
+                except confine.RefusedError as exc:
+                    sys.stderr.write(printable(f"error: {label}: {exc}") + "\n")
+                    failed = True
+                    continue
+                except OSError as exc:
+                    sys.stderr.write(printable(f"error: {label}: cannot write it ({exc.strerror})") + "\n")
+                    failed = True
+                    continue
+            changed += 1
     for reason in plan.skipped:
-        people.write(f"skipped: {reason}\n")
+        people.write(printable(f"skipped: {reason}") + "\n")
     verb = "would change" if args.dry_run else "changed"
     people.write(
         f"{verb} {changed} file(s), {len(plan.edits)} value(s)" if plan.edits else "nothing to change"
@@ -195,7 +280,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "table endpoint URL or a storage connection string",
         )
         p.add_argument(
-            "--root", default=".", help="paths in the output are relative to this folder (default: .)"
+            "--root",
+            help="the folder nothing outside of is read or written, and paths in the output are relative to "
+            "(default: the current folder for the paths inside it, else each path itself)",
         )
 
     scan = commands.add_parser("scan", help="find Azure OpenAI deployments in the code and judge each pin")
@@ -214,6 +301,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_days_arg,
         metavar="DAYS",
         help="with --fail-on retiring: only dates within this many days count",
+    )
+    scan.add_argument(
+        "--allow-sample-catalog",
+        action="store_true",
+        help="let --fail-on judge against the bundled sample catalog (by default that is refused: exit 2)",
+    )
+    scan.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only the findings this baseline (from --write-baseline) does not hold, or that got worse",
+    )
+    scan.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="write the current findings (not ok, not suppressed) to FILE as the accepted baseline, and exit 0",
     )
     scan.set_defaults(handler=cmd_scan)
 

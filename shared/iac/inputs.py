@@ -6,6 +6,7 @@ SQLite state that does not exist is not created (a scan in CI without state read
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +69,7 @@ def file_catalogs(path: Path) -> tuple[CatalogIndex, datetime | None]:
     """An ARM Models - List response (served for every region) or ``{"locations": {...}}``, and its ``asOf``."""
     from shared.adapters.catalog_file import FileCatalogSource
 
+    _whole(path)
     source = FileCatalogSource(str(path))
     try:
         locations = source.locations
@@ -78,6 +80,26 @@ def file_catalogs(path: Path) -> tuple[CatalogIndex, datetime | None]:
     except ModelWatchError as exc:
         raise InputError(str(exc)) from exc
     return CatalogIndex(regions, f"catalog file {path.name}"), source.as_of
+
+
+def _whole(path: Path) -> None:
+    """Refuse a catalog file that holds one page of a paged Models - List response (``nextLink`` set): the
+    versions on the other pages would be judged not offered."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # the catalog file reader says what is wrong with it
+    if not isinstance(document, dict):
+        return
+    responses = document.get("locations")
+    pages = {**responses} if isinstance(responses, dict) else {"": document}
+    for location, page in pages.items():
+        if isinstance(page, dict) and page.get("nextLink"):
+            where = f", location {location}" if location else ""
+            raise InputError(
+                f"catalog file {path.name}{where}: one page of a paged response (nextLink is set): follow "
+                "nextLink and merge every page's value (docs/model-pins.yml does)"
+            )
 
 
 def bundled_catalogs() -> tuple[CatalogIndex, datetime | None]:

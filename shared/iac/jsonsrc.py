@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from shared.iac.model import Arr, Lit, Obj, Unknown, Value
-from shared.iac.source import SourceText
+from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Unknown, Value
+from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import first_error, parse
 
 if TYPE_CHECKING:
@@ -21,7 +21,10 @@ class JsonDocument:
         tree = parse("json", source.data)
         self.error = first_error(tree.root_node, source)
         root = next((c for c in tree.root_node.named_children if c.type != "comment"), None)
-        self.value: Value | None = self._value(root) if root is not None else None
+        try:
+            self.value: Value | None = self._value(root) if root is not None else None
+        except RecursionError:  # parse() bounds the depth; this keeps a surprise to this one file
+            raise SourceError(f"nested too deeply: {TOO_LARGE}") from None
 
     def _value(self, node: Node) -> Value:
         kind = node.type

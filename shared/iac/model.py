@@ -144,13 +144,61 @@ def _fingerprint(value: Value | None) -> object:
     return (type(value).__name__, repr(value)[:200]) if value is not None else None
 
 
+# The words a refusal's message uses (shared/iac/confine.py), so a warning an evaluator builds from one keeps its rule.
+OUTSIDE_ROOT = "outside the scanned root"
+TOO_LARGE = "too large to evaluate"
+NOT_REGULAR = "not a regular file"
+
+# Warnings that are findings in their own right (SARIF results, and `--fail-on unknown` counts them: what they
+# stand for was not scanned). Each: (SARIF rule name, level, description).
+WARNING_RULES: dict[str, tuple[str, str, str]] = {
+    "outside-root": (
+        "ReferenceOutsideRoot",
+        "error",
+        "A file, module or load function leads outside the scanned folder: refused, not read "
+        "(a symbolic link, ../ or an absolute path).",
+    ),
+    "not-regular": (
+        "NotARegularFile",
+        "warning",
+        "A device, FIFO or socket where a template was expected: not read.",
+    ),
+    "too-large": (
+        "TooLargeToEvaluate",
+        "warning",
+        "A file, value or expression beyond the scanner's limits (size, nesting): not evaluated.",
+    ),
+    "suppression-without-reason": (
+        "SuppressionWithoutReason",
+        "warning",
+        "A modelwatch:ignore comment gives no reason: the finding is not suppressed.",
+    ),
+}
+
+
+def _warning_rule(message: str) -> str:
+    if OUTSIDE_ROOT in message:
+        return "outside-root"
+    if NOT_REGULAR in message:
+        return "not-regular"
+    if TOO_LARGE in message or "RecursionError" in message:
+        return "too-large"
+    return ""
+
+
 @dataclass(frozen=True)
 class ScanWarning:
-    """A file (or construct) the scanner could not fully read. Never fatal: the scan goes on."""
+    """A file (or construct) the scanner could not fully read. Never fatal: the scan goes on. ``rule``: set for
+    the warnings that are findings (WARNING_RULES); worked out from the message when not given."""
 
     file: Path
     line: int | None
     message: str
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.rule:
+            object.__setattr__(self, "rule", _warning_rule(self.message))
 
 
 # What a surprising shape in a parse tree can raise; a scan turns it into a warning on that file and goes on.
@@ -207,6 +255,8 @@ class Finding:
     recommended: Recommendation | None = None
     detail: str = ""
     notes: tuple[str, ...] = field(default=())
+    suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
+    fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines
 
     @property
     def is_drift(self) -> bool:

@@ -6,6 +6,7 @@ import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.iac import confine
 from shared.iac.model import Span
 
 BOM = "\ufeff"
@@ -28,8 +29,12 @@ class SourceText:
 
     @classmethod
     def read(cls, path: Path) -> SourceText:
+        """A file's text. Every evaluator reads through here, so the scan's confinement holds for each file it
+        reads (shared/iac/confine.py): outside the roots, not a regular file, or too large -> SourceError."""
         try:
-            raw = path.read_bytes()
+            raw = confine.read_bytes(path)
+        except confine.RefusedError as exc:
+            raise SourceError(str(exc)) from None
         except OSError as exc:
             raise SourceError(f"cannot read it ({exc.strerror})") from None
         try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.model import (
     EVALUATION_ERRORS,
@@ -212,7 +213,7 @@ class Scope:
             return Unknown(expression, None, "refers to itself")
         root._busy.add(key)
         try:
-            value = compute()
+            value = confine.bounded(compute(), expression)  # confinement: a value's size limit
         finally:
             root._busy.discard(key)
         root._cache[key] = value
@@ -779,8 +780,8 @@ class TerraformScanner:
         if isinstance(for_each, Block) or isinstance(count, Block):
             return [(scope, "")]
         if for_each is not None:
-            collection = self.evaluator.ev(for_each, block.source, scope)
             label = _text(for_each, block.source)
+            collection = confine.bounded_loop(self.evaluator.ev(for_each, block.source, scope), label)
             if isinstance(collection, Obj):
                 return [
                     (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
@@ -798,7 +799,9 @@ class TerraformScanner:
                 (scope.child({"each": Obj({"key": unknown, "value": unknown})}), f"for_each over {label}")
             ]
         if count is not None:
-            number = self.evaluator.ev(count, block.source, scope)
+            number = confine.bounded_loop(
+                self.evaluator.ev(count, block.source, scope), _text(count, block.source)
+            )
             if (
                 isinstance(number, Lit)
                 and isinstance(number.value, int)
@@ -828,6 +831,11 @@ class TerraformScanner:
         for call in module.calls:
             target = self.call_target(call)
             if target is None:
+                continue
+            written = target.relative_to(call.source.path.parent).as_posix()
+            refused = confine.refusal(f'module "{call.labels[0]}" source "{written}"', target)
+            if refused is not None:  # confinement: a module outside the scanned root is a finding, not read
+                self._warn(call.source.path, call.line, refused)
                 continue
             if not target.is_dir():
                 self._warn(call.source.path, call.line, f"module {call.labels[0]}: {target.name} not found")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from shared.iac.source import SourceText
+from shared.iac import confine
+from shared.iac.model import TOO_LARGE
+from shared.iac.source import SourceError, SourceText
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Tree
@@ -27,8 +29,12 @@ def _parser(language: str) -> Parser:
 
 
 def parse(language: str, data: bytes) -> Tree:
-    """Parse bytes; tree-sitter always returns a tree (errors are ERROR/MISSING nodes in it)."""
-    return _parser(language).parse(data)
+    """Parse bytes; tree-sitter always returns a tree (errors are ERROR/MISSING nodes in it). Raises SourceError
+    when it is nested too deeply for the evaluators (they recurse over it): that file alone is not scanned."""
+    tree = _parser(language).parse(data)
+    if confine.too_deep(tree):
+        raise SourceError(f"nested more than {confine.MAX_TREE_DEPTH} levels deep: {TOO_LARGE}")
+    return tree
 
 
 def first_error(root: Node, source: SourceText) -> tuple[int, str] | None:

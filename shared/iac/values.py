@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from shared.iac.model import Arr, Lit, Obj, Resource, Span, Unknown, Value
+from shared.iac.confine import MAX_VALUE_CHARS
+from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
 
 # azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
 # without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/
@@ -181,6 +182,8 @@ def concat_text(parts: list[Value], expression: str) -> Value:
         pieces.append(_text(part.value))
         notes.extend(n for n in part.notes if n not in notes)
         env = env or part.env
+    if sum(map(len, pieces)) > MAX_VALUE_CHARS:  # confinement: measured before the text is built
+        return Unknown(expression[:100], None, f"{TOO_LARGE}: more than {MAX_VALUE_CHARS:,} characters")
     return Lit("".join(pieces), None, tuple(notes), env=env)
 
 

@@ -93,7 +93,7 @@ def test_json_and_sarif_on_stdout(workdir: Path, capsys: pytest.CaptureFixture[s
     (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "not-offered"]
     physical = result["locations"][0]["physicalLocation"]
     assert physical == {
-        "artifactLocation": {"uri": "tests/data/iac/arm/azuredeploy.json"},
+        "artifactLocation": {"uri": "tests/data/iac/arm/azuredeploy.json", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 21},
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared.iac.model import WARNING_RULES
 from shared.iac.render import RULES, table, to_json, to_sarif
 from shared.iac.service import scan_and_judge
 from tests.iac_fixtures import AS_OF, DATA, catalog_index
@@ -51,7 +52,7 @@ def test_sarif_structure() -> None:
     (run,) = sarif["runs"]
     driver = run["tool"]["driver"]
     assert driver["name"] == "modelwatch"
-    assert [r["id"] for r in driver["rules"]] == list(RULES) and "ok" not in RULES
+    assert [r["id"] for r in driver["rules"]] == [*RULES, *WARNING_RULES] and "ok" not in RULES
     for rule in driver["rules"]:
         assert {"id", "shortDescription", "fullDescription", "defaultConfiguration"} <= set(rule)
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
