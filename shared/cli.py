@@ -1188,12 +1188,13 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "iac": (
         "Model pins in infrastructure code: Bicep, Terraform, ARM templates.",
-        "modelwatch iac scan infra --fail-on retired,drift",
+        "modelwatch iac scan infra --state sqlite:///.modelwatch/state.db --fail-on retired,drift",
     ),
     "iac scan": (
         "Find every Azure OpenAI deployment in Bicep, Terraform and ARM templates and judge each pinned version "
         "against the catalog (--catalog-file, else the state, else the bundled sample).",
-        "modelwatch iac scan infra -o sarif --out pins.sarif\nmodelwatch iac scan infra --fail-on retiring --within 90",
+        "modelwatch iac scan infra -o sarif --out pins.sarif\n"
+        "modelwatch iac scan infra --catalog-file catalog.json --fail-on retiring --within 90",
     ),
     "iac fix": (
         "Rewrite each pin to its recommendation and print the diff.",
