@@ -148,6 +148,7 @@ def model_slices(d: Deployment) -> frozenset[tuple[str, str]]:
     names = {d.model_name}
     if d.fine_tune is not None and d.fine_tune.base_model:
         names.add(d.fine_tune.base_model)
+    names.update(name for _, name, _ in d.routing_models)  # a model-router: the models it routes to
     return frozenset((location, name) for name in names)
 
 
@@ -157,6 +158,8 @@ def is_of_model(d: Deployment, location: str, model_format: str, model_name: str
     if d.location.casefold() != location.casefold():
         return False
     if d.model_format.casefold() == model_format.casefold() and d.model_name == model_name:
+        return True
+    if any(f.casefold() == model_format.casefold() and n == model_name for f, n, _ in d.routing_models):
         return True
     return d.fine_tune is not None and d.fine_tune.base_model == model_name
 

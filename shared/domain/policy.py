@@ -292,7 +292,60 @@ def assess(
             f"not tracked: no catalog of {d.location} has been read yet (is it in WATCH_LOCATIONS?)",
             "no-catalog",
         )
-    return _assess(d, catalog, now, rules, default_changed_at)
+    own = _assess(d, catalog, now, rules, default_changed_at)
+    return _router(own, catalog, now) if d.is_model_router else own
+
+
+def _router(own: Assessment, catalog: Mapping[VersionKey, ModelVersion], now: datetime) -> Assessment:
+    """A model-router deployment (kit §2.2, api 2026-03-01 ``routing.models``): the retirement of a model in its
+    routing subset is linked to it; without a subset it is "not tracked", never silently healthy."""
+    d = own.deployment
+    if own.status in (Status.BROKEN, Status.AT_RISK):
+        return own  # the router's own version decides first
+    routed = d.routing_models
+    if not routed:
+        return replace(
+            own,
+            status=Status.NOT_TRACKED,
+            reason="router-not-tracked",
+            summary="not tracked: model-router routes to models Azure picks (no routing.models subset read): "
+            f"their retirements are not linked to it; {own.summary}",
+        )
+    dated: list[tuple[datetime, str]] = []
+    unknown: list[str] = []
+    for fmt, name, version in routed:
+        entry = catalog.get(VersionKey(fmt, name, version)) if version else None
+        if entry is None:
+            unknown.append(f"{name} {version}".strip())
+            continue
+        date = entry.retirement_for_sku(d.sku_name)
+        if entry.is_retired_for(d.sku_name, now) or date is not None:
+            dated.append((date or now, f"{name} {version}"))
+    n = len(routed)
+    if dated:
+        date, label = min(dated)
+        days = days_until(date, now)
+        more = f" (and {len(dated) - 1} more retiring)" if len(dated) > 1 else ""
+        verb = f"retired on {date:%Y-%m-%d}" if date <= now else f"retires on {date:%Y-%m-%d} ({days} days)"
+        return replace(
+            own,
+            status=Status.AT_RISK,
+            reason="router-model-retiring",
+            summary=f"model-router routes to {label}, which {verb}{more}: take it out of routing.models or "
+            f"replace it with a current model ({n} model(s) in the subset)",
+            retirement_date=date,
+            days_left=days,
+            action_date=date,
+            write=False,
+        )
+    if unknown:
+        return replace(
+            own,
+            status=Status.NOT_TRACKED,
+            reason="router-not-tracked",
+            summary=f"not tracked: routes to {n} models; {', '.join(unknown)} not in {d.location}'s catalog",
+        )
+    return replace(own, summary=f"{own.summary}; routes to {n} models, none retiring")
 
 
 def _other_format(d: Deployment, catalog: Mapping[VersionKey, ModelVersion], now: datetime) -> Assessment:
@@ -699,5 +752,10 @@ def concerns(d: Deployment, fmt: str, name: str, version: str | None) -> bool:
     (a fine-tuned model lives by its own dates, but its base model's news is when people ask about it)."""
     if d.model_format.casefold() == fmt.casefold() and d.model_name == name:
         return version is None or d.model_version == version
+    if any(
+        f.casefold() == fmt.casefold() and n == name and (version is None or v == version)
+        for f, n, v in d.routing_models
+    ):
+        return True  # a model-router routing to it
     ft = d.fine_tune
     return ft is not None and ft.base_model == name and (version is None or ft.base_version == version)
