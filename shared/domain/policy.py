@@ -729,7 +729,15 @@ def explains_azure_move(
     replacement the catalog names for the old version, or to a newer default (or preview) of the same model,
     never a downgrade, and never for a deployment Azure does not move (NoAutoUpgrade, provisioned, fine-tuned).
     Anything else was changed outside modelwatch: a person, a pipeline, an infrastructure template."""
-    if before.is_provisioned or before.is_fine_tuned or before.policy == UpgradeOption.NO_AUTO:
+    if (
+        before.is_provisioned
+        or before.is_batch
+        or before.is_fine_tuned
+        or before.model_format.casefold() != OPENAI_FORMAT
+    ):
+        return False
+    preview = before_entry is not None and before_entry.is_preview
+    if before.policy == UpgradeOption.NO_AUTO and not preview:  # a preview is force-upgraded, whatever its policy
         return False
     replacement = before_entry.replacement if before_entry is not None else None
     if (
