@@ -132,7 +132,9 @@ class ModelVersion:
     @property
     def earliest_retirement(self) -> datetime | None:
         """The first date any deployment type of this version stops: the model-level date or a SKU's own."""
-        dates = [d for d in (self.retirement_date, *(d for _, d in self.sku_retirement_dates)) if d is not None]
+        dates = [
+            d for d in (self.retirement_date, *(d for _, d in self.sku_retirement_dates)) if d is not None
+        ]
         return min(dates) if dates else None
 
     def upgrade_start_for_sku(self, sku: str) -> datetime | None:

@@ -28,7 +28,9 @@ PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", 
 # Learn ("Model lifecycle and support policy", FAQ; azure-facts.md §2.3b): "Batch deployments follow the side-by-side
 # (multi-deployment) migration approach": GlobalBatch, DataZoneBatch (and any *Batch) are never upgraded by Azure.
 # "Priority Processing follows the same upgrade process as Standard deployments": a Priority tier is Standard.
-MODEL_ROUTER = "model-router"  # kit §2.2: a model-router deployment routes to the models of properties.routing
+MODEL_ROUTER = (
+    "model-router"  # kit §2.2: a model-router deployment routes to the models of properties.routing
+)
 
 TAG_POLICY = "modelwatch:policy"  # "ignore": leave alone entirely; "pin": never upgraded by modelwatch
 TAG_ROUTE = "modelwatch:route"  # which alert route owns the deployment

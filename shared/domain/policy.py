@@ -48,7 +48,9 @@ PREVIEW_UPGRADE_DELAY = timedelta(
 # that is still on the old version is "upgrade pending", neither broken nor written by modelwatch.
 DEFAULT_UPGRADE_GRACE_DAYS = 14
 PREVIEW_NOTICE_DAYS = 30  # previews: "at least 30 days' notice" of the force-upgrade or retirement (§2.3b)
-OPENAI_FORMAT = "openai"  # the format Azure's documented upgrade rules are for (§2.3b: none for partner models)
+OPENAI_FORMAT = (
+    "openai"  # the format Azure's documented upgrade rules are for (§2.3b: none for partner models)
+)
 CANNOT_CHANGE_MODEL = (
     "ARM refuses to change the model of a Standard deployment in place (CannotChangeDeploymentModel)"
 )
@@ -275,7 +277,8 @@ def assess(
         return Assessment(
             d,
             Status.NOT_WATCHED,
-            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS",
+            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS (add {d.model_format} to it "
+            "to be told their catalog retirement dates; Azure documents no automatic upgrade for them)",
             "format-not-watched",
         )
     if d.is_fine_tuned:
@@ -390,7 +393,9 @@ def _other_format(d: Deployment, catalog: Mapping[VersionKey, ModelVersion], now
             summary=f"stops working on {retirement:%Y-%m-%d} ({days} days): {never}{named}",
             action_date=retirement,
         )
-    return replace(seed, reason="other-format-ok", summary=f"no retirement scheduled ({d.model_format}: {never})")
+    return replace(
+        seed, reason="other-format-ok", summary=f"no retirement scheduled ({d.model_format}: {never})"
+    )
 
 
 def _fine_tuned(d: Deployment, now: datetime) -> Assessment:
@@ -463,8 +468,11 @@ def _assess(
     )
     gone = "is no longer in the catalog" if current is None else "is retired"
     when = f" on {retirement:%Y-%m-%d}" if retirement else ""
+
     def offered_note(t: Target | None) -> str:
-        return f" ({t.label} is not offered{where} yet: Azure upgrades anyway)" if t and t.entry is None else ""
+        return (
+            f" ({t.label} is not offered{where} yet: Azure upgrades anyway)" if t and t.entry is None else ""
+        )
 
     offered = offered_note(azure)
 
@@ -737,7 +745,9 @@ def explains_azure_move(
     ):
         return False
     preview = before_entry is not None and before_entry.is_preview
-    if before.policy == UpgradeOption.NO_AUTO and not preview:  # a preview is force-upgraded, whatever its policy
+    if (
+        before.policy == UpgradeOption.NO_AUTO and not preview
+    ):  # a preview is force-upgraded, whatever its policy
         return False
     replacement = before_entry.replacement if before_entry is not None else None
     if (

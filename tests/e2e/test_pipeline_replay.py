@@ -182,7 +182,8 @@ def test_demo_history_ends_where_the_documented_rules_say(
         pending = [
             e
             for e in topic.events
-            if e["eventType"] == "ModelLifecycle.DeploymentUpgradePlanned" and e["data"]["reason"] == "upgrade-pending"
+            if e["eventType"] == "ModelLifecycle.DeploymentUpgradePlanned"
+            and e["data"]["reason"] == "upgrade-pending"
         ]
         assert sorted({(e["data"]["deploymentName"], e["eventTime"][:10]) for e in pending}) == [
             ("fraud-scoring", "2025-02-14")

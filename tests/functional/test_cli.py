@@ -179,7 +179,9 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         assert expected in out, expected
     assert "fraud-scoring: gpt-35-turbo 0613 is retired" not in out  # never "broken" inside Azure's window
     march = out.split("=== 2026-03-10")[1].split("\n=== ")[0].split("\n", 1)[1]  # the step, not its title
-    assert "Azure upgraded chat-eu" in march and "search-global" not in march  # Standard from 03-09, Global not
+    assert (
+        "Azure upgraded chat-eu" in march and "search-global" not in march
+    )  # Standard from 03-09, Global not
     status = json.loads((tmp_path / "demo" / "status.json").read_text())
     standing = {d["name"]: (d["status"], d["model"], d["version"]) for d in status["deployments"]}
     # the fine-tuned and the Meta deployment stay calm after their base / neighbours retire

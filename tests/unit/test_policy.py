@@ -280,7 +280,10 @@ def test_target_not_in_the_region() -> None:
         replacement=Replacement("gpt-4o", "2024-11-20", None, None),
     )
     a = assess(dep(policy=ONCE_EXP), catalog(old), dt("2026-04-02"))
-    assert a.status == Status.UPGRADE_EXPECTED and "not offered in eastus yet: Azure upgrades anyway" in a.summary
+    assert (
+        a.status == Status.UPGRADE_EXPECTED
+        and "not offered in eastus yet: Azure upgrades anyway" in a.summary
+    )
     late = assess(dep(policy=ONCE_EXP), catalog(old), dt("2026-04-20"))
     assert late.status == Status.AT_RISK and "not offered in eastus" in late.summary
 

@@ -111,11 +111,29 @@ TURBO = cat(OLD_35, NEW_35)
         # within the grace (14 days): upgrade pending, whatever Azure-upgraded SKU and policy, never written
         ("Standard", ONCE_EXP, "2025-02-13", ENFORCE, (Status.UPGRADE_EXPECTED, "upgrade-pending", False)),
         ("Standard", ONCE_EXP, "2025-02-16", ENFORCE, (Status.UPGRADE_EXPECTED, "upgrade-pending", False)),
-        ("GlobalStandard", ONCE_NEW, "2025-02-26", ENFORCE, (Status.UPGRADE_EXPECTED, "upgrade-pending", False)),
-        ("DataZoneStandard", None, "2025-02-20", ENFORCE, (Status.UPGRADE_EXPECTED, "upgrade-pending", False)),
+        (
+            "GlobalStandard",
+            ONCE_NEW,
+            "2025-02-26",
+            ENFORCE,
+            (Status.UPGRADE_EXPECTED, "upgrade-pending", False),
+        ),
+        (
+            "DataZoneStandard",
+            None,
+            "2025-02-20",
+            ENFORCE,
+            (Status.UPGRADE_EXPECTED, "upgrade-pending", False),
+        ),
         # past it: Azure has not moved it; enforcement may now write the same-model default
         ("Standard", ONCE_EXP, "2025-02-27", ENFORCE, (Status.UPGRADE_PLANNED, "expired-not-upgraded", True)),
-        ("Standard", ONCE_EXP, "2025-02-27", PolicyRules(), (Status.UPGRADE_PLANNED, "expired-not-upgraded", False)),
+        (
+            "Standard",
+            ONCE_EXP,
+            "2025-02-27",
+            PolicyRules(),
+            (Status.UPGRADE_PLANNED, "expired-not-upgraded", False),
+        ),
         # the grace is a setting
         (
             "Standard",
@@ -331,7 +349,9 @@ def test_other_formats_are_told_their_dates_and_never_upgraded(
 
 def test_other_formats_outside_the_setting_and_outside_the_catalog() -> None:
     d = dep("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", sku="GlobalStandard")
-    assert assess(d, cat(LLAMA), dt("2026-04-01")).status == Status.NOT_WATCHED  # CATALOG_MODEL_FORMATS=OpenAI
+    assert (
+        assess(d, cat(LLAMA), dt("2026-04-01")).status == Status.NOT_WATCHED
+    )  # CATALOG_MODEL_FORMATS=OpenAI
     mistral = dep("Mistral-Large-2411", "2", fmt="Mistral AI", sku="GlobalStandard")
     gone = assess(mistral, cat(LLAMA), dt("2026-04-01"), EVERY_FORMAT)
     assert (gone.status, gone.reason) == (Status.NOT_TRACKED, "format-not-listed")
@@ -381,7 +401,12 @@ def test_a_router_is_linked_to_the_retirement_of_a_model_it_routes_to() -> None:
 @pytest.mark.parametrize(
     ("routing", "catalog", "status", "words"),
     [
-        ((), cat(ROUTER, GPT41, GPT5), Status.NOT_TRACKED, "not tracked: model-router routes to models Azure"),
+        (
+            (),
+            cat(ROUTER, GPT41, GPT5),
+            Status.NOT_TRACKED,
+            "not tracked: model-router routes to models Azure",
+        ),
         (
             (("OpenAI", "gpt-5", "2025-08-07"), ("OpenAI", "o9", "2027-01-01")),
             cat(ROUTER, GPT5),

@@ -94,7 +94,7 @@ def test_spec_example_never_upgraded_deployments_are_at_risk_with_the_replacemen
     assert a.retirement_date == dt("2025-09-15")
 
 
-def test_after_retirement_a_standard_deployment_azure_did_not_move_is_pending_then_at_risk_never_written() -> None:
+def test_after_retirement_a_standard_deployment_azure_did_not_move_is_pending_then_at_risk() -> None:
     # 2025-09-15 retirement; Azure's upgrade is rolling: within the grace, pending; after it, at risk
     for policy in (ONCE_NEW, ONCE_EXP):
         a = assess(dep(policy=policy), spec_catalog(), dt("2025-09-20"), PolicyRules(enforce=True))
