@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -425,3 +426,23 @@ def test_a_router_is_never_silently_healthy(
     d = dep("model-router", "2025-11-18", sku="GlobalStandard", routing=routing)
     a = assess(d, catalog, dt("2026-09-01"))
     assert a.status == status and words in a.summary, a.summary
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_news_of_a_routed_model_finds_the_router_in_the_inventory(backend: str, tmp_path: Path) -> None:
+    from shared.adapters.memory import InMemoryDeploymentStore
+    from shared.adapters.sqlite_store import SqliteDeploymentStore
+
+    store = (
+        InMemoryDeploymentStore() if backend == "memory" else SqliteDeploymentStore(str(tmp_path / "s.db"))
+    )
+    router = parse_deployment(ROUTER_BODY, account_id=ACCOUNT, location="eastus")
+    plain = dep("model-router", "2025-11-18", sku="GlobalStandard")  # no subset: no routed model's news
+    other = dep("gpt-4.1", "2025-04-14")
+    store.save_deployments([router, plain, other])
+    found = {d.name for d in store.list_deployments_of("eastus", "OpenAI", "gpt-4.1")}
+    assert found == {"router", other.name}
+    assert {d.name for d in store.list_deployments_of("eastus", "OpenAI", "model-router")} == {
+        "router",
+        plain.name,
+    }
