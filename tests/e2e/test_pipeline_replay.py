@@ -451,8 +451,10 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         failed = [op for op in arm.operations.values() if op["failure"]]
         assert len(failed) == 1
         ledger = [s.services.ledger.get("apply_update_policy", str(e["id"])) for e in topic.events]
-        recorded = [
-            entry.outcome for entry in ledger if entry is not None and "failed: ptu-chat" in entry.outcome
+        recorded = [  # the quota refusal of 2026-09-20 is recorded too: this is the failed operation
+            entry.outcome
+            for entry in ledger
+            if entry is not None and "failed: ptu-chat" in entry.outcome and "(scripted)" in entry.outcome
         ]
         assert len(recorded) == 1 and "the deployment operation failed (scripted)" in recorded[0]
         ref = demo_reference.outcome
