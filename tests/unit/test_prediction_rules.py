@@ -446,3 +446,24 @@ def test_news_of_a_routed_model_finds_the_router_in_the_inventory(backend: str, 
         "router",
         plain.name,
     }
+
+
+def test_the_new_standings_read_right_in_alerts_and_on_the_status_page() -> None:
+    from shared.domain.impact import impact_of
+    from shared.presentation.status_page import _todo
+
+    pending = assess(dep("gpt-35-turbo", "0613", policy=ONCE_EXP), TURBO, dt("2025-02-14"))
+    overdue = assess(dep(policy=ONCE_EXP), LEARN_2026, dt("2026-04-20"))
+    batch = assess(dep(sku="GlobalBatch"), LEARN_2026, dt("2026-02-01"))
+    preview = assess(dep("o1-preview", "2024-09-12", policy=NO_AUTO), cat(O1_PREVIEW, O1), dt("2025-07-01"))
+    lines = impact_of([pending, overdue, batch, preview], enforce=True).lines
+    expected = (
+        "Upgrade pending: Azure upgrades to gpt-35-turbo 0125 region by region (they keep answering): 1",
+        "Not moved by Azure 20 days after retirement: check they answer: 1",
+        "Stop answering on 2026-03-31 (Batch: deploy the new model beside them, resubmit the jobs): 1",
+        "Force-upgraded by Azure to o1 2024-12-17 on 2025-07-28 (a preview, whatever the policy): 1",
+    )
+    for start in expected:
+        assert any(line.startswith(start) for line in lines), (start, lines)
+    retired = assess(dep(sku="GlobalBatch"), LEARN_2026, dt("2026-04-01"))
+    assert _todo(retired).startswith("Deploy gpt-5.1 2025-11-13 beside it, resubmit the jobs there")
