@@ -160,7 +160,7 @@ def test_demo_history_ends_where_the_documented_rules_say(
             # a preview on NoAutoUpgrade: force-upgraded by Azure at its retirement all the same
             "voice-agent": ("gpt-4o-realtime-preview", "2024-12-17", "NoAutoUpgrade"),
             # GlobalBatch: never upgraded; the team deployed gpt-5.1 beside it and deleted nightly-batch
-            "nightly-batch-gpt51": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
+            "nightly-gpt51": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
         }
         assert outcome.rollbacks == (
             ("assistant", "0125", "2025-04-14", "azure"),

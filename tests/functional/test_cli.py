@@ -162,7 +162,7 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         # Batch: never upgraded by Azure; the team migrates side by side
         "nightly-batch: stops working on 2026-03-31 (58 days): Batch deployments are never upgraded by Azure: "
         "deploy gpt-5.1 2025-11-13 beside it",
-        "team created nightly-batch-gpt51 (gpt-5.1 2025-11-13, GlobalBatch)",
+        "team created nightly-gpt51 (gpt-5.1 2025-11-13, GlobalBatch)",
         "team deleted nightly-batch",
         # GlobalStandard keeps its own date: not the Standard 2026-03-09 start
         "search-global: Azure upgrades it to gpt-5.1 2025-11-13 on 2026-10-01",
