@@ -127,8 +127,8 @@ def _todo(a: Assessment) -> str:
     if a.reason == "fine-tuned-retired":
         return "Retrain on a current base model and deploy it now; calls fail."
     if a.reason == "batch-retired":  # Batch: side by side (Learn FAQ)
-        target = a.target_label or "a supported model"
-        return f"Deploy {target} beside it, resubmit the jobs there, then delete this deployment; jobs fail."
+        new = a.target_label or "a supported model"
+        return f"Deploy {new} beside it, resubmit the jobs there, then delete this deployment; jobs fail."
     target = a.target_label
     if target is None:
         return "Create or move to a deployment of a supported version now; calls fail."
