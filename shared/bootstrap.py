@@ -267,6 +267,7 @@ def policy_rules(settings: Settings) -> PolicyRules:
         accelerate_default=settings.policy_accelerate_default,
         enforce_provisioned=settings.policy_enforce_provisioned,
         provisioned_lead_days=settings.policy_provisioned_lead_days,
+        upgrade_grace_days=settings.policy_upgrade_grace_days,
         watched_formats=settings.catalog_model_formats,
     )
 

@@ -98,6 +98,11 @@ class Settings:
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
     policy_provisioned_lead_days: int = 14
+    # Azure upgrades a retired version's deployments rolling, region by region, with no published per-region
+    # schedule; the one rollout duration Learn states is two weeks (azure-facts.md §2.3, §2.3b; docs/predictions.md).
+    # For this many days after the retirement date, a deployment Azure upgrades is "upgrade pending": never broken,
+    # never written by modelwatch (a write would race Azure's own upgrade)
+    policy_upgrade_grace_days: int = 14
     # enforce with an empty WATCH_ACCOUNTS writes to every account of the subscriptions: only when said outright
     policy_enforce_all_accounts: bool = False
     teams_webhook_url: Secret | None = (
@@ -592,6 +597,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
         policy_provisioned_lead_days=r.integer("POLICY_PROVISIONED_LEAD_DAYS", 14, 0, 365),
+        policy_upgrade_grace_days=r.integer(
+            "POLICY_UPGRADE_GRACE_DAYS", Settings.policy_upgrade_grace_days, 0, 365
+        ),
         policy_enforce_all_accounts=enforce_all,
         teams_webhook_url=_webhook(r, "TEAMS_WEBHOOK_URL", r.get("TEAMS_WEBHOOK_URL")),
         slack_webhook_url=_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),

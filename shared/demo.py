@@ -144,6 +144,8 @@ def run_demo(
             azure.allow(step["allow"])
         for move in azure.advance(at):
             console.line("  ", ("Azure upgraded", "green"), f" {move}")
+        for change in azure.team:  # the teams' own changes: a side-by-side migration's new and old deployment
+            console.line("  ", ("team", "magenta"), f" {change}")
         before = len(sent)
         report = services.run_timer(at)
         failed = failed or not report.ok

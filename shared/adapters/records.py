@@ -185,6 +185,7 @@ def deployment_to_json(d: Deployment) -> str:
                 "retirementDate": exact_instant(d.fine_tune.retirement_date),
                 "lifecycleStatus": d.fine_tune.lifecycle_status,
             },
+            **({"routingModels": [list(m) for m in d.routing_models]} if d.routing_models else {}),
         }
     )
 
@@ -216,9 +217,20 @@ def deployment_from_json(text: str, *, row: str | None = None) -> Deployment:
             last_modified_by=_optional(obj, "lastModifiedBy"),
             last_modified_by_type=_optional(obj, "lastModifiedByType"),
             fine_tune=_fine_tune(obj.get("fineTune")),
+            routing_models=_routing(obj.get("routingModels")),
         )
     except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise _unreadable("deployment", row, exc) from exc
+
+
+def _routing(obj: Any) -> tuple[tuple[str, str, str], ...]:
+    if obj is None:
+        return ()
+    if not isinstance(obj, list) or not all(
+        isinstance(m, list) and len(m) == 3 and all(isinstance(p, str) for p in m) for m in obj
+    ):
+        raise TypeError("routingModels is not a list of [format, name, version]")
+    return tuple((m[0], m[1], m[2]) for m in obj)
 
 
 def _fine_tune(obj: Any) -> FineTune | None:

@@ -2,11 +2,15 @@
 itself upgrades by the documented rules. It implements the same ports as ARM (CatalogSource, DeploymentApi), so
 the demo runs the real services over it.
 
-Azure's own moves, as documented (azure-facts §2.3, §2.3a): ``OnceNewDefaultVersionAvailable`` deployments are
-moved to the replacement Azure names from its auto-upgrade start (across a model-name change: gpt-4o -> gpt-5.1),
-or to a new default; ``OnceCurrentVersionExpired`` (or absent) ones at their deployment type's retirement date
-minus the lead days, here a few days late (Azure's rollout is not instant, which is when modelwatch's
-enforcement steps in); ``NoAutoUpgrade``, provisioned, fine-tuned and non-OpenAI deployments are never moved.
+Azure's own moves, as documented (azure-facts §2.3, §2.3a, §2.3b): ``OnceNewDefaultVersionAvailable`` deployments
+are moved to the replacement Azure names from its auto-upgrade start (across a model-name change: gpt-4o ->
+gpt-5.1), or to a new default; the start is the first retirement's: a SKU with its own later date (gpt-4o
+GlobalStandard, 2026-10-01) is moved at that date instead. ``OnceCurrentVersionExpired`` (or absent) ones move at
+their deployment type's retirement date minus the lead days, here three days late (Azure's upgrade is rolling,
+region by region: inside modelwatch's grace, so no race and no "broken"). Preview versions are force-upgraded at
+their retirement, whatever the policy. ``NoAutoUpgrade`` (but previews), provisioned, Batch, fine-tuned and
+non-OpenAI deployments are never moved. The story's deployments may come ("from") and go ("until": the team
+deletes it, as a side-by-side migration ends).
 Like ARM, a customer PUT that changes the model name of a non-provisioned deployment is refused
 (``CannotChangeDeploymentModel``); a PUT on a new name creates a deployment.
 """
@@ -29,7 +33,7 @@ from shared.errors import ArmError
 
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
 GROUP = "demo"
-EXPIRY_LAG = timedelta(days=3)  # Azure's upgrade-on-expiry lands a few days after the date in this story
+EXPIRY_LAG = timedelta(days=3)  # Azure's rolling upgrade lands three days after the date in this story
 
 
 def _day(text: str | None) -> datetime | None:
@@ -82,6 +86,23 @@ class Timeline:
                 upgrade = self._latest(v.get("upgrade", []), at)
                 if upgrade is not None:
                     return {"toModel": upgrade.get("toModel", model), **upgrade}
+        return None
+
+    def lifecycle_of(self, model: str, version: str, at: datetime) -> str | None:
+        for v in self.raw["versions"]:
+            if (v["model"], v["version"]) == (model, version):
+                fact = self._latest(v.get("facts", []), at) or {}
+                return fact.get("lifecycle")
+        return None
+
+    def first_retirement(self, model: str, version: str, at: datetime) -> datetime | None:
+        """The first date any deployment type of the version stops: the one its auto-upgrade start belongs to."""
+        for v in self.raw["versions"]:
+            if (v["model"], v["version"]) == (model, version):
+                fact = self._latest(v.get("facts", []), at) or {}
+                dates = [_day(fact.get("retires")), *(_day(x) for x in fact.get("skuRetires", {}).values())]
+                known = [d for d in dates if d is not None]
+                return min(known) if known else None
         return None
 
     def retirement_of(self, model: str, version: str, sku: str, at: datetime) -> datetime | None:
@@ -163,6 +184,9 @@ class SimulatedAzure:
         self.accounts: dict[str, dict[str, JsonValue]] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.pending: list[dict[str, Any]] = []  # deployments the story creates later ("from")
+        self.leaving: list[dict[str, Any]] = []  # deployments the team deletes later ("until")
+        self.deleted: set[str] = set()  # ids (casefolded) of the deployments the team deleted
+        self.team: list[str] = []  # what the teams did at the last advance (created, deleted), for the story
         self.account_models: dict[str, list[dict[str, Any]]] = {}
         self.puts = 0
         # deployments whose PUTs ARM refuses for now (the story's "refuse"): id (casefolded) -> (code, message)
@@ -176,6 +200,8 @@ class SimulatedAzure:
                 "location": a["location"],
             }
         for d in timeline.raw["deployments"]:
+            if d.get("until"):
+                self.leaving.append(d)
             if d.get("from") and parse_instant(d["from"]) > self.at:
                 self.pending.append(d)
             else:
@@ -297,9 +323,17 @@ class SimulatedAzure:
     def advance(self, at: datetime) -> list[str]:
         """Move to ``at`` and apply Azure's upgrades; returns what Azure did, for the story."""
         self.at = at
+        self.team = []
         for d in [p for p in self.pending if parse_instant(p["from"]) <= at]:
             self.pending.remove(d)
             self._create(d)
+            self.team.append(f"created {d['name']} ({d['model']} {d['version']}, {d.get('sku', 'Standard')})")
+        for d in [g for g in self.leaving if parse_instant(g["until"]) <= at]:
+            self.leaving.remove(d)
+            rid = self.deployment_id(d["name"]).casefold()
+            self.deployments.pop(rid, None)
+            self.deleted.add(rid)
+            self.team.append(f"deleted {d['name']}")
         moved: list[str] = []
         for d in self.deployments.values():
             target = self._azure_moves(d, at)
@@ -316,14 +350,16 @@ class SimulatedAzure:
         model = props["model"]
         policy = props.get("versionUpgradeOption") or "OnceCurrentVersionExpired"
         sku = str(d["sku"]["name"])
+        name, version = model["name"], model["version"]
+        preview = self.timeline.lifecycle_of(name, version, at) == "Preview"
         if (
             "provisioned" in sku.casefold()
-            or policy == "NoAutoUpgrade"
+            or sku.casefold().endswith("batch")  # Batch: side by side, by the team
+            or (policy == "NoAutoUpgrade" and not preview)  # previews: force-upgraded whatever the policy
             or model.get("format", "OpenAI") != "OpenAI"
             or is_fine_tuned_name(model["name"])
         ):
             return None
-        name, version = model["name"], model["version"]
         replacement = self.timeline.replacement_of(name, version, at)
         default = self.timeline.default_of(name, at)
         newer_default = (
@@ -332,10 +368,15 @@ class SimulatedAzure:
         target = (replacement["toModel"], replacement["to"]) if replacement else newer_default
         if target is None:
             return None
+        retires = self.timeline.retirement_of(name, version, sku, at)
+        if preview:
+            return target if retires is not None and retires + EXPIRY_LAG <= at else None
         if policy == "OnceNewDefaultVersionAvailable":
             start = _day(replacement.get("start")) if replacement else None
-            if replacement is None or start is not None:
+            first = self.timeline.first_retirement(name, version, at)
+            if start is not None and retires is not None and first is not None and retires > first:
+                pass  # a SKU with its own later date keeps it: moved at that date, below
+            elif replacement is None or start is not None:
                 return target if start is None or start <= at else None
-        retires = self.timeline.retirement_of(name, version, sku, at)
         lead = timedelta(days=int((replacement or {}).get("leadDays") or 0))
         return target if retires is not None and retires - lead + EXPIRY_LAG <= at else None

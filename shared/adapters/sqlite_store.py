@@ -28,7 +28,7 @@ from shared.adapters.records import (
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import MODEL_ROUTER, Deployment, is_of_model
 from shared.domain.diff import VersionRecord
 from shared.domain.events import LifecycleEvent
 from shared.domain.held import HeldAlert
@@ -383,14 +383,17 @@ class SqliteDeploymentStore(_SqliteFile):
 
     def list_deployments_of(self, location: str, model_format: str, model_name: str) -> list[Deployment]:
         with self._lock, self._translate(f"listing deployments of {model_name} in {location}"):
-            # two indexed lookups (SQLite's OR optimisation): the model's rows, and fine-tunes of a model so named
+            # indexed lookups (SQLite's OR optimisation): the model's rows, fine-tunes of a model so named, and the
+            # location's model-routers (kept when the model is in their routing subset)
             rows = self._conn.execute(
                 "SELECT key, body FROM deployments WHERE location = ?"
-                " AND ((model_format = ? AND model_name = ?) OR base_model = ?) ORDER BY key",
-                (location.casefold(), model_format.casefold(), model_name, model_name),
+                " AND ((model_format = ? AND model_name = ?) OR base_model = ?"
+                " OR (model_format = 'openai' AND model_name = ?)) ORDER BY key",
+                (location.casefold(), model_format.casefold(), model_name, model_name, MODEL_ROUTER),
             ).fetchall()
             self.entities_read += len(rows)
-        return [deployment_from_json(body, row=key) for key, body in rows]
+        found = [deployment_from_json(body, row=key) for key, body in rows]
+        return [d for d in found if is_of_model(d, location, model_format, model_name)]
 
     def save_deployments(self, deployments: Sequence[Deployment]) -> None:
         if not deployments:

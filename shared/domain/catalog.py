@@ -126,6 +126,34 @@ class ModelVersion:
         return self.is_status_retired or (date is not None and date <= now)
 
     @property
+    def is_preview(self) -> bool:
+        return (self.lifecycle_status or "").casefold() == "preview"
+
+    @property
+    def earliest_retirement(self) -> datetime | None:
+        """The first date any deployment type of this version stops: the model-level date or a SKU's own."""
+        dates = [
+            d for d in (self.retirement_date, *(d for _, d in self.sku_retirement_dates)) if d is not None
+        ]
+        return min(dates) if dates else None
+
+    def upgrade_start_for_sku(self, sku: str) -> datetime | None:
+        """``autoUpgradeStartDate`` as it applies to a deployment of this SKU.
+
+        The API carries one, model-level; Learn's schedule (azure-facts.md §2.3b; lifecycle-history.md §3, §6)
+        shows it belongs to the first retirement: gpt-4o 2024-05-13/2024-08-06 Standard deployments were upgraded
+        to gpt-5.1 from 2026-03-09 (retiring 2026-03-31), while GlobalStandard and DataZoneStandard kept their own
+        date, 2026-10-01. So a SKU whose own retirement is later than the version's first one does not take the
+        start: Azure moves it at its own date (minus ``upgradeOnExpiryLeadTimeDays``)."""
+        start = self.replacement.auto_upgrade_start if self.replacement is not None else None
+        if start is None:
+            return None
+        own, first = self.retirement_for_sku(sku), self.earliest_retirement
+        if own is not None and first is not None and own > first:
+            return None
+        return start
+
+    @property
     def effective_retirement_date(self) -> datetime | None:
         """The model-level date, or the earliest SKU date when the model-level one is absent."""
         if self.retirement_date is not None:

@@ -10,7 +10,7 @@ from shared.domain.changes import VersionChange
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, LifecycleEvent, event_id
 from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
-from shared.domain.policy import Assessment, Status
+from shared.domain.policy import PREVIEW_NOTICE_DAYS, Assessment, Status
 from shared.domain.timeutil import format_instant
 
 
@@ -56,6 +56,10 @@ def assessment_event(
     else:
         return None
     d = a.deployment
+    if a.reason.startswith("preview-"):
+        # a preview's force-upgrade or retirement comes with "at least 30 days' notice" (azure-facts.md §2.3b):
+        # that notice is its first reminder, not the GA thresholds above it
+        thresholds = [t for t in thresholds if t < PREVIEW_NOTICE_DAYS] + [PREVIEW_NOTICE_DAYS]
     bucket = reminder_bucket(a.days_left, thresholds) if a.status is not Status.BROKEN else "broken"
     payload = AssessmentData(
         **deployment_fields(d),

@@ -25,6 +25,13 @@ class UpgradeOption(StrEnum):
 # Azure never auto-upgrades these (azure-facts.md §2.3); names compared case-insensitively.
 PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", "datazoneprovisionedmanaged"})
 
+# Learn ("Model lifecycle and support policy", FAQ; azure-facts.md §2.3b): "Batch deployments follow the side-by-side
+# (multi-deployment) migration approach": GlobalBatch, DataZoneBatch (and any *Batch) are never upgraded by Azure.
+# "Priority Processing follows the same upgrade process as Standard deployments": a Priority tier is Standard.
+MODEL_ROUTER = (
+    "model-router"  # kit §2.2: a model-router deployment routes to the models of properties.routing
+)
+
 TAG_POLICY = "modelwatch:policy"  # "ignore": leave alone entirely; "pin": never upgraded by modelwatch
 TAG_ROUTE = "modelwatch:route"  # which alert route owns the deployment
 
@@ -82,6 +89,9 @@ class Deployment:
     last_modified_by: str | None = None
     last_modified_by_type: str | None = None
     fine_tune: FineTune | None = None  # fine-tuned models only: read from Accounts - List Models
+    # model-router only (api 2026-03-01, properties.routing.models): the (format, name, version) it routes to;
+    # empty when ARM gave no subset (the router then picks among models Azure chooses)
+    routing_models: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -106,6 +116,22 @@ class Deployment:
         return is_fine_tuned_name(self.model_name)
 
     @property
+    def is_batch(self) -> bool:
+        """GlobalBatch, DataZoneBatch, any *Batch SKU: Azure never upgrades them; they migrate side by side."""
+        return self.sku_name.strip().casefold().endswith("batch")
+
+    @property
+    def azure_upgrades_sku(self) -> bool:
+        """Whether Azure's automatic upgrades apply to this SKU: the Standard family (Standard, GlobalStandard,
+        DataZoneStandard, and Priority processing, which "follows the same upgrade process as Standard"); never
+        provisioned or Batch deployments (azure-facts.md §2.3, §2.3b)."""
+        return not (self.is_provisioned or self.is_batch)
+
+    @property
+    def is_model_router(self) -> bool:
+        return self.model_name.casefold() == MODEL_ROUTER or bool(self.routing_models)
+
+    @property
     def policy_tag(self) -> str | None:
         value = _tag(self.tags, TAG_POLICY)
         return value.casefold() if value else None
@@ -124,6 +150,7 @@ def model_slices(d: Deployment) -> frozenset[tuple[str, str]]:
     names = {d.model_name}
     if d.fine_tune is not None and d.fine_tune.base_model:
         names.add(d.fine_tune.base_model)
+    names.update(name for _, name, _ in d.routing_models)  # a model-router: the models it routes to
     return frozenset((location, name) for name in names)
 
 
@@ -133,6 +160,8 @@ def is_of_model(d: Deployment, location: str, model_format: str, model_name: str
     if d.location.casefold() != location.casefold():
         return False
     if d.model_format.casefold() == model_format.casefold() and d.model_name == model_name:
+        return True
+    if any(f.casefold() == model_format.casefold() and n == model_name for f, n, _ in d.routing_models):
         return True
     return d.fine_tune is not None and d.fine_tune.base_model == model_name
 
@@ -197,7 +226,23 @@ def parse_deployment(
         last_seen=seen_at,
         last_modified_by=_text(system.get("lastModifiedBy")),
         last_modified_by_type=_text(system.get("lastModifiedByType")),
+        routing_models=_routing_models(props.get("routing")),
     )
+
+
+def _routing_models(routing: object) -> tuple[tuple[str, str, str], ...]:
+    """``properties.routing.models`` of a model-router deployment (api 2026-03-01): the DeploymentModels it routes
+    to, as (format, name, version). Entries without a name are skipped; a malformed block is no subset (the
+    router is then "not tracked", never an error that costs the inventory the deployment)."""
+    if not isinstance(routing, dict) or not isinstance(routing.get("models"), list):
+        return ()
+    out: list[tuple[str, str, str]] = []
+    for m in routing["models"]:
+        if isinstance(m, dict) and isinstance(m.get("name"), str) and m["name"].strip():
+            fmt = m.get("format") if isinstance(m.get("format"), str) else "OpenAI"
+            version = m.get("version") if isinstance(m.get("version"), str) else ""
+            out.append((str(fmt), m["name"].strip(), str(version)))
+    return tuple(dict.fromkeys(out))
 
 
 def _text(value: object) -> str | None:

@@ -50,11 +50,19 @@ def _outcome(a: Assessment, enforce: bool) -> tuple[str, str]:
     if a.status is Status.BROKEN:
         return "0", "Stopped answering (HTTP 410): calls fail"
     if a.status is Status.AT_RISK:
+        if a.reason in ("upgrade-overdue", "tag-pin") and a.days_left is not None and a.days_left < 0:
+            late = f"Not moved by Azure {-a.days_left} days after retirement: check they answer"
+            return f"1{_day(a.retirement_date)}", late
+        if a.reason == "router-model-retiring":
+            return f"1{_day(a.retirement_date)}", f"Route to a model retiring on {_day(a.retirement_date)}"
         why = {
             "no-auto-retiring": " (NoAutoUpgrade never upgrades)",
             "provisioned-retiring": " (provisioned: never auto-upgraded)",
             "tag-pin": " (pinned: modelwatch:policy=pin)",
             "fine-tuned-retiring": " (fine-tuned: retrain on a current base model)",
+            "batch-retiring": " (Batch: deploy the new model beside them, resubmit the jobs)",
+            "preview-retiring": " (a preview with no replacement, whatever the policy)",
+            "other-format-retiring": " (no automatic upgrade for this format)",
         }.get(a.reason, "")
         return f"1{_day(a.retirement_date)}", f"Stop answering on {_day(a.retirement_date)}{why}"
     if a.status is Status.UPGRADE_PLANNED:
@@ -63,6 +71,16 @@ def _outcome(a: Assessment, enforce: bool) -> tuple[str, str]:
         return "2", f"Need an upgrade to {target} (POLICY_MODE=plan: modelwatch does not write)"
     if a.status is Status.UPGRADE_EXPECTED:
         when = _day(a.action_date)
+        if a.reason == "upgrade-pending":
+            return (
+                f"3{when}",
+                f"Upgrade pending: Azure upgrades to {target} region by region (they keep answering)",
+            )
+        if a.reason == "preview-force-upgrade":
+            return (
+                f"3{when}",
+                f"Force-upgraded by Azure to {target} on {when} (a preview, whatever the policy)",
+            )
         if a.reason == "upgrade-on-expiry":
             return f"3{when}", f"Upgraded by Azure to {target} when their version expires, on {when}"
         if a.action_date is None:

@@ -39,6 +39,18 @@ DEFAULT_CHANGE_WINDOW = timedelta(days=14)  # "within two weeks of that designat
 PREVIEW_UPGRADE_DELAY = timedelta(
     days=14
 )  # previews: "starting two weeks after the new preview ... is released"
+# Azure's own upgrades of a retired version's deployments are "scheduled on a rolling, region-by-region basis" with
+# no published per-region schedule (azure-facts.md §2.3b; lifecycle-history.md §6), and the data plane keeps
+# serving meanwhile (TypeSpec, OnceCurrentVersionExpired). The one rollout duration Learn does state is two weeks
+# (a new default reaches auto-update deployments "within two weeks"; previews move "starting two weeks after" a
+# newer preview), and the observed windows are of that order (gpt-4o Standard: upgrades from 2026-03-09, retired
+# 2026-03-31). So for POLICY_UPGRADE_GRACE_DAYS (default 14) after the retirement date, a deployment Azure upgrades
+# that is still on the old version is "upgrade pending", neither broken nor written by modelwatch.
+DEFAULT_UPGRADE_GRACE_DAYS = 14
+PREVIEW_NOTICE_DAYS = 30  # previews: "at least 30 days' notice" of the force-upgrade or retirement (§2.3b)
+OPENAI_FORMAT = (
+    "openai"  # the format Azure's documented upgrade rules are for (§2.3b: none for partner models)
+)
 CANNOT_CHANGE_MODEL = (
     "ARM refuses to change the model of a Standard deployment in place (CannotChangeDeploymentModel)"
 )
@@ -68,6 +80,7 @@ class PolicyRules:
     accelerate_default: bool = False  # POLICY_ACCELERATE_DEFAULT: upgrade auto-update deployments at once
     enforce_provisioned: bool = False  # POLICY_ENFORCE_PROVISIONED: provisioned ones may be upgraded too
     provisioned_lead_days: int = 14  # with enforce_provisioned: upgrade this long before retirement
+    upgrade_grace_days: int = DEFAULT_UPGRADE_GRACE_DAYS  # POLICY_UPGRADE_GRACE_DAYS: Azure's rolling upgrade
     watched_formats: frozenset[str] | None = frozenset({"openai"})  # CATALOG_MODEL_FORMATS, casefolded
 
 
@@ -159,7 +172,9 @@ def azure_target(
             problems.append(f"{model} {version} is older than {d.model_version}: never a downgrade")
         elif not (same and version == d.model_version):
             # a replacement of another model is not ordered against this one: Azure names it, Azure moves to it
-            return Target(model, version, "replacement", replacement.auto_upgrade_start, entry), problems
+            # the start is model-level in the API; a SKU with its own later date keeps its own (per-SKU schedules)
+            start = current.upgrade_start_for_sku(d.sku_name) if current is not None else None
+            return Target(model, version, "replacement", start, entry), problems
     default = default_versions(catalog.values()).get((d.model_format, d.model_name))
     entry = catalog.get(VersionKey(d.model_format, d.model_name, default)) if default else None
     if default is not None and default != d.model_version and entry is not None:
@@ -262,11 +277,17 @@ def assess(
         return Assessment(
             d,
             Status.NOT_WATCHED,
-            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS",
+            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS (add {d.model_format} to it "
+            "to be told their catalog retirement dates; Azure documents no automatic upgrade for them)",
             "format-not-watched",
         )
     if d.is_fine_tuned:
         return _fine_tuned(d, now)
+    if d.model_format.casefold() != OPENAI_FORMAT:
+        # partner and other formats (Meta, Mistral, ...): their catalog dates are watched; Azure documents no
+        # automatic upgrade for them (azure-facts.md §2.3b), so none is ever predicted and none written, even
+        # with CATALOG_MODEL_FORMATS=*
+        return _other_format(d, catalog, now)
     if not catalog:
         return Assessment(
             d,
@@ -274,7 +295,107 @@ def assess(
             f"not tracked: no catalog of {d.location} has been read yet (is it in WATCH_LOCATIONS?)",
             "no-catalog",
         )
-    return _assess(d, catalog, now, rules, default_changed_at)
+    own = _assess(d, catalog, now, rules, default_changed_at)
+    return _router(own, catalog, now) if d.is_model_router else own
+
+
+def _router(own: Assessment, catalog: Mapping[VersionKey, ModelVersion], now: datetime) -> Assessment:
+    """A model-router deployment (kit §2.2, api 2026-03-01 ``routing.models``): the retirement of a model in its
+    routing subset is linked to it; without a subset it is "not tracked", never silently healthy."""
+    d = own.deployment
+    if own.status in (Status.BROKEN, Status.AT_RISK):
+        return own  # the router's own version decides first
+    routed = d.routing_models
+    if not routed:
+        return replace(
+            own,
+            status=Status.NOT_TRACKED,
+            reason="router-not-tracked",
+            summary="not tracked: model-router routes to models Azure picks (no routing.models subset read): "
+            f"their retirements are not linked to it; {own.summary}",
+        )
+    dated: list[tuple[datetime, str]] = []
+    unknown: list[str] = []
+    for fmt, name, version in routed:
+        entry = catalog.get(VersionKey(fmt, name, version)) if version else None
+        if entry is None:
+            unknown.append(f"{name} {version}".strip())
+            continue
+        date = entry.retirement_for_sku(d.sku_name)
+        if entry.is_retired_for(d.sku_name, now) or date is not None:
+            dated.append((date or now, f"{name} {version}"))
+    n = len(routed)
+    if dated:
+        date, label = min(dated)
+        days = days_until(date, now)
+        more = f" (and {len(dated) - 1} more retiring)" if len(dated) > 1 else ""
+        verb = f"retired on {date:%Y-%m-%d}" if date <= now else f"retires on {date:%Y-%m-%d} ({days} days)"
+        return replace(
+            own,
+            status=Status.AT_RISK,
+            reason="router-model-retiring",
+            summary=f"model-router routes to {label}, which {verb}{more}: take it out of routing.models or "
+            f"replace it with a current model ({n} model(s) in the subset)",
+            retirement_date=date,
+            days_left=days,
+            action_date=date,
+            write=False,
+        )
+    if unknown:
+        return replace(
+            own,
+            status=Status.NOT_TRACKED,
+            reason="router-not-tracked",
+            summary=f"not tracked: routes to {n} models; {', '.join(unknown)} not in {d.location}'s catalog",
+        )
+    return replace(own, summary=f"{own.summary}; routes to {n} models, none retiring")
+
+
+def _other_format(d: Deployment, catalog: Mapping[VersionKey, ModelVersion], now: datetime) -> Assessment:
+    """A deployment of a partner or other format: told its catalog retirement; never an upgrade, never a write.
+    The catalog may name a replacement: it is named as where to migrate, never as Azure's move, because Learn
+    documents no automatic upgrade for these formats ("update policies ... vary by model and provider")."""
+    entry = catalog.get(d.version_key)
+    label = f"{d.model_name} {d.model_version}"
+    if entry is None:
+        where = f"{d.location}'s catalog" if catalog else f"a catalog of {d.location} (none read yet)"
+        return Assessment(
+            d,
+            Status.NOT_TRACKED,
+            f"not tracked: {d.model_format} {label} is not in {where}",
+            "format-not-listed",
+        )
+    retirement = entry.retirement_for_sku(d.sku_name)
+    days = days_until(retirement, now) if retirement is not None else None
+    seed = Assessment(d, Status.HEALTHY, "", "", retirement_date=retirement, days_left=days)
+    rep = entry.replacement
+    named = (
+        f"; the catalog names {rep.target_model_name or d.model_name} {rep.target_model_version}, deploy it "
+        "beside this one and move traffic"
+        if rep is not None and rep.target_model_version
+        else "; deploy a newer model beside it and move traffic"
+    )
+    never = f"Azure documents no automatic upgrade for {d.model_format} models"
+    if entry.is_retired_for(d.sku_name, now):
+        when = f" on {retirement:%Y-%m-%d}" if retirement else ""
+        return replace(
+            seed,
+            status=Status.BROKEN,
+            reason="other-format-retired",
+            summary=f"{d.model_format} {label} retired{when}: calls fail; {never}{named}",
+            action_date=retirement,
+        )
+    if retirement is not None:
+        return replace(
+            seed,
+            status=Status.AT_RISK,
+            reason="other-format-retiring",
+            summary=f"stops working on {retirement:%Y-%m-%d} ({days} days): {never}{named}",
+            action_date=retirement,
+        )
+    return replace(
+        seed, reason="other-format-ok", summary=f"no retirement scheduled ({d.model_format}: {never})"
+    )
 
 
 def _fine_tuned(d: Deployment, now: datetime) -> Assessment:
@@ -347,11 +468,13 @@ def _assess(
     )
     gone = "is no longer in the catalog" if current is None else "is retired"
     when = f" on {retirement:%Y-%m-%d}" if retirement else ""
-    offered = (
-        f" ({azure.label} is not offered{where} yet: Azure upgrades anyway)"
-        if azure is not None and azure.entry is None
-        else ""
-    )
+
+    def offered_note(t: Target | None) -> str:
+        return (
+            f" ({t.label} is not offered{where} yet: Azure upgrades anyway)" if t and t.entry is None else ""
+        )
+
+    offered = offered_note(azure)
 
     def make(
         status: Status,
@@ -416,8 +539,48 @@ def _assess(
             return f"migrate to {azure.label} (the {_source_text(azure)})"
         return f"{none_named}: pick a newer model"
 
+    def window(target: Target) -> Assessment:
+        """Retired, still on the old version, and Azure upgrades it: Azure's upgrade is rolling, region by region,
+        and the data plane keeps serving meanwhile. Within POLICY_UPGRADE_GRACE_DAYS it is "upgrade pending":
+        neither broken nor written (a write would race Azure's own). After it: at risk, "check it answers", and
+        modelwatch (enforce mode) may write the target itself, Azure having evidently not."""
+        assert retirement is not None
+        since = max(0, (now - retirement).days)
+        grace = rules.upgrade_grace_days
+        if now < retirement + timedelta(days=grace):
+            return make(
+                Status.UPGRADE_EXPECTED,
+                f"upgrade pending: Azure upgrades region by region; {label} retired on {retirement:%Y-%m-%d} and "
+                f"Azure moves it to {target.label} (day {since} of the {grace}-day grace; the deployment keeps "
+                f"answering meanwhile){offered_note(target)}",
+                "upgrade-pending",
+                date=retirement,
+                actor="azure",
+                target=target,
+            )
+        late = f"Azure has not moved it {since} days after retirement"
+        pinned = d.policy_tag == "pin"
+        if mine is not None and not pinned:
+            return ours("expired-not-upgraded", f"{label} retired on {retirement:%Y-%m-%d}; {late}")
+        why = (
+            " (pinned, modelwatch:policy=pin: modelwatch does not write it)"
+            if pinned
+            else f" (modelwatch cannot write it: {'; '.join(problems)})"
+            if problems
+            else ""
+        )
+        return make(
+            Status.AT_RISK,
+            f"{late}: check it answers; Azure's target is {target.label}{why}",
+            "tag-pin" if pinned else "upgrade-overdue",
+            date=retirement,
+            target=target,
+        )
+
     def not_moved() -> Assessment:
         """Retired and still on the old version: Azure should have moved it; write it ourselves where allowed."""
+        if azure is not None and current is not None and retirement is not None and d.azure_upgrades_sku:
+            return window(azure)
         if mine is not None:
             missed = f" to {azure.label}" if azure is not None and azure.label != mine.label else ""
             return ours("expired-not-upgraded", f"{label} {gone} and Azure has not moved it{missed}")
@@ -442,6 +605,55 @@ def _assess(
                 "provisioned-retiring", f"stops working{when} ({days} days): {note}; {migrate_to()} yourself"
             )
         return healthy("provisioned-ok", "provisioned: never auto-upgraded")
+
+    if d.is_batch:
+        # Learn FAQ (azure-facts.md §2.3b): "Batch deployments follow the side-by-side (multi-deployment)
+        # migration approach": never upgraded by Azure, whatever the policy, and never written in place
+        side = (
+            f"deploy {azure.label} beside it (a new {d.sku_name} deployment), resubmit the jobs, then delete this "
+            "deployment"
+            if azure is not None
+            else f"{none_named}: deploy a newer model beside it, resubmit the jobs, then delete this deployment"
+        )
+        note = "Batch deployments are never upgraded by Azure"
+        if retired:
+            return stuck("batch-retired", f"{label} {gone}: batch jobs fail; {note}: {side}")
+        if retirement is not None:
+            return stuck("batch-retiring", f"stops working{when} ({days} days): {note}: {side}")
+        return healthy("batch-ok", "Batch: never auto-upgraded")
+
+    if current is not None and current.is_preview and retirement is not None:
+        # Learn (§2.3b): preview deployments are "force-upgraded to a replacement (a newer preview version or the
+        # GA model) or the model is retired with no replacement. There's no option to remain on a retiring
+        # preview model", with at least 30 days' notice: whatever the update policy
+        forced, _ = azure_target(d, current, catalog, now, previews=True)
+        earlier = (
+            auto_default
+            and azure is not None
+            and azure.source == "preview"
+            and azure.start is not None
+            and azure.start < retirement
+        )
+        if not earlier:
+            if retired:
+                if forced is not None:
+                    return window(forced)
+                return stuck("preview-retired", f"{label} (preview) {gone} with no replacement: calls fail")
+            if forced is not None:
+                return make(
+                    Status.UPGRADE_EXPECTED,
+                    f"preview: Azure force-upgrades it to {forced.label} on {retirement:%Y-%m-%d}, whatever its "
+                    f"update policy ({policy}): there is no option to remain on a retiring preview{offered_note(forced)}",
+                    "preview-force-upgrade",
+                    date=retirement,
+                    actor="azure",
+                    target=forced,
+                )
+            return stuck(
+                "preview-retiring",
+                f"preview: Azure retires it{when} ({days} days) with no replacement, whatever its update policy: "
+                "calls fail from then; pick a newer model",
+            )
 
     if policy == UpgradeOption.NO_AUTO:
         if retired:
@@ -525,7 +737,17 @@ def explains_azure_move(
     replacement the catalog names for the old version, or to a newer default (or preview) of the same model,
     never a downgrade, and never for a deployment Azure does not move (NoAutoUpgrade, provisioned, fine-tuned).
     Anything else was changed outside modelwatch: a person, a pipeline, an infrastructure template."""
-    if before.is_provisioned or before.is_fine_tuned or before.policy == UpgradeOption.NO_AUTO:
+    if (
+        before.is_provisioned
+        or before.is_batch
+        or before.is_fine_tuned
+        or before.model_format.casefold() != OPENAI_FORMAT
+    ):
+        return False
+    preview = before_entry is not None and before_entry.is_preview
+    if (
+        before.policy == UpgradeOption.NO_AUTO and not preview
+    ):  # a preview is force-upgraded, whatever its policy
         return False
     replacement = before_entry.replacement if before_entry is not None else None
     if (
@@ -548,5 +770,10 @@ def concerns(d: Deployment, fmt: str, name: str, version: str | None) -> bool:
     (a fine-tuned model lives by its own dates, but its base model's news is when people ask about it)."""
     if d.model_format.casefold() == fmt.casefold() and d.model_name == name:
         return version is None or d.model_version == version
+    if any(
+        f.casefold() == fmt.casefold() and n == name and (version is None or v == version)
+        for f, n, v in d.routing_models
+    ):
+        return True  # a model-router routing to it
     ft = d.fine_tune
     return ft is not None and ft.base_model == name and (version is None or ft.base_version == version)

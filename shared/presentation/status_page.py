@@ -126,6 +126,9 @@ def _todo(a: Assessment) -> str:
     """What a person does about a broken deployment: calls to it fail now."""
     if a.reason == "fine-tuned-retired":
         return "Retrain on a current base model and deploy it now; calls fail."
+    if a.reason == "batch-retired":  # Batch: side by side (Learn FAQ)
+        new = a.target_label or "a supported model"
+        return f"Deploy {new} beside it, resubmit the jobs there, then delete this deployment; jobs fail."
     target = a.target_label
     if target is None:
         return "Create or move to a deployment of a supported version now; calls fail."

@@ -135,6 +135,8 @@ class World:
             if "versionUpgradeOption" in held["properties"]:
                 props["versionUpgradeOption"] = held["properties"]["versionUpgradeOption"]
         moved = self.sim.advance(at)
+        for key in self.sim.deleted:  # the story's teams deleted it (a side-by-side migration ends)
+            self.arm.deployments.pop(key, None)
         for key, deployment in self.sim.deployments.items():
             if key not in self.arm.deployments:  # the story creates it now ("from")
                 self.arm.deployments[key] = {

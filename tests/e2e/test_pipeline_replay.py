@@ -37,10 +37,10 @@ from tests.fakes.eventgrid_server import FakeEventGridTopic
 pytestmark = pytest.mark.azurite
 
 # The steps of the demo timeline where the most happens (0-based): 5 = 2025-01-21, gpt-35-turbo's default moves
-# to 0125 and Azure moves the auto-update deployments; 6 = 2025-02-14, 0301 and 0613 are retired and enforcement
-# upgrades fraud-scoring (the one write modelwatch makes besides the rollback of step 8).
+# to 0125 and Azure moves the auto-update deployments; 20 = 2026-09-24, enforcement migrates the provisioned ptu-chat
+# in place (the one write modelwatch makes on its own: fraud-scoring's upgrade at 0613's retirement is Azure's).
 BUSY_STEP = 5
-WRITE_STEP = 6
+WRITE_STEP = 20
 # the steps Sweden Central's catalog is down in test_a_region_failing_for_several_cycles_...
 REGION_DOWN = (4, 5, 6)
 # where the fault tests fork from the reference replay: the first step each one injects a fault at
@@ -121,8 +121,8 @@ def event_types(outcome: Outcome) -> Counter[str]:
 
 
 @pytest.mark.reliability(
-    fault="none: the demo history (21 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
-    held="every deployment's end state as the documented rules say; 4 writes accepted, 1 refused and told once; 14 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
+    fault="none: the demo history (22 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
+    held="every deployment's end state as the documented rules say; 3 writes accepted, 1 refused and told once; none inside Azure's upgrade window; 14 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
 )
 def test_demo_history_ends_where_the_documented_rules_say(
     azurite_connection_string: str, demo_reference: Reference
@@ -134,8 +134,9 @@ def test_demo_history_ends_where_the_documented_rules_say(
         assert outcome.versions == {
             # rolled back by the team after Azure's 2025-03-17 move to 2024-08-06; pinned, so broken on 2026-03-31
             "chat-prod": ("gpt-4o", "2024-05-13", "NoAutoUpgrade"),
-            # 0613 retired 2025-02-13 and no newer default was due: enforcement moved it to the default 0125; on
-            # 0125's retirement Azure moved it to the replacement the docs name, another model
+            # 0613 retired 2025-02-13: Azure moved it to the default 0125 three days later (upgrade pending
+            # meanwhile: no modelwatch write, never broken); on 0125's retirement Azure moved it to the replacement
+            # the docs name, another model
             "fraud-scoring": ("gpt-4.1-mini", "2025-04-14", "OnceCurrentVersionExpired"),
             # NoAutoUpgrade: left on 0301, which is retired (broken, and alerted as such)
             "legacy-batch": ("gpt-35-turbo", "0301", "NoAutoUpgrade"),
@@ -151,9 +152,15 @@ def test_demo_history_ends_where_the_documented_rules_say(
             # fine-tuned and Meta: never moved, never written
             "support-ft": ("gpt-4o-2024-08-06.ft-0e208cf33a6a466994aff31a08aba678", "1", None),
             "llama-tagger": ("Llama-3.2-90B-Vision-Instruct", "2", None),
-            # auto-update, moved by Azure to another model from 2026-03-09, then rolled back side by side
+            # Standard auto-update, moved by Azure to another model from 2026-03-09, then rolled back side by side
             "chat-eu": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
             "chat-eu-gpt4o": ("gpt-4o", "2024-08-06", "NoAutoUpgrade"),
+            # GlobalStandard auto-update: its own date (2026-10-01), not the Standard start, moved then by Azure
+            "search-global": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
+            # a preview on NoAutoUpgrade: force-upgraded by Azure at its retirement all the same
+            "voice-agent": ("gpt-4o-realtime-preview", "2024-12-17", "NoAutoUpgrade"),
+            # GlobalBatch: never upgraded; the team deployed gpt-5.1 beside it and deleted nightly-batch
+            "nightly-gpt51": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
         }
         assert outcome.rollbacks == (
             ("assistant", "0125", "2025-04-14", "azure"),
@@ -163,13 +170,29 @@ def test_demo_history_ends_where_the_documented_rules_say(
             ("chat-prod", "2024-05-13", "2024-08-06", "azure"),
             ("chat-prod", "2024-08-06", "2024-05-13", "rollback"),
             ("fraud-scoring", "0125", "2025-04-14", "azure"),
-            ("fraud-scoring", "0613", "0125", "modelwatch"),
+            ("fraud-scoring", "0613", "0125", "azure"),
             ("ptu-chat", "2024-08-06", "2025-11-13", "modelwatch"),
+            ("search-global", "2024-08-06", "2025-11-13", "azure"),
             ("summarizer", "2024-05-13", "2025-11-13", "azure"),
+            ("voice-agent", "2024-10-01", "2024-12-17", "azure"),
         )
-        # the enforced upgrade, the in-place rollback, the side-by-side sibling, the provisioned migration (its
-        # first PUT was refused before ARM accepted anything)
-        assert outcome.writes == 4
+        # the in-place rollback, the side-by-side sibling, the provisioned migration (its first PUT was refused
+        # before ARM accepted anything); none for a deployment inside Azure's upgrade window
+        assert outcome.writes == 3
+        pending = [
+            e
+            for e in topic.events
+            if e["eventType"] == "ModelLifecycle.DeploymentUpgradePlanned"
+            and e["data"]["reason"] == "upgrade-pending"
+        ]
+        assert sorted({(e["data"]["deploymentName"], e["eventTime"][:10]) for e in pending}) == [
+            ("fraud-scoring", "2025-02-14")
+        ]
+        assert not any(
+            e["data"].get("deploymentName") == "fraud-scoring" and e["data"].get("status") == "broken"
+            for e in topic.events
+            if e["eventType"] == "ModelLifecycle.DeploymentAtRisk"
+        )
         refused = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
         assert [(e["data"]["deploymentName"], e["data"]["targetModelName"]) for e in refused] == [
             ("ptu-chat", "gpt-5.1")
@@ -428,10 +451,10 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         failed = [op for op in arm.operations.values() if op["failure"]]
         assert len(failed) == 1
         ledger = [s.services.ledger.get("apply_update_policy", str(e["id"])) for e in topic.events]
-        recorded = [
+        recorded = [  # the quota refusal of 2026-09-20 is recorded too: this is the failed operation
             entry.outcome
             for entry in ledger
-            if entry is not None and "failed: fraud-scoring" in entry.outcome
+            if entry is not None and "failed: ptu-chat" in entry.outcome and "(scripted)" in entry.outcome
         ]
         assert len(recorded) == 1 and "the deployment operation failed (scripted)" in recorded[0]
         ref = demo_reference.outcome
@@ -440,19 +463,21 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
         assert (outcome.versions, outcome.rollbacks) == (ref.versions, ref.rollbacks)
 
         def others(messages: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-            return {k: tuple(m for m in v if "fraud-scoring" not in m) for k, v in messages.items()}
+            return {k: tuple(m for m in v if "ptu-chat" not in m) for k, v in messages.items()}
 
-        # the other deployments' messages are untouched; fraud-scoring's countdown on 0125 starts later (its
-        # upgrade waited for the next event about gpt-35-turbo), and its upgrade is told once on each channel
+        # the other deployments' messages are untouched; ptu-chat's migration waited for the next event about
+        # gpt-4o 2024-08-06 (its provisioned retirement, 2026-10-05), and is told once on each channel
         assert others(outcome.messages) == others(ref.messages)
         for channel in ("payments/slack", "payments/teams"):
-            told = [m for m in outcome.messages[channel] if "modelwatch upgraded fraud-scoring" in m]
+            told = [m for m in outcome.messages[channel] if "modelwatch upgraded ptu-chat" in m]
             assert len(told) == 1, channel
-            # the refused write is the team's news too (the digest leaves enforced writes to their own news)
-            refused = [m for m in outcome.messages[channel] if "could not upgrade fraud-scoring" in m]
-            assert len(refused) == 1 and "the deployment operation failed (scripted)" in refused[0], channel
+            # the refused write is the team's news too (the digest leaves enforced writes to their own news):
+            # the quota refusal of 2026-09-20, then the failed operation
+            refused = [m for m in outcome.messages[channel] if "could not upgrade ptu-chat" in m]
+            assert len(refused) == 2, channel
+            assert sum("the deployment operation failed (scripted)" in m for m in refused) == 1, channel
         refusals = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
-        assert sorted(e["data"]["deploymentName"] for e in refusals) == ["fraud-scoring", "ptu-chat"]
+        assert sorted(e["data"]["deploymentName"] for e in refusals) == ["ptu-chat", "ptu-chat"]
 
 
 # ---- a region down for several cycles: later, but not lost, and never a false retirement

@@ -150,7 +150,8 @@ def test_the_demo_page_shows_the_last_cycle_and_its_events(
         "VersionRetired gpt-4o 2024-08-06 retired: status Deprecated: calls return 410 eastus, swedencentral"
         in text
     )
-    assert "DeploymentAtRisk chat-eu-gpt4o gpt-4o 2024-08-06 is retired" in text  # the side-by-side sibling
+    # GlobalStandard keeps its own date: moved by Azure at 2026-10-01, not from the Standard start in March
+    assert "DeploymentUpgraded search-global gpt-4o 2024-08-06 -&gt; gpt-5.1 2025-11-13 (by azure)" in text
     assert "DeploymentUpgraded summarizer gpt-4o 2024-05-13 -&gt; gpt-5.1 2025-11-13 (by azure)" in text
     shown = re.findall(r"<tr( class=\"last\")?><td class=\"nowrap\">(\d{4}-\d\d-\d\d)", dom)
     assert shown and all(day >= "2026-09-28" for _, day in shown)  # the last 7 days only

@@ -135,7 +135,7 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     code, out = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0
-    assert out.count("=== ") == 22 and "2024-03 to 2026-10" in out  # 21 dated steps, then the iac scan
+    assert out.count("=== ") == 23 and "2024-03 to 2026-10" in out  # 22 dated steps, then the iac scan
     events = [json.loads(line) for line in (tmp_path / "demo" / "events.jsonl").read_text().splitlines()]
     # every event type is exercised by the bundled history
     from shared.domain.events import EventType, LifecycleEvent
@@ -152,7 +152,21 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     for expected in (
         "Azure upgraded chat-prod",
         "rolled back: chat-prod",
-        "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by modelwatch",
+        # the day after 0613's retirement: Azure's rolling upgrade is pending, neither broken nor written; Azure
+        # moves it three days after the date
+        "fraud-scoring: upgrade pending: Azure upgrades region by region",
+        "fraud-scoring: gpt-35-turbo 0613 -> gpt-35-turbo 0125 by azure",
+        # a preview on NoAutoUpgrade is force-upgraded all the same
+        "voice-agent: preview: Azure force-upgrades it to gpt-4o-realtime-preview 2024-12-17 on 2025-03-26",
+        "voice-agent: gpt-4o-realtime-preview 2024-10-01 -> gpt-4o-realtime-preview 2024-12-17 by azure",
+        # Batch: never upgraded by Azure; the team migrates side by side
+        "nightly-batch: stops working on 2026-03-31 (58 days): Batch deployments are never upgraded by Azure: "
+        "deploy gpt-5.1 2025-11-13 beside it",
+        "team created nightly-gpt51 (gpt-5.1 2025-11-13, GlobalBatch)",
+        "team deleted nightly-batch",
+        # GlobalStandard keeps its own date: not the Standard 2026-03-09 start
+        "search-global: Azure upgrades it to gpt-5.1 2025-11-13 on 2026-10-01",
+        "Azure upgraded search-global: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13",
         "ptu-ranker: gpt-4 0613 is retired",
         "CatalogAnomaly",
         # 2026: Azure moves deployments to another model, and the ways back
@@ -163,6 +177,11 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         "Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09",
     ):
         assert expected in out, expected
+    assert "fraud-scoring: gpt-35-turbo 0613 is retired" not in out  # never "broken" inside Azure's window
+    march = out.split("=== 2026-03-10")[1].split("\n=== ")[0].split("\n", 1)[1]  # the step, not its title
+    assert (
+        "Azure upgraded chat-eu" in march and "search-global" not in march
+    )  # Standard from 03-09, Global not
     status = json.loads((tmp_path / "demo" / "status.json").read_text())
     standing = {d["name"]: (d["status"], d["model"], d["version"]) for d in status["deployments"]}
     # the fine-tuned and the Meta deployment stay calm after their base / neighbours retire
@@ -173,7 +192,7 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         "broken",
         "gpt-4o",
         "2024-08-06",
-    )  # the sibling lived until 2026-10-01
+    )  # the sibling (Standard) lived until 2026-03-31
     alerts = tmp_path / "demo" / "alerts"
     assert {p.name for p in alerts.iterdir()} == {"default", "payments", "search"}
     assert any("rolled back" in p.read_text() for p in (alerts / "payments" / "slack").glob("*.json"))

@@ -19,7 +19,7 @@ CATALOG = [
     item("gpt-4o", "2024-08-06", default=True, retires="2026-10-01T00:00:00Z"),
     item("gpt-4o", "2024-11-20", retires="2027-03-01T00:00:00Z"),
 ]
-JAN, APR = "2026-01-10T00:00:00Z", "2026-04-02T00:00:00Z"
+JAN, APR = "2026-01-10T00:00:00Z", "2026-04-20T00:00:00Z"  # APR: past the grace of Azure's upgrade
 
 
 class Tenant:

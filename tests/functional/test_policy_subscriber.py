@@ -29,7 +29,9 @@ from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 
 SUB = "00000000-0000-0000-0000-0000000000cc"
-NOW = datetime(2026, 4, 2, tzinfo=UTC)  # the day after gpt-4o 2024-05-13's Standard retirement
+NOW = datetime(
+    2026, 4, 20, tzinfo=UTC
+)  # 20 days after gpt-4o 2024-05-13's Standard retirement: past the 14-day grace of Azure's rolling upgrade
 SPLIT = {"Standard": "2026-03-31T00:00:00Z", "ProvisionedManaged": "2026-10-01T00:00:00Z"}
 CATALOG = [
     item("gpt-4o", "2024-05-13", retires="2026-03-31T00:00:00Z", skus=SPLIT),

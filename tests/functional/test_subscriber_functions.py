@@ -39,9 +39,9 @@ V1 = [
     item("gpt-4o", "2024-08-06", default=True, retires=FAR),
     item("gpt-4o", "2024-11-20", retires=FAR),
 ]
-# 2024-05-13 retired yesterday (Standard); the others stay
+# 2024-05-13 retired 20 days ago (Standard), past the 14-day grace of Azure's rolling upgrade; the others stay
 V2 = [
-    item("gpt-4o", "2024-05-13", retires=iso(TODAY - timedelta(days=1))),
+    item("gpt-4o", "2024-05-13", retires=iso(TODAY - timedelta(days=20))),
     item("gpt-4o", "2024-08-06", default=True, retires=FAR),
     item("gpt-4o", "2024-11-20", retires=FAR),
 ]

@@ -143,17 +143,24 @@ def test_sku_specific_dates_are_used() -> None:
 
 def test_after_standard_retirement() -> None:
     after = dt("2026-04-02")
+    late = dt("2026-04-20")  # past the 14-day grace of Azure's rolling upgrade
     check(assess(dep(policy=NO_AUTO), GPT4O, after), Status.BROKEN, "no-auto-retired")
-    # Azure should have moved these; still on the old version: we plan (or do) the move
+    # Azure upgrades these region by region: within the grace they are pending, neither broken nor written
+    for policy in (ONCE_EXP, ONCE_NEW):
+        pending = assess(dep(policy=policy), GPT4O, after, PolicyRules(enforce=True))
+        check(pending, Status.UPGRADE_EXPECTED, "upgrade-pending", target="2024-08-06")
+        assert pending.actor == "azure"
+    # after the grace, still on the old version: we plan (or do) the move
     check(
-        assess(dep(policy=ONCE_EXP), GPT4O, after),
+        assess(dep(policy=ONCE_EXP), GPT4O, late),
         Status.UPGRADE_PLANNED,
         "expired-not-upgraded",
         target="2024-08-06",
     )
-    check(assess(dep(policy=ONCE_NEW), GPT4O, after), Status.UPGRADE_PLANNED, "expired-not-upgraded")
-    enforced = assess(dep(policy=ONCE_EXP), GPT4O, after, PolicyRules(enforce=True))
+    check(assess(dep(policy=ONCE_NEW), GPT4O, late), Status.UPGRADE_PLANNED, "expired-not-upgraded")
+    enforced = assess(dep(policy=ONCE_EXP), GPT4O, late, PolicyRules(enforce=True))
     check(enforced, Status.UPGRADE_PLANNED, "expired-not-upgraded", write=True)
+    assert "Azure has not moved it 20 days after retirement" in enforced.summary
     # the provisioned one survives until its own date
     check(
         assess(dep(policy=NO_AUTO, sku="ProvisionedManaged"), GPT4O, after),
@@ -168,10 +175,12 @@ def test_after_standard_retirement() -> None:
 
 
 def test_plan_mode_never_writes_and_enforce_does() -> None:
-    after = dt("2026-04-02")
+    after = dt("2026-04-20")
     assert not any(assess(dep(policy=p), GPT4O, after).write for p in (ONCE_NEW, ONCE_EXP, None, NO_AUTO))
     assert assess(dep(policy=ONCE_EXP), GPT4O, after, PolicyRules(enforce=True)).write
     assert not assess(dep(policy=NO_AUTO), GPT4O, after, PolicyRules(enforce=True)).write
+    # inside Azure's upgrade window, enforcement writes nothing either
+    assert not assess(dep(policy=ONCE_EXP), GPT4O, dt("2026-04-02"), PolicyRules(enforce=True)).write
 
 
 def test_accelerate_default_upgrades_auto_update_deployments_now() -> None:
@@ -206,7 +215,14 @@ def test_pin_tag_never_upgrades() -> None:
         dt("2026-04-02"),
         PolicyRules(enforce=True),
     )
-    check(a, Status.BROKEN, "tag-pin", write=False)
+    check(a, Status.UPGRADE_EXPECTED, "upgrade-pending", write=False)  # Azure's move: the tag cannot stop it
+    late = assess(
+        dep(policy=ONCE_EXP, tags={"ModelWatch:Policy": "pin"}),
+        GPT4O,
+        dt("2026-04-20"),
+        PolicyRules(enforce=True),
+    )
+    check(late, Status.AT_RISK, "tag-pin", write=False)
 
 
 def test_auto_upgrade_start_date_is_the_expected_date() -> None:
@@ -264,7 +280,12 @@ def test_target_not_in_the_region() -> None:
         replacement=Replacement("gpt-4o", "2024-11-20", None, None),
     )
     a = assess(dep(policy=ONCE_EXP), catalog(old), dt("2026-04-02"))
-    assert a.status == Status.BROKEN and "not offered in eastus" in a.summary
+    assert (
+        a.status == Status.UPGRADE_EXPECTED
+        and "not offered in eastus yet: Azure upgrades anyway" in a.summary
+    )
+    late = assess(dep(policy=ONCE_EXP), catalog(old), dt("2026-04-20"))
+    assert late.status == Status.AT_RISK and "not offered in eastus" in late.summary
 
 
 def test_version_gone_from_catalog_counts_as_retired() -> None:

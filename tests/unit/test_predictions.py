@@ -94,12 +94,21 @@ def test_spec_example_never_upgraded_deployments_are_at_risk_with_the_replacemen
     assert a.retirement_date == dt("2025-09-15")
 
 
-def test_after_retirement_a_standard_deployment_azure_did_not_move_is_broken_and_never_written() -> None:
-    late = dt("2025-09-20")
+def test_after_retirement_a_standard_deployment_azure_did_not_move_is_pending_then_at_risk() -> None:
+    # 2025-09-15 retirement; Azure's upgrade is rolling: within the grace, pending; after it, at risk
     for policy in (ONCE_NEW, ONCE_EXP):
-        a = assess(dep(policy=policy), spec_catalog(), late, PolicyRules(enforce=True))
-        assert (a.status, a.reason, a.write) == (Status.BROKEN, "expired-not-moved", False)
-        assert "Azure has not moved it to gpt-4.1 2025-04-14" in a.summary
+        a = assess(dep(policy=policy), spec_catalog(), dt("2025-09-20"), PolicyRules(enforce=True))
+        assert (a.status, a.reason, a.write, a.actor) == (
+            Status.UPGRADE_EXPECTED,
+            "upgrade-pending",
+            False,
+            "azure",
+        )
+        assert a.summary.startswith("upgrade pending: Azure upgrades region by region")
+        late = assess(dep(policy=policy), spec_catalog(), dt("2025-10-05"), PolicyRules(enforce=True))
+        assert (late.status, late.reason, late.write) == (Status.AT_RISK, "upgrade-overdue", False)
+        assert "Azure has not moved it 20 days after retirement: check it answers" in late.summary
+        assert "gpt-4.1 2025-04-14" in late.summary
 
 
 def test_a_cross_model_target_is_never_written_to_a_standard_deployment() -> None:
@@ -107,9 +116,9 @@ def test_a_cross_model_target_is_never_written_to_a_standard_deployment() -> Non
         **spec_catalog(),
         VersionKey("OpenAI", "gpt-4.1", "2025-04-14"): ModelVersion("OpenAI", "gpt-4.1", "2025-04-14"),
     }
-    late = dt("2025-09-20")
+    late = dt("2025-10-05")  # past the grace: Azure has not moved it, and modelwatch cannot
     standard = assess(dep(policy=ONCE_EXP), catalog, late, PolicyRules(enforce=True))
-    assert standard.status == Status.BROKEN and not standard.write
+    assert standard.status == Status.AT_RISK and not standard.write
     assert "CannotChangeDeploymentModel" in standard.summary
     # provisioned: the documented in-place migration changes the model family, when enforcement includes them
     rules = PolicyRules(enforce=True, enforce_provisioned=True, provisioned_lead_days=14)

@@ -11,7 +11,7 @@ var deployments = [
   {
     name: 'chat-eu'
     model: { format: 'OpenAI', name: 'gpt-4o', version: chatModelVersion }
-    sku: { name: 'GlobalStandard', capacity: 50 }
+    sku: { name: 'Standard', capacity: 50 }
     versionUpgradeOption: 'OnceNewDefaultVersionAvailable'
   }
   {
