@@ -418,8 +418,13 @@ class ArmCatalogSource:
         self.subscription_id = subscription_id
 
     def fetch_models(self, location: str) -> list[JsonValue]:
+        return self.fetch_models_for(self.subscription_id, location)
+
+    def fetch_models_for(self, subscription_id: str, location: str) -> list[JsonValue]:
+        """SubscriptionCatalogs: the same list as another subscription sees it, on the same client (its reads
+        count in that subscription's ReadBudget, like every other read of it)."""
         return self.client.list_all(
-            f"/subscriptions/{self.subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}/models"
+            f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}/models"
         )
 
 

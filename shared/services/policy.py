@@ -113,6 +113,11 @@ class PolicyService:
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
             return HandleResult(event.id, Outcome.REJECTED, str(exc))
+        if event.event_type == EventType.VERSION_NOT_LISTED:
+            # absence from one subscription's list is not a retirement (azure-facts §2.3b): never a write
+            return HandleResult(
+                event.id, Outcome.IGNORED, "a version not listed for a subscription: no action"
+            )
         location = (
             location.lower()
         )  # ARM location names; the watcher keys its snapshots by the lower-case name
