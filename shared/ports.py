@@ -208,8 +208,11 @@ class DeploymentApi(Protocol):
         """Accounts - List Models: flat AccountModel items, fine-tuned models (with baseModel) included."""
         ...
 
-    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        """Create-or-replace, following the long-running operation to a terminal state.
+    def put_deployment(
+        self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
+    ) -> dict[str, JsonValue]:
+        """Create-or-replace, following the long-running operation to a terminal state. ``if_match``: the ETag of
+        the GET the body was made from (a 412 ArmError when the resource changed since).
 
         Returns the final resource; raises ArmError with ARM's code and message when the operation fails.
         """

@@ -295,7 +295,9 @@ class SimulatedAzure:
     def allow(self, name: str) -> None:
         self.refusals.pop(self.deployment_id(name).casefold(), None)
 
-    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def put_deployment(
+        self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
+    ) -> dict[str, JsonValue]:
         refused = self.refusals.get(deployment_id.casefold())
         if refused is not None:
             code, message = refused
