@@ -250,6 +250,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             "removed": inventory.removed,
             "azureUpgrades": [e.to_wire() for e in inventory.azure_upgrades],
             "problems": list(inventory.problems),
+            "warnings": list(inventory.warnings),
         },
         "inventoryError": report.inventory_error,
         "cycle": cycle_json(report.cycle),
@@ -261,6 +262,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             o.write(inventory.summary() + "\n")
             for problem in inventory.problems:
                 o.write(f"  ! {problem}\n")
+            for warning in inventory.warnings:
+                o.write(f"  warning: {warning}\n")
         elif report.inventory_error:
             o.write(f"inventory refresh failed: {report.inventory_error}\n")
         else:
@@ -480,6 +483,8 @@ def _refresh(services: bootstrap.Services, now: datetime, out: TextIO) -> bool:
     out.write(report.summary() + "\n")
     for problem in report.problems:
         out.write(f"  ! {problem}\n")
+    for warning in report.warnings:  # read in part: said, and the command still succeeds
+        out.write(f"  warning: {warning}\n")
     return report.ok
 
 

@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.cli import main
 from tests.builders import item
-from tests.fakes.arm_server import FakeArm
+from tests.fakes.arm_server import FakeArm, Fault
 
 SUB = "00000000-0000-0000-0000-0000000000c1"
 CATALOG = [
@@ -169,3 +169,17 @@ def test_deployment_commands_with_an_empty_inventory(tenant: Tenant) -> None:
     assert code == 0 and "No deployments" in text
     code, text = run("deliver", "missing.json")
     assert code == 2
+
+
+def test_an_account_whose_model_list_fails_is_named_and_the_refresh_still_succeeds(tenant: Tenant) -> None:
+    account = tenant.arm.add_account(SUB, "rg", "tuned", "eastus")
+    tenant.arm.add_deployment(
+        account, "ft", "gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678", "1"
+    )
+    tenant.arm.faults.append(Fault(404, path_contains="/accounts/tuned/models"))
+    run("check", "--at", JAN)
+    code, text = run("deployments", "--refresh", "--at", JAN)
+    assert code == 0, text
+    assert "5 deployment(s) in 2 account(s)" in text and "1 warning(s)" in text
+    (warning,) = [line for line in text.splitlines() if line.strip().startswith("warning:")]
+    assert account in warning and "404" in warning and "not tracked" in warning
