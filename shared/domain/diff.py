@@ -319,7 +319,7 @@ def next_due(snapshot: LocationSnapshot, rules: DiffRules, now: datetime) -> dat
 
 
 def to_confirm(
-    previous: LocationSnapshot | None, current: ParsedCatalog, rules: DiffRules | None = None
+    previous: LocationSnapshot | None, current: ParsedCatalog, now: datetime, rules: DiffRules | None = None
 ) -> tuple[VersionKey, ...]:
     """The versions this cycle would conclude something about because they left the list: missing for
     ``removal_confirmations`` cycles (or already known to be missing). The watcher asks the subscriptions holding
@@ -329,7 +329,12 @@ def to_confirm(
         return ()
     listed = {v.key for v in current.versions} | current.unreadable
     vanished = [k for k, r in previous.records.items() if not r.removed and k not in listed]
-    unexpected = [k for k in vanished if not _is_unlisted(previous.records[k])]
+    # the vanish guard's own count (_check_vanish_guard): when it holds, the diff concludes nothing
+    unexpected = [
+        k
+        for k in vanished
+        if not _is_unlisted(previous.records[k]) and not _is_retired(previous.records[k], now)
+    ]
     present = sum(1 for r in previous.records.values() if not r.removed)
     if len(unexpected) >= 2 and len(unexpected) > rules.vanish_guard * present:
         return ()  # the guard holds the snapshot: nothing is concluded, nothing needs asking

@@ -241,7 +241,7 @@ class CatalogWatcher:
         records = self.store.load_records(location)
         previous = LocationSnapshot(location, records, cursor.anomaly) if records else None
         confirmations, unconfirmed = self._confirm(
-            location, to_confirm(previous, parsed, self.rules), deadline
+            location, to_confirm(previous, parsed, now, self.rules), deadline
         )
         result = diff_location(
             previous, parsed, now, self.rules, location=location, confirmations=confirmations

@@ -18,6 +18,7 @@ from tests.fakes.arm_server import FakeArm, Fault
 WATCHER = "00000000-0000-0000-0000-0000000000a1"  # WATCH_SUBSCRIPTION_ID: runs nothing of gpt-4 0613
 HOLDER = "00000000-0000-0000-0000-0000000000b2"  # runs a deployment of it: its catalog still lists it
 T0 = datetime(2025, 1, 9, tzinfo=UTC)
+T2 = T0 + timedelta(hours=2)
 DEPRECATED = item("gpt-4", "0613", status="Deprecating", retires="2025-06-30T00:00:00Z")
 OTHERS = [item("gpt-4o", "2024-08-06", default=True), item("gpt-4o", "2024-11-20")]
 
@@ -67,12 +68,19 @@ def holder_reads(arm: FakeArm) -> list[str]:
 
 def test_a_version_listed_for_the_subscription_running_it_is_not_retired(arm_server: FakeArm) -> None:
     watcher, publisher = setup(arm_server, holder_lists=True)
-    seen = cycles(watcher, arm_server, 0, 1, 2, 3)
-    assert seen[1] == []  # missing once: not concluded, and nobody else asked yet
-    assert holder_reads(arm_server)[:1] == [
+    seen = cycles(watcher, arm_server, 0, 1)
+    assert seen[1] == [] and holder_reads(arm_server) == []  # missing once: nothing concluded, nobody asked
+    seen = [
+        e.event_type.removeprefix("ModelLifecycle.")
+        for e in watcher.run(["eastus", "westus"], T2).events_detected
+    ]
+    # only the vanished version's region, only the subscription running it, once
+    assert holder_reads(arm_server) == [
         f"/subscriptions/{HOLDER}/providers/Microsoft.CognitiveServices/locations/eastus/models"
-    ]  # only the vanished version's region, only the subscription running it
-    assert seen[2] == ["VersionNotListed"] and seen[3] == []  # once; the re-run tells nothing new
+    ]
+    assert seen == ["VersionNotListed"]
+    again = watcher.run(["eastus", "westus"], T2 + timedelta(hours=1))
+    assert again.events_detected == ()  # the same finding: nothing new
     (event,) = [e for e in publisher.published if e.event_type.endswith("VersionNotListed")]
     assert event.data["reason"] == "listedElsewhere"
     assert event.data["notListedFor"] == [WATCHER] and event.data["listedFor"] == [HOLDER]

@@ -539,3 +539,42 @@ def test_before_next_due_the_same_catalog_yields_nothing(
     if due is None or later < due:
         assert result.events == ()
         assert result.changed_records(snap) == {}
+
+
+@pytest.mark.parametrize(
+    ("confirmation", "severity"),
+    [
+        (None, "WARNING"),  # listed nowhere, dates ahead: an anomaly worth a look, never critical
+        (  # listed for the subscription that runs it: the Deprecated stage, news only
+            Confirmation(
+                listed=parse_models([GONE]).versions[0], listed_for=(HELD_BY,), not_listed_for=("W",)
+            ),
+            "INFO",
+        ),
+    ],
+)
+def test_a_version_not_listed_is_told_at_most_as_a_warning(
+    confirmation: Confirmation | None, severity: str
+) -> None:
+    from shared.domain.alerts import messages_for
+    from shared.domain.digest import build_digests
+    from shared.domain.severity import Severity
+
+    result = _twice(settled(*BASE, GONE), confirmation)
+    (digest,) = build_digests(list(result.events))
+    (message,) = messages_for(digest)
+    assert message.severity == Severity[severity] and message.title.startswith("Version not listed")
+    assert "not a retirement" in message.happens and "works until 2025-06-30" in message.text
+
+
+def test_only_versions_whose_absence_is_due_are_asked_about_and_none_while_the_guard_holds() -> None:
+    from shared.domain.diff import to_confirm
+
+    key = VersionKey("OpenAI", "gpt-4", "0613")
+    prev = settled(*BASE, GONE)
+    assert to_confirm(prev, cat(*BASE), T0) == ()  # missing once: not due yet, nobody is asked
+    once = run(prev, *BASE).snapshot
+    assert to_confirm(once, cat(*BASE), T0) == (key,)
+    many = [item("m", f"v{i}", retires="2026-01-01T00:00:00Z") for i in range(5)]
+    held = run(settled(*many), *many[:1]).snapshot  # 4 of 5 vanish at once: the guard holds the snapshot
+    assert to_confirm(held, cat(*many[:1]), T0) == ()
