@@ -217,7 +217,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         from shared.adapters.memory import InMemoryCatalogStateStore
 
         store = InMemoryCatalogStateStore()  # a dry run leaves no trace, not even an empty database
-    watcher = bootstrap.build_watcher(settings, source=source, store=store)
+    # as the timer: a version leaving the list is confirmed with the subscriptions the inventory says run it
+    deployments = (
+        bootstrap.build_deployment_stores(settings.state_store, table_prefix=settings.state_table_prefix)
+        if store is None
+        else None
+    )
+    watcher = bootstrap.build_watcher(settings, source=source, store=store, deployments=deployments)
     if not as_json:
         out.write(
             f"Catalog cycle as of {now:%Y-%m-%d %H:%M} UTC over {', '.join(locations)}"
