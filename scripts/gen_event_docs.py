@@ -93,6 +93,27 @@ def _examples() -> dict[str, LifecycleEvent]:
     anomaly = diff_location(second.snapshot, parse_models(after[:4]), t1)
     examples.update({e.event_type: e for e in anomaly.events})
     examples.update(_deployment_examples(second.snapshot.records, t1))
+    # gpt-4o 2024-05-13 leaves this subscription's list; the subscription running it still lists it
+    from shared.domain.catalog import VersionKey
+    from shared.domain.diff import Confirmation
+
+    gone = VersionKey("OpenAI", "gpt-4o", "2024-05-13")
+    holder = "00000000-0000-0000-0000-000000000002"
+    seen = Confirmation(
+        listed=second.snapshot.records[gone].version,
+        listed_for=(holder,),
+        not_listed_for=("00000000-0000-0000-0000-000000000001",),
+    )
+    state = second.snapshot
+    for hours in (1, 2):
+        state_result = diff_location(
+            state,
+            parse_models([i for i in after if i["model"]["version"] != "2024-05-13"]),
+            t1.replace(hour=hours),
+            confirmations={gone: seen},
+        )
+        state = state_result.snapshot
+        examples.update({e.event_type: e for e in state_result.events})
     from shared.domain.digest import build_digests
 
     west = diff_location(None, parse_models(before), t0, location="westeurope")

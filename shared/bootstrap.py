@@ -34,6 +34,7 @@ from shared.ports import (
     Ledger,
     Notifier,
     RefreshQueue,
+    SubscriptionCatalogs,
 )
 from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
@@ -211,9 +212,11 @@ def build_watcher(
     source: CatalogSource | None = None,
     store: CatalogStateStore | None = None,
     publisher: EventPublisher | None = None,
+    deployments: DeploymentStores | None = None,
 ) -> CatalogWatcher:
+    source = source if source is not None else build_catalog_source(settings)
     return CatalogWatcher(
-        source if source is not None else build_catalog_source(settings),
+        source,
         store
         if store is not None
         else build_state_store(settings.state_store, table_prefix=settings.state_table_prefix),
@@ -221,6 +224,10 @@ def build_watcher(
         rules=diff_rules(settings),
         formats=settings.catalog_model_formats,
         max_concurrency=settings.arm_read_concurrency,  # reads: catalog pages of every region at once
+        # a version that leaves the list is confirmed with the catalogs of the subscriptions running it
+        deployments=deployments,
+        catalogs=source if isinstance(source, SubscriptionCatalogs) else None,
+        subscription=settings.watch_subscription_id,
     )
 
 
@@ -371,7 +378,7 @@ def build_services(
     if source is None and client is not None:
         source = build_catalog_source(settings, client=client)
     watcher = (
-        build_watcher(settings, source=source, store=state, publisher=publisher)
+        build_watcher(settings, source=source, store=state, publisher=publisher, deployments=stores)
         if source is not None
         else None
     )

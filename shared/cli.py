@@ -217,7 +217,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         from shared.adapters.memory import InMemoryCatalogStateStore
 
         store = InMemoryCatalogStateStore()  # a dry run leaves no trace, not even an empty database
-    watcher = bootstrap.build_watcher(settings, source=source, store=store)
+    # as the timer: a version leaving the list is confirmed with the subscriptions the inventory says run it
+    deployments = (
+        bootstrap.build_deployment_stores(settings.state_store, table_prefix=settings.state_table_prefix)
+        if store is None
+        else None
+    )
+    watcher = bootstrap.build_watcher(settings, source=source, store=store, deployments=deployments)
     if not as_json:
         out.write(
             f"Catalog cycle as of {now:%Y-%m-%d %H:%M} UTC over {', '.join(locations)}"
@@ -250,6 +256,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             "removed": inventory.removed,
             "azureUpgrades": [e.to_wire() for e in inventory.azure_upgrades],
             "problems": list(inventory.problems),
+            "warnings": list(inventory.warnings),
         },
         "inventoryError": report.inventory_error,
         "cycle": cycle_json(report.cycle),
@@ -261,6 +268,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             o.write(inventory.summary() + "\n")
             for problem in inventory.problems:
                 o.write(f"  ! {problem}\n")
+            for warning in inventory.warnings:
+                o.write(f"  warning: {warning}\n")
         elif report.inventory_error:
             o.write(f"inventory refresh failed: {report.inventory_error}\n")
         else:
@@ -480,6 +489,8 @@ def _refresh(services: bootstrap.Services, now: datetime, out: TextIO) -> bool:
     out.write(report.summary() + "\n")
     for problem in report.problems:
         out.write(f"  ! {problem}\n")
+    for warning in report.warnings:  # read in part: said, and the command still succeeds
+        out.write(f"  warning: {warning}\n")
     return report.ok
 
 

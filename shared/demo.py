@@ -20,7 +20,7 @@ from typing import TextIO
 
 from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
-from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
+from shared.adapters.simulated import LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.config import Settings, StateStoreConfig, load_settings
 from shared.console import Console
 from shared.domain.alerts import Message
@@ -92,7 +92,7 @@ def demo_settings(output: Path) -> Settings:
     return replace(
         base,
         watch_subscription_id=SUBSCRIPTION,
-        watch_subscription_ids=(SUBSCRIPTION,),
+        watch_subscription_ids=(SUBSCRIPTION, LEGACY_SUBSCRIPTION),
         state_store=StateStoreConfig("sqlite", Secret(str(output / "state.db"))),
         policy_mode="enforce",
         policy_enforce_all_accounts=True,  # the demo's simulated subscription: every account is the demo's
@@ -244,6 +244,7 @@ _STYLES = {
     "RetirementScheduled": "yellow",
     "LifecycleStatusChanged": "yellow",
     "CatalogAnomaly": "bold magenta",
+    "VersionNotListed": "magenta",
     "VersionReleased": "green",
     "DefaultVersionChanged": "cyan",
     "DefaultVersionChangeScheduled": "cyan",

@@ -155,7 +155,8 @@ def rollback_request(
     Body: ``{"deploymentId": "...", "toVersion": "..." (optional), "dryRun": false, "asNew": "NAME" (optional:
     side by side), "force": false}``. 200 done (or already done, or dry run), 400 bad request, 404 deployment
     not in the inventory, 409 refused (with ``reason``: retired, not a previous version, out of scope, needs
-    force, other model name, quota, ...), 502 ARM refused the write, 503 retry later.
+    force, other model name, quota, changed meanwhile, ``app-cannot-write`` with the CLI ``command`` when the app's
+    identity has no write role: plan-mode installations), 502 ARM refused the write, 503 retry later.
     """
     from shared.bootstrap import function_services
     from shared.errors import ArmError, ModelWatchError
@@ -200,6 +201,20 @@ def rollback_request(
     except RollbackRefused as exc:
         return 409, {"error": str(exc), "reason": exc.reason}
     except ArmError as exc:
+        if exc.status == 403:
+            # plan-mode installations give the app's identity no writer role (infra/): an operator's rollback
+            # then runs from a workstation, under the operator's own identity, not through the app
+            from shared.domain.alerts import rollback_command
+
+            command = rollback_command(deployment_id)
+            return 409, {
+                "error": "this app's identity may not write deployments here (ARM answered 403): a plan-mode "
+                "installation grants it no 'modelwatch deployment writer' role (infra/ grants it with policyMode "
+                "enforce only). Roll back with your own identity instead: "
+                f"{command} (check the plan, then run it again without --dry-run)",
+                "reason": "app-cannot-write",
+                "command": command,
+            }
         status = 503 if exc.is_transient else 502
         return status, {"error": str(exc), "armCode": exc.code}
     except ModelWatchError as exc:

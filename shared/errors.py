@@ -90,6 +90,12 @@ class WebhookError(ModelWatchError):
         self.is_transient = transient
 
 
+class ChangedMeanwhileError(PermanentError):
+    """The deployment changed between the decision and the write: a tag or versionUpgradeOption the live GET
+    shows (a new ``modelwatch:policy=ignore|pin`` wins), or ARM answered 412 to the PUT's If-Match. Nothing was
+    written; it is recorded and told, never retried blindly: the next refresh and catalog event re-plan it."""
+
+
 class OutOfScopeError(PermanentError):
     """A write was asked for a deployment outside WATCH_ACCOUNTS / WATCH_SUBSCRIPTION_IDS / WATCH_LOCATIONS (or
     tagged ignore): refused before anything is sent to ARM, recorded, never retried."""

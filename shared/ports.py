@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shared.domain.alerts import Message
 from shared.domain.catalog import VersionKey
@@ -25,6 +25,14 @@ class CatalogSource(Protocol):
 
         Raises ArmError / TransientError / PermanentError; never returns a partial list.
         """
+        ...
+
+
+@runtime_checkable
+class SubscriptionCatalogs(Protocol):
+    def fetch_models_for(self, subscription_id: str, location: str) -> list[JsonValue]:
+        """``Models - List`` of one location as one subscription sees it (the API is subscription-scoped: a
+        Deprecated version is listed only to subscriptions that have deployed it). Raises like fetch_models."""
         ...
 
 
@@ -200,8 +208,11 @@ class DeploymentApi(Protocol):
         """Accounts - List Models: flat AccountModel items, fine-tuned models (with baseModel) included."""
         ...
 
-    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        """Create-or-replace, following the long-running operation to a terminal state.
+    def put_deployment(
+        self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
+    ) -> dict[str, JsonValue]:
+        """Create-or-replace, following the long-running operation to a terminal state. ``if_match``: the ETag of
+        the GET the body was made from (a 412 ArmError when the resource changed since).
 
         Returns the final resource; raises ArmError with ARM's code and message when the operation fails.
         """

@@ -207,7 +207,13 @@ class ArmClient:
         return url, params
 
     def request(
-        self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        json: Any = None,
+        api_version: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send with retries: 429 waits Retry-After; 5xx and network errors back off (capped, jittered).
         Redirects are never followed: the bearer token goes to ARM_ENDPOINT's origin only."""
@@ -229,7 +235,7 @@ class ArmClient:
                     url,
                     params=params,
                     json=json,
-                    headers={"Authorization": f"Bearer {self.tokens.token()}"},
+                    headers={**(headers or {}), "Authorization": f"Bearer {self.tokens.token()}"},
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
@@ -329,6 +335,7 @@ class ArmClient:
         api_version: str | None = None,
         max_polls: int = 120,
         max_wait: float = 240.0,
+        if_match: str | None = None,
     ) -> dict[str, JsonValue]:
         """PUT, then follow the long-running operation to a terminal state; the final resource.
 
@@ -343,7 +350,10 @@ class ArmClient:
         at its target and writes nothing.
         """
         where = path.split("?", maxsplit=1)[0]
-        response = self.request("PUT", path, json=body, api_version=api_version)
+        # If-Match: the ETag of the GET the body was made from; a 412 means someone wrote in between
+        # (docs/security.md: whether ARM enforces it for deployments is not documented; the caller re-reads anyway)
+        headers = {"If-Match": if_match} if if_match else None
+        response = self.request("PUT", path, json=body, api_version=api_version, headers=headers)
         result = self._json_object(response, path) if response.content else {}
         async_url = response.headers.get("Azure-AsyncOperation")
         location = response.headers.get("Location")
@@ -418,8 +428,13 @@ class ArmCatalogSource:
         self.subscription_id = subscription_id
 
     def fetch_models(self, location: str) -> list[JsonValue]:
+        return self.fetch_models_for(self.subscription_id, location)
+
+    def fetch_models_for(self, subscription_id: str, location: str) -> list[JsonValue]:
+        """SubscriptionCatalogs: the same list as another subscription sees it, on the same client (its reads
+        count in that subscription's ReadBudget, like every other read of it)."""
         return self.client.list_all(
-            f"/subscriptions/{self.subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}/models"
+            f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}/models"
         )
 
 
@@ -458,5 +473,7 @@ class ArmDeploymentApi:
                 return None
             raise
 
-    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        return self.client.put_and_wait(deployment_id, body, api_version=self.api_version)
+    def put_deployment(
+        self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
+    ) -> dict[str, JsonValue]:
+        return self.client.put_and_wait(deployment_id, body, api_version=self.api_version, if_match=if_match)

@@ -176,6 +176,7 @@ def deployment_to_json(d: Deployment) -> str:
             "lastSeen": exact_instant(d.last_seen),
             "lastModifiedBy": d.last_modified_by,
             "lastModifiedByType": d.last_modified_by_type,
+            "createdAt": exact_instant(d.created_at),
             "fineTune": None
             if d.fine_tune is None
             else {
@@ -184,6 +185,7 @@ def deployment_to_json(d: Deployment) -> str:
                 "baseVersion": d.fine_tune.base_version,
                 "retirementDate": exact_instant(d.fine_tune.retirement_date),
                 "lifecycleStatus": d.fine_tune.lifecycle_status,
+                "why": d.fine_tune.why,
             },
             **({"routingModels": [list(m) for m in d.routing_models]} if d.routing_models else {}),
         }
@@ -218,6 +220,7 @@ def deployment_from_json(text: str, *, row: str | None = None) -> Deployment:
             last_modified_by_type=_optional(obj, "lastModifiedByType"),
             fine_tune=_fine_tune(obj.get("fineTune")),
             routing_models=_routing(obj.get("routingModels")),
+            created_at=_parse_dt(obj.get("createdAt")),
         )
     except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise _unreadable("deployment", row, exc) from exc
@@ -244,6 +247,7 @@ def _fine_tune(obj: Any) -> FineTune | None:
         base_version=_optional(obj, "baseVersion"),
         retirement_date=_parse_dt(obj.get("retirementDate")),
         lifecycle_status=_optional(obj, "lifecycleStatus"),
+        why=_optional(obj, "why"),
     )
 
 

@@ -31,7 +31,13 @@ from shared.domain.events import JsonValue
 from shared.domain.timeutil import parse_instant
 from shared.errors import ArmError
 
-SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e0"
+SUBSCRIPTION = (
+    "00000000-0000-0000-0000-00000000d3e0"  # WATCH_SUBSCRIPTION_ID: the watcher reads the catalog as it
+)
+# a second subscription of the story ("subscription": "legacy" on an account): it runs a version the first one never
+# deployed, so in that version's Deprecated stage only its catalog lists it (azure-facts §2.3b)
+LEGACY_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e1"
+SUBSCRIPTIONS = {"demo": SUBSCRIPTION, "legacy": LEGACY_SUBSCRIPTION}
 GROUP = "demo"
 EXPIRY_LAG = timedelta(days=3)  # Azure's rolling upgrade lands three days after the date in this story
 
@@ -126,16 +132,25 @@ class Timeline:
             sku["deprecationDate"] = f"{own}T00:00:00Z"
         return sku
 
-    def items(self, at: datetime) -> list[JsonValue]:
-        """Models - List items as the catalog showed them on ``at``."""
-        return list(self.models(at))
+    def items(self, at: datetime, runs: frozenset[tuple[str, str]] | None = None) -> list[JsonValue]:
+        """Models - List items as the catalog showed them on ``at``, to a subscription running ``runs`` (model,
+        version) pairs (None: every version, as to a subscription that runs them all)."""
+        return list(self.models(at, runs))
 
-    def models(self, at: datetime) -> list[dict[str, Any]]:
+    def models(self, at: datetime, runs: frozenset[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for v in self.raw["versions"]:
             if parse_instant(v["created"]) > at:
                 continue
             fact = self._latest(v.get("facts", []), at) or {}
+            if (
+                fact.get("existingCustomersOnly")
+                and runs is not None
+                and (v["model"], v["version"]) not in runs
+            ):
+                # Learn's Deprecated stage: "no longer available to new customers", listed only to subscriptions
+                # that have deployed it ("existing customer is determined at the subscription level")
+                continue
             retires = _day(fact.get("retires"))
             dates = [d for d in (retires, *(_day(x) for x in fact.get("skuRetires", {}).values())) if d]
             last = max(dates) if dates else None  # "Deprecated" (retired) once every deployment type is past
@@ -192,7 +207,8 @@ class SimulatedAzure:
         # deployments whose PUTs ARM refuses for now (the story's "refuse"): id (casefolded) -> (code, message)
         self.refusals: dict[str, tuple[str, str]] = {}
         for a in timeline.raw["accounts"]:
-            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.CognitiveServices/accounts/{a['name']}"
+            sub = SUBSCRIPTIONS[a.get("subscription", "demo")]
+            rid = f"/subscriptions/{sub}/resourceGroups/{GROUP}/providers/Microsoft.CognitiveServices/accounts/{a['name']}"
             self.accounts[rid.casefold()] = {
                 "id": rid,
                 "name": a["name"],
@@ -246,17 +262,28 @@ class SimulatedAzure:
                 }
             self.account_models.setdefault(str(account["id"]).casefold(), []).append(entry)
 
-    # CatalogSource
+    # CatalogSource, SubscriptionCatalogs
     def fetch_models(self, location: str) -> list[JsonValue]:
-        items = self.timeline.items(self.at)
+        items = self.fetch_models_for(SUBSCRIPTION, location)
         if location in self.flaky:
             self.flaky.discard(location)
             return items[:2]  # a listing that came back half-empty: the watcher must not conclude retirements
         return items
 
+    def fetch_models_for(self, subscription_id: str, location: str) -> list[JsonValue]:
+        """The catalog as ``subscription_id`` sees it: a version in its Deprecated stage only where it runs."""
+        prefix = f"/subscriptions/{subscription_id}/".casefold()
+        runs = frozenset(
+            (str(d["properties"]["model"]["name"]), str(d["properties"]["model"]["version"]))
+            for k, d in self.deployments.items()
+            if k.startswith(prefix)
+        )
+        return self.timeline.items(self.at, runs)
+
     # DeploymentApi
     def list_accounts(self, subscription_id: str) -> list[JsonValue]:
-        return [copy.deepcopy(a) for a in self.accounts.values()]
+        prefix = f"/subscriptions/{subscription_id}/".casefold()
+        return [copy.deepcopy(a) for k, a in self.accounts.items() if k.startswith(prefix)]
 
     def get_account(self, account_id: str) -> dict[str, JsonValue]:
         return copy.deepcopy(self.accounts[account_id.casefold()])
@@ -294,7 +321,9 @@ class SimulatedAzure:
     def allow(self, name: str) -> None:
         self.refusals.pop(self.deployment_id(name).casefold(), None)
 
-    def put_deployment(self, deployment_id: str, body: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def put_deployment(
+        self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
+    ) -> dict[str, JsonValue]:
         refused = self.refusals.get(deployment_id.casefold())
         if refused is not None:
             code, message = refused

@@ -113,6 +113,7 @@ _CHANGE_TITLES = {
     EventType.VERSION_RETIRED: "Version retired",
     EventType.LIFECYCLE_STATUS_CHANGED: "Lifecycle status changed",
     EventType.CATALOG_ANOMALY: "Catalog anomaly",
+    EventType.VERSION_NOT_LISTED: "Version not listed",
 }
 
 
@@ -123,6 +124,8 @@ def change_severity(change: DigestChange) -> Severity:
         return Severity.CRITICAL if days is not None and days <= 7 else Severity.WARNING
     if kind == EventType.RETIREMENT_SCHEDULED:
         return Severity.INFO if change.change == "cancelled" else Severity.WARNING
+    if kind == EventType.VERSION_NOT_LISTED:  # at most a warning: the dates, not the absence, decide
+        return Severity.WARNING if change.reason == "goneBeforeRetirement" else Severity.INFO
     if kind in (
         EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
         EventType.VERSION_RETIRED,
@@ -159,6 +162,14 @@ def _change_what(change: DigestChange) -> tuple[str, str]:
         return (
             f"Calls to deployments still on {model} fail (HTTP 410).",
             "Upgrade any deployment still on it; `python -m shared plan` lists them.",
+        )
+    if kind == EventType.VERSION_NOT_LISTED:
+        return (
+            f"{model} is missing from a subscription's catalog, which is not a retirement: the catalog is "
+            "subscription-scoped (a Deprecated version is listed only to subscriptions that have deployed it). "
+            "Deployments keep working until the dates Azure published; modelwatch writes nothing because of it.",
+            "Nothing now; plan the move before the date. Azure's own notices are the email to subscription owners "
+            "with active deployments and the Service Health advisories (Azure OpenAI Service).",
         )
     if kind == EventType.CATALOG_ANOMALY:
         return (

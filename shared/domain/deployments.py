@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.catalog import VersionKey
 from shared.domain.ids import arm_key
-from shared.domain.timeutil import parse_catalog_date
+from shared.domain.timeutil import parse_catalog_date, parse_instant
 from shared.errors import PermanentError
 
 
@@ -41,8 +41,14 @@ class DeploymentFormatError(PermanentError):
 
 
 # A fine-tuned model is named "<base model>-<base version>.ft-<job id>" (version "1"), e.g.
-# gpt-4.1-2025-04-14.ft-b044a9d3cf9c4228b5d393567f693b83 (Learn, fine-tuning: deploy); a checkpoint "ftchkpt-<id>".
-_FINE_TUNED = re.compile(r"^(?P<base>.+)\.ft-[0-9a-zA-Z]+$")
+# gpt-4.1-2025-04-14.ft-b044a9d3cf9c4228b5d393567f693b83 or gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678
+# (Learn, fine-tuning: deploy; "base-model.ft-{jobid}" can itself be fine-tuned again); a checkpoint is
+# "ftchkpt-<id>". A job's ``suffix`` is appended after the id: "-<suffix>" (letters, digits, '-', '_', '.').
+_FINE_TUNED = re.compile(r"^(?P<base>.+?)\.ft-[0-9a-zA-Z]+(?:[-_.][0-9A-Za-z_.-]*)?$")
+# Developer-tier fine-tuned deployments live a fixed 24 hours (Learn, fine-tuning test deployments; azure-facts
+# §2.3b): they are deleted then, whatever the model's own dates
+DEVELOPER_TIER = "developertier"
+DEVELOPER_LIFETIME = timedelta(hours=24)
 _BASE = re.compile(r"^(?P<name>.+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
 
 
@@ -66,6 +72,7 @@ class FineTune:
     base_version: str | None = None
     retirement_date: datetime | None = None  # its own deprecation.inference: when the deployment stops
     lifecycle_status: str | None = None
+    why: str | None = None  # not listed because the account's model list could not be read: what ARM said
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ class Deployment:
     # model-router only (api 2026-03-01, properties.routing.models): the (format, name, version) it routes to;
     # empty when ARM gave no subset (the router then picks among models Azure chooses)
     routing_models: tuple[tuple[str, str, str], ...] = ()
+    created_at: datetime | None = None  # systemData.createdAt: a Developer-tier deployment ends 24 h after it
 
     @property
     def key(self) -> str:
@@ -130,6 +138,10 @@ class Deployment:
     @property
     def is_model_router(self) -> bool:
         return self.model_name.casefold() == MODEL_ROUTER or bool(self.routing_models)
+
+    @property
+    def is_developer_tier(self) -> bool:
+        return self.sku_name.casefold() == DEVELOPER_TIER
 
     @property
     def policy_tag(self) -> str | None:
@@ -227,6 +239,7 @@ def parse_deployment(
         last_modified_by=_text(system.get("lastModifiedBy")),
         last_modified_by_type=_text(system.get("lastModifiedByType")),
         routing_models=_routing_models(props.get("routing")),
+        created_at=_instant(system.get("createdAt")),
     )
 
 
@@ -243,6 +256,16 @@ def _routing_models(routing: object) -> tuple[tuple[str, str, str], ...]:
             version = m.get("version") if isinstance(m.get("version"), str) else ""
             out.append((str(fmt), m["name"].strip(), str(version)))
     return tuple(dict.fromkeys(out))
+
+
+def _instant(value: object) -> datetime | None:
+    """systemData's ISO-8601 time (seven fractional digits included); None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -15,6 +15,7 @@ from shared.domain.payloads import (
     RetirementApproachingData,
     RetirementScheduledData,
     VersionData,
+    VersionNotListedData,
     VersionReleasedData,
     VersionRetiredData,
 )
@@ -59,6 +60,16 @@ def describe_payload(p: Payload) -> str:
             "" if p.fully_retired else f" (partly{_skus(p.affected_skus) or ': SKUs without their own date'})"
         )
         return f"retired: {reason}{scope}"
+    if isinstance(p, VersionNotListedData):
+        until = (
+            f"Azure's dates say it works until {_day(p.works_until)}"
+            if p.works_until
+            else "Azure has published no retirement date for it"
+        )
+        who = ", ".join(p.not_listed_for) or "?"
+        if p.listed_for:
+            return f"not listed for subscription {who}; listed for {', '.join(p.listed_for)}; {until}"
+        return f"not listed for subscription {who}; {until}"
     if isinstance(p, LifecycleStatusChangedData):
         return f"status {p.previous_lifecycle_status or '-'} -> {p.lifecycle_status or '-'}"
     if isinstance(p, CatalogAnomalyData):

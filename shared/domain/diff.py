@@ -18,8 +18,12 @@ from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
 from shared.domain.payloads import CatalogAnomalyData, ReplacementData
 from shared.domain.timeutil import days_until, format_instant
 
-# Tokens of what was announced: "remind@<date>@<days>", "retired@<date>", "retired@all". ISO dates hold ":".
+# Tokens of what was announced: "remind@<date>@<days>", "retired@<date>", "retired@all", "unlisted@<finding>".
+# ISO dates hold ":".
 RETIRED_ALL = "retired@all"
+UNLISTED = "unlisted@"
+# who did not list a version when the watcher was given no other subscription's view
+THE_WATCHER = "the watched subscription"
 DEFAULT_REMINDER_DAYS = (90, 60, 30, 14, 7, 1)
 
 
@@ -45,6 +49,21 @@ class VersionRecord:
     # events announced for this version so far: part of the next ones' ids, so a state that comes back (a date
     # withdrawn then set again, a default moved back) is a new event, not a duplicate of the first announcement
     announced: int = 0
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A vanished version as the subscriptions holding deployments of it see it (azure-facts §2.3b: the Models API
+    is subscription-scoped; a Deprecated version is listed only to subscriptions that have deployed it).
+
+    ``listed``: the entry of the first holder whose catalog still lists it (then it is alive, with that holder's
+    dates); ``listed_for``, ``not_listed_for``: subscriptions by what their catalog said (the watcher's first);
+    ``unread``: holders whose catalog could not be read this cycle (then nothing is concluded)."""
+
+    listed: ModelVersion | None = None
+    listed_for: tuple[str, ...] = ()
+    not_listed_for: tuple[str, ...] = (THE_WATCHER,)
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,11 @@ def _vanish_digest(keys: Iterable[VersionKey]) -> str:
     return hashlib.sha256("\n".join(sorted(str(k) for k in keys)).encode()).hexdigest()[:32]
 
 
+def _is_unlisted(record: VersionRecord) -> bool:
+    """Known to be missing from the watcher's list while alive for Azure (announced as VersionNotListed)."""
+    return any(t.startswith(UNLISTED) for t in record.notified)
+
+
 def _is_retired(record: VersionRecord, now: datetime) -> bool:
     v = record.version
     if v.is_status_retired or RETIRED_ALL in record.notified:
@@ -181,7 +205,8 @@ def _check_vanish_guard(
 ) -> DiffResult | None:
     present = {k: r for k, r in previous.records.items() if not r.removed}
     listed = {v.key for v in current.versions} | current.unreadable
-    vanished = [k for k in present if k not in listed]
+    # a version already known to be missing from this list (subscription-scoped visibility) is not news
+    vanished = [k for k in present if k not in listed and not _is_unlisted(present[k])]
     # A version that was already retired is expected to leave the catalog: not suspicious.
     unexpected = sorted(k for k in vanished if not _is_retired(present[k], now))
     # One version leaving is what a real removal looks like (and removal needs confirmations anyway).
@@ -276,7 +301,7 @@ def next_due(snapshot: LocationSnapshot, rules: DiffRules, now: datetime) -> dat
     for record in snapshot.records.values():
         if record.removed:
             continue
-        if record.missing_cycles:
+        if record.missing_cycles and not _is_unlisted(record):
             return now
         if RETIRED_ALL in record.notified:
             continue
@@ -293,6 +318,34 @@ def next_due(snapshot: LocationSnapshot, rules: DiffRules, now: datetime) -> dat
     return min(due) if due else None
 
 
+def to_confirm(
+    previous: LocationSnapshot | None, current: ParsedCatalog, now: datetime, rules: DiffRules | None = None
+) -> tuple[VersionKey, ...]:
+    """The versions this cycle would conclude something about because they left the list: missing for
+    ``removal_confirmations`` cycles (or already known to be missing). The watcher asks the subscriptions holding
+    deployments of them before the diff concludes (``Confirmation``); nothing when the vanish guard holds."""
+    rules = rules or DiffRules()
+    if previous is None or not previous.records:
+        return ()
+    listed = {v.key for v in current.versions} | current.unreadable
+    vanished = [k for k, r in previous.records.items() if not r.removed and k not in listed]
+    # the vanish guard's own count (_check_vanish_guard): when it holds, the diff concludes nothing
+    unexpected = [
+        k
+        for k in vanished
+        if not _is_unlisted(previous.records[k]) and not _is_retired(previous.records[k], now)
+    ]
+    present = sum(1 for r in previous.records.values() if not r.removed)
+    if len(unexpected) >= 2 and len(unexpected) > rules.vanish_guard * present:
+        return ()  # the guard holds the snapshot: nothing is concluded, nothing needs asking
+    return tuple(sorted(k for k in vanished if _due(previous.records[k], rules)))
+
+
+def _due(record: VersionRecord, rules: DiffRules) -> bool:
+    """Whether a missing version's absence is concluded on this cycle (it was sighted missing often enough)."""
+    return record.missing_cycles + 1 >= rules.removal_confirmations or _is_unlisted(record)
+
+
 def diff_location(
     previous: LocationSnapshot | None,
     current: ParsedCatalog,
@@ -300,11 +353,15 @@ def diff_location(
     rules: DiffRules | None = None,
     *,
     location: str | None = None,
+    confirmations: Mapping[VersionKey, Confirmation] | None = None,
 ) -> DiffResult:
     """Compare one location's previous snapshot with its current catalog as of ``now``.
 
     The first cycle (no previous records) is a baseline: it announces only what is actionable (retirements
     scheduled, approaching or past, upcoming default changes), not a release for every existing version.
+    A version that left the list is retired only when no subscription asked (``confirmations``, per version;
+    none given: the watcher's own list only) still lists it and all its dates have passed; otherwise it is kept,
+    with its dates, and announced once as VersionNotListed: never a retirement, never a write.
     """
     rules = rules or DiffRules()
     name = location or (previous.location if previous is not None else "")
@@ -327,9 +384,19 @@ def diff_location(
                 next_records[key] = old_record  # unknown this cycle: keep as it was
             continue
         new = cur.get(key)
+        confirmation = (confirmations or {}).get(key, Confirmation())
+        if (
+            new is None
+            and old_record is not None
+            and confirmation.listed is not None
+            and _due(old_record, rules)
+        ):
+            # listed for a subscription that runs it: alive, with that subscription's facts
+            next_records[key] = _listed_elsewhere(emit, old_record, confirmation, rules)
+            continue
         if new is None:
             assert old_record is not None
-            next_records[key] = _absent(emit, old_record, rules)
+            next_records[key] = _absent(emit, old_record, rules, confirmation)
             continue
         notified = set(old_record.notified) if old_record is not None else set()
         old = old_record.version if old_record is not None else None
@@ -351,12 +418,73 @@ def diff_location(
     return DiffResult(tuple(emit.events), snapshot)
 
 
-def _absent(emit: _Emitter, record: VersionRecord, rules: DiffRules) -> VersionRecord:
+def _works_until(v: ModelVersion) -> datetime | None:
+    """The last of its retirement dates: until then some deployment type of it still answers."""
+    windows = v.retirement_windows()
+    return windows[-1].date if windows else None
+
+
+def _not_listed(
+    emit: _Emitter, v: ModelVersion, notified: set[str], confirmation: Confirmation, finding: str
+) -> frozenset[str]:
+    """Announce VersionNotListed once per finding (who lists it, who does not, until when); the tokens to keep."""
+    until = _works_until(v)
+    facts = (
+        finding,
+        ",".join(sorted(confirmation.not_listed_for)),
+        ",".join(sorted(confirmation.listed_for)),
+        _iso(until) or "-",
+    )
+    token = UNLISTED + hashlib.sha256("|".join(facts).encode()).hexdigest()[:16]
+    if token not in notified:
+        emit.version_event(
+            EventType.VERSION_NOT_LISTED,
+            v,
+            [UNLISTED, *facts],
+            reason=finding,
+            not_listed_for=tuple(sorted(confirmation.not_listed_for)),
+            listed_for=tuple(sorted(confirmation.listed_for)),
+            works_until=until,
+        )
+    # one finding at a time: the previous one's token goes
+    return frozenset({t for t in notified if not t.startswith(UNLISTED)} | {token})
+
+
+def _listed_elsewhere(
+    emit: _Emitter, record: VersionRecord, confirmation: Confirmation, rules: DiffRules
+) -> VersionRecord:
+    """Missing from the watcher's list, listed for a subscription that runs it: the Deprecated stage ("existing
+    customers" only). Its dates are that subscription's; reminders and date-based retirement go on as usual."""
+    assert confirmation.listed is not None
+    new = confirmation.listed
+    notified = set(record.notified)
+    if record.removed:
+        notified.discard(RETIRED_ALL)
+    _compare(emit, record.version, new, is_new=False)
+    _time_based(emit, new, notified, rules, status_retired=new.is_status_retired)
+    kept = set(_prune(notified, new)) | {t for t in notified if t.startswith(UNLISTED)}
+    tokens = _not_listed(emit, new, kept, confirmation, "listedElsewhere")
+    return VersionRecord(new, tokens, 0, False, record.announced)
+
+
+def _absent(
+    emit: _Emitter, record: VersionRecord, rules: DiffRules, confirmation: Confirmation
+) -> VersionRecord:
     if record.removed:
         return record
-    missing = record.missing_cycles + 1
-    if missing < rules.removal_confirmations:
+    # capped: a version known to be unlisted stays missing for months; its record must not change every cycle
+    missing = min(record.missing_cycles + 1, rules.removal_confirmations)
+    if missing < rules.removal_confirmations and not _is_unlisted(record):
         return replace(record, missing_cycles=missing)
+    if confirmation.unread:
+        # a subscription that runs it could not be asked: conclude nothing this cycle (the watcher says why)
+        return replace(record, missing_cycles=missing)
+    if not _is_retired(record, emit.now):
+        # gone from every list asked, but Azure's own dates say it still works: at most at risk, never retired
+        notified = set(record.notified)
+        _time_based(emit, record.version, notified, rules, status_retired=False)
+        tokens = _not_listed(emit, record.version, notified, confirmation, "goneBeforeRetirement")
+        return replace(record, missing_cycles=missing, notified=tokens)
     if RETIRED_ALL not in record.notified:
         emit.version_event(
             EventType.VERSION_RETIRED,
@@ -422,7 +550,9 @@ def _default_changes(
 ) -> None:
     # Only versions listed last cycle count: a default missing from one listing must not look like a change.
     before = default_versions(
-        r.version for r in prev_records.values() if not r.removed and r.missing_cycles == 0
+        r.version
+        for r in prev_records.values()
+        if not r.removed and r.missing_cycles == 0 and not _is_unlisted(r)
     )
     after = default_versions(cur.values())
     for model, new_default in sorted(after.items()):

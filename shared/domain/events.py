@@ -32,6 +32,7 @@ from shared.domain.payloads import (
     UpgradeFailedData,
     VersionChangeData,
     VersionData,
+    VersionNotListedData,
     VersionReleasedData,
     VersionRetiredData,
 )
@@ -60,6 +61,7 @@ class EventType(StrEnum):
     VERSION_RETIRED = "ModelLifecycle.VersionRetired"
     LIFECYCLE_STATUS_CHANGED = "ModelLifecycle.LifecycleStatusChanged"
     CATALOG_ANOMALY = "ModelLifecycle.CatalogAnomaly"
+    VERSION_NOT_LISTED = "ModelLifecycle.VersionNotListed"
     DEPLOYMENT_UPGRADE_PLANNED = "ModelLifecycle.DeploymentUpgradePlanned"
     DEPLOYMENT_UPGRADED = "ModelLifecycle.DeploymentUpgraded"
     DEPLOYMENT_AT_RISK = "ModelLifecycle.DeploymentAtRisk"
@@ -175,6 +177,21 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             "once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
         ),
         EventSpec(
+            EventType.VERSION_NOT_LISTED,
+            VersionNotListedData,
+            Family.VERSION,
+            _POLICY,  # delivered like every catalog event; apply_update_policy acknowledges it and writes nothing
+            "A version left the watcher's catalog list for `CATALOG_REMOVAL_CONFIRMATIONS` cycles, and the catalog "
+            "of each subscription running deployments of it was read (the Models API is subscription-scoped: a "
+            "Deprecated version is listed only to subscriptions that have deployed it). `reason` is "
+            "`listedElsewhere` (`listedFor` still lists it: alive, with those dates) or `goneBeforeRetirement` "
+            "(no one lists it, but `worksUntil`, its last retirement date, is ahead or absent). Not a retirement: "
+            "deployments keep their standing by the dates (at most at risk); `apply_update_policy` acknowledges it "
+            "without assessing or writing anything. A version is "
+            "retired by absence only when no one lists it and all its dates have passed (`VersionRetired`, "
+            "`removedFromCatalog`). Once per finding.",
+        ),
+        EventSpec(
             EventType.DEPLOYMENT_UPGRADE_PLANNED,
             AssessmentData,
             Family.DEPLOYMENT,
@@ -251,6 +268,7 @@ VERSION_SCOPED = frozenset(
         EventType.VERSION_RETIRED,
         EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
         EventType.LIFECYCLE_STATUS_CHANGED,
+        EventType.VERSION_NOT_LISTED,
     }
 )
 

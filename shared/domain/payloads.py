@@ -201,6 +201,18 @@ class VersionRetiredData(VersionData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VersionNotListedData(VersionData):
+    """A version left the watcher's list, and the subscriptions running it were asked (the Models API is
+    subscription-scoped): ``listedElsewhere`` (a subscription that runs it still lists it: the Deprecated stage) or
+    ``goneBeforeRetirement`` (no one lists it, yet its dates are ahead). Never a retirement."""
+
+    reason: str = "goneBeforeRetirement"  # listedElsewhere | goneBeforeRetirement (carried into digests)
+    not_listed_for: tuple[str, ...] = ()  # subscriptions whose catalog does not list it
+    listed_for: tuple[str, ...] = ()  # subscriptions whose catalog does (they run deployments of it)
+    works_until: datetime | None = None  # its last retirement date: Azure's word on how long it answers
+
+
+@dataclass(frozen=True, kw_only=True)
 class LifecycleStatusChangedData(VersionData):
     previous_lifecycle_status: str | None = None
 

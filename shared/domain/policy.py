@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.catalog import ModelVersion, VersionKey, default_versions
-from shared.domain.deployments import Deployment, UpgradeOption
+from shared.domain.deployments import DEVELOPER_LIFETIME, Deployment, UpgradeOption
 from shared.domain.timeutil import days_until
 
 DEFAULT_CHANGE_WINDOW = timedelta(days=14)  # "within two weeks of that designation change"
@@ -402,6 +402,18 @@ def _fine_tuned(d: Deployment, now: datetime) -> Assessment:
     """Fine-tuned models are never auto-upgraded; their own deprecation (Accounts - List Models) decides."""
     ft = d.fine_tune
     base = f" (base model {ft.base_model} {ft.base_version})" if ft and ft.base_model else ""
+    if d.is_developer_tier:
+        return _developer_tier(d, now, base)
+    if ft is not None and ft.why and not ft.listed:
+        return Assessment(
+            d,
+            Status.NOT_TRACKED,
+            f"not tracked: fine-tuned model{base}; the account's model list could not be read ({ft.why})",
+            "fine-tuned-not-read",
+        )
+    if ft is not None and ft.why:  # dates read before: they stand, said to be as last read
+        judged = _fine_tuned(replace(d, fine_tune=replace(ft, why=None)), now)
+        return replace(judged, summary=f"{judged.summary} (as last read: {ft.why})")
     if ft is None or not ft.listed:
         return Assessment(
             d,
@@ -433,6 +445,42 @@ def _fine_tuned(d: Deployment, now: datetime) -> Assessment:
             action_date=date,
         )
     return replace(seed, reason="fine-tuned-ok", summary=f"fine-tuned model{base}: no retirement scheduled")
+
+
+def _developer_tier(d: Deployment, now: datetime, base: str) -> Assessment:
+    """A Developer-tier fine-tuned deployment lives 24 hours from its creation (azure-facts §2.3b), whatever
+    the model's own dates: it is never healthy for long."""
+    if d.created_at is None:
+        return Assessment(
+            d,
+            Status.AT_RISK,
+            f"Developer-tier fine-tuned deployment{base}: it is deleted 24 hours after creation (its creation "
+            "time is unknown); redeploy on Standard or Global Standard to keep it",
+            "developer-tier-expiring",
+        )
+    ends = d.created_at + DEVELOPER_LIFETIME
+    days = days_until(ends, now)
+    if ends <= now:
+        return Assessment(
+            d,
+            Status.BROKEN,
+            f"Developer-tier fine-tuned deployment{base} expired {ends:%Y-%m-%d %H:%M} UTC (24 hours after "
+            "creation): calls fail; redeploy the fine-tuned model",
+            "developer-tier-expired",
+            action_date=ends,
+            retirement_date=ends,
+            days_left=days,
+        )
+    return Assessment(
+        d,
+        Status.AT_RISK,
+        f"Developer-tier fine-tuned deployment{base}: deleted {ends:%Y-%m-%d %H:%M} UTC (24 hours after "
+        "creation); redeploy on Standard or Global Standard to keep it",
+        "developer-tier-expiring",
+        action_date=ends,
+        retirement_date=ends,
+        days_left=days,
+    )
 
 
 def _assess(

@@ -353,6 +353,22 @@ def samples() -> dict[str, LifecycleEvent]:
         "catalog-retirement-approaching": _digest(approaching),
         "catalog-retired": _digest(retired),
         "catalog-summary": _digest(baseline),
+        # the watched subscription no longer lists a Deprecated version another subscription runs: not retired
+        "catalog-not-listed": _digest(
+            [
+                _catalog(
+                    EventType.VERSION_NOT_LISTED,
+                    "gpt-4.1",
+                    "2025-04-14",
+                    "eastus",
+                    reason="listedElsewhere",
+                    not_listed_for=("00000000-0000-0000-0000-00000000d3e0",),
+                    listed_for=("00000000-0000-0000-0000-00000000d3e1",),
+                    retirement_date=_day("2026-10-14"),
+                    works_until=_day("2026-10-14"),
+                )
+            ]
+        ),
         "deployment-upgraded-by-azure": upgraded_event(chat, _azure_move(chat), now=NOW),
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),

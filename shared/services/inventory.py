@@ -8,7 +8,9 @@ change is recorded with its way back and announced as DeploymentUpgraded (applie
 Azure itself emits no event when it upgrades.
 
 Fine-tuned models are not in the location catalog: for accounts that run one, Accounts - List Models is read for
-their own deprecation. A listing that fails keeps what was known (it is neither a deletion nor a retirement).
+their own deprecation. A model list that fails (404, 403, or 5xx after the ARM client's retries) is a warning naming
+the account, not a failed refresh: that account's fine-tuned deployments are "not tracked" with ARM's answer (or
+judged by the dates last read, said so), and every other account and deployment is refreshed as usual.
 
 Subscriptions, accounts and their deployments are listed concurrently (ARM_READ_CONCURRENCY); the ARM adapter's
 ReadBudget keeps each subscription within ARM's read bucket. A large inventory is refreshed in parts
@@ -74,6 +76,8 @@ class InventoryReport:
     problems: tuple[str, ...]
     # a problem was transient (throttling, 5xx, the time budget): retrying the same refresh may complete it
     retryable: bool = False
+    # what was read only in part, without failing the refresh (an account's fine-tuned models not read)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -84,7 +88,8 @@ class InventoryReport:
             f"inventory: {self.deployments} deployment(s) in {self.accounts} account(s); {self.written} changed, "
             f"{self.removed} removed, {len(self.azure_upgrades)} upgrade(s) by Azure"
         )
-        return text + (f"; {len(self.problems)} problem(s)" if self.problems else "")
+        text += f"; {len(self.problems)} problem(s)" if self.problems else ""
+        return text + (f"; {len(self.warnings)} warning(s)" if self.warnings else "")
 
 
 def parse_account(raw: JsonValue) -> Account | None:
@@ -104,8 +109,13 @@ class _Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.warnings: list[str] = []
         self.retryable = False
         self._lock = threading.Lock()
+
+    def warn(self, text: str) -> None:
+        with self._lock:
+            self.warnings.append(text)
 
     def add(self, text: str, exc: ModelWatchError | None = None) -> None:
         with self._lock:
@@ -326,7 +336,7 @@ class InventoryService:
         ]
         if gone:
             self.inventory.delete_deployments(gone)
-        for problem in problems.lines:
+        for problem in (*problems.lines, *problems.warnings):
             log.warning("inventory: %s", problem)
         return InventoryReport(
             len(accounts),
@@ -336,6 +346,7 @@ class InventoryService:
             tuple(events),
             tuple(problems.lines),
             problems.retryable,
+            tuple(problems.warnings),
         )
 
     def _with_fine_tunes(
@@ -348,10 +359,17 @@ class InventoryService:
         """Fine-tuned deployments get their model's own deprecation from Accounts - List Models."""
         if not any(d.is_fine_tuned for d in deployments):
             return deployments
+        why: str | None = None
         try:
             items: list[object] | None = list(self.api.list_account_models(account.resource_id))
         except ModelWatchError as exc:
-            problems.add(f"account {account.resource_id}: fine-tuned models not read: {exc}", exc)
+            # one account's model list is not the inventory: its fine-tuned deployments are "not tracked", said
+            # why; the refresh goes on and succeeds (a warning, not a problem)
+            why = f"Accounts - List Models failed: {exc}"
+            problems.warn(
+                f"account {account.resource_id}: fine-tuned deployments not tracked ({why}); every other "
+                "deployment was refreshed"
+            )
             items = None
         out: list[Deployment] = []
         for d in deployments:
@@ -359,10 +377,13 @@ class InventoryService:
                 out.append(d)
                 continue
             known = previous.get(d.key)
-            if items is None and known is not None and known.fine_tune is not None:
-                out.append(replace(d, fine_tune=known.fine_tune))  # keep what was known
-            else:
+            if why is None:
                 out.append(replace(d, fine_tune=fine_tune_from_account_models(d, items)))
+            elif known is not None and known.fine_tune is not None and known.fine_tune.listed:
+                # dates read before stay (never a false "retired", never a lost date), said to be as last read
+                out.append(replace(d, fine_tune=replace(known.fine_tune, why=why)))
+            else:
+                out.append(replace(d, fine_tune=replace(fine_tune_from_account_models(d, None), why=why)))
         return out
 
     def _ours(self, before: Deployment, after: Deployment) -> bool:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import APPLIED_BY_MODELWATCH, VersionChange
 from shared.domain.deployment_events import assessment_event, upgrade_failed_event, upgraded_event
-from shared.domain.deployments import Deployment
+from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.events import (
     CATALOG_EVENT_TYPES,
     VERSION_SCOPED,
@@ -36,7 +36,15 @@ from shared.domain.events import (
 from shared.domain.payloads import CatalogAnomalyData, VersionData
 from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess, concerns
 from shared.domain.scope import Scope
-from shared.errors import EventFormatError, ModelWatchError, OutOfScopeError, PermanentError, TransientError
+from shared.errors import (
+    ArmError,
+    ChangedMeanwhileError,
+    EventFormatError,
+    ModelWatchError,
+    OutOfScopeError,
+    PermanentError,
+    TransientError,
+)
 from shared.ports import (
     CatalogStateStore,
     DeploymentApi,
@@ -113,6 +121,11 @@ class PolicyService:
         except EventFormatError as exc:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
             return HandleResult(event.id, Outcome.REJECTED, str(exc))
+        if event.event_type == EventType.VERSION_NOT_LISTED:
+            # absence from one subscription's list is not a retirement (azure-facts §2.3b): never a write
+            return HandleResult(
+                event.id, Outcome.IGNORED, "a version not listed for a subscription: no action"
+            )
         location = (
             location.lower()
         )  # ARM location names; the watcher keys its snapshots by the lower-case name
@@ -258,10 +271,20 @@ class PolicyService:
                 f"inventory says {d.model_name} {d.model_version} but ARM says {live[0]} {live[1]}; not touched"
             )
         if live != (target_model, target):
+            self._recheck(a, raw, catalog, now)
             body = copy.deepcopy(raw)
             new_model = _model_of(body, d.resource_id)
             new_model["name"], new_model["version"] = target_model, target
-            self.api.put_deployment(d.resource_id, body)
+            etag = raw.get("etag")
+            try:
+                self.api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
+            except ArmError as exc:
+                if exc.status == 412:
+                    raise ChangedMeanwhileError(
+                        f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): not written; the next "
+                        "refresh and catalog event re-plan it"
+                    ) from exc
+                raise
         # record and announce even when an earlier attempt already did the PUT: same ids, so no duplicates
         source = catalog.get(d.version_key)
         record = VersionChange(
@@ -293,6 +316,34 @@ class PolicyService:
             target,
         )
         return event
+
+    def _recheck(
+        self, a: Assessment, raw: dict[str, JsonValue], catalog: dict[VersionKey, ModelVersion], now: datetime
+    ) -> None:
+        """Judge the live deployment again, as the engine would: its tags (a new ignore or pin wins) and its
+        versionUpgradeOption may have changed since the inventory read them. Raises unless the same write stands."""
+        d = a.deployment
+        live = replace(
+            parse_deployment(raw, account_id=d.account_id, location=d.location, seen_at=now),
+            fine_tune=d.fine_tune,
+        )
+        if live.policy_tag == "ignore":
+            raise OutOfScopeError(f"{d.name}: tagged modelwatch:policy=ignore in ARM now: not written")
+        again = assess(live, catalog, now, self.rules)
+        wanted = (a.target_model or d.model_name, a.target_version)
+        if not again.write or (again.target_model or d.model_name, again.target_version) != wanted:
+            changes = [
+                f"{what} {before or '-'} -> {after or '-'}"
+                for what, before, after in (
+                    ("modelwatch:policy", d.policy_tag, live.policy_tag),
+                    ("versionUpgradeOption", d.upgrade_option, live.upgrade_option),
+                )
+                if before != after
+            ]
+            raise ChangedMeanwhileError(
+                f"{d.name}: changed since the inventory read it ({'; '.join(changes) or 'its live state'}): "
+                f"re-planned: {again.summary}; not written"
+            )
 
     def _drain(self) -> None:
         """Publish what is pending now; on failure it stays in the outbox for the timer's next drain."""

@@ -3,8 +3,13 @@
 Rules, checked before anything is written (each refusal has a stable reason code an operator can act on):
 - the deployment is in scope now (WATCH_ACCOUNTS / WATCH_SUBSCRIPTION_IDS / WATCH_LOCATIONS), checked against
   the settings in force, not against how it got into the inventory;
-- pinned or ignored deployments (``modelwatch:policy`` tag) and provisioned ones need ``force``: someone decided
-  modelwatch should not move them, and a provisioned move carries capacity;
+- ignored deployments (``modelwatch:policy=ignore``) are never written, ``force`` included; pinned and provisioned
+  ones need ``force``: someone decided modelwatch should not move them, and a provisioned move carries capacity;
+- the live deployment (the GET before the PUT) is judged again: a tag set since the last refresh counts (a new
+  ignore refuses, a new pin needs ``force``); the PUT carries ``If-Match`` with the GET's ETag, and a 412
+  ("changed meanwhile") is refused with reason ``changed-meanwhile``, never retried blindly;
+- an operator's rollback is the operator's explicit act: it runs in plan mode too (POLICY_MODE governs what
+  modelwatch does on its own), once (idempotent, below);
 - the target is a version this deployment ran before (a recorded change: modelwatch's, Azure's or anyone's),
   never one it never had, never a newer one than it runs now, offered in its region and not retired for its SKU.
 
@@ -178,16 +183,7 @@ class RollbackService:
             raise RollbackRefused(
                 f"{d.name}: out of scope: {outside}; nothing written", reason="out-of-scope"
             )
-        if not force and (d.policy_tag in ("pin", "ignore") or d.is_provisioned):
-            why = (
-                f"tagged modelwatch:policy={d.policy_tag}"
-                if d.policy_tag in ("pin", "ignore")
-                else f"provisioned ({d.sku_name}): a move carries its capacity"
-            )
-            raise RollbackRefused(
-                f'{d.name} is {why}: pass --force (CLI) or "force": true (HTTP) to roll it back anyway',
-                reason="needs-force",
-            )
+        _check_tags(d, force)
         sibling_id = self._sibling_id(d, as_new) if as_new is not None else None
         catalog = catalog_view(self.state, d.location)  # read once: every check below uses it
 
@@ -330,13 +326,26 @@ class RollbackService:
         if outside := self.scope.unwatched_reason(plan.deployment):  # again, at the moment of the write
             raise RollbackRefused(f"{plan.deployment.name}: not written: {outside}", reason="out-of-scope")
         if plan.sibling_id is not None:
-            return self._side_by_side(plan, now, requested_by)
-        return self._in_place(plan, now, requested_by)
+            return self._side_by_side(plan, now, requested_by, force)
+        return self._in_place(plan, now, requested_by, force)
 
-    def _in_place(self, plan: RollbackPlan, now: datetime, requested_by: str) -> RollbackResult:
+    def _live(self, d: Deployment, force: bool, now: datetime) -> tuple[dict[str, JsonValue], Deployment]:
+        """The deployment as ARM has it now, judged again: a tag set since the last refresh counts."""
+        assert self.api is not None
+        raw = self.api.get_deployment(d.resource_id)
+        try:
+            live = parse_deployment(raw, account_id=d.account_id, location=d.location, seen_at=now)
+        except DeploymentFormatError as exc:
+            raise PermanentError(f"deployment {d.resource_id}: {exc}") from exc
+        _check_tags(live, force, live_state=True)
+        return raw, live
+
+    def _in_place(
+        self, plan: RollbackPlan, now: datetime, requested_by: str, force: bool = False
+    ) -> RollbackResult:
         assert self.api is not None
         d = plan.deployment
-        raw = self.api.get_deployment(d.resource_id)
+        raw, live_d = self._live(d, force, now)
         props = raw.get("properties")
         model = props.get("model") if isinstance(props, dict) else None
         if not isinstance(props, dict) or not isinstance(model, dict):
@@ -358,7 +367,7 @@ class RollbackService:
             assert isinstance(new_model, dict)
             new_model["name"], new_model["version"] = wanted
             new_props["versionUpgradeOption"] = UpgradeOption.NO_AUTO.value
-            self.api.put_deployment(d.resource_id, body)
+            _put(self.api, d, body, raw.get("etag"))
             written = True
         record = VersionChange(
             deployment_id=d.resource_id,
@@ -368,7 +377,8 @@ class RollbackService:
             applied_by=APPLIED_BY_ROLLBACK,
             # the way forward again: the version we leave stays deployable until its own retirement
             available_until=plan.current_until,
-            original_policy=d.upgrade_option,
+            # the policy ARM had at the write (live), so that restoring it restores what really was there
+            original_policy=live_d.upgrade_option if written else d.upgrade_option,
             reference=plan.undoes.id if plan.undoes else f"to:{plan.target_version}",
             from_model=d.model_name,
             to_model=plan.model,
@@ -383,7 +393,9 @@ class RollbackService:
         )
         return self._finish(plan, record, after, written=written, now=now, requested_by=requested_by)
 
-    def _side_by_side(self, plan: RollbackPlan, now: datetime, requested_by: str) -> RollbackResult:
+    def _side_by_side(
+        self, plan: RollbackPlan, now: datetime, requested_by: str, force: bool = False
+    ) -> RollbackResult:
         assert self.api is not None and plan.sibling_id is not None
         d = plan.deployment
         existing = self.api.find_deployment(plan.sibling_id)
@@ -405,7 +417,7 @@ class RollbackService:
                 )
             result = existing  # an earlier attempt created it: record the same change, write nothing
         else:
-            raw = self.api.get_deployment(d.resource_id)
+            raw, _ = self._live(d, force, now)
             body = _sibling_body(raw, d, plan)
             try:
                 result = self.api.put_deployment(plan.sibling_id, body)
@@ -469,6 +481,41 @@ class RollbackService:
             requested_by,
         )
         return RollbackResult(plan, dry_run=False, written=written, record=record, event=event)
+
+
+def _check_tags(d: Deployment, force: bool, *, live_state: bool = False) -> None:
+    """ignore: never written, force included; pin and provisioned: only with force."""
+    now_ = " in ARM now" if live_state else ""
+    if d.policy_tag == "ignore":
+        raise RollbackRefused(
+            f"{d.name} is tagged modelwatch:policy=ignore{now_}: modelwatch never writes it, --force included; "
+            "remove the tag to roll it back, or change it by hand",
+            reason="ignored",
+        )
+    if not force and (d.policy_tag == "pin" or d.is_provisioned):
+        why = (
+            f"tagged modelwatch:policy=pin{now_}"
+            if d.policy_tag == "pin"
+            else f"provisioned ({d.sku_name}): a move carries its capacity"
+        )
+        raise RollbackRefused(
+            f'{d.name} is {why}: pass --force (CLI) or "force": true (HTTP) to roll it back anyway',
+            reason="needs-force",
+        )
+
+
+def _put(api: DeploymentApi, d: Deployment, body: dict[str, JsonValue], etag: JsonValue) -> None:
+    """PUT with If-Match on the GET's ETag; a 412 is "changed meanwhile": refused, never retried blindly."""
+    try:
+        api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
+    except ArmError as exc:
+        if exc.status == 412:
+            raise RollbackRefused(
+                f"{d.name} changed meanwhile (ARM answered 412 to If-Match): nothing written; refresh the "
+                "inventory (`python -m shared deployments --refresh`) and plan the rollback again",
+                reason="changed-meanwhile",
+            ) from exc
+        raise
 
 
 def _sibling_body(raw: dict[str, JsonValue], d: Deployment, plan: RollbackPlan) -> dict[str, JsonValue]:

@@ -9,6 +9,12 @@ Order of work, per location, so that no event is ever lost and a re-run is harml
 Then publish every pending event (this cycle's and any left by an earlier crash or outage) and drop the
 published ones from the outbox. A crash anywhere means the next cycle recomputes the same changes with the
 same deterministic ids and publishes exactly what is missing; duplicates are harmless downstream.
+
+A version that left the list is not concluded on this list alone (azure-facts §2.3b: the Models API is
+subscription-scoped; a Deprecated version is listed only to subscriptions that have deployed it): before the diff,
+the catalog of that location is read as each subscription holding deployments of it sees it (the inventory says
+which), once per subscription and location, only for versions whose absence is due to be concluded, on the same
+ARM client (each read spends that subscription's ReadBudget) and before the run's deadline.
 """
 
 from __future__ import annotations
@@ -21,13 +27,29 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from shared.domain.catalog import parse_models
+from shared.domain.catalog import ModelVersion, VersionKey, parse_models
 from shared.domain.cursor import Cursor
-from shared.domain.diff import DiffRules, LocationSnapshot, diff_location, next_due
+from shared.domain.deployments import Deployment
+from shared.domain.diff import (
+    THE_WATCHER,
+    Confirmation,
+    DiffRules,
+    LocationSnapshot,
+    diff_location,
+    next_due,
+    to_confirm,
+)
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.ids import subscription_of
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import ConcurrencyError, CycleIncompleteError, ModelWatchError
-from shared.ports import CatalogSource, CatalogStateStore, EventPublisher
+from shared.ports import (
+    CatalogSource,
+    CatalogStateStore,
+    DeploymentStore,
+    EventPublisher,
+    SubscriptionCatalogs,
+)
 from shared.services.budget import BudgetExceeded, Deadline, bounded
 from shared.services.outbox import drain_outbox
 
@@ -112,6 +134,9 @@ class CatalogWatcher:
         rules: DiffRules | None = None,
         formats: frozenset[str] | None = frozenset({"openai"}),
         max_concurrency: int = 8,
+        deployments: DeploymentStore | None = None,
+        catalogs: SubscriptionCatalogs | None = None,
+        subscription: str | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -119,6 +144,11 @@ class CatalogWatcher:
         self.rules = rules or DiffRules()
         self.formats = formats
         self.max_concurrency = max_concurrency
+        # who else to ask before a vanished version is concluded: the inventory names the subscriptions running
+        # it, ``catalogs`` reads their lists; without either, only the watcher's own list speaks
+        self.deployments = deployments
+        self.catalogs = catalogs
+        self.subscription = (subscription or "").lower() or None
 
     def run(
         self,
@@ -145,7 +175,7 @@ class CatalogWatcher:
             }
             # state work happens on this thread as each fetch lands: stores need no cross-thread care
             for future in as_completed(futures):
-                outcomes.append(self._settle(futures[future], future, now, dry_run))
+                outcomes.append(self._settle(futures[future], future, now, dry_run, deadline))
         outcomes.sort(key=lambda o: locations.index(o.location))
         detected = tuple(e for o in outcomes for e in o.events)
         if dry_run:
@@ -154,7 +184,12 @@ class CatalogWatcher:
         return CycleReport(now, tuple(outcomes), published, pending, error, False, detected)
 
     def _settle(
-        self, location: str, future: Future[list[JsonValue]], now: datetime, dry_run: bool
+        self,
+        location: str,
+        future: Future[list[JsonValue]],
+        now: datetime,
+        dry_run: bool,
+        deadline: Deadline | None = None,
     ) -> LocationOutcome:
         try:
             items = future.result()
@@ -168,7 +203,7 @@ class CatalogWatcher:
             status = NOT_REACHED if isinstance(exc, BudgetExceeded) else FETCH_FAILED
             return LocationOutcome(location, status, error=message)
         try:
-            return self._apply(location, items, now, dry_run)
+            return self._apply(location, items, now, dry_run, deadline)
         except ModelWatchError as exc:
             message = _describe(exc)
             log.error("state update failed for %s: %s", location, message)
@@ -181,7 +216,14 @@ class CatalogWatcher:
             h.update(text.encode())
         return h.hexdigest()[:32]
 
-    def _apply(self, location: str, items: list[JsonValue], now: datetime, dry_run: bool) -> LocationOutcome:
+    def _apply(
+        self,
+        location: str,
+        items: list[JsonValue],
+        now: datetime,
+        dry_run: bool,
+        deadline: Deadline | None = None,
+    ) -> LocationOutcome:
         cursor = self.store.get_cursor(location)
         digest = self._digest(items)
         skip = _unchanged(cursor, digest, now)
@@ -198,11 +240,17 @@ class CatalogWatcher:
             log.warning("catalog %s: %s", location, problem)
         records = self.store.load_records(location)
         previous = LocationSnapshot(location, records, cursor.anomaly) if records else None
-        result = diff_location(previous, parsed, now, self.rules, location=location)
+        confirmations, unconfirmed = self._confirm(
+            location, to_confirm(previous, parsed, now, self.rules), deadline
+        )
+        result = diff_location(
+            previous, parsed, now, self.rules, location=location, confirmations=confirmations
+        )
         status = ANOMALY if result.is_anomaly else (BASELINE if previous is None else OK)
         changed = result.changed_records(previous)
+        problems = (*parsed.problems, *unconfirmed)
         outcome = LocationOutcome(
-            location, status, result.events, len(parsed.versions), parsed.problems, None, len(changed)
+            location, status, result.events, len(parsed.versions), problems, None, len(changed)
         )
         if dry_run:
             return outcome
@@ -225,10 +273,68 @@ class CatalogWatcher:
             log.warning(
                 "catalog %s: another cycle committed first; this one stops for the location", location
             )
-            return LocationOutcome(location, CONCURRENT, result.events, len(parsed.versions), parsed.problems)
+            return LocationOutcome(location, CONCURRENT, result.events, len(parsed.versions), problems)
         if changed:
             self.store.save_records(location, changed)
         return outcome
+
+    def _confirm(
+        self, location: str, keys: Sequence[VersionKey], deadline: Deadline | None
+    ) -> tuple[dict[VersionKey, Confirmation], tuple[str, ...]]:
+        """Each vanished version as the subscriptions running deployments of it see it: their catalog of this
+        location read once each (only theirs, only for these versions). A list that cannot be read concludes
+        nothing for the versions it concerns (named in the problems; the next cycle asks again)."""
+        me = self.subscription or THE_WATCHER
+        if not keys:
+            return {}, ()
+        holders: dict[VersionKey, list[str]] = {}
+        for key in keys:
+            running = {subscription_of(d.account_id) for d in self._deployments_of(location, key)}
+            holders[key] = sorted(s for s in running if s is not None and s != self.subscription)
+        seen: dict[str, dict[VersionKey, ModelVersion]] = {}
+        failed: dict[str, str] = {}
+        for sub in sorted({s for subs in holders.values() for s in subs}):
+            if self.catalogs is None:
+                failed[sub] = "no way to read another subscription's catalog is configured"
+                continue
+            try:
+                if deadline is not None:
+                    deadline.check(f"the catalog of {location} was read for subscription {sub}")
+                with bounded(deadline):  # its waits end by the deadline, like the watcher's own reads
+                    listed = self.catalogs.fetch_models_for(sub, location)
+            except ModelWatchError as exc:
+                failed[sub] = _describe(exc)
+                continue
+            seen[sub] = parse_models(listed, formats=self.formats).by_key()
+        out: dict[VersionKey, Confirmation] = {}
+        problems: list[str] = []
+        for key, subs in holders.items():
+            listed_for = tuple(s for s in subs if key in seen.get(s, {}))
+            out[key] = Confirmation(
+                listed=seen[listed_for[0]][key] if listed_for else None,
+                listed_for=listed_for,
+                not_listed_for=(me, *(s for s in subs if s in seen and s not in listed_for)),
+                unread=tuple(s for s in subs if s in failed),
+            )
+            for sub in out[key].unread:
+                problems.append(
+                    f"{key}: left the list; not concluded: subscription {sub} runs it and its catalog could not "
+                    f"be read ({failed[sub]})"
+                )
+        for problem in problems:
+            log.warning("catalog %s: %s", location, problem)
+        return out, tuple(problems)
+
+    def _deployments_of(self, location: str, key: VersionKey) -> list[Deployment]:
+        if self.deployments is None:
+            return []
+        return [
+            d
+            for d in self.deployments.list_deployments_of(location, key.format, key.name)
+            if d.model_format.casefold() == key.format.casefold()
+            and d.model_name == key.name
+            and d.model_version == key.version
+        ]
 
     def _note_failure(self, location: str, message: str) -> None:
         """Keep the snapshot; remember the error on the cursor so status pages can show it."""

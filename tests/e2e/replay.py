@@ -39,7 +39,7 @@ from azure.functions.timer import TimerRequest
 from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
 from shared.adapters.eventgrid import EventGridPublisher
-from shared.adapters.simulated import SUBSCRIPTION, SimulatedAzure, Timeline
+from shared.adapters.simulated import LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, Timeline
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
@@ -156,6 +156,12 @@ class World:
             self.sim.flaky.add(flaky)
         for location in self.locations:
             self.arm.set_catalog(SUBSCRIPTION, location, self.sim.fetch_models(location))  # type: ignore[arg-type]
+            # the Models API is subscription-scoped: the other subscription's list, as it sees it
+            self.arm.set_catalog(
+                LEGACY_SUBSCRIPTION,
+                location,
+                self.sim.fetch_models_for(LEGACY_SUBSCRIPTION, location),  # type: ignore[arg-type]
+            )
         return moved
 
 
@@ -488,6 +494,7 @@ def stack(
     routed = [r for r in ROUTES if r != "default"]
     env = {
         "WATCH_SUBSCRIPTION_ID": SUBSCRIPTION,
+        "WATCH_SUBSCRIPTION_IDS": f"{SUBSCRIPTION},{LEGACY_SUBSCRIPTION}",
         "WATCH_LOCATIONS": ",".join(timeline.locations),
         "ARM_ENDPOINT": arm.endpoint,
         "ARM_BEARER_TOKEN": "replay-token",

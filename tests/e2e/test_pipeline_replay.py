@@ -122,7 +122,7 @@ def event_types(outcome: Outcome) -> Counter[str]:
 
 @pytest.mark.reliability(
     fault="none: the demo history (22 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
-    held="every deployment's end state as the documented rules say; 3 writes accepted, 1 refused and told once; none inside Azure's upgrade window; 14 event types; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
+    held="every deployment's end state as the documented rules say; 3 writes accepted, 1 refused and told once; none inside Azure's upgrade window; 15 event types; a version the watched subscription no longer lists told as not listed, never retired; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
 )
 def test_demo_history_ends_where_the_documented_rules_say(
     azurite_connection_string: str, demo_reference: Reference
@@ -161,6 +161,9 @@ def test_demo_history_ends_where_the_documented_rules_say(
             "voice-agent": ("gpt-4o-realtime-preview", "2024-12-17", "NoAutoUpgrade"),
             # GlobalBatch: never upgraded; the team deployed gpt-5.1 beside it and deleted nightly-batch
             "nightly-gpt51": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
+            # another subscription's deployment of a version the watched subscription stops seeing (its Deprecated
+            # stage, from 2026-04-01): never called retired, never written
+            "reports": ("gpt-4.1", "2025-04-14", "OnceCurrentVersionExpired"),
         }
         assert outcome.rollbacks == (
             ("assistant", "0125", "2025-04-14", "azure"),
@@ -202,7 +205,7 @@ def test_demo_history_ends_where_the_documented_rules_say(
             assert sum("could not upgrade ptu-chat" in m for m in outcome.messages[channel]) == 1, channel
         assert [code for code, _ in s.rollbacks] == [200, 200]
         assert s.rollbacks[1][1]["siblingDeploymentId"].endswith("/deployments/chat-eu-gpt4o")
-        assert len(event_types(outcome)) == 14  # every event type this product publishes
+        assert len(event_types(outcome)) == 15  # every event type this product publishes
         counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
         for route in ("default", "payments", "search"):
             assert counts[f"{route}/slack"] == counts[f"{route}/teams"] > 0  # one message, both channels
@@ -210,6 +213,16 @@ def test_demo_history_ends_where_the_documented_rules_say(
         retired = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionRetired"]
         assert retired and all(e["data"]["reason"] != "removedFromCatalog" for e in retired)
         assert sum(e["eventType"] == "ModelLifecycle.CatalogAnomaly" for e in topic.events) == 1
+        # a subscription that does not see a Deprecated version: gpt-4.1 2025-04-14 left the watched subscription's
+        # list while contoso-legacy's subscription, which runs it in eastus, still listed it: "not listed", with
+        # Azure's date, once per region; no "retired", no write
+        not_listed = [e for e in topic.events if e["eventType"] == "ModelLifecycle.VersionNotListed"]
+        assert sorted({(e["data"]["location"], e["data"]["reason"]) for e in not_listed}) == [
+            ("eastus", "listedElsewhere"),
+            ("swedencentral", "goneBeforeRetirement"),
+        ]
+        assert {e["data"]["worksUntil"] for e in not_listed} == {"2026-10-14T00:00:00Z"}
+        assert not [e for e in retired if e["data"]["modelName"] == "gpt-4.1"]
         assert outcome == demo_reference.outcome  # the replay is deterministic
 
 

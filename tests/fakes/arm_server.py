@@ -41,6 +41,7 @@ class Seen:
     authorization: str | None
     body: Any
     user_agent: str | None = None
+    if_match: str | None = None
 
 
 class FakeArm(Restorable):
@@ -68,6 +69,9 @@ class FakeArm(Restorable):
         self.lro_mode = "async"
         self.lro_retry_after = "0"  # the Retry-After an operation's answers carry
         self.fail_next_put: tuple[str, str] | None = None  # (code, message) for the next LRO
+        self.honour_if_match = True  # False: ignore If-Match, as ARM may (its behaviour is not documented)
+        # called with a deployment id when a GET of it is answered: a test's "someone writes right now"
+        self.after_get: Callable[[str], None] | None = None
         # deployments whose PUTs are refused at once, 409 with ARM's error body: id (casefolded) -> (code, message)
         self.refusals: dict[str, tuple[str, str]] = {}
         self.account_models: dict[
@@ -190,6 +194,17 @@ class FakeArm(Restorable):
         }
         return rid
 
+    def touch(
+        self, deployment_id: str, *, tags: dict[str, str] | None = None, policy: str | None = None
+    ) -> None:
+        """Someone else's write: new tags or versionUpgradeOption, and so a new ETag."""
+        d = self.deployments[deployment_id.casefold()]
+        if tags is not None:
+            d["tags"] = dict(tags)
+        if policy is not None:
+            d["properties"]["versionUpgradeOption"] = policy
+        d["etag"] = f'"{uuid.uuid4()}"'
+
     def version_of(self, deployment_id: str) -> str:
         return str(self.deployments[deployment_id.casefold()]["properties"]["model"]["version"])
 
@@ -247,7 +262,31 @@ class FakeArm(Restorable):
                 self.deployments[rid.casefold()] = failed
                 return 200, {}, failed
             d = self._finish(op)
-        return (200, {}, d) if d else _not_found(rid)
+        if d is None:
+            return _not_found(rid)
+        answer = _public(d)
+        if self.after_get is not None:
+            self.after_get(rid)  # after the answer was taken: the writer the client races with
+        return 200, {"ETag": str(d.get("etag", ""))}, answer
+
+    def _if_match(self, if_match: str | None, rid: str) -> tuple[int, dict[str, str], Any]:
+        """ARM's conditional write, as the stand-in plays it (whether ARM enforces If-Match on deployments is
+        not documented: docs/security.md): a tag that is not the resource's current ETag answers 412."""
+        current = self.deployments.get(rid.casefold())
+        if not self.honour_if_match or if_match is None or (if_match == "*" and current is not None):
+            return 0, {}, None
+        if current is None or if_match != current.get("etag"):
+            return (
+                412,
+                {},
+                {
+                    "error": {
+                        "code": "PreconditionFailed",
+                        "message": "The condition specified using HTTP conditional header(s) is not met.",
+                    }
+                },
+            )
+        return 0, {}, None
 
     def _account_models(
         self, q: dict[str, list[str]], path: str, account: str
@@ -388,6 +427,7 @@ class FakeArm(Restorable):
                     h.headers.get("Authorization"),
                     body,
                     h.headers.get("User-Agent"),
+                    h.headers.get("If-Match"),
                 )
             )
             fault = next(
@@ -420,7 +460,12 @@ class FakeArm(Restorable):
             match = pattern.match(url.path)
             if verb == method and match:
                 args = [query, url.path, *match.groups()]
-                status, headers, payload = handler(*args, body) if method == "PUT" else handler(*args)
+                if method == "PUT":
+                    status, headers, payload = self._if_match(h.headers.get("If-Match"), match.group(1))
+                    if not status:
+                        status, headers, payload = handler(*args, body)
+                else:
+                    status, headers, payload = handler(*args)
                 return _send_json(h, status, headers, payload)
         return _send_json(h, 404, {}, {"error": {"code": "InvalidResourceType", "message": "no route"}})
 

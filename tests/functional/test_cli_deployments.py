@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.cli import main
 from tests.builders import item
-from tests.fakes.arm_server import FakeArm
+from tests.fakes.arm_server import FakeArm, Fault
 
 SUB = "00000000-0000-0000-0000-0000000000c1"
 CATALOG = [
@@ -169,3 +169,41 @@ def test_deployment_commands_with_an_empty_inventory(tenant: Tenant) -> None:
     assert code == 0 and "No deployments" in text
     code, text = run("deliver", "missing.json")
     assert code == 2
+
+
+def test_an_account_whose_model_list_fails_is_named_and_the_refresh_still_succeeds(tenant: Tenant) -> None:
+    account = tenant.arm.add_account(SUB, "rg", "tuned", "eastus")
+    tenant.arm.add_deployment(
+        account, "ft", "gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678", "1"
+    )
+    tenant.arm.faults.append(Fault(404, path_contains="/accounts/tuned/models"))
+    run("check", "--at", JAN)
+    code, text = run("deployments", "--refresh", "--at", JAN)
+    assert code == 0, text
+    assert "5 deployment(s) in 2 account(s)" in text and "1 warning(s)" in text
+    (warning,) = [line for line in text.splitlines() if line.strip().startswith("warning:")]
+    assert account in warning and "404" in warning and "not tracked" in warning
+
+
+def test_check_asks_the_subscription_running_a_version_before_calling_it_retired(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = "00000000-0000-0000-0000-0000000000c2"
+    monkeypatch.setenv("WATCH_SUBSCRIPTION_IDS", f"{SUB},{holder}")
+    account = tenant.arm.add_account(holder, "rg", "legacy", "eastus")
+    tenant.arm.add_deployment(account, "old", "gpt-4o", "2024-11-20")
+    tenant.arm.set_catalog(holder, "eastus", CATALOG)
+    run("check", "--at", JAN)
+    run("deployments", "--refresh", "--at", JAN)
+    tenant.arm.set_catalog(SUB, "eastus", CATALOG[:2])  # the watched subscription stops listing 2024-11-20
+    run("check", "--at", "2026-01-10T01:00:00Z")
+    code, text = run("check", "--at", "2026-01-10T02:00:00Z", "--format", "json")
+    assert code == 0, text
+    kinds = [e["eventType"] for e in json.loads(text)["events"]]
+    assert kinds == ["ModelLifecycle.VersionNotListed"], kinds
+    asked = [
+        r.path
+        for r in tenant.arm.requests
+        if f"/subscriptions/{holder}/" in r.path and "/locations/" in r.path
+    ]
+    assert len(asked) == 1

@@ -22,7 +22,7 @@ from shared.domain.auth import Caller, check_form_token, form_token, parse_clien
 from shared.web import local_token
 from tests.app_functions import functions
 from tests.builders import client_principal
-from tests.fakes.arm_server import FakeArm
+from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.functional.test_subscriber_functions import SUB, V1, V3
 
@@ -177,6 +177,40 @@ def test_json_rollback_needs_an_operator_and_records_who(site: Site) -> None:
     )
     (record,) = site.records()
     assert record.changed_by == "oncall@contoso.example (Entra ID)"
+
+
+def test_in_plan_mode_an_operators_rollback_writes_once_or_names_the_cli_when_the_app_may_not_write(
+    site: Site,
+) -> None:
+    """POLICY_MODE is plan here (the default): modelwatch writes nothing on its own, but an operator's explicit
+    rollback does what it says, once. Where the app's identity has no writer role (plan-mode installations), the
+    answer says so and gives the CLI command, instead of relaying ARM's 403."""
+    body = json.dumps({"deploymentId": site.auto}).encode()
+
+    def post() -> func.HttpResponse:
+        headers = {"Content-Type": "application/json", "X-MS-CLIENT-PRINCIPAL": OPERATOR}
+        req = func.HttpRequest("POST", f"{APP}/api/rollback", headers=headers, body=body)
+        return functions()["rollback_deployment"].get_user_function()(req)
+
+    denied = json.dumps(
+        {
+            "error": {
+                "code": "AuthorizationFailed",
+                "message": "The client does not have authorization to perform action "
+                "'Microsoft.CognitiveServices/accounts/deployments/write'",
+            }
+        }
+    )
+    site.arm.faults.append(Fault(status=403, method="PUT", body=denied))
+    refused = post()
+    answer = json.loads(refused.get_body())
+    assert refused.status_code == 409 and answer["reason"] == "app-cannot-write"
+    assert answer["command"].startswith(f"python -m shared rollback {site.auto}")
+    assert "AuthorizationFailed" not in answer["error"] and site.records() == []
+    done, again = post(), post()
+    assert done.status_code == 200 and json.loads(done.get_body())["outcome"] == "rolledBack"
+    assert json.loads(again.get_body())["outcome"] == "alreadyDone"
+    assert len([p for p in site.arm.puts() if p.body is not None]) == 2  # the refused one, then the one write
 
 
 def _form_of(page: func.HttpResponse) -> dict[str, str]:

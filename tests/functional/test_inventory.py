@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.adapters.memory import InMemoryCatalogStateStore, InMemoryDeploymentStore
+from shared.domain.policy import Status, assess
 from shared.domain.secret import Secret
 from shared.services.inventory import InventoryService
 from tests.fakes.arm_server import FakeArm, Fault
@@ -120,6 +123,32 @@ def test_accounts_that_leave_the_scope_leave_the_inventory(arm_server: FakeArm) 
     assert names(stores) == set()
 
 
+@pytest.mark.parametrize("status", [404, 403, 503])
+def test_an_account_whose_model_list_fails_is_named_and_every_other_account_is_refreshed(
+    arm_server: FakeArm, status: int
+) -> None:
+    broken = arm_server.add_account(SUB1, "rg", "broken", "eastus")
+    fine = arm_server.add_account(SUB2, "rg", "fine", "eastus")
+    ft = "gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678-support"  # a job suffix after the id
+    arm_server.add_deployment(broken, "tuned", ft, "1")
+    arm_server.add_deployment(broken, "plain", "gpt-4o", "2024-08-06")
+    arm_server.add_deployment(fine, "tuned-ok", ft, "1")
+    arm_server.account_models[fine.casefold()] = [
+        {"format": "OpenAI", "name": ft, "version": "1", "deprecation": {"inference": "2027-10-01T00:00:00Z"}}
+    ]
+    arm_server.faults = [Fault(status, path_contains="/accounts/broken/models")] * 10  # retries included
+    stores = InMemoryDeploymentStore()
+    report = service(arm_server, stores, subscriptions=[SUB1, SUB2]).refresh(NOW)
+    assert report.ok and report.deployments == 3
+    (warning,) = report.warnings
+    assert broken in warning and str(status) in warning
+    by_name = {d.name: d for d in stores.list_deployments()}
+    assessed = assess(by_name["tuned"], {}, NOW)
+    assert assessed.status is Status.NOT_TRACKED and str(status) in assessed.summary
+    ok = by_name["tuned-ok"].fine_tune
+    assert ok is not None and ok.listed and ok.retirement_date == datetime(2027, 10, 1, tzinfo=UTC)
+
+
 def test_fine_tuned_deployments_get_their_own_deprecation_from_the_accounts_model_list(
     arm_server: FakeArm,
 ) -> None:
@@ -146,12 +175,16 @@ def test_fine_tuned_deployments_get_their_own_deprecation_from_the_accounts_mode
     assert tuned is not None and tuned.listed and tuned.base_model == "gpt-4.1"
     assert tuned.retirement_date == datetime(2027, 10, 1, tzinfo=UTC)
     assert by_name["plain"].fine_tune is None
-    # the account's model list failing keeps what was known: never a false "retired"
+    # the account's model list failing keeps what was known, said why: never a false "retired", never a failed
+    # refresh (a warning naming the account)
     arm_server.faults = [Fault(500, path_contains="/accounts/tuned/models")] * 10
     report = service(arm_server, stores, subscriptions=[SUB1]).refresh(NOW + timedelta(hours=1))
-    assert not report.ok and "fine-tuned models not read" in report.problems[0]
+    assert report.ok and report.problems == ()
+    (warning,) = report.warnings
+    assert a in warning and "fine-tuned deployments not tracked" in warning and "500" in warning
     tuned_again = {d.name: d for d in stores.list_deployments()}["gpt-41-ft"].fine_tune
-    assert tuned_again == tuned
+    assert tuned_again is not None and tuned_again.why is not None
+    assert tuned_again.retirement_date == tuned.retirement_date and tuned_again.listed
     # a fine-tuned model the list does not name is "not listed" (not tracked), never retired
     arm_server.faults = []
     arm_server.account_models[a.casefold()] = []

@@ -216,23 +216,59 @@ def test_a_rollback_never_moves_forward(world: World) -> None:
     assert info.value.reason == "not-older" and world.arm.puts() == []
 
 
-def test_pinned_ignored_and_provisioned_deployments_need_force(world: World) -> None:
+def test_pinned_and_provisioned_deployments_need_force_and_ignored_ones_are_never_written(
+    world: World,
+) -> None:
     world.azure_moves(world.chat, "2024-08-06")
     (d,) = [d for d in world.stores.list_deployments() if d.name == "chat"]
     from dataclasses import replace
 
     for changed in (
         replace(d, tags={"modelwatch:policy": "pin"}),
-        replace(d, tags={"ModelWatch:Policy": "Ignore"}),
         replace(d, sku_name="ProvisionedManaged"),
     ):
         world.stores.save_deployments([changed])
         with pytest.raises(RollbackRefused) as info:
             world.service.rollback(world.chat, NOW + timedelta(hours=2))
         assert info.value.reason == "needs-force" and "--force" in str(info.value)
+    world.stores.save_deployments([replace(d, tags={"ModelWatch:Policy": "Ignore"})])
+    for force in (False, True):  # force never overrides ignore
+        with pytest.raises(RollbackRefused) as info:
+            world.service.rollback(world.chat, NOW + timedelta(hours=2), force=force)
+        assert info.value.reason == "ignored"
     assert world.arm.puts() == []
+    world.stores.save_deployments([replace(d, tags={"modelwatch:policy": "pin"})])
     forced = world.service.rollback(world.chat, NOW + timedelta(hours=2), force=True)
     assert forced.written and world.arm.version_of(world.chat) == "2024-05-13"
+
+
+@pytest.mark.parametrize(
+    ("tag", "force", "reason"),
+    [("ignore", True, "ignored"), ("pin", False, "needs-force")],  # set in ARM after the last refresh
+)
+def test_a_tag_set_since_the_last_refresh_is_judged_at_the_write(
+    world: World, tag: str, force: bool, reason: str
+) -> None:
+    world.azure_moves(world.chat, "2024-08-06")
+    world.arm.touch(world.chat, tags={"modelwatch:policy": tag})  # the inventory has not seen it
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.chat, NOW + timedelta(hours=2), force=force)
+    assert info.value.reason == reason and "in ARM now" in str(info.value)
+    assert world.arm.puts() == []
+
+
+def test_the_put_carries_if_match_and_a_412_is_changed_meanwhile_not_a_blind_retry(world: World) -> None:
+    world.azure_moves(world.chat, "2024-08-06")
+    etag = world.arm.deployments[world.chat.casefold()]["etag"]
+    # someone writes the deployment between our GET and our PUT
+    world.arm.after_get = lambda rid: world.arm.touch(rid, policy="OnceCurrentVersionExpired")
+    with pytest.raises(RollbackRefused) as info:
+        world.service.rollback(world.chat, NOW + timedelta(hours=2))
+    assert info.value.reason == "changed-meanwhile"
+    (put,) = world.arm.puts()  # one PUT, refused: not sent again
+    assert put.if_match == etag
+    assert world.arm.version_of(world.chat) == "2024-08-06"
+    assert world.stores.list_changes(world.chat)[0].applied_by == "azure"  # nothing recorded as done
 
 
 def test_a_deployment_whose_account_left_the_scope_is_never_written(world: World) -> None:

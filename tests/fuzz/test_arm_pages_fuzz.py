@@ -45,7 +45,13 @@ class PagedArm(ArmClient):
         self.pages = dict(pages)
 
     def request(
-        self, method: str, path_or_url: str, *, json: Any = None, api_version: str | None = None
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        json: Any = None,
+        api_version: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         url, _ = self._url(path_or_url, api_version)  # refuses a foreign host as the real request does
         body = self.pages.get(urlsplit(url).path)

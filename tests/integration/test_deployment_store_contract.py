@@ -89,8 +89,16 @@ def deployment(name: str = "gpt-4o-prod", account: str = ACCOUNT, **changes: Any
         last_modified_by="pipeline@contoso.example",
         last_modified_by_type="User",
         fine_tune=FineTune(
-            True, "gpt-4o", "2024-08-06", datetime(2027, 10, 1, tzinfo=UTC), "GenerallyAvailable"
+            True,
+            "gpt-4o",
+            "2024-08-06",
+            datetime(2027, 10, 1, tzinfo=UTC),
+            "GenerallyAvailable",
+            why="Accounts - List Models failed: 404",
         ),
+        created_at=datetime(
+            2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC
+        ),  # a Developer-tier lifetime counts from it
     )
     return replace(d, **changes)
 

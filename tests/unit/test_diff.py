@@ -6,11 +6,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.catalog import ParsedCatalog, parse_models
-from shared.domain.diff import DiffResult, DiffRules, LocationSnapshot, diff_location
+from shared.domain.catalog import ParsedCatalog, VersionKey, parse_models
+from shared.domain.diff import Confirmation, DiffResult, DiffRules, LocationSnapshot, diff_location
 from shared.domain.events import EventType
 from tests.builders import item
 
@@ -289,7 +290,9 @@ def test_per_sku_retirement_dates_retire_in_two_steps() -> None:
 
 
 def test_removal_needs_confirmation_and_is_announced_once() -> None:
-    prev = settled(*BASE, item("gpt-4", "0613"))
+    # past its date (2025-01-05 < T0) and listed nowhere: retired by absence
+    early = datetime(2025, 1, 1, tzinfo=UTC)
+    prev = settled(*BASE, item("gpt-4", "0613", retires="2025-01-05T00:00:00Z"), now=early)
     once = run(prev, *BASE)
     assert once.events == ()  # missing once: could be a flaky listing
     twice = run(once.snapshot, *BASE)
@@ -298,8 +301,89 @@ def test_removal_needs_confirmation_and_is_announced_once() -> None:
     assert run(twice.snapshot, *BASE).events == ()
 
 
+GONE = item("gpt-4", "0613", retires="2025-06-30T00:00:00Z")  # Azure's date: it works until 2025-06-30
+HELD_BY = "11111111-1111-1111-1111-111111111111"
+
+
+def _twice(prev: LocationSnapshot, confirmation: Confirmation | None = None) -> DiffResult:
+    key = VersionKey("OpenAI", "gpt-4", "0613")
+    confirmations = {key: confirmation} if confirmation is not None else None
+    once = diff_location(prev, cat(*BASE), T0, location=LOC, confirmations=confirmations)
+    return diff_location(once.snapshot, cat(*BASE), T0, location=LOC, confirmations=confirmations)
+
+
+@pytest.mark.parametrize(
+    ("confirmation", "expected", "reason", "listed_for"),
+    [
+        # the watcher's list only: gone, but its date is ahead -> not listed, never retired
+        (None, ["VersionNotListed"], "goneBeforeRetirement", []),
+        # the subscription running it does not list it either: the same finding, both named
+        (
+            Confirmation(not_listed_for=("W", HELD_BY)),
+            ["VersionNotListed"],
+            "goneBeforeRetirement",
+            [],
+        ),
+        # the subscription running it still lists it (the Deprecated stage): alive, with its facts
+        (
+            Confirmation(
+                listed=parse_models([GONE]).versions[0], listed_for=(HELD_BY,), not_listed_for=("W",)
+            ),
+            ["VersionNotListed"],
+            "listedElsewhere",
+            [HELD_BY],
+        ),
+        # that subscription could not be read: nothing concluded this cycle
+        (Confirmation(not_listed_for=("W",), unread=(HELD_BY,)), [], None, None),
+    ],
+)
+def test_absence_is_not_retirement(
+    confirmation: Confirmation | None, expected: list[str], reason: str | None, listed_for: list[str] | None
+) -> None:
+    prev = settled(*BASE, GONE)
+    result = _twice(prev, confirmation)
+    assert types(result) == expected
+    key = VersionKey("OpenAI", "gpt-4", "0613")
+    record = result.snapshot.records[key]
+    assert not record.removed  # still in the catalog view: deployments are judged by its dates
+    if expected:
+        data = result.events[0].data
+        assert data["reason"] == reason and data["listedFor"] == listed_for
+        assert data["worksUntil"] == "2025-06-30T00:00:00Z"
+        # a re-run (same finding) announces nothing, and changes no record
+        again = diff_location(
+            result.snapshot,
+            cat(*BASE),
+            T0,
+            location=LOC,
+            confirmations={key: confirmation} if confirmation is not None else None,
+        )
+        assert again.events == () and again.changed_records(result.snapshot) == {}
+
+
+def test_unlisted_version_retires_only_when_its_dates_pass() -> None:
+    prev = settled(*BASE, GONE)
+    unlisted = _twice(prev)
+    later = datetime(2025, 7, 1, tzinfo=UTC)
+    retired = diff_location(unlisted.snapshot, cat(*BASE), later, location=LOC)
+    assert types(retired) == ["VersionRetired"]
+    assert retired.events[0].data["reason"] == "removedFromCatalog"
+
+
+def test_unlisted_versions_do_not_trip_the_vanish_guard() -> None:
+    many = [item("m", f"v{i}", retires="2026-01-01T00:00:00Z") for i in range(3)] + [item("m", "live")]
+    prev = settled(*many)
+    gone = run(run(prev, item("m", "live")).snapshot, item("m", "live"))
+    assert gone.is_anomaly  # 3 of 4 at once: the guard holds
+    one = settled(*many)
+    for _ in range(2):
+        one = run(one, *many[1:]).snapshot  # v0 alone leaves: announced as not listed
+    again = run(one, *many[2:])  # v1 leaves too: v0 is known, so one vanished, no anomaly
+    assert not again.is_anomaly
+
+
 def test_reappearing_version_is_announced_and_not_retired() -> None:
-    prev = settled(*BASE, item("gpt-4", "0613"))
+    prev = settled(*BASE, item("gpt-4", "0613", retires="2025-01-01T00:00:00Z"))
     gone = run(run(prev, *BASE).snapshot, *BASE)
     back = run(gone.snapshot, *BASE, item("gpt-4", "0613", retires="2025-02-01T00:00:00Z"))
     assert "VersionReleased" in types(back)
@@ -397,8 +481,12 @@ def test_diff_of_its_own_output_is_empty(
     first = run(None, *before, now=now)
     second = run(first.snapshot, *after, now=now)
     third = run(second.snapshot, *after, now=now)
-    # the only thing a repeat may add is the confirmation of a removal (it needs a second sighting)
-    assert all(e.data.get("reason") == "removedFromCatalog" for e in third.events)
+    # the only thing a repeat may add is the conclusion about a vanished version (it needs a second sighting)
+    assert all(
+        e.data.get("reason") == "removedFromCatalog"
+        or e.event_type in ("ModelLifecycle.VersionNotListed", "ModelLifecycle.RetirementApproaching")
+        for e in third.events
+    )
     fourth = run(third.snapshot, *after, now=now)
     assert fourth.events == ()
     assert fourth.changed_records(third.snapshot) == {}
@@ -451,3 +539,42 @@ def test_before_next_due_the_same_catalog_yields_nothing(
     if due is None or later < due:
         assert result.events == ()
         assert result.changed_records(snap) == {}
+
+
+@pytest.mark.parametrize(
+    ("confirmation", "severity"),
+    [
+        (None, "WARNING"),  # listed nowhere, dates ahead: an anomaly worth a look, never critical
+        (  # listed for the subscription that runs it: the Deprecated stage, news only
+            Confirmation(
+                listed=parse_models([GONE]).versions[0], listed_for=(HELD_BY,), not_listed_for=("W",)
+            ),
+            "INFO",
+        ),
+    ],
+)
+def test_a_version_not_listed_is_told_at_most_as_a_warning(
+    confirmation: Confirmation | None, severity: str
+) -> None:
+    from shared.domain.alerts import messages_for
+    from shared.domain.digest import build_digests
+    from shared.domain.severity import Severity
+
+    result = _twice(settled(*BASE, GONE), confirmation)
+    (digest,) = build_digests(list(result.events))
+    (message,) = messages_for(digest)
+    assert message.severity == Severity[severity] and message.title.startswith("Version not listed")
+    assert "not a retirement" in message.happens and "works until 2025-06-30" in message.text
+
+
+def test_only_versions_whose_absence_is_due_are_asked_about_and_none_while_the_guard_holds() -> None:
+    from shared.domain.diff import to_confirm
+
+    key = VersionKey("OpenAI", "gpt-4", "0613")
+    prev = settled(*BASE, GONE)
+    assert to_confirm(prev, cat(*BASE), T0) == ()  # missing once: not due yet, nobody is asked
+    once = run(prev, *BASE).snapshot
+    assert to_confirm(once, cat(*BASE), T0) == (key,)
+    many = [item("m", f"v{i}", retires="2026-01-01T00:00:00Z") for i in range(5)]
+    held = run(settled(*many), *many[:1]).snapshot  # 4 of 5 vanish at once: the guard holds the snapshot
+    assert to_confirm(held, cat(*many[:1]), T0) == ()

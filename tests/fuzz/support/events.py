@@ -154,7 +154,9 @@ class RecordingDeploymentApi:
                 raise ArmError(f"deployment {deployment_id} not found", status=404)
             return copy.deepcopy(self.deployments[deployment_id.casefold()])
 
-    def put_deployment(self, deployment_id: str, body: JsonObject) -> JsonObject:
+    def put_deployment(
+        self, deployment_id: str, body: JsonObject, *, if_match: str | None = None
+    ) -> JsonObject:
         with self._lock:
             self.puts.append((deployment_id, copy.deepcopy(body)))
             self.deployments[deployment_id.casefold()] = copy.deepcopy(body)
