@@ -16,7 +16,17 @@ from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.domain.net import is_loopback_host
-from shared.domain.routes import DEFAULT_ROUTE, SEVERITIES, Route
+from shared.domain.routes import (
+    DEFAULT_ROUTE,
+    MENTIONS_LIMIT,
+    NO_MENTIONS,
+    SEVERITIES,
+    Mentions,
+    Route,
+    TeamsMention,
+    slack_id_problem,
+    teams_mention_problem,
+)
 from shared.domain.secret import Secret
 from shared.errors import SettingsError
 from shared.urls import UnsafeUrlError, endpoint_problem, origin_of
@@ -106,6 +116,7 @@ class Settings:
     slack_webhook_url: Secret | None = None
     alert_min_severity: str = "info"
     alert_catalog_news: bool = True
+    alert_mentions: Mentions = NO_MENTIONS  # the default route's: who its critical messages mention
     alert_routes: tuple[
         Route, ...
     ] = ()  # named routes (ALERT_ROUTES), chosen by a deployment's modelwatch:route
@@ -129,6 +140,7 @@ class Settings:
             self.slack_webhook_url,
             self.alert_min_severity,
             self.alert_catalog_news,
+            self.alert_mentions,
         )
         return {DEFAULT_ROUTE: default, **{r.name: r for r in self.alert_routes}}
 
@@ -306,7 +318,9 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
 
 _ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews"}
+_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews", "mentions"}
+MENTIONS_FORM = '{"slack": ["S0123ABCD", "U024BE7LH"], "teams": [{"id": "<Entra object id or UPN>", "name": "<shown>"}]}'
+
 
 
 def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
@@ -345,6 +359,63 @@ def _severity(r: _Reader, where: str, raw: object, default: str) -> str:
         r.problems.append(f"{where}={_shown(raw)} must be info, warning or critical")
         return default
     return raw.strip().lower()
+
+
+def _mentions(r: _Reader, where: str, raw: object) -> Mentions:
+    """A mention list ({"slack": [ids], "teams": [{"id", "name"}]}), each problem naming ``where`` and the value."""
+    if raw is None:
+        return NO_MENTIONS
+    if not isinstance(raw, dict):
+        r.problems.append(f"{where} must be an object: {MENTIONS_FORM}")
+        return NO_MENTIONS
+    unknown = sorted(set(raw) - {"slack", "teams"})
+    if unknown:
+        r.problems.append(f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams")
+    slack: list[str] = []
+    teams: list[TeamsMention] = []
+    for kind in ("slack", "teams"):
+        items = raw.get(kind, [])
+        if not isinstance(items, list):
+            r.problems.append(f"{where}.{kind} must be a list: {MENTIONS_FORM}")
+            continue
+        if len(items) > MENTIONS_LIMIT:
+            r.problems.append(f"{where}.{kind} has {len(items)} mentions; at most {MENTIONS_LIMIT}")
+            continue
+        for i, item in enumerate(items):
+            at = f"{where}.{kind}[{i}]"
+            if kind == "slack":
+                problem = slack_id_problem(item) if isinstance(item, str) else "is not a string"
+                if problem:
+                    r.problems.append(f"{at}={_shown(item)} {problem}")
+                elif item not in slack:
+                    slack.append(item)
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(
+                item.get("name"), str
+            ):
+                r.problems.append(f'{at} must be {{"id": "<Entra object id, UPN or tag id>", "name": "<shown>"}}')
+                continue
+            mention = TeamsMention(item["id"].strip(), item["name"].strip())
+            if problem := teams_mention_problem(mention.id, mention.name):
+                r.problems.append(f"{at} ({_shown(mention.id)}, {_shown(mention.name)}): {problem}")
+            elif any(m.name == mention.name for m in teams):
+                # Teams binds an entity to the <at>name</at> text: two entities with one name are ambiguous
+                r.problems.append(f"{at}: the name {mention.name!r} is already mentioned; names must differ")
+            else:
+                teams.append(mention)
+    return Mentions(tuple(slack), tuple(teams))
+
+
+def _mentions_setting(r: _Reader) -> Mentions:
+    raw = r.get("ALERT_MENTIONS")
+    if raw is None or not raw.strip():
+        return NO_MENTIONS
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        r.problems.append(f"ALERT_MENTIONS is not JSON ({exc.msg} at {exc.pos}): {MENTIONS_FORM}")
+        return NO_MENTIONS
+    return _mentions(r, "ALERT_MENTIONS", parsed)
 
 
 def _routes(r: _Reader) -> tuple[Route, ...]:
@@ -390,7 +461,8 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
             r.problems.append(f"{where}.catalogNews must be true or false")
             news = True
         severity = _severity(r, f"{where}.minSeverity", spec.get("minSeverity"), "info")
-        routes.append(Route(name, teams, slack, severity, news))
+        mentions = _mentions(r, f"{where}.mentions", spec.get("mentions"))
+        routes.append(Route(name, teams, slack, severity, news, mentions))
     return tuple(routes)
 
 
@@ -597,6 +669,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_webhook_url=_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),
         alert_min_severity=_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), "info"),
         alert_catalog_news=r.boolean("ALERT_CATALOG_NEWS", True),
+        alert_mentions=_mentions_setting(r),
         alert_routes=_routes(r),
         status_page_url=status_url,
         http_auth=http_auth,
