@@ -319,8 +319,9 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
 _ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews", "mentions"}
-MENTIONS_FORM = '{"slack": ["S0123ABCD", "U024BE7LH"], "teams": [{"id": "<Entra object id or UPN>", "name": "<shown>"}]}'
-
+MENTIONS_FORM = (
+    '{"slack": ["S0123ABCD", "U024BE7LH"], "teams": [{"id": "<Entra object id or UPN>", "name": "<shown>"}]}'
+)
 
 
 def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
@@ -370,7 +371,9 @@ def _mentions(r: _Reader, where: str, raw: object) -> Mentions:
         return NO_MENTIONS
     unknown = sorted(set(raw) - {"slack", "teams"})
     if unknown:
-        r.problems.append(f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams")
+        r.problems.append(
+            f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams"
+        )
     slack: list[str] = []
     teams: list[TeamsMention] = []
     for kind in ("slack", "teams"):
@@ -390,10 +393,14 @@ def _mentions(r: _Reader, where: str, raw: object) -> Mentions:
                 elif item not in slack:
                     slack.append(item)
                 continue
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(
-                item.get("name"), str
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), str)
+                or not isinstance(item.get("name"), str)
             ):
-                r.problems.append(f'{at} must be {{"id": "<Entra object id, UPN or tag id>", "name": "<shown>"}}')
+                r.problems.append(
+                    f'{at} must be {{"id": "<Entra object id, UPN or tag id>", "name": "<shown>"}}'
+                )
                 continue
             mention = TeamsMention(item["id"].strip(), item["name"].strip())
             if problem := teams_mention_problem(mention.id, mention.name):
