@@ -13,7 +13,8 @@ from typing import Any
 from shared.adapters.memory import InMemoryLedger
 from shared.adapters.notifiers import webhook_notifiers
 from shared.adapters.webhooks import WebhookSender
-from shared.config import load_settings
+from shared.cli_alerts import send_test
+from shared.config import Settings, load_settings
 from shared.domain.events import EventType, LifecycleEvent
 from shared.domain.payloads import DeploymentData
 from shared.domain.scope import Scope
@@ -28,8 +29,8 @@ ADELE = {"id": "AdeleV@contoso.onmicrosoft.com", "name": "Adele Vance"}
 ONCALL = {"id": "87d349ed-44d7-43e1-9a83-5f2406dee5bd", "name": "Payments on-call"}
 
 
-def _service(slack: FakeSlackWebhook, teams: FakeTeamsWorkflow) -> NotifyService:
-    settings = load_settings(
+def _settings(slack: FakeSlackWebhook, teams: FakeTeamsWorkflow) -> Settings:
+    return load_settings(
         {
             "TEAMS_WEBHOOK_URL": teams.url,
             "SLACK_WEBHOOK_URL": slack.url,
@@ -45,14 +46,21 @@ def _service(slack: FakeSlackWebhook, teams: FakeTeamsWorkflow) -> NotifyService
             ),
         }
     )
+
+
+def _sender() -> WebhookSender:
     clock = [0.0]  # the sender's pacing (1 message/s per channel) on a clock of its own: no real waits
 
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    sender = WebhookSender(sleep=sleep, monotonic=lambda: clock[0])
+    return WebhookSender(sleep=sleep, monotonic=lambda: clock[0])
+
+
+def _service(slack: FakeSlackWebhook, teams: FakeTeamsWorkflow) -> NotifyService:
+    routes = _settings(slack, teams).routes
     return NotifyService(
-        ledger=InMemoryLedger(), notifiers=webhook_notifiers(sender), routes=settings.routes, scope=Scope()
+        ledger=InMemoryLedger(), notifiers=webhook_notifiers(_sender()), routes=routes, scope=Scope()
     )
 
 
@@ -113,3 +121,18 @@ def test_a_hostile_deployment_name_reaches_the_channels_inert(
     ats, entities = _teams(teams)
     assert ats == ["<at>Payments on-call</at>"]  # the configured one, once; the name's copy is text
     assert entities == [{"type": "mention", "text": "<at>Payments on-call</at>", "mentioned": ONCALL}]
+
+
+def test_a_critical_test_message_mentions_the_routes_people_and_the_default_one_nobody(
+    slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
+) -> None:
+    """``alerts send --kind <critical kind>`` shows the route's mentions resolve; the default kind pages nobody."""
+    settings = _settings(slack_webhook, teams_webhook)
+    assert send_test(settings, "payments", None, sender=_sender()).exit_code == 0
+    assert send_test(settings, "payments", "team-broken", sender=_sender()).exit_code == 0
+    quiet, loud = slack_webhook.messages
+    assert _slack_mentions(quiet) == []
+    assert loud["text"].startswith("<!subteam^SAZ94GDB8> <@U024BE7LH> modelwatch test message: ")
+    t_quiet, t_loud = teams_webhook.messages
+    assert _teams(t_quiet) == ([], [])
+    assert _teams(t_loud)[0] == ["<at>Payments on-call</at>"]
