@@ -116,7 +116,6 @@ class Settings:
     slack_webhook_url: Secret | None = None
     alert_min_severity: str = "info"
     alert_catalog_news: bool = True
-    alert_mentions: Mentions = NO_MENTIONS  # the default route's: who its critical messages mention
     alert_routes: tuple[
         Route, ...
     ] = ()  # named routes (ALERT_ROUTES), chosen by a deployment's modelwatch:route
@@ -133,16 +132,18 @@ class Settings:
 
     @property
     def routes(self) -> dict[str, Route]:
-        """Every route by name, the default one included."""
+        """Every route by name, the default one included (its mentions from ALERT_ROUTES' "default" entry)."""
+        named = {r.name: r for r in self.alert_routes}
+        told = named.pop(DEFAULT_ROUTE, None)
         default = Route(
             DEFAULT_ROUTE,
             self.teams_webhook_url,
             self.slack_webhook_url,
             self.alert_min_severity,
             self.alert_catalog_news,
-            self.alert_mentions,
+            told.mentions if told is not None else NO_MENTIONS,
         )
-        return {DEFAULT_ROUTE: default, **{r.name: r for r in self.alert_routes}}
+        return {DEFAULT_ROUTE: default, **named}
 
     @property
     def enforce(self) -> bool:
@@ -413,16 +414,18 @@ def _mentions(r: _Reader, where: str, raw: object) -> Mentions:
     return Mentions(tuple(slack), tuple(teams))
 
 
-def _mentions_setting(r: _Reader) -> Mentions:
-    raw = r.get("ALERT_MENTIONS")
-    if raw is None or not raw.strip():
-        return NO_MENTIONS
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        r.problems.append(f"ALERT_MENTIONS is not JSON ({exc.msg} at {exc.pos}): {MENTIONS_FORM}")
-        return NO_MENTIONS
-    return _mentions(r, "ALERT_MENTIONS", parsed)
+def _default_entry(r: _Reader, spec: object) -> list[Route]:
+    """ALERT_ROUTES.default: the default route's mentions (its webhooks and threshold have settings of their own).
+    Here, not in a setting of its own, so that it travels with ALERT_ROUTES (Key Vault, the azd hook)."""
+    where = f"ALERT_ROUTES.{DEFAULT_ROUTE}"
+    if not isinstance(spec, dict) or set(spec) != {"mentions"}:
+        r.problems.append(
+            f"{where}: 'default' is reserved for the default route, which takes only mentions here "
+            '({"default": {"mentions": ...}}); its webhooks are TEAMS_WEBHOOK_URL and SLACK_WEBHOOK_URL, its '
+            "threshold ALERT_MIN_SEVERITY"
+        )
+        return []
+    return [Route(DEFAULT_ROUTE, mentions=_mentions(r, f"{where}.mentions", spec["mentions"]))]
 
 
 def _routes(r: _Reader) -> tuple[Route, ...]:
@@ -440,7 +443,10 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
     routes: list[Route] = []
     for name, spec in parsed.items():
         where = f"ALERT_ROUTES.{name}"
-        if not _ROUTE_NAME.match(name) or name == DEFAULT_ROUTE:
+        if name == DEFAULT_ROUTE:
+            routes.extend(_default_entry(r, spec))
+            continue
+        if not _ROUTE_NAME.match(name):
             # a URL pasted where a route name goes must not be quoted back: it is a secret
             shown = name if _ROUTE_NAME.match(name) else _shown(name)
             r.problems.append(
@@ -676,7 +682,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         slack_webhook_url=_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),
         alert_min_severity=_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), "info"),
         alert_catalog_news=r.boolean("ALERT_CATALOG_NEWS", True),
-        alert_mentions=_mentions_setting(r),
         alert_routes=_routes(r),
         status_page_url=status_url,
         http_auth=http_auth,

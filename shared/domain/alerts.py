@@ -582,8 +582,8 @@ def with_links(
 
 
 def mentioned(message: Message, mentions: Mentions) -> Message:
-    """The message as the route tells it: a critical one mentions the route's people (ALERT_MENTIONS, or the
-    route's ``mentions``); routine news (info, warning: digests, upgrades) never wakes anyone."""
+    """The message as the route tells it: a critical one mentions the route's people (its ``mentions`` in
+    ALERT_ROUTES); routine news (info, warning: digests, upgrades) never wakes anyone."""
     if message.severity < Severity.CRITICAL or not mentions:
         return replace(message, mentions=NO_MENTIONS)
     return replace(message, mentions=mentions)

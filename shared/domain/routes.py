@@ -33,6 +33,9 @@ class Channel:
         return f"{self.kind} of route {self.route}"
 
 
+DEFAULT_ROUTE = "default"
+SEVERITIES = ("info", "warning", "critical")
+
 # Slack's ids (docs.slack.dev, @slack/types): users "U…" (or "W…" on Enterprise Grid), user groups "S…"
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 SLACK_GROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
@@ -108,9 +111,14 @@ class Route:
     catalog_news: bool = True  # informational catalog news (releases, default changes)
     mentions: Mentions = NO_MENTIONS  # who critical messages mention (never routine ones)
 
-
-DEFAULT_ROUTE = "default"
-SEVERITIES = ("info", "warning", "critical")
+    def describe(self) -> str:
+        """What the route is, for ``settings`` (never its URLs)."""
+        mentions = f", mentions {self.mentions}" if self.mentions else ""
+        if self.name == DEFAULT_ROUTE and self.teams is None and self.slack is None:
+            return f"{self.name} (mentions {self.mentions})"  # ALERT_ROUTES' "default": its mentions only
+        kinds = "+".join(k for k, v in (("teams", self.teams), ("slack", self.slack)) if v)
+        news = "" if self.catalog_news else ", no catalog news"
+        return f"{self.name} ({kinds}, min {self.min_severity}{news}{mentions})"
 
 
 def channels_of(route: Route) -> tuple[Channel, ...]:

@@ -1,4 +1,4 @@
-"""Mentions end to end: settings (ALERT_MENTIONS, ALERT_ROUTES' "mentions") -> notify_channels -> the real sender
+"""Mentions end to end: settings (ALERT_ROUTES' "mentions", the default route's under "default") -> notify_channels -> the real sender
 -> the local Slack and Teams Workflows stand-ins; what they received is checked. Critical news mentions the route's
 people; routine news nobody; a hostile deployment name mentions nobody."""
 
@@ -34,14 +34,14 @@ def _settings(slack: FakeSlackWebhook, teams: FakeTeamsWorkflow) -> Settings:
         {
             "TEAMS_WEBHOOK_URL": teams.url,
             "SLACK_WEBHOOK_URL": slack.url,
-            "ALERT_MENTIONS": json.dumps({"slack": ["SDEFAULT1"], "teams": [ADELE]}),
             "ALERT_ROUTES": json.dumps(
                 {
+                    "default": {"mentions": {"slack": ["SDEFAULT1"], "teams": [ADELE]}},
                     "payments": {
                         "slack": slack.url,
                         "teams": teams.url,
                         "mentions": {"slack": ["SAZ94GDB8", "U024BE7LH"], "teams": [ONCALL]},
-                    }
+                    },
                 }
             ),
         }

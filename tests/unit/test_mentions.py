@@ -70,14 +70,18 @@ def test_routes_and_the_default_route_read_their_mentions() -> None:
     s = load_settings(
         {
             "SLACK_WEBHOOK_URL": SLACK_URL,
-            "ALERT_MENTIONS": json.dumps({"teams": [{"id": ADELE.id, "name": " Adele Vance "}]}),
             "ALERT_ROUTES": json.dumps(
-                {"payments": {"slack": SLACK_URL, "teams": TEAMS_URL, "mentions": SPEC}}
+                {
+                    "payments": {"slack": SLACK_URL, "teams": TEAMS_URL, "mentions": SPEC},
+                    "default": {"mentions": {"teams": [{"id": ADELE.id, "name": " Adele Vance "}]}},
+                }
             ),
         }
     )
     assert s.routes["payments"].mentions == MENTIONS
-    assert s.routes[DEFAULT_ROUTE].mentions == Mentions((), (ADELE,))
+    default = s.routes[DEFAULT_ROUTE]
+    assert default.mentions == Mentions((), (ADELE,)) and default.slack is not None  # its webhook kept
+    assert len(s.routes) == 2
     assert not load_settings({}).routes[DEFAULT_ROUTE].mentions  # none unless configured
 
 
@@ -112,13 +116,14 @@ def test_a_bad_mention_is_named_with_its_route_and_value(mentions: object, named
     assert "SECRETTOKEN" not in str(info.value)
 
 
-def test_the_default_routes_mentions_are_checked_too() -> None:
+def test_the_default_route_takes_only_mentions_and_they_are_checked_too() -> None:
     with pytest.raises(SettingsError) as info:
-        load_settings({"ALERT_MENTIONS": '{"slack": ["here"]}'})
-    assert "ALERT_MENTIONS.slack[0]='here' is not a Slack user id" in str(info.value)
+        load_settings({"ALERT_ROUTES": '{"default": {"mentions": {"slack": ["here"]}}}'})
+    assert "ALERT_ROUTES.default.mentions.slack[0]='here' is not a Slack user id" in str(info.value)
     with pytest.raises(SettingsError) as info:
-        load_settings({"ALERT_MENTIONS": "U024BE7LH"})
-    assert "ALERT_MENTIONS is not JSON" in str(info.value)
+        load_settings({"ALERT_ROUTES": json.dumps({"default": {"slack": SLACK_URL, "mentions": {}}})})
+    assert "'default' is reserved for the default route, which takes only mentions" in str(info.value)
+    assert "SECRETTOKEN" not in str(info.value)
 
 
 # ---- the rule: critical messages only
