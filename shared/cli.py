@@ -318,14 +318,7 @@ def _setting_text(name: str, value: object) -> str:
     if isinstance(value, StateStoreConfig):
         return describe_store(value)
     if name == "alert_routes":
-        return (
-            ", ".join(
-                f"{r.name} ({'+'.join(k for k, v in (('teams', r.teams), ('slack', r.slack)) if v)}, "
-                f"min {r.min_severity}{'' if r.catalog_news else ', no catalog news'})"
-                for r in value  # type: ignore[attr-defined]
-            )
-            or "(none)"
-        )
+        return ", ".join(r.describe() for r in value) or "(none)"  # type: ignore[attr-defined]
     if isinstance(value, Secret):
         return "*** (set)"
     if isinstance(value, tuple | frozenset):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from shared.adapters.notifiers import PayloadPoster, webhook_notifiers
 from shared.config import Settings
-from shared.domain.alerts import Message
+from shared.domain.alerts import Message, mentioned
 from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, channels_of
 from shared.errors import SettingsError, WebhookError
 
@@ -98,7 +98,8 @@ def send_test(
 
         sender = WebhookSender()  # the app's sender: retries, pacing, URLs never in an error
     notifiers = webhook_notifiers(sender)  # the app's notifiers: each renders its own format
-    message = marked_message(kind)
+    # a critical kind mentions the route's people, as the real message would: the test shows the ids resolve
+    message = mentioned(marked_message(kind), route.mentions)
     answers: list[ChannelAnswer] = []
     for channel in channels:
         try:

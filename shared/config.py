@@ -16,7 +16,17 @@ from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.domain.net import is_loopback_host
-from shared.domain.routes import DEFAULT_ROUTE, SEVERITIES, Route
+from shared.domain.routes import (
+    DEFAULT_ROUTE,
+    MENTIONS_LIMIT,
+    NO_MENTIONS,
+    SEVERITIES,
+    Mentions,
+    Route,
+    TeamsMention,
+    slack_id_problem,
+    teams_mention_problem,
+)
 from shared.domain.secret import Secret
 from shared.errors import SettingsError
 from shared.urls import UnsafeUrlError, endpoint_problem, origin_of
@@ -127,15 +137,18 @@ class Settings:
 
     @property
     def routes(self) -> dict[str, Route]:
-        """Every route by name, the default one included."""
+        """Every route by name, the default one included (its mentions from ALERT_ROUTES' "default" entry)."""
+        named = {r.name: r for r in self.alert_routes}
+        told = named.pop(DEFAULT_ROUTE, None)
         default = Route(
             DEFAULT_ROUTE,
             self.teams_webhook_url,
             self.slack_webhook_url,
             self.alert_min_severity,
             self.alert_catalog_news,
+            told.mentions if told is not None else NO_MENTIONS,
         )
-        return {DEFAULT_ROUTE: default, **{r.name: r for r in self.alert_routes}}
+        return {DEFAULT_ROUTE: default, **named}
 
     @property
     def enforce(self) -> bool:
@@ -311,7 +324,10 @@ def _state_store(r: _Reader) -> StateStoreConfig | None:
 
 _ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews"}
+_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews", "mentions"}
+MENTIONS_FORM = (
+    '{"slack": ["S0123ABCD", "U024BE7LH"], "teams": [{"id": "<Entra object id or UPN>", "name": "<shown>"}]}'
+)
 
 
 def _webhook(r: _Reader, where: str, raw: str | None) -> Secret | None:
@@ -352,6 +368,71 @@ def _severity(r: _Reader, where: str, raw: object, default: str) -> str:
     return raw.strip().lower()
 
 
+def _mentions(r: _Reader, where: str, raw: object) -> Mentions:
+    """A mention list ({"slack": [ids], "teams": [{"id", "name"}]}), each problem naming ``where`` and the value."""
+    if raw is None:
+        return NO_MENTIONS
+    if not isinstance(raw, dict):
+        r.problems.append(f"{where} must be an object: {MENTIONS_FORM}")
+        return NO_MENTIONS
+    unknown = sorted(set(raw) - {"slack", "teams"})
+    if unknown:
+        r.problems.append(
+            f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams"
+        )
+    slack: list[str] = []
+    teams: list[TeamsMention] = []
+    for kind in ("slack", "teams"):
+        items = raw.get(kind, [])
+        if not isinstance(items, list):
+            r.problems.append(f"{where}.{kind} must be a list: {MENTIONS_FORM}")
+            continue
+        if len(items) > MENTIONS_LIMIT:
+            r.problems.append(f"{where}.{kind} has {len(items)} mentions; at most {MENTIONS_LIMIT}")
+            continue
+        for i, item in enumerate(items):
+            at = f"{where}.{kind}[{i}]"
+            if kind == "slack":
+                problem = slack_id_problem(item) if isinstance(item, str) else "is not a string"
+                if problem:
+                    r.problems.append(f"{at}={_shown(item)} {problem}")
+                elif item not in slack:
+                    slack.append(item)
+                continue
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), str)
+                or not isinstance(item.get("name"), str)
+            ):
+                r.problems.append(
+                    f'{at} must be {{"id": "<Entra object id, UPN or tag id>", "name": "<shown>"}}'
+                )
+                continue
+            mention = TeamsMention(item["id"].strip(), item["name"].strip())
+            if problem := teams_mention_problem(mention.id, mention.name):
+                r.problems.append(f"{at} ({_shown(mention.id)}, {_shown(mention.name)}): {problem}")
+            elif any(m.name == mention.name for m in teams):
+                # Teams binds an entity to the <at>name</at> text: two entities with one name are ambiguous
+                r.problems.append(f"{at}: the name {mention.name!r} is already mentioned; names must differ")
+            else:
+                teams.append(mention)
+    return Mentions(tuple(slack), tuple(teams))
+
+
+def _default_entry(r: _Reader, spec: object) -> list[Route]:
+    """ALERT_ROUTES.default: the default route's mentions (its webhooks and threshold have settings of their own).
+    Here, not in a setting of its own, so that it travels with ALERT_ROUTES (Key Vault, the azd hook)."""
+    where = f"ALERT_ROUTES.{DEFAULT_ROUTE}"
+    if not isinstance(spec, dict) or set(spec) != {"mentions"}:
+        r.problems.append(
+            f"{where}: 'default' is reserved for the default route, which takes only mentions here "
+            '({"default": {"mentions": ...}}); its webhooks are TEAMS_WEBHOOK_URL and SLACK_WEBHOOK_URL, its '
+            "threshold ALERT_MIN_SEVERITY"
+        )
+        return []
+    return [Route(DEFAULT_ROUTE, mentions=_mentions(r, f"{where}.mentions", spec["mentions"]))]
+
+
 def _routes(r: _Reader) -> tuple[Route, ...]:
     raw = r.get("ALERT_ROUTES")
     if raw is None:
@@ -367,7 +448,10 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
     routes: list[Route] = []
     for name, spec in parsed.items():
         where = f"ALERT_ROUTES.{name}"
-        if not _ROUTE_NAME.match(name) or name == DEFAULT_ROUTE:
+        if name == DEFAULT_ROUTE:
+            routes.extend(_default_entry(r, spec))
+            continue
+        if not _ROUTE_NAME.match(name):
             # a URL pasted where a route name goes must not be quoted back: it is a secret
             shown = name if _ROUTE_NAME.match(name) else _shown(name)
             r.problems.append(
@@ -395,7 +479,8 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
             r.problems.append(f"{where}.catalogNews must be true or false")
             news = True
         severity = _severity(r, f"{where}.minSeverity", spec.get("minSeverity"), "info")
-        routes.append(Route(name, teams, slack, severity, news))
+        mentions = _mentions(r, f"{where}.mentions", spec.get("mentions"))
+        routes.append(Route(name, teams, slack, severity, news, mentions))
     return tuple(routes)
 
 

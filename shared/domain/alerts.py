@@ -24,7 +24,7 @@ from shared.domain.payloads import (
     VersionChangeData,
 )
 from shared.domain.policy import Assessment
-from shared.domain.routes import DEFAULT_ROUTE
+from shared.domain.routes import DEFAULT_ROUTE, NO_MENTIONS, Mentions
 from shared.domain.severity import Severity
 
 RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
@@ -50,6 +50,8 @@ class Message:
     catalog_news: bool = False  # catalog news (a route can turn off the informational part)
     links: tuple[tuple[str, str], ...] = ()  # (title, url): the status page, a rollback's confirmation step
     count_items: bool = True  # show the list's length beside its title (not when items are outcome lines)
+    # who is mentioned: set only by ``mentioned`` from the route's validated settings, never from any text
+    mentions: Mentions = NO_MENTIONS
 
 
 def _s(value: object) -> str:
@@ -588,6 +590,14 @@ def with_links(
         step = urljoin(status_page_url, f"rollback?deploymentId={quote(deployment_id, safe='')}")
         links.insert(0, ("Roll back…", step))
     return [replace(m, links=tuple(links)) for m in messages]
+
+
+def mentioned(message: Message, mentions: Mentions) -> Message:
+    """The message as the route tells it: a critical one mentions the route's people (its ``mentions`` in
+    ALERT_ROUTES); routine news (info, warning: digests, upgrades) never wakes anyone."""
+    if message.severity < Severity.CRITICAL or not mentions:
+        return replace(message, mentions=NO_MENTIONS)
+    return replace(message, mentions=mentions)
 
 
 def summarise(items: Sequence[str], limit: int) -> tuple[list[str], int]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.alerts import Concerned, Message, batch_message, messages_for, with_links
+from shared.domain.alerts import Concerned, Message, batch_message, mentioned, messages_for, with_links
 from shared.domain.catalog import parse_models
 from shared.domain.changes import VersionChange
 from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
@@ -18,7 +18,7 @@ from shared.domain.deployments import Deployment
 from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
 from shared.domain.payloads import ReplacementData
 from shared.domain.policy import Assessment, PolicyRules, Status, assess
-from shared.domain.routes import DEFAULT_ROUTE
+from shared.domain.routes import DEFAULT_ROUTE, Mentions, TeamsMention
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
 ACCOUNT = (
@@ -38,6 +38,16 @@ REGIONS = (
     "swedencentral",
     "switzerlandnorth",
     "westeurope",
+)
+
+
+# a route's mentions (the ids of Slack's and Microsoft's documentation examples): critical messages carry them
+MENTIONS = Mentions(
+    slack=("SAZ94GDB8", "U024BE7LH"),
+    teams=(
+        TeamsMention("AdeleV@contoso.onmicrosoft.com", "Adele Vance"),
+        TeamsMention("87d349ed-44d7-43e1-9a83-5f2406dee5bd", "Payments on-call"),
+    ),
 )
 
 
@@ -304,6 +314,10 @@ def sample_messages(
     failed = batch_message([rewrite(e) for e in _failures(3)])
     assert failed is not None
     out["deployments-upgrade-failed"] = with_links([failed], status_page_url)
+    # as a route with mentions tells it (ALERT_ROUTES' "mentions"): the one kind of sample that mentions anyone
+    out["deployment-upgrade-failed-mentioned"] = [
+        mentioned(m, MENTIONS) for m in out["deployment-upgrade-failed"]
+    ]
     return out
 
 

@@ -14,7 +14,11 @@ inside the message. So, for each channel (besides ``alerts.inert`` on tenant str
 - Teams: ``[``, ``]``, ``*`` and ``_`` are followed by a zero-width space, so ``[text](url)`` is no link and
   ``**x**`` no emphasis; ``://`` is broken the same way in both channels, so no bare URL is linked. The command
   is a ``TextRun``, which Adaptive Cards never read as markdown, so it is copied exactly.
-The links a message carries (``message.links``: this app's status page) are the only links rendered.
+- Teams: ``<`` is followed by a zero-width space too, so ``<at>name</at>`` in outside text is no mention.
+The links a message carries (``message.links``: this app's status page) are the only links rendered, and its
+``mentions`` (a critical message's, from the route's validated settings: ``alerts.mentioned``) the only mentions:
+Slack ``<@U…>`` / ``<!subteam^S…>``, Teams ``<at>name</at>`` with its ``msteams.entities`` entry. Each id is checked
+again here, so no other string can become one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import replace
 
 from shared.domain.alerts import RETIREMENTS_URL, Message, summarise
 from shared.domain.events import JsonObject, JsonValue
+from shared.domain.routes import SLACK_GROUP_ID, TeamsMention, slack_id_problem, teams_mention_problem
 from shared.domain.severity import Severity
 
 SLACK_HEADER_LIMIT = 150
@@ -46,7 +51,7 @@ _TEAMS_STYLE = {Severity.CRITICAL: "attention", Severity.WARNING: "warning", Sev
 
 _ZWSP = "\u200b"
 _SLACK_MARKS = re.compile(r"([*_~])(?!\u200b)")
-_TEAMS_MARKS = re.compile(r"([\[\]*_])(?!\u200b)")
+_TEAMS_MARKS = re.compile(r"([\[\]*_<])(?!\u200b)")
 _SCHEME_SLASHES = re.compile(r"://")
 _OPEN_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
@@ -78,7 +83,7 @@ def _slack_escape(text: str) -> str:
 
 
 def _teams_text(text: str) -> str:
-    """Any text for an Adaptive Card TextBlock or FactSet: no markdown link, emphasis or bare URL."""
+    """Any text for an Adaptive Card TextBlock or FactSet: no markdown link, emphasis, bare URL or <at> mention."""
     return _TEAMS_MARKS.sub(r"\1" + _ZWSP, _no_bare_links(text))
 
 
@@ -127,6 +132,13 @@ def _fit_items(message: Message, budget: int, render: Callable[[str], int]) -> s
         limit = max(0, limit // 2 if limit > 8 else limit - 1)
 
 
+def slack_mentions(message: Message) -> str:
+    """The message's Slack mentions (``<!subteam^S…>`` for a user group, ``<@U…>`` for a user), space-separated.
+    Slack still reads them with ``verbatim`` on (it only stops its own linking of plain text)."""
+    ids = [i for i in message.mentions.slack if slack_id_problem(i) is None]
+    return " ".join(f"<!subteam^{i}>" if SLACK_GROUP_ID.fullmatch(i) else f"<@{i}>" for i in ids)
+
+
 def slack_payload(message: Message) -> JsonObject:
     """An incoming-webhook body: ``text`` (the notification) plus Block Kit ``blocks``."""
     header = f"{message.title}"
@@ -136,6 +148,9 @@ def slack_payload(message: Message) -> JsonObject:
             "text": {"type": "plain_text", "text": _cut(header, SLACK_HEADER_LIMIT), "emoji": True},
         },
     ]
+    mentions = slack_mentions(message)
+    if mentions:  # right under the header: never among the blocks cut at 50
+        blocks.append(_section(mentions))
     fields: list[JsonValue] = [
         _mrkdwn(_cut(f"*{_slack_escape(k)}:*\n{_slack_escape(v)}", SLACK_FIELD_LIMIT))
         for k, v in message.facts[:SLACK_MAX_FIELDS]
@@ -166,8 +181,10 @@ def slack_payload(message: Message) -> JsonObject:
             "elements": [_mrkdwn(f"{_SLACK_MARK[message.severity]} {message.severity.label} · modelwatch")],
         }
     )
+    # the notification text carries the mentions too: it is what the push notification shows
+    lead = f"{mentions} " if mentions else ""
     return {
-        "text": _cut(_slack_escape(message.text), SLACK_SECTION_LIMIT),
+        "text": lead + _cut(_slack_escape(message.text), SLACK_SECTION_LIMIT - len(lead)),
         "blocks": blocks[:SLACK_MAX_BLOCKS],
     }
 
@@ -211,6 +228,16 @@ def _shortened(message: Message, limit: int) -> Message:
     )
 
 
+def _msteams(mentions: list[TeamsMention]) -> JsonObject:
+    if not mentions:
+        return {"width": "Full"}
+    entities: list[JsonValue] = [
+        {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.id, "name": m.name}}
+        for m in mentions
+    ]
+    return {"width": "Full", "entities": entities}
+
+
 def teams_payload(message: Message) -> JsonObject:
     """A Teams Workflows webhook body: a message wrapping one Adaptive Card (version 1.4), within TEAMS_BYTES_BUDGET:
     the list is cut first, then every text shortened (long names, ARM's errors) until the whole card fits."""
@@ -223,7 +250,14 @@ def teams_payload(message: Message) -> JsonObject:
     return payload  # 60 characters a text and a fitted list: only a message with thousands of facts is over
 
 
+def teams_mentions(message: Message) -> list[TeamsMention]:
+    """The message's Teams mentions whose id and name pass the settings' check again."""
+    return [m for m in message.mentions.teams if teams_mention_problem(m.id, m.name) is None]
+
+
 def _teams_card(message: Message) -> JsonObject:
+    mentions = teams_mentions(message)
+
     def card(items_line: str) -> JsonObject:
         body: list[JsonValue] = [
             {
@@ -249,6 +283,10 @@ def _teams_card(message: Message) -> JsonObject:
                 ],
             }
         ]
+        if mentions:
+            # Teams binds each <at>name</at> to the msteams.entities entry with the same text (cards-format)
+            text = " ".join(f"<at>{m.name}</at>" for m in mentions)
+            body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "Small"})
         if message.facts:
             body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in message.facts]})
         # a bold label over plain text, rather than inline markdown: reads the same on every Teams client
@@ -294,7 +332,7 @@ def _teams_card(message: Message) -> JsonObject:
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",
             "version": "1.4",
-            "msteams": {"width": "Full"},
+            "msteams": _msteams(mentions),
             "body": body,
             "actions": actions,
         }

@@ -35,6 +35,7 @@ from shared.domain.alerts import (
     batch_message,
     hold_group,
     inert,
+    mentioned,
     messages_for,
     with_links,
 )
@@ -178,6 +179,7 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
             continue
         if message.catalog_news and message.severity == Severity.INFO and not route.catalog_news:
             continue
+        message = mentioned(message, route.mentions)  # critical only: the route's people, from its settings
         posts.extend(Post(message, channel) for channel in channels_of(route))
     return posts
 

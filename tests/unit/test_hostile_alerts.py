@@ -1,7 +1,7 @@
 """Outside text stays text: every kind of message (the sample registry, shared/presentation/alert_samples.py) is
 built again with hostile text in every string that comes from outside (catalog fields, deployment and account
 names, ids, tags and route keys, ARM's error messages, who changed it), rendered for Slack and Teams, and checked:
-no link or mention but the message's own, no emphasis, every Slack entity whole, and each platform's size limits
+no link or mention but the message's own (its configured mentions live), no emphasis, every Slack entity whole, and each platform's size limits
 (azure-facts §6.1, §6.2). The untainted samples pass the same checks (their placeholders included)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from shared.presentation.render import slack_payload, teams_payload
 HOSTILE = (
     " <!channel> <!here|here> <@U024BE7LH> <#C024BE7LR> <https://evil.example|Roll back now> "
     "[Approve the emergency rollback here](https://evil.example/login) *now* _quick_ ~gone~ **bold** "
-    "`code` https://evil.example/bare www.evil.example & &amp; &lt; <b>"
+    "`code` https://evil.example/bare www.evil.example & &amp; &lt; <b> <at>x</at> <at>Adele Vance</at>"
 )
 # codes this app sets itself (an event's type, who applied a change, a rule's name): not outside text
 OURS = {"event_type", "applied_by", "change", "reason", "actor", "trigger"}
@@ -80,6 +80,8 @@ def _live(text: str, patterns: tuple[str, ...]) -> list[str]:
 def check_slack(message: Message, payload: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     ours = {url.replace("&", "&amp;") for _, url in message.links}
+    # the message's configured mentions (a critical message of a route with mentions): a user group, a user
+    ours |= {f"!subteam^{i}" if i.startswith("S") else f"@{i}" for i in message.mentions.slack}
     blocks = payload["blocks"]
     if len(blocks) > 50:
         problems.append(f"{len(blocks)} blocks")
@@ -126,9 +128,23 @@ def check_teams(message: Message, payload: dict[str, Any]) -> list[str]:
     for action in card.get("actions", []):
         if action.get("url") not in ours:
             problems.append(f"an action to {action.get('url')!r}")
+    own = sorted(f"<at>{m.name}</at>" for m in message.mentions.teams)
+    entities = card.get("msteams", {}).get("entities", [])
+    expected = [
+        {"type": "mention", "text": f"<at>{m.name}</at>", "mentioned": {"id": m.id, "name": m.name}}
+        for m in message.mentions.teams
+    ]
+    if entities != expected:
+        problems.append(f"mention entities {entities} are not the configured {expected}")
+    found: list[str] = []
     for path, text, holder in _strings(card["body"], "body"):
         if holder.get("type") != "TextRun":  # a TextRun is never read as markdown
             problems += [f"{path}: {p}" for p in _live(text, TEAMS_LIVE)]
+            found += re.findall(r"<at>.*?</at>", text, flags=re.S)
+    # each configured mention once (our own line); an <at> from outside text, even one naming a configured
+    # person, would be bound to that person's entity
+    if sorted(found) != own:
+        problems.append(f"<at> mentions {found}, configured {own}")
     return problems
 
 
