@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.jsonsrc import JsonDocument
+from shared.iac.jsonsrc import JsonDocument, yaml_value
 from shared.iac.model import (
     EVALUATION_ERRORS,
     Arr,
@@ -33,15 +33,18 @@ from shared.iac.model import (
     Value,
 )
 from shared.iac.source import SourceError, SourceText
-from shared.iac.treesitter import first_error, parse, text
+from shared.iac.bicep_syntax import Lost, prepare
+from shared.iac.treesitter import parse, text
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNTS = "microsoft.cognitiveservices/accounts"
 AVM_ACCOUNT = "avm/res/cognitive-services/account"  # the Azure Verified Module for accounts and deployments
 MAX_MODULE_DEPTH = 12
+MAX_CALL_DEPTH = 16  # user-defined functions calling each other
+LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 
@@ -75,6 +78,12 @@ class BicepFile:
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
     modules: list[ModuleDecl] = field(default_factory=list)
     using: str | None = None
+    data: bytes = b""  # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
+    spreads: set[int] = field(default_factory=set)  # start bytes of `...x` items
+    lost: list[Lost] = field(default_factory=list)  # statements the grammar could not read
+    nullable: set[str] = field(default_factory=set)  # `param x T?` without a default: null unless given
+    funcs: dict[str, Node] = field(default_factory=dict)  # user-defined functions
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # local name -> (path, name or *)
 
     @property
     def path(self) -> Path:
@@ -121,6 +130,12 @@ def _declare(file: BicepFile, node: Node, parent: ResourceDecl | None) -> None:
         value = _after(node, "=")
         if value is not None:
             file.vars[text(named[0], file.source)] = value
+    elif kind == "user_defined_function":
+        name_node = node.child_by_field_name("name")
+        if name_node is not None:
+            file.funcs[text(name_node, file.source)] = node
+    elif kind == "import_functionality":
+        _import(file, node)
     elif kind == "using_statement":
         file.using = _string_literal(next((c for c in named if c.type == "string"), None), file.source)
     elif kind == "resource_declaration" and len(named) >= 2:
@@ -136,6 +151,34 @@ def _declare(file: BicepFile, node: Node, parent: ResourceDecl | None) -> None:
     elif kind == "module_declaration" and len(named) >= 2:
         path = _string_literal(named[1], file.source) or ""
         file.modules.append(ModuleDecl(text(named[0], file.source), path, node, _after(node, "=")))
+
+
+def _import(file: BicepFile, node: Node) -> None:
+    """``import { a, b as c } from 'x.bicep'`` and ``import * as ns from 'x.bicep'`` (exported vars and functions)."""
+    path = _string_literal(next((c for c in node.named_children if c.type == "string"), None), file.source)
+    if path is None:
+        return
+    children = node.children
+    if any(c.type == "*" for c in children):
+        alias = next((c for c in node.named_children if c.type == "identifier"), None)
+        if alias is not None:
+            file.imports[text(alias, file.source)] = (path, None)
+        return
+    pending: str | None = None
+    renaming = False
+    for child in children:
+        if child.type == "identifier":
+            if renaming and pending is not None:
+                file.imports[text(child, file.source)] = (path, pending)
+                pending, renaming = None, False
+            else:
+                if pending is not None:
+                    file.imports[pending] = (path, pending)
+                pending = text(child, file.source)
+        elif child.type == "as":
+            renaming = True
+    if pending is not None:
+        file.imports[pending] = (path, pending)
 
 
 def _after(node: Node, token: str) -> Node | None:
@@ -176,28 +219,33 @@ def _nested_resources(body: Node | None) -> Iterator[Node]:
 
 def parse_file(path: Path) -> BicepFile:
     """Parse one .bicep file. Raises SourceError when it cannot be read."""
-    source = SourceText.read(path)
-    tree = parse("bicep", source.data)
-    file = BicepFile(source, tree.root_node, first_error(tree.root_node, source))
-    _declarations(file)
-    return file
+    return _parsed(SourceText.read(path), params_as_vars=False)
 
 
 def parse_bicepparam(path: Path) -> BicepFile:
-    """Parse a .bicepparam file. tree-sitter-bicep 1.1 has no rule for an untyped ``param x = …``; the same
-    statement with ``var`` is valid Bicep, so each ``param`` keyword the first parse found is overwritten by
-    ``var  `` (same length: every offset and line stays true) and the text parsed again."""
-    source = SourceText.read(path)
-    data = bytearray(source.data)
-    first = parse("bicep", source.data)
-    for node in first.root_node.named_children:
-        if node.type == "parameter_declaration" and node.children and node.children[0].type == "param":
-            keyword = node.children[0]
-            data[keyword.start_byte : keyword.end_byte] = b"var  "
-    tree = parse("bicep", bytes(data))
-    file = BicepFile(source, tree.root_node, first_error(tree.root_node, source))
-    _declarations(file)
+    """Parse a .bicepparam file (its ``param x = …`` statements read as the file's parameter values)."""
+    file = _parsed(SourceText.read(path), params_as_vars=True)
     file.params, file.vars = dict(file.vars), {}
+    return file
+
+
+def _parsed(source: SourceText, *, params_as_vars: bool) -> BicepFile:
+    prepared = prepare(source.data, params_as_vars=params_as_vars)
+    root = prepared.tree.root_node
+    error = None
+    if prepared.lost:
+        first = prepared.lost[0]
+        error = (first.line, f"syntax error at {source.path.name}:{first.line} (`{first.header}` not read)")
+    file = BicepFile(
+        source,
+        root,
+        error,
+        data=prepared.data,
+        spreads=prepared.spreads,
+        lost=prepared.lost,
+        nullable=prepared.nullable,
+    )
+    _declarations(file)
     return file
 
 
@@ -242,6 +290,8 @@ class Scope:
             if name in self.bound:
                 return self.bound[name]
             default = file.params[name]
+            if default is None and name in file.nullable:
+                return Lit(None)
             if default is None:
                 return Unknown(name, self._span(node), f"parameter without a value in {file.path.name}")
             return self.evaluator.ev(default, self.root)
@@ -251,6 +301,11 @@ class Scope:
             return self.evaluator.resource(file.resources[name], self.root)
         if any(m.symbol == name for m in file.modules):
             return Unknown(name, self._span(node), "a module's outputs are known only after deployment")
+        if name in file.imports:
+            return self.evaluator.imported(file, name, node, self)
+        lost = next((x for x in file.lost if x.name == name), None)
+        if lost is not None:
+            return Unknown(name, self._span(node), f"syntax error at {file.path.name}:{lost.line}")
         return Unknown(name, self._span(node), "not declared")
 
     def _span(self, node: Node) -> Span:
@@ -263,6 +318,9 @@ class Evaluator:
     def __init__(self, warn: Callable[[Path, int | None, str], None]) -> None:
         self.warn = warn
         self._files: dict[Path, BicepFile | None] = {}
+        self._bodies: dict[tuple[Path, int, int], Node | None] = {}  # lambda bodies, parsed on their own
+        self._trees: list[Tree] = []
+        self._depth = 0  # user-defined function calls in progress
 
     def file(self, path: Path) -> BicepFile | None:
         key = path.resolve()
@@ -272,8 +330,13 @@ class Evaluator:
             except SourceError as exc:
                 self.warn(path, None, str(exc))
                 parsed = None
-            if parsed is not None and parsed.error is not None:
-                self.warn(path, parsed.error[0], parsed.error[1] + "; deployments in it may be missed")
+            for lost in parsed.lost if parsed is not None else []:
+                self.warn(
+                    path,
+                    lost.line,
+                    f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read (the rest of the file "
+                    "is); a deployment it declares is missed",
+                )
             self._files[key] = parsed
         return self._files[key]
 
@@ -314,16 +377,29 @@ class Evaluator:
                 parts = _children(prop)
                 if len(parts) < 2 or parts[-1].type == "resource_declaration":
                     continue
+                if prop.start_byte in scope.file.spreads:  # `...x`: x's properties, merged in
+                    spread = self.ev(parts[-1], scope)
+                    if isinstance(spread, Obj):
+                        items.update(spread.items)
+                    elif not (isinstance(spread, Lit) and spread.value is None):
+                        return spread if isinstance(spread, Unknown) else self.unknown(prop, scope, "not an object")
+                    continue
                 key_node = parts[0]
                 key = text(key_node, src) if key_node.type == "identifier" else _string_literal(key_node, src)
                 if key is not None:
                     items[key] = self.ev(parts[-1], scope)
             return Obj(items, src.byte_span(node.start_byte, node.end_byte))
         if kind == "array":
-            return Arr(
-                tuple(self.ev(c, scope) for c in _children(node)),
-                src.byte_span(node.start_byte, node.end_byte),
-            )
+            elements: list[Value] = []
+            for child in _children(node):
+                element = self.ev(child, scope)
+                if child.start_byte not in scope.file.spreads:
+                    elements.append(element)
+                elif isinstance(element, Arr):  # `...x`: x's items, in place
+                    elements.extend(element.items)
+                else:
+                    return element if isinstance(element, Unknown) else self.unknown(child, scope, "not an array")
+            return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
         if kind == "identifier":
             return scope.lookup(text(node, src), node)
         if kind == "parenthesized_expression":
@@ -331,6 +407,15 @@ class Evaluator:
             return self.ev(inner[0], scope) if inner else self.unknown(node, scope, "empty")
         if kind == "member_expression":
             object_node = node.child_by_field_name("object")
+            property_node = node.child_by_field_name("property")
+            if (
+                object_node is not None
+                and property_node is not None
+                and object_node.type == "identifier"
+                and scope.file.imports.get(text(object_node, src), ("", "")) [1] is None
+                and text(object_node, src) not in scope.locals
+            ):  # `ns.x` of `import * as ns from '…'`
+                return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
             target = self.ev(object_node, scope)
             if (
                 isinstance(target, Unknown)
@@ -459,40 +544,22 @@ class Evaluator:
                 return default
             why = f"default of readEnvironmentVariable('{variable}', …); {variable} may override it"
             return Lit(default.value, default.span, (*default.notes, why), env=variable)
-        if name == "loadJsonContent" and arg_nodes:
-            return self._load_json(node, arg_nodes, scope)
+        function = self._function(fn, scope)
+        if function is not None:
+            return self._call_function(function, node, [self.ev(a, scope) for a in arg_nodes], scope)
+        if name in ("loadJsonContent", "loadYamlContent", "loadTextContent") and arg_nodes:
+            return self._load(name, node, arg_nodes, scope)
+        if name in LAMBDA_FUNCTIONS:
+            return self._higher_order(name, node, arg_nodes, scope)
         args = [self.ev(a, scope) for a in arg_nodes]
-        if name == "empty" and len(args) == 1:
-            return ops.empty(args[0])
-        if name == "contains" and len(args) == 2:
-            return ops.contains(args[0], args[1], expression)
-        if name in ("toLower", "toUpper") and len(args) == 1:
-            arg = args[0]
-            if isinstance(arg, Lit) and isinstance(arg.value, str):
-                return Lit(
-                    arg.value.lower() if name == "toLower" else arg.value.upper(), None, arg.notes, arg.env
-                )
-            return arg if isinstance(arg, Unknown) else self.unknown(node, scope, "not a string")
-        if name == "concat":
-            if all(isinstance(a, Arr) for a in args):
-                return Arr(tuple(i for a in args if isinstance(a, Arr) for i in a.items))
-            return ops.concat_text(args, expression)
-        if name == "union":
-            return ops.union(args, expression)
-        if name == "coalesce":
-            return ops.coalesce(args, expression)
-        if (
-            name == "string"
-            and len(args) == 1
-            and isinstance(args[0], Lit)
-            and isinstance(args[0].value, str)
-        ):
-            return args[0]
-        if name == "items" and len(args) == 1 and isinstance(args[0], Obj):
-            return Arr(tuple(Obj({"key": Lit(k), "value": v}) for k, v in args[0].items.items()))
+        simple = ops.builtin(name.casefold(), args, expression)
+        if simple is not None:
+            return simple
         return self.unknown(node, scope, f"{name}() is not evaluated statically")
 
-    def _load_json(self, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+    def _load(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+        """``loadJsonContent`` / ``loadYamlContent`` (values keep their spans: a pin in ``ai.yaml`` is fixable),
+        ``loadTextContent``; an optional JSONPath of plain ``$.a.b`` steps."""
         rel = _string_literal(arg_nodes[0], scope.file.source)
         if rel is None:
             return self.unknown(node, scope, "path not static")
@@ -504,10 +571,180 @@ class Evaluator:
             self.warn(scope.file.path, src.line_of(src.char_offset(node.start_byte)), refused)
             return self.unknown(node, scope, refused)
         try:
-            doc = JsonDocument(SourceText.read(path))
+            source = SourceText.read(path)
         except SourceError as exc:
             return self.unknown(node, scope, f"{rel}: {exc}")
-        return doc.value if doc.value is not None else self.unknown(node, scope, f"{rel} is empty")
+        value: Value | None
+        if name == "loadTextContent":
+            return Lit(source.text)
+        if name == "loadYamlContent":
+            try:
+                value = yaml_value(source)
+            except ValueError as exc:
+                return self.unknown(node, scope, f"{rel}: not YAML ({exc})")
+        else:
+            value = JsonDocument(source).value
+        if value is None:
+            return self.unknown(node, scope, f"{rel} is empty")
+        if len(arg_nodes) > 1:
+            query = _string_literal(arg_nodes[1], scope.file.source)
+            if query is None or not query.startswith("$"):
+                return self.unknown(node, scope, "JSONPath not static")
+            for step in [p for p in query[1:].split(".") if p]:
+                value = ops.member(value, step, text(node, scope.file.source))
+        return value
+
+    def _function(self, fn: Node | None, scope: Scope) -> tuple[BicepFile, Node] | None:
+        """A user-defined function: declared in this file, imported by name, or ``ns.f`` of an ``import *``."""
+        if fn is None:
+            return None
+        file = scope.file
+        if fn.type == "identifier":
+            name = text(fn, file.source)
+            if name in file.funcs:
+                return file, file.funcs[name]
+            if name in file.imports:
+                path, original = file.imports[name]
+                target = self._import_target(file, path)
+                if target is not None and original is not None and original in target.funcs:
+                    return target, target.funcs[original]
+            return None
+        if fn.type == "member_expression":
+            object_node, property_node = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+            if object_node is None or property_node is None or object_node.type != "identifier":
+                return None
+            entry = file.imports.get(text(object_node, file.source))
+            if entry is None or entry[1] is not None:
+                return None
+            target = self._import_target(file, entry[0])
+            name = text(property_node, file.source)
+            if target is not None and name in target.funcs:
+                return target, target.funcs[name]
+        return None
+
+    def _call_function(
+        self, function: tuple[BicepFile, Node], node: Node, args: list[Value], scope: Scope
+    ) -> Value:
+        file, declaration = function
+        if self._depth >= MAX_CALL_DEPTH:
+            return self.unknown(node, scope, "functions call each other too deep")
+        parameters = next((c for c in declaration.named_children if c.type == "parameters"), None)
+        names = [
+            text(p.named_children[0], file.source)
+            for p in (parameters.named_children if parameters is not None else [])
+            if p.type == "parameter" and p.named_children
+        ]
+        if len(names) != len(args):
+            return self.unknown(node, scope, f"{len(args)} argument(s) for {len(names)} parameter(s)")
+        body = _after(declaration, "=>")
+        called = Scope(self, file, {}, file.path.name).child(dict(zip(names, args, strict=True)))
+        self._depth += 1
+        try:
+            return self.ev(body, called)
+        finally:
+            self._depth -= 1
+
+    def _import_target(self, file: BicepFile, path: str) -> BicepFile | None:
+        target = _local_module(file.path, path)
+        return self.file(target) if target is not None and target.is_file() else None
+
+    def imported(self, file: BicepFile, name: str, node: Node, scope: Scope) -> Value:
+        """A variable imported by name (``import { x } from '…'``): its value in its own file."""
+        path, original = file.imports[name]
+        return self.imported_member(scope, None, original or name, node, path=path)
+
+    def imported_member(
+        self, scope: Scope, namespace: str | None, name: str, node: Node, path: str | None = None
+    ) -> Value:
+        file = scope.file
+        if path is None:
+            path = file.imports[namespace or ""][0]
+        target = self._import_target(file, path)
+        where = text(node, file.source)
+        if target is None:
+            return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"{path} not read")
+        if name in target.vars:
+            return Scope(self, target, {}, target.path.name).lookup(name, node)
+        return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"no variable {name} in {path}")
+
+    def _lambda(self, argument: Node, scope: Scope) -> tuple[list[str], Node] | None:
+        """(parameter names, body) of a lambda argument. tree-sitter-bicep 1.1 binds ``x => x.a`` as
+        ``(x => x).a``; the body is everything after ``=>`` to the argument's end, parsed again on its own (in a
+        copy of the file with the rest blanked, so offsets stay true)."""
+        file = scope.file
+        node: Node | None = argument
+        while node is not None and node.type != "lambda_expression":
+            node = node.children[0] if node.child_count else None
+        if node is None:
+            return None
+        arrow = next((c for c in node.children if c.type == "=>"), None)
+        if arrow is None:
+            return None
+        names: list[str] = []
+        for child in node.children:
+            if child == arrow:
+                break
+            identifiers = [child] if child.type == "identifier" else child.named_children
+            names.extend(text(c, file.source) for c in identifiers if c.type == "identifier")
+        start, end = arrow.end_byte, argument.end_byte
+        key = (file.path, start, end)
+        if key not in self._bodies:
+            prefix = b"var _ = "
+            data = file.data or file.source.data
+            body: Node | None = None
+            if start >= len(prefix):
+                synthetic = b" " * (start - len(prefix)) + prefix + data[start:end] + b" " * (len(data) - end)
+                tree = parse("bicep", synthetic)
+                declaration = tree.root_node.named_children[0] if tree.root_node.named_children else None
+                if not tree.root_node.has_error and declaration is not None:
+                    body = _after(declaration, "=")
+                    self._trees.append(tree)  # the nodes live as long as their tree
+            self._bodies[key] = body
+        body = self._bodies[key]
+        return (names, body) if body is not None else None
+
+    def _higher_order(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+        """``map``, ``filter``, ``reduce``, ``toObject`` over a known array."""
+        expression = text(node, scope.file.source)
+        lambdas = [self._lambda(a, scope) for a in arg_nodes[1:]]
+        source = self.ev(arg_nodes[0], scope)
+        if isinstance(source, Unknown):
+            return source
+        if not isinstance(source, Arr):
+            return self.unknown(node, scope, f"{name}() of a non-array")
+
+        def apply(function: tuple[list[str], Node] | None, *values: Value) -> Value:
+            if function is None:
+                return self.unknown(node, scope, "the lambda is not understood")
+            names, body = function
+            return self.ev(body, scope.child(dict(zip(names, values, strict=False))))
+
+        if name == "map" and lambdas:
+            return Arr(tuple(apply(lambdas[0], item, Lit(i)) for i, item in enumerate(source.items)))
+        if name == "filter" and lambdas:
+            kept: list[Value] = []
+            for i, item in enumerate(source.items):
+                decided = ops.truth(apply(lambdas[0], item, Lit(i)))
+                if decided is None:
+                    return self.unknown(node, scope, "the filter is not static")
+                if decided:
+                    kept.append(item)
+            return Arr(tuple(kept))
+        if name == "reduce" and len(arg_nodes) == 3:
+            accumulator = self.ev(arg_nodes[1], scope)
+            function = self._lambda(arg_nodes[2], scope)
+            for i, item in enumerate(source.items):
+                accumulator = apply(function, accumulator, item, Lit(i))
+            return accumulator
+        if name == "toObject" and lambdas:
+            result: dict[str, Value] = {}
+            for item in source.items:
+                key = apply(lambdas[0], item)
+                if not isinstance(key, Lit) or not isinstance(key.value, str):
+                    return key if isinstance(key, Unknown) else self.unknown(node, scope, "a key is not text")
+                result[key.value] = apply(lambdas[1], item) if len(lambdas) > 1 else item
+            return Obj(result)
+        return Unknown(" ".join(expression.split())[:100], None, f"{name}() is not evaluated statically")
 
     def loop(self, node: Node, scope: Scope) -> tuple[list[Scope], Unknown | None, list[str]]:
         """One child scope per item of a ``[for …]`` (or one with the items unknown), with a label each."""

@@ -239,3 +239,97 @@ def union(values: list[Value], expression: str) -> Value:
             items.extend(i for i in v.items if not any(equals(i, j) for j in items))
         return Arr(tuple(items))
     return next((v for v in values if isinstance(v, Unknown)), Unknown(expression, None, "cannot merge"))
+
+
+def length(value: Value, expression: str) -> Value:
+    """Bicep/ARM ``length`` of an array, object or string."""
+    if isinstance(value, Arr | Obj):
+        return Lit(len(value.items))
+    if isinstance(value, Lit) and isinstance(value.value, str):
+        return Lit(len(value.value))
+    return value if isinstance(value, Unknown) else Unknown(expression, None, "length() of a scalar")
+
+
+def builtin(name: str, args: list[Value], expression: str) -> Value | None:
+    """The Bicep/ARM functions that need no context (``name`` casefolded), or None when ``name`` is not one."""
+    if name == "empty" and len(args) == 1:
+        return empty(args[0])
+    if name == "contains" and len(args) == 2:
+        return contains(args[0], args[1], expression)
+    if name in ("tolower", "toupper") and len(args) == 1:
+        arg = args[0]
+        if isinstance(arg, Lit) and isinstance(arg.value, str):
+            changed = arg.value.lower() if name == "tolower" else arg.value.upper()
+            return Lit(changed, None, arg.notes, arg.env)
+        return arg if isinstance(arg, Unknown) else Unknown(expression, None, "not a string")
+    if name == "concat":
+        if args and all(isinstance(a, Arr) for a in args):
+            return Arr(tuple(i for a in args if isinstance(a, Arr) for i in a.items))
+        return concat_text(args, expression)
+    if name == "union":
+        return union(args, expression)
+    if name == "coalesce":
+        return coalesce(args, expression)
+    if name == "string" and len(args) == 1 and isinstance(args[0], Lit) and isinstance(args[0].value, str):
+        return args[0]
+    if name == "items" and len(args) == 1:
+        if isinstance(args[0], Obj):
+            return Arr(tuple(Obj({"key": Lit(k), "value": v}) for k, v in args[0].items.items()))
+        return args[0] if isinstance(args[0], Unknown) else Unknown(expression, None, "items() of a non-object")
+    if name == "length" and len(args) == 1:
+        return length(args[0], expression)
+    if name == "array" and len(args) == 1:
+        # array(x): an array stays itself, anything else is wrapped
+        if isinstance(args[0], Unknown | Arr):
+            return args[0]
+        return Arr((args[0],))
+    if name in ("first", "last") and len(args) == 1:
+        arr = args[0]
+        if isinstance(arr, Arr):
+            if not arr.items:
+                return Lit(None)
+            return arr.items[0] if name == "first" else arr.items[-1]
+        return arr if isinstance(arr, Unknown) else Unknown(expression, None, f"{name}() of a non-array")
+    if name == "tryget" and len(args) >= 2:
+        # tryGet(object, key, …): null when a key is absent, instead of an error
+        current = args[0]
+        for key in args[1:]:
+            if isinstance(current, Lit) and current.value is None:
+                return current
+            if isinstance(current, Obj) and isinstance(key, Lit) and isinstance(key.value, str):
+                current = current.get(key.value) or Lit(None)
+            elif isinstance(current, Arr) and isinstance(key, Lit) and isinstance(key.value, int):
+                current = current.items[key.value] if 0 <= key.value < len(current.items) else Lit(None)
+            else:
+                return next((v for v in (current, key) if isinstance(v, Unknown)), None) or Unknown(
+                    expression, None, "cannot look it up"
+                )
+        return current
+    if name == "createobject" and len(args) % 2 == 0:
+        built: dict[str, Value] = {}
+        for key, value in zip(args[::2], args[1::2], strict=True):
+            if not isinstance(key, Lit) or not isinstance(key.value, str):
+                return key if isinstance(key, Unknown) else Unknown(expression, None, "a key is not text")
+            built[key.value] = value
+        return Obj(built)
+    if name == "createarray":
+        return Arr(tuple(args))
+    if name == "flatten" and len(args) == 1 and isinstance(args[0], Arr):
+        flat: list[Value] = []
+        for item in args[0].items:
+            if not isinstance(item, Arr):
+                return item if isinstance(item, Unknown) else Unknown(expression, None, "not an array of arrays")
+            flat.extend(item.items)
+        return Arr(tuple(flat))
+    if name == "range" and len(args) == 2:
+        start, count = args
+        if (
+            isinstance(start, Lit)
+            and isinstance(count, Lit)
+            and isinstance(start.value, int)
+            and isinstance(count.value, int)
+            and 0 <= count.value <= 10_000
+        ):
+            return Arr(tuple(Lit(start.value + i) for i in range(count.value)))
+        return next((v for v in args if isinstance(v, Unknown)), Unknown(expression, None, "range() not static"))
+    return None
