@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
+from shared.iac.bicep_syntax import Lost, prepare
 from shared.iac.jsonsrc import JsonDocument, yaml_value
 from shared.iac.model import (
     EVALUATION_ERRORS,
@@ -33,7 +34,6 @@ from shared.iac.model import (
     Value,
 )
 from shared.iac.source import SourceError, SourceText
-from shared.iac.bicep_syntax import Lost, prepare
 from shared.iac.treesitter import parse, text
 
 if TYPE_CHECKING:
@@ -78,12 +78,16 @@ class BicepFile:
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
     modules: list[ModuleDecl] = field(default_factory=list)
     using: str | None = None
-    data: bytes = b""  # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
+    data: bytes = (
+        b""  # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
+    )
     spreads: set[int] = field(default_factory=set)  # start bytes of `...x` items
     lost: list[Lost] = field(default_factory=list)  # statements the grammar could not read
     nullable: set[str] = field(default_factory=set)  # `param x T?` without a default: null unless given
     funcs: dict[str, Node] = field(default_factory=dict)  # user-defined functions
-    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # local name -> (path, name or *)
+    imports: dict[str, tuple[str, str | None]] = field(
+        default_factory=dict
+    )  # local name -> (path, name or *)
 
     @property
     def path(self) -> Path:
@@ -382,7 +386,11 @@ class Evaluator:
                     if isinstance(spread, Obj):
                         items.update(spread.items)
                     elif not (isinstance(spread, Lit) and spread.value is None):
-                        return spread if isinstance(spread, Unknown) else self.unknown(prop, scope, "not an object")
+                        return (
+                            spread
+                            if isinstance(spread, Unknown)
+                            else self.unknown(prop, scope, "not an object")
+                        )
                     continue
                 key_node = parts[0]
                 key = text(key_node, src) if key_node.type == "identifier" else _string_literal(key_node, src)
@@ -398,7 +406,11 @@ class Evaluator:
                 elif isinstance(element, Arr):  # `...x`: x's items, in place
                     elements.extend(element.items)
                 else:
-                    return element if isinstance(element, Unknown) else self.unknown(child, scope, "not an array")
+                    return (
+                        element
+                        if isinstance(element, Unknown)
+                        else self.unknown(child, scope, "not an array")
+                    )
             return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
         if kind == "identifier":
             return scope.lookup(text(node, src), node)
@@ -412,7 +424,7 @@ class Evaluator:
                 object_node is not None
                 and property_node is not None
                 and object_node.type == "identifier"
-                and scope.file.imports.get(text(object_node, src), ("", "")) [1] is None
+                and scope.file.imports.get(text(object_node, src), ("", ""))[1] is None
                 and text(object_node, src) not in scope.locals
             ):  # `ns.x` of `import * as ns from '…'`
                 return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
@@ -665,7 +677,9 @@ class Evaluator:
             return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"{path} not read")
         if name in target.vars:
             return Scope(self, target, {}, target.path.name).lookup(name, node)
-        return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"no variable {name} in {path}")
+        return Unknown(
+            where, file.source.byte_span(node.start_byte, node.end_byte), f"no variable {name} in {path}"
+        )
 
     def _lambda(self, argument: Node, scope: Scope) -> tuple[list[str], Node] | None:
         """(parameter names, body) of a lambda argument. tree-sitter-bicep 1.1 binds ``x => x.a`` as

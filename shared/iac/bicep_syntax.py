@@ -28,10 +28,14 @@ _STATEMENT = re.compile(
 )
 _DECLARED = re.compile(rb"(param|var|resource|module|output|type|func)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _EXTENSION = re.compile(rb"^[ \t]*(extension|provider)\b[^\n]*", re.MULTILINE)
-_TYPED_VAR = re.compile(rb"^([ \t]*var[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]+)([^=\n]*?[^=\s])([ \t]*=)", re.MULTILINE)
+_TYPED_VAR = re.compile(
+    rb"^([ \t]*var[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]+)([^=\n]*?[^=\s])([ \t]*=)", re.MULTILINE
+)
 # `param x T?` with no default: null when not given. tree-sitter-bicep 1.1 misreads a user type's `?` before an
 # `import`, so the `?` is blanked and the parameter remembered as nullable.
-_NULLABLE_PARAM = re.compile(rb"^param[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+[^=\n]*?(\?)[ \t]*(?://[^\n]*)?\r?$", re.MULTILINE)
+_NULLABLE_PARAM = re.compile(
+    rb"^param[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+[^=\n]*?(\?)[ \t]*(?://[^\n]*)?\r?$", re.MULTILINE
+)
 _ENDS_OPERAND = re.compile(rb"[A-Za-z0-9_)\]]")
 _RESOURCE_TYPE = re.compile(rb"resource(?:Input|Output)<'[^'\n]*'>(?:\.[A-Za-z_][A-Za-z0-9_]*)*(\?)?")
 

@@ -112,8 +112,6 @@ def _yaml_node(loader: object, node: object, source: SourceText) -> Value:
     span = None
     if node.style in ("'", '"') and len(raw) >= 2 and raw[1:-1] == str(value):
         span = source.span(start + 1, end - 1)
-    elif node.style is None and raw == str(value):
-        span = source.span(start, end)
-    elif node.style is None and isinstance(value, int | float) and not isinstance(value, bool):
+    elif node.style is None and (raw == str(value) or type(value) in (int, float)):
         span = source.span(start, end)
     return Lit(value, span)

@@ -275,7 +275,9 @@ def builtin(name: str, args: list[Value], expression: str) -> Value | None:
     if name == "items" and len(args) == 1:
         if isinstance(args[0], Obj):
             return Arr(tuple(Obj({"key": Lit(k), "value": v}) for k, v in args[0].items.items()))
-        return args[0] if isinstance(args[0], Unknown) else Unknown(expression, None, "items() of a non-object")
+        return (
+            args[0] if isinstance(args[0], Unknown) else Unknown(expression, None, "items() of a non-object")
+        )
     if name == "length" and len(args) == 1:
         return length(args[0], expression)
     if name == "array" and len(args) == 1:
@@ -318,7 +320,9 @@ def builtin(name: str, args: list[Value], expression: str) -> Value | None:
         flat: list[Value] = []
         for item in args[0].items:
             if not isinstance(item, Arr):
-                return item if isinstance(item, Unknown) else Unknown(expression, None, "not an array of arrays")
+                return (
+                    item if isinstance(item, Unknown) else Unknown(expression, None, "not an array of arrays")
+                )
             flat.extend(item.items)
         return Arr(tuple(flat))
     if name == "range" and len(args) == 2:
@@ -331,5 +335,7 @@ def builtin(name: str, args: list[Value], expression: str) -> Value | None:
             and 0 <= count.value <= 10_000
         ):
             return Arr(tuple(Lit(start.value + i) for i in range(count.value)))
-        return next((v for v in args if isinstance(v, Unknown)), Unknown(expression, None, "range() not static"))
+        return next(
+            (v for v in args if isinstance(v, Unknown)), Unknown(expression, None, "range() not static")
+        )
     return None
