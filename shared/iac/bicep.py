@@ -856,11 +856,25 @@ class BicepScanner:
             assert parsed is not None
             try:
                 for bound, where in self._parameter_sets(path):
-                    self._evaluate(parsed, bound, (where,) if where else (), depth=0)
+                    self._evaluate_switched(parsed, bound, (where,) if where else ())
             except EVALUATION_ERRORS as exc:
                 self._warn(
                     path, None, f"could not evaluate it ({type(exc).__name__}: {exc}); please report this"
                 )
+
+    def _evaluate_switched(self, file: BicepFile, bound: dict[str, Value], context: tuple[str, ...]) -> None:
+        """The deployment as it is by default, then each environment switch (``${USE_X=false}``) turned the other
+        way: deployments only the switch brings are listed as not deployed by default (never dropped silently)."""
+        start = len(self.pins)
+        self._evaluate(file, bound, context, depth=0)
+        seen = {_deployment_key(p) for p in self.pins[start:]}
+        for name, value in ops.switches(bound):
+            other, why = ops.flipped(value)
+            before = len(self.pins)
+            self._evaluate(file, {**bound, name: other}, (*context, why), depth=0)
+            extra = [p for p in self.pins[before:] if _deployment_key(p) not in seen]
+            seen.update(_deployment_key(p) for p in extra)
+            self.pins[before:] = extra
 
     def _parameter_sets(self, template: Path) -> list[tuple[dict[str, Value], str]]:
         """Each parameter file beside the template (a separate deployment each), or none."""
@@ -928,10 +942,12 @@ class BicepScanner:
             test_node = next((c for c in body.named_children if c.type == "parenthesized_expression"), None)
             test = self.evaluator.ev(test_node, scope) if test_node is not None else Lit(True)
             decided = ops.truth(test)
-            if decided is False:
-                return []
             inner = _object_of(body)
             src = scope.file.source
+            if decided is False:
+                condition = " ".join(text(test_node, src).split()) if test_node is not None else "(…)"
+                why = f"{ops.NOT_DEPLOYED}: if {condition[:80]} is false"
+                return [(inner, scope, why)] if inner is not None else []
             label = (
                 ""
                 if decided
@@ -1070,6 +1086,15 @@ class BicepScanner:
                         ),
                     )
                 )
+
+
+def _deployment_key(pin: Pin) -> tuple[object, ...]:
+    """One deployment, whatever notes its values carry: where it is declared, its name, model and version."""
+    return (
+        pin.file,
+        pin.line,
+        *(ops.plain(v) if v is not None else None for v in (pin.name, pin.model_name, pin.model_version)),
+    )
 
 
 def parameter_values(params: Obj, file_name: str) -> dict[str, Value]:

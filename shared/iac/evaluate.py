@@ -43,6 +43,7 @@ from shared.iac.model import (
     scalar_text,
     unknown_reason,
 )
+from shared.iac.values import disabled_reason
 
 DEFAULT_SKU = "Standard"  # ARM's default when a deployment names no SKU
 
@@ -168,6 +169,9 @@ def judge(
     pin_option = scalar_text(pin.upgrade_option)
     view = catalogs.view(region)
     notes: list[str] = []
+    disabled = disabled_reason(pin.context)
+    if disabled is not None:
+        notes.append(f"{disabled}; --fail-on counts it only with --include-disabled")
     if view.note:
         notes.append(view.note)
     if pin.sku is not None and scalar_text(pin.sku) is None:
@@ -408,8 +412,11 @@ def evaluate(
     return sorted(findings, key=lambda f: (str(f.file), f.line, f.name or "", f.model or ""))
 
 
-def matches(finding: Finding, kind: str, within_days: int | None) -> bool:
-    """Whether a finding trips ``--fail-on kind`` (``retiring`` includes retired: it is past its date)."""
+def matches(finding: Finding, kind: str, within_days: int | None, *, include_disabled: bool = False) -> bool:
+    """Whether a finding trips ``--fail-on kind`` (``retiring`` includes retired: it is past its date). A
+    deployment that is not deployed by default counts only with ``include_disabled``."""
+    if not include_disabled and disabled_reason(finding.pin.context) is not None:
+        return False
     if kind == DRIFT:
         return finding.status == DRIFT
     if kind == RETIRING:

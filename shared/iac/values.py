@@ -14,6 +14,11 @@ from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, 
 
 # azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
 # without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/
+# A pin whose ``context`` holds an entry starting with this is declared but switched off by default (a false
+# ``if``, ``count = 0``, an azd ``${USE_X=false}``): listed, and not failing the gate unless asked.
+NOT_DEPLOYED = "not deployed by default"
+MAX_FLIPS = 8  # boolean switches tried the other way, per template and parameter set
+
 _AZD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}")
 
 
@@ -339,3 +344,28 @@ def builtin(name: str, args: list[Value], expression: str) -> Value | None:
             (v for v in args if isinstance(v, Unknown)), Unknown(expression, None, "range() not static")
         )
     return None
+
+
+def disabled_reason(context: tuple[str, ...]) -> str | None:
+    """Why a pin is not deployed by default, from its context, or None."""
+    for entry in context:
+        at = entry.find(NOT_DEPLOYED)
+        if at >= 0:
+            return entry[at:]
+    return None
+
+
+def switches(bound: dict[str, Value]) -> list[tuple[str, Lit]]:
+    """Bound values an environment variable can turn the other way (azd ``${USE_X=false}``): (name, value)."""
+    found = []
+    for name, value in bound.items():
+        if isinstance(value, Lit) and value.env and truth(value) is not None:
+            found.append((name, value))
+    return found[:MAX_FLIPS]
+
+
+def flipped(value: Lit) -> tuple[Lit, str]:
+    """The switch turned the other way, and the context entry that says so."""
+    decided = truth(value)
+    why = f"{NOT_DEPLOYED}: only when {value.env}={'false' if decided else 'true'} (the default is {value.value})"
+    return Lit(not decided, None, value.notes, value.env), why
