@@ -174,8 +174,8 @@ def judge(
         notes.append(f"{disabled}; --fail-on counts it only with --include-disabled")
     if view.note:
         notes.append(view.note)
-    if pin.sku is not None and scalar_text(pin.sku) is None:
-        notes.append(unknown_reason(pin.sku, "the SKU") + f": dates for {DEFAULT_SKU}")
+    if view.note and region is None and pin.location is not None:
+        notes.append(unknown_reason(pin.location, "the region"))
     for value in (pin.model_name, pin.model_version):
         if isinstance(value, Lit):
             notes.extend(n for n in value.notes if "may override" in n or "may replace" in n)
@@ -203,6 +203,10 @@ def judge(
         notes.append(live_note)
 
     live_fields = {"live_version": live.model_version, "live_model": live.model_name} if live else {}
+    if pin.sku is not None and scalar_text(pin.sku) is None and model is not None and version is not None:
+        # dates differ by deployment type: a guessed SKU could call a retired deployment fine
+        detail = unknown_reason(pin.sku, "the SKU") + f": {model} {version} cannot be judged without it"
+        return make(status=UNKNOWN, catalog_status=UNKNOWN, detail=detail, **live_fields)
     if model is None or (pin.model_version is not None and version is None):
         what, value = (
             ("the model name", pin.model_name) if model is None else ("the version", pin.model_version)

@@ -1,0 +1,186 @@
+"""Bicep as teams write it today (the shapes met in azd templates and the AVM account module), on our own fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.iac.bicep import scan_bicep
+from shared.iac.bicep_syntax import rewrite
+from shared.iac.model import Lit, Pin, ScanWarning, Unknown, scalar_text
+from shared.iac.values import disabled_reason
+
+DEPLOYMENT = "Microsoft.CognitiveServices/accounts/deployments@2024-10-01"
+
+
+def _scan(folder: Path) -> tuple[list[Pin], list[ScanWarning]]:
+    pins, warnings, _ = scan_bicep(sorted(folder.rglob("*.bicep")))
+    return pins, warnings
+
+
+def _by_name(pins: list[Pin]) -> dict[str | None, Pin]:
+    return {scalar_text(p.name): p for p in pins}
+
+
+def _line(value: object) -> tuple[str, int]:
+    assert isinstance(value, Lit) and value.span is not None, value
+    return value.span.path.name, value.span.line
+
+
+def test_rewrites_keep_every_offset() -> None:
+    original = (
+        b"extension microsoftGraphV1\nvar y string = 'a'\n"
+        b"param p resourceInput<'Microsoft.X/y@2024-01-01'>.properties?\nvar s = { ...o, a: x!.b }\n"
+        b"var t = [ ...l ]\nvar q = 'it''s ... not a spread' // nor ... this\n"
+    )
+    data, spreads = rewrite(original)
+    assert len(data) == len(original)
+    assert b"extension" not in data and b"var y        = 'a'" in data
+    assert b"param p object" in data and b"resourceInput" not in data
+    assert original.index(b"...o") in spreads and original.index(b"...l") + 3 in spreads
+    assert b"x .b" in data  # the non-null assertion blanked
+    assert data.endswith(b"var q = 'it''s ... not a spread' // nor ... this\n")  # strings and comments kept
+
+
+def test_todays_syntax_is_evaluated(tmp_path: Path) -> None:
+    (tmp_path / "types.bicep").write_text(
+        "@export()\ntype deploymentType = {\n  name: string\n  model: { name: string, version: string? }\n}\n"
+        "@export()\nvar defaultSku = 'GlobalStandard'\n"
+        "@export()\nfunc deploymentName(model string, suffix string) string => '${model}-${suffix}'\n"
+    )
+    (tmp_path / "ai.yaml").write_text(
+        "deployments:\n  - name: chat\n    model:\n      name: gpt-4o\n      version: '2024-11-20'\n"
+        '  - name: embed\n    model:\n      name: text-embedding-3-large\n      version: "1"\n'
+    )
+    (tmp_path / "main.bicep").write_text(
+        f"""extension microsoftGraphV1
+import {{ deploymentType, defaultSku, deploymentName as named }} from 'types.bicep'
+import * as t from 'types.bicep'
+
+param extra deploymentType[]?
+param location string = 'eastus'
+var ai = loadYamlContent('ai.yaml')
+var fromYaml array = array(contains(ai, 'deployments') ? ai.deployments : [])
+var base object = {{ sku: {{ name: defaultSku }} }}
+var all = [
+  ...(extra ?? [])
+  ...map(fromYaml, d => {{ ...base, ...d }})
+]
+var kept = filter(all, d => d.model.name != 'text-embedding-3-large')
+var total = reduce(kept, 0, (count, d) => count + 1)
+func suffix(n int) string => 'v${{n}}'
+
+resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {{
+  name: 'oai-${{t.defaultSku}}'
+  location: location
+}}
+
+resource d '{DEPLOYMENT}' = [for (item, i) in kept: {{
+  parent: account
+  name: named(item.name, suffix(total))
+  properties: {{
+    model: {{ format: 'OpenAI', name: item.model.name, version: item.model.?version ?? 'latest' }}
+  }}
+  sku: item.?sku!
+}}]
+
+resource m '{DEPLOYMENT}' = [for entry in items({{ mini: 'gpt-4o-mini' }}): {{
+  parent: account
+  name: entry.key
+  properties: {{ model: union({{ format: 'OpenAI' }}, {{ name: entry.value, version: '2024-07-18' }}) }}
+}}]
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    by_name = _by_name(pins)
+    assert set(by_name) == {"chat-v1", "mini"}  # the embedding was filtered out; `extra` is null: nothing
+    chat = by_name["chat-v1"]
+    assert scalar_text(chat.model_version) == "2024-11-20"
+    assert _line(chat.model_version) == ("ai.yaml", 5)  # the pin is where it is written: fixable in the YAML
+    assert scalar_text(chat.sku) == "GlobalStandard" and _line(chat.sku) == ("types.bicep", 7)
+    assert scalar_text(chat.account) == "oai-GlobalStandard" and scalar_text(chat.location) == "eastus"
+    assert scalar_text(by_name["mini"].model_name) == "gpt-4o-mini"
+
+
+def test_a_statement_the_grammar_cannot_read_costs_that_statement_only(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""param version string = '2024-08-06'
+var broken = )
+param name string = 'chat'
+resource a '{DEPLOYMENT}' = {{
+  name: 'acct/${{name}}'
+  properties: {{ model: {{ format: 'OpenAI', name: 'gpt-4o', version: version }} }}
+}}
+param model string = ]
+resource b '{DEPLOYMENT}' = {{
+  name: 'acct/other'
+  properties: {{ model: {{ format: 'OpenAI', name: model, version: version }} }}
+}}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    by_name = _by_name(pins)
+    assert scalar_text(by_name["chat"].model_version) == "2024-08-06"
+    lost = by_name["other"].model_name
+    assert isinstance(lost, Unknown) and lost.reason == "syntax error at main.bicep:8"
+    assert [(w.line, w.message.split(":")[0] + ":" + w.message.split(":")[1]) for w in warnings] == [
+        (2, "syntax error at main.bicep:2"),
+        (8, "syntax error at main.bicep:8"),
+    ]
+    assert "`var broken` not read" in warnings[0].message
+
+
+def test_a_module_called_with_no_deployments_yields_nothing(tmp_path: Path) -> None:
+    (tmp_path / "account").mkdir()
+    (tmp_path / "account" / "main.bicep").write_text(
+        f"""type deploymentType = {{ name: string, model: object }}
+param deployments deploymentType[]?
+import {{ lockType }} from 'br/public:avm/utl/types/avm-common-types:0.6.0'
+param lock lockType?
+resource a 'Microsoft.CognitiveServices/accounts@2024-10-01' = {{
+  name: 'x'
+}}
+resource d '{DEPLOYMENT}' = [for dep in (deployments ?? []): {{
+  parent: a
+  name: dep.name
+  properties: {{ model: dep.model }}
+}}]
+"""
+    )
+    (tmp_path / "test.bicep").write_text(
+        "module none 'account/main.bicep' = {\n  name: 'none'\n}\n"
+        "module one 'account/main.bicep' = {\n  name: 'one'\n  params: {\n    deployments: [\n"
+        "      { name: 'chat', model: { format: 'OpenAI', name: 'gpt-4o', version: '2024-11-20' } }\n"
+        "    ]\n  }\n}\n"
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    assert [scalar_text(p.name) for p in pins] == ["chat"]
+
+
+def test_a_switch_off_by_default_is_listed_not_dropped(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""param useEval bool
+param evalVersion string
+var chat = [{{ name: 'chat', model: {{ format: 'OpenAI', name: 'gpt-4o', version: '2024-11-20' }} }}]
+var evaluation = {{ name: 'eval', model: {{ format: 'OpenAI', name: 'gpt-4', version: evalVersion }} }}
+var all = useEval ? union([evaluation], chat) : chat
+resource d '{DEPLOYMENT}' = [for x in all: {{
+  name: 'acct/${{x.name}}'
+  properties: {{ model: x.model }}
+}}]
+"""
+    )
+    (tmp_path / "main.parameters.json").write_text(
+        '{"parameters": {"useEval": {"value": "${USE_EVAL=false}"},\n'
+        ' "evalVersion": {"value": "${EVAL_VERSION=turbo-2024-04-09}"}}}\n'
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    by_name = _by_name(pins)
+    assert set(by_name) == {"chat", "eval"}
+    assert disabled_reason(by_name["chat"].context) is None
+    assert disabled_reason(by_name["eval"].context) == (
+        "not deployed by default: only when USE_EVAL=true (the default is false)"
+    )
+    assert _line(by_name["eval"].model_version) == ("main.parameters.json", 2)
