@@ -844,7 +844,7 @@ class TerraformScanner:
                 # listed as not deployed by default rather than dropped
                 why = f"{ops.NOT_DEPLOYED}: {'for_each' if for_each is not None else 'count'} = "
                 why += f"{_text(switch, block.source)[:80]} is empty"
-                return [(inner, f"{why}; {label}" if label else why) for inner, label in other]
+                return [(inner, f"{label}; {why}" if label else why) for inner, label in other]
         if for_each is not None:
             label = _text(for_each, block.source)
             collection = confine.bounded_loop(self.evaluator.ev(for_each, block.source, scope), label)
