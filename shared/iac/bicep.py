@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNTS = "microsoft.cognitiveservices/accounts"
-AVM_ACCOUNT = "avm/res/cognitive-services/account"  # the Azure Verified Module for accounts and deployments
+# Azure Verified Modules (registry ``br/public:``) by their documented deployments parameter
+AVM_MODULES = {
+    "avm/res/cognitive-services/account": "deployments",
+    "avm/ptn/ai-ml/ai-foundry": "aiModelDeployments",
+}
 MAX_MODULE_DEPTH = 12
 MAX_CALL_DEPTH = 16  # user-defined functions calling each other
 LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
@@ -1019,12 +1023,14 @@ class BicepScanner:
     ) -> None:
         src = file.source
         line = src.line_of(src.char_offset(module.node.start_byte))
-        if AVM_ACCOUNT in module.path.casefold():
-            self._avm(module, scope, context, line)
+        known = next((m for m in AVM_MODULES if m in module.path.casefold()), None)
+        if known is not None:
+            self._avm(module, scope, context, line, AVM_MODULES[known])
             return
         target = _local_module(file.path, module.path)
         if target is None:
-            return  # a registry or template-spec module: its source is not here
+            self._registry(module, scope, context, line)
+            return
         refused = confine.refusal(f"module {module.symbol} '{module.path}'", target)  # confinement
         if refused is not None:
             self._warn(file.path, line, refused)
@@ -1048,32 +1054,79 @@ class BicepScanner:
             )
             self._evaluate(called, bound, (*context, step), depth + 1)
 
-    def _avm(self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int) -> None:
-        """The AVM account module: ``params.deployments`` items have the deployment resource's shape, flattened."""
+    def _registry(self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int) -> None:
+        """A registry or template-spec module whose code is not here: given something that looks like model
+        deployments, an ``unknown`` pin naming it; otherwise a warning (never silent)."""
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
-            account = _field(body, "params", "name") or Unknown("name", None, "absent")
+            params = _field(body, "params")
+            given = (
+                [k for k, v in params.items.items() if ops.looks_like_deployments(k, v)]
+                if isinstance(params, Obj)
+                else []
+            )
+            if not given:
+                self._warn(
+                    src.path,
+                    line,
+                    f"module {module.symbol}: {module.path} not read (its code is not here; it is given no "
+                    "model deployments)",
+                )
+                continue
+            unknown = Unknown(
+                f"module {module.symbol} {given[0]}",
+                src.byte_span(module.node.start_byte, module.node.end_byte),
+                f"{module.path}: its code is not here (scan the module's source)",
+            )
+            self.pins.append(
+                Pin(
+                    kind="bicep",
+                    file=src.path,
+                    line=line,
+                    name=unknown,
+                    account=unknown,
+                    location=unknown,
+                    model_format=None,
+                    model_name=unknown,
+                    model_version=unknown,
+                    sku=None,
+                    upgrade_option=None,
+                    context=tuple(c for c in (*context, f"module {module.symbol}", label) if c),
+                )
+            )
+
+    def _avm(
+        self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int, parameter: str
+    ) -> None:
+        """An AVM module's documented deployments parameter: items with the deployment resource's shape,
+        flattened (``name``, ``model``, ``sku``, ``versionUpgradeOption``)."""
+        src = scope.file.source
+        for obj_node, inner, label in self._instances(module.body, scope):
+            body = self.evaluator.ev(obj_node, inner)
+            account = _field(body, "params", "name") or Unknown(
+                "name", None, f"{module.path} names its account itself"
+            )
             location = _field(body, "params", "location") or Unknown(
                 "location", None, "the AVM module defaults to resourceGroup().location"
             )
-            deployments = _field(body, "params", "deployments")
+            deployments = _field(body, "params", parameter)
             items: list[tuple[Value, str]]
             if isinstance(deployments, Arr):
-                items = [(d, f"deployments[{i}]") for i, d in enumerate(deployments.items)]
+                items = [(d, f"{parameter}[{i}]") for i, d in enumerate(deployments.items)]
             elif deployments is None:
                 continue
             else:
-                items = [(deployments, "deployments")]
+                items = [(deployments, parameter)]
             for item, where in items:
                 self.pins.append(
                     Pin(
                         kind="bicep",
                         file=src.path,
                         line=line,
+                        # the account module's default: '${name}-deployments'
                         name=_field(item, "name")
-                        or _field(item, "model", "name")
-                        or Unknown("name", None, "absent"),
+                        or ops.concat_text([account, Lit("-deployments")], "'${name}-deployments'"),
                         account=account,
                         location=location,
                         model_format=_field(item, "model", "format"),

@@ -1005,7 +1005,7 @@ class TerraformScanner:
             if documented is not None:
                 self._documented(documented, arguments, call, (*context, step))
                 continue
-            given = [k for k, v in arguments.items() if _looks_like_deployments(k, v)]
+            given = [k for k, v in arguments.items() if ops.looks_like_deployments(k, v)]
             if not given:
                 self._warn(
                     call.source.path,
@@ -1159,30 +1159,6 @@ REGISTRY_MODULES = {
         default_upgrade="OnceNewDefaultVersionAvailable",
     ),
 }
-
-
-def _looks_like_deployments(key: str, value: Value) -> bool:
-    """Whether a registry module argument is plausibly model deployments (so an unread module matters)."""
-    if "deployment" in key.casefold() or "model" in key.casefold():
-        return ops.is_empty(value) is not True
-    found = False
-
-    def walk(v: Value, depth: int) -> None:
-        nonlocal found
-        if found or depth > 4:
-            return
-        if isinstance(v, Obj):
-            if any(k.casefold() in ("model", "model_name") for k in v.items):
-                found = True
-                return
-            for item in v.items.values():
-                walk(item, depth + 1)
-        elif isinstance(v, Arr):
-            for item in v.items:
-                walk(item, depth + 1)
-
-    walk(value, 0)
-    return found
 
 
 def _account(reference: Value | None) -> tuple[Value, Value]:

@@ -369,3 +369,20 @@ def flipped(value: Lit) -> tuple[Lit, str]:
     decided = truth(value)
     why = f"{NOT_DEPLOYED}: only when {value.env}={'false' if decided else 'true'} (the default is {value.value})"
     return Lit(not decided, None, value.notes, value.env), why
+
+
+def looks_like_deployments(key: str, value: Value) -> bool:
+    """Whether an argument of a module whose code is not here plausibly carries model deployments."""
+    if "deployment" in key.casefold() or "model" in key.casefold():
+        return is_empty(value) is not True
+    pending: list[tuple[Value, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, Obj):
+            if any(k.casefold() in ("model", "model_name") for k in current.items):
+                return True
+            if depth < 4:
+                pending.extend((v, depth + 1) for v in current.items.values())
+        elif isinstance(current, Arr) and depth < 4:
+            pending.extend((v, depth + 1) for v in current.items)
+    return False
