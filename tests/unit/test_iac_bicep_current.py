@@ -184,3 +184,56 @@ resource d '{DEPLOYMENT}' = [for x in all: {{
         "not deployed by default: only when USE_EVAL=true (the default is false)"
     )
     assert _line(by_name["eval"].model_version) == ("main.parameters.json", 2)
+
+
+def test_registry_modules_by_their_documented_parameter_or_never_silent(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        """module foundry 'br/public:avm/ptn/ai-ml/ai-foundry:0.4.0' = {
+  name: 'foundry'
+  params: {
+    baseName: 'chat'
+    location: 'eastus'
+    aiModelDeployments: [
+      { name: 'chat', model: { format: 'OpenAI', name: 'gpt-4o-mini', version: '2024-07-18' }, sku: { name: 'GlobalStandard', capacity: 10 } }
+    ]
+  }
+}
+module account 'br/public:avm/res/cognitive-services/account:0.13.0' = {
+  name: 'account'
+  params: {
+    name: 'oai'
+    kind: 'OpenAI'
+    deployments: [ { model: { format: 'OpenAI', name: 'gpt-4o', version: '2024-11-20' } } ]
+  }
+}
+module monitoring 'br/public:avm/ptn/azd/monitoring:0.2.1' = {
+  name: 'monitoring'
+  params: { logAnalyticsName: 'log' }
+}
+module custom 'ts/contoso:ai:1.0' = {
+  name: 'custom'
+  params: { modelDeployments: [ { name: 'x' } ] }
+}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert [(w.line, w.message) for w in warnings] == [
+        (
+            19,
+            "module monitoring: br/public:avm/ptn/azd/monitoring:0.2.1 not read (its code is not here; it is "
+            "given no model deployments)",
+        )
+    ]
+    by_name = _by_name(pins)
+    chat = by_name["chat"]
+    assert (scalar_text(chat.model_version), scalar_text(chat.sku), scalar_text(chat.location)) == (
+        "2024-07-18",
+        "GlobalStandard",
+        "eastus",
+    )
+    assert isinstance(chat.account, Unknown)  # the pattern names its account itself
+    assert scalar_text(by_name["oai-deployments"].model_name) == "gpt-4o"  # the account module's default name
+    (custom,) = [p for p in pins if isinstance(p.name, Unknown)]
+    assert isinstance(custom.model_version, Unknown)
+    assert custom.model_version.expression == "module custom modelDeployments"
+    assert "ts/contoso:ai:1.0: its code is not here" in custom.model_version.reason
