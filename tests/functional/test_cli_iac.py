@@ -265,3 +265,18 @@ def test_the_demo_scans_the_bundled_sample_repository() -> None:
     # the CLI on the same folder agrees
     code, cli = run("iac", "scan", str(SAMPLE_REPO), "--root", str(SAMPLE_REPO))
     assert code == 0 and "1 retired, 7 retiring" in cli
+
+
+def test_a_deployment_off_by_default_fails_the_gate_only_with_include_disabled(workdir: Path) -> None:
+    catalog = str(write_catalog(workdir / "catalog.json"))
+    (workdir / "main.bicep").write_text(
+        "param useLegacy bool = false\n"
+        "resource legacy 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = if (useLegacy) {\n"
+        "  name: 'oai/legacy'\n"
+        "  properties: { model: { format: 'OpenAI', name: 'gpt-35-turbo', version: '0613' } }\n"
+        "}\n"
+    )
+    scan = ("iac", "scan", str(workdir / "main.bicep"), "--catalog-file", catalog, "--fail-on", "retired")
+    code, text = run(*scan)
+    assert code == 0 and "not deployed by default: if (useLegacy) is false" in text
+    assert run(*scan, "--include-disabled")[0] == 1
