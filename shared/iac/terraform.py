@@ -74,6 +74,11 @@ class Module:
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     calls: list[Block] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # files not read: "syntax error at variables.tf:12"
+
+    def undeclared(self, what: str) -> str:
+        """Why a name is missing: not declared, or perhaps declared in a file that did not parse."""
+        return f"{what} (or lost to a {', '.join(self.broken)})" if self.broken else what
 
 
 def _is_tree(node: object) -> bool:
@@ -161,6 +166,9 @@ def load_module(directory: Path, warn: Callable[[Path, int | None, str], None]) 
             continue
         except HclError as exc:
             warn(path, exc.line, f"{exc}; the deployments in this file are not scanned")
+            module.broken.append(
+                f"syntax error at {path.name}:{exc.line}" if exc.line else f"{path.name} unreadable"
+            )
             continue
         body = _trees(tree)[0] if _trees(tree) else None
         if body is None:
@@ -385,7 +393,9 @@ class Evaluator:
             name, rest = rest[0], rest[1:]
             local = module.locals.get(name)
             if local is None:
-                return Unknown(expression, _span(node, source), f"local.{name} is not declared")
+                return Unknown(
+                    expression, _span(node, source), module.undeclared(f"local.{name} is not declared")
+                )
             value = scope.cached(
                 f"local.{name}", lambda: self.ev(local.tree, local.source, scope.root), expression
             )
@@ -394,7 +404,7 @@ class Evaluator:
             value = (
                 self._resource(block, f"data.{rest[0]}", scope)
                 if block
-                else Unknown(expression, None, "not declared")
+                else Unknown(expression, None, module.undeclared("not declared"))
             )
             rest = rest[2:]
         elif head == "module" and len(rest) >= 2:
@@ -413,7 +423,7 @@ class Evaluator:
             value = self._resource(block, head, scope)
             rest = rest[1:]
         else:
-            return Unknown(expression, _span(node, source), "not declared")
+            return Unknown(expression, _span(node, source), module.undeclared("not declared"))
         for attr in rest:
             value = self._member(value, attr, expression)
         if isinstance(value, Unknown) and value.span is None:
@@ -425,7 +435,7 @@ class Evaluator:
         if name in scope.bound:
             value = scope.bound[name]
         elif name not in module.variables:
-            return Unknown(expression, None, f"variable {name} is not declared")
+            return Unknown(expression, None, module.undeclared(f"variable {name} is not declared"))
         else:
             default = module.variables[name]
             if default is None:

@@ -194,3 +194,26 @@ resource "azurerm_cognitive_deployment" "eval" {
     assert disabled_reason(by_name["eval"].context) == (
         "not deployed by default: count = var.use_eval ? 1 : 0 is empty"
     )
+
+
+def test_a_variable_lost_to_a_syntax_error_says_so(tmp_path: Path) -> None:
+    (tmp_path / "variables.tf").write_text('variable "chat_version" {\n  default = "2024-11-20"\n\n')
+    (tmp_path / "main.tf").write_text(
+        """resource "azurerm_cognitive_deployment" "chat" {
+  name                 = "chat"
+  cognitive_account_id = "/subscriptions/s/resourceGroups/r/providers/Microsoft.CognitiveServices/accounts/oai"
+  model {
+    format  = "OpenAI"
+    name    = "gpt-4o"
+    version = var.chat_version
+  }
+}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert len(warnings) == 1 and warnings[0].startswith("variables.tf:")
+    (pin,) = pins
+    assert isinstance(pin.model_version, Unknown)
+    assert pin.model_version.reason.startswith(
+        "variable chat_version is not declared (or lost to a syntax error at"
+    )
