@@ -339,6 +339,8 @@ class Evaluator:
                 self.warn(path, None, str(exc))
                 parsed = None
             for lost in parsed.lost if parsed is not None else []:
+                if lost.header.startswith("type "):
+                    continue  # a type declares no value and no deployment: nothing is missed
                 self.warn(
                     path,
                     lost.line,

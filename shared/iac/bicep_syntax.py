@@ -36,6 +36,8 @@ _TYPED_VAR = re.compile(
 _NULLABLE_PARAM = re.compile(
     rb"^param[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+[^=\n]*?(\?)[ \t]*(?://[^\n]*)?\r?$", re.MULTILINE
 )
+_IMPORT_LIST = re.compile(rb"^import[ \t]*\{([^}]*)\}", re.MULTILINE)
+_LEADING_PIPE = re.compile(rb"\(\s*(\|)")
 _ENDS_OPERAND = re.compile(rb"[A-Za-z0-9_)\]]")
 _RESOURCE_TYPE = re.compile(rb"resource(?:Input|Output)<'[^'\n]*'>(?:\.[A-Za-z_][A-Za-z0-9_]*)*(\?)?")
 
@@ -59,7 +61,7 @@ class Prepared:
 
 
 def _code_flags(data: bytes) -> bytearray:
-    """1 for each byte of code, 0 inside strings and comments (interpolations ``${…}`` are code)."""
+    """1 for each byte of code, 2 inside a string, 0 in comments and quotes (interpolations ``${…}`` are code)."""
     flags = bytearray(len(data))
     i, n = 0, len(data)
     braces: list[int] = []  # brace depth at which each open interpolation returns to its string
@@ -68,10 +70,12 @@ def _code_flags(data: bytes) -> bytearray:
     while i < n:
         c = data[i]
         if in_string:
+            flags[i] = 2
             if c == 0x5C:  # backslash escape
                 i += 2
                 continue
             if c == 0x27:  # closing quote
+                flags[i] = 0
                 in_string = False
                 i += 1
                 continue
@@ -120,7 +124,7 @@ def _blank(data: bytearray, start: int, end: int) -> None:
 def nullable_parameters(original: bytes) -> set[str]:
     """Parameters declared ``param x T?`` without a default (null when the caller gives none)."""
     flags = _code_flags(original)
-    return {m.group(1).decode() for m in _NULLABLE_PARAM.finditer(original) if flags[m.start()]}
+    return {m.group(1).decode() for m in _NULLABLE_PARAM.finditer(original) if flags[m.start()] == 1}
 
 
 def rewrite(original: bytes) -> tuple[bytes, set[int]]:
@@ -128,11 +132,17 @@ def rewrite(original: bytes) -> tuple[bytes, set[int]]:
     data = bytearray(original)
     flags = _code_flags(original)
     for m in _NULLABLE_PARAM.finditer(original):
-        if flags[m.start()]:
+        if flags[m.start()] == 1:
             data[m.start(2)] = 0x20
 
     def code(at: int) -> bool:
         return at < len(flags) and flags[at] == 1
+
+    for i in range(len(original) - 1):
+        # tree-sitter-bicep 1.1 reads `//` right after a string's quote or an interpolation as a comment; the
+        # values come from the original text, so the tree only needs to see a string
+        if flags[i] == 2 and flags[i + 1] == 2 and original[i] == 0x2F and original[i + 1] == 0x2F:
+            data[i] = ord("_")
 
     for m in _EXTENSION.finditer(original):
         if code(m.start(1)):
@@ -144,10 +154,17 @@ def rewrite(original: bytes) -> tuple[bytes, set[int]]:
         if code(m.start()):
             replacement = b"object" + (b"?" if m.group(1) else b"")
             data[m.start() : m.end()] = replacement.ljust(m.end() - m.start())
+    for m in _IMPORT_LIST.finditer(original):  # one name a line: the grammar wants commas
+        if code(m.start()):
+            for newline in re.finditer(rb"(?<=[A-Za-z0-9_])([ \t]*)\n(?=\s*[A-Za-z_])", m.group(1)):
+                data[m.start(1) + newline.end() - 1] = ord(",")
+    for m in _LEADING_PIPE.finditer(original):  # a union type written `( | 'a' | 'b')`
+        if code(m.start(1)):
+            data[m.start(1)] = 0x20
     spreads: set[int] = set()
     stack: list[int] = []
     for i, c in enumerate(original):
-        if not flags[i]:
+        if flags[i] != 1:
             continue
         if c == 0x21 and i > 0 and _ENDS_OPERAND.match(original, i - 1) and not original.startswith(b"!=", i):
             data[i] = 0x20  # the non-null assertion `x!` changes no value
@@ -183,7 +200,9 @@ def _first_error(root: Node) -> int | None:
 
 def _statement_bounds(data: bytes, flags: bytearray, offset: int) -> tuple[int, int]:
     """The top-level statement around a byte: from its first decorator to the next statement's start."""
-    starts = [m.start() for m in _STATEMENT.finditer(data) if flags[m.start(1)] and m.start(1) == m.start()]
+    starts = [
+        m.start() for m in _STATEMENT.finditer(data) if flags[m.start(1)] == 1 and m.start(1) == m.start()
+    ]
     before = [s for s in starts if s <= offset]
     start = before[-1] if before else 0
     # decorators above belong to it

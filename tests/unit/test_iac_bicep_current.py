@@ -41,6 +41,31 @@ def test_rewrites_keep_every_offset() -> None:
     assert data.endswith(b"var q = 'it''s ... not a spread' // nor ... this\n")  # strings and comments kept
 
 
+def test_what_else_the_grammar_misreads_is_read(tmp_path: Path) -> None:
+    (tmp_path / "types.bicep").write_text("@export()\nvar version = '2024-11-20'\n")
+    (tmp_path / "main.bicep").write_text(
+        f"""import {{
+  version
+}} from 'types.bicep'
+type tier = (
+  | 'Standard'
+  | 'GlobalStandard')
+param sku tier = 'GlobalStandard'
+var parts = split(true ? 'oai/chat' : '///', '/')
+resource d '{DEPLOYMENT}' = {{
+  name: 'oai/chat'
+  sku: {{ name: sku }}
+  properties: {{ model: {{ format: 'OpenAI', name: 'gpt-4o', version: version }} }}
+}}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    (pin,) = pins
+    assert (scalar_text(pin.model_version), scalar_text(pin.sku)) == ("2024-11-20", "GlobalStandard")
+    assert _line(pin.model_version) == ("types.bicep", 2)
+
+
 def test_todays_syntax_is_evaluated(tmp_path: Path) -> None:
     (tmp_path / "types.bicep").write_text(
         "@export()\ntype deploymentType = {\n  name: string\n  model: { name: string, version: string? }\n}\n"
