@@ -60,6 +60,7 @@ class ResourceDecl:
     node: Node
     body: Node | None  # object, for_statement or if_statement
     parent: ResourceDecl | None
+    existing: bool = False  # `existing`: a reference to a deployment made elsewhere, not one this file makes
 
 
 @dataclass
@@ -152,7 +153,8 @@ def _declare(file: BicepFile, node: Node, parent: ResourceDecl | None) -> None:
         if parent is not None and "/" not in type_name:
             type_name = f"{parent.type}/{type_name}"
         body = _after(node, "=")
-        decl = ResourceDecl(text(named[0], file.source), type_name, node, body, parent)
+        existing = any(c.type == "existing" for c in node.children)
+        decl = ResourceDecl(text(named[0], file.source), type_name, node, body, parent, existing)
         file.resources[decl.symbol] = decl
         for nested in _nested_resources(body):
             _declare(file, nested, decl)
@@ -933,7 +935,7 @@ class BicepScanner:
     ) -> None:
         scope = Scope(self.evaluator, file, bound, file.path.name)
         for decl in file.resources.values():
-            if decl.type == DEPLOYMENTS:
+            if decl.type == DEPLOYMENTS and not decl.existing:
                 self._deployment(decl, scope, context)
         for module in file.modules:
             self._module(file, module, scope, context, depth)

@@ -137,6 +137,9 @@ resource a '{DEPLOYMENT}' = {{
   properties: {{ model: {{ format: 'OpenAI', name: 'gpt-4o', version: version }} }}
 }}
 param model string = ]
+resource made 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' existing = {{
+  name: 'acct/made-elsewhere'
+}}
 resource b '{DEPLOYMENT}' = {{
   name: 'acct/other'
   properties: {{ model: {{ format: 'OpenAI', name: model, version: version }} }}
@@ -145,6 +148,7 @@ resource b '{DEPLOYMENT}' = {{
     )
     pins, warnings = _scan(tmp_path)
     by_name = _by_name(pins)
+    assert set(by_name) == {"chat", "other"}  # an `existing` deployment is made elsewhere: not a pin here
     assert scalar_text(by_name["chat"].model_version) == "2024-08-06"
     lost = by_name["other"].model_name
     assert isinstance(lost, Unknown) and lost.reason == "syntax error at main.bicep:8"
