@@ -330,6 +330,8 @@ def builtin(name: str, args: list[Value], expression: str) -> Value | None:
                 )
             flat.extend(item.items)
         return Arr(tuple(flat))
+    if name in ("split", "replace", "join", "startswith", "endswith") and args:
+        return _text_function(name, args, expression)
     if name == "range" and len(args) == 2:
         start, count = args
         if (
@@ -386,3 +388,27 @@ def looks_like_deployments(key: str, value: Value) -> bool:
         elif isinstance(current, Arr) and depth < 4:
             pending.extend((v, depth + 1) for v in current.items)
     return False
+
+
+def _text_function(name: str, args: list[Value], expression: str) -> Value:
+    """``split``, ``replace``, ``join``, ``startsWith``, ``endsWith`` over known text."""
+    unknown = next((a for a in args if isinstance(a, Unknown)), None)
+    if unknown is not None:
+        return unknown
+    if name == "join" and len(args) == 2 and isinstance(args[0], Arr) and isinstance(args[1], Lit):
+        parts = [p.value for p in args[0].items if isinstance(p, Lit) and isinstance(p.value, str)]
+        if len(parts) == len(args[0].items) and isinstance(args[1].value, str):
+            return Lit(args[1].value.join(parts))
+        return Unknown(expression, None, "join() of non-text")
+    texts = [a.value if isinstance(a, Lit) and isinstance(a.value, str) else None for a in args]
+    if None in texts:
+        return Unknown(expression, None, f"{name}() of non-text")
+    text = [t for t in texts if t is not None]
+    if name == "split" and len(text) == 2:
+        return Arr(tuple(Lit(piece) for piece in text[0].split(text[1])))
+    if name == "replace" and len(text) == 3:
+        return Lit(text[0].replace(text[1], text[2]))
+    if name in ("startswith", "endswith") and len(text) == 2:
+        first, second = text[0].casefold(), text[1].casefold()
+        return Lit(first.startswith(second) if name == "startswith" else first.endswith(second))
+    return Unknown(expression, None, f"{name}() is not evaluated statically")

@@ -266,3 +266,21 @@ module custom 'ts/contoso:ai:1.0' = {
     assert isinstance(custom.model_version, Unknown)
     assert custom.model_version.expression == "module custom modelDeployments"
     assert "ts/contoso:ai:1.0: its code is not here" in custom.model_version.reason
+
+
+def test_text_functions_in_names(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""param model string = 'gpt-4o-mini'
+var family = split(model, '-')[1]
+resource d '{DEPLOYMENT}' = {{
+  name: 'oai/${{join([family, replace(model, '-', '')], '_')}}'
+  properties: {{
+    model: {{ format: 'OpenAI', name: model, version: startsWith(model, 'GPT') ? '2024-07-18' : 'none' }}
+  }}
+}}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    (pin,) = pins
+    assert (scalar_text(pin.name), scalar_text(pin.model_version)) == ("4o_gpt4omini", "2024-07-18")
