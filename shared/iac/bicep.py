@@ -83,16 +83,14 @@ class BicepFile:
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
     modules: list[ModuleDecl] = field(default_factory=list)
     using: str | None = None
-    data: bytes = (
-        b""  # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
-    )
+    # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
+    data: bytes = b""
     spreads: set[int] = field(default_factory=set)  # start bytes of `...x` items
     lost: list[Lost] = field(default_factory=list)  # statements the grammar could not read
     nullable: set[str] = field(default_factory=set)  # `param x T?` without a default: null unless given
     funcs: dict[str, Node] = field(default_factory=dict)  # user-defined functions
-    imports: dict[str, tuple[str, str | None]] = field(
-        default_factory=dict
-    )  # local name -> (path, name or *)
+    # imported names: local name -> (path, exported name), or (path, None) for `import * as ns`
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -347,7 +345,7 @@ class Evaluator:
                     path,
                     lost.line,
                     f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read (the rest of the file "
-                    "is); a deployment it declares is missed",
+                    "is); what it declares is missing",
                 )
             self._files[key] = parsed
         return self._files[key]
