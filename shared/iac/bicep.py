@@ -32,6 +32,7 @@ from shared.iac.model import (
     Span,
     Unknown,
     Value,
+    scalar_text,
 )
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import parse, text
@@ -836,6 +837,7 @@ class BicepScanner:
         self.evaluator = Evaluator(self._warn)
         self.files_read: set[Path] = set()
         self._warned: set[tuple[Path, int | None, str]] = set()
+        self._compiled_cache: dict[Path, tuple[Path, Obj] | None] = {}
 
     def _warn(self, path: Path, line: int | None, message: str) -> None:
         key = (path.resolve(), line, message)
@@ -935,6 +937,9 @@ class BicepScanner:
         for decl in file.resources.values():
             if decl.type == DEPLOYMENTS and not decl.existing:
                 self._deployment(decl, scope, context)
+        for lost in file.lost:
+            if lost.header.startswith("resource ") and lost.name is not None:
+                self._lost_deployment(lost, scope, context)
         for module in file.modules:
             self._module(file, module, scope, context, depth)
 
@@ -975,8 +980,12 @@ class BicepScanner:
     def _deployment(self, decl: ResourceDecl, scope: Scope, context: tuple[str, ...]) -> None:
         src = scope.file.source
         line = src.line_of(src.char_offset(decl.node.start_byte))
-        for obj_node, inner, label in self._instances(decl.body, scope):
+        instances = self._instances(decl.body, scope)
+        compiled = self._compiled_instances(scope, decl.symbol, len(instances))
+        for index, (obj_node, inner, label) in enumerate(instances):
             body = self.evaluator.ev(obj_node, inner)
+            if compiled is not None:
+                body = _fill_unknowns(body, compiled[index])
             parent: Value | None = _field(body, "parent")
             if parent is None and decl.parent is not None:
                 parent = self.evaluator.resource(decl.parent, inner.root)
@@ -1008,6 +1017,75 @@ class BicepScanner:
                     sku=_field(body, "sku", "name"),
                     upgrade_option=_field(body, "properties", "versionUpgradeOption"),
                     context=tuple(c for c in (*context, label) if c),
+                )
+            )
+
+    def _compiled(self, file: BicepFile) -> tuple[Path, Obj] | None:
+        """The ARM template compiled from this file and committed beside it (AVM modules commit ``main.json``)."""
+        key = file.path.resolve()
+        if key not in self._compiled_cache:
+            self._compiled_cache[key] = _compiled_template(file.path)
+        return self._compiled_cache[key]
+
+    def _compiled_instances(self, scope: Scope, symbol: str, count: int) -> list[Obj] | None:
+        """The compiled resource of the same symbolic name, one evaluated body per instance, when the compiled
+        template declares as many instances as the Bicep evaluation found (else None: nothing to pair)."""
+        from shared.iac.arm_templates import ArmScanner
+        from shared.iac.arm_templates import Scope as ArmScope
+
+        compiled = self._compiled(scope.file)
+        if compiled is None or count == 0:
+            return None
+        path, template = compiled
+        resources = _field(template, "resources")
+        resource = resources.get(symbol) if isinstance(resources, Obj) else None  # languageVersion 2.0 only
+        if not isinstance(resource, Obj):
+            return None
+        arm = ArmScanner()
+        arm_scope = ArmScope(template, path, dict(scope.bound))
+        try:
+            instances = arm._instances(resource, arm_scope)
+            bodies = [arm.evaluator.value(resource, inner) for inner, _ in instances]
+        except EVALUATION_ERRORS:
+            return None
+        if len(bodies) != count:
+            return None
+        kept = [_not_in(body, path) for body in bodies]
+        return [body for body in kept if isinstance(body, Obj)] or None
+
+    def _lost_deployment(self, lost: Lost, scope: Scope, context: tuple[str, ...]) -> None:
+        """A deployment resource the grammar could not read, read from the compiled template instead (its
+        finding stays on the .bicep line)."""
+        compiled = self._compiled(scope.file)
+        if compiled is None:
+            return
+        path, template = compiled
+        resources = _field(template, "resources")
+        resource = resources.get(lost.name or "") if isinstance(resources, Obj) else None
+        kind = _field(resource, "type")
+        if not isinstance(kind, Lit) or str(kind.value).casefold() != DEPLOYMENTS:
+            return
+        bodies = self._compiled_instances(scope, lost.name or "", 1) or []
+        for body in bodies:
+            name = _field(body, "name") or Unknown("name", None, "absent")
+            account: Value = Unknown("name", None, "the account is in the compiled template")
+            if isinstance(name, Lit) and isinstance(name.value, str) and "/" in name.value:
+                account_name, _, short = name.value.partition("/")
+                name, account = Lit(short, None, name.notes, name.env), Lit(account_name)
+            self.pins.append(
+                Pin(
+                    kind="bicep",
+                    file=scope.file.path,
+                    line=lost.line,
+                    name=name,
+                    account=account,
+                    location=Unknown("location", None, "the account is in the compiled template"),
+                    model_format=_field(body, "properties", "model", "format"),
+                    model_name=_field(body, "properties", "model", "name"),
+                    model_version=_field(body, "properties", "model", "version"),
+                    sku=_field(body, "sku", "name"),
+                    upgrade_option=_field(body, "properties", "versionUpgradeOption"),
+                    context=(*context, f"read from {path.name}: the grammar could not read it"),
                 )
             )
 
@@ -1141,6 +1219,47 @@ class BicepScanner:
                         ),
                     )
                 )
+
+
+def _compiled_template(path: Path) -> tuple[Path, Obj] | None:
+    """``<name>.json`` beside ``<name>.bicep`` when Bicep generated it, else None."""
+    beside = path.with_suffix(".json")
+    if beside.is_file():
+        try:
+            document = JsonDocument(SourceText.read(beside))
+        except SourceError:
+            document = None
+        generator = _field(document.value, "metadata", "_generator", "name") if document else None
+        if document is not None and isinstance(document.value, Obj) and scalar_text(generator) == "bicep":
+            return beside, document.value
+    # A Bicep CLI on PATH is not run: it follows `loadTextContent` and modules wherever they point, past the
+    # scanned root that the scan itself stays inside, and it would run on untrusted pull requests.
+    return None
+
+
+def _not_in(value: Value, path: Path) -> Value:
+    """The value with spans into ``path`` (a compiled template nobody edits) dropped, its origin noted."""
+    if isinstance(value, Lit) and value.span is not None and value.span.path == path:
+        return Lit(value.value, None, (*value.notes, f"from the compiled {path.name}"), value.env)
+    if isinstance(value, Obj):
+        return Obj({k: _not_in(v, path) for k, v in value.items.items()})
+    if isinstance(value, Arr):
+        return Arr(tuple(_not_in(v, path) for v in value.items))
+    return value
+
+
+def _fill_unknowns(value: Value, compiled: Value) -> Value:
+    """Each part of a Bicep value that could not be known, taken from the compiled template where it is known
+    there (the rest, and every span the fix needs, stays the Bicep evaluation's)."""
+    if isinstance(value, Unknown):
+        return compiled if ops.has_unknown(compiled) is None else value
+    if isinstance(value, Obj) and isinstance(compiled, Obj):
+        items = dict(value.items)
+        for key, other in compiled.items.items():
+            mine = value.get(key)
+            items[key] = _fill_unknowns(mine, other) if mine is not None else other
+        return Obj(items, value.span)
+    return value
 
 
 def _deployment_key(pin: Pin) -> tuple[object, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from shared.iac.bicep import scan_bicep
@@ -284,3 +285,65 @@ resource d '{DEPLOYMENT}' = {{
     assert warnings == []
     (pin,) = pins
     assert (scalar_text(pin.name), scalar_text(pin.model_version)) == ("4o_gpt4omini", "2024-07-18")
+
+
+def test_the_compiled_template_beside_fills_what_the_grammar_could_not_read(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""param model string = ]
+param version string = '2024-11-20'
+resource a 'Microsoft.CognitiveServices/accounts@2024-10-01' = {{
+  name: 'oai'
+  location: 'eastus'
+}}
+resource chat '{DEPLOYMENT}' = {{
+  parent: a
+  name: 'chat'
+  properties: {{ model: {{ format: 'OpenAI', name: model, version: version }} }}
+}}
+resource lost '{DEPLOYMENT}' = {{
+  parent: a
+  name: 'mini' )
+}}
+"""
+    )
+    deployment = {"type": DEPLOYMENT.split("@", maxsplit=1)[0], "apiVersion": "2024-10-01"}
+    compiled = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "languageVersion": "2.0",
+        "contentVersion": "1.0.0.0",
+        "metadata": {"_generator": {"name": "bicep", "version": "0.38.5.1644"}},
+        "parameters": {
+            "model": {"type": "string", "defaultValue": "gpt-4o"},
+            "version": {"type": "string", "defaultValue": "2024-11-20"},
+        },
+        "resources": {
+            "a": {"type": "Microsoft.CognitiveServices/accounts", "apiVersion": "2024-10-01", "name": "oai"},
+            "chat": {
+                **deployment,
+                "name": "[format('{0}/{1}', 'oai', 'chat')]",
+                "properties": {
+                    "model": {
+                        "format": "OpenAI",
+                        "name": "[parameters('model')]",
+                        "version": "[parameters('version')]",
+                    }
+                },
+            },
+            "lost": {
+                **deployment,
+                "name": "oai/mini",
+                "properties": {"model": {"format": "OpenAI", "name": "gpt-4o-mini", "version": "2024-07-18"}},
+            },
+        },
+    }
+    (tmp_path / "main.json").write_text(json.dumps(compiled, indent=2))
+    pins, warnings = _scan(tmp_path)
+    assert [w.line for w in warnings] == [1, 12]
+    by_name = _by_name(pins)
+    chat = by_name["chat"]
+    assert scalar_text(chat.model_name) == "gpt-4o"  # `param model` was lost: the compiled default
+    assert isinstance(chat.model_name, Lit) and chat.model_name.span is None  # nobody edits main.json
+    assert "from the compiled main.json" in chat.model_name.notes
+    assert _line(chat.model_version) == ("main.bicep", 2)  # what the Bicep evaluation knew keeps its place
+    mini = by_name["mini"]  # the resource the grammar lost, read from main.json, found on its .bicep line
+    assert (mini.file.name, mini.line, scalar_text(mini.model_version)) == ("main.bicep", 12, "2024-07-18")
