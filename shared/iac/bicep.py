@@ -922,13 +922,17 @@ class BicepScanner:
         if parsed.using is None or (path.parent / parsed.using).resolve() != template.resolve():
             return None
         self.files_read.add(path.resolve())
-        if parsed.error is not None:
-            self._warn(path, parsed.error[0], parsed.error[1] + "; values after it may be missed")
+        for lost in parsed.lost:  # one statement each; the rest of the file is read
+            self._warn(path, lost.line, f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read")
         scope = Scope(self.evaluator, parsed, {}, path.name)
-        return {
+        values = {
             name: ops.note(scope.lookup(name, parsed.root), f"parameter {name} from {path.name}")
             for name in parsed.params
         }
+        for lost in parsed.lost:  # never the template's default in place of the value the file meant to give
+            if lost.name is not None and lost.header.startswith("param "):
+                values[lost.name] = Unknown(lost.name, None, f"syntax error at {path.name}:{lost.line}")
+        return values
 
     def _evaluate(
         self, file: BicepFile, bound: dict[str, Value], context: tuple[str, ...], depth: int

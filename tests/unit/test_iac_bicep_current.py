@@ -347,3 +347,20 @@ resource lost '{DEPLOYMENT}' = {{
     assert _line(chat.model_version) == ("main.bicep", 2)  # what the Bicep evaluation knew keeps its place
     mini = by_name["mini"]  # the resource the grammar lost, read from main.json, found on its .bicep line
     assert (mini.file.name, mini.line, scalar_text(mini.model_version)) == ("main.bicep", 12, "2024-07-18")
+
+
+def test_a_bicepparam_value_lost_to_a_syntax_error_is_unknown_not_the_default(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""param version string = '2024-05-13'
+resource d '{DEPLOYMENT}' = {{
+  name: 'oai/chat'
+  properties: {{ model: {{ format: 'OpenAI', name: 'gpt-4o', version: version }} }}
+}}
+"""
+    )
+    (tmp_path / "main.bicepparam").write_text("using 'main.bicep'\nparam version = '2024-11-20' )\n")
+    pins, warnings = _scan(tmp_path)
+    assert [(w.file.name, w.line) for w in warnings] == [("main.bicepparam", 2)]
+    (pin,) = pins
+    assert isinstance(pin.model_version, Unknown)
+    assert pin.model_version.reason == "syntax error at main.bicepparam:2"
