@@ -584,7 +584,7 @@ class Evaluator:
             return self.unknown(node, scope, "path not static")
         path = scope.file.path.parent / rel
         # confinement: a load that leads out of the scanned root is a finding, and is not read
-        refused = confine.refusal(f"loadJsonContent('{rel}')", path)
+        refused = confine.refusal(f"{name}('{rel}')", path)
         if refused is not None:
             src = scope.file.source
             self.warn(scope.file.path, src.line_of(src.char_offset(node.start_byte)), refused)

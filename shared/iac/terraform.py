@@ -662,6 +662,12 @@ class Evaluator:
         path = Path(where.value)
         if not path.is_absolute():
             path = scope.module.directory / path  # Terraform reads relative paths from the working directory
+        refused = confine.refusal(f'file("{where.value}")', path)
+        if refused is not None:  # confinement: a file outside the scanned root is a finding, not read
+            span = _span(argument, source)
+            if self.scanner is not None:
+                self.scanner._warn(source.path, span.line if span else None, refused)
+            return self._unknown(argument, source, refused)
         try:
             loaded = SourceText.read(path)
         except SourceError as exc:
@@ -948,7 +954,10 @@ class TerraformScanner:
             if target is None:
                 self._registry(call, scope, context)
                 continue
-            written = target.relative_to(call.source.path.parent).as_posix()
+            try:
+                written = target.relative_to(call.source.path.parent).as_posix()
+            except ValueError:  # an absolute folder named by .terraform/modules/modules.json
+                written = target.as_posix()
             refused = confine.refusal(f'module "{call.labels[0]}" source "{written}"', target)
             if refused is not None:  # confinement: a module outside the scanned root is a finding, not read
                 self._warn(call.source.path, call.line, refused)
@@ -987,7 +996,8 @@ class TerraformScanner:
             key, folder = _get(entry, "Key"), _get(entry, "Dir")
             if scalar_text(key) == call.labels[0] and scalar_text(folder):
                 target = module.directory / str(scalar_text(folder))
-                return target if target.is_dir() else None
+                # a folder outside the root is refused by the caller, like any module source leading out
+                return target if target.is_dir() or not confine.is_inside(target) else None
         return None
 
     def _registry(self, call: Block, scope: Scope, context: tuple[str, ...]) -> None:

@@ -217,3 +217,30 @@ def test_a_variable_lost_to_a_syntax_error_says_so(tmp_path: Path) -> None:
     assert pin.model_version.reason.startswith(
         "variable chat_version is not declared (or lost to a syntax error at"
     )
+
+
+def test_files_and_downloaded_modules_outside_the_root_are_refused(tmp_path: Path) -> None:
+    from shared.iac import confine
+
+    root, outside = tmp_path / "repo", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "models.json").write_text('{"secret": {"name": "token-123", "version": "1"}}')
+    (outside / "main.tf").write_text('variable "models" {\n  default = {}\n}\n')
+    (root / ".terraform" / "modules").mkdir(parents=True)
+    (root / ".terraform" / "modules" / "modules.json").write_text(
+        json.dumps({"Modules": [{"Key": "far", "Source": "contoso/x/azurerm", "Dir": str(outside)}]})
+    )
+    (root / "main.tf").write_text(
+        'locals {\n  models = jsondecode(file("../elsewhere/models.json"))\n}\n'
+        'module "far" {\n  source = "contoso/x/azurerm"\n  models = local.models\n}\n'
+        'resource "azurerm_cognitive_deployment" "d" {\n  name = "d"\n'
+        '  model {\n    format = "OpenAI"\n    name = local.models.secret.name\n    version = "1"\n  }\n}\n'
+    )
+    with confine.confined([root]):
+        pins, warnings = _scan(root)
+    assert all("token-123" not in w for w in warnings)
+    assert any('file("../elsewhere/models.json") resolves outside the scanned root' in w for w in warnings)
+    assert any('module "far"' in w and "outside the scanned root" in w for w in warnings)
+    (pin,) = pins
+    assert isinstance(pin.model_name, Unknown) and "outside the scanned root" in pin.model_name.reason
