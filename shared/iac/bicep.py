@@ -43,9 +43,11 @@ if TYPE_CHECKING:
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNTS = "microsoft.cognitiveservices/accounts"
 # Azure Verified Modules (registry ``br/public:``) by their documented deployments parameter
+# (deployments parameter, account name parameter); the ai-foundry pattern names its account from `baseName`
 AVM_MODULES = {
-    "avm/res/cognitive-services/account": "deployments",
-    "avm/ptn/ai-ml/ai-foundry": "aiModelDeployments",
+    "avm/res/cognitive-services/account": ("deployments", "name"),
+    "avm/ptn/ai-ml/ai-foundry": ("aiModelDeployments", ""),
+    "avm/ptn/azd/ml-hub-dependencies": ("cognitiveServicesDeployments", "cognitiveServicesName"),
 }
 MAX_MODULE_DEPTH = 12
 MAX_CALL_DEPTH = 16  # user-defined functions calling each other
@@ -1181,14 +1183,20 @@ class BicepScanner:
             )
 
     def _avm(
-        self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int, parameter: str
+        self,
+        module: ModuleDecl,
+        scope: Scope,
+        context: tuple[str, ...],
+        line: int,
+        parameters: tuple[str, str],
     ) -> None:
         """An AVM module's documented deployments parameter: items with the deployment resource's shape,
         flattened (``name``, ``model``, ``sku``, ``versionUpgradeOption``)."""
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
-            account = _field(body, "params", "name") or Unknown(
+            parameter, account_parameter = parameters
+            account = (_field(body, "params", account_parameter) if account_parameter else None) or Unknown(
                 "name", None, f"{module.path} names its account itself"
             )
             location = _field(body, "params", "location") or Unknown(

@@ -375,8 +375,15 @@ def flipped(value: Lit) -> tuple[Lit, str]:
 
 def looks_like_deployments(key: str, value: Value) -> bool:
     """Whether an argument of a module whose code is not here plausibly carries model deployments."""
-    if "deployment" in key.casefold() or "model" in key.casefold():
-        return is_empty(value) is not True
+    word = key.casefold().replace("_", "")
+    named = word.endswith(("deployment", "deployments", "model", "models"))
+    if isinstance(value, Unknown) and word.endswith(("deployments", "models")):
+        return True  # `modelDeployments: var.x`: what it holds is not known, the name says what it is
+    if named and isinstance(value, Arr | Obj) and value.items:
+        # a collection of objects (`enableVaultForDeployment: true` or a list of names is not deployments)
+        items = value.items if isinstance(value, Arr) else tuple(value.items.values())
+        if all(isinstance(item, Obj | Unknown) for item in items):
+            return True
     pending: list[tuple[Value, int]] = [(value, 0)]
     while pending:
         current, depth = pending.pop()

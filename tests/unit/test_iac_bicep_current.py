@@ -364,3 +364,33 @@ resource d '{DEPLOYMENT}' = {{
     (pin,) = pins
     assert isinstance(pin.model_version, Unknown)
     assert pin.model_version.reason == "syntax error at main.bicepparam:2"
+
+
+def test_only_arguments_that_look_like_deployments_make_an_unread_module_matter(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        """@secure()
+param password string
+module vault 'br/public:avm/res/key-vault/vault:0.13.3' = {
+  name: 'vault'
+  params: { enableVaultForDeployment: true, deploymentUserPassword: password, deploymentsToPerform: 'All' }
+}
+module hub 'br/public:avm/ptn/azd/ml-hub-dependencies:0.5.0' = {
+  name: 'hub'
+  params: {
+    cognitiveServicesName: 'oai-hub'
+    cognitiveServicesDeployments: [ { name: 'chat', model: { format: 'OpenAI', name: 'gpt-4o', version: '2024-11-20' } } ]
+  }
+}
+module other 'br/public:contoso/ai:1.0.0' = {
+  name: 'other'
+  params: { modelDeployments: password }
+}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert [w.line for w in warnings] == [3]  # the vault module: a warning, not a finding
+    by_name = _by_name(pins)
+    assert scalar_text(by_name["chat"].account) == "oai-hub"
+    (other,) = [p for p in pins if isinstance(p.name, Unknown)]
+    assert isinstance(other.model_version, Unknown)
+    assert other.model_version.expression == "module other modelDeployments"
