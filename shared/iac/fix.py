@@ -84,6 +84,10 @@ def _rename(f: Finding, new_model: str, label: str) -> list[Edit] | str:
         f"{f.name}, since ARM refuses to change an existing deployment's model (CannotChangeDeploymentModel); "
         f"move callers to {new_name}, then delete {f.name}"
     )
+    if name.env:  # azd keeps the environment's value in .azure/<env>/.env, which wins over the default
+        why += (
+            f"; warning: environment variable {name.env} may override it (azd env set {name.env} {new_name})"
+        )
     edit = _edit(name, f.name, new_name, "deployment name", why)
     return [edit] if isinstance(edit, Edit) else edit
 

@@ -49,6 +49,7 @@ def test_azd_fix_rewrites_the_parameter_file_default_and_the_model_param(tmp_pat
     rename = next(e for e in plan.edits if e.new == "chat-gpt-4.1")
     assert "a new deployment chat-gpt-4.1 (gpt-4.1) is created beside chat" in rename.why
     assert "CannotChangeDeploymentModel" in rename.why and "move callers to chat-gpt-4.1" in rename.why
+    assert "(azd env set AZURE_OPENAI_CHATGPT_DEPLOYMENT chat-gpt-4.1)" in rename.why
     assert rename.why.startswith("deployment oai-contoso-chat/chat (cognitiveservices.bicep:29)")
     # the scan's warning that azd's environment may override the default survives in the plan
     assert any("warning: default of ${AZURE_OPENAI_CHATGPT" in e.why for e in plan.edits)
