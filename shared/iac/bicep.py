@@ -12,6 +12,8 @@ becomes ``Unknown`` naming it.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,6 +334,8 @@ class Evaluator:
         self._bodies: dict[tuple[Path, int, int], Node | None] = {}  # lambda bodies, parsed on their own
         self._trees: list[Tree] = []
         self._depth = 0  # user-defined function calls in progress
+        # tree-sitter-bicep 1.1 binds `a == b.c` as `(a == b).c`: the steps to put back on an operand, by node
+        self._postfix: dict[tuple[int, int, str], list[Node]] = {}
 
     def file(self, path: Path) -> BicepFile | None:
         key = path.resolve()
@@ -370,6 +374,20 @@ class Evaluator:
             return Unknown("", None, "missing")
         kind = node.type
         src = scope.file.source
+        if self._postfix:
+            chain = self._postfix.pop((node.start_byte, node.end_byte, kind), None)
+            if chain is not None:  # an operand the grammar left its `.x` / `[i]` off: put them back
+                return self._apply_postfix(self.ev(node, scope), chain, scope)
+        if kind in ("member_expression", "subscript_expression"):
+            misbound = _misbound(node)
+            if misbound is not None:
+                operator_node, chain, operand = misbound
+                where = (operand.start_byte, operand.end_byte, operand.type)
+                self._postfix[where] = chain
+                try:
+                    return self.ev(operator_node, scope)
+                finally:
+                    self._postfix.pop(where, None)
         if kind == "string":
             return self._string(node, scope)
         if kind == "number":
@@ -484,6 +502,25 @@ class Evaluator:
             return self._for_array(node, scope)
         return self.unknown(node, scope, f"unsupported expression ({kind})")
 
+    def _apply_postfix(self, value: Value, chain: list[Node], scope: Scope) -> Value:
+        """``value.a[0].?b``: the member and index steps of ``chain`` (innermost first) applied in order."""
+        src = scope.file.source
+        for step in chain:
+            safe = any(c.type in (".?", "?") for c in step.children)
+            if safe and isinstance(value, Lit) and value.value is None:
+                continue
+            if step.type == "member_expression":
+                prop = step.child_by_field_name("property")
+                result = ops.member(value, text(prop, src) if prop else "", text(step, src))
+            else:
+                result = ops.index(value, self.ev(step.child_by_field_name("index"), scope), text(step, src))
+            value = (
+                Lit(None)
+                if safe and isinstance(result, Unknown) and not isinstance(value, Unknown)
+                else result
+            )
+        return value
+
     def _string(self, node: Node, scope: Scope) -> Value:
         src = scope.file.source
         parts = node.named_children
@@ -527,6 +564,17 @@ class Evaluator:
             if same is None:
                 return self.unknown(node, scope, "not static")
             return Lit(same if op in ("==", "=~") else not same)
+        if op in _COMPARISONS and isinstance(left, Lit) and isinstance(right, Lit):
+            a, b = left.value, right.value
+            if isinstance(a, str) and isinstance(b, str):
+                return Lit(bool(_COMPARISONS[op](a, b)))
+            if (
+                isinstance(a, int)
+                and isinstance(b, int)
+                and not isinstance(a, bool)
+                and not isinstance(b, bool)
+            ):
+                return Lit(bool(_COMPARISONS[op](a, b)))  # bool is an int in Python, not in Bicep
         if op == "+" and isinstance(left, Lit) and isinstance(right, Lit):
             a, b = left.value, right.value
             if (
@@ -727,14 +775,13 @@ class Evaluator:
         return (names, body) if body is not None else None
 
     def _higher_order(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
-        """``map``, ``filter``, ``reduce``, ``toObject`` over a known array."""
+        """``map``, ``filter``, ``reduce``, ``toObject``, ``sort``, ``groupBy`` over a known array, ``mapValues`` over
+        a known object."""
         expression = text(node, scope.file.source)
         lambdas = [self._lambda(a, scope) for a in arg_nodes[1:]]
         source = self.ev(arg_nodes[0], scope)
         if isinstance(source, Unknown):
             return source
-        if not isinstance(source, Arr):
-            return self.unknown(node, scope, f"{name}() of a non-array")
 
         def apply(function: tuple[list[str], Node] | None, *values: Value) -> Value:
             if function is None:
@@ -742,8 +789,35 @@ class Evaluator:
             names, body = function
             return self.ev(body, scope.child(dict(zip(names, values, strict=False))))
 
+        if name == "mapValues" and lambdas:
+            if isinstance(source, Obj):
+                return Obj({k: apply(lambdas[0], v) for k, v in source.items.items()})
+            return self.unknown(node, scope, "mapValues() of a non-object")
+        if not isinstance(source, Arr):
+            return self.unknown(node, scope, f"{name}() of a non-array")
         if name == "map" and lambdas:
             return Arr(tuple(apply(lambdas[0], item, Lit(i)) for i, item in enumerate(source.items)))
+        if name == "groupBy" and lambdas:
+            groups: dict[str, list[Value]] = {}
+            for item in source.items:
+                key = apply(lambdas[0], item)
+                if not isinstance(key, Lit) or not isinstance(key.value, str):
+                    return key if isinstance(key, Unknown) else self.unknown(node, scope, "a key is not text")
+                groups.setdefault(key.value, []).append(item)
+            return Obj({k: Arr(tuple(v)) for k, v in groups.items()})
+        if name == "sort" and lambdas:
+            undecided: list[Value] = []
+
+            def before(a: Value, b: Value) -> int:  # sort(arr, (a, b) => a.x < b.x): a comes first when true
+                decided = ops.truth(apply(lambdas[0], a, b))
+                if decided is None:
+                    undecided.append(a)
+                return -1 if decided else 1
+
+            ordered = sorted(source.items, key=functools.cmp_to_key(before))
+            return (
+                Arr(tuple(ordered)) if not undecided else self.unknown(node, scope, "the order is not static")
+            )
         if name == "filter" and lambdas:
             kept: list[Value] = []
             for i, item in enumerate(source.items):
@@ -809,6 +883,32 @@ class Evaluator:
             return unknown
         body = node.child_by_field_name("body")
         return Arr(tuple(self.ev(body, s) for s in scopes))
+
+
+_OPERATORS = ("binary_expression", "ternary_expression", "unary_expression")
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _misbound(node: Node) -> tuple[Node, list[Node], Node] | None:
+    """For ``x.a[0]`` whose ``x`` is an unparenthesised operator expression (``a == b.c`` read as ``(a == b).c``,
+    ``!a.b`` as ``(!a).b``, ``c ? a : b.x`` as ``(c ? a : b).x``): the operator expression, the member and index
+    steps (innermost first), and the operand they belong to (its rightmost). None for a correctly bound one."""
+    chain: list[Node] = []
+    current: Node | None = node
+    while current is not None and current.type in ("member_expression", "subscript_expression"):
+        chain.append(current)
+        current = current.child_by_field_name("object")
+    if current is None or current.type not in _OPERATORS:
+        return None
+    operand: Node | None = current
+    while operand is not None and operand.type in _OPERATORS:
+        field_name = {"binary_expression": "right", "ternary_expression": "alternative"}.get(
+            operand.type, "argument"
+        )
+        operand = operand.child_by_field_name(field_name)
+    if operand is None:
+        return None
+    return current, list(reversed(chain)), operand
 
 
 def _field(value: Value | None, *path: str) -> Value | None:

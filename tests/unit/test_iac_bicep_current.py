@@ -394,3 +394,52 @@ module other 'br/public:contoso/ai:1.0.0' = {
     (other,) = [p for p in pins if isinstance(p.name, Unknown)]
     assert isinstance(other.model_version, Unknown)
     assert other.model_version.expression == "module other modelDeployments"
+
+
+def test_sort_group_by_and_map_values(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        f"""var models = {{
+  chat: {{ name: 'gpt-4o', version: '2024-11-20', rank: 2 }}
+  mini: {{ name: 'gpt-4o-mini', version: '2024-07-18', rank: 1 }}
+}}
+var pinned = mapValues(models, m => {{ format: 'OpenAI', name: m.name, version: m.version }})
+var ordered = sort(items(models), (a, b) => a.value.rank < b.value.rank)
+var byFamily = groupBy(ordered, e => split(e.value.name, '-')[0])
+resource d '{DEPLOYMENT}' = [for (e, i) in byFamily.gpt: {{
+  name: 'oai/${{i}}-${{e.key}}'
+  properties: {{ model: pinned[e.key] }}
+}}]
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    assert [(scalar_text(p.name), scalar_text(p.model_version)) for p in pins] == [
+        ("0-mini", "2024-07-18"),
+        ("1-chat", "2024-11-20"),
+    ]
+
+
+def test_operators_bind_as_bicep_binds_them(tmp_path: Path) -> None:
+    # tree-sitter-bicep 1.1 reads `a ?? b.c` as `(a ?? b).c`, `!a.b` as `(!a).b`, `c ? a : b.x` as `(c ? a : b).x`
+    (tmp_path / "main.bicep").write_text(
+        f"""param custom object = {{}}
+var defaults = {{ model: {{ name: 'gpt-4o', version: '2024-11-20' }}, sku: {{ name: 'GlobalStandard' }} }}
+var flags = {{ off: false }}
+var model = custom.?model ?? defaults.model
+var useDefaults = !flags.off && 'gpt-4o' == defaults.model.name
+resource d '{DEPLOYMENT}' = {{
+  name: 'oai/chat'
+  sku: useDefaults ? defaults.sku : custom.sku
+  properties: {{ model: {{ format: 'OpenAI', name: model.name, version: empty(custom) ? defaults.model['version'] : 'x' }} }}
+}}
+"""
+    )
+    pins, warnings = _scan(tmp_path)
+    assert warnings == []
+    (pin,) = pins
+    assert (scalar_text(pin.model_name), scalar_text(pin.model_version), scalar_text(pin.sku)) == (
+        "gpt-4o",
+        "2024-11-20",
+        "GlobalStandard",
+    )
+    assert _line(pin.model_version) == ("main.bicep", 2)
