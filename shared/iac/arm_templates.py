@@ -290,13 +290,14 @@ class Evaluator:
             return ops.coalesce(args, source)
         if name == "union":
             return ops.union(args, source)
-        if (
-            name == "string"
-            and len(args) == 1
-            and isinstance(args[0], Lit)
-            and isinstance(args[0].value, str)
-        ):
-            return args[0]
+        if name in ("and", "or") and args:
+            truths = [ops.truth(a) for a in args]
+            if None in truths:
+                return Unknown(source, None, "not static")
+            return Lit(all(truths) if name == "and" else any(truths))
+        shared = ops.builtin(name, args, source)
+        if shared is not None:
+            return shared
         return Unknown(source, None, f"{node.name}() is not evaluated statically")
 
     def _format(self, args: list[Value], source: str) -> Value:
@@ -470,8 +471,9 @@ class ArmScanner:
             test = self.evaluator.value(condition, scope)
             decided = ops.truth(test)
             if decided is False:
-                return []
-            if decided is None and isinstance(condition, Lit):
+                shown = condition.value if isinstance(condition, Lit) else "condition"
+                label = f"{ops.NOT_DEPLOYED}: {str(shown)[:80]} is false"
+            elif decided is None and isinstance(condition, Lit):
                 label = f"deployed only if {condition.value}"
         copy = _get(resource, "copy")
         if not isinstance(copy, Obj):
@@ -541,17 +543,19 @@ class ArmScanner:
         inner = isinstance(options, Lit) and str(options.value).casefold() == "inner"
         name = _get(resource, "name")
         label = f"nested deployment {name.value if isinstance(name, Lit) else '?'}"
-        if not inner:  # outer scope: the nested template's expressions read the parent's parameters
-            self._template(template, Scope(template, scope.file, scope.bound), (*context, label), depth + 1)
-            return
-        params = self.evaluator.value(_get(resource, "properties", "parameters") or Obj({}), scope)
-        bound: dict[str, Value] = {}
-        if isinstance(params, Obj):
-            for key, entry in params.items.items():
-                value = _get(entry, "value")
-                if value is not None:
-                    bound[key] = value
-        self._template(template, Scope(template, scope.file, bound), (*context, label), depth + 1)
+        for outer, instance in self._instances(resource, scope):  # its condition and copy loop
+            step = (*context, "; ".join(x for x in (label, instance) if x))
+            if not inner:  # outer scope: the nested template's expressions read the parent's parameters
+                self._template(template, Scope(template, outer.file, outer.bound), step, depth + 1)
+                continue
+            params = self.evaluator.value(_get(resource, "properties", "parameters") or Obj({}), outer)
+            bound: dict[str, Value] = {}
+            if isinstance(params, Obj):
+                for key, entry in params.items.items():
+                    value = _get(entry, "value")
+                    if value is not None:
+                        bound[key] = value
+            self._template(template, Scope(template, outer.file, bound), step, depth + 1)
 
 
 def _children(resource: Obj) -> list[Obj]:

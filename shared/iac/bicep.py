@@ -12,6 +12,8 @@ becomes ``Unknown`` naming it.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.jsonsrc import JsonDocument
+from shared.iac.bicep_syntax import Lost, prepare
+from shared.iac.jsonsrc import JsonDocument, yaml_value
 from shared.iac.model import (
     EVALUATION_ERRORS,
     Arr,
@@ -31,17 +34,26 @@ from shared.iac.model import (
     Span,
     Unknown,
     Value,
+    scalar_text,
 )
 from shared.iac.source import SourceError, SourceText
-from shared.iac.treesitter import first_error, parse, text
+from shared.iac.treesitter import parse, text
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNTS = "microsoft.cognitiveservices/accounts"
-AVM_ACCOUNT = "avm/res/cognitive-services/account"  # the Azure Verified Module for accounts and deployments
+# Azure Verified Modules (registry ``br/public:``) by their documented deployments parameter
+# (deployments parameter, account name parameter); the ai-foundry pattern names its account from `baseName`
+AVM_MODULES = {
+    "avm/res/cognitive-services/account": ("deployments", "name"),
+    "avm/ptn/ai-ml/ai-foundry": ("aiModelDeployments", ""),
+    "avm/ptn/azd/ml-hub-dependencies": ("cognitiveServicesDeployments", "cognitiveServicesName"),
+}
 MAX_MODULE_DEPTH = 12
+MAX_CALL_DEPTH = 16  # user-defined functions calling each other
+LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 
@@ -53,6 +65,7 @@ class ResourceDecl:
     node: Node
     body: Node | None  # object, for_statement or if_statement
     parent: ResourceDecl | None
+    existing: bool = False  # `existing`: a reference to a deployment made elsewhere, not one this file makes
 
 
 @dataclass
@@ -75,6 +88,14 @@ class BicepFile:
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
     modules: list[ModuleDecl] = field(default_factory=list)
     using: str | None = None
+    # the bytes the tree was parsed from: the file's, today's syntax rewritten (same length)
+    data: bytes = b""
+    spreads: set[int] = field(default_factory=set)  # start bytes of `...x` items
+    lost: list[Lost] = field(default_factory=list)  # statements the grammar could not read
+    nullable: set[str] = field(default_factory=set)  # `param x T?` without a default: null unless given
+    funcs: dict[str, Node] = field(default_factory=dict)  # user-defined functions
+    # imported names: local name -> (path, exported name), or (path, None) for `import * as ns`
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -121,6 +142,12 @@ def _declare(file: BicepFile, node: Node, parent: ResourceDecl | None) -> None:
         value = _after(node, "=")
         if value is not None:
             file.vars[text(named[0], file.source)] = value
+    elif kind == "user_defined_function":
+        name_node = node.child_by_field_name("name")
+        if name_node is not None:
+            file.funcs[text(name_node, file.source)] = node
+    elif kind == "import_functionality":
+        _import(file, node)
     elif kind == "using_statement":
         file.using = _string_literal(next((c for c in named if c.type == "string"), None), file.source)
     elif kind == "resource_declaration" and len(named) >= 2:
@@ -129,13 +156,42 @@ def _declare(file: BicepFile, node: Node, parent: ResourceDecl | None) -> None:
         if parent is not None and "/" not in type_name:
             type_name = f"{parent.type}/{type_name}"
         body = _after(node, "=")
-        decl = ResourceDecl(text(named[0], file.source), type_name, node, body, parent)
+        existing = any(c.type == "existing" for c in node.children)
+        decl = ResourceDecl(text(named[0], file.source), type_name, node, body, parent, existing)
         file.resources[decl.symbol] = decl
         for nested in _nested_resources(body):
             _declare(file, nested, decl)
     elif kind == "module_declaration" and len(named) >= 2:
         path = _string_literal(named[1], file.source) or ""
         file.modules.append(ModuleDecl(text(named[0], file.source), path, node, _after(node, "=")))
+
+
+def _import(file: BicepFile, node: Node) -> None:
+    """``import { a, b as c } from 'x.bicep'`` and ``import * as ns from 'x.bicep'`` (exported vars and functions)."""
+    path = _string_literal(next((c for c in node.named_children if c.type == "string"), None), file.source)
+    if path is None:
+        return
+    children = node.children
+    if any(c.type == "*" for c in children):
+        alias = next((c for c in node.named_children if c.type == "identifier"), None)
+        if alias is not None:
+            file.imports[text(alias, file.source)] = (path, None)
+        return
+    pending: str | None = None
+    renaming = False
+    for child in children:
+        if child.type == "identifier":
+            if renaming and pending is not None:
+                file.imports[text(child, file.source)] = (path, pending)
+                pending, renaming = None, False
+            else:
+                if pending is not None:
+                    file.imports[pending] = (path, pending)
+                pending = text(child, file.source)
+        elif child.type == "as":
+            renaming = True
+    if pending is not None:
+        file.imports[pending] = (path, pending)
 
 
 def _after(node: Node, token: str) -> Node | None:
@@ -176,28 +232,33 @@ def _nested_resources(body: Node | None) -> Iterator[Node]:
 
 def parse_file(path: Path) -> BicepFile:
     """Parse one .bicep file. Raises SourceError when it cannot be read."""
-    source = SourceText.read(path)
-    tree = parse("bicep", source.data)
-    file = BicepFile(source, tree.root_node, first_error(tree.root_node, source))
-    _declarations(file)
-    return file
+    return _parsed(SourceText.read(path), params_as_vars=False)
 
 
 def parse_bicepparam(path: Path) -> BicepFile:
-    """Parse a .bicepparam file. tree-sitter-bicep 1.1 has no rule for an untyped ``param x = …``; the same
-    statement with ``var`` is valid Bicep, so each ``param`` keyword the first parse found is overwritten by
-    ``var  `` (same length: every offset and line stays true) and the text parsed again."""
-    source = SourceText.read(path)
-    data = bytearray(source.data)
-    first = parse("bicep", source.data)
-    for node in first.root_node.named_children:
-        if node.type == "parameter_declaration" and node.children and node.children[0].type == "param":
-            keyword = node.children[0]
-            data[keyword.start_byte : keyword.end_byte] = b"var  "
-    tree = parse("bicep", bytes(data))
-    file = BicepFile(source, tree.root_node, first_error(tree.root_node, source))
-    _declarations(file)
+    """Parse a .bicepparam file (its ``param x = …`` statements read as the file's parameter values)."""
+    file = _parsed(SourceText.read(path), params_as_vars=True)
     file.params, file.vars = dict(file.vars), {}
+    return file
+
+
+def _parsed(source: SourceText, *, params_as_vars: bool) -> BicepFile:
+    prepared = prepare(source.data, params_as_vars=params_as_vars)
+    root = prepared.tree.root_node
+    error = None
+    if prepared.lost:
+        first = prepared.lost[0]
+        error = (first.line, f"syntax error at {source.path.name}:{first.line} (`{first.header}` not read)")
+    file = BicepFile(
+        source,
+        root,
+        error,
+        data=prepared.data,
+        spreads=prepared.spreads,
+        lost=prepared.lost,
+        nullable=prepared.nullable,
+    )
+    _declarations(file)
     return file
 
 
@@ -242,6 +303,8 @@ class Scope:
             if name in self.bound:
                 return self.bound[name]
             default = file.params[name]
+            if default is None and name in file.nullable:
+                return Lit(None)
             if default is None:
                 return Unknown(name, self._span(node), f"parameter without a value in {file.path.name}")
             return self.evaluator.ev(default, self.root)
@@ -251,6 +314,11 @@ class Scope:
             return self.evaluator.resource(file.resources[name], self.root)
         if any(m.symbol == name for m in file.modules):
             return Unknown(name, self._span(node), "a module's outputs are known only after deployment")
+        if name in file.imports:
+            return self.evaluator.imported(file, name, node, self)
+        lost = next((x for x in file.lost if x.name == name), None)
+        if lost is not None:
+            return Unknown(name, self._span(node), f"syntax error at {file.path.name}:{lost.line}")
         return Unknown(name, self._span(node), "not declared")
 
     def _span(self, node: Node) -> Span:
@@ -263,6 +331,11 @@ class Evaluator:
     def __init__(self, warn: Callable[[Path, int | None, str], None]) -> None:
         self.warn = warn
         self._files: dict[Path, BicepFile | None] = {}
+        self._bodies: dict[tuple[Path, int, int], Node | None] = {}  # lambda bodies, parsed on their own
+        self._trees: list[Tree] = []
+        self._depth = 0  # user-defined function calls in progress
+        # tree-sitter-bicep 1.1 binds `a == b.c` as `(a == b).c`: the steps to put back on an operand, by node
+        self._postfix: dict[tuple[int, int, str], list[Node]] = {}
 
     def file(self, path: Path) -> BicepFile | None:
         key = path.resolve()
@@ -272,8 +345,15 @@ class Evaluator:
             except SourceError as exc:
                 self.warn(path, None, str(exc))
                 parsed = None
-            if parsed is not None and parsed.error is not None:
-                self.warn(path, parsed.error[0], parsed.error[1] + "; deployments in it may be missed")
+            for lost in parsed.lost if parsed is not None else []:
+                if lost.header.startswith("type "):
+                    continue  # a type declares no value and no deployment: nothing is missed
+                self.warn(
+                    path,
+                    lost.line,
+                    f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read (the rest of the file "
+                    "is); what it declares is missing",
+                )
             self._files[key] = parsed
         return self._files[key]
 
@@ -294,6 +374,20 @@ class Evaluator:
             return Unknown("", None, "missing")
         kind = node.type
         src = scope.file.source
+        if self._postfix:
+            chain = self._postfix.pop((node.start_byte, node.end_byte, kind), None)
+            if chain is not None:  # an operand the grammar left its `.x` / `[i]` off: put them back
+                return self._apply_postfix(self.ev(node, scope), chain, scope)
+        if kind in ("member_expression", "subscript_expression"):
+            misbound = _misbound(node)
+            if misbound is not None:
+                operator_node, chain, operand = misbound
+                where = (operand.start_byte, operand.end_byte, operand.type)
+                self._postfix[where] = chain
+                try:
+                    return self.ev(operator_node, scope)
+                finally:
+                    self._postfix.pop(where, None)
         if kind == "string":
             return self._string(node, scope)
         if kind == "number":
@@ -314,16 +408,37 @@ class Evaluator:
                 parts = _children(prop)
                 if len(parts) < 2 or parts[-1].type == "resource_declaration":
                     continue
+                if prop.start_byte in scope.file.spreads:  # `...x`: x's properties, merged in
+                    spread = self.ev(parts[-1], scope)
+                    if isinstance(spread, Obj):
+                        items.update(spread.items)
+                    elif not (isinstance(spread, Lit) and spread.value is None):
+                        return (
+                            spread
+                            if isinstance(spread, Unknown)
+                            else self.unknown(prop, scope, "not an object")
+                        )
+                    continue
                 key_node = parts[0]
                 key = text(key_node, src) if key_node.type == "identifier" else _string_literal(key_node, src)
                 if key is not None:
                     items[key] = self.ev(parts[-1], scope)
             return Obj(items, src.byte_span(node.start_byte, node.end_byte))
         if kind == "array":
-            return Arr(
-                tuple(self.ev(c, scope) for c in _children(node)),
-                src.byte_span(node.start_byte, node.end_byte),
-            )
+            elements: list[Value] = []
+            for child in _children(node):
+                element = self.ev(child, scope)
+                if child.start_byte not in scope.file.spreads:
+                    elements.append(element)
+                elif isinstance(element, Arr):  # `...x`: x's items, in place
+                    elements.extend(element.items)
+                else:
+                    return (
+                        element
+                        if isinstance(element, Unknown)
+                        else self.unknown(child, scope, "not an array")
+                    )
+            return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
         if kind == "identifier":
             return scope.lookup(text(node, src), node)
         if kind == "parenthesized_expression":
@@ -331,6 +446,15 @@ class Evaluator:
             return self.ev(inner[0], scope) if inner else self.unknown(node, scope, "empty")
         if kind == "member_expression":
             object_node = node.child_by_field_name("object")
+            property_node = node.child_by_field_name("property")
+            if (
+                object_node is not None
+                and property_node is not None
+                and object_node.type == "identifier"
+                and scope.file.imports.get(text(object_node, src), ("", ""))[1] is None
+                and text(object_node, src) not in scope.locals
+            ):  # `ns.x` of `import * as ns from '…'`
+                return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
             target = self.ev(object_node, scope)
             if (
                 isinstance(target, Unknown)
@@ -378,6 +502,25 @@ class Evaluator:
             return self._for_array(node, scope)
         return self.unknown(node, scope, f"unsupported expression ({kind})")
 
+    def _apply_postfix(self, value: Value, chain: list[Node], scope: Scope) -> Value:
+        """``value.a[0].?b``: the member and index steps of ``chain`` (innermost first) applied in order."""
+        src = scope.file.source
+        for step in chain:
+            safe = any(c.type in (".?", "?") for c in step.children)
+            if safe and isinstance(value, Lit) and value.value is None:
+                continue
+            if step.type == "member_expression":
+                prop = step.child_by_field_name("property")
+                result = ops.member(value, text(prop, src) if prop else "", text(step, src))
+            else:
+                result = ops.index(value, self.ev(step.child_by_field_name("index"), scope), text(step, src))
+            value = (
+                Lit(None)
+                if safe and isinstance(result, Unknown) and not isinstance(value, Unknown)
+                else result
+            )
+        return value
+
     def _string(self, node: Node, scope: Scope) -> Value:
         src = scope.file.source
         parts = node.named_children
@@ -421,6 +564,17 @@ class Evaluator:
             if same is None:
                 return self.unknown(node, scope, "not static")
             return Lit(same if op in ("==", "=~") else not same)
+        if op in _COMPARISONS and isinstance(left, Lit) and isinstance(right, Lit):
+            a, b = left.value, right.value
+            if isinstance(a, str) and isinstance(b, str):
+                return Lit(bool(_COMPARISONS[op](a, b)))
+            if (
+                isinstance(a, int)
+                and isinstance(b, int)
+                and not isinstance(a, bool)
+                and not isinstance(b, bool)
+            ):
+                return Lit(bool(_COMPARISONS[op](a, b)))  # bool is an int in Python, not in Bicep
         if op == "+" and isinstance(left, Lit) and isinstance(right, Lit):
             a, b = left.value, right.value
             if (
@@ -459,55 +613,235 @@ class Evaluator:
                 return default
             why = f"default of readEnvironmentVariable('{variable}', …); {variable} may override it"
             return Lit(default.value, default.span, (*default.notes, why), env=variable)
-        if name == "loadJsonContent" and arg_nodes:
-            return self._load_json(node, arg_nodes, scope)
+        function = self._function(fn, scope)
+        if function is not None:
+            return self._call_function(function, node, [self.ev(a, scope) for a in arg_nodes], scope)
+        if name in ("loadJsonContent", "loadYamlContent", "loadTextContent") and arg_nodes:
+            return self._load(name, node, arg_nodes, scope)
+        if name in LAMBDA_FUNCTIONS:
+            return self._higher_order(name, node, arg_nodes, scope)
         args = [self.ev(a, scope) for a in arg_nodes]
-        if name == "empty" and len(args) == 1:
-            return ops.empty(args[0])
-        if name == "contains" and len(args) == 2:
-            return ops.contains(args[0], args[1], expression)
-        if name in ("toLower", "toUpper") and len(args) == 1:
-            arg = args[0]
-            if isinstance(arg, Lit) and isinstance(arg.value, str):
-                return Lit(
-                    arg.value.lower() if name == "toLower" else arg.value.upper(), None, arg.notes, arg.env
-                )
-            return arg if isinstance(arg, Unknown) else self.unknown(node, scope, "not a string")
-        if name == "concat":
-            if all(isinstance(a, Arr) for a in args):
-                return Arr(tuple(i for a in args if isinstance(a, Arr) for i in a.items))
-            return ops.concat_text(args, expression)
-        if name == "union":
-            return ops.union(args, expression)
-        if name == "coalesce":
-            return ops.coalesce(args, expression)
-        if (
-            name == "string"
-            and len(args) == 1
-            and isinstance(args[0], Lit)
-            and isinstance(args[0].value, str)
-        ):
-            return args[0]
-        if name == "items" and len(args) == 1 and isinstance(args[0], Obj):
-            return Arr(tuple(Obj({"key": Lit(k), "value": v}) for k, v in args[0].items.items()))
+        simple = ops.builtin(name.casefold(), args, expression)
+        if simple is not None:
+            return simple
         return self.unknown(node, scope, f"{name}() is not evaluated statically")
 
-    def _load_json(self, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+    def _load(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+        """``loadJsonContent`` / ``loadYamlContent`` (values keep their spans: a pin in ``ai.yaml`` is fixable),
+        ``loadTextContent``; an optional JSONPath of plain ``$.a.b`` steps."""
         rel = _string_literal(arg_nodes[0], scope.file.source)
         if rel is None:
             return self.unknown(node, scope, "path not static")
         path = scope.file.path.parent / rel
         # confinement: a load that leads out of the scanned root is a finding, and is not read
-        refused = confine.refusal(f"loadJsonContent('{rel}')", path)
+        refused = confine.refusal(f"{name}('{rel}')", path)
         if refused is not None:
             src = scope.file.source
             self.warn(scope.file.path, src.line_of(src.char_offset(node.start_byte)), refused)
             return self.unknown(node, scope, refused)
         try:
-            doc = JsonDocument(SourceText.read(path))
+            source = SourceText.read(path)
         except SourceError as exc:
             return self.unknown(node, scope, f"{rel}: {exc}")
-        return doc.value if doc.value is not None else self.unknown(node, scope, f"{rel} is empty")
+        value: Value | None
+        if name == "loadTextContent":
+            return Lit(source.text)
+        if name == "loadYamlContent":
+            try:
+                value = yaml_value(source)
+            except ValueError as exc:
+                return self.unknown(node, scope, f"{rel}: not YAML ({exc})")
+        else:
+            value = JsonDocument(source).value
+        if value is None:
+            return self.unknown(node, scope, f"{rel} is empty")
+        if len(arg_nodes) > 1:
+            query = _string_literal(arg_nodes[1], scope.file.source)
+            if query is None or not query.startswith("$"):
+                return self.unknown(node, scope, "JSONPath not static")
+            for step in [p for p in query[1:].split(".") if p]:
+                value = ops.member(value, step, text(node, scope.file.source))
+        return value
+
+    def _function(self, fn: Node | None, scope: Scope) -> tuple[BicepFile, Node] | None:
+        """A user-defined function: declared in this file, imported by name, or ``ns.f`` of an ``import *``."""
+        if fn is None:
+            return None
+        file = scope.file
+        if fn.type == "identifier":
+            name = text(fn, file.source)
+            if name in file.funcs:
+                return file, file.funcs[name]
+            if name in file.imports:
+                path, original = file.imports[name]
+                target = self._import_target(file, path)
+                if target is not None and original is not None and original in target.funcs:
+                    return target, target.funcs[original]
+            return None
+        if fn.type == "member_expression":
+            object_node, property_node = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+            if object_node is None or property_node is None or object_node.type != "identifier":
+                return None
+            entry = file.imports.get(text(object_node, file.source))
+            if entry is None or entry[1] is not None:
+                return None
+            target = self._import_target(file, entry[0])
+            name = text(property_node, file.source)
+            if target is not None and name in target.funcs:
+                return target, target.funcs[name]
+        return None
+
+    def _call_function(
+        self, function: tuple[BicepFile, Node], node: Node, args: list[Value], scope: Scope
+    ) -> Value:
+        file, declaration = function
+        if self._depth >= MAX_CALL_DEPTH:
+            return self.unknown(node, scope, "functions call each other too deep")
+        parameters = next((c for c in declaration.named_children if c.type == "parameters"), None)
+        names = [
+            text(p.named_children[0], file.source)
+            for p in (parameters.named_children if parameters is not None else [])
+            if p.type == "parameter" and p.named_children
+        ]
+        if len(names) != len(args):
+            return self.unknown(node, scope, f"{len(args)} argument(s) for {len(names)} parameter(s)")
+        body = _after(declaration, "=>")
+        called = Scope(self, file, {}, file.path.name).child(dict(zip(names, args, strict=True)))
+        self._depth += 1
+        try:
+            return self.ev(body, called)
+        finally:
+            self._depth -= 1
+
+    def _import_target(self, file: BicepFile, path: str) -> BicepFile | None:
+        target = _local_module(file.path, path)
+        return self.file(target) if target is not None and target.is_file() else None
+
+    def imported(self, file: BicepFile, name: str, node: Node, scope: Scope) -> Value:
+        """A variable imported by name (``import { x } from '…'``): its value in its own file."""
+        path, original = file.imports[name]
+        return self.imported_member(scope, None, original or name, node, path=path)
+
+    def imported_member(
+        self, scope: Scope, namespace: str | None, name: str, node: Node, path: str | None = None
+    ) -> Value:
+        file = scope.file
+        if path is None:
+            path = file.imports[namespace or ""][0]
+        target = self._import_target(file, path)
+        where = text(node, file.source)
+        if target is None:
+            return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"{path} not read")
+        if name in target.vars:
+            return Scope(self, target, {}, target.path.name).lookup(name, node)
+        return Unknown(
+            where, file.source.byte_span(node.start_byte, node.end_byte), f"no variable {name} in {path}"
+        )
+
+    def _lambda(self, argument: Node, scope: Scope) -> tuple[list[str], Node] | None:
+        """(parameter names, body) of a lambda argument. tree-sitter-bicep 1.1 binds ``x => x.a`` as
+        ``(x => x).a``; the body is everything after ``=>`` to the argument's end, parsed again on its own (in a
+        copy of the file with the rest blanked, so offsets stay true)."""
+        file = scope.file
+        node: Node | None = argument
+        while node is not None and node.type != "lambda_expression":
+            node = node.children[0] if node.child_count else None
+        if node is None:
+            return None
+        arrow = next((c for c in node.children if c.type == "=>"), None)
+        if arrow is None:
+            return None
+        names: list[str] = []
+        for child in node.children:
+            if child == arrow:
+                break
+            identifiers = [child] if child.type == "identifier" else child.named_children
+            names.extend(text(c, file.source) for c in identifiers if c.type == "identifier")
+        start, end = arrow.end_byte, argument.end_byte
+        key = (file.path, start, end)
+        if key not in self._bodies:
+            prefix = b"var _ = "
+            data = file.data or file.source.data
+            body: Node | None = None
+            if start >= len(prefix):
+                synthetic = b" " * (start - len(prefix)) + prefix + data[start:end] + b" " * (len(data) - end)
+                tree = parse("bicep", synthetic)
+                declaration = tree.root_node.named_children[0] if tree.root_node.named_children else None
+                if not tree.root_node.has_error and declaration is not None:
+                    body = _after(declaration, "=")
+                    self._trees.append(tree)  # the nodes live as long as their tree
+            self._bodies[key] = body
+        body = self._bodies[key]
+        return (names, body) if body is not None else None
+
+    def _higher_order(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+        """``map``, ``filter``, ``reduce``, ``toObject``, ``sort``, ``groupBy`` over a known array, ``mapValues`` over
+        a known object."""
+        expression = text(node, scope.file.source)
+        lambdas = [self._lambda(a, scope) for a in arg_nodes[1:]]
+        source = self.ev(arg_nodes[0], scope)
+        if isinstance(source, Unknown):
+            return source
+
+        def apply(function: tuple[list[str], Node] | None, *values: Value) -> Value:
+            if function is None:
+                return self.unknown(node, scope, "the lambda is not understood")
+            names, body = function
+            return self.ev(body, scope.child(dict(zip(names, values, strict=False))))
+
+        if name == "mapValues" and lambdas:
+            if isinstance(source, Obj):
+                return Obj({k: apply(lambdas[0], v) for k, v in source.items.items()})
+            return self.unknown(node, scope, "mapValues() of a non-object")
+        if not isinstance(source, Arr):
+            return self.unknown(node, scope, f"{name}() of a non-array")
+        if name == "map" and lambdas:
+            return Arr(tuple(apply(lambdas[0], item, Lit(i)) for i, item in enumerate(source.items)))
+        if name == "groupBy" and lambdas:
+            groups: dict[str, list[Value]] = {}
+            for item in source.items:
+                key = apply(lambdas[0], item)
+                if not isinstance(key, Lit) or not isinstance(key.value, str):
+                    return key if isinstance(key, Unknown) else self.unknown(node, scope, "a key is not text")
+                groups.setdefault(key.value, []).append(item)
+            return Obj({k: Arr(tuple(v)) for k, v in groups.items()})
+        if name == "sort" and lambdas:
+            undecided: list[Value] = []
+
+            def before(a: Value, b: Value) -> int:  # sort(arr, (a, b) => a.x < b.x): a comes first when true
+                decided = ops.truth(apply(lambdas[0], a, b))
+                if decided is None:
+                    undecided.append(a)
+                return -1 if decided else 1
+
+            ordered = sorted(source.items, key=functools.cmp_to_key(before))
+            return (
+                Arr(tuple(ordered)) if not undecided else self.unknown(node, scope, "the order is not static")
+            )
+        if name == "filter" and lambdas:
+            kept: list[Value] = []
+            for i, item in enumerate(source.items):
+                decided = ops.truth(apply(lambdas[0], item, Lit(i)))
+                if decided is None:
+                    return self.unknown(node, scope, "the filter is not static")
+                if decided:
+                    kept.append(item)
+            return Arr(tuple(kept))
+        if name == "reduce" and len(arg_nodes) == 3:
+            accumulator = self.ev(arg_nodes[1], scope)
+            function = self._lambda(arg_nodes[2], scope)
+            for i, item in enumerate(source.items):
+                accumulator = apply(function, accumulator, item, Lit(i))
+            return accumulator
+        if name == "toObject" and lambdas:
+            result: dict[str, Value] = {}
+            for item in source.items:
+                key = apply(lambdas[0], item)
+                if not isinstance(key, Lit) or not isinstance(key.value, str):
+                    return key if isinstance(key, Unknown) else self.unknown(node, scope, "a key is not text")
+                result[key.value] = apply(lambdas[1], item) if len(lambdas) > 1 else item
+            return Obj(result)
+        return Unknown(" ".join(expression.split())[:100], None, f"{name}() is not evaluated statically")
 
     def loop(self, node: Node, scope: Scope) -> tuple[list[Scope], Unknown | None, list[str]]:
         """One child scope per item of a ``[for …]`` (or one with the items unknown), with a label each."""
@@ -551,6 +885,32 @@ class Evaluator:
         return Arr(tuple(self.ev(body, s) for s in scopes))
 
 
+_OPERATORS = ("binary_expression", "ternary_expression", "unary_expression")
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _misbound(node: Node) -> tuple[Node, list[Node], Node] | None:
+    """For ``x.a[0]`` whose ``x`` is an unparenthesised operator expression (``a == b.c`` read as ``(a == b).c``,
+    ``!a.b`` as ``(!a).b``, ``c ? a : b.x`` as ``(c ? a : b).x``): the operator expression, the member and index
+    steps (innermost first), and the operand they belong to (its rightmost). None for a correctly bound one."""
+    chain: list[Node] = []
+    current: Node | None = node
+    while current is not None and current.type in ("member_expression", "subscript_expression"):
+        chain.append(current)
+        current = current.child_by_field_name("object")
+    if current is None or current.type not in _OPERATORS:
+        return None
+    operand: Node | None = current
+    while operand is not None and operand.type in _OPERATORS:
+        field_name = {"binary_expression": "right", "ternary_expression": "alternative"}.get(
+            operand.type, "argument"
+        )
+        operand = operand.child_by_field_name(field_name)
+    if operand is None:
+        return None
+    return current, list(reversed(chain)), operand
+
+
 def _field(value: Value | None, *path: str) -> Value | None:
     """Walk object properties; None when a property is absent, Unknown when a step cannot be known."""
     current = value
@@ -579,6 +939,7 @@ class BicepScanner:
         self.evaluator = Evaluator(self._warn)
         self.files_read: set[Path] = set()
         self._warned: set[tuple[Path, int | None, str]] = set()
+        self._compiled_cache: dict[Path, tuple[Path, Obj] | None] = {}
 
     def _warn(self, path: Path, line: int | None, message: str) -> None:
         key = (path.resolve(), line, message)
@@ -605,11 +966,25 @@ class BicepScanner:
             assert parsed is not None
             try:
                 for bound, where in self._parameter_sets(path):
-                    self._evaluate(parsed, bound, (where,) if where else (), depth=0)
+                    self._evaluate_switched(parsed, bound, (where,) if where else ())
             except EVALUATION_ERRORS as exc:
                 self._warn(
                     path, None, f"could not evaluate it ({type(exc).__name__}: {exc}); please report this"
                 )
+
+    def _evaluate_switched(self, file: BicepFile, bound: dict[str, Value], context: tuple[str, ...]) -> None:
+        """The deployment as it is by default, then each environment switch (``${USE_X=false}``) turned the other
+        way: deployments only the switch brings are listed as not deployed by default (never dropped silently)."""
+        start = len(self.pins)
+        self._evaluate(file, bound, context, depth=0)
+        seen = {_deployment_key(p) for p in self.pins[start:]}
+        for name, value in ops.switches(bound):
+            other, why = ops.flipped(value)
+            before = len(self.pins)
+            self._evaluate(file, {**bound, name: other}, (*context, why), depth=0)
+            extra = [p for p in self.pins[before:] if _deployment_key(p) not in seen]
+            seen.update(_deployment_key(p) for p in extra)
+            self.pins[before:] = extra
 
     def _parameter_sets(self, template: Path) -> list[tuple[dict[str, Value], str]]:
         """Each parameter file beside the template (a separate deployment each), or none."""
@@ -649,21 +1024,28 @@ class BicepScanner:
         if parsed.using is None or (path.parent / parsed.using).resolve() != template.resolve():
             return None
         self.files_read.add(path.resolve())
-        if parsed.error is not None:
-            self._warn(path, parsed.error[0], parsed.error[1] + "; values after it may be missed")
+        for lost in parsed.lost:  # one statement each; the rest of the file is read
+            self._warn(path, lost.line, f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read")
         scope = Scope(self.evaluator, parsed, {}, path.name)
-        return {
+        values = {
             name: ops.note(scope.lookup(name, parsed.root), f"parameter {name} from {path.name}")
             for name in parsed.params
         }
+        for lost in parsed.lost:  # never the template's default in place of the value the file meant to give
+            if lost.name is not None and lost.header.startswith("param "):
+                values[lost.name] = Unknown(lost.name, None, f"syntax error at {path.name}:{lost.line}")
+        return values
 
     def _evaluate(
         self, file: BicepFile, bound: dict[str, Value], context: tuple[str, ...], depth: int
     ) -> None:
         scope = Scope(self.evaluator, file, bound, file.path.name)
         for decl in file.resources.values():
-            if decl.type == DEPLOYMENTS:
+            if decl.type == DEPLOYMENTS and not decl.existing:
                 self._deployment(decl, scope, context)
+        for lost in file.lost:
+            if lost.header.startswith("resource ") and lost.name is not None:
+                self._lost_deployment(lost, scope, context)
         for module in file.modules:
             self._module(file, module, scope, context, depth)
 
@@ -677,10 +1059,12 @@ class BicepScanner:
             test_node = next((c for c in body.named_children if c.type == "parenthesized_expression"), None)
             test = self.evaluator.ev(test_node, scope) if test_node is not None else Lit(True)
             decided = ops.truth(test)
-            if decided is False:
-                return []
             inner = _object_of(body)
             src = scope.file.source
+            if decided is False:
+                condition = " ".join(text(test_node, src).split()) if test_node is not None else "(…)"
+                why = f"{ops.NOT_DEPLOYED}: if {condition[:80]} is false"
+                return [(inner, scope, why)] if inner is not None else []
             label = (
                 ""
                 if decided
@@ -702,8 +1086,12 @@ class BicepScanner:
     def _deployment(self, decl: ResourceDecl, scope: Scope, context: tuple[str, ...]) -> None:
         src = scope.file.source
         line = src.line_of(src.char_offset(decl.node.start_byte))
-        for obj_node, inner, label in self._instances(decl.body, scope):
+        instances = self._instances(decl.body, scope)
+        compiled = self._compiled_instances(scope, decl.symbol, len(instances))
+        for index, (obj_node, inner, label) in enumerate(instances):
             body = self.evaluator.ev(obj_node, inner)
+            if compiled is not None:
+                body = _fill_unknowns(body, compiled[index])
             parent: Value | None = _field(body, "parent")
             if parent is None and decl.parent is not None:
                 parent = self.evaluator.resource(decl.parent, inner.root)
@@ -738,6 +1126,75 @@ class BicepScanner:
                 )
             )
 
+    def _compiled(self, file: BicepFile) -> tuple[Path, Obj] | None:
+        """The ARM template compiled from this file and committed beside it (AVM modules commit ``main.json``)."""
+        key = file.path.resolve()
+        if key not in self._compiled_cache:
+            self._compiled_cache[key] = _compiled_template(file.path)
+        return self._compiled_cache[key]
+
+    def _compiled_instances(self, scope: Scope, symbol: str, count: int) -> list[Obj] | None:
+        """The compiled resource of the same symbolic name, one evaluated body per instance, when the compiled
+        template declares as many instances as the Bicep evaluation found (else None: nothing to pair)."""
+        from shared.iac.arm_templates import ArmScanner
+        from shared.iac.arm_templates import Scope as ArmScope
+
+        compiled = self._compiled(scope.file)
+        if compiled is None or count == 0:
+            return None
+        path, template = compiled
+        resources = _field(template, "resources")
+        resource = resources.get(symbol) if isinstance(resources, Obj) else None  # languageVersion 2.0 only
+        if not isinstance(resource, Obj):
+            return None
+        arm = ArmScanner()
+        arm_scope = ArmScope(template, path, dict(scope.bound))
+        try:
+            instances = arm._instances(resource, arm_scope)
+            bodies = [arm.evaluator.value(resource, inner) for inner, _ in instances]
+        except EVALUATION_ERRORS:
+            return None
+        if len(bodies) != count:
+            return None
+        kept = [_not_in(body, path) for body in bodies]
+        return [body for body in kept if isinstance(body, Obj)] or None
+
+    def _lost_deployment(self, lost: Lost, scope: Scope, context: tuple[str, ...]) -> None:
+        """A deployment resource the grammar could not read, read from the compiled template instead (its
+        finding stays on the .bicep line)."""
+        compiled = self._compiled(scope.file)
+        if compiled is None:
+            return
+        path, template = compiled
+        resources = _field(template, "resources")
+        resource = resources.get(lost.name or "") if isinstance(resources, Obj) else None
+        kind = _field(resource, "type")
+        if not isinstance(kind, Lit) or str(kind.value).casefold() != DEPLOYMENTS:
+            return
+        bodies = self._compiled_instances(scope, lost.name or "", 1) or []
+        for body in bodies:
+            name = _field(body, "name") or Unknown("name", None, "absent")
+            account: Value = Unknown("name", None, "the account is in the compiled template")
+            if isinstance(name, Lit) and isinstance(name.value, str) and "/" in name.value:
+                account_name, _, short = name.value.partition("/")
+                name, account = Lit(short, None, name.notes, name.env), Lit(account_name)
+            self.pins.append(
+                Pin(
+                    kind="bicep",
+                    file=scope.file.path,
+                    line=lost.line,
+                    name=name,
+                    account=account,
+                    location=Unknown("location", None, "the account is in the compiled template"),
+                    model_format=_field(body, "properties", "model", "format"),
+                    model_name=_field(body, "properties", "model", "name"),
+                    model_version=_field(body, "properties", "model", "version"),
+                    sku=_field(body, "sku", "name"),
+                    upgrade_option=_field(body, "properties", "versionUpgradeOption"),
+                    context=(*context, f"read from {path.name}: the grammar could not read it"),
+                )
+            )
+
     def _account_location(self, account_name: str, scope: Scope) -> Value | None:
         for decl in scope.file.resources.values():
             if decl.type == ACCOUNTS:
@@ -752,12 +1209,14 @@ class BicepScanner:
     ) -> None:
         src = file.source
         line = src.line_of(src.char_offset(module.node.start_byte))
-        if AVM_ACCOUNT in module.path.casefold():
-            self._avm(module, scope, context, line)
+        known = next((m for m in AVM_MODULES if m in module.path.casefold()), None)
+        if known is not None:
+            self._avm(module, scope, context, line, AVM_MODULES[known])
             return
         target = _local_module(file.path, module.path)
         if target is None:
-            return  # a registry or template-spec module: its source is not here
+            self._registry(module, scope, context, line)
+            return
         refused = confine.refusal(f"module {module.symbol} '{module.path}'", target)  # confinement
         if refused is not None:
             self._warn(file.path, line, refused)
@@ -781,32 +1240,85 @@ class BicepScanner:
             )
             self._evaluate(called, bound, (*context, step), depth + 1)
 
-    def _avm(self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int) -> None:
-        """The AVM account module: ``params.deployments`` items have the deployment resource's shape, flattened."""
+    def _registry(self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int) -> None:
+        """A registry or template-spec module whose code is not here: given something that looks like model
+        deployments, an ``unknown`` pin naming it; otherwise a warning (never silent)."""
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
-            account = _field(body, "params", "name") or Unknown("name", None, "absent")
+            params = _field(body, "params")
+            given = (
+                [k for k, v in params.items.items() if ops.looks_like_deployments(k, v)]
+                if isinstance(params, Obj)
+                else []
+            )
+            if not given:
+                self._warn(
+                    src.path,
+                    line,
+                    f"module {module.symbol}: {module.path} not read (its code is not here; it is given no "
+                    "model deployments)",
+                )
+                continue
+            unknown = Unknown(
+                f"module {module.symbol} {given[0]}",
+                src.byte_span(module.node.start_byte, module.node.end_byte),
+                f"{module.path}: its code is not here (scan the module's source)",
+            )
+            self.pins.append(
+                Pin(
+                    kind="bicep",
+                    file=src.path,
+                    line=line,
+                    name=unknown,
+                    account=unknown,
+                    location=unknown,
+                    model_format=None,
+                    model_name=unknown,
+                    model_version=unknown,
+                    sku=None,
+                    upgrade_option=None,
+                    context=tuple(c for c in (*context, f"module {module.symbol}", label) if c),
+                )
+            )
+
+    def _avm(
+        self,
+        module: ModuleDecl,
+        scope: Scope,
+        context: tuple[str, ...],
+        line: int,
+        parameters: tuple[str, str],
+    ) -> None:
+        """An AVM module's documented deployments parameter: items with the deployment resource's shape,
+        flattened (``name``, ``model``, ``sku``, ``versionUpgradeOption``)."""
+        src = scope.file.source
+        for obj_node, inner, label in self._instances(module.body, scope):
+            body = self.evaluator.ev(obj_node, inner)
+            parameter, account_parameter = parameters
+            account = (_field(body, "params", account_parameter) if account_parameter else None) or Unknown(
+                "name", None, f"{module.path} names its account itself"
+            )
             location = _field(body, "params", "location") or Unknown(
                 "location", None, "the AVM module defaults to resourceGroup().location"
             )
-            deployments = _field(body, "params", "deployments")
+            deployments = _field(body, "params", parameter)
             items: list[tuple[Value, str]]
             if isinstance(deployments, Arr):
-                items = [(d, f"deployments[{i}]") for i, d in enumerate(deployments.items)]
+                items = [(d, f"{parameter}[{i}]") for i, d in enumerate(deployments.items)]
             elif deployments is None:
                 continue
             else:
-                items = [(deployments, "deployments")]
+                items = [(deployments, parameter)]
             for item, where in items:
                 self.pins.append(
                     Pin(
                         kind="bicep",
                         file=src.path,
                         line=line,
+                        # the account module's default: '${name}-deployments'
                         name=_field(item, "name")
-                        or _field(item, "model", "name")
-                        or Unknown("name", None, "absent"),
+                        or ops.concat_text([account, Lit("-deployments")], "'${name}-deployments'"),
                         account=account,
                         location=location,
                         model_format=_field(item, "model", "format"),
@@ -819,6 +1331,56 @@ class BicepScanner:
                         ),
                     )
                 )
+
+
+def _compiled_template(path: Path) -> tuple[Path, Obj] | None:
+    """``<name>.json`` beside ``<name>.bicep`` when Bicep generated it, else None."""
+    beside = path.with_suffix(".json")
+    if beside.is_file():
+        try:
+            document = JsonDocument(SourceText.read(beside))
+        except SourceError:
+            document = None
+        generator = _field(document.value, "metadata", "_generator", "name") if document else None
+        if document is not None and isinstance(document.value, Obj) and scalar_text(generator) == "bicep":
+            return beside, document.value
+    # A Bicep CLI on PATH is not run: it follows `loadTextContent` and modules wherever they point, past the
+    # scanned root that the scan itself stays inside, and it would run on untrusted pull requests.
+    return None
+
+
+def _not_in(value: Value, path: Path) -> Value:
+    """The value with spans into ``path`` (a compiled template nobody edits) dropped, its origin noted."""
+    if isinstance(value, Lit) and value.span is not None and value.span.path == path:
+        return Lit(value.value, None, (*value.notes, f"from the compiled {path.name}"), value.env)
+    if isinstance(value, Obj):
+        return Obj({k: _not_in(v, path) for k, v in value.items.items()})
+    if isinstance(value, Arr):
+        return Arr(tuple(_not_in(v, path) for v in value.items))
+    return value
+
+
+def _fill_unknowns(value: Value, compiled: Value) -> Value:
+    """Each part of a Bicep value that could not be known, taken from the compiled template where it is known
+    there (the rest, and every span the fix needs, stays the Bicep evaluation's)."""
+    if isinstance(value, Unknown):
+        return compiled if ops.has_unknown(compiled) is None else value
+    if isinstance(value, Obj) and isinstance(compiled, Obj):
+        items = dict(value.items)
+        for key, other in compiled.items.items():
+            mine = value.get(key)
+            items[key] = _fill_unknowns(mine, other) if mine is not None else other
+        return Obj(items, value.span)
+    return value
+
+
+def _deployment_key(pin: Pin) -> tuple[object, ...]:
+    """One deployment, whatever notes its values carry: where it is declared, its name, model and version."""
+    return (
+        pin.file,
+        pin.line,
+        *(ops.plain(v) if v is not None else None for v in (pin.name, pin.model_name, pin.model_version)),
+    )
 
 
 def parameter_values(params: Obj, file_name: str) -> dict[str, Value]:

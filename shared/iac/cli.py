@@ -175,7 +175,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(text)
     gated = [f for f in report.findings if f.suppressed is None]
-    failing = [f for f in gated if any(matches(f, k, args.within) for k in kinds)]
+    disabled = args.include_disabled
+    failing = [f for f in gated if any(matches(f, k, args.within, include_disabled=disabled) for k in kinds)]
     # a refused reference or a file too large stands for pins that were not read: unknown, for the gate
     refusals = [w for w in report.warnings if w.rule] if UNKNOWN in kinds else []
     if failing or refusals:
@@ -316,6 +317,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--write-baseline",
         metavar="FILE",
         help="write the current findings (not ok, not suppressed) to FILE as the accepted baseline, and exit 0",
+    )
+    scan.add_argument(
+        "--include-disabled",
+        action="store_true",
+        help="--fail-on also counts deployments not deployed by default (a false if, count 0, ${USE_X=false})",
     )
     scan.set_defaults(handler=cmd_scan)
 

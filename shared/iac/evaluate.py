@@ -43,6 +43,7 @@ from shared.iac.model import (
     scalar_text,
     unknown_reason,
 )
+from shared.iac.values import disabled_reason
 
 DEFAULT_SKU = "Standard"  # ARM's default when a deployment names no SKU
 
@@ -168,10 +169,13 @@ def judge(
     pin_option = scalar_text(pin.upgrade_option)
     view = catalogs.view(region)
     notes: list[str] = []
+    disabled = disabled_reason(pin.context)
+    if disabled is not None:
+        notes.append(f"{disabled}; --fail-on counts it only with --include-disabled")
     if view.note:
         notes.append(view.note)
-    if pin.sku is not None and scalar_text(pin.sku) is None:
-        notes.append(unknown_reason(pin.sku, "the SKU") + f": dates for {DEFAULT_SKU}")
+    if view.note and region is None and pin.location is not None:
+        notes.append(unknown_reason(pin.location, "the region"))
     for value in (pin.model_name, pin.model_version):
         if isinstance(value, Lit):
             notes.extend(n for n in value.notes if "may override" in n or "may replace" in n)
@@ -199,6 +203,10 @@ def judge(
         notes.append(live_note)
 
     live_fields = {"live_version": live.model_version, "live_model": live.model_name} if live else {}
+    if pin.sku is not None and scalar_text(pin.sku) is None and model is not None and version is not None:
+        # dates differ by deployment type: a guessed SKU could call a retired deployment fine
+        detail = unknown_reason(pin.sku, "the SKU") + f": {model} {version} cannot be judged without it"
+        return make(status=UNKNOWN, catalog_status=UNKNOWN, detail=detail, **live_fields)
     if model is None or (pin.model_version is not None and version is None):
         what, value = (
             ("the model name", pin.model_name) if model is None else ("the version", pin.model_version)
@@ -408,8 +416,11 @@ def evaluate(
     return sorted(findings, key=lambda f: (str(f.file), f.line, f.name or "", f.model or ""))
 
 
-def matches(finding: Finding, kind: str, within_days: int | None) -> bool:
-    """Whether a finding trips ``--fail-on kind`` (``retiring`` includes retired: it is past its date)."""
+def matches(finding: Finding, kind: str, within_days: int | None, *, include_disabled: bool = False) -> bool:
+    """Whether a finding trips ``--fail-on kind`` (``retiring`` includes retired: it is past its date). A
+    deployment that is not deployed by default counts only with ``include_disabled``."""
+    if not include_disabled and disabled_reason(finding.pin.context) is not None:
+        return False
     if kind == DRIFT:
         return finding.status == DRIFT
     if kind == RETIRING:

@@ -9,6 +9,7 @@ pins whose recommendations disagree, is left alone and reported.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from shared.iac.model import Finding, Lit, Span, Value
 
 _UNSAFE = set("'\"\\$`{}\n\r")  # characters that would need quoting in one template language or another
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a deployment name ARM accepts
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,55 @@ def _edit(value: Value | None, expected: str | None, new: str, what: str, why: s
     return Edit(value.span, str(value.value), new, why)
 
 
+def is_provisioned(sku: str) -> bool:
+    """Provisioned deployment types (ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged)."""
+    return "provisioned" in sku.casefold()
+
+
+def new_deployment_name(old: str, old_model: str, new_model: str) -> str:
+    """The name of the deployment that replaces ``old`` when the model changes: the model's name where the old
+    name holds the old model's name (``gpt-4o`` -> ``gpt-5.1``, ``chat-gpt-4o`` -> ``chat-gpt-5.1``), else the
+    new model's name appended (``chat`` -> ``chat-gpt-5.1``)."""
+    at = old.casefold().find(old_model.casefold())
+    if at >= 0:
+        return old[:at] + new_model + old[at + len(old_model) :]
+    return f"{old}-{new_model}"
+
+
+def _rename(f: Finding, new_model: str, label: str) -> list[Edit] | str:
+    """The edit that gives a deployment whose model changes a new name (ARM refuses to change the model of an
+    existing Standard-family deployment: CannotChangeDeploymentModel), or why it cannot be made."""
+    assert f.model is not None
+    name = f.pin.name
+    if f.name is None or not isinstance(name, Lit) or name.span is None:
+        return "its name is not a literal in the code"
+    new_name = new_deployment_name(f.name, f.model, new_model)
+    if not _NAME.fullmatch(new_name):
+        return f"{new_name!r} is not a valid deployment name"
+    model = f.pin.model_name
+    if isinstance(model, Lit) and model.span == name.span:
+        # one literal is both the name and the model: changing the model renames it too
+        return [] if new_name == new_model else "its name and model are one value"
+    why = (
+        f"{label}: renamed to {new_name}: a new deployment {new_name} ({new_model}) is created beside "
+        f"{f.name}, since ARM refuses to change an existing deployment's model (CannotChangeDeploymentModel); "
+        f"move callers to {new_name}, then delete {f.name}"
+    )
+    if name.env:  # azd keeps the environment's value in .azure/<env>/.env, which wins over the default
+        why += (
+            f"; warning: environment variable {name.env} may override it (azd env set {name.env} {new_name})"
+        )
+    edit = _edit(name, f.name, new_name, "deployment name", why)
+    return [edit] if isinstance(edit, Edit) else edit
+
+
+def _warnings(f: Finding) -> str:
+    """What the scan warned about a pin, kept with its edits (a fix must not hide it)."""
+    kept = [n for n in f.notes if "may override" in n or "may replace" in n or "not deployed by default" in n]
+    kept += [n for n in f.notes if n.startswith("Deprecating")]
+    return "".join(f"; warning: {n}" for n in kept)
+
+
 def plan(findings: Sequence[Finding]) -> FixPlan:
     """The edits that move every pin to its recommendation."""
     groups: list[tuple[str, list[Edit]]] = []  # one pin's edits: written all together or not at all
@@ -56,8 +107,23 @@ def plan(findings: Sequence[Finding]) -> FixPlan:
         r = f.recommended
         if r is None or f.model is None or f.version is None:
             continue
-        label = f"{f.name or '?'} ({f.file.name}:{f.line})"
+        account = f"{f.account}/" if f.account else ""
+        label = f"deployment {account}{f.name or '?'} ({f.pin.file.name}:{f.pin.line})"
         wanted: list[Edit | str] = []
+        if (
+            r.model != f.model
+            and not is_provisioned(f.sku)
+            and (f.live_model or "").casefold() != r.model.casefold()
+        ):
+            renamed = _rename(f, r.model, label)
+            if isinstance(renamed, str):
+                skipped.append(
+                    f"{label}: not changed: {r.model} is another model and ARM refuses to change the model of "
+                    f"an existing {f.sku} deployment (CannotChangeDeploymentModel), and {renamed}: create a new "
+                    f"deployment of {r.model} {r.version} under a new name by hand and move its callers"
+                )
+                continue
+            wanted.extend(renamed)
         if r.version != f.version:
             wanted.append(
                 _edit(
@@ -90,7 +156,11 @@ def plan(findings: Sequence[Finding]) -> FixPlan:
         if problems:
             skipped.append(f"{label}: not changed: {'; '.join(problems)}")
         elif wanted:
-            groups.append((label, [w for w in wanted if isinstance(w, Edit)]))
+            edits = [w for w in wanted if isinstance(w, Edit)]
+            warned = _warnings(f)
+            if warned:
+                edits[0] = Edit(edits[0].span, edits[0].old, edits[0].new, edits[0].why + warned)
+            groups.append((label, edits))
     # one literal can feed several pins (a shared parameter): write it only when they all agree, and leave every
     # pin that needs a disputed literal untouched (half a cross-model change would pin a version of another model)
     targets: dict[Span, set[str]] = {}

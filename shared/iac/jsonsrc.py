@@ -67,3 +67,51 @@ class JsonDocument:
             return Lit(None, src.byte_span(node.start_byte, node.end_byte))
         text = src.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
         return Unknown(text[:80], src.byte_span(node.start_byte, node.end_byte), "not JSON")
+
+
+def yaml_value(source: SourceText) -> Value:
+    """A YAML file (azd's ``ai.yaml``, read by ``loadYamlContent``) as values whose scalars keep their spans.
+
+    Quoted scalars are editable between their quotes when they hold no escape; plain scalars when their text is
+    exactly the value. Raises ValueError on malformed YAML (the caller names the file)."""
+    import yaml
+
+    loader = yaml.SafeLoader(source.text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return Lit(None)
+        return _yaml_node(loader, root, source)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).splitlines()[0]) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_node(loader: object, node: object, source: SourceText) -> Value:
+    import yaml
+
+    assert isinstance(loader, yaml.SafeLoader)
+    if isinstance(node, yaml.MappingNode):
+        items: dict[str, Value] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            items[str(key)] = _yaml_node(loader, value_node, source)
+        return Obj(items, source.span(node.start_mark.index, node.end_mark.index))
+    if isinstance(node, yaml.SequenceNode):
+        return Arr(
+            tuple(_yaml_node(loader, c, source) for c in node.value),
+            source.span(node.start_mark.index, node.end_mark.index),
+        )
+    assert isinstance(node, yaml.ScalarNode)
+    value = loader.construct_object(node, deep=True)
+    if not isinstance(value, str | int | float | bool) and value is not None:
+        value = str(value)  # a date or timestamp: azd passes the text
+    start, end = node.start_mark.index, node.end_mark.index
+    raw = source.text[start:end]
+    span = None
+    if node.style in ("'", '"') and len(raw) >= 2 and raw[1:-1] == str(value):
+        span = source.span(start + 1, end - 1)
+    elif node.style is None and (raw == str(value) or type(value) in (int, float)):
+        span = source.span(start, end)
+    return Lit(value, span)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
+from shared.iac.jsonsrc import JsonDocument, yaml_value
 from shared.iac.model import (
     EVALUATION_ERRORS,
     Arr,
@@ -28,6 +29,7 @@ from shared.iac.model import (
     Span,
     Unknown,
     Value,
+    scalar_text,
 )
 from shared.iac.source import SourceError, SourceText
 
@@ -72,6 +74,11 @@ class Module:
     resources: dict[tuple[str, str], Block] = field(default_factory=dict)
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     calls: list[Block] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # files not read: "syntax error at variables.tf:12"
+
+    def undeclared(self, what: str) -> str:
+        """Why a name is missing: not declared, or perhaps declared in a file that did not parse."""
+        return f"{what} (or lost to a {', '.join(self.broken)})" if self.broken else what
 
 
 def _is_tree(node: object) -> bool:
@@ -159,6 +166,9 @@ def load_module(directory: Path, warn: Callable[[Path, int | None, str], None]) 
             continue
         except HclError as exc:
             warn(path, exc.line, f"{exc}; the deployments in this file are not scanned")
+            module.broken.append(
+                f"syntax error at {path.name}:{exc.line}" if exc.line else f"{path.name} unreadable"
+            )
             continue
         body = _trees(tree)[0] if _trees(tree) else None
         if body is None:
@@ -383,7 +393,9 @@ class Evaluator:
             name, rest = rest[0], rest[1:]
             local = module.locals.get(name)
             if local is None:
-                return Unknown(expression, _span(node, source), f"local.{name} is not declared")
+                return Unknown(
+                    expression, _span(node, source), module.undeclared(f"local.{name} is not declared")
+                )
             value = scope.cached(
                 f"local.{name}", lambda: self.ev(local.tree, local.source, scope.root), expression
             )
@@ -392,7 +404,7 @@ class Evaluator:
             value = (
                 self._resource(block, f"data.{rest[0]}", scope)
                 if block
-                else Unknown(expression, None, "not declared")
+                else Unknown(expression, None, module.undeclared("not declared"))
             )
             rest = rest[2:]
         elif head == "module" and len(rest) >= 2:
@@ -402,6 +414,8 @@ class Evaluator:
                 lambda: self._output(call_name, output, scope, expression),
                 expression,
             )
+        elif head == "path" and rest and rest[0] in ("module", "root"):
+            value, rest = Lit(str(module.directory)), rest[1:]  # where file() reads from
         elif head in ("module", "path", "terraform", "self"):
             return Unknown(expression, _span(node, source), f"{head}.* is known only at apply time")
         elif rest and (head, rest[0]) in module.resources:
@@ -409,7 +423,7 @@ class Evaluator:
             value = self._resource(block, head, scope)
             rest = rest[1:]
         else:
-            return Unknown(expression, _span(node, source), "not declared")
+            return Unknown(expression, _span(node, source), module.undeclared("not declared"))
         for attr in rest:
             value = self._member(value, attr, expression)
         if isinstance(value, Unknown) and value.span is None:
@@ -421,7 +435,7 @@ class Evaluator:
         if name in scope.bound:
             value = scope.bound[name]
         elif name not in module.variables:
-            return Unknown(expression, None, f"variable {name} is not declared")
+            return Unknown(expression, None, module.undeclared(f"variable {name} is not declared"))
         else:
             default = module.variables[name]
             if default is None:
@@ -565,7 +579,26 @@ class Evaluator:
                 if ops.has_unknown(value) is None:
                     return value
             return self._unknown(node, source, "every try() argument is unknown")
+        if name in ("jsondecode", "yamldecode") and len(args_trees) == 1:
+            loaded = self._decode_file(name, args_trees[0], source, scope)
+            if loaded is not None:
+                return loaded
         args = [self.ev(a, source, scope) for a in args_trees]
+        if name == "length" and len(args) == 1:
+            return ops.length(args[0], expression)
+        if name in ("keys", "values") and len(args) == 1:
+            if isinstance(args[0], Obj):
+                chosen = [Lit(k) for k in args[0].items] if name == "keys" else list(args[0].items.values())
+                return Arr(tuple(chosen))
+            return args[0] if isinstance(args[0], Unknown) else self._unknown(node, source, "not a map")
+        if name == "contains" and len(args) == 2:
+            return ops.contains(args[0], args[1], expression)
+        if name == "flatten" and len(args) == 1:
+            return ops.builtin("flatten", args, expression) or self._unknown(node, source, "not static")
+        if name == "file" and len(args) == 1:
+            return self._unknown(
+                node, source, "file() contents are read only inside jsondecode()/yamldecode()"
+            )
         if name in ("jsonencode", "tomap", "tolist", "tostring") and len(args) == 1:
             return args[0]  # azapi v1 bodies are jsonencode({...}): the object is what matters
         if name == "toset" and len(args) == 1:
@@ -608,6 +641,46 @@ class Evaluator:
                         mixed.append(args[i + 1])
                 return ops.concat_text(mixed, expression)
         return self._unknown(node, source, f"{name}() is not evaluated statically")
+
+    def _decode_file(
+        self, name: str, argument: Tree[Token], source: SourceText, scope: Scope
+    ) -> Value | None:
+        """``jsondecode(file(p))`` / ``yamldecode(file(p))``: the file's values, each keeping its span (a pin in
+        a JSON or YAML file beside the module is reported, and fixed, where it is written)."""
+        parts = _trees(argument)
+        while argument.data == "expr_term" and len(parts) == 1:
+            argument, parts = parts[0], _trees(parts[0])
+        if argument.data != "function_call" or not parts or _name(parts[0]) != "file":
+            return None
+        inner = next((p for p in parts if p.data == "arguments"), None)
+        inner_args = _trees(inner) if inner is not None else []
+        if len(inner_args) != 1:
+            return None
+        where = self.ev(inner_args[0], source, scope)
+        if not isinstance(where, Lit) or not isinstance(where.value, str):
+            return where if isinstance(where, Unknown) else self._unknown(argument, source, "path not static")
+        path = Path(where.value)
+        if not path.is_absolute():
+            path = scope.module.directory / path  # Terraform reads relative paths from the working directory
+        refused = confine.refusal(f'file("{where.value}")', path)
+        if refused is not None:  # confinement: a file outside the scanned root is a finding, not read
+            span = _span(argument, source)
+            if self.scanner is not None:
+                self.scanner._warn(source.path, span.line if span else None, refused)
+            return self._unknown(argument, source, refused)
+        try:
+            loaded = SourceText.read(path)
+        except SourceError as exc:
+            return self._unknown(argument, source, f"{where.value}: {exc}")
+        if name == "yamldecode":
+            try:
+                return yaml_value(loaded)
+            except ValueError as exc:
+                return self._unknown(argument, source, f"{where.value}: not YAML ({exc})")
+        document = JsonDocument(loaded)
+        if document.value is None or document.error is not None:
+            return self._unknown(argument, source, f"{where.value}: not JSON")
+        return document.value
 
     def _for(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
         parts = _trees(node)
@@ -779,6 +852,15 @@ class TerraformScanner:
         for_each, count = items.get("for_each"), items.get("count")
         if isinstance(for_each, Block) or isinstance(count, Block):
             return [(scope, "")]
+        switch = for_each if for_each is not None else count
+        if switch is not None:
+            other = self._other_branch(switch, block.source, scope)
+            if other is not None:
+                # `count = var.x ? 1 : 0` with x false by default: the instances the other branch declares,
+                # listed as not deployed by default rather than dropped
+                why = f"{ops.NOT_DEPLOYED}: {'for_each' if for_each is not None else 'count'} = "
+                why += f"{_text(switch, block.source)[:80]} is empty"
+                return [(inner, f"{label}; {why}" if label else why) for inner, label in other]
         if for_each is not None:
             label = _text(for_each, block.source)
             collection = confine.bounded_loop(self.evaluator.ev(for_each, block.source, scope), label)
@@ -819,6 +901,45 @@ class TerraformScanner:
             return [(scope.child({"count": Obj({"index": unknown})}), "count not static")]
         return [(scope, "")]
 
+    def _other_branch(
+        self, switch: Tree[Token], source: SourceText, scope: Scope
+    ) -> list[tuple[Scope, str]] | None:
+        """The instances of a ``test ? a : b`` count/for_each that is empty as things stand, taken the other
+        way; None when it is not such a switch."""
+        tree = switch
+        while tree.data == "expr_term" and len(_trees(tree)) == 1:
+            tree = _trees(tree)[0]
+        if tree.data != "conditional":
+            return None
+        branches = _trees(tree)
+        if len(branches) != 3:
+            return None
+        test_tree, then_tree, else_tree = branches
+        decided = ops.truth(self.evaluator.ev(test_tree, source, scope))
+        if decided is None:
+            return None
+        chosen = self.evaluator.ev(then_tree if decided else else_tree, source, scope)
+        empty = ops.is_empty(chosen) or (isinstance(chosen, Lit) and chosen.value == 0)
+        if not empty:
+            return None
+        other = self.evaluator.ev(else_tree if decided else then_tree, source, scope)
+        if isinstance(other, Lit) and isinstance(other.value, int) and not isinstance(other.value, bool):
+            return [
+                (scope.child({"count": Obj({"index": Lit(i)})}), f"count.index {i}")
+                for i in range(other.value)
+            ]
+        if isinstance(other, Obj):
+            return [
+                (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'["{k}"]')
+                for k, v in other.items.items()
+            ]
+        if isinstance(other, Arr):
+            return [
+                (scope.child({"each": Obj({"key": v, "value": v})}), f"[{i}]")
+                for i, v in enumerate(other.items)
+            ]
+        return None
+
     def _evaluate(
         self, module: Module, bound: dict[str, Value], context: tuple[str, ...], depth: int
     ) -> None:
@@ -829,10 +950,14 @@ class TerraformScanner:
             elif kind == AZAPI:
                 self._azapi(block, label, scope, context)
         for call in module.calls:
-            target = self.call_target(call)
+            target = self.call_target(call) or self._downloaded(module, call)
             if target is None:
+                self._registry(call, scope, context)
                 continue
-            written = target.relative_to(call.source.path.parent).as_posix()
+            try:
+                written = target.relative_to(call.source.path.parent).as_posix()
+            except ValueError:  # an absolute folder named by .terraform/modules/modules.json
+                written = target.as_posix()
             refused = confine.refusal(f'module "{call.labels[0]}" source "{written}"', target)
             if refused is not None:  # confinement: a module outside the scanned root is a finding, not read
                 self._warn(call.source.path, call.line, refused)
@@ -856,6 +981,112 @@ class TerraformScanner:
                     f", {label}" if label else ""
                 )
                 self._evaluate(called, bound_args, (*context, step), depth + 1)
+
+    def _downloaded(self, module: Module, call: Block) -> Path | None:
+        """A registry module ``terraform init`` downloaded: ``.terraform/modules/modules.json`` names its folder."""
+        listing = module.directory / ".terraform" / "modules" / "modules.json"
+        if not listing.is_file():
+            return None
+        try:
+            document = JsonDocument(SourceText.read(listing))
+        except SourceError:
+            return None
+        entries = _get(document.value, "Modules")
+        for entry in entries.items if isinstance(entries, Arr) else ():
+            key, folder = _get(entry, "Key"), _get(entry, "Dir")
+            if scalar_text(key) == call.labels[0] and scalar_text(folder):
+                target = module.directory / str(scalar_text(folder))
+                # a folder outside the root is refused by the caller, like any module source leading out
+                return target if target.is_dir() or not confine.is_inside(target) else None
+        return None
+
+    def _registry(self, call: Block, scope: Scope, context: tuple[str, ...]) -> None:
+        """A registry module whose code is not here: the two Azure OpenAI modules by their documented inputs;
+        any other one given something that looks like model deployments is an ``unknown`` pin naming it, else a
+        warning (never silent)."""
+        items = dict(_body_items(call.body, call.source))
+        source_tree = items.get("source")
+        if source_tree is None or isinstance(source_tree, Block):
+            return
+        source_value = self.evaluator.ev(
+            source_tree, call.source, Scope(self.evaluator, Module(call.source.path.parent), {})
+        )
+        address = scalar_text(source_value) or _text(source_tree, call.source)
+        short = address.casefold().removeprefix("registry.terraform.io/").split("//")[0]
+        documented = REGISTRY_MODULES.get(short)
+        name = call.labels[0] if call.labels else "?"
+        for inner, label in self._instances(call, scope):
+            arguments = {
+                key: self.evaluator.ev(item, call.source, inner)
+                for key, item in _body_items(call.body, call.source)
+                if not isinstance(item, Block) and key not in META_ARGUMENTS
+            }
+            step = f'module "{name}" ({address}) in {call.source.path.name}' + (f", {label}" if label else "")
+            if documented is not None:
+                self._documented(documented, arguments, call, (*context, step))
+                continue
+            given = [k for k, v in arguments.items() if ops.looks_like_deployments(k, v)]
+            if not given:
+                self._warn(
+                    call.source.path,
+                    call.line,
+                    f'module "{name}": registry module {address} not read (its code is not here; it is given '
+                    "no model deployments)",
+                )
+                continue
+            why = f"registry module {address}: its code is not here (run terraform init, or scan the module)"
+            unknown = Unknown(f'module "{name}" {given[0]}', _span(call.body, call.source), why)
+            self.pins.append(
+                Pin(
+                    kind="terraform",
+                    file=call.source.path,
+                    line=call.line,
+                    name=unknown,
+                    account=unknown,
+                    location=unknown,
+                    model_format=None,
+                    model_name=unknown,
+                    model_version=unknown,
+                    sku=None,
+                    upgrade_option=None,
+                    context=(*context, step),
+                )
+            )
+
+    def _documented(
+        self, inputs: RegistryInputs, arguments: dict[str, Value], call: Block, context: tuple[str, ...]
+    ) -> None:
+        """Pins from a known registry module's deployments input (a map of objects)."""
+        collection = arguments.get(inputs.deployments)
+        account = arguments.get(inputs.account) or Unknown(inputs.account, None, "absent")
+        location = arguments.get("location") or Unknown("location", None, "absent")
+        if collection is None:
+            return  # the module's default: no deployments
+        entries: list[tuple[str, Value]]
+        if isinstance(collection, Obj):
+            entries = [(f'["{k}"]', v) for k, v in collection.items.items()]
+        elif isinstance(collection, Arr):
+            entries = [(f"[{i}]", v) for i, v in enumerate(collection.items)]
+        else:
+            entries = [("", collection)]
+        for where, entry in entries:
+            self.pins.append(
+                Pin(
+                    kind="terraform",
+                    file=call.source.path,
+                    line=call.line,
+                    name=_get(entry, "name") or Unknown("name", None, "absent"),
+                    account=account,
+                    location=location,
+                    model_format=_get(entry, *inputs.model_format),
+                    model_name=_get(entry, *inputs.model_name),
+                    model_version=_get(entry, *inputs.model_version),
+                    sku=_get(entry, *inputs.sku) or (Lit(inputs.default_sku) if inputs.default_sku else None),
+                    upgrade_option=_get(entry, "version_upgrade_option")
+                    or (Lit(inputs.default_upgrade) if inputs.default_upgrade else None),
+                    context=(*context, f"{inputs.deployments}{where}"),
+                )
+            )
 
     def _azurerm(self, block: Block, label: str, scope: Scope, context: tuple[str, ...]) -> None:
         for inner, where in self._instances(block, scope):
@@ -908,6 +1139,46 @@ class TerraformScanner:
                     context=tuple(c for c in (*context, f"{AZAPI}.{label}", where) if c),
                 )
             )
+
+
+@dataclass(frozen=True)
+class RegistryInputs:
+    """Where a registry module's documented input holds each deployment's values."""
+
+    deployments: str
+    account: str
+    model_format: tuple[str, ...]
+    model_name: tuple[str, ...]
+    model_version: tuple[str, ...]
+    sku: tuple[str, ...]
+    default_sku: str | None = None
+    default_upgrade: str | None = None
+
+
+# Documented inputs (the modules' README / variables.tf): Azure/openai/azurerm `deployment` (a map of
+# {name, model_format, model_name, model_version, scale_type}); Azure/avm-res-cognitiveservices-account/azurerm
+# `cognitive_deployments` (a map of {name, model {format, name, version}, scale {type}, version_upgrade_option,
+# which defaults to OnceNewDefaultVersionAvailable}).
+REGISTRY_MODULES = {
+    "azure/openai/azurerm": RegistryInputs(
+        "deployment",
+        "account_name",
+        ("model_format",),
+        ("model_name",),
+        ("model_version",),
+        ("scale_type",),
+        default_sku="Standard",
+    ),
+    "azure/avm-res-cognitiveservices-account/azurerm": RegistryInputs(
+        "cognitive_deployments",
+        "name",
+        ("model", "format"),
+        ("model", "name"),
+        ("model", "version"),
+        ("scale", "type"),
+        default_upgrade="OnceNewDefaultVersionAvailable",
+    ),
+}
 
 
 def _account(reference: Value | None) -> tuple[Value, Value]:

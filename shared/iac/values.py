@@ -14,6 +14,11 @@ from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, 
 
 # azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
 # without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/
+# A pin whose ``context`` holds an entry starting with this is declared but switched off by default (a false
+# ``if``, ``count = 0``, an azd ``${USE_X=false}``): listed, and not failing the gate unless asked.
+NOT_DEPLOYED = "not deployed by default"
+MAX_FLIPS = 8  # boolean switches tried the other way, per template and parameter set
+
 _AZD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=([^}]*))?\}")
 
 
@@ -239,3 +244,178 @@ def union(values: list[Value], expression: str) -> Value:
             items.extend(i for i in v.items if not any(equals(i, j) for j in items))
         return Arr(tuple(items))
     return next((v for v in values if isinstance(v, Unknown)), Unknown(expression, None, "cannot merge"))
+
+
+def length(value: Value, expression: str) -> Value:
+    """Bicep/ARM ``length`` of an array, object or string."""
+    if isinstance(value, Arr | Obj):
+        return Lit(len(value.items))
+    if isinstance(value, Lit) and isinstance(value.value, str):
+        return Lit(len(value.value))
+    return value if isinstance(value, Unknown) else Unknown(expression, None, "length() of a scalar")
+
+
+def builtin(name: str, args: list[Value], expression: str) -> Value | None:
+    """The Bicep/ARM functions that need no context (``name`` casefolded), or None when ``name`` is not one."""
+    if name == "empty" and len(args) == 1:
+        return empty(args[0])
+    if name == "contains" and len(args) == 2:
+        return contains(args[0], args[1], expression)
+    if name in ("tolower", "toupper") and len(args) == 1:
+        arg = args[0]
+        if isinstance(arg, Lit) and isinstance(arg.value, str):
+            changed = arg.value.lower() if name == "tolower" else arg.value.upper()
+            return Lit(changed, None, arg.notes, arg.env)
+        return arg if isinstance(arg, Unknown) else Unknown(expression, None, "not a string")
+    if name == "concat":
+        if args and all(isinstance(a, Arr) for a in args):
+            return Arr(tuple(i for a in args if isinstance(a, Arr) for i in a.items))
+        return concat_text(args, expression)
+    if name == "union":
+        return union(args, expression)
+    if name == "coalesce":
+        return coalesce(args, expression)
+    if name == "string" and len(args) == 1 and isinstance(args[0], Lit) and isinstance(args[0].value, str):
+        return args[0]
+    if name == "items" and len(args) == 1:
+        if isinstance(args[0], Obj):
+            return Arr(tuple(Obj({"key": Lit(k), "value": v}) for k, v in args[0].items.items()))
+        return (
+            args[0] if isinstance(args[0], Unknown) else Unknown(expression, None, "items() of a non-object")
+        )
+    if name == "length" and len(args) == 1:
+        return length(args[0], expression)
+    if name == "array" and len(args) == 1:
+        # array(x): an array stays itself, anything else is wrapped
+        if isinstance(args[0], Unknown | Arr):
+            return args[0]
+        return Arr((args[0],))
+    if name in ("first", "last") and len(args) == 1:
+        arr = args[0]
+        if isinstance(arr, Arr):
+            if not arr.items:
+                return Lit(None)
+            return arr.items[0] if name == "first" else arr.items[-1]
+        return arr if isinstance(arr, Unknown) else Unknown(expression, None, f"{name}() of a non-array")
+    if name == "tryget" and len(args) >= 2:
+        # tryGet(object, key, …): null when a key is absent, instead of an error
+        current = args[0]
+        for key in args[1:]:
+            if isinstance(current, Lit) and current.value is None:
+                return current
+            if isinstance(current, Obj) and isinstance(key, Lit) and isinstance(key.value, str):
+                current = current.get(key.value) or Lit(None)
+            elif isinstance(current, Arr) and isinstance(key, Lit) and isinstance(key.value, int):
+                current = current.items[key.value] if 0 <= key.value < len(current.items) else Lit(None)
+            else:
+                return next((v for v in (current, key) if isinstance(v, Unknown)), None) or Unknown(
+                    expression, None, "cannot look it up"
+                )
+        return current
+    if name == "createobject" and len(args) % 2 == 0:
+        built: dict[str, Value] = {}
+        for key, value in zip(args[::2], args[1::2], strict=True):
+            if not isinstance(key, Lit) or not isinstance(key.value, str):
+                return key if isinstance(key, Unknown) else Unknown(expression, None, "a key is not text")
+            built[key.value] = value
+        return Obj(built)
+    if name == "createarray":
+        return Arr(tuple(args))
+    if name == "flatten" and len(args) == 1 and isinstance(args[0], Arr):
+        flat: list[Value] = []
+        for item in args[0].items:
+            if not isinstance(item, Arr):
+                return (
+                    item if isinstance(item, Unknown) else Unknown(expression, None, "not an array of arrays")
+                )
+            flat.extend(item.items)
+        return Arr(tuple(flat))
+    if name in ("split", "replace", "join", "startswith", "endswith") and args:
+        return _text_function(name, args, expression)
+    if name == "range" and len(args) == 2:
+        start, count = args
+        if (
+            isinstance(start, Lit)
+            and isinstance(count, Lit)
+            and isinstance(start.value, int)
+            and isinstance(count.value, int)
+            and 0 <= count.value <= 10_000
+        ):
+            return Arr(tuple(Lit(start.value + i) for i in range(count.value)))
+        return next(
+            (v for v in args if isinstance(v, Unknown)), Unknown(expression, None, "range() not static")
+        )
+    return None
+
+
+def disabled_reason(context: tuple[str, ...]) -> str | None:
+    """Why a pin is not deployed by default, from its context, or None."""
+    for entry in context:
+        at = entry.find(NOT_DEPLOYED)
+        if at >= 0:
+            return entry[at:]
+    return None
+
+
+def switches(bound: dict[str, Value]) -> list[tuple[str, Lit]]:
+    """Bound values an environment variable can turn the other way (azd ``${USE_X=false}``): (name, value)."""
+    found = []
+    for name, value in bound.items():
+        if isinstance(value, Lit) and value.env and truth(value) is not None:
+            found.append((name, value))
+    return found[:MAX_FLIPS]
+
+
+def flipped(value: Lit) -> tuple[Lit, str]:
+    """The switch turned the other way, and the context entry that says so."""
+    decided = truth(value)
+    why = f"{NOT_DEPLOYED}: only when {value.env}={'false' if decided else 'true'} (the default is {value.value})"
+    return Lit(not decided, None, value.notes, value.env), why
+
+
+def looks_like_deployments(key: str, value: Value) -> bool:
+    """Whether an argument of a module whose code is not here plausibly carries model deployments."""
+    word = key.casefold().replace("_", "")
+    named = word.endswith(("deployment", "deployments", "model", "models"))
+    if isinstance(value, Unknown) and word.endswith(("deployments", "models")):
+        return True  # `modelDeployments: var.x`: what it holds is not known, the name says what it is
+    if named and isinstance(value, Arr | Obj) and value.items:
+        # a collection of objects (`enableVaultForDeployment: true` or a list of names is not deployments)
+        items = value.items if isinstance(value, Arr) else tuple(value.items.values())
+        if all(isinstance(item, Obj | Unknown) for item in items):
+            return True
+    pending: list[tuple[Value, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, Obj):
+            if any(k.casefold() in ("model", "model_name") for k in current.items):
+                return True
+            if depth < 4:
+                pending.extend((v, depth + 1) for v in current.items.values())
+        elif isinstance(current, Arr) and depth < 4:
+            pending.extend((v, depth + 1) for v in current.items)
+    return False
+
+
+def _text_function(name: str, args: list[Value], expression: str) -> Value:
+    """``split``, ``replace``, ``join``, ``startsWith``, ``endsWith`` over known text."""
+    unknown = next((a for a in args if isinstance(a, Unknown)), None)
+    if unknown is not None:
+        return unknown
+    if name == "join" and len(args) == 2 and isinstance(args[0], Arr) and isinstance(args[1], Lit):
+        parts = [p.value for p in args[0].items if isinstance(p, Lit) and isinstance(p.value, str)]
+        if len(parts) == len(args[0].items) and isinstance(args[1].value, str):
+            return Lit(args[1].value.join(parts))
+        return Unknown(expression, None, "join() of non-text")
+    texts = [a.value if isinstance(a, Lit) and isinstance(a.value, str) else None for a in args]
+    if None in texts:
+        return Unknown(expression, None, f"{name}() of non-text")
+    text = [t for t in texts if t is not None]
+    if name == "split" and len(text) == 2:
+        return Arr(tuple(Lit(piece) for piece in text[0].split(text[1])))
+    if name == "replace" and len(text) == 3:
+        return Lit(text[0].replace(text[1], text[2]))
+    if name in ("startswith", "endswith") and len(text) == 2:
+        first, second = text[0].casefold(), text[1].casefold()
+        return Lit(first.startswith(second) if name == "startswith" else first.endswith(second))
+    return Unknown(expression, None, f"{name}() is not evaluated statically")

@@ -212,15 +212,22 @@ def test_drift_from_the_inventory_in_sqlite(workdir: Path) -> None:
 
 def test_fix_then_scan_reports_ok(workdir: Path) -> None:
     catalog = str(write_catalog(workdir / "catalog.json"))
-    terraform = copy_fixture("terraform", workdir)
-    code, diff = run("iac", "fix", str(terraform), "--catalog-file", catalog, "--root", str(workdir))
+    azd = copy_fixture("azd", workdir)
+    code, diff = run("iac", "fix", str(azd), "--catalog-file", catalog, "--root", str(workdir))
     assert code == 0
-    assert "--- a/terraform/terraform.tfvars" in diff and '+    model_name     = "gpt-4.1"' in diff
-    code, text = run("iac", "scan", str(terraform), "--catalog-file", catalog, "--format", "json")
+    assert "--- a/azd/infra/main.bicep" in diff and "+param chatGptModelName string = 'gpt-4.1'" in diff
+    # gpt-4o -> gpt-4.1 is another model: a new deployment, under a new name, beside the old one
+    assert "${AZURE_OPENAI_CHATGPT_DEPLOYMENT=chat-gpt-4.1}" in diff and "# deployment " in diff
+    code, text = run("iac", "scan", str(azd), "--catalog-file", catalog, "--format", "json")
     statuses = {f["name"]: f["status"] for f in json.loads(text)["findings"]}
-    assert statuses == {"chat": "ok", "embedding": "ok", "realtime": "retiring"}
-    code, again = run("iac", "fix", str(terraform), "--catalog-file", catalog)
+    assert statuses == {"chat-gpt-4.1": "ok", "embedding": "ok"}
+    code, again = run("iac", "fix", str(azd), "--catalog-file", catalog)
     assert code == 0 and again.rstrip().endswith("nothing to change")
+    # a Terraform deployment named by its map key cannot be renamed by the fix: refused, with the reason
+    terraform = copy_fixture("terraform", workdir)
+    code, refused = run("iac", "fix", str(terraform), "--catalog-file", catalog)
+    assert code == 0 and "skipped: deployment oai-contoso-prod/chat (main.tf:10): not changed" in refused
+    assert "CannotChangeDeploymentModel" in refused
 
 
 def test_bundled_sample_catalog_is_the_default_and_says_so(workdir: Path) -> None:
@@ -258,3 +265,18 @@ def test_the_demo_scans_the_bundled_sample_repository() -> None:
     # the CLI on the same folder agrees
     code, cli = run("iac", "scan", str(SAMPLE_REPO), "--root", str(SAMPLE_REPO))
     assert code == 0 and "1 retired, 7 retiring" in cli
+
+
+def test_a_deployment_off_by_default_fails_the_gate_only_with_include_disabled(workdir: Path) -> None:
+    catalog = str(write_catalog(workdir / "catalog.json"))
+    (workdir / "main.bicep").write_text(
+        "param useLegacy bool = false\n"
+        "resource legacy 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = if (useLegacy) {\n"
+        "  name: 'oai/legacy'\n"
+        "  properties: { model: { format: 'OpenAI', name: 'gpt-35-turbo', version: '0613' } }\n"
+        "}\n"
+    )
+    scan = ("iac", "scan", str(workdir / "main.bicep"), "--catalog-file", catalog, "--fail-on", "retired")
+    code, text = run(*scan)
+    assert code == 0 and "not deployed by default: if (useLegacy) is false" in text
+    assert run(*scan, "--include-disabled")[0] == 1

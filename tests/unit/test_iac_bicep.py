@@ -6,6 +6,7 @@ from pathlib import Path
 
 from shared.iac.bicep import scan_bicep
 from shared.iac.model import Lit, Pin, Unknown, scalar_text
+from shared.iac.values import disabled_reason
 from tests.iac_fixtures import DATA
 
 
@@ -48,9 +49,12 @@ def test_azd_layout_resolves_the_module_loop_into_the_callers_values() -> None:
 
 
 def test_bicepparam_nested_deployment_and_a_false_condition() -> None:
-    pins = _pins(DATA / "bicepparam")
-    assert [scalar_text(p.name) for p in pins] == ["chat"]  # `legacy` is behind if (provisioned), false
-    chat = pins[0]
+    pins = {scalar_text(p.name): p for p in _pins(DATA / "bicepparam")}
+    assert set(pins) == {"chat", "legacy"}
+    # `legacy` is behind if (provisioned), false: listed, not dropped
+    assert disabled_reason(pins["legacy"].context) == "not deployed by default: if (provisioned) is false"
+    assert disabled_reason(pins["chat"].context) is None
+    chat = pins["chat"]
     assert _where(chat.model_version) == ("main.bicepparam", 7)
     assert scalar_text(chat.account) == "oai-team-a"  # readEnvironmentVariable's default
     assert isinstance(chat.account, Lit) and chat.account.env == "OPENAI_ACCOUNT"

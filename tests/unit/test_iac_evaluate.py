@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -180,3 +181,23 @@ def test_fail_on_matching_and_order() -> None:
     retired = next(f for f in findings if f.status == "retired")
     assert matches(retired, "retiring", 1)  # past its date is within any window
     assert not any(matches(f, "drift", None) for f in findings)
+
+
+def test_an_unresolved_sku_is_unknown_naming_the_expression_not_standard() -> None:
+    sku = Unknown("deployment.sku.name", None, "not declared")
+    finding = judge(replace(pin(), sku=sku), catalog_index(), None, AS_OF)
+    assert (finding.status, finding.catalog_status) == ("unknown", "unknown")
+    assert finding.detail.startswith(
+        "the SKU not resolvable statically: `deployment.sku.name` (not declared)"
+    )
+
+
+def test_a_deployment_not_deployed_by_default_fails_the_gate_only_when_asked() -> None:
+    off = replace(pin("gpt-35-turbo", "0613"), context=("not deployed by default: if (useLegacy) is false",))
+    finding = judge(off, catalog_index(), None, AS_OF)
+    assert finding.catalog_status == "retired"
+    assert finding.notes[0] == (
+        "not deployed by default: if (useLegacy) is false; --fail-on counts it only with --include-disabled"
+    )
+    assert not matches(finding, "retired", None)
+    assert matches(finding, "retired", None, include_disabled=True)
