@@ -348,6 +348,9 @@ class SimulatedAzure:
         self.deployments[deployment_id.casefold()] = stored
         return copy.deepcopy(stored)
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        self.deployments.pop(deployment_id.casefold(), None)
+
     # Azure's own behaviour
     def advance(self, at: datetime) -> list[str]:
         """Move to ``at`` and apply Azure's upgrades; returns what Azure did, for the story."""

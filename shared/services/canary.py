@@ -1,0 +1,413 @@
+"""Run a canary: a team's suite on its current deployment and on a deployment of the coming version, side by side.
+
+The crash story. The only write a canary run makes is its own temporary deployment (``<name>-mw-canary``), and
+only when CANARY_MODE=create and the account is in WATCH_ACCOUNTS' scope, checked at that moment. It is tagged
+with its source and an expiry *in the PUT itself*, so a run that dies after creating it leaves a deployment the
+sweeper recognises and deletes once expired; a run that ends (pass, regression or error) deletes it in ``finally``.
+A redelivered run finds its own canary by name and reuses it (a PUT of the same body). A name already taken by a
+deployment that is not a canary of ours is never written: the run ends in ``error``. The team's deployments are
+only read and called.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from shared.domain.canary import (
+    CanaryInfo,
+    CanaryResult,
+    CaseResult,
+    ErrorKind,
+    RunResult,
+    Side,
+    Verdict,
+    canary_body,
+    canary_name,
+    canary_of,
+    canary_skus,
+    combine,
+    decide,
+    is_expired_canary,
+    model_of,
+    offered_skus,
+    side_by_side,
+    smallest_capacity,
+)
+from shared.domain.deployments import parse_deployment
+from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge
+from shared.domain.events import JsonValue
+from shared.domain.scope import Scope
+from shared.errors import ArmError, DataPlaneError
+from shared.ports import ChatApi, DeploymentApi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CanaryRequest:
+    deployment_id: str
+    suite: Suite
+    target_model: str | None = None  # None: the model of ``against``
+    target_version: str | None = None
+    against: str | None = None  # a deployment name in the same account to test against
+    mode: str = "existing"  # CANARY_MODE: off | existing | create
+    keep: bool = False  # leave a created canary for the sweeper instead of deleting it now
+
+
+@dataclass(frozen=True)
+class CanaryLimits:
+    max_tokens: int = 200_000  # CANARY_MAX_TOKENS: the run stops starting calls once this many were used
+    concurrency: int = 4  # CANARY_CONCURRENCY: chat calls in flight at once, both versions together
+    store_outputs: bool = False  # CANARY_STORE_OUTPUTS: keep whole outputs, not only a failure's excerpt
+    ttl: timedelta = timedelta(hours=2)  # CANARY_TTL_MINUTES: a created canary's expiry tag
+
+
+class _Stop(Exception):
+    """The run cannot go on (auth, quota, a missing deployment): the verdict is error with this reason."""
+
+
+class CanaryService:
+    def __init__(
+        self,
+        api: DeploymentApi,
+        chat_for: Callable[[str], ChatApi],
+        scope: Scope,
+        schemas: SchemaChecker,
+        limits: CanaryLimits | None = None,
+    ) -> None:
+        self.api = api
+        self.chat_for = (
+            chat_for  # the ChatApi of an account endpoint (checked there: the token goes nowhere else)
+        )
+        self.scope = scope
+        self.schemas = schemas
+        self.limits = limits or CanaryLimits()
+
+    # ---- the run
+    def run(self, request: CanaryRequest, now: datetime) -> CanaryResult:
+        """Resolve the target deployment (side by side, else a created canary), run the suite on both, judge.
+        Never raises for what the verdict can say (error with its reason); ArmError on reading the source does."""
+        source = self.api.get_deployment(request.deployment_id)
+        account_id = request.deployment_id.split("/deployments/", 1)[0]
+        account = self.api.get_account(account_id)
+        location = str(account.get("location") or "")
+        current = model_of(source) or ("?", "?")
+        source_name = str(source.get("name") or request.deployment_id.rsplit("/", 1)[-1])
+        cur_side = Side(current[0], current[1], source_name)
+        target_model = request.target_model or current[0]
+
+        def error(kind: ErrorKind, why: str, target: Side, info: CanaryInfo | None = None) -> CanaryResult:
+            return CanaryResult(
+                request.deployment_id,
+                request.suite.name,
+                Verdict.ERROR,
+                cur_side,
+                target,
+                canary=info,
+                reason=f"{kind.value}: {why}",
+                at=now,
+            )
+
+        deployments = self.api.list_deployments(account_id)
+        target_dep: Mapping[str, JsonValue] | None
+        if request.against:
+            target_dep = next(
+                (d for d in deployments if isinstance(d, dict) and d.get("name") == request.against), None
+            )
+            if target_dep is None:
+                return error(
+                    ErrorKind.NO_TARGET,
+                    f"no deployment {request.against} in the account",
+                    Side(target_model, request.target_version or "?", request.against),
+                )
+            got = model_of(target_dep) or ("?", "?")
+            if request.target_version and got != (target_model, request.target_version):
+                return error(
+                    ErrorKind.NO_TARGET,
+                    f"{request.against} runs {got[0]} {got[1]}, not {target_model} {request.target_version}",
+                    Side(got[0], got[1], request.against),
+                )
+            target_model, target_version = got
+        else:
+            if not request.target_version:
+                return error(
+                    ErrorKind.NO_TARGET, "no target version given or predicted", Side(target_model, "?", "")
+                )
+            target_version = request.target_version
+            target_dep = side_by_side(deployments, request.deployment_id, target_model, target_version)
+        info: CanaryInfo | None = None
+        created_id: str | None = None
+        if target_dep is None:
+            tgt = Side(target_model, target_version, "")
+            if request.mode != "create":
+                return error(
+                    ErrorKind.NO_TARGET,
+                    f"no deployment of {target_model} {target_version} in the account to test against; deploy one "
+                    "side by side (then --against NAME), or allow a temporary canary (CANARY_MODE=create, or "
+                    "--create-canary)",
+                    tgt,
+                )
+            made = self._create(
+                request,
+                source,
+                account_id=account_id,
+                location=location,
+                model=target_model,
+                version=target_version,
+                now=now,
+            )
+            if isinstance(made, CanaryResult):
+                return made
+            created_id, target_name = made
+            info = CanaryInfo(target_name, created=True, deleted=False)
+        else:
+            target_name = str(target_dep.get("name"))
+        tgt_side = Side(target_model, target_version, target_name)
+        deleted = False
+        try:
+            result = self._run_on(
+                request, account=account, cur=cur_side, tgt=tgt_side, info=info, now=now, error=error
+            )
+        finally:
+            if created_id is not None and not request.keep:
+                try:
+                    self.api.delete_deployment(created_id)
+                    deleted = True
+                except ArmError as exc:  # the sweeper deletes it once expired
+                    log.warning("canary %s not deleted (%s); the sweeper will", target_name, exc)
+        if info is not None and deleted:
+            result = replace(result, canary=CanaryInfo(info.name, created=True, deleted=True))
+        return result
+
+    def _run_on(
+        self,
+        request: CanaryRequest,
+        *,
+        account: Mapping[str, JsonValue],
+        cur: Side,
+        tgt: Side,
+        info: CanaryInfo | None,
+        now: datetime,
+        error: Callable[[ErrorKind, str, Side, CanaryInfo | None], CanaryResult],
+    ) -> CanaryResult:
+        props = account.get("properties")
+        endpoint = props.get("endpoint") if isinstance(props, dict) else None
+        if not isinstance(endpoint, str) or not endpoint:
+            return error(
+                ErrorKind.FAILED, "the account has no properties.endpoint (not an OpenAI account?)", tgt, info
+            )
+        try:
+            chat = self.chat_for(endpoint)
+        except DataPlaneError as exc:
+            return error(ErrorKind.AUTH, str(exc), tgt, info)
+        return self._judge(request, chat, cur=cur, tgt=tgt, info=info, now=now)
+
+    def _create(
+        self,
+        request: CanaryRequest,
+        source: Mapping[str, JsonValue],
+        *,
+        account_id: str,
+        location: str,
+        model: str,
+        version: str,
+        now: datetime,
+    ) -> tuple[str, str] | CanaryResult:
+        """PUT the canary (or find ours from an earlier attempt). The id and name, or an error result."""
+        cur = model_of(source) or ("?", "?")
+        name = canary_name(str(source.get("name")))
+        side = Side(model, version, name)
+        cur_side = Side(cur[0], cur[1], str(source.get("name")))
+
+        def error(kind: ErrorKind, why: str) -> CanaryResult:
+            return CanaryResult(
+                request.deployment_id,
+                request.suite.name,
+                Verdict.ERROR,
+                cur_side,
+                side,
+                canary=CanaryInfo(name, created=False, deleted=False),
+                reason=f"{kind.value}: {why}",
+                at=now,
+            )
+
+        source_dep = parse_deployment(source, account_id=account_id, location=location)
+        refusal = self.scope.write_refusal(source_dep)
+        if refusal:
+            return error(ErrorKind.OUT_OF_SCOPE, f"no canary is created: {refusal}")
+        canary_id = f"{account_id}/deployments/{name}"
+        existing = self.api.find_deployment(canary_id)
+        if (
+            existing is not None
+            and (canary_of(existing) or "").casefold() != request.deployment_id.casefold()
+        ):
+            return error(
+                ErrorKind.FAILED,
+                f"the name {name} is taken by a deployment that is not this canary; it is never written",
+            )
+        models = self.api.list_account_models(account_id)
+        listed, skus = offered_skus(models, model, version)
+        allowed = canary_skus(source_dep.sku_name, request.suite.allow_global)
+        if not allowed:
+            return error(
+                ErrorKind.NOT_OFFERED,
+                f"no canary deployment type keeps the data boundary of {source_dep.sku_name}",
+            )
+        if models and not listed:
+            return error(
+                ErrorKind.NOT_OFFERED, f"{model} {version} is not offered to this account in {location}"
+            )
+        choices = [s for s in allowed if skus is None or s.casefold() in skus]
+        if not choices:
+            widen = (
+                ""
+                if request.suite.allow_global
+                else "; a suite may allow GlobalStandard with allow_global: true"
+            )
+            return error(
+                ErrorKind.NOT_OFFERED,
+                f"{model} {version} is not offered as {' or '.join(allowed)} in {location} (the data boundary of "
+                f"{source_dep.sku_name}){widen}",
+            )
+        sku = choices[0]
+        body = canary_body(
+            source,
+            source_id=request.deployment_id,
+            model=model,
+            version=version,
+            sku=sku,
+            capacity=smallest_capacity(models, model, version, sku),
+            expires=now + self.limits.ttl,
+        )
+        try:
+            self.api.put_deployment(canary_id, body)
+        except ArmError as exc:
+            text = f"{exc.code} {exc}".casefold()
+            kind = (
+                ErrorKind.AUTH
+                if exc.status in (401, 403)
+                else ErrorKind.QUOTA
+                if "quota" in text
+                else ErrorKind.CAPACITY
+                if "capacity" in text
+                else ErrorKind.NOT_OFFERED
+                if exc.status == 400
+                else ErrorKind.FAILED
+            )
+            return error(kind, f"creating canary {name} failed: {exc}")
+        return canary_id, name
+
+    def _judge(
+        self,
+        request: CanaryRequest,
+        chat: ChatApi,
+        *,
+        cur: Side,
+        tgt: Side,
+        info: CanaryInfo | None,
+        now: datetime,
+    ) -> CanaryResult:
+        suite = request.suite
+        jobs = [
+            (case, side, r)
+            for case in suite.tests
+            for side in (cur.deployment, tgt.deployment)
+            for r in range(suite.repeat)
+        ]
+        lock = threading.Lock()
+        used = [0]
+        stopped: list[str] = []
+        results: dict[tuple[str, str], list[RunResult]] = {}
+
+        def one(job: tuple[Case, str, int]) -> None:
+            case, deployment, _ = job
+            with lock:
+                if stopped:
+                    return
+                if used[0] >= self.limits.max_tokens:
+                    stopped.append(
+                        f"{ErrorKind.BUDGET.value}: stopped at CANARY_MAX_TOKENS={self.limits.max_tokens} "
+                        f"({used[0]} tokens used) before every case ran"
+                    )
+                    return
+            try:
+                reply = chat.complete(deployment, case.messages, suite.defaults)
+            except DataPlaneError as exc:
+                with lock:
+                    kind = {
+                        "auth": ErrorKind.AUTH,
+                        "quota": ErrorKind.QUOTA,
+                        "not-found": ErrorKind.NO_TARGET,
+                        "unavailable": ErrorKind.UNAVAILABLE,
+                    }.get(exc.kind, ErrorKind.FAILED)
+                    message = str(exc).split(": ", 1)[-1] if str(exc).startswith(kind.value) else str(exc)
+                    stopped.append(f"{kind.value}: {message}")
+                return
+            if reply.refusal:
+                failures: tuple[str, ...] = (reply.refusal,)
+            else:
+                failures = judge(case, reply.text, reply.latency_ms, self.schemas)
+            run = RunResult(
+                failures,
+                reply.latency_ms,
+                reply.tokens,
+                excerpt=excerpt(reply.text) if failures and reply.text else None,
+                output=reply.text if self.limits.store_outputs else None,
+            )
+            with lock:
+                used[0] += reply.tokens
+                results.setdefault((case.id, deployment), []).append(run)
+
+        with ThreadPoolExecutor(max_workers=self.limits.concurrency) as pool:
+            list(pool.map(one, jobs))
+        cases = tuple(
+            CaseResult(
+                case.id,
+                combine(results[(case.id, cur.deployment)], suite.pass_at)
+                if (case.id, cur.deployment) in results
+                else None,
+                combine(results[(case.id, tgt.deployment)], suite.pass_at)
+                if (case.id, tgt.deployment) in results
+                else None,
+            )
+            for case in suite.tests
+        )
+        verdict, regressions, cp, cf, tp, tf = decide(cases, suite.threshold)
+        reason = None
+        if stopped:
+            verdict, reason = Verdict.ERROR, stopped[0]
+        return CanaryResult(
+            request.deployment_id,
+            suite.name,
+            verdict,
+            Side(cur.model, cur.version, cur.deployment, cp, cf),
+            Side(tgt.model, tgt.version, tgt.deployment, tp, tf),
+            cases=cases,
+            canary=info,
+            tokens=used[0],
+            reason=reason,
+            at=now,
+            regressions=regressions,
+        )
+
+    # ---- the sweeper
+    def sweep(self, account_ids: Sequence[str], now: datetime) -> list[str]:
+        """Delete the expired canaries of these accounts (a crashed run's); the ids deleted. Only deployments
+        tagged as our canaries, named ``*-mw-canary`` and inside the write scope are touched."""
+        deleted: list[str] = []
+        for account_id in account_ids:
+            account = self.api.get_account(account_id)
+            location = str(account.get("location") or "")
+            for d in self.api.list_deployments(account_id):
+                if not isinstance(d, dict) or not is_expired_canary(d, now):
+                    continue
+                if self.scope.write_refusal(parse_deployment(d, account_id=account_id, location=location)):
+                    continue
+                self.api.delete_deployment(str(d["id"]))
+                deleted.append(str(d["id"]))
+        return deleted
