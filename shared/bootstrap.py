@@ -511,3 +511,51 @@ def read_local_settings(directory: Path) -> dict[str, str]:
         log.warning("ignoring %s: %s", path, exc)
         return {}
     return {str(k): str(v) for k, v in values.items() if v is not None} if isinstance(values, dict) else {}
+
+
+def data_plane_token(settings: Settings) -> Callable[[], str]:
+    """The data-plane token: DATA_PLANE_BEARER_TOKEN for a stand-in, else Entra for Cognitive Services (a
+    bearer-token provider caching the token until near expiry)."""
+    if settings.data_plane_bearer_token is not None:
+        return settings.data_plane_bearer_token.reveal
+    from azure.identity import get_bearer_token_provider
+
+    from shared.adapters.dataplane import DATA_PLANE_SCOPE
+
+    provider: Callable[[], str] = get_bearer_token_provider(azure_credential(), DATA_PLANE_SCOPE)
+    return provider
+
+
+def build_canary_service(
+    settings: Settings,
+    *,
+    api: DeploymentApi | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Any:
+    """The canary runner over ARM and the data plane (openai imported here, never at a function's cold start)."""
+    import time
+
+    from shared.adapters.dataplane import OpenAIChatApi
+    from shared.adapters.suite_files import JsonSchemaChecker
+    from shared.services.canary import CanaryLimits, CanaryService
+
+    token = data_plane_token(settings)
+
+    def chat_for(endpoint: str) -> OpenAIChatApi:
+        return OpenAIChatApi(
+            endpoint, token, api_version=settings.data_plane_api_version, sleep=sleep or time.sleep
+        )
+
+    limits = CanaryLimits(
+        max_tokens=settings.canary_max_tokens,
+        concurrency=settings.canary_concurrency,
+        store_outputs=settings.canary_store_outputs,
+        ttl=timedelta(minutes=settings.canary_ttl_minutes),
+    )
+    return CanaryService(
+        api if api is not None else build_deployment_api(settings),
+        chat_for,
+        write_scope(settings),
+        JsonSchemaChecker(),
+        limits,
+    )

@@ -238,6 +238,8 @@ class CanaryService:
 
         source_dep = parse_deployment(source, account_id=account_id, location=location)
         refusal = self.scope.write_refusal(source_dep)
+        if refusal is None and not self.scope.accounts:
+            refusal = "canaries are created only in accounts named in WATCH_ACCOUNTS, which is empty"
         if refusal:
             return error(ErrorKind.OUT_OF_SCOPE, f"no canary is created: {refusal}")
         canary_id = f"{account_id}/deployments/{name}"
