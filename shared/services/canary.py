@@ -140,6 +140,9 @@ class CanaryService:
                 )
             target_version = request.target_version
             target_dep = side_by_side(deployments, request.deployment_id, target_model, target_version)
+            if target_dep is not None and canary_of(target_dep) and request.mode == "create":
+                # a canary an earlier attempt left (a crash, a redelivery): put again (the same body) and delete it
+                target_dep = None
         info: CanaryInfo | None = None
         created_id: str | None = None
         if target_dep is None:

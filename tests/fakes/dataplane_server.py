@@ -59,6 +59,7 @@ class FakeDataPlane:
         self.faults: list[DataFault] = []
         self.calls: list[Call] = []
         self.latency = 0.0
+        self.tokens_served = 0  # usage.total_tokens of every answer
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -228,6 +229,8 @@ class FakeDataPlane:
         answer = self.answers.get(model, lambda _m: "ok")
         text = answer(messages)
         prompt_tokens, completion_tokens = len(prompt.split()) + 1, len(text.split()) + 1
+        with self._lock:
+            self.tokens_served += prompt_tokens + completion_tokens
         return _send(
             h,
             200,

@@ -1,0 +1,459 @@
+"""Canary runs (#25) against the ARM stand-in and the data-plane stand-in over loopback HTTP: the real openai
+client, the real ARM client, the composition root's wiring.
+
+The payments team's suite (evals/payments-invoices.yaml, shipped): the newer gpt-4o version wraps its JSON in a
+markdown fence, so ``is-json`` fails on 2 of 5 cases (total, currency): a regression found before anything moves.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import bootstrap
+from shared.adapters.suite_files import load_suite
+from shared.cli import main
+from shared.config import load_settings
+from shared.domain.canary import Verdict
+from shared.services.canary import CanaryRequest, CanaryService
+from tests.fakes.arm_server import FakeArm, Fault
+from tests.fakes.dataplane_server import DataFault, FakeDataPlane
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = load_suite(ROOT / "evals" / "payments-invoices.yaml")
+SUB = "00000000-0000-0000-0000-0000000000c1"
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
+CURRENT, TARGET = "2024-08-06", "2024-11-20"
+ARM_TOKEN, DP_TOKEN = "arm-token-1", "dp-token-1"
+
+
+def answers(fenced: bool) -> Any:
+    """The stand-in model: right answers; ``fenced`` wraps the JSON of total and currency in a markdown fence."""
+
+    def answer(messages: list[dict[str, Any]]) -> str:
+        prompt = str(messages[-1]["content"])
+        for marker, doc in (("1182", {"total": 42.1}), ("1183", {"currency": "USD"})):
+            if marker in prompt:
+                text = json.dumps(doc)
+                return f"```json\n{text}\n```" if fenced else text
+        if "1184" in prompt:
+            return '{"due": "2026-01-31"}'
+        if "1185" in prompt:
+            return "unpaid"
+        return "OK"
+
+    return answer
+
+
+@dataclass
+class World:
+    arm: FakeArm
+    plane: FakeDataPlane
+    account: str
+    source: str
+    sleeps: list[float]
+    env: dict[str, str]
+
+    def service(self, **env: str) -> CanaryService:
+        settings = load_settings({**self.env, **env})
+        client = bootstrap.build_arm_client(settings, sleep=self.sleeps.append)
+        api = bootstrap.build_deployment_api(settings, client)
+        service: CanaryService = bootstrap.build_canary_service(settings, api=api, sleep=self.sleeps.append)
+        return service
+
+    def run(
+        self,
+        mode: str = "existing",
+        *,
+        target: str = TARGET,
+        keep: bool = False,
+        against: str | None = None,
+        now: datetime = NOW,
+        **env: str,
+    ) -> Any:
+        request = CanaryRequest(self.source, SUITE, "gpt-4o", target, against=against, mode=mode, keep=keep)
+        return self.service(**env).run(request, now)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [
+            (r.method, r.path.rsplit("/", 1)[-1]) for r in self.arm.requests if r.method in ("PUT", "DELETE")
+        ]
+
+
+@pytest.fixture
+def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> Iterator[World]:
+    account = arm_server.add_account(SUB, "rg", "contoso-payments", "eastus", endpoint=data_plane.endpoint)
+    source = arm_server.add_deployment(
+        account, "chat-eu", "gpt-4o", CURRENT, policy="OnceNewDefaultVersionAvailable"
+    )
+    data_plane.token = DP_TOKEN
+    data_plane.link(arm_server)
+    data_plane.answer("gpt-4o", CURRENT, answers(fenced=False))
+    data_plane.answer("gpt-4o", TARGET, answers(fenced=True))
+    env = {
+        "ARM_ENDPOINT": arm_server.endpoint,
+        "ARM_BEARER_TOKEN": ARM_TOKEN,
+        "DATA_PLANE_BEARER_TOKEN": DP_TOKEN,
+        "WATCH_ACCOUNTS": account,
+    }
+    yield World(arm_server, data_plane, account, source, [], env)
+
+
+def test_side_by_side_reuses_the_teams_deployment_and_writes_nothing(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    result = world.run()
+    assert world.writes() == []
+    assert result.verdict == Verdict.REGRESSION
+    assert result.regressions == ("total", "currency")
+    assert (result.current.passed, result.target.passed) == (5, 3)
+    assert result.target.deployment == "chat-eu-next" and result.canary is None
+    total = result.cases[0]
+    assert total.target.failures[0].startswith("is-json: not JSON")
+    assert total.target.excerpt is not None and total.target.excerpt.startswith("```json")
+    assert total.target.outputs == ()  # CANARY_STORE_OUTPUTS is off
+    assert len(world.plane.calls_to("chat-eu")) == len(world.plane.calls_to("chat-eu-next")) == 5
+    assert result.tokens == world.plane.tokens_served > 0
+
+
+def test_a_passing_target_passes(world: World) -> None:
+    world.plane.answer("gpt-4o", "2025-01-01", answers(fenced=False))
+    world.arm.add_deployment(world.account, "chat-eu-2025", "gpt-4o", "2025-01-01")
+    result = world.run(target="2025-01-01")
+    assert (result.verdict, result.regressions, result.target.passed) == (Verdict.PASS, (), 5)
+
+
+def test_created_canary_is_put_once_deleted_once_and_the_source_is_never_written(world: World) -> None:
+    world.arm.account_models[world.account.casefold()] = [
+        {
+            "format": "OpenAI",
+            "name": "gpt-4o",
+            "version": TARGET,
+            "skus": [{"name": "Standard", "capacity": {"minimum": 1}}, {"name": "GlobalStandard"}],
+        }
+    ]
+    result = world.run("create")
+    assert world.writes() == [("PUT", "chat-eu-mw-canary"), ("DELETE", "chat-eu-mw-canary")]
+    put = world.arm.puts()[0].body
+    assert put["sku"] == {"name": "Standard", "capacity": 1}
+    assert put["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o", "version": TARGET}
+    assert put["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
+    assert put["tags"]["modelwatch:canary-of"] == world.source
+    assert put["tags"]["modelwatch:expires"] == "2026-12-06T14:00:00Z"
+    assert result.canary is not None and result.canary.to_json() == {
+        "name": "chat-eu-mw-canary",
+        "created": True,
+        "deleted": True,
+    }
+    assert result.verdict == Verdict.REGRESSION and result.regressions == ("total", "currency")
+    assert len(world.plane.calls_to("chat-eu-mw-canary")) == 5
+    assert world.arm.version_of(world.source) == CURRENT
+    assert world.source.casefold() + "-mw-canary" not in world.arm.deployments
+
+
+def test_existing_mode_without_a_side_by_side_deployment_creates_nothing(world: World) -> None:
+    result = world.run("existing")
+    assert world.writes() == [] and world.plane.calls == []
+    assert result.verdict == Verdict.ERROR
+    assert result.reason is not None and result.reason.startswith("no target:")
+    assert "CANARY_MODE=create" in result.reason
+
+
+def test_the_data_boundary_is_never_widened(world: World) -> None:
+    world.arm.account_models[world.account.casefold()] = [
+        {"name": "gpt-4o", "version": TARGET, "skus": [{"name": "GlobalStandard"}]}
+    ]
+    result = world.run("create")
+    assert world.writes() == []
+    assert result.verdict == Verdict.ERROR
+    assert result.reason is not None and result.reason.startswith("not offered:")
+    assert "not offered as Standard in eastus" in result.reason and "allow_global: true" in result.reason
+
+
+def test_a_quota_refusal_is_an_error_saying_quota(world: World) -> None:
+    world.arm.refusals[(world.account + "/deployments/chat-eu-mw-canary").casefold()] = (
+        "InsufficientQuota",
+        "This operation require 1 new capacity in quota Tokens Per Minute (thousands) - gpt-4o",
+    )
+    result = world.run("create")
+    assert (
+        result.verdict == Verdict.ERROR and result.reason is not None and result.reason.startswith("quota:")
+    )
+    assert world.writes() == [("PUT", "chat-eu-mw-canary")]  # refused: nothing to delete
+
+
+def test_a_name_taken_by_a_team_deployment_is_never_written(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-mw-canary", "gpt-4o", CURRENT)
+    result = world.run("create")
+    assert world.writes() == []
+    assert result.verdict == Verdict.ERROR and "never written" in (result.reason or "")
+
+
+def test_canaries_are_created_only_inside_watch_accounts(world: World) -> None:
+    result = world.run("create", WATCH_ACCOUNTS="", WATCH_SUBSCRIPTION_IDS=SUB)
+    assert world.writes() == []
+    assert result.verdict == Verdict.ERROR and (result.reason or "").startswith("out of scope:")
+
+
+def test_a_crash_leaves_a_tagged_canary_that_a_redelivery_reuses_and_the_sweeper_deletes(
+    world: World,
+) -> None:
+    # the run dies before its delete lands: ARM answers 500 to every DELETE attempt
+    world.arm.faults += [Fault(status=500, path_contains="mw-canary", method="DELETE") for _ in range(6)]
+    first = world.run("create", ARM_MAX_RETRIES="5")
+    assert first.canary is not None and (first.canary.created, first.canary.deleted) == (True, False)
+    left = world.arm.deployments[(world.account + "/deployments/chat-eu-mw-canary").casefold()]
+    team_alike = world.arm.add_deployment(
+        world.account, "old-mw-canary", "gpt-4o", CURRENT, tags={"modelwatch:expires": "2020-01-01T00:00:00Z"}
+    )
+    # redelivered within its life: the same canary is put again (same body) and this time deleted
+    world.arm.faults.clear()
+    again = world.run("create")
+    assert again.canary is not None and again.canary.deleted
+    assert [w for w in world.writes() if w[0] == "PUT"] == [("PUT", "chat-eu-mw-canary")] * 2
+    # a crash with the canary kept: the sweeper leaves it alone until it expires, then deletes only it
+    world.run("create", keep=True)
+    assert left["tags"]["modelwatch:canary-of"] == world.source
+    service = world.service()
+    assert service.sweep([world.account], NOW + timedelta(minutes=30)) == []
+    swept = service.sweep([world.account], NOW + timedelta(hours=3))
+    assert swept == [world.account + "/deployments/chat-eu-mw-canary"]
+    assert team_alike.casefold() in world.arm.deployments
+    assert world.source.casefold() in world.arm.deployments
+
+
+@pytest.mark.parametrize(
+    ("headers", "waited"),
+    [({"retry_after": "2"}, 2.0), ({"retry_after": None, "retry_after_ms": "250"}, 0.25)],
+)
+def test_a_429_waits_its_retry_after_and_the_run_goes_on(
+    world: World, headers: dict[str, Any], waited: float
+) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.plane.throttle("chat-eu-next", **headers)
+    result = world.run()
+    assert world.sleeps == [waited]
+    assert result.verdict == Verdict.REGRESSION and result.target.passed == 3
+    assert len(world.plane.calls_to("chat-eu-next")) == 6  # one answered 429, retried
+
+
+def test_429s_past_the_retries_are_a_quota_error(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.plane.throttle("chat-eu-next", retry_after="120", count=100)
+    result = world.run(CANARY_CONCURRENCY="1")
+    assert result.verdict == Verdict.ERROR and (result.reason or "").startswith("quota:")
+    assert world.sleeps == [60.0] * 4  # Retry-After capped, four retries
+
+
+def test_a_content_filter_refusal_fails_the_case_with_that_reason(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.plane.filtered = ["1185"]
+    result = world.run()
+    by_id = {c.id: c for c in result.cases}
+    refused = by_id["no-apology"]
+    assert refused.current.failures == refused.target.failures == ("content filter: the prompt was refused",)
+    assert "no-apology" not in result.regressions  # refused on both versions: not a regression
+
+
+def test_the_token_never_leaves_the_endpoints_origin(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    with FakeDataPlane() as elsewhere:
+        world.plane.faults.append(
+            DataFault(
+                307,
+                {"Location": elsewhere.endpoint + "openai/v1/chat/completions"},
+                {"error": {"code": "moved"}},
+                count=100,
+            )
+        )
+        result = world.run()
+        assert elsewhere.calls == []
+    assert result.verdict == Verdict.ERROR
+    assert {c.authorization for c in world.plane.calls} == {f"Bearer {DP_TOKEN}"}
+    assert {r.authorization for r in world.arm.requests} == {
+        f"Bearer {ARM_TOKEN}"
+    }  # nor ARM's to the data plane
+
+
+def test_an_endpoint_outside_azure_openai_gets_no_token(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.arm.accounts[world.account.casefold()]["properties"]["endpoint"] = "https://contoso.example.com/"
+    result = world.run()
+    assert result.verdict == Verdict.ERROR and "not an Azure OpenAI data-plane host" in (result.reason or "")
+    assert world.plane.calls == []
+
+
+def test_a_run_stops_at_the_token_budget_and_says_how_many_it_used(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    result = world.run(CANARY_MAX_TOKENS="100", CANARY_CONCURRENCY="1")
+    assert result.verdict == Verdict.ERROR
+    assert (result.reason or "").startswith("budget: stopped at CANARY_MAX_TOKENS=100")
+    assert result.tokens >= 100
+    assert len(world.plane.calls) < 10
+
+
+def test_concurrency_is_bounded(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.plane.latency = 0.02
+    world.run(CANARY_CONCURRENCY="2")
+    assert 1 <= world.plane.max_in_flight <= 2
+
+
+def test_the_dated_api_version_shape(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    result = world.run(DATA_PLANE_API_VERSION="2024-10-21")
+    assert result.regressions == ("total", "currency")
+    paths = {c.path for c in world.plane.calls}
+    assert paths == {
+        "/openai/deployments/chat-eu/chat/completions",
+        "/openai/deployments/chat-eu-next/chat/completions",
+    }
+    assert {c.query["api-version"][0] for c in world.plane.calls} == {"2024-10-21"}
+
+
+def test_the_v1_shape_names_the_deployment_as_model(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.run()
+    assert {c.path for c in world.plane.calls} == {"/openai/v1/chat/completions"}
+    assert {c.body["model"] for c in world.plane.calls} == {"chat-eu", "chat-eu-next"}
+    assert all(c.body["temperature"] == 0 and c.body["max_tokens"] == 300 for c in world.plane.calls)
+
+
+# ---- the command line
+
+
+@pytest.fixture
+def cli_env(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> World:
+    monkeypatch.chdir(tmp_path)
+    for name in ("WATCH_SUBSCRIPTION_ID", "STATE_STORE", "AzureWebJobsStorage", "POLICY_MODE", "CANARY_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in world.env.items():
+        monkeypatch.setenv(name, value)
+    return world
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_cli_run_json_shape_and_exit_codes(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_env.arm.add_deployment(cli_env.account, "chat-eu-next", "gpt-4o", TARGET)
+    suite = str(ROOT / "evals" / "payments-invoices.yaml")
+    args = [
+        "canary",
+        "run",
+        "--deployment",
+        cli_env.source,
+        "--suite",
+        suite,
+        "--target-model",
+        "gpt-4o",
+        "--target-version",
+        TARGET,
+        "--format",
+        "json",
+    ]
+    code, out = cli(*args)
+    assert code == 0  # a regression without --fail-on is reported, not failed
+    doc = json.loads(out)
+    assert set(doc) >= {
+        "deployment",
+        "suite",
+        "verdict",
+        "current",
+        "target",
+        "cases",
+        "regressions",
+        "canary",
+        "tokens",
+    }
+    assert doc["verdict"] == "regression" and doc["regressions"] == ["total", "currency"]
+    assert doc["current"] == {
+        "model": "gpt-4o",
+        "version": CURRENT,
+        "deployment": "chat-eu",
+        "passed": 5,
+        "failed": 0,
+    }
+    assert doc["target"] == {
+        "model": "gpt-4o",
+        "version": TARGET,
+        "deployment": "chat-eu-next",
+        "passed": 3,
+        "failed": 2,
+    }
+    assert set(doc["cases"][0]) == {"id", "current", "target"}
+    assert set(doc["cases"][0]["target"]) >= {"passed", "failures", "latencyMs"}
+    assert cli(*args, "--fail-on", "regression")[0] == 1
+    code, out = cli("canary", "list", "--format", "json")
+    assert code == 0 and [r["verdict"] for r in json.loads(out)] == ["regression", "regression"]
+    code, out = cli("canary", "list")
+    assert "2/2" not in out and "5/5 -> 3/5 on gpt-4o 2024-11-20" in out
+
+
+def test_cli_without_a_target_deployment_exits_2_saying_how_to_get_one(
+    cli_env: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = cli(
+        "canary",
+        "run",
+        "--deployment",
+        cli_env.source,
+        "--target-version",
+        TARGET,
+        "--suite",
+        str(ROOT / "evals" / "payments-invoices.yaml"),
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--against" in err and "--create-canary" in err
+    assert cli_env.writes() == []
+
+
+def test_cli_table_and_create_canary(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
+    # no --suite: the shipped suites do not cover chat-eu until it opts in by its tag
+    cli_env.arm.deployments[cli_env.source.casefold()]["tags"] = {
+        "modelwatch:evals": "payments-invoices.yaml"
+    }
+    code, out = cli(
+        "canary", "run", "--deployment", cli_env.source, "--target-version", TARGET, "--create-canary"
+    )
+    assert code == 2  # EVAL_SUITES defaults to evals/ in the current directory: none here
+    cli_env.arm.requests.clear()
+    code, out = cli(
+        "canary",
+        "run",
+        "--deployment",
+        cli_env.source,
+        "--target-version",
+        TARGET,
+        "--create-canary",
+        "--suite",
+        str(ROOT / "evals" / "payments-invoices.yaml"),
+    )
+    assert code == 0
+    assert "tested: 5/5 -> 3/5 on gpt-4o 2024-11-20" in out
+    assert "total" in out and "<- regression" in out
+    assert "canary chat-eu-mw-canary: created, deleted" in out
+    assert cli_env.writes() == [("PUT", "chat-eu-mw-canary"), ("DELETE", "chat-eu-mw-canary")]
+
+
+def test_cli_sweep(cli_env: World) -> None:
+    cli_env.arm.add_deployment(
+        cli_env.account,
+        "chat-eu-mw-canary",
+        "gpt-4o",
+        TARGET,
+        tags={"modelwatch:canary-of": cli_env.source, "modelwatch:expires": "2020-01-01T00:00:00Z"},
+    )
+    code, out = cli("canary", "sweep")
+    assert code == 0 and "1 expired canary deleted" in out
+    assert cli_env.writes() == [("DELETE", "chat-eu-mw-canary")]
