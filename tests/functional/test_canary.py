@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,7 +87,7 @@ class World:
 
 
 @pytest.fixture
-def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> Iterator[World]:
+def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
     account = arm_server.add_account(SUB, "rg", "contoso-payments", "eastus", endpoint=data_plane.endpoint)
     source = arm_server.add_deployment(
         account, "chat-eu", "gpt-4o", CURRENT, policy="OnceNewDefaultVersionAvailable"
@@ -103,7 +102,7 @@ def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> Iterator[World]:
         "DATA_PLANE_BEARER_TOKEN": DP_TOKEN,
         "WATCH_ACCOUNTS": account,
     }
-    yield World(arm_server, data_plane, account, source, [], env)
+    return World(arm_server, data_plane, account, source, [], env)
 
 
 def test_side_by_side_reuses_the_teams_deployment_and_writes_nothing(world: World) -> None:
@@ -402,7 +401,7 @@ def test_cli_run_json_shape_and_exit_codes(cli_env: World, capsys: pytest.Captur
 def test_cli_without_a_target_deployment_exits_2_saying_how_to_get_one(
     cli_env: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = cli(
+    code, _out = cli(
         "canary",
         "run",
         "--deployment",
