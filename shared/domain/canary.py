@@ -392,3 +392,24 @@ def first_failure(result: CanaryResult) -> str | None:
         if c.target and not c.target.passed and c.target.failures:
             return f"{c.id}: {c.target.failures[0]}"
     return None
+
+
+# ---- in the pipeline: once per (deployment, target)
+
+
+def canary_key(deployment_id: str, model: str, version: str) -> str:
+    """The ledger key of a canary: one run per deployment and target, whichever event or redelivery asks."""
+    from shared.domain.events import event_id
+    from shared.domain.ids import arm_key
+
+    return event_id("canary", arm_key(deployment_id), model, version)
+
+
+def canary_target(
+    status: str, target_model: str | None, target_version: str | None
+) -> tuple[str, str] | None:
+    """The version a canary should test for an assessment (Azure or modelwatch will move the deployment there);
+    None when nothing is coming. The pipeline's trigger (item 4 of #25) asks this of every assessment it tells."""
+    if status in ("upgradePlanned", "upgradeExpected", "atRisk") and target_model and target_version:
+        return target_model, target_version
+    return None

@@ -27,6 +27,7 @@ from shared.domain.canary import (
     Side,
     Verdict,
     canary_body,
+    canary_key,
     canary_name,
     canary_of,
     canary_skus,
@@ -42,10 +43,13 @@ from shared.domain.deployments import parse_deployment
 from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge
 from shared.domain.events import JsonValue
 from shared.domain.scope import Scope
-from shared.errors import ArmError, DataPlaneError
-from shared.ports import ChatApi, DeploymentApi
+from shared.errors import ArmError, DataPlaneError, TransientError
+from shared.ports import CanaryResults, ChatApi, DeploymentApi, Ledger
+from shared.services.idempotency import Processed, process_once
 
 log = logging.getLogger(__name__)
+
+SUBSCRIBER = "run_canary"  # the ledger partition of canary runs
 
 
 @dataclass(frozen=True)
@@ -398,6 +402,46 @@ class CanaryService:
             reason=reason,
             at=now,
             regressions=regressions,
+        )
+
+    # ---- once per (deployment, target): the queue-run canary of the pipeline
+    def run_once(
+        self,
+        ledger: Ledger,
+        request: CanaryRequest,
+        now: datetime,
+        *,
+        results: CanaryResults | None = None,
+        claim_ttl: timedelta = timedelta(minutes=30),
+    ) -> Processed[CanaryResult]:
+        """Run the canary of (deployment, target) once, whatever redelivers the request; store the result. An error
+        verdict that a later attempt may not meet (quota, unavailable) releases the claim: TransientError, the
+        queue redelivers. Any other verdict is done: a redelivery is a duplicate and runs nothing."""
+        model = request.target_model or ""
+        key = canary_key(request.deployment_id, model, request.target_version or request.against or "")
+
+        def work() -> CanaryResult:
+            result = self.run(request, now)
+            if results is not None:
+                results.save(result)
+            kind = (result.reason or "").split(":", 1)[0]
+            if result.verdict == Verdict.ERROR and kind in (
+                ErrorKind.QUOTA.value,
+                ErrorKind.UNAVAILABLE.value,
+            ):
+                raise TransientError(f"canary of {request.deployment_id.rsplit('/', 1)[-1]}: {result.reason}")
+            return result
+
+        return process_once(
+            ledger,
+            SUBSCRIBER,
+            key,
+            work,
+            now=now,
+            ttl=claim_ttl,
+            outcome=lambda r: (
+                f"{r.verdict.value}: {r.current.passed}/{len(r.cases)} -> {r.target.passed}/{len(r.cases)}"
+            ),
         )
 
     # ---- the sweeper

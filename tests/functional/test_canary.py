@@ -456,3 +456,45 @@ def test_cli_sweep(cli_env: World) -> None:
     code, out = cli("canary", "sweep")
     assert code == 0 and "1 expired canary deleted" in out
     assert cli_env.writes() == [("DELETE", "chat-eu-mw-canary")]
+
+
+# ---- once per (deployment, target): what the queue-run pipeline calls
+
+
+def test_a_redelivered_request_runs_the_canary_once(world: World, tmp_path: Path) -> None:
+    from shared.adapters.canary_results import JsonLinesCanaryResults
+    from shared.adapters.memory import InMemoryLedger
+    from shared.services.idempotency import Once
+
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    ledger, results = InMemoryLedger(), JsonLinesCanaryResults(tmp_path / "results.jsonl")
+    service = world.service()
+    request = CanaryRequest(world.source, SUITE, "gpt-4o", TARGET)
+    first = service.run_once(ledger, request, NOW, results=results)
+    calls = len(world.plane.calls)
+    again = service.run_once(ledger, request, NOW + timedelta(minutes=5), results=results)
+    assert (first.status, again.status) == (Once.DONE, Once.DUPLICATE)
+    assert first.value is not None and first.value.regressions == ("total", "currency")
+    assert len(world.plane.calls) == calls == 10
+    assert [r["verdict"] for r in results.list_results()] == ["regression"]
+    # another target of the same deployment is another run
+    world.arm.add_deployment(world.account, "chat-eu-2025", "gpt-4o", "2025-01-01")
+    other = service.run_once(
+        ledger, CanaryRequest(world.source, SUITE, "gpt-4o", "2025-01-01"), NOW, results=results
+    )
+    assert other.status == Once.DONE
+
+
+def test_a_throttled_run_releases_its_claim_for_the_redelivery(world: World) -> None:
+    from shared.adapters.memory import InMemoryLedger
+    from shared.errors import TransientError
+
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    world.plane.throttle("chat-eu-next", retry_after="1", count=100)
+    ledger = InMemoryLedger()
+    service = world.service(CANARY_CONCURRENCY="1")
+    request = CanaryRequest(world.source, SUITE, "gpt-4o", TARGET)
+    with pytest.raises(TransientError, match="quota"):
+        service.run_once(ledger, request, NOW)
+    world.plane.faults.clear()
+    assert service.run_once(ledger, request, NOW).value is not None  # the redelivery runs it

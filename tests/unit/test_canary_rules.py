@@ -168,3 +168,16 @@ def test_the_verdict() -> None:
     assert decide([both, never], 1.0)[:2] == (Verdict.REGRESSION, ())
     assert decide([both, never], 0.5)[:2] == (Verdict.PASS, ())
     assert decide([both, regressed, never, fixed], 0.0)[2:] == (2, 2, 2, 2)
+
+
+def test_one_canary_per_deployment_and_target() -> None:
+    from shared.domain.canary import canary_key, canary_target
+
+    assert canary_key(SRC, "gpt-4o", "2024-11-20") == canary_key(
+        SRC.upper().replace("SUBSCRIPTIONS", "subscriptions"), "gpt-4o", "2024-11-20"
+    )
+    assert canary_key(SRC, "gpt-4o", "2024-11-20") != canary_key(SRC, "gpt-4o", "2025-01-01")
+    assert canary_target("upgradeExpected", "gpt-5.1", "2025-11-13") == ("gpt-5.1", "2025-11-13")
+    assert canary_target("upgradePlanned", "gpt-4o", "2024-11-20") == ("gpt-4o", "2024-11-20")
+    assert canary_target("healthy", "gpt-4o", "2024-11-20") is None
+    assert canary_target("upgradeExpected", None, "2024-11-20") is None
