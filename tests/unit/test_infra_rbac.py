@@ -61,6 +61,9 @@ ARM_CALLS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
         f"{CS}/accounts/deployments/write",
         frozenset({WRITER}),
     ),
+    # Deployments - Delete: only a canary modelwatch created (#25), and only from `canary run|sweep` under the
+    # operator's own identity: no role of the app holds it until the pipeline runs canaries (docs/security.md)
+    ("DELETE", "{deploymentId}"): (f"{CS}/accounts/deployments/delete", frozenset()),
     # the PUT's Azure-AsyncOperation / Location poll: a subscription-level URL, outside any account, so the role
     # assigned on the subscription (the reader) must hold it; an action on the account would never apply
     ("GET", f"{AT_SUBSCRIPTION}/locations/{{location}}/operationResults/{{operationId}}"): (
@@ -85,7 +88,7 @@ PLACEHOLDERS = {
     "deployment_name": "{deploymentName}",
     "new_name": "{deploymentName}",
 }
-CLIENT_METHODS = {"get": "GET", "list_all": "GET", "put_and_wait": "PUT"}
+CLIENT_METHODS = {"get": "GET", "list_all": "GET", "put_and_wait": "PUT", "delete_and_wait": "DELETE"}
 
 
 def _placeholder(node: ast.expr) -> str:
