@@ -498,3 +498,22 @@ def test_a_throttled_run_releases_its_claim_for_the_redelivery(world: World) -> 
         service.run_once(ledger, request, NOW)
     world.plane.faults.clear()
     assert service.run_once(ledger, request, NOW).value is not None  # the redelivery runs it
+
+
+def test_cli_target_defaults_to_what_modelwatch_predicts(
+    cli_env: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.builders import item
+
+    # the catalog makes 2024-11-20 the default: Azure moves the auto-update chat-eu there (upgradeExpected)
+    cli_env.arm.set_catalog(SUB, "eastus", [item("gpt-4o", CURRENT), item("gpt-4o", TARGET, default=True)])
+    cli_env.arm.add_deployment(cli_env.account, "chat-eu-next", "gpt-4o", TARGET)
+    monkeypatch.setenv("WATCH_SUBSCRIPTION_ID", SUB)
+    monkeypatch.setenv("WATCH_LOCATIONS", "eastus")
+    assert cli("check")[0] == 0
+    assert cli("deployments", "--refresh")[0] == 0
+    suite = str(ROOT / "evals" / "payments-invoices.yaml")
+    code, out = cli("canary", "run", "--deployment", cli_env.source, "--suite", suite, "--format", "json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert (doc["target"]["version"], doc["target"]["deployment"]) == (TARGET, "chat-eu-next")
