@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.domain.events import JsonValue
+from shared.domain.deployments import Deployment
+from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.net import is_loopback_host
 from shared.domain.timeutil import parse_instant
 
@@ -413,3 +414,39 @@ def canary_target(
     if status in ("upgradePlanned", "upgradeExpected", "atRisk") and target_model and target_version:
         return target_model, target_version
     return None
+
+
+def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> LifecycleEvent:
+    """CanaryEvaluated for a finished run. The id covers the deployment, its version, the target and the verdict:
+    a redelivered run is the same event, a later run with another verdict (a fixed regression) a new one."""
+    from shared.domain.deployment_events import deployment_fields
+    from shared.domain.events import EventType, LifecycleEvent, event_id
+    from shared.domain.payloads import CanaryEvaluatedData
+
+    failure = first_failure(result) or ""
+    payload = CanaryEvaluatedData(
+        **deployment_fields(source),
+        suite=result.suite,
+        verdict=result.verdict.value,
+        reason=result.reason or "",
+        target_model_name=result.target.model,
+        target_version=result.target.version,
+        target_deployment=result.target.deployment,
+        cases=len(result.cases),
+        current_passed=result.current.passed,
+        target_passed=result.target.passed,
+        regressions=result.regressions,
+        first_failure=failure if len(failure) <= 200 else failure[:199] + "…",
+        tokens=result.tokens,
+        canary_created=bool(result.canary and result.canary.created),
+    )
+    kind = EventType.CANARY_EVALUATED
+    ident = event_id(
+        kind.value,
+        source.key,
+        source.model_version,
+        result.target.model,
+        result.target.version,
+        result.verdict.value,
+    )
+    return LifecycleEvent.create(kind, ident, now, payload)

@@ -181,3 +181,29 @@ def test_one_canary_per_deployment_and_target() -> None:
     assert canary_target("upgradePlanned", "gpt-4o", "2024-11-20") == ("gpt-4o", "2024-11-20")
     assert canary_target("healthy", "gpt-4o", "2024-11-20") is None
     assert canary_target("upgradeExpected", None, "2024-11-20") is None
+
+
+def test_the_team_is_told_the_compact_table_and_the_status_page_shows_it() -> None:
+    from shared.domain.alerts import messages_for
+    from shared.domain.payloads import CanaryEvaluatedData
+    from shared.domain.status import recent_changes
+    from shared.presentation.alert_samples import samples
+
+    regression, passed = samples()["canary-regression"], samples()["canary-passed"]
+    (message,) = messages_for(regression)
+    assert message.kind == "canary-regression" and message.route == "payments"
+    assert message.title == "chat-prod on gpt-4o 2024-11-20: 2 regression(s): total, currency"
+    facts = dict(message.facts)
+    assert facts["Passed"] == "5/5 on gpt-4o 2024-05-13, 3/5 on gpt-4o 2024-11-20"
+    assert facts["First failure"] == "total: is-json: not JSON (Expecting value)"
+    assert message.items == ("total", "currency")
+    assert messages_for(passed)[0].kind == "canary-passed"
+    data = regression.payload_as(CanaryEvaluatedData)
+    assert (data.verdict, data.regressions, data.canary_created) == (
+        "regression",
+        ("total", "currency"),
+        True,
+    )
+    (line,), _ = recent_changes([regression])
+    assert line.what == "tested: 5/5 -> 3/5 on gpt-4o 2024-11-20, regressed: total, currency"
+    assert regression.id != passed.id  # another verdict on the same target is another event
