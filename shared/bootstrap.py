@@ -558,4 +558,5 @@ def build_canary_service(
         write_scope(settings),
         JsonSchemaChecker(),
         limits,
+        any_account=settings.policy_enforce_all_accounts,
     )

@@ -666,9 +666,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "create (modelwatch may create temporary canary deployments)"
         )
         canary_mode = "existing"  # never fall back to creating
-    if canary_mode == "create" and not accounts:
+    if canary_mode == "create" and not accounts and not enforce_all:
         r.problems.append(
-            "CANARY_MODE=create with an empty WATCH_ACCOUNTS: canaries are created only in the accounts named there"
+            "CANARY_MODE=create with an empty WATCH_ACCOUNTS: canaries are created only in the accounts named there "
+            "(or set POLICY_ENFORCE_ALL_ACCOUNTS=true to allow every account of the watched subscriptions)"
         )
     eval_suites = r.get("EVAL_SUITES") or Settings.eval_suites
     if "://" in eval_suites:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.domain.canary import (
+    CANARY_SUFFIX,
     CanaryInfo,
     CanaryResult,
     CaseResult,
@@ -27,10 +28,12 @@ from shared.domain.canary import (
     Side,
     Verdict,
     canary_body,
+    canary_event,
     canary_key,
     canary_name,
     canary_of,
     canary_skus,
+    canary_target,
     combine,
     decide,
     is_expired_canary,
@@ -39,13 +42,15 @@ from shared.domain.canary import (
     side_by_side,
     smallest_capacity,
 )
-from shared.domain.deployments import parse_deployment
-from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge
+from shared.domain.deployments import Deployment, parse_deployment
+from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge, suite_for
 from shared.domain.events import JsonValue
+from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
 from shared.errors import ArmError, DataPlaneError, TransientError
-from shared.ports import CanaryResults, ChatApi, DeploymentApi, Ledger
-from shared.services.idempotency import Processed, process_once
+from shared.ports import CanaryResults, CatalogStateStore, ChatApi, DeploymentApi, EventPublisher, Ledger
+from shared.services.idempotency import Once, Processed, process_once
+from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +88,12 @@ class CanaryService:
         scope: Scope,
         schemas: SchemaChecker,
         limits: CanaryLimits | None = None,
+        *,
+        any_account: bool = False,
     ) -> None:
         self.api = api
+        # POLICY_ENFORCE_ALL_ACCOUNTS: an empty WATCH_ACCOUNTS means every account of the watched subscriptions
+        self.any_account = any_account
         self.chat_for = (
             chat_for  # the ChatApi of an account endpoint (checked there: the token goes nowhere else)
         )
@@ -245,8 +254,11 @@ class CanaryService:
 
         source_dep = parse_deployment(source, account_id=account_id, location=location)
         refusal = self.scope.write_refusal(source_dep)
-        if refusal is None and not self.scope.accounts:
-            refusal = "canaries are created only in accounts named in WATCH_ACCOUNTS, which is empty"
+        if refusal is None and not self.scope.accounts and not self.any_account:
+            refusal = (
+                "canaries are created only in accounts named in WATCH_ACCOUNTS, which is empty (or with "
+                "POLICY_ENFORCE_ALL_ACCOUNTS=true, in every account of the watched subscriptions)"
+            )
         if refusal:
             return error(ErrorKind.OUT_OF_SCOPE, f"no canary is created: {refusal}")
         canary_id = f"{account_id}/deployments/{name}"
@@ -413,6 +425,7 @@ class CanaryService:
         *,
         results: CanaryResults | None = None,
         claim_ttl: timedelta = timedelta(minutes=30),
+        then: Callable[[CanaryResult], None] | None = None,
     ) -> Processed[CanaryResult]:
         """Run the canary of (deployment, target) once, whatever redelivers the request; store the result. An error
         verdict that a later attempt may not meet (quota, unavailable) releases the claim: TransientError, the
@@ -430,6 +443,8 @@ class CanaryService:
                 ErrorKind.UNAVAILABLE.value,
             ):
                 raise TransientError(f"canary of {request.deployment_id.rsplit('/', 1)[-1]}: {result.reason}")
+            if then is not None:  # inside the claim: what must be published is recorded before it completes
+                then(result)
             return result
 
         return process_once(
@@ -444,7 +459,7 @@ class CanaryService:
             ),
         )
 
-    # ---- the sweeper
+    # ---- the sweeper (see below)
     def sweep(self, account_ids: Sequence[str], now: datetime) -> list[str]:
         """Delete the expired canaries of these accounts (a crashed run's); the ids deleted. Only deployments
         tagged as our canaries, named ``*-mw-canary`` and inside the write scope are touched."""
@@ -460,3 +475,65 @@ class CanaryService:
                 self.api.delete_deployment(str(d["id"]))
                 deleted.append(str(d["id"]))
         return deleted
+
+
+class CanaryPipeline:
+    """In the pipeline: a deployment covered by a suite that will move (Azure's default change, a replacement, an
+    upgrade modelwatch plans, a retirement with a target) gets its canary once per (deployment, target), and the
+    result is published as CanaryEvaluated through the outbox (the timer's drain publishes what a crash left).
+
+    ``asks`` is pure over the assessments the caller already has (the policy subscriber's, or the status report's);
+    ``run`` is one queue message's work. The event is recorded in the outbox inside the ledger's claim, before the
+    claim completes: a worker dying after the run republishes the same event id (same verdict), never loses it.
+    """
+
+    def __init__(
+        self,
+        runner: CanaryService,
+        ledger: Ledger,
+        state: CatalogStateStore,
+        publisher: EventPublisher,
+        suites: Sequence[Suite],
+        *,
+        mode: str,
+        results: CanaryResults | None = None,
+    ) -> None:
+        self.runner = runner
+        self.ledger = ledger
+        self.state = state
+        self.publisher = publisher
+        self.suites = tuple(suites)
+        self.mode = mode
+        self.results = results
+
+    def asks(self, assessments: Sequence[Assessment]) -> list[tuple[Deployment, CanaryRequest]]:
+        """The canaries these assessments call for: a target is coming and a suite covers the deployment (by its
+        ``modelwatch:evals`` tag or a glob); none with CANARY_MODE=off."""
+        if self.mode == "off":
+            return []
+        out: list[tuple[Deployment, CanaryRequest]] = []
+        for a in assessments:
+            d = a.deployment
+            target = canary_target(a.status.value, a.target_model or d.model_name, a.target_version)
+            suite = (
+                suite_for(self.suites, d.account_id.rsplit("/", 1)[-1], d.name, d.tags) if target else None
+            )
+            if target is None or suite is None or d.name.endswith(CANARY_SUFFIX):
+                continue
+            out.append((d, CanaryRequest(d.resource_id, suite, target[0], target[1], mode=self.mode)))
+        return out
+
+    def run(self, deployment: Deployment, request: CanaryRequest, now: datetime) -> CanaryResult | None:
+        """Run one canary once; its event goes to the outbox, then out. None when it ran before (a redelivery)
+        or another attempt holds it. Raises TransientError when a later attempt may succeed."""
+
+        def publish(result: CanaryResult) -> None:
+            self.state.add_pending([canary_event(result, deployment, now)])
+
+        done = self.runner.run_once(self.ledger, request, now, results=self.results, then=publish)
+        if done.status is not Once.DONE or done.value is None:
+            return None
+        drain = drain_outbox(self.state, self.publisher, who=SUBSCRIBER)
+        if drain.error:
+            log.warning("%s: the CanaryEvaluated event stays in the outbox: %s", SUBSCRIBER, drain.error)
+        return done.value

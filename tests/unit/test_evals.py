@@ -175,3 +175,8 @@ def test_a_deployment_opts_in_by_tag_or_is_covered_by_a_glob() -> None:
     assert suite_for(suites, "contoso-payments", "chat-eu", {"modelwatch:evals": "search.yaml"}) is other
     assert suite_for(suites, "elsewhere", "x", {"Modelwatch:Evals": "search"}) is other
     assert suite_for(suites, "elsewhere", "x", {}) is None
+
+
+def test_the_demo_ships_the_same_example_suite_as_evals() -> None:
+    shipped = (ROOT / "evals" / "payments-invoices.yaml").read_text()
+    assert (ROOT / "shared" / "data" / "demo-evals" / "payments-invoices.yaml").read_text() == shipped
