@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from shared.domain.canary import ChatReply, endpoint_problem
 from shared.domain.events import JsonValue
+from shared.domain.waits import seconds_left
 from shared.errors import DataPlaneError
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,13 @@ class OpenAIChatApi:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        from shared.urls import UnsafeUrlError, origin_of
+
         problem = endpoint_problem(endpoint)
+        try:
+            origin_of(endpoint)  # as requests' parser reads it: refused when two parsers could disagree
+        except UnsafeUrlError as exc:
+            problem = problem or f"the account endpoint {exc}"
         if problem:
             raise DataPlaneError(f"{problem}: the data-plane token is not sent there", kind="origin")
         self.endpoint = endpoint.rstrip("/")
@@ -119,6 +126,15 @@ class OpenAIChatApi:
                 if attempt == self.max_retries:
                     raise DataPlaneError(
                         f"quota: deployment {deployment} still answered 429 after {attempt + 1} attempt(s)",
+                        kind="quota",
+                        status=429,
+                        transient=True,
+                    ) from None
+                left = seconds_left()
+                if left is not None and wait > left:  # the run's deadline (shared/domain/waits.py)
+                    raise DataPlaneError(
+                        f"quota: deployment {deployment} answered 429; waiting {wait:.1f} s would pass the run's "
+                        "deadline",
                         kind="quota",
                         status=429,
                         transient=True,

@@ -8,7 +8,6 @@ deployment, quota, capacity, auth, not offered, bad usage or settings).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +51,7 @@ def _cli() -> Any:
 def _start(args: argparse.Namespace, out: TextIO) -> Context:
     cli = _cli()
     ctx: Context = cli._context(args)
-    cli._intro(ctx, out, to_stderr=getattr(args, "format", "table") == "json")
+    cli._intro(ctx, out, to_stderr=getattr(args, "format", "table") != "table")
     return ctx
 
 
@@ -96,6 +95,7 @@ def _predicted(ctx: Context, deployment_id: str, now: datetime) -> tuple[str, st
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Run a canary and print the comparison."""
     from shared import bootstrap
+    from shared.cli_output import emit
     from shared.services.canary import CanaryRequest
 
     cli = _cli()
@@ -131,10 +131,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from shared.adapters.canary_results import JsonLinesCanaryResults
 
     JsonLinesCanaryResults(results_path(ctx)).save(result)
-    if args.format == "json":
-        out.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
-    else:
-        out.write(render_table(result))
+    emit(args, result.to_json(), out, table=lambda o: o.write(render_table(result)))
     if result.verdict == "error":
         sys.stderr.write(f"error: the canary could not run: {result.reason}\n")
         return EXIT_USAGE
@@ -187,21 +184,24 @@ def render_table(result: CanaryResult) -> str:
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from shared.adapters.canary_results import JsonLinesCanaryResults
+    from shared.cli_output import emit
 
     ctx = _start(args, out)
     results = JsonLinesCanaryResults(results_path(ctx)).list_results()
-    if args.format == "json":
-        out.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        return EXIT_OK
+    emit(args, results, out, table=lambda o: _list_table(results, o))
+    return EXIT_OK
+
+
+def _list_table(results: list[dict[str, Any]], out: TextIO) -> None:
     if not results:
         out.write(
             "no canary results stored yet: python -m shared canary run --deployment ARM_ID --suite FILE\n"
         )
-        return EXIT_OK
+        return
     for r in results:
         cur, tgt = r.get("current") or {}, r.get("target") or {}
         assert isinstance(cur, dict) and isinstance(tgt, dict)
-        total = len(r.get("cases") or [])  # type: ignore[arg-type]
+        total = len(r.get("cases") or [])
         regressions = r.get("regressions") or []
         assert isinstance(regressions, list)
         out.write(
@@ -212,11 +212,11 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
             + (f"  ({r.get('reason')})" if r.get("reason") else "")
             + "\n"
         )
-    return EXIT_OK
 
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from shared import bootstrap
+    from shared.cli_output import emit
 
     ctx = _start(args, out)
     settings = ctx.settings
@@ -224,15 +224,21 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         raise _cli().UsageError("canary sweep works on the accounts in WATCH_ACCOUNTS, which is empty")
     service = bootstrap.build_canary_service(settings)
     deleted = service.sweep(settings.watch_accounts, datetime.now(UTC))
-    for rid in deleted:
-        out.write(f"deleted expired canary {rid}\n")
-    out.write(f"{len(deleted)} expired canar{'y' if len(deleted) == 1 else 'ies'} deleted\n")
+
+    def table(o: TextIO) -> None:
+        for rid in deleted:
+            o.write(f"deleted expired canary {rid}\n")
+        o.write(f"{len(deleted)} expired canar{'y' if len(deleted) == 1 else 'ies'} deleted\n")
+
+    emit(args, {"deleted": deleted}, out, table=table)
     return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``canary run``, ``canary list`` and ``canary sweep`` to the command line."""
     import textwrap
+
+    from shared.cli_output import add_output_options
 
     cli = _cli()
     prog = cli._prog()
@@ -258,13 +264,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="allow creating a temporary canary deployment for this run",
     )
     run.add_argument("--keep", action="store_true", help="leave a created canary (the sweeper deletes it)")
-    run.add_argument("--format", choices=("table", "json"), default="table")
     run.add_argument(
         "--fail-on", action="append", choices=("regression",), help="exit 1 when the verdict is a regression"
     )
     run.set_defaults(handler=cmd_run)
     listing = commands.add_parser("list", help="the stored canary results")
-    listing.add_argument("--format", choices=("table", "json"), default="table")
     listing.set_defaults(handler=cmd_list)
     sweep = commands.add_parser("sweep", help="delete expired canaries a crashed run left")
     sweep.set_defaults(handler=cmd_sweep)
@@ -278,3 +282,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.epilog = "example:\n  " + EXAMPLES[name].replace("modelwatch ", f"{prog} ", 1) + "\n"
         p.formatter_class = argparse.RawDescriptionHelpFormatter
         cli._add_global_options(p)
+        if p is not canary:
+            add_output_options(p)  # -o/--output json|table|... (--format, the issue's spelling), --query

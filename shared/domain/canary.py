@@ -66,6 +66,9 @@ def endpoint_problem(endpoint: str) -> str | None:
     plain http to a loopback stand-in only."""
     from urllib.parse import urlsplit
 
+    authority = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    if any(c.isspace() or not c.isprintable() or c in "\\@%" for c in authority) or "\\" in endpoint:
+        return "the account endpoint has characters two URL parsers could read two ways"
     try:
         parts = urlsplit(endpoint)
         port = parts.port

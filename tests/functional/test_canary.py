@@ -392,8 +392,10 @@ def test_cli_run_json_shape_and_exit_codes(cli_env: World, capsys: pytest.Captur
     assert set(doc["cases"][0]) == {"id", "current", "target"}
     assert set(doc["cases"][0]["target"]) >= {"passed", "failures", "latencyMs"}
     assert cli(*args, "--fail-on", "regression")[0] == 1
+    code, out = cli(*args, "-o", "json", "--query", "regressions")  # az's conventions, as every command has
+    assert code == 0 and json.loads(out) == ["total", "currency"]
     code, out = cli("canary", "list", "--format", "json")
-    assert code == 0 and [r["verdict"] for r in json.loads(out)] == ["regression", "regression"]
+    assert code == 0 and [r["verdict"] for r in json.loads(out)] == ["regression"] * 3
     code, out = cli("canary", "list")
     assert "2/2" not in out and "5/5 -> 3/5 on gpt-4o 2024-11-20" in out
 

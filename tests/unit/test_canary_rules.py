@@ -109,6 +109,8 @@ def test_offered_skus_and_smallest_capacity_read_the_account_model_list() -> Non
         ("https://contoso.openai.azure.com:8443/", False),
         ("https://evil.example/", False),
         ("https://contoso.openai.azure.com.evil.example/", False),
+        ("https://evil.example\\@contoso.openai.azure.com/", False),  # urlsplit and urllib3 read two hosts
+        ("https://user@contoso.openai.azure.com/", False),
     ],
 )
 def test_the_data_plane_token_goes_only_to_azure_openai_hosts_or_loopback(endpoint: str, ok: bool) -> None:
