@@ -41,7 +41,7 @@ def test_importing_the_app_does_not_import_heavy_sdks() -> None:
     code = (
         "import sys, function_app; "
         "heavy = [m for m in ('azure.eventgrid', 'azure.data.tables', 'azure.storage.queue', 'azure.identity', "
-        "'requests', "
+        "'requests', 'openai', 'httpx2', 'yaml', 'jsonschema', "  # canaries (#25): CLI and first use only
         "'concurrent.futures.thread', 'sqlite3') if m in sys.modules]; print(','.join(heavy))"
     )
     result = subprocess.run(
