@@ -398,6 +398,7 @@ def build_services(
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     policy = PolicyService(
+        gate=canary_gate(settings, ledger),
         deployments=stores,
         ledger=ledger,
         rollbacks=stores,
@@ -458,6 +459,18 @@ def build_refresh_queue(settings: Settings) -> RefreshQueue | None:
     return StorageRefreshQueue.from_endpoint(
         config.value.reveal(), azure_credential(), settings.inventory_queue_name
     )
+
+
+def canary_gate(settings: Settings, ledger: Ledger) -> Any:
+    """UPGRADE_GATE=canary: the gate the policy subscriber asks before each of its writes (None: no gate). The
+    suites are read on first use and kept: a malformed one holds the covered writes, it does not stop the app."""
+    if settings.upgrade_gate != "canary":
+        return None
+    from shared.adapters.suite_files import load_suites
+    from shared.services.canary import CanaryGate
+
+    suites = functools.cache(lambda: tuple(load_suites(Path(settings.eval_suites))))
+    return CanaryGate(ledger, suites).check
 
 
 def write_scope(settings: Settings) -> Scope:

@@ -146,6 +146,8 @@ class Settings:
     data_plane_bearer_token: Secret | None = None  # a fixed data-plane token for local stand-ins and tests
     # "v1": {endpoint}/openai/v1/chat/completions; a dated api-version: /openai/deployments/{name}/...
     data_plane_api_version: str = "v1"
+    # "canary": modelwatch's own upgrades (enforce) of deployments a suite covers wait for a passing canary
+    upgrade_gate: str = "none"
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -683,6 +685,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"DATA_PLANE_API_VERSION={data_plane_version!r} is v1 or a dated api-version such as 2024-10-21"
         )
     data_plane_token = r.get("DATA_PLANE_BEARER_TOKEN")
+    upgrade_gate = (r.get("UPGRADE_GATE") or Settings.upgrade_gate).lower()
+    if upgrade_gate not in ("none", "canary"):
+        r.problems.append(f"UPGRADE_GATE={upgrade_gate!r} must be none or canary")
+        upgrade_gate = "canary"  # never fall back to an open gate
+    if upgrade_gate == "canary" and canary_mode == "off":
+        r.problems.append(
+            "UPGRADE_GATE=canary with CANARY_MODE=off: no canary would ever run, and every covered upgrade would "
+            "wait for one"
+        )
     settings = Settings(
         watch_subscription_id=subscription,
         watch_locations=tuple(locations),
@@ -742,6 +753,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         canary_ttl_minutes=r.integer("CANARY_TTL_MINUTES", Settings.canary_ttl_minutes, 10, 7 * 24 * 60),
         data_plane_bearer_token=Secret(data_plane_token) if data_plane_token else None,
         data_plane_api_version=data_plane_version,
+        upgrade_gate=upgrade_gate,
     )
     _fanout_problems(r, settings)
     if r.problems:

@@ -453,3 +453,15 @@ def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> Lif
         result.verdict.value,
     )
     return LifecycleEvent.create(kind, ident, now, payload)
+
+
+def canary_outcome(result: CanaryResult) -> str:
+    """What the ledger keeps of a canary run (its key: ``canary_key``): the verdict first, as the gate reads it."""
+    n = len(result.cases)
+    return f"{result.verdict.value}: {result.current.passed}/{n} -> {result.target.passed}/{n}"
+
+
+def verdict_of(outcome: str) -> Verdict | None:
+    """The verdict a ledger outcome of a canary records (None: not a verdict, e.g. a permanent failure)."""
+    head = outcome.split(":", 1)[0].strip()
+    return Verdict(head) if head in {v.value for v in Verdict} else None

@@ -32,6 +32,7 @@ from shared.domain.canary import (
     canary_key,
     canary_name,
     canary_of,
+    canary_outcome,
     canary_skus,
     canary_target,
     combine,
@@ -41,13 +42,15 @@ from shared.domain.canary import (
     offered_skus,
     side_by_side,
     smallest_capacity,
+    verdict_of,
 )
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge, suite_for
 from shared.domain.events import JsonValue
+from shared.domain.ledger import LedgerState
 from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
-from shared.errors import ArmError, DataPlaneError, TransientError
+from shared.errors import ArmError, DataPlaneError, PermanentError, TransientError
 from shared.ports import CanaryResults, CatalogStateStore, ChatApi, DeploymentApi, EventPublisher, Ledger
 from shared.services.idempotency import Once, Processed, process_once
 from shared.services.outbox import drain_outbox
@@ -454,9 +457,7 @@ class CanaryService:
             work,
             now=now,
             ttl=claim_ttl,
-            outcome=lambda r: (
-                f"{r.verdict.value}: {r.current.passed}/{len(r.cases)} -> {r.target.passed}/{len(r.cases)}"
-            ),
+            outcome=canary_outcome,
         )
 
     # ---- the sweeper (see below)
@@ -537,3 +538,41 @@ class CanaryPipeline:
         if drain.error:
             log.warning("%s: the CanaryEvaluated event stays in the outbox: %s", SUBSCRIBER, drain.error)
         return done.value
+
+
+class CanaryGate:
+    """UPGRADE_GATE=canary: modelwatch's own upgrade (enforce mode) of a deployment a suite covers waits for a
+    passing canary of that target. What the ledger recorded for (deployment, target) decides:
+    - pass: the write goes ahead;
+    - nothing yet (or a run in progress): ``WAIT``: the policy subscriber raises a transient error once its other
+      writes are done, Event Grid redelivers, and the redelivery finds the canary's verdict;
+    - regression or error: ``HOLD``: the write is not made, and the event is done (the canary's own message told
+      the team why); a later catalog event about the deployment asks again.
+    Suites that cannot be read hold every covered write (fail closed)."""
+
+    WAIT, HOLD = "wait", "hold"
+
+    def __init__(self, ledger: Ledger, suites: Callable[[], Sequence[Suite]]) -> None:
+        self.ledger = ledger
+        self.suites = suites  # read on first use: a malformed suite must not stop the function app starting
+
+    def check(self, a: Assessment) -> tuple[str, str] | None:
+        """None: the write may go ahead; else (WAIT or HOLD, why)."""
+        d = a.deployment
+        target_model = a.target_model or d.model_name
+        target = f"{target_model} {a.target_version}"
+        try:
+            suite = suite_for(self.suites(), d.account_id.rsplit("/", 1)[-1], d.name, d.tags)
+        except PermanentError as exc:
+            return self.HOLD, f"UPGRADE_GATE=canary, and the suites cannot be read: {exc}"
+        if suite is None:
+            return None  # not covered: the gate does not apply
+        entry = self.ledger.get(SUBSCRIBER, canary_key(d.resource_id, target_model, a.target_version or ""))
+        verdict = (
+            verdict_of(entry.outcome) if entry is not None and entry.status == LedgerState.DONE else None
+        )
+        if verdict is Verdict.PASS:
+            return None
+        if verdict is None:
+            return self.WAIT, f"waiting for the canary of {target} (suite {suite.name})"
+        return self.HOLD, f"the canary of {target} did not pass ({entry.outcome if entry else verdict.value})"

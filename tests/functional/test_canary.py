@@ -519,3 +519,80 @@ def test_cli_target_defaults_to_what_modelwatch_predicts(
     assert code == 0, out
     doc = json.loads(out)
     assert (doc["target"]["version"], doc["target"]["deployment"]) == (TARGET, "chat-eu-next")
+
+
+# ---- the gate: UPGRADE_GATE=canary holds modelwatch's own upgrade until a canary of that target passes
+
+
+def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
+    """The policy subscriber in enforce mode over the stand-in, with the canary gate; chat-eu's version retired, so
+    enforcement upgrades it to the default, TARGET. Returns (policy, ledger, the catalog events)."""
+    from shared.adapters.memory import (
+        CollectingPublisher,
+        InMemoryCatalogStateStore,
+        InMemoryDeploymentStore,
+        InMemoryLedger,
+    )
+    from shared.domain.catalog import parse_models
+    from shared.domain.diff import diff_location
+    from shared.domain.policy import PolicyRules
+    from shared.domain.scope import Scope
+    from shared.services.canary import CanaryGate
+    from shared.services.inventory import InventoryService
+    from shared.services.policy import PolicyService
+    from tests.builders import item
+
+    catalog = [item("gpt-4o", CURRENT, retires="2026-12-01T00:00:00Z"), item("gpt-4o", TARGET, default=True)]
+    state = InMemoryCatalogStateStore()
+    first = diff_location(None, parse_models(catalog), NOW - timedelta(days=30), location="eastus")
+    state.save_records("eastus", first.snapshot.records)
+    events = list(diff_location(first.snapshot, parse_models(catalog), NOW).events)
+    settings = load_settings(world.env)
+    api = bootstrap.build_deployment_api(
+        settings, bootstrap.build_arm_client(settings, sleep=world.sleeps.append)
+    )
+    stores, ledger = InMemoryDeploymentStore(), InMemoryLedger()
+    InventoryService(api, stores, stores, state, accounts=[world.account]).refresh(NOW)
+    policy = PolicyService(
+        deployments=stores,
+        ledger=ledger,
+        rollbacks=stores,
+        state=state,
+        api=api,
+        publisher=CollectingPublisher(),
+        rules=PolicyRules(enforce=True),
+        scope=Scope.of(locations=("eastus",), accounts=(world.account,), subscriptions=()),
+        reminder_days=(90, 60, 30, 14, 7, 1),
+        gate=CanaryGate(ledger, lambda: [SUITE]).check,
+    )
+    return policy, ledger, events
+
+
+def test_the_gate_waits_for_the_canary_then_lets_a_passing_target_through(world: World) -> None:
+    from shared.errors import TransientError
+
+    world.plane.answer("gpt-4o", TARGET, answers(fenced=False))  # this time the target does the job
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    policy, ledger, events = gated_policy(world)
+    retired = next(e for e in events if e.event_type == "ModelLifecycle.VersionRetired")
+    with pytest.raises(TransientError, match="waiting for the canary of gpt-4o 2024-11-20"):
+        policy.handle(retired, NOW)
+    assert world.arm.puts() == []
+    result = world.service().run_once(ledger, CanaryRequest(world.source, SUITE, "gpt-4o", TARGET), NOW)
+    assert result.value is not None and result.value.verdict == Verdict.PASS
+    redelivered = policy.handle(retired, NOW)  # Event Grid's retry
+    assert "1 upgraded" in redelivered.detail
+    assert [p.path.rsplit("/", 1)[-1] for p in world.arm.puts()] == ["chat-eu"]
+    assert world.arm.version_of(world.source) == TARGET
+
+
+def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: World) -> None:
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    policy, ledger, events = gated_policy(world)
+    retired = next(e for e in events if e.event_type == "ModelLifecycle.VersionRetired")
+    result = world.service().run_once(ledger, CanaryRequest(world.source, SUITE, "gpt-4o", TARGET), NOW)
+    assert result.value is not None and result.value.verdict == Verdict.REGRESSION
+    handled = policy.handle(retired, NOW)
+    assert "held: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)" in handled.detail
+    assert world.arm.puts() == [] and world.arm.version_of(world.source) == CURRENT
+    assert policy.handle(retired, NOW).outcome == "duplicate"

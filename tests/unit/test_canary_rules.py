@@ -209,3 +209,39 @@ def test_the_team_is_told_the_compact_table_and_the_status_page_shows_it() -> No
     (line,), _ = recent_changes([regression])
     assert line.what == "tested: 5/5 -> 3/5 on gpt-4o 2024-11-20, regressed: total, currency"
     assert regression.id != passed.id  # another verdict on the same target is another event
+
+
+def test_canary_settings_are_validated_once() -> None:
+    from shared.config import load_settings
+    from shared.errors import SettingsError
+
+    account = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a"
+    s = load_settings({"CANARY_MODE": "create", "WATCH_ACCOUNTS": account, "UPGRADE_GATE": "canary"})
+    assert (s.canary_mode, s.upgrade_gate, s.eval_suites, s.data_plane_api_version) == (
+        "create",
+        "canary",
+        "evals",
+        "v1",
+    )
+    assert load_settings({}).canary_mode == "existing"
+    for bad, words in (
+        ({"CANARY_MODE": "always"}, "CANARY_MODE='always'"),
+        ({"CANARY_MODE": "create"}, "CANARY_MODE=create with an empty WATCH_ACCOUNTS"),
+        ({"UPGRADE_GATE": "canary", "CANARY_MODE": "off"}, "UPGRADE_GATE=canary with CANARY_MODE=off"),
+        ({"UPGRADE_GATE": "maybe"}, "UPGRADE_GATE='maybe'"),
+        (
+            {"EVAL_SUITES": "https://acct.blob.core.windows.net/evals"},
+            "a blob container is not supported yet",
+        ),
+        ({"DATA_PLANE_API_VERSION": "latest"}, "DATA_PLANE_API_VERSION='latest'"),
+        ({"CANARY_MAX_TOKENS": "10"}, "CANARY_MAX_TOKENS=10 is out of range"),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(bad)
+        assert any(words in p for p in caught.value.problems), (bad, caught.value.problems)
+    assert (
+        load_settings({"CANARY_MODE": "create", "POLICY_ENFORCE_ALL_ACCOUNTS": "true"}).canary_mode
+        == "create"
+    )
+    secret = load_settings({"DATA_PLANE_BEARER_TOKEN": "dp-secret-1"}).data_plane_bearer_token
+    assert secret is not None and "dp-secret-1" not in repr(secret)
