@@ -148,6 +148,7 @@ class Settings:
     data_plane_api_version: str = "v1"
     # "canary": modelwatch's own upgrades (enforce) of deployments a suite covers wait for a passing canary
     upgrade_gate: str = "none"
+    canary_queue_name: str = "modelwatch-canary"  # the canary asks' queue, beside INVENTORY_QUEUE_NAME's
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -510,14 +511,14 @@ def _table_prefix(r: _Reader) -> str:
     return prefix
 
 
-def _queue_name(r: _Reader) -> str:
-    name = r.get("INVENTORY_QUEUE_NAME") or Settings.inventory_queue_name
+def _queue_name(r: _Reader, setting: str, default: str) -> str:
+    name = r.get(setting) or default
     if not _QUEUE_NAME.match(name):
         r.problems.append(
-            f"INVENTORY_QUEUE_NAME={name!r}: a storage queue name of 3-56 lower-case letters, digits and single "
+            f"{setting}={name!r}: a storage queue name of 3-56 lower-case letters, digits and single "
             "hyphens, starting and ending with a letter or digit (the host adds '-poison' for its poison queue)"
         )
-        return Settings.inventory_queue_name
+        return default
     return name
 
 
@@ -725,7 +726,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         inventory_fanout_threshold=r.integer(
             "INVENTORY_FANOUT_THRESHOLD", Settings.inventory_fanout_threshold, 1, 100_000
         ),
-        inventory_queue_name=_queue_name(r),
+        inventory_queue_name=_queue_name(r, "INVENTORY_QUEUE_NAME", Settings.inventory_queue_name),
         policy_mode=mode,
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
@@ -754,6 +755,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         data_plane_bearer_token=Secret(data_plane_token) if data_plane_token else None,
         data_plane_api_version=data_plane_version,
         upgrade_gate=upgrade_gate,
+        canary_queue_name=_queue_name(r, "CANARY_QUEUE_NAME", Settings.canary_queue_name),
     )
     _fanout_problems(r, settings)
     if r.problems:

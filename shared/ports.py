@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from shared.domain.alerts import Message
-from shared.domain.canary import CanaryResult, ChatReply
+from shared.domain.canary import CanaryAsk, CanaryResult, ChatReply
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
@@ -248,6 +248,15 @@ class ChatApi(Protocol):
     ) -> ChatReply:
         """One completion of ``messages`` ((role, content) pairs) on ``deployment``. A content-filter refusal is a
         reply with ``refusal`` set; 429s are retried honouring Retry-After (bounded). Raises DataPlaneError."""
+        ...
+
+
+class CanaryQueue(Protocol):
+    """Where the policy subscriber hands the canaries a move calls for (one message each) to run_canary."""
+
+    def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
+        """Send one message per ask. Raises TransientError or PermanentError; a repeated ask is harmless (the
+        canary runs once per deployment and target: the ledger)."""
         ...
 
 

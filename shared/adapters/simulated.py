@@ -419,7 +419,7 @@ class SimulatedAzure:
 class SimulatedChatApi:
     """The demo's data plane (ChatApi), in memory behind the same port as the openai adapter: the demo is offline
     and in-process, as its simulated ARM is. A deployment answers as the model and version it runs; the prompts it
-    knows are the payments team's invoice questions (evals/payments-invoices.yaml), answered right, except that the
+    knows are the payments team's invoice questions (evals/examples/payments-invoices.yaml), answered right, except that the
     versions in ``fenced`` wrap their JSON in a markdown fence (a real kind of regression: ``is-json`` fails)."""
 
     def __init__(self, azure: SimulatedAzure, fenced: set[tuple[str, str]]) -> None:

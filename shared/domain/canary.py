@@ -465,3 +465,46 @@ def verdict_of(outcome: str) -> Verdict | None:
     """The verdict a ledger outcome of a canary records (None: not a verdict, e.g. a permanent failure)."""
     head = outcome.split(":", 1)[0].strip()
     return Verdict(head) if head in {v.value for v in Verdict} else None
+
+
+ASK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CanaryAsk:
+    """A queue message: run the canary of this deployment for this target (the pipeline's run_canary reads it)."""
+
+    deployment_id: str
+    target_model: str
+    target_version: str
+
+    def to_json(self) -> str:
+        import json
+
+        body = {
+            "v": ASK_VERSION,
+            "deployment": self.deployment_id,
+            "model": self.target_model,
+            "version": self.target_version,
+        }
+        return json.dumps(body, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> CanaryAsk:
+        """Raises MessageFormatError naming what is wrong (never echoing more than a short prefix)."""
+        import json
+
+        from shared.errors import MessageFormatError
+
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise MessageFormatError(f"canary message is not JSON: {text[:80]!r}") from None
+        if not isinstance(body, dict) or body.get("v") != ASK_VERSION:
+            raise MessageFormatError(f"canary message is not a version {ASK_VERSION} canary ask")
+        fields = [body.get(k) for k in ("deployment", "model", "version")]
+        if not all(isinstance(f, str) and f for f in fields) or not str(fields[0]).startswith(
+            "/subscriptions/"
+        ):
+            raise MessageFormatError("canary message needs deployment (a resource id), model and version")
+        return cls(str(fields[0]), str(fields[1]), str(fields[2]))

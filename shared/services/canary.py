@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.canary import (
     CANARY_SUFFIX,
+    CanaryAsk,
     CanaryInfo,
     CanaryResult,
     CaseResult,
@@ -47,11 +48,21 @@ from shared.domain.canary import (
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge, suite_for
 from shared.domain.events import JsonValue
+from shared.domain.ids import arm_key, subscription_of
 from shared.domain.ledger import LedgerState
 from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
 from shared.errors import ArmError, DataPlaneError, PermanentError, TransientError
-from shared.ports import CanaryResults, CatalogStateStore, ChatApi, DeploymentApi, EventPublisher, Ledger
+from shared.ports import (
+    CanaryQueue,
+    CanaryResults,
+    CatalogStateStore,
+    ChatApi,
+    DeploymentApi,
+    DeploymentStore,
+    EventPublisher,
+    Ledger,
+)
 from shared.services.idempotency import Once, Processed, process_once
 from shared.services.outbox import drain_outbox
 
@@ -494,18 +505,27 @@ class CanaryPipeline:
         ledger: Ledger,
         state: CatalogStateStore,
         publisher: EventPublisher,
-        suites: Sequence[Suite],
+        suites: Sequence[Suite] | Callable[[], Sequence[Suite]],
         *,
         mode: str,
         results: CanaryResults | None = None,
+        queue: CanaryQueue | None = None,
+        deployments: DeploymentStore | None = None,
     ) -> None:
         self.runner = runner
         self.ledger = ledger
         self.state = state
         self.publisher = publisher
-        self.suites = tuple(suites)
+        # read on first use in the function app: a malformed suite must not stop the app starting
+        self._suites = suites
         self.mode = mode
         self.results = results
+        self.queue = queue  # where ``ask`` sends the asks (the function app: CANARY_QUEUE_NAME)
+        self.deployments = deployments  # the inventory: what a queued ask's deployment is
+
+    @property
+    def suites(self) -> Sequence[Suite]:
+        return self._suites() if callable(self._suites) else self._suites
 
     def asks(self, assessments: Sequence[Assessment]) -> list[tuple[Deployment, CanaryRequest]]:
         """The canaries these assessments call for: a target is coming and a suite covers the deployment (by its
@@ -523,6 +543,45 @@ class CanaryPipeline:
                 continue
             out.append((d, CanaryRequest(d.resource_id, suite, target[0], target[1], mode=self.mode)))
         return out
+
+    def ask(self, assessments: Sequence[Assessment]) -> int:
+        """Queue the canaries these assessments call for (the policy subscriber, inside its ledger claim: a failed
+        send retries the event). A malformed suite is logged and asks nothing; the number of asks sent."""
+        if self.queue is None or self.mode == "off":
+            return 0
+        try:
+            asks = self.asks(assessments)
+        except PermanentError as exc:
+            log.error("%s: the evaluation suites cannot be read: %s", SUBSCRIBER, exc)
+            return 0
+        self.queue.enqueue(
+            [CanaryAsk(r.deployment_id, r.target_model or "", r.target_version or "") for _, r in asks]
+        )
+        return len(asks)
+
+    def handle_message(self, text: str, now: datetime) -> CanaryResult | None:
+        """One queued ask (run_canary): the deployment as the inventory has it, the suite covering it, the canary
+        run once. None when there is nothing to run (no longer covered, gone, or run before). Raises
+        MessageFormatError for a malformed message (the platform moves it to the poison queue)."""
+        ask = CanaryAsk.from_json(text)
+        if self.deployments is None:
+            raise PermanentError("run_canary needs the deployment inventory")
+        subscription = subscription_of(ask.deployment_id) or ""
+        found = self.deployments.list_deployments_in(
+            [subscription]
+        )  # that subscription's slice, not the inventory
+        d = next((x for x in found if x.key == arm_key(ask.deployment_id)), None)
+        if d is None:
+            log.info(
+                "%s: %s is not in the inventory (any more): nothing to run", SUBSCRIBER, ask.deployment_id
+            )
+            return None
+        suite = suite_for(self.suites, d.account_id.rsplit("/", 1)[-1], d.name, d.tags)
+        if suite is None:
+            log.info("%s: no suite covers %s (any more): nothing to run", SUBSCRIBER, d.name)
+            return None
+        request = CanaryRequest(d.resource_id, suite, ask.target_model, ask.target_version, mode=self.mode)
+        return self.run(d, request, now)
 
     def run(self, deployment: Deployment, request: CanaryRequest, now: datetime) -> CanaryResult | None:
         """Run one canary once; its event goes to the outbox, then out. None when it ran before (a redelivery)

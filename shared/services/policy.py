@@ -102,6 +102,7 @@ class PolicyService:
         claim_ttl: timedelta = timedelta(minutes=10),
         max_concurrency: int = 8,
         gate: Callable[[Assessment], tuple[str, str] | None] | None = None,
+        on_assessed: Callable[[Sequence[Assessment]], object] | None = None,
     ) -> None:
         self.deployments = deployments
         self.ledger = ledger
@@ -116,6 +117,9 @@ class PolicyService:
         self.max_concurrency = max_concurrency
         # UPGRADE_GATE=canary (services/canary.py CanaryGate): None lets a write go, else ("wait" | "hold", why)
         self.gate = gate
+        # canaries (services/canary.py CanaryPipeline.ask): the moves these assessments announce, queued inside the
+        # event's claim, so a failed send retries the event; a repeated ask runs nothing twice (its own ledger)
+        self.on_assessed = on_assessed
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
         """Process one delivered event, once. Raises TransientError when Event Grid should redeliver it."""
@@ -207,6 +211,8 @@ class PolicyService:
                 else:
                     problems.append(f"{d.name}: held: {gated[1]}")
                     log.warning("%s: upgrade of %s held: %s", SUBSCRIBER, d.resource_id, gated[1])
+        if self.on_assessed is not None and assessments:
+            self.on_assessed(assessments)
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast

@@ -1,7 +1,7 @@
 """Canary runs (#25) against the ARM stand-in and the data-plane stand-in over loopback HTTP: the real openai
 client, the real ARM client, the composition root's wiring.
 
-The payments team's suite (evals/payments-invoices.yaml, shipped): the newer gpt-4o version wraps its JSON in a
+The payments team's suite (evals/examples/payments-invoices.yaml, shipped): the newer gpt-4o version wraps its JSON in a
 markdown fence, so ``is-json`` fails on 2 of 5 cases (total, currency): a regression found before anything moves.
 """
 
@@ -26,7 +26,7 @@ from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.dataplane_server import DataFault, FakeDataPlane
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE = load_suite(ROOT / "evals" / "payments-invoices.yaml")
+SUITE = load_suite(ROOT / "evals" / "examples" / "payments-invoices.yaml")
 SUB = "00000000-0000-0000-0000-0000000000c1"
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 CURRENT, TARGET = "2024-08-06", "2024-11-20"
@@ -345,7 +345,7 @@ def cli(*argv: str) -> tuple[int, str]:
 
 def test_cli_run_json_shape_and_exit_codes(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
     cli_env.arm.add_deployment(cli_env.account, "chat-eu-next", "gpt-4o", TARGET)
-    suite = str(ROOT / "evals" / "payments-invoices.yaml")
+    suite = str(ROOT / "evals" / "examples" / "payments-invoices.yaml")
     args = [
         "canary",
         "run",
@@ -411,7 +411,7 @@ def test_cli_without_a_target_deployment_exits_2_saying_how_to_get_one(
         "--target-version",
         TARGET,
         "--suite",
-        str(ROOT / "evals" / "payments-invoices.yaml"),
+        str(ROOT / "evals" / "examples" / "payments-invoices.yaml"),
     )
     assert code == 2
     err = capsys.readouterr().err
@@ -438,7 +438,7 @@ def test_cli_table_and_create_canary(cli_env: World, capsys: pytest.CaptureFixtu
         TARGET,
         "--create-canary",
         "--suite",
-        str(ROOT / "evals" / "payments-invoices.yaml"),
+        str(ROOT / "evals" / "examples" / "payments-invoices.yaml"),
     )
     assert code == 0
     assert "tested: 5/5 -> 3/5 on gpt-4o 2024-11-20" in out
@@ -514,7 +514,7 @@ def test_cli_target_defaults_to_what_modelwatch_predicts(
     monkeypatch.setenv("WATCH_LOCATIONS", "eastus")
     assert cli("check")[0] == 0
     assert cli("deployments", "--refresh")[0] == 0
-    suite = str(ROOT / "evals" / "payments-invoices.yaml")
+    suite = str(ROOT / "evals" / "examples" / "payments-invoices.yaml")
     code, out = cli("canary", "run", "--deployment", cli_env.source, "--suite", suite, "--format", "json")
     assert code == 0, out
     doc = json.loads(out)

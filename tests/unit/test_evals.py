@@ -57,7 +57,9 @@ def test_a_suite_parses_as_the_issue_writes_it() -> None:
 
 
 def test_the_shipped_example_suite_loads() -> None:
-    suites = load_suites(ROOT / "evals")
+    # the app's EVAL_SUITES folder ships none active (a sub-folder is not read): the example is the demo's
+    assert load_suites(ROOT / "evals") == []
+    suites = load_suites(ROOT / "evals" / "examples")
     assert [s.name for s in suites] == ["payments-invoices.yaml"]
     assert len(suites[0].tests) == 5
 
@@ -178,5 +180,5 @@ def test_a_deployment_opts_in_by_tag_or_is_covered_by_a_glob() -> None:
 
 
 def test_the_demo_ships_the_same_example_suite_as_evals() -> None:
-    shipped = (ROOT / "evals" / "payments-invoices.yaml").read_text()
+    shipped = (ROOT / "evals" / "examples" / "payments-invoices.yaml").read_text()
     assert (ROOT / "shared" / "data" / "demo-evals" / "payments-invoices.yaml").read_text() == shipped
