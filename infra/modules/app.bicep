@@ -39,6 +39,7 @@ var deadLetterContainer = 'deadletter'
 // the parts of a large inventory refresh (INVENTORY_FANOUT_THRESHOLD): the timer writes, refresh_inventory reads;
 // the host creates '<name>-poison' beside it for messages that failed maxDequeueCount times (host.json)
 var inventoryQueue = 'modelwatch-inventory'
+var canaryQueueName = 'modelwatch-canary'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
@@ -77,6 +78,12 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
 resource refreshQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queues
   name: inventoryQueue
+}
+
+// the canary asks apply_update_policy queues for run_canary (#25)
+resource canaryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: canaryQueueName
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -172,6 +179,8 @@ var appSettings = union(
     STATE_TABLE_PREFIX: stateTablePrefix
     // refresh_inventory's trigger reads %INVENTORY_QUEUE_NAME% (it must be set); the queue is in the same account
     INVENTORY_QUEUE_NAME: refreshQueue.name
+    // run_canary's trigger reads %CANARY_QUEUE_NAME% (it must be set)
+    CANARY_QUEUE_NAME: canaryQueue.name
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     CATALOG_POLL_SCHEDULE: catalogPollSchedule

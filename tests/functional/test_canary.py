@@ -596,3 +596,70 @@ def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: Wo
     assert "held: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)" in handled.detail
     assert world.arm.puts() == [] and world.arm.version_of(world.source) == CURRENT
     assert policy.handle(retired, NOW).outcome == "duplicate"
+
+
+# ---- the pipeline: a covered deployment told it will move gets its canary, from a queue, once
+
+
+def test_plan_mode_pipeline_runs_the_canary_from_the_queue_once_and_writes_nothing(world: World) -> None:
+    from shared.adapters.memory import (
+        CollectingPublisher,
+        InMemoryAlertBuffer,
+        InMemoryCanaryQueue,
+        InMemoryCatalogStateStore,
+        InMemoryDeploymentStore,
+        InMemoryLedger,
+    )
+    from shared.domain.catalog import parse_models
+    from shared.domain.diff import diff_location
+    from shared.domain.payloads import CanaryEvaluatedData
+    from tests.builders import item
+
+    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
+    before = [item("gpt-4o", CURRENT, default=True), item("gpt-4o", TARGET)]
+    after = [
+        item("gpt-4o", CURRENT),
+        item("gpt-4o", TARGET, default=True),
+    ]  # Azure will move chat-eu to TARGET
+    state = InMemoryCatalogStateStore()
+    first = diff_location(None, parse_models(before), NOW - timedelta(days=1), location="eastus")
+    state.save_records("eastus", first.snapshot.records)
+    second = diff_location(first.snapshot, parse_models(after), NOW)
+    state.save_records("eastus", second.snapshot.records)
+    changed = next(e for e in second.events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
+    settings = load_settings(
+        {**world.env, "WATCH_LOCATIONS": "eastus", "EVAL_SUITES": str(ROOT / "evals" / "examples")}
+    )
+    assert (settings.policy_mode, settings.canary_mode) == ("plan", "existing")
+    api = bootstrap.build_deployment_api(
+        settings, bootstrap.build_arm_client(settings, sleep=world.sleeps.append)
+    )
+    queue, publisher = InMemoryCanaryQueue(), CollectingPublisher()
+    services = bootstrap.build_services(
+        settings,
+        state=state,
+        stores=InMemoryDeploymentStore(),
+        ledger=InMemoryLedger(),
+        publisher=publisher,
+        api=api,
+        notifiers={},
+        buffer=InMemoryAlertBuffer(),
+        canary_queue=queue,
+    )
+    assert services.inventory is not None
+    services.inventory.refresh(NOW)
+    services.policy.handle(changed, NOW)  # apply_update_policy: chat-eu will move, a suite covers it
+    assert len(queue.messages) == 1 and json.loads(queue.messages[0])["version"] == TARGET
+    result = services.run_canary(queue.messages[0], NOW)  # run_canary
+    assert result is not None and result.regressions == ("total", "currency")
+    (told,) = [e for e in publisher.published if e.event_type == "ModelLifecycle.CanaryEvaluated"]
+    data = told.payload_as(CanaryEvaluatedData)
+    assert (data.deployment_name, data.verdict, data.target_deployment) == (
+        "chat-eu",
+        "regression",
+        "chat-eu-next",
+    )
+    calls = len(world.plane.calls)
+    assert services.run_canary(queue.messages[0], NOW + timedelta(minutes=1)) is None  # redelivered: once
+    assert len(world.plane.calls) == calls
+    assert world.arm.puts() == [] and world.arm.deletes() == []  # plan mode, side by side: nothing written

@@ -307,6 +307,7 @@ DEPLOYED = {
     "environment().suffixes.storage": "core.windows.net",
     "stateTablePrefix": "ModelWatch",
     "refreshQueue.name": "modelwatch-inventory",
+    "canaryQueue.name": "modelwatch-canary",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
     "catalogPollPeriodMinutes": "60",
