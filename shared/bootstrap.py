@@ -490,7 +490,7 @@ def build_canaries(
     from shared.adapters.suite_files import load_suites
     from shared.services.canary import CanaryPipeline
 
-    suites = functools.cache(lambda: tuple(load_suites(Path(settings.eval_suites))))
+    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
     return CanaryPipeline(
         build_canary_service(settings, api=api),
         ledger,
@@ -547,8 +547,15 @@ def canary_gate(settings: Settings, ledger: Ledger) -> Any:
     from shared.adapters.suite_files import load_suites
     from shared.services.canary import CanaryGate
 
-    suites = functools.cache(lambda: tuple(load_suites(Path(settings.eval_suites))))
+    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
     return CanaryGate(ledger, suites).check
+
+
+def suites_folder(settings: Settings) -> Path:
+    """EVAL_SUITES; a relative path is the app's own folder (evals/ ships beside function_app.py), not the worker's
+    current directory."""
+    folder = Path(settings.eval_suites)
+    return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
 
 
 def write_scope(settings: Settings) -> Scope:

@@ -719,6 +719,7 @@ KEPT = [
     "shared/domain/diff.py",
     "shared/data/timeline.json",
     "shared/py.typed",
+    "evals/payments-invoices.yaml",  # EVAL_SUITES: the teams' suites ship with the app (#25)
 ]
 
 
