@@ -9,6 +9,8 @@ param watchSubscriptionId string
 param watchSubscriptionIds string
 param watchAccounts string
 param policyMode string
+@description('CANARY_MODE: off, existing or create (main.bicep grants the roles it needs).')
+param canaryMode string = 'off'
 param catalogPollSchedule string
 param alertMinSeverity string
 @secure()
@@ -192,6 +194,7 @@ var appSettings = union(
     WATCH_ACCOUNTS: watchAccounts
     EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
     POLICY_MODE: policyMode
+    CANARY_MODE: canaryMode
     POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
     // the HTTP functions check the caller's app role from App Service Authentication (authsettingsV2 below)

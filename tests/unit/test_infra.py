@@ -319,6 +319,7 @@ DEPLOYED = {
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
     "policyEnforceAllAccounts": "false",
+    "canaryMode": "existing",
     "alertMinSeverity": "warning",
     "functionApp.properties.defaultHostName": "func-modelwatch01.azurewebsites.net",
 }
