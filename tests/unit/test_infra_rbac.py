@@ -237,6 +237,12 @@ BUILT_IN = {
     "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd": "Cognitive Services OpenAI User",  # canaries' data plane (#25)
 }
 OPENAI_USER = "Cognitive Services OpenAI User"
+# roles granted only on one account, and in which module
+ON_ONE_ACCOUNT = {
+    WRITER: ("account-writer.bicep", "account"),
+    CANARY: ("account-canary.bicep", "account"),
+    OPENAI_USER: ("account-canary.bicep", "account"),
+}
 # built-in roles the templates must never grant (earlier versions granted the last two; the hook removes them)
 NEVER = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
@@ -287,9 +293,7 @@ def grant_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
             problems.append(f"{file}: {role} at subscription scope")
         elif scope == "resourceGroup":
             problems.append(f"{file}: {role} on a whole resource group")
-        elif role == WRITER and (file, scope) != ("account-writer.bicep", "account"):
-            problems.append(f"{file}: {role} on {scope}, not on one account")
-        elif role in (CANARY, OPENAI_USER) and (file, scope) != ("account-canary.bicep", "account"):
+        elif (file, scope) != (ON_ONE_ACCOUNT.get(role, (file, scope))):
             problems.append(f"{file}: {role} on {scope}, not on one account")
         elif role == READER and (file, scope) != ("catalog-reader.bicep", "subscription"):
             problems.append(f"{file}: {role} on {scope}")
