@@ -525,8 +525,9 @@ def test_cli_target_defaults_to_what_modelwatch_predicts(
 
 
 def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
-    """The policy subscriber in enforce mode over the stand-in, with the canary gate; chat-eu's version retired, so
-    enforcement upgrades it to the default, TARGET. Returns (policy, ledger, the catalog events)."""
+    """The policy subscriber in enforce mode over the stand-in, with the canary gate; TARGET becomes the default and
+    POLICY_ACCELERATE_DEFAULT makes enforcement move chat-eu there at once (Azure would within two weeks). Returns
+    (policy, ledger, the catalog events)."""
     from shared.adapters.memory import (
         CollectingPublisher,
         InMemoryCatalogStateStore,
@@ -542,11 +543,14 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
     from shared.services.policy import PolicyService
     from tests.builders import item
 
-    catalog = [item("gpt-4o", CURRENT, retires="2026-12-01T00:00:00Z"), item("gpt-4o", TARGET, default=True)]
+    before = [item("gpt-4o", CURRENT, default=True), item("gpt-4o", TARGET)]
+    after = [item("gpt-4o", CURRENT), item("gpt-4o", TARGET, default=True)]
     state = InMemoryCatalogStateStore()
-    first = diff_location(None, parse_models(catalog), NOW - timedelta(days=30), location="eastus")
+    first = diff_location(None, parse_models(before), NOW - timedelta(days=1), location="eastus")
     state.save_records("eastus", first.snapshot.records)
-    events = list(diff_location(first.snapshot, parse_models(catalog), NOW).events)
+    second = diff_location(first.snapshot, parse_models(after), NOW)
+    state.save_records("eastus", second.snapshot.records)
+    events = list(second.events)
     settings = load_settings(world.env)
     api = bootstrap.build_deployment_api(
         settings, bootstrap.build_arm_client(settings, sleep=world.sleeps.append)
@@ -560,7 +564,7 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
         state=state,
         api=api,
         publisher=CollectingPublisher(),
-        rules=PolicyRules(enforce=True),
+        rules=PolicyRules(enforce=True, accelerate_default=True),
         scope=Scope.of(locations=("eastus",), accounts=(world.account,), subscriptions=()),
         reminder_days=(90, 60, 30, 14, 7, 1),
         gate=CanaryGate(ledger, lambda: [SUITE]).check,
@@ -574,13 +578,13 @@ def test_the_gate_waits_for_the_canary_then_lets_a_passing_target_through(world:
     world.plane.answer("gpt-4o", TARGET, answers(fenced=False))  # this time the target does the job
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
     policy, ledger, events = gated_policy(world)
-    retired = next(e for e in events if e.event_type == "ModelLifecycle.VersionRetired")
+    changed = next(e for e in events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
     with pytest.raises(TransientError, match="waiting for the canary of gpt-4o 2024-11-20"):
-        policy.handle(retired, NOW)
+        policy.handle(changed, NOW)
     assert world.arm.puts() == []
     result = world.service().run_once(ledger, CanaryRequest(world.source, SUITE, "gpt-4o", TARGET), NOW)
     assert result.value is not None and result.value.verdict == Verdict.PASS
-    redelivered = policy.handle(retired, NOW)  # Event Grid's retry
+    redelivered = policy.handle(changed, NOW)  # Event Grid's retry
     assert "1 upgraded" in redelivered.detail
     assert [p.path.rsplit("/", 1)[-1] for p in world.arm.puts()] == ["chat-eu"]
     assert world.arm.version_of(world.source) == TARGET
@@ -589,13 +593,13 @@ def test_the_gate_waits_for_the_canary_then_lets_a_passing_target_through(world:
 def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: World) -> None:
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
     policy, ledger, events = gated_policy(world)
-    retired = next(e for e in events if e.event_type == "ModelLifecycle.VersionRetired")
+    changed = next(e for e in events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
     result = world.service().run_once(ledger, CanaryRequest(world.source, SUITE, "gpt-4o", TARGET), NOW)
     assert result.value is not None and result.value.verdict == Verdict.REGRESSION
-    handled = policy.handle(retired, NOW)
+    handled = policy.handle(changed, NOW)
     assert "held: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)" in handled.detail
     assert world.arm.puts() == [] and world.arm.version_of(world.source) == CURRENT
-    assert policy.handle(retired, NOW).outcome == "duplicate"
+    assert policy.handle(changed, NOW).outcome == "duplicate"
 
 
 # ---- the pipeline: a covered deployment told it will move gets its canary, from a queue, once
