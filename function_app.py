@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import flush_alerts, handle_event, refresh_inventory, run_timer
+from shared.entrypoints import flush_alerts, handle_event, refresh_inventory, run_canary, run_timer
 from shared.web import WebRequest, WebResponse, announce_local_token, rollback_http, status_http
 
 app = func.FunctionApp()
@@ -45,6 +45,17 @@ def refresh_inventory_part(message: func.QueueMessage) -> None:
         message.dequeue_count,
         report.summary() if report is not None else "no inventory configured",
     )
+
+
+# One canary ask apply_update_policy queued (#25: a deployment a suite covers will move): the suite on the current
+# and the target version, once per deployment and target, then CanaryEvaluated. From a queue, not in the Event Grid
+# delivery: a suite takes longer than its 30 s. A raised error redelivers; after maxDequeueCount, <queue>-poison.
+@app.function_name(name="run_canary")
+@app.queue_trigger(arg_name="message", queue_name="%CANARY_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def run_canary_ask(message: func.QueueMessage) -> None:
+    """Run one queued canary."""
+    outcome = run_canary(message.get_body().decode("utf-8"))
+    log.info("run_canary: message %s (dequeue %s): %s", message.id, message.dequeue_count, outcome)
 
 
 # Subscribed to the topic's ModelLifecycle catalog event types (includedEventTypes). A raised error makes Event

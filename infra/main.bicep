@@ -27,6 +27,10 @@ param watchAccounts string = ''
 @description('plan: decide and tell, write nothing. enforce: also upgrade deployments (needs watchAccounts, or policyEnforceAllAccounts).')
 param policyMode string = 'plan'
 
+@allowed(['off', 'existing', 'create'])
+@description('Canaries (#25). off: none, and no role for them. existing: a covered deployment\'s coming version is tested against a side-by-side deployment: the data-plane role (Cognitive Services OpenAI User) on each account of watchAccounts. create: also temporary canary deployments: the canary writer role (deployments read, write, delete) there too.')
+param canaryMode string = 'off'
+
 @description('true: allow enforce with an empty watchAccounts (writes to every account of the watched subscriptions; no writer role is granted for them: grant it by hand where enforcement may write).')
 param policyEnforceAllAccounts bool = false
 
@@ -131,6 +135,7 @@ module app 'modules/app.bicep' = {
     watchSubscriptionIds: watchSubscriptionIds // as given: the app defaults an empty list to the catalog subscription
     watchAccounts: watchAccounts
     policyMode: checkedPolicyMode
+    canaryMode: canaryMode
     policyEnforceAllAccounts: policyEnforceAllAccounts ? 'true' : 'false'
     catalogPollSchedule: catalogPollSchedule
     catalogPollPeriodMinutes: catalogPollPeriodMinutes
@@ -186,6 +191,26 @@ module writers 'modules/account-writer.bicep' = [for account in (checkedPolicyMo
       split(account, '/')[2],
       'Microsoft.Authorization/roleDefinitions',
       guid(split(account, '/')[2], 'modelwatch-deployment-writer')
+    )
+  }
+  dependsOn: [
+    subscriptionRoles
+  ]
+}]
+
+// Canaries, only when on and only on the watched accounts: the data plane (chat completions), and with create the
+// canary writer role of the account's subscription (defined by subscriptionRoles, hence the dependency).
+module canaryRoles 'modules/account-canary.bicep' = [for account in (canaryMode != 'off' ? accounts : []): {
+  name: 'mw-canary-${deploymentSuffix}-${uniqueString(account, environmentName, location)}'
+  scope: resourceGroup(split(account, '/')[2], split(account, '/')[4])
+  params: {
+    accountName: last(split(account, '/'))
+    principalId: app.outputs.principalId
+    canCreate: canaryMode == 'create'
+    canaryRoleDefinitionId: subscriptionResourceId(
+      split(account, '/')[2],
+      'Microsoft.Authorization/roleDefinitions',
+      guid(split(account, '/')[2], 'modelwatch-canary-writer')
     )
   }
   dependsOn: [

@@ -19,8 +19,10 @@ Usage: make bench   (python scripts/benchmark.py --out docs/performance.md [--qu
    notify_channels with notifiers that render and record instead of posting (messages per route per change:
    target <= 1; posts, the busiest channel, the time to the last message at Slack's pacing), the alerts timer's
    flush, and peak RSS. Runs first.
+6. Canary: a 20-case suite on two versions against the data-plane stand-in answering after 50 ms, at
+   CANARY_CONCURRENCY 1, 4 (default) and 8: wall time, chat requests, the most in flight against the bound.
 
-`--only cycle-time|no-change|cold-start|deployments|scale` runs one section alone and replaces only its part of
+`--only cycle-time|no-change|cold-start|deployments|scale|canary` runs one section alone and replaces only its part of
 --out. The sections are modules of scripts/bench/ (common.py: what they share).
 """
 
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench.canary import canary_section  # noqa: E402
 from scripts.bench.cold_start import cold_start_section  # noqa: E402
 from scripts.bench.common import SUB, catalog, document, replace_section  # noqa: E402
 from scripts.bench.cycle_time import catalog_page_size, cycle_time_section  # noqa: E402
@@ -44,7 +47,7 @@ from shared.adapters.sqlite_store import SqliteCatalogStateStore  # noqa: E402
 from tests.fakes.arm_server import FakeArm  # noqa: E402
 
 # --only: a section's name -> its number in docs/performance.md
-SECTIONS = {"cycle-time": 1, "no-change": 2, "cold-start": 3, "deployments": 4, "scale": 5}
+SECTIONS = {"cycle-time": 1, "no-change": 2, "cold-start": 3, "deployments": 4, "scale": 5, "canary": 6}
 
 
 def main() -> int:
@@ -84,6 +87,8 @@ def main() -> int:
             sections[4] = deployments_section(args.quick, tmp)
     if only in (None, "cold-start"):
         sections[3] = cold_start_section()
+    if only in (None, "canary"):
+        sections[6] = canary_section(args.quick)
     if only is not None:
         number = SECTIONS[only]
         previous = args.out.read_text(encoding="utf-8") if args.out.exists() else "# Performance\n"

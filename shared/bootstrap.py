@@ -26,6 +26,7 @@ from shared.domain.scope import Scope
 from shared.domain.status import StatusReport
 from shared.ports import (
     AlertBuffer,
+    CanaryQueue,
     CatalogSource,
     CatalogStateStore,
     DeploymentApi,
@@ -298,6 +299,15 @@ class Services:
     # where the timer queues the parts of an inventory refresh over more than INVENTORY_FANOUT_THRESHOLD
     # subscriptions or accounts; None: the refresh runs in the timer
     queue: RefreshQueue | None = None
+    # canaries (#25): asked by the policy subscriber, run by run_canary; None with CANARY_MODE=off or no queue
+    canaries: Any = None
+
+    def run_canary(self, message: str, now: datetime) -> Any:
+        """One queued canary ask (run_canary): run once, CanaryEvaluated published. None when nothing ran."""
+        if self.canaries is None:
+            log.warning("run_canary: canaries are off (CANARY_MODE=off, or no queue): message acknowledged")
+            return None
+        return self.canaries.handle_message(message, now)
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
@@ -360,6 +370,7 @@ def build_services(
     notifiers: Mapping[str, Notifier] | None = None,
     buffer: AlertBuffer | None = None,
     queue: RefreshQueue | None = None,
+    canary_queue: CanaryQueue | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
@@ -397,7 +408,12 @@ def build_services(
     )
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
+    canaries = build_canaries(
+        settings, api=api, ledger=ledger, state=state, publisher=publisher, stores=stores, queue=canary_queue
+    )
     policy = PolicyService(
+        gate=canary_gate(settings, ledger),
+        on_assessed=canaries.ask if canaries is not None else None,
         deployments=stores,
         ledger=ledger,
         rollbacks=stores,
@@ -438,7 +454,70 @@ def build_services(
         batch_window=timedelta(seconds=settings.alert_batch_seconds),
     )
     return Services(
-        settings, state, stores, ledger, publisher, watcher, inventory, policy, rollback, notify, queue=queue
+        settings,
+        state,
+        stores,
+        ledger,
+        publisher,
+        watcher,
+        inventory,
+        policy,
+        rollback,
+        notify,
+        queue=queue,
+        canaries=canaries,
+    )
+
+
+def build_canaries(
+    settings: Settings,
+    *,
+    api: DeploymentApi | None,
+    ledger: Ledger,
+    state: CatalogStateStore,
+    publisher: EventPublisher,
+    stores: DeploymentStores,
+    queue: CanaryQueue | None = None,
+) -> Any:
+    """The canary pipeline (services/canary.py CanaryPipeline), or None: CANARY_MODE=off, no ARM, or no queue
+    (a SQLite state has none: the CLI's `canary run` is the way there). Suites are read on first use."""
+    if settings.canary_mode == "off" or api is None:
+        return None
+    if queue is None:
+        queue = build_canary_queue(settings)
+        if queue is None:
+            return None
+    from shared.adapters.suite_files import load_suites
+    from shared.services.canary import CanaryPipeline
+
+    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    return CanaryPipeline(
+        build_canary_service(settings, api=api),
+        ledger,
+        state,
+        publisher,
+        suites,
+        mode=settings.canary_mode,
+        queue=queue,
+        deployments=stores,
+    )
+
+
+def build_canary_queue(settings: Settings) -> CanaryQueue | None:
+    """The storage queue of canary asks (CANARY_QUEUE_NAME), beside the inventory's; None with a SQLite state."""
+    config = settings.state_store
+    if config is None or config.kind == StoreKind.SQLITE:
+        return None
+    from shared.adapters.storage_queue import StorageCanaryQueue, StorageRefreshQueue
+
+    if config.kind == StoreKind.CONNECTION_STRING:
+        return StorageCanaryQueue(
+            StorageRefreshQueue.from_connection_string(config.value.reveal(), settings.canary_queue_name)
+        )
+    return StorageCanaryQueue(
+        StorageRefreshQueue.from_endpoint(
+            config.value.reveal(), azure_credential(), settings.canary_queue_name
+        )
     )
 
 
@@ -458,6 +537,25 @@ def build_refresh_queue(settings: Settings) -> RefreshQueue | None:
     return StorageRefreshQueue.from_endpoint(
         config.value.reveal(), azure_credential(), settings.inventory_queue_name
     )
+
+
+def canary_gate(settings: Settings, ledger: Ledger) -> Any:
+    """UPGRADE_GATE=canary: the gate the policy subscriber asks before each of its writes (None: no gate). The
+    suites are read on first use and kept: a malformed one holds the covered writes, it does not stop the app."""
+    if settings.upgrade_gate != "canary":
+        return None
+    from shared.adapters.suite_files import load_suites
+    from shared.services.canary import CanaryGate
+
+    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    return CanaryGate(ledger, suites).check
+
+
+def suites_folder(settings: Settings) -> Path:
+    """EVAL_SUITES; a relative path is the app's own folder (evals/ ships beside function_app.py), not the worker's
+    current directory."""
+    folder = Path(settings.eval_suites)
+    return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
 
 
 def write_scope(settings: Settings) -> Scope:
@@ -511,3 +609,58 @@ def read_local_settings(directory: Path) -> dict[str, str]:
         log.warning("ignoring %s: %s", path, exc)
         return {}
     return {str(k): str(v) for k, v in values.items() if v is not None} if isinstance(values, dict) else {}
+
+
+def data_plane_token(settings: Settings) -> Callable[[], str]:
+    """The data-plane token: DATA_PLANE_BEARER_TOKEN for a stand-in, else Entra for Cognitive Services (a
+    bearer-token provider caching the token until near expiry)."""
+    if settings.data_plane_bearer_token is not None:
+        return settings.data_plane_bearer_token.reveal
+    providers: list[Callable[[], str]] = []
+
+    def token() -> str:  # the credential is built on the first call, not when the services are wired
+        if not providers:
+            from azure.identity import get_bearer_token_provider
+
+            from shared.adapters.dataplane import DATA_PLANE_SCOPE
+
+            providers.append(get_bearer_token_provider(azure_credential(), DATA_PLANE_SCOPE))
+        return providers[0]()
+
+    return token
+
+
+def build_canary_service(
+    settings: Settings,
+    *,
+    api: DeploymentApi | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Any:
+    """The canary runner over ARM and the data plane (openai imported here, never at a function's cold start)."""
+    import time
+
+    from shared.adapters.dataplane import OpenAIChatApi
+    from shared.adapters.suite_files import JsonSchemaChecker
+    from shared.services.canary import CanaryLimits, CanaryService
+
+    token = data_plane_token(settings)
+
+    def chat_for(endpoint: str) -> OpenAIChatApi:
+        return OpenAIChatApi(
+            endpoint, token, api_version=settings.data_plane_api_version, sleep=sleep or time.sleep
+        )
+
+    limits = CanaryLimits(
+        max_tokens=settings.canary_max_tokens,
+        concurrency=settings.canary_concurrency,
+        store_outputs=settings.canary_store_outputs,
+        ttl=timedelta(minutes=settings.canary_ttl_minutes),
+    )
+    return CanaryService(
+        api if api is not None else build_deployment_api(settings),
+        chat_for,
+        write_scope(settings),
+        JsonSchemaChecker(),
+        limits,
+        any_account=settings.policy_enforce_all_accounts,
+    )

@@ -1371,6 +1371,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=cmd_settings)
 
     __import__("shared.iac.cli").iac.cli.register(sub)  # `iac scan|fix` (#17), imported only here
+    __import__("shared.canary.cli").canary.cli.register(sub)  # `canary run|list|sweep` (#25): its own help
     iac = leaves["iac"] = sub.choices["iac"]
     for action in iac._subparsers._group_actions if iac._subparsers else ():
         if isinstance(action, argparse._SubParsersAction):

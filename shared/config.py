@@ -134,6 +134,21 @@ class Settings:
     website_auth_enabled: bool = False
     website_auth_signing_key: Secret | None = None
     website_site_name: str | None = None  # set by App Service: this runs in Azure, not on a laptop
+    # canaries (#25): a team's evaluation suite on the current and the coming version before anything moves
+    eval_suites: str = "evals"  # a folder of suite files (*.yaml), or one file
+    canary_mode: str = (
+        "existing"  # off | existing (side-by-side deployments only) | create (temporary canaries)
+    )
+    canary_max_tokens: int = 200_000  # a run stops starting calls once this many tokens were used
+    canary_concurrency: int = 4  # chat calls in flight at once per run (both versions together)
+    canary_store_outputs: bool = False  # keep whole outputs; otherwise only a short excerpt of a failure
+    canary_ttl_minutes: int = 120  # a created canary's expiry: the sweeper deletes it after this
+    data_plane_bearer_token: Secret | None = None  # a fixed data-plane token for local stand-ins and tests
+    # "v1": {endpoint}/openai/v1/chat/completions; a dated api-version: /openai/deployments/{name}/...
+    data_plane_api_version: str = "v1"
+    # "canary": modelwatch's own upgrades (enforce) of deployments a suite covers wait for a passing canary
+    upgrade_gate: str = "none"
+    canary_queue_name: str = "modelwatch-canary"  # the canary asks' queue, beside INVENTORY_QUEUE_NAME's
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -175,6 +190,7 @@ _ACCOUNT_ID = re.compile(
     re.IGNORECASE,
 )
 POLICY_MODES = ("plan", "enforce")
+CANARY_MODES = ("off", "existing", "create")
 HTTP_AUTH_MODES = ("entra", "loopback")
 # Azure Resource Manager in the public and sovereign clouds (az cloud list: resourceManager)
 ARM_HOSTS = frozenset(
@@ -495,14 +511,14 @@ def _table_prefix(r: _Reader) -> str:
     return prefix
 
 
-def _queue_name(r: _Reader) -> str:
-    name = r.get("INVENTORY_QUEUE_NAME") or Settings.inventory_queue_name
+def _queue_name(r: _Reader, setting: str, default: str) -> str:
+    name = r.get(setting) or default
     if not _QUEUE_NAME.match(name):
         r.problems.append(
-            f"INVENTORY_QUEUE_NAME={name!r}: a storage queue name of 3-56 lower-case letters, digits and single "
+            f"{setting}={name!r}: a storage queue name of 3-56 lower-case letters, digits and single "
             "hyphens, starting and ending with a letter or digit (the host adds '-poison' for its poison queue)"
         )
-        return Settings.inventory_queue_name
+        return default
     return name
 
 
@@ -646,6 +662,39 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"AZURE_TOKEN_CREDENTIALS={token_credentials!r} is not one azure-identity accepts: "
             + ", ".join(TOKEN_CREDENTIAL_CHOICES)
         )
+    canary_mode = (r.get("CANARY_MODE") or Settings.canary_mode).lower()
+    if canary_mode not in CANARY_MODES:
+        r.problems.append(
+            f"CANARY_MODE={canary_mode!r} must be off, existing (test against side-by-side deployments only) or "
+            "create (modelwatch may create temporary canary deployments)"
+        )
+        canary_mode = "existing"  # never fall back to creating
+    if canary_mode == "create" and not accounts and not enforce_all:
+        r.problems.append(
+            "CANARY_MODE=create with an empty WATCH_ACCOUNTS: canaries are created only in the accounts named there "
+            "(or set POLICY_ENFORCE_ALL_ACCOUNTS=true to allow every account of the watched subscriptions)"
+        )
+    eval_suites = r.get("EVAL_SUITES") or Settings.eval_suites
+    if "://" in eval_suites:
+        r.problems.append(
+            "EVAL_SUITES is a URL: suites are read from a folder (or one file) the app ships with; a blob "
+            "container is not supported yet"
+        )
+    data_plane_version = r.get("DATA_PLANE_API_VERSION") or Settings.data_plane_api_version
+    if data_plane_version != "v1" and not _API_VERSION.match(data_plane_version):
+        r.problems.append(
+            f"DATA_PLANE_API_VERSION={data_plane_version!r} is v1 or a dated api-version such as 2024-10-21"
+        )
+    data_plane_token = r.get("DATA_PLANE_BEARER_TOKEN")
+    upgrade_gate = (r.get("UPGRADE_GATE") or Settings.upgrade_gate).lower()
+    if upgrade_gate not in ("none", "canary"):
+        r.problems.append(f"UPGRADE_GATE={upgrade_gate!r} must be none or canary")
+        upgrade_gate = "canary"  # never fall back to an open gate
+    if upgrade_gate == "canary" and canary_mode == "off":
+        r.problems.append(
+            "UPGRADE_GATE=canary with CANARY_MODE=off: no canary would ever run, and every covered upgrade would "
+            "wait for one"
+        )
     settings = Settings(
         watch_subscription_id=subscription,
         watch_locations=tuple(locations),
@@ -677,7 +726,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         inventory_fanout_threshold=r.integer(
             "INVENTORY_FANOUT_THRESHOLD", Settings.inventory_fanout_threshold, 1, 100_000
         ),
-        inventory_queue_name=_queue_name(r),
+        inventory_queue_name=_queue_name(r, "INVENTORY_QUEUE_NAME", Settings.inventory_queue_name),
         policy_mode=mode,
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),
@@ -697,6 +746,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         website_auth_enabled=(r.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true",
         website_site_name=r.get("WEBSITE_SITE_NAME"),
         website_auth_signing_key=Secret(signing) if (signing := r.get("WEBSITE_AUTH_SIGNING_KEY")) else None,
+        eval_suites=eval_suites,
+        canary_mode=canary_mode,
+        canary_max_tokens=r.integer("CANARY_MAX_TOKENS", Settings.canary_max_tokens, 100, 100_000_000),
+        canary_concurrency=r.integer("CANARY_CONCURRENCY", Settings.canary_concurrency, 1, 32),
+        canary_store_outputs=r.boolean("CANARY_STORE_OUTPUTS", False),
+        canary_ttl_minutes=r.integer("CANARY_TTL_MINUTES", Settings.canary_ttl_minutes, 10, 7 * 24 * 60),
+        data_plane_bearer_token=Secret(data_plane_token) if data_plane_token else None,
+        data_plane_api_version=data_plane_version,
+        upgrade_gate=upgrade_gate,
+        canary_queue_name=_queue_name(r, "CANARY_QUEUE_NAME", Settings.canary_queue_name),
     )
     _fanout_problems(r, settings)
     if r.problems:

@@ -27,6 +27,7 @@ from shared.domain.alerts import Message
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
 from shared.domain.payloads import (
     AssessmentData,
+    CanaryEvaluatedData,
     CatalogDigestData,
     DeploymentData,
     RolledBackData,
@@ -38,10 +39,14 @@ from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.ports import Notifier
 from shared.presentation.status_page import render_status_page
+from shared.services.canary import CanaryPipeline
 from shared.services.pipeline import deliver
 
 TIMELINE = Path(__file__).parent / "data" / "timeline.json"
 DEMO_IAC = Path(__file__).parent / "data" / "demo-iac"  # the teams' Bicep and Terraform, as written in 2025
+DEMO_EVALS = Path(__file__).parent / "data" / "demo-evals"  # the payments team's suite (as evals/ ships it)
+# the demo's data plane: this version wraps its JSON in a markdown fence (is-json fails): the canary catches it
+FENCED = {("gpt-4o", "2024-08-06")}
 ROUTES = ("payments", "search")
 
 
@@ -121,6 +126,7 @@ def run_demo(
     services = bootstrap.build_services(
         settings, source=azure, publisher=topic, api=azure, notifiers=notifiers
     )
+    canaries = _canary_pipeline(services, azure, settings, topic, output)
     console = Console(out)
     console.line(
         ("modelwatch demo", "bold"),
@@ -160,6 +166,10 @@ def run_demo(
             console.line("  ", ("operator", "magenta"), f": {prog} rollback -n {target.name}{side}")
             console.line(f"    {result.describe()}")
             events += _dispatch(services, topic, at)
+        # the canaries the step calls for: once per deployment and target, told to the team
+        for deployment, request in canaries.asks(services.status(at).assessments):
+            canaries.run(deployment, request, at)
+        events += _dispatch(services, topic, at)
         # the alerts timer, once the held news has settled: one message per route and group
         services.flush_alerts(at + timedelta(seconds=settings.alert_batch_seconds))
         _story(events, sent[before:], console, told)
@@ -192,6 +202,36 @@ def run_demo(
     ):
         console.line(f"  {prog} {command}")
     return 1 if failed else 0
+
+
+def _canary_pipeline(
+    services: bootstrap.Services, azure: SimulatedAzure, settings: Settings, topic: Collecting, output: Path
+) -> CanaryPipeline:
+    """The payments team's suite (DEMO_EVALS) on every coming version of the deployments it covers, in a
+    temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane."""
+    from shared.adapters.canary_results import JsonLinesCanaryResults
+    from shared.adapters.simulated import SimulatedChatApi
+    from shared.adapters.suite_files import JsonSchemaChecker, load_suites
+    from shared.services.canary import CanaryLimits, CanaryService
+
+    chat = SimulatedChatApi(azure, FENCED)
+    runner = CanaryService(
+        azure,
+        lambda endpoint: chat,
+        bootstrap.write_scope(settings),
+        JsonSchemaChecker(),
+        CanaryLimits(),
+        any_account=settings.policy_enforce_all_accounts,
+    )
+    return CanaryPipeline(
+        runner,
+        services.ledger,
+        services.state,
+        topic,
+        load_suites(DEMO_EVALS),
+        mode="create",
+        results=JsonLinesCanaryResults(output / "canary-results.jsonl"),
+    )
 
 
 def _scan_infrastructure_code(
@@ -253,6 +293,9 @@ _STYLES = {
     "Upgraded": "green",
     "RolledBack": "magenta",
     "UpgradeFailed": "bold red",
+    "regression": "bold red",
+    "pass": "green",
+    "error": "yellow",
 }
 
 
@@ -285,6 +328,17 @@ def _story(
             console.line(
                 "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.deployment_name}: {what}"
             )
+    for e in events:
+        if e.event_type == EventType.CANARY_EVALUATED and e.id not in shown:
+            shown.add(e.id)
+            c = e.payload_as(CanaryEvaluatedData)
+            line = f" {c.deployment_name}: tested {c.current_passed}/{c.cases} -> {c.target_passed}/{c.cases} on "
+            line += f"{c.target_model_name} {c.target_version}"
+            if c.regressions:
+                line += f", regressed: {', '.join(c.regressions)} ({c.first_failure})"
+            if c.canary_created:
+                line += f"; in {c.target_deployment}, created and deleted"
+            console.line("  canary   ", (f"{c.verdict:<14}", _STYLES.get(c.verdict, "")), line)
     told = Counter(route for route, _, _ in sent)
     if told:
         console.line(

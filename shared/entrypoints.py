@@ -82,6 +82,23 @@ def refresh_inventory(message: str) -> InventoryReport | None:
     return function_services().refresh_part(message)
 
 
+def run_canary(message: str, now: datetime | None = None) -> str:
+    """One queued canary ask: run once per deployment and target, CanaryEvaluated published; what happened.
+    Raises (the platform redelivers, then poisons) for a malformed message and for what a retry may complete
+    (quota, throttling); a verdict, error included, is acknowledged."""
+    from shared.bootstrap import function_services
+    from shared.services.budget import Deadline, bounded
+
+    services = function_services()
+    with bounded(
+        Deadline.after(services.settings.timer_budget_seconds)
+    ):  # under functionTimeout, like the timer
+        result = services.run_canary(message, now or services.clock())
+    if result is None:
+        return "nothing to run (run before, not covered, or canaries off)"
+    return f"{result.verdict.value}: {result.current.passed}/{len(result.cases)} -> {result.target.passed}/{len(result.cases)}"
+
+
 def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
     """Back to the Event Grid schema the publisher sent (the trigger parsed it), for the one event parser.
 

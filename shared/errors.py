@@ -104,3 +104,18 @@ class OutOfScopeError(PermanentError):
 class MessageFormatError(PermanentError):
     """A queue message does not have the documented shape (raised at the trigger: the platform retries it, then
     moves it to the poison queue, where it can be read)."""
+
+
+class DataPlaneError(ModelWatchError):
+    """An Azure OpenAI data-plane call failed (a canary run). ``kind`` says which way: ``auth`` (401/403),
+    ``quota`` (429 after the retries), ``not-found`` (no such deployment), ``origin`` (the token would leave the
+    account's endpoint), ``unavailable`` (5xx, network), ``bad-request``. Never carries the token."""
+
+    def __init__(
+        self, message: str, *, kind: str, status: int = 0, code: str = "", transient: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.is_transient = transient

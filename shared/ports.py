@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from shared.domain.alerts import Message
+from shared.domain.canary import CanaryAsk, CanaryResult, ChatReply
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
@@ -218,6 +219,11 @@ class DeploymentApi(Protocol):
         """
         ...
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        """Delete, following the long-running operation; a no-op when it is absent (204/404). Only canaries
+        modelwatch created are ever deleted."""
+        ...
+
 
 class DeploymentStores(DeploymentStore, VersionChangeStore, Protocol):
     """The inventory and its change history, which every adapter keeps together over one backend (the ledger is
@@ -231,4 +237,36 @@ class Notifier(Protocol):
     def send(self, channel: Channel, message: Message) -> None:
         """Post ``message`` to ``channel``. Raises WebhookError saying transient (retries exhausted: redeliver
         later) or permanent (recorded, acknowledged); never with the channel's URL in it."""
+        ...
+
+
+class ChatApi(Protocol):
+    """Chat completions on one account's data plane (a canary run)."""
+
+    def complete(
+        self, deployment: str, messages: Sequence[tuple[str, str]], options: Mapping[str, JsonValue]
+    ) -> ChatReply:
+        """One completion of ``messages`` ((role, content) pairs) on ``deployment``. A content-filter refusal is a
+        reply with ``refusal`` set; 429s are retried honouring Retry-After (bounded). Raises DataPlaneError."""
+        ...
+
+
+class CanaryQueue(Protocol):
+    """Where the policy subscriber hands the canaries a move calls for (one message each) to run_canary."""
+
+    def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
+        """Send one message per ask. Raises TransientError or PermanentError; a repeated ask is harmless (the
+        canary runs once per deployment and target: the ledger)."""
+        ...
+
+
+class CanaryResults(Protocol):
+    """Stored canary results: what ``canary list`` shows and a later run is compared with."""
+
+    def save(self, result: CanaryResult) -> None:
+        """Keep the result (its JSON document, ``CanaryResult.to_json``)."""
+        ...
+
+    def list_results(self) -> list[dict[str, JsonValue]]:
+        """Every stored result, oldest first."""
         ...

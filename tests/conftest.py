@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.lanes",
     "tests.fakes.azurite",
     "tests.fakes.arm_server",
+    "tests.fakes.dataplane_server",
     "tests.fakes.eventgrid_server",
     "tests.fakes.recorder",
     "tests.fakes.webhooks",

@@ -9,6 +9,8 @@ param watchSubscriptionId string
 param watchSubscriptionIds string
 param watchAccounts string
 param policyMode string
+@description('CANARY_MODE: off, existing or create (main.bicep grants the roles it needs).')
+param canaryMode string = 'off'
 param catalogPollSchedule string
 param alertMinSeverity string
 @secure()
@@ -39,6 +41,7 @@ var deadLetterContainer = 'deadletter'
 // the parts of a large inventory refresh (INVENTORY_FANOUT_THRESHOLD): the timer writes, refresh_inventory reads;
 // the host creates '<name>-poison' beside it for messages that failed maxDequeueCount times (host.json)
 var inventoryQueue = 'modelwatch-inventory'
+var canaryQueueName = 'modelwatch-canary'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
@@ -77,6 +80,12 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
 resource refreshQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queues
   name: inventoryQueue
+}
+
+// the canary asks apply_update_policy queues for run_canary (#25)
+resource canaryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: canaryQueueName
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -172,6 +181,8 @@ var appSettings = union(
     STATE_TABLE_PREFIX: stateTablePrefix
     // refresh_inventory's trigger reads %INVENTORY_QUEUE_NAME% (it must be set); the queue is in the same account
     INVENTORY_QUEUE_NAME: refreshQueue.name
+    // run_canary's trigger reads %CANARY_QUEUE_NAME% (it must be set)
+    CANARY_QUEUE_NAME: canaryQueue.name
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     CATALOG_POLL_SCHEDULE: catalogPollSchedule
@@ -183,6 +194,7 @@ var appSettings = union(
     WATCH_ACCOUNTS: watchAccounts
     EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
     POLICY_MODE: policyMode
+    CANARY_MODE: canaryMode
     POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
     // the HTTP functions check the caller's app role from App Service Authentication (authsettingsV2 below)

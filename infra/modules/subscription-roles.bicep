@@ -1,4 +1,4 @@
-// In one watched subscription: the two custom roles modelwatch needs, defined here and assignable only here.
+// In one watched subscription: the custom roles modelwatch needs, defined here and assignable only here.
 // main.bicep deploys this once per watched subscription, and assigns them in later deployments that depend on this one
 // (catalog-reader.bicep, account-writer.bicep): never in the deployment that defines them (RoleDefinitionDoesNotExist
 // while a new definition replicates).
@@ -14,6 +14,7 @@ param subscriptionKey string
 // (two environments watching one subscription share them; their content is the same).
 var readerRoleName = guid(subscriptionKey, 'modelwatch-catalog-reader')
 var writerRoleName = guid(subscriptionKey, 'modelwatch-deployment-writer')
+var canaryRoleName = guid(subscriptionKey, 'modelwatch-canary-writer')
 
 // Assigned at subscription scope: Models - List and the account listing are subscription-level calls, and so is the
 // poll of a deployment write (.../locations/{location}/operationResults/{id} is not under the account).
@@ -68,5 +69,32 @@ resource writerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
+// Assigned per watched account, only with canaryMode create (main.bicep, modules/account-canary.bicep): the temporary
+// <name>-mw-canary deployments a canary run creates and deletes (#25): the only deletes modelwatch ever sends.
+resource canaryRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: canaryRoleName
+  properties: {
+    roleName: 'modelwatch canary writer (${subscriptionKey})'
+    description: 'modelwatch canaries: create and delete the temporary canary deployments of one Azure OpenAI account. No keys.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.CognitiveServices/accounts/deployments/read'
+          'Microsoft.CognitiveServices/accounts/deployments/write'
+          'Microsoft.CognitiveServices/accounts/deployments/delete'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      subscription().id
+    ]
+  }
+}
+
 output readerRoleId string = readerRole.id
 output writerRoleId string = writerRole.id
+output canaryRoleId string = canaryRole.id

@@ -391,9 +391,39 @@ class ArmClient:
             transient=True,
         )
 
-    def _wait(self, response: requests.Response, where: str) -> float:
+    def delete_and_wait(self, path: str, *, api_version: str | None = None, max_polls: int = 120) -> None:
+        """DELETE, then follow the operation (azure-facts §7: 200/202 async, 204 when absent); a 404 is done too."""
+        try:
+            response = self.request("DELETE", path, api_version=api_version)
+        except ArmError as exc:
+            if exc.status == 404:
+                return
+            raise
+        async_url = response.headers.get("Azure-AsyncOperation")
+        location = response.headers.get("Location")
+        if response.status_code == 204 or not (async_url or location):
+            return
+        where = path.split("?", maxsplit=1)[0]
+        for _ in range(max_polls):
+            self._wait(response, where, "DELETE")
+            if async_url:
+                response = self.request("GET", async_url)
+                status_body = self._json_object(response, async_url)
+                state = str(status_body.get("status") or "").casefold()
+                if state not in TERMINAL:
+                    continue
+                if state != "succeeded":
+                    raise self._operation_failed(where, state, status_body.get("error"))
+                return
+            assert location is not None
+            response = self.request("GET", location)
+            if response.status_code != 202:
+                return
+        raise ArmError(f"ARM DELETE {where}: operation still running after {max_polls} polls", transient=True)
+
+    def _wait(self, response: requests.Response, where: str, verb: str = "PUT") -> float:
         wait = min(self.max_retry_after, _retry_after(response.headers.get("Retry-After"), 1.0))
-        self._sleep(wait, f"PUT {where}", "before polling the operation")
+        self._sleep(wait, f"{verb} {where}", "before polling the operation")
         return wait
 
     def _final(self, path: str, api_version: str | None) -> dict[str, JsonValue]:
@@ -477,3 +507,6 @@ class ArmDeploymentApi:
         self, deployment_id: str, body: dict[str, JsonValue], *, if_match: str | None = None
     ) -> dict[str, JsonValue]:
         return self.client.put_and_wait(deployment_id, body, api_version=self.api_version, if_match=if_match)
+
+    def delete_deployment(self, deployment_id: str) -> None:
+        self.client.delete_and_wait(deployment_id, api_version=self.api_version)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from shared.domain.canary import CanaryAsk
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
@@ -268,6 +269,16 @@ class InMemoryAlertBuffer:
                 items.pop(ident, None)
             if not items:
                 self._items.pop((route, group), None)
+
+
+class InMemoryCanaryQueue:
+    """CanaryQueue in memory: the message texts, in order, for tests and local runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
+        self.messages.extend(a.to_json() for a in asks)
 
 
 class InMemoryRefreshQueue:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.domain.canary import ChatReply
 from shared.domain.catalog import sku_candidates
 from shared.domain.deployments import is_fine_tuned_name
 from shared.domain.events import JsonValue
@@ -214,6 +215,7 @@ class SimulatedAzure:
                 "name": a["name"],
                 "kind": a.get("kind", "OpenAI"),
                 "location": a["location"],
+                "properties": {"endpoint": f"https://{a['name']}.openai.azure.com/"},
             }
         for d in timeline.raw["deployments"]:
             if d.get("until"):
@@ -348,6 +350,9 @@ class SimulatedAzure:
         self.deployments[deployment_id.casefold()] = stored
         return copy.deepcopy(stored)
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        self.deployments.pop(deployment_id.casefold(), None)
+
     # Azure's own behaviour
     def advance(self, at: datetime) -> list[str]:
         """Move to ``at`` and apply Azure's upgrades; returns what Azure did, for the story."""
@@ -409,3 +414,36 @@ class SimulatedAzure:
                 return target if start is None or start <= at else None
         lead = timedelta(days=int((replacement or {}).get("leadDays") or 0))
         return target if retires is not None and retires - lead + EXPIRY_LAG <= at else None
+
+
+class SimulatedChatApi:
+    """The demo's data plane (ChatApi), in memory behind the same port as the openai adapter: the demo is offline
+    and in-process, as its simulated ARM is. A deployment answers as the model and version it runs; the prompts it
+    knows are the payments team's invoice questions (evals/examples/payments-invoices.yaml), answered right, except that the
+    versions in ``fenced`` wrap their JSON in a markdown fence (a real kind of regression: ``is-json`` fails)."""
+
+    def __init__(self, azure: SimulatedAzure, fenced: set[tuple[str, str]]) -> None:
+        self.azure = azure
+        self.fenced = fenced
+        self.calls = 0
+
+    def complete(
+        self, deployment: str, messages: Sequence[tuple[str, str]], options: Mapping[str, JsonValue]
+    ) -> ChatReply:
+        from shared.errors import DataPlaneError
+
+        self.calls += 1
+        found = next((d for d in self.azure.deployments.values() if d["name"] == deployment), None)
+        if found is None:
+            raise DataPlaneError(
+                f"not found: the data plane has no deployment {deployment}", kind="not-found"
+            )
+        model = found["properties"]["model"]
+        prompt = messages[-1][1]
+        answers = {"1182": '{"total": 42.1}', "1183": '{"currency": "USD"}', "1184": '{"due": "2026-01-31"}'}
+        text = next((doc for marker, doc in answers.items() if marker in prompt), "OK")
+        if "1185" in prompt:
+            text = "unpaid"
+        if text.startswith("{") and (model["name"], model["version"]) in self.fenced:
+            text = f"```json\n{text}\n```"
+        return ChatReply(text, latency_ms=420.0, tokens=len(prompt.split()) + len(text.split()) + 2)

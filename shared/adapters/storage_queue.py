@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from shared.adapters.table_store import redact, storage_errors
+from shared.domain.canary import CanaryAsk
 from shared.domain.refresh import RefreshPart
 from shared.errors import PermanentError
 
@@ -105,12 +106,25 @@ class StorageRefreshQueue:
             self._created = True
 
     def enqueue(self, parts: Sequence[RefreshPart]) -> None:
-        if not parts:
+        self._send([p.to_json() for p in parts], "inventory part")
+
+    def _send(self, texts: Sequence[str], what: str) -> None:
+        if not texts:
             return
         self._ensure_queue()
-        for part in parts:
+        for text in texts:
             with self._translate(f"sending to queue {self._client.queue_name}"):
-                self._client.send_message(part.to_json(), time_to_live=int(MESSAGE_TTL.total_seconds()))
+                self._client.send_message(text, time_to_live=int(MESSAGE_TTL.total_seconds()))
             with self._lock:
                 self.sent += 1
-        log.info("queued %d inventory part(s) on %s", len(parts), self._client.queue_name)
+        log.info("queued %d %s(s) on %s", len(texts), what, self._client.queue_name)
+
+
+class StorageCanaryQueue:
+    """CanaryQueue on a storage queue (CANARY_QUEUE_NAME) with the same machinery: one canary ask per message."""
+
+    def __init__(self, queue: StorageRefreshQueue) -> None:
+        self.queue = queue
+
+    def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
+        self.queue._send([a.to_json() for a in asks], "canary ask")

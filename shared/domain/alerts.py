@@ -16,6 +16,7 @@ from urllib.parse import quote, urljoin
 from shared.domain.events import EventType, LifecycleEvent
 from shared.domain.impact import Impact, impact_of
 from shared.domain.payloads import (
+    CanaryEvaluatedData,
     CatalogDigestData,
     DeploymentData,
     DigestChange,
@@ -358,6 +359,8 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
     facts = _deployment_facts(d)
     if isinstance(d, UpgradeFailedData):
         return _failed_message([d])
+    if isinstance(d, CanaryEvaluatedData):
+        return canary_message(d)
     if isinstance(d, VersionChangeData):
         rolled = isinstance(d, RolledBackData)
         from_model = d.from_model or d.model_name
@@ -428,6 +431,76 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
             route=route,
         )
     return None
+
+
+def canary_message(d: CanaryEvaluatedData) -> Message:
+    """A canary's verdict for the owning team: the cases passed on each version, the regressions by name, the first
+    failure reason (told at once: it answers one deployment's coming move)."""
+    name = _t(d.deployment_name)
+    old, new = f"{d.model_name} {d.model_version}", f"{d.target_model_name} {d.target_version}"
+    tested = f"{d.current_passed}/{d.cases} → {d.target_passed}/{d.cases} on {new}"
+    facts = [
+        *_deployment_facts(d)[:3],
+        ("Suite", _t(d.suite)),
+        (
+            "Tested on",
+            _t(d.target_deployment)
+            + (" (a temporary canary modelwatch created)" if d.canary_created else ""),
+        ),
+        ("Passed", f"{d.current_passed}/{d.cases} on {old}, {d.target_passed}/{d.cases} on {new}"),
+    ]
+    if d.first_failure:
+        facts.append(("First failure", _t(d.first_failure)))
+    if d.verdict == "regression":
+        regressions = ", ".join(_t(r) for r in d.regressions)
+        what = (
+            f"{len(d.regressions)} regression(s): {regressions}"
+            if d.regressions
+            else "below the suite's threshold"
+        )
+        return Message(
+            key="message",
+            kind="canary-regression",
+            severity=Severity.WARNING,
+            title=f"{name} on {new}: {what}",
+            text=f"{name}: tested {tested}; {what}",
+            facts=tuple(facts),
+            happens=f"{new} fails cases {old} passes. "
+            + (
+                "Azure moves this deployment there by its update policy unless it is pinned."
+                if d.version_upgrade_option != "NoAutoUpgrade"
+                else "This deployment is pinned (NoAutoUpgrade): nothing moves it by itself."
+            ),
+            todo="Fix the prompts or the parsing for the new version, or pin the deployment (versionUpgradeOption "
+            "NoAutoUpgrade) until it passes; a later canary run on a newer target is told too.",
+            items=tuple(_t(r) for r in d.regressions),
+            items_title="Regressions",
+            route=d.route or None,
+        )
+    if d.verdict == "error":
+        return Message(
+            key="message",
+            kind="canary-error",
+            severity=Severity.INFO,
+            title=f"{name}: the canary on {new} could not run",
+            text=f"{name}: the canary on {new} could not run: {_t(d.reason)}",
+            facts=(*facts, ("Why", _t(d.reason))),
+            happens="Nothing was tested: the coming version is neither passed nor failed.",
+            todo="Fix what stopped it (quota or capacity for a canary in the region, the data-plane role, a "
+            "deployment of the target side by side), then run `python -m shared canary run` again.",
+            route=d.route or None,
+        )
+    return Message(
+        key="message",
+        kind="canary-passed",
+        severity=Severity.INFO,
+        title=f"{name} passes its suite on {new}",
+        text=f"{name}: tested {tested}",
+        facts=tuple(facts),
+        happens=f"{new} passes what {old} passes.",
+        todo="Nothing to do.",
+        route=d.route or None,
+    )
 
 
 # ---- held news: one message per route and group (see shared/domain/held.py)

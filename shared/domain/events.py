@@ -19,6 +19,7 @@ from shared.domain.ids import arm_key
 from shared.domain.jsontypes import JsonObject, JsonValue
 from shared.domain.payloads import (
     AssessmentData,
+    CanaryEvaluatedData,
     CatalogAnomalyData,
     CatalogDigestData,
     DefaultVersionChangedData,
@@ -68,6 +69,7 @@ class EventType(StrEnum):
     DEPLOYMENT_UPGRADE_FAILED = "ModelLifecycle.DeploymentUpgradeFailed"
     DEPLOYMENT_ROLLED_BACK = "ModelLifecycle.DeploymentRolledBack"
     CATALOG_DIGEST = "ModelLifecycle.CatalogDigest"
+    CANARY_EVALUATED = "ModelLifecycle.CanaryEvaluated"
 
 
 class Family(StrEnum):
@@ -241,6 +243,18 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             _ALERTS,
             "An operator rolled a deployment back to its previous version; its `versionUpgradeOption` was set to "
             "`NoAutoUpgrade` (otherwise Azure moves it forward again) and `previousPolicy` keeps what it was.",
+        ),
+        EventSpec(
+            EventType.CANARY_EVALUATED,
+            CanaryEvaluatedData,
+            Family.DEPLOYMENT,
+            _ALERTS,
+            "A deployment's evaluation suite (`suite`, EVAL_SUITES) ran on its current version and on the version "
+            "it will move to (`targetModelName`, `targetVersion`, on `targetDeployment`: side by side, or a "
+            "temporary canary modelwatch created and deleted, `canaryCreated`). `verdict` is `pass`, `regression` "
+            "(`regressions` names the cases passing now and failing on the target) or `error` (`reason`: quota, "
+            "capacity, auth, not offered, budget). Once per deployment, target and verdict. Prompts and outputs are "
+            "not carried: `firstFailure` is a short excerpt.",
         ),
         EventSpec(
             EventType.CATALOG_DIGEST,

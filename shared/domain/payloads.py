@@ -294,6 +294,25 @@ class UpgradeFailedData(DeploymentData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CanaryEvaluatedData(DeploymentData):
+    """CanaryEvaluated: the team's suite ran on the deployment's current version and on the target version."""
+
+    suite: str
+    verdict: str  # pass | regression | error
+    reason: str = ""  # an error verdict: what stopped it (quota, capacity, auth, not offered, budget, ...)
+    target_model_name: str
+    target_version: str
+    target_deployment: str = ""
+    cases: int = 0
+    current_passed: int = 0
+    target_passed: int = 0
+    regressions: tuple[str, ...] = ()
+    first_failure: str = ""  # the first failure on the target version: case and assertion, a short excerpt
+    tokens: int = 0
+    canary_created: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class RolledBackData(VersionChangeData):
     """DeploymentRolledBack: in place (the deployment now runs the from-version, NoAutoUpgrade) or side by side
     (this deployment untouched; the previous model runs in a new sibling deployment)."""

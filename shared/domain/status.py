@@ -14,6 +14,7 @@ from shared.domain.describe import describe, location_of, model_label, short_typ
 from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent, event_id
 from shared.domain.payloads import (
     AssessmentData,
+    CanaryEvaluatedData,
     DeploymentData,
     RolledBackData,
     UpgradeFailedData,
@@ -124,6 +125,12 @@ def _deployment_text(event: LifecycleEvent, d: DeploymentData) -> str:
             return f"rolled back {change}{side}"
         return f"{change} (by {d.applied_by})"
     label = f"{d.model_name} {d.model_version}"
+    if isinstance(d, CanaryEvaluatedData):
+        target = f"{d.target_model_name} {d.target_version}"
+        if d.verdict == "error":
+            return f"{label}: the canary on {target} could not run ({d.reason})"
+        tested = f"tested: {d.current_passed}/{d.cases} -> {d.target_passed}/{d.cases} on {target}"
+        return tested + (f", regressed: {', '.join(d.regressions)}" if d.regressions else "")
     if isinstance(d, UpgradeFailedData):
         return f"{label}: modelwatch's upgrade to {d.target_model_name} {d.target_version} refused: {d.error}"
     summary = (d.summary if isinstance(d, AssessmentData) else "") or describe(event)

@@ -45,7 +45,9 @@ def format_instant(value: datetime | None) -> str | None:
     """Canonical wire form: UTC, seconds precision, trailing Z."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = value.astimezone(UTC)
+    # %Y is not zero-padded below year 1000 on glibc ("1-10-01"): the year is written by hand (BUG-4)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
 
 
 def days_until(when: datetime, now: datetime) -> int:

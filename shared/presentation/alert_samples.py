@@ -387,4 +387,41 @@ def samples() -> dict[str, LifecycleEvent]:
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),
         "deployment-upgrade-failed": _failures(1)[0],
+        "canary-regression": _canary(chat, regression=True),
+        "canary-passed": _canary(chat, regression=False),
     }
+
+
+def _canary(d: Deployment, *, regression: bool) -> LifecycleEvent:
+    """The payments team's suite on gpt-4o 2024-05-13 and 2024-11-20 in a temporary canary: the newer version fences
+    its JSON (is-json fails on two cases), or, once the prompt says so, passes."""
+    from shared.domain.canary import (
+        CanaryInfo,
+        CanaryResult,
+        CaseOnVersion,
+        CaseResult,
+        Side,
+        Verdict,
+        canary_event,
+    )
+
+    ok = CaseOnVersion(True, (), 412.0, 1)
+    fenced = CaseOnVersion(
+        False, ("is-json: not JSON (Expecting value)",), 455.0, 1, excerpt="```json {…} ```"
+    )
+    bad = fenced if regression else ok
+    ids = ("total", "currency", "due-date", "no-apology", "fast")
+    cases = tuple(CaseResult(i, ok, bad if i in ("total", "currency") else ok) for i in ids)
+    name = f"{d.name}-mw-canary"
+    result = CanaryResult(
+        d.resource_id,
+        "payments-invoices.yaml",
+        Verdict.REGRESSION if regression else Verdict.PASS,
+        Side(d.model_name, d.model_version, d.name, 5, 0),
+        Side(d.model_name, "2024-11-20", name, 3 if regression else 5, 2 if regression else 0),
+        cases=cases,
+        canary=CanaryInfo(name, created=True, deleted=True),
+        tokens=1840,
+        regressions=("total", "currency") if regression else (),
+    )
+    return canary_event(result, d, NOW)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import replace
@@ -101,6 +101,8 @@ class PolicyService:
         reminder_days: Sequence[int],
         claim_ttl: timedelta = timedelta(minutes=10),
         max_concurrency: int = 8,
+        gate: Callable[[Assessment], tuple[str, str] | None] | None = None,
+        on_assessed: Callable[[Sequence[Assessment]], object] | None = None,
     ) -> None:
         self.deployments = deployments
         self.ledger = ledger
@@ -113,6 +115,11 @@ class PolicyService:
         self.reminder_days = tuple(reminder_days)
         self.claim_ttl = claim_ttl
         self.max_concurrency = max_concurrency
+        # UPGRADE_GATE=canary (services/canary.py CanaryGate): None lets a write go, else ("wait" | "hold", why)
+        self.gate = gate
+        # canaries (services/canary.py CanaryPipeline.ask): the moves these assessments announce, queued inside the
+        # event's claim, so a failed send retries the event; a repeated ask runs nothing twice (its own ledger)
+        self.on_assessed = on_assessed
 
     def handle(self, event: LifecycleEvent, now: datetime) -> HandleResult:
         """Process one delivered event, once. Raises TransientError when Event Grid should redeliver it."""
@@ -186,6 +193,7 @@ class PolicyService:
         writes: list[str] = []
         problems: list[str] = []
         to_write: list[Assessment] = []
+        waiting: list[str] = []  # writes the gate holds until their canary has a verdict
         for d in self.affected(location, fmt, name, version):
             a = assess(d, catalog, now, self.rules, default_changed_at=changed_at)
             assessments.append(a)
@@ -195,7 +203,16 @@ class PolicyService:
             if planned is not None:
                 emitted.append(planned)
             if a.write and a.target_version:
-                to_write.append(a)
+                gated = self.gate(a) if self.gate is not None else None
+                if gated is None:
+                    to_write.append(a)
+                elif gated[0] == "wait":
+                    waiting.append(f"{d.name}: {gated[1]}")
+                else:
+                    problems.append(f"{d.name}: held: {gated[1]}")
+                    log.warning("%s: upgrade of %s held: %s", SUBSCRIBER, d.resource_id, gated[1])
+        if self.on_assessed is not None and assessments:
+            self.on_assessed(assessments)
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast
@@ -236,6 +253,10 @@ class PolicyService:
                     writes.append(d.resource_id)
         if transient is not None:
             raise transient  # done upgrades are recorded: the retry finds them at target and writes nothing
+        if (
+            waiting
+        ):  # Event Grid redelivers (backing off up to 24 h); the redelivery finds the canary's verdict
+            raise TransientError(f"{SUBSCRIBER}: event {event.id}: " + "; ".join(waiting))
         if emitted:
             self.state.add_pending(emitted)  # idempotent by id: the upgrade events are already there
         detail = f"{len(assessments)} deployment(s) assessed, {len(writes)} upgraded"

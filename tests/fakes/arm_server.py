@@ -101,6 +101,11 @@ class FakeArm(Restorable):
                 self._put_deployment,
             ),
             (
+                "DELETE",
+                re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+/deployments/[^/]+)$", re.I),
+                self._delete_deployment,
+            ),
+            (
                 "GET",
                 re.compile(r"^(/subscriptions/.+" + PROVIDER + r"/accounts/[^/]+)/models$", re.I),
                 self._account_models,
@@ -124,6 +129,9 @@ class FakeArm(Restorable):
 
             def do_PUT(self) -> None:
                 arm._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                arm._handle(self, "DELETE")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # socketserver listens with a backlog of 5: 8 concurrent clients overflow it and the kernel drops their
@@ -149,7 +157,14 @@ class FakeArm(Restorable):
             self.catalogs[(subscription.casefold(), location.casefold())] = copy.deepcopy(items)
 
     def add_account(
-        self, subscription: str, group: str, name: str, location: str, kind: str = "OpenAI"
+        self,
+        subscription: str,
+        group: str,
+        name: str,
+        location: str,
+        *,
+        kind: str = "OpenAI",
+        endpoint: str | None = None,
     ) -> str:
         rid = f"/subscriptions/{subscription}/resourceGroups/{group}{PROVIDER}/accounts/{name}"
         self.accounts[rid.casefold()] = {
@@ -157,7 +172,8 @@ class FakeArm(Restorable):
             "name": name,
             "kind": kind,
             "location": location,
-            "properties": {},
+            # the data-plane endpoint (a canary's chat completions go there): the real one, or a local stand-in's
+            "properties": {"endpoint": endpoint or f"https://{name}.openai.azure.com/"},
         }
         return rid
 
@@ -210,6 +226,9 @@ class FakeArm(Restorable):
 
     def puts(self) -> list[Seen]:
         return [r for r in self.requests if r.method == "PUT"]
+
+    def deletes(self) -> list[Seen]:
+        return [r for r in self.requests if r.method == "DELETE"]
 
     # ---- handlers
     def _page(
@@ -342,6 +361,27 @@ class FakeArm(Restorable):
             accepted,
         )
 
+    def _delete_deployment(
+        self, q: dict[str, list[str]], path: str, rid: str
+    ) -> tuple[int, dict[str, str], Any]:
+        """ARM deletes asynchronously: 202 with a Location that answers 202 until gone (lro_polls), or 204 when
+        there was nothing to delete (azure-facts §7)."""
+        if self.deployments.pop(rid.casefold(), None) is None:
+            return 204, {}, None
+        op = str(uuid.uuid4())
+        self.operations[op] = {
+            "rid": rid,
+            "body": None,
+            "polls": self.lro_polls,
+            "failure": None,
+            "delete": True,
+        }
+        return (
+            202,
+            {"Location": f"{self.endpoint}/locations/{op}?api-version=2026-03-01", "Retry-After": "0"},
+            None,
+        )
+
     def _finish(self, op: str) -> dict[str, Any] | None:
         """Land the operation's body as the resource; None when it failed."""
         state = self.operations[op]
@@ -387,6 +427,8 @@ class FakeArm(Restorable):
         if state["failure"]:
             code, message = state["failure"]
             return 400, {}, {"error": {"code": code, "message": message}}
+        if state.get("delete"):
+            return 204, {}, None
         return 200, {}, self._finish(op)
 
     def gate(self, path_pattern: str, parties: int, timeout: float = 20.0) -> None:

@@ -37,11 +37,18 @@ def test_refresh_inventory_reads_the_setting_named_queue_and_poisons_after_five_
     assert queues["messageEncoding"] == "base64"  # what StorageRefreshQueue sends
 
 
+def test_run_canary_reads_the_setting_named_queue() -> None:
+    (binding,) = _functions()["run_canary"]["bindings"]  # type: ignore[misc]
+    assert binding["type"] == "queueTrigger" and binding["name"] == "message"
+    assert binding["queueName"] == "%CANARY_QUEUE_NAME%"
+    assert binding["connection"] == "AzureWebJobsStorage"
+
+
 def test_importing_the_app_does_not_import_heavy_sdks() -> None:
     code = (
         "import sys, function_app; "
         "heavy = [m for m in ('azure.eventgrid', 'azure.data.tables', 'azure.storage.queue', 'azure.identity', "
-        "'requests', "
+        "'requests', 'openai', 'httpx2', 'yaml', 'jsonschema', "  # canaries (#25): CLI and first use only
         "'concurrent.futures.thread', 'sqlite3') if m in sys.modules]; print(','.join(heavy))"
     )
     result = subprocess.run(

@@ -22,6 +22,10 @@ BUG-3  A catalog event whose location differs from a watched one only in case (`
        the catalog is read with the exact string: the location looks empty, and every deployment of the model
        there is declared broken ("no longer in the catalog"): false critical DeploymentAtRisk events are
        published and alerted, and a deployment enforce mode should upgrade is left alone.
+BUG-4  format_instant wrote years below 1000 unpadded (``strftime("%Y")`` on glibc: "1-10-01T00:00:00Z"), which
+       parse_instant refuses: an event with eventTime "00011001000000000" (accepted as 0001-10-01) did not survive
+       its own serialisation (the publisher's to_json -> from_json). Found by the delivery fuzz once new alert
+       samples (CanaryEvaluated) changed its draws.
 """
 
 from __future__ import annotations
@@ -144,3 +148,11 @@ def test_bug3_a_case_variant_location_is_judged_against_that_locations_catalog()
     # ignoring the variant, or judging it as eastus, are both fine; inventing breakage is not
     assert variant <= truth, f"false alerts: {sorted(map(str, variant - truth))}"
     assert broken <= truth
+
+
+def test_bug4_an_early_year_survives_the_wire_form() -> None:
+    from shared.domain.timeutil import format_instant, parse_instant
+
+    early = parse_instant("00011001000000000")
+    assert format_instant(early) == "0001-10-01T00:00:00Z"
+    assert parse_instant(format_instant(early) or "") == early

@@ -39,6 +39,7 @@ def test_sample_holds_no_secret_values() -> None:
     sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
     for name in (
         "ARM_BEARER_TOKEN",
+        "DATA_PLANE_BEARER_TOKEN",
         "EVENTGRID_TOPIC_KEY",
         "STATE_STORE",
         "WATCH_SUBSCRIPTION_ID",

@@ -307,6 +307,7 @@ DEPLOYED = {
     "environment().suffixes.storage": "core.windows.net",
     "stateTablePrefix": "ModelWatch",
     "refreshQueue.name": "modelwatch-inventory",
+    "canaryQueue.name": "modelwatch-canary",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
     "catalogPollPeriodMinutes": "60",
@@ -318,6 +319,7 @@ DEPLOYED = {
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
     "policyEnforceAllAccounts": "false",
+    "canaryMode": "existing",
     "alertMinSeverity": "warning",
     "functionApp.properties.defaultHostName": "func-modelwatch01.azurewebsites.net",
 }
@@ -718,6 +720,7 @@ KEPT = [
     "shared/domain/diff.py",
     "shared/data/timeline.json",
     "shared/py.typed",
+    "evals/payments-invoices.yaml",  # EVAL_SUITES: the teams' suites ship with the app (#25)
 ]
 
 

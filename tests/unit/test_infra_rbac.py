@@ -31,7 +31,7 @@ from tests.unit.test_infra import (
     string_value,
 )
 
-READER, WRITER = "catalog reader", "deployment writer"
+READER, WRITER, CANARY = "catalog reader", "deployment writer", "canary writer"
 CS = "Microsoft.CognitiveServices"
 AT_SUBSCRIPTION = f"/subscriptions/{{subscriptionId}}/providers/{CS}"  # the subscription-level paths' start
 
@@ -50,17 +50,20 @@ ARM_CALLS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     ("GET", "{accountId}/models"): (f"{CS}/accounts/models/read", frozenset({READER})),
     # Deployments - List / Get; the writer holds the read too, so the read-modify-write of an upgrade needs one role
     ("GET", "{accountId}/deployments"): (f"{CS}/accounts/deployments/read", frozenset({READER})),
-    ("GET", "{deploymentId}"): (f"{CS}/accounts/deployments/read", frozenset({READER, WRITER})),
+    ("GET", "{deploymentId}"): (f"{CS}/accounts/deployments/read", frozenset({READER, WRITER, CANARY})),
     ("GET", "{accountId}/deployments/{deploymentName}"): (
         f"{CS}/accounts/deployments/read",
-        frozenset({READER, WRITER}),
+        frozenset({READER, WRITER, CANARY}),
     ),
     # Deployments - Create Or Update: an upgrade, a rollback, a rollback's sibling deployment under a new name
-    ("PUT", "{deploymentId}"): (f"{CS}/accounts/deployments/write", frozenset({WRITER})),
+    # and a canary (#25): the temporary <name>-mw-canary, with the canary writer role (canaryMode create)
+    ("PUT", "{deploymentId}"): (f"{CS}/accounts/deployments/write", frozenset({WRITER, CANARY})),
     ("PUT", "{accountId}/deployments/{deploymentName}"): (
         f"{CS}/accounts/deployments/write",
-        frozenset({WRITER}),
+        frozenset({WRITER, CANARY}),
     ),
+    # Deployments - Delete: only a canary modelwatch created (#25), tagged and named *-mw-canary
+    ("DELETE", "{deploymentId}"): (f"{CS}/accounts/deployments/delete", frozenset({CANARY})),
     # the PUT's Azure-AsyncOperation / Location poll: a subscription-level URL, outside any account, so the role
     # assigned on the subscription (the reader) must hold it; an action on the account would never apply
     ("GET", f"{AT_SUBSCRIPTION}/locations/{{location}}/operationResults/{{operationId}}"): (
@@ -85,7 +88,7 @@ PLACEHOLDERS = {
     "deployment_name": "{deploymentName}",
     "new_name": "{deploymentName}",
 }
-CLIENT_METHODS = {"get": "GET", "list_all": "GET", "put_and_wait": "PUT"}
+CLIENT_METHODS = {"get": "GET", "list_all": "GET", "put_and_wait": "PUT", "delete_and_wait": "DELETE"}
 
 
 def _placeholder(node: ast.expr) -> str:
@@ -152,7 +155,7 @@ def role_definitions(source: str) -> dict[str, tuple[list[str], Node]]:
     out = {}
     for _, _, body in resources(parse(source), "Microsoft.Authorization/roleDefinitions@"):
         role_name = string_value(prop(body, "properties", "roleName"))
-        kind = READER if READER in role_name else WRITER if WRITER in role_name else role_name
+        kind = next((k for k in (READER, WRITER, CANARY) if k in role_name), role_name)
         permissions = items(prop(body, "properties", "permissions"))
         assert len(permissions) == 1, role_name
         actions = [string_value(a) for a in items(prop(permissions[0], "actions"))]
@@ -167,7 +170,7 @@ def required_actions(role: str) -> set[str]:
 def role_problems(source: str) -> list[str]:
     problems = []
     definitions = role_definitions(source)
-    if set(definitions) != {READER, WRITER}:
+    if set(definitions) != {READER, WRITER, CANARY}:
         problems.append(f"custom roles defined: {sorted(definitions)}")
     for role, (actions, body) in definitions.items():
         if len(actions) != len(set(actions)):
@@ -200,6 +203,7 @@ def test_the_role_check_sees_an_extra_action() -> None:
     wider = source.replace(
         "'Microsoft.CognitiveServices/accounts/deployments/write'",
         "'Microsoft.CognitiveServices/accounts/deployments/write'\n          'Microsoft.CognitiveServices/accounts/deployments/delete'",
+        1,  # the writer's (the canary writer's list comes later and holds delete on purpose)
     )
     assert role_problems(wider) == [f"{WRITER}: extra ['{CS}/accounts/deployments/delete'], missing []"]
 
@@ -215,7 +219,9 @@ def test_role_definition_names_are_stable_and_the_same_on_both_sides() -> None:
     assert "guid(s, 'modelwatch-deployment-writer')" in main  # subscriptionsToRead are lower case
     assert "subscriptionKey: sub" in main
     # role names are unique in a tenant: each carries its subscription
-    assert module.count("(${subscriptionKey})'") == 2
+    assert "guid(subscriptionKey, 'modelwatch-canary-writer')" in module
+    assert "guid(split(account, '/')[2], 'modelwatch-canary-writer')" in main
+    assert module.count("(${subscriptionKey})'") == 3
 
 
 # ---- which role is granted where
@@ -228,6 +234,14 @@ BUILT_IN = {
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # the topic's dead letters
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+    "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd": "Cognitive Services OpenAI User",  # canaries' data plane (#25)
+}
+OPENAI_USER = "Cognitive Services OpenAI User"
+# roles granted only on one account, and in which module
+ON_ONE_ACCOUNT = {
+    WRITER: ("account-writer.bicep", "account"),
+    CANARY: ("account-canary.bicep", "account"),
+    OPENAI_USER: ("account-canary.bicep", "account"),
 }
 # built-in roles the templates must never grant (earlier versions granted the last two; the hook removes them)
 NEVER = {
@@ -257,6 +271,8 @@ def assignments_in(file: str, source: str) -> list[tuple[str, str, str]]:
             role = READER  # main.bicep passes the reader role of the subscription (subscription-roles.bicep)
         elif expression == "roleDefinitionId" and file == "account-writer.bicep":
             role = WRITER  # main.bicep passes the writer role of the account's subscription
+        elif expression == "canaryRoleDefinitionId" and file == "account-canary.bicep":
+            role = CANARY  # main.bicep passes the canary writer role of the account's subscription
         else:
             role = expression
         scope = node_text(prop(body, "scope")) or (declared.group(1) if declared else "resourceGroup")
@@ -271,13 +287,13 @@ def all_assignments() -> list[tuple[str, str, str]]:
 def grant_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
     problems = []
     for file, role, scope in assignments:
-        if role not in {*BUILT_IN.values(), READER, WRITER}:
+        if role not in {*BUILT_IN.values(), READER, WRITER, CANARY}:
             problems.append(f"{file}: {role} is not a role this app needs")
         elif scope == "subscription" and role != READER:
             problems.append(f"{file}: {role} at subscription scope")
         elif scope == "resourceGroup":
             problems.append(f"{file}: {role} on a whole resource group")
-        elif role == WRITER and (file, scope) != ("account-writer.bicep", "account"):
+        elif (file, scope) != (ON_ONE_ACCOUNT.get(role, (file, scope))):
             problems.append(f"{file}: {role} on {scope}, not on one account")
         elif role == READER and (file, scope) != ("catalog-reader.bicep", "subscription"):
             problems.append(f"{file}: {role} on {scope}")
@@ -286,7 +302,7 @@ def grant_problems(assignments: list[tuple[str, str, str]]) -> list[str]:
 
 def test_roles_are_least_privilege() -> None:
     assignments = all_assignments()
-    assert {role for _, role, _ in assignments} == {*BUILT_IN.values(), READER, WRITER}
+    assert {role for _, role, _ in assignments} == {*BUILT_IN.values(), READER, WRITER, CANARY}
     assert grant_problems(assignments) == []
     templates = "".join(p.read_text() for p in INFRA.rglob("*.bicep"))
     assert not set(NEVER) & set(re.findall(r"[0-9a-f-]{36}", templates))
@@ -295,6 +311,8 @@ def test_roles_are_least_privilege() -> None:
     assert "(checkedPolicyMode == 'enforce' ? accounts : [])" in node_text(
         writers.parent
     )  # only when enforcing
+    canaries = next(b for n, _, b in declarations(main, "module_declaration") if n == "canaryRoles")
+    assert "(canaryMode != 'off' ? accounts : [])" in node_text(canaries.parent)  # only with canaries on
 
 
 def test_the_grant_check_sees_a_broad_grant() -> None:

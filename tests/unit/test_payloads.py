@@ -53,6 +53,7 @@ def test_every_event_type_is_registered_with_a_payload_dataclass_and_a_subscribe
         EventType.DEPLOYMENT_UPGRADED,
         EventType.DEPLOYMENT_UPGRADE_FAILED,
         EventType.DEPLOYMENT_ROLLED_BACK,
+        EventType.CANARY_EVALUATED,
     }
     unconsumed = {EventType.DEPLOYMENT_UPGRADE_PLANNED, EventType.DEPLOYMENT_AT_RISK}
     assert {t for t, spec in REGISTRY.items() if not spec.consumers} == unconsumed  # for other subscribers

@@ -162,6 +162,10 @@ class RecordingDeploymentApi:
             self.deployments[deployment_id.casefold()] = copy.deepcopy(body)
             return copy.deepcopy(body)
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        with self._lock:
+            self.deployments.pop(deployment_id.casefold(), None)
+
 
 class RecordingSender:
     """MessageSender that keeps what it is given; the payload must be JSON requests can send (no NaN)."""

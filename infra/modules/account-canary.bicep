@@ -1,0 +1,38 @@
+// Canaries (#25) on one watched Azure OpenAI account, only when canaryMode is not off (main.bicep): the data plane
+// (Cognitive Services OpenAI User: chat completions on the account's deployments, the suite's prompts), and with
+// canaryMode create the custom canary writer role of the account's subscription (the temporary <name>-mw-canary
+// deployments: read, write, delete). main.bicep deploys this into the account's own resource group.
+param accountName string
+param principalId string
+param canCreate bool
+
+@description('Resource id of the canary writer role definition of the account\'s subscription (modules/subscription-roles.bicep).')
+param canaryRoleDefinitionId string
+
+var roles = {
+  openAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd' // Cognitive Services OpenAI User (azure-facts §7)
+}
+
+resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
+  name: accountName
+}
+
+resource dataPlane 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, principalId, roles.openAiUser)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.openAiUser)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource canaryWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (canCreate) {
+  name: guid(account.id, principalId, canaryRoleDefinitionId)
+  scope: account
+  properties: {
+    roleDefinitionId: canaryRoleDefinitionId
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
