@@ -81,7 +81,8 @@ class PolicyRules:
     enforce_provisioned: bool = False  # POLICY_ENFORCE_PROVISIONED: provisioned ones may be upgraded too
     provisioned_lead_days: int = 14  # with enforce_provisioned: upgrade this long before retirement
     upgrade_grace_days: int = DEFAULT_UPGRADE_GRACE_DAYS  # POLICY_UPGRADE_GRACE_DAYS: Azure's rolling upgrade
-    watched_formats: frozenset[str] | None = frozenset({"openai"})  # CATALOG_MODEL_FORMATS, casefolded
+    # CATALOG_MODEL_FORMATS, casefolded; None (the default): every format, judged by its catalog dates
+    watched_formats: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
