@@ -115,8 +115,8 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             VersionReleasedData,
             Family.VERSION,
             _POLICY,
-            "A version appears in a location's catalog (not on the first, baseline cycle). `reappeared: true` "
-            "when a version we had announced as removed is listed again.",
+            "A version appears in a location's catalog (not on a baseline cycle; only for CATALOG_NEWS_FORMATS). "
+            "`reappeared: true` when a version we had announced as removed is listed again (any format).",
         ),
         EventSpec(
             EventType.DEFAULT_VERSION_CHANGED,
