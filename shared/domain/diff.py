@@ -494,7 +494,8 @@ def within_formats(
 ) -> dict[VersionKey, VersionRecord]:
     """The records of the formats CATALOG_MODEL_FORMATS keeps (None: all). A format taken out of the setting
     leaves the list the diff is given, not the catalog: its records must not look vanished (a vanish guard held
-    for good, or retirements of versions that are alive). They stay stored, untouched, until it is kept again."""
+    for good, or retirements of versions that are alive). They stay stored, untouched, until it is kept again; the
+    diff then resumes from them, and what changed meanwhile is told as changes."""
     if formats is None:
         return dict(records)
     return {k: r for k, r in records.items() if k.format.casefold() in formats}

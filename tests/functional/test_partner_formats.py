@@ -27,6 +27,7 @@ from shared.domain.deployments import parse_deployment
 from shared.domain.policy import Status, assess
 from shared.services.policy import catalog_view
 from shared.services.watch import BASELINE, OK, CatalogWatcher
+from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -170,3 +171,23 @@ def test_partner_releases_are_published_only_where_news_of_the_format_is_asked_f
         "explicit *": sorted(told + released),
         "explicit OpenAI": [],  # as its README row promised: OpenAI only
     }
+
+
+def test_a_format_taken_out_of_the_setting_is_not_a_vanished_one(arm_server: FakeArm) -> None:
+    """Every format kept, then CATALOG_MODEL_FORMATS=OpenAI: the Meta records are not versions that left the
+    catalog (two of seven at once would hold the snapshot as an anomaly for good, or be retired)."""
+    arm_server.set_catalog(SUB, "eastus", catalog("2026-06-13T00:00:00Z", llama("3")))
+    store, publisher = InMemoryCatalogStateStore(), CollectingPublisher()
+    watcher(arm_server, store, publisher).run(["eastus"], T0)
+    assert {k.format for k in store.load_records("eastus")} == {"OpenAI", "Meta"}
+    narrowed = watcher(arm_server, store, publisher, CATALOG_MODEL_FORMATS="OpenAI")
+    before = len(publisher.published)
+    for hours in (1, 2, 3):
+        (outcome,) = narrowed.run(["eastus"], T0 + timedelta(hours=hours)).locations
+        assert (outcome.status, outcome.versions) == (OK, 5)
+    assert published(publisher, before) == []
+    # the OpenAI news still flows
+    news = item("gpt-4o", "2024-11-20")
+    arm_server.set_catalog(SUB, "eastus", catalog("2026-06-13T00:00:00Z", llama("3"), news))
+    narrowed.run(["eastus"], T0 + timedelta(hours=4))
+    assert published(publisher, before) == [("VersionReleased", "OpenAI", "gpt-4o")]
