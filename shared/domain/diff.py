@@ -251,6 +251,22 @@ def _is_retired(record: VersionRecord, now: datetime) -> bool:
     return bool(windows) and windows[-1].date <= now
 
 
+def _guard_holds(
+    present: Mapping[VersionKey, VersionRecord], unexpected: Iterable[VersionKey], rules: DiffRules
+) -> bool:
+    """Whether too many versions vanished at once for a real removal, counted per format: every format's entries
+    are kept by default, and a region's partner catalog is large; a share of the whole would let a listing that
+    lost most of OpenAI's versions pass as news. One version leaving is what a real removal looks like (and
+    removal needs confirmations anyway)."""
+    gone: dict[str, int] = {}
+    for k in unexpected:
+        gone[k.format.casefold()] = gone.get(k.format.casefold(), 0) + 1
+    known: dict[str, int] = {}
+    for k in present:
+        known[k.format.casefold()] = known.get(k.format.casefold(), 0) + 1
+    return any(n >= 2 and n > rules.vanish_guard * known.get(f, 0) for f, n in gone.items())
+
+
 def _check_vanish_guard(
     previous: LocationSnapshot, current: ParsedCatalog, now: datetime, rules: DiffRules
 ) -> DiffResult | None:
@@ -260,8 +276,7 @@ def _check_vanish_guard(
     vanished = [k for k in present if k not in listed and not _is_unlisted(present[k])]
     # A version that was already retired is expected to leave the catalog: not suspicious.
     unexpected = sorted(k for k in vanished if not _is_retired(present[k], now))
-    # One version leaving is what a real removal looks like (and removal needs confirmations anyway).
-    if len(unexpected) < 2 or len(unexpected) <= rules.vanish_guard * len(present):
+    if not _guard_holds(present, unexpected, rules):
         return None
     digest = _vanish_digest(unexpected)
     snapshot = replace(previous, anomaly=digest)
@@ -386,8 +401,8 @@ def to_confirm(
         for k in vanished
         if not _is_unlisted(previous.records[k]) and not _is_retired(previous.records[k], now)
     ]
-    present = sum(1 for r in previous.records.values() if not r.removed)
-    if len(unexpected) >= 2 and len(unexpected) > rules.vanish_guard * present:
+    present = {k: r for k, r in previous.records.items() if not r.removed}
+    if _guard_holds(present, unexpected, rules):
         return ()  # the guard holds the snapshot: nothing is concluded, nothing needs asking
     return tuple(sorted(k for k in vanished if _due(previous.records[k], rules)))
 

@@ -174,7 +174,7 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             CatalogAnomalyData,
             Family.LOCATION,
             _POLICY,
-            "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions vanished in one cycle. "
+            "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions of one format vanished in one cycle. "
             "The snapshot is kept and no retirement is announced until the catalog looks sane again; announced "
             "once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
         ),

@@ -800,3 +800,24 @@ def test_formats_new_to_a_snapshot_are_baselines_idempotent_and_order_free(
     third = diff_all(second.snapshot, *after, rules=rules, now=now)
     fourth = diff_all(third.snapshot, *after, rules=rules, now=now)
     assert fourth.events == () and fourth.changed_records(third.snapshot) == {}
+
+
+@pytest.mark.parametrize(
+    ("gone", "held"),
+    [
+        (3, True),  # 3 of OpenAI's 5 at once: a broken listing, however many partner entries there are
+        (1, False),  # one version leaving is what a real removal looks like
+    ],
+)
+def test_the_vanish_guard_counts_per_format(gone: int, held: bool) -> None:
+    from shared.domain.diff import to_confirm
+
+    openai = [item("gpt-4o", f"2024-0{i}-01", retires="2027-01-01T00:00:00Z") for i in range(1, 6)]
+    partners = [item(f"Llama-{i}", "1", fmt="Meta", kind="AIServices") for i in range(30)]
+    snap = diff_all(None, *openai, *partners, rules=OPENAI_NEWS).snapshot
+    result = diff_all(snap, *openai[gone:], *partners, rules=OPENAI_NEWS)
+    assert result.is_anomaly is held
+    assert types(result) == (["CatalogAnomaly"] if held else [])
+    again = diff_all(result.snapshot, *openai[gone:], *partners, rules=OPENAI_NEWS)
+    assert (to_confirm(result.snapshot, every_format(*openai[gone:], *partners), T0) == ()) is held
+    assert not [e for e in again.events if e.event_type.endswith("VersionRetired")]
