@@ -274,7 +274,8 @@ def render() -> str:
         "| `deprecationStatus` | `Planned` (firm) or `Tentative` |",
         "| `fineTuneRetirementDate` | fine-tuning retirement, when listed |",
         "| `replacement` | `replacementConfig`: target model and version, `autoUpgradeStartDate`, `upgradeOnExpiryLeadTimeDays` |",
-        "| `baseline` | true on a location's first cycle, which announces only what is actionable |",
+        "| `baseline` | true on a location's first cycle, and on the first cycle that keeps a format the snapshot "
+        "held no record of (for that format's versions): such a cycle announces only what is actionable |",
         "",
         "Dates are ISO-8601 UTC with a `Z`. Far-future sentinels (year 2099 and later) are reported as null.",
         "",

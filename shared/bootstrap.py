@@ -204,6 +204,7 @@ def diff_rules(settings: Settings) -> DiffRules:
         reminder_days=settings.retirement_reminder_days,
         vanish_guard=settings.catalog_vanish_guard,
         removal_confirmations=settings.catalog_removal_confirmations,
+        news_formats=settings.catalog_news_formats,
     )
 
 

@@ -80,7 +80,11 @@ class Settings:
     arm_read_concurrency: int = 64
     arm_timeout_seconds: float = 30.0
     arm_max_retries: int = 5
-    catalog_model_formats: frozenset[str] | None = frozenset({"openai"})  # casefolded; None: every format
+    # formats whose catalog entries are kept and whose deployments are judged (casefolded; None: every format)
+    catalog_model_formats: frozenset[str] | None = None
+    # formats whose releases, default changes and status changes are published; retirement news is published for
+    # every kept format (casefolded; None: every kept format)
+    catalog_news_formats: frozenset[str] | None = frozenset({"openai"})
     retirement_reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     catalog_vanish_guard: float = 0.2
     catalog_removal_confirmations: int = 2
@@ -287,6 +291,35 @@ class _Reader:
 
 def _split(raw: str | None) -> list[str]:
     return [p.strip() for p in (raw or "").split(",") if p.strip()]
+
+
+def _format_set(raw: list[str]) -> frozenset[str] | None:
+    return None if "*" in raw else frozenset(f.casefold() for f in raw)
+
+
+def _formats(r: _Reader) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """CATALOG_MODEL_FORMATS and CATALOG_NEWS_FORMATS.
+
+    Every format's entries are kept by default: a deployment of a partner model (Meta, Mistral, ...) is judged by
+    its catalog retirement date (azure-facts.md §2.3b: partner models are in the same schedule). Releases and
+    default changes are news only for OpenAI by default: a region's partner catalog is large, and its releases
+    concern nobody until someone deploys one. An installation that set CATALOG_MODEL_FORMATS itself was promised
+    every piece of news of those formats: without CATALOG_NEWS_FORMATS it keeps exactly that."""
+    model_raw = _split(r.get("CATALOG_MODEL_FORMATS"))
+    kept = _format_set(model_raw) if model_raw else None
+    news_raw = _split(r.get("CATALOG_NEWS_FORMATS"))
+    if not news_raw:
+        return kept, kept if model_raw else frozenset({"openai"})
+    news = _format_set(news_raw)
+    if kept is not None:
+        dropped = sorted(news - kept) if news is not None else ["*"]
+        if dropped:
+            r.problems.append(
+                f"CATALOG_NEWS_FORMATS has {', '.join(dropped)}, which CATALOG_MODEL_FORMATS does not keep: "
+                "no news of a format is read unless its entries are kept (add it to CATALOG_MODEL_FORMATS, or "
+                "leave that empty for every format)"
+            )
+    return kept, news
 
 
 def _fraction(r: _Reader, name: str, default: float) -> float:
@@ -589,10 +622,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"ARM_DEPLOYMENT_API_VERSION={deployment_api!r} is not an api-version such as 2026-03-01"
         )
     token = r.get("ARM_BEARER_TOKEN")
-    formats_raw = _split(r.get("CATALOG_MODEL_FORMATS"))
-    formats: frozenset[str] | None = frozenset({"openai"})
-    if formats_raw:
-        formats = None if "*" in formats_raw else frozenset(f.casefold() for f in formats_raw)
+    formats, news = _formats(r)
     reminders: list[int] = []
     reminders_raw = r.get("RETIREMENT_REMINDER_DAYS")
     if reminders_raw is not None:
@@ -708,6 +738,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         arm_timeout_seconds=r.number("ARM_TIMEOUT_SECONDS", Settings.arm_timeout_seconds, 1, 300),
         arm_max_retries=r.integer("ARM_MAX_RETRIES", Settings.arm_max_retries, 0, 20),
         catalog_model_formats=formats,
+        catalog_news_formats=news,
         retirement_reminder_days=tuple(sorted(set(reminders), reverse=True)) or DEFAULT_REMINDER_DAYS,
         catalog_vanish_guard=_fraction(r, "CATALOG_VANISH_GUARD", Settings.catalog_vanish_guard),
         catalog_removal_confirmations=r.integer("CATALOG_REMOVAL_CONFIRMATIONS", 2, 1, 48),

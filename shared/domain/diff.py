@@ -13,7 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.catalog import ModelVersion, ParsedCatalog, Replacement, VersionKey, default_versions
+from shared.domain.catalog import (
+    STATUS_RETIRED,
+    ModelVersion,
+    ParsedCatalog,
+    Replacement,
+    VersionKey,
+    default_versions,
+)
 from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
 from shared.domain.payloads import CatalogAnomalyData, ReplacementData
 from shared.domain.timeutil import days_until, format_instant
@@ -36,6 +43,10 @@ class DiffRules:
     vanish_guard: float = 0.2
     # A version must be missing this many consecutive cycles before it counts as removed (retired).
     removal_confirmations: int = 2
+    # CATALOG_NEWS_FORMATS (casefolded; None: every format): whose releases, default changes and status changes are
+    # news. Retirement news (scheduled, moved, approaching, retired, not listed) is told for every format kept: a
+    # deployment of any format stops on its date.
+    news_formats: frozenset[str] | None = frozenset({"openai"})
 
 
 @dataclass(frozen=True)
@@ -156,24 +167,64 @@ def _direction(old: ModelVersion | None, new: ModelVersion) -> str:
     return "changed"  # same headline date: a SKU date or the Planned/Tentative status moved
 
 
+# Catalog news that changes nothing for a running deployment of a format Azure documents no upgrade for: told
+# only for CATALOG_NEWS_FORMATS. Everything else (a retirement scheduled, moved, approaching or past, a version gone
+# from the list, or back after its retirement was told, a move into a retirement stage) can stop a running
+# deployment of any format, and is told for every format kept.
+NEWS_ONLY = frozenset(
+    {
+        EventType.VERSION_RELEASED,
+        EventType.DEFAULT_VERSION_CHANGED,
+        EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
+        EventType.LIFECYCLE_STATUS_CHANGED,
+    }
+)
+# the API's retirement stages (azure-facts.md §1.2): closed to new customers, then retired
+RETIREMENT_STAGES = frozenset({"deprecating", STATUS_RETIRED.casefold()})
+
+
+def _is_news_only(event_type: EventType, v: ModelVersion, extra: Mapping[str, Any]) -> bool:
+    if event_type not in NEWS_ONLY or extra.get("reappeared"):  # back after its retirement was told: undone
+        return False
+    if event_type == EventType.LIFECYCLE_STATUS_CHANGED:
+        return (v.lifecycle_status or "").casefold() not in RETIREMENT_STAGES
+    return True
+
+
 class _Emitter:
     """Collects the events of one location diff, each with its deterministic id."""
 
     def __init__(
-        self, location: str, now: datetime, baseline: bool, announced: Mapping[VersionKey, int] | None = None
+        self,
+        location: str,
+        now: datetime,
+        baseline: frozenset[str] | None,
+        announced: Mapping[VersionKey, int] | None = None,
+        news_formats: frozenset[str] | None = None,
     ) -> None:
         self.location = location
         self.now = now
-        self.baseline = baseline
+        # the formats (casefolded) this diff is a baseline for; None: all of them (the location's first cycle)
+        self.baseline_formats = baseline
+        self.news_formats = news_formats
         self.announced = dict(announced or {})  # per version, from the previous snapshot
         self.events: list[LifecycleEvent] = []
         self.counts: dict[VersionKey, int] = {}  # events emitted now, per version
+
+    def is_baseline(self, v: ModelVersion) -> bool:
+        return self.baseline_formats is None or v.format.casefold() in self.baseline_formats
 
     def version_event(
         self, event_type: EventType, v: ModelVersion, id_parts: Iterable[str | None], **extra: Any
     ) -> None:
         """An event of a version: its type's payload class, the version's facts, and what this type adds."""
-        facts = _version_facts(self.location, v, baseline=self.baseline) | extra
+        if (
+            self.news_formats is not None
+            and v.format.casefold() not in self.news_formats
+            and _is_news_only(event_type, v, extra)
+        ):
+            return  # not news for this format: nothing told, nothing counted (no state depends on it)
+        facts = _version_facts(self.location, v, baseline=self.is_baseline(v)) | extra
         payload = REGISTRY[event_type].payload(**facts)
         # the first announcements keep the ids they always had; later ones carry how many came before
         before = self.announced.get(v.key, 0)
@@ -200,6 +251,22 @@ def _is_retired(record: VersionRecord, now: datetime) -> bool:
     return bool(windows) and windows[-1].date <= now
 
 
+def _guard_holds(
+    present: Mapping[VersionKey, VersionRecord], unexpected: Iterable[VersionKey], rules: DiffRules
+) -> bool:
+    """Whether too many versions vanished at once for a real removal, counted per format: every format's entries
+    are kept by default, and a region's partner catalog is large; a share of the whole would let a listing that
+    lost most of OpenAI's versions pass as news. One version leaving is what a real removal looks like (and
+    removal needs confirmations anyway)."""
+    gone: dict[str, int] = {}
+    for k in unexpected:
+        gone[k.format.casefold()] = gone.get(k.format.casefold(), 0) + 1
+    known: dict[str, int] = {}
+    for k in present:
+        known[k.format.casefold()] = known.get(k.format.casefold(), 0) + 1
+    return any(n >= 2 and n > rules.vanish_guard * known.get(f, 0) for f, n in gone.items())
+
+
 def _check_vanish_guard(
     previous: LocationSnapshot, current: ParsedCatalog, now: datetime, rules: DiffRules
 ) -> DiffResult | None:
@@ -209,8 +276,7 @@ def _check_vanish_guard(
     vanished = [k for k in present if k not in listed and not _is_unlisted(present[k])]
     # A version that was already retired is expected to leave the catalog: not suspicious.
     unexpected = sorted(k for k in vanished if not _is_retired(present[k], now))
-    # One version leaving is what a real removal looks like (and removal needs confirmations anyway).
-    if len(unexpected) < 2 or len(unexpected) <= rules.vanish_guard * len(present):
+    if not _guard_holds(present, unexpected, rules):
         return None
     digest = _vanish_digest(unexpected)
     snapshot = replace(previous, anomaly=digest)
@@ -335,8 +401,8 @@ def to_confirm(
         for k in vanished
         if not _is_unlisted(previous.records[k]) and not _is_retired(previous.records[k], now)
     ]
-    present = sum(1 for r in previous.records.values() if not r.removed)
-    if len(unexpected) >= 2 and len(unexpected) > rules.vanish_guard * present:
+    present = {k: r for k, r in previous.records.items() if not r.removed}
+    if _guard_holds(present, unexpected, rules):
         return ()  # the guard holds the snapshot: nothing is concluded, nothing needs asking
     return tuple(sorted(k for k in vanished if _due(previous.records[k], rules)))
 
@@ -358,7 +424,9 @@ def diff_location(
     """Compare one location's previous snapshot with its current catalog as of ``now``.
 
     The first cycle (no previous records) is a baseline: it announces only what is actionable (retirements
-    scheduled, approaching or past, upcoming default changes), not a release for every existing version.
+    scheduled, approaching or past, upcoming default changes), not a release for every existing version; so is
+    the first cycle that lists a format the snapshot holds no record of, for that format's versions.
+    Releases, default and status changes are told only for ``rules.news_formats`` (retirement news for all).
     A version that left the list is retired only when no subscription asked (``confirmations``, per version;
     none given: the watcher's own list only) still lists it and all its dates have passed; otherwise it is kept,
     with its dates, and announced once as VersionNotListed: never a retirement, never a write.
@@ -374,7 +442,13 @@ def diff_location(
             return guarded
     prev_records = previous.records if previous is not None else {}
     cur = current.by_key()
-    emit = _Emitter(name, now, baseline, {k: r.announced for k, r in prev_records.items() if r.announced})
+    emit = _Emitter(
+        name,
+        now,
+        None if baseline else _new_formats(prev_records, cur),
+        {k: r.announced for k, r in prev_records.items() if r.announced},
+        rules.news_formats,
+    )
     next_records: dict[VersionKey, VersionRecord] = {}
 
     for key in sorted(set(prev_records) | set(cur)):
@@ -410,12 +484,36 @@ def diff_location(
         next_records[key] = VersionRecord(new, _prune(notified, new), 0, False, announced)
 
     if not baseline:
-        _default_changes(emit, prev_records, cur)
+        _default_changes(emit, prev_records, cur)  # a format new to the snapshot has no default before: none
     for key, count in emit.counts.items():
         if key in next_records:
             next_records[key] = replace(next_records[key], announced=next_records[key].announced + count)
     snapshot = LocationSnapshot(name, next_records, None)
     return DiffResult(tuple(emit.events), snapshot)
+
+
+def _new_formats(
+    prev_records: Mapping[VersionKey, VersionRecord], cur: Mapping[VersionKey, ModelVersion]
+) -> frozenset[str]:
+    """Formats listed now of which the snapshot holds no record at all: their first sighting, a baseline for them
+    as a location's first cycle is for it. That is the cycle after CATALOG_MODEL_FORMATS starts keeping a format
+    (every format by default, where an older installation kept OpenAI only): its versions are not releases, and
+    hundreds of "released" events would be a burst of news about nothing new. A format Azure adds to a region is
+    seen the same way (its retirement dates are told, its first versions are not announced as released)."""
+    known = {k.format.casefold() for k in prev_records}
+    return frozenset(f for f in (k.format.casefold() for k in cur) if f not in known)
+
+
+def within_formats(
+    records: Mapping[VersionKey, VersionRecord], formats: frozenset[str] | None
+) -> dict[VersionKey, VersionRecord]:
+    """The records of the formats CATALOG_MODEL_FORMATS keeps (None: all). A format taken out of the setting
+    leaves the list the diff is given, not the catalog: its records must not look vanished (a vanish guard held
+    for good, or retirements of versions that are alive). They stay stored, untouched, until it is kept again; the
+    diff then resumes from them, and what changed meanwhile is told as changes."""
+    if formats is None:
+        return dict(records)
+    return {k: r for k, r in records.items() if k.format.casefold() in formats}
 
 
 def _works_until(v: ModelVersion) -> datetime | None:
@@ -497,7 +595,8 @@ def _absent(
 
 
 def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_new: bool) -> None:
-    if is_new and not emit.baseline:
+    baseline = emit.is_baseline(new)
+    if is_new and not baseline:
         emit.version_event(EventType.VERSION_RELEASED, new, [])
     if old is not None and (old.lifecycle_status or None) != (new.lifecycle_status or None):
         emit.version_event(
@@ -516,7 +615,7 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
     ):
         upcoming = [w for w in new.retirement_windows() if w.date > emit.now]
         # On a baseline only what still lies ahead is news; a past date is reported as VersionRetired.
-        if not (emit.baseline and not upcoming):
+        if not (baseline and not upcoming):
             emit.version_event(
                 EventType.RETIREMENT_SCHEDULED,
                 new,
@@ -531,7 +630,7 @@ def _compare(emit: _Emitter, old: ModelVersion | None, new: ModelVersion, *, is_
     if new_upgrade is not None and new_upgrade != old_upgrade:
         assert new.replacement is not None and new.replacement.auto_upgrade_start is not None
         start = new.replacement.auto_upgrade_start
-        if not (emit.baseline and start <= emit.now):
+        if not (baseline and start <= emit.now):
             previous_start = old.replacement.auto_upgrade_start if old and old.replacement else None
             emit.version_event(
                 EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,

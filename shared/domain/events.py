@@ -115,8 +115,8 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             VersionReleasedData,
             Family.VERSION,
             _POLICY,
-            "A version appears in a location's catalog (not on the first, baseline cycle). `reappeared: true` "
-            "when a version we had announced as removed is listed again.",
+            "A version appears in a location's catalog (not on a baseline cycle; only for CATALOG_NEWS_FORMATS). "
+            "`reappeared: true` when a version we had announced as removed is listed again (any format).",
         ),
         EventSpec(
             EventType.DEFAULT_VERSION_CHANGED,
@@ -174,7 +174,7 @@ REGISTRY: Mapping[EventType, EventSpec] = {
             CatalogAnomalyData,
             Family.LOCATION,
             _POLICY,
-            "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions vanished in one cycle. "
+            "More than `CATALOG_VANISH_GUARD` of a location's known, unretired versions of one format vanished in one cycle. "
             "The snapshot is kept and no retirement is announced until the catalog looks sane again; announced "
             "once per distinct vanished set. Subject: `/locations/{location}/catalog`.",
         ),

@@ -19,8 +19,8 @@ modelwatch's own writes are narrower than Azure's moves: only a target offered i
 and of the same model name, except provisioned deployments, whose documented in-place migration may change the
 model family (a Standard deployment's model name cannot change: CannotChangeDeploymentModel).
 Deployments the location catalog cannot speak for are never called broken: fine-tuned models use their own
-deprecation from Accounts - List Models (else "not tracked"); formats outside CATALOG_MODEL_FORMATS are "not
-watched".
+deprecation from Accounts - List Models (else "not tracked"); other formats (every one by default) are told their
+catalog dates, never an upgrade; formats outside an explicit CATALOG_MODEL_FORMATS are "not watched".
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Status(StrEnum):
     UPGRADE_EXPECTED = "upgradeExpected"  # Azure will move it
     HEALTHY = "healthy"
     NOT_TRACKED = "notTracked"  # the catalog cannot speak for it (a fine-tuned model without its own dates)
-    NOT_WATCHED = "notWatched"  # a format outside CATALOG_MODEL_FORMATS (Meta, Mistral, ...)
+    NOT_WATCHED = "notWatched"  # a format outside an explicit CATALOG_MODEL_FORMATS (Meta, Mistral, ...)
     IGNORED = "ignored"
 
 
@@ -81,7 +81,8 @@ class PolicyRules:
     enforce_provisioned: bool = False  # POLICY_ENFORCE_PROVISIONED: provisioned ones may be upgraded too
     provisioned_lead_days: int = 14  # with enforce_provisioned: upgrade this long before retirement
     upgrade_grace_days: int = DEFAULT_UPGRADE_GRACE_DAYS  # POLICY_UPGRADE_GRACE_DAYS: Azure's rolling upgrade
-    watched_formats: frozenset[str] | None = frozenset({"openai"})  # CATALOG_MODEL_FORMATS, casefolded
+    # CATALOG_MODEL_FORMATS, casefolded; None (the default): every format, judged by its catalog dates
+    watched_formats: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -277,8 +278,9 @@ def assess(
         return Assessment(
             d,
             Status.NOT_WATCHED,
-            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS (add {d.model_format} to it "
-            "to be told their catalog retirement dates; Azure documents no automatic upgrade for them)",
+            f"not watched: {d.model_format} models are outside CATALOG_MODEL_FORMATS (add {d.model_format} to it, "
+            "or leave it empty for every format, to be told their catalog retirement dates; Azure documents no "
+            "automatic upgrade for them)",
             "format-not-watched",
         )
     if d.is_fine_tuned:

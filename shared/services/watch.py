@@ -38,6 +38,7 @@ from shared.domain.diff import (
     diff_location,
     next_due,
     to_confirm,
+    within_formats,
 )
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.ids import subscription_of
@@ -132,7 +133,7 @@ class CatalogWatcher:
         publisher: EventPublisher,
         *,
         rules: DiffRules | None = None,
-        formats: frozenset[str] | None = frozenset({"openai"}),
+        formats: frozenset[str] | None = None,  # CATALOG_MODEL_FORMATS: whose entries are kept (None: all)
         max_concurrency: int = 8,
         deployments: DeploymentStore | None = None,
         catalogs: SubscriptionCatalogs | None = None,
@@ -238,7 +239,8 @@ class CatalogWatcher:
         parsed = parse_models(items, formats=self.formats)
         for problem in parsed.problems:
             log.warning("catalog %s: %s", location, problem)
-        records = self.store.load_records(location)
+        # only the kept formats' records: one taken out of CATALOG_MODEL_FORMATS has not left the catalog
+        records = within_formats(self.store.load_records(location), self.formats)
         previous = LocationSnapshot(location, records, cursor.anomaly) if records else None
         confirmations, unconfirmed = self._confirm(
             location, to_confirm(previous, parsed, now, self.rules), deadline

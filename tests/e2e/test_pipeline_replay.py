@@ -149,7 +149,7 @@ def test_demo_history_ends_where_the_documented_rules_say(
             # provisioned with POLICY_ENFORCE_PROVISIONED: refused for quota at 11 days, migrated in place across
             # the model family at the 7-day reminder, once
             "ptu-chat": ("gpt-5.1", "2025-11-13", None),
-            # fine-tuned and Meta: never moved, never written
+            # fine-tuned and Meta: never moved, never written (the Meta one told its own retirement, below)
             "support-ft": ("gpt-4o-2024-08-06.ft-0e208cf33a6a466994aff31a08aba678", "1", None),
             "llama-tagger": ("Llama-3.2-90B-Vision-Instruct", "2", None),
             # Standard auto-update, moved by Azure to another model from 2026-03-09, then rolled back side by side
@@ -223,6 +223,25 @@ def test_demo_history_ends_where_the_documented_rules_say(
         ]
         assert {e["data"]["worksUntil"] for e in not_listed} == {"2026-10-14T00:00:00Z"}
         assert not [e for e in retired if e["data"]["modelName"] == "gpt-4.1"]
+        # a partner model, watched by default: its catalog date (Learn's 2026-06-13) told, at risk then broken, no
+        # Azure upgrade predicted and nothing written; its release was never news (CATALOG_NEWS_FORMATS: OpenAI)
+        meta = [
+            e
+            for e in topic.events
+            if e["data"].get("modelFormat") == "Meta" and "deploymentName" not in e["data"]
+        ]
+        assert sorted({e["eventType"].removeprefix("ModelLifecycle.") for e in meta}) == [
+            "LifecycleStatusChanged",  # to Deprecated: a retirement stage, told for every format
+            "RetirementApproaching",
+            "RetirementScheduled",
+            "VersionRetired",
+        ]
+        llama = [e for e in topic.events if e["data"].get("deploymentName") == "llama-tagger"]
+        assert {e["eventType"] for e in llama} == {"ModelLifecycle.DeploymentAtRisk"}
+        assert sorted({(e["eventTime"][:10], e["data"]["status"]) for e in llama}) == [
+            ("2026-04-01", "atRisk"),
+            ("2026-09-20", "broken"),
+        ]
         assert outcome == demo_reference.outcome  # the replay is deterministic
 
 

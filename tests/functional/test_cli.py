@@ -175,6 +175,10 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
         "ptu-chat: gpt-4o 2024-08-06 -> gpt-5.1 2025-11-13 by modelwatch",
         "Azure upgraded summarizer: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13",
         "Azure moves it to gpt-5.1 2025-11-13 from 2026-03-09",
+        # a partner model is watched by default: told its catalog date (Learn's 2026-06-13), never an upgrade
+        "RetirementScheduled            Llama-3.2-90B-Vision-Instruct 2: retires 2026-06-13",
+        "llama-tagger: stops working on 2026-06-13 (73 days): Azure documents no automatic upgrade for Meta models",
+        "llama-tagger: Meta Llama-3.2-90B-Vision-Instruct 2 retired on 2026-06-13: calls fail",
     ):
         assert expected in out, expected
     assert "fraud-scoring: gpt-35-turbo 0613 is retired" not in out  # never "broken" inside Azure's window
@@ -184,8 +188,13 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     )  # Standard from 03-09, Global not
     status = json.loads((tmp_path / "demo" / "status.json").read_text())
     standing = {d["name"]: (d["status"], d["model"], d["version"]) for d in status["deployments"]}
-    # the fine-tuned and the Meta deployment stay calm after their base / neighbours retire
-    assert standing["support-ft"][0] == "atRisk" and standing["llama-tagger"][0] == "notWatched"
+    # the fine-tuned deployment stays calm after its base retires; the Meta one is broken by its own date, and
+    # nothing was ever planned or written for it
+    assert standing["support-ft"][0] == "atRisk"
+    assert standing["llama-tagger"] == ("broken", "Llama-3.2-90B-Vision-Instruct", "2")
+    assert not [
+        line for line in out.splitlines() if "llama-tagger" in line and ("Upgrade" in line or " -> " in line)
+    ]
     assert standing["summarizer"] == ("healthy", "gpt-5.1", "2025-11-13")
     assert standing["ptu-chat"] == ("healthy", "gpt-5.1", "2025-11-13")
     assert standing["chat-eu-gpt4o"] == (

@@ -18,7 +18,8 @@ def test_defaults_with_nothing_set() -> None:
     assert s.arm_api_version == "2025-09-01"
     assert s.retirement_reminder_days == (90, 60, 30, 14, 7, 1)
     assert s.catalog_vanish_guard == 0.2
-    assert s.catalog_model_formats == frozenset({"openai"})
+    assert s.catalog_model_formats is None  # every format's entries kept, its deployments judged by its dates
+    assert s.catalog_news_formats == frozenset({"openai"})  # releases and default changes: OpenAI's only
     assert s.state_store is None
 
 
@@ -94,9 +95,37 @@ def test_reminder_days_sorted_descending_and_guard_as_fraction() -> None:
     assert s.catalog_vanish_guard == pytest.approx(0.35)
 
 
-def test_formats_wildcard_means_every_format() -> None:
-    assert load_settings({"CATALOG_MODEL_FORMATS": "*"}).catalog_model_formats is None
-    assert load_settings({"CATALOG_MODEL_FORMATS": "OpenAI,Meta"}).catalog_model_formats == {"openai", "meta"}
+@pytest.mark.parametrize(
+    ("env", "kept", "news"),
+    [
+        ({}, None, {"openai"}),  # the default: every format kept, OpenAI's releases told
+        ({"CATALOG_MODEL_FORMATS": "*"}, None, None),
+        # set explicitly, as before CATALOG_NEWS_FORMATS existed: those formats and every piece of their news
+        ({"CATALOG_MODEL_FORMATS": "OpenAI"}, {"openai"}, {"openai"}),
+        ({"CATALOG_MODEL_FORMATS": "OpenAI,Meta"}, {"openai", "meta"}, {"openai", "meta"}),
+        ({"CATALOG_NEWS_FORMATS": "*"}, None, None),
+        ({"CATALOG_NEWS_FORMATS": "OpenAI, Mistral AI"}, None, {"openai", "mistral ai"}),
+        ({"CATALOG_MODEL_FORMATS": "*", "CATALOG_NEWS_FORMATS": "OpenAI"}, None, {"openai"}),
+        (
+            {"CATALOG_MODEL_FORMATS": "OpenAI,Meta", "CATALOG_NEWS_FORMATS": "openai"},
+            {"openai", "meta"},
+            {"openai"},
+        ),
+    ],
+)
+def test_formats_kept_and_formats_told(
+    env: dict[str, str], kept: set[str] | None, news: set[str] | None
+) -> None:
+    s = load_settings(env)
+    assert (s.catalog_model_formats, s.catalog_news_formats) == (kept, news)
+
+
+@pytest.mark.parametrize("news", ["Meta", "*", "OpenAI,Meta"])
+def test_news_of_a_format_not_kept_is_refused(news: str) -> None:
+    with pytest.raises(
+        SettingsError, match=r"CATALOG_NEWS_FORMATS has .*which CATALOG_MODEL_FORMATS does not keep"
+    ):
+        load_settings({"CATALOG_MODEL_FORMATS": "OpenAI", "CATALOG_NEWS_FORMATS": news})
 
 
 def test_state_store_forms() -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.records import deployment_from_json, deployment_to_json
+from shared.bootstrap import policy_rules
+from shared.config import load_settings
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.deployment_events import assessment_event
 from shared.domain.deployments import Deployment, parse_deployment
@@ -348,11 +350,44 @@ def test_other_formats_are_told_their_dates_and_never_upgraded(
     assert not explains_azure_move(d, "Llama-4-Maverick-17B-128E-Instruct-FP8", "1", LLAMA, cat(LLAMA))
 
 
+def rules_of(env: dict[str, str]) -> PolicyRules:
+    """The engine's rules as the app builds them from these settings."""
+    return policy_rules(load_settings(env))
+
+
+ENFORCE_ALL = {
+    "POLICY_MODE": "enforce",
+    "POLICY_ACCELERATE_DEFAULT": "true",
+    "POLICY_ENFORCE_ALL_ACCOUNTS": "true",
+}
+
+
+@pytest.mark.parametrize("env", [{}, ENFORCE_ALL], ids=["plan", "enforce"])
+@pytest.mark.parametrize("policy", [ONCE_NEW, NO_AUTO])
+@pytest.mark.parametrize(
+    ("when", "status", "reason"),
+    [
+        ("2025-10-01", Status.AT_RISK, "other-format-retiring"),  # told from the day a date is set
+        ("2026-04-01", Status.AT_RISK, "other-format-retiring"),
+        ("2026-06-14", Status.BROKEN, "other-format-retired"),
+    ],
+)
+def test_default_settings_watch_a_partner_deployment_by_its_catalog_date(
+    env: dict[str, str], policy: str, when: str, status: Status, reason: str
+) -> None:
+    """CATALOG_MODEL_FORMATS unset: a Meta deployment is told its date (never "not watched"), never an upgrade."""
+    d = dep("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", policy=policy, sku="GlobalStandard")
+    a = assess(d, cat(LLAMA), dt(when), rules_of(env))
+    assert (a.status, a.reason, a.write, a.actor) == (status, reason, False, "none")
+    assert (a.retirement_date, a.target_version) == (dt("2026-06-13"), None)
+
+
 def test_other_formats_outside_the_setting_and_outside_the_catalog() -> None:
     d = dep("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", sku="GlobalStandard")
-    assert (
-        assess(d, cat(LLAMA), dt("2026-04-01")).status == Status.NOT_WATCHED
-    )  # CATALOG_MODEL_FORMATS=OpenAI
+    # set explicitly by an installation (the old default): what its README row promised, OpenAI's rules only
+    outside = assess(d, cat(LLAMA), dt("2026-04-01"), rules_of({"CATALOG_MODEL_FORMATS": "OpenAI"}))
+    assert (outside.status, outside.write) == (Status.NOT_WATCHED, False)
+    assert "outside CATALOG_MODEL_FORMATS" in outside.summary
     mistral = dep("Mistral-Large-2411", "2", fmt="Mistral AI", sku="GlobalStandard")
     gone = assess(mistral, cat(LLAMA), dt("2026-04-01"), EVERY_FORMAT)
     assert (gone.status, gone.reason) == (Status.NOT_TRACKED, "format-not-listed")

@@ -178,13 +178,14 @@ def test_a_scope_specific_provisioned_date_wins_over_the_plain_one() -> None:
     assert v.retirement_for_sku("DataZoneStandard") == dt("2026-03-31")  # no entry: the model-level date
 
 
-def test_other_formats_are_not_watched_and_never_broken() -> None:
+def test_other_formats_are_judged_by_their_entry_and_never_broken() -> None:
     llama = dep("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", policy=None, sku="GlobalStandard")
-    a = assess(llama, spec_catalog(), APRIL)
+    # every format watched (the default): the Meta entry has no date (2099-12-31 is a sentinel, azure-facts §1.2)
+    every = assess(llama, spec_catalog(formats=None), APRIL)
+    assert (every.status, every.reason, every.write) == (Status.HEALTHY, "other-format-ok", False)
+    # CATALOG_MODEL_FORMATS=OpenAI: not watched
+    a = assess(llama, spec_catalog(), APRIL, PolicyRules(watched_formats=frozenset({"openai"})))
     assert (a.status, a.reason) == (Status.NOT_WATCHED, "format-not-watched")
-    # with every format watched, the Meta entry is in the catalog and has no date (2099 is a sentinel)
-    every = assess(llama, spec_catalog(formats=None), APRIL, PolicyRules(watched_formats=None))
-    assert every.status == Status.HEALTHY
 
 
 LEARN_FINE_TUNED = {  # Learn, fine-tuning: "Deploy a fine-tuned model" (REST body), as ARM returns it
