@@ -310,6 +310,16 @@ class Services:
             return None
         return self.canaries.handle_message(message, now)
 
+    def canary_upkeep(self, now: datetime) -> list[str]:
+        """The catalog timer's canary chores: delete expired canaries a crashed run left (inside the write scope),
+        and lift CANARY_PROTECT protections whose version's retirement is near. What was done."""
+        if self.canaries is None:
+            return []
+        accounts = set(self.settings.watch_accounts)
+        if self.settings.policy_enforce_all_accounts:  # canaries may then be in any watched account
+            accounts |= {d.account_id for d in self.stores.list_deployments()}
+        return list(self.canaries.upkeep(sorted(accounts), now))
+
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
         return [
@@ -492,6 +502,20 @@ def build_canaries(
     from shared.services.canary import CanaryPipeline
 
     suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    rules = policy_rules(settings)
+    protect = None
+    if settings.canary_protect and rules.enforce:  # never in plan mode
+        from shared.services.protect import CanaryProtect
+
+        protect = CanaryProtect(
+            api=api,
+            deployments=stores,
+            rollbacks=stores,
+            state=state,
+            scope=write_scope(settings),
+            rules=rules,
+            margin=timedelta(days=settings.canary_protect_margin_days),
+        )
     return CanaryPipeline(
         build_canary_service(settings, api=api),
         ledger,
@@ -501,6 +525,7 @@ def build_canaries(
         mode=settings.canary_mode,
         queue=queue,
         deployments=stores,
+        protect=protect,
     )
 
 

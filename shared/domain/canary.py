@@ -419,7 +419,9 @@ def canary_target(
     return None
 
 
-def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> LifecycleEvent:
+def canary_event(
+    result: CanaryResult, source: Deployment, now: datetime, *, protection: str = ""
+) -> LifecycleEvent:
     """CanaryEvaluated for a finished run. The id covers the deployment, its version, the target and the verdict:
     a redelivered run is the same event, a later run with another verdict (a fixed regression) a new one."""
     from shared.domain.deployment_events import deployment_fields
@@ -442,6 +444,7 @@ def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> Lif
         first_failure=failure if len(failure) <= 200 else failure[:199] + "…",
         tokens=result.tokens,
         canary_created=bool(result.canary and result.canary.created),
+        protection=protection,
     )
     kind = EventType.CANARY_EVALUATED
     ident = event_id(

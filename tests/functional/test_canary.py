@@ -88,6 +88,12 @@ class World:
 
 @pytest.fixture
 def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
+    return make_world(arm_server, data_plane)
+
+
+def make_world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
+    """contoso-payments/chat-eu on gpt-4o CURRENT (auto-update); the data plane answers CURRENT right, TARGET
+    with its JSON fenced."""
     account = arm_server.add_account(SUB, "rg", "contoso-payments", "eastus", endpoint=data_plane.endpoint)
     source = arm_server.add_deployment(
         account, "chat-eu", "gpt-4o", CURRENT, policy="OnceNewDefaultVersionAvailable"
