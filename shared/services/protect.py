@@ -115,33 +115,44 @@ class CanaryProtect:
             raise ChangedMeanwhileError(
                 f"{d.name}: tagged modelwatch:policy={live.policy_tag} in ARM now: not protected"
             )
+        previous = d.upgrade_option or UpgradeOption.ONCE_EXPIRED.value
+        record = VersionChange(
+            deployment_id=d.resource_id,
+            from_version=d.model_version,
+            to_version=d.model_version,
+            changed_at=now,
+            applied_by=AppliedBy.PROTECT.value,
+            available_until=deadline,
+            original_policy=previous,
+            reference=canary_key(d.resource_id, *target),  # one protection per regression, however retried
+            from_model=d.model_name,
+            to_model=d.model_name,
+        )
         written = False
-        if live.upgrade_option != NO_AUTO:  # else an earlier attempt wrote it (the inventory has not seen it)
+        if live.upgrade_option == NO_AUTO:
+            # ours only if an earlier attempt recorded this very protection (then died after its PUT); a pin
+            # someone else set meanwhile is theirs: never recorded, so never "put back" over their decision
+            mine = self.active(d.resource_id)
+            if mine is None or mine.id != record.id:
+                raise ChangedMeanwhileError(
+                    f"{d.name}: set to NoAutoUpgrade by someone else since the inventory read it: not recorded"
+                )
+        else:
             again = assess(live, catalog, now, self.rules)
             if again.actor != "azure" or live.upgrade_option != d.upgrade_option:
                 raise ChangedMeanwhileError(
                     f"{d.name}: versionUpgradeOption {d.upgrade_option or '-'} -> {live.upgrade_option or '-'} "
                     "since the inventory read it: not protected"
                 )
-            self._put_policy(d, raw, NO_AUTO)
+            # the intent first: a crash after the PUT leaves a record saying the pin is ours (see above)
+            self.rollbacks.add_change(record)
+            try:
+                self._put_policy(d, raw, NO_AUTO)
+            except ModelWatchError as exc:
+                if not exc.is_transient:  # not written, and no retry will: the record ends here
+                    self._end(record, now)
+                raise  # a transient one: the run is redelivered and finds the record
             written = True
-        elif d.upgrade_option == NO_AUTO:
-            return None
-        previous = d.upgrade_option or UpgradeOption.ONCE_EXPIRED.value
-        self.rollbacks.add_change(
-            VersionChange(
-                deployment_id=d.resource_id,
-                from_version=d.model_version,
-                to_version=d.model_version,
-                changed_at=now,
-                applied_by=AppliedBy.PROTECT.value,
-                available_until=deadline,
-                original_policy=previous,
-                reference=canary_key(d.resource_id, *target),
-                from_model=d.model_name,
-                to_model=d.model_name,
-            )
-        )
         self.deployments.save_deployments([replace(d, upgrade_option=NO_AUTO, last_seen=now)])
         # when: Azure's start date, or (a default change, whose instant the catalog does not keep) "within two
         # weeks of the default change", as the assessment words it
@@ -183,20 +194,7 @@ class CanaryProtect:
                 text = f"modelwatch put versionUpgradeOption {previous} back ({why})."
         else:  # someone (or an attempt that crashed before recording) set it already: not ours to change
             text = f"versionUpgradeOption is {live.upgrade_option or '-'} already: left alone ({why})"
-        self.rollbacks.add_change(
-            VersionChange(
-                deployment_id=d.resource_id,
-                from_version=held.to_version,
-                to_version=held.to_version,
-                changed_at=now,
-                applied_by=AppliedBy.UNPROTECT.value,
-                available_until=None,
-                original_policy=NO_AUTO,
-                reference=held.id,  # one lift per protection, however often it is retried
-                from_model=held.to_model,
-                to_model=held.to_model,
-            )
-        )
+        self._end(held, now)
         if written:
             self.deployments.save_deployments([replace(d, upgrade_option=previous, last_seen=now)])
         log.warning("canary protect: %s: %s", d.resource_id, text)
@@ -264,6 +262,23 @@ class CanaryProtect:
             if out is not None:
                 done.append(f"{d.name}: {out.text}")
         return done
+
+    def _end(self, held: VersionChange, now: datetime) -> None:
+        """Record that a protection is over (put back, left alone, or never written)."""
+        self.rollbacks.add_change(
+            VersionChange(
+                deployment_id=held.deployment_id,
+                from_version=held.to_version,
+                to_version=held.to_version,
+                changed_at=now,
+                applied_by=AppliedBy.UNPROTECT.value,
+                available_until=None,
+                original_policy=NO_AUTO,
+                reference=held.id,  # one end per protection, however often it is retried
+                from_model=held.to_model,
+                to_model=held.to_model,
+            )
+        )
 
     def _put_policy(self, d: Deployment, raw: dict[str, JsonValue], policy: str) -> None:
         body = copy.deepcopy(raw)

@@ -194,6 +194,37 @@ def test_a_policy_changed_meanwhile_is_not_overwritten(world: World) -> None:
     assert "did not pin it" in p.told().protection
 
 
+def test_a_pin_someone_else_set_meanwhile_is_theirs_never_put_back(world: World) -> None:
+    p = pipe(world)
+    world.arm.touch(world.source, policy="NoAutoUpgrade")  # the team pins it after the inventory read it
+    result = p.canary(p.new_default(TARGET, TARGET, at=NOW), NOW)
+    assert result is not None and result.verdict.value == "regression"
+    assert p.policy_puts() == [] and "by someone else" in p.told().protection
+    assert [c.applied_by for c in p.services.stores.list_changes(world.source)] == []
+    assert p.services.canary_upkeep(DEADLINE + timedelta(hours=1)) == []  # nothing of ours to restore
+    assert p.policy_puts() == []
+
+
+def test_a_failed_pin_is_retried_by_the_redelivered_run_and_written_once(world: World) -> None:
+    from shared.errors import ModelWatchError
+    from tests.fakes.arm_server import Fault
+
+    p = pipe(world, ARM_MAX_RETRIES="0")
+    world.arm.faults.append(Fault(status=503, path_contains="/deployments/chat-eu", method="PUT"))
+    event = p.new_default(TARGET, TARGET, at=NOW)
+    p.services.policy.handle(event, NOW)
+    (message,) = p.queue.messages
+    with pytest.raises(ModelWatchError) as caught:
+        p.services.run_canary(message, NOW)
+    assert caught.value.is_transient  # the queue redelivers
+    assert p.live()["properties"]["versionUpgradeOption"] == AUTO
+    assert p.services.run_canary(message, NOW + timedelta(minutes=1)) is not None
+    assert p.live()["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
+    assert len(p.policy_puts()) == 2  # the refused one and the one that landed
+    assert p.services.run_canary(message, NOW + timedelta(minutes=2)) is None
+    assert len(p.policy_puts()) == 2
+
+
 def test_a_later_target_that_passes_puts_the_recorded_policy_back(world: World) -> None:
     p, _ = protected(world)
     world.arm.add_deployment(world.account, "chat-eu-2025", "gpt-4o", TARGET2)
