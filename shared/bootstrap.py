@@ -27,6 +27,7 @@ from shared.domain.status import StatusReport
 from shared.ports import (
     AlertBuffer,
     CanaryQueue,
+    CanaryResults,
     CatalogSource,
     CatalogStateStore,
     DeploymentApi,
@@ -70,12 +71,16 @@ def azure_credential() -> TokenCredential:
 
 # Store backends: how each kind of STATE_STORE opens the four stores (catalog state, deployments and their change
 # history, the ledger, the alert buffer). A new backend (Cosmos DB, say) is one function here and one StoreKind.
-Role = str  # "state", "deployments", "ledger" or "alerts"
+Role = str  # "state", "deployments", "ledger", "alerts" or "canary" (stored canary results)
 
 
 def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
     from shared.adapters import sqlite_store as m
 
+    if role == "canary":
+        from shared.adapters.canary_results import SqliteCanaryResults
+
+        return SqliteCanaryResults(value)
     opener: dict[Role, Callable[[str], Any]] = {
         "state": m.SqliteCatalogStateStore,
         "deployments": m.SqliteDeploymentStore,
@@ -86,6 +91,10 @@ def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
 
 
 def _table_classes(role: Role) -> Any:
+    if role == "canary":
+        from shared.adapters.canary_results_table import TableCanaryResults
+
+        return TableCanaryResults
     from shared.adapters import table_store as m
 
     return {
@@ -252,6 +261,16 @@ def build_ledger(
     )
 
 
+def build_canary_results(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
+) -> CanaryResults:
+    """The stored canary results, beside the other stores (what `canary list` and the status page read)."""
+    return cast(
+        CanaryResults,
+        _open_store(config, "canary", default_sqlite=default_sqlite, table_prefix=table_prefix),
+    )
+
+
 def build_alert_buffer(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> AlertBuffer:
@@ -382,9 +401,16 @@ def build_services(
     buffer: AlertBuffer | None = None,
     queue: RefreshQueue | None = None,
     canary_queue: CanaryQueue | None = None,
+    canary_results: CanaryResults | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
+    if canary_results is None and state is not None:
+        # the caller brought its own stores (tests, the CLI's in-memory runs): the results stay beside them, never
+        # in a file or table the caller did not name
+        from shared.adapters.canary_results import InMemoryCanaryResults
+
+        canary_results = InMemoryCanaryResults()
     state = state if state is not None else build_state_store(settings.state_store, table_prefix=prefix)
     stores = (
         stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
@@ -420,7 +446,14 @@ def build_services(
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     canaries = build_canaries(
-        settings, api=api, ledger=ledger, state=state, publisher=publisher, stores=stores, queue=canary_queue
+        settings,
+        api=api,
+        ledger=ledger,
+        state=state,
+        publisher=publisher,
+        stores=stores,
+        queue=canary_queue,
+        results=canary_results,
     )
     policy = PolicyService(
         gate=canary_gate(settings, ledger),
@@ -489,6 +522,7 @@ def build_canaries(
     publisher: EventPublisher,
     stores: DeploymentStores,
     queue: CanaryQueue | None = None,
+    results: CanaryResults | None = None,
 ) -> Any:
     """The canary pipeline (services/canary.py CanaryPipeline), or None: CANARY_MODE=off, no ARM, or no queue
     (a SQLite state has none: the CLI's `canary run` is the way there). Suites are read on first use."""
@@ -526,6 +560,9 @@ def build_canaries(
         queue=queue,
         deployments=stores,
         protect=protect,
+        results=results
+        if results is not None
+        else build_canary_results(settings.state_store, table_prefix=settings.state_table_prefix),
     )
 
 

@@ -458,6 +458,23 @@ def canary_event(
     return LifecycleEvent.create(kind, ident, now, payload)
 
 
+def result_id(result: CanaryResult) -> str:
+    """The identity of a stored result: deployment, suite, target and the run's instant to the microsecond (the
+    JSON's ``at`` keeps seconds: two CLI runs in one second are two results). The same run saved twice (a retried
+    save) is one result; another run, a redelivered one included, is another."""
+    from shared.domain.events import event_id
+    from shared.domain.ids import arm_key
+
+    return event_id(
+        "canary-result",
+        arm_key(result.deployment),
+        result.suite,
+        result.target.model,
+        result.target.version,
+        result.at.isoformat() if result.at else "",
+    )
+
+
 def canary_outcome(result: CanaryResult) -> str:
     """What the ledger keeps of a canary run (its key: ``canary_key``): the verdict first, as the gate reads it."""
     n = len(result.cases)

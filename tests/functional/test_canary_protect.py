@@ -175,6 +175,8 @@ def test_a_redelivered_ask_pins_nothing_twice(world: World) -> None:
     p, _ = protected(world)
     assert p.services.run_canary(p.queue.messages[-1], NOW + timedelta(minutes=5)) is None
     assert len(p.policy_puts()) == 1
+    # the run's result is stored once, where `canary list` and the status page read it
+    assert [r["verdict"] for r in p.services.canaries.results.list_results(world.source)] == ["regression"]
 
 
 def test_plan_mode_pins_nothing(world: World) -> None:
