@@ -321,6 +321,8 @@ class Services:
     queue: RefreshQueue | None = None
     # canaries (#25): asked by the policy subscriber, run by run_canary; None with CANARY_MODE=off or no queue
     canaries: Any = None
+    # their stored results (the status page's "tested" line); None with CANARY_MODE=off
+    results: CanaryResults | None = None
 
     def run_canary(self, message: str, now: datetime) -> Any:
         """One queued canary ask (run_canary): run once, CanaryEvaluated published. None when nothing ran."""
@@ -360,6 +362,7 @@ class Services:
             locations=self.settings.watch_locations,
             now=now,
             poll_period=timedelta(minutes=self.settings.catalog_poll_period_minutes),
+            results=self.results,
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
@@ -411,6 +414,8 @@ def build_services(
         from shared.adapters.canary_results import InMemoryCanaryResults
 
         canary_results = InMemoryCanaryResults()
+    if canary_results is None and settings.canary_mode != "off":
+        canary_results = build_canary_results(settings.state_store, table_prefix=prefix)
     state = state if state is not None else build_state_store(settings.state_store, table_prefix=prefix)
     stores = (
         stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
@@ -510,6 +515,7 @@ def build_services(
         notify,
         queue=queue,
         canaries=canaries,
+        results=canary_results,
     )
 
 
@@ -560,9 +566,7 @@ def build_canaries(
         queue=queue,
         deployments=stores,
         protect=protect,
-        results=results
-        if results is not None
-        else build_canary_results(settings.state_store, table_prefix=settings.state_table_prefix),
+        results=results,
     )
 
 

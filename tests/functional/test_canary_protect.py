@@ -179,6 +179,27 @@ def test_a_redelivered_ask_pins_nothing_twice(world: World) -> None:
     assert [r["verdict"] for r in p.services.canaries.results.list_results(world.source)] == ["regression"]
 
 
+def test_the_status_page_shows_the_latest_canary_of_each_deployment_on_its_version(world: World) -> None:
+    from shared.presentation.status_page import render_status_page
+
+    p, _ = protected(world)
+    report = p.services.status(NOW + timedelta(hours=1))
+    line = "tested: 5/5 → 3/5 on gpt-4o 2024-11-20 (regressed: total, currency)"
+    (eu,) = [d for d in report.to_json()["deployments"] if d["name"] == "chat-eu"]
+    assert eu["tested"]["line"] == line and eu["tested"]["verdict"] == "regression"
+    others = [d["tested"] for d in report.to_json()["deployments"] if d["name"] != "chat-eu"]
+    assert others and all(t is None for t in others)  # chat-eu-next was never tested
+    page = render_status_page(report)
+    assert '<div class="tested regression">tested: 5/5 → 3/5 on <span class="id">gpt-4o</span>' in page
+    # a later pass on another target is the latest
+    world.arm.add_deployment(world.account, "chat-eu-2025", "gpt-4o", TARGET2)
+    world.plane.answer("gpt-4o", TARGET2, answers(fenced=False))
+    later = NOW + timedelta(days=10)
+    p.canary(p.new_default(TARGET2, TARGET, TARGET2, at=later), later)
+    (eu,) = [d for d in p.services.status(later).to_json()["deployments"] if d["name"] == "chat-eu"]
+    assert eu["tested"]["line"] == f"tested: 5/5 → 5/5 on gpt-4o {TARGET2}"
+
+
 def test_plan_mode_pins_nothing(world: World) -> None:
     p = pipe(world, mode="plan")
     result = p.canary(p.new_default(TARGET, TARGET, at=NOW), NOW)
