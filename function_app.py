@@ -6,7 +6,14 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import flush_alerts, handle_event, refresh_inventory, run_canary, run_timer
+from shared.entrypoints import (
+    canary_upkeep,
+    flush_alerts,
+    handle_event,
+    refresh_inventory,
+    run_canary,
+    run_timer,
+)
 from shared.web import WebRequest, WebResponse, announce_local_token, rollback_http, status_http
 
 app = func.FunctionApp()
@@ -27,6 +34,9 @@ def catalog_timer(timer: func.TimerRequest) -> None:
         log.warning("catalog_timer is running late (past due)")
     report = run_timer()
     log.info("%s", report.summary())
+    # hourly is far finer than canaries' expiry or a protection's margin of days: no timer of their own
+    for done in canary_upkeep():
+        log.info("canary upkeep: %s", done)
     report.raise_if_incomplete()  # a failed location, listing or publish fails the run: visible, never swallowed
 
 

@@ -27,6 +27,7 @@ from shared.domain.status import StatusReport
 from shared.ports import (
     AlertBuffer,
     CanaryQueue,
+    CanaryResults,
     CatalogSource,
     CatalogStateStore,
     DeploymentApi,
@@ -70,12 +71,16 @@ def azure_credential() -> TokenCredential:
 
 # Store backends: how each kind of STATE_STORE opens the four stores (catalog state, deployments and their change
 # history, the ledger, the alert buffer). A new backend (Cosmos DB, say) is one function here and one StoreKind.
-Role = str  # "state", "deployments", "ledger" or "alerts"
+Role = str  # "state", "deployments", "ledger", "alerts" or "canary" (stored canary results)
 
 
 def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
     from shared.adapters import sqlite_store as m
 
+    if role == "canary":
+        from shared.adapters.canary_results import SqliteCanaryResults
+
+        return SqliteCanaryResults(value)
     opener: dict[Role, Callable[[str], Any]] = {
         "state": m.SqliteCatalogStateStore,
         "deployments": m.SqliteDeploymentStore,
@@ -86,6 +91,10 @@ def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
 
 
 def _table_classes(role: Role) -> Any:
+    if role == "canary":
+        from shared.adapters.canary_results_table import TableCanaryResults
+
+        return TableCanaryResults
     from shared.adapters import table_store as m
 
     return {
@@ -252,6 +261,16 @@ def build_ledger(
     )
 
 
+def build_canary_results(
+    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
+) -> CanaryResults:
+    """The stored canary results, beside the other stores (what `canary list` and the status page read)."""
+    return cast(
+        CanaryResults,
+        _open_store(config, "canary", default_sqlite=default_sqlite, table_prefix=table_prefix),
+    )
+
+
 def build_alert_buffer(
     config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
 ) -> AlertBuffer:
@@ -302,6 +321,8 @@ class Services:
     queue: RefreshQueue | None = None
     # canaries (#25): asked by the policy subscriber, run by run_canary; None with CANARY_MODE=off or no queue
     canaries: Any = None
+    # their stored results (the status page's "tested" line); None with CANARY_MODE=off
+    results: CanaryResults | None = None
 
     def run_canary(self, message: str, now: datetime) -> Any:
         """One queued canary ask (run_canary): run once, CanaryEvaluated published. None when nothing ran."""
@@ -309,6 +330,16 @@ class Services:
             log.warning("run_canary: canaries are off (CANARY_MODE=off, or no queue): message acknowledged")
             return None
         return self.canaries.handle_message(message, now)
+
+    def canary_upkeep(self, now: datetime) -> list[str]:
+        """The catalog timer's canary chores: delete expired canaries a crashed run left (inside the write scope),
+        and lift CANARY_PROTECT protections whose version's retirement is near. What was done."""
+        if self.canaries is None:
+            return []
+        accounts = set(self.settings.watch_accounts)
+        if self.settings.policy_enforce_all_accounts:  # canaries may then be in any watched account
+            accounts |= {d.account_id for d in self.stores.list_deployments()}
+        return list(self.canaries.upkeep(sorted(accounts), now))
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
@@ -331,6 +362,7 @@ class Services:
             locations=self.settings.watch_locations,
             now=now,
             poll_period=timedelta(minutes=self.settings.catalog_poll_period_minutes),
+            results=self.results,
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
@@ -372,9 +404,18 @@ def build_services(
     buffer: AlertBuffer | None = None,
     queue: RefreshQueue | None = None,
     canary_queue: CanaryQueue | None = None,
+    canary_results: CanaryResults | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
     prefix = settings.state_table_prefix
+    if canary_results is None and state is not None:
+        # the caller brought its own stores (tests, the CLI's in-memory runs): the results stay beside them, never
+        # in a file or table the caller did not name
+        from shared.adapters.canary_results import InMemoryCanaryResults
+
+        canary_results = InMemoryCanaryResults()
+    if canary_results is None and settings.canary_mode != "off":
+        canary_results = build_canary_results(settings.state_store, table_prefix=prefix)
     state = state if state is not None else build_state_store(settings.state_store, table_prefix=prefix)
     stores = (
         stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
@@ -410,7 +451,14 @@ def build_services(
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     canaries = build_canaries(
-        settings, api=api, ledger=ledger, state=state, publisher=publisher, stores=stores, queue=canary_queue
+        settings,
+        api=api,
+        ledger=ledger,
+        state=state,
+        publisher=publisher,
+        stores=stores,
+        queue=canary_queue,
+        results=canary_results,
     )
     policy = PolicyService(
         gate=canary_gate(settings, ledger),
@@ -467,6 +515,7 @@ def build_services(
         notify,
         queue=queue,
         canaries=canaries,
+        results=canary_results,
     )
 
 
@@ -479,6 +528,7 @@ def build_canaries(
     publisher: EventPublisher,
     stores: DeploymentStores,
     queue: CanaryQueue | None = None,
+    results: CanaryResults | None = None,
 ) -> Any:
     """The canary pipeline (services/canary.py CanaryPipeline), or None: CANARY_MODE=off, no ARM, or no queue
     (a SQLite state has none: the CLI's `canary run` is the way there). Suites are read on first use."""
@@ -492,6 +542,20 @@ def build_canaries(
     from shared.services.canary import CanaryPipeline
 
     suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    rules = policy_rules(settings)
+    protect = None
+    if settings.canary_protect and rules.enforce:  # never in plan mode
+        from shared.services.protect import CanaryProtect
+
+        protect = CanaryProtect(
+            api=api,
+            deployments=stores,
+            rollbacks=stores,
+            state=state,
+            scope=write_scope(settings),
+            rules=rules,
+            margin=timedelta(days=settings.canary_protect_margin_days),
+        )
     return CanaryPipeline(
         build_canary_service(settings, api=api),
         ledger,
@@ -501,6 +565,8 @@ def build_canaries(
         mode=settings.canary_mode,
         queue=queue,
         deployments=stores,
+        protect=protect,
+        results=results,
     )
 
 

@@ -153,6 +153,10 @@ class Settings:
     # "canary": modelwatch's own upgrades (enforce) of deployments a suite covers wait for a passing canary
     upgrade_gate: str = "none"
     canary_queue_name: str = "modelwatch-canary"  # the canary asks' queue, beside INVENTORY_QUEUE_NAME's
+    # enforce mode: a deployment Azure will move to a version whose canary regressed is set to NoAutoUpgrade
+    canary_protect: bool = False
+    # the protection is lifted (the previous policy restored) this many days before the version's retirement
+    canary_protect_margin_days: int = 7
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -725,6 +729,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "UPGRADE_GATE=canary with CANARY_MODE=off: no canary would ever run, and every covered upgrade would "
             "wait for one"
         )
+    canary_protect = r.boolean("CANARY_PROTECT", False)
+    if canary_protect and canary_mode == "off":
+        r.problems.append(
+            "CANARY_PROTECT=true with CANARY_MODE=off: no canary would ever run to protect against"
+        )
     settings = Settings(
         watch_subscription_id=subscription,
         watch_locations=tuple(locations),
@@ -787,6 +796,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         data_plane_api_version=data_plane_version,
         upgrade_gate=upgrade_gate,
         canary_queue_name=_queue_name(r, "CANARY_QUEUE_NAME", Settings.canary_queue_name),
+        canary_protect=canary_protect,
+        canary_protect_margin_days=r.integer(
+            "CANARY_PROTECT_MARGIN_DAYS", Settings.canary_protect_margin_days, 1, 60
+        ),
     )
     _fanout_problems(r, settings)
     if r.problems:

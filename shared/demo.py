@@ -209,7 +209,7 @@ def _canary_pipeline(
 ) -> CanaryPipeline:
     """The payments team's suite (DEMO_EVALS) on every coming version of the deployments it covers, in a
     temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane."""
-    from shared.adapters.canary_results import JsonLinesCanaryResults
+    from shared.adapters.canary_results import SqliteCanaryResults
     from shared.adapters.simulated import SimulatedChatApi
     from shared.adapters.suite_files import JsonSchemaChecker, load_suites
     from shared.services.canary import CanaryLimits, CanaryService
@@ -230,7 +230,8 @@ def _canary_pipeline(
         topic,
         load_suites(DEMO_EVALS),
         mode="create",
-        results=JsonLinesCanaryResults(output / "canary-results.jsonl"),
+        # in the demo's state, where `canary list --state sqlite:///<output>/state.db` reads them
+        results=SqliteCanaryResults(str(output / "state.db")),
     )
 
 

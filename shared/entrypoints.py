@@ -99,6 +99,17 @@ def run_canary(message: str, now: datetime | None = None) -> str:
     return f"{result.verdict.value}: {result.current.passed}/{len(result.cases)} -> {result.target.passed}/{len(result.cases)}"
 
 
+def canary_upkeep(now: datetime | None = None) -> list[str]:
+    """The catalog timer's canary chores, after its watch cycle: expired canaries a crashed run left deleted, and
+    CANARY_PROTECT protections lifted before their version's retirement. What was done (empty: nothing)."""
+    from shared.bootstrap import function_services
+    from shared.services.budget import Deadline, bounded
+
+    services = function_services()
+    with bounded(Deadline.after(services.settings.timer_budget_seconds)):
+        return services.canary_upkeep(now or services.clock())
+
+
 def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
     """Back to the Event Grid schema the publisher sent (the trigger parsed it), for the one event parser.
 

@@ -261,12 +261,13 @@ class CanaryQueue(Protocol):
 
 
 class CanaryResults(Protocol):
-    """Stored canary results: what ``canary list`` shows and a later run is compared with."""
+    """Stored canary results: what ``canary list`` and the status page show."""
 
     def save(self, result: CanaryResult) -> None:
-        """Keep the result (its JSON document, ``CanaryResult.to_json``)."""
+        """Keep the result (its JSON document, ``CanaryResult.to_json``); the same run saved again is one result
+        (``result_id``). Raises TransientError or PermanentError."""
         ...
 
-    def list_results(self) -> list[dict[str, JsonValue]]:
-        """Every stored result, oldest first."""
+    def list_results(self, deployment_id: str | None = None) -> list[dict[str, JsonValue]]:
+        """The stored results (of one deployment, when given: ARM's case-insensitive id), oldest first."""
         ...

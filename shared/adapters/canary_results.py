@@ -1,41 +1,100 @@
-"""Stored canary results as JSON lines in a local file: what ``canary list`` reads (the CLI's store).
+"""Stored canary results (the CanaryResults port): in memory, and in a SQLite file beside the other stores. The
+Table Storage adapter is in canary_results_table.py. One contract (tests/contract/test_canary_results_contract.py).
 
-One line per result (``CanaryResult.to_json``), appended; the pipeline's Table Storage twin is still to come.
+A result is stored as its JSON document (``CanaryResult.to_json``: what ``canary run --format json`` prints, and
+``canary list`` shows), identified by ``result_id``: saving the same run twice keeps one.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
-from shared.domain.canary import CanaryResult
+from shared.adapters.sqlite_store import _SqliteFile
+from shared.domain.canary import CanaryResult, result_id
 from shared.domain.events import JsonValue
+from shared.domain.ids import arm_key
+from shared.errors import PermanentError
 
 
-class JsonLinesCanaryResults:
-    """CanaryResults in a JSON-lines file; a missing file holds none, an unreadable line is skipped."""
+def ordered(rows: list[tuple[str, dict[str, JsonValue]]]) -> list[dict[str, JsonValue]]:
+    """(id, document) pairs in the contract's order: by ``at`` (fixed-width UTC text: time order), then by id (the
+    same tie-break in every adapter)."""
+    return [doc for _, doc in sorted(rows, key=lambda r: (str(r[1].get("at") or ""), r[0]))]
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+
+def _of(doc: dict[str, JsonValue], deployment_id: str | None) -> bool:
+    return deployment_id is None or arm_key(str(doc.get("deployment") or "")) == arm_key(deployment_id)
+
+
+class InMemoryCanaryResults:
+    """CanaryResults in memory: the reference implementation of its contract."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._docs: dict[str, str] = {}  # id -> JSON text: a caller's later change to a dict never leaks in
 
     def save(self, result: CanaryResult) -> None:
-        line = json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True)
+        text = json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True)
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            self._docs[result_id(result)] = text
 
-    def list_results(self) -> list[dict[str, JsonValue]]:
-        if not self.path.is_file():
-            return []
-        found: list[dict[str, JsonValue]] = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+    def list_results(self, deployment_id: str | None = None) -> list[dict[str, JsonValue]]:
+        with self._lock:
+            rows = [(ident, json.loads(text)) for ident, text in self._docs.items()]
+        return ordered([(i, d) for i, d in rows if _of(d, deployment_id)])
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS canary_results (
+    id TEXT PRIMARY KEY,
+    deployment TEXT NOT NULL,
+    at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS canary_results_by_deployment ON canary_results (deployment, at);
+"""
+
+
+class SqliteCanaryResults(_SqliteFile):
+    """CanaryResults in a SQLite file (WAL), beside the other stores (the CLI's and the demo's state). A save is
+    one upsert; an unreadable stored document raises PermanentError naming it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _SCHEMA)
+
+    def save(self, result: CanaryResult) -> None:
+        doc = result.to_json()
+        text = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+        row = (result_id(result), arm_key(result.deployment), str(doc.get("at") or ""), text)
+        try:
+            with self._transaction("saving a canary result") as conn:
+                conn.execute(
+                    "INSERT INTO canary_results (id, deployment, at, doc) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                    row,
+                )
+                self.writes += 1
+        except UnicodeEncodeError as exc:  # a lone surrogate in an output: no retry fixes it
+            raise PermanentError(
+                f"SQLite canary results {self.path}: not valid Unicode: {exc.reason}"
+            ) from exc
+
+    def list_results(self, deployment_id: str | None = None) -> list[dict[str, JsonValue]]:
+        with self._lock, self._translate("reading canary results"):
+            if deployment_id is None:
+                rows = self._conn.execute("SELECT id, doc FROM canary_results").fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT id, doc FROM canary_results WHERE deployment = ?", (arm_key(deployment_id),)
+                ).fetchall()
+        docs: list[tuple[str, dict[str, JsonValue]]] = []
+        for ident, text in rows:
             try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(doc, dict):
-                found.append(doc)
-        return found
+                doc = json.loads(text)
+            except ValueError as exc:
+                raise PermanentError(f"stored canary result {ident!r} is unreadable: {exc}") from exc
+            if not isinstance(doc, dict):
+                raise PermanentError(f"stored canary result {ident!r} is not a JSON object")
+            docs.append((ident, doc))
+        return ordered(docs)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from shared.domain.evals import Suite
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-RESULTS_FILE = "canary-results.jsonl"
 
 HELP = {
     "canary": "Canaries: a team's evaluation suite (YAML, promptfoo's assertion names) on its current deployment and "
@@ -55,11 +54,19 @@ def _start(args: argparse.Namespace, out: TextIO) -> Context:
     return ctx
 
 
-def results_path(ctx: Context) -> Path:
-    """Beside a SQLite state (the demo's, the default one); else in .modelwatch/."""
+def results_store(ctx: Context, *, read_only: bool) -> Any:
+    """The stored canary results of the command's state (SQLite file or Table Storage), or None for a read of a
+    SQLite state that does not exist (a read never creates it)."""
+    from shared import bootstrap
+
+    prefix = ctx.settings.state_table_prefix
     if ctx.state.kind == "sqlite":
-        return Path(ctx.state.value.reveal()).parent / RESULTS_FILE
-    return Path(".modelwatch") / RESULTS_FILE
+        if read_only and not Path(ctx.state.value.reveal()).is_file():
+            return None
+        return bootstrap.build_canary_results(ctx.state, table_prefix=prefix)
+    if read_only:
+        return bootstrap.open_read_only(ctx.state, "canary", table_prefix=prefix)
+    return bootstrap.build_canary_results(ctx.state, table_prefix=prefix)
 
 
 def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any]) -> Suite:
@@ -128,9 +135,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         keep=args.keep,
     )
     result = bootstrap.build_canary_service(settings, api=api).run(request, now)
-    from shared.adapters.canary_results import JsonLinesCanaryResults
-
-    JsonLinesCanaryResults(results_path(ctx)).save(result)
+    results_store(ctx, read_only=False).save(result)
     emit(args, result.to_json(), out, table=lambda o: o.write(render_table(result)))
     if result.verdict == "error":
         sys.stderr.write(f"error: the canary could not run: {result.reason}\n")
@@ -183,11 +188,11 @@ def render_table(result: CanaryResult) -> str:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.adapters.canary_results import JsonLinesCanaryResults
     from shared.cli_output import emit
 
     ctx = _start(args, out)
-    results = JsonLinesCanaryResults(results_path(ctx)).list_results()
+    store = results_store(ctx, read_only=True)
+    results = store.list_results() if store is not None else []
     emit(args, results, out, table=lambda o: _list_table(results, o))
     return EXIT_OK
 

@@ -467,12 +467,19 @@ def canary_message(d: CanaryEvaluatedData) -> Message:
             facts=tuple(facts),
             happens=f"{new} fails cases {old} passes. "
             + (
-                "Azure moves this deployment there by its update policy unless it is pinned."
+                _t(d.protection)
+                if d.protection
+                else "Azure moves this deployment there by its update policy unless it is pinned."
                 if d.version_upgrade_option != "NoAutoUpgrade"
                 else "This deployment is pinned (NoAutoUpgrade): nothing moves it by itself."
             ),
-            todo="Fix the prompts or the parsing for the new version, or pin the deployment (versionUpgradeOption "
-            "NoAutoUpgrade) until it passes; a later canary run on a newer target is told too.",
+            todo="Fix the prompts or the parsing for the new version"
+            + (
+                "; modelwatch pinned it for now (see above)"
+                if d.protection
+                else ", or pin the deployment (versionUpgradeOption NoAutoUpgrade) until it passes"
+            )
+            + "; a later canary run on a newer target is told too.",
             items=tuple(_t(r) for r in d.regressions),
             items_title="Regressions",
             route=d.route or None,
@@ -497,7 +504,7 @@ def canary_message(d: CanaryEvaluatedData) -> Message:
         title=f"{name} passes its suite on {new}",
         text=f"{name}: tested {tested}",
         facts=tuple(facts),
-        happens=f"{new} passes what {old} passes.",
+        happens=f"{new} passes what {old} passes." + (f" {_t(d.protection)}" if d.protection else ""),
         todo="Nothing to do.",
         route=d.route or None,
     )

@@ -419,7 +419,9 @@ def canary_target(
     return None
 
 
-def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> LifecycleEvent:
+def canary_event(
+    result: CanaryResult, source: Deployment, now: datetime, *, protection: str = ""
+) -> LifecycleEvent:
     """CanaryEvaluated for a finished run. The id covers the deployment, its version, the target and the verdict:
     a redelivered run is the same event, a later run with another verdict (a fixed regression) a new one."""
     from shared.domain.deployment_events import deployment_fields
@@ -442,6 +444,7 @@ def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> Lif
         first_failure=failure if len(failure) <= 200 else failure[:199] + "…",
         tokens=result.tokens,
         canary_created=bool(result.canary and result.canary.created),
+        protection=protection,
     )
     kind = EventType.CANARY_EVALUATED
     ident = event_id(
@@ -453,6 +456,23 @@ def canary_event(result: CanaryResult, source: Deployment, now: datetime) -> Lif
         result.verdict.value,
     )
     return LifecycleEvent.create(kind, ident, now, payload)
+
+
+def result_id(result: CanaryResult) -> str:
+    """The identity of a stored result: deployment, suite, target and the run's instant to the microsecond (the
+    JSON's ``at`` keeps seconds: two CLI runs in one second are two results). The same run saved twice (a retried
+    save) is one result; another run, a redelivered one included, is another."""
+    from shared.domain.events import event_id
+    from shared.domain.ids import arm_key
+
+    return event_id(
+        "canary-result",
+        arm_key(result.deployment),
+        result.suite,
+        result.target.model,
+        result.target.version,
+        result.at.isoformat() if result.at else "",
+    )
 
 
 def canary_outcome(result: CanaryResult) -> str:

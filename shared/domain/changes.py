@@ -18,12 +18,18 @@ class AppliedBy(StrEnum):
     MODELWATCH = "modelwatch"  # an enforced upgrade
     ROLLBACK = "rollback"  # a rollback, in place or side by side
     EXTERNAL = "external"  # neither: a person, a pipeline, a template
+    # CANARY_PROTECT: not a version change but a policy one (from and to version are the same): modelwatch set
+    # NoAutoUpgrade after a regression (original_policy: the policy to put back; available_until: by when), and
+    # the later record that put it back. Neither is a way back of rollbacks nor an upgrade.
+    PROTECT = "protect"
+    UNPROTECT = "unprotect"
 
 
 APPLIED_BY_AZURE = AppliedBy.AZURE
 APPLIED_BY_MODELWATCH = AppliedBy.MODELWATCH
 APPLIED_BY_ROLLBACK = AppliedBy.ROLLBACK
 APPLIED_BY_EXTERNAL = AppliedBy.EXTERNAL
+POLICY_ONLY = frozenset({AppliedBy.PROTECT.value, AppliedBy.UNPROTECT.value})  # records that moved no version
 
 
 @dataclass(frozen=True)

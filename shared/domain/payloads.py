@@ -310,6 +310,9 @@ class CanaryEvaluatedData(DeploymentData):
     first_failure: str = ""  # the first failure on the target version: case and assertion, a short excerpt
     tokens: int = 0
     canary_created: bool = False
+    # CANARY_PROTECT: what modelwatch did to this deployment's update policy because of this verdict (set
+    # NoAutoUpgrade after a regression, or put the previous policy back after a pass); empty when nothing
+    protection: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

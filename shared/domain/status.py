@@ -4,7 +4,7 @@ shared/services/status.py, rendered by shared/presentation/status_page.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
@@ -267,6 +267,75 @@ def watcher_health(
 
 
 @dataclass(frozen=True)
+class Tested:
+    """A deployment's latest stored canary result on its current version: the status page's "tested" line."""
+
+    verdict: str  # pass | regression | error
+    suite: str
+    target: str  # "gpt-4o 2024-11-20"
+    cases: int
+    current_passed: int
+    target_passed: int
+    regressions: tuple[str, ...] = ()
+    reason: str = ""  # an error verdict: what stopped it
+    at: str = ""  # the run's instant (wire form)
+
+    @property
+    def line(self) -> str:
+        if self.verdict == "error":
+            return f"canary on {self.target} could not run: {self.reason}"
+        n = self.cases
+        text = f"tested: {self.current_passed}/{n} → {self.target_passed}/{n} on {self.target}"
+        return text + (f" (regressed: {', '.join(self.regressions)})" if self.regressions else "")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict,
+            "suite": self.suite,
+            "target": self.target,
+            "cases": self.cases,
+            "currentPassed": self.current_passed,
+            "targetPassed": self.target_passed,
+            "regressions": list(self.regressions),
+            "reason": self.reason or None,
+            "at": self.at or None,
+            "line": self.line,
+        }
+
+
+def latest_tested(
+    results: Iterable[Mapping[str, object]], assessments: Iterable[Assessment]
+) -> dict[str, Tested]:
+    """Per deployment key, its latest stored canary result (``results`` oldest first, as the store lists them)
+    that ran on the version it runs now: a result of a version it has left is history, not its standing."""
+    from shared.domain.ids import arm_key
+
+    running = {a.deployment.key: (a.deployment.model_name, a.deployment.model_version) for a in assessments}
+    out: dict[str, Tested] = {}
+    for doc in results:
+        key = arm_key(str(doc.get("deployment") or ""))
+        cur, tgt = doc.get("current"), doc.get("target")
+        if key not in running or not isinstance(cur, dict) or not isinstance(tgt, dict):
+            continue
+        if (cur.get("model"), cur.get("version")) != running[key]:
+            continue
+        cases = doc.get("cases")
+        regressions = doc.get("regressions")
+        out[key] = Tested(
+            verdict=str(doc.get("verdict") or ""),
+            suite=str(doc.get("suite") or ""),
+            target=f"{tgt.get('model')} {tgt.get('version')}",
+            cases=len(cases) if isinstance(cases, list) else 0,
+            current_passed=int(str(cur.get("passed") or 0)),
+            target_passed=int(str(tgt.get("passed") or 0)),
+            regressions=tuple(str(r) for r in regressions) if isinstance(regressions, list) else (),
+            reason=str(doc.get("reason") or ""),
+            at=str(doc.get("at") or ""),
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class StatusReport:
     at: datetime
     mode: str
@@ -277,6 +346,7 @@ class StatusReport:
     recent: tuple[LifecycleEvent, ...] = ()  # published events of the last days, oldest first
     recent_days: int = 7
     poll_period: timedelta = DEFAULT_POLL_PERIOD  # CATALOG_POLL_PERIOD_MINUTES
+    tested: Mapping[str, Tested] = field(default_factory=dict)  # per deployment key: its latest canary (#25)
 
     @property
     def last_cycle_at(self) -> datetime | None:
@@ -299,6 +369,7 @@ class StatusReport:
         def dep(a: Assessment) -> dict[str, object]:
             d = a.deployment
             r = self.rollbacks.get(d.key)
+            tested = self.tested.get(d.key)
             return {
                 "deploymentId": d.resource_id,
                 "name": d.name,
@@ -324,6 +395,7 @@ class StatusReport:
                     "toVersion": r.from_version,
                     "availableUntil": format_instant(r.available_until),
                 },
+                "tested": tested.to_json() if tested is not None else None,
             }
 
         return {

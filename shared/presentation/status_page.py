@@ -41,7 +41,7 @@ padding:18px 22px;margin-bottom:22px} h2{margin:0 0 12px;font-size:18px}
 .tile .n{font-size:44px;font-weight:700;color:var(--c);line-height:1.1} .tile .l{color:#605e5c;font-size:14px}
 table{width:100%;border-collapse:collapse} th{text-align:left;color:#605e5c;font-weight:600;font-size:13px;
 border-bottom:1px solid #e1dfdd;padding:6px 8px} td{overflow-wrap:normal;word-break:normal;padding:7px 8px;border-bottom:1px solid #f3f2f1;vertical-align:top}
-.id{white-space:nowrap} .ft{font-size:12px} .scroll{overflow-x:auto} th.head{border:0;padding:0} .todo{margin-top:4px;color:#a4262c;font-weight:600}
+.id{white-space:nowrap} .ft{font-size:12px} .scroll{overflow-x:auto} th.head{border:0;padding:0} .todo{margin-top:4px;color:#a4262c;font-weight:600} .tested{margin-top:4px;font-size:12px} .tested.regression,.tested.error{color:#8a3800;font-weight:600}
 .pill{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;background:var(--c)}
 .days{font-weight:700} .nowrap{white-space:nowrap} .muted{color:#8a8886} .what{color:#3b3a39;min-width:16em;max-width:520px} code{font-size:12px}
 .group h3{margin:16px 0 4px;font-size:15px;color:var(--c)} .group:first-child h3{margin-top:0} .empty{color:#8a8886;font-style:italic}
@@ -323,6 +323,10 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
                 ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""
             )
             todo = f'<div class="todo">{_prose(_todo(a))}</div>' if status is Status.BROKEN else ""
+            tested = report.tested.get(d.key)
+            if tested is not None:  # its latest canary (#25): the team's own suite on the coming version
+                kind = tested.verdict if tested.verdict in ("pass", "regression", "error") else ""
+                todo += f'<div class="tested {kind}">{_prose(tested.line)}</div>'
             rows.append(
                 f'<tr><td><span class="pill">{escape(label)}</span> <b>{_id(d.name)}</b></td>'
                 f"<td>{_ids(d.account_id.rsplit('/', 1)[-1] + ' · ' + d.location)}</td>"

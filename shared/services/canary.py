@@ -52,7 +52,7 @@ from shared.domain.ids import arm_key, subscription_of
 from shared.domain.ledger import LedgerState
 from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
-from shared.errors import ArmError, DataPlaneError, PermanentError, TransientError
+from shared.errors import ArmError, DataPlaneError, ModelWatchError, PermanentError, TransientError
 from shared.ports import (
     CanaryQueue,
     CanaryResults,
@@ -65,6 +65,7 @@ from shared.ports import (
 )
 from shared.services.idempotency import Once, Processed, process_once
 from shared.services.outbox import drain_outbox
+from shared.services.protect import CanaryProtect
 
 log = logging.getLogger(__name__)
 
@@ -511,7 +512,9 @@ class CanaryPipeline:
         results: CanaryResults | None = None,
         queue: CanaryQueue | None = None,
         deployments: DeploymentStore | None = None,
+        protect: CanaryProtect | None = None,
     ) -> None:
+        self.protect = protect  # CANARY_PROTECT in enforce mode, else None
         self.runner = runner
         self.ledger = ledger
         self.state = state
@@ -544,11 +547,15 @@ class CanaryPipeline:
             out.append((d, CanaryRequest(d.resource_id, suite, target[0], target[1], mode=self.mode)))
         return out
 
-    def ask(self, assessments: Sequence[Assessment]) -> int:
+    def ask(self, assessments: Sequence[Assessment], now: datetime | None = None) -> int:
         """Queue the canaries these assessments call for (the policy subscriber, inside its ledger claim: a failed
         send retries the event). A malformed suite is logged and asks nothing; the number of asks sent."""
         if self.queue is None or self.mode == "off":
             return 0
+        if self.protect is not None and now is not None:
+            # a deployment modelwatch pinned (CANARY_PROTECT) is still Azure's to move once a target passes: its
+            # canaries are asked as if it had its own policy back, or no later canary would ever lift the pin
+            assessments = [self.protect.unpinned(a, now) for a in assessments]
         try:
             asks = self.asks(assessments)
         except PermanentError as exc:
@@ -583,12 +590,40 @@ class CanaryPipeline:
         request = CanaryRequest(d.resource_id, suite, ask.target_model, ask.target_version, mode=self.mode)
         return self.run(d, request, now)
 
+    def upkeep(self, account_ids: Sequence[str], now: datetime) -> list[str]:
+        """The catalog timer's chores (services' canary_upkeep): the expired canaries of these accounts deleted,
+        the protections whose retirement is near lifted. One account's failure does not stop the others; what
+        was done. The timer is a singleton: no two sweeps meet, and a delete of a deleted canary is a 404 nothing."""
+        done: list[str] = []
+        for account_id in account_ids:
+            try:
+                done += [f"deleted expired canary {i}" for i in self.runner.sweep([account_id], now)]
+            except ModelWatchError as exc:  # the next timer run tries again
+                log.warning("%s: sweeping %s failed: %s", SUBSCRIBER, account_id, exc)
+        if self.protect is not None:
+            done += self.protect.expire(now)
+        return done
+
+    def _protect(self, deployment: Deployment, result: CanaryResult, now: datetime) -> str:
+        """CANARY_PROTECT: pin the deployment after a regression, unpin it after a pass (services/protect.py).
+        Inside the run's claim: a transient failure releases it (the run is redelivered); a refusal (the
+        deployment changed meanwhile) is told in the verdict's message and never loses the verdict itself."""
+        if self.protect is None:
+            return ""
+        try:
+            done = self.protect.after(deployment, result, now)
+        except PermanentError as exc:
+            log.warning("%s: %s not protected: %s", SUBSCRIBER, deployment.resource_id, exc)
+            return f"modelwatch did not pin it: {exc}" if result.verdict is Verdict.REGRESSION else ""
+        return done.text if done is not None else ""
+
     def run(self, deployment: Deployment, request: CanaryRequest, now: datetime) -> CanaryResult | None:
         """Run one canary once; its event goes to the outbox, then out. None when it ran before (a redelivery)
         or another attempt holds it. Raises TransientError when a later attempt may succeed."""
 
         def publish(result: CanaryResult) -> None:
-            self.state.add_pending([canary_event(result, deployment, now)])
+            protection = self._protect(deployment, result, now)
+            self.state.add_pending([canary_event(result, deployment, now, protection=protection)])
 
         done = self.runner.run_once(self.ledger, request, now, results=self.results, then=publish)
         if done.status is not Once.DONE or done.value is None:

@@ -102,7 +102,7 @@ class PolicyService:
         claim_ttl: timedelta = timedelta(minutes=10),
         max_concurrency: int = 8,
         gate: Callable[[Assessment], tuple[str, str] | None] | None = None,
-        on_assessed: Callable[[Sequence[Assessment]], object] | None = None,
+        on_assessed: Callable[[Sequence[Assessment], datetime], object] | None = None,
     ) -> None:
         self.deployments = deployments
         self.ledger = ledger
@@ -212,7 +212,7 @@ class PolicyService:
                     problems.append(f"{d.name}: held: {gated[1]}")
                     log.warning("%s: upgrade of %s held: %s", SUBSCRIBER, d.resource_id, gated[1])
         if self.on_assessed is not None and assessments:
-            self.on_assessed(assessments)
+            self.on_assessed(assessments, now)
         transient: ModelWatchError | None = None
         if to_write:
             # Writes overlap (each is GET, PUT and operation polls): hundreds one after another would outlast

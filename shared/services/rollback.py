@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.domain.catalog import ModelVersion, VersionKey
-from shared.domain.changes import APPLIED_BY_ROLLBACK, VersionChange
+from shared.domain.changes import APPLIED_BY_ROLLBACK, POLICY_ONLY, VersionChange
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.deployments import Deployment, DeploymentFormatError, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue, LifecycleEvent
@@ -191,7 +191,8 @@ class RollbackService:
             found = catalog.get(VersionKey(d.model_format, model, version))
             return found.retirement_for_sku(d.sku_name) if found else None
 
-        history = self.rollbacks.list_changes(d.resource_id)
+        # CANARY_PROTECT's records changed a policy, not a version: not ways back
+        history = [r for r in self.rollbacks.list_changes(d.resource_id) if r.applied_by not in POLICY_ONLY]
         latest = history[0] if history else None
         if (
             latest is not None

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
-from shared.domain.changes import VersionChange
+from shared.domain.changes import POLICY_ONLY, VersionChange
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, assess, worst_first
-from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, upcoming_changes
-from shared.ports import CatalogStateStore, DeploymentStore, VersionChangeStore
+from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, latest_tested, upcoming_changes
+from shared.ports import CanaryResults, CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
 
 
@@ -29,6 +29,7 @@ def build_status(
     horizon: timedelta = timedelta(days=365),
     recent_days: int = 7,
     poll_period: timedelta = DEFAULT_POLL_PERIOD,
+    results: CanaryResults | None = None,
 ) -> StatusReport:
     """The report as of ``now``; ``poll_period`` (CATALOG_POLL_PERIOD_MINUTES) judges the watcher's health."""
     deployments = inventory.list_deployments()
@@ -40,7 +41,12 @@ def build_status(
     usable: dict[str, VersionChange] = {}
     for record in rollbacks.list_changes():  # newest first
         owner = arm_key(record.deployment_id)
-        if owner not in usable and record.applied_by != "rollback" and record.can_roll_back(now):
+        if (
+            owner not in usable
+            and record.applied_by != "rollback"
+            and record.applied_by not in POLICY_ONLY  # a protection moved no version: nothing to go back to
+            and record.can_roll_back(now)
+        ):
             usable[owner] = record
     return StatusReport(
         at=now,
@@ -53,4 +59,6 @@ def build_status(
         recent=tuple(e for e in state.list_history(now - timedelta(days=recent_days)) if e.event_time <= now),
         recent_days=recent_days,
         poll_period=poll_period,
+        # one read of the stored canary results (a query of the whole table: results are few, one per run)
+        tested=latest_tested(results.list_results(), assessments) if results is not None else {},
     )

@@ -88,6 +88,12 @@ class World:
 
 @pytest.fixture
 def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
+    return make_world(arm_server, data_plane)
+
+
+def make_world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
+    """contoso-payments/chat-eu on gpt-4o CURRENT (auto-update); the data plane answers CURRENT right, TARGET
+    with its JSON fenced."""
     account = arm_server.add_account(SUB, "rg", "contoso-payments", "eastus", endpoint=data_plane.endpoint)
     source = arm_server.add_deployment(
         account, "chat-eu", "gpt-4o", CURRENT, policy="OnceNewDefaultVersionAvailable"
@@ -464,12 +470,12 @@ def test_cli_sweep(cli_env: World) -> None:
 
 
 def test_a_redelivered_request_runs_the_canary_once(world: World, tmp_path: Path) -> None:
-    from shared.adapters.canary_results import JsonLinesCanaryResults
+    from shared.adapters.canary_results import SqliteCanaryResults
     from shared.adapters.memory import InMemoryLedger
     from shared.services.idempotency import Once
 
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
-    ledger, results = InMemoryLedger(), JsonLinesCanaryResults(tmp_path / "results.jsonl")
+    ledger, results = InMemoryLedger(), SqliteCanaryResults(str(tmp_path / "state.db"))
     service = world.service()
     request = CanaryRequest(world.source, SUITE, "gpt-4o", TARGET)
     first = service.run_once(ledger, request, NOW, results=results)

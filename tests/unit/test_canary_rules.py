@@ -211,6 +211,21 @@ def test_the_team_is_told_the_compact_table_and_the_status_page_shows_it() -> No
     assert regression.id != passed.id  # another verdict on the same target is another event
 
 
+def test_a_pin_modelwatch_made_is_told_instead_of_the_advice_to_pin() -> None:
+    from dataclasses import replace
+
+    from shared.domain.alerts import canary_message
+    from shared.domain.payloads import CanaryEvaluatedData
+    from shared.presentation.alert_samples import samples
+
+    data = samples()["canary-regression"].payload_as(CanaryEvaluatedData)
+    advised = canary_message(data)
+    assert "or pin the deployment" in (advised.todo or "")
+    pinned = canary_message(replace(data, protection="modelwatch set versionUpgradeOption to NoAutoUpgrade"))
+    assert "modelwatch set versionUpgradeOption to NoAutoUpgrade" in (pinned.happens or "")
+    assert "modelwatch pinned it for now" in (pinned.todo or "") and "or pin the" not in (pinned.todo or "")
+
+
 def test_canary_settings_are_validated_once() -> None:
     from shared.config import load_settings
     from shared.errors import SettingsError
@@ -235,6 +250,9 @@ def test_canary_settings_are_validated_once() -> None:
         ),
         ({"DATA_PLANE_API_VERSION": "latest"}, "DATA_PLANE_API_VERSION='latest'"),
         ({"CANARY_MAX_TOKENS": "10"}, "CANARY_MAX_TOKENS=10 is out of range"),
+        ({"CANARY_PROTECT": "true", "CANARY_MODE": "off"}, "CANARY_PROTECT=true with CANARY_MODE=off"),
+        ({"CANARY_PROTECT": "maybe"}, "CANARY_PROTECT"),
+        ({"CANARY_PROTECT_MARGIN_DAYS": "0"}, "CANARY_PROTECT_MARGIN_DAYS=0 is out of range"),
     ):
         with pytest.raises(SettingsError) as caught:
             load_settings(bad)

@@ -322,3 +322,43 @@ def test_coming_up_includes_a_fine_tuned_retirement_and_the_catalogs_dates() -> 
     text = page_text(render_status_page(report(assessments, upcoming=upcoming)))
     coming = text.split("Coming up", 1)[1]
     assert "gpt-4o-2024-08-06.ft-abc123 1" in coming and "Nothing dated" not in coming
+
+
+def test_the_tested_line_is_the_latest_canary_on_the_version_a_deployment_runs_now() -> None:
+    from shared.domain.status import latest_tested
+
+    now_on = deployment("chat", "gpt-4o", "2024-08-06")
+    other = deployment("other", "gpt-4o", "2024-08-06")
+    mine = Assessment(now_on, Status.HEALTHY, "ok", "no-auto-ok")
+
+    def doc(
+        current: str, target: str, passed: int, verdict: str, *, at: str, dep: str = now_on.resource_id
+    ) -> dict[str, object]:
+        return {
+            "deployment": dep.upper(),  # ARM ids are case-insensitive
+            "suite": "invoices",
+            "verdict": verdict,
+            "reason": "quota: no capacity" if verdict == "error" else None,
+            "current": {"model": "gpt-4o", "version": current, "passed": 5},
+            "target": {"model": "gpt-4o", "version": target, "passed": passed},
+            "cases": [{}] * 5,
+            "regressions": ["total"] if passed < 5 else [],
+            "at": at,
+        }
+
+    results = [
+        doc("2024-08-06", "2024-11-20", 3, "regression", at="2026-10-01T00:00:00Z"),
+        doc("2024-05-13", "2024-08-06", 5, "pass", at="2026-10-02T00:00:00Z"),  # a version it has left
+        doc("2024-08-06", "2024-11-20", 5, "pass", at="2026-10-03T00:00:00Z", dep=other.resource_id),
+    ]
+    tested = latest_tested(results, [mine])
+    assert list(tested) == [now_on.key]  # `other` is not in the report
+    assert tested[now_on.key].line == "tested: 5/5 → 3/5 on gpt-4o 2024-11-20 (regressed: total)"
+    errored = latest_tested(
+        [*results, doc("2024-08-06", "2025-01-01", 0, "error", at="2026-10-04T00:00:00Z")], [mine]
+    )
+    assert errored[now_on.key].line == "canary on gpt-4o 2025-01-01 could not run: quota: no capacity"
+    from dataclasses import replace
+
+    page = render_status_page(replace(report((mine,)), tested=tested))
+    assert "tested: 5/5 → 3/5 on gpt-4o 2024-11-20 (regressed: total)" in page_text(page)
