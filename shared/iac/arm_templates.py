@@ -18,7 +18,7 @@ from pathlib import Path
 from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
-from shared.iac.model import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
+from shared.iac.pins import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
 from shared.iac.source import SourceError, SourceText
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"

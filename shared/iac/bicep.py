@@ -23,7 +23,7 @@ from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.bicep_syntax import Lost, prepare
 from shared.iac.jsonsrc import JsonDocument, yaml_value
-from shared.iac.model import (
+from shared.iac.pins import (
     EVALUATION_ERRORS,
     Arr,
     Lit,

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shared.iac.model import OK, Finding, ScanWarning
+from shared.iac.pins import Finding, ScanWarning
+from shared.iac.rules import Status
 
 # the reason is everything after the marker on that line (a block comment's closing */ set aside)
 _IGNORE = re.compile(r"(?:#|//)\s*modelwatch:ignore\b(?P<reason>.*)$")
@@ -135,7 +136,7 @@ def baseline_document(findings: Sequence[Finding], prints: Sequence[str], root: 
             "version": f.version,
         }
         for f, fp in zip(findings, prints, strict=True)
-        if f.status != OK and f.suppressed is None
+        if f.status != Status.OK and f.suppressed is None
     ]
     return {"format": BASELINE_FORMAT, "findings": entries}
 

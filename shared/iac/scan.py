@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from shared.iac import confine
-from shared.iac.model import OUTSIDE_ROOT, TOO_LARGE, Pin, ScanResult, ScanWarning
+from shared.iac.pins import OUTSIDE_ROOT, TOO_LARGE, Pin, ScanResult, ScanWarning
 
 log = logging.getLogger(__name__)
 

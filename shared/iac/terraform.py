@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument, yaml_value
-from shared.iac.model import (
+from shared.iac.pins import (
     EVALUATION_ERRORS,
     Arr,
     Lit,

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from shared.iac.confine import MAX_VALUE_CHARS
-from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
+from shared.iac.pins import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
 
 # azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
 # without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/

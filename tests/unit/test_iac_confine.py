@@ -10,7 +10,7 @@ import pytest
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.model import Arr, Lit, Pin, ScanWarning, Unknown
+from shared.iac.pins import Arr, Lit, Pin, ScanWarning, Unknown
 from shared.iac.render import printable
 from shared.iac.scan import scan
 from shared.iac.source import SourceError, SourceText

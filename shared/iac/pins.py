@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.iac.rules import Status
 
 Scalar = str | int | float | bool | None
 
@@ -149,32 +153,6 @@ OUTSIDE_ROOT = "outside the scanned root"
 TOO_LARGE = "too large to evaluate"
 NOT_REGULAR = "not a regular file"
 
-# Warnings that are findings in their own right (SARIF results, and `--fail-on unknown` counts them: what they
-# stand for was not scanned). Each: (SARIF rule name, level, description).
-WARNING_RULES: dict[str, tuple[str, str, str]] = {
-    "outside-root": (
-        "ReferenceOutsideRoot",
-        "error",
-        "A file, module or load function leads outside the scanned folder: refused, not read "
-        "(a symbolic link, ../ or an absolute path).",
-    ),
-    "not-regular": (
-        "NotARegularFile",
-        "warning",
-        "A device, FIFO or socket where a template was expected: not read.",
-    ),
-    "too-large": (
-        "TooLargeToEvaluate",
-        "warning",
-        "A file, value or expression beyond the scanner's limits (size, nesting): not evaluated.",
-    ),
-    "suppression-without-reason": (
-        "SuppressionWithoutReason",
-        "warning",
-        "A modelwatch:ignore comment gives no reason: the finding is not suppressed.",
-    ),
-}
-
 
 def _warning_rule(message: str) -> str:
     if OUTSIDE_ROOT in message:
@@ -189,7 +167,7 @@ def _warning_rule(message: str) -> str:
 @dataclass(frozen=True)
 class ScanWarning:
     """A file (or construct) the scanner could not fully read. Never fatal: the scan goes on. ``rule``: set for
-    the warnings that are findings (WARNING_RULES); worked out from the message when not given."""
+    the warnings that are findings (``rules.WARNING_RULES``); worked out from the message when not given."""
 
     file: Path
     line: int | None
@@ -212,18 +190,6 @@ class ScanResult:
     files: tuple[Path, ...]  # the template files read
 
 
-# Statuses, worst first (the order tables and SARIF use).
-UNKNOWN, RETIRED, NOT_OFFERED, DRIFT, RETIRING, OK = (
-    "unknown",
-    "retired",
-    "not-offered",
-    "drift",
-    "retiring",
-    "ok",
-)
-STATUSES = (RETIRED, NOT_OFFERED, DRIFT, RETIRING, UNKNOWN, OK)
-
-
 @dataclass(frozen=True)
 class Recommendation:
     model: str
@@ -239,8 +205,8 @@ class Finding:
     pin: Pin
     file: Path  # where to point a reader: the version literal when known, else the resource
     line: int
-    status: str  # drift when the live deployment differs, else the catalog status
-    catalog_status: str  # ok, retiring, retired, not-offered, unknown
+    status: Status  # drift when the live deployment differs, else the catalog status
+    catalog_status: Status  # ok, retiring, retired, not-offered, unknown
     region: str | None
     account: str | None
     name: str | None
@@ -257,7 +223,3 @@ class Finding:
     notes: tuple[str, ...] = field(default=())
     suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
     fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines
-
-    @property
-    def is_drift(self) -> bool:
-        return self.status == DRIFT
