@@ -18,7 +18,7 @@ from pathlib import Path
 from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.jsonsrc import JsonDocument
-from shared.iac.pins import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, Resource, ScanWarning, Unknown, Value
+from shared.iac.pins import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, ScanWarning, Unknown, Value, body_pin
 from shared.iac.source import SourceError, SourceText
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
@@ -362,14 +362,8 @@ class Evaluator:
 
 
 def _get(value: Value | None, *path: str) -> Value | None:
-    current = value
-    for step in path:
-        if isinstance(current, Resource):
-            current = current.body
-        if not isinstance(current, Obj):
-            return None
-        current = current.get(step)
-    return current
+    """``values.lookup`` as ARM templates are read: a step that is not an object gives None, a null stays."""
+    return ops.lookup(value, *path, loose=True)
 
 
 def _resources(template: Obj) -> list[Obj]:
@@ -512,18 +506,15 @@ class ArmScanner:
             elif isinstance(name, Unknown) and parent is None:
                 account = location = name
             self.pins.append(
-                Pin(
-                    kind="arm",
-                    file=scope.file,
-                    line=line,
+                body_pin(
+                    "arm",
+                    scope.file,
+                    line,
+                    body,
+                    _opt,
                     name=name,
                     account=account,
                     location=location,
-                    model_format=_opt(body, "properties", "model", "format"),
-                    model_name=_opt(body, "properties", "model", "name"),
-                    model_version=_opt(body, "properties", "model", "version"),
-                    sku=_opt(body, "sku", "name"),
-                    upgrade_option=_opt(body, "properties", "versionUpgradeOption"),
                     context=tuple(c for c in (*context, label) if c),
                 )
             )

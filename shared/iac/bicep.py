@@ -34,7 +34,9 @@ from shared.iac.pins import (
     Span,
     Unknown,
     Value,
+    body_pin,
     scalar_text,
+    unread_pin,
 )
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import parse, text
@@ -911,25 +913,6 @@ def _misbound(node: Node) -> tuple[Node, list[Node], Node] | None:
     return current, list(reversed(chain)), operand
 
 
-def _field(value: Value | None, *path: str) -> Value | None:
-    """Walk object properties; None when a property is absent, Unknown when a step cannot be known."""
-    current = value
-    for step in path:
-        if current is None:
-            return None
-        if isinstance(current, Unknown):
-            return current
-        if isinstance(current, Resource):
-            current = current.body
-        if not isinstance(current, Obj):
-            return Unknown(step, None, "not an object")
-        found = current.get(step)
-        if found is None or (isinstance(found, Lit) and found.value is None):
-            return None
-        current = found
-    return current
-
-
 class BicepScanner:
     """Evaluates entry templates (and the local modules they call) into pins."""
 
@@ -1009,7 +992,7 @@ class BicepScanner:
         self.files_read.add(path.resolve())
         if doc.error is not None:
             self._warn(path, doc.error[0], doc.error[1] + "; values after it may be missed")
-        params = _field(doc.value, "parameters") if doc.value is not None else None
+        params = ops.lookup(doc.value, "parameters") if doc.value is not None else None
         if not isinstance(params, Obj):
             self._warn(path, 1, 'not a deployment parameters file (no "parameters" object)')
             return None
@@ -1092,15 +1075,15 @@ class BicepScanner:
             body = self.evaluator.ev(obj_node, inner)
             if compiled is not None:
                 body = _fill_unknowns(body, compiled[index])
-            parent: Value | None = _field(body, "parent")
+            parent: Value | None = ops.lookup(body, "parent")
             if parent is None and decl.parent is not None:
                 parent = self.evaluator.resource(decl.parent, inner.root)
-            name = _field(body, "name") or Unknown("name", None, "absent")
+            name = ops.lookup(body, "name") or Unknown("name", None, "absent")
             account: Value = Unknown("parent", None, "no parent account")
             location: Value = Unknown("location", None, "the account is not in this file")
             if isinstance(parent, Resource):
-                account = _field(parent, "name") or account
-                location = _field(parent, "location") or location
+                account = ops.lookup(parent, "name") or account
+                location = ops.lookup(parent, "location") or location
             elif isinstance(parent, Unknown):
                 account = location = parent
             if isinstance(name, Lit) and isinstance(name.value, str) and "/" in name.value:
@@ -1110,18 +1093,15 @@ class BicepScanner:
                 account = Lit(account_name)
                 location = self._account_location(account_name, inner) or location
             self.pins.append(
-                Pin(
-                    kind="bicep",
-                    file=src.path,
-                    line=line,
+                body_pin(
+                    "bicep",
+                    src.path,
+                    line,
+                    body,
+                    ops.lookup,
                     name=name,
                     account=account,
                     location=location,
-                    model_format=_field(body, "properties", "model", "format"),
-                    model_name=_field(body, "properties", "model", "name"),
-                    model_version=_field(body, "properties", "model", "version"),
-                    sku=_field(body, "sku", "name"),
-                    upgrade_option=_field(body, "properties", "versionUpgradeOption"),
                     context=tuple(c for c in (*context, label) if c),
                 )
             )
@@ -1143,7 +1123,7 @@ class BicepScanner:
         if compiled is None or count == 0:
             return None
         path, template = compiled
-        resources = _field(template, "resources")
+        resources = ops.lookup(template, "resources")
         resource = resources.get(symbol) if isinstance(resources, Obj) else None  # languageVersion 2.0 only
         if not isinstance(resource, Obj):
             return None
@@ -1166,31 +1146,28 @@ class BicepScanner:
         if compiled is None:
             return
         path, template = compiled
-        resources = _field(template, "resources")
+        resources = ops.lookup(template, "resources")
         resource = resources.get(lost.name or "") if isinstance(resources, Obj) else None
-        kind = _field(resource, "type")
+        kind = ops.lookup(resource, "type")
         if not isinstance(kind, Lit) or str(kind.value).casefold() != DEPLOYMENTS:
             return
         bodies = self._compiled_instances(scope, lost.name or "", 1) or []
         for body in bodies:
-            name = _field(body, "name") or Unknown("name", None, "absent")
+            name = ops.lookup(body, "name") or Unknown("name", None, "absent")
             account: Value = Unknown("name", None, "the account is in the compiled template")
             if isinstance(name, Lit) and isinstance(name.value, str) and "/" in name.value:
                 account_name, _, short = name.value.partition("/")
                 name, account = Lit(short, None, name.notes, name.env), Lit(account_name)
             self.pins.append(
-                Pin(
-                    kind="bicep",
-                    file=scope.file.path,
-                    line=lost.line,
+                body_pin(
+                    "bicep",
+                    scope.file.path,
+                    lost.line,
+                    body,
+                    ops.lookup,
                     name=name,
                     account=account,
                     location=Unknown("location", None, "the account is in the compiled template"),
-                    model_format=_field(body, "properties", "model", "format"),
-                    model_name=_field(body, "properties", "model", "name"),
-                    model_version=_field(body, "properties", "model", "version"),
-                    sku=_field(body, "sku", "name"),
-                    upgrade_option=_field(body, "properties", "versionUpgradeOption"),
                     context=(*context, f"read from {path.name}: the grammar could not read it"),
                 )
             )
@@ -1199,9 +1176,9 @@ class BicepScanner:
         for decl in scope.file.resources.values():
             if decl.type == ACCOUNTS:
                 account = self.evaluator.resource(decl, scope.root)
-                name = _field(account, "name")
+                name = ops.lookup(account, "name")
                 if isinstance(name, Lit) and name.value == account_name:
-                    return _field(account, "location")
+                    return ops.lookup(account, "location")
         return None
 
     def _module(
@@ -1233,7 +1210,7 @@ class BicepScanner:
         self.files_read.add(target.resolve())
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
-            params = _field(body, "params")
+            params = ops.lookup(body, "params")
             bound = dict(params.items) if isinstance(params, Obj) else {}
             step = f"module {module.symbol} ({module.path}) in {file.path.name}" + (
                 f", {label}" if label else ""
@@ -1246,7 +1223,7 @@ class BicepScanner:
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
-            params = _field(body, "params")
+            params = ops.lookup(body, "params")
             given = (
                 [k for k, v in params.items.items() if ops.looks_like_deployments(k, v)]
                 if isinstance(params, Obj)
@@ -1265,22 +1242,8 @@ class BicepScanner:
                 src.byte_span(module.node.start_byte, module.node.end_byte),
                 f"{module.path}: its code is not here (scan the module's source)",
             )
-            self.pins.append(
-                Pin(
-                    kind="bicep",
-                    file=src.path,
-                    line=line,
-                    name=unknown,
-                    account=unknown,
-                    location=unknown,
-                    model_format=None,
-                    model_name=unknown,
-                    model_version=unknown,
-                    sku=None,
-                    upgrade_option=None,
-                    context=tuple(c for c in (*context, f"module {module.symbol}", label) if c),
-                )
-            )
+            context_here = tuple(c for c in (*context, f"module {module.symbol}", label) if c)
+            self.pins.append(unread_pin("bicep", src.path, line, unknown, context_here))
 
     def _avm(
         self,
@@ -1296,13 +1259,13 @@ class BicepScanner:
         for obj_node, inner, label in self._instances(module.body, scope):
             body = self.evaluator.ev(obj_node, inner)
             parameter, account_parameter = parameters
-            account = (_field(body, "params", account_parameter) if account_parameter else None) or Unknown(
-                "name", None, f"{module.path} names its account itself"
-            )
-            location = _field(body, "params", "location") or Unknown(
+            account = (
+                ops.lookup(body, "params", account_parameter) if account_parameter else None
+            ) or Unknown("name", None, f"{module.path} names its account itself")
+            location = ops.lookup(body, "params", "location") or Unknown(
                 "location", None, "the AVM module defaults to resourceGroup().location"
             )
-            deployments = _field(body, "params", parameter)
+            deployments = ops.lookup(body, "params", parameter)
             items: list[tuple[Value, str]]
             if isinstance(deployments, Arr):
                 items = [(d, f"{parameter}[{i}]") for i, d in enumerate(deployments.items)]
@@ -1312,23 +1275,21 @@ class BicepScanner:
                 items = [(deployments, parameter)]
             for item, where in items:
                 self.pins.append(
-                    Pin(
-                        kind="bicep",
-                        file=src.path,
-                        line=line,
+                    body_pin(
+                        "bicep",
+                        src.path,
+                        line,
+                        item,
+                        ops.lookup,
                         # the account module's default: '${name}-deployments'
-                        name=_field(item, "name")
+                        name=ops.lookup(item, "name")
                         or ops.concat_text([account, Lit("-deployments")], "'${name}-deployments'"),
                         account=account,
                         location=location,
-                        model_format=_field(item, "model", "format"),
-                        model_name=_field(item, "model", "name"),
-                        model_version=_field(item, "model", "version"),
-                        sku=_field(item, "sku", "name"),
-                        upgrade_option=_field(item, "versionUpgradeOption"),
                         context=tuple(
                             c for c in (*context, f"AVM module {module.symbol} {where}", label) if c
                         ),
+                        wrapped=False,
                     )
                 )
 
@@ -1341,7 +1302,7 @@ def _compiled_template(path: Path) -> tuple[Path, Obj] | None:
             document = JsonDocument(SourceText.read(beside))
         except SourceError:
             document = None
-        generator = _field(document.value, "metadata", "_generator", "name") if document else None
+        generator = ops.lookup(document.value, "metadata", "_generator", "name") if document else None
         if document is not None and isinstance(document.value, Obj) and scalar_text(generator) == "bicep":
             return beside, document.value
     # A Bicep CLI on PATH is not run: it follows `loadTextContent` and modules wherever they point, past the
@@ -1387,9 +1348,9 @@ def parameter_values(params: Obj, file_name: str) -> dict[str, Value]:
     """An ARM parameters object ({name: {value: …}}) as bound values; azd ``${VAR=default}`` substituted."""
     bound: dict[str, Value] = {}
     for name, entry in params.items.items():
-        value = _field(entry, "value")
+        value = ops.lookup(entry, "value")
         if value is None:
-            reference = _field(entry, "reference")
+            reference = ops.lookup(entry, "reference")
             if reference is not None:
                 bound[name] = Unknown(name, None, f"a Key Vault reference in {file_name}")
             continue

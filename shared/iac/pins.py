@@ -8,7 +8,7 @@ exact source text holding it, so ``fix`` can rewrite that text and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -138,6 +138,60 @@ class Pin:
             self.sku,
             self.upgrade_option,
         )
+
+
+Read = Callable[..., "Value | None"]  # (value, *path): the value at a property path (values.lookup)
+
+
+def body_pin(
+    kind: str,
+    file: Path,
+    line: int,
+    body: Value | None,
+    read: Read,
+    *,
+    name: Value,
+    account: Value,
+    location: Value,
+    context: tuple[str, ...],
+    wrapped: bool = True,
+) -> Pin:
+    """A pin from a deployment's ARM body (``properties.model``, ``sku.name``, ``properties.versionUpgradeOption``):
+    what a Bicep resource, an ARM template, an azapi_resource and a compiled template declare. ``wrapped=False``:
+    the same fields without ``properties`` (an AVM module's deployments item)."""
+    props: tuple[str, ...] = ("properties",) if wrapped else ()
+    return Pin(
+        kind=kind,
+        file=file,
+        line=line,
+        name=name,
+        account=account,
+        location=location,
+        model_format=read(body, *props, "model", "format"),
+        model_name=read(body, *props, "model", "name"),
+        model_version=read(body, *props, "model", "version"),
+        sku=read(body, "sku", "name"),
+        upgrade_option=read(body, *props, "versionUpgradeOption"),
+        context=context,
+    )
+
+
+def unread_pin(kind: str, file: Path, line: int, unknown: Unknown, context: tuple[str, ...]) -> Pin:
+    """The pin of a module whose code is not here (a registry module): every value it sets is ``unknown``."""
+    return Pin(
+        kind=kind,
+        file=file,
+        line=line,
+        name=unknown,
+        account=unknown,
+        location=unknown,
+        model_format=None,
+        model_name=unknown,
+        model_version=unknown,
+        sku=None,
+        upgrade_option=None,
+        context=context,
+    )
 
 
 def _fingerprint(value: Value | None) -> object:

@@ -29,7 +29,9 @@ from shared.iac.pins import (
     Span,
     Unknown,
     Value,
+    body_pin,
     scalar_text,
+    unread_pin,
 )
 from shared.iac.source import SourceError, SourceText
 
@@ -736,20 +738,8 @@ def _unescape(raw: str) -> str:
 
 
 def _get(value: Value | None, *path: str) -> Value | None:
-    current = value
-    for step in path:
-        if current is None or isinstance(current, Unknown):
-            return current
-        if isinstance(current, Resource):
-            current = current.body
-        if isinstance(current, Arr) and current.items:
-            current = current.items[0]
-        if not isinstance(current, Obj):
-            return Unknown(step, None, "not an object")
-        current = current.get(step)
-        if isinstance(current, Lit) and current.value is None:
-            return None
-    return current
+    """``values.lookup`` as Terraform reads it: a block (a list) stands for its first item."""
+    return ops.lookup(value, *path, blocks=True)
 
 
 class TerraformScanner:
@@ -1036,22 +1026,7 @@ class TerraformScanner:
                 continue
             why = f"registry module {address}: its code is not here (run terraform init, or scan the module)"
             unknown = Unknown(f'module "{name}" {given[0]}', _span(call.body, call.source), why)
-            self.pins.append(
-                Pin(
-                    kind="terraform",
-                    file=call.source.path,
-                    line=call.line,
-                    name=unknown,
-                    account=unknown,
-                    location=unknown,
-                    model_format=None,
-                    model_name=unknown,
-                    model_version=unknown,
-                    sku=None,
-                    upgrade_option=None,
-                    context=(*context, step),
-                )
-            )
+            self.pins.append(unread_pin("terraform", call.source.path, call.line, unknown, (*context, step)))
 
     def _documented(
         self, inputs: RegistryInputs, arguments: dict[str, Value], call: Block, context: tuple[str, ...]
@@ -1124,18 +1099,15 @@ class TerraformScanner:
             account, location = _account(_get(body, "parent_id"))
             payload = _get(body, "body")
             self.pins.append(
-                Pin(
-                    kind="terraform",
-                    file=block.source.path,
-                    line=block.line,
+                body_pin(
+                    "terraform",
+                    block.source.path,
+                    block.line,
+                    payload,
+                    _get,
                     name=_get(body, "name") or Unknown("name", None, "absent"),
                     account=account,
                     location=location,
-                    model_format=_get(payload, "properties", "model", "format"),
-                    model_name=_get(payload, "properties", "model", "name"),
-                    model_version=_get(payload, "properties", "model", "version"),
-                    sku=_get(payload, "sku", "name"),
-                    upgrade_option=_get(payload, "properties", "versionUpgradeOption"),
                     context=tuple(c for c in (*context, f"{AZAPI}.{label}", where) if c),
                 )
             )

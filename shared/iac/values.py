@@ -46,6 +46,32 @@ def azd_substitute(value: Value, where: str) -> Value:
     return Lit(default, span, (*value.notes, note), env=name)
 
 
+def lookup(value: Value | None, *path: str, blocks: bool = False, loose: bool = False) -> Value | None:
+    """The value at ``path`` of object properties (a resource stands for its body), as every language reads it:
+    None when a property is absent or null, Unknown when a step is unknown or not an object. ``blocks``: a list
+    on the way stands for its first item (Terraform's ``sku { name = … }`` blocks). ``loose``: a step that is not
+    an object, or unknown, gives None, and a null is returned as it is (ARM templates)."""
+    current = value
+    for step in path:
+        if isinstance(current, Resource):
+            current = current.body
+        if loose:
+            if not isinstance(current, Obj):
+                return None
+            current = current.get(step)
+            continue
+        if current is None or isinstance(current, Unknown):
+            return current
+        if blocks and isinstance(current, Arr) and current.items:
+            current = current.items[0]
+        if not isinstance(current, Obj):
+            return Unknown(step, None, "not an object")
+        current = current.get(step)
+        if isinstance(current, Lit) and current.value is None:
+            return None
+    return current
+
+
 def note(value: Value, text: str) -> Value:
     """The value with one more provenance note (literals only: they are what findings report)."""
     if isinstance(value, Lit) and text not in value.notes:
