@@ -403,74 +403,16 @@ class Evaluator:
         if kind == "null":
             return Lit(None, src.byte_span(node.start_byte, node.end_byte))
         if kind == "object":
-            items: dict[str, Value] = {}
-            for prop in node.named_children:
-                if prop.type != "object_property":
-                    continue
-                parts = _children(prop)
-                if len(parts) < 2 or parts[-1].type == "resource_declaration":
-                    continue
-                if prop.start_byte in scope.file.spreads:  # `...x`: x's properties, merged in
-                    spread = self.ev(parts[-1], scope)
-                    if isinstance(spread, Obj):
-                        items.update(spread.items)
-                    elif not (isinstance(spread, Lit) and spread.value is None):
-                        return (
-                            spread
-                            if isinstance(spread, Unknown)
-                            else self.unknown(prop, scope, "not an object")
-                        )
-                    continue
-                key_node = parts[0]
-                key = text(key_node, src) if key_node.type == "identifier" else _string_literal(key_node, src)
-                if key is not None:
-                    items[key] = self.ev(parts[-1], scope)
-            return Obj(items, src.byte_span(node.start_byte, node.end_byte))
+            return self._object(node, scope)
         if kind == "array":
-            elements: list[Value] = []
-            for child in _children(node):
-                element = self.ev(child, scope)
-                if child.start_byte not in scope.file.spreads:
-                    elements.append(element)
-                elif isinstance(element, Arr):  # `...x`: x's items, in place
-                    elements.extend(element.items)
-                else:
-                    return (
-                        element
-                        if isinstance(element, Unknown)
-                        else self.unknown(child, scope, "not an array")
-                    )
-            return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
+            return self._array(node, scope)
         if kind == "identifier":
             return scope.lookup(text(node, src), node)
         if kind == "parenthesized_expression":
             inner = _children(node)
             return self.ev(inner[0], scope) if inner else self.unknown(node, scope, "empty")
         if kind == "member_expression":
-            object_node = node.child_by_field_name("object")
-            property_node = node.child_by_field_name("property")
-            if (
-                object_node is not None
-                and property_node is not None
-                and object_node.type == "identifier"
-                and scope.file.imports.get(text(object_node, src), ("", ""))[1] is None
-                and text(object_node, src) not in scope.locals
-            ):  # `ns.x` of `import * as ns from '…'`
-                return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
-            target = self.ev(object_node, scope)
-            if (
-                isinstance(target, Unknown)
-                and object_node is not None
-                and target.expression == text(object_node, src)
-            ):
-                # `resourceGroup().location`: name the whole expression, not just its unknown start
-                return self.unknown(node, scope, target.reason)
-            property_node = node.child_by_field_name("property")
-            safe = any(c.type == ".?" for c in node.children)
-            result = ops.member(target, text(property_node, src) if property_node else "", text(node, src))
-            if safe and isinstance(result, Unknown) and not isinstance(target, Unknown):
-                return Lit(None)  # `.?`: a missing property is null
-            return result
+            return self._member(node, scope)
         if kind == "subscript_expression":
             target = self.ev(node.child_by_field_name("object"), scope)
             index_key = self.ev(node.child_by_field_name("index"), scope)
@@ -483,19 +425,7 @@ class Evaluator:
                 text(node, src),
             )
         if kind == "unary_expression":
-            operator = node.child_by_field_name("operator")
-            argument = self.ev(node.child_by_field_name("argument"), scope)
-            op = text(operator, src) if operator else ""
-            if op == "!":
-                truth = ops.truth(argument)
-                if truth is None:
-                    return (
-                        argument if isinstance(argument, Unknown) else self.unknown(node, scope, "not static")
-                    )
-                return ops.derived(not truth, argument)
-            if op == "-" and isinstance(argument, Lit) and isinstance(argument.value, int):
-                return Lit(-argument.value)
-            return self.unknown(node, scope, "unsupported operator")
+            return self._unary(node, scope)
         if kind == "binary_expression":
             return self._binary(node, scope)
         if kind == "call_expression":
@@ -503,6 +433,88 @@ class Evaluator:
         if kind == "for_statement":
             return self._for_array(node, scope)
         return self.unknown(node, scope, f"unsupported expression ({kind})")
+
+    def _object(self, node: Node, scope: Scope) -> Value:
+        """An object literal; ``...x`` merges x's properties in."""
+        src = scope.file.source
+        items: dict[str, Value] = {}
+        for prop in node.named_children:
+            if prop.type != "object_property":
+                continue
+            parts = _children(prop)
+            if len(parts) < 2 or parts[-1].type == "resource_declaration":
+                continue
+            if prop.start_byte in scope.file.spreads:  # `...x`: x's properties, merged in
+                spread = self.ev(parts[-1], scope)
+                if isinstance(spread, Obj):
+                    items.update(spread.items)
+                elif not (isinstance(spread, Lit) and spread.value is None):
+                    return (
+                        spread if isinstance(spread, Unknown) else self.unknown(prop, scope, "not an object")
+                    )
+                continue
+            key_node = parts[0]
+            key = text(key_node, src) if key_node.type == "identifier" else _string_literal(key_node, src)
+            if key is not None:
+                items[key] = self.ev(parts[-1], scope)
+        return Obj(items, src.byte_span(node.start_byte, node.end_byte))
+
+    def _array(self, node: Node, scope: Scope) -> Value:
+        """An array literal; ``...x`` puts x's items in place."""
+        src = scope.file.source
+        elements: list[Value] = []
+        for child in _children(node):
+            element = self.ev(child, scope)
+            if child.start_byte not in scope.file.spreads:
+                elements.append(element)
+            elif isinstance(element, Arr):  # `...x`: x's items, in place
+                elements.extend(element.items)
+            else:
+                return element if isinstance(element, Unknown) else self.unknown(child, scope, "not an array")
+        return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
+
+    def _member(self, node: Node, scope: Scope) -> Value:
+        """``a.b``, ``a.?b`` and ``ns.x`` of an ``import * as ns``."""
+        src = scope.file.source
+        object_node = node.child_by_field_name("object")
+        property_node = node.child_by_field_name("property")
+        if (
+            object_node is not None
+            and property_node is not None
+            and object_node.type == "identifier"
+            and scope.file.imports.get(text(object_node, src), ("", ""))[1] is None
+            and text(object_node, src) not in scope.locals
+        ):  # `ns.x` of `import * as ns from '…'`
+            return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
+        target = self.ev(object_node, scope)
+        if (
+            isinstance(target, Unknown)
+            and object_node is not None
+            and target.expression == text(object_node, src)
+        ):
+            # `resourceGroup().location`: name the whole expression, not just its unknown start
+            return self.unknown(node, scope, target.reason)
+        property_node = node.child_by_field_name("property")
+        safe = any(c.type == ".?" for c in node.children)
+        result = ops.member(target, text(property_node, src) if property_node else "", text(node, src))
+        if safe and isinstance(result, Unknown) and not isinstance(target, Unknown):
+            return Lit(None)  # `.?`: a missing property is null
+        return result
+
+    def _unary(self, node: Node, scope: Scope) -> Value:
+        """``!x`` and ``-n``."""
+        src = scope.file.source
+        operator = node.child_by_field_name("operator")
+        argument = self.ev(node.child_by_field_name("argument"), scope)
+        op = text(operator, src) if operator else ""
+        if op == "!":
+            truth = ops.truth(argument)
+            if truth is None:
+                return argument if isinstance(argument, Unknown) else self.unknown(node, scope, "not static")
+            return ops.derived(not truth, argument)
+        if op == "-" and isinstance(argument, Lit) and isinstance(argument.value, int):
+            return Lit(-argument.value)
+        return self.unknown(node, scope, "unsupported operator")
 
     def _apply_postfix(self, value: Value, chain: list[Node], scope: Scope) -> Value:
         """``value.a[0].?b``: the member and index steps of ``chain`` (innermost first) applied in order."""
