@@ -1,6 +1,6 @@
 """What the infrastructure-code scanner finds: values with their source locations, pins, warnings, findings.
 
-Pure data. The adapters (``bicep``, ``terraform``, ``arm_templates``) turn templates into ``Pin``s whose fields are
+Pure data. The language packages (``bicep/``, ``terraform/``, ``arm/``) turn templates into ``Pin``s whose fields are
 statically evaluated values (``Lit``, ``Obj``, ``Arr``, ``Resource``) or ``Unknown`` (naming the expression that
 cannot be known before deployment); ``evaluate`` turns pins into ``Finding``s. A literal keeps the ``Span`` of the
 exact source text holding it, so ``fix`` can rewrite that text and nothing else.

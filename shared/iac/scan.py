@@ -85,7 +85,7 @@ def scan(paths: list[Path], roots: list[Path] | None = None) -> ScanResult:
 
 
 def _scan(paths: list[Path]) -> ScanResult:
-    from shared.iac.arm_templates import scan_arm
+    from shared.iac.arm import scan_arm
     from shared.iac.bicep import scan_bicep
     from shared.iac.terraform import scan_terraform
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.iac.arm_templates import scan_arm
+from shared.iac.arm import scan_arm
 from shared.iac.pins import Pin, scalar_text
 from shared.iac.values import disabled_reason
 
