@@ -111,7 +111,7 @@ class ArmScanner:
             elif kind == NESTED and depth < MAX_DEPTH:
                 self._nested(resource, scope, context, depth)
 
-    def _instances(self, resource: Obj, scope: Scope) -> list[tuple[Scope, str]]:
+    def instances(self, resource: Obj, scope: Scope) -> list[tuple[Scope, str]]:
         condition = arm_get(resource, "condition")
         label = ""
         if condition is not None:
@@ -141,7 +141,7 @@ class ArmScanner:
         self, resource: Obj, parent: Obj | None, accounts: list[Obj], scope: Scope, context: tuple[str, ...]
     ) -> None:
         line = _line(resource)
-        for inner, label in self._instances(resource, scope):
+        for inner, label in self.instances(resource, scope):
             body = self.evaluator.value(resource, inner)
             name = arm_get(body, "name") or Unknown("name", None, "absent")
             account: Value = Unknown("name", None, "no parent account")
@@ -189,7 +189,7 @@ class ArmScanner:
         inner = isinstance(options, Lit) and str(options.value).casefold() == "inner"
         name = arm_get(resource, "name")
         label = f"nested deployment {name.value if isinstance(name, Lit) else '?'}"
-        for outer, instance in self._instances(resource, scope):  # its condition and copy loop
+        for outer, instance in self.instances(resource, scope):  # its condition and copy loop
             step = (*context, "; ".join(x for x in (label, instance) if x))
             if not inner:  # outer scope: the nested template's expressions read the parent's parameters
                 self._template(template, Scope(template, outer.file, outer.bound), step, depth + 1)

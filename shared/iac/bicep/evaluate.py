@@ -1,5 +1,4 @@
-"""Bicep expressions evaluated statically: the names one instance of a file sees (``Scope``) and the ``Evaluator``
-(literals, operators, functions, lambdas, loops, imports, ``load*`` functions). A value that needs deployment-time
+"""Bicep expressions evaluated statically: the ``Evaluator`` (literals, operators, functions, lambdas, loops, imports, ``load*`` functions). A value that needs deployment-time
 data becomes ``Unknown`` naming the expression.
 """
 
@@ -24,8 +23,9 @@ from shared.iac.bicep.load import (
     string_literal,
     string_piece,
 )
+from shared.iac.bicep.scope import Scope
 from shared.iac.jsonsrc import JsonDocument, yaml_value
-from shared.iac.pins import Arr, Lit, Obj, Resource, Span, Unknown, Value
+from shared.iac.pins import Arr, Lit, Obj, Resource, Unknown, Value
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import parse, text
 
@@ -34,69 +34,6 @@ if TYPE_CHECKING:
 
 MAX_CALL_DEPTH = 16  # user-defined functions calling each other
 LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
-
-
-class Scope:
-    """Names visible while evaluating one instance of a file: bound parameters, vars, resources, loop items."""
-
-    def __init__(self, evaluator: Evaluator, file: BicepFile, bound: dict[str, Value], where: str) -> None:
-        self.evaluator = evaluator
-        self.file = file
-        self.bound = bound
-        self.where = where  # for notes: "main.bicep", "module openAi (core/ai/cognitiveservices.bicep)"
-        self.locals: dict[str, Value] = {}
-        self._cache: dict[str, Value] = {}
-        self._busy: set[str] = set()
-        self.root: Scope = self
-
-    def child(self, names: dict[str, Value]) -> Scope:
-        scope = Scope(self.evaluator, self.file, self.bound, self.where)
-        scope.locals = {**self.locals, **names}
-        scope.root = self.root
-        return scope
-
-    def lookup(self, name: str, node: Node) -> Value:
-        if name in self.locals:
-            return self.locals[name]
-        root = self.root
-        if name in root._cache:
-            return root._cache[name]
-        if name in root._busy:
-            return Unknown(name, self._span(node), "refers to itself")
-        root._busy.add(name)
-        try:
-            value = confine.bounded(self._resolve(name, node), name)  # confinement: a value's size limit
-        finally:
-            root._busy.discard(name)
-        root._cache[name] = value
-        return value
-
-    def _resolve(self, name: str, node: Node) -> Value:
-        file = self.file
-        if name in file.params:
-            if name in self.bound:
-                return self.bound[name]
-            default = file.params[name]
-            if default is None and name in file.nullable:
-                return Lit(None)
-            if default is None:
-                return Unknown(name, self._span(node), f"parameter without a value in {file.path.name}")
-            return self.evaluator.ev(default, self.root)
-        if name in file.vars:
-            return self.evaluator.ev(file.vars[name], self.root)
-        if name in file.resources:
-            return self.evaluator.resource(file.resources[name], self.root)
-        if any(m.symbol == name for m in file.modules):
-            return Unknown(name, self._span(node), "a module's outputs are known only after deployment")
-        if name in file.imports:
-            return self.evaluator.imported(file, name, node, self)
-        lost = next((x for x in file.lost if x.name == name), None)
-        if lost is not None:
-            return Unknown(name, self._span(node), f"syntax error at {file.path.name}:{lost.line}")
-        return Unknown(name, self._span(node), "not declared")
-
-    def _span(self, node: Node) -> Span:
-        return self.file.source.byte_span(node.start_byte, node.end_byte)
 
 
 class Evaluator:

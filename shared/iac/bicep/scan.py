@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.bicep.evaluate import Evaluator, Scope
+from shared.iac.bicep.evaluate import Evaluator
 from shared.iac.bicep.load import (
     ACCOUNTS,
     DEPLOYMENTS,
@@ -20,6 +20,7 @@ from shared.iac.bicep.load import (
     object_of,
     parse_bicepparam,
 )
+from shared.iac.bicep.scope import Scope
 from shared.iac.bicep.syntax import Lost
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
@@ -269,7 +270,7 @@ class BicepScanner:
         arm = ArmScanner()
         arm_scope = ArmScope(template, path, dict(scope.bound))
         try:
-            instances = arm._instances(resource, arm_scope)
+            instances = arm.instances(resource, arm_scope)
             bodies = [arm.evaluator.value(resource, inner) for inner, _ in instances]
         except EVALUATION_ERRORS:
             return None
