@@ -2,11 +2,13 @@
 
 An entry says everything about its status: the SARIF rule (name, level, description; ``ok`` is no SARIF result),
 where ``--fail-on`` lists it and which findings trip it, and the checks that give a pin this status, each returning
-the finding's detail or None. ``evaluate.judge`` walks the registry; the table, JSON, SARIF and the command line
-read it. The checks of all rules are mutually exclusive (one status per pin); drift, judged against the live
-deployment rather than the catalog, is laid over a catalog status by ``evaluate``.
+the finding's detail or None. ``evaluate.judge`` walks the registry in order and the first check that applies
+gives the status (today's checks exclude one another, so order matters only for a rule that refines a later one);
+the table, JSON, SARIF and the command line read it too. Drift, judged against the live deployment rather than
+the catalog, is laid over a catalog status by ``evaluate``.
 
-Adding a rule is one ``Rule`` entry here and a ``Status`` member (plus a check if it needs new logic).
+Adding a rule is a ``Status`` member and one ``Rule`` entry here, plus its check if it needs new logic
+(docs/architecture.md, "An IaC rule").
 """
 
 from __future__ import annotations
