@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shared.iac.pins import Finding, ScanWarning
+from shared.iac.pins import Finding, ScanWarning, WarningKind
 from shared.iac.rules import Status
 
 # the reason is everything after the marker on that line (a block comment's closing */ set aside)
@@ -79,7 +79,7 @@ def suppress(findings: Sequence[Finding], line_text: LineText) -> tuple[list[Fin
                         where,
                         "modelwatch:ignore without a reason: the finding is not suppressed "
                         "(write `modelwatch:ignore <why it is acceptable>`)",
-                        rule="suppression-without-reason",
+                        rule=WarningKind.SUPPRESSION_WITHOUT_REASON,
                     )
         result.append(replace(finding, suppressed=found.reason) if found else finding)
     return result, list(problems.values())

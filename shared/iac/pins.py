@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -208,14 +209,23 @@ TOO_LARGE = "too large to evaluate"
 NOT_REGULAR = "not a regular file"
 
 
-def _warning_rule(message: str) -> str:
+class WarningKind(StrEnum):
+    """The warnings that are findings in their own right (their SARIF rules: ``rules.WARNING_RULES``)."""
+
+    OUTSIDE_ROOT = "outside-root"
+    NOT_REGULAR = "not-regular"
+    TOO_LARGE = "too-large"
+    SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
+
+
+def _warning_kind(message: str) -> WarningKind | None:
     if OUTSIDE_ROOT in message:
-        return "outside-root"
+        return WarningKind.OUTSIDE_ROOT
     if NOT_REGULAR in message:
-        return "not-regular"
+        return WarningKind.NOT_REGULAR
     if TOO_LARGE in message or "RecursionError" in message:
-        return "too-large"
-    return ""
+        return WarningKind.TOO_LARGE
+    return None
 
 
 @dataclass(frozen=True)
@@ -226,11 +236,11 @@ class ScanWarning:
     file: Path
     line: int | None
     message: str
-    rule: str = ""
+    rule: WarningKind | None = None
 
     def __post_init__(self) -> None:
-        if not self.rule:
-            object.__setattr__(self, "rule", _warning_rule(self.message))
+        if self.rule is None:
+            object.__setattr__(self, "rule", _warning_kind(self.message))
 
 
 # What a surprising shape in a parse tree can raise; a scan turns it into a warning on that file and goes on.

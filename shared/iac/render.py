@@ -206,7 +206,7 @@ def _rule(rule_id: str, name: str, level: str, text: str, tags: list[str]) -> di
 
 def _warning_fingerprint(w: ScanWarning, root: Path) -> str:
     """A refusal's fingerprint: its rule, file and message (the line left out, as for pins)."""
-    text = "\0".join((w.rule, relative(w.file, root), w.message))
+    text = "\0".join((w.rule or "", relative(w.file, root), w.message))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + ":1"
 
 

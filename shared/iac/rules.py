@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.domain.catalog import ModelVersion
-from shared.iac.pins import Finding, Pin, unknown_reason
+from shared.iac.pins import Finding, Pin, WarningKind, unknown_reason
 
 
 class Status(StrEnum):
@@ -230,36 +230,36 @@ class WarningRule:
     """A kind of refusal: SARIF results, and ``--fail-on unknown`` counts them (what they stand for was not
     scanned). Which warning is which: ``ScanWarning.rule`` (shared/iac/pins.py)."""
 
-    rule_id: str
+    rule_id: WarningKind
     sarif_name: str
     level: str
     description: str
 
 
-WARNING_RULES: dict[str, WarningRule] = {
+WARNING_RULES: dict[WarningKind, WarningRule] = {
     rule.rule_id: rule
     for rule in (
         WarningRule(
-            "outside-root",
+            WarningKind.OUTSIDE_ROOT,
             "ReferenceOutsideRoot",
             "error",
             "A file, module or load function leads outside the scanned folder: refused, not read "
             "(a symbolic link, ../ or an absolute path).",
         ),
         WarningRule(
-            "not-regular",
+            WarningKind.NOT_REGULAR,
             "NotARegularFile",
             "warning",
             "A device, FIFO or socket where a template was expected: not read.",
         ),
         WarningRule(
-            "too-large",
+            WarningKind.TOO_LARGE,
             "TooLargeToEvaluate",
             "warning",
             "A file, value or expression beyond the scanner's limits (size, nesting): not evaluated.",
         ),
         WarningRule(
-            "suppression-without-reason",
+            WarningKind.SUPPRESSION_WITHOUT_REASON,
             "SuppressionWithoutReason",
             "warning",
             "A modelwatch:ignore comment gives no reason: the finding is not suppressed.",
