@@ -106,11 +106,19 @@ def unknown_reason(value: Value | None, what: str) -> str:
     return f"{what} is not a string"
 
 
+class Language(StrEnum):
+    """The template language a pin was found in (JSON's ``kind``)."""
+
+    BICEP = "bicep"
+    TERRAFORM = "terraform"
+    ARM = "arm"
+
+
 @dataclass(frozen=True)
 class Pin:
     """One model deployment declared in infrastructure code. A field is None when the template omits it."""
 
-    kind: str  # "bicep", "terraform" or "arm"
+    kind: Language
     file: Path  # where the deployment resource is declared
     line: int
     name: Value
@@ -145,7 +153,7 @@ Read = Callable[..., "Value | None"]  # (value, *path): the value at a property 
 
 
 def body_pin(
-    kind: str,
+    kind: Language,
     file: Path,
     line: int,
     body: Value | None,
@@ -177,7 +185,7 @@ def body_pin(
     )
 
 
-def unread_pin(kind: str, file: Path, line: int, unknown: Unknown, context: tuple[str, ...]) -> Pin:
+def unread_pin(kind: Language, file: Path, line: int, unknown: Unknown, context: tuple[str, ...]) -> Pin:
     """The pin of a module whose code is not here (a registry module): every value it sets is ``unknown``."""
     return Pin(
         kind=kind,

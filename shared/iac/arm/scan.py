@@ -10,7 +10,18 @@ from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.arm.evaluate import Evaluator, Scope, arm_get
 from shared.iac.jsonsrc import JsonDocument
-from shared.iac.pins import EVALUATION_ERRORS, Arr, Lit, Obj, Pin, ScanWarning, Unknown, Value, body_pin
+from shared.iac.pins import (
+    EVALUATION_ERRORS,
+    Arr,
+    Language,
+    Lit,
+    Obj,
+    Pin,
+    ScanWarning,
+    Unknown,
+    Value,
+    body_pin,
+)
 from shared.iac.source import SourceError, SourceText
 
 DEPLOYMENTS = "microsoft.cognitiveservices/accounts/deployments"
@@ -162,7 +173,7 @@ class ArmScanner:
                 account = location = name
             self.pins.append(
                 body_pin(
-                    "arm",
+                    Language.ARM,
                     scope.file,
                     line,
                     body,

@@ -26,6 +26,7 @@ from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
     EVALUATION_ERRORS,
     Arr,
+    Language,
     Lit,
     Obj,
     Pin,
@@ -234,7 +235,7 @@ class BicepScanner:
                 location = self._account_location(account_name, inner) or location
             self.pins.append(
                 body_pin(
-                    "bicep",
+                    Language.BICEP,
                     src.path,
                     line,
                     body,
@@ -300,7 +301,7 @@ class BicepScanner:
                 name, account = Lit(short, None, name.notes, name.env), Lit(account_name)
             self.pins.append(
                 body_pin(
-                    "bicep",
+                    Language.BICEP,
                     scope.file.path,
                     lost.line,
                     body,
@@ -383,7 +384,7 @@ class BicepScanner:
                 f"{module.path}: its code is not here (scan the module's source)",
             )
             context_here = tuple(c for c in (*context, f"module {module.symbol}", label) if c)
-            self.pins.append(unread_pin("bicep", src.path, line, unknown, context_here))
+            self.pins.append(unread_pin(Language.BICEP, src.path, line, unknown, context_here))
 
     def _avm(
         self,
@@ -416,7 +417,7 @@ class BicepScanner:
             for item, where in items:
                 self.pins.append(
                     body_pin(
-                        "bicep",
+                        Language.BICEP,
                         src.path,
                         line,
                         item,

@@ -14,6 +14,7 @@ from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
     EVALUATION_ERRORS,
     Arr,
+    Language,
     Lit,
     Obj,
     Pin,
@@ -332,7 +333,9 @@ class TerraformScanner:
                 continue
             why = f"registry module {address}: its code is not here (run terraform init, or scan the module)"
             unknown = Unknown(f'module "{name}" {given[0]}', tree_span(call.body, call.source), why)
-            self.pins.append(unread_pin("terraform", call.source.path, call.line, unknown, (*context, step)))
+            self.pins.append(
+                unread_pin(Language.TERRAFORM, call.source.path, call.line, unknown, (*context, step))
+            )
 
     def _documented(
         self, inputs: RegistryInputs, arguments: dict[str, Value], call: Block, context: tuple[str, ...]
@@ -353,7 +356,7 @@ class TerraformScanner:
         for where, entry in entries:
             self.pins.append(
                 Pin(
-                    kind="terraform",
+                    kind=Language.TERRAFORM,
                     file=call.source.path,
                     line=call.line,
                     name=hcl_get(entry, "name") or Unknown("name", None, "absent"),
@@ -378,7 +381,7 @@ class TerraformScanner:
             sku = hcl_get(body, "sku", "name") or hcl_get(body, "scale", "type")
             self.pins.append(
                 Pin(
-                    kind="terraform",
+                    kind=Language.TERRAFORM,
                     file=block.source.path,
                     line=block.line,
                     name=hcl_get(body, "name") or Unknown("name", None, "absent"),
@@ -407,7 +410,7 @@ class TerraformScanner:
             payload = hcl_get(body, "body")
             self.pins.append(
                 body_pin(
-                    "terraform",
+                    Language.TERRAFORM,
                     block.source.path,
                     block.line,
                     payload,
