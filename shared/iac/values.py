@@ -7,8 +7,10 @@ could not be known) rather than guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
+from shared.iac import confine
 from shared.iac.confine import MAX_VALUE_CHARS
 from shared.iac.pins import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
 
@@ -44,6 +46,39 @@ def azd_substitute(value: Value, where: str) -> Value:
         span = Span(value.span.path, value.span.line, start, start + len(default))
     note = f"default of ${{{name}=…}} in {where}; environment variable {name} may override it"
     return Lit(default, span, (*value.notes, note), env=name)
+
+
+class Memo:
+    """Values computed once each, by name, as every evaluator binds parameters and variables: a name asked for
+    while it is being computed refers to itself (``Unknown``), and each value is bounded (``confine.bounded``)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Value] = {}
+        self.busy: set[str] = set()
+
+    def get(
+        self,
+        key: str,
+        compute: Callable[[], Value],
+        expression: str,
+        *,
+        span: Callable[[], Span] | None = None,
+        keep: bool = True,
+    ) -> Value:
+        """The value of ``key``, computed by ``compute`` the first time. ``span``: where a self-reference is
+        reported; ``keep=False``: not remembered (a value inside a copy loop may depend on the index)."""
+        if key in self.values:
+            return self.values[key]
+        if key in self.busy:
+            return Unknown(expression, span() if span is not None else None, "refers to itself")
+        self.busy.add(key)
+        try:
+            value = confine.bounded(compute(), expression)  # confinement: a value's size limit
+        finally:
+            self.busy.discard(key)
+        if keep:
+            self.values[key] = value
+        return value
 
 
 def lookup(value: Value | None, *path: str, blocks: bool = False, loose: bool = False) -> Value | None:

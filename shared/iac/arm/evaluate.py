@@ -1,5 +1,5 @@
-"""ARM template expressions evaluated statically: ``parameters()``, ``variables()``, ``copyIndex()``, and the functions
-that need no deployment-time data.
+"""ARM template expressions evaluated statically: ``parameters()``, ``variables()``, ``copyIndex()``, and the
+functions that need no deployment-time data.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.arm.expression import Access, Const, Expr, ExpressionError, is_expression, parse_expression
 from shared.iac.pins import Arr, Lit, Obj, Unknown, Value
+from shared.iac.values import Memo
 
 # ---- evaluation ----
 
@@ -22,13 +22,11 @@ class Scope:
     file: Path
     bound: dict[str, Value]
     loops: dict[str, int] = field(default_factory=dict)  # copy name -> index; "" is the resource's own loop
-    _cache: dict[str, Value] = field(default_factory=dict)
-    _busy: set[str] = field(default_factory=set)
+    memo: Memo = field(default_factory=Memo)  # shared with the scopes of its copy loops
 
     def with_loop(self, name: str, index: int) -> Scope:
         scope = Scope(self.template, self.file, self.bound, {**self.loops, name.casefold(): index, "": index})
-        scope._cache = self._cache
-        scope._busy = self._busy
+        scope.memo = self.memo
         return scope
 
 
@@ -191,18 +189,8 @@ class Evaluator:
         return self._cached(f"v:{name}", lambda: self.value(declared, scope), scope, source)
 
     def _cached(self, key: str, compute: Callable[[], Value], scope: Scope, source: str) -> Value:
-        if key in scope._cache:
-            return scope._cache[key]
-        if key in scope._busy:
-            return Unknown(source, None, "refers to itself")
-        scope._busy.add(key)
-        try:
-            result = confine.bounded(compute(), source)  # confinement: a value's size limit
-        finally:
-            scope._busy.discard(key)
-        if not scope.loops:  # a value computed inside a copy loop may depend on copyIndex()
-            scope._cache[key] = result
-        return result
+        # a value computed inside a copy loop may depend on copyIndex(): not kept
+        return scope.memo.get(key, compute, source, keep=not scope.loops)
 
 
 def arm_get(value: Value | None, *path: str) -> Value | None:

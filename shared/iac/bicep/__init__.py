@@ -9,7 +9,8 @@ a version literal in the caller's array is reported where it is), and the Azure 
 An expression that needs deployment-time data (``resourceGroup().location``, ``uniqueString(…)``, a module output)
 becomes ``Unknown`` naming it.
 
-One module a step: load.py (parse), syntax.py (today's syntax the grammar does not know), evaluate.py (values), scan.py (pins).
+One module a step: load.py (parse; syntax.py rewrites today's syntax the grammar does not know), scope.py and
+evaluate.py (values), scan.py (pins).
 """
 
 from __future__ import annotations

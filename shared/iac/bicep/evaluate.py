@@ -1,5 +1,5 @@
-"""Bicep expressions evaluated statically: the ``Evaluator`` (literals, operators, functions, lambdas, loops, imports, ``load*`` functions). A value that needs deployment-time
-data becomes ``Unknown`` naming the expression.
+"""Bicep expressions evaluated statically by the ``Evaluator``: literals, operators, functions, lambdas, loops,
+imports, ``load*`` functions. A value that needs deployment-time data becomes ``Unknown`` naming the expression.
 """
 
 from __future__ import annotations

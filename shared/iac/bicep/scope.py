@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.iac import confine
 from shared.iac.bicep.load import BicepFile
 from shared.iac.pins import Lit, Span, Unknown, Value
+from shared.iac.values import Memo
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -24,8 +24,7 @@ class Scope:
         self.bound = bound
         self.where = where  # for notes: "main.bicep", "module openAi (core/ai/cognitiveservices.bicep)"
         self.locals: dict[str, Value] = {}
-        self._cache: dict[str, Value] = {}
-        self._busy: set[str] = set()
+        self.memo = Memo()  # the root's: parameters, variables and resources are evaluated once per instance
         self.root: Scope = self
 
     def child(self, names: dict[str, Value]) -> Scope:
@@ -37,18 +36,9 @@ class Scope:
     def lookup(self, name: str, node: Node) -> Value:
         if name in self.locals:
             return self.locals[name]
-        root = self.root
-        if name in root._cache:
-            return root._cache[name]
-        if name in root._busy:
-            return Unknown(name, self._span(node), "refers to itself")
-        root._busy.add(name)
-        try:
-            value = confine.bounded(self._resolve(name, node), name)  # confinement: a value's size limit
-        finally:
-            root._busy.discard(name)
-        root._cache[name] = value
-        return value
+        return self.root.memo.get(
+            name, lambda: self._resolve(name, node), name, span=lambda: self._span(node)
+        )
 
     def _resolve(self, name: str, node: Node) -> Value:
         file = self.file

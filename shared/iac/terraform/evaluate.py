@@ -25,11 +25,11 @@ from shared.iac.terraform.load import (
     tree_text,
     tree_tokens,
 )
+from shared.iac.values import Memo
 
 if TYPE_CHECKING:
     from lark import Token, Tree
 
-if TYPE_CHECKING:
     from shared.iac.terraform.scan import TerraformScanner
 
 _HCL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
@@ -42,8 +42,7 @@ class Scope:
         self.bound = bound
         self.locals: dict[str, Value] = {}
         self.root: Scope = self
-        self._cache: dict[str, Value] = {}
-        self._busy: set[str] = set()
+        self.memo = Memo()  # the root's
 
     def child(self, names: dict[str, Value]) -> Scope:
         scope = Scope(self.evaluator, self.module, self.bound)
@@ -52,18 +51,7 @@ class Scope:
         return scope
 
     def cached(self, key: str, compute: Callable[[], Value], expression: str) -> Value:
-        root = self.root
-        if key in root._cache:
-            return root._cache[key]
-        if key in root._busy:
-            return Unknown(expression, None, "refers to itself")
-        root._busy.add(key)
-        try:
-            value = confine.bounded(compute(), expression)  # confinement: a value's size limit
-        finally:
-            root._busy.discard(key)
-        root._cache[key] = value
-        return value
+        return self.root.memo.get(key, compute, expression)
 
 
 class Evaluator:
