@@ -490,7 +490,7 @@ class Evaluator:
         if refused is not None:  # confinement: a file outside the scanned root is a finding, not read
             span = tree_span(argument, source)
             if self.scanner is not None:
-                self.scanner._warn(source.path, span.line if span else None, refused)
+                self.scanner.warn(source.path, span.line if span else None, refused)
             return self._unknown(argument, source, refused)
         try:
             loaded = SourceText.read(path)

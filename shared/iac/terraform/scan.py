@@ -57,7 +57,7 @@ class TerraformScanner:
         self.evaluator = Evaluator(self)
         self._modules: dict[Path, Module] = {}
 
-    def _warn(self, path: Path, line: int | None, message: str) -> None:
+    def warn(self, path: Path, line: int | None, message: str) -> None:
         warning = ScanWarning(path, line, message)
         if warning not in self.warnings:
             self.warnings.append(warning)
@@ -65,7 +65,7 @@ class TerraformScanner:
     def module(self, directory: Path) -> Module:
         key = directory.resolve()
         if key not in self._modules:
-            self._modules[key] = load_module(key, self._warn)
+            self._modules[key] = load_module(key, self.warn)
             self.files_read.update(p.resolve() for p in key.glob("*.tf"))
         return self._modules[key]
 
@@ -85,7 +85,7 @@ class TerraformScanner:
                 for bound, where in self._tfvars_sets(module):
                     self._evaluate(module, bound, (where,) if where else (), 0)
             except EVALUATION_ERRORS as exc:
-                self._warn(
+                self.warn(
                     directory,
                     None,
                     f"could not evaluate it ({type(exc).__name__}: {exc}); please report this",
@@ -116,10 +116,10 @@ class TerraformScanner:
             source = SourceText.read(path)
             tree = parse_hcl(source)
         except SourceError as exc:
-            self._warn(path, None, str(exc))
+            self.warn(path, None, str(exc))
             return {}
         except HclError as exc:
-            self._warn(path, exc.line, f"{exc}; its values are not used")
+            self.warn(path, exc.line, f"{exc}; its values are not used")
             return {}
         self.files_read.add(path.resolve())
         bodies = subtrees(tree)
@@ -257,15 +257,13 @@ class TerraformScanner:
                 written = target.as_posix()
             refused = confine.refusal(f'module "{call.labels[0]}" source "{written}"', target)
             if refused is not None:  # confinement: a module outside the scanned root is a finding, not read
-                self._warn(call.source.path, call.line, refused)
+                self.warn(call.source.path, call.line, refused)
                 continue
             if not target.is_dir():
-                self._warn(call.source.path, call.line, f"module {call.labels[0]}: {target.name} not found")
+                self.warn(call.source.path, call.line, f"module {call.labels[0]}: {target.name} not found")
                 continue
             if depth >= MAX_DEPTH:
-                self._warn(
-                    call.source.path, call.line, f"module {call.labels[0]}: nested too deep (a cycle?)"
-                )
+                self.warn(call.source.path, call.line, f"module {call.labels[0]}: nested too deep (a cycle?)")
                 continue
             called = self.module(target)
             for inner, label in self._instances(call, scope):
@@ -324,7 +322,7 @@ class TerraformScanner:
                 continue
             given = [k for k, v in arguments.items() if ops.looks_like_deployments(k, v)]
             if not given:
-                self._warn(
+                self.warn(
                     call.source.path,
                     call.line,
                     f'module "{name}": registry module {address} not read (its code is not here; it is given '
