@@ -77,10 +77,10 @@ class Evaluator:
         obj = decl.body
         if obj is not None and obj.type == "for_statement":
             return Unknown(decl.symbol, None, "a resource collection (loop)")
-        body = self.ev(object_of(obj), scope) if object_of(obj) is not None else Obj({})
+        body = self.value(object_of(obj), scope) if object_of(obj) is not None else Obj({})
         return Resource(decl.type, body if isinstance(body, Obj) else Obj({}), None)
 
-    def ev(self, node: Node | None, scope: Scope) -> Value:
+    def value(self, node: Node | None, scope: Scope) -> Value:
         if node is None:
             return Unknown("", None, "missing")
         kind = node.type
@@ -88,7 +88,7 @@ class Evaluator:
         if self._postfix:
             chain = self._postfix.pop((node.start_byte, node.end_byte, kind), None)
             if chain is not None:  # an operand the grammar left its `.x` / `[i]` off: put them back
-                return self._apply_postfix(self.ev(node, scope), chain, scope)
+                return self._apply_postfix(self.value(node, scope), chain, scope)
         if kind in ("member_expression", "subscript_expression"):
             misbound = _misbound(node)
             if misbound is not None:
@@ -96,7 +96,7 @@ class Evaluator:
                 where = (operand.start_byte, operand.end_byte, operand.type)
                 self._postfix[where] = chain
                 try:
-                    return self.ev(operator_node, scope)
+                    return self.value(operator_node, scope)
                 finally:
                     self._postfix.pop(where, None)
         if kind == "string":
@@ -119,18 +119,18 @@ class Evaluator:
             return scope.lookup(text(node, src), node)
         if kind == "parenthesized_expression":
             inner = child_nodes(node)
-            return self.ev(inner[0], scope) if inner else self.unknown(node, scope, "empty")
+            return self.value(inner[0], scope) if inner else self.unknown(node, scope, "empty")
         if kind == "member_expression":
             return self._member(node, scope)
         if kind == "subscript_expression":
-            target = self.ev(node.child_by_field_name("object"), scope)
-            index_key = self.ev(node.child_by_field_name("index"), scope)
+            target = self.value(node.child_by_field_name("object"), scope)
+            index_key = self.value(node.child_by_field_name("index"), scope)
             return ops.index(target, index_key, text(node, src))
         if kind == "ternary_expression":
             return ops.condition(
-                self.ev(node.child_by_field_name("condition"), scope),
-                self.ev(node.child_by_field_name("consequence"), scope),
-                self.ev(node.child_by_field_name("alternative"), scope),
+                self.value(node.child_by_field_name("condition"), scope),
+                self.value(node.child_by_field_name("consequence"), scope),
+                self.value(node.child_by_field_name("alternative"), scope),
                 text(node, src),
             )
         if kind == "unary_expression":
@@ -154,7 +154,7 @@ class Evaluator:
             if len(parts) < 2 or parts[-1].type == "resource_declaration":
                 continue
             if prop.start_byte in scope.file.spreads:  # `...x`: x's properties, merged in
-                spread = self.ev(parts[-1], scope)
+                spread = self.value(parts[-1], scope)
                 if isinstance(spread, Obj):
                     items.update(spread.items)
                 elif not (isinstance(spread, Lit) and spread.value is None):
@@ -165,7 +165,7 @@ class Evaluator:
             key_node = parts[0]
             key = text(key_node, src) if key_node.type == "identifier" else string_literal(key_node, src)
             if key is not None:
-                items[key] = self.ev(parts[-1], scope)
+                items[key] = self.value(parts[-1], scope)
         return Obj(items, src.byte_span(node.start_byte, node.end_byte))
 
     def _array(self, node: Node, scope: Scope) -> Value:
@@ -173,7 +173,7 @@ class Evaluator:
         src = scope.file.source
         elements: list[Value] = []
         for child in child_nodes(node):
-            element = self.ev(child, scope)
+            element = self.value(child, scope)
             if child.start_byte not in scope.file.spreads:
                 elements.append(element)
             elif isinstance(element, Arr):  # `...x`: x's items, in place
@@ -195,7 +195,7 @@ class Evaluator:
             and text(object_node, src) not in scope.locals
         ):  # `ns.x` of `import * as ns from '…'`
             return self.imported_member(scope, text(object_node, src), text(property_node, src), node)
-        target = self.ev(object_node, scope)
+        target = self.value(object_node, scope)
         if (
             isinstance(target, Unknown)
             and object_node is not None
@@ -214,7 +214,7 @@ class Evaluator:
         """``!x`` and ``-n``."""
         src = scope.file.source
         operator = node.child_by_field_name("operator")
-        argument = self.ev(node.child_by_field_name("argument"), scope)
+        argument = self.value(node.child_by_field_name("argument"), scope)
         op = text(operator, src) if operator else ""
         if op == "!":
             truth = ops.truth(argument)
@@ -236,7 +236,9 @@ class Evaluator:
                 prop = step.child_by_field_name("property")
                 result = ops.member(value, text(prop, src) if prop else "", text(step, src))
             else:
-                result = ops.index(value, self.ev(step.child_by_field_name("index"), scope), text(step, src))
+                result = ops.index(
+                    value, self.value(step.child_by_field_name("index"), scope), text(step, src)
+                )
             value = (
                 Lit(None)
                 if safe and isinstance(result, Unknown) and not isinstance(value, Unknown)
@@ -257,7 +259,7 @@ class Evaluator:
         for c in parts:
             if c.type == "interpolation":
                 inner = child_nodes(c)
-                pieces.append(self.ev(inner[0], scope) if inner else self.unknown(c, scope, "empty"))
+                pieces.append(self.value(inner[0], scope) if inner else self.unknown(c, scope, "empty"))
             else:
                 pieces.append(Lit(string_piece(c, src)))
         result = ops.concat_text(pieces, text(node, src))
@@ -269,17 +271,17 @@ class Evaluator:
         src = scope.file.source
         operator = node.child_by_field_name("operator")
         op = text(operator, src) if operator else ""
-        left = self.ev(node.child_by_field_name("left"), scope)
+        left = self.value(node.child_by_field_name("left"), scope)
         if op in ("&&", "||"):
             first = ops.truth(left)
             if first is not None and first == (op == "||"):
                 return Lit(first)
-            right = self.ev(node.child_by_field_name("right"), scope)
+            right = self.value(node.child_by_field_name("right"), scope)
             second = ops.truth(right)
             if first is None or second is None:
                 return self.unknown(node, scope, "not static")
             return Lit(second)
-        right = self.ev(node.child_by_field_name("right"), scope)
+        right = self.value(node.child_by_field_name("right"), scope)
         if op == "??":
             return ops.coalesce([left, right], text(node, src))
         if op in ("==", "!=", "=~", "!~"):
@@ -331,19 +333,19 @@ class Evaluator:
             variable = string_literal(arg_nodes[0], src) or "?"
             if len(arg_nodes) < 2:
                 return self.unknown(node, scope, f"environment variable {variable}")
-            default = self.ev(arg_nodes[1], scope)
+            default = self.value(arg_nodes[1], scope)
             if not isinstance(default, Lit):
                 return default
             why = f"default of readEnvironmentVariable('{variable}', …); {variable} may override it"
             return Lit(default.value, default.span, (*default.notes, why), env=variable)
         function = self._function(fn, scope)
         if function is not None:
-            return self._call_function(function, node, [self.ev(a, scope) for a in arg_nodes], scope)
+            return self._call_function(function, node, [self.value(a, scope) for a in arg_nodes], scope)
         if name in ("loadJsonContent", "loadYamlContent", "loadTextContent") and arg_nodes:
             return self._load(name, node, arg_nodes, scope)
         if name in LAMBDA_FUNCTIONS:
             return self._higher_order(name, node, arg_nodes, scope)
-        args = [self.ev(a, scope) for a in arg_nodes]
+        args = [self.value(a, scope) for a in arg_nodes]
         simple = ops.builtin(name.casefold(), args, expression)
         if simple is not None:
             return simple
@@ -432,7 +434,7 @@ class Evaluator:
         called = Scope(self, file, {}, file.path.name).child(dict(zip(names, args, strict=True)))
         self._depth += 1
         try:
-            return self.ev(body, called)
+            return self.value(body, called)
         finally:
             self._depth -= 1
 
@@ -502,7 +504,7 @@ class Evaluator:
         a known object."""
         expression = text(node, scope.file.source)
         lambdas = [self._lambda(a, scope) for a in arg_nodes[1:]]
-        source = self.ev(arg_nodes[0], scope)
+        source = self.value(arg_nodes[0], scope)
         if isinstance(source, Unknown):
             return source
 
@@ -510,7 +512,7 @@ class Evaluator:
             if function is None:
                 return self.unknown(node, scope, "the lambda is not understood")
             names, body = function
-            return self.ev(body, scope.child(dict(zip(names, values, strict=False))))
+            return self.value(body, scope.child(dict(zip(names, values, strict=False))))
 
         if name == "mapValues" and lambdas:
             if isinstance(source, Obj):
@@ -551,7 +553,7 @@ class Evaluator:
                     kept.append(item)
             return Arr(tuple(kept))
         if name == "reduce" and len(arg_nodes) == 3:
-            accumulator = self.ev(arg_nodes[1], scope)
+            accumulator = self.value(arg_nodes[1], scope)
             function = self._lambda(arg_nodes[2], scope)
             for i, item in enumerate(source.items):
                 accumulator = apply(function, accumulator, item, Lit(i))
@@ -579,7 +581,9 @@ class Evaluator:
         index_name = text(index_node, src) if index_node is not None else None
         iterable_node = node_after(node, "in")
         label = " ".join(text(iterable_node, src).split()) if iterable_node is not None else "?"
-        iterable = confine.bounded_loop(self.ev(iterable_node, scope), label)  # confinement: ARM's 800 copies
+        iterable = confine.bounded_loop(
+            self.value(iterable_node, scope), label
+        )  # confinement: ARM's 800 copies
         if isinstance(iterable, Arr):
             scopes = []
             for i, item in enumerate(iterable.items):
@@ -605,7 +609,7 @@ class Evaluator:
         if unknown is not None:
             return unknown
         body = node.child_by_field_name("body")
-        return Arr(tuple(self.ev(body, s) for s in scopes))
+        return Arr(tuple(self.value(body, s) for s in scopes))
 
 
 _OPERATORS = ("binary_expression", "ternary_expression", "unary_expression")

@@ -181,7 +181,7 @@ class BicepScanner:
             return [(body, scope, "")]
         if body.type == "if_statement":
             test_node = next((c for c in body.named_children if c.type == "parenthesized_expression"), None)
-            test = self.evaluator.ev(test_node, scope) if test_node is not None else Lit(True)
+            test = self.evaluator.value(test_node, scope) if test_node is not None else Lit(True)
             decided = ops.truth(test)
             inner = object_of(body)
             src = scope.file.source
@@ -213,7 +213,7 @@ class BicepScanner:
         instances = self._instances(decl.body, scope)
         compiled = self._compiled_instances(scope, decl.symbol, len(instances))
         for index, (obj_node, inner, label) in enumerate(instances):
-            body = self.evaluator.ev(obj_node, inner)
+            body = self.evaluator.value(obj_node, inner)
             if compiled is not None:
                 body = _fill_unknowns(body, compiled[index])
             parent: Value | None = ops.lookup(body, "parent")
@@ -350,7 +350,7 @@ class BicepScanner:
             return
         self.files_read.add(target.resolve())
         for obj_node, inner, label in self._instances(module.body, scope):
-            body = self.evaluator.ev(obj_node, inner)
+            body = self.evaluator.value(obj_node, inner)
             params = ops.lookup(body, "params")
             bound = dict(params.items) if isinstance(params, Obj) else {}
             step = f"module {module.symbol} ({module.path}) in {file.path.name}" + (
@@ -363,7 +363,7 @@ class BicepScanner:
         deployments, an ``unknown`` pin naming it; otherwise a warning (never silent)."""
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
-            body = self.evaluator.ev(obj_node, inner)
+            body = self.evaluator.value(obj_node, inner)
             params = ops.lookup(body, "params")
             given = (
                 [k for k, v in params.items.items() if ops.looks_like_deployments(k, v)]
@@ -398,7 +398,7 @@ class BicepScanner:
         flattened (``name``, ``model``, ``sku``, ``versionUpgradeOption``)."""
         src = scope.file.source
         for obj_node, inner, label in self._instances(module.body, scope):
-            body = self.evaluator.ev(obj_node, inner)
+            body = self.evaluator.value(obj_node, inner)
             parameter, account_parameter = parameters
             account = (
                 ops.lookup(body, "params", account_parameter) if account_parameter else None

@@ -50,9 +50,9 @@ class Scope:
                 return Lit(None)
             if default is None:
                 return Unknown(name, self._span(node), f"parameter without a value in {file.path.name}")
-            return self.evaluator.ev(default, self.root)
+            return self.evaluator.value(default, self.root)
         if name in file.vars:
-            return self.evaluator.ev(file.vars[name], self.root)
+            return self.evaluator.value(file.vars[name], self.root)
         if name in file.resources:
             return self.evaluator.resource(file.resources[name], self.root)
         if any(m.symbol == name for m in file.modules):

@@ -58,12 +58,12 @@ class Evaluator:
     def __init__(self, scanner: TerraformScanner | None = None) -> None:
         self.scanner = scanner
 
-    def ev(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def value(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
         kind = node.data
         parts = subtrees(node)
         if kind == "expr_term":
             if len(parts) == 1:
-                return self.ev(parts[0], source, scope)
+                return self.value(parts[0], source, scope)
             return self._unknown(node, source, "unsupported expression")
         if kind == "string":
             return self._string(node, source, scope)
@@ -77,7 +77,7 @@ class Evaluator:
             word = tree_name(node)
             return Lit(None if word == "null" else word == "true", tree_span(node, source))
         if kind == "tuple":
-            return Arr(tuple(self.ev(p, source, scope) for p in parts), tree_span(node, source))
+            return Arr(tuple(self.value(p, source, scope) for p in parts), tree_span(node, source))
         if kind == "object":
             items: dict[str, Value] = {}
             for elem in parts:
@@ -86,7 +86,7 @@ class Evaluator:
                 key_tree, value_tree = subtrees(elem)[0], subtrees(elem)[-1]
                 key = self._key(key_tree, source, scope)
                 if key is not None:
-                    items[key] = self.ev(value_tree, source, scope)
+                    items[key] = self.value(value_tree, source, scope)
             return Obj(items, tree_span(node, source))
         if kind == "identifier":
             return self._reference([tree_name(node)], node, source, scope)
@@ -94,11 +94,11 @@ class Evaluator:
             path = self._path(node)
             if path is not None:
                 return self._reference(path, node, source, scope)
-            target = self.ev(parts[0], source, scope)
+            target = self.value(parts[0], source, scope)
             attr = tree_name(subtrees(parts[1])[0]) if len(parts) > 1 and subtrees(parts[1]) else ""
             return self._member(target, attr, tree_text(node, source))
         if kind == "index_expr_term":
-            target = self.ev(parts[0], source, scope)
+            target = self.value(parts[0], source, scope)
             index_tree = parts[1] if len(parts) > 1 else None
             if index_tree is None:
                 return self._unknown(node, source, "empty index")
@@ -106,21 +106,21 @@ class Evaluator:
                 token = next(t for t in tree_tokens(index_tree) if t.type == "INT_LITERAL")
                 index_key: Value = Lit(int(str(token)))
             else:
-                index_key = self.ev(subtrees(index_tree)[0], source, scope)
+                index_key = self.value(subtrees(index_tree)[0], source, scope)
             return ops.index(target, index_key, tree_text(node, source))
         if kind == "conditional":
             test, then, otherwise = parts[0], parts[1], parts[2]
             return ops.condition(
-                self.ev(test, source, scope),
-                self.ev(then, source, scope),
-                self.ev(otherwise, source, scope),
+                self.value(test, source, scope),
+                self.value(then, source, scope),
+                self.value(otherwise, source, scope),
                 tree_text(node, source),
             )
         if kind == "binary_op":
             return self._binary(node, source, scope)
         if kind == "unary_op":
             op = next(tree_tokens(node))
-            value = self.ev(parts[0], source, scope)
+            value = self.value(parts[0], source, scope)
             if str(op) == "!":
                 truth = ops.truth(value)
                 return (
@@ -151,7 +151,7 @@ class Evaluator:
             node = subtrees(node)[0]
         if node.data in ("identifier", "keyword"):
             return tree_name(node)
-        value = self.ev(node, source, scope)
+        value = self.value(node, source, scope)
         return str(value.value) if isinstance(value, Lit) and value.value is not None else None
 
     def _string(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
@@ -171,7 +171,7 @@ class Evaluator:
             inner = subtrees(piece)
             if inner and inner[0].data == "interpolation":
                 expressions = subtrees(inner[0])
-                values.append(self.ev(expressions[0], source, scope) if expressions else Lit(""))
+                values.append(self.value(expressions[0], source, scope) if expressions else Lit(""))
             elif inner:
                 return self._unknown(node, source, "template directive")
             else:
@@ -221,7 +221,7 @@ class Evaluator:
                     expression, tree_span(node, source), module.undeclared(f"local.{name} is not declared")
                 )
             value = scope.cached(
-                f"local.{name}", lambda: self.ev(local.tree, local.source, scope.root), expression
+                f"local.{name}", lambda: self.value(local.tree, local.source, scope.root), expression
             )
         elif head == "data" and len(rest) >= 2:
             block = module.data.get((rest[0], rest[1]))
@@ -264,7 +264,7 @@ class Evaluator:
             default = module.variables[name]
             if default is None:
                 return Unknown(f"var.{name}", None, "variable without a default or tfvars value")
-            value = self.ev(default.tree, default.source, scope.root)
+            value = self.value(default.tree, default.source, scope.root)
         declared = module.types.get(name)
         return self._apply_type(value, declared.tree, declared.source, scope.root) if declared else value
 
@@ -311,7 +311,7 @@ class Evaluator:
                     opt_args = next((p for p in subtrees(optional) if p.data == "arguments"), None)
                     defaults = subtrees(opt_args) if opt_args is not None else []
                     items[key] = (
-                        ops.note(self.ev(defaults[1], source, scope), f"optional() default of {key}")
+                        ops.note(self.value(defaults[1], source, scope), f"optional() default of {key}")
                         if len(defaults) > 1
                         else Lit(None)
                     )
@@ -334,11 +334,11 @@ class Evaluator:
         if located is None:
             return Unknown(expression, None, f"module {call_name} has no output {output}")
         bound = {
-            key: self.ev(item, call.source, scope.root)
+            key: self.value(item, call.source, scope.root)
             for key, item in items.items()
             if not isinstance(item, Block) and key not in META_ARGUMENTS
         }
-        return self.ev(located.tree, located.source, Scope(self, called, bound))
+        return self.value(located.tree, located.source, Scope(self, called, bound))
 
     def _resource(self, block: Block, kind: str, scope: Scope) -> Value:
         items = dict(body_items(block.body, block.source))
@@ -365,18 +365,18 @@ class Evaluator:
                 else:
                     items[key] = value
             else:
-                items[key] = self.ev(item, source, scope)
+                items[key] = self.value(item, source, scope)
         return Obj(items, tree_span(body, source))
 
     def _binary(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
         parts = subtrees(node)
-        left = self.ev(parts[0], source, scope)
+        left = self.value(parts[0], source, scope)
         term = parts[1] if len(parts) > 1 else None
         if term is None:
             return left
         term_parts = subtrees(term)
         op = tree_name(term_parts[0]) if term_parts else ""
-        right = self.ev(term_parts[-1], source, scope)
+        right = self.value(term_parts[-1], source, scope)
         if op in ("==", "!="):
             same = ops.equals(left, right)
             return (
@@ -399,7 +399,7 @@ class Evaluator:
         expression = tree_text(node, source)
         if name == "try":
             for arg in args_trees:
-                value = self.ev(arg, source, scope)
+                value = self.value(arg, source, scope)
                 if ops.has_unknown(value) is None:
                     return value
             return self._unknown(node, source, "every try() argument is unknown")
@@ -407,7 +407,7 @@ class Evaluator:
             loaded = self._decode_file(name, args_trees[0], source, scope)
             if loaded is not None:
                 return loaded
-        args = [self.ev(a, source, scope) for a in args_trees]
+        args = [self.value(a, source, scope) for a in args_trees]
         if name == "length" and len(args) == 1:
             return ops.length(args[0], expression)
         if name in ("keys", "values") and len(args) == 1:
@@ -480,7 +480,7 @@ class Evaluator:
         inner_args = subtrees(inner) if inner is not None else []
         if len(inner_args) != 1:
             return None
-        where = self.ev(inner_args[0], source, scope)
+        where = self.value(inner_args[0], source, scope)
         if not isinstance(where, Lit) or not isinstance(where.value, str):
             return where if isinstance(where, Unknown) else self._unknown(argument, source, "path not static")
         path = Path(where.value)
@@ -513,7 +513,7 @@ class Evaluator:
             return self._unknown(node, source, "malformed for expression")
         intro_parts = subtrees(intro)
         names = [tree_name(p) for p in intro_parts if p.data == "identifier"]
-        collection = self.ev(intro_parts[-1], source, scope)
+        collection = self.value(intro_parts[-1], source, scope)
         body = [p for p in parts if p.data not in ("for_intro", "for_cond")]
         condition = next((p for p in parts if p.data == "for_cond"), None)
         if isinstance(collection, Unknown):
@@ -531,18 +531,18 @@ class Evaluator:
             binding = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
             inner = scope.child(binding)
             if condition is not None:
-                test = ops.truth(self.ev(subtrees(condition)[-1], source, inner))
+                test = ops.truth(self.value(subtrees(condition)[-1], source, inner))
                 if test is None:
                     return self._unknown(node, source, "the for condition is not static")
                 if not test:
                     continue
             if node.data == "for_object_expr":
-                k = self.ev(body[0], source, inner)
+                k = self.value(body[0], source, inner)
                 if not isinstance(k, Lit) or k.value is None:
                     return k if isinstance(k, Unknown) else self._unknown(node, source, "key not static")
-                results_obj[str(k.value)] = self.ev(body[1], source, inner)
+                results_obj[str(k.value)] = self.value(body[1], source, inner)
             else:
-                results_arr.append(self.ev(body[0], source, inner))
+                results_arr.append(self.value(body[0], source, inner))
         return Obj(results_obj) if node.data == "for_object_expr" else Arr(tuple(results_arr))
 
 

@@ -128,7 +128,7 @@ class TerraformScanner:
         for key, item in body_items(bodies[0], source) if bodies else ():
             if not isinstance(item, Block):
                 values[key] = ops.note(
-                    self.evaluator.ev(item, source, scope), f"variable {key} from {path.name}"
+                    self.evaluator.value(item, source, scope), f"variable {key} from {path.name}"
                 )
         return values
 
@@ -138,7 +138,7 @@ class TerraformScanner:
         if source_tree is None or isinstance(source_tree, Block):
             return None
         scope = Scope(self.evaluator, Module(call.source.path.parent), {})
-        value = self.evaluator.ev(source_tree, call.source, scope)
+        value = self.evaluator.value(source_tree, call.source, scope)
         text = value.value if isinstance(value, Lit) and isinstance(value.value, str) else ""
         if not text.startswith(("./", "../")):
             return None  # a registry or remote module: its source is not here
@@ -160,7 +160,7 @@ class TerraformScanner:
                 return [(inner, f"{label}; {why}" if label else why) for inner, label in other]
         if for_each is not None:
             label = tree_text(for_each, block.source)
-            collection = confine.bounded_loop(self.evaluator.ev(for_each, block.source, scope), label)
+            collection = confine.bounded_loop(self.evaluator.value(for_each, block.source, scope), label)
             if isinstance(collection, Obj):
                 return [
                     (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
@@ -179,7 +179,7 @@ class TerraformScanner:
             ]
         if count is not None:
             number = confine.bounded_loop(
-                self.evaluator.ev(count, block.source, scope), tree_text(count, block.source)
+                self.evaluator.value(count, block.source, scope), tree_text(count, block.source)
             )
             if (
                 isinstance(number, Lit)
@@ -212,14 +212,14 @@ class TerraformScanner:
         if len(branches) != 3:
             return None
         test_tree, then_tree, else_tree = branches
-        decided = ops.truth(self.evaluator.ev(test_tree, source, scope))
+        decided = ops.truth(self.evaluator.value(test_tree, source, scope))
         if decided is None:
             return None
-        chosen = self.evaluator.ev(then_tree if decided else else_tree, source, scope)
+        chosen = self.evaluator.value(then_tree if decided else else_tree, source, scope)
         empty = ops.is_empty(chosen) or (isinstance(chosen, Lit) and chosen.value == 0)
         if not empty:
             return None
-        other = self.evaluator.ev(else_tree if decided else then_tree, source, scope)
+        other = self.evaluator.value(else_tree if decided else then_tree, source, scope)
         if isinstance(other, Lit) and isinstance(other.value, int) and not isinstance(other.value, bool):
             return [
                 (scope.child({"count": Obj({"index": Lit(i)})}), f"count.index {i}")
@@ -268,7 +268,7 @@ class TerraformScanner:
             called = self.module(target)
             for inner, label in self._instances(call, scope):
                 bound_args = {
-                    key: self.evaluator.ev(item, call.source, inner)
+                    key: self.evaluator.value(item, call.source, inner)
                     for key, item in body_items(call.body, call.source)
                     if not isinstance(item, Block) and key not in META_ARGUMENTS
                 }
@@ -303,7 +303,7 @@ class TerraformScanner:
         source_tree = items.get("source")
         if source_tree is None or isinstance(source_tree, Block):
             return
-        source_value = self.evaluator.ev(
+        source_value = self.evaluator.value(
             source_tree, call.source, Scope(self.evaluator, Module(call.source.path.parent), {})
         )
         address = scalar_text(source_value) or tree_text(source_tree, call.source)
@@ -312,7 +312,7 @@ class TerraformScanner:
         name = call.labels[0] if call.labels else "?"
         for inner, label in self._instances(call, scope):
             arguments = {
-                key: self.evaluator.ev(item, call.source, inner)
+                key: self.evaluator.value(item, call.source, inner)
                 for key, item in body_items(call.body, call.source)
                 if not isinstance(item, Block) and key not in META_ARGUMENTS
             }
@@ -399,7 +399,7 @@ class TerraformScanner:
         type_tree = items.get("type")
         if type_tree is None or isinstance(type_tree, Block):
             return
-        kind = self.evaluator.ev(type_tree, block.source, scope)
+        kind = self.evaluator.value(type_tree, block.source, scope)
         if not (isinstance(kind, Lit) and str(kind.value).casefold().split("@")[0] == DEPLOYMENTS_TYPE):
             return
         for inner, where in self._instances(block, scope):
