@@ -16,23 +16,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from shared.cli_version import VERSION
-from shared.iac.model import DRIFT, NOT_OFFERED, RETIRED, RETIRING, UNKNOWN
+from shared.iac.rules import FAIL_ON, Status
 
 if TYPE_CHECKING:
     from shared.iac.service import ScanReport
 
-FAIL_ON = (RETIRED, RETIRING, DRIFT, NOT_OFFERED, UNKNOWN)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _fail_on(values: list[str] | None) -> list[str]:
+def _fail_on(values: list[str] | None) -> list[Status]:
     from shared.cli import UsageError
 
     kinds = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     wrong = [k for k in kinds if k not in FAIL_ON]
     if wrong:
         raise UsageError(f"--fail-on {', '.join(wrong)}: choose from {', '.join(FAIL_ON)}")
-    return list(dict.fromkeys(kinds))
+    return list(dict.fromkeys(Status(k) for k in kinds))
 
 
 def _roots(args: argparse.Namespace) -> tuple[list[Path], Path]:
@@ -116,7 +115,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     from shared.iac.evaluate import matches
 
     kinds = _fail_on(args.fail_on)
-    if args.within is not None and RETIRING not in kinds:
+    if args.within is not None and Status.RETIRING not in kinds:
         raise UsageError("--within DAYS applies to --fail-on retiring")
     roots, root = _roots(args)
     report = _report(args, roots, root)
@@ -178,7 +177,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     disabled = args.include_disabled
     failing = [f for f in gated if any(matches(f, k, args.within, include_disabled=disabled) for k in kinds)]
     # a refused reference or a file too large stands for pins that were not read: unknown, for the gate
-    refusals = [w for w in report.warnings if w.rule] if UNKNOWN in kinds else []
+    refusals = [w for w in report.warnings if w.rule] if Status.UNKNOWN in kinds else []
     if failing or refusals:
         within = f" within {args.within} days" if args.within is not None else ""
         extra = f" (and {len(refusals)} refused or unevaluated file(s))" if refusals else ""

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.iac.model import NOT_REGULAR, OUTSIDE_ROOT, TOO_LARGE, Arr, Lit, Obj, Resource, Unknown, Value
+from shared.iac.pins import NOT_REGULAR, OUTSIDE_ROOT, TOO_LARGE, Arr, Lit, Obj, Resource, Unknown, Value
 
 if TYPE_CHECKING:
     from tree_sitter import Tree

@@ -28,13 +28,7 @@ from shared.domain.catalog import ModelVersion, VersionKey, default_versions
 from shared.domain.deployments import Deployment, UpgradeOption
 from shared.domain.policy import is_newer
 from shared.domain.timeutil import days_until
-from shared.iac.model import (
-    DRIFT,
-    NOT_OFFERED,
-    OK,
-    RETIRED,
-    RETIRING,
-    UNKNOWN,
+from shared.iac.pins import (
     Finding,
     Lit,
     Pin,
@@ -43,6 +37,7 @@ from shared.iac.model import (
     scalar_text,
     unknown_reason,
 )
+from shared.iac.rules import Facts, Status, trips, verdict
 from shared.iac.values import disabled_reason
 
 DEFAULT_SKU = "Standard"  # ARM's default when a deployment names no SKU
@@ -160,25 +155,11 @@ def judge(
     inventory: Sequence[Deployment] | None,
     now: datetime,
 ) -> Finding:
-    """One pin's finding as of ``now``."""
+    """One pin's finding as of ``now``: the rule whose check applies (shared/iac/rules.py), drift laid over it."""
     region = scalar_text(pin.location)
-    fmt = scalar_text(pin.model_format) or "OpenAI"
-    model = scalar_text(pin.model_name)
-    version = scalar_text(pin.model_version)
-    sku = scalar_text(pin.sku) or DEFAULT_SKU
-    pin_option = scalar_text(pin.upgrade_option)
     view = catalogs.view(region)
-    notes: list[str] = []
-    disabled = disabled_reason(pin.context)
-    if disabled is not None:
-        notes.append(f"{disabled}; --fail-on counts it only with --include-disabled")
-    if view.note:
-        notes.append(view.note)
-    if view.note and region is None and pin.location is not None:
-        notes.append(unknown_reason(pin.location, "the region"))
-    for value in (pin.model_name, pin.model_version):
-        if isinstance(value, Lit):
-            notes.extend(n for n in value.notes if "may override" in n or "may replace" in n)
+    facts = _facts(pin, catalogs, view, now)
+    notes = _notes(pin, view, region)
     where = pin.model_version.span if isinstance(pin.model_version, Lit | Unknown) else None
     file, line = (where.path, where.line) if where is not None else (pin.file, pin.line)
 
@@ -190,10 +171,10 @@ def judge(
             region=region,
             account=scalar_text(pin.account),
             name=scalar_text(pin.name),
-            model=model,
-            version=version,
-            sku=sku,
-            upgrade_option=pin_option,
+            model=facts.model,
+            version=facts.version,
+            sku=facts.sku,
+            upgrade_option=scalar_text(pin.upgrade_option),
             notes=tuple(notes),
             **fields,
         )
@@ -201,90 +182,107 @@ def judge(
     live, live_note = _live(pin, inventory, region)
     if live_note:
         notes.append(live_note)
-
     live_fields = {"live_version": live.model_version, "live_model": live.model_name} if live else {}
-    if pin.sku is not None and scalar_text(pin.sku) is None and model is not None and version is not None:
-        # dates differ by deployment type: a guessed SKU could call a retired deployment fine
-        detail = unknown_reason(pin.sku, "the SKU") + f": {model} {version} cannot be judged without it"
-        return make(status=UNKNOWN, catalog_status=UNKNOWN, detail=detail, **live_fields)
-    if model is None or (pin.model_version is not None and version is None):
-        what, value = (
-            ("the model name", pin.model_name) if model is None else ("the version", pin.model_version)
-        )
-        return make(status=UNKNOWN, catalog_status=UNKNOWN, detail=unknown_reason(value, what), **live_fields)
-    if version is None:
-        detail = "no version pinned: Azure deploys the model's default version when it creates the deployment"
-        return make(status=OK, catalog_status=OK, detail=detail, **live_fields)
-
-    current = view.get(fmt, model, version)
-    date: datetime | None = None
-    days: int | None = None
-    if current is None:
-        elsewhere = catalogs.offered_in(fmt, model, version)
-        if view.region_known:
-            status = NOT_OFFERED
-            detail = f"{model} {version} is not offered in {region}" + (
-                f" (offered in {', '.join(elsewhere)})" if elsewhere else ""
-            )
-        else:
-            status = UNKNOWN
-            detail = f"{model} {version} is in no known region's catalog ({catalogs.source})"
-    else:
-        date = current.retirement_for_sku(sku)
-        days = days_until(date, now) if date is not None else None
-        if _retired(current, sku, now):
-            status = RETIRED
-            detail = f"{model} {version} ({sku}) is retired" + (f" since {date:%Y-%m-%d}" if date else "")
-        elif date is not None:
-            status = RETIRING
-            tentative = " (tentative)" if (current.deprecation_status or "").casefold() == "tentative" else ""
-            detail = f"{model} {version} ({sku}) retires on {date:%Y-%m-%d}{tentative}, in {days} days"
-        else:
-            status = OK
-            detail = f"{model} {version} has no retirement date"
-        if (current.lifecycle_status or "").casefold() == "deprecating":
-            notes.append(
-                "Deprecating: closed to new customers, so creating this deployment anew may be refused"
-            )
-
-    final = status
-    drift_text = ""
-    if live is not None and (live.model_version != version or live.model_name.casefold() != model.casefold()):
-        final = DRIFT
-        running = f"{live.model_name} {live.model_version}"
-        if live.model_name.casefold() != model.casefold():
-            drift_text = (
-                f"the live deployment runs {running}: the next deployment would try to change its model "
-                f"back to {model}, which ARM refuses (CannotChangeDeploymentModel)"
-            )
-        elif status == RETIRED:
-            drift_text = (
-                f"the live deployment runs {running}: the next deployment would fail: {version} is retired"
-            )
-        elif status == NOT_OFFERED:
-            drift_text = (
-                f"the live deployment runs {running}: the next deployment would fail: {version} is not "
-                f"offered in {region} (DeploymentModelNotSupported)"
-            )
-        else:
-            live_current = view.get(fmt, live.model_name, live.model_version)
-            newer = is_newer(live_current, current, version) if live_current is not None else None
-            verb = "move it back to" if newer else "move it to"
-            drift_text = f"the live deployment runs {running}: the next deployment would {verb} {version}"
-
+    status, detail = verdict(facts)
+    if not facts.looked_up or facts.model is None or facts.version is None:
+        return make(status=status, catalog_status=status, detail=detail, **live_fields)
+    if facts.current is not None and (facts.current.lifecycle_status or "").casefold() == "deprecating":
+        notes.append("Deprecating: closed to new customers, so creating this deployment anew may be refused")
+    drift_text = _drift(facts, status, view, live)
     recommendation = _recommend(
+        fmt=facts.fmt,
+        model=facts.model,
+        version=facts.version,
+        sku=facts.sku,
+        current=facts.current,
+        status=status,
+        view=view,
+        live=live,
+        pin_option=scalar_text(pin.upgrade_option),
+        now=now,
+    )
+    return make(
+        status=Status.DRIFT if drift_text else status,
+        catalog_status=status,
+        retirement_date=facts.date,
+        days_left=facts.days,
+        recommended=recommendation,
+        detail="; ".join(p for p in [detail, drift_text, *_advice(facts, recommendation, live)] if p),
+        **live_fields,
+    )
+
+
+def _facts(pin: Pin, catalogs: CatalogIndex, view: CatalogView, now: datetime) -> Facts:
+    fmt = scalar_text(pin.model_format) or "OpenAI"
+    model, version = scalar_text(pin.model_name), scalar_text(pin.model_version)
+    sku = scalar_text(pin.sku) or DEFAULT_SKU
+    sku_known = pin.sku is None or scalar_text(pin.sku) is not None
+    looked_up = model is not None and version is not None and sku_known
+    current = view.get(fmt, model, version) if looked_up and model and version else None
+    missing = looked_up and current is None and model is not None and version is not None
+    date = current.retirement_for_sku(sku) if current is not None else None
+    return Facts(
+        pin=pin,
         fmt=fmt,
         model=model,
         version=version,
         sku=sku,
+        sku_known=sku_known,
+        region=scalar_text(pin.location),
         current=current,
-        status=status,
-        view=view,
-        live=live,
-        pin_option=pin_option,
-        now=now,
+        region_known=view.region_known,
+        elsewhere=tuple(catalogs.offered_in(fmt, model, version)) if missing and model and version else (),
+        source=catalogs.source,
+        date=date,
+        days=days_until(date, now) if date is not None else None,
+        retired=current is not None and _retired(current, sku, now),
     )
-    parts = [detail, drift_text]
+
+
+def _notes(pin: Pin, view: CatalogView, region: str | None) -> list[str]:
+    """What a reader should know about how the pin was judged (before the live deployment is looked at)."""
+    notes: list[str] = []
+    disabled = disabled_reason(pin.context)
+    if disabled is not None:
+        notes.append(f"{disabled}; --fail-on counts it only with --include-disabled")
+    if view.note:
+        notes.append(view.note)
+    if view.note and region is None and pin.location is not None:
+        notes.append(unknown_reason(pin.location, "the region"))
+    for value in (pin.model_name, pin.model_version):
+        if isinstance(value, Lit):
+            notes.extend(n for n in value.notes if "may override" in n or "may replace" in n)
+    return notes
+
+
+def _drift(facts: Facts, status: Status, view: CatalogView, live: Deployment | None) -> str:
+    """What the next deployment does to a live deployment that runs another model or version ("" when none)."""
+    model, version = facts.model or "", facts.version or ""
+    if live is None or (live.model_version == version and live.model_name.casefold() == model.casefold()):
+        return ""
+    running = f"{live.model_name} {live.model_version}"
+    if live.model_name.casefold() != model.casefold():
+        return (
+            f"the live deployment runs {running}: the next deployment would try to change its model "
+            f"back to {model}, which ARM refuses (CannotChangeDeploymentModel)"
+        )
+    if status == Status.RETIRED:
+        return f"the live deployment runs {running}: the next deployment would fail: {version} is retired"
+    if status == Status.NOT_OFFERED:
+        return (
+            f"the live deployment runs {running}: the next deployment would fail: {version} is not "
+            f"offered in {facts.region} (DeploymentModelNotSupported)"
+        )
+    live_current = view.get(facts.fmt, live.model_name, live.model_version)
+    newer = is_newer(live_current, facts.current, version) if live_current is not None else None
+    verb = "move it back to" if newer else "move it to"
+    return f"the live deployment runs {running}: the next deployment would {verb} {version}"
+
+
+def _advice(facts: Facts, recommendation: Recommendation | None, live: Deployment | None) -> list[str]:
+    """The detail's last parts: what to move to, and what moving means."""
+    model, version = facts.model or "", facts.version
+    parts: list[str] = []
     if recommendation is not None and recommendation.reason.startswith("keep: "):
         parts.append("nothing to move to: " + recommendation.reason.removeprefix("keep: "))
     if recommendation is not None and (recommendation.model, recommendation.version) != (model, version):
@@ -302,15 +300,7 @@ def judge(
                 "a new model name means a new deployment: ARM refuses to change the model of an existing "
                 "one (CannotChangeDeploymentModel), so rename the deployment or recreate it"
             )
-    return make(
-        status=final,
-        catalog_status=status,
-        retirement_date=date,
-        days_left=days,
-        recommended=recommendation,
-        detail="; ".join(p for p in parts if p),
-        **live_fields,
-    )
+    return parts
 
 
 def _recommend(
@@ -320,7 +310,7 @@ def _recommend(
     version: str,
     sku: str,
     current: ModelVersion | None,
-    status: str,
+    status: Status,
     view: CatalogView,
     live: Deployment | None,
     pin_option: str | None,
@@ -334,7 +324,7 @@ def _recommend(
         if (
             running is not None
             and not _retired(running, sku, now)
-            and (newer or status in (RETIRED, NOT_OFFERED))
+            and (newer or status in (Status.RETIRED, Status.NOT_OFFERED))
         ):
             return Recommendation(
                 model,
@@ -361,7 +351,7 @@ def _recommend(
                 "the live deployment already runs the catalog's replacement, another model: pin what runs"
                 + suffix,
             )
-    if status not in (RETIRED, RETIRING, NOT_OFFERED):
+    if status not in (Status.RETIRED, Status.RETIRING, Status.NOT_OFFERED):
         return Recommendation(model, version, option, "keep" + suffix)
     candidates: list[tuple[str, str, str]] = []
     replacement = current.replacement if current is not None else None
@@ -416,17 +406,11 @@ def evaluate(
     return sorted(findings, key=lambda f: (str(f.file), f.line, f.name or "", f.model or ""))
 
 
-def matches(finding: Finding, kind: str, within_days: int | None, *, include_disabled: bool = False) -> bool:
+def matches(
+    finding: Finding, kind: Status, within_days: int | None, *, include_disabled: bool = False
+) -> bool:
     """Whether a finding trips ``--fail-on kind`` (``retiring`` includes retired: it is past its date). A
     deployment that is not deployed by default counts only with ``include_disabled``."""
     if not include_disabled and disabled_reason(finding.pin.context) is not None:
         return False
-    if kind == DRIFT:
-        return finding.status == DRIFT
-    if kind == RETIRING:
-        if finding.catalog_status == RETIRED:
-            return True
-        if finding.catalog_status != RETIRING:
-            return False
-        return within_days is None or (finding.days_left is not None and finding.days_left <= within_days)
-    return finding.catalog_status == kind
+    return trips(finding, kind, within_days)

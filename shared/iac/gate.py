@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shared.iac.model import OK, Finding, ScanWarning
+from shared.iac.pins import Finding, ScanWarning, WarningKind
+from shared.iac.rules import Status
 
 # the reason is everything after the marker on that line (a block comment's closing */ set aside)
 _IGNORE = re.compile(r"(?:#|//)\s*modelwatch:ignore\b(?P<reason>.*)$")
@@ -78,7 +79,7 @@ def suppress(findings: Sequence[Finding], line_text: LineText) -> tuple[list[Fin
                         where,
                         "modelwatch:ignore without a reason: the finding is not suppressed "
                         "(write `modelwatch:ignore <why it is acceptable>`)",
-                        rule="suppression-without-reason",
+                        rule=WarningKind.SUPPRESSION_WITHOUT_REASON,
                     )
         result.append(replace(finding, suppressed=found.reason) if found else finding)
     return result, list(problems.values())
@@ -135,7 +136,7 @@ def baseline_document(findings: Sequence[Finding], prints: Sequence[str], root: 
             "version": f.version,
         }
         for f, fp in zip(findings, prints, strict=True)
-        if f.status != OK and f.suppressed is None
+        if f.status != Status.OK and f.suppressed is None
     ]
     return {"format": BASELINE_FORMAT, "findings": entries}
 

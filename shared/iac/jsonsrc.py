@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Unknown, Value
+from shared.iac.pins import TOO_LARGE, Arr, Lit, Obj, Unknown, Value
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import first_error, parse
 

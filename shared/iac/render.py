@@ -14,18 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.iac.gate import FINGERPRINT_KEY, fingerprints, inside, relative
-from shared.iac.model import (
-    DRIFT,
-    NOT_OFFERED,
-    OK,
-    RETIRED,
-    RETIRING,
-    STATUSES,
-    UNKNOWN,
-    WARNING_RULES,
-    Finding,
-    ScanWarning,
-)
+from shared.iac.pins import Finding, ScanWarning
+from shared.iac.rules import RULES as REGISTRY
+from shared.iac.rules import STATUSES, WARNING_RULES, Rule, Status
 
 SRCROOT = "%SRCROOT%"
 # CRLF as a unit; C0 but tab, DEL, C1; and the bidirectional controls (Trojan Source, CVE-2021-42574)
@@ -54,37 +45,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
 
 # one SARIF rule per status; ok findings are not results
-RULES: dict[str, tuple[str, str, str]] = {
-    RETIRED: (
-        "ModelVersionRetired",
-        "error",
-        "The pinned model version is retired for this deployment type: "
-        "calls fail (HTTP 410) and the next deployment of the template fails.",
-    ),
-    NOT_OFFERED: (
-        "ModelVersionNotOffered",
-        "error",
-        "The pinned model version is not offered in the target "
-        "region: deploying the template fails (DeploymentModelNotSupported).",
-    ),
-    DRIFT: (
-        "DeploymentDrifted",
-        "warning",
-        "The live deployment runs another version than the template pins: "
-        "the next deployment moves it back, or fails.",
-    ),
-    RETIRING: (
-        "ModelVersionRetiring",
-        "warning",
-        "The pinned model version has a retirement date for this deployment type.",
-    ),
-    UNKNOWN: (
-        "ModelPinUnresolved",
-        "note",
-        "The pinned model or version cannot be known from the code alone "
-        "(a deployment-time value): it was not checked.",
-    ),
-}
+RULES: dict[Status, Rule] = {rule.status: rule for rule in REGISTRY if rule.sarif_name}
 
 
 def _date(finding: Finding) -> str:
@@ -245,7 +206,7 @@ def _rule(rule_id: str, name: str, level: str, text: str, tags: list[str]) -> di
 
 def _warning_fingerprint(w: ScanWarning, root: Path) -> str:
     """A refusal's fingerprint: its rule, file and message (the line left out, as for pins)."""
-    text = "\0".join((w.rule, relative(w.file, root), w.message))
+    text = "\0".join((w.rule or "", relative(w.file, root), w.message))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + ":1"
 
 
@@ -269,18 +230,18 @@ def to_sarif(
     what GitHub tells analyses apart by (``automationDetails.id``); several scans of one repository need
     different ones."""
     rules = [
-        _rule(status, name, level, text, ["azure-openai", "model-lifecycle"])
-        for status, (name, level, text) in RULES.items()
-    ] + [_rule(rule, name, level, text, ["security"]) for rule, (name, level, text) in WARNING_RULES.items()]
+        _rule(r.status, r.sarif_name, r.level, r.description, ["azure-openai", "model-lifecycle"])
+        for r in RULES.values()
+    ] + [_rule(w.rule_id, w.sarif_name, w.level, w.description, ["security"]) for w in WARNING_RULES.values()]
     rule_ids = [r["id"] for r in rules]
     prints = [f.fingerprint for f in findings]
     if not all(prints):  # findings judged without the service (which reads the lines): paths and names only
         prints = fingerprints(findings, root, lambda _path, _line: None)
     results: list[dict[str, Any]] = []
     for f, fingerprint in zip(findings, prints, strict=True):
-        if f.status == OK:
+        if f.status == Status.OK:
             continue
-        _, level, _ = RULES[f.status]
+        level = RULES[f.status].level
         result: dict[str, Any] = {
             "ruleId": f.status,
             "ruleIndex": rule_ids.index(f.status),
@@ -310,7 +271,7 @@ def to_sarif(
     notifications = []
     for w in warnings:
         if w.rule in WARNING_RULES:
-            _, level, _ = WARNING_RULES[w.rule]
+            level = WARNING_RULES[w.rule].level
             results.append(
                 {
                     "ruleId": w.rule,

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from shared.iac import confine
-from shared.iac.model import OUTSIDE_ROOT, TOO_LARGE, Pin, ScanResult, ScanWarning
+from shared.iac.pins import OUTSIDE_ROOT, TOO_LARGE, Pin, ScanResult, ScanWarning
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def scan(paths: list[Path], roots: list[Path] | None = None) -> ScanResult:
 
 
 def _scan(paths: list[Path]) -> ScanResult:
-    from shared.iac.arm_templates import scan_arm
+    from shared.iac.arm import scan_arm
     from shared.iac.bicep import scan_bicep
     from shared.iac.terraform import scan_terraform
 

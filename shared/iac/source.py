@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.iac import confine
-from shared.iac.model import Span
+from shared.iac.pins import Span
 
 BOM = "\ufeff"
 

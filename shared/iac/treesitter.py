@@ -6,7 +6,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from shared.iac import confine
-from shared.iac.model import TOO_LARGE
+from shared.iac.pins import TOO_LARGE
 from shared.iac.source import SourceError, SourceText
 
 if TYPE_CHECKING:

@@ -7,10 +7,12 @@ could not be known) rather than guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
+from shared.iac import confine
 from shared.iac.confine import MAX_VALUE_CHARS
-from shared.iac.model import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
+from shared.iac.pins import TOO_LARGE, Arr, Lit, Obj, Resource, Span, Unknown, Value
 
 # azd substitutes ${NAME} and ${NAME=default} into main.parameters.json from the environment (an unset NAME
 # without a default becomes the empty string). https://learn.microsoft.com/azure/developer/azure-developer-cli/
@@ -44,6 +46,65 @@ def azd_substitute(value: Value, where: str) -> Value:
         span = Span(value.span.path, value.span.line, start, start + len(default))
     note = f"default of ${{{name}=…}} in {where}; environment variable {name} may override it"
     return Lit(default, span, (*value.notes, note), env=name)
+
+
+class Memo:
+    """Values computed once each, by name, as every evaluator binds parameters and variables: a name asked for
+    while it is being computed refers to itself (``Unknown``), and each value is bounded (``confine.bounded``)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Value] = {}
+        self.busy: set[str] = set()
+
+    def get(
+        self,
+        key: str,
+        compute: Callable[[], Value],
+        expression: str,
+        *,
+        span: Callable[[], Span] | None = None,
+        keep: bool = True,
+    ) -> Value:
+        """The value of ``key``, computed by ``compute`` the first time. ``span``: where a self-reference is
+        reported; ``keep=False``: not remembered (a value inside a copy loop may depend on the index)."""
+        if key in self.values:
+            return self.values[key]
+        if key in self.busy:
+            return Unknown(expression, span() if span is not None else None, "refers to itself")
+        self.busy.add(key)
+        try:
+            value = confine.bounded(compute(), expression)  # confinement: a value's size limit
+        finally:
+            self.busy.discard(key)
+        if keep:
+            self.values[key] = value
+        return value
+
+
+def lookup(value: Value | None, *path: str, blocks: bool = False, loose: bool = False) -> Value | None:
+    """The value at ``path`` of object properties (a resource stands for its body), as every language reads it:
+    None when a property is absent or null, Unknown when a step is unknown or not an object. ``blocks``: a list
+    on the way stands for its first item (Terraform's ``sku { name = … }`` blocks). ``loose``: a step that is not
+    an object, or unknown, gives None, and a null is returned as it is (ARM templates)."""
+    current = value
+    for step in path:
+        if isinstance(current, Resource):
+            current = current.body
+        if loose:
+            if not isinstance(current, Obj):
+                return None
+            current = current.get(step)
+            continue
+        if current is None or isinstance(current, Unknown):
+            return current
+        if blocks and isinstance(current, Arr) and current.items:
+            current = current.items[0]
+        if not isinstance(current, Obj):
+            return Unknown(step, None, "not an object")
+        current = current.get(step)
+        if isinstance(current, Lit) and current.value is None:
+            return None
+    return current
 
 
 def note(value: Value, text: str) -> Value:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.iac.arm_templates import ExpressionError, parse_expression, scan_arm
-from shared.iac.model import Lit, scalar_text
+from shared.iac.arm import scan_arm
+from shared.iac.arm.expression import ExpressionError, parse_expression
+from shared.iac.pins import Lit, scalar_text
 from tests.iac_fixtures import DATA
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.iac.arm_templates import scan_arm
-from shared.iac.model import Pin, scalar_text
+from shared.iac.arm import scan_arm
+from shared.iac.pins import Pin, scalar_text
 from shared.iac.values import disabled_reason
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"

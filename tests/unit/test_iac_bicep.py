@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.iac.bicep import scan_bicep
-from shared.iac.model import Lit, Pin, Unknown, scalar_text
+from shared.iac.pins import Lit, Pin, Unknown, scalar_text
 from shared.iac.values import disabled_reason
 from tests.iac_fixtures import DATA
 

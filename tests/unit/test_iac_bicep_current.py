@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from shared.iac.bicep import scan_bicep
-from shared.iac.bicep_syntax import rewrite
-from shared.iac.model import Lit, Pin, ScanWarning, Unknown, scalar_text
+from shared.iac.bicep.syntax import rewrite
+from shared.iac.pins import Lit, Pin, ScanWarning, Unknown, scalar_text
 from shared.iac.values import disabled_reason
 
 DEPLOYMENT = "Microsoft.CognitiveServices/accounts/deployments@2024-10-01"

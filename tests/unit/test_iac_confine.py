@@ -10,7 +10,7 @@ import pytest
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.model import Arr, Lit, Pin, ScanWarning, Unknown
+from shared.iac.pins import Arr, Lit, Pin, ScanWarning, Unknown
 from shared.iac.render import printable
 from shared.iac.scan import scan
 from shared.iac.source import SourceError, SourceText
@@ -107,7 +107,7 @@ def test_a_tree_nested_too_deep_is_refused_before_evaluation() -> None:
 def test_an_adapter_that_recurses_too_deep_loses_only_the_file_at_fault(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shared.iac.arm_templates as arm
+    from shared.iac import arm
 
     for name in ("bad.json", "good.json"):
         (tmp_path / name).write_text("{}", encoding="utf-8")

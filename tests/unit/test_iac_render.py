@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.iac.model import WARNING_RULES
 from shared.iac.render import RULES, table, to_json, to_sarif
+from shared.iac.rules import WARNING_RULES
 from shared.iac.service import scan_and_judge
 from tests.iac_fixtures import AS_OF, DATA, catalog_index
 

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from shared.iac import confine
-from shared.iac.model import ScanWarning
+from shared.iac.pins import ScanWarning
 from shared.iac.render import to_sarif
 from shared.iac.service import scan_and_judge
 from tests.iac_fixtures import AS_OF, DATA, catalog_index

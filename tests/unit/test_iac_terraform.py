@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.iac.model import Lit, Pin, Unknown, scalar_text
+from shared.iac.pins import Lit, Pin, Unknown, scalar_text
 from shared.iac.terraform import scan_terraform
 from tests.iac_fixtures import DATA
 

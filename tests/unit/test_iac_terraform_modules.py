@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.iac.model import Lit, Pin, Unknown, scalar_text
+from shared.iac.pins import Lit, Pin, Unknown, scalar_text
 from shared.iac.terraform import scan_terraform
 from shared.iac.values import disabled_reason
 

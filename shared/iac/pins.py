@@ -1,6 +1,6 @@
 """What the infrastructure-code scanner finds: values with their source locations, pins, warnings, findings.
 
-Pure data. The adapters (``bicep``, ``terraform``, ``arm_templates``) turn templates into ``Pin``s whose fields are
+Pure data. The language packages (``bicep/``, ``terraform/``, ``arm/``) turn templates into ``Pin``s whose fields are
 statically evaluated values (``Lit``, ``Obj``, ``Arr``, ``Resource``) or ``Unknown`` (naming the expression that
 cannot be known before deployment); ``evaluate`` turns pins into ``Finding``s. A literal keeps the ``Span`` of the
 exact source text holding it, so ``fix`` can rewrite that text and nothing else.
@@ -8,10 +8,15 @@ exact source text holding it, so ``fix`` can rewrite that text and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.iac.rules import Status
 
 Scalar = str | int | float | bool | None
 
@@ -101,11 +106,19 @@ def unknown_reason(value: Value | None, what: str) -> str:
     return f"{what} is not a string"
 
 
+class Language(StrEnum):
+    """The template language a pin was found in (JSON's ``kind``)."""
+
+    BICEP = "bicep"
+    TERRAFORM = "terraform"
+    ARM = "arm"
+
+
 @dataclass(frozen=True)
 class Pin:
     """One model deployment declared in infrastructure code. A field is None when the template omits it."""
 
-    kind: str  # "bicep", "terraform" or "arm"
+    kind: Language
     file: Path  # where the deployment resource is declared
     line: int
     name: Value
@@ -136,6 +149,60 @@ class Pin:
         )
 
 
+Read = Callable[..., "Value | None"]  # (value, *path): the value at a property path (values.lookup)
+
+
+def body_pin(
+    kind: Language,
+    file: Path,
+    line: int,
+    body: Value | None,
+    read: Read,
+    *,
+    name: Value,
+    account: Value,
+    location: Value,
+    context: tuple[str, ...],
+    wrapped: bool = True,
+) -> Pin:
+    """A pin from a deployment's ARM body (``properties.model``, ``sku.name``, ``properties.versionUpgradeOption``):
+    what a Bicep resource, an ARM template, an azapi_resource and a compiled template declare. ``wrapped=False``:
+    the same fields without ``properties`` (an AVM module's deployments item)."""
+    props: tuple[str, ...] = ("properties",) if wrapped else ()
+    return Pin(
+        kind=kind,
+        file=file,
+        line=line,
+        name=name,
+        account=account,
+        location=location,
+        model_format=read(body, *props, "model", "format"),
+        model_name=read(body, *props, "model", "name"),
+        model_version=read(body, *props, "model", "version"),
+        sku=read(body, "sku", "name"),
+        upgrade_option=read(body, *props, "versionUpgradeOption"),
+        context=context,
+    )
+
+
+def unread_pin(kind: Language, file: Path, line: int, unknown: Unknown, context: tuple[str, ...]) -> Pin:
+    """The pin of a module whose code is not here (a registry module): every value it sets is ``unknown``."""
+    return Pin(
+        kind=kind,
+        file=file,
+        line=line,
+        name=unknown,
+        account=unknown,
+        location=unknown,
+        model_format=None,
+        model_name=unknown,
+        model_version=unknown,
+        sku=None,
+        upgrade_option=None,
+        context=context,
+    )
+
+
 def _fingerprint(value: Value | None) -> object:
     if isinstance(value, Lit):
         return ("lit", value.value, value.span, value.env)
@@ -149,56 +216,39 @@ OUTSIDE_ROOT = "outside the scanned root"
 TOO_LARGE = "too large to evaluate"
 NOT_REGULAR = "not a regular file"
 
-# Warnings that are findings in their own right (SARIF results, and `--fail-on unknown` counts them: what they
-# stand for was not scanned). Each: (SARIF rule name, level, description).
-WARNING_RULES: dict[str, tuple[str, str, str]] = {
-    "outside-root": (
-        "ReferenceOutsideRoot",
-        "error",
-        "A file, module or load function leads outside the scanned folder: refused, not read "
-        "(a symbolic link, ../ or an absolute path).",
-    ),
-    "not-regular": (
-        "NotARegularFile",
-        "warning",
-        "A device, FIFO or socket where a template was expected: not read.",
-    ),
-    "too-large": (
-        "TooLargeToEvaluate",
-        "warning",
-        "A file, value or expression beyond the scanner's limits (size, nesting): not evaluated.",
-    ),
-    "suppression-without-reason": (
-        "SuppressionWithoutReason",
-        "warning",
-        "A modelwatch:ignore comment gives no reason: the finding is not suppressed.",
-    ),
-}
+
+class WarningKind(StrEnum):
+    """The warnings that are findings in their own right (their SARIF rules: ``rules.WARNING_RULES``)."""
+
+    OUTSIDE_ROOT = "outside-root"
+    NOT_REGULAR = "not-regular"
+    TOO_LARGE = "too-large"
+    SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
 
-def _warning_rule(message: str) -> str:
+def _warning_kind(message: str) -> WarningKind | None:
     if OUTSIDE_ROOT in message:
-        return "outside-root"
+        return WarningKind.OUTSIDE_ROOT
     if NOT_REGULAR in message:
-        return "not-regular"
+        return WarningKind.NOT_REGULAR
     if TOO_LARGE in message or "RecursionError" in message:
-        return "too-large"
-    return ""
+        return WarningKind.TOO_LARGE
+    return None
 
 
 @dataclass(frozen=True)
 class ScanWarning:
     """A file (or construct) the scanner could not fully read. Never fatal: the scan goes on. ``rule``: set for
-    the warnings that are findings (WARNING_RULES); worked out from the message when not given."""
+    the warnings that are findings (``rules.WARNING_RULES``); worked out from the message when not given."""
 
     file: Path
     line: int | None
     message: str
-    rule: str = ""
+    rule: WarningKind | None = None
 
     def __post_init__(self) -> None:
-        if not self.rule:
-            object.__setattr__(self, "rule", _warning_rule(self.message))
+        if self.rule is None:
+            object.__setattr__(self, "rule", _warning_kind(self.message))
 
 
 # What a surprising shape in a parse tree can raise; a scan turns it into a warning on that file and goes on.
@@ -210,18 +260,6 @@ class ScanResult:
     pins: tuple[Pin, ...]
     warnings: tuple[ScanWarning, ...]
     files: tuple[Path, ...]  # the template files read
-
-
-# Statuses, worst first (the order tables and SARIF use).
-UNKNOWN, RETIRED, NOT_OFFERED, DRIFT, RETIRING, OK = (
-    "unknown",
-    "retired",
-    "not-offered",
-    "drift",
-    "retiring",
-    "ok",
-)
-STATUSES = (RETIRED, NOT_OFFERED, DRIFT, RETIRING, UNKNOWN, OK)
 
 
 @dataclass(frozen=True)
@@ -239,8 +277,8 @@ class Finding:
     pin: Pin
     file: Path  # where to point a reader: the version literal when known, else the resource
     line: int
-    status: str  # drift when the live deployment differs, else the catalog status
-    catalog_status: str  # ok, retiring, retired, not-offered, unknown
+    status: Status  # drift when the live deployment differs, else the catalog status
+    catalog_status: Status  # ok, retiring, retired, not-offered, unknown
     region: str | None
     account: str | None
     name: str | None
@@ -257,7 +295,3 @@ class Finding:
     notes: tuple[str, ...] = field(default=())
     suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
     fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines
-
-    @property
-    def is_drift(self) -> bool:
-        return self.status == DRIFT
