@@ -64,6 +64,9 @@ CONCURRENT = "skipped-concurrent"
 ANOMALY = "anomaly"
 NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
 
+# a catalog item's canonical text: keys sorted, no whitespace, ASCII only (a lone surrogate still encodes)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
+
 
 @dataclass(frozen=True)
 class LocationOutcome:
@@ -176,7 +179,7 @@ class CatalogWatcher:
             }
             # state work happens on this thread as each fetch lands: stores need no cross-thread care
             for future in as_completed(futures):
-                outcomes.append(self._settle(futures[future], future, now, dry_run, deadline))
+                outcomes.append(self._settle(futures.pop(future), future, now, dry_run, deadline))
         outcomes.sort(key=lambda o: locations.index(o.location))
         detected = tuple(e for o in outcomes for e in o.events)
         if dry_run:
@@ -213,7 +216,10 @@ class CatalogWatcher:
     def _digest(self, items: list[JsonValue]) -> str:
         """Of the catalog as listed (order-free) and of the rules that judge it."""
         h = hashlib.sha256(repr((self.rules, sorted(self.formats or ()))).encode())
-        for text in sorted(json.dumps(i, sort_keys=True) for i in items):
+        # one canonical encoder for every item: json.dumps(sort_keys=True) builds an encoder per call, which
+        # cost more than the encoding itself (issue #26). Sorting the texts keeps the digest order-free; JSON
+        # texts are self-delimiting, so the concatenation stays exact.
+        for text in sorted(map(_CANONICAL.encode, items)):
             h.update(text.encode())
         return h.hexdigest()[:32]
 
