@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -30,6 +30,7 @@ from shared.ports import (
     CanaryResults,
     CatalogSource,
     CatalogStateStore,
+    DeliveryQueue,
     DeploymentApi,
     DeploymentStores,
     EventPublisher,
@@ -323,6 +324,10 @@ class Services:
     canaries: Any = None
     # their stored results (the status page's "tested" line); None with CANARY_MODE=off
     results: CanaryResults | None = None
+
+    # where the Event Grid triggers hand their deliveries' work (deliver_queued does it); None: they do it
+    # themselves (a SQLite state, the CLI, a replay)
+    handoff: DeliveryQueue | None = None
 
     def run_canary(self, message: str, now: datetime) -> Any:
         """One queued canary ask (run_canary): run once, CanaryEvaluated published. None when nothing ran."""
@@ -625,6 +630,23 @@ def suites_folder(settings: Settings) -> Path:
     return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
 
 
+def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:
+    """The storage queue of the Event Grid deliveries' work, in STATE_STORE's account with its credential; None with
+    a SQLite state (no storage account: each delivery does its own work)."""
+    config = settings.state_store
+    if config is None or config.kind == StoreKind.SQLITE:
+        return None
+    from shared.adapters.storage_queue import StorageDeliveryQueue
+
+    if config.kind == StoreKind.CONNECTION_STRING:
+        return StorageDeliveryQueue.from_connection_string(
+            config.value.reveal(), settings.delivery_queue_name
+        )
+    return StorageDeliveryQueue.from_endpoint(
+        config.value.reveal(), azure_credential(), settings.delivery_queue_name
+    )
+
+
 def write_scope(settings: Settings) -> Scope:
     """What may be written to, from the settings in force: checked again at every write."""
     return Scope.of(
@@ -654,7 +676,7 @@ def function_services() -> Services:
 def _from_environment() -> Services:
     settings = load_settings(os.environ)
     require_function_app(settings)
-    return build_services(settings)
+    return replace(build_services(settings), handoff=build_delivery_queue(settings))
 
 
 def reset_function_services() -> None:

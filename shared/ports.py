@@ -14,6 +14,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.handoff import HandedOff
 from shared.domain.held import HeldAlert
 from shared.domain.ledger import Claim, LedgerEntry
 from shared.domain.refresh import RefreshPart
@@ -119,6 +120,15 @@ class RefreshQueue(Protocol):
     def enqueue(self, parts: Sequence[RefreshPart]) -> None:
         """Send one message per part. Raises TransientError or PermanentError; parts sent before a failure stay
         sent (a part refreshed twice saves the same rows: harmless)."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """Where an Event Grid trigger hands a delivery's work (one message per event and subscriber) to
+    deliver_queued, so that Event Grid has its answer within seconds whatever the work's size."""
+
+    def enqueue(self, work: HandedOff) -> None:
+        """Send one message. Raises TransientError or PermanentError (then nothing was handed off)."""
         ...
 
 

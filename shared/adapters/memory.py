@@ -14,6 +14,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.handoff import HandedOff
 from shared.domain.held import HeldAlert
 from shared.domain.ids import arm_key, subscription_prefix
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
@@ -279,6 +280,16 @@ class InMemoryCanaryQueue:
 
     def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
         self.messages.extend(a.to_json() for a in asks)
+
+
+class InMemoryDeliveryQueue:
+    """DeliveryQueue in memory: the message texts, in order, for tests and local runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def enqueue(self, work: HandedOff) -> None:
+        self.messages.append(work.to_json())
 
 
 class InMemoryRefreshQueue:
