@@ -52,6 +52,13 @@ class CatalogStateStore(Protocol):
         """
         ...
 
+    def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+        """``commit_cursor`` for each (cursor, expected etag), in as few requests as the backend allows (Table
+        Storage: one per 100): each is written only if it still has its expected etag. Returns, by location, the
+        cursor with its new etag, or None where another writer got there first (the rest are written). Locations
+        are distinct."""
+        ...
+
     def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
         """The location's snapshot (empty when none)."""
         ...

@@ -50,6 +50,15 @@ class InMemoryCatalogStateStore:
             self.writes += 1
             return stored
 
+    def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+        done: dict[str, Cursor | None] = {}
+        for cursor, expected_etag in commits:
+            try:
+                done[cursor.location] = self.commit_cursor(cursor, expected_etag=expected_etag)
+            except ConcurrencyError:
+                done[cursor.location] = None
+        return done
+
     def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
         with self._lock:
             return dict(self._records.get(location, {}))
