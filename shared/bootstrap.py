@@ -20,10 +20,7 @@ from shared.config import (
     require_function_app,
 )
 from shared.domain.diff import DiffRules
-from shared.domain.events import Consumer, consumed_by
-from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
-from shared.domain.status import StatusReport
 from shared.ports import (
     AlertBuffer,
     CanaryQueue,
@@ -39,22 +36,21 @@ from shared.ports import (
     RefreshQueue,
     SubscriptionCatalogs,
 )
-from shared.services.budget import Deadline
-from shared.services.inventory import InventoryReport, InventoryService
-from shared.services.notify import NOTIFY_EVENT_TYPES, FlushReport, NotifyService
-from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
-from shared.services.pipeline import Subscriber, TimerReport, run_timer
-from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
-from shared.services.policy import PolicyService
-from shared.services.refresh_parts import refresh_from_message
-from shared.services.rollback import RollbackService
-from shared.services.status import build_status
 from shared.services.watch import CatalogWatcher
 
+# The other use cases are imported where they are built: `check` (a catalog cycle) and `--help` then import what
+# they use only (issue #26: imports were a fifth of a steady `check`).
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from shared.adapters.notifiers import PayloadPoster
+    from shared.domain.policy import PolicyRules
+    from shared.domain.status import StatusReport
+    from shared.services.inventory import InventoryReport, InventoryService
+    from shared.services.notify import FlushReport, NotifyService
+    from shared.services.pipeline import Subscriber, TimerReport
+    from shared.services.policy import PolicyService
+    from shared.services.rollback import RollbackService
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +287,8 @@ def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentAp
 
 
 def policy_rules(settings: Settings) -> PolicyRules:
+    from shared.domain.policy import PolicyRules
+
     return PolicyRules(
         enforce=settings.enforce,
         accelerate_default=settings.policy_accelerate_default,
@@ -348,6 +346,12 @@ class Services:
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
+        from shared.domain.events import Consumer, consumed_by
+        from shared.services.notify import NOTIFY_EVENT_TYPES
+        from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
+        from shared.services.pipeline import Subscriber
+        from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
+
         return [
             Subscriber(POLICY_SUBSCRIBER, consumed_by(Consumer.POLICY), self.policy.handle),
             Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
@@ -359,6 +363,8 @@ class Services:
 
     def status(self, now: datetime) -> StatusReport:
         """The status page's data, from the stored state (reads only)."""
+        from shared.services.status import build_status
+
         return build_status(
             inventory=self.stores,
             rollbacks=self.stores,
@@ -371,6 +377,8 @@ class Services:
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
+        from shared.services.pipeline import run_timer
+
         if self.watcher is None:
             require_arm_catalog(self.settings)  # raises naming what is missing
             raise AssertionError("unreachable: a configured catalog always has a watcher")
@@ -391,6 +399,9 @@ class Services:
                 "refresh_inventory: no inventory is configured (WATCH_ACCOUNTS, WATCH_SUBSCRIPTION_IDS)"
             )
             return None
+        from shared.services.budget import Deadline
+        from shared.services.refresh_parts import refresh_from_message
+
         deadline = Deadline.after(self.settings.timer_budget_seconds)  # under functionTimeout, like the timer
         return refresh_from_message(message, self.inventory, self.state, self.publisher, deadline=deadline)
 
@@ -412,6 +423,11 @@ def build_services(
     canary_results: CanaryResults | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
+    from shared.services.inventory import InventoryService
+    from shared.services.notify import NotifyService
+    from shared.services.policy import PolicyService
+    from shared.services.rollback import RollbackService
+
     prefix = settings.state_table_prefix
     if canary_results is None and state is not None:
         # the caller brought its own stores (tests, the CLI's in-memory runs): the results stay beside them, never
