@@ -167,9 +167,8 @@ class CatalogWatcher:
         """One cycle as of ``now``. ``dry_run`` diffs and reports but writes and publishes nothing. A location
         not started before ``deadline`` is reported as not reached (the next run reads it); the drain runs."""
         outcomes: list[LocationOutcome] = []
-        unchanged: list[
-            tuple[Cursor, LocationOutcome]
-        ] = []  # their cursors are committed together, at the end
+        # the unchanged locations: their cursors are committed together, at the end
+        unchanged: list[tuple[Cursor, LocationOutcome]] = []
         workers = max(1, min(self.max_concurrency, len(locations)))
 
         def fetch(location: str) -> list[JsonValue]:
