@@ -156,9 +156,18 @@ def handle_event(
     wire, at = event_wire(event), now or services.clock()
     if services.handoff is not None:
         # Event Grid waits 30 s for the answer: the work goes to deliver_queued, the answer comes now
+        from shared.errors import ModelWatchError
         from shared.services.pipeline import hand_off
 
-        handed = hand_off(wire, chosen, services.handoff, at)
+        try:
+            handed = hand_off(wire, chosen, services.handoff, at)
+        except (
+            ModelWatchError
+        ) as exc:  # the queue is down or refused: the work is done here, as before the queue
+            log.warning(
+                "%s: the delivery queue failed (%s): handling the event in its delivery", subscriber, exc
+            )
+            handed = None
         if handed is not None:
             log.info("%s: event %s (%s): %s", subscriber, handed.event_id, handed.event_type, handed.detail)
             return handed

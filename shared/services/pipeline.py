@@ -172,7 +172,7 @@ def hand_off(
     Why: Event Grid waits 30 s for an answer, then redelivers while the first attempt still works; a change
     touching thousands of deployments takes longer than that to tell. The queued work is exactly-once over the
     ledger like any delivery, so a redelivered event queued twice tells nothing twice. Raises what the queue
-    raises (a transient error: Event Grid redelivers, nothing was handed off)."""
+    raises (then nothing was handed off: the trigger does the work itself)."""
     try:
         event = LifecycleEvent.from_wire(raw)
     except EventFormatError:

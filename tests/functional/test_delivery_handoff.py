@@ -23,7 +23,7 @@ from shared.adapters.memory import InMemoryDeliveryQueue
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings, require_function_app
 from shared.domain.handoff import HandedOff
-from shared.errors import MessageFormatError
+from shared.errors import MessageFormatError, TransientError
 from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
@@ -175,3 +175,19 @@ def test_the_handed_off_delivery_reads_back_as_it_was_written() -> None:
         "notify_channels", {"id": "e1", "data": {"x": [1, "é"]}}, datetime(2026, 1, 1, 2, tzinfo=UTC)
     )
     assert HandedOff.from_json(work.to_json()) == work
+
+
+class BrokenQueue:
+    def enqueue(self, work: HandedOff) -> None:
+        raise TransientError("Queue Storage: sending to queue q failed: HTTP 503 ServerBusy")
+
+
+def test_a_queue_that_cannot_be_written_leaves_the_work_to_the_delivery(
+    queue: InMemoryDeliveryQueue,
+    eventgrid_server: FakeEventGridTopic,
+    slack_webhook: FakeSlackWebhook,
+) -> None:
+    bootstrap.install(replace(bootstrap.function_services(), handoff=BrokenQueue()))
+    (digest, *_) = [e for e in eventgrid_server.events if e["eventType"] == "ModelLifecycle.CatalogDigest"]
+    trigger("notify_channels", digest)  # answered later, but answered, and nothing lost
+    assert len(slack_webhook.messages) == 1 and queue.messages == []
