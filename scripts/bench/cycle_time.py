@@ -118,6 +118,36 @@ def cli_check(locations: list[str], n_versions: int, latency: float, runs: int) 
     )
 
 
+def cli_paragraph(cli: CliFigures, reads: int, latency: float, load_after: float | None) -> str:
+    """What the CLI's figures say against the sequential floor of ``reads`` at ``latency``."""
+    sequential_floor = reads * latency
+    latency_ms = latency * 1000
+    cli_speedup = sequential_floor / cli.check_wall
+    beyond_help = max(cli.check_wall - cli.help_wall, 1e-9)
+    cli_verdict = "met" if cli_speedup >= SPEEDUP_TARGET else "**not met**"
+    beyond_verdict = "met" if sequential_floor / beyond_help >= SPEEDUP_TARGET else "**not met**"
+    after = f"{load_after:.1f}" if load_after is not None else "unknown"
+    return (
+        f"**The CLI's `check` as a process (steady state): {cli_speedup:.1f}x the sequential floor** "
+        f"({reads} x {latency_ms:.0f} ms = {sequential_floor:.1f} s; target >= {SPEEDUP_TARGET:.0f}x: "
+        f"{cli_verdict}), counting the whole process: {cli.check_wall:.2f} s. Its start beyond `--help` "
+        f"(which starts the interpreter and imports the command line, {cli.help_wall:.2f} s) leaves "
+        f"{beyond_help:.2f} s: **{sequential_floor / beyond_help:.1f}x** ({beyond_verdict}). Each is the "
+        f"median of {cli.runs} runs of `python -m shared check --at ...` in a process of its own, over the "
+        f"default SQLite state in a new directory (after a baseline and the cycle that sets the fingerprints), "
+        f"with ARM_ENDPOINT at the stand-in, here in a process of its own (its CPU is not the CLI's). The "
+        f"check's CPU time, {cli.check_cpu:.2f} s against `--help`'s {cli.help_cpu:.2f} s, is the rest of the "
+        "story: on 2 shared cores the wall time follows the CPU time and the load. What a steady check spends "
+        "beyond `--help`, profiled apart (serially, in one process, on 2026-12-06; not measured by this run): "
+        "the 180 HTTP requests, 0.15 s of CPU (requests and urllib3, about 0.8 ms each); decoding the pages, "
+        "0.10 s; the 60 catalogs' fingerprints (one canonical encoder, no json.dumps per item), 0.08 s; the "
+        "garbage collector walking the decoded catalogs, about a quarter of that cycle's CPU; the imports "
+        "`check` needs beyond `--help` (the ARM client with requests, SQLite); and the unchanged locations' "
+        "cursors, committed in one "
+        f"SQLite transaction (`commit_cursors`). Load average {after} when these runs ended."
+    )
+
+
 def cycle_time_section(
     arm: FakeArm, locations: list[str], store: SqliteCatalogStateStore, n_versions: int
 ) -> str:
@@ -202,32 +232,7 @@ def cycle_time_section(
         f"{os.cpu_count()} cores shared with other work ({where}): single runs vary by about 20%, hence the "
         "medians."
     )
-    sequential_floor = reads * arm.latency
-    cli_speedup = sequential_floor / cli.check_wall
-    beyond_help = max(cli.check_wall - cli.help_wall, 1e-9)
-    cli_verdict = "met" if cli_speedup >= SPEEDUP_TARGET else "**not met**"
-    beyond_verdict = "met" if sequential_floor / beyond_help >= SPEEDUP_TARGET else "**not met**"
-    after = f"{load_after:.1f}" if load_after is not None else "unknown"
-    cli_text = (
-        f"**The CLI's `check` as a process (steady state): {cli_speedup:.1f}x the sequential floor** "
-        f"({reads} x {latency_ms:.0f} ms = {sequential_floor:.1f} s; target >= {SPEEDUP_TARGET:.0f}x: "
-        f"{cli_verdict}), counting the whole process: {cli.check_wall:.2f} s. Its start beyond `--help` "
-        f"(which starts the interpreter and imports the command line, {cli.help_wall:.2f} s) leaves "
-        f"{beyond_help:.2f} s: **{sequential_floor / beyond_help:.1f}x** ({beyond_verdict}). Each is the "
-        f"median of {cli.runs} runs of `python -m shared check --at ...` in a process of its own, over the "
-        f"default SQLite state in a new directory (after a baseline and the cycle that sets the fingerprints), "
-        f"with ARM_ENDPOINT at the stand-in, here in a process of its own (its CPU is not the CLI's). The "
-        f"check's CPU time, {cli.check_cpu:.2f} s against `--help`'s {cli.help_cpu:.2f} s, is the rest of the "
-        "story: on 2 shared cores the wall time follows the CPU time and the load. What a steady check spends "
-        "beyond `--help`, profiled apart (serially, in one process, on 2026-12-06; not measured by this run): "
-        "the 180 HTTP requests, 0.15 s of CPU (requests and urllib3, about 0.8 ms each); decoding the pages, "
-        "0.10 s; the 60 catalogs' fingerprints (one canonical encoder, no json.dumps per item), 0.08 s; the "
-        "garbage collector walking the decoded catalogs, about a quarter of that cycle's CPU; the imports "
-        "`check` needs beyond `--help` (the ARM client with requests, SQLite); and the unchanged locations' "
-        "cursors, committed in one "
-        f"SQLite transaction (`commit_cursors`). Load average {after} when these runs ended."
-    )
-    text += "\n\n" + cli_text
+    text += "\n\n" + cli_paragraph(cli, reads, arm.latency, load_after)
     return f"""## 1. Cycle time: {n_locations} locations x {n_versions} versions in {pages:.0f} pages, ARM stand-in answering after {latency_ms:.0f} ms
 
 | cycle | wall time | notes |
