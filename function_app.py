@@ -8,6 +8,7 @@ import azure.functions as func
 
 from shared.entrypoints import (
     canary_upkeep,
+    deliver_queued,
     flush_alerts,
     handle_event,
     refresh_inventory,
@@ -84,6 +85,20 @@ def apply_update_policy(event: func.EventGridEvent) -> None:
 def notify_channels(event: func.EventGridEvent) -> None:
     """Tell the owning team, once per change and channel."""
     handle_event("notify_channels", event)
+
+
+# The work of an Event Grid delivery that apply_update_policy or notify_channels handed off (a STATE_STORE on Table
+# Storage): Event Grid waits 30 s for their answer, and telling a change about thousands of deployments takes longer.
+# Exactly once per event and subscriber over the ledger; a raised error makes the platform redeliver, and after
+# host.json's maxDequeueCount the message moves to <queue>-poison.
+@app.function_name(name="deliver_queued")
+@app.queue_trigger(arg_name="message", queue_name="%DELIVERY_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def deliver_queued_work(message: func.QueueMessage) -> None:
+    """Do the work of one handed-off delivery."""
+    delivery = deliver_queued(message.get_body().decode("utf-8"))
+    log.info(
+        "deliver_queued: message %s (dequeue %s): %s", message.id, message.dequeue_count, delivery.outcome
+    )
 
 
 # Every minute: held deployment news (Azure upgraded 12 of a team's deployments) whose group has settled for

@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -20,16 +20,14 @@ from shared.config import (
     require_function_app,
 )
 from shared.domain.diff import DiffRules
-from shared.domain.events import Consumer, consumed_by
-from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
-from shared.domain.status import StatusReport
 from shared.ports import (
     AlertBuffer,
     CanaryQueue,
     CanaryResults,
     CatalogSource,
     CatalogStateStore,
+    DeliveryQueue,
     DeploymentApi,
     DeploymentStores,
     EventPublisher,
@@ -38,22 +36,21 @@ from shared.ports import (
     RefreshQueue,
     SubscriptionCatalogs,
 )
-from shared.services.budget import Deadline
-from shared.services.inventory import InventoryReport, InventoryService
-from shared.services.notify import NOTIFY_EVENT_TYPES, FlushReport, NotifyService
-from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
-from shared.services.pipeline import Subscriber, TimerReport, run_timer
-from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
-from shared.services.policy import PolicyService
-from shared.services.refresh_parts import refresh_from_message
-from shared.services.rollback import RollbackService
-from shared.services.status import build_status
 from shared.services.watch import CatalogWatcher
 
+# The other use cases are imported where they are built: `check` (a catalog cycle) and `--help` then import what
+# they use only (issue #26: imports were a fifth of a steady `check`).
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from shared.adapters.notifiers import PayloadPoster
+    from shared.domain.policy import PolicyRules
+    from shared.domain.status import StatusReport
+    from shared.services.inventory import InventoryReport, InventoryService
+    from shared.services.notify import FlushReport, NotifyService
+    from shared.services.pipeline import Subscriber, TimerReport
+    from shared.services.policy import PolicyService
+    from shared.services.rollback import RollbackService
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +287,8 @@ def build_deployment_api(settings: Settings, client: Any = None) -> DeploymentAp
 
 
 def policy_rules(settings: Settings) -> PolicyRules:
+    from shared.domain.policy import PolicyRules
+
     return PolicyRules(
         enforce=settings.enforce,
         accelerate_default=settings.policy_accelerate_default,
@@ -324,6 +323,10 @@ class Services:
     # their stored results (the status page's "tested" line); None with CANARY_MODE=off
     results: CanaryResults | None = None
 
+    # where the Event Grid triggers hand their deliveries' work (deliver_queued does it); None: they do it
+    # themselves (a SQLite state, the CLI, a replay)
+    handoff: DeliveryQueue | None = None
+
     def run_canary(self, message: str, now: datetime) -> Any:
         """One queued canary ask (run_canary): run once, CanaryEvaluated published. None when nothing ran."""
         if self.canaries is None:
@@ -343,6 +346,12 @@ class Services:
 
     def subscribers(self) -> list[Subscriber]:
         """The Event Grid subscriptions of the app, as the deployed topic routes them."""
+        from shared.domain.events import Consumer, consumed_by
+        from shared.services.notify import NOTIFY_EVENT_TYPES
+        from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
+        from shared.services.pipeline import Subscriber
+        from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
+
         return [
             Subscriber(POLICY_SUBSCRIBER, consumed_by(Consumer.POLICY), self.policy.handle),
             Subscriber(NOTIFY_SUBSCRIBER, NOTIFY_EVENT_TYPES, self.notify.handle),
@@ -354,6 +363,8 @@ class Services:
 
     def status(self, now: datetime) -> StatusReport:
         """The status page's data, from the stored state (reads only)."""
+        from shared.services.status import build_status
+
         return build_status(
             inventory=self.stores,
             rollbacks=self.stores,
@@ -366,6 +377,8 @@ class Services:
         )
 
     def run_timer(self, now: datetime) -> TimerReport:
+        from shared.services.pipeline import run_timer
+
         if self.watcher is None:
             require_arm_catalog(self.settings)  # raises naming what is missing
             raise AssertionError("unreachable: a configured catalog always has a watcher")
@@ -386,6 +399,9 @@ class Services:
                 "refresh_inventory: no inventory is configured (WATCH_ACCOUNTS, WATCH_SUBSCRIPTION_IDS)"
             )
             return None
+        from shared.services.budget import Deadline
+        from shared.services.refresh_parts import refresh_from_message
+
         deadline = Deadline.after(self.settings.timer_budget_seconds)  # under functionTimeout, like the timer
         return refresh_from_message(message, self.inventory, self.state, self.publisher, deadline=deadline)
 
@@ -407,6 +423,11 @@ def build_services(
     canary_results: CanaryResults | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
+    from shared.services.inventory import InventoryService
+    from shared.services.notify import NotifyService
+    from shared.services.policy import PolicyService
+    from shared.services.rollback import RollbackService
+
     prefix = settings.state_table_prefix
     if canary_results is None and state is not None:
         # the caller brought its own stores (tests, the CLI's in-memory runs): the results stay beside them, never
@@ -625,6 +646,23 @@ def suites_folder(settings: Settings) -> Path:
     return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
 
 
+def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:
+    """The storage queue of the Event Grid deliveries' work, in STATE_STORE's account with its credential; None with
+    a SQLite state (no storage account: each delivery does its own work)."""
+    config = settings.state_store
+    if config is None or config.kind == StoreKind.SQLITE:
+        return None
+    from shared.adapters.storage_queue import StorageDeliveryQueue
+
+    if config.kind == StoreKind.CONNECTION_STRING:
+        return StorageDeliveryQueue.from_connection_string(
+            config.value.reveal(), settings.delivery_queue_name
+        )
+    return StorageDeliveryQueue.from_endpoint(
+        config.value.reveal(), azure_credential(), settings.delivery_queue_name
+    )
+
+
 def write_scope(settings: Settings) -> Scope:
     """What may be written to, from the settings in force: checked again at every write."""
     return Scope.of(
@@ -654,7 +692,7 @@ def function_services() -> Services:
 def _from_environment() -> Services:
     settings = load_settings(os.environ)
     require_function_app(settings)
-    return build_services(settings)
+    return replace(build_services(settings), handoff=build_delivery_queue(settings))
 
 
 def reset_function_services() -> None:

@@ -108,6 +108,8 @@ class Settings:
     # one message per subscription (or group of accounts), each refreshed by refresh_inventory
     inventory_fanout_threshold: int = 20
     inventory_queue_name: str = "modelwatch-inventory"  # in STATE_STORE's storage account
+    # where the Event Grid triggers hand their work (deliver_queued does it): Event Grid waits 30 s for an answer
+    delivery_queue_name: str = "modelwatch-deliveries"  # in STATE_STORE's storage account
     policy_mode: str = "plan"  # "plan" decides and records; "enforce" also writes deployments
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
@@ -767,6 +769,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "INVENTORY_FANOUT_THRESHOLD", Settings.inventory_fanout_threshold, 1, 100_000
         ),
         inventory_queue_name=_queue_name(r, "INVENTORY_QUEUE_NAME", Settings.inventory_queue_name),
+        delivery_queue_name=_queue_name(r, "DELIVERY_QUEUE_NAME", Settings.delivery_queue_name),
         policy_mode=mode,
         policy_accelerate_default=r.boolean("POLICY_ACCELERATE_DEFAULT", False),
         policy_enforce_provisioned=r.boolean("POLICY_ENFORCE_PROVISIONED", False),

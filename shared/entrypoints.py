@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 if TYPE_CHECKING:
     from shared.services.inventory import InventoryReport
     from shared.services.notify import FlushReport
-    from shared.services.pipeline import Delivery, TimerReport
+    from shared.services.pipeline import Delivery, Subscriber, TimerReport
 
 log = logging.getLogger("modelwatch")
 
@@ -146,22 +146,51 @@ def event_wire(event: EventGridEventLike | CloudEventLike) -> dict[str, Any]:
 def handle_event(
     subscriber: str, event: EventGridEventLike | CloudEventLike, now: datetime | None = None
 ) -> Delivery:
-    """Deliver one Event Grid event to one subscriber. Re-raises a transient error: Event Grid redelivers."""
+    """Deliver one Event Grid event to one subscriber, or hand its work to the delivery queue when the app has one
+    (answered in well under Event Grid's 30 s, whatever the work). Re-raises a transient error: Event Grid
+    redelivers."""
+    from shared.bootstrap import function_services
+
+    services = function_services()
+    (chosen,) = [s for s in services.subscribers() if s.name == subscriber]
+    wire, at = event_wire(event), now or services.clock()
+    if services.handoff is not None:
+        # Event Grid waits 30 s for the answer: the work goes to deliver_queued, the answer comes now
+        from shared.errors import ModelWatchError
+        from shared.services.pipeline import hand_off
+
+        try:
+            handed = hand_off(wire, chosen, services.handoff, at)
+        except (
+            ModelWatchError
+        ) as exc:  # the queue is down or refused: the work is done here, as before the queue
+            log.warning(
+                "%s: the delivery queue failed (%s): handling the event in its delivery", subscriber, exc
+            )
+            handed = None
+        if handed is not None:
+            log.info("%s: event %s (%s): %s", subscriber, handed.event_id, handed.event_type, handed.detail)
+            return handed
+    return _deliver(chosen, wire, at, f"{subscriber}: event")
+
+
+def _deliver(chosen: Subscriber, wire: dict[str, Any], at: datetime, label: str) -> Delivery:
+    """Deliver one event to one subscriber now; raise a transient failure (the platform redelivers)."""
     from shared.bootstrap import function_services
     from shared.services.budget import Deadline, bounded
     from shared.services.pipeline import deliver
     from shared.services.results import RETRY
 
     services = function_services()
-    (chosen,) = [s for s in services.subscribers() if s.name == subscriber]
     # a trigger receives what its subscription routes to it: deliver it to that subscriber alone; its waits (an
-    # upgrade's polls, a webhook's Retry-After) end within the budget, under functionTimeout: then Event Grid redelivers
+    # upgrade's polls, a webhook's Retry-After) end within the budget, under functionTimeout: then the platform
+    # redelivers
     with bounded(Deadline.after(services.settings.timer_budget_seconds)):
-        deliveries = deliver([event_wire(event)], [chosen], now or services.clock())
+        deliveries = deliver([wire], [chosen], at)
     delivery = deliveries[0]
     log.info(
-        "%s: event %s (%s): %s %s",
-        subscriber,
+        "%s %s (%s): %s %s",
+        label,
         delivery.event_id,
         delivery.event_type,
         delivery.outcome,
@@ -170,6 +199,24 @@ def handle_event(
     if delivery.outcome == RETRY and delivery.error is not None:
         raise delivery.error
     return delivery
+
+
+def deliver_queued(message: str) -> Delivery:
+    """One delivery's work an Event Grid trigger handed off (shared/domain/handoff.py), done as the trigger would
+    have done it, as of the instant of the delivery: exactly once over the subscriber's ledger, so a redelivered
+    event queued twice tells nothing twice. Raises MessageFormatError for a message that is not such work (the
+    platform retries, then poisons it) and a transient failure (the platform redelivers)."""
+    from shared.bootstrap import function_services
+    from shared.domain.handoff import HandedOff
+    from shared.errors import MessageFormatError
+
+    work = HandedOff.from_json(message)
+    chosen = [s for s in function_services().subscribers() if s.name == work.subscriber]
+    if not chosen:
+        raise MessageFormatError(
+            f"delivery message names no subscriber of this app: {work.subscriber[:80]!r}"
+        )
+    return _deliver(chosen[0], work.event, work.at, f"deliver_queued: {work.subscriber}: event")
 
 
 MAX_ROLLBACK_BODY = 16_384  # a rollback request is a few hundred bytes

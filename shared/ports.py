@@ -14,6 +14,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.handoff import HandedOff
 from shared.domain.held import HeldAlert
 from shared.domain.ledger import Claim, LedgerEntry
 from shared.domain.refresh import RefreshPart
@@ -49,6 +50,13 @@ class CatalogStateStore(Protocol):
 
         Returns the cursor with its new etag. Raises ConcurrencyError when another writer got there first.
         """
+        ...
+
+    def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+        """``commit_cursor`` for each (cursor, expected etag), in as few requests as the backend allows (Table
+        Storage: one per 100): each is written only if it still has its expected etag. Returns, by location, the
+        cursor with its new etag, or None where another writer got there first (the rest are written). Locations
+        are distinct."""
         ...
 
     def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
@@ -119,6 +127,15 @@ class RefreshQueue(Protocol):
     def enqueue(self, parts: Sequence[RefreshPart]) -> None:
         """Send one message per part. Raises TransientError or PermanentError; parts sent before a failure stay
         sent (a part refreshed twice saves the same rows: harmless)."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """Where an Event Grid trigger hands a delivery's work (one message per event and subscriber) to
+    deliver_queued, so that Event Grid has its answer within seconds whatever the work's size."""
+
+    def enqueue(self, work: HandedOff) -> None:
+        """Send one message. Raises TransientError or PermanentError (then nothing was handed off)."""
         ...
 
 

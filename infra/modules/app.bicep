@@ -42,6 +42,9 @@ var deadLetterContainer = 'deadletter'
 // the host creates '<name>-poison' beside it for messages that failed maxDequeueCount times (host.json)
 var inventoryQueue = 'modelwatch-inventory'
 var canaryQueueName = 'modelwatch-canary'
+// the Event Grid deliveries' work: apply_update_policy and notify_channels write and answer Event Grid at once,
+// deliver_queued reads (the same account-wide role as the refresh's queue; its poison queue beside it likewise)
+var deliveryQueue = 'modelwatch-deliveries'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${token}'
@@ -86,6 +89,11 @@ resource refreshQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@20
 resource canaryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queues
   name: canaryQueueName
+}
+
+resource handoffQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: deliveryQueue
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -183,6 +191,8 @@ var appSettings = union(
     INVENTORY_QUEUE_NAME: refreshQueue.name
     // run_canary's trigger reads %CANARY_QUEUE_NAME% (it must be set)
     CANARY_QUEUE_NAME: canaryQueue.name
+    // deliver_queued's trigger reads %DELIVERY_QUEUE_NAME% (it must be set)
+    DELIVERY_QUEUE_NAME: handoffQueue.name
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     CATALOG_POLL_SCHEDULE: catalogPollSchedule

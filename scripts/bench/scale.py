@@ -3,6 +3,7 @@ stand-in in its own process (scale_rig.py), written up by scale_report.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -33,6 +34,7 @@ from scripts.bench.scale_rig import (
     scale_subscriptions,
 )
 from shared.adapters.memory import CollectingPublisher
+from shared.adapters.storage_queue import StorageDeliveryQueue
 from shared.adapters.table_store import (
     TableAlertBuffer,
     TableCatalogStateStore,
@@ -68,7 +70,13 @@ def scale_section(quick: bool) -> str:
         arm.call("catalog", subscriptions[0], locations, "2024-08-06")
         arm.call("latency", SCALE_LATENCY)
         process, conn = start_azurite()
+        serve_queue = contextlib.contextmanager(azurite._serve)(azurite.AZURITE_QUEUE, "queue")
+        queue_port = serve_queue.__enter__()
         try:
+            # the delivery queue the Event Grid triggers hand their work to, on Azurite's queue service
+            handoff = StorageDeliveryQueue.from_connection_string(
+                conn + f"QueueEndpoint={azurite.queue_endpoint(queue_port)};", "modelwatch-deliveries"
+            )
             state = TableCatalogStateStore.from_connection_string(conn, table_prefix="Scale")
             stores = TableDeploymentStore.from_connection_string(conn, table_prefix="Scale")
             ledger = TableLedger.from_connection_string(conn, table_prefix="Scale")
@@ -107,7 +115,7 @@ def scale_section(quick: bool) -> str:
                 buffer=buffer,
             )
             rss_ready = rss_mb()
-            rig = ScaleRig(services, arm, state, stores, ledger, buffer, publisher, posts)
+            rig = ScaleRig(services, arm, state, stores, ledger, buffer, publisher, posts, handoff)
             cycles = [
                 run_scale_cycle(rig, "baseline (first run)", SCALE_BASE, budget),
                 run_scale_cycle(rig, "after the baseline (full diff)", SCALE_BASE + timedelta(hours=1)),
@@ -122,6 +130,7 @@ def scale_section(quick: bool) -> str:
             mix = TenantMix.of(inventory, time.perf_counter() - read_started)
             del inventory
         finally:
+            serve_queue.__exit__(None, None, None)
             azurite._stop(process)
     runtime = time.perf_counter() - started
     return render_scale(

@@ -47,10 +47,10 @@ from shared.domain.events import DEPLOYMENT_EVENT_TYPES, VERSION_SCOPED, EventTy
 from shared.domain.payloads import CatalogDigestData, DigestChange
 from shared.domain.policy import PolicyRules, assess
 from shared.domain.routes import Channel
-from shared.ports import Notifier
+from shared.ports import DeliveryQueue, Notifier
 from shared.services.inventory import InventoryReport
 from shared.services.notify import SUBSCRIBER as NOTIFY_SUBSCRIBER
-from shared.services.pipeline import deliver_one
+from shared.services.pipeline import QUEUED, Subscriber, deliver_one, hand_off
 from shared.services.policy import SUBSCRIBER as POLICY_SUBSCRIBER
 from shared.services.policy import catalog_view, validate_catalog_event
 from shared.services.results import PROCESSED
@@ -375,7 +375,9 @@ class ScaleCycle:
     policy_entities_max: int = 0  # ... by one delivery
     policy_events: int = 0  # deployment events the policy subscriber publishes (distinct ids)
     peak_rss_policy: float = 0.0  # of the deliveries made
+    policy_acks: list[float] = field(default_factory=list)  # each delivery's time to acknowledge (hand-off)
     # notify_channels, with recording notifiers, then the alerts timer's flush
+    notify_acks: list[float] = field(default_factory=list)
     notified: int = 0  # events delivered to notify_channels (CatalogDigest here)
     notify_time: float = 0.0  # sum of the deliveries' times
     notify_max: float = 0.0
@@ -516,6 +518,17 @@ class ScaleRig:
     buffer: TableAlertBuffer
     publisher: CollectingPublisher
     posts: PostLog
+    handoff: DeliveryQueue  # Azurite's queue service: what the Event Grid triggers hand their work to
+
+    def acknowledge(self, event: LifecycleEvent, subscriber: Subscriber, now: datetime) -> float:
+        """What the Event Grid trigger does before it answers (shared/entrypoints.py ``handle_event``): hand the
+        delivery's work to the delivery queue. Its time: the delivery's time to acknowledge."""
+        started = time.perf_counter()
+        handed = hand_off(event.to_wire(), subscriber, self.handoff, now)
+        elapsed = time.perf_counter() - started
+        if handed is None or handed.outcome != QUEUED:
+            raise SystemExit(f"{subscriber.name}: event {event.id} was not handed off")
+        return elapsed
 
     def transactions(self) -> int:
         """Table transactions so far, every store."""
@@ -618,8 +631,9 @@ def deliver_to_policy(
     transactions: list[float] = []
     for i in chosen:
         tx, read = rig.transactions(), stores.entities_read
+        out.policy_acks.append(rig.acknowledge(catalog_events[i], policy, now))
         started = time.perf_counter()
-        delivery = deliver_one(catalog_events[i], policy, now)
+        delivery = deliver_one(catalog_events[i], policy, now)  # the work, as deliver_queued does it
         times.append(time.perf_counter() - started)
         transactions.append(rig.transactions() - tx)
         entities = stores.entities_read - read
@@ -673,8 +687,9 @@ def notify_deliveries(rig: ScaleRig, out: ScaleCycle, events: list[LifecycleEven
             ledger.transactions,
             stores.entities_read,
         )
+        out.notify_acks.append(rig.acknowledge(event, notify, now))
         started = time.perf_counter()
-        delivery = deliver_one(event, notify, now)
+        delivery = deliver_one(event, notify, now)  # the work, as deliver_queued does it
         elapsed = time.perf_counter() - started
         out.notify_time += elapsed
         out.notify_max = max(out.notify_max, elapsed)

@@ -189,6 +189,13 @@ class ArmClient:
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
+            # requests reads the proxy and CA-bundle variables (and ~/.netrc) on every request, scanning the whole
+            # environment each time: every request here goes to ARM_ENDPOINT's origin, so read them once. (A
+            # ~/.netrc entry is dropped on purpose: it would replace the bearer token.)
+            environment = session.merge_environment_settings(self.endpoint, {}, None, None, None)
+            session.proxies.update(environment["proxies"])
+            session.verify = environment["verify"]
+            session.trust_env = False
             self._local.session = session
         return session
 

@@ -14,6 +14,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment, is_of_model, model_slices
 from shared.domain.diff import VersionRecord
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.handoff import HandedOff
 from shared.domain.held import HeldAlert
 from shared.domain.ids import arm_key, subscription_prefix
 from shared.domain.ledger import Claim, LedgerEntry, LedgerState
@@ -48,6 +49,15 @@ class InMemoryCatalogStateStore:
             self._cursors[cursor.location] = stored
             self.writes += 1
             return stored
+
+    def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+        done: dict[str, Cursor | None] = {}
+        for cursor, expected_etag in commits:
+            try:
+                done[cursor.location] = self.commit_cursor(cursor, expected_etag=expected_etag)
+            except ConcurrencyError:
+                done[cursor.location] = None
+        return done
 
     def load_records(self, location: str) -> dict[VersionKey, VersionRecord]:
         with self._lock:
@@ -279,6 +289,16 @@ class InMemoryCanaryQueue:
 
     def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
         self.messages.extend(a.to_json() for a in asks)
+
+
+class InMemoryDeliveryQueue:
+    """DeliveryQueue in memory: the message texts, in order, for tests and local runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def enqueue(self, work: HandedOff) -> None:
+        self.messages.append(work.to_json())
 
 
 class InMemoryRefreshQueue:

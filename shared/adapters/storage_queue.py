@@ -1,10 +1,12 @@
 """RefreshQueue on Azure Queue Storage (azure-storage-queue): the parts of a large inventory refresh, one message
-each, in STATE_STORE's storage account and with its credential (refresh_inventory's trigger reads them).
+each, in STATE_STORE's storage account and with its credential (refresh_inventory's trigger reads them); the canary
+asks and the Event Grid deliveries' work handed off (deliver_queued's trigger reads them) with the same machinery.
 
 Wire facts: the Functions host's queue extension (5.x, extension bundle 4) decodes message text as base64 unless
 host.json says ``messageEncoding: none``; azure-storage-queue 12 sends text as it is unless given an encode policy.
 So messages are base64-encoded here, and host.json keeps the default. A message is at most 64 KiB; a part is a
-subscription id or a group of account ids (under 10 KiB). azure-storage-queue is imported lazily (cold start).
+subscription id or a group of account ids (under 10 KiB), a handed-off delivery under 48 KiB before base64
+(shared/domain/handoff.py). azure-storage-queue is imported lazily (cold start).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shared.adapters.table_store import redact, storage_errors
 from shared.domain.canary import CanaryAsk
+from shared.domain.handoff import HandedOff
 from shared.domain.refresh import RefreshPart
 from shared.errors import PermanentError
 
@@ -128,3 +131,33 @@ class StorageCanaryQueue:
 
     def enqueue(self, asks: Sequence[CanaryAsk]) -> None:
         self.queue._send([a.to_json() for a in asks], "canary ask")
+
+
+class StorageDeliveryQueue:
+    """DeliveryQueue on a storage queue (DELIVERY_QUEUE_NAME) with the same machinery: one handed-off delivery per
+    message."""
+
+    def __init__(self, queue: StorageRefreshQueue) -> None:
+        self.queue = queue
+
+    @classmethod
+    def from_connection_string(cls, conn: str, queue_name: str, **client_options: Any) -> Self:
+        return cls(StorageRefreshQueue.from_connection_string(conn, queue_name, **client_options))
+
+    @classmethod
+    def from_endpoint(
+        cls, table_endpoint: str, credential: object, queue_name: str, **client_options: Any
+    ) -> Self:
+        return cls(
+            StorageRefreshQueue.from_endpoint(table_endpoint, credential, queue_name, **client_options)
+        )
+
+    @property
+    def sent(self) -> int:
+        return self.queue.sent
+
+    def close(self) -> None:
+        self.queue.close()
+
+    def enqueue(self, work: HandedOff) -> None:
+        self.queue._send([work.to_json()], "handed-off delivery")

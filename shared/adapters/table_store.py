@@ -112,6 +112,23 @@ def _stored_record(row_key: str, text: str, location: str) -> tuple[VersionKey, 
         raise PermanentError(f"stored record {row_key!r} of {location} is unreadable: {exc!r}") from exc
 
 
+def _cursor_entity(cursor: Cursor) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": CURSOR_PARTITION,
+        "RowKey": encode_key(cursor.location),
+        "Cycles": cursor.cycles,
+    }
+    # absent rather than null: REPLACE then drops a value that was cleared
+    optional = {
+        "LastCycleAt": exact_instant(cursor.last_cycle_at),
+        "Anomaly": cursor.anomaly,
+        "LastError": cursor.last_error,
+        "Fingerprint": cursor.fingerprint,
+    }
+    entity.update({name: value for name, value in optional.items() if value is not None})
+    return entity
+
+
 def _estimated_size(entity: Mapping[str, Any]) -> int:
     # JSON with ASCII escapes over-counts non-ASCII text; keys also appear (URL-encoded) in each operation's URL.
     keys = len(str(entity["PartitionKey"])) + len(str(entity["RowKey"]))
@@ -392,19 +409,7 @@ class TableCatalogStateStore(_TableStore):
         )
         from azure.data.tables import UpdateMode
 
-        entity: dict[str, Any] = {
-            "PartitionKey": CURSOR_PARTITION,
-            "RowKey": encode_key(cursor.location),
-            "Cycles": cursor.cycles,
-        }
-        # absent rather than null: REPLACE then drops a value that was cleared
-        optional = {
-            "LastCycleAt": exact_instant(cursor.last_cycle_at),
-            "Anomaly": cursor.anomaly,
-            "LastError": cursor.last_error,
-            "Fingerprint": cursor.fingerprint,
-        }
-        entity.update({name: value for name, value in optional.items() if value is not None})
+        entity = _cursor_entity(cursor)
         lost = f"cursor {cursor.location} changed since it was read"
         table = self._table(self.cursors_table)
         with self._translate(f"committing the cursor of {cursor.location}"):
@@ -433,6 +438,48 @@ class TableCatalogStateStore(_TableStore):
                         raise ConcurrencyError(lost) from exc
                     raise
         return replace(cursor, etag=str(metadata["etag"]))
+
+    def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+        """Entity group transactions of up to 100 (every cursor is in one partition), each operation guarded by
+        its etag as ``commit_cursor``'s write is. A transaction fails whole when one cursor moved: that chunk is
+        then committed one by one, to write the rest and tell which lost."""
+        from azure.core import MatchConditions
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        done: dict[str, Cursor | None] = {}
+        table = self._table(self.cursors_table)
+        guarded = {"mode": UpdateMode.REPLACE, "match_condition": MatchConditions.IfNotModified}
+        for start in range(0, len(commits), MAX_BATCH_OPERATIONS):
+            chunk = commits[start : start + MAX_BATCH_OPERATIONS]
+            operations: list[Any] = [
+                ("create", _cursor_entity(c))
+                if etag is None
+                else ("update", _cursor_entity(c), {**guarded, "etag": etag})
+                for c, etag in chunk
+            ]
+            with self._translate(f"committing {len(chunk)} cursor(s)"):
+                self._count(writes=len(chunk))
+                try:
+                    results = table.submit_transaction(operations)
+                except TableTransactionError as exc:
+                    if exc.status_code not in (404, 409, 412):
+                        raise
+                    self._count(writes=-len(chunk))
+                    results = (
+                        None  # one cursor moved (412), was created (409) or deleted (404) since it was read
+                    )
+            if results is not None:
+                done.update(
+                    (c.location, replace(c, etag=str(r["etag"])))
+                    for (c, _), r in zip(chunk, results, strict=True)
+                )
+                continue
+            for cursor, etag in chunk:
+                try:
+                    done[cursor.location] = self.commit_cursor(cursor, expected_etag=etag)
+                except ConcurrencyError:
+                    done[cursor.location] = None
+        return done
 
     # snapshots
 

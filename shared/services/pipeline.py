@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.handoff import MAX_MESSAGE_BYTES, HandedOff
 from shared.errors import CycleIncompleteError, EventFormatError, ModelWatchError
-from shared.ports import RefreshQueue
+from shared.ports import DeliveryQueue, RefreshQueue
 from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
 from shared.services.refresh_parts import FanOutReport, fan_out
@@ -156,6 +157,40 @@ def deliver(
         for subscriber in takers:
             deliveries.append(deliver_one(event, subscriber, now))
     return deliveries
+
+
+QUEUED = "queued"  # handed to the delivery queue: deliver_queued does the work
+
+
+def hand_off(
+    raw: dict[str, JsonValue], subscriber: Subscriber, queue: DeliveryQueue, now: datetime
+) -> Delivery | None:
+    """Hand one delivered event's work for ``subscriber`` to ``queue`` and say so; None when it is better done in
+    the delivery itself: an event that cannot be parsed or that the subscriber does not take (answered at once
+    either way), or one too large for a queue message.
+
+    Why: Event Grid waits 30 s for an answer, then redelivers while the first attempt still works; a change
+    touching thousands of deployments takes longer than that to tell. The queued work is exactly-once over the
+    ledger like any delivery, so a redelivered event queued twice tells nothing twice. Raises what the queue
+    raises (then nothing was handed off: the trigger does the work itself)."""
+    try:
+        event = LifecycleEvent.from_wire(raw)
+    except EventFormatError:
+        return None
+    if event.event_type not in subscriber.event_types:
+        return None
+    work = HandedOff(subscriber.name, raw, now)
+    size = len(work.to_json().encode("utf-8"))
+    if size > MAX_MESSAGE_BYTES:
+        log.warning(
+            "%s: event %s is %d bytes, over a queue message: handled in its delivery",
+            subscriber.name,
+            event.id,
+            size,
+        )
+        return None
+    queue.enqueue(work)
+    return Delivery(event.id, event.event_type, subscriber.name, QUEUED, "handed to the delivery queue")
 
 
 def deliver_one(event: LifecycleEvent, subscriber: Subscriber, now: datetime) -> Delivery:

@@ -6,6 +6,8 @@ Order of work, per location, so that no event is ever lost and a re-run is harml
 3. record the events as pending in the outbox  <- before anything is committed;
 4. commit the cursor with If-Match on the ETag  <- the commit point; a concurrent cycle loses here and stops;
 5. write the changed snapshot records.
+An unchanged catalog (its fingerprint on the cursor) skips steps 3-5 but for the cursor's commit, which waits for
+the other locations' and goes with them in one request per 100 (``commit_cursors``), each still If-Match.
 Then publish every pending event (this cycle's and any left by an earlier crash or outage) and drop the
 published ones from the outbox. A crash anywhere means the next cycle recomputes the same changes with the
 same deterministic ids and publishes exactly what is missing; duplicates are harmless downstream.
@@ -63,6 +65,9 @@ STORE_FAILED = "store-failed"
 CONCURRENT = "skipped-concurrent"
 ANOMALY = "anomaly"
 NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
+
+# a catalog item's canonical text: keys sorted, no whitespace, ASCII only (a lone surrogate still encodes)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,8 @@ class CatalogWatcher:
         """One cycle as of ``now``. ``dry_run`` diffs and reports but writes and publishes nothing. A location
         not started before ``deadline`` is reported as not reached (the next run reads it); the drain runs."""
         outcomes: list[LocationOutcome] = []
+        # the unchanged locations: their cursors are committed together, at the end
+        unchanged: list[tuple[Cursor, LocationOutcome]] = []
         workers = max(1, min(self.max_concurrency, len(locations)))
 
         def fetch(location: str) -> list[JsonValue]:
@@ -176,7 +183,12 @@ class CatalogWatcher:
             }
             # state work happens on this thread as each fetch lands: stores need no cross-thread care
             for future in as_completed(futures):
-                outcomes.append(self._settle(futures[future], future, now, dry_run, deadline))
+                outcome = self._settle(
+                    futures.pop(future), future, now, dry_run, unchanged, deadline=deadline
+                )
+                if outcome is not None:
+                    outcomes.append(outcome)
+        outcomes.extend(self._commit_unchanged(unchanged))
         outcomes.sort(key=lambda o: locations.index(o.location))
         detected = tuple(e for o in outcomes for e in o.events)
         if dry_run:
@@ -190,8 +202,11 @@ class CatalogWatcher:
         future: Future[list[JsonValue]],
         now: datetime,
         dry_run: bool,
+        unchanged: list[tuple[Cursor, LocationOutcome]],
+        *,
         deadline: Deadline | None = None,
-    ) -> LocationOutcome:
+    ) -> LocationOutcome | None:
+        """The location's outcome; None when its catalog is unchanged and its cursor joins ``unchanged``."""
         try:
             items = future.result()
         except Exception as exc:  # one location failing never stops the others
@@ -204,7 +219,7 @@ class CatalogWatcher:
             status = NOT_REACHED if isinstance(exc, BudgetExceeded) else FETCH_FAILED
             return LocationOutcome(location, status, error=message)
         try:
-            return self._apply(location, items, now, dry_run, deadline)
+            return self._apply(location, items, now, dry_run, unchanged, deadline=deadline)
         except ModelWatchError as exc:
             message = _describe(exc)
             log.error("state update failed for %s: %s", location, message)
@@ -213,7 +228,10 @@ class CatalogWatcher:
     def _digest(self, items: list[JsonValue]) -> str:
         """Of the catalog as listed (order-free) and of the rules that judge it."""
         h = hashlib.sha256(repr((self.rules, sorted(self.formats or ()))).encode())
-        for text in sorted(json.dumps(i, sort_keys=True) for i in items):
+        # one canonical encoder for every item: json.dumps(sort_keys=True) builds an encoder per call, which
+        # cost more than the encoding itself (issue #26). Sorting the texts keeps the digest order-free; JSON
+        # texts are self-delimiting, so the concatenation stays exact.
+        for text in sorted(map(_CANONICAL.encode, items)):
             h.update(text.encode())
         return h.hexdigest()[:32]
 
@@ -223,19 +241,24 @@ class CatalogWatcher:
         items: list[JsonValue],
         now: datetime,
         dry_run: bool,
+        unchanged: list[tuple[Cursor, LocationOutcome]],
+        *,
         deadline: Deadline | None = None,
-    ) -> LocationOutcome:
+    ) -> LocationOutcome | None:
         cursor = self.store.get_cursor(location)
         digest = self._digest(items)
         skip = _unchanged(cursor, digest, now)
         if skip is not None and not dry_run:
             # Same catalog bytes, same rules, and no reminder or retirement instant reached since the last diff:
-            # the diff would be empty (property-tested), so neither decode the snapshot nor diff.
-            self.store.commit_cursor(
-                replace(cursor, last_cycle_at=now, last_error=None, cycles=cursor.cycles + 1),
-                expected_etag=cursor.etag,
+            # the diff would be empty (property-tested), so neither decode the snapshot nor diff. The cursor's
+            # commit (If-Match its etag, as read here) goes with the other unchanged locations' at the end.
+            unchanged.append(
+                (
+                    replace(cursor, last_cycle_at=now, last_error=None, cycles=cursor.cycles + 1),
+                    LocationOutcome(location, ANOMALY if cursor.anomaly else OK, versions=skip),
+                )
             )
-            return LocationOutcome(location, ANOMALY if cursor.anomaly else OK, versions=skip)
+            return None
         parsed = parse_models(items, formats=self.formats)
         for problem in parsed.problems:
             log.warning("catalog %s: %s", location, problem)
@@ -337,6 +360,29 @@ class CatalogWatcher:
             and d.model_name == key.name
             and d.model_version == key.version
         ]
+
+    def _commit_unchanged(self, unchanged: list[tuple[Cursor, LocationOutcome]]) -> list[LocationOutcome]:
+        """Commit the cursors of the unchanged locations at once (each If-Match the etag it was read with)."""
+        if not unchanged:
+            return []
+        try:
+            committed = self.store.commit_cursors([(cursor, cursor.etag) for cursor, _ in unchanged])
+        except ModelWatchError as exc:
+            message = _describe(exc)
+            log.error("state update failed for %d unchanged location(s): %s", len(unchanged), message)
+            return [LocationOutcome(o.location, STORE_FAILED, error=message) for _, o in unchanged]
+        outcomes = []
+        for cursor, outcome in unchanged:
+            lost = committed.get(cursor.location) is None
+            if lost:
+                log.warning(
+                    "catalog %s: another cycle committed first; this one stops for the location",
+                    cursor.location,
+                )
+            outcomes.append(
+                LocationOutcome(cursor.location, CONCURRENT, versions=outcome.versions) if lost else outcome
+            )
+        return outcomes
 
     def _note_failure(self, location: str, message: str) -> None:
         """Keep the snapshot; remember the error on the cursor so status pages can show it."""

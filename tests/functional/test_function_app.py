@@ -44,6 +44,13 @@ def test_run_canary_reads_the_setting_named_queue() -> None:
     assert binding["connection"] == "AzureWebJobsStorage"
 
 
+def test_deliver_queued_reads_the_setting_named_queue() -> None:
+    (binding,) = _functions()["deliver_queued"]["bindings"]  # type: ignore[misc]
+    assert binding["type"] == "queueTrigger" and binding["name"] == "message"
+    assert binding["queueName"] == "%DELIVERY_QUEUE_NAME%"
+    assert binding["connection"] == "AzureWebJobsStorage"  # STATE_STORE's account, where the triggers send
+
+
 def test_importing_the_app_does_not_import_heavy_sdks() -> None:
     code = (
         "import sys, function_app; "

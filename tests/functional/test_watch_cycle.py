@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -339,3 +340,49 @@ def test_unchanged_catalog_skips_the_diff_until_a_reminder_is_due() -> None:
     assert [(e.event_type, e.data.get("threshold")) for e in fresh] == [
         ("ModelLifecycle.RetirementApproaching", 30)
     ]
+
+
+def test_unchanged_locations_commit_their_cursors_together_and_one_that_moved_stops() -> None:
+    class BatchingStore(InMemoryCatalogStateStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+            self.singles: list[str] = []
+            self.rival: str | None = None
+            self._in_batch = False
+
+        def commit_cursor(self, cursor: Cursor, *, expected_etag: str | None) -> Cursor:
+            if not self._in_batch:
+                self.singles.append(cursor.location)
+            return super().commit_cursor(cursor, expected_etag=expected_etag)
+
+        def commit_cursors(self, commits: Sequence[tuple[Cursor, str | None]]) -> dict[str, Cursor | None]:
+            self.batches.append([c.location for c, _ in commits])
+            if self.rival is not None:  # another cycle commits this location between our read and our commit
+                theirs = self.get_cursor(self.rival)
+                super().commit_cursor(replace(theirs, last_error="theirs"), expected_etag=theirs.etag)
+            self._in_batch = True
+            try:
+                return super().commit_cursors(commits)
+            finally:
+                self._in_batch = False
+
+    store, pub = BatchingStore(), Pub()
+    source = source_with(V1)
+    watcher(source, store, pub).run(LOCS, T0)  # baseline
+    watcher(source, store, pub).run(LOCS, T1)  # full diff: the fingerprints are set
+    store.batches.clear()
+    store.singles.clear()
+    steady = watcher(source, store, pub).run(LOCS, T1 + timedelta(hours=1))
+    assert steady.ok and [o.status for o in steady.locations] == [OK] * len(LOCS)
+    assert store.singles == [] and [sorted(b) for b in store.batches] == [
+        sorted(LOCS)
+    ]  # one batch, no single
+    assert all(store.get_cursor(loc).last_cycle_at == T1 + timedelta(hours=1) for loc in LOCS)
+
+    store.rival = LOCS[0]
+    raced = watcher(source, store, pub).run(LOCS, T1 + timedelta(hours=2))
+    assert [o.status for o in raced.locations] == [CONCURRENT, OK]
+    assert raced.ok  # losing a race is not a failure
+    assert store.get_cursor(LOCS[0]).last_error == "theirs"  # the rival's commit stands
+    assert store.get_cursor(LOCS[1]).last_cycle_at == T1 + timedelta(hours=2)

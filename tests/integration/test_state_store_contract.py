@@ -172,6 +172,72 @@ def test_cursors_of_awkward_locations_are_kept_apart(store: CatalogStateStore) -
     assert [store.get_cursor(loc).cycles for loc in locations] == list(range(len(locations)))
 
 
+def test_cursors_committed_together_read_back_as_committed_one_by_one(store: CatalogStateStore) -> None:
+    existing = store.commit_cursor(Cursor("westus", None, T0, None, "old", 1, "fp"), expected_etag=None)
+    batch = [
+        (Cursor("westus", None, T0 + timedelta(hours=1), None, None, 2, "fp"), existing.etag),
+        (Cursor("east/us", None, T0, "anomaly", "boom: ünïcødé", 7), None),
+        (Cursor(LOCATION, None, T0 + timedelta(microseconds=5), None, None, 1, "fp2"), None),
+    ]
+    done = store.commit_cursors(batch)
+    assert set(done) == {"westus", "east/us", LOCATION}
+    for cursor, _ in batch:
+        committed = done[cursor.location]
+        assert committed is not None and committed.etag and committed == replace(cursor, etag=committed.etag)
+        assert store.get_cursor(cursor.location) == committed
+    assert done["westus"] is not None and done["westus"].etag != existing.etag
+    assert store.commit_cursors([]) == {}
+
+
+def test_a_moved_cursor_loses_in_a_batch_and_the_rest_are_written(store: CatalogStateStore) -> None:
+    first = store.commit_cursor(Cursor(LOCATION, None, T0, None, None, 1), expected_etag=None)
+    moved = store.commit_cursor(Cursor(LOCATION, None, T0, None, "theirs", 2), expected_etag=first.etag)
+    taken = store.commit_cursor(Cursor("westus", cycles=5), expected_etag=None)
+    done = store.commit_cursors(
+        [
+            (Cursor("northeurope", cycles=1), None),
+            (Cursor(LOCATION, None, T0, None, "ours", 2), first.etag),  # stale: someone committed since
+            (Cursor("westus", cycles=1), None),  # created by someone else since it was read
+        ]
+    )
+    assert done[LOCATION] is None and done["westus"] is None
+    assert store.get_cursor(LOCATION) == moved and store.get_cursor("westus") == taken
+    written = done["northeurope"]
+    assert written is not None and store.get_cursor("northeurope") == written
+
+
+def test_more_cursors_than_a_transaction_holds_are_all_committed(store: CatalogStateStore) -> None:
+    locations = [f"region{i:03}" for i in range(130)]  # Table Storage: 100 operations a transaction
+    created = store.commit_cursors([(Cursor(loc, cycles=1), None) for loc in locations])
+    again = store.commit_cursors([(replace(c, cycles=2), c.etag) for c in created.values() if c is not None])
+    assert len(again) == 130 and all(c is not None and c.cycles == 2 for c in again.values())
+    assert [store.get_cursor(loc).cycles for loc in locations] == [2] * 130
+
+
+def test_batches_racing_with_one_etag_each_cursor_is_won_once(make_store: StoreFactory) -> None:
+    stores = [make_store(), make_store()]
+    locations = ["eastus", "westus", "northeurope"]
+    base = stores[0].commit_cursors([(Cursor(loc, cycles=1), None) for loc in locations])
+    barrier = threading.Barrier(len(stores))
+    results: list[dict[str, Cursor | None]] = [{}, {}]
+
+    def commit(index: int) -> None:
+        barrier.wait()
+        results[index] = stores[index].commit_cursors(
+            [(Cursor(loc, None, T0, None, f"writer {index}", 2), c.etag) for loc, c in base.items() if c]
+        )
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for loc in locations:
+        winners = [r[loc] for r in results if r.get(loc) is not None]
+        assert len(winners) == 1, (loc, results)
+        assert stores[0].get_cursor(loc) == winners[0]
+
+
 def _race(stores: list[CatalogStateStore], expected: str | None, cycle: int) -> list[Cursor | Exception]:
     """Every store commits the cursor at once, all expecting the same etag; returns what each got."""
     barrier = threading.Barrier(len(stores))

@@ -337,6 +337,7 @@ def test_read_concurrency_and_the_fan_out_have_defaults_and_named_bounds() -> No
     s = load_settings({})
     assert (s.arm_read_concurrency, s.arm_max_concurrency) == (64, 8)  # reads and writes apart
     assert (s.inventory_fanout_threshold, s.inventory_queue_name) == (20, "modelwatch-inventory")
+    assert s.delivery_queue_name == "modelwatch-deliveries"
     s = load_settings(
         {"ARM_READ_CONCURRENCY": "250", "INVENTORY_FANOUT_THRESHOLD": "1", "INVENTORY_QUEUE_NAME": "mw-inv-2"}
     )
@@ -364,6 +365,8 @@ def test_read_concurrency_and_the_fan_out_have_defaults_and_named_bounds() -> No
 def test_queue_names_the_storage_service_or_its_poison_queue_would_refuse(name: str) -> None:
     with pytest.raises(SettingsError, match="INVENTORY_QUEUE_NAME"):
         load_settings({"INVENTORY_QUEUE_NAME": name})
+    with pytest.raises(SettingsError, match="DELIVERY_QUEUE_NAME"):
+        load_settings({"DELIVERY_QUEUE_NAME": name})
 
 
 def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:

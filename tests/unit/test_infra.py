@@ -308,6 +308,7 @@ DEPLOYED = {
     "stateTablePrefix": "ModelWatch",
     "refreshQueue.name": "modelwatch-inventory",
     "canaryQueue.name": "modelwatch-canary",
+    "handoffQueue.name": "modelwatch-deliveries",
     "insights.properties.ConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
     "catalogPollSchedule": "0 0 * * * *",
     "catalogPollPeriodMinutes": "60",
