@@ -459,10 +459,15 @@ class SimulatedChatApi:
             )
         model = found["properties"]["model"]
         prompt = messages[-1][1]
-        answers = {"1182": '{"total": 42.1}', "1183": '{"currency": "USD"}', "1184": '{"due": "2026-01-31"}'}
-        text = next((doc for marker, doc in answers.items() if marker in prompt), "OK")
-        if "1185" in prompt:
-            text = "unpaid"
-        if text.startswith("{") and (model["name"], model["version"]) in self.fenced:
-            text = f"```json\n{text}\n```"
+        text = invoice_answer(prompt, fenced=(model["name"], model["version"]) in self.fenced)
         return ChatReply(text, latency_ms=420.0, tokens=len(prompt.split()) + len(text.split()) + 2)
+
+
+def invoice_answer(prompt: str, *, fenced: bool) -> str:
+    """The stand-in model's answer to one of the payments team's invoice questions: right, with its JSON in a
+    markdown fence when ``fenced`` (the demo's and the end-to-end replay's data plane answer alike)."""
+    answers = {"1182": '{"total": 42.1}', "1183": '{"currency": "USD"}', "1184": '{"due": "2026-01-31"}'}
+    text = next((doc for marker, doc in answers.items() if marker in prompt), "OK")
+    if "1185" in prompt:
+        text = "unpaid"
+    return f"```json\n{text}\n```" if fenced and text.startswith("{") else text
