@@ -144,6 +144,10 @@ def run_demo(
         f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce "
         f"(provisioned included), state in {output / 'state.db'}, alerts in {output / 'alerts'}."
     )
+    console.line(
+        f"Canaries: the suites in {DEMO_EVALS.name}/ (CANARY_MODE={settings.canary_mode}), "
+        f"UPGRADE_GATE={settings.upgrade_gate}, CANARY_PROTECT={str(settings.canary_protect).lower()}."
+    )
     failed = False
     told: set[str] = set()  # deployment event ids already shown
     waiting: list[tuple[LifecycleEvent, Subscriber]] = []  # deliveries a subscriber asked to retry later
