@@ -183,26 +183,8 @@ def run_demo(
             console.line(f"    {result.describe()}")
             more, again = _dispatch(services, topic, at)
             events, retry = events + more, retry + again
-        # the canaries the step calls for: once per deployment and target, told to the team (the function app
-        # queues them from the policy subscriber; the status report's assessments are the same ones). A pinned
-        # deployment is asked as its own policy would have it: Azure's to move once a later target passes
-        assessments = list(services.status(at).assessments)
-        if canaries.protect is not None:
-            assessments = [canaries.protect.unpinned(a, at) for a in assessments]
-        for deployment, request in canaries.asks(assessments):
-            canaries.run(deployment, request, at)
-        more, again = _dispatch(services, topic, at)
-        events, retry = events + more, retry + again
-        # Event Grid redelivers what a subscriber answered "retry later": an upgrade the gate made wait for its
-        # canary finds the verdict now, and goes ahead (a pass) or is held (a regression)
-        # (once a step: one still waiting is redelivered again at the next one, as Event Grid backs off for hours)
-        waiting, retry = waiting + retry, []
-        for event, subscriber in waiting:
-            if deliver_one(event, subscriber, at).outcome == RETRY:
-                retry.append((event, subscriber))
-        waiting = retry
-        more, again = _dispatch(services, topic, at)  # what the redelivered events published in turn
-        events, waiting = events + more, waiting + again
+        more, waiting = _canaries_then_redeliveries(services, canaries, topic, at, waiting + retry)
+        events += more
         # the alerts timer, once the held news has settled: one message per route and group
         services.flush_alerts(at + timedelta(seconds=settings.alert_batch_seconds))
         _story(events, sent[before:], console, told)
@@ -235,6 +217,34 @@ def run_demo(
     ):
         console.line(f"  {prog} {command}")
     return 1 if failed else 0
+
+
+def _canaries_then_redeliveries(
+    services: bootstrap.Services,
+    canaries: CanaryPipeline,
+    topic: Collecting,
+    at: datetime,
+    waiting: list[tuple[LifecycleEvent, Subscriber]],
+) -> tuple[list[LifecycleEvent], list[tuple[LifecycleEvent, Subscriber]]]:
+    """The step's canaries, then Event Grid's redelivery of what a subscriber answered "retry later"; what was
+    published, and what still waits (redelivered again at the next step, as Event Grid backs off for hours)."""
+    # once per deployment and target, told to the team (the function app queues them from the policy subscriber;
+    # the status report's assessments are the same ones). A pinned deployment is asked as its own policy would
+    # have it: Azure's to move once a later target passes
+    assessments = list(services.status(at).assessments)
+    if canaries.protect is not None:
+        assessments = [canaries.protect.unpinned(a, at) for a in assessments]
+    for deployment, request in canaries.asks(assessments):
+        canaries.run(deployment, request, at)
+    events, again = _dispatch(services, topic, at)
+    # an upgrade the gate made wait for its canary finds the verdict now: it goes ahead (a pass) or is held
+    retry = [
+        (event, subscriber)
+        for event, subscriber in waiting + again
+        if deliver_one(event, subscriber, at).outcome == RETRY
+    ]
+    more, again = _dispatch(services, topic, at)  # what the redelivered events published in turn
+    return events + more, retry + again
 
 
 def _canary_pipeline(
