@@ -40,7 +40,8 @@ from shared.domain.timeutil import parse_instant
 from shared.ports import Notifier
 from shared.presentation.status_page import render_status_page
 from shared.services.canary import CanaryPipeline
-from shared.services.pipeline import deliver
+from shared.services.pipeline import Subscriber, deliver, deliver_one
+from shared.services.results import RETRY
 
 TIMELINE = Path(__file__).parent / "data" / "timeline.json"
 DEMO_IAC = Path(__file__).parent / "data" / "demo-iac"  # the teams' Bicep and Terraform, as written in 2025
@@ -102,6 +103,13 @@ def demo_settings(output: Path) -> Settings:
         policy_mode="enforce",
         policy_enforce_all_accounts=True,  # the demo's simulated subscription: every account is the demo's
         policy_enforce_provisioned=True,  # shows the documented in-place migration of a provisioned deployment
+        # the payments team's suite covers its invoice-* deployments (DEMO_EVALS): modelwatch's own upgrade of one
+        # waits for a passing canary of its target (UPGRADE_GATE), and one Azure would move to a version whose
+        # canary regressed is pinned until a later target passes (CANARY_PROTECT); canaries are created and deleted
+        eval_suites=str(DEMO_EVALS),
+        canary_mode="create",
+        upgrade_gate="canary",
+        canary_protect=True,
         teams_webhook_url=Secret(hook + "platform-teams"),
         slack_webhook_url=Secret(hook + "platform-slack"),
         alert_routes=tuple(
@@ -136,8 +144,13 @@ def run_demo(
         f"{len(timeline.raw['deployments'])} deployments in {len(timeline.raw['accounts'])} accounts, POLICY_MODE=enforce "
         f"(provisioned included), state in {output / 'state.db'}, alerts in {output / 'alerts'}."
     )
+    console.line(
+        f"Canaries: the suites in {DEMO_EVALS.name}/ (CANARY_MODE={settings.canary_mode}), "
+        f"UPGRADE_GATE={settings.upgrade_gate}, CANARY_PROTECT={str(settings.canary_protect).lower()}."
+    )
     failed = False
     told: set[str] = set()  # deployment event ids already shown
+    waiting: list[tuple[LifecycleEvent, Subscriber]] = []  # deliveries a subscriber asked to retry later
     for step in timeline.steps:
         at = parse_instant(step["at"])
         console.line()
@@ -155,7 +168,10 @@ def run_demo(
         before = len(sent)
         report = services.run_timer(at)
         failed = failed or not report.ok
-        events = _dispatch(services, topic, at)
+        # the catalog timer's canary chores, as the function app runs them after each cycle
+        for done in canaries.upkeep(_accounts(services), at):
+            console.line("  ", ("modelwatch", "magenta"), f" {done}")
+        events, retry = _dispatch(services, topic, at)
         if step.get("rollback"):
             ask = step["rollback"] if isinstance(step["rollback"], dict) else {"deployment": step["rollback"]}
             target = next(d for d in services.stores.list_deployments() if d.name == ask["deployment"])
@@ -165,11 +181,10 @@ def run_demo(
             side = f" --as-new {ask['asNew']}" if ask.get("asNew") else ""
             console.line("  ", ("operator", "magenta"), f": {prog} rollback -n {target.name}{side}")
             console.line(f"    {result.describe()}")
-            events += _dispatch(services, topic, at)
-        # the canaries the step calls for: once per deployment and target, told to the team
-        for deployment, request in canaries.asks(services.status(at).assessments):
-            canaries.run(deployment, request, at)
-        events += _dispatch(services, topic, at)
+            more, again = _dispatch(services, topic, at)
+            events, retry = events + more, retry + again
+        more, waiting = _canaries_then_redeliveries(services, canaries, topic, at, waiting + retry)
+        events += more
         # the alerts timer, once the held news has settled: one message per route and group
         services.flush_alerts(at + timedelta(seconds=settings.alert_batch_seconds))
         _story(events, sent[before:], console, told)
@@ -204,17 +219,61 @@ def run_demo(
     return 1 if failed else 0
 
 
+def _canaries_then_redeliveries(
+    services: bootstrap.Services,
+    canaries: CanaryPipeline,
+    topic: Collecting,
+    at: datetime,
+    waiting: list[tuple[LifecycleEvent, Subscriber]],
+) -> tuple[list[LifecycleEvent], list[tuple[LifecycleEvent, Subscriber]]]:
+    """The step's canaries, then Event Grid's redelivery of what a subscriber answered "retry later"; what was
+    published, and what still waits (redelivered again at the next step, as Event Grid backs off for hours)."""
+    # once per deployment and target, told to the team (the function app queues them from the policy subscriber;
+    # the status report's assessments are the same ones). A pinned deployment is asked as its own policy would
+    # have it: Azure's to move once a later target passes
+    assessments = list(services.status(at).assessments)
+    if canaries.protect is not None:
+        assessments = [canaries.protect.unpinned(a, at) for a in assessments]
+    for deployment, request in canaries.asks(assessments):
+        canaries.run(deployment, request, at)
+    events, again = _dispatch(services, topic, at)
+    # an upgrade the gate made wait for its canary finds the verdict now: it goes ahead (a pass) or is held
+    retry = [
+        (event, subscriber)
+        for event, subscriber in waiting + again
+        if deliver_one(event, subscriber, at).outcome == RETRY
+    ]
+    more, again = _dispatch(services, topic, at)  # what the redelivered events published in turn
+    return events + more, retry + again
+
+
 def _canary_pipeline(
     services: bootstrap.Services, azure: SimulatedAzure, settings: Settings, topic: Collecting, output: Path
 ) -> CanaryPipeline:
     """The payments team's suite (DEMO_EVALS) on every coming version of the deployments it covers, in a
-    temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane."""
+    temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane;
+    with CANARY_PROTECT (enforce mode), a regression pins a deployment Azure would move, a later pass unpins it."""
     from shared.adapters.canary_results import SqliteCanaryResults
     from shared.adapters.simulated import SimulatedChatApi
     from shared.adapters.suite_files import JsonSchemaChecker, load_suites
     from shared.services.canary import CanaryLimits, CanaryService
+    from shared.services.protect import CanaryProtect
 
     chat = SimulatedChatApi(azure, FENCED)
+    rules = bootstrap.policy_rules(settings)
+    protect = (  # as bootstrap.build_canaries wires it: never in plan mode
+        CanaryProtect(
+            api=azure,
+            deployments=services.stores,
+            rollbacks=services.stores,
+            state=services.state,
+            scope=bootstrap.write_scope(settings),
+            rules=rules,
+            margin=timedelta(days=settings.canary_protect_margin_days),
+        )
+        if settings.canary_protect and rules.enforce
+        else None
+    )
     runner = CanaryService(
         azure,
         lambda endpoint: chat,
@@ -232,6 +291,7 @@ def _canary_pipeline(
         mode="create",
         # in the demo's state, where `canary list --state sqlite:///<output>/state.db` reads them
         results=SqliteCanaryResults(str(output / "state.db")),
+        protect=protect,
     )
 
 
@@ -268,15 +328,33 @@ def _all_events(output: Path) -> list[LifecycleEvent]:
     return [LifecycleEvent.from_json(line) for line in lines if line.strip()]
 
 
-def _dispatch(services: bootstrap.Services, topic: Collecting, at: datetime) -> list[LifecycleEvent]:
-    """Deliver everything published, as Event Grid would (including what the subscribers publish in turn)."""
+def _dispatch(
+    services: bootstrap.Services, topic: Collecting, at: datetime
+) -> tuple[list[LifecycleEvent], list[tuple[LifecycleEvent, Subscriber]]]:
+    """Deliver everything published, as Event Grid would (including what the subscribers publish in turn); what
+    was delivered, and the deliveries a subscriber answered "retry later" (Event Grid redelivers those)."""
     seen: list[LifecycleEvent] = []
+    retry: list[tuple[LifecycleEvent, Subscriber]] = []
+    subscribers = {s.name: s for s in services.subscribers()}
     while topic.queue:
         batch, topic.queue = topic.queue, []
         seen.extend(batch)
+        by_id = {e.id: e for e in batch}
         wire: list[JsonValue] = [e.to_wire() for e in batch]
-        deliver(wire + wire[:1], services.subscribers(), at)  # at least once: the first one twice
-    return seen
+        for d in deliver(
+            wire + wire[:1], list(subscribers.values()), at
+        ):  # at least once: the first one twice
+            if d.outcome != RETRY:
+                continue
+            pair = (by_id[d.event_id], subscribers[d.subscriber])
+            if pair not in retry:  # the first event is delivered twice: one retry of it is enough
+                retry.append(pair)
+    return seen, retry
+
+
+def _accounts(services: bootstrap.Services) -> list[str]:
+    """The accounts the canary chores look in: every account of the inventory (POLICY_ENFORCE_ALL_ACCOUNTS)."""
+    return sorted({d.account_id for d in services.stores.list_deployments()})
 
 
 _STYLES = {
@@ -339,7 +417,14 @@ def _story(
                 line += f", regressed: {', '.join(c.regressions)} ({c.first_failure})"
             if c.canary_created:
                 line += f"; in {c.target_deployment}, created and deleted"
+            elif c.target_deployment:  # one of the target version already in the account: side by side
+                line += f"; against {c.target_deployment}"
             console.line("  canary   ", (f"{c.verdict:<14}", _STYLES.get(c.verdict, "")), line)
+            if c.protection:  # CANARY_PROTECT: what modelwatch did to the update policy because of it
+                kind = "pinned" if c.verdict == "regression" else "unpinned"
+                console.line(
+                    "  protect  ", (f"{kind:<14}", "bold magenta"), f" {c.deployment_name}: {c.protection}"
+                )
     told = Counter(route for route, _, _ in sent)
     if told:
         console.line(

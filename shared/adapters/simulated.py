@@ -205,6 +205,7 @@ class SimulatedAzure:
         self.team: list[str] = []  # what the teams did at the last advance (created, deleted), for the story
         self.account_models: dict[str, list[dict[str, Any]]] = {}
         self.puts = 0
+        self.etags = 0  # the ETags handed out so far
         # deployments whose PUTs ARM refuses for now (the story's "refuse"): id (casefolded) -> (code, message)
         self.refusals: dict[str, tuple[str, str]] = {}
         for a in timeline.raw["accounts"]:
@@ -239,6 +240,7 @@ class SimulatedAzure:
         self.deployments[rid.casefold()] = {
             "id": rid,
             "name": d["name"],
+            "etag": self._etag(),
             "sku": {"name": d.get("sku", "Standard"), "capacity": 50},
             "tags": {"modelwatch:route": d["route"]} if d.get("route") else {},
             "properties": props,
@@ -332,6 +334,16 @@ class SimulatedAzure:
             raise ArmError(f"ARM PUT {deployment_id} answered 409 {code}: {message}", status=409, code=code)
         current = self.deployments.get(deployment_id.casefold())
         stored: dict[str, Any] = copy.deepcopy(body)
+        # If-Match as ARM's stand-in plays it (tests/fakes/arm_server.py): a write over a version that changed
+        # since the caller read it (Azure moved it, a team edited it) is 412, never applied
+        unconditional = if_match is None or (if_match == "*" and current is not None)
+        if not unconditional and (current is None or if_match != current.get("etag")):
+            raise ArmError(
+                f"ARM PUT {deployment_id} answered 412 PreconditionFailed: the deployment changed since it "
+                "was read",
+                status=412,
+                code="PreconditionFailed",
+            )
         if current is not None:
             old_name = current["properties"]["model"]["name"]
             new_name = stored.get("properties", {}).get("model", {}).get("name")
@@ -347,8 +359,14 @@ class SimulatedAzure:
         stored.setdefault("id", deployment_id)
         stored.setdefault("name", deployment_id.rsplit("/", 1)[-1])
         stored["systemData"] = {"lastModifiedBy": "modelwatch", "lastModifiedByType": "Application"}
+        stored["etag"] = self._etag()  # whatever the body carried: ARM gives every version its own
         self.deployments[deployment_id.casefold()] = stored
         return copy.deepcopy(stored)
+
+    def _etag(self) -> str:
+        """A new ETag, deterministic (a counter): the demo's output and its replays stay the same run to run."""
+        self.etags += 1
+        return f'"{self.etags}"'
 
     def delete_deployment(self, deployment_id: str) -> None:
         self.deployments.pop(deployment_id.casefold(), None)
@@ -377,6 +395,7 @@ class SimulatedAzure:
             moved.append(f"{d['name']}: {model['name']} {model['version']} -> {target[0]} {target[1]}")
             model["name"], model["version"] = target
             d["systemData"] = {"lastModifiedBy": "Microsoft", "lastModifiedByType": "Application"}
+            d["etag"] = self._etag()  # a write modelwatch prepared before this move is refused (If-Match)
         return moved
 
     def _azure_moves(self, d: dict[str, Any], at: datetime) -> tuple[str, str] | None:
@@ -440,10 +459,15 @@ class SimulatedChatApi:
             )
         model = found["properties"]["model"]
         prompt = messages[-1][1]
-        answers = {"1182": '{"total": 42.1}', "1183": '{"currency": "USD"}', "1184": '{"due": "2026-01-31"}'}
-        text = next((doc for marker, doc in answers.items() if marker in prompt), "OK")
-        if "1185" in prompt:
-            text = "unpaid"
-        if text.startswith("{") and (model["name"], model["version"]) in self.fenced:
-            text = f"```json\n{text}\n```"
+        text = invoice_answer(prompt, fenced=(model["name"], model["version"]) in self.fenced)
         return ChatReply(text, latency_ms=420.0, tokens=len(prompt.split()) + len(text.split()) + 2)
+
+
+def invoice_answer(prompt: str, *, fenced: bool) -> str:
+    """The stand-in model's answer to one of the payments team's invoice questions: right, with its JSON in a
+    markdown fence when ``fenced`` (the demo's and the end-to-end replay's data plane answer alike)."""
+    answers = {"1182": '{"total": 42.1}', "1183": '{"currency": "USD"}', "1184": '{"due": "2026-01-31"}'}
+    text = next((doc for marker, doc in answers.items() if marker in prompt), "OK")
+    if "1185" in prompt:
+        text = "unpaid"
+    return f"```json\n{text}\n```" if fenced and text.startswith("{") else text

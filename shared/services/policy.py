@@ -211,6 +211,20 @@ class PolicyService:
                 else:
                     problems.append(f"{d.name}: held: {gated[1]}")
                     log.warning("%s: upgrade of %s held: %s", SUBSCRIBER, d.resource_id, gated[1])
+                    # the team hears of the write that did not happen, as of a refused one (the alerts leave
+                    # enforced writes to their own news), not that it is "upgrading"; one event per target and
+                    # reminder, however redelivered
+                    if planned is not None:
+                        emitted.remove(planned)
+                    emitted.append(
+                        upgrade_failed_event(
+                            a,
+                            f"held by UPGRADE_GATE=canary: {gated[1]}",
+                            now=now,
+                            trigger=event.id,
+                            thresholds=self.reminder_days,
+                        )
+                    )
         if self.on_assessed is not None and assessments:
             self.on_assessed(assessments, now)
         transient: ModelWatchError | None = None

@@ -160,8 +160,10 @@ class CanaryProtect:
         regressions = ", ".join(result.regressions) or "below the suite's threshold"
         text = (
             f"modelwatch set versionUpgradeOption to NoAutoUpgrade (it was {previous}) because of the regressions "
-            f"({regressions}): Azure would have moved it to {target[0]} {target[1]}{when} "
-            f"({a.summary}). Pinned, it stops "
+            f"({regressions}): Azure would have moved it to {target[0]} {target[1]}"
+            # the date when the assessment has one; else its own words for when ("within two weeks of ...")
+            + (when or f" ({a.summary})")
+            + ". Pinned, it stops "
             "working at its version's retirement"
             + (f" on {_day(retirement)}" if retirement else "")
             + " if nothing changes: modelwatch puts "

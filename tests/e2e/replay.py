@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from azure.functions import QueueMessage
 from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.meta import Datum
 from azure.functions.timer import TimerRequest
@@ -39,10 +40,18 @@ from azure.functions.timer import TimerRequest
 from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
 from shared.adapters.eventgrid import EventGridPublisher
-from shared.adapters.simulated import LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, Timeline
+from shared.adapters.memory import InMemoryCanaryQueue
+from shared.adapters.simulated import (
+    LEGACY_SUBSCRIPTION,
+    SUBSCRIPTION,
+    SimulatedAzure,
+    Timeline,
+    invoice_answer,
+)
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
+from shared.demo import DEMO_EVALS, FENCED
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.timeutil import parse_instant
 from shared.services.notify import NOTIFY_EVENT_TYPES
@@ -50,6 +59,7 @@ from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.azurite import Tables, read_tables, write_tables
+from tests.fakes.dataplane_server import FakeDataPlane
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 
@@ -90,12 +100,12 @@ class World:
     """Azure as the replay sees it: the timeline's catalog served by the ARM stand-in, and Azure's own upgrades
     applied to the deployments the stand-in holds (where modelwatch's writes land)."""
 
-    def __init__(self, timeline: Timeline, arm: FakeArm) -> None:
+    def __init__(self, timeline: Timeline, arm: FakeArm, endpoint: str) -> None:
         self.sim = SimulatedAzure(timeline)
         self.arm = arm
         self.locations = list(timeline.locations)
-        for key, account in self.sim.accounts.items():
-            arm.accounts[key] = {**copy.deepcopy(account), "properties": {}}
+        for key, account in self.sim.accounts.items():  # every account's data plane: the replay's stand-in
+            arm.accounts[key] = {**copy.deepcopy(account), "properties": {"endpoint": endpoint}}
         for key, deployment in self.sim.deployments.items():
             arm.deployments[key] = {
                 **copy.deepcopy(deployment),
@@ -178,12 +188,17 @@ class Dispatcher:
     dead_letters: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # every non-2xx an invocation caused (visible)
     before_each: Callable[[str, dict[str, Any]], None] | None = None
+    # the canary asks apply_update_policy queued (run_canary's queue); None: no canaries in this replay
+    canaries: InMemoryCanaryQueue | None = None
 
     def drain(self) -> int:
-        """Deliver what the topic accepted, and what the functions publish in turn, until nothing is left."""
+        """Deliver what the topic accepted, and what the functions publish in turn, until nothing is left; the
+        queued canaries run after each round of deliveries, before Event Grid's retries (a gated upgrade that
+        waited for its canary finds the verdict on its redelivery)."""
         retry: list[tuple[str, dict[str, Any]]] = []
         delivered = 0
         while True:
+            ran = self.run_canaries()
             new = self.topic.events[self.seen :]
             self.seen += len(new)
             queue = [
@@ -195,7 +210,7 @@ class Dispatcher:
             queue += [q for q in queue if self.rng.random() < self.duplicate_rate]  # at least once
             queue += retry
             retry = []
-            if not queue:
+            if not queue and not ran:
                 return delivered
             self.rng.shuffle(queue)  # no ordering guarantee
             for name, wire in queue:
@@ -215,6 +230,25 @@ class Dispatcher:
                         self.dead_letters.append((name, wire, str(exc)))
                     else:
                         retry.append((name, wire))
+
+    def run_canaries(self) -> int:
+        """Run every queued canary ask through the run_canary function, as the queue trigger would; one that
+        raises stays queued (the platform redelivers it), poisoned after ``max_attempts``. How many ran."""
+        if self.canaries is None or not self.canaries.messages:
+            return 0
+        messages, self.canaries.messages = self.canaries.messages, []
+        for text in messages:
+            key = ("run_canary", text)
+            self.attempts[key] += 1
+            try:
+                functions()["run_canary"].get_user_function()(QueueMessage(body=text.encode()))
+            except (Exception, WorkerDied) as exc:
+                self.failures.append(f"run_canary: {exc}")
+                if self.attempts[key] >= self.max_attempts:
+                    self.dead_letters.append(("run_canary", {"message": text}, str(exc)))
+                else:
+                    self.canaries.messages.append(text)
+        return len(messages)
 
 
 def invoke(name: str, wire: dict[str, Any]) -> None:
@@ -288,6 +322,7 @@ class Stack:
     table_prefix: str
     client: Any  # the ARM client of the catalog source and the deployment API
     sender: WebhookSender
+    plane: FakeDataPlane  # every account's data plane (the canaries' chat completions)
     timer_failures: list[tuple[str, str]] = field(default_factory=list)  # (step date, error)
     rollbacks: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     next_step: int = 0  # the index of the timeline step the next replay() starts with
@@ -413,6 +448,8 @@ class Stack:
     def _resume(self, snapshot: Snapshot) -> None:
         """Take on a snapshot's state (the tables are written by ``stack`` before the stores are built)."""
         self.arm.restore(snapshot.arm)
+        for account in self.arm.accounts.values():  # the data plane of this fork, not of the one snapshotted
+            account["properties"] = {"endpoint": self.plane.endpoint}
         self.topic.restore(snapshot.topic)
         for key, hook in self.hooks.items():
             hook.restore(snapshot.hooks[key])
@@ -506,6 +543,13 @@ def stack(
         "POLICY_MODE": "enforce",
         "POLICY_ENFORCE_ALL_ACCOUNTS": "true",
         "POLICY_ENFORCE_PROVISIONED": "true",  # as the demo: the in-place migration of a provisioned deployment
+        # as the demo: the payments team's suite (its invoice-* deployments), canaries created and deleted, the gate
+        # on modelwatch's own upgrades, and a pin against Azure's move to a version whose canary regressed
+        "EVAL_SUITES": str(DEMO_EVALS),
+        "CANARY_MODE": "create",
+        "UPGRADE_GATE": "canary",
+        "CANARY_PROTECT": "true",
+        "DATA_PLANE_BEARER_TOKEN": "replay-data-plane-token",
         "HTTP_AUTH": "entra",
         "WEBSITE_AUTH_ENABLED": "True",
         "SLACK_WEBHOOK_URL": hooks["default/slack"].url,
@@ -530,14 +574,32 @@ def stack(
     publisher = EventGridPublisher(
         settings.eventgrid_topic_endpoint, settings.eventgrid_topic_key, sleep=time.sleep
     )
+    canaries = InMemoryCanaryQueue()  # run_canary's queue: the dispatcher runs what it holds
     built = bootstrap.build_services(
-        settings, source=source, api=api, state=state, sender=sender, publisher=publisher
+        settings,
+        source=source,
+        api=api,
+        state=state,
+        sender=sender,
+        publisher=publisher,
+        canary_queue=canaries,
     )
     services = replace(built, clock=time.clock)
+    # the accounts' data plane: every version answers the payments team's questions right, but FENCED ones (as
+    # the demo's), whose JSON comes in a markdown fence
+    plane = FakeDataPlane("replay-data-plane-token").__enter__()
+    plane.link(arm)
+    for v in timeline.raw["versions"]:
+        fenced = (v["model"], v["version"]) in FENCED
+        plane.answer(
+            v["model"],
+            v["version"],
+            lambda messages, fenced=fenced: invoice_answer(str(messages[-1]["content"]), fenced=fenced),
+        )
     bootstrap.install(services)
     try:
         world = (
-            World(timeline, arm)
+            World(timeline, arm, plane.endpoint)
             if resume is None
             else World.resumed(
                 copy.deepcopy(resume.sim, {id(resume.sim.timeline): resume.sim.timeline}),
@@ -555,6 +617,7 @@ def stack(
                 topic,
                 random.Random(7 if seed is None else seed),
                 0.3 if duplicate_rate is None else duplicate_rate,
+                canaries=canaries,
             ),
             services=services,
             timeline=timeline,
@@ -562,11 +625,13 @@ def stack(
             table_prefix=table_prefix,
             client=client,
             sender=sender,
+            plane=plane,
         )
         if resume is not None:
             replay._resume(resume)
         yield replay
     finally:
         bootstrap.reset_function_services()
+        plane.__exit__()
         for hook in hooks.values():
             hook.close()

@@ -14,6 +14,7 @@ tables) and replays the rest with its fault, as a fresh replay would have from i
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections import Counter
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.azurite
 
 # The steps of the demo timeline where the most happens (0-based): 5 = 2025-01-21, gpt-35-turbo's default moves
 # to 0125 and Azure moves the auto-update deployments; 20 = 2026-09-24, enforcement migrates the provisioned ptu-chat
-# in place (the one write modelwatch makes on its own: fraud-scoring's upgrade at 0613's retirement is Azure's).
+# in place, after ARM refused it for quota (fraud-scoring's upgrade at 0613's retirement is Azure's).
 BUSY_STEP = 5
 WRITE_STEP = 20
 # the steps Sweden Central's catalog is down in test_a_region_failing_for_several_cycles_...
@@ -122,12 +123,12 @@ def event_types(outcome: Outcome) -> Counter[str]:
 
 @pytest.mark.reliability(
     fault="none: the demo history (22 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
-    held="every deployment's end state as the documented rules say; 3 writes accepted, 1 refused and told once; none inside Azure's upgrade window; 15 event types; a version the watched subscription no longer lists told as not listed, never retired; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
+    held="every deployment's end state as the documented rules say; 12 writes accepted (3 canaries created and deleted, a CANARY_PROTECT pin and its lifting), 1 refused and told once; an upgrade held by its canary's regression (UPGRADE_GATE), told once, done to a later target that passed; none inside Azure's upgrade window; 16 event types; a version the watched subscription no longer lists told as not listed, never retired; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
 )
 def test_demo_history_ends_where_the_documented_rules_say(
     azurite_connection_string: str, demo_reference: Reference
 ) -> None:
-    with fresh(azurite_connection_string) as (s, _, topic):
+    with fresh(azurite_connection_string) as (s, arm, topic):
         s.replay()
         outcome = s.outcome()
         assert s.timer_failures == [] and s.dispatcher.failures == [] and s.dispatcher.dead_letters == []
@@ -164,6 +165,13 @@ def test_demo_history_ends_where_the_documented_rules_say(
             # another subscription's deployment of a version the watched subscription stops seeing (its Deprecated
             # stage, from 2026-04-01): never called retired, never written
             "reports": ("gpt-4.1", "2025-04-14", "OnceCurrentVersionExpired"),
+            # the payments team's suite covers both (UPGRADE_GATE=canary, CANARY_PROTECT=true): auto-update, pinned
+            # by modelwatch when its canary of gpt-4o 2024-08-06 regressed (so Azure's 2025-02-13 move passed it
+            # by), its policy put back when gpt-5.1 passed, then moved by Azure from 2026-03-09
+            "invoice-reader": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
+            # provisioned: modelwatch's migration to gpt-4o 2024-08-06 held by the gate (2025-09-05), its migration
+            # to gpt-5.1, whose canary passed, done at the provisioned date's reminder (2026-09-20)
+            "invoice-ptu": ("gpt-5.1", "2025-11-13", None),
         }
         assert outcome.rollbacks == (
             ("assistant", "0125", "2025-04-14", "azure"),
@@ -174,14 +182,24 @@ def test_demo_history_ends_where_the_documented_rules_say(
             ("chat-prod", "2024-08-06", "2024-05-13", "rollback"),
             ("fraud-scoring", "0125", "2025-04-14", "azure"),
             ("fraud-scoring", "0613", "0125", "azure"),
+            ("invoice-ptu", "2024-05-13", "2025-11-13", "modelwatch"),
+            (
+                "invoice-reader",
+                "2024-05-13",
+                "2024-05-13",
+                "protect",
+            ),  # a policy change: pinned, then put back
+            ("invoice-reader", "2024-05-13", "2024-05-13", "unprotect"),
+            ("invoice-reader", "2024-05-13", "2025-11-13", "azure"),
             ("ptu-chat", "2024-08-06", "2025-11-13", "modelwatch"),
             ("search-global", "2024-08-06", "2025-11-13", "azure"),
             ("summarizer", "2024-05-13", "2025-11-13", "azure"),
             ("voice-agent", "2024-10-01", "2024-12-17", "azure"),
         )
-        # the in-place rollback, the side-by-side sibling, the provisioned migration (its first PUT was refused
-        # before ARM accepted anything); none for a deployment inside Azure's upgrade window
-        assert outcome.writes == 3
+        # the in-place rollback, the side-by-side sibling, ptu-chat's provisioned migration (its first PUT was
+        # refused before ARM accepted anything), invoice-ptu's; three canaries created and deleted (PUT, DELETE);
+        # invoice-reader's pin and its lifting; none for a deployment inside Azure's upgrade window
+        assert outcome.writes == 12
         pending = [
             e
             for e in topic.events
@@ -197,15 +215,59 @@ def test_demo_history_ends_where_the_documented_rules_say(
             if e["eventType"] == "ModelLifecycle.DeploymentAtRisk"
         )
         refused = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
-        assert [(e["data"]["deploymentName"], e["data"]["targetModelName"]) for e in refused] == [
-            ("ptu-chat", "gpt-5.1")
-        ]
-        assert "InsufficientQuota" in refused[0]["data"]["error"]
+        assert [
+            (e["eventTime"][:10], e["data"]["deploymentName"], e["data"]["targetVersion"]) for e in refused
+        ] == [("2025-09-05", "invoice-ptu", "2024-08-06"), ("2026-09-20", "ptu-chat", "2025-11-13")]
+        assert refused[0]["data"]["error"] == (
+            "held by UPGRADE_GATE=canary: the canary of gpt-4o 2024-08-06 did not pass (regression: 5/5 -> 3/5)"
+        )
+        assert "InsufficientQuota" in refused[1]["data"]["error"]
         for channel in ("payments/slack", "payments/teams"):  # told once, to the team that owns it
-            assert sum("could not upgrade ptu-chat" in m for m in outcome.messages[channel]) == 1, channel
+            for told in ("could not upgrade ptu-chat", "could not upgrade invoice-ptu"):
+                assert sum(told in m for m in outcome.messages[channel]) == 1, (channel, told)
+        # the canaries: the payments team's suite on each coming version of its invoice-* deployments, once each
+        # (side by side against ptu-chat where the account runs the target, else in a canary created and deleted)
+        canaries = {
+            (
+                e["eventTime"][:10],
+                e["data"]["deploymentName"],
+                e["data"]["targetVersion"],
+                e["data"]["verdict"],
+                e["data"]["targetDeployment"],
+                e["data"]["protection"].split(" (")[0],
+            )
+            for e in topic.events
+            if e["eventType"] == "ModelLifecycle.CanaryEvaluated"
+        }
+        assert sorted(canaries) == [
+            (
+                "2024-10-11",
+                "invoice-reader",
+                "2024-08-06",
+                "regression",
+                "invoice-reader-mw-canary",
+                "modelwatch set versionUpgradeOption to NoAutoUpgrade",
+            ),
+            ("2025-01-21", "invoice-ptu", "2024-08-06", "regression", "ptu-chat", ""),  # Azure never moves it
+            ("2025-12-16", "invoice-ptu", "2025-11-13", "pass", "invoice-ptu-mw-canary", ""),
+            (
+                "2025-12-16",
+                "invoice-reader",
+                "2025-11-13",
+                "pass",
+                "invoice-reader-mw-canary",
+                "modelwatch put versionUpgradeOption OnceNewDefaultVersionAvailable back",
+            ),
+        ]
+        assert not [d for d in arm.deployments.values() if d["name"].endswith("-mw-canary")]  # all deleted
+        # each verdict told to the team once, in a message of its own (its headline, on Slack)
+        heads = [json.loads(m)["blocks"][0]["text"]["text"] for m in outcome.messages["payments/slack"]]
+        for name in ("invoice-reader", "invoice-ptu"):
+            assert heads.count(f"{name} on gpt-4o 2024-08-06: 2 regression(s): total, currency") == 1, name
+            assert heads.count(f"{name} passes its suite on gpt-5.1 2025-11-13") == 1, name
         assert [code for code, _ in s.rollbacks] == [200, 200]
         assert s.rollbacks[1][1]["siblingDeploymentId"].endswith("/deployments/chat-eu-gpt4o")
-        assert len(event_types(outcome)) == 15  # every event type this product publishes
+        assert len(event_types(outcome)) == 16  # every event type this product publishes
         counts = {key: len(payloads) for key, payloads in outcome.messages.items()}
         for route in ("default", "payments", "search"):
             assert counts[f"{route}/slack"] == counts[f"{route}/teams"] > 0  # one message, both channels
@@ -290,7 +352,10 @@ def test_a_fork_goes_on_as_the_replay_it_was_taken_from(demo_reference: Referenc
             next((by_key[u] + url[len(u) :] for u in by_key if url.startswith(u + "/")), url): last
             for url, last in snapshot.pacing.items()
         }
-        return {**vars(snapshot), "hook_urls": None, "pacing": pacing, "sim": vars(snapshot.sim)}
+        arm = copy.deepcopy(snapshot.arm)
+        for account in arm["accounts"].values():  # the data plane's address: each fork has its own stand-in
+            account["properties"].pop("endpoint", None)
+        return {**vars(snapshot), "hook_urls": None, "pacing": pacing, "sim": vars(snapshot.sim), "arm": arm}
 
     for step in FORK_STEPS:
         with forked(demo_reference, step) as (s, _, _):
@@ -509,7 +574,12 @@ def test_a_failed_upgrade_operation_is_recorded_and_the_next_event_upgrades_once
             assert len(refused) == 2, channel
             assert sum("the deployment operation failed (scripted)" in m for m in refused) == 1, channel
         refusals = [e for e in topic.events if e["eventType"] == "ModelLifecycle.DeploymentUpgradeFailed"]
-        assert sorted(e["data"]["deploymentName"] for e in refusals) == ["ptu-chat", "ptu-chat"]
+        # and invoice-ptu's upgrade the gate held on 2025-09-05, before the fork
+        assert sorted(e["data"]["deploymentName"] for e in refusals) == [
+            "invoice-ptu",
+            "ptu-chat",
+            "ptu-chat",
+        ]
 
 
 # ---- a region down for several cycles: later, but not lost, and never a false retirement

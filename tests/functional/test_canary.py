@@ -21,6 +21,7 @@ from shared.adapters.suite_files import load_suite
 from shared.cli import main
 from shared.config import load_settings
 from shared.domain.canary import Verdict
+from shared.domain.payloads import UpgradeFailedData
 from shared.services.canary import CanaryRequest, CanaryService
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.dataplane_server import DataFault, FakeDataPlane
@@ -605,6 +606,12 @@ def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: Wo
     handled = policy.handle(changed, NOW)
     assert "held: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)" in handled.detail
     assert world.arm.puts() == [] and world.arm.version_of(world.source) == CURRENT
+    # the team is told of the write that did not happen, as of a refused one
+    told = [e for e in handled.emitted if e.event_type == "ModelLifecycle.DeploymentUpgradeFailed"]
+    assert "ModelLifecycle.DeploymentUpgradePlanned" not in {e.event_type for e in handled.emitted}
+    assert [e.payload_as(UpgradeFailedData).error for e in told] == [
+        "held by UPGRADE_GATE=canary: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)"
+    ]
     assert policy.handle(changed, NOW).outcome == "duplicate"
 
 

@@ -132,6 +132,43 @@ def test_settings_command_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None
     assert "EVENTGRID_TOPIC_KEY" in out and "https://acct.table.core.windows.net" in out
 
 
+def step(out: str, day: str) -> str:
+    """What the demo's step dated ``day`` told, without its title."""
+    return out.split(f"=== {day}")[1].split("\n=== ", maxsplit=1)[0].split("\n", 1)[1]
+
+
+def assert_the_gate_and_protect_story(out: str) -> None:
+    """UPGRADE_GATE=canary and CANARY_PROTECT=true in the demo's output, step by step."""
+    # the payments team's suite finds gpt-4o
+    # 2024-08-06 regressing (its JSON in a markdown fence); modelwatch pins invoice-reader before Azure's move...
+    assert (
+        "canary   regression     invoice-reader: tested 5/5 -> 3/5 on gpt-4o 2024-08-06, regressed: total, currency"
+        in step(out, "2024-10-11")
+    )
+    assert (
+        "protect  pinned         invoice-reader: modelwatch set versionUpgradeOption to NoAutoUpgrade (it was "
+        "OnceNewDefaultVersionAvailable) because of the regressions (total, currency)"
+        in step(out, "2024-10-11")
+    )
+    assert "Azure upgraded chat-prod" in step(out, "2025-02-14")
+    assert out.count("Azure upgraded invoice-reader") == 1  # pinned meanwhile: only once unpinned, below
+    # ...holds its own migration of the provisioned invoice-ptu to that version, and says so...
+    assert (
+        "UpgradeFailed  invoice-ptu: gpt-4o 2024-05-13 -> gpt-4o 2024-08-06 refused: held by UPGRADE_GATE=canary: "
+        "the canary of gpt-4o 2024-08-06 did not pass (regression: 5/5 -> 3/5)" in step(out, "2025-09-05")
+    )
+    assert "invoice-ptu: upgrading to gpt-4o 2024-08-06" not in out
+    # ...and once a later target passes, the pin is lifted and the held upgrade goes ahead (to that target)
+    assert (
+        "protect  unpinned       invoice-reader: modelwatch put versionUpgradeOption OnceNewDefaultVersionAvailable "
+        "back (the canary of gpt-5.1 2025-11-13 passed)." in step(out, "2025-12-16")
+    )
+    assert "Azure upgraded invoice-reader: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13" in step(out, "2026-03-10")
+    assert "invoice-ptu: gpt-4o 2024-05-13 -> gpt-5.1 2025-11-13 by modelwatch" in step(out, "2026-09-20")
+    # chat-prod is not covered: its story (Azure moves it, the team rolls it back) is as it was
+    assert "canary   regression     chat-prod" not in out
+
+
 def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     code, out = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 0
@@ -182,6 +219,8 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     ):
         assert expected in out, expected
     assert "fraud-scoring: gpt-35-turbo 0613 is retired" not in out  # never "broken" inside Azure's window
+
+    assert_the_gate_and_protect_story(out)
     march = out.split("=== 2026-03-10")[1].split("\n=== ")[0].split("\n", 1)[1]  # the step, not its title
     assert (
         "Azure upgraded chat-eu" in march and "search-global" not in march
@@ -197,6 +236,7 @@ def test_demo_replays_the_bundled_history(tmp_path: Path) -> None:
     ]
     assert standing["summarizer"] == ("healthy", "gpt-5.1", "2025-11-13")
     assert standing["ptu-chat"] == ("healthy", "gpt-5.1", "2025-11-13")
+    assert standing["invoice-reader"] == standing["invoice-ptu"] == ("healthy", "gpt-5.1", "2025-11-13")
     assert standing["chat-eu-gpt4o"] == (
         "broken",
         "gpt-4o",
