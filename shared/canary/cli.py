@@ -1,6 +1,6 @@
 """``python -m shared canary run|list|sweep``: a team's evaluation suite on the current and the coming version.
 
-``register`` adds the command group (shared/cli.py calls it, as it does shared/iac/cli.py's). Exit codes: 0 the run
+``register`` adds the command group (shared/cli/main.py calls it, as it does shared/iac/cli.py's). Exit codes: 0 the run
 passed (or ``--fail-on`` did not match), 1 a regression with ``--fail-on regression``, 2 it could not run (no target
 deployment, quota, capacity, auth, not offered, bad usage or settings).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from shared.cli_context import Context
+    from shared.cli.context import Context
     from shared.config import Settings
     from shared.domain.canary import CanaryResult
     from shared.domain.evals import Suite
@@ -42,9 +42,9 @@ EXAMPLES = {
 
 
 def _cli() -> Any:
-    import shared.cli
+    import shared.cli.main
 
-    return shared.cli
+    return shared.cli.main
 
 
 def _start(args: argparse.Namespace, out: TextIO) -> Context:
@@ -102,7 +102,7 @@ def _predicted(ctx: Context, deployment_id: str, now: datetime) -> tuple[str, st
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Run a canary and print the comparison."""
     from shared import bootstrap
-    from shared.cli_output import emit
+    from shared.cli.output import emit
     from shared.services.canary import CanaryRequest
 
     cli = _cli()
@@ -188,7 +188,7 @@ def render_table(result: CanaryResult) -> str:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.cli_output import emit
+    from shared.cli.output import emit
 
     ctx = _start(args, out)
     store = results_store(ctx, read_only=True)
@@ -221,7 +221,7 @@ def _list_table(results: list[dict[str, Any]], out: TextIO) -> None:
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from shared import bootstrap
-    from shared.cli_output import emit
+    from shared.cli.output import emit
 
     ctx = _start(args, out)
     settings = ctx.settings
@@ -243,7 +243,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``canary run``, ``canary list`` and ``canary sweep`` to the command line."""
     import textwrap
 
-    from shared.cli_output import add_output_options
+    from shared.cli.output import add_output_options
 
     cli = _cli()
     prog = cli._prog()

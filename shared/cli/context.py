@@ -1,4 +1,6 @@
-"""Where the command line's settings and state come from: one resolution for every command (CLI only).
+"""Where the command line's settings and state come from: one resolution for every command (CLI only), and what a
+command group defined elsewhere (``shared/iac/cli.py``) imports: ``UsageError``, the argument types (``instant``,
+``days_arg``, ``state_arg``) and ``environ``, the settings in force.
 
 Settings come from, in order of precedence:
 
@@ -15,22 +17,31 @@ first (``state: ...``); secrets (account keys, SAS tokens) never appear: see ``d
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared import bootstrap
 from shared.config import Settings, StateStoreConfig, load_settings
 from shared.domain.secret import Secret
+from shared.domain.timeutil import parse_instant
 from shared.errors import SettingsError
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 ENVIRONMENT, LOCAL_SETTINGS, DEFAULT = "environment", "local.settings.json", "default"
 STATE_NAMES = ("STATE_STORE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName")
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
 
 
 class AppSettingsError(Exception):
@@ -338,3 +349,51 @@ def with_state(settings: Settings, sources: Sources, state: str | None, table_pr
 
 def _prefix(text: str) -> str:
     return load_settings({"STATE_TABLE_PREFIX": text}).state_table_prefix
+
+
+# the context of the command being run, while a command group defined elsewhere runs (``running``): shared/iac/cli.py
+# reads its settings through environ()
+_running: ContextVar[Context | None] = ContextVar("running", default=None)
+
+
+@contextmanager
+def running(ctx: Context) -> Iterator[Context]:
+    """Run a command in this context: ``environ()`` reads its settings until the block ends."""
+    token = _running.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _running.reset(token)
+
+
+def environ() -> dict[str, str]:
+    """The settings in force: local.settings.json "Values" under the real environment (as the Functions host
+    does), or the deployed app's settings with --app-settings."""
+    ctx = _running.get()
+    if ctx is not None:
+        return dict(ctx.sources.environ)
+    return gather(None, Path.cwd()).environ
+
+
+def instant(text: str) -> datetime:
+    """An ISO-8601 instant argument (``--at``)."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def days_arg(text: str) -> int:
+    """A number of days argument (``--within``): a whole number, not negative."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative")
+    return value
+
+
+def state_arg(text: str) -> StateStoreConfig:
+    """A ``--state`` value (see ``parse_state``)."""
+    return parse_state(text)

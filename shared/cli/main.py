@@ -1,7 +1,7 @@
 """The command line: ``modelwatch <command>`` or ``python -m shared <command>``. The same services the functions
 use, run locally.
 
-Every command resolves its settings and state store once (``shared/cli_context.py``) and says first which state it
+Every command resolves its settings and state store once (``shared/cli/context.py``) and says first which state it
 reads (``state: ...``). Exit codes: 0 success, 1 an operation failed (or a ``--fail-on`` gate matched, or the
 output pipe was closed), 2 bad usage or settings.
 """
@@ -21,21 +21,23 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from shared import bootstrap
-from shared.cli_context import (
+from shared.cli.context import (
     DEFAULT,
     AppSettingsError,
     Context,
     Sources,
+    UsageError,
     app_problems,
+    days_arg,
     describe_store,
     gather,
-    parse_state,
+    instant,
     resolve,
+    running,
     state_argument,
     with_state,
 )
-from shared.cli_output import FORMATS, OutputError, add_out_option, add_output_options, emit
-from shared.cli_version import VERSION
+from shared.cli.output import FORMATS, OutputError, add_out_option, add_output_options, emit
 from shared.config import WHERE, Settings, StateStoreConfig
 from shared.domain.deployments import Deployment
 from shared.domain.describe import describe, location_of, model_label, short_type
@@ -43,11 +45,12 @@ from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import Assessment, Status, worst_first
 from shared.domain.secret import Secret
 from shared.domain.status import MISSED_RUN_PERIODS
-from shared.domain.timeutil import format_instant, parse_instant
+from shared.domain.timeutil import format_instant
+from shared.domain.version import VERSION
 from shared.errors import ModelWatchError, SettingsError
 from shared.services.watch import CycleReport
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SAMPLE_TIMELINE = (DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "python -m shared"  # how a clone runs it; printed commands start as this process was started (_prog)
@@ -55,38 +58,6 @@ PROG = "python -m shared"  # how a clone runs it; printed commands start as this
 FAIL_ON = (Status.BROKEN.value, Status.AT_RISK.value)
 FAIL_ON_SPELLINGS = {"at-risk": Status.AT_RISK.value, "at_risk": Status.AT_RISK.value}
 DEMO_STATE = Path("demo-output") / "state.db"
-
-# the context of the command being run (set by main): shared/iac/cli.py reads its settings through _environ()
-_current: Context | None = None
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit 2)."""
-
-
-def _environ() -> dict[str, str]:
-    """The settings in force: local.settings.json "Values" under the real environment (as the Functions host
-    does), or the deployed app's settings with --app-settings."""
-    if _current is not None:
-        return dict(_current.sources.environ)
-    return gather(None, Path.cwd()).environ
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _days_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("days cannot be negative")
-    return value
 
 
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
@@ -104,15 +75,11 @@ def _documented(args: argparse.Namespace) -> bool:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    """The command's settings and state (one resolution for every command), remembered for shared/iac."""
-    global _current  # noqa: PLW0603 - one command per process; shared/iac/cli.py reads it through _environ()
+    """The command's settings and state (one resolution for every command)."""
     try:
-        _current = resolve(
-            app_settings=args.app_settings, state=args.state, table_prefix=args.state_table_prefix
-        )
+        return resolve(app_settings=args.app_settings, state=args.state, table_prefix=args.state_table_prefix)
     except AppSettingsError as exc:
         raise UsageError(str(exc)) from None
-    return _current
 
 
 def _intro(ctx: Context, out: TextIO, *, to_stderr: bool = False) -> None:
@@ -1043,7 +1010,7 @@ def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_alerts_send(args: argparse.Namespace, out: TextIO) -> int:
     """Post one test message to the route's real webhooks and report each channel's answer."""
-    from shared.cli_alerts import send_test
+    from shared.cli.commands.alerts import send_test
 
     kinds = choose_kind(args.kind, args, out)
     if kinds is None:
@@ -1055,10 +1022,6 @@ def cmd_alerts_send(args: argparse.Namespace, out: TextIO) -> int:
     result = send_test(ctx.settings, args.route, kinds[0] if args.kind else None)
     emit(args, result.to_json(), out, lambda o: o.write(result.lines()))
     return result.exit_code
-
-
-def _state_arg(text: str) -> StateStoreConfig:
-    return parse_state(text)
 
 
 def _file_as_of(source: object) -> datetime | None:
@@ -1243,7 +1206,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = leaves["check"] = sub.add_parser(
         "check", help="run one catalog watch cycle and show what changed"
     )
-    check.add_argument("--at", type=_instant, help="evaluate as of this ISO-8601 instant (default: now)")
+    check.add_argument("--at", type=instant, help="evaluate as of this ISO-8601 instant (default: now)")
     check.add_argument(
         "--catalog-file", help="read an ARM Models - List JSON response instead of calling ARM"
     )
@@ -1254,7 +1217,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = leaves["run"] = sub.add_parser(
         "run", help="the timer's whole job: inventory refresh, catalog cycle, publish"
     )
-    run.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
+    run.add_argument("--at", type=instant, help="as of this ISO-8601 instant (default: now)")
     run.set_defaults(handler=cmd_run)
 
     demo = leaves["demo"] = sub.add_parser(
@@ -1268,7 +1231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "deployments", help="list the deployment inventory with retirement countdowns"
     )
     deployments.add_argument(
-        "--at", type=_instant, help="count down from this ISO-8601 instant (default: now)"
+        "--at", type=instant, help="count down from this ISO-8601 instant (default: now)"
     )
     deployments.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
     deployments.set_defaults(handler=cmd_deployments)
@@ -1276,7 +1239,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = leaves["plan"] = sub.add_parser(
         "plan", help="what will happen to every deployment, and when (writes nothing)"
     )
-    plan.add_argument("--at", type=_instant, help="what breaks on this ISO-8601 instant (default: now)")
+    plan.add_argument("--at", type=instant, help="what breaks on this ISO-8601 instant (default: now)")
     plan.add_argument("--refresh", action="store_true", help="read the deployments from ARM first")
     plan.add_argument(
         "--fail-on",
@@ -1287,7 +1250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--within",
-        type=_days_arg,
+        type=days_arg,
         metavar="DAYS",
         help="with --fail-on atRisk: only deployments at risk within this many days count",
     )
@@ -1302,7 +1265,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JSON array of Event Grid events (a delivery body or a dead-letter blob), JSON lines "
         "(.modelwatch/events.jsonl), or - for stdin",
     )
-    deliver.add_argument("--at", type=_instant, help="process as of this ISO-8601 instant (default: now)")
+    deliver.add_argument("--at", type=instant, help="process as of this ISO-8601 instant (default: now)")
     deliver.add_argument(
         "--allow-empty",
         action="store_true",
@@ -1327,14 +1290,14 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument(
         "--force", action="store_true", help="also roll back a pinned, ignored or provisioned deployment"
     )
-    rollback.add_argument("--at", type=_instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
+    rollback.add_argument("--at", type=instant, help=argparse.SUPPRESS)  # tests and what-ifs: evaluate as of
     rollback.set_defaults(handler=cmd_rollback)
 
     report = leaves["report"] = sub.add_parser(
         "report", help="write the status page to a file or stdout (HTML, or JSON)"
     )
     add_out_option(report, "the file to write, e.g. status.html (default, or -: stdout)")
-    report.add_argument("--at", type=_instant, help="as of this ISO-8601 instant (default: now)")
+    report.add_argument("--at", type=instant, help="as of this ISO-8601 instant (default: now)")
     add_output_options(report, formats=("html", *FORMATS), default="html")
     report.set_defaults(handler=cmd_report)
 
@@ -1405,7 +1368,8 @@ def _with_state_line(handler: Any) -> Any:
         ctx = _context(args)
         document = _documented(args) and not getattr(args, "out", None)
         _intro(ctx, out, to_stderr=document)
-        return int(handler(args, out))
+        with running(ctx):  # shared/iac/cli.py reads its settings through environ()
+            return int(handler(args, out))
 
     return run_with_state_line
 
@@ -1428,8 +1392,6 @@ def _quiet_broken_pipe(stream: TextIO) -> None:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    global _current  # noqa: PLW0603 - reset per command
-    _current = None
     stream = out or sys.stdout
     parser = build_parser()
     try:
