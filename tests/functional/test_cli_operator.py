@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.main import build_parser, main
+from shared.cli.main import main
+from shared.cli.parser import build_parser
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 from tests.functional.test_cli_deployments import JAN, SUB, Tenant, setup_tenant

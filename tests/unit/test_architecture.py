@@ -220,7 +220,7 @@ def test_the_iac_rules_see_services_languages_and_hidden_imports() -> None:
 MAX_FILE_LINES = 700
 MAX_FUNCTION_LINES = 100
 SIZE_ROOTS = ("shared", "scripts", "tests", "function_app.py")  # where the limits will hold (issue #24)
-ENFORCED = ("shared/iac",)  # where they hold today
+ENFORCED = ("shared/iac", "shared/cli")  # where they hold today
 # Known exceptions, each to be split (issue #24). This list may only shrink: a new offender fails, and so does an
 # entry that no longer offends (delete it).
 KNOWN_OFFENDERS = frozenset(
@@ -228,8 +228,6 @@ KNOWN_OFFENDERS = frozenset(
         "shared/adapters/table_store.py",
         "shared/bootstrap.py",
         "shared/bootstrap.py::build_services",
-        "shared/cli/main.py",
-        "shared/cli/main.py::build_parser",
         "shared/config.py",
         "shared/config.py::load_settings",
         "shared/domain/policy.py",
