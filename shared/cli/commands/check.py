@@ -20,11 +20,7 @@ from shared.cli.context import (
     intro,
     prog,
 )
-from shared.cli.output import (
-    documented,
-    emit,
-    write_table,
-)
+from shared.cli.output import documented, emit, write_table
 from shared.config import Settings
 from shared.domain.describe import describe, location_of, model_label, short_type
 from shared.domain.timeutil import format_instant

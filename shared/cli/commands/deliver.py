@@ -20,11 +20,7 @@ from shared.cli.context import (
     intro,
     prog,
 )
-from shared.cli.output import (
-    documented,
-    emit,
-    write_table,
-)
+from shared.cli.output import documented, emit, write_table
 from shared.cli.state import open_services, refuse_empty
 
 # description and example of each command (--help): (description, example lines)

@@ -10,16 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from shared.cli.args import Subcommands, describe_command
-from shared.cli.context import (
-    EXIT_OK,
-    prog,
-)
-from shared.cli.output import (
-    add_out_option,
-    add_output_options,
-    documented,
-    emit,
-)
+from shared.cli.context import EXIT_OK, prog
+from shared.cli.output import add_out_option, add_output_options, documented, emit
 
 # description and example of each command (--help): (description, example lines)
 HELP: dict[str, tuple[str, str]] = {

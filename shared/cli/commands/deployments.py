@@ -8,22 +8,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from shared.cli.args import Subcommands, describe_command
-from shared.cli.context import (
-    EXIT_FAILED,
-    EXIT_OK,
-    command_context,
-    empty_hint,
-    instant,
-    intro,
-    prog,
-)
-from shared.cli.output import (
-    date_text,
-    days_text,
-    documented,
-    emit,
-    write_table,
-)
+from shared.cli.context import EXIT_FAILED, EXIT_OK, command_context, empty_hint, instant, intro, prog
+from shared.cli.output import date_text, days_text, documented, emit, write_table
 from shared.cli.state import open_services, refresh, warn_if_not_current
 
 # description and example of each command (--help): (description, example lines)

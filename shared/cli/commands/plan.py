@@ -22,13 +22,7 @@ from shared.cli.context import (
     intro,
     prog,
 )
-from shared.cli.output import (
-    date_text,
-    days_text,
-    documented,
-    emit,
-    write_table,
-)
+from shared.cli.output import date_text, days_text, documented, emit, write_table
 from shared.cli.state import open_services, refresh, warn_if_not_current
 from shared.domain.policy import Assessment, Status, worst_first
 from shared.domain.timeutil import format_instant

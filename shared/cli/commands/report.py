@@ -9,13 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from shared.cli.args import Subcommands, describe_command
-from shared.cli.context import (
-    EXIT_OK,
-    command_context,
-    instant,
-    intro,
-    prog,
-)
+from shared.cli.context import EXIT_OK, command_context, instant, intro, prog
 from shared.cli.output import (
     FORMATS,
     add_out_option,

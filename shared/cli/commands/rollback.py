@@ -20,10 +20,7 @@ from shared.cli.context import (
     intro,
     prog,
 )
-from shared.cli.output import (
-    documented,
-    emit,
-)
+from shared.cli.output import documented, emit
 from shared.cli.state import open_services, refuse_empty
 from shared.domain.deployments import Deployment
 from shared.domain.ids import arm_key, subscription_of

@@ -9,19 +9,8 @@ from typing import TextIO
 from shared import bootstrap
 from shared.cli.args import Subcommands, describe_command
 from shared.cli.commands.check import cycle_json, print_report
-from shared.cli.context import (
-    EXIT_FAILED,
-    EXIT_OK,
-    command_context,
-    describe_store,
-    instant,
-    intro,
-    prog,
-)
-from shared.cli.output import (
-    documented,
-    emit,
-)
+from shared.cli.context import EXIT_FAILED, EXIT_OK, command_context, describe_store, instant, intro, prog
+from shared.cli.output import documented, emit
 
 # description and example of each command (--help): (description, example lines)
 HELP: dict[str, tuple[str, str]] = {

@@ -23,11 +23,7 @@ from shared.cli.context import (
     state_argument,
     with_state,
 )
-from shared.cli.output import (
-    documented,
-    emit,
-    write_table,
-)
+from shared.cli.output import documented, emit, write_table
 from shared.config import WHERE, Settings, StateStoreConfig
 from shared.domain.secret import Secret
 
