@@ -1,6 +1,6 @@
 """The layers' import rules (docs/architecture.md): no import points upward, every module of shared/ (and
 function_app.py) in a layer, no import cycle, no import the scan cannot read (``__import__``,
-``importlib.import_module``), no private name imported from another module. Read from the source with ast, so a
+``importlib.import_module``), no private name imported from another module, no library internals read by the command line. Read from the source with ast, so a
 lazy import inside a function counts as much as one at the top."""
 
 from __future__ import annotations
@@ -233,6 +233,31 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 def test_no_import_cycle() -> None:
     """Lazy imports count: a module that imports another inside a function depends on it as much."""
     assert [c for c in cycles(_graph()) if c not in KNOWN_CYCLES] == []
+
+
+def private_attributes(source: str) -> list[str]:
+    """``x._name`` where x is not self or cls: another module's (or a library's: argparse's) internals."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_command_line_reads_no_internals() -> None:
+    """No argparse internals (``_actions``, ``_SubParsersAction``, ``_option_string_actions``): CommandParser
+    records what the command line needs to know of a parser."""
+    found = [
+        f"{path.relative_to(ROOT)}: {hit}"
+        for path in sorted((PACKAGE / "cli").rglob("*.py"))
+        for hit in private_attributes(path.read_text())
+    ]
+    assert found == []
+    assert private_attributes("for a in parser._actions:\n    self._seen = a\n") == [
+        "line 1: parser._actions"
+    ]
 
 
 def test_the_rule_sees_an_upward_import_a_lazy_one_and_a_third_party_one() -> None:
