@@ -13,9 +13,8 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from shared.adapters.notifiers import PayloadPoster, webhook_notifiers
 from shared.cli.args import Subcommands, describe_command
 from shared.cli.context import EXIT_FAILED, EXIT_OK, UsageError, command_context, prog
 from shared.cli.output import documented, emit
@@ -23,6 +22,9 @@ from shared.config import Settings
 from shared.domain.alerts import Message, mentioned
 from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, channels_of
 from shared.errors import SettingsError, WebhookError
+
+if TYPE_CHECKING:  # the notifiers (and their renderers) load when a test is sent, not for --help
+    from shared.adapters.notifiers import PayloadPoster
 
 DEFAULT_KIND = "catalog-released"  # short and informational: nobody is paged by a test
 MARK = "modelwatch test message: "
@@ -105,6 +107,8 @@ def send_test(
         from shared.adapters.webhooks import WebhookSender
 
         sender = WebhookSender()  # the app's sender: retries, pacing, URLs never in an error
+    from shared.adapters.notifiers import webhook_notifiers
+
     notifiers = webhook_notifiers(sender)  # the app's notifiers: each renders its own format
     # a critical kind mentions the route's people, as the real message would: the test shows the ids resolve
     message = mentioned(marked_message(kind), route.mentions)
