@@ -1,5 +1,5 @@
 """``python -m shared``: the command line."""
 
-from shared.cli import main
+from shared.cli.main import main
 
 raise SystemExit(main())

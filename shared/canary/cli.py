@@ -1,6 +1,6 @@
 """``python -m shared canary run|list|sweep``: a team's evaluation suite on the current and the coming version.
 
-``register`` adds the command group (shared/cli.py calls it, as it does shared/iac/cli.py's). Exit codes: 0 the run
+``register`` adds the command group (shared/cli/parser.py calls it, as it does shared/iac/cli.py's). Exit codes: 0 the run
 passed (or ``--fail-on`` did not match), 1 a regression with ``--fail-on regression``, 2 it could not run (no target
 deployment, quota, capacity, auth, not offered, bad usage or settings).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from shared.cli_context import Context
+    from shared.cli.context import Context
     from shared.config import Settings
     from shared.domain.canary import CanaryResult
     from shared.domain.evals import Suite
@@ -41,16 +41,11 @@ EXAMPLES = {
 }
 
 
-def _cli() -> Any:
-    import shared.cli
-
-    return shared.cli
-
-
 def _start(args: argparse.Namespace, out: TextIO) -> Context:
-    cli = _cli()
-    ctx: Context = cli._context(args)
-    cli._intro(ctx, out, to_stderr=getattr(args, "format", "table") != "table")
+    from shared.cli.context import command_context, intro
+
+    ctx = command_context(args)
+    intro(ctx, out, to_stderr=getattr(args, "format", "table") != "table")
     return ctx
 
 
@@ -71,6 +66,7 @@ def results_store(ctx: Context, *, read_only: bool) -> Any:
 
 def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any]) -> Suite:
     from shared.adapters.suite_files import load_suite, load_suites
+    from shared.cli.context import UsageError
     from shared.domain.evals import suite_for
 
     if args.suite:
@@ -81,7 +77,7 @@ def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any])
     tags = source.get("tags") if isinstance(source.get("tags"), dict) else {}
     found = suite_for(suites, account, name, tags or {})
     if found is None:
-        raise _cli().UsageError(
+        raise UsageError(
             f"no suite in EVAL_SUITES ({settings.eval_suites}) covers {account}/{name}: give --suite FILE, add it "
             "to a suite's deployments: globs, or tag the deployment modelwatch:evals=<suite file name>"
         )
@@ -90,9 +86,10 @@ def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any])
 
 def _predicted(ctx: Context, deployment_id: str, now: datetime) -> tuple[str, str] | None:
     """What modelwatch predicts the deployment moves to (the status page's assessment), from the stored state."""
+    from shared.cli.state import open_services
     from shared.domain.ids import arm_key
 
-    services = _cli()._services(ctx, read_only=True)
+    services = open_services(ctx, read_only=True)
     for a in services.status(now).assessments:
         if arm_key(a.deployment.resource_id) == arm_key(deployment_id) and a.target_version:
             return a.target_model or a.deployment.model_name, a.target_version
@@ -102,17 +99,17 @@ def _predicted(ctx: Context, deployment_id: str, now: datetime) -> tuple[str, st
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Run a canary and print the comparison."""
     from shared import bootstrap
-    from shared.cli_output import emit
+    from shared.cli.context import UsageError
+    from shared.cli.output import emit
     from shared.services.canary import CanaryRequest
 
-    cli = _cli()
     ctx = _start(args, out)
     settings = ctx.settings
     now = datetime.now(UTC)
     if bool(args.target_model) and not args.target_version:
-        raise cli.UsageError("--target-model needs --target-version")
+        raise UsageError("--target-model needs --target-version")
     if settings.canary_mode == "off" and not args.create_canary:
-        raise cli.UsageError("CANARY_MODE=off: canaries are switched off (--create-canary allows one run)")
+        raise UsageError("CANARY_MODE=off: canaries are switched off (--create-canary allows one run)")
     api = bootstrap.build_deployment_api(settings)
     source = api.get_deployment(args.deployment)
     suite = _suite(args, settings, source)
@@ -120,7 +117,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if not args.against and not target_version:
         predicted = _predicted(ctx, args.deployment, now)
         if predicted is None:
-            raise cli.UsageError(
+            raise UsageError(
                 "no target: modelwatch predicts no move for this deployment in its state; give --target-model M "
                 "--target-version V, or --against NAME (a deployment of the target version in the same account)"
             )
@@ -188,7 +185,7 @@ def render_table(result: CanaryResult) -> str:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    from shared.cli_output import emit
+    from shared.cli.output import emit
 
     ctx = _start(args, out)
     store = results_store(ctx, read_only=True)
@@ -221,12 +218,13 @@ def _list_table(results: list[dict[str, Any]], out: TextIO) -> None:
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from shared import bootstrap
-    from shared.cli_output import emit
+    from shared.cli.context import UsageError
+    from shared.cli.output import emit
 
     ctx = _start(args, out)
     settings = ctx.settings
     if not settings.watch_accounts:
-        raise _cli().UsageError("canary sweep works on the accounts in WATCH_ACCOUNTS, which is empty")
+        raise UsageError("canary sweep works on the accounts in WATCH_ACCOUNTS, which is empty")
     service = bootstrap.build_canary_service(settings)
     deleted = service.sweep(settings.watch_accounts, datetime.now(UTC))
 
@@ -243,10 +241,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``canary run``, ``canary list`` and ``canary sweep`` to the command line."""
     import textwrap
 
-    from shared.cli_output import add_output_options
+    from shared.cli.args import add_global_options
+    from shared.cli.context import prog as command_prog
+    from shared.cli.output import add_output_options
 
-    cli = _cli()
-    prog = cli._prog()
+    prog = command_prog()
     canary = subparsers.add_parser("canary", help="test the coming version on a team's own prompts")
     commands = canary.add_subparsers(dest="canary_command", required=True, metavar="CANARY_COMMAND")
     run = commands.add_parser("run", help="run a suite on the current and the target version")
@@ -286,6 +285,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.description = textwrap.fill(HELP[name], 100)
         p.epilog = "example:\n  " + EXAMPLES[name].replace("modelwatch ", f"{prog} ", 1) + "\n"
         p.formatter_class = argparse.RawDescriptionHelpFormatter
-        cli._add_global_options(p)
+        add_global_options(p)
         if p is not canary:
             add_output_options(p)  # -o/--output json|table|... (--format, the issue's spelling), --query

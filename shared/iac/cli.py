@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from shared.cli_version import VERSION
+from shared.domain.version import VERSION
 from shared.iac.rules import FAIL_ON, Status
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _fail_on(values: list[str] | None) -> list[Status]:
-    from shared.cli import UsageError
+    from shared.cli.context import UsageError
 
     kinds = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     wrong = [k for k in kinds if k not in FAIL_ON]
@@ -36,7 +36,7 @@ def _fail_on(values: list[str] | None) -> list[Status]:
 
 def _roots(args: argparse.Namespace) -> tuple[list[Path], Path]:
     """(the roots nothing is read or written outside of, the root paths are shown relative to)."""
-    from shared.cli import UsageError
+    from shared.cli.context import UsageError
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -60,7 +60,9 @@ def _under(path: Path, root: Path) -> bool:
 
 
 def _report(args: argparse.Namespace, roots: list[Path], root: Path) -> ScanReport:
-    from shared.cli import UsageError, _environ, _state_arg
+    from shared.cli.context import UsageError
+    from shared.cli.context import environ as _environ
+    from shared.cli.context import state_arg as _state_arg
     from shared.config import load_settings
     from shared.iac.gate import BaselineError, read_baseline
     from shared.iac.inputs import InputError, open_state
@@ -110,7 +112,7 @@ def _category(paths: list[str], root: Path) -> str:
 
 def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """Find every Azure OpenAI deployment in the code and judge its pinned version."""
-    from shared.cli import UsageError
+    from shared.cli.context import UsageError
     from shared.iac import gate, render
     from shared.iac.evaluate import matches
 
@@ -138,7 +140,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     else:
         import io
 
-        from shared.cli_output import emit
+        from shared.cli.output import emit
 
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
@@ -190,7 +192,7 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
     """Rewrite each pin to its recommendation (the literal it comes from), print the diff."""
     import io
 
-    from shared.cli_output import emit
+    from shared.cli.output import emit
     from shared.iac import confine, fix
     from shared.iac.gate import relative
     from shared.iac.render import printable
@@ -255,8 +257,9 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iac scan`` and ``iac fix`` to the command line."""
-    from shared.cli import _days_arg, _instant
-    from shared.cli_output import FORMATS, add_out_option, add_output_options
+    from shared.cli.context import days_arg as _days_arg
+    from shared.cli.context import instant as _instant
+    from shared.cli.output import FORMATS, add_out_option, add_output_options
 
     iac = subparsers.add_parser(
         "iac", help="model pins in infrastructure code: Bicep, Terraform, ARM templates"

@@ -18,7 +18,7 @@ import pytest
 
 from shared import bootstrap
 from shared.adapters.suite_files import load_suite
-from shared.cli import main
+from shared.cli.main import main
 from shared.config import load_settings
 from shared.domain.canary import Verdict
 from shared.domain.payloads import UpgradeFailedData

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
+from shared.cli.main import main
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 JAN, MAR = DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.cli import build_parser, main
+from shared.cli.main import main
+from shared.cli.parser import build_parser
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 from tests.functional.test_cli_deployments import JAN, SUB, Tenant, setup_tenant
@@ -289,7 +290,7 @@ def test_a_test_message_asks_nothing_of_its_readers_and_its_failure_speaks_of_th
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from shared.adapters.webhooks import WebhookSender
-    from shared.cli_alerts import send_test
+    from shared.cli.commands.alerts import send_test
     from shared.config import load_settings
 
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_webhook.url)

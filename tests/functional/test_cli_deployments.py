@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.sqlite_store import SqliteDeploymentStore
-from shared.cli import main
+from shared.cli.main import main
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm, Fault
 

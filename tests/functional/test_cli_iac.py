@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.sqlite_store import SqliteDeploymentStore
-from shared.cli import main
+from shared.cli.main import main
 from shared.domain.deployments import Deployment
 from tests.iac_fixtures import AS_OF, DATA, copy_fixture, write_catalog
 
@@ -240,7 +240,7 @@ def test_bundled_sample_catalog_is_the_default_and_says_so(workdir: Path) -> Non
 
 def test_the_function_app_and_the_cli_parser_do_not_load_the_parsers() -> None:
     code = (
-        "import sys, function_app; from shared.cli import build_parser; build_parser(); "
+        "import sys, function_app; from shared.cli.parser import build_parser; build_parser(); "
         "loaded = [m for m in ('shared.iac.bicep', 'shared.iac.terraform', 'tree_sitter', 'hcl2', 'lark') "
         "if m in sys.modules]; print(','.join(loaded))"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
+from shared.cli.main import main
 from tests.iac_fixtures import DATA, catalog_document, write_catalog
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli_version import VERSION
+from shared.domain.version import VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = (
@@ -80,7 +80,7 @@ def test_the_wheel_holds_the_application_package_only(wheel: Path) -> None:
     pins = {line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()}
     assert required == {p for p in pins if p}  # the runtime pins, as the Functions remote build installs them
     entry_points = zipfile.ZipFile(wheel).read(f"modelwatch-{VERSION}.dist-info/entry_points.txt").decode()
-    assert "modelwatch = shared.cli:run" in entry_points
+    assert "modelwatch = shared.cli.main:run" in entry_points
 
 
 def test_modelwatch_runs_from_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import build_parser, main
+from shared.cli.main import main
+from shared.cli.parser import build_parser
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 from tests.functional.test_cli_deployments import JAN, SUB, Tenant, setup_tenant
@@ -368,7 +369,7 @@ def test_run_fails_when_a_location_fails(tenant: Tenant) -> None:
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli_version import VERSION
+    from shared.domain.version import VERSION
 
     assert run("--version")[0] == 0
     assert capsys.readouterr().out.strip() == f"modelwatch {VERSION}"

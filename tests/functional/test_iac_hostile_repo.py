@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
+from shared.cli.main import main
 from tests.iac_fixtures import write_catalog
 
 TOKEN = "ghp_iacsafeOUTSIDEtoken0123456789abcdefXYZ"  # what a file outside the repository must never leak

@@ -13,7 +13,7 @@ from typing import Any
 from shared.adapters.memory import InMemoryLedger
 from shared.adapters.notifiers import webhook_notifiers
 from shared.adapters.webhooks import WebhookSender
-from shared.cli_alerts import send_test
+from shared.cli.commands.alerts import send_test
 from shared.config import Settings, load_settings
 from shared.domain.events import EventType, LifecycleEvent
 from shared.domain.payloads import DeploymentData

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from shared.adapters.arm import ArmCatalogSource, ArmClient, StaticTokenProvider
 from shared.adapters.eventgrid import EventGridPublisher
 from shared.adapters.webhooks import WebhookSender
-from shared.cli_version import VERSION
 from shared.domain.events import LifecycleEvent
 from shared.domain.routes import Channel
 from shared.domain.secret import Secret
+from shared.domain.version import VERSION
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic

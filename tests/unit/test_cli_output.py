@@ -1,11 +1,11 @@
-"""The output formats as az has them (shared/cli_output.py): tsv, the automatic table, yaml, --query."""
+"""The output formats as az has them (shared/cli/output.py): tsv, the automatic table, yaml, --query."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from shared.cli_output import OutputError, auto_table, query, render, tsv
+from shared.cli.output import OutputError, auto_table, query, render, tsv
 
 DOC = [
     {"name": "chat", "ok": True, "days": 3, "tags": ["a", "b"], "sku": {"name": "S0"}, "note": None},

@@ -21,6 +21,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 FORMATS = ("json", "jsonc", "table", "tsv", "yaml", "none")
@@ -204,3 +205,26 @@ def auto_table(result: object) -> str:
     return "".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() + "\n" for r in table
     )
+
+
+def write_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    """A command's own table: columns padded to their widest cell, two spaces apart."""
+    if not rows:
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+
+
+def documented(args: argparse.Namespace) -> bool:
+    """stdout carries the document (any format but table, or az's table of a --query result): lines for people
+    (the state line, notes, progress) go to stderr."""
+    return getattr(args, "format", "table") != "table" or bool(getattr(args, "query", None))
+
+
+def days_text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def date_text(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d}"

@@ -1,4 +1,6 @@
-"""Where the command line's settings and state come from: one resolution for every command (CLI only).
+"""Where the command line's settings and state come from: one resolution for every command (CLI only), and what a
+command group defined elsewhere (``shared/iac/cli.py``) imports: ``UsageError``, the argument types (``instant``,
+``days_arg``, ``state_arg``) and ``environ``, the settings in force.
 
 Settings come from, in order of precedence:
 
@@ -15,22 +17,37 @@ first (``state: ...``); secrets (account keys, SAS tokens) never appear: see ``d
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from shared import bootstrap
+from shared.cli.output import documented
 from shared.config import Settings, StateStoreConfig, load_settings
 from shared.domain.secret import Secret
+from shared.domain.timeutil import parse_instant
 from shared.errors import SettingsError
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 ENVIRONMENT, LOCAL_SETTINGS, DEFAULT = "environment", "local.settings.json", "default"
 STATE_NAMES = ("STATE_STORE", "AzureWebJobsStorage", "AzureWebJobsStorage__accountName")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "python -m shared"  # how a clone runs it; printed commands start as this process was started (prog)
+DEMO_STATE = Path("demo-output") / "state.db"
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
 
 
 class AppSettingsError(Exception):
@@ -338,3 +355,119 @@ def with_state(settings: Settings, sources: Sources, state: str | None, table_pr
 
 def _prefix(text: str) -> str:
     return load_settings({"STATE_TABLE_PREFIX": text}).state_table_prefix
+
+
+# the context of the command being run, while a command group defined elsewhere runs (``running``): shared/iac/cli.py
+# reads its settings through environ()
+_running: ContextVar[Context | None] = ContextVar("running", default=None)
+
+
+@contextmanager
+def running(ctx: Context) -> Iterator[Context]:
+    """Run a command in this context: ``environ()`` reads its settings until the block ends."""
+    token = _running.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _running.reset(token)
+
+
+def environ() -> dict[str, str]:
+    """The settings in force: local.settings.json "Values" under the real environment (as the Functions host
+    does), or the deployed app's settings with --app-settings."""
+    ctx = _running.get()
+    if ctx is not None:
+        return dict(ctx.sources.environ)
+    return gather(None, Path.cwd()).environ
+
+
+def instant(text: str) -> datetime:
+    """An ISO-8601 instant argument (``--at``)."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def days_arg(text: str) -> int:
+    """A number of days argument (``--within``): a whole number, not negative."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative")
+    return value
+
+
+def state_arg(text: str) -> StateStoreConfig:
+    """A ``--state`` value (see ``parse_state``)."""
+    return parse_state(text)
+
+
+# ---- a command's context: resolved once, said first, pointed at by every command it prints
+
+
+def prog() -> str:
+    """How this command line was started: the console script, or python -m shared."""
+    return "modelwatch" if Path(sys.argv[0]).name.startswith("modelwatch") else PROG
+
+
+def as_run(text: str) -> str:
+    """A message from below the CLI (a service's refusal) names commands as ``python -m shared ...``: said as this
+    command line was started (``modelwatch ...`` once installed)."""
+    return text.replace(f"{PROG} ", f"{prog()} ")
+
+
+def command_context(args: argparse.Namespace) -> Context:
+    """The command's settings and state (one resolution for every command)."""
+    try:
+        return resolve(app_settings=args.app_settings, state=args.state, table_prefix=args.state_table_prefix)
+    except AppSettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def intro(ctx: Context, out: TextIO, *, to_stderr: bool = False) -> None:
+    """The first line of every command: which state it reads (stderr when stdout carries a document)."""
+    stream = sys.stderr if to_stderr else out
+    missing = "; the file does not exist yet" if ctx.is_missing_file() else ""
+    line = ctx.state_line()
+    stream.write((line[:-1] + missing + ")" if missing else line) + "\n")
+    for note in ctx.notes:
+        stream.write(f"note: {note}\n")
+
+
+def command_line(ctx: Context, text: str) -> str:
+    """A command to print, pointed at the same state (so it works where this one did)."""
+    return f"{prog()} {text} {ctx.store_args()}"
+
+
+def empty_hint(ctx: Context) -> str:
+    """What to do when the state holds no deployments: the usual cause is the wrong state."""
+    hints = []
+    default = ctx.state_origin.startswith("default")
+    if default and DEMO_STATE.is_file() and Path(ctx.state.value.reveal()) != DEMO_STATE:
+        hints.append(f"the demo's state is {DEMO_STATE}: add --state sqlite:///{DEMO_STATE}")
+    if ctx.sources.app_settings is None:
+        hints.append(
+            "the deployed app's state: add --app-settings FILE (FILE from `az functionapp config appsettings "
+            "list -g <resource group> -n <app>`) or --state https://<storage account>.table.core.windows.net"
+        )
+    hints.append(
+        f"read the deployments from ARM (WATCH_SUBSCRIPTION_ID set): {command_line(ctx, 'deployments --refresh')}, "
+        "or let catalog_timer run"
+    )
+    return "; ".join(hints)
+
+
+def with_state_line(handler: Any) -> Any:
+    """A command defined elsewhere (iac) gets the same first line: the state it reads, resolved the same way."""
+
+    def run_with_state_line(args: argparse.Namespace, out: TextIO) -> int:
+        ctx = command_context(args)
+        document = documented(args) and not getattr(args, "out", None)
+        intro(ctx, out, to_stderr=document)
+        with running(ctx):  # shared/iac/cli.py reads its settings through environ()
+            return int(handler(args, out))
+
+    return run_with_state_line

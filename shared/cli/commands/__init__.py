@@ -1,0 +1,1 @@
+"""One module per command group: its ``register(subparsers)`` (the parser, its help and example) and its handlers."""
