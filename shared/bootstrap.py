@@ -655,12 +655,35 @@ def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:
     from shared.adapters.storage_queue import StorageDeliveryQueue
 
     if config.kind == StoreKind.CONNECTION_STRING:
+        if not names_a_queue(config.value.reveal()):
+            # the SDK would guess the public endpoint of the account name and wait out DNS and retries for
+            # minutes: past Event Grid's 30 s, the very thing the hand-off is for
+            log.warning(
+                "STATE_STORE's connection string names a TableEndpoint but no QueueEndpoint: each Event Grid "
+                "delivery does its own work (add QueueEndpoint to hand large deliveries to %s)",
+                settings.delivery_queue_name,
+            )
+            return None
         return StorageDeliveryQueue.from_connection_string(
-            config.value.reveal(), settings.delivery_queue_name
+            config.value.reveal(), settings.delivery_queue_name, **HANDOFF_CLIENT_OPTIONS
         )
     return StorageDeliveryQueue.from_endpoint(
-        config.value.reveal(), azure_credential(), settings.delivery_queue_name
+        config.value.reveal(), azure_credential(), settings.delivery_queue_name, **HANDOFF_CLIENT_OPTIONS
     )
+
+
+# A hand-off that cannot be made at once falls back to doing the work in the delivery: no retry (the storage
+# SDK's first backoff alone is 15 s) and a short connect, so the delivery is still answered well inside 30 s.
+HANDOFF_CLIENT_OPTIONS: dict[str, int] = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 10}
+
+
+def names_a_queue(connection_string: str) -> bool:
+    """Whether a storage connection string tells where its queue service is: an explicit QueueEndpoint, the
+    development storage shortcut, or no explicit endpoint at all (the account name's public endpoints)."""
+    keys = {part.split("=", 1)[0].strip().casefold() for part in connection_string.split(";") if "=" in part}
+    if "queueendpoint" in keys or "usedevelopmentstorage" in keys:
+        return True
+    return "tableendpoint" not in keys
 
 
 def write_scope(settings: Settings) -> Scope:
