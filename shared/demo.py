@@ -21,7 +21,7 @@ from typing import TextIO
 from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
 from shared.adapters.simulated import LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, Timeline
-from shared.config import Settings, StateStoreConfig, load_settings
+from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
 from shared.console import Console
 from shared.domain.alerts import Message
 from shared.domain.events import EventType, JsonValue, LifecycleEvent
@@ -99,7 +99,7 @@ def demo_settings(output: Path) -> Settings:
         base,
         watch_subscription_id=SUBSCRIPTION,
         watch_subscription_ids=(SUBSCRIPTION, LEGACY_SUBSCRIPTION),
-        state_store=StateStoreConfig("sqlite", Secret(str(output / "state.db"))),
+        state_store=StateStoreConfig(StoreKind.SQLITE, Secret(str(output / "state.db"))),
         policy_mode="enforce",
         policy_enforce_all_accounts=True,  # the demo's simulated subscription: every account is the demo's
         policy_enforce_provisioned=True,  # shows the documented in-place migration of a provisioned deployment

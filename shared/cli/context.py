@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from shared import bootstrap
 from shared.cli.output import documented
-from shared.config import Settings, StateStoreConfig, load_settings
+from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.errors import SettingsError
@@ -232,9 +232,9 @@ def app_problems(sources: Sources) -> tuple[Settings | None, list[str], list[str
 def describe_store(config: StateStoreConfig, table_prefix: str = Settings.state_table_prefix) -> str:
     """Where the state is, for people: never an account key or a SAS token."""
     tables = "" if table_prefix == Settings.state_table_prefix else f", tables {table_prefix}*"
-    if config.kind == "sqlite":
+    if config.kind == StoreKind.SQLITE:
         return config.describe()
-    if config.kind == "endpoint":
+    if config.kind == StoreKind.ENDPOINT:
         return f"Table Storage at {config.describe()}{tables}"
     if _is_azurite(config):
         return f"Table Storage at Azurite (UseDevelopmentStorage=true){tables}"
@@ -244,7 +244,7 @@ def describe_store(config: StateStoreConfig, table_prefix: str = Settings.state_
 
 def _is_azurite(config: StateStoreConfig) -> bool:
     return (
-        config.kind == "connection-string"
+        config.kind == StoreKind.CONNECTION_STRING
         and "UseDevelopmentStorage=true" in config.value.reveal().replace(" ", "")
     )
 
@@ -264,9 +264,9 @@ def table_endpoint(config: StateStoreConfig) -> str | None:
 def state_argument(config: StateStoreConfig) -> str | None:
     """A ``--state`` value that reaches this store from a workstation, never holding a secret: the table
     endpoint (signed in with az login) for Table Storage; None when only a secret would do (a SAS URL)."""
-    if config.kind == "sqlite":
+    if config.kind == StoreKind.SQLITE:
         return config.describe()
-    if config.kind == "endpoint":
+    if config.kind == StoreKind.ENDPOINT:
         return None if urlsplit(config.value.reveal()).query else config.value.reveal()
     if "UseDevelopmentStorage=true" in config.value.reveal().replace(" ", ""):
         return "UseDevelopmentStorage=true"
@@ -307,13 +307,13 @@ class Context:
         argument = state_argument(self.state)
         prefix = self.settings.state_table_prefix
         text = f"--state {argument}" if argument else "--state <table endpoint>"
-        if self.state.kind != "sqlite" and prefix != Settings.state_table_prefix:
+        if self.state.kind != StoreKind.SQLITE and prefix != Settings.state_table_prefix:
             text += f" --state-table-prefix {prefix}"
         return text
 
     def is_missing_file(self) -> bool:
         """A SQLite state file that does not exist (a read must not create it)."""
-        return self.state.kind == "sqlite" and not Path(self.state.value.reveal()).exists()
+        return self.state.kind == StoreKind.SQLITE and not Path(self.state.value.reveal()).exists()
 
 
 def resolve(
@@ -348,7 +348,7 @@ def with_state(settings: Settings, sources: Sources, state: str | None, table_pr
                 f"running (npx azurite-table); --state sqlite:///{bootstrap.DEFAULT_STATE} reads the local file"
             )
     else:
-        config = StateStoreConfig("sqlite", Secret(bootstrap.DEFAULT_STATE))
+        config = StateStoreConfig(StoreKind.SQLITE, Secret(bootstrap.DEFAULT_STATE))
         origin = "default: no STATE_STORE or AzureWebJobsStorage set"
     return Context(replace(settings, state_store=config), sources, origin, sources.notes)
 

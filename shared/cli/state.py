@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from shared import bootstrap
 from shared.cli.context import Context, command_line, describe_store, empty_hint
-from shared.config import WHERE
+from shared.config import WHERE, StoreKind
 from shared.domain.status import MISSED_RUN_PERIODS
 from shared.errors import SettingsError
 
@@ -36,7 +36,7 @@ def open_services(
             ledger=InMemoryLedger(),
             buffer=InMemoryAlertBuffer(),
         )
-    if read_only and ctx.state.kind != "sqlite":
+    if read_only and ctx.state.kind != StoreKind.SQLITE:
         # Table Storage: no table created, no layout migrated ("plan writes nothing" holds for the account too)
         prefix = ctx.settings.state_table_prefix
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from shared.config.reader import Reader
 from shared.config.routes import read_routes, read_severity, read_webhook
-from shared.config.settings import Settings, StateStoreConfig
+from shared.config.settings import Settings, StateStoreConfig, StoreKind
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.domain.net import is_loopback_host
 from shared.domain.secret import Secret
@@ -370,25 +370,25 @@ def _state_store(r: Reader) -> StateStoreConfig | None:
     if raw is None:
         account = r.get("AzureWebJobsStorage__accountName")
         if account:  # identity-based host storage (Flex Consumption): reach tables with the managed identity
-            return StateStoreConfig("endpoint", Secret(f"https://{account}.table.core.windows.net"))
+            return StateStoreConfig(StoreKind.ENDPOINT, Secret(f"https://{account}.table.core.windows.net"))
         return None
     if raw.startswith("sqlite:///"):
         path = raw.removeprefix("sqlite:///")
         if not path:
             r.problems.append(f"{source}: sqlite:/// needs a file path, e.g. sqlite:///.modelwatch/state.db")
             return None
-        return StateStoreConfig("sqlite", Secret(path))
+        return StateStoreConfig(StoreKind.SQLITE, Secret(path))
     if raw.startswith(("https://", "http://")):
         problem = endpoint_problem(raw, source)
         if problem:
             r.problems.append(problem)
             return None
-        return StateStoreConfig("endpoint", Secret(raw.rstrip("/")))
+        return StateStoreConfig(StoreKind.ENDPOINT, Secret(raw.rstrip("/")))
     pairs = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
     if pairs.get("UseDevelopmentStorage", "").lower() == "true" or (
         "AccountName" in pairs and ("AccountKey" in pairs or "SharedAccessSignature" in pairs)
     ):
-        return StateStoreConfig("connection-string", Secret(raw))
+        return StateStoreConfig(StoreKind.CONNECTION_STRING, Secret(raw))
     # never echo the value: a connection string carries the account key
     r.problems.append(
         f"{source} is neither sqlite:///PATH, a table endpoint URL, nor a storage connection string "
@@ -427,7 +427,7 @@ def _fanout_problems(r: Reader, settings: Settings) -> None:
     if (
         not settings.inventory_fans_out
         or settings.state_store is None
-        or settings.state_store.kind == "sqlite"
+        or settings.state_store.kind == StoreKind.SQLITE
     ):
         return
     host_raw = r.get("AzureWebJobsStorage")
@@ -472,7 +472,7 @@ def require_function_app(settings: Settings) -> None:
         )
     if (
         settings.state_store is not None
-        and settings.state_store.kind == "sqlite"
+        and settings.state_store.kind == StoreKind.SQLITE
         and settings.website_site_name
     ):
         # each instance would hold its own file: two instances could both claim an event and act twice

@@ -13,6 +13,8 @@ from shared.domain.secret import Secret
 
 
 class StoreKind(StrEnum):
+    """How STATE_STORE names where state lives; bootstrap.STORE_BACKENDS opens each."""
+
     SQLITE = "sqlite"  # a local file: the CLI, the demo, func start
     CONNECTION_STRING = "connection-string"  # Table Storage with an account key or SAS (or Azurite)
     ENDPOINT = "endpoint"  # Table Storage with the managed identity
@@ -20,15 +22,15 @@ class StoreKind(StrEnum):
 
 @dataclass(frozen=True)
 class StateStoreConfig:
-    """Where state lives: ``kind`` is "sqlite", "connection-string" (Table Storage) or "endpoint" (identity)."""
+    """Where state lives: a SQLite file, or Table Storage reached with a connection string or the identity."""
 
-    kind: str
+    kind: StoreKind
     value: Secret  # a path, a connection string (may hold an account key) or a table endpoint URL
 
     def describe(self) -> str:
-        if self.kind == "sqlite":
+        if self.kind == StoreKind.SQLITE:
             return f"sqlite:///{self.value.reveal()}"
-        if self.kind == "endpoint":
+        if self.kind == StoreKind.ENDPOINT:
             parts = urlsplit(self.value.reveal())
             # a table endpoint may carry a SAS token in its query: never shown
             return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?<SAS masked>" if parts.query else "")

@@ -17,7 +17,7 @@ from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
 from shared.domain.payloads import ReplacementData
-from shared.domain.policy import Assessment, PolicyRules, Status, assess
+from shared.domain.policy import Actor, Assessment, PolicyRules, Status, assess
 from shared.domain.routes import DEFAULT_ROUTE, Mentions, TeamsMention
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
@@ -280,7 +280,7 @@ def _failures(n: int) -> list[LifecycleEvent]:
             retirement_date=datetime(2026, 3, 31, tzinfo=UTC),
             days_left=7,
             write=True,
-            actor="modelwatch",
+            actor=Actor.MODELWATCH,
             target_model="gpt-4o",
         )
         error = (  # as the ARM client words a refusal (shared/adapters/arm.py)

@@ -451,8 +451,6 @@ KNOWN_OFFENDERS = frozenset(
         "shared/adapters/table_store.py",
         "shared/bootstrap.py",
         "shared/bootstrap.py::build_services",
-        "shared/domain/policy.py",
-        "shared/domain/policy.py::_assess",
         "shared/presentation/status_page.py::render_status_page",
         "shared/services/rollback.py::RollbackService.plan",
         "scripts/bench/deployments.py::deployments_section",

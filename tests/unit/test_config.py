@@ -404,3 +404,31 @@ def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:
         }
     )
     assert s.inventory_parts == 21 and s.inventory_fans_out
+
+
+def test_problems_are_listed_in_the_order_the_settings_are_read() -> None:
+    """load_settings reads in steps (shared/config/load.py); the one error keeps a stable order across them."""
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {
+                "CANARY_MAX_TOKENS": "1",  # read last, with the settings checked on their own
+                "UPGRADE_GATE": "open",
+                "HTTP_AUTH": "none",
+                "POLICY_MODE": "yolo",
+                "CATALOG_POLL_SCHEDULE": "hourly",
+                "ARM_ENDPOINT": "https://arm.example.com",
+                "ARM_MAX_CONCURRENCY": "0",
+                "ALERT_MIN_SEVERITY": "loud",
+            }
+        )
+    named = [p.split("=")[0].split(" ")[0] for p in info.value.problems]
+    assert named == [
+        "ARM_ENDPOINT",
+        "CATALOG_POLL_SCHEDULE",
+        "POLICY_MODE",
+        "HTTP_AUTH",
+        "UPGRADE_GATE",
+        "ARM_MAX_CONCURRENCY",
+        "ALERT_MIN_SEVERITY",
+        "CANARY_MAX_TOKENS",
+    ]

@@ -24,7 +24,7 @@ from shared.cli.context import (
     with_state,
 )
 from shared.cli.output import documented, emit, write_table
-from shared.config import WHERE, Settings, StateStoreConfig
+from shared.config import WHERE, Settings, StateStoreConfig, StoreKind
 from shared.domain.secret import Secret
 
 # description and example of each command (--help): (description, example lines)
@@ -64,7 +64,11 @@ def _as_set(sources: Sources, name: str, value: object) -> str:
     if isinstance(value, Secret):
         return "*** (set)"
     if isinstance(value, StateStoreConfig):
-        return describe_store(value) if value.kind == "connection-string" else state_argument(value) or "***"
+        return (
+            describe_store(value)
+            if value.kind == StoreKind.CONNECTION_STRING
+            else state_argument(value) or "***"
+        )
     if name == "ALERT_ROUTES":
         return re.sub(r"https?://[^\s\"',}]+", "<URL>", raw)
     return raw
