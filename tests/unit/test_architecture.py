@@ -461,7 +461,6 @@ KNOWN_OFFENDERS = frozenset(
         "tests/fakes/dataplane_server.py::FakeDataPlane._answer",
         "tests/fuzz/support/events.py::forged_events",
         "tests/unit/test_diff.py",
-        "tests/unit/test_infra.py",
     }
 )
 
