@@ -527,7 +527,6 @@ KNOWN_OFFENDERS = frozenset(
         "tests/e2e/test_pipeline_replay.py::test_demo_history_ends_where_the_documented_rules_say",
         "tests/fakes/dataplane_server.py::FakeDataPlane._answer",
         "tests/fuzz/support/events.py::forged_events",
-        "tests/unit/test_diff.py",
     }
 )
 
