@@ -522,7 +522,6 @@ KNOWN_OFFENDERS = frozenset(
         "shared/services/rollback.py::RollbackService.plan",
         "scripts/bench/deployments.py::deployments_section",
         "scripts/bench/scale_report.py::render_scale",
-        "scripts/bench/scale_rig.py",
         "tests/e2e/replay.py::stack",
         "tests/e2e/test_pipeline_replay.py::test_demo_history_ends_where_the_documented_rules_say",
         "tests/fakes/dataplane_server.py::FakeDataPlane._answer",
