@@ -23,6 +23,8 @@ JAN, APR = "2026-01-10T00:00:00Z", "2026-04-20T00:00:00Z"  # APR: past the grace
 
 
 class Tenant:
+    """One account's deployments: chat (expiry upgrade), legacy (pinned), ptu (provisioned), auto (new default)."""
+
     def __init__(self, arm: FakeArm) -> None:
         self.arm = arm
         account = arm.add_account(SUB, "rg", "contoso", "eastus")

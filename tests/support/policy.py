@@ -1,6 +1,6 @@
 """The policy subscriber's world: the ARM stand-in holding one account's deployments, the stores, the inventory and
-the policy service over a catalog whose gpt-4o 2024-05-13 has retired for Standard (tests/functional/
-test_policy_subscriber.py; test_notify.py and test_upgrade_failures.py tell its decisions)."""
+the policy service over a catalog whose gpt-4o 2024-05-13 has retired for Standard
+(tests/functional/test_policy_subscriber.py; test_notify.py and test_upgrade_failures.py tell its decisions)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,8 @@ from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 
 SUB = "00000000-0000-0000-0000-0000000000cc"
-NOW = datetime(
-    2026, 4, 20, tzinfo=UTC
-)  # 20 days after gpt-4o 2024-05-13's Standard retirement: past the 14-day grace of Azure's rolling upgrade
+# 20 days after gpt-4o 2024-05-13's Standard retirement: past the 14-day grace of Azure's rolling upgrade
+NOW = datetime(2026, 4, 20, tzinfo=UTC)
 SPLIT = {"Standard": "2026-03-31T00:00:00Z", "ProvisionedManaged": "2026-10-01T00:00:00Z"}
 CATALOG = [
     item("gpt-4o", "2024-05-13", retires="2026-03-31T00:00:00Z", skus=SPLIT),
