@@ -190,16 +190,7 @@ def test_every_deployment_field_round_trips(store: DeploymentStores) -> None:
         upgrade_option="SomethingNew",  # a value this product does not know yet is kept raw
         last_seen=datetime(2025, 3, 12, 8, 30, 15, 999999, tzinfo=timezone(timedelta(hours=2))),
     )
-    bare = Deployment(
-        resource_id=f"{ACCOUNT}/deployments/bare",
-        account_id=ACCOUNT,
-        name="bare",
-        location="eastus",
-        model_format="OpenAI",
-        model_name="gpt-4o-mini",
-        model_version="2024-07-18",
-        sku_name="Standard",
-    )
+    bare = builders.deployment("bare", "gpt-4o-mini", "2024-07-18", account=ACCOUNT, policy=None)
     store.save_deployments([full, bare])
     loaded = {d.key: d for d in store.list_deployments()}
     assert loaded == {full.key: full, bare.key: bare}
