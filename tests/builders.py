@@ -1,8 +1,50 @@
-"""Builders of raw ARM ``Models - List`` items (the wire shape), for tests."""
+"""Builders of test data: raw ARM ``Models - List`` items (the wire shape), deployments, account ids, an Entra ID
+client principal, a minimal Teams card."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from shared.domain.deployments import Deployment
+
+# a subscription id of the right shape where any will do; modules that need their own keep it (state is per module)
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+
+
+def account_id(name: str = "contoso", subscription: str = "s", group: str = "rg") -> str:
+    """An Azure OpenAI account's ARM id."""
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+
+
+ACCOUNT = account_id()  # where no test cares which account a deployment is in
+
+
+def deployment(
+    name: str = "chat",
+    model: str = "gpt-4o",
+    version: str = "2024-08-06",
+    *,
+    account: str = ACCOUNT,
+    location: str = "eastus",
+    sku: str = "Standard",
+    policy: str | None = "OnceNewDefaultVersionAvailable",
+    fmt: str = "OpenAI",
+    **fields: Any,
+) -> Deployment:
+    """A deployment of ``account`` named ``name`` (its resource id under the account's); ``fields`` sets the other
+    fields of ``Deployment`` (``tags``, ``fine_tune``, ``sku_capacity``...)."""
+    return Deployment(
+        resource_id=f"{account}/deployments/{name}",
+        account_id=account,
+        name=name,
+        location=location,
+        model_format=fmt,
+        model_name=model,
+        model_version=version,
+        sku_name=sku,
+        upgrade_option=policy,
+        **fields,
+    )
 
 
 def item(
@@ -58,3 +100,12 @@ def client_principal(name: str, *roles: str) -> str:
     claims = [{"typ": "preferred_username", "val": name}, *({"typ": "roles", "val": r} for r in roles)]
     body = {"auth_typ": "aad", "claims": claims, "name_typ": "preferred_username", "role_typ": "roles"}
     return base64.b64encode(_json.dumps(body).encode()).decode()
+
+
+# the smallest Teams message a webhook accepts: an Adaptive Card attachment
+CARD = {
+    "type": "message",
+    "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard"}}
+    ],
+}

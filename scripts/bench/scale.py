@@ -1,5 +1,5 @@
 """Section 5: scale, a large tenant: four timer runs of the services on Table Storage (Azurite) against the ARM
-stand-in in its own process (scale_rig.py), written up by scale_report.py."""
+stand-in in its own process (scale_tenant.py), measured by scale_rig.py, written up by scale_report.py."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from datetime import timedelta
 from scripts.bench.common import start_azurite
 from scripts.bench.scale_report import render_scale
 from scripts.bench.scale_rig import (
-    SCALE_ACCOUNTS_PER_SUBSCRIPTION,
     SCALE_BASE,
     SCALE_DELIVERIES,
-    SCALE_DEPLOYMENTS_PER_ACCOUNT,
     SCALE_LATENCY,
     SCALE_LOCATIONS,
     SCALE_PAGE,
-    SCALE_ROUTES,
-    SCALE_SUBSCRIPTIONS,
     TABLE_STRING_LIMIT,
-    ArmProcess,
     PostLog,
     ScaleRig,
     TenantMix,
@@ -31,6 +26,13 @@ from scripts.bench.scale_rig import (
     recording_notifiers,
     rss_mb,
     run_scale_cycle,
+)
+from scripts.bench.scale_tenant import (
+    SCALE_ACCOUNTS_PER_SUBSCRIPTION,
+    SCALE_DEPLOYMENTS_PER_ACCOUNT,
+    SCALE_ROUTES,
+    SCALE_SUBSCRIPTIONS,
+    ArmProcess,
     scale_subscriptions,
 )
 from shared.adapters.memory import CollectingPublisher

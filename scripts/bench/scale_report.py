@@ -17,18 +17,20 @@ from scripts.bench.scale_rig import (
     ARM_READ_REFILL,
     EVENT_GRID_WAIT,
     PACING,
-    SCALE_ACCOUNTS_PER_SUBSCRIPTION,
-    SCALE_DEPLOYED_VERSIONS,
-    SCALE_DEPLOYMENTS_PER_ACCOUNT,
     SCALE_LATENCY,
-    SCALE_OTHER_FORMATS,
-    SCALE_OTHER_OPENAI,
     SCALE_PAGE,
-    SCALE_ROUTES,
     TABLE_PARTITION_TARGET,
     TABLE_STRING_LIMIT,
     ScaleCycle,
     TenantMix,
+)
+from scripts.bench.scale_tenant import (
+    SCALE_ACCOUNTS_PER_SUBSCRIPTION,
+    SCALE_DEPLOYED_VERSIONS,
+    SCALE_DEPLOYMENTS_PER_ACCOUNT,
+    SCALE_OTHER_FORMATS,
+    SCALE_OTHER_OPENAI,
+    SCALE_ROUTES,
     scale_catalog,
 )
 from shared.adapters.table_store import TableLedger

@@ -19,7 +19,7 @@ from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.serving import serving_thread
-from tests.functional.test_http_functions import Site, site  # noqa: F401 - the fixture
+from tests.support.function_host import Site, serve_site
 
 OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")
 
@@ -82,7 +82,14 @@ class EasyAuthHost:
 
 
 @pytest.fixture
-def easy_auth(site: Site) -> Iterator[EasyAuthHost]:  # noqa: F811 - the fixture imported above
+def site(
+    arm_server: FakeArm, eventgrid_server: FakeEventGridTopic, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Site]:
+    yield from serve_site(arm_server, eventgrid_server, monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def easy_auth(site: Site) -> Iterator[EasyAuthHost]:
     host = EasyAuthHost(OPERATOR)
     host.thread.start()
     yield host
@@ -92,7 +99,7 @@ def easy_auth(site: Site) -> Iterator[EasyAuthHost]:  # noqa: F811 - the fixture
 
 @pytest.mark.chromium
 def test_an_operator_rolls_back_from_the_status_page_in_a_browser(  # noqa: PLR0917 - fixtures
-    site: Site,  # noqa: F811
+    site: Site,
     easy_auth: EasyAuthHost,
     tmp_path: Path,
     arm_server: FakeArm,

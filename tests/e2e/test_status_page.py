@@ -12,7 +12,7 @@ import pytest
 
 from shared.presentation.status_page import CONTENT_SECURITY_POLICY
 from tests.fakes.arm_server import FakeArm
-from tests.functional.test_cli_deployments import APR, JAN, Tenant, run, setup_tenant
+from tests.support.cli_tenant import APR, JAN, Tenant, run, setup_tenant
 
 
 def browse(chromium: str, page: Path, profile: Path, *extra: str) -> str:

@@ -6,24 +6,23 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.adapters.memory import InMemoryAlertBuffer, InMemoryLedger
-from shared.domain.alerts import Message
 from shared.domain.changes import VersionChange
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.events import LifecycleEvent
 from shared.domain.held import HeldAlert
-from shared.domain.routes import DEFAULT_ROUTE, Channel, Route
+from shared.domain.routes import DEFAULT_ROUTE, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.errors import TransientError, WebhookError
 from shared.presentation.alert_samples import deployment
 from shared.services.notify import NotifyService
 from shared.services.results import PROCESSED
+from tests.support.notifiers import Recorder
 
 NOW = datetime(2026, 3, 24, 6, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=2)
@@ -32,22 +31,6 @@ LATER = NOW + WINDOW + timedelta(seconds=1)
 
 class WorkerDied(BaseException):
     """The worker process dying mid-invocation: no code of the app can catch it."""
-
-
-@dataclass
-class Recorder:
-    """A Notifier per channel kind that keeps what it posts; ``fail`` scripts what the next sends do."""
-
-    sent: list[tuple[str, str, Message]] = field(default_factory=list)
-    fail: list[BaseException | None] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(self, channel: Channel, message: Message) -> None:
-        with self.lock:
-            outcome = self.fail.pop(0) if self.fail else None
-            if outcome is not None:
-                raise outcome
-            self.sent.append((channel.route, channel.kind, message))
 
 
 class DiesOnRelease(InMemoryAlertBuffer):

@@ -9,107 +9,39 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared import bootstrap
-from shared.adapters.suite_files import load_suite
 from shared.cli.main import main
 from shared.config import load_settings
 from shared.domain.canary import Verdict
 from shared.domain.payloads import UpgradeFailedData
-from shared.services.canary import CanaryRequest, CanaryService
+from shared.services.canary import CanaryRequest
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.dataplane_server import DataFault, FakeDataPlane
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = load_suite(ROOT / "evals" / "examples" / "payments-invoices.yaml")
-SUB = "00000000-0000-0000-0000-0000000000c1"
-NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
-CURRENT, TARGET = "2024-08-06", "2024-11-20"
-ARM_TOKEN, DP_TOKEN = "arm-token-1", "dp-token-1"
-
-
-def answers(fenced: bool) -> Any:
-    """The stand-in model: right answers; ``fenced`` wraps the JSON of total and currency in a markdown fence."""
-
-    def answer(messages: list[dict[str, Any]]) -> str:
-        prompt = str(messages[-1]["content"])
-        for marker, doc in (("1182", {"total": 42.1}), ("1183", {"currency": "USD"})):
-            if marker in prompt:
-                text = json.dumps(doc)
-                return f"```json\n{text}\n```" if fenced else text
-        if "1184" in prompt:
-            return '{"due": "2026-01-31"}'
-        if "1185" in prompt:
-            return "unpaid"
-        return "OK"
-
-    return answer
-
-
-@dataclass
-class World:
-    arm: FakeArm
-    plane: FakeDataPlane
-    account: str
-    source: str
-    sleeps: list[float]
-    env: dict[str, str]
-
-    def service(self, **env: str) -> CanaryService:
-        settings = load_settings({**self.env, **env})
-        client = bootstrap.build_arm_client(settings, sleep=self.sleeps.append)
-        api = bootstrap.build_deployment_api(settings, client)
-        service: CanaryService = bootstrap.build_canary_service(settings, api=api, sleep=self.sleeps.append)
-        return service
-
-    def run(
-        self,
-        mode: str = "existing",
-        *,
-        target: str = TARGET,
-        keep: bool = False,
-        against: str | None = None,
-        now: datetime = NOW,
-        **env: str,
-    ) -> Any:
-        request = CanaryRequest(self.source, SUITE, "gpt-4o", target, against=against, mode=mode, keep=keep)
-        return self.service(**env).run(request, now)
-
-    def writes(self) -> list[tuple[str, str]]:
-        return [
-            (r.method, r.path.rsplit("/", 1)[-1]) for r in self.arm.requests if r.method in ("PUT", "DELETE")
-        ]
+from tests.support.canary import (
+    ARM_TOKEN,
+    CURRENT,
+    DP_TOKEN,
+    NOW,
+    ROOT,
+    SUB,
+    SUITE,
+    TARGET,
+    World,
+    answers,
+    make_world,
+    pipeline,
+)
 
 
 @pytest.fixture
 def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
     return make_world(arm_server, data_plane)
-
-
-def make_world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
-    """contoso-payments/chat-eu on gpt-4o CURRENT (auto-update); the data plane answers CURRENT right, TARGET
-    with its JSON fenced."""
-    account = arm_server.add_account(SUB, "rg", "contoso-payments", "eastus", endpoint=data_plane.endpoint)
-    source = arm_server.add_deployment(
-        account, "chat-eu", "gpt-4o", CURRENT, policy="OnceNewDefaultVersionAvailable"
-    )
-    data_plane.token = DP_TOKEN
-    data_plane.link(arm_server)
-    data_plane.answer("gpt-4o", CURRENT, answers(fenced=False))
-    data_plane.answer("gpt-4o", TARGET, answers(fenced=True))
-    env = {
-        "ARM_ENDPOINT": arm_server.endpoint,
-        "ARM_BEARER_TOKEN": ARM_TOKEN,
-        "DATA_PLANE_BEARER_TOKEN": DP_TOKEN,
-        "WATCH_ACCOUNTS": account,
-    }
-    return World(arm_server, data_plane, account, source, [], env)
 
 
 def test_side_by_side_reuses_the_teams_deployment_and_writes_nothing(world: World) -> None:
@@ -619,57 +551,17 @@ def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: Wo
 
 
 def test_plan_mode_pipeline_runs_the_canary_from_the_queue_once_and_writes_nothing(world: World) -> None:
-    from shared.adapters.memory import (
-        CollectingPublisher,
-        InMemoryAlertBuffer,
-        InMemoryCanaryQueue,
-        InMemoryCatalogStateStore,
-        InMemoryDeploymentStore,
-        InMemoryLedger,
-    )
-    from shared.domain.catalog import parse_models
-    from shared.domain.diff import diff_location
     from shared.domain.payloads import CanaryEvaluatedData
-    from tests.builders import item
 
-    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
-    before = [item("gpt-4o", CURRENT, default=True), item("gpt-4o", TARGET)]
-    after = [
-        item("gpt-4o", CURRENT),
-        item("gpt-4o", TARGET, default=True),
-    ]  # Azure will move chat-eu to TARGET
-    state = InMemoryCatalogStateStore()
-    first = diff_location(None, parse_models(before), NOW - timedelta(days=1), location="eastus")
-    state.save_records("eastus", first.snapshot.records)
-    second = diff_location(first.snapshot, parse_models(after), NOW)
-    state.save_records("eastus", second.snapshot.records)
-    changed = next(e for e in second.events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
-    settings = load_settings(
-        {**world.env, "WATCH_LOCATIONS": "eastus", "EVAL_SUITES": str(ROOT / "evals" / "examples")}
-    )
-    assert (settings.policy_mode, settings.canary_mode) == ("plan", "existing")
-    api = bootstrap.build_deployment_api(
-        settings, bootstrap.build_arm_client(settings, sleep=world.sleeps.append)
-    )
-    queue, publisher = InMemoryCanaryQueue(), CollectingPublisher()
-    services = bootstrap.build_services(
-        settings,
-        state=state,
-        stores=InMemoryDeploymentStore(),
-        ledger=InMemoryLedger(),
-        publisher=publisher,
-        api=api,
-        notifiers={},
-        buffer=InMemoryAlertBuffer(),
-        canary_queue=queue,
-    )
-    assert services.inventory is not None
-    services.inventory.refresh(NOW)
-    services.policy.handle(changed, NOW)  # apply_update_policy: chat-eu will move, a suite covers it
+    p = pipeline(world, retires=False)
+    assert (p.settings.policy_mode, p.settings.canary_mode) == ("plan", "existing")
+    changed = p.new_default(TARGET, TARGET, at=NOW)  # Azure will move chat-eu to TARGET
+    p.services.policy.handle(changed, NOW)  # apply_update_policy: chat-eu will move, a suite covers it
+    queue = p.queue
     assert len(queue.messages) == 1 and json.loads(queue.messages[0])["version"] == TARGET
-    result = services.run_canary(queue.messages[0], NOW)  # run_canary
+    result = p.services.run_canary(queue.messages[0], NOW)  # run_canary
     assert result is not None and result.regressions == ("total", "currency")
-    (told,) = [e for e in publisher.published if e.event_type == "ModelLifecycle.CanaryEvaluated"]
+    (told,) = [e for e in p.publisher.published if e.event_type == "ModelLifecycle.CanaryEvaluated"]
     data = told.payload_as(CanaryEvaluatedData)
     assert (data.deployment_name, data.verdict, data.target_deployment) == (
         "chat-eu",
@@ -677,6 +569,6 @@ def test_plan_mode_pipeline_runs_the_canary_from_the_queue_once_and_writes_nothi
         "chat-eu-next",
     )
     calls = len(world.plane.calls)
-    assert services.run_canary(queue.messages[0], NOW + timedelta(minutes=1)) is None  # redelivered: once
+    assert p.services.run_canary(queue.messages[0], NOW + timedelta(minutes=1)) is None  # redelivered: once
     assert len(world.plane.calls) == calls
     assert world.arm.puts() == [] and world.arm.deletes() == []  # plan mode, side by side: nothing written

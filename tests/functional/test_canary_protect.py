@@ -8,31 +8,14 @@ move it. The payments suite finds two regressions there, so modelwatch (enforce 
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from shared import bootstrap
-from shared.adapters.memory import (
-    CollectingPublisher,
-    InMemoryAlertBuffer,
-    InMemoryCanaryQueue,
-    InMemoryCatalogStateStore,
-    InMemoryDeploymentStore,
-    InMemoryLedger,
-)
-from shared.config import load_settings
-from shared.domain.catalog import parse_models
-from shared.domain.diff import LocationSnapshot, diff_location
-from shared.domain.events import LifecycleEvent
-from shared.domain.payloads import CanaryEvaluatedData
-from tests.builders import item
-from tests.fakes.arm_server import FakeArm, Seen
+from tests.fakes.arm_server import FakeArm
 from tests.fakes.dataplane_server import FakeDataPlane
-from tests.functional.test_canary import CURRENT, NOW, ROOT, TARGET, World, answers, make_world
+from tests.support.canary import CURRENT, NOW, TARGET, Pipe, World, answers, make_world, pipeline
 
 TARGET2 = "2025-05-13"  # a later gpt-4o that does the payments team's job
 RETIRES = datetime(2027, 9, 1, tzinfo=NOW.tzinfo)  # CURRENT's retirement: far, no reminder asks a canary
@@ -45,91 +28,9 @@ def world(arm_server: FakeArm, data_plane: FakeDataPlane) -> World:
     return make_world(arm_server, data_plane)
 
 
-def catalog(default: str, *versions: str, retires: bool = True) -> list[dict[str, Any]]:
-    return [
-        item(
-            "gpt-4o",
-            v,
-            default=v == default,
-            retires="2027-09-01T00:00:00Z" if v == CURRENT and retires else None,
-        )
-        for v in (CURRENT, *versions)
-    ]
-
-
-@dataclass
-class Pipe:
-    world: World
-    services: Any
-    queue: InMemoryCanaryQueue
-    publisher: CollectingPublisher
-    snapshot: LocationSnapshot
-    retires: bool = True  # CURRENT has a retirement date in the catalog
-
-    def new_default(self, version: str, *versions: str, at: datetime) -> LifecycleEvent:
-        """The watcher's work: the catalog now has ``version`` as default; its DefaultVersionChanged."""
-        out = diff_location(
-            self.snapshot, parse_models(catalog(version, *versions, retires=self.retires)), at
-        )
-        self.services.state.save_records("eastus", out.snapshot.records)
-        self.snapshot = out.snapshot
-        return next(e for e in out.events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
-
-    def canary(self, event: LifecycleEvent, at: datetime) -> Any:
-        """apply_update_policy for the event, then run_canary for the one ask it queued."""
-        asked = len(self.queue.messages)
-        self.services.policy.handle(event, at)
-        (message,) = self.queue.messages[asked:]
-        return self.services.run_canary(message, at)
-
-    def told(self) -> CanaryEvaluatedData:
-        events = [e for e in self.publisher.published if e.event_type == "ModelLifecycle.CanaryEvaluated"]
-        return events[-1].payload_as(CanaryEvaluatedData)
-
-    def policy_puts(self) -> list[Seen]:
-        return [p for p in self.world.arm.puts() if p.path.rsplit("/", 1)[-1] == "chat-eu"]
-
-    def live(self) -> dict[str, Any]:
-        return copy.deepcopy(self.world.arm.deployments[self.world.source.casefold()])
-
-
 def pipe(world: World, mode: str = "enforce", *, retires: bool = True, **env: str) -> Pipe:
-    world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)  # side by side: no canary made
-    state = InMemoryCatalogStateStore()
-    first = diff_location(
-        None,
-        parse_models(catalog(CURRENT, TARGET, retires=retires)),
-        NOW - timedelta(days=1),
-        location="eastus",
-    )
-    state.save_records("eastus", first.snapshot.records)
-    settings = load_settings(
-        {
-            **world.env,
-            "WATCH_LOCATIONS": "eastus",
-            "EVAL_SUITES": str(ROOT / "evals" / "examples"),
-            "POLICY_MODE": mode,
-            "CANARY_PROTECT": "true",
-            **env,
-        }
-    )
-    api = bootstrap.build_deployment_api(
-        settings, bootstrap.build_arm_client(settings, sleep=world.sleeps.append)
-    )
-    queue, publisher = InMemoryCanaryQueue(), CollectingPublisher()
-    services = bootstrap.build_services(
-        settings,
-        state=state,
-        stores=InMemoryDeploymentStore(),
-        ledger=InMemoryLedger(),
-        publisher=publisher,
-        api=api,
-        notifiers={},
-        buffer=InMemoryAlertBuffer(),
-        canary_queue=queue,
-    )
-    services.inventory.refresh(NOW)
-    return Pipe(world, services, queue, publisher, first.snapshot, retires)
+    """The pipeline with CANARY_PROTECT on (unless ``env`` says otherwise), in enforce mode by default."""
+    return pipeline(world, retires=retires, POLICY_MODE=mode, **{"CANARY_PROTECT": "true", **env})
 
 
 def protected(world: World) -> tuple[Pipe, dict[str, Any]]:

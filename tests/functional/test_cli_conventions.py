@@ -15,7 +15,7 @@ from shared.cli.main import main
 from shared.cli.parser import build_parser
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
-from tests.functional.test_cli_deployments import JAN, SUB, Tenant, setup_tenant
+from tests.support.cli_tenant import JAN, SUB, Tenant, setup_tenant
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import pytest
 
 from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.cli.main import main
-from shared.domain.deployments import Deployment
+from tests.builders import account_id, deployment
 from tests.iac_fixtures import AS_OF, DATA, copy_fixture, write_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")
-ACCOUNT = "/subscriptions/00000000-0000-0000-0000-0000000000c1/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/oai-contoso-chat"
+ACCOUNT = account_id("oai-contoso-chat", "00000000-0000-0000-0000-0000000000c1")
 
 
 @pytest.fixture
@@ -143,17 +143,7 @@ def test_drift_from_the_inventory_in_sqlite(workdir: Path) -> None:
     store = SqliteDeploymentStore(str(state))
     store.save_deployments(
         [
-            Deployment(
-                resource_id=f"{ACCOUNT}/deployments/chat",
-                account_id=ACCOUNT,
-                name="chat",
-                location="eastus",
-                model_format="OpenAI",
-                model_name="gpt-4o",
-                model_version="2024-08-06",
-                sku_name="Standard",
-                upgrade_option="OnceNewDefaultVersionAvailable",
-            ),
+            deployment("chat", account=ACCOUNT),
         ]
     )
     store.close()

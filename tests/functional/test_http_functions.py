@@ -10,109 +10,30 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import azure.functions as func
 import pytest
 
 from shared import bootstrap
-from shared.adapters.sqlite_store import SqliteDeploymentStore
 from shared.domain.auth import Caller, check_form_token, form_token, parse_client_principal
 from shared.web import local_token
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
-from tests.functional.test_subscriber_functions import SUB, V1, V3
+from tests.support.function_host import APP, Site, serve_site
 
-APP = "https://modelwatch-test.azurewebsites.net"
 READER = client_principal("reader@contoso.example", "ModelWatch.Reader")
 OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")
 NOBODY = client_principal("guest@contoso.example")
-
-
-class Site:
-    def __init__(self, arm: FakeArm, state: Path) -> None:
-        self.arm = arm
-        self.state = state
-        account = arm.add_account(SUB, "rg", "contoso", "eastus")
-        self.auto = arm.add_deployment(
-            account, "auto", "gpt-4o", "2024-08-06", policy="OnceNewDefaultVersionAvailable"
-        )
-        arm.set_catalog(SUB, "eastus", V1)
-        timer = functions()["catalog_timer"].get_user_function()
-        from azure.functions.timer import TimerRequest
-
-        timer(TimerRequest(past_due=False))
-        arm.set_catalog(SUB, "eastus", V3)  # 2024-11-20 becomes the default; Azure moves the deployment
-        timer(TimerRequest(past_due=False))
-        arm.deployments[self.auto.casefold()]["properties"]["model"]["version"] = "2024-11-20"
-        timer(TimerRequest(past_due=False))
-
-    def get(
-        self,
-        route: str,
-        principal: str | None,
-        params: dict[str, str] | None = None,
-        url: str = APP,
-        headers: dict[str, str] | None = None,
-    ) -> func.HttpResponse:
-        headers = {**(headers or {}), **({"X-MS-CLIENT-PRINCIPAL": principal} if principal else {})}
-        name = "status" if route == "status" else "rollback_deployment"
-        query = f"?{urlencode(params)}" if params else ""
-        req = func.HttpRequest(
-            "GET", f"{url}/api/{route}{query}", headers=headers, params=params or {}, body=b""
-        )
-        return functions()[name].get_user_function()(req)
-
-    def post_form(
-        self, fields: dict[str, str], principal: str | None, origin: str | None = APP
-    ) -> func.HttpResponse:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if principal:
-            headers["X-MS-CLIENT-PRINCIPAL"] = principal
-        if origin:
-            headers["Origin"] = origin
-        req = func.HttpRequest(
-            "POST", f"{APP}/api/rollback", headers=headers, body=urlencode(fields).encode()
-        )
-        return functions()["rollback_deployment"].get_user_function()(req)
-
-    def post_json(self, body: bytes, headers: dict[str, str], url: str = APP) -> func.HttpResponse:
-        req = func.HttpRequest("POST", f"{url}/api/rollback", headers=headers, body=body)
-        return functions()["rollback_deployment"].get_user_function()(req)
-
-    def records(self) -> list[Any]:
-        return [
-            r
-            for r in SqliteDeploymentStore(str(self.state)).list_changes(self.auto)
-            if r.applied_by == "rollback"
-        ]
 
 
 @pytest.fixture
 def site(
     arm_server: FakeArm, eventgrid_server: FakeEventGridTopic, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Site]:
-    env = {
-        "WATCH_SUBSCRIPTION_ID": SUB,
-        "WATCH_LOCATIONS": "eastus",
-        "ARM_ENDPOINT": arm_server.endpoint,
-        "ARM_BEARER_TOKEN": "local-token",
-        "ARM_MAX_RETRIES": "1",
-        "EVENTGRID_TOPIC_ENDPOINT": eventgrid_server.endpoint,
-        "EVENTGRID_TOPIC_KEY": eventgrid_server.key,
-        "STATE_STORE": f"sqlite:///{tmp_path / 'state.db'}",
-        "HTTP_AUTH": "entra",
-        "WEBSITE_AUTH_ENABLED": "True",
-        "WEBSITE_AUTH_SIGNING_KEY": "test-signing-key-not-a-secret",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    bootstrap.reset_function_services()
-    yield Site(arm_server, tmp_path / "state.db")
-    bootstrap.reset_function_services()
+    yield from serve_site(arm_server, eventgrid_server, monkeypatch, tmp_path)
 
 
 def test_the_status_page_needs_a_signed_in_reader(site: Site) -> None:

@@ -19,10 +19,10 @@ from shared.adapters.memory import (
     InMemoryRefreshQueue,
 )
 from shared.config import load_settings
-from shared.domain.deployments import Deployment
 from shared.domain.refresh import RefreshPart
 from shared.errors import MessageFormatError, TransientError
 from tests.app_functions import functions
+from tests.builders import deployment
 from tests.fakes.arm_server import FakeArm, Fault
 
 SUBS = [f"00000000-0000-0000-0000-0000000003{i:02d}" for i in range(3)]
@@ -130,9 +130,7 @@ def test_a_queue_that_cannot_be_written_fails_the_run_visibly_and_sweeps_nothing
     unwatched = (
         "/subscriptions/00000000-0000-0000-0000-000000000399/resourceGroups/rg/providers/a/accounts/old"
     )
-    kept = Deployment(
-        f"{unwatched}/deployments/x", unwatched, "x", "eastus", "OpenAI", "gpt-4o", "1", "Standard"
-    )
+    kept = deployment("x", version="1", account=unwatched, policy=None)
     services.stores.save_deployments([kept])
     report = services.run_timer(NOW)
     assert report.inventory_error is not None and "503" in report.inventory_error

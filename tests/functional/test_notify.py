@@ -33,6 +33,9 @@ from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
+from tests.support.policy import CATALOG as POLICY_CATALOG
+from tests.support.policy import SUB as POLICY_SUB
+from tests.support.policy import World
 
 NOW = datetime(2026, 3, 24, tzinfo=UTC)
 SAMPLES = samples()
@@ -231,17 +234,17 @@ def test_a_release_in_three_regions_is_one_message_per_channel_and_no_url_is_log
     assert clock.calls  # the two Slack posts were spaced (on the recorded clock)
 
 
-def owners_alerts(world: Any, slack_webhook: FakeSlackWebhook) -> NotifyService:
+def owners_alerts(world: World, slack_webhook: FakeSlackWebhook) -> NotifyService:
     """The alerts over a policy World's inventory and catalog state, telling its subscription's deployments (their
     owner: the default route) on the Slack stand-in, with virtual pacing."""
-    from tests.functional.test_policy_subscriber import SUB
-
     clock = Sleeps()
     return NotifyService(
         ledger=world.ledger,
         notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
         routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
-        scope=Scope(subscriptions=frozenset({SUB})),  # the deployments of this subscription are the team's
+        scope=Scope(
+            subscriptions=frozenset({POLICY_SUB})
+        ),  # the deployments of this subscription are the team's
         deployments=world.stores,
         state=world.state,
     )
@@ -255,11 +258,10 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
-    from tests.functional.test_policy_subscriber import CATALOG, World
 
     world = World(arm_server, enforce=False)
     snapshot = diff_location(
-        None, parse_models(CATALOG), datetime(2026, 3, 1, tzinfo=UTC), location="eastus"
+        None, parse_models(POLICY_CATALOG), datetime(2026, 3, 1, tzinfo=UTC), location="eastus"
     ).snapshot
     notify = owners_alerts(world, slack_webhook)
     for day in (
@@ -267,7 +269,7 @@ def test_countdown_reminders_reach_the_owner_at_each_threshold_rising_in_tone(
         datetime(2026, 9, 3, tzinfo=UTC),
         datetime(2026, 9, 25, tzinfo=UTC),
     ):
-        result = diff_location(snapshot, parse_models(CATALOG), day)
+        result = diff_location(snapshot, parse_models(POLICY_CATALOG), day)
         snapshot = result.snapshot
         world.state.save_records("eastus", snapshot.records)
         for digest in build_digests(list(result.events)):
@@ -289,7 +291,6 @@ def test_a_standing_that_comes_back_is_told_again(
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
-    from tests.functional.test_policy_subscriber import World
 
     dated = [
         item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),
@@ -333,7 +334,6 @@ def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
     from shared.domain.policy import assess
     from shared.services.notify import standing_key
     from shared.services.policy import catalog_view
-    from tests.functional.test_policy_subscriber import World
 
     dated = [
         item("gpt-4o", "2024-05-13", retires="2026-12-31T00:00:00Z"),

@@ -27,7 +27,7 @@ from shared.domain.deployments import parse_deployment
 from shared.domain.policy import Status, assess
 from shared.services.policy import catalog_view
 from shared.services.watch import BASELINE, OK, CatalogWatcher
-from tests.builders import item
+from tests.builders import account_id, item
 from tests.fakes.arm_server import FakeArm
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -81,7 +81,7 @@ def published(publisher: CollectingPublisher, since: int = 0) -> list[tuple[str,
 
 
 def meta_deployment() -> Any:
-    account = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/foundry"
+    account = account_id("foundry", SUB)
     raw: Any = {
         "id": f"{account}/deployments/llama-tagger",
         "sku": {"name": "GlobalStandard", "capacity": 1},

@@ -12,16 +12,15 @@ from shared.adapters.memory import (
     InMemoryLedger,
 )
 from shared.domain.catalog import parse_models
-from shared.domain.deployments import Deployment
 from shared.domain.diff import diff_location
 from shared.domain.events import EventType
 from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
 from shared.services.policy import PolicyService
-from tests.builders import item
+from tests.builders import account_id, deployment, item
 
 SUB = "00000000-0000-0000-0000-0000000000ee"
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai"
+ACCOUNT = account_id("aoai", SUB)
 NOW = datetime(2025, 3, 12, tzinfo=UTC)
 BEFORE = [item("gpt-4o", "2024-08-06", default=True)]
 # one cycle brings two pieces of news about gpt-4o: a new version, and a retirement date for the old one
@@ -33,21 +32,7 @@ AFTER = [
 
 def test_one_decision_from_two_catalog_events_is_one_event_id() -> None:
     stores = InMemoryDeploymentStore()
-    stores.save_deployments(
-        [
-            Deployment(
-                resource_id=f"{ACCOUNT}/deployments/chat",
-                account_id=ACCOUNT,
-                name="chat",
-                location="eastus",
-                model_format="OpenAI",
-                model_name="gpt-4o",
-                model_version="2024-08-06",
-                sku_name="Standard",
-                upgrade_option="NoAutoUpgrade",
-            )
-        ]
-    )
+    stores.save_deployments([deployment("chat", account=ACCOUNT, policy="NoAutoUpgrade")])
     state = InMemoryCatalogStateStore()
     first = diff_location(None, parse_models(BEFORE), NOW - timedelta(days=1), location="eastus")
     second = diff_location(first.snapshot, parse_models(AFTER), NOW)

@@ -15,7 +15,7 @@ from shared.domain.secret import Secret
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
 from shared.services.rollback import RollbackRefused, RollbackService, UnknownDeployment
-from tests.builders import item
+from tests.builders import account_id, item
 from tests.fakes.arm_server import FakeArm, Fault
 
 SUB = "00000000-0000-0000-0000-0000000000dd"
@@ -273,7 +273,7 @@ def test_the_put_carries_if_match_and_a_412_is_changed_meanwhile_not_a_blind_ret
 
 def test_a_deployment_whose_account_left_the_scope_is_never_written(world: World) -> None:
     world.azure_moves(world.chat, "2024-08-06")
-    other = "/subscriptions/00000000-0000-0000-0000-0000000000ee/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/other"
+    other = account_id("other", "00000000-0000-0000-0000-0000000000ee")
     narrowed = world.rollback_service(Scope(accounts=frozenset({other.lower()})))  # WATCH_ACCOUNTS changed
     for force in (False, True):  # force overrides tags, never the scope
         with pytest.raises(RollbackRefused) as info:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +19,10 @@ from azure.functions.timer import TimerRequest
 from shared import bootstrap
 from shared.errors import ModelWatchError
 from tests.app_functions import functions
-from tests.builders import client_principal, item
+from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
-
-SUB = "00000000-0000-0000-0000-0000000000ee"
-# The timer runs at the real "now": dates are relative to it.
-TODAY = datetime.now(UTC).replace(microsecond=0)
-FAR = "2030-01-01T00:00:00Z"
-
-
-def iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-V1 = [
-    item("gpt-4o", "2024-05-13", retires=FAR),
-    item("gpt-4o", "2024-08-06", default=True, retires=FAR),
-    item("gpt-4o", "2024-11-20", retires=FAR),
-]
-# 2024-05-13 retired 20 days ago (Standard), past the 14-day grace of Azure's rolling upgrade; the others stay
-V2 = [
-    item("gpt-4o", "2024-05-13", retires=iso(TODAY - timedelta(days=20))),
-    item("gpt-4o", "2024-08-06", default=True, retires=FAR),
-    item("gpt-4o", "2024-11-20", retires=FAR),
-]
-
-# 2024-11-20 is now the default
-V3 = [
-    item("gpt-4o", "2024-05-13", retires=FAR),
-    item("gpt-4o", "2024-08-06", retires=FAR),
-    item("gpt-4o", "2024-11-20", default=True, retires=FAR),
-]
+from tests.support.function_host import FAR, SUB, V1, V2, V3
 
 
 class App:

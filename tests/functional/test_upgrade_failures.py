@@ -21,8 +21,8 @@ from shared.services.notify import NotifyService
 from shared.services.results import DUPLICATE, PROCESSED
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm, Fault
-from tests.functional.test_alert_batches import Recorder
-from tests.functional.test_policy_subscriber import CATALOG, NOW, World, published
+from tests.support.notifiers import Recorder
+from tests.support.policy import CATALOG, NOW, World, published
 
 QUOTA = (
     "This operation require 50 new capacity in quota Tokens Per Minute (thousands) - gpt-4o, which is bigger "

@@ -11,10 +11,10 @@ import pytest
 from shared.adapters.arm import ArmCatalogSource, ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.domain.secret import Secret
 from shared.errors import ArmError, CatalogFormatError
-from tests.builders import item
+from tests.builders import SUBSCRIPTION as SUB
+from tests.builders import account_id, item
 from tests.fakes.arm_server import FakeArm, Fault
 
-SUB = "00000000-0000-0000-0000-000000000001"
 TOKEN = "tok-Secret-9f8e7d"
 
 
@@ -114,9 +114,7 @@ def test_403_names_the_role_and_never_the_token(
 
 def test_other_4xx_surface_arm_code(arm_server: FakeArm) -> None:
     with pytest.raises(ArmError) as info:
-        client(arm_server).get(
-            f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/none"
-        )
+        client(arm_server).get(account_id("none", SUB))
     assert info.value.status == 404 and info.value.code == "ResourceNotFound"
 
 

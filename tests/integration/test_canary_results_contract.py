@@ -18,10 +18,11 @@ from shared.config import StateStoreConfig, StoreKind
 from shared.domain.canary import CanaryResult, CaseOnVersion, CaseResult, Side, Verdict
 from shared.domain.secret import Secret
 from shared.ports import CanaryResults
+from tests.builders import account_id
 from tests.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2026, 12, 6, 12, 0, 0, 250_000, tzinfo=UTC)
-ACCOUNT = "/subscriptions/00000000-0000-0000-0000-0000000000c1/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso-payments"
+ACCOUNT = account_id("contoso-payments", "00000000-0000-0000-0000-0000000000c1")
 EU, US = f"{ACCOUNT}/deployments/chat-eu", f"{ACCOUNT}/deployments/chat-us"
 
 Factory = Callable[[], CanaryResults]

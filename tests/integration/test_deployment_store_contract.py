@@ -24,6 +24,7 @@ from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment, FineTune
 from shared.errors import PermanentError
 from shared.ports import DeploymentStores
+from tests import builders
 from tests.fakes.azurite import connection_string
 from tests.store_backends import BACKENDS, store_factories
 
@@ -72,17 +73,13 @@ def store(make_store: StoreFactory) -> DeploymentStores:
 
 def deployment(name: str = "gpt-4o-prod", account: str = ACCOUNT, **changes: Any) -> Deployment:
     """A deployment with every field set."""
-    d = Deployment(
-        resource_id=f"{account}/deployments/{name}",
-        account_id=account,
-        name=name,
-        location="eastus",
-        model_format="OpenAI",
-        model_name="gpt-4o",
-        model_version="2024-11-20",
-        sku_name="GlobalStandard",
+    d = builders.deployment(
+        name,
+        "gpt-4o",
+        "2024-11-20",
+        account=account,
+        sku="GlobalStandard",
         sku_capacity=150,
-        upgrade_option="OnceNewDefaultVersionAvailable",
         provisioning_state="Succeeded",
         tags={"modelwatch:policy": "pin", "modelwatch:route": "team-a"},
         last_seen=T0,
@@ -193,16 +190,7 @@ def test_every_deployment_field_round_trips(store: DeploymentStores) -> None:
         upgrade_option="SomethingNew",  # a value this product does not know yet is kept raw
         last_seen=datetime(2025, 3, 12, 8, 30, 15, 999999, tzinfo=timezone(timedelta(hours=2))),
     )
-    bare = Deployment(
-        resource_id=f"{ACCOUNT}/deployments/bare",
-        account_id=ACCOUNT,
-        name="bare",
-        location="eastus",
-        model_format="OpenAI",
-        model_name="gpt-4o-mini",
-        model_version="2024-07-18",
-        sku_name="Standard",
-    )
+    bare = builders.deployment("bare", "gpt-4o-mini", "2024-07-18", account=ACCOUNT, policy=None)
     store.save_deployments([full, bare])
     loaded = {d.key: d for d in store.list_deployments()}
     assert loaded == {full.key: full, bare.key: bare}

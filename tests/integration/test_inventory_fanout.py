@@ -19,6 +19,7 @@ from shared.domain.deployments import Deployment
 from shared.domain.events import LifecycleEvent
 from shared.domain.refresh import RefreshPart
 from tests.app_functions import functions
+from tests.builders import deployment
 from tests.fakes.arm_server import PROVIDER, FakeArm
 
 pytestmark = pytest.mark.azurite
@@ -48,18 +49,7 @@ def known_before(arm: FakeArm) -> list[Deployment]:
     """What the inventory held before this refresh: one deployment since moved by someone, one since deleted,
     one of a subscription no longer watched."""
     account = f"/subscriptions/{SUBS[0]}/resourceGroups/rg-0{PROVIDER}/accounts/aoai-0-0"
-    base = Deployment(
-        resource_id=f"{account}/deployments/d-0",
-        account_id=account,
-        name="d-0",
-        location="eastus",
-        model_format="OpenAI",
-        model_name="gpt-4o",
-        model_version="2024-05-13",
-        sku_name="Standard",
-        upgrade_option="OnceNewDefaultVersionAvailable",
-        tags={"team": "t0"},
-    )
+    base = deployment("d-0", version="2024-05-13", account=account, tags={"team": "t0"})
     unwatched = f"/subscriptions/{UNWATCHED}/resourceGroups/rg{PROVIDER}/accounts/old"
     return [
         base,  # ARM says 2024-08-06 now: moved outside modelwatch

@@ -17,17 +17,16 @@ from shared.adapters.webhooks import WebhookSender
 from shared.domain.routes import Channel
 from shared.domain.secret import Secret
 from shared.errors import ArmError, PublishError, WebhookError
+from tests.builders import SUBSCRIPTION as SUB
+from tests.builders import account_id
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.recorder import Recorder
 from tests.fakes.webhooks import FakeSlackWebhook
 
-SUB = "00000000-0000-0000-0000-000000000001"
 TOKEN = "tok-Secret-origin-1"
 MODELS = f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus/models"
-DEPLOYMENT = (
-    f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/d"
-)
+DEPLOYMENT = f"{account_id('a', SUB)}/deployments/d"
 
 # each builds a URL from (ARM's port, elsewhere's port); all of them must be refused
 FOREIGN: list[tuple[str, Callable[[int, int], str]]] = [

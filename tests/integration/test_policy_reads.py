@@ -18,28 +18,25 @@ from shared.domain.policy import PolicyRules
 from shared.domain.scope import Scope
 from shared.services.policy import PolicyService
 from shared.services.results import PROCESSED
+from tests import builders
 from tests.builders import item
 
 pytestmark = pytest.mark.azurite
 
 SUB = "00000000-0000-0000-0000-0000000000dd"
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai"
+ACCOUNT = builders.account_id("aoai", SUB)
 NOW = datetime(2025, 3, 12, tzinfo=UTC)
 BEFORE = [item("gpt-4o", "2024-08-06", default=True), item("gpt-4.1", "2025-04-14", default=True)]
 AFTER = [*BEFORE, item("gpt-4o", "2024-11-20")]  # a release: an event about the whole model
 
 
 def deployment(name: str, model: str, location: str, fine_tune: FineTune | None = None) -> Deployment:
-    return Deployment(
-        resource_id=f"{ACCOUNT}/deployments/{name}",
-        account_id=ACCOUNT,
-        name=name,
+    return builders.deployment(
+        name,
+        model,
+        "1" if fine_tune else "2024-08-06",
+        account=ACCOUNT,
         location=location,
-        model_format="OpenAI",
-        model_name=model,
-        model_version="1" if fine_tune else "2024-08-06",
-        sku_name="Standard",
-        upgrade_option="OnceNewDefaultVersionAvailable",
         fine_tune=fine_tune,
     )
 

@@ -12,13 +12,12 @@ from shared.domain.events import LifecycleEvent
 from shared.domain.routes import Channel
 from shared.domain.secret import Secret
 from shared.domain.version import VERSION
-from tests.builders import item
+from tests.builders import CARD, item
+from tests.builders import SUBSCRIPTION as SUB
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
-from tests.integration.test_webhook_sender import CARD
 
-SUB = "00000000-0000-0000-0000-000000000001"
 AGENT = f"modelwatch/{VERSION}"
 
 

@@ -11,15 +11,10 @@ from shared.adapters.webhooks import WebhookSender
 from shared.domain.routes import Channel
 from shared.domain.secret import Secret
 from shared.errors import WebhookError
+from tests.builders import CARD
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
 
 MESSAGE = {"text": "hello", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]}
-CARD = {
-    "type": "message",
-    "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard"}}
-    ],
-}
 
 
 class Clock:

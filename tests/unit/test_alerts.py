@@ -25,6 +25,7 @@ from shared.presentation.alert_samples import (
 )
 from shared.presentation.render import slack_payload, teams_payload
 from shared.services.notify import plan_posts
+from tests.builders import account_id
 
 SAMPLES = samples()
 MESSAGES = sample_messages()
@@ -321,7 +322,7 @@ def test_tenant_strings_cannot_inject_links_mentions_or_code() -> None:
     data = dict(event.data)
     data.update(
         deploymentName="[click here](https://evil.example)",
-        accountId="/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/*bold*",
+        accountId=account_id("*bold*"),
         changedBy="<!channel> `rm -rf`",
     )
     (message,) = messages_for(replace(event, data=data))

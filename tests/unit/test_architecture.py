@@ -1,6 +1,6 @@
 """The layers' import rules (docs/architecture.md): no import points upward, every module of shared/ (and
 function_app.py) in a layer, no import cycle, no import the scan cannot read (``__import__``,
-``importlib.import_module``), no private name imported from another module, no library internals read by the command line. Read from the source with ast, so a
+``importlib.import_module``), no private name imported from another module, no library internals read by the command line; in tests/ and scripts/, no test module imported. Read from the source with ast, so a
 lazy import inside a function counts as much as one at the top."""
 
 from __future__ import annotations
@@ -438,6 +438,73 @@ def test_the_iac_rules_see_services_languages_and_hidden_imports() -> None:
     ]
 
 
+# --- tests/: a test module imports no other test module ---------------------------------------------------------
+
+# what several test modules share lives in tests/builders.py (data), tests/support/ (worlds, readers, fixtures'
+# bodies) and tests/fakes/ (stand-ins for Azure's endpoints): a test module is never a library
+TEST_ROOTS = ("tests", "scripts")
+
+
+def imports_of_test_modules(source: str, module: str = "", is_package: bool = False) -> list[str]:
+    """The test modules (``test_*``) a source imports, at the top or inside a function, relative imports and
+    ``from package import test_x`` included, as 'line N: module'."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(module, node, is_package)
+            names = [base] if _is_test_module(base) else [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found += [f"line {node.lineno}: {name}" for name in names if _is_test_module(name)]
+    return found
+
+
+def _is_test_module(name: str) -> bool:
+    return any(part.startswith("test_") for part in name.split("."))
+
+
+def imports_of_test_modules_under(root: Path) -> list[str]:
+    """'path: line N: module' for every import of a test module by a file under ``root``."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found += [
+            f"{path.relative_to(root.parent).as_posix()}: {hit}"
+            for hit in imports_of_test_modules(path.read_text(), module, path.name == "__init__.py")
+        ]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    assert [hit for root in TEST_ROOTS for hit in imports_of_test_modules_under(ROOT / root)] == []
+
+
+def test_the_rule_sees_a_test_module_imported_however_it_is_written(tmp_path: Path) -> None:
+    noqa = "from tests.functional.test_http_functions import Site, site  # noqa: F401 - the fixture\n"
+    assert imports_of_test_modules(noqa) == ["line 1: tests.functional.test_http_functions"]
+    lazy = "def f():\n    from tests.unit import test_infra\n    import tests.e2e.test_status_page\n"
+    assert imports_of_test_modules(lazy) == [
+        "line 2: tests.unit.test_infra",
+        "line 3: tests.e2e.test_status_page",
+    ]
+    relative = "from .test_canary import World\n"
+    assert imports_of_test_modules(relative, "tests.functional.test_canary_protect") == [
+        "line 1: tests.functional.test_canary"
+    ]
+    assert (
+        imports_of_test_modules("from tests.support.canary import World\nfrom tests import builders\n") == []
+    )
+    planted = tmp_path / "tests" / "e2e" / "test_planted.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("from tests.support.function_host import Site\n" + noqa)
+    assert imports_of_test_modules_under(tmp_path / "tests") == [
+        "tests/e2e/test_planted.py: line 2: tests.functional.test_http_functions"
+    ]
+
+
 # --- sizes: a file a newcomer reads at a glance ---------------------------------------------------------------
 
 MAX_FILE_LINES = 700
@@ -455,13 +522,10 @@ KNOWN_OFFENDERS = frozenset(
         "shared/services/rollback.py::RollbackService.plan",
         "scripts/bench/deployments.py::deployments_section",
         "scripts/bench/scale_report.py::render_scale",
-        "scripts/bench/scale_rig.py",
         "tests/e2e/replay.py::stack",
         "tests/e2e/test_pipeline_replay.py::test_demo_history_ends_where_the_documented_rules_say",
         "tests/fakes/dataplane_server.py::FakeDataPlane._answer",
         "tests/fuzz/support/events.py::forged_events",
-        "tests/unit/test_diff.py",
-        "tests/unit/test_infra.py",
     }
 )
 

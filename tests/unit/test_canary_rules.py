@@ -22,9 +22,10 @@ from shared.domain.canary import (
     side_by_side,
     smallest_capacity,
 )
+from tests.builders import SUBSCRIPTION, account_id
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
-SRC = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a/deployments/chat"
+SRC = f"{account_id('a', group='g')}/deployments/chat"
 
 
 def test_a_canary_name_follows_arm_rules_and_names_its_source() -> None:
@@ -230,7 +231,7 @@ def test_canary_settings_are_validated_once() -> None:
     from shared.config import load_settings
     from shared.errors import SettingsError
 
-    account = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a"
+    account = account_id("a", SUBSCRIPTION, group="g")
     s = load_settings({"CANARY_MODE": "create", "WATCH_ACCOUNTS": account, "UPGRADE_GATE": "canary"})
     assert (s.canary_mode, s.upgrade_gate, s.eval_suites, s.data_plane_api_version) == (
         "create",

@@ -8,8 +8,8 @@ import pytest
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
 from shared.errors import SettingsError
-
-SUB = "00000000-0000-0000-0000-000000000001"
+from tests.builders import SUBSCRIPTION as SUB
+from tests.builders import account_id
 
 
 def test_defaults_with_nothing_set() -> None:
@@ -168,7 +168,7 @@ def test_requirements_name_missing_settings() -> None:
     assert {p.split()[0] for p in info2.value.problems} == {"STATE_STORE", "EVENTGRID_TOPIC_ENDPOINT"}
 
 
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-1"
+ACCOUNT = account_id("aoai-1", SUB)
 
 
 def test_policy_defaults_are_plan_mode_and_conservative() -> None:
@@ -395,14 +395,7 @@ def test_a_fanned_out_refresh_needs_the_queue_where_the_trigger_reads() -> None:
             "STATE_STORE": "https://stmw.table.core.windows.net",
         }
     )
-    s = load_settings(
-        {
-            "WATCH_ACCOUNTS": ",".join(
-                f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a{i}"
-                for i in range(21)
-            )
-        }
-    )
+    s = load_settings({"WATCH_ACCOUNTS": ",".join(account_id(f"a{i}", SUB) for i in range(21))})
     assert s.inventory_parts == 21 and s.inventory_fans_out
 
 

@@ -16,9 +16,10 @@ from shared.domain.deployments import (
     parse_deployment,
 )
 from shared.domain.policy import Status, assess
+from tests.builders import account_id
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
-ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a"
+ACCOUNT = account_id("a")
 FT = "gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678"
 
 

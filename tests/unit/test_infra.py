@@ -4,7 +4,7 @@ fails), then read structurally and checked against the code and against Azure's 
 template sets are the ones the code reads and pass its validation; the Event Grid subscriptions target functions that
 exist; azd's parameter substitution yields valid JSON; deployment and role assignment names are what ARM accepts
 over time. RBAC is in test_infra_rbac.py, the hook scripts in test_infra_hooks.py, sign-in in test_infra_auth.py,
-monitoring in test_infra_monitoring.py. Helpers here are imported by those files."""
+monitoring in test_infra_monitoring.py; the readers of Bicep and of azd they share are in tests/support/."""
 
 from __future__ import annotations
 
@@ -13,180 +13,42 @@ import fnmatch
 import json
 import re
 import shutil
-from functools import cache
 from pathlib import Path
 
 import pytest
-import tree_sitter_bicep
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
 
 from shared.config import load_settings, require_arm_catalog, require_function_app
 from shared.domain.events import CATALOG_EVENT_TYPES, Consumer, consumed_by
 from shared.errors import SettingsError
 from shared.services.notify import NOTIFY_EVENT_TYPES
 from tests.app_functions import functions
+from tests.support.azd import ACCOUNT, AZD_ENV, substituted_parameters
+from tests.support.bicep import (
+    INFRA,
+    ROOT,
+    app_settings,
+    bicep,
+    bicep_files,
+    block,
+    declaration,
+    declarations,
+    node_text,
+    parameters,
+    parse,
+    prop,
+    resources,
+    subscriptions,
+    syntax_errors,
+    text,
+    variables,
+)
 
-ROOT = Path(__file__).parents[2]
-INFRA = ROOT / "infra"
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",  # identity-based host storage (the code falls back to it for state too)
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
-
-
-# ---- reading Bicep: the tree-sitter grammar for structure, text for the settings table
-
-
-@cache
-def _parser() -> Parser:
-    return Parser(Language(tree_sitter_bicep.language()))
-
-
-def parse(source: str) -> Node:
-    return _parser().parse(source.encode("utf-8")).root_node
-
-
-def syntax_errors(source: str) -> list[str]:
-    """Where the grammar could not parse (ERROR or MISSING nodes), as line:column; empty when the file parses."""
-    found: list[str] = []
-
-    def walk(node: Node) -> None:
-        if node.is_error or node.is_missing:
-            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
-        for child in node.children:
-            walk(child)
-
-    walk(parse(source))
-    return found
-
-
-def node_text(node: Node | None) -> str:
-    return "" if node is None or node.text is None else node.text.decode("utf-8")
-
-
-def string_value(node: Node | None) -> str:
-    """A string literal's content (quotes off); other expressions as written."""
-    text = node_text(node)
-    return text[1:-1] if node is not None and node.type == "string" else text
-
-
-def declarations(root: Node, kind: str) -> list[tuple[str, str, Node]]:
-    """(symbolic name, type or path string, body object) of each resource_declaration / module_declaration; the
-    body of a conditional or looped declaration is its object."""
-    out = []
-    for node in root.children:
-        if node.type != kind:
-            continue
-        name = node_text(node.child(1))
-        kind_string = string_value(next(c for c in node.children if c.type == "string"))
-        body = next(c for c in node.children if c.type in ("object", "if_statement", "for_statement"))
-        while body.type != "object":
-            body = next(c for c in body.children if c.type in ("object", "if_statement", "for_statement"))
-        out.append((name, kind_string, body))
-    return out
-
-
-def resources(root: Node, type_prefix: str = "") -> list[tuple[str, str, Node]]:
-    return [r for r in declarations(root, "resource_declaration") if r[1].startswith(type_prefix)]
-
-
-def prop(obj: Node | None, *path: str) -> Node | None:
-    """The value of obj.path[0].path[1]... (object_property identifier: value), or None."""
-    for key in path:
-        if obj is None or obj.type != "object":
-            return None
-        found = None
-        for child in obj.children:
-            if child.type == "object_property" and node_text(child.child(0)).strip("'") == key:
-                found = child.child(2)
-        obj = found
-    return obj
-
-
-def items(array: Node | None) -> list[Node]:
-    return [] if array is None else [c for c in array.children if c.is_named and c.type != "comment"]
-
-
-def variables(root: Node) -> dict[str, str]:
-    return {
-        node_text(node.child(1)): node_text(node.children[-1])
-        for node in root.children
-        if node.type == "variable_declaration"
-    }
-
-
-def parameters(root: Node) -> dict[str, Node]:
-    return {node_text(n.child(1)): n for n in root.children if n.type == "parameter_declaration"}
-
-
-def bicep(name: str) -> Node:
-    return parse((INFRA / name).read_text(encoding="utf-8"))
-
-
-def text(name: str) -> str:
-    """A template without its // comments (a comment's words are not settings; 'https://' is not a comment)."""
-    return re.sub(r"(?m)(^|\s)//[^\n]*$", "", (INFRA / name).read_text(encoding="utf-8"))
-
-
-def block(source: str, start: str) -> str:
-    """The text from ``start`` to its matching closing brace or bracket."""
-    i = source.index(start)
-    opening = min(p for p in (source.find("{", i), source.find("[", i)) if p != -1)
-    pairs = {"{": "}", "[": "]"}
-    depth, closer = 0, pairs[source[opening]]
-    for j in range(opening, len(source)):
-        if source[j] == source[opening]:
-            depth += 1
-        elif source[j] == closer:
-            depth -= 1
-            if depth == 0:
-                return source[opening : j + 1]
-    raise AssertionError(f"unbalanced block after {start!r}")
-
-
-def declaration(source: str, start: str) -> str:
-    """A top-level declaration: from ``start`` to the next blank line."""
-    i = source.index(start)
-    return source[i : source.index("\n\n", i)]
-
-
-def app_settings(source: str, *, secrets: bool = True) -> dict[str, str]:
-    """Setting name -> its Bicep value expression, from the appSettings and secretSettings variables.
-    secretSettings holds the Key Vault references, each set only when its secret exists."""
-    found: dict[str, str] = {}
-    for var in ("var secretSettings", "var appSettings") if secrets else ("var appSettings",):
-        body = declaration(source, var)
-        for name, value in re.findall(r"\b([A-Za-z][A-Za-z0-9_]*):\s*('[^'\n]*'|[^\s,}\n]+)", body):
-            if name[0].isupper() or name.startswith("AzureWebJobs"):
-                found[name] = value
-    return found
-
-
-def subscriptions(source: str, filters: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-    """Target function name -> includedEventTypes, for each eventSubscriptions resource: a literal list, or
-    ``eventTypes.<key>`` read from infra/event-types.json the way Bicep's loadJsonContent does."""
-    if filters is None:
-        filters = json.loads((INFRA / "event-types.json").read_text())
-    loaded = re.search(r"var eventTypes = loadJsonContent\('event-types\.json'\)", source) is not None
-    out: dict[str, list[str]] = {}
-    for match in re.finditer(r"resource \w+ 'Microsoft\.EventGrid/topics/eventSubscriptions@[^']+'", source):
-        body = block(source, source[match.start() : match.end()])
-        target = re.search(r"/functions/([A-Za-z0-9_]+)'", body)
-        assert target is not None, body
-        ref = re.search(r"includedEventTypes: eventTypes\.(\w+)", body)
-        if ref is not None:
-            assert loaded, "eventTypes is used but not loaded from event-types.json"
-            out[target.group(1)] = list(filters[ref.group(1)])
-        else:
-            out[target.group(1)] = re.findall(
-                r"'(ModelLifecycle\.[A-Za-z]+)'", block(body, "includedEventTypes")
-            )
-    return out
-
-
-def bicep_files(root: Path = INFRA) -> list[Path]:
-    return sorted(root.rglob("*.bicep"))
 
 
 # ---- 6. every template parses
@@ -315,8 +177,7 @@ DEPLOYED = {
     "watchSubscriptionId": "11111111-2222-3333-4444-555555555555",
     "watchSubscriptionIds": "11111111-2222-3333-4444-555555555555",
     "watchLocations": "eastus,swedencentral",
-    "watchAccounts": "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/ai/providers/"
-    "Microsoft.CognitiveServices/accounts/contoso",
+    "watchAccounts": ACCOUNT,
     "topic.properties.endpoint": "https://evgt-modelwatch.eastus-1.eventgrid.azure.net/api/events",
     "policyMode": "enforce",
     "policyEnforceAllAccounts": "false",
@@ -432,41 +293,6 @@ def test_the_settings_check_catches_a_template_typo() -> None:
 
 
 # ---- 2. azd pastes values raw into main.parameters.json
-
-
-def azd_substitute(template: str, env: dict[str, str]) -> str:
-    """What azd does to main.parameters.json before parsing it: ${NAME} and ${NAME=default} replaced by the value,
-    as is (no JSON escaping), the default when unset or empty."""
-
-    def value(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(3) or ""
-        return env.get(name) or default
-
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(=([^}]*))?\}", value, template)
-
-
-def substituted_parameters(template: str, env: dict[str, str]) -> dict[str, str]:
-    """Parameter -> value after substitution; json.JSONDecodeError is "unmarshalling Bicep template parameters"."""
-    parsed = json.loads(azd_substitute(template, env))
-    return {name: spec["value"] for name, spec in parsed["parameters"].items()}
-
-
-# values azd really holds in CI or .azure/<env>/.env: JSON, quotes, backslashes, spaces
-AZD_ENV = {
-    "AZURE_ENV_NAME": "modelwatch-prod",
-    "AZURE_LOCATION": "swedencentral",
-    "WATCH_ACCOUNTS": DEPLOYED["watchAccounts"],
-    "POLICY_MODE": "enforce",
-    "ALERT_ROUTES": json.dumps(
-        {
-            "payments": {"slack": "https://hooks.slack.com/services/T1/B1/x", "minSeverity": "critical"},
-            "search": {"teams": "SEARCH_TEAMS_URL", "catalogNews": False},
-        }
-    ),
-    "TEAMS_WEBHOOK_URL": "https://prod-01.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=a%2Fb",
-    "AUTH_CLIENT_ID": "22222222-3333-4444-5555-666666666666",
-    "HEALTH_ALERT_EMAIL": "platform@contoso.com",
-}
 
 
 def encoded_env(env: dict[str, str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ possible here)."""
 
 from __future__ import annotations
 
-from tests.unit.test_infra import (
+from tests.support.bicep import (
     INFRA,
     bicep,
     declarations,
@@ -15,7 +15,7 @@ from tests.unit.test_infra import (
     prop,
     resources,
 )
-from tests.unit.test_infra import string_value as s
+from tests.support.bicep import string_value as s
 
 # ---- 10. App Service Authentication
 

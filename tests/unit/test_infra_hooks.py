@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_infra import AZD_ENV, INFRA, azd_substitute, substituted_parameters
+from tests.builders import account_id
+from tests.support.azd import ACCOUNT, AZD_ENV, azd_substitute, substituted_parameters
+from tests.support.azd import SUBSCRIPTION as SUB
+from tests.support.bicep import INFRA
 
 HOOKS = INFRA / "hooks"
-SUB = "11111111-2222-3333-4444-555555555555"
 OTHER_SUB = "99999999-8888-7777-6666-555555555555"
 PRINCIPAL = "aaaaaaaa-0000-0000-0000-000000000001"
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso"
-GONE = f"/subscriptions/{SUB}/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/retired"
-ELSEWHERE = f"/subscriptions/{OTHER_SUB}/resourceGroups/ml/providers/Microsoft.CognitiveServices/accounts/lab"
+GONE = account_id("retired", SUB, group="ai")
+ELSEWHERE = account_id("lab", OTHER_SUB, group="ml")
 WRITER = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000001"
 OTHER_WRITER = f"/subscriptions/{OTHER_SUB}/providers/Microsoft.Authorization/roleDefinitions/0b5c3a6e-0000-4000-8000-000000000002"
 READER_BUILT_IN = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"

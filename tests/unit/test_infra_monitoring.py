@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from tests.app_functions import functions
-from tests.unit.test_infra import (
+from tests.support.bicep import (
     INFRA,
     ROOT,
     bicep,
@@ -20,7 +20,7 @@ from tests.unit.test_infra import (
     prop,
     resources,
 )
-from tests.unit.test_infra import string_value as s
+from tests.support.bicep import string_value as s
 
 ALERT_TYPES = ("Microsoft.Insights/scheduledQueryRules@", "Microsoft.Insights/metricAlerts@")
 

@@ -18,7 +18,7 @@ import re
 
 from tree_sitter import Node
 
-from tests.unit.test_infra import (
+from tests.support.bicep import (
     INFRA,
     ROOT,
     bicep,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from tree_sitter import Node
 
-from tests.unit.test_infra import INFRA, ROOT, declarations, node_text, parse
+from tests.support.bicep import INFRA, ROOT, declarations, node_text, parse
 
 TYPES = ROOT / "tests" / "data" / "bicep-types"
 

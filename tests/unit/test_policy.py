@@ -10,6 +10,7 @@ from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.policy import Assessment, PolicyRules, Status, assess, is_newer
 from shared.errors import PermanentError
+from tests.builders import account_id, deployment
 
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
 ONCE_NEW, ONCE_EXP, NO_AUTO = "OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"
@@ -55,20 +56,16 @@ def dep(
     tags: dict[str, str] | None = None,
     name: str = "gpt-4o",
 ) -> Deployment:
-    rid = f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/{name}-{sku}"
-    return Deployment(
-        rid,
-        "acct",
+    return deployment(
         f"{name}-{sku}",
-        "eastus",
-        "OpenAI",
         name,
         version,
-        sku,
-        10,
-        policy,
-        "Succeeded",
-        tags or {},
+        account=account_id("a"),
+        sku=sku,
+        policy=policy,
+        sku_capacity=10,
+        provisioning_state="Succeeded",
+        tags=tags or {},
     )
 
 
@@ -313,7 +310,7 @@ def test_month_day_versions_are_ordered_by_creation_not_string() -> None:
 
 def test_parse_deployment_from_arm_shape() -> None:
     raw = {
-        "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/chat",
+        "id": f"{account_id('a')}/deployments/chat",
         "name": "chat",
         "sku": {"name": "GlobalStandard", "capacity": 50},
         "tags": {"modelwatch:route": "payments"},

@@ -19,8 +19,8 @@ from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.deployment_events import assessment_event
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.policy import PolicyRules, Status, assess, concerns, explains_azure_move
+from tests.builders import ACCOUNT, deployment
 
-ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso"
 ONCE_NEW, ONCE_EXP, NO_AUTO = "OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"
 ENFORCE = PolicyRules(enforce=True, accelerate_default=True, enforce_provisioned=True)
 THRESHOLDS = (90, 60, 30, 14, 7, 1)
@@ -70,18 +70,8 @@ def dep(
     routing: tuple[tuple[str, str, str], ...] = (),
 ) -> Deployment:
     name = f"{model}-{sku}-{policy}".lower()
-    return Deployment(
-        f"{ACCOUNT}/deployments/{name}",
-        ACCOUNT,
-        name,
-        "eastus",
-        fmt,
-        model,
-        version,
-        sku,
-        upgrade_option=policy,
-        tags=tags or {},
-        routing_models=routing,
+    return deployment(
+        name, model, version, sku=sku, policy=policy, fmt=fmt, tags=tags or {}, routing_models=routing
     )
 
 

@@ -12,9 +12,9 @@ import pytest
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey, parse_models, sku_candidates
 from shared.domain.deployments import Deployment, FineTune, parse_deployment
 from shared.domain.policy import PolicyRules, Status, assess
+from tests.builders import ACCOUNT, deployment
 
 EVENTS = Path(__file__).parents[1] / "events"
-ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso"
 ONCE_NEW, ONCE_EXP, NO_AUTO = "OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"
 
 
@@ -37,18 +37,7 @@ def dep(
     fine_tune: FineTune | None = None,
 ) -> Deployment:
     name = f"{model}-{sku}-{policy}".lower()
-    return Deployment(
-        f"{ACCOUNT}/deployments/{name}",
-        ACCOUNT,
-        name,
-        "eastus",
-        fmt,
-        model,
-        version,
-        sku,
-        upgrade_option=policy,
-        fine_tune=fine_tune,
-    )
+    return deployment(name, model, version, sku=sku, policy=policy, fmt=fmt, fine_tune=fine_tune)
 
 
 APRIL = dt("2025-04-15")  # after the autoUpgradeStartDate (2025-03-26), before the retirement (2025-09-15)

@@ -16,10 +16,11 @@ from shared.domain.deployments import Deployment
 from shared.domain.policy import Assessment, Status, assess
 from shared.domain.status import StatusReport, Upcoming, dated_changes
 from shared.presentation.status_page import STYLE_HASH, render_status_page
+from tests import builders
 
 NOW = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso-search"
+ACCOUNT = builders.account_id("contoso-search")
 
 
 def deployment(
@@ -31,18 +32,16 @@ def deployment(
     policy: str = "NoAutoUpgrade",
     location: str = "swedencentral",
 ) -> Deployment:
-    return Deployment(
-        f"{ACCOUNT}/deployments/{name}",
-        ACCOUNT,
+    return builders.deployment(
         name,
-        location,
-        "OpenAI",
         model,
         version,
-        sku,
-        10,
-        policy,
-        "Succeeded",
+        account=ACCOUNT,
+        location=location,
+        sku=sku,
+        policy=policy,
+        sku_capacity=10,
+        provisioning_state="Succeeded",
     )
 
 

@@ -13,7 +13,7 @@ from shared.domain.events import EventType, LifecycleEvent, event_id
 from shared.domain.payloads import CatalogAnomalyData
 from shared.domain.status import StatusReport, watcher_health
 from shared.errors import SettingsError
-from tests.unit.test_infra import app_settings, bicep, declarations, node_text, prop, text
+from tests.support.bicep import app_settings, bicep, declarations, node_text, prop, text
 
 NOW = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,20 +7,17 @@ from collections.abc import Sequence
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.events import JsonObject, JsonValue
 from shared.errors import ModelWatchError
+from tests.builders import account_id
 from tests.fuzz.support.strategies import DEPLOYMENT_ERRORS, NOW, JsonPath, attempt, related
 
 SUB = "00000000-0000-0000-0000-00000000f022"
 OTHER_SUB = "00000000-0000-0000-0000-00000000bad0"
 
 
-def account_id(sub: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{name}"
-
-
 EAST, WEST, FOREIGN = (
-    account_id(SUB, "contoso-east"),
-    account_id(SUB, "contoso-west"),
-    account_id(OTHER_SUB, "x"),
+    account_id("contoso-east", SUB),
+    account_id("contoso-west", SUB),
+    account_id("x", OTHER_SUB),
 )
 
 
