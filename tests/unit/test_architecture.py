@@ -282,9 +282,9 @@ def test_the_rule_sees_the_command_line_layers() -> None:
 def test_the_rule_sees_a_dynamic_import_and_a_private_name() -> None:
     dynamic = 'def f():\n    return __import__("shared.iac.cli").iac.cli\n'
     assert violations("cli", dynamic) == ["cli imports dynamically, line 2: __import__('shared.iac.cli')"]
-    by_name = 'import importlib\nm = importlib.import_module("shared.web")\n'
+    by_name = 'import importlib\nm = importlib.import_module("shared.runtime.web")\n'
     assert violations("cli", by_name) == [
-        "cli imports dynamically, line 2: importlib.import_module('shared.web')"
+        "cli imports dynamically, line 2: importlib.import_module('shared.runtime.web')"
     ]
     private = "def f():\n    from shared.cli.context import UsageError, _prefix\n"
     assert violations("iac", private) == ["iac imports the private _prefix from shared.cli.context"]
