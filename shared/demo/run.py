@@ -40,6 +40,7 @@ ROUTES = ("payments", "search")
 
 
 def demo_settings(output: Path) -> Settings:
+    """Enforce mode over the simulated subscriptions, canaries on, state in ``output``; webhooks never called."""
     base = load_settings({})
     hook = "https://alerts.invalid/"  # never called: the file notifiers write the payloads instead
     return replace(
