@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.entrypoints import (
+from shared.runtime.entrypoints import (
     canary_upkeep,
     deliver_queued,
     flush_alerts,
@@ -15,7 +15,7 @@ from shared.entrypoints import (
     run_canary,
     run_timer,
 )
-from shared.web import WebRequest, WebResponse, announce_local_token, rollback_http, status_http
+from shared.runtime.web import WebRequest, WebResponse, announce_local_token, rollback_http, status_http
 
 app = func.FunctionApp()
 log = logging.getLogger("modelwatch")
@@ -115,8 +115,9 @@ def alerts_timer(timer: func.TimerRequest) -> None:
 
 
 # The HTTP functions are anonymous to the Functions host on purpose: App Service Authentication (Microsoft Entra
-# ID) signs callers in, and shared/web.py checks their app role (ModelWatch.Reader / ModelWatch.Operator) from
-# X-MS-CLIENT-PRINCIPAL, refusing everything when Easy Auth is off. A function key alone would be one shared secret.
+# ID) signs callers in, and shared/runtime/web.py checks their app role (ModelWatch.Reader / ModelWatch.Operator)
+# from X-MS-CLIENT-PRINCIPAL, refusing everything when Easy Auth is off. A function key alone would be one shared
+# secret.
 @app.function_name(name="rollback_deployment")
 @app.route(route="rollback", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def rollback_deployment(req: func.HttpRequest) -> func.HttpResponse:

@@ -368,8 +368,8 @@ class ScaleRig:
     handoff: DeliveryQueue  # Azurite's queue service: what the Event Grid triggers hand their work to
 
     def acknowledge(self, event: LifecycleEvent, subscriber: Subscriber, now: datetime) -> float:
-        """What the Event Grid trigger does before it answers (shared/entrypoints.py ``handle_event``): hand the
-        delivery's work to the delivery queue. Its time: the delivery's time to acknowledge."""
+        """What the Event Grid trigger does before it answers (shared/runtime/entrypoints.py ``handle_event``):
+        hand the delivery's work to the delivery queue. Its time: the delivery's time to acknowledge."""
         started = time.perf_counter()
         handed = hand_off(event.to_wire(), subscriber, self.handoff, now)
         elapsed = time.perf_counter() - started

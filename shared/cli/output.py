@@ -125,7 +125,7 @@ def emit(
         return
     text = render(result, fmt)
     if fmt == "jsonc":
-        from shared.console import Console
+        from shared.cli.console import Console
 
         console = Console(out)
         if console.colour:

@@ -41,17 +41,12 @@ from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
 from shared.adapters.eventgrid import EventGridPublisher
 from shared.adapters.memory import InMemoryCanaryQueue
-from shared.adapters.simulated import (
-    LEGACY_SUBSCRIPTION,
-    SUBSCRIPTION,
-    SimulatedAzure,
-    Timeline,
-    invoice_answer,
-)
 from shared.adapters.table_store import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
-from shared.demo import DEMO_EVALS, FENCED
+from shared.demo.run import DEMO_EVALS
+from shared.demo.simulated import FENCED, LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, invoice_answer
+from shared.demo.timeline import Timeline
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.timeutil import parse_instant
 from shared.services.notify import NOTIFY_EVENT_TYPES

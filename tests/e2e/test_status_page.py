@@ -107,7 +107,7 @@ def test_status_http_function_serves_html_and_json(
     monkeypatch.setenv("HTTP_AUTH", "loopback")  # func start on a laptop: no sign-in, this machine only
     bootstrap.reset_function_services()
     try:
-        from shared.web import local_token
+        from shared.runtime.web import local_token
 
         handler = functions()["status"].get_user_function()
         token = {"X-ModelWatch-Token": local_token()}  # printed at start (func start)
@@ -130,7 +130,7 @@ def test_status_http_function_serves_html_and_json(
 @pytest.fixture(scope="module")
 def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's status page: the end of its timeline (broken, at-risk and fine-tuned deployments)."""
-    from shared.demo import run_demo
+    from shared.demo.run import run_demo
 
     output = tmp_path_factory.mktemp("demo")
     run_demo(output, io.StringIO())

@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from shared.demo import TIMELINE, run_demo
+from shared.demo.run import TIMELINE, run_demo
 
 
 def step(out: str, day: str) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from shared import bootstrap
 from shared.domain.auth import Caller, check_form_token, form_token, parse_client_principal
-from shared.web import local_token
+from shared.runtime.web import local_token
 from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm, Fault
@@ -282,7 +282,7 @@ def test_loopback_mode_needs_this_runs_token_not_a_host_header(
 def test_the_token_is_printed_at_start_in_loopback_mode_only(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from shared.web import announce_local_token
+    from shared.runtime.web import announce_local_token
 
     monkeypatch.setenv("HTTP_AUTH", "loopback")
     with caplog.at_level("WARNING", logger="modelwatch"):

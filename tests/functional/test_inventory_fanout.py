@@ -13,6 +13,7 @@ import pytest
 from shared import bootstrap
 from shared.adapters.memory import (
     CollectingPublisher,
+    InMemoryAlertBuffer,
     InMemoryCatalogStateStore,
     InMemoryDeploymentStore,
     InMemoryLedger,
@@ -56,6 +57,7 @@ def wire(arm: FakeArm, queue: object, **extra: str) -> bootstrap.Services:
         state=InMemoryCatalogStateStore(),
         stores=stores,
         ledger=InMemoryLedger(),
+        buffer=InMemoryAlertBuffer(),  # else opened at the default .modelwatch/state.db, in the repository
         publisher=CollectingPublisher(),
         queue=queue,  # type: ignore[arg-type]
     )

@@ -44,8 +44,8 @@ from shared.adapters.memory import CollectingPublisher, InMemoryCatalogSource, I
 from shared.domain.catalog import ParsedCatalog, VersionKey, parse_models
 from shared.domain.events import EventType, JsonObject, version_subject
 from shared.domain.timeutil import parse_instant
-from shared.entrypoints import event_wire
 from shared.errors import CatalogFormatError, EventFormatError
+from shared.runtime.entrypoints import event_wire
 from shared.services.pipeline import deliver
 from shared.services.results import REJECTED
 from shared.services.watch import CatalogWatcher

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shared.domain.events import JsonValue
-from shared.entrypoints import event_wire
+from shared.runtime.entrypoints import event_wire
 from shared.services.pipeline import deliver
 from tests.fuzz.support.events import ALL_SEEDS, World, check_only_legitimate_writes, forged_events
 from tests.fuzz.support.strategies import FUZZ, NOW, attempt, json_values, keys, mutated

@@ -27,9 +27,7 @@ LAYERS: dict[str, str] = {
     "shared.services": "services",
     "shared.adapters": "adapters",
     "shared.bootstrap": "bootstrap",
-    "shared.console": "console",
-    "shared.entrypoints": "runtime",
-    "shared.web": "runtime",
+    "shared.runtime": "runtime",
     "shared.demo": "demo",
     "shared.iac": "iac",
     "shared.canary": "canary",
@@ -39,6 +37,7 @@ LAYERS: dict[str, str] = {
     "shared.cli.output": "cli.base",
     "shared.cli.args": "cli.base",
     "shared.cli.state": "cli.base",
+    "shared.cli.console": "console",
     "shared.cli": "cli",
     "shared.__main__": "cli",
 }
@@ -57,7 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"domain", "ports", "errors"},
     "adapters": {"domain", "ports", "errors", "presentation", "urls"},
     "bootstrap": CORE,
-    "console": set(),  # colour for people (rich, optional): the demo and the command line write through it
+    "console": set(),  # shared/cli/console.py, colour for people (rich, optional): the demo and the CLI use it
     "runtime": {"bootstrap", *CORE},
     "cli.base": {"bootstrap", "console", *CORE},
     "iac": {"bootstrap", "cli.base", *CORE},
@@ -276,16 +275,16 @@ def test_the_rule_sees_the_command_line_layers() -> None:
     assert violations("cli.base", "from shared.iac.cli import register\n") == [
         "cli.base imports shared.iac.cli"
     ]
-    assert violations("demo", "from shared.web import x\n") == ["demo imports shared.web"]
+    assert violations("demo", "from shared.runtime.web import x\n") == ["demo imports shared.runtime.web"]
     assert violations("runtime", "from shared.cli.main import main\n") == ["runtime imports shared.cli.main"]
 
 
 def test_the_rule_sees_a_dynamic_import_and_a_private_name() -> None:
     dynamic = 'def f():\n    return __import__("shared.iac.cli").iac.cli\n'
     assert violations("cli", dynamic) == ["cli imports dynamically, line 2: __import__('shared.iac.cli')"]
-    by_name = 'import importlib\nm = importlib.import_module("shared.web")\n'
+    by_name = 'import importlib\nm = importlib.import_module("shared.runtime.web")\n'
     assert violations("cli", by_name) == [
-        "cli imports dynamically, line 2: importlib.import_module('shared.web')"
+        "cli imports dynamically, line 2: importlib.import_module('shared.runtime.web')"
     ]
     private = "def f():\n    from shared.cli.context import UsageError, _prefix\n"
     assert violations("iac", private) == ["iac imports the private _prefix from shared.cli.context"]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shared.console import Console
+from shared.cli.console import Console
 
 
 class Terminal(io.StringIO):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.simulated import SimulatedAzure, Timeline
-from shared.demo import TIMELINE
+from shared.demo.simulated import SimulatedAzure
+from shared.demo.timeline import TIMELINE, Timeline
 from shared.domain.timeutil import parse_instant
 from shared.errors import ArmError
 

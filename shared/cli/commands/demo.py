@@ -25,7 +25,7 @@ HELP: dict[str, tuple[str, str]] = {
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Replay bundled real lifecycle history through the whole pipeline (no Azure, no network)."""
-    from shared.demo import run_demo
+    from shared.demo.run import run_demo
 
     folder = Path(args.out or "demo-output")
     as_document = documented(args)

@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     intro(ctx, out, to_stderr=documented(args))
     services = bootstrap.build_services(ctx.settings)
     now = args.at or datetime.now(UTC)
-    report = services.run_timer(now)  # the same call catalog_timer makes (shared/entrypoints.py)
+    report = services.run_timer(now)  # the same call catalog_timer makes (shared/runtime/entrypoints.py)
     inventory = report.inventory
     document = {
         "state": describe_store(ctx.state, ctx.settings.state_table_prefix),

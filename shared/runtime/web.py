@@ -39,7 +39,7 @@ from shared.domain.auth import (
     origin_matches,
     same_origin,
 )
-from shared.entrypoints import rollback_request
+from shared.runtime.entrypoints import rollback_request
 
 log = logging.getLogger("modelwatch")
 

@@ -9,90 +9,38 @@ is published. Alerts are written to ``demo-output/alerts/`` exactly as they woul
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
-from shared.adapters.simulated import LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, Timeline
+from shared.cli.console import Console
 from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
-from shared.console import Console
-from shared.domain.alerts import Message
-from shared.domain.events import EventType, JsonValue, LifecycleEvent
-from shared.domain.payloads import (
-    AssessmentData,
-    CanaryEvaluatedData,
-    CatalogDigestData,
-    DeploymentData,
-    RolledBackData,
-    UpgradeFailedData,
-    VersionChangeData,
-)
-from shared.domain.routes import Channel, Route
+from shared.demo.outputs import Collecting, file_notifiers
+from shared.demo.simulated import FENCED, LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, SimulatedChatApi
+from shared.demo.story import tell
+from shared.demo.timeline import TIMELINE, Timeline
+from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.routes import Route
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
-from shared.ports import Notifier
 from shared.presentation.status_page import render_status_page
 from shared.services.canary import CanaryPipeline
 from shared.services.pipeline import Subscriber, deliver, deliver_one
 from shared.services.results import RETRY
 
-TIMELINE = Path(__file__).parent / "data" / "timeline.json"
-DEMO_IAC = Path(__file__).parent / "data" / "demo-iac"  # the teams' Bicep and Terraform, as written in 2025
-DEMO_EVALS = Path(__file__).parent / "data" / "demo-evals"  # the payments team's suite (as evals/ ships it)
-# the demo's data plane: this version wraps its JSON in a markdown fence (is-json fails): the canary catches it
-FENCED = {("gpt-4o", "2024-08-06")}
+DATA = Path(__file__).parent.parent / "data"
+DEMO_IAC = DATA / "demo-iac"  # the teams' Bicep and Terraform, as written in 2025
+DEMO_EVALS = DATA / "demo-evals"  # the payments team's suite (as evals/ ships it)
 ROUTES = ("payments", "search")
 
 
-class FileNotifier:
-    """A Notifier per channel kind that writes the payload it would have posted:
-    alerts/<route>/<channel>/NNN-<headline>.json. The same rendering as the webhook notifiers."""
-
-    def __init__(self, root: Path, kind: str, sent: list[tuple[str, str, str]]) -> None:
-        from shared.adapters.notifiers import RENDERERS
-
-        self.root = root
-        self.kind = kind
-        self.render = RENDERERS[kind]
-        self.sent = sent  # (route, kind, headline), shared by the kinds
-
-    def send(self, channel: Channel, message: Message) -> None:
-        folder = self.root / channel.route / channel.kind
-        folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(folder.glob("*.json"))) + 1
-        slug = re.sub(r"[^a-z0-9]+", "-", message.title.lower()).strip("-")[:60]
-        payload = self.render(message)
-        (folder / f"{n:03d}-{slug}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        self.sent.append((channel.route, channel.kind, message.title))
-
-
-def file_notifiers(root: Path) -> tuple[dict[str, Notifier], list[tuple[str, str, str]]]:
-    from shared.adapters.notifiers import RENDERERS
-
-    sent: list[tuple[str, str, str]] = []
-    return {kind: FileNotifier(root, kind, sent) for kind in RENDERERS}, sent
-
-
-@dataclass
-class Collecting:
-    """An Event Grid topic in-process: keeps what was published, for delivery, and appends it to a file."""
-
-    file: JsonLinesPublisher
-    queue: list[LifecycleEvent] = field(default_factory=list)
-
-    def publish(self, events: Sequence[LifecycleEvent]) -> None:
-        self.file.publish(events)
-        self.queue.extend(events)
-
-
 def demo_settings(output: Path) -> Settings:
+    """Enforce mode over the simulated subscriptions, canaries on, state in ``output``; webhooks never called."""
     base = load_settings({})
     hook = "https://alerts.invalid/"  # never called: the file notifiers write the payloads instead
     return replace(
@@ -187,7 +135,7 @@ def run_demo(
         events += more
         # the alerts timer, once the held news has settled: one message per route and group
         services.flush_alerts(at + timedelta(seconds=settings.alert_batch_seconds))
-        _story(events, sent[before:], console, told)
+        tell(events, sent[before:], console, told)
     status = services.status(parse_instant(timeline.steps[-1]["at"]))
     (output / "status.html").write_text(render_status_page(status), encoding="utf-8")
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
@@ -254,7 +202,6 @@ def _canary_pipeline(
     temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane;
     with CANARY_PROTECT (enforce mode), a regression pins a deployment Azure would move, a later pass unpins it."""
     from shared.adapters.canary_results import SqliteCanaryResults
-    from shared.adapters.simulated import SimulatedChatApi
     from shared.adapters.suite_files import JsonSchemaChecker, load_suites
     from shared.services.canary import CanaryLimits, CanaryService
     from shared.services.protect import CanaryProtect
@@ -355,79 +302,3 @@ def _dispatch(
 def _accounts(services: bootstrap.Services) -> list[str]:
     """The accounts the canary chores look in: every account of the inventory (POLICY_ENFORCE_ALL_ACCOUNTS)."""
     return sorted({d.account_id for d in services.stores.list_deployments()})
-
-
-_STYLES = {
-    "VersionRetired": "bold red",
-    "RetirementApproaching": "yellow",
-    "RetirementScheduled": "yellow",
-    "LifecycleStatusChanged": "yellow",
-    "CatalogAnomaly": "bold magenta",
-    "VersionNotListed": "magenta",
-    "VersionReleased": "green",
-    "DefaultVersionChanged": "cyan",
-    "DefaultVersionChangeScheduled": "cyan",
-    "AtRisk": "bold red",
-    "UpgradePlanned": "yellow",
-    "Upgraded": "green",
-    "RolledBack": "magenta",
-    "UpgradeFailed": "bold red",
-    "regression": "bold red",
-    "pass": "green",
-    "error": "yellow",
-}
-
-
-def _story(
-    events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console, shown: set[str]
-) -> None:
-    digests = [e for e in events if e.event_type == EventType.CATALOG_DIGEST]
-    for digest in digests:
-        for change in digest.payload_as(CatalogDigestData).changes:
-            where = ", ".join(change.locations)
-            kind = change.event_type.removeprefix("ModelLifecycle.")
-            model = f"{change.model_name} {change.model_version}" if change.model_name else where
-            console.line(
-                "  catalog  ", (f"{kind:<30}", _STYLES.get(kind, "")), f" {model}: {change.summary} [{where}]"
-            )
-    for e in events:
-        # a redelivered or re-announced event has the same id: subscribers de-duplicate it, and so does the story
-        # (across steps: a standing that has not changed is not told again)
-        if e.event_type.startswith("ModelLifecycle.Deployment") and e.id not in shown:
-            shown.add(e.id)
-            d = e.payload_as(DeploymentData)
-            kind = e.event_type.removeprefix("ModelLifecycle.Deployment")
-            what = d.summary if isinstance(d, AssessmentData) else ""
-            if isinstance(d, UpgradeFailedData):
-                what = f"{d.model_name} {d.model_version} -> {d.target_model_name} {d.target_version} refused: {d.error}"
-            if isinstance(d, VersionChangeData):
-                what = f"{d.from_model} {d.from_version} -> {d.to_model} {d.to_version} by {d.applied_by}"
-                if isinstance(d, RolledBackData) and d.side_by_side:
-                    what += f" (side by side: {d.sibling_deployment_name})"
-            console.line(
-                "  deploy   ", (f"{kind:<14}", _STYLES.get(kind, "")), f" {d.deployment_name}: {what}"
-            )
-    for e in events:
-        if e.event_type == EventType.CANARY_EVALUATED and e.id not in shown:
-            shown.add(e.id)
-            c = e.payload_as(CanaryEvaluatedData)
-            line = f" {c.deployment_name}: tested {c.current_passed}/{c.cases} -> {c.target_passed}/{c.cases} on "
-            line += f"{c.target_model_name} {c.target_version}"
-            if c.regressions:
-                line += f", regressed: {', '.join(c.regressions)} ({c.first_failure})"
-            if c.canary_created:
-                line += f"; in {c.target_deployment}, created and deleted"
-            elif c.target_deployment:  # one of the target version already in the account: side by side
-                line += f"; against {c.target_deployment}"
-            console.line("  canary   ", (f"{c.verdict:<14}", _STYLES.get(c.verdict, "")), line)
-            if c.protection:  # CANARY_PROTECT: what modelwatch did to the update policy because of it
-                kind = "pinned" if c.verdict == "regression" else "unpinned"
-                console.line(
-                    "  protect  ", (f"{kind:<14}", "bold magenta"), f" {c.deployment_name}: {c.protection}"
-                )
-    told = Counter(route for route, _, _ in sent)
-    if told:
-        console.line(
-            ("  told     ", "dim"),
-            ", ".join(f"{route} ({n // 2} message(s), Teams and Slack)" for route, n in sorted(told.items())),
-        )
