@@ -57,7 +57,7 @@ def assessment_event(
         return None
     d = a.deployment
     if a.reason.startswith("preview-"):
-        # a preview's force-upgrade or retirement comes with "at least 30 days' notice" (azure-facts.md §2.3b):
+        # a preview's force-upgrade or retirement comes with "at least 30 days' notice" (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements):
         # that notice is its first reminder, not the GA thresholds above it
         thresholds = [t for t in thresholds if t < PREVIEW_NOTICE_DAYS] + [PREVIEW_NOTICE_DAYS]
     bucket = reminder_bucket(a.days_left, thresholds) if a.status is not Status.BROKEN else "broken"

@@ -12,7 +12,7 @@ Then publish every pending event (this cycle's and any left by an earlier crash 
 published ones from the outbox. A crash anywhere means the next cycle recomputes the same changes with the
 same deterministic ids and publishes exactly what is missing; duplicates are harmless downstream.
 
-A version that left the list is not concluded on this list alone (azure-facts §2.3b: the Models API is
+A version that left the list is not concluded on this list alone (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements: the Models API is
 subscription-scoped; a Deprecated version is listed only to subscriptions that have deployed it): before the diff,
 the catalog of that location is read as each subscription holding deployments of it sees it (the inventory says
 which), once per subscription and location, only for versions whose absence is due to be concluded, on the same
@@ -53,7 +53,7 @@ from shared.ports import (
     EventPublisher,
     SubscriptionCatalogs,
 )
-from shared.services.budget import BudgetExceeded, Deadline, bounded
+from shared.services.budget import BudgetExceededError, Deadline, bounded
 from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ class CatalogWatcher:
                 log.exception("unexpected error fetching %s", location)
             if not dry_run:
                 self._note_failure(location, message)
-            status = NOT_REACHED if isinstance(exc, BudgetExceeded) else FETCH_FAILED
+            status = NOT_REACHED if isinstance(exc, BudgetExceededError) else FETCH_FAILED
             return LocationOutcome(location, status, error=message)
         try:
             return self._apply(location, items, now, dry_run, unchanged, deadline=deadline)
