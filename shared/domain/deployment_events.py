@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.changes import VersionChange
+from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, LifecycleEvent, event_id
 from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
@@ -107,7 +107,7 @@ def upgraded_event(d: Deployment, record: VersionChange, *, now: datetime) -> Li
         "rollback_available_until": record.available_until,
         "rollback_id": record.id,
     }
-    if record.applied_by != "rollback":
+    if record.applied_by != AppliedBy.ROLLBACK:
         payload: VersionChangeData = VersionChangeData(**fields, **change)
         kind = EventType.DEPLOYMENT_UPGRADED
     elif record.sibling_id:

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
 from shared.domain.catalog import ModelVersion, VersionKey, parse_models
 from shared.domain.cursor import Cursor
@@ -58,13 +59,20 @@ from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
 
-OK = "ok"
-BASELINE = "baseline"
-FETCH_FAILED = "fetch-failed"
-STORE_FAILED = "store-failed"
-CONCURRENT = "skipped-concurrent"
-ANOMALY = "anomaly"
-NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
+
+class LocationStatus(StrEnum):
+    """What one location's part of a cycle came to (the cycle report's words)."""
+
+    OK = "ok"
+    BASELINE = "baseline"
+    FETCH_FAILED = "fetch-failed"
+    STORE_FAILED = "store-failed"
+    CONCURRENT = "skipped-concurrent"
+    ANOMALY = "anomaly"
+    NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
+
+
+OK, BASELINE, FETCH_FAILED, STORE_FAILED, CONCURRENT, ANOMALY, NOT_REACHED = LocationStatus
 
 # a catalog item's canonical text: keys sorted, no whitespace, ASCII only (a lone surrogate still encodes)
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
@@ -75,7 +83,7 @@ class LocationOutcome:
     """What one location's part of a cycle did."""
 
     location: str
-    status: str
+    status: LocationStatus
     events: tuple[LifecycleEvent, ...] = ()
     versions: int = 0
     problems: tuple[str, ...] = ()  # catalog entries skipped, each named
