@@ -584,7 +584,8 @@ def _base_name(node: ast.expr) -> str:
 def exception_problems(sources: dict[str, str]) -> list[str]:
     """Every exception class defined in ``sources`` (path -> text) must derive from ModelWatchError (so an entry
     point knows transient from permanent) and be named ``...Error``. A class is an exception when a base is a
-    built-in exception, or a class of ``sources`` that is one; bases are followed by name."""
+    built-in exception, a library's ``...Error``/``...Exception``, or a class of ``sources`` that is one; bases are
+    followed by name."""
     classes: dict[str, tuple[str, set[str]]] = {}
     for path, source in sources.items():
         for node in ast.walk(ast.parse(source)):
@@ -599,10 +600,14 @@ def exception_problems(sources: dict[str, str]) -> list[str]:
         return found
 
     builtin = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+
+    def is_root(base: str) -> bool:  # a built-in exception, or a library's (``requests.HTTPError``)
+        return base in builtin or (base not in classes and base.endswith(("Error", "Exception")))
+
     problems = []
     for name, (where, _) in sorted(classes.items()):
         lineage = ancestors(name)
-        if name == BASE_ERROR or not lineage & builtin:
+        if name == BASE_ERROR or not any(is_root(base) for base in lineage):
             continue
         if BASE_ERROR not in lineage:
             problems.append(f"{where}: {name} does not derive from {BASE_ERROR}")
@@ -623,4 +628,9 @@ def test_the_error_rule_sees_a_stray_exception_and_a_bad_name() -> None:
         "x.py:3: Refused is not named ...Error",
         "x.py:1: Stop does not derive from ModelWatchError",
         "x.py:1: Stop is not named ...Error",
+    ]
+    library = "import requests\nclass HttpFailed(requests.HTTPError):\n    pass\n"
+    assert exception_problems({"y.py": library}) == [
+        "y.py:2: HttpFailed does not derive from ModelWatchError",
+        "y.py:2: HttpFailed is not named ...Error",
     ]
