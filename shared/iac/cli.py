@@ -260,7 +260,8 @@ def cmd_fix(args: argparse.Namespace, out: TextIO, ctx: Context) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``iac scan`` and ``iac fix`` to the command line."""
+    """Add ``iac scan`` and ``iac fix`` to the command line. Their handlers take the command's ``Context`` too:
+    shared/cli/commands/iac.py wraps each in ``with_state_line``, which resolves it and passes it in."""
     from shared.cli.context import days_arg, instant
     from shared.cli.output import FORMATS, add_out_option, add_output_options
 

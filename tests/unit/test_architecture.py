@@ -312,7 +312,7 @@ IAC_MAY_IMPORT = (
     "shared.bootstrap",  # inputs.open_state
     "shared.services.policy",  # inputs: catalog_view, the catalog as the policy engine reads it
     "shared.adapters.catalog_file",  # inputs: a catalog file given with --catalog-file
-    "shared.cli.context",  # iac/cli.py: UsageError, the argument types, the settings in force
+    "shared.cli.context",  # iac/cli.py: UsageError, the argument types, the Context it is passed
     "shared.cli.output",  # iac/cli.py: the output options and formats
 )
 # inside shared/iac: a language package reads templates into pins; it never imports what judges, reports or runs,
