@@ -28,9 +28,9 @@ PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", 
 # Learn ("Model lifecycle and support policy", FAQ; https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): "Batch deployments follow the side-by-side
 # (multi-deployment) migration approach": GlobalBatch, DataZoneBatch (and any *Batch) are never upgraded by Azure.
 # "Priority Processing follows the same upgrade process as Standard deployments": a Priority tier is Standard.
-MODEL_ROUTER = (
-    "model-router"  # kit §2.2: a model-router deployment routes to the models of properties.routing
-)
+# a model-router deployment routes to the models of properties.routing (api 2026-03-01:
+# https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments)
+MODEL_ROUTER = "model-router"
 
 TAG_POLICY = "modelwatch:policy"  # "ignore": leave alone entirely; "pin": never upgraded by modelwatch
 TAG_ROUTE = "modelwatch:route"  # which alert route owns the deployment
