@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 
-class Evaluator(Protocol):
+class ScopeEvaluator(Protocol):
     """What a scope asks of the evaluator (bicep/evaluate.py's ``Evaluator``) to give a name its value: a
     protocol here, so the scope does not import the evaluator that imports it."""
 
@@ -27,7 +27,9 @@ class Evaluator(Protocol):
 class BicepScope:
     """Names visible while evaluating one instance of a file: bound parameters, vars, resources, loop items."""
 
-    def __init__(self, evaluator: Evaluator, file: BicepFile, bound: dict[str, Value], where: str) -> None:
+    def __init__(
+        self, evaluator: ScopeEvaluator, file: BicepFile, bound: dict[str, Value], where: str
+    ) -> None:
         self.evaluator = evaluator
         self.file = file
         self.bound = bound

@@ -52,7 +52,7 @@ class TerraformScope:
         return self.root.memo.get(key, compute, expression)
 
 
-class Scanner(Protocol):
+class ScanCallbacks(Protocol):
     """What the evaluator asks of the scan that owns it (terraform/scan.py's ``TerraformScanner``): where a module
     call leads, that module loaded, and a warning kept. A protocol, so this module does not import the scanner."""
 
@@ -64,7 +64,7 @@ class Scanner(Protocol):
 
 
 class Evaluator:
-    def __init__(self, scanner: Scanner | None = None) -> None:
+    def __init__(self, scanner: ScanCallbacks | None = None) -> None:
         self.scanner = scanner
 
     def value(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
