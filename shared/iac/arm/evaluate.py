@@ -32,7 +32,7 @@ class ArmScope:
         return scope
 
 
-class Evaluator:
+class ArmEvaluator:
     def value(self, value: Value, scope: ArmScope) -> Value:
         """A template value with its expressions evaluated."""
         if isinstance(value, Lit) and isinstance(value.value, str) and is_expression(value.value):

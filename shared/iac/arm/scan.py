@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.arm.evaluate import ArmScope, Evaluator, arm_get
+from shared.iac.arm.evaluate import ArmEvaluator, ArmScope, arm_get
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
     EVALUATION_ERRORS,
@@ -54,7 +54,7 @@ class ArmScanner:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
         self.files_read: set[Path] = set()
-        self.evaluator = Evaluator()
+        self.evaluator = ArmEvaluator()
 
     def scan(self, paths: list[Path]) -> None:
         for path in paths:

@@ -1,4 +1,4 @@
-"""Bicep expressions evaluated statically by the ``Evaluator``: literals, operators, functions, lambdas, loops,
+"""Bicep expressions evaluated statically by the ``BicepEvaluator``: literals, operators, functions, lambdas, loops,
 imports, ``load*`` functions. A value that needs deployment-time data becomes ``Unknown`` naming the expression.
 """
 
@@ -36,7 +36,7 @@ MAX_CALL_DEPTH = 16  # user-defined functions calling each other
 LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
 
 
-class Evaluator:
+class BicepEvaluator:
     """Evaluates Bicep expressions to values; collects warnings."""
 
     def __init__(self, warn: Callable[[Path, int | None, str], None]) -> None:

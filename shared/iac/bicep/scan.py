@@ -11,7 +11,7 @@ from shared.iac import confine
 from shared.iac import values as ops
 from shared.iac.arm.evaluate import ArmScope
 from shared.iac.arm.scan import ArmScanner, parameter_values
-from shared.iac.bicep.evaluate import Evaluator
+from shared.iac.bicep.evaluate import BicepEvaluator
 from shared.iac.bicep.load import (
     ACCOUNTS,
     DEPLOYMENTS,
@@ -62,7 +62,7 @@ class BicepScanner:
     def __init__(self) -> None:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
-        self.evaluator = Evaluator(self._warn)
+        self.evaluator = BicepEvaluator(self._warn)
         self.files_read: set[Path] = set()
         self._warned: set[tuple[Path, int | None, str]] = set()
         self._compiled_cache: dict[Path, tuple[Path, Obj] | None] = {}

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class ScopeEvaluator(Protocol):
-    """What a scope asks of the evaluator (bicep/evaluate.py's ``Evaluator``) to give a name its value: a
+    """What a scope asks of the evaluator (bicep/evaluate.py's ``BicepEvaluator``) to give a name its value: a
     protocol here, so the scope does not import the evaluator that imports it."""
 
     def value(self, node: Node | None, scope: BicepScope) -> Value: ...

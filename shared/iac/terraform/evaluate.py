@@ -34,7 +34,7 @@ _HCL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 
 
 class TerraformScope:
-    def __init__(self, evaluator: Evaluator, module: Module, bound: dict[str, Value]) -> None:
+    def __init__(self, evaluator: TerraformEvaluator, module: Module, bound: dict[str, Value]) -> None:
         self.evaluator = evaluator
         self.module = module
         self.bound = bound
@@ -63,7 +63,7 @@ class ScanCallbacks(Protocol):
     def warn(self, path: Path, line: int | None, message: str) -> None: ...
 
 
-class Evaluator:
+class TerraformEvaluator:
     def __init__(self, scanner: ScanCallbacks | None = None) -> None:
         self.scanner = scanner
 

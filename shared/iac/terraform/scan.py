@@ -27,7 +27,7 @@ from shared.iac.pins import (
     unread_pin,
 )
 from shared.iac.source import SourceError, SourceText
-from shared.iac.terraform.evaluate import Evaluator, TerraformScope, hcl_get
+from shared.iac.terraform.evaluate import TerraformEvaluator, TerraformScope, hcl_get
 from shared.iac.terraform.load import (
     AZAPI,
     DEPLOYMENT,
@@ -54,7 +54,7 @@ class TerraformScanner:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
         self.files_read: set[Path] = set()
-        self.evaluator = Evaluator(self)
+        self.evaluator = TerraformEvaluator(self)
         self._modules: dict[Path, Module] = {}
 
     def warn(self, path: Path, line: int | None, message: str) -> None:
