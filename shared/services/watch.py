@@ -72,7 +72,15 @@ class LocationStatus(StrEnum):
     NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
 
 
-OK, BASELINE, FETCH_FAILED, STORE_FAILED, CONCURRENT, ANOMALY, NOT_REACHED = LocationStatus
+OK, BASELINE, FETCH_FAILED, STORE_FAILED, CONCURRENT, ANOMALY, NOT_REACHED = (
+    LocationStatus.OK,
+    LocationStatus.BASELINE,
+    LocationStatus.FETCH_FAILED,
+    LocationStatus.STORE_FAILED,
+    LocationStatus.CONCURRENT,
+    LocationStatus.ANOMALY,
+    LocationStatus.NOT_REACHED,
+)
 
 # a catalog item's canonical text: keys sorted, no whitespace, ASCII only (a lone surrogate still encodes)
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
