@@ -22,13 +22,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.errors import PermanentError
+
 DEFAULT_PORTS = {"https": 443, "http": 80}
 # scheme://authority, the authority ending at the first /, ? or # (RFC 3986 3.2; urllib3 reads it the same way)
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 _PORT = re.compile(r":(\d*)$")
 
 
-class UnsafeUrlError(ValueError):
+class UnsafeUrlError(PermanentError, ValueError):
     """The URL cannot be trusted to go where it seems to; the message says why, never quoting the URL."""
 
 

@@ -1,4 +1,4 @@
-"""A catalog for the infrastructure-code tests: real 2026 shapes (lifecycle-history.md §3, §4), two regions."""
+"""A catalog for the infrastructure-code tests: real 2026 shapes (docs/predictions.md), two regions."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ param canCreate bool
 param canaryRoleDefinitionId string
 
 var roles = {
-  openAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd' // Cognitive Services OpenAI User (azure-facts §7)
+  openAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd' // Cognitive Services OpenAI User (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning#cognitive-services-openai-user)
 }
 
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {

@@ -352,7 +352,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         if qb2 > 250
         else "fit in ARM's burst of 250"
     )
-    # ARM's buckets per subscription (azure-facts §4): writes 200 then 10/s; reads 250 then 25/s
+    # ARM's buckets per subscription (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): writes 200 then 10/s; reads 250 then 25/s
     reads = n_puts * (per_write - 1)
     throttled = max((n_puts - 200) / 10, (reads - 250) / 25, 0.0)
     overrun = (

@@ -59,15 +59,17 @@ SCALE_BASE = NOW4 + timedelta(minutes=30)  # the baseline cycle; then one cycle 
 # transactions are extrapolated. None: every one (a delivery reads only its location and model's slice of the
 # inventory, so delivering them all is affordable).
 SCALE_DELIVERIES: int | None = None
-# ARM's read bucket per subscription and principal (azure-facts §3): tokens, refill per second, as the app has them
+# ARM's read bucket per subscription and principal (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): tokens, refill per second, as the app has them
 ARM_READ_BURST, ARM_READ_REFILL = ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND
-# entities per second in one partition: Table Storage's scalability target (azure-facts §5.1)
+# entities per second in one partition: Table Storage's scalability target (https://learn.microsoft.com/azure/storage/tables/scalability-targets)
 TABLE_PARTITION_TARGET = 2000
-EVENT_GRID_WAIT = 30.0  # seconds Event Grid waits for a delivery before it retries (azure-facts §4.4)
+EVENT_GRID_WAIT = 30.0  # seconds Event Grid waits for a delivery before it retries (https://learn.microsoft.com/azure/event-grid/delivery-and-retry)
 # seconds between two posts to one channel, by kind, as the app's WebhookSender keeps them (Slack: one message per
-# second per channel, azure-facts §6.2)
+# second per channel, https://docs.slack.dev/apis/web-api/rate-limits)
 PACING: dict[str, float] = dict(WebhookSender().intervals)
-TABLE_STRING_LIMIT = 32 * 1024  # characters in one string property (64 KiB of UTF-16; azure-facts §5.1)
+# characters in one string property (64 KiB of UTF-16;
+# https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model)
+TABLE_STRING_LIMIT = 32 * 1024
 
 
 def baseline_digest_sizes(locations: list[str], cap: int) -> list[int]:

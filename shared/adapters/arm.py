@@ -76,7 +76,7 @@ class AzureIdentityTokenProvider:
             return str(self._token.token)
 
 
-# ARM's read bucket per subscription and principal (azure-facts §3, the token-bucket model since 2024): 250 reads at
+# ARM's read bucket per subscription and principal (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling, the token-bucket model since 2024): 250 reads at
 # once, refilling 25 a second. Exceeding it is a 429 whose Retry-After stalls every read of the subscription.
 ARM_READ_BUCKET = 250
 ARM_READ_REFILL_PER_SECOND = 25.0
@@ -346,7 +346,7 @@ class ArmClient:
     ) -> dict[str, JsonValue]:
         """PUT, then follow the long-running operation to a terminal state; the final resource.
 
-        ARM's three shapes (azure-facts.md §2.5): an ``Azure-AsyncOperation`` URL answering
+        ARM's three shapes (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations): an ``Azure-AsyncOperation`` URL answering
         ``{"status": ...}``; else a ``Location`` URL answering 202 (empty body) while running and 200/204 when
         done; else poll the resource itself until ``provisioningState`` is terminal. A 201 carrying
         ``Accepted`` is not done. Hand-written rather than azure-mgmt-core's ARMPolling: this client is
@@ -399,7 +399,7 @@ class ArmClient:
         )
 
     def delete_and_wait(self, path: str, *, api_version: str | None = None, max_polls: int = 120) -> None:
-        """DELETE, then follow the operation (azure-facts §7: 200/202 async, 204 when absent); a 404 is done too."""
+        """DELETE, then follow the operation (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments/delete: 200/202 async, 204 when absent); a 404 is done too."""
         try:
             response = self.request("DELETE", path, api_version=api_version)
         except ArmError as exc:

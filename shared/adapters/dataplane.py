@@ -1,7 +1,7 @@
 """The Azure OpenAI data plane through the ``openai`` package: the ChatApi of a canary run (CLI and queue only: the
 functions' cold start never imports openai; bootstrap imports this module lazily).
 
-Two wire shapes (azure-facts §7): the v1 API (``{endpoint}/openai/v1/chat/completions``, the deployment in
+Two wire shapes (https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle): the v1 API (``{endpoint}/openai/v1/chat/completions``, the deployment in
 ``"model"``, no api-version) with ``OpenAI(base_url=...)``, or the dated one
 (``{endpoint}/openai/deployments/{name}/chat/completions?api-version=...``) with ``AzureOpenAI``. The token goes
 only to the account endpoint's origin: the endpoint is checked before anything is sent
@@ -166,7 +166,7 @@ class OpenAIChatApi:
 
 
 def _content_filter(exc: Any) -> str | None:
-    """A prompt the content filter refused: 400 with ``error.code`` ``content_filter`` (azure-facts §7)."""
+    """A prompt the content filter refused: 400 with ``error.code`` ``content_filter`` (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter)."""
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
     code = str(getattr(exc, "code", None) or error.get("code") or "")

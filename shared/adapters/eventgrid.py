@@ -18,7 +18,7 @@ from shared.urls import endpoint_problem
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_BYTES = 1_000_000  # the topic takes at most 1 MB per request (azure-facts.md §4.3); keep a margin
+MAX_BATCH_BYTES = 1_000_000  # the topic takes at most 1 MB per request (https://learn.microsoft.com/azure/event-grid/quotas-limits); keep a margin
 MAX_BATCH_EVENTS = 5000
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
-from shared.domain.changes import VersionChange
+from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment, FineTune
 from shared.domain.diff import VersionRecord
 from shared.domain.timeutil import format_instant, parse_instant
@@ -280,7 +280,7 @@ def change_from_json(text: str, *, row: str | None = None) -> VersionChange:
             from_version=_required(obj, "fromVersion"),
             to_version=_required(obj, "toVersion"),
             changed_at=parse_instant(_required(obj, "changedAt")),
-            applied_by=_required(obj, "appliedBy"),
+            applied_by=AppliedBy(_required(obj, "appliedBy")),
             available_until=_parse_dt(obj.get("availableUntil")),
             original_policy=_optional(obj, "originalPolicy"),
             reference=_optional(obj, "reference") or "",

@@ -154,7 +154,7 @@ def _stored_entry(subscriber: str, event_id: str, row: tuple[str, str | None, st
         raise PermanentError(
             f"stored ledger entry {event_id!r} of {subscriber} is unreadable: {exc}"
         ) from exc
-    return LedgerEntry(subscriber, event_id, status, expires, outcome, etag)
+    return LedgerEntry(subscriber, event_id, LedgerState(status), expires, outcome, etag)
 
 
 class _SqliteFile:

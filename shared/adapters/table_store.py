@@ -944,7 +944,7 @@ def _ledger_entry(subscriber: str, event_id: str, entity: TableEntity) -> Ledger
         return LedgerEntry(
             subscriber=subscriber,
             event_id=event_id,
-            status=str(entity["Status"]),
+            status=LedgerState(str(entity["Status"])),
             expires_at=None if expires is None else parse_instant(expires),
             outcome=str(entity.get("Outcome") or ""),
             etag=str(entity.metadata["etag"]),

@@ -1,4 +1,4 @@
-"""The HTTP poster behind the Teams and Slack notifiers: Microsoft Teams Workflows webhooks and Slack incoming webhooks (azure-facts §6).
+"""The HTTP poster behind the Teams and Slack notifiers: Microsoft Teams Workflows webhooks and Slack incoming webhooks (https://learn.microsoft.com/connectors/teams, https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks).
 
 - Slack answers 200 with the body ``ok``; anything else in a 200 is a failure. Teams Workflows answers 202 at once
   and posts asynchronously, so a 202 means accepted, not shown (a failing flow shows in its run history).

@@ -1,6 +1,6 @@
 """Where the command line's settings and state come from: one resolution for every command (CLI only), and what a
 command group defined elsewhere (``shared/iac/cli.py``) imports: ``UsageError``, the argument types (``instant``,
-``days_arg``, ``state_arg``) and ``environ``, the settings in force.
+``days_arg``, ``state_arg``) and ``with_state_line``, which resolves a command's context and passes it in.
 
 Settings come from, in order of precedence:
 
@@ -22,13 +22,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from shared import bootstrap
@@ -36,7 +34,7 @@ from shared.cli.output import documented
 from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
-from shared.errors import SettingsError
+from shared.errors import PermanentError, SettingsError
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 ENVIRONMENT, LOCAL_SETTINGS, DEFAULT = "environment", "local.settings.json", "default"
@@ -46,11 +44,11 @@ PROG = "python -m shared"  # how a clone runs it; printed commands start as this
 DEMO_STATE = Path("demo-output") / "state.db"
 
 
-class UsageError(Exception):
+class UsageError(PermanentError):
     """Bad command-line usage (exit 2)."""
 
 
-class AppSettingsError(Exception):
+class AppSettingsError(PermanentError):
     """The --app-settings file cannot be read or is not an app settings listing (exit 2)."""
 
 
@@ -357,30 +355,6 @@ def _prefix(text: str) -> str:
     return load_settings({"STATE_TABLE_PREFIX": text}).state_table_prefix
 
 
-# the context of the command being run, while a command group defined elsewhere runs (``running``): shared/iac/cli.py
-# reads its settings through environ()
-_running: ContextVar[Context | None] = ContextVar("running", default=None)
-
-
-@contextmanager
-def running(ctx: Context) -> Iterator[Context]:
-    """Run a command in this context: ``environ()`` reads its settings until the block ends."""
-    token = _running.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _running.reset(token)
-
-
-def environ() -> dict[str, str]:
-    """The settings in force: local.settings.json "Values" under the real environment (as the Functions host
-    does), or the deployed app's settings with --app-settings."""
-    ctx = _running.get()
-    if ctx is not None:
-        return dict(ctx.sources.environ)
-    return gather(None, Path.cwd()).environ
-
-
 def instant(text: str) -> datetime:
     """An ISO-8601 instant argument (``--at``)."""
     try:
@@ -460,14 +434,16 @@ def empty_hint(ctx: Context) -> str:
     return "; ".join(hints)
 
 
-def with_state_line(handler: Any) -> Any:
-    """A command defined elsewhere (iac) gets the same first line: the state it reads, resolved the same way."""
+def with_state_line(
+    handler: Callable[[argparse.Namespace, TextIO, Context], int],
+) -> Callable[[argparse.Namespace, TextIO], int]:
+    """A command defined elsewhere (iac) gets the same first line: the state it reads, resolved the same way,
+    and that context passed in (its settings are ``ctx.sources.environ``)."""
 
     def run_with_state_line(args: argparse.Namespace, out: TextIO) -> int:
         ctx = command_context(args)
         document = documented(args) and not getattr(args, "out", None)
         intro(ctx, out, to_stderr=document)
-        with running(ctx):  # shared/iac/cli.py reads its settings through environ()
-            return int(handler(args, out))
+        return int(handler(args, out, ctx))
 
     return run_with_state_line

@@ -24,10 +24,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from shared.errors import PermanentError
+
 FORMATS = ("json", "jsonc", "table", "tsv", "yaml", "none")
 
 
-class OutputError(Exception):
+class OutputError(PermanentError):
     """A --query that is not JMESPath, or a result a format cannot show (exit 2)."""
 
 

@@ -248,9 +248,9 @@ def _scan_infrastructure_code(
     """`iac scan` over the teams' templates against the demo's own state: what the next `azd up` or `terraform
     apply` would do to what runs now, and what to pin instead. Over a copy in the output folder, so the `iac fix`
     it suggests edits that copy, never the package's own files (site-packages once installed)."""
+    from shared.iac.formats import table, to_sarif
     from shared.iac.inputs import State
-    from shared.iac.render import table, to_sarif
-    from shared.iac.service import scan_and_judge
+    from shared.iac.report import scan_and_judge
 
     state = State(services.state, services.stores.list_deployments(), "the demo's state")
     copy = output / "iac"

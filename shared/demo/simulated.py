@@ -2,7 +2,7 @@
 Azure itself upgrades by the documented rules. It implements the same ports as ARM (CatalogSource, DeploymentApi),
 and a data plane behind ChatApi, so the demo runs the real services over it.
 
-Azure's own moves, as documented (azure-facts §2.3, §2.3a, §2.3b): ``OnceNewDefaultVersionAvailable`` deployments
+Azure's own moves, as documented (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/working-with-models, https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): ``OnceNewDefaultVersionAvailable`` deployments
 are moved to the replacement Azure names from its auto-upgrade start (across a model-name change: gpt-4o ->
 gpt-5.1), or to a new default; the start is the first retirement's: a SKU with its own later date (gpt-4o
 GlobalStandard, 2026-10-01) is moved at that date instead. ``OnceCurrentVersionExpired`` (or absent) ones move at
@@ -33,7 +33,7 @@ SUBSCRIPTION = (
     "00000000-0000-0000-0000-00000000d3e0"  # WATCH_SUBSCRIPTION_ID: the watcher reads the catalog as it
 )
 # a second subscription of the story ("subscription": "legacy" on an account): it runs a version the first one never
-# deployed, so in that version's Deprecated stage only its catalog lists it (azure-facts §2.3b)
+# deployed, so in that version's Deprecated stage only its catalog lists it (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements)
 LEGACY_SUBSCRIPTION = "00000000-0000-0000-0000-00000000d3e1"
 SUBSCRIPTIONS = {"demo": SUBSCRIPTION, "legacy": LEGACY_SUBSCRIPTION}
 GROUP = "demo"

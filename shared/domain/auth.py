@@ -30,6 +30,7 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 from shared.domain.net import is_loopback_host
+from shared.errors import PermanentError
 
 READER_ROLE = "ModelWatch.Reader"
 OPERATOR_ROLE = "ModelWatch.Operator"
@@ -50,7 +51,7 @@ _NAME_CLAIMS = (
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 
 
-class AuthDenied(Exception):
+class AuthDeniedError(PermanentError):
     """The request is not allowed; ``status`` is the HTTP answer (401, 403 or 503)."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -74,14 +75,14 @@ class Caller:
 
 
 def parse_client_principal(value: str) -> Caller:
-    """The caller described by an ``X-MS-CLIENT-PRINCIPAL`` header. Raises AuthDenied (401) when malformed."""
+    """The caller described by an ``X-MS-CLIENT-PRINCIPAL`` header. Raises AuthDeniedError (401) when malformed."""
     try:
         decoded = json.loads(base64.b64decode(value.strip(), validate=False))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise AuthDenied(401, "X-MS-CLIENT-PRINCIPAL is not base64 JSON: sign in again") from None
+        raise AuthDeniedError(401, "X-MS-CLIENT-PRINCIPAL is not base64 JSON: sign in again") from None
     claims = decoded.get("claims") if isinstance(decoded, dict) else None
     if not isinstance(claims, list):
-        raise AuthDenied(401, "X-MS-CLIENT-PRINCIPAL has no claims: sign in again")
+        raise AuthDeniedError(401, "X-MS-CLIENT-PRINCIPAL has no claims: sign in again")
     pairs = [
         (str(c.get("typ", "")), str(c.get("val", "")))
         for c in claims
@@ -93,7 +94,7 @@ def parse_client_principal(value: str) -> Caller:
     by_type = dict(pairs)
     name = next((by_type[t] for t in (name_typ, *_NAME_CLAIMS) if t and by_type.get(t)), "")
     if not name:
-        raise AuthDenied(401, "X-MS-CLIENT-PRINCIPAL names nobody: sign in again")
+        raise AuthDeniedError(401, "X-MS-CLIENT-PRINCIPAL names nobody: sign in again")
     return Caller(f"{name} (Entra ID)", roles)
 
 
@@ -107,33 +108,33 @@ def authorize(
     local_token: str | None = None,
     presented: str | None = None,
 ) -> Caller:
-    """The caller, when allowed ``required``; else raises AuthDenied. ``headers`` keys are lower-case.
+    """The caller, when allowed ``required``; else raises AuthDeniedError. ``headers`` keys are lower-case.
     ``local_token``: this run's token (HTTP_AUTH=loopback); ``presented``: one the request carried another way
     than its header or cookie (the status page's ``?token=``)."""
     if mode == "loopback":
         forwarded = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
         if not is_loopback_host(urlsplit(url).hostname) or not all(is_loopback_host(h) for h in forwarded):
-            raise AuthDenied(403, "HTTP_AUTH=loopback answers requests from this machine only")
+            raise AuthDeniedError(403, "HTTP_AUTH=loopback answers requests from this machine only")
         given = presented or headers.get(LOCAL_TOKEN_HEADER) or local_token_cookie(headers)
         if not local_token or not given or not hmac.compare_digest(given.encode(), local_token.encode()):
-            raise AuthDenied(
+            raise AuthDeniedError(
                 401,
                 "HTTP_AUTH=loopback needs this run's local token: open the status page link func start printed "
                 "(.../api/status?token=...), or send the token in X-ModelWatch-Token",
             )
         return Caller("local caller (HTTP_AUTH=loopback)", frozenset({READER_ROLE, OPERATOR_ROLE}))
     if not easy_auth_enabled:
-        raise AuthDenied(
+        raise AuthDeniedError(
             503,
             "HTTP_AUTH=entra, but App Service Authentication is not on for this app (WEBSITE_AUTH_ENABLED): "
             "turn it on (infra/ does), or set HTTP_AUTH=loopback for a local run",
         )
     principal = headers.get("x-ms-client-principal")
     if not principal:
-        raise AuthDenied(401, "sign in with Microsoft Entra ID")
+        raise AuthDeniedError(401, "sign in with Microsoft Entra ID")
     caller = parse_client_principal(principal)
     if not caller.can(required):
-        raise AuthDenied(403, f"{caller.name} does not have the app role {required}")
+        raise AuthDeniedError(403, f"{caller.name} does not have the app role {required}")
     return caller
 
 

@@ -22,12 +22,12 @@ from shared.domain.timeutil import parse_instant
 TAG_CANARY_OF = "modelwatch:canary-of"  # the source deployment's resource id
 TAG_EXPIRES = "modelwatch:expires"  # ISO-8601 UTC: the sweeper deletes the canary after this
 CANARY_SUFFIX = "-mw-canary"
-# ARM deployment names: 2-64 characters, letters, digits, '-', '_', '.' (azure-facts §7)
+# ARM deployment names: 2-64 characters, letters, digits, '-', '_', '.' (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcognitiveservices)
 NAME_RULE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MODES = ("off", "existing", "create")
 
 # Azure OpenAI data-plane hosts (public and sovereign clouds): the data-plane token goes to these, or to a loopback
-# stand-in, and nowhere else. AIServices accounts also answer on *.services.ai.azure.com (azure-facts §7).
+# stand-in, and nowhere else. AIServices accounts also answer on *.services.ai.azure.com (https://learn.microsoft.com/azure/ai-foundry/openai/reference).
 DATA_PLANE_HOST_SUFFIXES = (
     ".openai.azure.com",
     ".cognitiveservices.azure.com",
@@ -93,7 +93,7 @@ def canary_name(source_name: str) -> str:
     return name
 
 
-# Data boundaries (azure-facts §2.2 SKU names): a canary never processes prompts outside the region or zone the
+# Data boundaries (the SKU names of https://learn.microsoft.com/azure/ai-foundry/openai/how-to/deployment-types): a canary never processes prompts outside the region or zone the
 # source keeps them in. Provisioned sources test on the pay-as-you-go type of the same boundary (smallest capacity).
 _BOUNDARY = {
     "standard": ("Standard",),

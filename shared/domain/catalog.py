@@ -1,7 +1,7 @@
 """The model catalog as this product sees it: normalised, de-duplicated model versions of one location.
 
 Input is the ARM ``Models - List`` item shape (``{kind, skuName, model: {...}}``); see
-``../shared/reference/azure-facts.md`` §1.2. Quirks handled here:
+https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list. Quirks handled here:
 - the same (format, name, version) is listed once per ``kind`` (OpenAI, AIServices): merged into one;
 - ``deprecation.inference`` / ``fineTune`` are strings; far-future sentinels (year >= 2099) mean "no date";
 - ``lifecycleStatus`` is an open enum: unknown values are kept as strings;
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from shared.domain.timeutil import parse_catalog_date
+from shared.errors import PermanentError
 
 
 class VersionKey(NamedTuple):
@@ -34,7 +35,7 @@ class VersionKey(NamedTuple):
 STATUS_RETIRED = "Deprecated"
 
 
-# Deployment SKU names and catalog SKU names differ (azure-facts.md §2.3a): deployments say ProvisionedManaged,
+# Deployment SKU names and catalog SKU names differ (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/deployment-types): deployments say ProvisionedManaged,
 # GlobalProvisionedManaged or DataZoneProvisionedManaged where the catalog says Provisioned (or provisioned).
 # An exact name wins; then the same scope's provisioned entry, then the plain one. Standard-family names only
 # match exactly: their dates differ by scope (gpt-4o 2024-05-13: Standard 2026-03-31, GlobalStandard 2026-10-01),
@@ -140,7 +141,7 @@ class ModelVersion:
     def upgrade_start_for_sku(self, sku: str) -> datetime | None:
         """``autoUpgradeStartDate`` as it applies to a deployment of this SKU.
 
-        The API carries one, model-level; Learn's schedule (azure-facts.md §2.3b; lifecycle-history.md §3, §6)
+        The API carries one, model-level; Learn's schedule (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements; docs/predictions.md)
         shows it belongs to the first retirement: gpt-4o 2024-05-13/2024-08-06 Standard deployments were upgraded
         to gpt-5.1 from 2026-03-09 (retiring 2026-03-31), while GlobalStandard and DataZoneStandard kept their own
         date, 2026-10-01. So a SKU whose own retirement is later than the version's first one does not take the
@@ -190,7 +191,7 @@ class ParsedCatalog:
         return {v.key: v for v in self.versions}
 
 
-class _EntryError(ValueError):
+class _EntryError(PermanentError, ValueError):
     pass
 
 

@@ -29,7 +29,7 @@ APPLIED_BY_AZURE = AppliedBy.AZURE
 APPLIED_BY_MODELWATCH = AppliedBy.MODELWATCH
 APPLIED_BY_ROLLBACK = AppliedBy.ROLLBACK
 APPLIED_BY_EXTERNAL = AppliedBy.EXTERNAL
-POLICY_ONLY = frozenset({AppliedBy.PROTECT.value, AppliedBy.UNPROTECT.value})  # records that moved no version
+POLICY_ONLY = frozenset({AppliedBy.PROTECT, AppliedBy.UNPROTECT})  # records that moved no version
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class VersionChange:
     from_version: str
     to_version: str
     changed_at: datetime
-    applied_by: str  # "azure", "modelwatch", "rollback" or "external"
+    applied_by: AppliedBy
     available_until: (
         datetime | None
     )  # the from-version's retirement date for this deployment's SKU and region

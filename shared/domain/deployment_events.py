@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.changes import VersionChange
+from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment
 from shared.domain.events import EventType, LifecycleEvent, event_id
 from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
@@ -57,7 +57,7 @@ def assessment_event(
         return None
     d = a.deployment
     if a.reason.startswith("preview-"):
-        # a preview's force-upgrade or retirement comes with "at least 30 days' notice" (azure-facts.md §2.3b):
+        # a preview's force-upgrade or retirement comes with "at least 30 days' notice" (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements):
         # that notice is its first reminder, not the GA thresholds above it
         thresholds = [t for t in thresholds if t < PREVIEW_NOTICE_DAYS] + [PREVIEW_NOTICE_DAYS]
     bucket = reminder_bucket(a.days_left, thresholds) if a.status is not Status.BROKEN else "broken"
@@ -107,7 +107,7 @@ def upgraded_event(d: Deployment, record: VersionChange, *, now: datetime) -> Li
         "rollback_available_until": record.available_until,
         "rollback_id": record.id,
     }
-    if record.applied_by != "rollback":
+    if record.applied_by != AppliedBy.ROLLBACK:
         payload: VersionChangeData = VersionChangeData(**fields, **change)
         kind = EventType.DEPLOYMENT_UPGRADED
     elif record.sibling_id:

@@ -1,4 +1,4 @@
-"""Azure OpenAI deployments as this product sees them (ARM ``accounts/deployments``, azure-facts.md §2)."""
+"""Azure OpenAI deployments as this product sees them (ARM ``accounts/deployments``, https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments)."""
 
 from __future__ import annotations
 
@@ -22,15 +22,15 @@ class UpgradeOption(StrEnum):
     NO_AUTO = "NoAutoUpgrade"
 
 
-# Azure never auto-upgrades these (azure-facts.md §2.3); names compared case-insensitively.
+# Azure never auto-upgrades these (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/working-with-models); names compared case-insensitively.
 PROVISIONED_SKUS = frozenset({"provisionedmanaged", "globalprovisionedmanaged", "datazoneprovisionedmanaged"})
 
-# Learn ("Model lifecycle and support policy", FAQ; azure-facts.md §2.3b): "Batch deployments follow the side-by-side
+# Learn ("Model lifecycle and support policy", FAQ; https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): "Batch deployments follow the side-by-side
 # (multi-deployment) migration approach": GlobalBatch, DataZoneBatch (and any *Batch) are never upgraded by Azure.
 # "Priority Processing follows the same upgrade process as Standard deployments": a Priority tier is Standard.
-MODEL_ROUTER = (
-    "model-router"  # kit §2.2: a model-router deployment routes to the models of properties.routing
-)
+# a model-router deployment routes to the models of properties.routing (api 2026-03-01:
+# https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments)
+MODEL_ROUTER = "model-router"
 
 TAG_POLICY = "modelwatch:policy"  # "ignore": leave alone entirely; "pin": never upgraded by modelwatch
 TAG_ROUTE = "modelwatch:route"  # which alert route owns the deployment
@@ -45,8 +45,8 @@ class DeploymentFormatError(PermanentError):
 # (Learn, fine-tuning: deploy; "base-model.ft-{jobid}" can itself be fine-tuned again); a checkpoint is
 # "ftchkpt-<id>". A job's ``suffix`` is appended after the id: "-<suffix>" (letters, digits, '-', '_', '.').
 _FINE_TUNED = re.compile(r"^(?P<base>.+?)\.ft-[0-9a-zA-Z]+(?:[-_.][0-9A-Za-z_.-]*)?$")
-# Developer-tier fine-tuned deployments live a fixed 24 hours (Learn, fine-tuning test deployments; azure-facts
-# §2.3b): they are deleted then, whatever the model's own dates
+# Developer-tier fine-tuned deployments live a fixed 24 hours (Learn, fine-tuning test deployments:
+# https://learn.microsoft.com/azure/ai-foundry/openai/how-to/fine-tuning-deploy): they are deleted then, whatever the model's own dates
 DEVELOPER_TIER = "developertier"
 DEVELOPER_LIFETIME = timedelta(hours=24)
 _BASE = re.compile(r"^(?P<name>.+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
@@ -132,7 +132,7 @@ class Deployment:
     def azure_upgrades_sku(self) -> bool:
         """Whether Azure's automatic upgrades apply to this SKU: the Standard family (Standard, GlobalStandard,
         DataZoneStandard, and Priority processing, which "follows the same upgrade process as Standard"); never
-        provisioned or Batch deployments (azure-facts.md §2.3, §2.3b)."""
+        provisioned or Batch deployments (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/working-with-models, https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements)."""
         return not (self.is_provisioned or self.is_batch)
 
     @property

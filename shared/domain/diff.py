@@ -64,7 +64,7 @@ class VersionRecord:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """A vanished version as the subscriptions holding deployments of it see it (azure-facts §2.3b: the Models API
+    """A vanished version as the subscriptions holding deployments of it see it (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements: the Models API
     is subscription-scoped; a Deprecated version is listed only to subscriptions that have deployed it).
 
     ``listed``: the entry of the first holder whose catalog still lists it (then it is alive, with that holder's
@@ -179,7 +179,7 @@ NEWS_ONLY = frozenset(
         EventType.LIFECYCLE_STATUS_CHANGED,
     }
 )
-# the API's retirement stages (azure-facts.md §1.2): closed to new customers, then retired
+# the API's retirement stages (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list, ``deprecationStatus``): closed to new customers, then retired
 RETIREMENT_STAGES = frozenset({"deprecating", STATUS_RETIRED.casefold()})
 
 

@@ -1,4 +1,5 @@
-"""News held for a batch: the alert side's aggregation of per-deployment events (shared/services/batches.py).
+"""News held for a batch: the alert side's aggregation of per-deployment events (held and flushed by
+``NotifyService``, shared/services/notify).
 
 Event Grid hands the alert subscriber one event per invocation, at least once, in any order. Twelve deployments
 upgraded by Azure are twelve events; the owning team wants one message. So each such event is *held* in a buffer

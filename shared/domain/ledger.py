@@ -26,7 +26,7 @@ class LedgerEntry:
 
     subscriber: str
     event_id: str
-    status: str  # a LedgerState value
+    status: LedgerState
     expires_at: datetime | None = None  # an in-progress claim past this is abandoned (a crashed attempt)
     outcome: str = ""  # for done: what happened, or the permanent error that was acknowledged
     etag: str | None = None

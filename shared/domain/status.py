@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
@@ -25,12 +26,19 @@ from shared.domain.timeutil import format_instant
 from shared.errors import EventFormatError
 
 
+class ChangeKind(StrEnum):
+    """A dated change ahead in a catalog, as the status page names it."""
+
+    RETIREMENT = "retirement"
+    DEFAULT_CHANGE = "default change"
+
+
 @dataclass(frozen=True)
 class Upcoming:
     """A dated change ahead in a region's catalog that touches deployed models."""
 
     when: datetime
-    kind: str  # "retirement" or "default change"
+    kind: ChangeKind
     model: str  # "gpt-4o 2024-05-13"
     location: str
     deployments: int  # how many deployments are on this version there
@@ -42,7 +50,7 @@ class DatedChange:
     it touches deployed models."""
 
     when: datetime  # the earliest instant of that day among its regions
-    kind: str  # "retirement" or "default change"
+    kind: ChangeKind
     model: str
     locations: tuple[str, ...]
     deployments: int  # over every region
@@ -58,9 +66,9 @@ def upcoming_changes(
     the region's catalog announces for the versions deployed there, and the retirements the catalog cannot speak
     for (a fine-tuned model's own date, from the account's model list), which its assessment carries. Soonest
     first; one entry per version, kind, date and region, counting its deployments."""
-    counts: dict[tuple[datetime, str, str, str], int] = {}
+    counts: dict[tuple[datetime, ChangeKind, str, str], int] = {}
 
-    def add(when: datetime | None, kind: str, label: str, location: str) -> None:
+    def add(when: datetime | None, kind: ChangeKind, label: str, location: str) -> None:
         if when is not None and now <= when <= now + horizon:
             key = (when, kind, label, location)
             counts[key] = counts.get(key, 0) + 1
@@ -70,14 +78,16 @@ def upcoming_changes(
         label = f"{d.model_name} {d.model_version}"
         version = catalogs.get(d.location, {}).get(d.version_key)
         if version is None:
-            add(a.retirement_date, "retirement", label, d.location)  # fine-tuned: the date it was judged by
+            add(
+                a.retirement_date, ChangeKind.RETIREMENT, label, d.location
+            )  # fine-tuned: the date it was judged by
             continue
         dates = {version.effective_retirement_date, *(date for _, date in version.sku_retirement_dates)}
         for date in dates:
-            add(date, "retirement", label, d.location)
+            add(date, ChangeKind.RETIREMENT, label, d.location)
         add(
             version.replacement.auto_upgrade_start if version.replacement else None,
-            "default change",
+            ChangeKind.DEFAULT_CHANGE,
             label,
             d.location,
         )

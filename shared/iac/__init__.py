@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from shared.iac.service import ScanReport
+    from shared.iac.report import ScanReport
 
 SAMPLE_REPO = Path(__file__).resolve().parents[1] / "data" / "iac-sample"
 
@@ -16,9 +16,9 @@ SAMPLE_REPO = Path(__file__).resolve().parents[1] / "data" / "iac-sample"
 def scan_sample(out: TextIO, *, at: datetime | None = None, root: Path | None = None) -> ScanReport:
     """Scan the bundled sample repository (azd Bicep, a Terraform module, an ARM template) against the bundled
     sample catalog, print the table, and return the report (for the demo)."""
+    from shared.iac.formats import table
     from shared.iac.inputs import bundled_catalogs
-    from shared.iac.render import table
-    from shared.iac.service import scan_and_judge
+    from shared.iac.report import scan_and_judge
 
     catalogs, as_of = bundled_catalogs()
     report = scan_and_judge([SAMPLE_REPO], at=at or as_of, catalogs=catalogs)

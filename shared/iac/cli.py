@@ -19,7 +19,10 @@ from shared.domain.version import VERSION
 from shared.iac.rules import FAIL_ON, Status
 
 if TYPE_CHECKING:
-    from shared.iac.service import ScanReport
+    from collections.abc import Mapping
+
+    from shared.cli.context import Context
+    from shared.iac.report import ScanReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,17 +62,18 @@ def _under(path: Path, root: Path) -> bool:
     return real == base or base in real.parents
 
 
-def _report(args: argparse.Namespace, roots: list[Path], root: Path) -> ScanReport:
-    from shared.cli.context import UsageError
-    from shared.cli.context import environ as _environ
-    from shared.cli.context import state_arg as _state_arg
+def _report(
+    args: argparse.Namespace, roots: list[Path], root: Path, environ: Mapping[str, str]
+) -> ScanReport:
+    """The scan under the command's settings (``environ``: the settings in force, as the command resolved them)."""
+    from shared.cli.context import UsageError, state_arg
     from shared.config import load_settings
     from shared.iac.gate import BaselineError, read_baseline
     from shared.iac.inputs import InputError, open_state
-    from shared.iac.service import scan_and_judge
+    from shared.iac.report import scan_and_judge
 
-    settings = load_settings(_environ())
-    override = _state_arg(args.state) if args.state else None
+    settings = load_settings(dict(environ))
+    override = state_arg(args.state) if args.state else None
     baseline = None
     if getattr(args, "baseline", None):
         try:
@@ -95,7 +99,7 @@ def _report(args: argparse.Namespace, roots: list[Path], root: Path) -> ScanRepo
 
 
 def _intro(report: ScanReport, stream: TextIO) -> None:
-    from shared.iac.render import printable
+    from shared.iac.formats import printable
 
     stream.write(f"Model pins as of {report.as_of:%Y-%m-%d %H:%M} UTC, against {report.catalog_source}\n")
     for note in report.notes:
@@ -110,17 +114,17 @@ def _category(paths: list[str], root: Path) -> str:
     return "+".join(relative(Path(p), root) for p in paths).replace("/", "-") or "root"
 
 
-def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_scan(args: argparse.Namespace, out: TextIO, ctx: Context) -> int:
     """Find every Azure OpenAI deployment in the code and judge its pinned version."""
     from shared.cli.context import UsageError
-    from shared.iac import gate, render
+    from shared.iac import formats, gate
     from shared.iac.evaluate import matches
 
     kinds = _fail_on(args.fail_on)
     if args.within is not None and Status.RETIRING not in kinds:
         raise UsageError("--within DAYS applies to --fail-on retiring")
     roots, root = _roots(args)
-    report = _report(args, roots, root)
+    report = _report(args, roots, root, ctx.sources.environ)
     if kinds and report.sample_catalog and not args.allow_sample_catalog:
         raise UsageError(
             f"--fail-on would judge against {report.catalog_source}, not the live catalog: give it with "
@@ -136,7 +140,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if args.format == "table" and not args.query:
         _intro(report, out)
-        text = render.table(report.findings, report.warnings, root)
+        text = formats.table(report.findings, report.warnings, root)
     else:
         import io
 
@@ -144,7 +148,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
 
         _intro(report, sys.stderr)  # stdout carries the document only
         if args.format == "sarif":
-            document = render.to_sarif(
+            document = formats.to_sarif(
                 report.findings,
                 report.warnings,
                 root,
@@ -153,7 +157,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
             )
         else:
             as_of = f"{report.as_of:%Y-%m-%dT%H:%M:%SZ}"
-            document = render.to_json(
+            document = formats.to_json(
                 report.findings,
                 report.warnings,
                 root,
@@ -161,7 +165,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
                 catalog=report.catalog_source,
                 notes=report.notes,
             )
-        buffer = io.StringIO()  # -o/--query as every command has them (shared/cli_output.py); sarif is JSON
+        buffer = io.StringIO()  # -o/--query as every command has them (shared/cli/output.py); sarif is JSON
         emit(
             argparse.Namespace(format="json" if args.format == "sarif" else args.format, query=args.query),
             document,
@@ -188,21 +192,21 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_fix(args: argparse.Namespace, out: TextIO, ctx: Context) -> int:
     """Rewrite each pin to its recommendation (the literal it comes from), print the diff."""
     import io
 
     from shared.cli.output import emit
     from shared.iac import confine, fix
+    from shared.iac.formats import printable
     from shared.iac.gate import relative
-    from shared.iac.render import printable
     from shared.iac.source import SourceError, SourceText
 
     # -o json|yaml|tsv or --query: the diffs as a document on stdout, the text for people nowhere (as every command)
     documented = args.format != "table" or bool(args.query)
     people = io.StringIO() if documented else out
     roots, root = _roots(args)
-    report = _report(args, roots, root)
+    report = _report(args, roots, root, ctx.sources.environ)
     _intro(report, sys.stderr if documented else out)
     plan = fix.plan([f for f in report.findings if f.suppressed is None])
     failed = False
@@ -256,9 +260,9 @@ def cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``iac scan`` and ``iac fix`` to the command line."""
-    from shared.cli.context import days_arg as _days_arg
-    from shared.cli.context import instant as _instant
+    """Add ``iac scan`` and ``iac fix`` to the command line. Their handlers take the command's ``Context`` too:
+    shared/cli/commands/iac.py wraps each in ``with_state_line``, which resolves it and passes it in."""
+    from shared.cli.context import days_arg, instant
     from shared.cli.output import FORMATS, add_out_option, add_output_options
 
     iac = subparsers.add_parser(
@@ -270,7 +274,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument("paths", nargs="+", metavar="PATH", help="template files or folders to scan")
         p.add_argument(
             "--at",
-            type=_instant,
+            type=instant,
             help="judge as of this ISO-8601 instant (default: now, or the catalog file's asOf)",
         )
         p.add_argument(
@@ -301,7 +305,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     scan.add_argument(
         "--within",
-        type=_days_arg,
+        type=days_arg,
         metavar="DAYS",
         help="with --fail-on retiring: only dates within this many days count",
     )

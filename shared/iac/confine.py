@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.errors import PermanentError
 from shared.iac.pins import NOT_REGULAR, OUTSIDE_ROOT, TOO_LARGE, Arr, Lit, Obj, Resource, Unknown, Value
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ MAX_TREE_DEPTH = 500
 _roots: contextvars.ContextVar[tuple[Path, ...] | None] = contextvars.ContextVar("iac_roots", default=None)
 
 
-class RefusedError(Exception):
+class RefusedError(PermanentError):
     """A file that must not be read or written: outside the roots, not a regular file, or too large."""
 
 

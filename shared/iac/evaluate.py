@@ -1,6 +1,6 @@
 """Judge pins: (pins, catalog, inventory, now) -> findings with a status and a recommendation. Pure.
 
-Rules (sources: ../shared/reference/azure-facts.md §1.2, §2.2-2.3a; lifecycle-history.md §6):
+Rules (sources: https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list, https://learn.microsoft.com/azure/ai-foundry/openai/how-to/working-with-models, https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements; docs/predictions.md):
 - A deployment type's date is ``ModelVersion.retirement_for_sku`` of the template's SKU (absent: ``Standard``, as
   ARM defaults it): retired when that date has passed or the catalog says ``Deprecated``; retiring when a date is
   set; ``not-offered`` when the version is missing from the catalog of a known region; ``unknown`` when the model,
@@ -28,16 +28,8 @@ from shared.domain.catalog import ModelVersion, VersionKey, default_versions
 from shared.domain.deployments import Deployment, UpgradeOption
 from shared.domain.policy import is_newer
 from shared.domain.timeutil import days_until
-from shared.iac.pins import (
-    Finding,
-    Lit,
-    Pin,
-    Recommendation,
-    Unknown,
-    scalar_text,
-    unknown_reason,
-)
-from shared.iac.rules import Facts, Status, trips, verdict
+from shared.iac.pins import Lit, Pin, Unknown, scalar_text, unknown_reason
+from shared.iac.rules import Facts, Finding, Recommendation, Status, trips, verdict
 from shared.iac.values import disabled_reason
 
 DEFAULT_SKU = "Standard"  # ARM's default when a deployment names no SKU

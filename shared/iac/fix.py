@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.iac.pins import Finding, Lit, Span, Value
+from shared.iac.pins import Lit, Span, Value
+from shared.iac.rules import Finding
 
 _UNSAFE = set("'\"\\$`{}\n\r")  # characters that would need quoting in one template language or another
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a deployment name ARM accepts

@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shared.iac.pins import Finding, ScanWarning, WarningKind
-from shared.iac.rules import Status
+from shared.errors import PermanentError
+from shared.iac.pins import ScanWarning, WarningKind
+from shared.iac.rules import Finding, Status
 
 # the reason is everything after the marker on that line (a block comment's closing */ set aside)
 _IGNORE = re.compile(r"(?:#|//)\s*modelwatch:ignore\b(?P<reason>.*)$")
@@ -33,7 +34,7 @@ BASELINE_FORMAT = "modelwatch-iac-baseline/1"
 LineText = Callable[[Path, int], str | None]  # a file's 1-based line, or None when it cannot be read
 
 
-class BaselineError(ValueError):
+class BaselineError(PermanentError, ValueError):
     """A baseline file that cannot be used (the CLI reports it as a usage error)."""
 
 

@@ -1,22 +1,17 @@
-"""What the infrastructure-code scanner finds: values with their source locations, pins, warnings, findings.
+"""What the infrastructure-code scanner finds: values with their source locations, pins, warnings.
 
 Pure data. The language packages (``bicep/``, ``terraform/``, ``arm/``) turn templates into ``Pin``s whose fields are
 statically evaluated values (``Lit``, ``Obj``, ``Arr``, ``Resource``) or ``Unknown`` (naming the expression that
-cannot be known before deployment); ``evaluate`` turns pins into ``Finding``s. A literal keeps the ``Span`` of the
-exact source text holding it, so ``fix`` can rewrite that text and nothing else.
+cannot be known before deployment); ``evaluate`` turns pins into ``Finding``s (``rules.py``, beside the statuses).
+A literal keeps the ``Span`` of the exact source text holding it, so ``fix`` can rewrite that text and nothing else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from shared.iac.rules import Status
 
 Scalar = str | int | float | bool | None
 
@@ -260,38 +255,3 @@ class ScanResult:
     pins: tuple[Pin, ...]
     warnings: tuple[ScanWarning, ...]
     files: tuple[Path, ...]  # the template files read
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    model: str
-    version: str
-    upgrade_option: str | None  # None: leave the template's (absent means OnceCurrentVersionExpired)
-    reason: str
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One pin judged against the catalog (and the live deployment) as of a date."""
-
-    pin: Pin
-    file: Path  # where to point a reader: the version literal when known, else the resource
-    line: int
-    status: Status  # drift when the live deployment differs, else the catalog status
-    catalog_status: Status  # ok, retiring, retired, not-offered, unknown
-    region: str | None
-    account: str | None
-    name: str | None
-    model: str | None
-    version: str | None
-    sku: str
-    upgrade_option: str | None
-    retirement_date: datetime | None = None
-    days_left: int | None = None
-    live_version: str | None = None
-    live_model: str | None = None
-    recommended: Recommendation | None = None
-    detail: str = ""
-    notes: tuple[str, ...] = field(default=())
-    suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
-    fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines

@@ -1,4 +1,4 @@
-"""The rules a pin is judged by: one entry each in ``RULES``, worst first. Pure.
+"""The rules a pin is judged by: one entry each in ``RULES``, worst first, and the ``Finding`` judging gives. Pure.
 
 An entry says everything about its status: the SARIF rule (name, level, description; ``ok`` is no SARIF result),
 where ``--fail-on`` lists it and which findings trip it, and the checks that give a pin this status, each returning
@@ -14,12 +14,13 @@ Adding a rule is a ``Status`` member and one ``Rule`` entry here, plus its check
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from shared.domain.catalog import ModelVersion
-from shared.iac.pins import Finding, Pin, WarningKind, unknown_reason
+from shared.iac.pins import Pin, WarningKind, unknown_reason
 
 
 class Status(StrEnum):
@@ -31,6 +32,41 @@ class Status(StrEnum):
     RETIRING = "retiring"
     UNKNOWN = "unknown"
     OK = "ok"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    model: str
+    version: str
+    upgrade_option: str | None  # None: leave the template's (absent means OnceCurrentVersionExpired)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pin judged against the catalog (and the live deployment) as of a date."""
+
+    pin: Pin
+    file: Path  # where to point a reader: the version literal when known, else the resource
+    line: int
+    status: Status  # drift when the live deployment differs, else the catalog status
+    catalog_status: Status  # ok, retiring, retired, not-offered, unknown
+    region: str | None
+    account: str | None
+    name: str | None
+    model: str | None
+    version: str | None
+    sku: str
+    upgrade_option: str | None
+    retirement_date: datetime | None = None
+    days_left: int | None = None
+    live_version: str | None = None
+    live_model: str | None = None
+    recommended: Recommendation | None = None
+    detail: str = ""
+    notes: tuple[str, ...] = field(default=())
+    suppressed: str | None = None  # the reason of a modelwatch:ignore comment (shared/iac/gate.py)
+    fingerprint: str = ""  # stable across unrelated edits: SARIF partialFingerprints, baselines
 
 
 @dataclass(frozen=True)

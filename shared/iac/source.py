@@ -6,13 +6,14 @@ import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.errors import PermanentError
 from shared.iac import confine
 from shared.iac.pins import Span
 
 BOM = "\ufeff"
 
 
-class SourceError(Exception):
+class SourceError(PermanentError):
     """A file cannot be read as UTF-8 text (the scanner turns this into a warning)."""
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.domain.alerts import Concerned, Message, batch_message, mentioned, messages_for, with_links
 from shared.domain.catalog import parse_models
-from shared.domain.changes import VersionChange
+from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
 from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
@@ -221,7 +221,7 @@ def _azure_move(d: Deployment) -> VersionChange:
         "2024-05-13",
         "2024-08-06",
         NOW,
-        "azure",
+        AppliedBy.AZURE,
         datetime(2026, 3, 31, tzinfo=UTC),
         "OnceNewDefaultVersionAvailable",
         "inventory",
@@ -346,7 +346,7 @@ def samples() -> dict[str, LifecycleEvent]:
         "2024-05-13",
         "2024-11-20",
         NOW,
-        "modelwatch",
+        AppliedBy.MODELWATCH,
         datetime(2026, 3, 31, tzinfo=UTC),
         "NoAutoUpgrade",
         "sample",
@@ -356,7 +356,7 @@ def samples() -> dict[str, LifecycleEvent]:
         "2024-08-06",
         "2024-05-13",
         NOW,
-        "rollback",
+        AppliedBy.ROLLBACK,
         datetime(2026, 10, 1, tzinfo=UTC),
         "OnceNewDefaultVersionAvailable",
         "sample",

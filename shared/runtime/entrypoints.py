@@ -235,7 +235,7 @@ def rollback_request(
     """
     from shared.bootstrap import function_services
     from shared.errors import ArmError, ModelWatchError
-    from shared.services.rollback import RollbackRefused, UnknownDeployment
+    from shared.services.rollback import RollbackRefusedError, UnknownDeploymentError
 
     if len(body) > MAX_ROLLBACK_BODY:
         return 400, {"error": f"the body is over {MAX_ROLLBACK_BODY} bytes"}
@@ -271,9 +271,9 @@ def rollback_request(
             force=force,
             requested_by=requested_by,
         )
-    except UnknownDeployment as exc:
+    except UnknownDeploymentError as exc:
         return 404, {"error": str(exc), "reason": exc.reason}
-    except RollbackRefused as exc:
+    except RollbackRefusedError as exc:
         return 409, {"error": str(exc), "reason": exc.reason}
     except ArmError as exc:
         if exc.status == 403:

@@ -31,7 +31,7 @@ from shared.domain.auth import (
     LOCAL_TOKEN_COOKIE,
     OPERATOR_ROLE,
     READER_ROLE,
-    AuthDenied,
+    AuthDeniedError,
     Caller,
     authorize,
     check_form_token,
@@ -148,7 +148,7 @@ def _caller(request: WebRequest, role: str) -> Caller:
         settings = function_services().settings
     except SettingsError as exc:  # named in the log, not to an unauthenticated caller
         log.error("http: the settings are invalid: %s", exc)
-        raise AuthDenied(
+        raise AuthDeniedError(
             500, "modelwatch's settings are invalid: the function's log names each problem"
         ) from exc
     return authorize(
@@ -184,7 +184,7 @@ def _cross_site(request: WebRequest) -> str | None:
     return None
 
 
-def _denied(request: WebRequest, exc: AuthDenied, *, html: bool) -> WebResponse:
+def _denied(request: WebRequest, exc: AuthDeniedError, *, html: bool) -> WebResponse:
     log.warning("http: %s %s refused (%d): %s", request.method, request.url.split("?")[0], exc.status, exc)
     if html:
         from shared.presentation.status_page import render_rollback_outcome
@@ -201,7 +201,7 @@ def status_http(request: WebRequest, now: datetime | None = None) -> WebResponse
     wants_json = (request.params.get("format") or "").lower() == "json"
     try:
         caller = _caller(request, READER_ROLE)
-    except AuthDenied as exc:
+    except AuthDeniedError as exc:
         return _denied(request, exc, html=not wants_json)
     services = function_services()
     report = services.status(now or services.clock())
@@ -223,10 +223,10 @@ def rollback_http(request: WebRequest, now: datetime | None = None) -> WebRespon
     if content_type != "application/json":
         return _json(415, {"error": "send JSON (Content-Type: application/json)"})
     if problem := _cross_site(request):
-        return _denied(request, AuthDenied(403, problem), html=False)
+        return _denied(request, AuthDeniedError(403, problem), html=False)
     try:
         caller = _caller(request, OPERATOR_ROLE)
-    except AuthDenied as exc:
+    except AuthDeniedError as exc:
         return _denied(request, exc, html=False)
     status, body = rollback_request(request.body, now, requested_by=caller.name)
     return _json(status, body)
@@ -235,11 +235,11 @@ def rollback_http(request: WebRequest, now: datetime | None = None) -> WebRespon
 def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
     from shared.bootstrap import function_services
     from shared.presentation.status_page import render_rollback_confirmation, render_rollback_outcome
-    from shared.services.rollback import RollbackRefused
+    from shared.services.rollback import RollbackRefusedError
 
     try:
         caller = _caller(request, OPERATOR_ROLE)
-    except AuthDenied as exc:
+    except AuthDeniedError as exc:
         return _denied(request, exc, html=True)
     deployment_id = request.params.get("deploymentId") or ""
     as_new = (request.params.get("asNew") or "").strip() or None
@@ -254,7 +254,7 @@ def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
     try:
         try:
             plan = services.rollback.plan(deployment_id, at, as_new=as_new)
-        except RollbackRefused as exc:
+        except RollbackRefusedError as exc:
             if exc.reason == "needs-force":
                 force_reason = str(exc).split(": pass --force")[0]
                 plan = services.rollback.plan(deployment_id, at, as_new=as_new, force=True)
@@ -264,7 +264,7 @@ def _confirmation(request: WebRequest, now: datetime | None) -> WebResponse:
                 plan = services.rollback.plan(deployment_id, at, as_new=f"{d.name}-previous"[:64])
             else:
                 raise
-    except RollbackRefused as exc:
+    except RollbackRefusedError as exc:
         return _html(
             409, render_rollback_outcome("This rollback is refused", f"{exc} ({exc.reason})", ok=False)
         )
@@ -295,18 +295,18 @@ def _form_post(request: WebRequest, now: datetime | None) -> WebResponse:
 
     try:
         caller = _caller(request, OPERATOR_ROLE)
-    except AuthDenied as exc:
+    except AuthDeniedError as exc:
         return _denied(request, exc, html=True)
     if not same_origin(request.headers, request.url):
         return _denied(
-            request, AuthDenied(403, "a rollback form must be sent from this app's own page"), html=True
+            request, AuthDeniedError(403, "a rollback form must be sent from this app's own page"), html=True
         )
     fields = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
     deployment_id = fields.get("deploymentId", "")
     services = function_services()
     at = now or services.clock()
     if problem := check_form_token(_form_key(), fields.get("token", ""), caller, deployment_id, at):
-        return _denied(request, AuthDenied(403, problem), html=True)
+        return _denied(request, AuthDeniedError(403, problem), html=True)
     body = {"deploymentId": deployment_id, "force": fields.get("force") == "true"}
     if fields.get("asNew", "").strip():
         body["asNew"] = fields["asNew"].strip()

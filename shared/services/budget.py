@@ -15,7 +15,7 @@ from shared.domain.waits import waits_until
 from shared.errors import TransientError
 
 
-class BudgetExceeded(TransientError):
+class BudgetExceededError(TransientError):
     """The run's time budget was spent before this piece of work started; the next run does it."""
 
 
@@ -32,9 +32,9 @@ class Deadline:
         return self.clock() >= self.at
 
     def check(self, what: str) -> None:
-        """Raise BudgetExceeded naming ``what`` when the deadline has passed."""
+        """Raise BudgetExceededError naming ``what`` when the deadline has passed."""
         if self.passed():
-            raise BudgetExceeded(
+            raise BudgetExceededError(
                 f"not reached: the run's time budget (TIMER_BUDGET_SECONDS) was spent before {what}"
             )
 

@@ -91,10 +91,6 @@ class CanaryLimits:
     ttl: timedelta = timedelta(hours=2)  # CANARY_TTL_MINUTES: a created canary's expiry tag
 
 
-class _Stop(Exception):
-    """The run cannot go on (auth, quota, a missing deployment): the verdict is error with this reason."""
-
-
 class CanaryService:
     def __init__(
         self,

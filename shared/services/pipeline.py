@@ -19,7 +19,7 @@ from shared.ports import DeliveryQueue, RefreshQueue
 from shared.services.budget import Deadline
 from shared.services.inventory import InventoryReport, InventoryService
 from shared.services.refresh_parts import FanOutReport, fan_out
-from shared.services.results import RETRY, UNROUTED, HandleResult
+from shared.services.results import REJECTED, RETRY, UNROUTED, HandleResult, Outcome
 from shared.services.watch import CatalogWatcher, CycleReport
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Delivery:
     event_id: str
     event_type: str
     subscriber: str
-    outcome: str  # processed, duplicate, ignored, rejected, failed, retry, unrouted
+    outcome: Outcome
     detail: str = ""
     result: HandleResult | None = None
     error: ModelWatchError | None = None
@@ -147,7 +147,7 @@ def deliver(
         except EventFormatError as exc:
             ident = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else "?"
             event_type = raw.get("eventType") if isinstance(raw, dict) else None
-            deliveries.append(Delivery(str(ident), str(event_type or "?"), "-", "rejected", str(exc)))
+            deliveries.append(Delivery(str(ident), str(event_type or "?"), "-", REJECTED, str(exc)))
             continue
         takers = [s for s in subscribers if event.event_type in s.event_types]
         if not takers:
@@ -159,7 +159,7 @@ def deliver(
     return deliveries
 
 
-QUEUED = "queued"  # handed to the delivery queue: deliver_queued does the work
+QUEUED = Outcome.QUEUED
 
 
 def hand_off(

@@ -129,7 +129,7 @@ class PolicyService:
             log.warning("%s: rejected: %s", SUBSCRIBER, exc)
             return HandleResult(event.id, Outcome.REJECTED, str(exc))
         if event.event_type == EventType.VERSION_NOT_LISTED:
-            # absence from one subscription's list is not a retirement (azure-facts §2.3b): never a write
+            # absence from one subscription's list is not a retirement (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): never a write
             return HandleResult(
                 event.id, Outcome.IGNORED, "a version not listed for a subscription: no action"
             )

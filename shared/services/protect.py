@@ -121,7 +121,7 @@ class CanaryProtect:
             from_version=d.model_version,
             to_version=d.model_version,
             changed_at=now,
-            applied_by=AppliedBy.PROTECT.value,
+            applied_by=AppliedBy.PROTECT,
             available_until=deadline,
             original_policy=previous,
             reference=canary_key(d.resource_id, *target),  # one protection per regression, however retried
@@ -217,9 +217,9 @@ class CanaryProtect:
     def active(self, deployment_id: str) -> VersionChange | None:
         """The protection in force on a deployment (its newest protect record with no unprotect after it)."""
         for r in self.rollbacks.list_changes(deployment_id):  # newest first
-            if r.applied_by == AppliedBy.UNPROTECT.value:
+            if r.applied_by == AppliedBy.UNPROTECT:
                 return None
-            if r.applied_by == AppliedBy.PROTECT.value:
+            if r.applied_by == AppliedBy.PROTECT:
                 return r
         return None
 
@@ -236,7 +236,7 @@ class CanaryProtect:
             if r.applied_by not in POLICY_ONLY or key in seen:
                 continue
             seen.add(key)
-            if r.applied_by != AppliedBy.PROTECT.value:
+            if r.applied_by != AppliedBy.PROTECT:
                 continue
             d = next(
                 (
@@ -273,7 +273,7 @@ class CanaryProtect:
                 from_version=held.to_version,
                 to_version=held.to_version,
                 changed_at=now,
-                applied_by=AppliedBy.UNPROTECT.value,
+                applied_by=AppliedBy.UNPROTECT,
                 available_until=None,
                 original_policy=NO_AUTO,
                 reference=held.id,  # one end per protection, however often it is retried

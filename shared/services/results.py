@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # failed permanently: recorded, acknowledged
     RETRY = "retry"  # failed transiently: Event Grid redelivers
     UNROUTED = "unrouted"  # no subscriber takes this event type
+    QUEUED = "queued"  # handed to the delivery queue: deliver_queued does the work (a delivery's, never a handler's)
 
 
 PROCESSED, DUPLICATE, IGNORED, REJECTED, FAILED, RETRY, UNROUTED = (

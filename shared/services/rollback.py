@@ -51,7 +51,7 @@ _DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 TAG_ROLLBACK_OF = "modelwatch:rollback-of"
 
 
-class RollbackRefused(PermanentError):
+class RollbackRefusedError(PermanentError):
     """The rollback cannot be done; ``reason`` is a stable code, the message says why and what to do."""
 
     def __init__(self, message: str, *, reason: str) -> None:
@@ -59,7 +59,7 @@ class RollbackRefused(PermanentError):
         self.reason = reason
 
 
-class UnknownDeployment(RollbackRefused):
+class UnknownDeploymentError(RollbackRefusedError):
     def __init__(self, deployment_id: str) -> None:
         super().__init__(
             f"deployment {deployment_id} is not in the inventory: check the id, or let the next refresh "
@@ -166,7 +166,7 @@ class RollbackService:
         for d in self.deployments.list_deployments():
             if d.key == key:
                 return d
-        raise UnknownDeployment(deployment_id)
+        raise UnknownDeploymentError(deployment_id)
 
     def plan(
         self,
@@ -177,10 +177,10 @@ class RollbackService:
         as_new: str | None = None,
         force: bool = False,
     ) -> RollbackPlan:
-        """Check a rollback without writing. Raises RollbackRefused naming the reason."""
+        """Check a rollback without writing. Raises RollbackRefusedError naming the reason."""
         d = self.find(deployment_id)
         if outside := self.scope.unwatched_reason(d):
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: out of scope: {outside}; nothing written", reason="out-of-scope"
             )
         _check_tags(d, force)
@@ -194,19 +194,7 @@ class RollbackService:
         # CANARY_PROTECT's records changed a policy, not a version: not ways back
         history = [r for r in self.rollbacks.list_changes(d.resource_id) if r.applied_by not in POLICY_ONLY]
         latest = history[0] if history else None
-        if (
-            latest is not None
-            and latest.applied_by == APPLIED_BY_ROLLBACK
-            and to_version in (None, latest.to_version)
-            and (
-                (
-                    sibling_id is not None
-                    and latest.sibling_id
-                    and arm_key(latest.sibling_id) == arm_key(sibling_id)
-                )
-                or (sibling_id is None and not latest.sibling_id and latest.to_version == d.model_version)
-            )
-        ):
+        if latest is not None and _repeats(latest, d, to_version, sibling_id):
             # repeated request: it is done already (the record says so); report it, write nothing
             done_model = latest.to_model or d.model_name
             return RollbackPlan(
@@ -218,59 +206,31 @@ class RollbackService:
                 target_model=done_model,
                 sibling_id=latest.sibling_id,
             )
-        changes = [r for r in history if r.applied_by != APPLIED_BY_ROLLBACK and not r.sibling_id]
-        if to_version is None:
-            undoes = next(
-                (
-                    r
-                    for r in changes
-                    if r.to_version == d.model_version and (r.to_model or d.model_name) == d.model_name
-                ),
-                None,
-            )
-            if undoes is None:
-                raise RollbackRefused(
-                    f"{d.name}: no recorded change to {d.model_name} {d.model_version} to undo",
-                    reason="nothing-to-undo",
-                )
-        else:
-            if to_version == d.model_version and sibling_id is None:
-                raise RollbackRefused(
-                    f"{d.name} already runs {d.model_name} {to_version}", reason="already-on-version"
-                )
-            undoes = next((r for r in changes if r.from_version == to_version), None)
-            if undoes is None:
-                had = sorted({r.from_version for r in changes})
-                raise RollbackRefused(
-                    f"{d.name} never ran {to_version} as far as modelwatch recorded"
-                    + (f" (versions it ran before: {', '.join(had)})" if had else " (no recorded change)")
-                    + ": a rollback only goes back to a version the deployment had",
-                    reason="not-a-previous-version",
-                )
+        undoes = _change_to_undo(d, history, to_version, sibling_id)
         target_model = undoes.from_model or d.model_name
         target_version = undoes.from_version
         target = catalog.get(VersionKey(d.model_format, target_model, target_version))
         label = f"{target_model} {target_version}"
         if target is None:
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: {label} is not in the {d.location} model catalog (gone, or never offered there): "
                 "it cannot be deployed",
                 reason="not-in-catalog",
             )
         if target_model == d.model_name and self._newer(target, catalog, d):
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: {label} is newer than {d.model_version}: a rollback never moves forward",
                 reason="not-older",
             )
         retires = target.retirement_for_sku(d.sku_name)
         if target.is_retired_for(d.sku_name, now):
             when = f" on {retires:%Y-%m-%d}" if retires else ""
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: {label} retired{when} for {d.sku_name} in {d.location}: it cannot come back",
                 reason="retired",
             )
         if target_model != d.model_name and sibling_id is None and not d.is_provisioned:
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: the previous version belongs to {target_model}, but the deployment now runs "
                 f"{d.model_name}; {CANNOT_CHANGE_MODEL}. Roll back side by side instead: --as-new NAME (CLI) or "
                 f'"asNew": "NAME" (HTTP) creates a deployment of {label} beside it',
@@ -292,12 +252,12 @@ class RollbackService:
 
     def _sibling_id(self, d: Deployment, name: str) -> str:
         if not _DEPLOYMENT_NAME.match(name):
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{name!r} is not a deployment name: 2-64 letters, digits, '-', '_' or '.'", reason="bad-name"
             )
         sibling = f"{d.account_id}/deployments/{name}"
         if arm_key(sibling) == d.key:
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{name} is the deployment itself: a side-by-side rollback needs a new name",
                 reason="bad-name",
             )
@@ -314,7 +274,7 @@ class RollbackService:
         force: bool = False,
         requested_by: str = "unknown",
     ) -> RollbackResult:
-        """Plan, then (unless dry run) write. Raises RollbackRefused, or ArmError / TransientError from ARM."""
+        """Plan, then (unless dry run) write. Raises RollbackRefusedError, or ArmError / TransientError from ARM."""
         plan = self.plan(deployment_id, now, to_version=to_version, as_new=as_new, force=force)
         if plan.done is not None:
             return RollbackResult(plan, dry_run=dry_run, written=False, record=plan.done)
@@ -325,7 +285,9 @@ class RollbackService:
                 "a rollback needs the ARM deployment API: set WATCH_SUBSCRIPTION_ID / ARM settings"
             )
         if outside := self.scope.unwatched_reason(plan.deployment):  # again, at the moment of the write
-            raise RollbackRefused(f"{plan.deployment.name}: not written: {outside}", reason="out-of-scope")
+            raise RollbackRefusedError(
+                f"{plan.deployment.name}: not written: {outside}", reason="out-of-scope"
+            )
         if plan.sibling_id is not None:
             return self._side_by_side(plan, now, requested_by, force)
         return self._in_place(plan, now, requested_by, force)
@@ -354,7 +316,7 @@ class RollbackService:
         live = (model.get("name"), model.get("version"))
         wanted = (plan.model, plan.target_version)
         if live not in ((d.model_name, d.model_version), wanted):
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name}: the inventory says {d.model_name} {d.model_version} but ARM says {live[0]} {live[1]}; "
                 "refresh the inventory and try again",
                 reason="stale-inventory",
@@ -411,7 +373,7 @@ class RollbackService:
             tags = existing.get("tags")
             ours = isinstance(tags, dict) and str(tags.get(TAG_ROLLBACK_OF, "")).lower() == d.name.lower()
             if not (same and ours):
-                raise RollbackRefused(
+                raise RollbackRefusedError(
                     f"a deployment named {plan.sibling_id.rsplit('/', 1)[-1]} already exists in "
                     f"{d.account_id.rsplit('/', 1)[-1]}: choose another name (nothing is ever replaced)",
                     reason="name-taken",
@@ -424,7 +386,7 @@ class RollbackService:
                 result = self.api.put_deployment(plan.sibling_id, body)
             except ArmError as exc:
                 if "quota" in exc.code.lower() or "capacity" in exc.code.lower():
-                    raise RollbackRefused(
+                    raise RollbackRefusedError(
                         f"not enough quota in {d.location} for a {d.sku_name} deployment of {plan.model} "
                         f"{plan.target_version} with capacity {d.sku_capacity}: {exc}. Free or request quota, "
                         "or pick a smaller capacity by hand",
@@ -488,7 +450,7 @@ def _check_tags(d: Deployment, force: bool, *, live_state: bool = False) -> None
     """ignore: never written, force included; pin and provisioned: only with force."""
     now_ = " in ARM now" if live_state else ""
     if d.policy_tag == "ignore":
-        raise RollbackRefused(
+        raise RollbackRefusedError(
             f"{d.name} is tagged modelwatch:policy=ignore{now_}: modelwatch never writes it, --force included; "
             "remove the tag to roll it back, or change it by hand",
             reason="ignored",
@@ -499,10 +461,63 @@ def _check_tags(d: Deployment, force: bool, *, live_state: bool = False) -> None
             if d.policy_tag == "pin"
             else f"provisioned ({d.sku_name}): a move carries its capacity"
         )
-        raise RollbackRefused(
+        raise RollbackRefusedError(
             f'{d.name} is {why}: pass --force (CLI) or "force": true (HTTP) to roll it back anyway',
             reason="needs-force",
         )
+
+
+def _repeats(latest: VersionChange, d: Deployment, to_version: str | None, sibling_id: str | None) -> bool:
+    """Whether the latest record is a rollback that already did what is asked (in place, or side by side)."""
+    return (
+        latest.applied_by == APPLIED_BY_ROLLBACK
+        and to_version in (None, latest.to_version)
+        and (
+            (
+                sibling_id is not None
+                and bool(latest.sibling_id)
+                and arm_key(latest.sibling_id or "") == arm_key(sibling_id)
+            )
+            or (sibling_id is None and not latest.sibling_id and latest.to_version == d.model_version)
+        )
+    )
+
+
+def _change_to_undo(
+    d: Deployment, history: list[VersionChange], to_version: str | None, sibling_id: str | None
+) -> VersionChange:
+    """The recorded change a rollback undoes: the one that brought the current version, or the one away from
+    ``to_version``. Raises RollbackRefusedError when there is none."""
+    changes = [r for r in history if r.applied_by != APPLIED_BY_ROLLBACK and not r.sibling_id]
+    if to_version is None:
+        undoes = next(
+            (
+                r
+                for r in changes
+                if r.to_version == d.model_version and (r.to_model or d.model_name) == d.model_name
+            ),
+            None,
+        )
+        if undoes is None:
+            raise RollbackRefusedError(
+                f"{d.name}: no recorded change to {d.model_name} {d.model_version} to undo",
+                reason="nothing-to-undo",
+            )
+    else:
+        if to_version == d.model_version and sibling_id is None:
+            raise RollbackRefusedError(
+                f"{d.name} already runs {d.model_name} {to_version}", reason="already-on-version"
+            )
+        undoes = next((r for r in changes if r.from_version == to_version), None)
+        if undoes is None:
+            had = sorted({r.from_version for r in changes})
+            raise RollbackRefusedError(
+                f"{d.name} never ran {to_version} as far as modelwatch recorded"
+                + (f" (versions it ran before: {', '.join(had)})" if had else " (no recorded change)")
+                + ": a rollback only goes back to a version the deployment had",
+                reason="not-a-previous-version",
+            )
+    return undoes
 
 
 def _put(api: DeploymentApi, d: Deployment, body: dict[str, JsonValue], etag: JsonValue) -> None:
@@ -511,7 +526,7 @@ def _put(api: DeploymentApi, d: Deployment, body: dict[str, JsonValue], etag: Js
         api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
     except ArmError as exc:
         if exc.status == 412:
-            raise RollbackRefused(
+            raise RollbackRefusedError(
                 f"{d.name} changed meanwhile (ARM answered 412 to If-Match): nothing written; refresh the "
                 "inventory (`python -m shared deployments --refresh`) and plan the rollback again",
                 reason="changed-meanwhile",

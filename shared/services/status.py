@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
-from shared.domain.changes import POLICY_ONLY, VersionChange
+from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyRules, assess, worst_first
 from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, latest_tested, upcoming_changes
@@ -43,7 +43,7 @@ def build_status(
         owner = arm_key(record.deployment_id)
         if (
             owner not in usable
-            and record.applied_by != "rollback"
+            and record.applied_by != AppliedBy.ROLLBACK
             and record.applied_by not in POLICY_ONLY  # a protection moved no version: nothing to go back to
             and record.can_roll_back(now)
         ):

@@ -12,7 +12,7 @@ Then publish every pending event (this cycle's and any left by an earlier crash 
 published ones from the outbox. A crash anywhere means the next cycle recomputes the same changes with the
 same deterministic ids and publishes exactly what is missing; duplicates are harmless downstream.
 
-A version that left the list is not concluded on this list alone (azure-facts §2.3b: the Models API is
+A version that left the list is not concluded on this list alone (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements: the Models API is
 subscription-scoped; a Deprecated version is listed only to subscriptions that have deployed it): before the diff,
 the catalog of that location is read as each subscription holding deployments of it sees it (the inventory says
 which), once per subscription and location, only for versions whose absence is due to be concluded, on the same
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
 from shared.domain.catalog import ModelVersion, VersionKey, parse_models
 from shared.domain.cursor import Cursor
@@ -53,18 +54,33 @@ from shared.ports import (
     EventPublisher,
     SubscriptionCatalogs,
 )
-from shared.services.budget import BudgetExceeded, Deadline, bounded
+from shared.services.budget import BudgetExceededError, Deadline, bounded
 from shared.services.outbox import drain_outbox
 
 log = logging.getLogger(__name__)
 
-OK = "ok"
-BASELINE = "baseline"
-FETCH_FAILED = "fetch-failed"
-STORE_FAILED = "store-failed"
-CONCURRENT = "skipped-concurrent"
-ANOMALY = "anomaly"
-NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
+
+class LocationStatus(StrEnum):
+    """What one location's part of a cycle came to (the cycle report's words)."""
+
+    OK = "ok"
+    BASELINE = "baseline"
+    FETCH_FAILED = "fetch-failed"
+    STORE_FAILED = "store-failed"
+    CONCURRENT = "skipped-concurrent"
+    ANOMALY = "anomaly"
+    NOT_REACHED = "not-reached"  # the run's time budget was spent before this location was read
+
+
+OK, BASELINE, FETCH_FAILED, STORE_FAILED, CONCURRENT, ANOMALY, NOT_REACHED = (
+    LocationStatus.OK,
+    LocationStatus.BASELINE,
+    LocationStatus.FETCH_FAILED,
+    LocationStatus.STORE_FAILED,
+    LocationStatus.CONCURRENT,
+    LocationStatus.ANOMALY,
+    LocationStatus.NOT_REACHED,
+)
 
 # a catalog item's canonical text: keys sorted, no whitespace, ASCII only (a lone surrogate still encodes)
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
@@ -75,7 +91,7 @@ class LocationOutcome:
     """What one location's part of a cycle did."""
 
     location: str
-    status: str
+    status: LocationStatus
     events: tuple[LifecycleEvent, ...] = ()
     versions: int = 0
     problems: tuple[str, ...] = ()  # catalog entries skipped, each named
@@ -216,7 +232,7 @@ class CatalogWatcher:
                 log.exception("unexpected error fetching %s", location)
             if not dry_run:
                 self._note_failure(location, message)
-            status = NOT_REACHED if isinstance(exc, BudgetExceeded) else FETCH_FAILED
+            status = NOT_REACHED if isinstance(exc, BudgetExceededError) else FETCH_FAILED
             return LocationOutcome(location, status, error=message)
         try:
             return self._apply(location, items, now, dry_run, unchanged, deadline=deadline)

@@ -64,7 +64,7 @@ class FakeArm(Restorable):
         self.broken_gates = 0
         self.operations: dict[str, dict[str, Any]] = {}
         self.lro_polls = 1  # polls answering InProgress before the operation ends
-        # how a PUT's long-running operation is reported (azure-facts.md §2.5): an Azure-AsyncOperation status URL,
+        # how a PUT's long-running operation is reported (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations): an Azure-AsyncOperation status URL,
         # a Location URL (202 with an empty body while running), or neither (the resource's provisioningState)
         self.lro_mode = "async"
         self.lro_retry_after = "0"  # the Retry-After an operation's answers carry
@@ -365,7 +365,7 @@ class FakeArm(Restorable):
         self, q: dict[str, list[str]], path: str, rid: str
     ) -> tuple[int, dict[str, str], Any]:
         """ARM deletes asynchronously: 202 with a Location that answers 202 until gone (lro_polls), or 204 when
-        there was nothing to delete (azure-facts §7)."""
+        there was nothing to delete (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments/delete)."""
         if self.deployments.pop(rid.casefold(), None) is None:
             return 204, {}, None
         op = str(uuid.uuid4())

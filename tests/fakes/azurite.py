@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
 AZURITE_QUEUE = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
 
-# The well-known development account of the storage emulators (azure-facts §5.6): public, not a secret.
+# The well-known development account of the storage emulators (https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key): public, not a secret.
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 

@@ -1,4 +1,4 @@
-"""A local Azure OpenAI data-plane stand-in speaking the chat completions wire format (azure-facts §7).
+"""A local Azure OpenAI data-plane stand-in speaking the chat completions wire format (https://learn.microsoft.com/azure/ai-foundry/openai/reference).
 
 Both shapes: ``POST /openai/deployments/{name}/chat/completions?api-version=...`` and ``POST /openai/v1/chat/completions``
 with ``"model": <deployment>``. Answers are scripted per (model, version): the deployment name is resolved to its model

@@ -1,5 +1,5 @@
 """Absence is not retirement: a version that leaves the watcher's catalog is confirmed with the catalog of each
-subscription running it (the Models API is subscription-scoped, azure-facts §2.3b), over the ARM stand-in."""
+subscription running it (the Models API is subscription-scoped, https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements), over the ARM stand-in."""
 
 from __future__ import annotations
 

@@ -206,14 +206,14 @@ def test_client_principal_parsing() -> None:
         ).encode()
     ).decode()  # an automation's token (client credentials): its app id names it
     assert parse_client_principal(app).name == "11111111-aaaa (Entra ID)"
-    from shared.domain.auth import AuthDenied
+    from shared.domain.auth import AuthDeniedError
 
     for bad in (
         "not base64!",
         base64.b64encode(b"[]").decode(),
         base64.b64encode(b'{"claims": []}').decode(),
     ):
-        with pytest.raises(AuthDenied) as info:
+        with pytest.raises(AuthDeniedError) as info:
             parse_client_principal(bad)
         assert info.value.status == 401
 

@@ -1,6 +1,6 @@
 """Partner and other formats through the watch cycle (#21 item 6), over the ARM stand-in serving the 2025-09-01
 spec's real Models - List example (five OpenAI entries and Meta's Llama-3.2-90B-Vision-Instruct 2 with the
-2099-12-31 "no date" sentinel, azure-facts.md §1.2): the watcher is built from settings as the app builds it.
+2099-12-31 "no date" sentinel, https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list): the watcher is built from settings as the app builds it.
 
 - Every format is kept by default; an installation that kept OpenAI only, upgraded, gets no burst of news: the
   partner entries are a baseline (and the changed formats make the cycle re-diff rather than skip).

@@ -14,7 +14,7 @@ from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.errors import ArmError
 from shared.services.inventory import InventoryService
-from shared.services.rollback import RollbackRefused, RollbackService, UnknownDeployment
+from shared.services.rollback import RollbackRefusedError, RollbackService, UnknownDeploymentError
 from tests.builders import account_id, item
 from tests.fakes.arm_server import FakeArm, Fault
 
@@ -173,7 +173,7 @@ def test_refusals_name_the_reason_and_write_nothing(
     at = kwargs.pop("at", NOW + timedelta(hours=2))
     assert isinstance(at, datetime)
     records = len(world.stores.list_changes())
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(target, at, **kwargs)  # type: ignore[arg-type]
     assert info.value.reason == reason
     assert world.arm.puts() == [] and len(world.stores.list_changes()) == records
@@ -182,12 +182,12 @@ def test_refusals_name_the_reason_and_write_nothing(
 
 def test_retired_refusal_says_when(world: World) -> None:
     world.azure_moves(world.chat, "2024-08-06")
-    with pytest.raises(RollbackRefused, match="retired on 2026-03-31"):
+    with pytest.raises(RollbackRefusedError, match="retired on 2026-03-31"):
         world.service.rollback(world.chat, datetime(2026, 4, 2, tzinfo=UTC))
 
 
 def test_unknown_deployment_and_dry_run(world: World) -> None:
-    with pytest.raises(UnknownDeployment):
+    with pytest.raises(UnknownDeploymentError):
         world.service.rollback(world.chat + "-nope", NOW)
     world.azure_moves(world.chat, "2024-08-06")
     world.publisher.published.clear()
@@ -198,7 +198,7 @@ def test_unknown_deployment_and_dry_run(world: World) -> None:
 
 
 def test_an_explicit_target_must_be_a_version_the_deployment_ran(world: World) -> None:
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.plain, NOW, to_version="2024-05-13")  # plain never ran it
     assert info.value.reason == "not-a-previous-version" and world.arm.puts() == []
     world.azure_moves(world.chat, "2024-08-06")
@@ -211,7 +211,7 @@ def test_a_rollback_never_moves_forward(world: World) -> None:
     world.azure_moves(world.plain, "2024-05-13")
     (change,) = world.stores.list_changes(world.plain)
     assert change.applied_by == "external"  # a downgrade is never Azure's doing
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.plain, NOW + timedelta(hours=2))
     assert info.value.reason == "not-older" and world.arm.puts() == []
 
@@ -228,12 +228,12 @@ def test_pinned_and_provisioned_deployments_need_force_and_ignored_ones_are_neve
         replace(d, sku_name="ProvisionedManaged"),
     ):
         world.stores.save_deployments([changed])
-        with pytest.raises(RollbackRefused) as info:
+        with pytest.raises(RollbackRefusedError) as info:
             world.service.rollback(world.chat, NOW + timedelta(hours=2))
         assert info.value.reason == "needs-force" and "--force" in str(info.value)
     world.stores.save_deployments([replace(d, tags={"ModelWatch:Policy": "Ignore"})])
     for force in (False, True):  # force never overrides ignore
-        with pytest.raises(RollbackRefused) as info:
+        with pytest.raises(RollbackRefusedError) as info:
             world.service.rollback(world.chat, NOW + timedelta(hours=2), force=force)
         assert info.value.reason == "ignored"
     assert world.arm.puts() == []
@@ -251,7 +251,7 @@ def test_a_tag_set_since_the_last_refresh_is_judged_at_the_write(
 ) -> None:
     world.azure_moves(world.chat, "2024-08-06")
     world.arm.touch(world.chat, tags={"modelwatch:policy": tag})  # the inventory has not seen it
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.chat, NOW + timedelta(hours=2), force=force)
     assert info.value.reason == reason and "in ARM now" in str(info.value)
     assert world.arm.puts() == []
@@ -262,7 +262,7 @@ def test_the_put_carries_if_match_and_a_412_is_changed_meanwhile_not_a_blind_ret
     etag = world.arm.deployments[world.chat.casefold()]["etag"]
     # someone writes the deployment between our GET and our PUT
     world.arm.after_get = lambda rid: world.arm.touch(rid, policy="OnceCurrentVersionExpired")
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.chat, NOW + timedelta(hours=2))
     assert info.value.reason == "changed-meanwhile"
     (put,) = world.arm.puts()  # one PUT, refused: not sent again
@@ -276,11 +276,11 @@ def test_a_deployment_whose_account_left_the_scope_is_never_written(world: World
     other = account_id("other", "00000000-0000-0000-0000-0000000000ee")
     narrowed = world.rollback_service(Scope(accounts=frozenset({other.lower()})))  # WATCH_ACCOUNTS changed
     for force in (False, True):  # force overrides tags, never the scope
-        with pytest.raises(RollbackRefused) as info:
+        with pytest.raises(RollbackRefusedError) as info:
             narrowed.rollback(world.chat, NOW + timedelta(hours=2), force=force)
         assert info.value.reason == "out-of-scope" and "WATCH_ACCOUNTS" in str(info.value)
     in_other_region = world.rollback_service(Scope(frozenset({"westeurope"}), subscriptions=frozenset({SUB})))
-    with pytest.raises(RollbackRefused, match="WATCH_LOCATIONS"):
+    with pytest.raises(RollbackRefusedError, match="WATCH_LOCATIONS"):
         in_other_region.rollback(world.chat, NOW + timedelta(hours=2))
     assert world.arm.puts() == []
 
@@ -303,7 +303,7 @@ def test_the_caller_is_recorded_in_the_record_the_event_and_the_log(
 def test_after_azure_moved_it_to_another_model_the_way_back_is_side_by_side(world: World) -> None:
     # Azure's replacement is another model: ARM refuses the model-name change in place
     world.azure_moves(world.swap, "2025-04-14", name="gpt-4.1")
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.swap, NOW + timedelta(hours=2))
     assert info.value.reason == "model-name-change" and "--as-new" in str(info.value)
     world.publisher.published.clear()
@@ -331,7 +331,7 @@ def test_after_azure_moved_it_to_another_model_the_way_back_is_side_by_side(worl
 
 def test_side_by_side_never_replaces_an_existing_deployment_and_reports_quota(world: World) -> None:
     world.azure_moves(world.swap, "2025-04-14", name="gpt-4.1")
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="plain")  # a name in use
     assert info.value.reason == "name-taken" and world.arm.puts() == []
     world.arm.faults.append(
@@ -342,7 +342,7 @@ def test_side_by_side_never_replaces_an_existing_deployment_and_reports_quota(wo
             method="PUT",
         )
     )
-    with pytest.raises(RollbackRefused) as info:
+    with pytest.raises(RollbackRefusedError) as info:
         world.service.rollback(world.swap, NOW + timedelta(hours=2), as_new="swap-old")
     assert info.value.reason == "quota" and "InsufficientQuota" in str(info.value)
     assert not [r for r in world.stores.list_changes(world.swap) if r.applied_by == "rollback"]

@@ -1,4 +1,4 @@
-"""Parsing real-shaped Models - List payloads (azure-facts.md §1.2) into normalised model versions."""
+"""Parsing real-shaped Models - List payloads (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list) into normalised model versions."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def told(result: DiffResult) -> list[tuple[str, str, str]]:
 
 
 LLAMA = item("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", kind="AIServices", default=True)
-LLAMA_DATED = item(  # Learn's schedule (azure-facts.md §2.3b): 2026-06-13
+LLAMA_DATED = item(  # Learn's schedule (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): 2026-06-13
     "Llama-3.2-90B-Vision-Instruct",
     "2",
     fmt="Meta",

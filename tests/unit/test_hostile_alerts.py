@@ -2,7 +2,7 @@
 built again with hostile text in every string that comes from outside (catalog fields, deployment and account
 names, ids, tags and route keys, ARM's error messages, who changed it), rendered for Slack and Teams, and checked:
 no link or mention but the message's own (its configured mentions live), no emphasis, every Slack entity whole, and each platform's size limits
-(azure-facts §6.1, §6.2). The untainted samples pass the same checks (their placeholders included)."""
+(https://learn.microsoft.com/connectors/teams, https://docs.slack.dev/reference/block-kit/blocks). The untainted samples pass the same checks (their placeholders included)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import pytest
 
 from shared.iac import confine
 from shared.iac import values as ops
+from shared.iac.formats import printable
 from shared.iac.pins import Arr, Lit, Pin, ScanWarning, Unknown
-from shared.iac.render import printable
 from shared.iac.scan import scan
 from shared.iac.source import SourceError, SourceText
 from shared.iac.treesitter import parse

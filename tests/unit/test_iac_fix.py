@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.iac import fix
-from shared.iac.service import scan_and_judge
+from shared.iac.report import scan_and_judge
 from tests.iac_fixtures import AS_OF, catalog_index, copy_fixture
 
 

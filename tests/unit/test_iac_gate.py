@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.iac import gate
-from shared.iac.service import ScanReport, scan_and_judge
+from shared.iac.report import ScanReport, scan_and_judge
 from tests.iac_fixtures import AS_OF, catalog_index
 
 ACCOUNT = """param location string = 'eastus'

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shared.adapters.keys import MAX_KEY_LENGTH, decode_key, encode_key
 from shared.errors import PermanentError
 
-# azure-facts §5.1: '/', '\\', '#', '?', U+0000-U+001F, U+007F-U+009F
+# https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model: '/', '\\', '#', '?', U+0000-U+001F, U+007F-U+009F
 FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 ORDINARY = string.ascii_letters + string.digits + "-._|: ~'()"
 # A character encodes to at most 12 (4 UTF-8 bytes, each %XX): 40 of them always fit the 512-character limit.

@@ -1,5 +1,5 @@
 """docs/model-pins.yml, the example workflow: it reads every page of the live catalog (ARM Models - List is paged,
-azure-facts.md §1.2), and no Azure credential is present where the pull request's files are read. The catalog
+https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list), and no Azure credential is present where the pull request's files are read. The catalog
 step's script is run under bash with a fake `az` serving two pages (and the real `jq`, as on GitHub's runners)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Issue #21's prediction rules, one table per rule: never act or reassure on what Azure has not said.
 
 Catalogs are built as Learn's "Model lifecycle and support policy" (2026-04 and 2026-10 revisions) states them
-(kit: azure-facts.md §2.3b, lifecycle-history.md §3 and §6); docs/predictions.md gives each rule with its source.
+(https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements); docs/predictions.md gives each rule with its source.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def test_an_auto_update_preview_still_moves_to_a_newer_preview_first() -> None:
 LLAMA = mv(
     "Llama-3.2-90B-Vision-Instruct",
     "2",
-    retires="2026-06-13",  # Learn's schedule (azure-facts.md §2.3b)
+    retires="2026-06-13",  # Learn's schedule (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements)
     fmt="Meta",
     default=True,
     replacement=Replacement("Llama-4-Maverick-17B-128E-Instruct-FP8", "1", dt("2026-05-01"), 7),
@@ -390,7 +390,7 @@ def test_other_formats_outside_the_setting_and_outside_the_catalog() -> None:
 ROUTER = mv("model-router", "2025-11-18", default=True)
 GPT41 = mv("gpt-4.1", "2025-04-14", retires="2026-10-14")
 GPT5 = mv("gpt-5", "2025-08-07")
-ROUTER_BODY = {  # api 2026-03-01 (azure-facts.md §2.2): routing.models is the subset it routes to
+ROUTER_BODY = {  # api 2026-03-01 (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments): routing.models is the subset it routes to
     "id": f"{ACCOUNT}/deployments/router",
     "name": "router",
     "sku": {"name": "GlobalStandard", "capacity": 10},

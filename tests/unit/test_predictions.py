@@ -169,7 +169,7 @@ def test_a_scope_specific_provisioned_date_wins_over_the_plain_one() -> None:
 
 def test_other_formats_are_judged_by_their_entry_and_never_broken() -> None:
     llama = dep("Llama-3.2-90B-Vision-Instruct", "2", fmt="Meta", policy=None, sku="GlobalStandard")
-    # every format watched (the default): the Meta entry has no date (2099-12-31 is a sentinel, azure-facts §1.2)
+    # every format watched (the default): the Meta entry has no date (2099-12-31 is a sentinel, https://learn.microsoft.com/rest/api/aiservices/accountmanagement/models/list)
     every = assess(llama, spec_catalog(formats=None), APRIL)
     assert (every.status, every.reason, every.write) == (Status.HEALTHY, "other-format-ok", False)
     # CATALOG_MODEL_FORMATS=OpenAI: not watched

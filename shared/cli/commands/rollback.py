@@ -117,7 +117,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
     """Put a deployment back on its previous version (and NoAutoUpgrade), while that version exists."""
     import getpass
 
-    from shared.services.rollback import RollbackRefused
+    from shared.services.rollback import RollbackRefusedError
 
     ctx = command_context(args)
     as_json = documented(args)
@@ -137,7 +137,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
             force=args.force,
             requested_by=f"{getpass.getuser()} (command line)",
         )
-    except RollbackRefused as exc:
+    except RollbackRefusedError as exc:
         sys.stderr.write(f"refused ({exc.reason}): {as_run(str(exc))}\n")
         if exc.reason in ("unknown-deployment", "stale-inventory"):
             sys.stderr.write(

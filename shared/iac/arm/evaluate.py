@@ -17,21 +17,23 @@ from shared.iac.values import Memo
 
 
 @dataclass
-class Scope:
+class ArmScope:
     template: Obj
     file: Path
     bound: dict[str, Value]
     loops: dict[str, int] = field(default_factory=dict)  # copy name -> index; "" is the resource's own loop
     memo: Memo = field(default_factory=Memo)  # shared with the scopes of its copy loops
 
-    def with_loop(self, name: str, index: int) -> Scope:
-        scope = Scope(self.template, self.file, self.bound, {**self.loops, name.casefold(): index, "": index})
+    def with_loop(self, name: str, index: int) -> ArmScope:
+        scope = ArmScope(
+            self.template, self.file, self.bound, {**self.loops, name.casefold(): index, "": index}
+        )
         scope.memo = self.memo
         return scope
 
 
-class Evaluator:
-    def value(self, value: Value, scope: Scope) -> Value:
+class ArmEvaluator:
+    def value(self, value: Value, scope: ArmScope) -> Value:
         """A template value with its expressions evaluated."""
         if isinstance(value, Lit) and isinstance(value.value, str) and is_expression(value.value):
             try:
@@ -50,7 +52,7 @@ class Evaluator:
             return Arr(tuple(self.value(v, scope) for v in value.items), value.span)
         return value
 
-    def expr(self, node: Expr, scope: Scope, source: str) -> Value:
+    def expr(self, node: Expr, scope: ArmScope, source: str) -> Value:
         if isinstance(node, Const):
             return Lit(node.value)
         if isinstance(node, Access):
@@ -168,7 +170,7 @@ class Evaluator:
                 i = end
         return ops.concat_text(parts, source)
 
-    def _parameter(self, key: Lit, scope: Scope, source: str) -> Value:
+    def _parameter(self, key: Lit, scope: ArmScope, source: str) -> Value:
         name = str(key.value)
         for bound_name, value in scope.bound.items():
             if bound_name.casefold() == name.casefold():
@@ -181,14 +183,14 @@ class Evaluator:
             return Unknown(f"parameters('{name}')", None, f"parameter without a value in {scope.file.name}")
         return self._cached(f"p:{name}", lambda: self.value(default, scope), scope, source)
 
-    def _variable(self, key: Lit, scope: Scope, source: str) -> Value:
+    def _variable(self, key: Lit, scope: ArmScope, source: str) -> Value:
         name = str(key.value)
         declared = arm_get(scope.template, "variables", name)
         if declared is None:
             return Unknown(source, None, f"variable {name} is not declared")
         return self._cached(f"v:{name}", lambda: self.value(declared, scope), scope, source)
 
-    def _cached(self, key: str, compute: Callable[[], Value], scope: Scope, source: str) -> Value:
+    def _cached(self, key: str, compute: Callable[[], Value], scope: ArmScope, source: str) -> Value:
         # a value computed inside a copy loop may depend on copyIndex(): not kept
         return scope.memo.get(key, compute, source, keep=not scope.loops)
 

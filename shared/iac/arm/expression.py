@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.errors import PermanentError
 
-class ExpressionError(ValueError):
+
+class ExpressionError(PermanentError, ValueError):
     pass
 
 

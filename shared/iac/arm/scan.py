@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.arm.evaluate import Evaluator, Scope, arm_get
+from shared.iac.arm.evaluate import ArmEvaluator, ArmScope, arm_get
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
     EVALUATION_ERRORS,
@@ -54,7 +54,7 @@ class ArmScanner:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
         self.files_read: set[Path] = set()
-        self.evaluator = Evaluator()
+        self.evaluator = ArmEvaluator()
 
     def scan(self, paths: list[Path]) -> None:
         for path in paths:
@@ -79,14 +79,14 @@ class ArmScanner:
                 )
             try:
                 for bound, where in self._parameter_sets(path):
-                    self._template(template, Scope(template, path, bound), (where,) if where else (), depth=0)
+                    self._template(
+                        template, ArmScope(template, path, bound), (where,) if where else (), depth=0
+                    )
             except EVALUATION_ERRORS as exc:
                 message = f"could not evaluate it ({type(exc).__name__}: {exc}); please report this"
                 self.warnings.append(ScanWarning(path, None, message))
 
     def _parameter_sets(self, template: Path) -> list[tuple[dict[str, Value], str]]:
-        from shared.iac.bicep.scan import parameter_values
-
         names = [template.stem + ".parameters.json"]
         if template.name.casefold() == "azuredeploy.json":
             names.append("azuredeploy.parameters.json")
@@ -108,7 +108,7 @@ class ArmScanner:
                 sets.append((parameter_values(params, candidate.name), f"parameters from {candidate.name}"))
         return sets or [({}, "")]
 
-    def _template(self, template: Obj, scope: Scope, context: tuple[str, ...], depth: int) -> None:
+    def _template(self, template: Obj, scope: ArmScope, context: tuple[str, ...], depth: int) -> None:
         accounts = [r for r in _resources(template) if _type(r) == ACCOUNTS]
         for resource in _resources(template):
             kind = _type(resource)
@@ -122,7 +122,7 @@ class ArmScanner:
             elif kind == NESTED and depth < MAX_DEPTH:
                 self._nested(resource, scope, context, depth)
 
-    def instances(self, resource: Obj, scope: Scope) -> list[tuple[Scope, str]]:
+    def instances(self, resource: Obj, scope: ArmScope) -> list[tuple[ArmScope, str]]:
         condition = arm_get(resource, "condition")
         label = ""
         if condition is not None:
@@ -149,7 +149,12 @@ class ArmScanner:
         return [(scope, "; ".join(x for x in (f"copy {name}: count not static", label) if x))]
 
     def _deployment(
-        self, resource: Obj, parent: Obj | None, accounts: list[Obj], scope: Scope, context: tuple[str, ...]
+        self,
+        resource: Obj,
+        parent: Obj | None,
+        accounts: list[Obj],
+        scope: ArmScope,
+        context: tuple[str, ...],
     ) -> None:
         line = _line(resource)
         for inner, label in self.instances(resource, scope):
@@ -185,7 +190,7 @@ class ArmScanner:
                 )
             )
 
-    def _nested(self, resource: Obj, scope: Scope, context: tuple[str, ...], depth: int) -> None:
+    def _nested(self, resource: Obj, scope: ArmScope, context: tuple[str, ...], depth: int) -> None:
         template = arm_get(resource, "properties", "template")
         if not isinstance(template, Obj):
             # templateLink: the linked template is not read; one that leads out of the root is a finding
@@ -203,7 +208,7 @@ class ArmScanner:
         for outer, instance in self.instances(resource, scope):  # its condition and copy loop
             step = (*context, "; ".join(x for x in (label, instance) if x))
             if not inner:  # outer scope: the nested template's expressions read the parent's parameters
-                self._template(template, Scope(template, outer.file, outer.bound), step, depth + 1)
+                self._template(template, ArmScope(template, outer.file, outer.bound), step, depth + 1)
                 continue
             params = self.evaluator.value(arm_get(resource, "properties", "parameters") or Obj({}), outer)
             bound: dict[str, Value] = {}
@@ -212,7 +217,7 @@ class ArmScanner:
                     value = arm_get(entry, "value")
                     if value is not None:
                         bound[key] = value
-            self._template(template, Scope(template, outer.file, bound), step, depth + 1)
+            self._template(template, ArmScope(template, outer.file, bound), step, depth + 1)
 
 
 def _children(resource: Obj) -> list[Obj]:
@@ -238,6 +243,20 @@ def _compiled_from_bicep(template: Obj, path: Path) -> bool:
     generator = arm_get(template, "metadata", "_generator", "name")
     is_bicep = isinstance(generator, Lit) and str(generator.value).casefold() == "bicep"
     return is_bicep and path.with_suffix(".bicep").is_file()
+
+
+def parameter_values(params: Obj, file_name: str) -> dict[str, Value]:
+    """An ARM parameters object ({name: {value: …}}) as bound values; azd ``${VAR=default}`` substituted."""
+    bound: dict[str, Value] = {}
+    for name, entry in params.items.items():
+        value = ops.lookup(entry, "value")
+        if value is None:
+            reference = ops.lookup(entry, "reference")
+            if reference is not None:
+                bound[name] = Unknown(name, None, f"a Key Vault reference in {file_name}")
+            continue
+        bound[name] = ops.note(ops.azd_substitute(value, file_name), f"parameter {name} from {file_name}")
+    return bound
 
 
 def scan_arm(paths: list[Path]) -> tuple[list[Pin], list[ScanWarning], set[Path]]:

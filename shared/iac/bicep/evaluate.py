@@ -1,4 +1,4 @@
-"""Bicep expressions evaluated statically by the ``Evaluator``: literals, operators, functions, lambdas, loops,
+"""Bicep expressions evaluated statically by the ``BicepEvaluator``: literals, operators, functions, lambdas, loops,
 imports, ``load*`` functions. A value that needs deployment-time data becomes ``Unknown`` naming the expression.
 """
 
@@ -23,7 +23,7 @@ from shared.iac.bicep.load import (
     string_literal,
     string_piece,
 )
-from shared.iac.bicep.scope import Scope
+from shared.iac.bicep.scope import BicepScope
 from shared.iac.jsonsrc import JsonDocument, yaml_value
 from shared.iac.pins import Arr, Lit, Obj, Resource, Unknown, Value
 from shared.iac.source import SourceError, SourceText
@@ -36,7 +36,7 @@ MAX_CALL_DEPTH = 16  # user-defined functions calling each other
 LAMBDA_FUNCTIONS = frozenset({"map", "filter", "reduce", "toObject", "sort", "groupBy", "mapValues"})
 
 
-class Evaluator:
+class BicepEvaluator:
     """Evaluates Bicep expressions to values; collects warnings."""
 
     def __init__(self, warn: Callable[[Path, int | None, str], None]) -> None:
@@ -68,19 +68,19 @@ class Evaluator:
             self._files[key] = parsed
         return self._files[key]
 
-    def unknown(self, node: Node, scope: Scope, reason: str) -> Unknown:
+    def unknown(self, node: Node, scope: BicepScope, reason: str) -> Unknown:
         src = scope.file.source
         raw = " ".join(text(node, src).split())
         return Unknown(raw[:100], src.byte_span(node.start_byte, node.end_byte), reason)
 
-    def resource(self, decl: ResourceDecl, scope: Scope) -> Value:
+    def resource(self, decl: ResourceDecl, scope: BicepScope) -> Value:
         obj = decl.body
         if obj is not None and obj.type == "for_statement":
             return Unknown(decl.symbol, None, "a resource collection (loop)")
         body = self.value(object_of(obj), scope) if object_of(obj) is not None else Obj({})
         return Resource(decl.type, body if isinstance(body, Obj) else Obj({}), None)
 
-    def value(self, node: Node | None, scope: Scope) -> Value:
+    def value(self, node: Node | None, scope: BicepScope) -> Value:
         if node is None:
             return Unknown("", None, "missing")
         kind = node.type
@@ -143,7 +143,7 @@ class Evaluator:
             return self._for_array(node, scope)
         return self.unknown(node, scope, f"unsupported expression ({kind})")
 
-    def _object(self, node: Node, scope: Scope) -> Value:
+    def _object(self, node: Node, scope: BicepScope) -> Value:
         """An object literal; ``...x`` merges x's properties in."""
         src = scope.file.source
         items: dict[str, Value] = {}
@@ -168,7 +168,7 @@ class Evaluator:
                 items[key] = self.value(parts[-1], scope)
         return Obj(items, src.byte_span(node.start_byte, node.end_byte))
 
-    def _array(self, node: Node, scope: Scope) -> Value:
+    def _array(self, node: Node, scope: BicepScope) -> Value:
         """An array literal; ``...x`` puts x's items in place."""
         src = scope.file.source
         elements: list[Value] = []
@@ -182,7 +182,7 @@ class Evaluator:
                 return element if isinstance(element, Unknown) else self.unknown(child, scope, "not an array")
         return Arr(tuple(elements), src.byte_span(node.start_byte, node.end_byte))
 
-    def _member(self, node: Node, scope: Scope) -> Value:
+    def _member(self, node: Node, scope: BicepScope) -> Value:
         """``a.b``, ``a.?b`` and ``ns.x`` of an ``import * as ns``."""
         src = scope.file.source
         object_node = node.child_by_field_name("object")
@@ -210,7 +210,7 @@ class Evaluator:
             return Lit(None)  # `.?`: a missing property is null
         return result
 
-    def _unary(self, node: Node, scope: Scope) -> Value:
+    def _unary(self, node: Node, scope: BicepScope) -> Value:
         """``!x`` and ``-n``."""
         src = scope.file.source
         operator = node.child_by_field_name("operator")
@@ -225,7 +225,7 @@ class Evaluator:
             return Lit(-argument.value)
         return self.unknown(node, scope, "unsupported operator")
 
-    def _apply_postfix(self, value: Value, chain: list[Node], scope: Scope) -> Value:
+    def _apply_postfix(self, value: Value, chain: list[Node], scope: BicepScope) -> Value:
         """``value.a[0].?b``: the member and index steps of ``chain`` (innermost first) applied in order."""
         src = scope.file.source
         for step in chain:
@@ -246,7 +246,7 @@ class Evaluator:
             )
         return value
 
-    def _string(self, node: Node, scope: Scope) -> Value:
+    def _string(self, node: Node, scope: BicepScope) -> Value:
         src = scope.file.source
         parts = node.named_children
         if not any(c.type == "interpolation" for c in parts):
@@ -267,7 +267,7 @@ class Evaluator:
             return Unknown(result.expression, src.byte_span(node.start_byte, node.end_byte), result.reason)
         return result
 
-    def _binary(self, node: Node, scope: Scope) -> Value:
+    def _binary(self, node: Node, scope: BicepScope) -> Value:
         src = scope.file.source
         operator = node.child_by_field_name("operator")
         op = text(operator, src) if operator else ""
@@ -311,7 +311,7 @@ class Evaluator:
                 return Lit(a + b)
         return self.unknown(node, scope, f"operator {op} not evaluated")
 
-    def _call(self, node: Node, scope: Scope) -> Value:
+    def _call(self, node: Node, scope: BicepScope) -> Value:
         src = scope.file.source
         fn = node.child_by_field_name("function")
         name = text(fn, src).removeprefix("sys.") if fn is not None else ""
@@ -351,7 +351,7 @@ class Evaluator:
             return simple
         return self.unknown(node, scope, f"{name}() is not evaluated statically")
 
-    def _load(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+    def _load(self, name: str, node: Node, arg_nodes: list[Node], scope: BicepScope) -> Value:
         """``loadJsonContent`` / ``loadYamlContent`` (values keep their spans: a pin in ``ai.yaml`` is fixable),
         ``loadTextContent``; an optional JSONPath of plain ``$.a.b`` steps."""
         rel = string_literal(arg_nodes[0], scope.file.source)
@@ -388,7 +388,7 @@ class Evaluator:
                 value = ops.member(value, step, text(node, scope.file.source))
         return value
 
-    def _function(self, fn: Node | None, scope: Scope) -> tuple[BicepFile, Node] | None:
+    def _function(self, fn: Node | None, scope: BicepScope) -> tuple[BicepFile, Node] | None:
         """A user-defined function: declared in this file, imported by name, or ``ns.f`` of an ``import *``."""
         if fn is None:
             return None
@@ -417,7 +417,7 @@ class Evaluator:
         return None
 
     def _call_function(
-        self, function: tuple[BicepFile, Node], node: Node, args: list[Value], scope: Scope
+        self, function: tuple[BicepFile, Node], node: Node, args: list[Value], scope: BicepScope
     ) -> Value:
         file, declaration = function
         if self._depth >= MAX_CALL_DEPTH:
@@ -431,7 +431,7 @@ class Evaluator:
         if len(names) != len(args):
             return self.unknown(node, scope, f"{len(args)} argument(s) for {len(names)} parameter(s)")
         body = node_after(declaration, "=>")
-        called = Scope(self, file, {}, file.path.name).child(dict(zip(names, args, strict=True)))
+        called = BicepScope(self, file, {}, file.path.name).child(dict(zip(names, args, strict=True)))
         self._depth += 1
         try:
             return self.value(body, called)
@@ -442,13 +442,13 @@ class Evaluator:
         target = local_module(file.path, path)
         return self.file(target) if target is not None and target.is_file() else None
 
-    def imported(self, file: BicepFile, name: str, node: Node, scope: Scope) -> Value:
+    def imported(self, file: BicepFile, name: str, node: Node, scope: BicepScope) -> Value:
         """A variable imported by name (``import { x } from '…'``): its value in its own file."""
         path, original = file.imports[name]
         return self.imported_member(scope, None, original or name, node, path=path)
 
     def imported_member(
-        self, scope: Scope, namespace: str | None, name: str, node: Node, path: str | None = None
+        self, scope: BicepScope, namespace: str | None, name: str, node: Node, path: str | None = None
     ) -> Value:
         file = scope.file
         if path is None:
@@ -458,12 +458,12 @@ class Evaluator:
         if target is None:
             return Unknown(where, file.source.byte_span(node.start_byte, node.end_byte), f"{path} not read")
         if name in target.vars:
-            return Scope(self, target, {}, target.path.name).lookup(name, node)
+            return BicepScope(self, target, {}, target.path.name).lookup(name, node)
         return Unknown(
             where, file.source.byte_span(node.start_byte, node.end_byte), f"no variable {name} in {path}"
         )
 
-    def _lambda(self, argument: Node, scope: Scope) -> tuple[list[str], Node] | None:
+    def _lambda(self, argument: Node, scope: BicepScope) -> tuple[list[str], Node] | None:
         """(parameter names, body) of a lambda argument. tree-sitter-bicep 1.1 binds ``x => x.a`` as
         ``(x => x).a``; the body is everything after ``=>`` to the argument's end, parsed again on its own (in a
         copy of the file with the rest blanked, so offsets stay true)."""
@@ -499,7 +499,7 @@ class Evaluator:
         body = self._bodies[key]
         return (names, body) if body is not None else None
 
-    def _higher_order(self, name: str, node: Node, arg_nodes: list[Node], scope: Scope) -> Value:
+    def _higher_order(self, name: str, node: Node, arg_nodes: list[Node], scope: BicepScope) -> Value:
         """``map``, ``filter``, ``reduce``, ``toObject``, ``sort``, ``groupBy`` over a known array, ``mapValues`` over
         a known object."""
         expression = text(node, scope.file.source)
@@ -568,7 +568,7 @@ class Evaluator:
             return Obj(result)
         return Unknown(" ".join(expression.split())[:100], None, f"{name}() is not evaluated statically")
 
-    def loop(self, node: Node, scope: Scope) -> tuple[list[Scope], Unknown | None, list[str]]:
+    def loop(self, node: Node, scope: BicepScope) -> tuple[list[BicepScope], Unknown | None, list[str]]:
         """One child scope per item of a ``[for …]`` (or one with the items unknown), with a label each."""
         src = scope.file.source
         params = next((c for c in node.named_children if c.type == "for_loop_parameters"), None)
@@ -604,7 +604,7 @@ class Evaluator:
             names[index_name] = unknown
         return [scope.child(names)], unknown, [f"loop over {label}"]
 
-    def _for_array(self, node: Node, scope: Scope) -> Value:
+    def _for_array(self, node: Node, scope: BicepScope) -> Value:
         scopes, unknown, _ = self.loop(node, scope)
         if unknown is not None:
             return unknown

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from shared.iac import confine
 from shared.iac import values as ops
-from shared.iac.bicep.evaluate import Evaluator
+from shared.iac.arm.evaluate import ArmScope
+from shared.iac.arm.scan import ArmScanner, parameter_values
+from shared.iac.bicep.evaluate import BicepEvaluator
 from shared.iac.bicep.load import (
     ACCOUNTS,
     DEPLOYMENTS,
@@ -20,7 +22,7 @@ from shared.iac.bicep.load import (
     object_of,
     parse_bicepparam,
 )
-from shared.iac.bicep.scope import Scope
+from shared.iac.bicep.scope import BicepScope
 from shared.iac.bicep.syntax import Lost
 from shared.iac.jsonsrc import JsonDocument
 from shared.iac.pins import (
@@ -60,7 +62,7 @@ class BicepScanner:
     def __init__(self) -> None:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
-        self.evaluator = Evaluator(self._warn)
+        self.evaluator = BicepEvaluator(self._warn)
         self.files_read: set[Path] = set()
         self._warned: set[tuple[Path, int | None, str]] = set()
         self._compiled_cache: dict[Path, tuple[Path, Obj] | None] = {}
@@ -150,7 +152,7 @@ class BicepScanner:
         self.files_read.add(path.resolve())
         for lost in parsed.lost:  # one statement each; the rest of the file is read
             self._warn(path, lost.line, f"syntax error at {path.name}:{lost.line}: `{lost.header}` not read")
-        scope = Scope(self.evaluator, parsed, {}, path.name)
+        scope = BicepScope(self.evaluator, parsed, {}, path.name)
         values = {
             name: ops.note(scope.lookup(name, parsed.root), f"parameter {name} from {path.name}")
             for name in parsed.params
@@ -163,7 +165,7 @@ class BicepScanner:
     def _evaluate(
         self, file: BicepFile, bound: dict[str, Value], context: tuple[str, ...], depth: int
     ) -> None:
-        scope = Scope(self.evaluator, file, bound, file.path.name)
+        scope = BicepScope(self.evaluator, file, bound, file.path.name)
         for decl in file.resources.values():
             if decl.type == DEPLOYMENTS and not decl.existing:
                 self._deployment(decl, scope, context)
@@ -173,7 +175,7 @@ class BicepScanner:
         for module in file.modules:
             self._module(file, module, scope, context, depth)
 
-    def _instances(self, body: Node | None, scope: Scope) -> list[tuple[Node, Scope, str]]:
+    def _instances(self, body: Node | None, scope: BicepScope) -> list[tuple[Node, BicepScope, str]]:
         """(object node, scope, label) for each instance a resource/module body declares; [] when its ``if`` is false."""
         if body is None:
             return []
@@ -207,7 +209,7 @@ class BicepScanner:
             return found
         return []
 
-    def _deployment(self, decl: ResourceDecl, scope: Scope, context: tuple[str, ...]) -> None:
+    def _deployment(self, decl: ResourceDecl, scope: BicepScope, context: tuple[str, ...]) -> None:
         src = scope.file.source
         line = src.line_of(src.char_offset(decl.node.start_byte))
         instances = self._instances(decl.body, scope)
@@ -254,12 +256,9 @@ class BicepScanner:
             self._compiled_cache[key] = _compiled_template(file.path)
         return self._compiled_cache[key]
 
-    def _compiled_instances(self, scope: Scope, symbol: str, count: int) -> list[Obj] | None:
+    def _compiled_instances(self, scope: BicepScope, symbol: str, count: int) -> list[Obj] | None:
         """The compiled resource of the same symbolic name, one evaluated body per instance, when the compiled
         template declares as many instances as the Bicep evaluation found (else None: nothing to pair)."""
-        from shared.iac.arm.evaluate import Scope as ArmScope
-        from shared.iac.arm.scan import ArmScanner
-
         compiled = self._compiled(scope.file)
         if compiled is None or count == 0:
             return None
@@ -280,7 +279,7 @@ class BicepScanner:
         kept = [_not_in(body, path) for body in bodies]
         return [body for body in kept if isinstance(body, Obj)] or None
 
-    def _lost_deployment(self, lost: Lost, scope: Scope, context: tuple[str, ...]) -> None:
+    def _lost_deployment(self, lost: Lost, scope: BicepScope, context: tuple[str, ...]) -> None:
         """A deployment resource the grammar could not read, read from the compiled template instead (its
         finding stays on the .bicep line)."""
         compiled = self._compiled(scope.file)
@@ -313,7 +312,7 @@ class BicepScanner:
                 )
             )
 
-    def _account_location(self, account_name: str, scope: Scope) -> Value | None:
+    def _account_location(self, account_name: str, scope: BicepScope) -> Value | None:
         for decl in scope.file.resources.values():
             if decl.type == ACCOUNTS:
                 account = self.evaluator.resource(decl, scope.root)
@@ -323,7 +322,7 @@ class BicepScanner:
         return None
 
     def _module(
-        self, file: BicepFile, module: ModuleDecl, scope: Scope, context: tuple[str, ...], depth: int
+        self, file: BicepFile, module: ModuleDecl, scope: BicepScope, context: tuple[str, ...], depth: int
     ) -> None:
         src = file.source
         line = src.line_of(src.char_offset(module.node.start_byte))
@@ -358,7 +357,7 @@ class BicepScanner:
             )
             self._evaluate(called, bound, (*context, step), depth + 1)
 
-    def _registry(self, module: ModuleDecl, scope: Scope, context: tuple[str, ...], line: int) -> None:
+    def _registry(self, module: ModuleDecl, scope: BicepScope, context: tuple[str, ...], line: int) -> None:
         """A registry or template-spec module whose code is not here: given something that looks like model
         deployments, an ``unknown`` pin naming it; otherwise a warning (never silent)."""
         src = scope.file.source
@@ -389,7 +388,7 @@ class BicepScanner:
     def _avm(
         self,
         module: ModuleDecl,
-        scope: Scope,
+        scope: BicepScope,
         context: tuple[str, ...],
         line: int,
         parameters: tuple[str, str],
@@ -483,20 +482,6 @@ def _deployment_key(pin: Pin) -> tuple[object, ...]:
         pin.line,
         *(ops.plain(v) if v is not None else None for v in (pin.name, pin.model_name, pin.model_version)),
     )
-
-
-def parameter_values(params: Obj, file_name: str) -> dict[str, Value]:
-    """An ARM parameters object ({name: {value: …}}) as bound values; azd ``${VAR=default}`` substituted."""
-    bound: dict[str, Value] = {}
-    for name, entry in params.items.items():
-        value = ops.lookup(entry, "value")
-        if value is None:
-            reference = ops.lookup(entry, "reference")
-            if reference is not None:
-                bound[name] = Unknown(name, None, f"a Key Vault reference in {file_name}")
-            continue
-        bound[name] = ops.note(ops.azd_substitute(value, file_name), f"parameter {name} from {file_name}")
-    return bound
 
 
 def scan_bicep(paths: list[Path]) -> tuple[list[Pin], list[ScanWarning], set[Path]]:

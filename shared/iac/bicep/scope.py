@@ -3,32 +3,43 @@ imports and loop items, each evaluated once (a name that refers to itself is ``U
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from shared.iac.bicep.load import BicepFile
+from shared.iac.bicep.load import BicepFile, ResourceDecl
 from shared.iac.pins import Lit, Span, Unknown, Value
 from shared.iac.values import Memo
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-    from shared.iac.bicep.evaluate import Evaluator
+
+class ScopeEvaluator(Protocol):
+    """What a scope asks of the evaluator (bicep/evaluate.py's ``BicepEvaluator``) to give a name its value: a
+    protocol here, so the scope does not import the evaluator that imports it."""
+
+    def value(self, node: Node | None, scope: BicepScope) -> Value: ...
+
+    def resource(self, decl: ResourceDecl, scope: BicepScope) -> Value: ...
+
+    def imported(self, file: BicepFile, name: str, node: Node, scope: BicepScope) -> Value: ...
 
 
-class Scope:
+class BicepScope:
     """Names visible while evaluating one instance of a file: bound parameters, vars, resources, loop items."""
 
-    def __init__(self, evaluator: Evaluator, file: BicepFile, bound: dict[str, Value], where: str) -> None:
+    def __init__(
+        self, evaluator: ScopeEvaluator, file: BicepFile, bound: dict[str, Value], where: str
+    ) -> None:
         self.evaluator = evaluator
         self.file = file
         self.bound = bound
         self.where = where  # for notes: "main.bicep", "module openAi (core/ai/cognitiveservices.bicep)"
         self.locals: dict[str, Value] = {}
         self.memo = Memo()  # the root's: parameters, variables and resources are evaluated once per instance
-        self.root: Scope = self
+        self.root: BicepScope = self
 
-    def child(self, names: dict[str, Value]) -> Scope:
-        scope = Scope(self.evaluator, self.file, self.bound, self.where)
+    def child(self, names: dict[str, Value]) -> BicepScope:
+        scope = BicepScope(self.evaluator, self.file, self.bound, self.where)
         scope.locals = {**self.locals, **names}
         scope.root = self.root
         return scope

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shared.iac import confine
 from shared.iac import values as ops
@@ -30,22 +30,20 @@ from shared.iac.values import Memo
 if TYPE_CHECKING:
     from lark import Token, Tree
 
-    from shared.iac.terraform.scan import TerraformScanner
-
 _HCL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 
 
-class Scope:
-    def __init__(self, evaluator: Evaluator, module: Module, bound: dict[str, Value]) -> None:
+class TerraformScope:
+    def __init__(self, evaluator: TerraformEvaluator, module: Module, bound: dict[str, Value]) -> None:
         self.evaluator = evaluator
         self.module = module
         self.bound = bound
         self.locals: dict[str, Value] = {}
-        self.root: Scope = self
+        self.root: TerraformScope = self
         self.memo = Memo()  # the root's
 
-    def child(self, names: dict[str, Value]) -> Scope:
-        scope = Scope(self.evaluator, self.module, self.bound)
+    def child(self, names: dict[str, Value]) -> TerraformScope:
+        scope = TerraformScope(self.evaluator, self.module, self.bound)
         scope.locals = {**self.locals, **names}
         scope.root = self.root
         return scope
@@ -54,11 +52,22 @@ class Scope:
         return self.root.memo.get(key, compute, expression)
 
 
-class Evaluator:
-    def __init__(self, scanner: TerraformScanner | None = None) -> None:
+class ScanCallbacks(Protocol):
+    """What the evaluator asks of the scan that owns it (terraform/scan.py's ``TerraformScanner``): where a module
+    call leads, that module loaded, and a warning kept. A protocol, so this module does not import the scanner."""
+
+    def call_target(self, call: Block) -> Path | None: ...
+
+    def module(self, directory: Path) -> Module: ...
+
+    def warn(self, path: Path, line: int | None, message: str) -> None: ...
+
+
+class TerraformEvaluator:
+    def __init__(self, scanner: ScanCallbacks | None = None) -> None:
         self.scanner = scanner
 
-    def value(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def value(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
         kind = node.data
         parts = subtrees(node)
         if kind == "expr_term":
@@ -144,7 +153,7 @@ class Evaluator:
     def _unknown(self, node: Tree[Token], source: SourceText, reason: str) -> Unknown:
         return Unknown(tree_text(node, source)[:100], tree_span(node, source), reason)
 
-    def _key(self, tree: Tree[Token], source: SourceText, scope: Scope) -> str | None:
+    def _key(self, tree: Tree[Token], source: SourceText, scope: TerraformScope) -> str | None:
         inner = subtrees(tree)
         node = inner[0] if inner else tree
         while node.data == "expr_term" and len(subtrees(node)) == 1:
@@ -154,7 +163,7 @@ class Evaluator:
         value = self.value(node, source, scope)
         return str(value.value) if isinstance(value, Lit) and value.value is not None else None
 
-    def _string(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _string(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
         pieces = [p for p in subtrees(node) if p.data == "string_part"]
         dquotes = [t for t in node.children if not is_tree(t)]
         if all(not subtrees(p) for p in pieces):
@@ -203,7 +212,9 @@ class Evaluator:
             return target  # an account's id: the deployment's parent
         return ops.member(target, attr, expression)
 
-    def _reference(self, path: list[str], node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _reference(
+        self, path: list[str], node: Tree[Token], source: SourceText, scope: TerraformScope
+    ) -> Value:
         expression = tree_text(node, source)
         head = path[0]
         rest = path[1:]
@@ -254,7 +265,7 @@ class Evaluator:
             return Unknown(value.expression, tree_span(node, source), value.reason)
         return value
 
-    def _variable(self, name: str, scope: Scope, expression: str) -> Value:
+    def _variable(self, name: str, scope: TerraformScope, expression: str) -> Value:
         module = scope.module
         if name in scope.bound:
             value = scope.bound[name]
@@ -268,7 +279,9 @@ class Evaluator:
         declared = module.types.get(name)
         return self._apply_type(value, declared.tree, declared.source, scope.root) if declared else value
 
-    def _apply_type(self, value: Value, type_tree: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _apply_type(
+        self, value: Value, type_tree: Tree[Token], source: SourceText, scope: TerraformScope
+    ) -> Value:
         """Fill in ``optional(type, default)`` attributes the value leaves out, as Terraform does."""
         node = type_tree
         while node.data == "expr_term" and len(subtrees(node)) == 1:
@@ -318,7 +331,7 @@ class Evaluator:
             return Obj(items, value.span)
         return value
 
-    def _output(self, call_name: str, output: str, scope: Scope, expression: str) -> Value:
+    def _output(self, call_name: str, output: str, scope: TerraformScope, expression: str) -> Value:
         """A local module's output, evaluated in that module with the call's arguments."""
         call = next((c for c in scope.module.calls if c.labels and c.labels[0] == call_name), None)
         if call is None or self.scanner is None:
@@ -338,15 +351,15 @@ class Evaluator:
             for key, item in items.items()
             if not isinstance(item, Block) and key not in META_ARGUMENTS
         }
-        return self.value(located.tree, located.source, Scope(self, called, bound))
+        return self.value(located.tree, located.source, TerraformScope(self, called, bound))
 
-    def _resource(self, block: Block, kind: str, scope: Scope) -> Value:
+    def _resource(self, block: Block, kind: str, scope: TerraformScope) -> Value:
         items = dict(body_items(block.body, block.source))
         if "for_each" in items or "count" in items:
             return Unknown(f"{kind}.{block.labels[-1]}", None, "a resource with count/for_each")
         return Resource(kind, self.body(block.body, block.source, scope.root))
 
-    def body(self, body: Tree[Token], source: SourceText, scope: Scope) -> Obj:
+    def body(self, body: Tree[Token], source: SourceText, scope: TerraformScope) -> Obj:
         """A block body as an object: attributes evaluated, nested blocks as objects (repeated ones as a list)."""
         items: dict[str, Value] = {}
         for key, item in body_items(body, source):
@@ -368,7 +381,7 @@ class Evaluator:
                 items[key] = self.value(item, source, scope)
         return Obj(items, tree_span(body, source))
 
-    def _binary(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _binary(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
         parts = subtrees(node)
         left = self.value(parts[0], source, scope)
         term = parts[1] if len(parts) > 1 else None
@@ -391,7 +404,7 @@ class Evaluator:
             return Lit(a and b if op == "&&" else a or b)
         return self._unknown(node, source, f"operator {op} not evaluated")
 
-    def _call(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _call(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
         parts = subtrees(node)
         name = tree_name(parts[0])
         arguments = next((p for p in parts if p.data == "arguments"), None)
@@ -467,7 +480,7 @@ class Evaluator:
         return self._unknown(node, source, f"{name}() is not evaluated statically")
 
     def _decode_file(
-        self, name: str, argument: Tree[Token], source: SourceText, scope: Scope
+        self, name: str, argument: Tree[Token], source: SourceText, scope: TerraformScope
     ) -> Value | None:
         """``jsondecode(file(p))`` / ``yamldecode(file(p))``: the file's values, each keeping its span (a pin in
         a JSON or YAML file beside the module is reported, and fixed, where it is written)."""
@@ -506,7 +519,7 @@ class Evaluator:
             return self._unknown(argument, source, f"{where.value}: not JSON")
         return document.value
 
-    def _for(self, node: Tree[Token], source: SourceText, scope: Scope) -> Value:
+    def _for(self, node: Tree[Token], source: SourceText, scope: TerraformScope) -> Value:
         parts = subtrees(node)
         intro = next((p for p in parts if p.data == "for_intro"), None)
         if intro is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.errors import PermanentError
 from shared.iac.pins import Span
 from shared.iac.source import SourceError, SourceText
 
@@ -111,7 +112,7 @@ def parse_hcl(source: SourceText) -> Tree[Token]:
         raise HclError(None, f"cannot parse it ({type(exc).__name__})") from None
 
 
-class HclError(Exception):
+class HclError(PermanentError):
     def __init__(self, line: int | None, message: str) -> None:
         super().__init__(message)
         self.line = line

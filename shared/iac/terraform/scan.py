@@ -27,7 +27,7 @@ from shared.iac.pins import (
     unread_pin,
 )
 from shared.iac.source import SourceError, SourceText
-from shared.iac.terraform.evaluate import Evaluator, Scope, hcl_get
+from shared.iac.terraform.evaluate import TerraformEvaluator, TerraformScope, hcl_get
 from shared.iac.terraform.load import (
     AZAPI,
     DEPLOYMENT,
@@ -54,7 +54,7 @@ class TerraformScanner:
         self.pins: list[Pin] = []
         self.warnings: list[ScanWarning] = []
         self.files_read: set[Path] = set()
-        self.evaluator = Evaluator(self)
+        self.evaluator = TerraformEvaluator(self)
         self._modules: dict[Path, Module] = {}
 
     def warn(self, path: Path, line: int | None, message: str) -> None:
@@ -123,7 +123,7 @@ class TerraformScanner:
             return {}
         self.files_read.add(path.resolve())
         bodies = subtrees(tree)
-        scope = Scope(self.evaluator, module, {})
+        scope = TerraformScope(self.evaluator, module, {})
         values: dict[str, Value] = {}
         for key, item in body_items(bodies[0], source) if bodies else ():
             if not isinstance(item, Block):
@@ -137,14 +137,14 @@ class TerraformScanner:
         source_tree = items.get("source")
         if source_tree is None or isinstance(source_tree, Block):
             return None
-        scope = Scope(self.evaluator, Module(call.source.path.parent), {})
+        scope = TerraformScope(self.evaluator, Module(call.source.path.parent), {})
         value = self.evaluator.value(source_tree, call.source, scope)
         text = value.value if isinstance(value, Lit) and isinstance(value.value, str) else ""
         if not text.startswith(("./", "../")):
             return None  # a registry or remote module: its source is not here
         return call.source.path.parent / text
 
-    def _instances(self, block: Block, scope: Scope) -> list[tuple[Scope, str]]:
+    def _instances(self, block: Block, scope: TerraformScope) -> list[tuple[TerraformScope, str]]:
         items = dict(body_items(block.body, block.source))
         for_each, count = items.get("for_each"), items.get("count")
         if isinstance(for_each, Block) or isinstance(count, Block):
@@ -199,8 +199,8 @@ class TerraformScanner:
         return [(scope, "")]
 
     def _other_branch(
-        self, switch: Tree[Token], source: SourceText, scope: Scope
-    ) -> list[tuple[Scope, str]] | None:
+        self, switch: Tree[Token], source: SourceText, scope: TerraformScope
+    ) -> list[tuple[TerraformScope, str]] | None:
         """The instances of a ``test ? a : b`` count/for_each that is empty as things stand, taken the other
         way; None when it is not such a switch."""
         tree = switch
@@ -240,7 +240,7 @@ class TerraformScanner:
     def _evaluate(
         self, module: Module, bound: dict[str, Value], context: tuple[str, ...], depth: int
     ) -> None:
-        scope = Scope(self.evaluator, module, bound)
+        scope = TerraformScope(self.evaluator, module, bound)
         for (kind, label), block in module.resources.items():
             if kind == DEPLOYMENT:
                 self._azurerm(block, label, scope, context)
@@ -295,7 +295,7 @@ class TerraformScanner:
                 return target if target.is_dir() or not confine.is_inside(target) else None
         return None
 
-    def _registry(self, call: Block, scope: Scope, context: tuple[str, ...]) -> None:
+    def _registry(self, call: Block, scope: TerraformScope, context: tuple[str, ...]) -> None:
         """A registry module whose code is not here: the two Azure OpenAI modules by their documented inputs;
         any other one given something that looks like model deployments is an ``unknown`` pin naming it, else a
         warning (never silent)."""
@@ -304,7 +304,7 @@ class TerraformScanner:
         if source_tree is None or isinstance(source_tree, Block):
             return
         source_value = self.evaluator.value(
-            source_tree, call.source, Scope(self.evaluator, Module(call.source.path.parent), {})
+            source_tree, call.source, TerraformScope(self.evaluator, Module(call.source.path.parent), {})
         )
         address = scalar_text(source_value) or tree_text(source_tree, call.source)
         short = address.casefold().removeprefix("registry.terraform.io/").split("//")[0]
@@ -371,7 +371,7 @@ class TerraformScanner:
                 )
             )
 
-    def _azurerm(self, block: Block, label: str, scope: Scope, context: tuple[str, ...]) -> None:
+    def _azurerm(self, block: Block, label: str, scope: TerraformScope, context: tuple[str, ...]) -> None:
         for inner, where in self._instances(block, scope):
             body = self.evaluator.body(block.body, block.source, inner)
             account_ref = hcl_get(body, "cognitive_account_id")
@@ -394,7 +394,7 @@ class TerraformScanner:
                 )
             )
 
-    def _azapi(self, block: Block, label: str, scope: Scope, context: tuple[str, ...]) -> None:
+    def _azapi(self, block: Block, label: str, scope: TerraformScope, context: tuple[str, ...]) -> None:
         items = dict(body_items(block.body, block.source))
         type_tree = items.get("type")
         if type_tree is None or isinstance(type_tree, Block):

@@ -30,7 +30,7 @@ def raw_deployment(
     policy: str | None = "OnceCurrentVersionExpired",
     tags: dict[str, JsonValue] | None = None,
 ) -> JsonObject:
-    """A deployment as ARM returns it (azure-facts.md §2.2)."""
+    """A deployment as ARM returns it (https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments)."""
     props: JsonObject = {
         "model": {"format": "OpenAI", "name": "gpt-4o", "version": version},
         "provisioningState": "Succeeded",

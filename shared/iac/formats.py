@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.iac.gate import FINGERPRINT_KEY, fingerprints, inside, relative
-from shared.iac.pins import Finding, ScanWarning
+from shared.iac.pins import ScanWarning
 from shared.iac.rules import RULES as REGISTRY
-from shared.iac.rules import STATUSES, WARNING_RULES, Rule, Status
+from shared.iac.rules import STATUSES, WARNING_RULES, Finding, Rule, Status
 
 SRCROOT = "%SRCROOT%"
 # CRLF as a unit; C0 but tab, DEL, C1; and the bidirectional controls (Trojan Source, CVE-2021-42574)
@@ -235,7 +235,9 @@ def to_sarif(
     ] + [_rule(w.rule_id, w.sarif_name, w.level, w.description, ["security"]) for w in WARNING_RULES.values()]
     rule_ids = [r["id"] for r in rules]
     prints = [f.fingerprint for f in findings]
-    if not all(prints):  # findings judged without the service (which reads the lines): paths and names only
+    if not all(
+        prints
+    ):  # findings judged outside report.scan_and_judge (which reads the lines): paths and names only
         prints = fingerprints(findings, root, lambda _path, _line: None)
     results: list[dict[str, Any]] = []
     for f, fingerprint in zip(findings, prints, strict=True):

@@ -9,7 +9,8 @@ from pathlib import Path
 from shared.iac import confine, gate
 from shared.iac.evaluate import CatalogIndex, evaluate
 from shared.iac.inputs import State, bundled_catalogs, file_catalogs, state_catalogs
-from shared.iac.pins import Finding, ScanWarning, scalar_text
+from shared.iac.pins import ScanWarning, scalar_text
+from shared.iac.rules import Finding
 from shared.iac.scan import scan
 from shared.iac.source import SourceError, SourceText
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.iac.render import RULES, table, to_json, to_sarif
+from shared.iac.formats import RULES, table, to_json, to_sarif
+from shared.iac.report import scan_and_judge
 from shared.iac.rules import WARNING_RULES
-from shared.iac.service import scan_and_judge
 from tests.iac_fixtures import AS_OF, DATA, catalog_index
 
 ROOT = DATA.parent.parent.parent
