@@ -3,7 +3,8 @@
 One message per change: catalog news comes from ``CatalogDigest`` events (a change across twelve regions is one
 message listing them); each deployment event is one message to the deployment's route (its
 ``modelwatch:route`` tag, else the default route). Every deployment message says what happens, when, and what to
-do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/presentation/render.py``.
+do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/presentation/slack.py``
+and ``teams.py``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def inert(value: object) -> str:
     """A tenant-controlled string (a deployment or account name, a tag, who changed it) made inert in Teams
     markdown and Slack mrkdwn: a zero-width space after each markup character keeps it visible but stops links
     ("[x](url)"), emphasis and code spans, and a bare "https://" link. The renderers make every text inert for
-    their channel too (Slack's <, > and & escaped, so no <!channel>: shared/presentation/render.py); this keeps the
+    their channel too (Slack's <, > and & escaped, so no <!channel>: shared/presentation/slack.py); this keeps the
     code spans of tenant text apart from the message's own."""
     return _s(value).translate(_MARKUP).replace("://", ":/" + _ZWSP + "/")
 

@@ -11,7 +11,7 @@ from shared.domain.secret import Secret
 
 class ChannelKind(StrEnum):
     """Where a route can post. A new kind is a member here, a field of Route (its settings), and a Notifier
-    adapter registered in shared/adapters/notifiers.py."""
+    module registered in shared/adapters/notifiers/ (which owns its wire rules)."""
 
     TEAMS = "teams"  # a Teams Workflows webhook ("Post to a channel when a webhook request is received")
     SLACK = "slack"  # a Slack incoming webhook
@@ -26,7 +26,7 @@ class Channel:
     """
 
     route: str
-    kind: str  # a ChannelKind value
+    kind: ChannelKind
     url: Secret = field(repr=False)
 
     def label(self) -> str:
@@ -124,4 +124,4 @@ class Route:
 def channels_of(route: Route) -> tuple[Channel, ...]:
     """The route's configured destinations, one per channel kind."""
     urls = {ChannelKind.TEAMS: route.teams, ChannelKind.SLACK: route.slack}
-    return tuple(Channel(route.name, kind.value, url) for kind, url in urls.items() if url is not None)
+    return tuple(Channel(route.name, kind, url) for kind, url in urls.items() if url is not None)

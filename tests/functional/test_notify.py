@@ -332,7 +332,7 @@ def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
     from shared.domain.policy import assess
-    from shared.services.notify import standing_key
+    from shared.services.notify.news import standing_key
     from shared.services.policy import catalog_view
 
     dated = [

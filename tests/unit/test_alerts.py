@@ -23,8 +23,9 @@ from shared.presentation.alert_samples import (
     samples,
     team_samples,
 )
-from shared.presentation.render import slack_payload, teams_payload
-from shared.services.notify import plan_posts
+from shared.presentation.slack import slack_payload
+from shared.presentation.teams import teams_payload
+from shared.services.notify.sending import plan_posts
 from tests.builders import account_id
 
 SAMPLES = samples()

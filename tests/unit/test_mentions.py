@@ -20,8 +20,9 @@ from shared.domain.secret import Secret
 from shared.domain.severity import Severity
 from shared.errors import SettingsError
 from shared.presentation.alert_samples import sample_messages, samples
-from shared.presentation.render import slack_payload, teams_payload
-from shared.services.notify import plan_posts
+from shared.presentation.slack import slack_payload
+from shared.presentation.teams import teams_payload
+from shared.services.notify.sending import plan_posts
 
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/SECRETTOKEN"
 TEAMS_URL = "https://x.environment.api.powerplatform.com/workflows/1?sig=SIGNATURE"

@@ -173,7 +173,7 @@ class RecordingSender:
     def __init__(self) -> None:
         self.posts: list[tuple[Channel, Mapping[str, JsonValue]]] = []
 
-    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue], rules: object) -> None:
         json.dumps(payload, allow_nan=False)
         self.posts.append((channel, payload))
 
