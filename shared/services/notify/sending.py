@@ -55,7 +55,7 @@ def plan_posts(messages: list[Message], routes: Mapping[str, Route]) -> list[Pos
             message = replace(message, facts=facts)
         if message.catalog_news and route.name != DEFAULT_ROUTE:
             continue
-        if message.severity < Severity.parse(route.min_severity):
+        if message.severity < route.min_severity:
             continue
         if message.catalog_news and message.severity == Severity.INFO and not route.catalog_news:
             continue
