@@ -19,7 +19,14 @@ from shared.ports import Notifier
 
 __all__ = ["NOTIFIERS", "RENDERERS", "PayloadPoster", "WebhookNotifier", "webhook_notifiers"]
 
-NOTIFIERS: dict[ChannelKind, type[WebhookNotifier]] = {n.kind: n for n in (TeamsNotifier, SlackNotifier)}
+# every channel kind the app can post to, by its notifier
+NOTIFIERS: dict[ChannelKind, type[WebhookNotifier]] = {
+    n.kind: n
+    for n in (
+        TeamsNotifier,
+        SlackNotifier,
+    )
+}
 # each kind's rendering alone: the demo and the bench write or record payloads instead of posting them
 RENDERERS: dict[str, Callable[[Message], JsonObject]] = {kind: n.render for kind, n in NOTIFIERS.items()}
 
