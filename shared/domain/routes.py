@@ -107,8 +107,8 @@ class Route:
     """An alert route: where a team's messages go. URLs are secrets (they carry a signature or token)."""
 
     name: str
-    # its address per channel kind (a webhook URL); never mutated
-    channels: Mapping[ChannelKind, Secret] = field(default_factory=dict)
+    # its address per channel kind (a webhook URL); never mutated, and left out of the hash (a dict has none)
+    channels: Mapping[ChannelKind, Secret] = field(default_factory=dict, hash=False)
     min_severity: Severity = Severity.INFO
     catalog_news: bool = True  # informational catalog news (releases, default changes)
     mentions: Mentions = NO_MENTIONS  # who critical messages mention (never routine ones)
