@@ -65,7 +65,7 @@ TABLE_PARTITION_TARGET = 2000
 EVENT_GRID_WAIT = 30.0  # seconds Event Grid waits for a delivery before it retries (https://learn.microsoft.com/azure/event-grid/delivery-and-retry)
 # seconds between two posts to one channel, by kind, as each kind's notifier has the app's WebhookSender keep them
 # (Slack: one message per second per channel, https://docs.slack.dev/apis/web-api/rate-limits)
-PACING: dict[str, float] = {kind: n.min_interval for kind, n in NOTIFIERS.items()}
+PACING: dict[str, float] = {kind.value: n.min_interval for kind, n in NOTIFIERS.items()}
 # characters in one string property (64 KiB of UTF-16;
 # https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model)
 TABLE_STRING_LIMIT = 32 * 1024
