@@ -129,6 +129,7 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
     from shared.domain.deployment_events import assessment_event, upgrade_failed_event, upgraded_event
     from shared.domain.deployments import Deployment
     from shared.domain.policy import PolicyRules, assess
+    from shared.presentation.alert_samples import canary_sample
 
     catalog = {k: r.version for k, r in records.items()}
     base = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai/deployments/"
@@ -201,46 +202,12 @@ def _deployment_examples(records: Any, now: datetime) -> dict[str, LifecycleEven
         thresholds=(90, 60, 30, 14, 7, 1),
     )
     out[failed.event_type] = failed
-    out[EventType.CANARY_EVALUATED] = _canary_example(chat, now)
+    # the payments team's suite on the default to come, in a canary modelwatch created: the newer version wraps
+    # its JSON in a markdown fence, so is-json fails on two cases (the sample the previews and card check use too)
+    out[EventType.CANARY_EVALUATED] = canary_sample(
+        chat, now, target_version="2024-08-06", excerpt='```json {"total": 42.1} ```'
+    )
     return out
-
-
-def _canary_example(chat: Any, now: datetime) -> LifecycleEvent:
-    """The payments team's suite on gpt-4o 2024-08-06 and on the default to come, in a canary modelwatch created:
-    the newer version wraps its JSON in a markdown fence, so is-json fails on two cases."""
-    from shared.domain.canary import (
-        CanaryInfo,
-        CanaryResult,
-        CaseOnVersion,
-        CaseResult,
-        Side,
-        Verdict,
-        canary_event,
-    )
-
-    ok = CaseOnVersion(True, (), 412.0, 1)
-    fenced = CaseOnVersion(
-        False, ("is-json: not JSON (Expecting value)",), 455.0, 1, excerpt='```json {"total": 42.1} ```'
-    )
-    cases = (
-        CaseResult("total", ok, fenced),
-        CaseResult("currency", ok, fenced),
-        CaseResult("due-date", ok, ok),
-        CaseResult("no-apology", ok, ok),
-        CaseResult("fast", ok, ok),
-    )
-    result = CanaryResult(
-        chat.resource_id,
-        "payments-invoices.yaml",
-        Verdict.REGRESSION,
-        Side("gpt-4o", "2024-05-13", chat.name, 5, 0),
-        Side("gpt-4o", "2024-08-06", "gpt-4o_chat-mw-canary", 3, 2),
-        cases=cases,
-        canary=CanaryInfo("gpt-4o_chat-mw-canary", created=True, deleted=True),
-        tokens=1840,
-        regressions=("total", "currency"),
-    )
-    return canary_event(result, chat, now)
 
 
 def render() -> str:

@@ -229,7 +229,7 @@ def sample_cards() -> dict[str, dict[str, Any]]:
     """The Teams card of every sample message kind (what `alerts preview` prints)."""
     sys.path.insert(0, str(ROOT))
     from shared.presentation.alert_samples import sample_messages
-    from shared.presentation.render import teams_payload
+    from shared.presentation.teams import teams_payload
 
     cards: dict[str, dict[str, Any]] = {}
     for name, messages in sample_messages().items():

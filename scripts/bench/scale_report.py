@@ -38,7 +38,7 @@ from shared.config import Settings
 from shared.domain import digest
 from shared.domain.events import EventType
 from shared.domain.routes import channels_of
-from shared.services.notify import LEDGER_CONCURRENCY
+from shared.services.notify.news import LEDGER_CONCURRENCY
 
 
 def read_bucket(arrivals: list[float]) -> tuple[int, float]:

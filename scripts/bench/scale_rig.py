@@ -24,14 +24,13 @@ from scripts.bench.deployments import NOW4, REMINDERS
 from scripts.bench.scale_tenant import ArmProcess, scale_catalog
 from shared.adapters.arm import ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND, ReadBudget
 from shared.adapters.memory import CollectingPublisher
-from shared.adapters.notifiers import RENDERERS
+from shared.adapters.notifiers import NOTIFIERS, RENDERERS
 from shared.adapters.table_store import (
     TableAlertBuffer,
     TableCatalogStateStore,
     TableDeploymentStore,
     TableLedger,
 )
-from shared.adapters.webhooks import WebhookSender
 from shared.bootstrap import Services
 from shared.domain import digest
 from shared.domain.alerts import Message
@@ -64,9 +63,9 @@ ARM_READ_BURST, ARM_READ_REFILL = ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND
 # entities per second in one partition: Table Storage's scalability target (https://learn.microsoft.com/azure/storage/tables/scalability-targets)
 TABLE_PARTITION_TARGET = 2000
 EVENT_GRID_WAIT = 30.0  # seconds Event Grid waits for a delivery before it retries (https://learn.microsoft.com/azure/event-grid/delivery-and-retry)
-# seconds between two posts to one channel, by kind, as the app's WebhookSender keeps them (Slack: one message per
-# second per channel, https://docs.slack.dev/apis/web-api/rate-limits)
-PACING: dict[str, float] = dict(WebhookSender().intervals)
+# seconds between two posts to one channel, by kind, as each kind's notifier has the app's WebhookSender keep them
+# (Slack: one message per second per channel, https://docs.slack.dev/apis/web-api/rate-limits)
+PACING: dict[str, float] = {kind.value: n.min_interval for kind, n in NOTIFIERS.items()}
 # characters in one string property (64 KiB of UTF-16;
 # https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model)
 TABLE_STRING_LIMIT = 32 * 1024
@@ -120,7 +119,7 @@ class PostLog:
 
 class RecordingNotifier:
     """A Notifier (shared/ports.py) that renders each message as its channel kind's webhook notifier does
-    (shared/adapters/notifiers.py) and records it instead of posting it: no HTTP, no pacing."""
+    (shared/adapters/notifiers/) and records it instead of posting it: no HTTP, no pacing."""
 
     def __init__(self, kind: str, log: PostLog) -> None:
         self.kind = kind

@@ -1,10 +1,9 @@
-"""The HTTP poster behind the Teams and Slack notifiers: Microsoft Teams Workflows webhooks and Slack incoming webhooks (https://learn.microsoft.com/connectors/teams, https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks).
+"""The HTTP poster behind the webhook notifiers (shared/adapters/notifiers/): what every channel kind shares.
 
-- Slack answers 200 with the body ``ok``; anything else in a 200 is a failure. Teams Workflows answers 202 at once
-  and posts asynchronously, so a 202 means accepted, not shown (a failing flow shows in its run history).
+- Each post follows its channel kind's rules (its notifier, ``WebhookRules``): the minimum interval between two
+  posts to one webhook, and which answers mean the message was taken (with the reason of one that was not).
 - 429 waits ``Retry-After`` (capped); 5xx, timeouts and refused connections back off exponentially with jitter;
-  other 4xx are permanent (Slack's body string, e.g. ``invalid_payload``, is the reason).
-- Slack allows about one message per second per channel: posts to one URL are spaced by ``slack_min_interval``.
+  other 4xx are permanent.
 - The URL is a secret: it never appears in a message, a log line or a repr. ``requests`` puts URLs in its
   exception texts, so only exception class names are reported.
 """
@@ -16,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.domain.events import JsonValue
 from shared.domain.routes import Channel
@@ -24,6 +23,9 @@ from shared.domain.version import USER_AGENT
 from shared.domain.waits import seconds_left
 from shared.errors import WebhookError
 from shared.urls import endpoint_problem, origin_of
+
+if TYPE_CHECKING:
+    from shared.adapters.notifiers.base import WebhookRules
 
 log = logging.getLogger(__name__)
 # urllib3 logs every request line (path and query: a webhook's token or signature) at DEBUG. Never below INFO.
@@ -33,7 +35,7 @@ _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class WebhookSender:
-    """Posts JSON to webhooks with retries and per-channel pacing. Thread-safe."""
+    """Posts JSON to webhooks with retries and per-channel pacing (one state for every channel). Thread-safe."""
 
     def __init__(
         self,
@@ -42,8 +44,6 @@ class WebhookSender:
         timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        slack_min_interval: float = 1.0,
-        teams_min_interval: float = 0.2,
         max_retry_after: float = 60.0,
         base_backoff: float = 0.5,
         session: Any = None,
@@ -52,7 +52,6 @@ class WebhookSender:
         self.timeout = timeout
         self.sleep = sleep
         self.monotonic = monotonic
-        self.intervals = {"slack": slack_min_interval, "teams": teams_min_interval}
         self.max_retry_after = max_retry_after
         self.base_backoff = base_backoff
         self._session = session
@@ -72,10 +71,9 @@ class WebhookSender:
                 self._session.headers["User-Agent"] = USER_AGENT
             return self._session
 
-    def _pace(self, channel: Channel) -> None:
+    def _pace(self, channel: Channel, interval: float) -> None:
         """Keep the channel's minimum interval between posts (reserve the slot under the lock, sleep outside)."""
         url = channel.url.reveal()
-        interval = self.intervals.get(channel.kind, 0.0)
         with self._lock:
             now = self.monotonic()
             slot = max(now, self._last_post.get(url, float("-inf")) + interval)
@@ -109,7 +107,7 @@ class WebhookSender:
             return self._backoff(attempt)
         return min(self.max_retry_after, max(0.0, seconds))
 
-    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue], rules: WebhookRules) -> None:
         import requests
 
         where = channel.label()
@@ -120,7 +118,7 @@ class WebhookSender:
         session = self._http()
         last = ""
         for attempt in range(self.max_retries + 1):
-            self._pace(channel)
+            self._pace(channel, rules.min_interval)
             with self._lock:
                 self.posts += 1
             try:
@@ -136,17 +134,9 @@ class WebhookSender:
                 ) from None
             else:
                 status, body = response.status_code, (response.text or "").strip()
-                if channel.kind == "slack" and status == 200:
-                    if body == "ok":
-                        return self._done(where)
-                    raise WebhookError(
-                        f"{where}: Slack answered 200 but not ok: {body[:100]!r}",
-                        status=200,
-                        reason=body[:100],
-                    )
-                if channel.kind != "slack" and status in (200, 201, 202, 204):
+                reason = rules.answered(where, status, body)
+                if reason is None:
                     return self._done(where)
-                reason = body[:100] if body and channel.kind == "slack" else f"HTTP {status}"
                 if status not in _TRANSIENT:
                     raise WebhookError(
                         f"{where}: {reason} (HTTP {status}; not retried)", status=status, reason=reason

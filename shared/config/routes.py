@@ -12,6 +12,7 @@ from shared.domain.routes import (
     MENTIONS_LIMIT,
     NO_MENTIONS,
     SEVERITIES,
+    ChannelKind,
     Mentions,
     Route,
     TeamsMention,
@@ -19,11 +20,12 @@ from shared.domain.routes import (
     teams_mention_problem,
 )
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 from shared.urls import endpoint_problem
 
 _ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ROUTE_KEYS = {"teams", "slack", "minSeverity", "catalogNews", "mentions"}
+_ROUTE_KEYS = {*(kind.value for kind in ChannelKind), "minSeverity", "catalogNews", "mentions"}
 MENTIONS_FORM = (
     '{"slack": ["S0123ABCD", "U024BE7LH"], "teams": [{"id": "<Entra object id or UPN>", "name": "<shown>"}]}'
 )
@@ -159,25 +161,25 @@ def read_routes(r: Reader) -> tuple[Route, ...]:
             )
             continue
         if not isinstance(spec, dict):
-            r.problems.append(f"{where} must be an object with teams and/or slack")
+            r.problems.append(f"{where} must be an object with {' and/or '.join(ChannelKind)}")
             continue
         unknown = sorted(set(spec) - _ROUTE_KEYS)
         if unknown:
             named = ", ".join(_shown(k) for k in unknown)
             r.problems.append(f"{where} has unknown key(s) {named}; known: {sorted(_ROUTE_KEYS)}")
-        teams = read_webhook(
-            r, f"{where}.teams", spec.get("teams") if isinstance(spec.get("teams"), str) else None
-        )
-        slack = read_webhook(
-            r, f"{where}.slack", spec.get("slack") if isinstance(spec.get("slack"), str) else None
-        )
-        if teams is None and slack is None and not any(p.startswith(where) for p in r.problems):
-            r.problems.append(f"{where} has neither a teams nor a slack webhook")
+        channels: dict[ChannelKind, Secret] = {}
+        for kind in ChannelKind:
+            raw = spec.get(kind)
+            if (url := read_webhook(r, f"{where}.{kind}", raw if isinstance(raw, str) else None)) is not None:
+                channels[kind] = url
+        if not channels and not any(p.startswith(where) for p in r.problems):
+            neither = " nor ".join(f"a {kind}" for kind in ChannelKind)
+            r.problems.append(f"{where} has neither {neither} webhook")
         news = spec.get("catalogNews", True)
         if not isinstance(news, bool):
             r.problems.append(f"{where}.catalogNews must be true or false")
             news = True
         severity = read_severity(r, f"{where}.minSeverity", spec.get("minSeverity"), "info")
         mentions = _mentions(r, f"{where}.mentions", spec.get("mentions"))
-        routes.append(Route(name, teams, slack, severity, news, mentions))
+        routes.append(Route(name, channels, Severity.parse(severity), news, mentions))
     return tuple(routes)

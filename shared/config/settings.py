@@ -8,8 +8,9 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
-from shared.domain.routes import DEFAULT_ROUTE, NO_MENTIONS, Route
+from shared.domain.routes import DEFAULT_ROUTE, NO_MENTIONS, ChannelKind, Route
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 
 
 class StoreKind(StrEnum):
@@ -143,11 +144,11 @@ class Settings:
         """Every route by name, the default one included (its mentions from ALERT_ROUTES' "default" entry)."""
         named = {r.name: r for r in self.alert_routes}
         told = named.pop(DEFAULT_ROUTE, None)
+        webhooks = {ChannelKind.TEAMS: self.teams_webhook_url, ChannelKind.SLACK: self.slack_webhook_url}
         default = Route(
             DEFAULT_ROUTE,
-            self.teams_webhook_url,
-            self.slack_webhook_url,
-            self.alert_min_severity,
+            {kind: url for kind, url in webhooks.items() if url is not None},
+            Severity.parse(self.alert_min_severity),
             self.alert_catalog_news,
             told.mentions if told is not None else NO_MENTIONS,
         )

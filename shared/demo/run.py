@@ -25,7 +25,7 @@ from shared.demo.simulated import FENCED, LEGACY_SUBSCRIPTION, SUBSCRIPTION, Sim
 from shared.demo.story import tell
 from shared.demo.timeline import TIMELINE, Timeline
 from shared.domain.events import JsonValue, LifecycleEvent
-from shared.domain.routes import Route
+from shared.domain.routes import ChannelKind, Route
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.presentation.status_page import render_status_page
@@ -61,7 +61,8 @@ def demo_settings(output: Path) -> Settings:
         teams_webhook_url=Secret(hook + "platform-teams"),
         slack_webhook_url=Secret(hook + "platform-slack"),
         alert_routes=tuple(
-            Route(r, Secret(hook + r + "-teams"), Secret(hook + r + "-slack")) for r in ROUTES
+            Route(r, {k: Secret(f"{hook}{r}-{k}") for k in (ChannelKind.TEAMS, ChannelKind.SLACK)})
+            for r in ROUTES
         ),
     )
 

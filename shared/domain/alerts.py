@@ -3,7 +3,8 @@
 One message per change: catalog news comes from ``CatalogDigest`` events (a change across twelve regions is one
 message listing them); each deployment event is one message to the deployment's route (its
 ``modelwatch:route`` tag, else the default route). Every deployment message says what happens, when, and what to
-do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/presentation/render.py``.
+do, with the rollback command where one applies. Rendering to Slack and Teams is in ``shared/presentation/slack.py``
+and ``teams.py``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def inert(value: object) -> str:
     """A tenant-controlled string (a deployment or account name, a tag, who changed it) made inert in Teams
     markdown and Slack mrkdwn: a zero-width space after each markup character keeps it visible but stops links
     ("[x](url)"), emphasis and code spans, and a bare "https://" link. The renderers make every text inert for
-    their channel too (Slack's <, > and & escaped, so no <!channel>: shared/presentation/render.py); this keeps the
+    their channel too (Slack's <, > and & escaped, so no <!channel>: shared/presentation/slack.py); this keeps the
     code spans of tenant text apart from the message's own."""
     return _s(value).translate(_MARKUP).replace("://", ":/" + _ZWSP + "/")
 
@@ -350,6 +351,23 @@ def _deployment_facts(d: DeploymentData) -> list[tuple[str, str]]:
     ]
 
 
+_BY = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}
+
+
+def _move(d: VersionChangeData) -> tuple[str, str, str, str]:
+    """A version change in words, one deployment's or a batch's: (old, new, who made it, its verb: "changed" when
+    it is external, neither modelwatch's nor Azure's documented upgrade)."""
+    from_model, to_model = d.from_model or d.model_name, d.to_model or d.model_name
+    verb = "changed" if d.applied_by == "external" else "upgraded"
+    by = _BY.get(d.applied_by, d.applied_by)
+    return f"{from_model} {_s(d.from_version)}", f"{to_model} {_s(d.to_version)}", by, verb
+
+
+def _listed(d: DeploymentData) -> str:
+    """A deployment as a batch lists it: name (account, region)."""
+    return f"{_t(d.deployment_name)} ({_t(d.account_id.rsplit('/', 1)[-1])}, {d.location})"
+
+
 def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Message | None:
     """The message of one deployment's version change (upgraded, rolled back); None for other events (a
     deployment's risk is told with the catalog change that causes it, once per team: ``digest_messages``)."""
@@ -363,15 +381,10 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
         return canary_message(d)
     if isinstance(d, VersionChangeData):
         rolled = isinstance(d, RolledBackData)
-        from_model = d.from_model or d.model_name
         to_model = d.to_model or d.model_name
-        old = f"{from_model} {_s(d.from_version)}"
-        new = f"{to_model} {_s(d.to_version)}"
+        old, new, by, verb = _move(d)
+        applied, external = d.applied_by, d.applied_by == "external"
         until = _day(d.rollback_available_until)
-        applied = d.applied_by
-        by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
-            applied, applied
-        )
         who = _t(d.changed_by)
         facts[2] = ("Model", f"{old} → {new}")
         if who:
@@ -408,8 +421,6 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
                 route=route,
             )
         facts.append(("Rollback until", until or "no retirement date known"))
-        external = applied == "external"
-        verb = "changed" if external else "upgraded"
         return Message(
             key="message",
             kind=f"deployment-upgraded-by-{applied or 'unknown'}",
@@ -539,14 +550,8 @@ def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
         )
     changes = sorted((e.payload_as(VersionChangeData) for e in events), key=lambda d: d.deployment_name)
     first = changes[0]
-    from_model, to_model = first.from_model or first.model_name, first.to_model or first.model_name
-    old, new = f"{from_model} {_s(first.from_version)}", f"{to_model} {_s(first.to_version)}"
-    applied = first.applied_by
-    by = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}.get(
-        applied, applied
-    )
-    external = applied == "external"
-    verb = "changed" if external else "upgraded"
+    old, new, by, verb = _move(first)
+    applied, external = first.applied_by, first.applied_by == "external"
     dates = [d.rollback_available_until for d in changes if d.rollback_available_until is not None]
     until = _day(min(dates)) if dates else ""
     regions = sorted({d.location for d in changes})
@@ -574,9 +579,7 @@ def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
         + f": the status page's Roll back button, or the command below with its id, with the "
         f"app's settings saved by {APP_SETTINGS_HOW}:",
         command=rollback_command("<deployment id>"),
-        items=tuple(
-            f"{_t(d.deployment_name)} ({_t(d.account_id.rsplit('/', 1)[-1])}, {d.location})" for d in changes
-        ),
+        items=tuple(_listed(d) for d in changes),
         items_title="Deployments",
         route=first.route or None,
     )
@@ -624,11 +627,7 @@ def _failed_message(failures: Sequence[UpgradeFailedData]) -> Message:
         f"changed by someone else), or move {'it' if one else 'them'} to {new} yourself.",
         items=()
         if one
-        else tuple(
-            f"{_t(f.deployment_name)} ({_t(f.account_id.rsplit('/', 1)[-1])}, {f.location})"
-            + (f": {_t(_gist(f))}" if len(errors) > 1 else "")
-            for f in failures
-        ),
+        else tuple(_listed(f) + (f": {_t(_gist(f))}" if len(errors) > 1 else "") for f in failures),
         items_title="Deployments",
         route=first.route or None,
     )

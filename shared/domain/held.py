@@ -1,5 +1,4 @@
-"""News held for a batch: the alert side's aggregation of per-deployment events (held and flushed by
-``NotifyService``, shared/services/notify).
+"""News held for a batch: the alert side's aggregation of per-deployment events (shared/services/notify/held.py).
 
 Event Grid hands the alert subscriber one event per invocation, at least once, in any order. Twelve deployments
 upgraded by Azure are twelve events; the owning team wants one message. So each such event is *held* in a buffer

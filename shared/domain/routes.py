@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 
 
 class ChannelKind(StrEnum):
-    """Where a route can post. A new kind is a member here, a field of Route (its settings), and a Notifier
-    adapter registered in shared/adapters/notifiers.py."""
+    """Where a route can post. A new kind is a member here and its notifier (shared/adapters/notifiers/), which
+    owns its wire rules; a route's address for it is an entry of ``Route.channels``."""
 
     TEAMS = "teams"  # a Teams Workflows webhook ("Post to a channel when a webhook request is received")
     SLACK = "slack"  # a Slack incoming webhook
@@ -26,7 +28,7 @@ class Channel:
     """
 
     route: str
-    kind: str  # a ChannelKind value
+    kind: ChannelKind
     url: Secret = field(repr=False)
 
     def label(self) -> str:
@@ -105,23 +107,24 @@ class Route:
     """An alert route: where a team's messages go. URLs are secrets (they carry a signature or token)."""
 
     name: str
-    teams: Secret | None = None
-    slack: Secret | None = None
-    min_severity: str = "info"  # info, warning or critical
+    # its address per channel kind (a webhook URL); never mutated, and left out of the hash (a dict has none)
+    channels: Mapping[ChannelKind, Secret] = field(default_factory=dict, hash=False)
+    min_severity: Severity = Severity.INFO
     catalog_news: bool = True  # informational catalog news (releases, default changes)
     mentions: Mentions = NO_MENTIONS  # who critical messages mention (never routine ones)
 
     def describe(self) -> str:
         """What the route is, for ``settings`` (never its URLs)."""
         mentions = f", mentions {self.mentions}" if self.mentions else ""
-        if self.name == DEFAULT_ROUTE and self.teams is None and self.slack is None:
+        if self.name == DEFAULT_ROUTE and not self.channels:
             return f"{self.name} (mentions {self.mentions})"  # ALERT_ROUTES' "default": its mentions only
-        kinds = "+".join(k for k, v in (("teams", self.teams), ("slack", self.slack)) if v)
+        kinds = "+".join(c.kind for c in channels_of(self))
         news = "" if self.catalog_news else ", no catalog news"
-        return f"{self.name} ({kinds}, min {self.min_severity}{news}{mentions})"
+        return f"{self.name} ({kinds}, min {self.min_severity.label}{news}{mentions})"
 
 
 def channels_of(route: Route) -> tuple[Channel, ...]:
-    """The route's configured destinations, one per channel kind."""
-    urls = {ChannelKind.TEAMS: route.teams, ChannelKind.SLACK: route.slack}
-    return tuple(Channel(route.name, kind.value, url) for kind, url in urls.items() if url is not None)
+    """The route's configured destinations, one per channel kind, in ChannelKind's order."""
+    return tuple(
+        Channel(route.name, kind, route.channels[kind]) for kind in ChannelKind if kind in route.channels
+    )

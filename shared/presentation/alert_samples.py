@@ -387,14 +387,22 @@ def samples() -> dict[str, LifecycleEvent]:
         "deployment-upgraded-by-modelwatch": upgraded_event(legacy, ours, now=NOW),
         "deployment-rolled-back": upgraded_event(chat, back, now=NOW),
         "deployment-upgrade-failed": _failures(1)[0],
-        "canary-regression": _canary(chat, regression=True),
-        "canary-passed": _canary(chat, regression=False),
+        "canary-regression": canary_sample(chat, regression=True),
+        "canary-passed": canary_sample(chat, regression=False),
     }
 
 
-def _canary(d: Deployment, *, regression: bool) -> LifecycleEvent:
-    """The payments team's suite on gpt-4o 2024-05-13 and 2024-11-20 in a temporary canary: the newer version fences
-    its JSON (is-json fails on two cases), or, once the prompt says so, passes."""
+def canary_sample(
+    d: Deployment,
+    now: datetime = NOW,
+    *,
+    regression: bool = True,
+    target_version: str = "2024-11-20",
+    excerpt: str = "```json {…} ```",
+) -> LifecycleEvent:
+    """The payments team's suite on ``d``'s version and ``target_version`` in a temporary canary: the newer version
+    fences its JSON (is-json fails on two cases: ``excerpt``), or, once the prompt says so, passes. Also the
+    CanaryEvaluated example of docs/events.md (scripts/gen_event_docs.py)."""
     from shared.domain.canary import (
         CanaryInfo,
         CanaryResult,
@@ -406,9 +414,7 @@ def _canary(d: Deployment, *, regression: bool) -> LifecycleEvent:
     )
 
     ok = CaseOnVersion(True, (), 412.0, 1)
-    fenced = CaseOnVersion(
-        False, ("is-json: not JSON (Expecting value)",), 455.0, 1, excerpt="```json {…} ```"
-    )
+    fenced = CaseOnVersion(False, ("is-json: not JSON (Expecting value)",), 455.0, 1, excerpt=excerpt)
     bad = fenced if regression else ok
     ids = ("total", "currency", "due-date", "no-apology", "fast")
     cases = tuple(CaseResult(i, ok, bad if i in ("total", "currency") else ok) for i in ids)
@@ -418,10 +424,10 @@ def _canary(d: Deployment, *, regression: bool) -> LifecycleEvent:
         "payments-invoices.yaml",
         Verdict.REGRESSION if regression else Verdict.PASS,
         Side(d.model_name, d.model_version, d.name, 5, 0),
-        Side(d.model_name, "2024-11-20", name, 3 if regression else 5, 2 if regression else 0),
+        Side(d.model_name, target_version, name, 3 if regression else 5, 2 if regression else 0),
         cases=cases,
         canary=CanaryInfo(name, created=True, deleted=True),
         tokens=1840,
         regressions=("total", "currency") if regression else (),
     )
-    return canary_event(result, d, NOW)
+    return canary_event(result, d, now)

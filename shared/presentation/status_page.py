@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import quote
 
+from shared.domain.deployments import Deployment
 from shared.domain.policy import Assessment, Status
 from shared.domain.status import RegionProblem, StatusReport, WatcherHealth, dated_changes, recent_changes
 
@@ -287,9 +288,42 @@ def _health(h: WatcherHealth) -> str:
     return f'<section class="health {kind}"><h2>{title}</h2><ul>{items}</ul></section>'
 
 
-def render_status_page(report: StatusReport, *, rollback_links: bool = False) -> str:
-    """The page. ``rollback_links``: the viewer is an operator, so each deployment with a way back gets a button
-    (a link to the confirmation step; nothing is written by following it)."""
+def _rollback_cell(report: StatusReport, d: Deployment, rollback_links: bool) -> str:
+    back = report.rollbacks.get(d.key)
+    back_model = back.from_model if back and back.from_model and back.from_model != d.model_name else None
+    rollback = (
+        f"to {_id(back_model) + ' ' if back_model else ''}{_id(back.from_version)}"
+        f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
+        f"{_id(_date(back.available_until)) if back.available_until else 'its retirement'}"
+        if back
+        else '<span class="muted">-</span>'
+    )
+    if back and rollback_links:
+        link = f"rollback?deploymentId={quote(d.resource_id, safe='')}"
+        rollback += f' <a class="button" href="{escape(link)}">Roll back…</a>'
+    return rollback
+
+
+def _deployment_row(report: StatusReport, a: Assessment, label: str, rollback_links: bool) -> str:
+    d = a.deployment
+    rollback = _rollback_cell(report, d, rollback_links)
+    policy = _policy(d.policy) + (' <span class="muted">(provisioned)</span>' if d.is_provisioned else "")
+    todo = f'<div class="todo">{_prose(_todo(a))}</div>' if a.status is Status.BROKEN else ""
+    tested = report.tested.get(d.key)
+    if tested is not None:  # its latest canary (#25): the team's own suite on the coming version
+        kind = tested.verdict if tested.verdict in ("pass", "regression", "error") else ""
+        todo += f'<div class="tested {kind}">{_prose(tested.line)}</div>'
+    return (
+        f'<tr><td><span class="pill">{escape(label)}</span> <b>{_id(d.name)}</b></td>'
+        f"<td>{_ids(d.account_id.rsplit('/', 1)[-1] + ' · ' + d.location)}</td>"
+        f"<td>{_id(d.model_name)} {_id(d.model_version)} <span class='muted'>{_id(d.sku_name)}</span></td>"
+        f"<td>{policy}</td><td class='nowrap'>{_date(a.retirement_date)}</td>"
+        f"<td class='days'>{_days(a.days_left)}</td>"
+        f"<td class='what'>{_prose(a.summary)}{todo}</td><td>{rollback}</td></tr>"
+    )
+
+
+def _deployments(report: StatusReport, rollback_links: bool) -> str:
     rows: list[str] = []
     # one table, a body per group: the columns line up from group to group, sized by what they hold
     for status, label, _ in _GROUPS:
@@ -302,47 +336,18 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
             "<tr><th>Deployment</th><th>Account · region</th><th>Model</th><th>Policy</th><th>Retires</th>"
             "<th>Days left</th><th>What happens</th><th>Rollback</th></tr>"
         )
-        for a in group:
-            d = a.deployment
-            back = report.rollbacks.get(d.key)
-            back_model = (
-                back.from_model if back and back.from_model and back.from_model != d.model_name else None
-            )
-            rollback = (
-                f"to {_id(back_model) + ' ' if back_model else ''}{_id(back.from_version)}"
-                f"{' (side by side)' if back_model and not d.is_provisioned else ''} until "
-                f"{_id(_date(back.available_until)) if back.available_until else 'its retirement'}"
-                if back
-                else '<span class="muted">-</span>'
-            )
-            if back and rollback_links:
-                link = f"rollback?deploymentId={quote(d.resource_id, safe='')}"
-                rollback += f' <a class="button" href="{escape(link)}">Roll back…</a>'
-
-            policy = _policy(d.policy) + (
-                ' <span class="muted">(provisioned)</span>' if d.is_provisioned else ""
-            )
-            todo = f'<div class="todo">{_prose(_todo(a))}</div>' if status is Status.BROKEN else ""
-            tested = report.tested.get(d.key)
-            if tested is not None:  # its latest canary (#25): the team's own suite on the coming version
-                kind = tested.verdict if tested.verdict in ("pass", "regression", "error") else ""
-                todo += f'<div class="tested {kind}">{_prose(tested.line)}</div>'
-            rows.append(
-                f'<tr><td><span class="pill">{escape(label)}</span> <b>{_id(d.name)}</b></td>'
-                f"<td>{_ids(d.account_id.rsplit('/', 1)[-1] + ' · ' + d.location)}</td>"
-                f"<td>{_id(d.model_name)} {_id(d.model_version)} <span class='muted'>{_id(d.sku_name)}</span></td>"
-                f"<td>{policy}</td><td class='nowrap'>{_date(a.retirement_date)}</td>"
-                f"<td class='days'>{_days(a.days_left)}</td>"
-                f"<td class='what'>{_prose(a.summary)}{todo}</td><td>{rollback}</td></tr>"
-            )
+        rows.extend(_deployment_row(report, a, label, rollback_links) for a in group)
         rows.append("</tbody>")
-    tiles = "".join(
-        f'<div class="tile {_STATUS_CLASS[status]}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
-        for status, label, _ in _GROUPS[:5]
+    return (
+        f'<div class="scroll"><table class="deployments">{"".join(rows)}</table></div>'
+        if rows
+        else '<p class="empty">No deployments in the inventory yet.</p>'
     )
-    health = report.health
-    held = {a.location: f"held: {a.detail}" for a in health.anomalies}
-    regions = "".join(
+
+
+def _cursor_rows(report: StatusReport) -> str:
+    held = {a.location: f"held: {a.detail}" for a in report.health.anomalies}
+    return "".join(
         f"<tr><td><b>{escape(c.location)}</b></td><td>{c.last_cycle_at:%Y-%m-%d %H:%M} UTC</td><td>{c.cycles}</td>"
         f"<td>{escape(held.get(c.location, c.anomaly or '')) or '<span class=muted>none</span>'}</td>"
         f"<td>{escape(c.last_error or '') or '<span class=muted>none</span>'}</td></tr>"
@@ -350,11 +355,9 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
         else f"<tr><td><b>{escape(c.location)}</b></td><td class='muted' colspan='4'>never read</td></tr>"
         for c in report.cursors
     )
-    deployments = (
-        f'<div class="scroll"><table class="deployments">{"".join(rows)}</table></div>'
-        if rows
-        else '<p class="empty">No deployments in the inventory yet.</p>'
-    )
+
+
+def _recent(report: StatusReport) -> str:
     last = report.last_cycle_at
     found = len(report.last_cycle_events())
     cycle = (
@@ -377,18 +380,28 @@ def render_status_page(report: StatusReport, *, rollback_links: bool = False) ->
         if changes
         else f'<p class="empty">No events published in the last {report.recent_days} days.</p>'
     )
+    return f"<p>{cycle}</p>{recent}"
+
+
+def render_status_page(report: StatusReport, *, rollback_links: bool = False) -> str:
+    """The page. ``rollback_links``: the viewer is an operator, so each deployment with a way back gets a button
+    (a link to the confirmation step; nothing is written by following it)."""
+    tiles = "".join(
+        f'<div class="tile {_STATUS_CLASS[status]}"><div class="n">{report.count(status)}</div><div class="l">{escape(label)}</div></div>'
+        for status, label, _ in _GROUPS[:5]
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>modelwatch status</title><style>{_STYLE}</style></head><body>
 <header><h1>Azure OpenAI model lifecycle</h1>
 <div class="meta">as of {report.at:%Y-%m-%d %H:%M} UTC · POLICY_MODE={escape(report.mode)} · {len(report.assessments)} deployments</div></header>
 <main>
-{_health(health)}
+{_health(report.health)}
 <div class="tiles">{tiles}</div>
 <section><h2>Coming up: the next 12 months</h2>{_timeline(report)}</section>
-<section><h2>Deployments</h2>{deployments}</section>
-<section><h2>Recent events: the last {report.recent_days} days</h2><p>{cycle}</p>{recent}</section>
-<section><h2>Catalog watcher</h2><div class="scroll"><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{regions}</table></div></section>
+<section><h2>Deployments</h2>{_deployments(report, rollback_links)}</section>
+<section><h2>Recent events: the last {report.recent_days} days</h2>{_recent(report)}</section>
+<section><h2>Catalog watcher</h2><div class="scroll"><table><tr><th>Region</th><th>Last cycle</th><th>Cycles</th><th>Anomaly</th><th>Last error</th></tr>{_cursor_rows(report)}</table></div></section>
 </main></body></html>
 """
 

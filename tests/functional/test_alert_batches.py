@@ -15,7 +15,7 @@ from shared.domain.changes import VersionChange
 from shared.domain.deployment_events import upgraded_event
 from shared.domain.events import LifecycleEvent
 from shared.domain.held import HeldAlert
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.errors import TransientError, WebhookError
@@ -48,8 +48,14 @@ class DiesOnRelease(InMemoryAlertBuffer):
 
 
 ROUTES = {
-    DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret("https://teams.invalid/d"), None),
-    "payments": Route("payments", Secret("https://teams.invalid/p"), Secret("https://slack.invalid/p")),
+    DEFAULT_ROUTE: Route(DEFAULT_ROUTE, {ChannelKind.TEAMS: Secret("https://teams.invalid/d")}),
+    "payments": Route(
+        "payments",
+        {
+            ChannelKind.TEAMS: Secret("https://teams.invalid/p"),
+            ChannelKind.SLACK: Secret("https://slack.invalid/p"),
+        },
+    ),
 }
 
 

@@ -21,9 +21,10 @@ from shared.adapters.memory import InMemoryLedger
 from shared.adapters.notifiers import webhook_notifiers
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings, require_function_app
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 from shared.errors import TransientError
 from shared.presentation.alert_samples import samples
 from shared.services.notify import SUBSCRIBER, NotifyService
@@ -61,8 +62,11 @@ def wired(
     clock = Sleeps()
     sender = WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)
     routes = {
-        DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret(teams_webhook.url), Secret(slack_webhook.url)),
-        "payments": Route("payments", None, Secret(slack_webhook.url), "warning"),
+        DEFAULT_ROUTE: Route(
+            DEFAULT_ROUTE,
+            {ChannelKind.TEAMS: Secret(teams_webhook.url), ChannelKind.SLACK: Secret(slack_webhook.url)},
+        ),
+        "payments": Route("payments", {ChannelKind.SLACK: Secret(slack_webhook.url)}, Severity.WARNING),
     }
     ledger = InMemoryLedger()
     return (
@@ -241,7 +245,7 @@ def owners_alerts(world: World, slack_webhook: FakeSlackWebhook) -> NotifyServic
     return NotifyService(
         ledger=world.ledger,
         notifiers=webhook_notifiers(WebhookSender(sleep=clock.sleep, monotonic=clock.monotonic)),
-        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret(slack_webhook.url))},
+        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, {ChannelKind.SLACK: Secret(slack_webhook.url)})},
         scope=Scope(
             subscriptions=frozenset({POLICY_SUB})
         ),  # the deployments of this subscription are the team's
@@ -332,7 +336,7 @@ def test_standings_told_under_the_earlier_ledger_layout_are_not_told_again(
     from shared.domain.diff import diff_location
     from shared.domain.digest import build_digests
     from shared.domain.policy import assess
-    from shared.services.notify import standing_key
+    from shared.services.notify.news import standing_key
     from shared.services.policy import catalog_view
 
     dated = [

@@ -13,7 +13,7 @@ from shared.adapters.memory import InMemoryAlertBuffer, InMemoryLedger
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import EventType
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.domain.severity import Severity
@@ -34,7 +34,11 @@ LATER = NOW + timedelta(minutes=3)  # past the batch window
 def notify(recorder: Recorder) -> NotifyService:
     routes = {
         DEFAULT_ROUTE: Route(
-            DEFAULT_ROUTE, Secret("https://teams.invalid/d"), Secret("https://slack.invalid/d")
+            DEFAULT_ROUTE,
+            {
+                ChannelKind.TEAMS: Secret("https://teams.invalid/d"),
+                ChannelKind.SLACK: Secret("https://slack.invalid/d"),
+            },
         )
     }
     return NotifyService(

@@ -12,7 +12,7 @@ from shared.adapters.table_store import TableDeploymentStore, TableLedger
 from shared.domain.alerts import Message
 from shared.domain.events import EventType, LifecycleEvent, version_subject
 from shared.domain.policy import PolicyRules
-from shared.domain.routes import DEFAULT_ROUTE, Channel, Route
+from shared.domain.routes import DEFAULT_ROUTE, Channel, ChannelKind, Route
 from shared.domain.scope import Scope
 from shared.domain.secret import Secret
 from shared.presentation.alert_samples import samples
@@ -63,7 +63,11 @@ def test_a_refused_ledger_key_is_acknowledged_not_retried(
     notify = NotifyService(
         ledger=ledger,
         notifiers={"slack": sender, "teams": sender},
-        routes={DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://hooks.slack.com/services/T/B/x"))},
+        routes={
+            DEFAULT_ROUTE: Route(
+                DEFAULT_ROUTE, {ChannelKind.SLACK: Secret("https://hooks.slack.com/services/T/B/x")}
+            )
+        },
         scope=Scope(),
     )
     alert = replace(samples()["deployment-rolled-back"], id=long_id)  # told at once: no buffer in between

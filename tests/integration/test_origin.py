@@ -13,6 +13,7 @@ import pytest
 
 from shared.adapters.arm import ArmClient, StaticTokenProvider
 from shared.adapters.eventgrid import EventGridPublisher
+from shared.adapters.notifiers.slack import SlackNotifier
 from shared.adapters.webhooks import WebhookSender
 from shared.domain.routes import Channel
 from shared.domain.secret import Secret
@@ -127,7 +128,9 @@ def test_a_webhook_or_topic_url_read_two_ways_is_never_posted_to(
     hook_port = int(slack_webhook.base.rsplit(":", 1)[1])
     with pytest.raises(WebhookError) as refused:
         WebhookSender(sleep=lambda _: None).send(
-            Channel("payments", "slack", Secret(vector(hook_port, elsewhere.port))), {"text": "hi"}
+            Channel("payments", "slack", Secret(vector(hook_port, elsewhere.port))),
+            {"text": "hi"},
+            SlackNotifier,
         )
     assert not refused.value.is_transient
     topic_port = int(eventgrid_server.endpoint.split("/")[2].rsplit(":", 1)[1])

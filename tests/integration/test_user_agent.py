@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from shared.adapters.arm import ArmCatalogSource, ArmClient, StaticTokenProvider
 from shared.adapters.eventgrid import EventGridPublisher
+from shared.adapters.notifiers.slack import SlackNotifier
+from shared.adapters.notifiers.teams import TeamsNotifier
 from shared.adapters.webhooks import WebhookSender
 from shared.domain.events import LifecycleEvent
 from shared.domain.routes import Channel
@@ -51,6 +53,6 @@ def test_webhook_calls_say_modelwatch(
     slack_webhook: FakeSlackWebhook, teams_webhook: FakeTeamsWorkflow
 ) -> None:
     sender = WebhookSender(sleep=lambda s: None)
-    sender.send(Channel("payments", "slack", Secret(slack_webhook.url)), {"text": "hello"})
-    sender.send(Channel("payments", "teams", Secret(teams_webhook.url)), CARD)
+    sender.send(Channel("payments", "slack", Secret(slack_webhook.url)), {"text": "hello"}, SlackNotifier)
+    sender.send(Channel("payments", "teams", Secret(teams_webhook.url)), CARD, TeamsNotifier)
     assert slack_webhook.user_agents == [AGENT] and teams_webhook.user_agents == [AGENT]

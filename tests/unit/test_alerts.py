@@ -11,7 +11,7 @@ from shared.config import load_settings
 from shared.domain.alerts import Message, batch_message, messages_for
 from shared.domain.digest import build_digests
 from shared.domain.events import EventType
-from shared.domain.routes import DEFAULT_ROUTE, Route
+from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Route
 from shared.domain.secret import Secret
 from shared.domain.severity import Severity
 from shared.errors import SettingsError
@@ -23,8 +23,9 @@ from shared.presentation.alert_samples import (
     samples,
     team_samples,
 )
-from shared.presentation.render import slack_payload, teams_payload
-from shared.services.notify import plan_posts
+from shared.presentation.slack import slack_payload
+from shared.presentation.teams import teams_payload
+from shared.services.notify.sending import plan_posts
 from tests.builders import account_id
 
 SAMPLES = samples()
@@ -220,13 +221,19 @@ def test_held_upgrades_are_one_message_naming_each_deployment() -> None:
 
 def routes(**named: Route) -> dict[str, Route]:
     return {
-        DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret("https://t.example/d"), Secret("https://s.example/d")),
+        DEFAULT_ROUTE: Route(
+            DEFAULT_ROUTE,
+            {
+                ChannelKind.TEAMS: Secret("https://t.example/d"),
+                ChannelKind.SLACK: Secret("https://s.example/d"),
+            },
+        ),
         **named,
     }
 
 
 def test_routing_by_tag_default_fallback_and_catalog_to_default_only() -> None:
-    payments = Route("payments", None, Secret("https://s.example/p"), "info")
+    payments = Route("payments", {ChannelKind.SLACK: Secret("https://s.example/p")}, Severity.INFO)
     posts = plan_posts([only("team-default-changed")], routes(payments=payments))
     assert [(p.channel.route, p.channel.kind) for p in posts] == [("payments", "slack")]
     orphan = replace(only("team-default-changed"), route="nobody")
@@ -240,13 +247,21 @@ def test_routing_by_tag_default_fallback_and_catalog_to_default_only() -> None:
 def test_severity_threshold_and_muted_catalog_news() -> None:
     quiet = {
         DEFAULT_ROUTE: Route(
-            DEFAULT_ROUTE, None, Secret("https://s.example/d"), "warning", catalog_news=False
+            DEFAULT_ROUTE,
+            {ChannelKind.SLACK: Secret("https://s.example/d")},
+            Severity.WARNING,
+            catalog_news=False,
         )
     }
     assert plan_posts([only("deployment-upgraded-by-azure")], quiet) == []  # info < warning
     assert len(plan_posts([only("team-broken")], quiet)) == 1
     news = {
-        DEFAULT_ROUTE: Route(DEFAULT_ROUTE, None, Secret("https://s.example/d"), "info", catalog_news=False)
+        DEFAULT_ROUTE: Route(
+            DEFAULT_ROUTE,
+            {ChannelKind.SLACK: Secret("https://s.example/d")},
+            Severity.INFO,
+            catalog_news=False,
+        )
     }
     assert plan_posts(messages_for(SAMPLES["catalog-released"]), news) == []  # informational news muted
     assert (
@@ -264,8 +279,11 @@ def test_alert_settings_resolve_setting_names_and_never_echo_urls() -> None:
         }
     )
     payments = s.routes["payments"]
-    assert payments.teams is not None and "SIGNATURE" in payments.teams.reveal()
-    assert payments.min_severity == "warning" and s.routes[DEFAULT_ROUTE].slack is not None
+    assert (
+        "SIGNATURE" in payments.channels[ChannelKind.TEAMS].reveal()
+        and ChannelKind.SLACK not in payments.channels
+    )
+    assert payments.min_severity is Severity.WARNING and ChannelKind.SLACK in s.routes[DEFAULT_ROUTE].channels
     assert "SECRETTOKEN" not in repr(s) and "SIGNATURE" not in repr(s)
     with pytest.raises(SettingsError) as info:
         load_settings(

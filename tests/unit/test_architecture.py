@@ -512,7 +512,6 @@ KNOWN_OFFENDERS = frozenset(
         "shared/adapters/table_store.py",
         "shared/bootstrap.py",
         "shared/bootstrap.py::build_services",
-        "shared/presentation/status_page.py::render_status_page",
         "scripts/bench/deployments.py::deployments_section",
         "scripts/bench/scale_report.py::render_scale",
         "tests/e2e/replay.py::stack",

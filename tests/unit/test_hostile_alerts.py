@@ -18,7 +18,8 @@ import pytest
 from shared.domain.alerts import RETIREMENTS_URL, Message
 from shared.domain.events import EventType, LifecycleEvent
 from shared.presentation.alert_samples import sample_messages
-from shared.presentation.render import slack_payload, teams_payload
+from shared.presentation.slack import slack_payload
+from shared.presentation.teams import teams_payload
 
 HOSTILE = (
     " <!channel> <!here|here> <@U024BE7LH> <#C024BE7LR> <https://evil.example|Roll back now> "
@@ -206,13 +207,19 @@ def test_our_own_links_stay_live() -> None:
 def test_a_route_tag_nobody_configured_is_told_as_text() -> None:
     """The deployment's modelwatch:route tag names no configured route: the default route hears it, with the
     tag's value as a fact. The value is the tenant's: no link, no emphasis (notify.plan_posts)."""
-    from shared.domain.routes import DEFAULT_ROUTE, Route
+    from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Route
     from shared.domain.secret import Secret
-    from shared.services.notify import plan_posts
+    from shared.services.notify.sending import plan_posts
 
     (message,) = PLAIN["deployment-upgraded-by-azure"]
     tagged = replace(message, route="[Approve the emergency rollback here](https://evil.example/login) *now*")
-    default = Route(DEFAULT_ROUTE, Secret("https://teams.example/x"), Secret("https://hooks.slack.example/x"))
+    default = Route(
+        DEFAULT_ROUTE,
+        {
+            ChannelKind.TEAMS: Secret("https://teams.example/x"),
+            ChannelKind.SLACK: Secret("https://hooks.slack.example/x"),
+        },
+    )
     posts = plan_posts([tagged], {DEFAULT_ROUTE: default})
     assert len(posts) == 2
     told = posts[0].message

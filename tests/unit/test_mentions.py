@@ -15,13 +15,14 @@ from shared.config import load_settings
 from shared.domain.alerts import Message, mentioned, messages_for
 from shared.domain.events import EventType, LifecycleEvent
 from shared.domain.payloads import DeploymentData
-from shared.domain.routes import DEFAULT_ROUTE, Mentions, Route, TeamsMention
+from shared.domain.routes import DEFAULT_ROUTE, ChannelKind, Mentions, Route, TeamsMention
 from shared.domain.secret import Secret
 from shared.domain.severity import Severity
 from shared.errors import SettingsError
 from shared.presentation.alert_samples import sample_messages, samples
-from shared.presentation.render import slack_payload, teams_payload
-from shared.services.notify import plan_posts
+from shared.presentation.slack import slack_payload
+from shared.presentation.teams import teams_payload
+from shared.services.notify.sending import plan_posts
 
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/SECRETTOKEN"
 TEAMS_URL = "https://x.environment.api.powerplatform.com/workflows/1?sig=SIGNATURE"
@@ -80,7 +81,9 @@ def test_routes_and_the_default_route_read_their_mentions() -> None:
     )
     assert s.routes["payments"].mentions == MENTIONS
     default = s.routes[DEFAULT_ROUTE]
-    assert default.mentions == Mentions((), (ADELE,)) and default.slack is not None  # its webhook kept
+    assert (
+        default.mentions == Mentions((), (ADELE,)) and ChannelKind.SLACK in default.channels
+    )  # its webhook kept
     assert len(s.routes) == 2
     assert not load_settings({}).routes[DEFAULT_ROUTE].mentions  # none unless configured
 
@@ -132,8 +135,12 @@ def test_the_default_route_takes_only_mentions_and_they_are_checked_too() -> Non
 def _routes(mentions: Mentions) -> dict[str, Route]:
     slack, teams = Secret(SLACK_URL), Secret(TEAMS_URL)
     return {
-        DEFAULT_ROUTE: Route(DEFAULT_ROUTE, teams, slack, mentions=mentions),
-        "payments": Route("payments", teams, slack, mentions=mentions),
+        DEFAULT_ROUTE: Route(
+            DEFAULT_ROUTE, {ChannelKind.TEAMS: teams, ChannelKind.SLACK: slack}, mentions=mentions
+        ),
+        "payments": Route(
+            "payments", {ChannelKind.TEAMS: teams, ChannelKind.SLACK: slack}, mentions=mentions
+        ),
     }
 
 

@@ -50,7 +50,7 @@ def marked_message(kind: str | None) -> Message:
 class ChannelAnswer:
     """What one channel of the route answered to the test message."""
 
-    channel: str  # "teams" or "slack"
+    channel: ChannelKind
     sent: bool
     detail: str  # the service's answer, never the URL
 
@@ -107,7 +107,7 @@ def send_test(
         from shared.adapters.webhooks import WebhookSender
 
         sender = WebhookSender()  # the app's sender: retries, pacing, URLs never in an error
-    from shared.adapters.notifiers import webhook_notifiers
+    from shared.adapters.notifiers import NOTIFIERS, webhook_notifiers
 
     notifiers = webhook_notifiers(sender)  # the app's notifiers: each renders its own format
     # a critical kind mentions the route's people, as the real message would: the test shows the ids resolve
@@ -123,15 +123,7 @@ def send_test(
             after = "; a passing failure (the sender retried it): send the test again later"
             answers.append(ChannelAnswer(channel.kind, False, reason + (after if exc.is_transient else "")))
             continue
-        answers.append(
-            ChannelAnswer(
-                channel.kind,
-                True,
-                "Teams accepted it: the flow posts it; a failing flow shows in its run history"
-                if channel.kind == ChannelKind.TEAMS
-                else "Slack answered ok",
-            )
-        )
+        answers.append(ChannelAnswer(channel.kind, True, NOTIFIERS[channel.kind].accepted))
     return TestSend(route.name, message.kind, tuple(answers))
 
 
@@ -178,7 +170,8 @@ def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
     """Print the Slack and Teams payloads of sample events, to paste into Block Kit Builder or the card designer.
     The table view heads each payload with a comment line; -o json is one document (a list, one item a sample)."""
     from shared.presentation.alert_samples import sample_messages
-    from shared.presentation.render import slack_payload, teams_payload
+    from shared.presentation.slack import slack_payload
+    from shared.presentation.teams import teams_payload
 
     kinds = choose_kind(args.kind, args, out)
     if kinds is None:

@@ -33,8 +33,9 @@ from shared.domain.events import (
     version_subject,
 )
 from shared.domain.policy import PolicyRules
-from shared.domain.routes import DEFAULT_ROUTE, Channel, Route
+from shared.domain.routes import DEFAULT_ROUTE, Channel, ChannelKind, Route
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 from shared.domain.timeutil import parse_instant
 from shared.errors import ArmError, ModelWatchError
 from shared.presentation.alert_samples import samples
@@ -173,14 +174,20 @@ class RecordingSender:
     def __init__(self) -> None:
         self.posts: list[tuple[Channel, Mapping[str, JsonValue]]] = []
 
-    def send(self, channel: Channel, payload: Mapping[str, JsonValue]) -> None:
+    def send(self, channel: Channel, payload: Mapping[str, JsonValue], rules: object) -> None:
         json.dumps(payload, allow_nan=False)
         self.posts.append((channel, payload))
 
 
 ROUTES = {
-    DEFAULT_ROUTE: Route(DEFAULT_ROUTE, Secret("https://teams.invalid/a"), Secret("https://slack.invalid/b")),
-    "payments": Route("payments", None, Secret("https://slack.invalid/c"), "warning"),
+    DEFAULT_ROUTE: Route(
+        DEFAULT_ROUTE,
+        {
+            ChannelKind.TEAMS: Secret("https://teams.invalid/a"),
+            ChannelKind.SLACK: Secret("https://slack.invalid/b"),
+        },
+    ),
+    "payments": Route("payments", {ChannelKind.SLACK: Secret("https://slack.invalid/c")}, Severity.WARNING),
 }
 
 
