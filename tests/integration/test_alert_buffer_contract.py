@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryAlertBuffer
-from shared.adapters.sqlite_store import SqliteAlertBuffer
-from shared.adapters.table_store import MAX_STRING_UNITS, TableAlertBuffer
+from shared.adapters.sqlite.alert_buffer import SqliteAlertBuffer
+from shared.adapters.tables.alert_buffer import MAX_STRING_UNITS, TableAlertBuffer
 from shared.bootstrap import build_alert_buffer
 from shared.config import StateStoreConfig, StoreKind
 from shared.domain.held import HeldAlert

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.memory import InMemoryLedger
-from shared.adapters.sqlite_store import SqliteLedger
-from shared.adapters.table_store import TableLedger
+from shared.adapters.sqlite.ledger import SqliteLedger
+from shared.adapters.tables.ledger import TableLedger
 from shared.domain.ledger import Claim, LedgerEntry
 from shared.errors import PermanentError, TransientError
 from shared.ports import Ledger

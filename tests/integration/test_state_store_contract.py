@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryCatalogStateStore
-from shared.adapters.sqlite_store import SqliteCatalogStateStore
-from shared.adapters.table_store import TableCatalogStateStore
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
