@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
-from shared.adapters.backends import Options, Port, open_queue, open_store
+from shared.adapters.backends import Opening, Options, Port, open_configured, open_queue
 from shared.config import (
     Settings,
     StateStoreConfig,
@@ -68,21 +68,8 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
-class Opening(TypedDict, total=False):
-    """Where and how a store opens, beyond STATE_STORE."""
-
-    default_sqlite: str  # the file when no STATE_STORE is set (the CLI's DEFAULT_STATE)
-    table_prefix: str  # the Table Storage tables' <prefix> (STATE_TABLE_PREFIX)
-    read_only: bool  # a command that only reads (the CLI's plan, report, deployments): see backends.Options
-
-
 def _open(config: StateStoreConfig | None, port: Port, how: Opening) -> object:
-    """The store of ``port`` on the configured backend (shared/adapters/backends.py); no STATE_STORE means the local
-    SQLite file (CLI)."""
-    kind = StoreKind(config.kind) if config is not None else StoreKind.SQLITE
-    value = config.value.reveal() if config is not None else how.get("default_sqlite", DEFAULT_STATE)
-    options = Options(how.get("table_prefix", "ModelWatch"), how.get("read_only", False), azure_credential)
-    return open_store(kind, value, port, options)
+    return open_configured(config, port, {"default_sqlite": DEFAULT_STATE, **how}, azure_credential)
 
 
 def build_state_store(config: StateStoreConfig | None, **how: Unpack[Opening]) -> CatalogStateStore:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from shared.config import StateStoreConfig, StoreKind
 from shared.errors import PermanentError
@@ -139,6 +139,24 @@ def open_store(kind: StoreKind, value: str, port: Port, options: Options) -> obj
     string, an endpoint)."""
     backend = BACKENDS[kind]
     return backend.open(backend.adapters()[port], value, options)
+
+
+class Opening(TypedDict, total=False):
+    """The keywords of bootstrap's store builders: ``build_ledger(config, table_prefix=..., read_only=True)``."""
+
+    default_sqlite: str  # the file when no STATE_STORE is set (the CLI's local state)
+    table_prefix: str  # see Options
+    read_only: bool
+
+
+def open_configured(
+    config: StateStoreConfig | None, port: Port, how: Opening, credential: Callable[[], object]
+) -> object:
+    """The store of ``port`` on the backend ``config`` names; without one, the SQLite file ``default_sqlite``."""
+    options = Options(how.get("table_prefix", "ModelWatch"), how.get("read_only", False), credential)
+    if config is None:
+        return open_store(StoreKind.SQLITE, how["default_sqlite"], port, options)
+    return open_store(StoreKind(config.kind), config.value.reveal(), port, options)
 
 
 def open_queue(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryDeploymentStore
 from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
 from shared.adapters.sqlite.deployments import SqliteDeploymentStore
@@ -60,9 +61,8 @@ def make_store(
     factories: Iterator[StoreFactory] = store_factories(
         request,
         tmp_path_factory,
+        port=Port.DEPLOYMENTS,
         memory=InMemoryDeploymentStore,
-        sqlite=SqliteDeploymentStore,
-        table=lambda conn, prefix: TableDeploymentStore.from_connection_string(conn, table_prefix=prefix),
     )
     yield from factories
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryLedger
 from shared.adapters.sqlite.ledger import SqliteLedger
 from shared.adapters.tables.ledger import TableLedger
@@ -38,9 +39,8 @@ def make_ledger(
     yield from store_factories(
         request,
         tmp_path_factory,
+        port=Port.LEDGER,
         memory=InMemoryLedger,
-        sqlite=SqliteLedger,
-        table=lambda conn, prefix: TableLedger.from_connection_string(conn, table_prefix=prefix),
     )
 
 

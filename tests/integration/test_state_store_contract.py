@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryCatalogStateStore
 from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
 from shared.adapters.tables.catalog_state import TableCatalogStateStore
@@ -55,9 +56,8 @@ def make_store(
     factories: Iterator[StoreFactory] = store_factories(
         request,
         tmp_path_factory,
+        port=Port.STATE,
         memory=InMemoryCatalogStateStore,
-        sqlite=SqliteCatalogStateStore,
-        table=lambda conn, prefix: TableCatalogStateStore.from_connection_string(conn, table_prefix=prefix),
     )
     yield from factories
 
