@@ -164,7 +164,7 @@ def open_queue(
 ) -> StorageRefreshQueue | None:
     """The storage queue ``name`` beside the stores of ``config``; None without a STATE_STORE or when its backend
     has no queue."""
-    backend = BACKENDS[StoreKind(config.kind)] if config is not None else None
-    if config is None or backend is None or backend.queue is None:
+    if config is None:
         return None
-    return backend.queue(config.value.reveal(), name, options, client_options)
+    queue = BACKENDS[StoreKind(config.kind)].queue
+    return None if queue is None else queue(config.value.reveal(), name, options, client_options)
