@@ -358,19 +358,7 @@ def build_services(
         if source is not None
         else None
     )
-    inventory: InventoryService | None = None  # without ARM access or nothing to watch
-    if api is not None and settings.inventory_configured:
-        from shared.services.inventory import InventoryService
-
-        inventory = InventoryService(
-            api,
-            stores,
-            stores,
-            state,
-            accounts=settings.watch_accounts,
-            subscriptions=settings.watch_subscription_ids,
-            max_concurrency=settings.arm_read_concurrency,
-        )
+    inventory = build_inventory(settings, api, stores, state)
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     canaries = build_canaries(
@@ -409,6 +397,25 @@ def build_services(
         queue=queue,
         canaries=canaries,
         results=canary_results,
+    )
+
+
+def build_inventory(
+    settings: Settings, api: DeploymentApi | None, stores: DeploymentStores, state: CatalogStateStore
+) -> InventoryService | None:
+    """The inventory refresh over ARM; None without ARM access or nothing to watch."""
+    if api is None or not settings.inventory_configured:
+        return None
+    from shared.services.inventory import InventoryService
+
+    return InventoryService(
+        api,
+        stores,
+        stores,
+        state,
+        accounts=settings.watch_accounts,
+        subscriptions=settings.watch_subscription_ids,
+        max_concurrency=settings.arm_read_concurrency,
     )
 
 
