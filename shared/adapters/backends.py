@@ -156,7 +156,7 @@ def open_configured(
     options = Options(how.get("table_prefix", "ModelWatch"), how.get("read_only", False), credential)
     if config is None:
         return open_store(StoreKind.SQLITE, how["default_sqlite"], port, options)
-    return open_store(StoreKind(config.kind), config.value.reveal(), port, options)
+    return open_store(config.kind, config.value.reveal(), port, options)
 
 
 def open_queue(
@@ -166,5 +166,5 @@ def open_queue(
     has no queue."""
     if config is None:
         return None
-    queue = BACKENDS[StoreKind(config.kind)].queue
+    queue = BACKENDS[config.kind].queue
     return None if queue is None else queue(config.value.reveal(), name, options, client_options)
