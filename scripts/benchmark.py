@@ -43,7 +43,7 @@ from scripts.bench.cycle_time import catalog_page_size, cycle_time_section  # no
 from scripts.bench.deployments import deployments_section  # noqa: E402
 from scripts.bench.no_change import no_change_section, past_baseline  # noqa: E402
 from scripts.bench.scale import scale_section  # noqa: E402
-from shared.adapters.sqlite_store import SqliteCatalogStateStore  # noqa: E402
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore  # noqa: E402
 from tests.fakes.arm_server import FakeArm  # noqa: E402
 
 # --only: a section's name -> its number in docs/performance.md

@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
+from shared.adapters.backends import Opening, Options, Port, open_configured, open_queue
 from shared.config import (
     Settings,
     StateStoreConfig,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from shared.adapters.notifiers import PayloadPoster
+    from shared.adapters.storage.queue import StorageRefreshQueue
     from shared.domain.policy import PolicyRules
     from shared.domain.status import StatusReport
     from shared.services.inventory import InventoryReport, InventoryService
@@ -66,88 +68,33 @@ def azure_credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
-# Store backends: how each kind of STATE_STORE opens the four stores (catalog state, deployments and their change
-# history, the ledger, the alert buffer). A new backend (Cosmos DB, say) is one function here and one StoreKind.
-Role = str  # "state", "deployments", "ledger", "alerts" or "canary" (stored canary results)
+def _open(config: StateStoreConfig | None, port: Port, how: Opening) -> object:
+    return open_configured(config, port, {"default_sqlite": DEFAULT_STATE, **how}, azure_credential)
 
 
-def _sqlite_backend(value: str, prefix: str, role: Role) -> Any:
-    from shared.adapters import sqlite_store as m
-
-    if role == "canary":
-        from shared.adapters.canary_results import SqliteCanaryResults
-
-        return SqliteCanaryResults(value)
-    opener: dict[Role, Callable[[str], Any]] = {
-        "state": m.SqliteCatalogStateStore,
-        "deployments": m.SqliteDeploymentStore,
-        "ledger": m.SqliteLedger,
-        "alerts": m.SqliteAlertBuffer,
-    }
-    return opener[role](value)
+def build_state_store(config: StateStoreConfig | None, **how: Unpack[Opening]) -> CatalogStateStore:
+    """The catalog state: each location's cursor and snapshot, and the outbox."""
+    return cast(CatalogStateStore, _open(config, Port.STATE, how))
 
 
-def _table_classes(role: Role) -> Any:
-    if role == "canary":
-        from shared.adapters.canary_results_table import TableCanaryResults
-
-        return TableCanaryResults
-    from shared.adapters import table_store as m
-
-    return {
-        "state": m.TableCatalogStateStore,
-        "deployments": m.TableDeploymentStore,
-        "ledger": m.TableLedger,
-        "alerts": m.TableAlertBuffer,
-    }[role]
+def build_deployment_stores(config: StateStoreConfig | None, **how: Unpack[Opening]) -> DeploymentStores:
+    """The inventory and its change history, beside the catalog state (same file or storage account)."""
+    return cast(DeploymentStores, _open(config, Port.DEPLOYMENTS, how))
 
 
-def _table_connection_backend(value: str, prefix: str, role: Role) -> Any:
-    return _table_classes(role).from_connection_string(value, table_prefix=prefix)
+def build_ledger(config: StateStoreConfig | None, **how: Unpack[Opening]) -> Ledger:
+    """The subscribers' idempotency ledger, beside the other stores."""
+    return cast(Ledger, _open(config, Port.LEDGER, how))
 
 
-def _table_endpoint_backend(value: str, prefix: str, role: Role) -> Any:
-    return _table_classes(role).from_endpoint(value, azure_credential(), table_prefix=prefix)
+def build_canary_results(config: StateStoreConfig | None, **how: Unpack[Opening]) -> CanaryResults:
+    """The stored canary results, beside the other stores (what `canary list` and the status page read)."""
+    return cast(CanaryResults, _open(config, Port.CANARY, how))
 
 
-STORE_BACKENDS: dict[str, Callable[[str, str, Role], Any]] = {
-    StoreKind.SQLITE: _sqlite_backend,
-    StoreKind.CONNECTION_STRING: _table_connection_backend,
-    StoreKind.ENDPOINT: _table_endpoint_backend,
-}
-
-
-def _open_store(
-    config: StateStoreConfig | None, role: Role, *, default_sqlite: str, table_prefix: str
-) -> Any:
-    """A store of ``role`` on the configured backend; no STATE_STORE means the local SQLite file (CLI)."""
-    kind = config.kind if config is not None else StoreKind.SQLITE
-    value = config.value.reveal() if config is not None else default_sqlite
-    return STORE_BACKENDS[kind](value, table_prefix, role)
-
-
-def open_read_only(config: StateStoreConfig, role: Role, *, table_prefix: str) -> Any:
-    """A store of ``role`` for a command that only reads (the CLI's plan, report, deployments): on Table Storage
-    it creates no table and migrates nothing, and a missing table reads as empty. SQLite as usual (the CLI never
-    opens a missing file for a read)."""
-    if config.kind == StoreKind.CONNECTION_STRING:
-        return _table_classes(role).from_connection_string(
-            config.value.reveal(), table_prefix=table_prefix, read_only=True
-        )
-    if config.kind == StoreKind.ENDPOINT:
-        return _table_classes(role).from_endpoint(
-            config.value.reveal(), azure_credential(), table_prefix=table_prefix, read_only=True
-        )
-    return _open_store(config, role, default_sqlite=DEFAULT_STATE, table_prefix=table_prefix)
-
-
-def build_state_store(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
-) -> CatalogStateStore:
-    return cast(
-        CatalogStateStore,
-        _open_store(config, "state", default_sqlite=default_sqlite, table_prefix=table_prefix),
-    )
+def build_alert_buffer(config: StateStoreConfig | None, **how: Unpack[Opening]) -> AlertBuffer:
+    """The alert subscriber's buffer of news held for one message per route and group, beside the other stores."""
+    return cast(AlertBuffer, _open(config, Port.ALERTS, how))
 
 
 def build_catalog_source(
@@ -205,15 +152,6 @@ def build_publisher(settings: Settings, *, local_file: str = DEFAULT_EVENTS_FILE
     return JsonLinesPublisher(local_file)
 
 
-def diff_rules(settings: Settings) -> DiffRules:
-    return DiffRules(
-        reminder_days=settings.retirement_reminder_days,
-        vanish_guard=settings.catalog_vanish_guard,
-        removal_confirmations=settings.catalog_removal_confirmations,
-        news_formats=settings.catalog_news_formats,
-    )
-
-
 def build_watcher(
     settings: Settings,
     *,
@@ -223,58 +161,27 @@ def build_watcher(
     deployments: DeploymentStores | None = None,
 ) -> CatalogWatcher:
     source = source if source is not None else build_catalog_source(settings)
-    return CatalogWatcher(
-        source,
+    store = (
         store
         if store is not None
-        else build_state_store(settings.state_store, table_prefix=settings.state_table_prefix),
+        else build_state_store(settings.state_store, table_prefix=settings.state_table_prefix)
+    )
+    return CatalogWatcher(
+        source,
+        store,
         publisher if publisher is not None else build_publisher(settings),
-        rules=diff_rules(settings),
+        rules=DiffRules(
+            reminder_days=settings.retirement_reminder_days,
+            vanish_guard=settings.catalog_vanish_guard,
+            removal_confirmations=settings.catalog_removal_confirmations,
+            news_formats=settings.catalog_news_formats,
+        ),
         formats=settings.catalog_model_formats,
         max_concurrency=settings.arm_read_concurrency,  # reads: catalog pages of every region at once
         # a version that leaves the list is confirmed with the catalogs of the subscriptions running it
         deployments=deployments,
         catalogs=source if isinstance(source, SubscriptionCatalogs) else None,
         subscription=settings.watch_subscription_id,
-    )
-
-
-def build_deployment_stores(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
-) -> DeploymentStores:
-    """The inventory and its change history, beside the catalog state (same file or storage account)."""
-    return cast(
-        DeploymentStores,
-        _open_store(config, "deployments", default_sqlite=default_sqlite, table_prefix=table_prefix),
-    )
-
-
-def build_ledger(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
-) -> Ledger:
-    """The subscribers' idempotency ledger, beside the other stores."""
-    return cast(
-        Ledger, _open_store(config, "ledger", default_sqlite=default_sqlite, table_prefix=table_prefix)
-    )
-
-
-def build_canary_results(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
-) -> CanaryResults:
-    """The stored canary results, beside the other stores (what `canary list` and the status page read)."""
-    return cast(
-        CanaryResults,
-        _open_store(config, "canary", default_sqlite=default_sqlite, table_prefix=table_prefix),
-    )
-
-
-def build_alert_buffer(
-    config: StateStoreConfig | None, *, default_sqlite: str = DEFAULT_STATE, table_prefix: str = "ModelWatch"
-) -> AlertBuffer:
-    """The alert subscriber's buffer of news held for one message per route and group, beside the other stores."""
-    return cast(
-        AlertBuffer,
-        _open_store(config, "alerts", default_sqlite=default_sqlite, table_prefix=table_prefix),
     )
 
 
@@ -423,26 +330,21 @@ def build_services(
     canary_results: CanaryResults | None = None,
 ) -> Services:
     """Wire the use cases. Anything not passed is built from the settings; ARM is used only when configured."""
-    from shared.services.inventory import InventoryService
-    from shared.services.notify import NotifyService
-    from shared.services.policy import PolicyService
     from shared.services.rollback import RollbackService
 
-    prefix = settings.state_table_prefix
+    config, prefix = settings.state_store, settings.state_table_prefix
     if canary_results is None and state is not None:
         # the caller brought its own stores (tests, the CLI's in-memory runs): the results stay beside them, never
         # in a file or table the caller did not name
-        from shared.adapters.canary_results import InMemoryCanaryResults
+        from shared.adapters.memory import InMemoryCanaryResults
 
         canary_results = InMemoryCanaryResults()
     if canary_results is None and settings.canary_mode != "off":
-        canary_results = build_canary_results(settings.state_store, table_prefix=prefix)
-    state = state if state is not None else build_state_store(settings.state_store, table_prefix=prefix)
-    stores = (
-        stores if stores is not None else build_deployment_stores(settings.state_store, table_prefix=prefix)
-    )
-    ledger = ledger if ledger is not None else build_ledger(settings.state_store, table_prefix=prefix)
-    buffer = buffer if buffer is not None else build_alert_buffer(settings.state_store, table_prefix=prefix)
+        canary_results = build_canary_results(config, table_prefix=prefix)
+    state = state if state is not None else build_state_store(config, table_prefix=prefix)
+    stores = stores if stores is not None else build_deployment_stores(config, table_prefix=prefix)
+    ledger = ledger if ledger is not None else build_ledger(config, table_prefix=prefix)
+    buffer = buffer if buffer is not None else build_alert_buffer(config, table_prefix=prefix)
     publisher = publisher if publisher is not None else build_publisher(settings)
     # one ARM client for the catalog and the deployments: one read budget per subscription for both
     wants_arm = (api is None and settings.inventory_configured) or source is None
@@ -456,19 +358,7 @@ def build_services(
         if source is not None
         else None
     )
-    inventory = (
-        InventoryService(
-            api,
-            stores,
-            stores,
-            state,
-            accounts=settings.watch_accounts,
-            subscriptions=settings.watch_subscription_ids,
-            max_concurrency=settings.arm_read_concurrency,
-        )
-        if api is not None and settings.inventory_configured
-        else None
-    )
+    inventory = build_inventory(settings, api, stores, state)
     if queue is None and inventory is not None and settings.inventory_fans_out:
         queue = build_refresh_queue(settings)
     canaries = build_canaries(
@@ -481,19 +371,8 @@ def build_services(
         queue=canary_queue,
         results=canary_results,
     )
-    policy = PolicyService(
-        gate=canary_gate(settings, ledger),
-        on_assessed=canaries.ask if canaries is not None else None,
-        deployments=stores,
-        ledger=ledger,
-        rollbacks=stores,
-        state=state,
-        api=api,
-        publisher=publisher,
-        rules=policy_rules(settings),
-        scope=write_scope(settings),
-        reminder_days=settings.retirement_reminder_days,
-        max_concurrency=settings.arm_max_concurrency,
+    policy = build_policy_service(
+        settings, canaries=canaries, ledger=ledger, stores=stores, state=state, api=api, publisher=publisher
     )
     rollback = RollbackService(
         deployments=stores,
@@ -503,26 +382,7 @@ def build_services(
         publisher=publisher,
         scope=write_scope(settings),
     )
-    if notifiers is None:
-        from shared.adapters.notifiers import webhook_notifiers
-
-        if sender is None:
-            from shared.adapters.webhooks import WebhookSender
-
-            sender = WebhookSender()
-        notifiers = webhook_notifiers(sender)
-    notify = NotifyService(
-        ledger=ledger,
-        notifiers=notifiers,
-        routes=settings.routes,
-        scope=write_scope(settings),
-        status_page_url=settings.status_page_url,
-        deployments=stores,
-        state=state,
-        rules=policy_rules(settings),
-        buffer=buffer,
-        batch_window=timedelta(seconds=settings.alert_batch_seconds),
-    )
+    notify = build_notify_service(settings, ledger, stores, state, buffer, notifiers=notifiers, sender=sender)
     return Services(
         settings,
         state,
@@ -537,6 +397,89 @@ def build_services(
         queue=queue,
         canaries=canaries,
         results=canary_results,
+    )
+
+
+def build_inventory(
+    settings: Settings, api: DeploymentApi | None, stores: DeploymentStores, state: CatalogStateStore
+) -> InventoryService | None:
+    """The inventory refresh over ARM; None without ARM access or nothing to watch."""
+    if api is None or not settings.inventory_configured:
+        return None
+    from shared.services.inventory import InventoryService
+
+    return InventoryService(
+        api,
+        stores,
+        stores,
+        state,
+        accounts=settings.watch_accounts,
+        subscriptions=settings.watch_subscription_ids,
+        max_concurrency=settings.arm_read_concurrency,
+    )
+
+
+def build_policy_service(
+    settings: Settings,
+    *,
+    canaries: Any,
+    ledger: Ledger,
+    stores: DeploymentStores,
+    state: CatalogStateStore,
+    api: DeploymentApi | None,
+    publisher: EventPublisher,
+) -> PolicyService:
+    """The policy subscriber: the update policy applied to each catalog event, gated by the canaries if asked."""
+    from shared.services.policy import PolicyService
+
+    return PolicyService(
+        gate=canary_gate(settings, ledger),
+        on_assessed=canaries.ask if canaries is not None else None,
+        deployments=stores,
+        ledger=ledger,
+        rollbacks=stores,
+        state=state,
+        api=api,
+        publisher=publisher,
+        rules=policy_rules(settings),
+        scope=write_scope(settings),
+        reminder_days=settings.retirement_reminder_days,
+        max_concurrency=settings.arm_max_concurrency,
+    )
+
+
+def build_notify_service(
+    settings: Settings,
+    ledger: Ledger,
+    stores: DeploymentStores,
+    state: CatalogStateStore,
+    buffer: AlertBuffer,
+    *,
+    notifiers: Mapping[str, Notifier] | None = None,
+    sender: PayloadPoster | None = None,
+) -> NotifyService:
+    """The alert subscriber, sending through ``notifiers`` (default: the webhook notifiers over ``sender``)."""
+    from shared.services.notify import NotifyService
+
+    if notifiers is None:
+        from shared.adapters.notifiers import webhook_notifiers
+
+        if sender is None:
+            from shared.adapters.webhooks import WebhookSender
+
+            sender = WebhookSender()
+        notifiers = webhook_notifiers(sender)
+    return NotifyService(
+        ledger=ledger,
+        notifiers=notifiers,
+        routes=settings.routes,
+        scope=write_scope(settings),
+        status_page_url=settings.status_page_url,
+        deployments=stores,
+        state=state,
+        rules=policy_rules(settings),
+        buffer=buffer,
+        batch_window=timedelta(seconds=settings.alert_batch_seconds),
     )
 
 
@@ -593,38 +536,24 @@ def build_canaries(
 
 def build_canary_queue(settings: Settings) -> CanaryQueue | None:
     """The storage queue of canary asks (CANARY_QUEUE_NAME), beside the inventory's; None with a SQLite state."""
-    config = settings.state_store
-    if config is None or config.kind == StoreKind.SQLITE:
-        return None
-    from shared.adapters.storage_queue import StorageCanaryQueue, StorageRefreshQueue
+    from shared.adapters.storage.queue import StorageCanaryQueue
 
-    if config.kind == StoreKind.CONNECTION_STRING:
-        return StorageCanaryQueue(
-            StorageRefreshQueue.from_connection_string(config.value.reveal(), settings.canary_queue_name)
-        )
-    return StorageCanaryQueue(
-        StorageRefreshQueue.from_endpoint(
-            config.value.reveal(), azure_credential(), settings.canary_queue_name
-        )
-    )
+    queue = _queue(settings, settings.canary_queue_name)
+    return None if queue is None else StorageCanaryQueue(queue)
 
 
 def build_refresh_queue(settings: Settings) -> RefreshQueue | None:
     """The storage queue of the refresh's parts, in STATE_STORE's account with its credential; None with a SQLite
     state (no storage account: the refresh stays in the timer)."""
-    config = settings.state_store
-    if config is None or config.kind == StoreKind.SQLITE:
+    queue = _queue(settings, settings.inventory_queue_name)
+    if queue is None:
         log.info("the inventory refresh stays in the timer: a SQLite STATE_STORE has no queue")
-        return None
-    from shared.adapters.storage_queue import StorageRefreshQueue
+    return queue
 
-    if config.kind == StoreKind.CONNECTION_STRING:
-        return StorageRefreshQueue.from_connection_string(
-            config.value.reveal(), settings.inventory_queue_name
-        )
-    return StorageRefreshQueue.from_endpoint(
-        config.value.reveal(), azure_credential(), settings.inventory_queue_name
-    )
+
+def _queue(settings: Settings, name: str, **client_options: Any) -> StorageRefreshQueue | None:
+    """The queue ``name`` beside STATE_STORE's stores, with its credential; None when its backend has none."""
+    return open_queue(settings.state_store, name, Options(credential=azure_credential), **client_options)
 
 
 def canary_gate(settings: Settings, ledger: Ledger) -> Any:
@@ -649,41 +578,23 @@ def suites_folder(settings: Settings) -> Path:
 def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:
     """The storage queue of the Event Grid deliveries' work, in STATE_STORE's account with its credential; None with
     a SQLite state (no storage account: each delivery does its own work)."""
+    from shared.adapters.storage.queue import HANDOFF_CLIENT_OPTIONS, StorageDeliveryQueue, names_a_queue
+
     config = settings.state_store
-    if config is None or config.kind == StoreKind.SQLITE:
-        return None
-    from shared.adapters.storage_queue import StorageDeliveryQueue
-
-    if config.kind == StoreKind.CONNECTION_STRING:
-        if not names_a_queue(config.value.reveal()):
-            # the SDK would guess the public endpoint of the account name and wait out DNS and retries for
-            # minutes: past Event Grid's 30 s, the very thing the hand-off is for
-            log.warning(
-                "STATE_STORE's connection string names a TableEndpoint but no QueueEndpoint: each Event Grid "
-                "delivery does its own work (add QueueEndpoint to hand large deliveries to %s)",
-                settings.delivery_queue_name,
-            )
-            return None
-        return StorageDeliveryQueue.from_connection_string(
-            config.value.reveal(), settings.delivery_queue_name, **HANDOFF_CLIENT_OPTIONS
-        )
-    return StorageDeliveryQueue.from_endpoint(
-        config.value.reveal(), azure_credential(), settings.delivery_queue_name, **HANDOFF_CLIENT_OPTIONS
+    conn = (
+        config.value.reveal() if config is not None and config.kind == StoreKind.CONNECTION_STRING else None
     )
-
-
-# A hand-off that cannot be made at once falls back to doing the work in the delivery: no retry (the storage
-# SDK's first backoff alone is 15 s) and a short connect, so the delivery is still answered well inside 30 s.
-HANDOFF_CLIENT_OPTIONS: dict[str, int] = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 10}
-
-
-def names_a_queue(connection_string: str) -> bool:
-    """Whether a storage connection string tells where its queue service is: an explicit QueueEndpoint, the
-    development storage shortcut, or no explicit endpoint at all (the account name's public endpoints)."""
-    keys = {part.split("=", 1)[0].strip().casefold() for part in connection_string.split(";") if "=" in part}
-    if "queueendpoint" in keys or "usedevelopmentstorage" in keys:
-        return True
-    return "tableendpoint" not in keys
+    if conn is not None and not names_a_queue(conn):
+        # the SDK would guess the public endpoint of the account name and wait out DNS and retries for
+        # minutes: past Event Grid's 30 s, the very thing the hand-off is for
+        log.warning(
+            "STATE_STORE's connection string names a TableEndpoint but no QueueEndpoint: each Event Grid "
+            "delivery does its own work (add QueueEndpoint to hand large deliveries to %s)",
+            settings.delivery_queue_name,
+        )
+        return None
+    queue = _queue(settings, settings.delivery_queue_name, **HANDOFF_CLIENT_OPTIONS)
+    return None if queue is None else StorageDeliveryQueue(queue)
 
 
 def write_scope(settings: Settings) -> Scope:
@@ -722,21 +633,6 @@ def reset_function_services() -> None:
     """Forget installed and cached Services: the next invocation reads the environment again."""
     install(None)
     _from_environment.cache_clear()
-
-
-def read_local_settings(directory: Path) -> dict[str, str]:
-    """The "Values" of local.settings.json, as the Functions host would load them (the CLI honours them too)."""
-    import json
-
-    path = directory / "local.settings.json"
-    if not path.is_file():
-        return {}
-    try:
-        values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
-    except (OSError, ValueError, AttributeError) as exc:
-        log.warning("ignoring %s: %s", path, exc)
-        return {}
-    return {str(k): str(v) for k, v in values.items() if v is not None} if isinstance(values, dict) else {}
 
 
 def data_plane_token(settings: Settings) -> Callable[[], str]:

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 
 from scripts.bench.common import NOW, ROOT, SUB, catalog, cycle
 from shared.adapters.arm import ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND, ReadBudget
-from shared.adapters.sqlite_store import SqliteCatalogStateStore
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
 from shared.config import Settings
 from tests.fakes.arm_server import FakeArm
 

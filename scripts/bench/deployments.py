@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scripts.bench.common import BENCH_SCOPE, SUB, catalog
-from shared.adapters import sqlite_store
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
 from shared.adapters.memory import (
     CollectingPublisher,
@@ -22,7 +21,8 @@ from shared.adapters.memory import (
     InMemoryDeploymentStore,
     InMemoryLedger,
 )
-from shared.adapters.sqlite_store import SqliteLedger
+from shared.adapters.sqlite import deployments as sqlite_deployments
+from shared.adapters.sqlite.ledger import SqliteLedger
 from shared.domain.catalog import parse_models
 from shared.domain.diff import diff_location
 from shared.domain.events import EventType, LifecycleEvent
@@ -183,7 +183,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
             f"removed; {q2} ARM requests ({q2 - p2} account + {p2} deployment pages); {t0:.2f} s with the stand-in "
             "at 0 ms |",
         ]
-        sqlite_class = getattr(sqlite_store, "SqliteDeploymentStore", None)
+        sqlite_class = getattr(sqlite_deployments, "SqliteDeploymentStore", None)
         db = None
         if sqlite_class is None:
             rows.append(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scripts.bench.common import NOW, cycle, start_azurite
-from shared.adapters.sqlite_store import SqliteCatalogStateStore
-from shared.adapters.table_store import TableCatalogStateStore
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from tests.fakes import azurite
 from tests.fakes.arm_server import FakeArm
 

@@ -36,13 +36,11 @@ from scripts.bench.scale_tenant import (
     scale_subscriptions,
 )
 from shared.adapters.memory import CollectingPublisher
-from shared.adapters.storage_queue import StorageDeliveryQueue
-from shared.adapters.table_store import (
-    TableAlertBuffer,
-    TableCatalogStateStore,
-    TableDeploymentStore,
-    TableLedger,
-)
+from shared.adapters.storage.queue import StorageDeliveryQueue
+from shared.adapters.tables.alert_buffer import TableAlertBuffer
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
+from shared.adapters.tables.deployments import TableDeploymentStore
+from shared.adapters.tables.ledger import TableLedger
 from shared.bootstrap import build_services
 from shared.config import load_settings
 from shared.domain import digest

@@ -33,7 +33,7 @@ from scripts.bench.scale_tenant import (
     SCALE_ROUTES,
     scale_catalog,
 )
-from shared.adapters.table_store import TableLedger
+from shared.adapters.tables.ledger import TableLedger
 from shared.config import Settings
 from shared.domain import digest
 from shared.domain.events import EventType

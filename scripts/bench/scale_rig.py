@@ -25,12 +25,10 @@ from scripts.bench.scale_tenant import ArmProcess, scale_catalog
 from shared.adapters.arm import ARM_READ_BUCKET, ARM_READ_REFILL_PER_SECOND, ReadBudget
 from shared.adapters.memory import CollectingPublisher
 from shared.adapters.notifiers import NOTIFIERS, RENDERERS
-from shared.adapters.table_store import (
-    TableAlertBuffer,
-    TableCatalogStateStore,
-    TableDeploymentStore,
-    TableLedger,
-)
+from shared.adapters.tables.alert_buffer import TableAlertBuffer
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
+from shared.adapters.tables.deployments import TableDeploymentStore
+from shared.adapters.tables.ledger import TableLedger
 from shared.bootstrap import Services
 from shared.domain import digest
 from shared.domain.alerts import Message

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from shared.domain.canary import CanaryAsk
+from shared.adapters.storage.records import ordered_results
+from shared.domain.canary import CanaryAsk, CanaryResult, result_id
 from shared.domain.catalog import VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
@@ -309,3 +311,25 @@ class InMemoryRefreshQueue:
 
     def enqueue(self, parts: Sequence[RefreshPart]) -> None:
         self.messages.extend(p.to_json() for p in parts)
+
+
+def _of(doc: dict[str, JsonValue], deployment_id: str | None) -> bool:
+    return deployment_id is None or arm_key(str(doc.get("deployment") or "")) == arm_key(deployment_id)
+
+
+class InMemoryCanaryResults:
+    """CanaryResults in memory: the reference implementation of its contract."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._docs: dict[str, str] = {}  # id -> JSON text: a caller's later change to a dict never leaks in
+
+    def save(self, result: CanaryResult) -> None:
+        text = json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            self._docs[result_id(result)] = text
+
+    def list_results(self, deployment_id: str | None = None) -> list[dict[str, JsonValue]]:
+        with self._lock:
+            rows = [(ident, json.loads(text)) for ident, text in self._docs.items()]
+        return ordered_results([(i, d) for i, d in rows if _of(d, deployment_id)])

@@ -53,15 +53,12 @@ def results_store(ctx: Context, *, read_only: bool) -> Any:
     """The stored canary results of the command's state (SQLite file or Table Storage), or None for a read of a
     SQLite state that does not exist (a read never creates it)."""
     from shared import bootstrap
+    from shared.config import StoreKind
 
     prefix = ctx.settings.state_table_prefix
-    if ctx.state.kind == "sqlite":
-        if read_only and not Path(ctx.state.value.reveal()).is_file():
-            return None
-        return bootstrap.build_canary_results(ctx.state, table_prefix=prefix)
-    if read_only:
-        return bootstrap.open_read_only(ctx.state, "canary", table_prefix=prefix)
-    return bootstrap.build_canary_results(ctx.state, table_prefix=prefix)
+    if ctx.state.kind == StoreKind.SQLITE and read_only and not Path(ctx.state.value.reveal()).is_file():
+        return None
+    return bootstrap.build_canary_results(ctx.state, table_prefix=prefix, read_only=read_only)
 
 
 def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any]) -> Suite:

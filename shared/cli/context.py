@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -35,6 +36,8 @@ from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
 from shared.errors import PermanentError, SettingsError
+
+log = logging.getLogger(__name__)
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 ENVIRONMENT, LOCAL_SETTINGS, DEFAULT = "environment", "local.settings.json", "default"
@@ -122,11 +125,24 @@ class Sources:
         return self.origin.get(name, ENVIRONMENT)
 
 
+def read_local_settings(directory: Path) -> dict[str, str]:
+    """The "Values" of local.settings.json, as the Functions host would load them (the CLI honours them too)."""
+    path = directory / "local.settings.json"
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+    return {str(k): str(v) for k, v in values.items() if v is not None} if isinstance(values, dict) else {}
+
+
 def gather(app_settings: str | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Sources:
     """The settings layers, merged (see the module docstring)."""
     env = dict(os.environ if environ is None else environ)
     if app_settings is None:
-        local = bootstrap.read_local_settings(cwd)
+        local = read_local_settings(cwd)
         origin = {name: LOCAL_SETTINGS for name in local}
         origin.update({name: ENVIRONMENT for name in env})
         return Sources({**local, **env}, origin)

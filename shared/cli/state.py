@@ -39,16 +39,12 @@ def open_services(
     if read_only and ctx.state.kind != StoreKind.SQLITE:
         # Table Storage: no table created, no layout migrated ("plan writes nothing" holds for the account too)
         prefix = ctx.settings.state_table_prefix
-
-        def store(role: bootstrap.Role) -> Any:
-            return bootstrap.open_read_only(ctx.state, role, table_prefix=prefix)
-
         return bootstrap.build_services(
             ctx.settings,
-            state=store("state"),
-            stores=store("deployments"),
-            ledger=store("ledger"),
-            buffer=store("alerts"),
+            state=bootstrap.build_state_store(ctx.state, table_prefix=prefix, read_only=True),
+            stores=bootstrap.build_deployment_stores(ctx.state, table_prefix=prefix, read_only=True),
+            ledger=bootstrap.build_ledger(ctx.state, table_prefix=prefix, read_only=True),
+            buffer=bootstrap.build_alert_buffer(ctx.state, table_prefix=prefix, read_only=True),
         )
     return bootstrap.build_services(ctx.settings)
 

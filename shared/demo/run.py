@@ -202,7 +202,7 @@ def _canary_pipeline(
     """The payments team's suite (DEMO_EVALS) on every coming version of the deployments it covers, in a
     temporary canary modelwatch creates and deletes (CANARY_MODE=create), answered by the simulated data plane;
     with CANARY_PROTECT (enforce mode), a regression pins a deployment Azure would move, a later pass unpins it."""
-    from shared.adapters.canary_results import SqliteCanaryResults
+    from shared.adapters.sqlite.canary_results import SqliteCanaryResults
     from shared.adapters.suite_files import JsonSchemaChecker, load_suites
     from shared.services.canary import CanaryLimits, CanaryService
     from shared.services.protect import CanaryProtect

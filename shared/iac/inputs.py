@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from shared import bootstrap
-from shared.config import Settings, StateStoreConfig
+from shared.config import Settings, StateStoreConfig, StoreKind
 from shared.domain.catalog import ModelVersion, VersionKey, parse_models
 from shared.domain.deployments import Deployment
 from shared.errors import ModelWatchError
@@ -42,15 +42,12 @@ def open_state(settings: Settings, override: StateStoreConfig | None) -> State |
     config = override or settings.state_store
     if config is None and not Path(bootstrap.DEFAULT_STATE).is_file():
         return None
-    if config is not None and config.kind == "sqlite" and not Path(config.value.reveal()).is_file():
+    if config is not None and config.kind == StoreKind.SQLITE and not Path(config.value.reveal()).is_file():
         raise InputError(f"state file {config.value.reveal()} does not exist")
     prefix = settings.state_table_prefix
-    if config is not None:  # a scan only reads: on Table Storage no table is created (#26)
-        catalog = bootstrap.open_read_only(config, "state", table_prefix=prefix)
-        stores = bootstrap.open_read_only(config, "deployments", table_prefix=prefix)
-    else:
-        catalog = bootstrap.build_state_store(config, table_prefix=prefix)
-        stores = bootstrap.build_deployment_stores(config, table_prefix=prefix)
+    # a scan only reads: on Table Storage no table is created (#26)
+    catalog = bootstrap.build_state_store(config, table_prefix=prefix, read_only=True)
+    stores = bootstrap.build_deployment_stores(config, table_prefix=prefix, read_only=True)
     description = config.describe() if config else f"sqlite:///{bootstrap.DEFAULT_STATE}"
     return State(catalog, stores.list_deployments(), description)
 

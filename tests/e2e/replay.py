@@ -41,7 +41,7 @@ from shared import bootstrap
 from shared.adapters.arm import ArmCatalogSource
 from shared.adapters.eventgrid import EventGridPublisher
 from shared.adapters.memory import InMemoryCanaryQueue
-from shared.adapters.table_store import TableCatalogStateStore
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
 from shared.demo.run import DEMO_EVALS

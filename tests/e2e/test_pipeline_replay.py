@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
-from shared.adapters.table_store import TableCatalogStateStore
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from shared.domain.catalog import VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord

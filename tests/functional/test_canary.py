@@ -403,8 +403,8 @@ def test_cli_sweep(cli_env: World) -> None:
 
 
 def test_a_redelivered_request_runs_the_canary_once(world: World, tmp_path: Path) -> None:
-    from shared.adapters.canary_results import SqliteCanaryResults
     from shared.adapters.memory import InMemoryLedger
+    from shared.adapters.sqlite.canary_results import SqliteCanaryResults
     from shared.services.idempotency import Once
 
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)

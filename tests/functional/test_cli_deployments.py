@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sqlite_store import SqliteDeploymentStore
+from shared.adapters.sqlite.deployments import SqliteDeploymentStore
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.support.cli_tenant import APR, CATALOG, JAN, SUB, Tenant, run, setup_tenant
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sqlite_store import SqliteDeploymentStore
+from shared.adapters.sqlite.deployments import SqliteDeploymentStore
 from shared.cli.main import main
 from tests.builders import account_id, deployment
 from tests.iac_fixtures import AS_OF, DATA, copy_fixture, write_catalog

@@ -222,7 +222,7 @@ def test_a_bad_app_settings_file_is_a_usage_error(tmp_path: Path, capsys: pytest
 def test_the_alerts_rollback_command_works_against_the_deployed_state(
     tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared.adapters.sqlite_store import SqliteDeploymentStore
+    from shared.adapters.sqlite.deployments import SqliteDeploymentStore
     from shared.domain.alerts import APP_SETTINGS_FILE, messages_for
     from shared.domain.events import LifecycleEvent
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryAlertBuffer
-from shared.adapters.sqlite_store import SqliteAlertBuffer
-from shared.adapters.table_store import MAX_STRING_UNITS, TableAlertBuffer
+from shared.adapters.sqlite.alert_buffer import SqliteAlertBuffer
+from shared.adapters.tables.alert_buffer import MAX_STRING_UNITS, TableAlertBuffer
 from shared.bootstrap import build_alert_buffer
 from shared.config import StateStoreConfig, StoreKind
 from shared.domain.held import HeldAlert
@@ -43,9 +44,8 @@ def make_buffer(
     yield from store_factories(
         request,
         tmp_path_factory,
+        port=Port.ALERTS,
         memory=InMemoryAlertBuffer,
-        sqlite=SqliteAlertBuffer,
-        table=lambda conn, prefix: TableAlertBuffer.from_connection_string(conn, table_prefix=prefix),
     )
 
 

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.canary_results import InMemoryCanaryResults, SqliteCanaryResults
-from shared.adapters.canary_results_table import DROPPED, TableCanaryResults
+from shared.adapters.backends import Port
+from shared.adapters.memory import InMemoryCanaryResults
+from shared.adapters.sqlite.canary_results import SqliteCanaryResults
+from shared.adapters.tables.canary_results import DROPPED, TableCanaryResults
 from shared.bootstrap import build_canary_results
 from shared.config import StateStoreConfig, StoreKind
 from shared.domain.canary import CanaryResult, CaseOnVersion, CaseResult, Side, Verdict
@@ -35,9 +37,8 @@ def make_results(
     yield from store_factories(
         request,
         tmp_path_factory,
+        port=Port.CANARY,
         memory=InMemoryCanaryResults,
-        sqlite=SqliteCanaryResults,
-        table=lambda conn, prefix: TableCanaryResults.from_connection_string(conn, table_prefix=prefix),
     )
 
 

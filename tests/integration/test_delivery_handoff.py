@@ -17,7 +17,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from shared import bootstrap
 from shared.adapters.memory import CollectingPublisher
-from shared.adapters.storage_queue import StorageDeliveryQueue
+from shared.adapters.storage.queue import StorageDeliveryQueue
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
 from shared.domain.handoff import HandedOff

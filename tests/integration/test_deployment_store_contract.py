@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryDeploymentStore
-from shared.adapters.sqlite_store import SqliteCatalogStateStore, SqliteDeploymentStore
-from shared.adapters.table_store import TableDeploymentStore
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
+from shared.adapters.sqlite.deployments import SqliteDeploymentStore
+from shared.adapters.tables.deployments import TableDeploymentStore
 from shared.domain.changes import (
     APPLIED_BY_AZURE,
     APPLIED_BY_MODELWATCH,
@@ -59,9 +61,8 @@ def make_store(
     factories: Iterator[StoreFactory] = store_factories(
         request,
         tmp_path_factory,
+        port=Port.DEPLOYMENTS,
         memory=InMemoryDeploymentStore,
-        sqlite=SqliteDeploymentStore,
-        table=lambda conn, prefix: TableDeploymentStore.from_connection_string(conn, table_prefix=prefix),
     )
     yield from factories
 
@@ -580,8 +581,8 @@ def test_a_table_inventory_of_the_old_layout_gets_its_slices(
     them by model at once: its first read checks the layout marker, and gives the old records their copies."""
     from azure.data.tables import UpdateMode
 
-    from shared.adapters.keys import id_key
-    from shared.adapters.records import deployment_to_json
+    from shared.adapters.storage.keys import id_key
+    from shared.adapters.storage.records import deployment_to_json
 
     old = [plain("a"), plain("b", model="gpt-4.1"), tuned("ft")]
     writer = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
@@ -626,8 +627,8 @@ def test_giving_slices_loses_to_a_save_made_in_between(
     between (the record's ETag moved): the copies follow the record as it is now, none stays behind."""
     from azure.data.tables import UpdateMode
 
-    from shared.adapters.keys import id_key
-    from shared.adapters.records import deployment_to_json
+    from shared.adapters.storage.keys import id_key
+    from shared.adapters.storage.records import deployment_to_json
 
     old = plain("a")
     store = TableDeploymentStore.from_connection_string(azurite_connection_string, table_prefix=table_prefix)
@@ -653,7 +654,7 @@ def test_giving_slices_loses_to_a_save_made_in_between(
 def test_a_sqlite_file_from_before_the_model_columns_is_upgraded_in_place(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from shared.adapters.records import deployment_to_json
+    from shared.adapters.storage.records import deployment_to_json
 
     path = str(tmp_path_factory.mktemp("old") / "state.db")
     conn = sqlite3.connect(path)

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryLedger
-from shared.adapters.sqlite_store import SqliteLedger
-from shared.adapters.table_store import TableLedger
+from shared.adapters.sqlite.ledger import SqliteLedger
+from shared.adapters.tables.ledger import TableLedger
 from shared.domain.ledger import Claim, LedgerEntry
 from shared.errors import PermanentError, TransientError
 from shared.ports import Ledger
@@ -38,9 +39,8 @@ def make_ledger(
     yield from store_factories(
         request,
         tmp_path_factory,
+        port=Port.LEDGER,
         memory=InMemoryLedger,
-        sqlite=SqliteLedger,
-        table=lambda conn, prefix: TableLedger.from_connection_string(conn, table_prefix=prefix),
     )
 
 

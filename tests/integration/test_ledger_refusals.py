@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore
-from shared.adapters.table_store import TableDeploymentStore, TableLedger
+from shared.adapters.tables.deployments import TableDeploymentStore
+from shared.adapters.tables.ledger import TableLedger
 from shared.domain.alerts import Message
 from shared.domain.events import EventType, LifecycleEvent, version_subject
 from shared.domain.policy import PolicyRules

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.memory import CollectingPublisher, InMemoryCatalogStateStore, InMemoryLedger
-from shared.adapters.table_store import TableDeploymentStore
+from shared.adapters.tables.deployments import TableDeploymentStore
 from shared.domain.catalog import parse_models
 from shared.domain.deployments import Deployment, FineTune
 from shared.domain.diff import diff_location

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.backends import Port
 from shared.adapters.memory import InMemoryCatalogStateStore
-from shared.adapters.sqlite_store import SqliteCatalogStateStore
-from shared.adapters.table_store import TableCatalogStateStore
+from shared.adapters.sqlite.catalog_state import SqliteCatalogStateStore
+from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
@@ -55,9 +56,8 @@ def make_store(
     factories: Iterator[StoreFactory] = store_factories(
         request,
         tmp_path_factory,
+        port=Port.STATE,
         memory=InMemoryCatalogStateStore,
-        sqlite=SqliteCatalogStateStore,
-        table=lambda conn, prefix: TableCatalogStateStore.from_connection_string(conn, table_prefix=prefix),
     )
     yield from factories
 

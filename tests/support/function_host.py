@@ -15,7 +15,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
-from shared.adapters.sqlite_store import SqliteDeploymentStore
+from shared.adapters.sqlite.deployments import SqliteDeploymentStore
 from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm

@@ -1,10 +1,10 @@
-"""Which STATE_STORE connection strings let Event Grid deliveries hand their work to a queue (bootstrap)."""
+"""Which STATE_STORE connection strings let Event Grid deliveries hand their work to a queue (storage/queue.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.bootstrap import names_a_queue
+from shared.adapters.storage.queue import names_a_queue
 
 KEY = "AccountKey=a2V5;"  # not a real key: the rule reads only the keys' names
 

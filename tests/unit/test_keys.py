@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shared.adapters.keys import MAX_KEY_LENGTH, decode_key, encode_key
+from shared.adapters.storage.keys import MAX_KEY_LENGTH, decode_key, encode_key
 from shared.errors import PermanentError
 
 # https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model: '/', '\\', '#', '?', U+0000-U+001F, U+007F-U+009F
@@ -94,7 +94,7 @@ def test_lone_surrogate_is_permanent() -> None:
 
 
 def test_an_over_long_id_is_shortened_deterministically_and_stays_a_legal_key() -> None:
-    from shared.adapters.keys import MAX_KEY_LENGTH, id_key
+    from shared.adapters.storage.keys import MAX_KEY_LENGTH, id_key
 
     long_id = "/subscriptions/s/resourceGroups/" + "группа-" * 80 + "/providers/x/accounts/a/deployments/d"
     key = id_key(long_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.records import deployment_from_json, deployment_to_json
+from shared.adapters.storage.records import deployment_from_json, deployment_to_json
 from shared.bootstrap import policy_rules
 from shared.config import load_settings
 from shared.domain.catalog import ModelVersion, Replacement, VersionKey
@@ -456,7 +456,7 @@ def test_a_router_is_never_silently_healthy(
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 def test_news_of_a_routed_model_finds_the_router_in_the_inventory(backend: str, tmp_path: Path) -> None:
     from shared.adapters.memory import InMemoryDeploymentStore
-    from shared.adapters.sqlite_store import SqliteDeploymentStore
+    from shared.adapters.sqlite.deployments import SqliteDeploymentStore
 
     store = (
         InMemoryDeploymentStore() if backend == "memory" else SqliteDeploymentStore(str(tmp_path / "s.db"))

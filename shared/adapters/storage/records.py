@@ -1,5 +1,5 @@
-"""JSON form of stored records (snapshots, deployments, rollbacks), shared by every store adapter so they cannot
-drift apart."""
+"""JSON form of stored records (snapshots, deployments, rollbacks), and the order of stored canary results, shared by
+every store adapter so they cannot drift apart."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment, FineTune
 from shared.domain.diff import VersionRecord
+from shared.domain.events import JsonValue
 from shared.domain.timeutil import format_instant, parse_instant
 from shared.errors import PermanentError
 
@@ -291,3 +292,9 @@ def change_from_json(text: str, *, row: str | None = None) -> VersionChange:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise _unreadable("rollback record", row, exc) from exc
+
+
+def ordered_results(rows: list[tuple[str, dict[str, JsonValue]]]) -> list[dict[str, JsonValue]]:
+    """Canary results as (id, document) pairs in the CanaryResults contract's order: by ``at`` (fixed-width UTC
+    text: time order), then by id (the same tie-break in every adapter)."""
+    return [doc for _, doc in sorted(rows, key=lambda r: (str(r[1].get("at") or ""), r[0]))]

@@ -1,49 +1,17 @@
-"""Stored canary results (the CanaryResults port): in memory, and in a SQLite file beside the other stores. The
-Table Storage adapter is in canary_results_table.py. One contract (tests/contract/test_canary_results_contract.py).
-
-A result is stored as its JSON document (``CanaryResult.to_json``: what ``canary run --format json`` prints, and
-``canary list`` shows), identified by ``result_id``: saving the same run twice keeps one.
-"""
+"""CanaryResults in a SQLite file, beside the other stores (the CLI's and the demo's state). A result is stored as
+its JSON document (``CanaryResult.to_json``: what ``canary run --format json`` prints, and ``canary list`` shows),
+identified by ``result_id``: saving the same run twice keeps one."""
 
 from __future__ import annotations
 
 import json
-import threading
 
-from shared.adapters.sqlite_store import _SqliteFile
+from shared.adapters.sqlite.file import SqliteFile
+from shared.adapters.storage.records import ordered_results
 from shared.domain.canary import CanaryResult, result_id
 from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key
 from shared.errors import PermanentError
-
-
-def ordered(rows: list[tuple[str, dict[str, JsonValue]]]) -> list[dict[str, JsonValue]]:
-    """(id, document) pairs in the contract's order: by ``at`` (fixed-width UTC text: time order), then by id (the
-    same tie-break in every adapter)."""
-    return [doc for _, doc in sorted(rows, key=lambda r: (str(r[1].get("at") or ""), r[0]))]
-
-
-def _of(doc: dict[str, JsonValue], deployment_id: str | None) -> bool:
-    return deployment_id is None or arm_key(str(doc.get("deployment") or "")) == arm_key(deployment_id)
-
-
-class InMemoryCanaryResults:
-    """CanaryResults in memory: the reference implementation of its contract."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._docs: dict[str, str] = {}  # id -> JSON text: a caller's later change to a dict never leaks in
-
-    def save(self, result: CanaryResult) -> None:
-        text = json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True)
-        with self._lock:
-            self._docs[result_id(result)] = text
-
-    def list_results(self, deployment_id: str | None = None) -> list[dict[str, JsonValue]]:
-        with self._lock:
-            rows = [(ident, json.loads(text)) for ident, text in self._docs.items()]
-        return ordered([(i, d) for i, d in rows if _of(d, deployment_id)])
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS canary_results (
@@ -56,7 +24,7 @@ CREATE INDEX IF NOT EXISTS canary_results_by_deployment ON canary_results (deplo
 """
 
 
-class SqliteCanaryResults(_SqliteFile):
+class SqliteCanaryResults(SqliteFile):
     """CanaryResults in a SQLite file (WAL), beside the other stores (the CLI's and the demo's state). A save is
     one upsert; an unreadable stored document raises PermanentError naming it."""
 
@@ -97,4 +65,4 @@ class SqliteCanaryResults(_SqliteFile):
             if not isinstance(doc, dict):
                 raise PermanentError(f"stored canary result {ident!r} is not a JSON object")
             docs.append((ident, doc))
-        return ordered(docs)
+        return ordered_results(docs)

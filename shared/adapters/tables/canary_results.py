@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.adapters.canary_results import ordered
-from shared.adapters.table_store import _TableStore
+from shared.adapters.storage.records import ordered_results
+from shared.adapters.tables.base import TableStore
 from shared.domain.canary import CanaryResult, result_id
 from shared.domain.events import JsonValue, event_id
 from shared.domain.ids import arm_key
@@ -46,7 +46,7 @@ def _without_outputs(doc: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return {**doc, "cases": slim, "truncated": DROPPED}
 
 
-class TableCanaryResults(_TableStore):
+class TableCanaryResults(TableStore):
     """CanaryResults on an Azure table. Raises TransientError (network, throttling, 5xx) or PermanentError (4xx,
     a document too large even without outputs, an unreadable stored entity)."""
 
@@ -90,7 +90,7 @@ class TableCanaryResults(_TableStore):
             entities = self._query_partition(
                 table, _partition(deployment_id), "reading a deployment's canary results"
             )
-        return ordered([(str(e.get("RowKey")), self._doc(e)) for e in entities])
+        return ordered_results([(str(e.get("RowKey")), self._doc(e)) for e in entities])
 
     @staticmethod
     def _doc(entity: Any) -> dict[str, JsonValue]:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.adapters.table_store import redact, storage_errors
+from shared.adapters.storage.errors import redact, storage_errors
 from shared.domain.canary import CanaryAsk
 from shared.domain.handoff import HandedOff
 from shared.domain.refresh import RefreshPart
@@ -133,6 +133,11 @@ class StorageCanaryQueue:
         self.queue._send([a.to_json() for a in asks], "canary ask")
 
 
+# A hand-off that cannot be made at once falls back to doing the work in the delivery: no retry (the storage
+# SDK's first backoff alone is 15 s) and a short connect, so the delivery is still answered well inside 30 s.
+HANDOFF_CLIENT_OPTIONS: dict[str, int] = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 10}
+
+
 class StorageDeliveryQueue:
     """DeliveryQueue on a storage queue (DELIVERY_QUEUE_NAME) with the same machinery: one handed-off delivery per
     message."""
@@ -161,3 +166,12 @@ class StorageDeliveryQueue:
 
     def enqueue(self, work: HandedOff) -> None:
         self.queue._send([work.to_json()], "handed-off delivery")
+
+
+def names_a_queue(connection_string: str) -> bool:
+    """Whether a storage connection string tells where its queue service is: an explicit QueueEndpoint, the
+    development storage shortcut, or no explicit endpoint at all (the account name's public endpoints)."""
+    keys = {part.split("=", 1)[0].strip().casefold() for part in connection_string.split(";") if "=" in part}
+    if "queueendpoint" in keys or "usedevelopmentstorage" in keys:
+        return True
+    return "tableendpoint" not in keys
