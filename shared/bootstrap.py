@@ -502,10 +502,9 @@ def build_canaries(
         queue = build_canary_queue(settings)
         if queue is None:
             return None
-    from shared.adapters.suite_files import load_suites
     from shared.services.canary import CanaryPipeline
 
-    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    read = suite_reader(settings)
     rules = policy_rules(settings)
     protect = None
     if settings.canary_protect and rules.enforce:  # never in plan mode
@@ -525,7 +524,7 @@ def build_canaries(
         ledger,
         state,
         publisher,
-        suites,
+        lambda: read().suites,  # a malformed suite is logged by its source and asks nothing
         mode=settings.canary_mode,
         queue=queue,
         deployments=stores,
@@ -561,11 +560,25 @@ def canary_gate(settings: Settings, ledger: Ledger) -> Any:
     suites are read on first use and kept: a malformed one holds the covered writes, it does not stop the app."""
     if settings.upgrade_gate != "canary":
         return None
-    from shared.adapters.suite_files import load_suites
-    from shared.services.canary import CanaryGate
+    from shared.services.canary_gate import CanaryGate
 
-    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
-    return CanaryGate(ledger, suites).check
+    return CanaryGate(ledger, suite_reader(settings)).check
+
+
+def suite_reader(settings: Settings, *, folder: Path | None = None) -> Callable[[], Any]:
+    """EVAL_SUITES' SuiteSource read on first use (a malformed suite must not stop the app starting): a blob
+    container with the app's identity, kept a few minutes (the adapter's), or a folder, read once (it ships with the
+    app). ``folder``: where a relative folder is (the CLI's current directory), else the app's own."""
+    if "://" in settings.eval_suites:
+        from shared.adapters.suite_blobs import BlobSuites
+
+        # the client (and azure-storage-blob) on the first read, not while the services are wired
+        blobs = functools.cache(lambda: BlobSuites.from_url(settings.eval_suites, azure_credential()))
+        return lambda: blobs().read()
+    from shared.adapters.suite_files import FolderSuites
+
+    path = suites_folder(settings) if folder is None else folder / settings.eval_suites
+    return functools.cache(FolderSuites(path).read)
 
 
 def suites_folder(settings: Settings) -> Path:

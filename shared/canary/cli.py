@@ -62,21 +62,24 @@ def results_store(ctx: Context, *, read_only: bool) -> Any:
 
 
 def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any]) -> Suite:
-    from shared.adapters.suite_files import load_suite, load_suites
+    from shared import bootstrap
+    from shared.adapters.suite_files import load_suite
     from shared.cli.context import UsageError
-    from shared.domain.evals import suite_for
+    from shared.domain.evals import SuiteSet, suite_for
 
     if args.suite:
         return load_suite(Path(args.suite))
-    suites = load_suites(Path(settings.eval_suites))
+    # a folder relative to the current directory; a blob container with the identity the CLI runs as
+    suites: SuiteSet = bootstrap.suite_reader(settings, folder=Path.cwd())()
     parts = args.deployment.split("/")
     account, name = parts[-3] if len(parts) >= 3 else "", parts[-1]
     tags = source.get("tags") if isinstance(source.get("tags"), dict) else {}
-    found = suite_for(suites, account, name, tags or {})
+    found = suite_for(suites.suites, account, name, tags or {})
     if found is None:
+        unread = "".join(f"; not read: {problem}" for problem in suites.problems)
         raise UsageError(
             f"no suite in EVAL_SUITES ({settings.eval_suites}) covers {account}/{name}: give --suite FILE, add it "
-            "to a suite's deployments: globs, or tag the deployment modelwatch:evals=<suite file name>"
+            f"to a suite's deployments: globs, or tag the deployment modelwatch:evals=<suite file name>{unread}"
         )
     return found
 

@@ -475,9 +475,10 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
     )
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
+    from shared.domain.evals import SuiteSet
     from shared.domain.policy import PolicyRules
     from shared.domain.scope import Scope
-    from shared.services.canary import CanaryGate
+    from shared.services.canary_gate import CanaryGate
     from shared.services.inventory import InventoryService
     from shared.services.policy import PolicyService
     from tests.builders import item
@@ -506,7 +507,7 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
         rules=PolicyRules(enforce=True, accelerate_default=True),
         scope=Scope.of(locations=("eastus",), accounts=(world.account,), subscriptions=()),
         reminder_days=(90, 60, 30, 14, 7, 1),
-        gate=CanaryGate(ledger, lambda: [SUITE]).check,
+        gate=CanaryGate(ledger, lambda: SuiteSet((SUITE,))).check,
     )
     return policy, ledger, events
 

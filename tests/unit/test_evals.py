@@ -69,7 +69,8 @@ def test_the_shipped_example_suite_loads() -> None:
     [
         (GOOD.replace("type: contains,", "type: contains-ish,"), 14, "unknown assertion type 'contains-ish'"),
         (GOOD.replace("type: contains,", "type: not-nonsense,"), 14, "unknown assertion type 'not-nonsense'"),
-        (GOOD.replace("type: contains,", "type: llm-rubric,"), 14, "'llm-rubric' is not supported yet"),
+        (GOOD.replace("type: contains,", "type: llm-rubric,"), 14, "llm-rubric needs a judge: add judge:"),
+        (GOOD.replace("type: contains,", "type: similar,"), 14, "'similar' is not supported yet"),
         (GOOD.replace("role: user", "role: robot"), 11, "role 'robot'"),
         (GOOD.replace("repeat: 3", "repeat: 0"), 4, "repeat is a whole number"),
         (GOOD.replace("pass_at: 2", "pass_at: 4"), 5, "pass_at is a whole number from 1 to 3"),
