@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.suite_blobs import split_container_url
 from shared.adapters.suite_files import FolderSuites, JsonSchemaChecker, load_suites, parse_suite_text
 from shared.domain.evals import CHECKS, Assertion, Case, SuiteError, failure, judge, suite_for
 from shared.domain.rubric import Grade, GradeError, parse_grade, rubric_finding
@@ -287,3 +288,18 @@ def test_a_folder_with_a_bad_suite_still_gives_the_others(tmp_path: Path) -> Non
         + ", ".join(sorted(CHECKS))
         + " (each also as not-...)"
     ]
+
+
+def test_a_container_url_splits_into_account_container_and_prefix() -> None:
+    assert split_container_url("https://st.blob.core.windows.net/evals") == (
+        "https://st.blob.core.windows.net",
+        "evals",
+        "",
+    )
+    assert split_container_url("https://st.blob.core.windows.net/evals/team-a/x/") == (
+        "https://st.blob.core.windows.net",
+        "evals",
+        "team-a/x/",
+    )
+    with pytest.raises(SuiteError, match="names no container"):
+        split_container_url("https://st.blob.core.windows.net/")
