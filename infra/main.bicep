@@ -259,3 +259,11 @@ output WRITER_ROLE_IDS string = join(
   ),
   ','
 )
+// and the canary writer roles (#25), removed from accounts dropped from watchAccounts or when canaries stop creating
+output CANARY_ROLE_IDS string = join(
+  map(
+    subscriptionsToRead,
+    s => subscriptionResourceId(s, 'Microsoft.Authorization/roleDefinitions', guid(s, 'modelwatch-canary-writer'))
+  ),
+  ','
+)
