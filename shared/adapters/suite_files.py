@@ -8,12 +8,15 @@ which ``safe_load`` would silently merge, are refused at the second one's line.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from shared.domain.evals import Path as ValuePath
 from shared.domain.evals import SchemaChecker, Suite, SuiteError, SuiteSet, parse_suite
 from shared.domain.events import JsonValue
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -118,5 +121,6 @@ class FolderSuites:
             try:
                 suites.append(load_suite(path))
             except SuiteError as exc:
+                log.warning("EVAL_SUITES: %s (the other suites are used)", exc)
                 problems.append(exc)
         return SuiteSet(tuple(suites), tuple(problems))
