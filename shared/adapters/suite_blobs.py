@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from shared.adapters.suite_files import SUFFIXES, parse_suite_text
 from shared.domain.evals import Suite, SuiteError, SuiteSet
-from shared.errors import PermanentError, TransientError
+from shared.errors import ModelWatchError, PermanentError, TransientError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -112,7 +112,7 @@ class BlobSuites:
                 problems.append(SuiteError(source, None, "cannot be read (not UTF-8 text)"))
             except SuiteError as exc:
                 problems.append(exc)
-            except _Gone:
+            except _BlobGoneError:
                 log.info("EVAL_SUITES: %s was deleted while the container was read", source)
         for problem in problems:
             log.warning("EVAL_SUITES: %s (the other suites are used)", problem)
@@ -135,7 +135,7 @@ class BlobSuites:
         except ResourceNotFoundError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             if action.startswith("reading") and code != "ContainerNotFound":
-                raise _Gone from None
+                raise _BlobGoneError from None
             raise SuiteError(
                 self.where, None, "the container does not exist (EVAL_SUITES names a blob container to read)"
             ) from None
@@ -161,5 +161,5 @@ class BlobSuites:
             raise PermanentError(message) from None
 
 
-class _Gone(Exception):
+class _BlobGoneError(ModelWatchError):
     """A blob listed a moment ago and deleted since: not a suite any more."""

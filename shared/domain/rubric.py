@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from shared.domain.events import JsonValue
+from shared.errors import PermanentError
 
 RUBRIC_KIND = "llm-rubric"
 
@@ -28,7 +29,7 @@ JUDGE_SYSTEM = (
 REASON_LIMIT = 160  # characters of the judge's reason kept with a failure
 
 
-class GradeError(ValueError):
+class GradeError(PermanentError):
     """The judge's answer is not a grade: says what was wrong, with a few words of the answer."""
 
 
