@@ -267,6 +267,27 @@ def test_a_malformed_watch_account_stops_provisioning(hooks: Hooks, bad: str) ->
     assert hooks.azd_env() == {}  # nothing stored, nothing provisioned
 
 
+CONTAINER = f"/subscriptions/{SUB}/resourceGroups/st/providers/Microsoft.Storage/storageAccounts/stsuites/blobServices/default/containers/evals"
+
+
+@pytest.mark.parametrize(
+    ("container", "refused"),
+    [
+        ("", False),
+        (CONTAINER, False),
+        (CONTAINER.rsplit("/blobServices", 1)[0], True),  # the account, not a container
+        ("https://stsuites.blob.core.windows.net/evals", True),  # EVAL_SUITES' URL, not the resource id
+        (CONTAINER.replace("/evals", "/Evals"), True),  # container names are lower case
+    ],
+)
+def test_eval_suites_container_must_be_a_containers_resource_id(
+    hooks: Hooks, container: str, refused: bool
+) -> None:
+    result = hooks.run("preprovision", **PRE_ENV, EVAL_SUITES_CONTAINER=container)
+    assert (result.returncode == 1) == refused, result.stderr
+    assert ("EVAL_SUITES_CONTAINER must be a blob container's resource id" in result.stderr) == refused
+
+
 @pytest.mark.parametrize(
     ("mode", "accounts", "everywhere", "refused"),
     [
@@ -509,32 +530,24 @@ CANARY_ASSIGNMENTS = {
 CANARY_ENV = {"CANARY_ROLE_IDS": CANARY_WRITER, "WATCH_ACCOUNTS": ACCOUNT}
 
 
-def test_canary_roles_stay_only_on_watched_accounts(hooks: Hooks) -> None:
-    assert removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE="create", **CANARY_ENV) == {
-        "canary writer on a dropped account",
-        "data plane on a dropped account",
-    }
+WRITERS = {"canary writer", "canary writer on a dropped account"}
 
 
-def test_canary_mode_existing_keeps_no_canary_writer(hooks: Hooks) -> None:
-    assert removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE="existing", **CANARY_ENV) == {
-        "canary writer",
-        "canary writer on a dropped account",
-        "data plane on a dropped account",
-    }
-
-
-def test_canaries_off_removes_every_canary_role_the_template_granted(hooks: Hooks) -> None:
-    assert removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE="off", **CANARY_ENV) == {
-        "canary writer",
-        "canary writer on a dropped account",
-        "data plane",
-        "data plane on a dropped account",
-    }
-    result = hooks.run(
-        "postprovision", **POST_ENV, **CANARY_ENV
-    )  # CANARY_MODE unset: off, as the template's default
-    assert result.returncode == 0 and "CANARY_MODE=off calls no data plane" in result.stdout
+@pytest.mark.parametrize(
+    ("mode", "gone"),
+    [
+        ("create", {"canary writer on a dropped account", "data plane on a dropped account"}),
+        ("existing", {*WRITERS, "data plane on a dropped account"}),  # no canary is created: no canary writer
+        (
+            "",
+            {*WRITERS, "data plane", "data plane on a dropped account"},
+        ),  # unset: off (a hand-made grant stays)
+    ],
+)
+def test_canary_roles_stay_only_on_watched_accounts_and_while_needed(
+    hooks: Hooks, mode: str, gone: set[str]
+) -> None:
+    assert removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE=mode, **CANARY_ENV) == gone
 
 
 def test_canary_roles_are_listed_in_the_canary_writers_subscriptions_too(hooks: Hooks) -> None:
@@ -654,6 +667,7 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
         "preprovision": [
             "Get-NormalizedAccounts",
             "POLICY_ENFORCE_ALL_ACCOUNTS",
+            "EVAL_SUITES_CONTAINER",
             "ALERT_ROUTES_B64",
             "ToBase64String",
             "app-roles.json",
