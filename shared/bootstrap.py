@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from shared.adapters.notifiers import PayloadPoster
     from shared.adapters.storage.queue import StorageRefreshQueue
+    from shared.domain.evals import SuiteSet
     from shared.domain.policy import PolicyRules
     from shared.domain.status import StatusReport
     from shared.services.inventory import InventoryReport, InventoryService
@@ -565,7 +566,7 @@ def canary_gate(settings: Settings, ledger: Ledger) -> Any:
     return CanaryGate(ledger, suite_reader(settings)).check
 
 
-def suite_reader(settings: Settings, *, folder: Path | None = None) -> Callable[[], Any]:
+def suite_reader(settings: Settings, *, folder: Path | None = None) -> Callable[[], SuiteSet]:
     """EVAL_SUITES' SuiteSource read on first use (a malformed suite must not stop the app starting): a blob
     container with the app's identity, kept a few minutes (the adapter's), or a folder, read once (it ships with the
     app). ``folder``: where a relative folder is (the CLI's current directory), else the app's own."""

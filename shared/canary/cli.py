@@ -66,12 +66,12 @@ def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any])
     from shared import bootstrap
     from shared.adapters.suite_files import load_suite
     from shared.cli.context import UsageError
-    from shared.domain.evals import SuiteSet, suite_for
+    from shared.domain.evals import suite_for
 
     if args.suite:
         return load_suite(Path(args.suite))
     # a folder relative to the current directory; a blob container with the identity the CLI runs as
-    suites: SuiteSet = bootstrap.suite_reader(settings, folder=Path.cwd())()
+    suites = bootstrap.suite_reader(settings, folder=Path.cwd())()
     parts = args.deployment.split("/")
     account, name = parts[-3] if len(parts) >= 3 else "", parts[-1]
     tags = source.get("tags") if isinstance(source.get("tags"), dict) else {}
