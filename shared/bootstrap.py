@@ -567,26 +567,17 @@ def canary_gate(settings: Settings, ledger: Ledger) -> Any:
 
 
 def suite_reader(settings: Settings, *, folder: Path | None = None) -> Callable[[], SuiteSet]:
-    """EVAL_SUITES' SuiteSource read on first use (a malformed suite must not stop the app starting): a blob
-    container with the app's identity, kept a few minutes (the adapter's), or a folder, read once (it ships with the
-    app). ``folder``: where a relative folder is (the CLI's current directory), else the app's own."""
+    """EVAL_SUITES' SuiteSource, read on first use (a malformed suite must not stop the app starting): a blob
+    container with the app's identity (each read kept minutes), or a folder, read once. A relative folder is the
+    app's own (evals/ ships beside function_app.py) or ``folder`` (the CLI's), never the worker's current one."""
     if "://" in settings.eval_suites:
         from shared.adapters.suite_blobs import BlobSuites
 
-        # the client (and azure-storage-blob) on the first read, not while the services are wired
-        blobs = functools.cache(lambda: BlobSuites.from_url(settings.eval_suites, azure_credential()))
-        return lambda: blobs().read()
+        return BlobSuites.from_url(settings.eval_suites, azure_credential).read
     from shared.adapters.suite_files import FolderSuites
 
-    path = suites_folder(settings) if folder is None else folder / settings.eval_suites
-    return functools.cache(FolderSuites(path).read)
-
-
-def suites_folder(settings: Settings) -> Path:
-    """EVAL_SUITES; a relative path is the app's own folder (evals/ ships beside function_app.py), not the worker's
-    current directory."""
-    folder = Path(settings.eval_suites)
-    return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
+    base = folder if folder is not None else Path(__file__).resolve().parents[1]
+    return functools.cache(FolderSuites(base / settings.eval_suites).read)
 
 
 def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:

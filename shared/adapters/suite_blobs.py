@@ -44,17 +44,19 @@ def split_container_url(url: str) -> tuple[str, str, str]:
 
 
 class BlobSuites:
-    """SuiteSource over one container (an ``azure.storage.blob.ContainerClient``) and a name prefix."""
+    """SuiteSource over one container and a name prefix. ``connect`` makes the ``azure.storage.blob``
+    ContainerClient, on first use: wiring the app's services imports no storage SDK and builds no credential."""
 
     def __init__(
         self,
-        container: Any,
+        connect: Callable[[], Any],
         prefix: str = "",
         *,
         max_age: float = MAX_AGE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._container = container
+        self._connect = connect
+        self._client: Any = None
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.max_age = max_age
         self.clock = clock
@@ -62,21 +64,35 @@ class BlobSuites:
         self._lock = threading.Lock()  # one listing at a time; the others wait and take its result
 
     @classmethod
-    def from_url(cls, url: str, credential: TokenCredential, **options: Any) -> BlobSuites:
+    def from_url(cls, url: str, credential: Callable[[], TokenCredential], **options: Any) -> BlobSuites:
         """The container of EVAL_SUITES, with the app's identity (a token for Azure Storage only)."""
-        from azure.storage.blob import ContainerClient
-
         account_url, container, prefix = split_container_url(url)
-        return cls(ContainerClient(account_url, container, credential=credential), prefix, **options)
+
+        def connect() -> Any:
+            from azure.storage.blob import ContainerClient
+
+            return ContainerClient(account_url, container, credential=credential())
+
+        return cls(connect, prefix, **options)
 
     @classmethod
     def from_connection_string(
         cls, connection_string: str, container: str, prefix: str = "", **options: Any
     ) -> BlobSuites:
         """A container named by a connection string (Azurite's development account in tests)."""
-        from azure.storage.blob import ContainerClient
 
-        return cls(ContainerClient.from_connection_string(connection_string, container), prefix, **options)
+        def connect() -> Any:
+            from azure.storage.blob import ContainerClient
+
+            return ContainerClient.from_connection_string(connection_string, container)
+
+        return cls(connect, prefix, **options)
+
+    @property
+    def _container(self) -> Any:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
 
     @property
     def where(self) -> str:
