@@ -429,7 +429,6 @@ def test_a_redelivered_request_runs_the_canary_once(world: World, tmp_path: Path
 
 def test_a_throttled_run_releases_its_claim_for_the_redelivery(world: World) -> None:
     from shared.adapters.memory import InMemoryLedger
-    from shared.errors import TransientError
 
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
     world.plane.throttle("chat-eu-next", retry_after="1", count=100)
