@@ -31,6 +31,12 @@ param policyMode string = 'plan'
 @description('Canaries (#25). off: none, and no role for them. existing: a covered deployment\'s coming version is tested against a side-by-side deployment: the data-plane role (Cognitive Services OpenAI User) on each account of watchAccounts. create: also temporary canary deployments: the canary writer role (deployments read, write, delete) there too.')
 param canaryMode string = 'off'
 
+@description('EVAL_SUITES as a blob container (#25): the container\'s resource id, /subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/<container>; the app reads its suites with its identity (Storage Blob Data Reader on that container only, granted when canaryMode is not off). Empty: the evals/ folder the app ships with.')
+param evalSuitesContainer string = ''
+
+@description('Suites are the *.yaml blobs directly under this prefix of evalSuitesContainer (e.g. team-a); empty: at its top.')
+param evalSuitesPrefix string = ''
+
 @description('true: allow enforce with an empty watchAccounts (writes to every account of the watched subscriptions; no writer role is granted for them: grant it by hand where enforcement may write).')
 param policyEnforceAllAccounts bool = false
 
@@ -123,6 +129,12 @@ resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   tags: tags
 }
 
+// EVAL_SUITES from the container's resource id: https://<account>.blob.<storage suffix>/<container>[/<prefix>]. Its
+// parts 2 (subscription), 4 (resource group), 8 (account) and 12 (container); a placeholder id when there is none, so
+// the skipped module's scope still evaluates
+var suitesParts = split(empty(evalSuitesContainer) ? '/subscriptions/-/resourceGroups/-/providers/Microsoft.Storage/storageAccounts/-/blobServices/default/containers/-' : evalSuitesContainer, '/')
+var evalSuites = empty(evalSuitesContainer) ? '' : 'https://${suitesParts[8]}.blob.${environment().suffixes.storage}/${last(suitesParts)}${empty(evalSuitesPrefix) ? '' : '/${evalSuitesPrefix}'}'
+
 module app 'modules/app.bicep' = {
   name: 'app'
   scope: group
@@ -136,6 +148,7 @@ module app 'modules/app.bicep' = {
     watchAccounts: watchAccounts
     policyMode: checkedPolicyMode
     canaryMode: canaryMode
+    evalSuites: evalSuites
     policyEnforceAllAccounts: policyEnforceAllAccounts ? 'true' : 'false'
     catalogPollSchedule: catalogPollSchedule
     catalogPollPeriodMinutes: catalogPollPeriodMinutes
@@ -218,6 +231,17 @@ module canaryRoles 'modules/account-canary.bicep' = [for account in (canaryMode 
   ]
 }]
 
+// The suites' container, when EVAL_SUITES is one and canaries are on: read only, that container only.
+module suitesReader 'modules/eval-suites-reader.bicep' = if (canaryMode != 'off' && !empty(evalSuitesContainer)) {
+  name: 'mw-suites-${deploymentSuffix}-${uniqueString(evalSuitesContainer, environmentName, location)}'
+  scope: resourceGroup(suitesParts[2], suitesParts[4])
+  params: {
+    storageAccountName: suitesParts[8]
+    containerName: last(suitesParts)
+    principalId: app.outputs.principalId
+  }
+}
+
 output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_LOCATION string = location
 output FUNCTION_APP_NAME string = app.outputs.functionAppName
@@ -232,6 +256,14 @@ output WRITER_ROLE_IDS string = join(
   map(
     subscriptionsToRead,
     s => subscriptionResourceId(s, 'Microsoft.Authorization/roleDefinitions', guid(s, 'modelwatch-deployment-writer'))
+  ),
+  ','
+)
+// and the canary writer roles (#25), removed from accounts dropped from watchAccounts or when canaries stop creating
+output CANARY_ROLE_IDS string = join(
+  map(
+    subscriptionsToRead,
+    s => subscriptionResourceId(s, 'Microsoft.Authorization/roleDefinitions', guid(s, 'modelwatch-canary-writer'))
   ),
   ','
 )

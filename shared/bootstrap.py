@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from shared.adapters.notifiers import PayloadPoster
     from shared.adapters.storage.queue import StorageRefreshQueue
+    from shared.domain.evals import SuiteSet
     from shared.domain.policy import PolicyRules
     from shared.domain.status import StatusReport
     from shared.services.inventory import InventoryReport, InventoryService
@@ -502,10 +503,9 @@ def build_canaries(
         queue = build_canary_queue(settings)
         if queue is None:
             return None
-    from shared.adapters.suite_files import load_suites
     from shared.services.canary import CanaryPipeline
 
-    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
+    read = suite_reader(settings)
     rules = policy_rules(settings)
     protect = None
     if settings.canary_protect and rules.enforce:  # never in plan mode
@@ -525,7 +525,7 @@ def build_canaries(
         ledger,
         state,
         publisher,
-        suites,
+        lambda: read().suites,  # a malformed suite is logged by its source and asks nothing
         mode=settings.canary_mode,
         queue=queue,
         deployments=stores,
@@ -561,18 +561,23 @@ def canary_gate(settings: Settings, ledger: Ledger) -> Any:
     suites are read on first use and kept: a malformed one holds the covered writes, it does not stop the app."""
     if settings.upgrade_gate != "canary":
         return None
-    from shared.adapters.suite_files import load_suites
-    from shared.services.canary import CanaryGate
+    from shared.services.canary_gate import CanaryGate
 
-    suites = functools.cache(lambda: tuple(load_suites(suites_folder(settings))))
-    return CanaryGate(ledger, suites).check
+    return CanaryGate(ledger, suite_reader(settings)).check
 
 
-def suites_folder(settings: Settings) -> Path:
-    """EVAL_SUITES; a relative path is the app's own folder (evals/ ships beside function_app.py), not the worker's
-    current directory."""
-    folder = Path(settings.eval_suites)
-    return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
+def suite_reader(settings: Settings, *, folder: Path | None = None) -> Callable[[], SuiteSet]:
+    """EVAL_SUITES' SuiteSource, read on first use (a malformed suite must not stop the app starting): a blob
+    container with the app's identity (each read kept minutes), or a folder, read once. A relative folder is the
+    app's own (evals/ ships beside function_app.py) or ``folder`` (the CLI's), never the worker's current one."""
+    if "://" in settings.eval_suites:
+        from shared.adapters.suite_blobs import BlobSuites
+
+        return BlobSuites.from_url(settings.eval_suites, azure_credential).read
+    from shared.adapters.suite_files import FolderSuites
+
+    base = folder if folder is not None else Path(__file__).resolve().parents[1]
+    return functools.cache(FolderSuites(base / settings.eval_suites).read)
 
 
 def build_delivery_queue(settings: Settings) -> DeliveryQueue | None:

@@ -13,6 +13,7 @@ from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.deployments import Deployment
 from shared.domain.diff import VersionRecord
+from shared.domain.evals import SuiteSet
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.handoff import HandedOff
 from shared.domain.held import HeldAlert
@@ -265,6 +266,17 @@ class ChatApi(Protocol):
     ) -> ChatReply:
         """One completion of ``messages`` ((role, content) pairs) on ``deployment``. A content-filter refusal is a
         reply with ``refusal`` set; 429s are retried honouring Retry-After (bounded). Raises DataPlaneError."""
+        ...
+
+
+class SuiteSource(Protocol):
+    """Where EVAL_SUITES keeps the evaluation suites: a folder the app ships with, or a blob container."""
+
+    def read(self) -> SuiteSet:
+        """Every suite that parses, in name order, and a SuiteError for each that does not (naming its file or blob
+        and line): one bad suite never hides the others. Raises SuiteError when the source itself is not there (a
+        missing container), PermanentError when it may not be read (a role missing), TransientError when a later
+        read may succeed."""
         ...
 
 

@@ -15,19 +15,35 @@ $keepAll = $mode -eq 'enforce' -and "$env:POLICY_ENFORCE_ALL_ACCOUNTS".ToLower()
 $keep = @()
 if ($mode -eq 'enforce') { $keep = @((Get-NormalizedAccounts "$env:WATCH_ACCOUNTS").ToLower() -split ',' | Where-Object { $_ }) }
 $writerRoles = @("$env:WRITER_ROLE_IDS".ToLower() -split ',' | Where-Object { $_ })
-$subscriptions = @($writerRoles | ForEach-Object { ($_ -split '/')[2] } | Sort-Object -Unique)
+# canaries (#25): the canary writer only with CANARY_MODE=create, the data-plane role this template granted (its
+# description says so) only with canaries on, both only on WATCH_ACCOUNTS
+$canaryMode = if ($env:CANARY_MODE) { $env:CANARY_MODE.ToLower() } else { 'off' }
+$canaryRoles = @("$env:CANARY_ROLE_IDS".ToLower() -split ',' | Where-Object { $_ })
+$canaryKeep = @((Get-NormalizedAccounts "$env:WATCH_ACCOUNTS").ToLower() -split ',' | Where-Object { $_ })
+$canaryKeepAll = "$env:POLICY_ENFORCE_ALL_ACCOUNTS".ToLower() -eq 'true'
+$openAiUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
+$canaryMarker = 'modelwatch canaries (#25)'
+$subscriptions = @(@($writerRoles) + @($canaryRoles) | ForEach-Object { ($_ -split '/')[2] } | Sort-Object -Unique)
 $removed = 0
 foreach ($sub in $subscriptions) {
   $url = "/subscriptions/$sub/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&`$filter=principalId%20eq%20'$env:FUNCTION_APP_PRINCIPAL_ID'"
-  $lines = Invoke-Checked { az rest --method get --url $url --query 'value[].[id, properties.scope, properties.roleDefinitionId]' -o tsv }
+  $lines = Invoke-Checked { az rest --method get --url $url --query 'value[].[id, properties.scope, properties.roleDefinitionId, properties.description]' -o tsv }
   foreach ($line in @($lines | Where-Object { $_ })) {
-    $id, $scope, $role = $line -split "`t"
+    $id, $scope, $role, $description = $line -split "`t"
     $roleL = $role.ToLower()
     $reason = ''
     if ($legacyRoles | Where-Object { $roleL.EndsWith("/$_") }) { $reason = 'built-in role of an earlier version' }
     elseif (-not $keepAll -and $writerRoles -contains $roleL) {
       if ($mode -ne 'enforce') { $reason = "POLICY_MODE=$mode writes nothing" }
       elseif ($keep -notcontains $scope.ToLower()) { $reason = 'account no longer in WATCH_ACCOUNTS' }
+    }
+    elseif ($canaryRoles -contains $roleL) {
+      if ($canaryMode -ne 'create') { $reason = "CANARY_MODE=$canaryMode creates no canary" }
+      elseif (-not $canaryKeepAll -and $canaryKeep -notcontains $scope.ToLower()) { $reason = 'account no longer in WATCH_ACCOUNTS' }
+    }
+    elseif ($roleL.EndsWith("/$openAiUser") -and $description -eq $canaryMarker) {
+      if ($canaryMode -eq 'off') { $reason = 'CANARY_MODE=off calls no data plane' }
+      elseif ($canaryKeep -notcontains $scope.ToLower()) { $reason = 'account no longer in WATCH_ACCOUNTS' }
     }
     if ($reason) {
       Say "removing role assignment $id on $scope ($reason)"

@@ -2,7 +2,8 @@
 # azd postprovision (azure.yaml), after the template ran:
 #  1. the app registration's redirect URI, now that the app's host name is known;
 #  2. writer-role assignments left on accounts no longer watched (or all of them in plan mode) are removed: an
-#     incremental deployment never deletes what a template stopped declaring;
+#     incremental deployment never deletes what a template stopped declaring; so are the canary roles (#25) left on
+#     accounts no longer watched (or all of them once CANARY_MODE no longer needs them);
 #  3. the Key Vault references are refreshed until each one reports Resolved: the settings were written right after
 #     the Key Vault Secrets User role, which can take minutes to take effect, and a reference that failed once keeps
 #     its literal text in the app for up to 24 hours.
@@ -36,13 +37,23 @@ if [ "$mode" = enforce ]; then
   keep=",$(lower "$accounts"),"
 fi
 writer_roles=",$(lower "${WRITER_ROLE_IDS:-}"),"
-subscriptions=$(printf '%s' "${WRITER_ROLE_IDS:-}" | tr ',' '\n' | cut -d/ -f3 | tr '[:upper:]' '[:lower:]' | sort -u)
+# canaries (#25): the canary writer stays only with CANARY_MODE=create, the data-plane role only with canaries on, both
+# only on WATCH_ACCOUNTS (hand-made canary writers stay with POLICY_ENFORCE_ALL_ACCOUNTS, as the writer's do). The
+# data-plane role is removed only where this template granted it (its description says so): one granted by hand,
+# e.g. on a judge deployment's account (llm-rubric), stays.
+canary_mode=$(lower "${CANARY_MODE:-off}")
+canary_roles=",$(lower "${CANARY_ROLE_IDS:-}"),"
+canary_keep=",$(lower "$(normalize_accounts "${WATCH_ACCOUNTS:-}")"),"
+canary_keep_all=$(lower "${POLICY_ENFORCE_ALL_ACCOUNTS:-false}")
+openai_user=5e0bd9bd-7b93-4f28-af87-19fc36ad61bd
+canary_marker="modelwatch canaries (#25)"
+subscriptions=$(printf '%s,%s' "${WRITER_ROLE_IDS:-}" "${CANARY_ROLE_IDS:-}" | tr ',' '\n' | cut -d/ -f3 | tr '[:upper:]' '[:lower:]' | sort -u)
 removed=0
 for sub in $subscriptions; do
   assignments=$(az rest --method get \
     --url "/subscriptions/$sub/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&\$filter=principalId%20eq%20'$FUNCTION_APP_PRINCIPAL_ID'" \
-    --query "value[].[id, properties.scope, properties.roleDefinitionId]" -o tsv)
-  while IFS="$tab" read -r id scope role; do
+    --query "value[].[id, properties.scope, properties.roleDefinitionId, properties.description]" -o tsv)
+  while IFS="$tab" read -r id scope role description; do
     [ -n "$id" ] || continue
     role_l=$(lower "$role")
     scope_l=$(lower "$scope")
@@ -57,6 +68,26 @@ for sub in $subscriptions; do
             reason="POLICY_MODE=$mode writes nothing"
           else
             case "$keep" in *",$scope_l,"*) ;; *) reason="account no longer in WATCH_ACCOUNTS" ;; esac
+          fi
+          ;;
+      esac
+    fi
+    if [ -z "$reason" ]; then
+      case "$canary_roles" in
+        *",$role_l,"*)
+          if [ "$canary_mode" != create ]; then
+            reason="CANARY_MODE=$canary_mode creates no canary"
+          elif [ "$canary_keep_all" != true ]; then
+            case "$canary_keep" in *",$scope_l,"*) ;; *) reason="account no longer in WATCH_ACCOUNTS" ;; esac
+          fi
+          ;;
+      esac
+      case "$role_l" in
+        */"$openai_user")
+          if [ "$description" = "$canary_marker" ] && [ "$canary_mode" = off ]; then
+            reason="CANARY_MODE=off calls no data plane"
+          elif [ "$description" = "$canary_marker" ]; then
+            case "$canary_keep" in *",$scope_l,"*) ;; *) reason="account no longer in WATCH_ACCOUNTS" ;; esac
           fi
           ;;
       esac

@@ -16,6 +16,13 @@ if ($mode -eq 'enforce' -and -not $accounts -and "$env:POLICY_ENFORCE_ALL_ACCOUN
     "Name the accounts (azd env set WATCH_ACCOUNTS <id>,<id>) or say so outright (azd env set POLICY_ENFORCE_ALL_ACCOUNTS true)")
 }
 
+# 2b. EVAL_SUITES_CONTAINER: a blob container's resource id, whose parts the template reads
+$containerRe = '^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}/blobServices/default/containers/[a-z0-9-]{3,63}$'
+if ($env:EVAL_SUITES_CONTAINER -and $env:EVAL_SUITES_CONTAINER -cnotmatch $containerRe) {
+  Fail ("EVAL_SUITES_CONTAINER must be a blob container's resource id: " +
+    "/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/<container>")
+}
+
 # 3. ALERT_ROUTES goes to the template base64-encoded (raw JSON would break main.parameters.json)
 $routes = "$env:ALERT_ROUTES"
 if ($routes) {

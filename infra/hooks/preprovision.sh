@@ -21,6 +21,14 @@ if [ "$(lower "${POLICY_MODE:-plan}")" = enforce ] && [ -z "$accounts" ] &&
     "(azd env set POLICY_ENFORCE_ALL_ACCOUNTS true)"
 fi
 
+# 2b. EVAL_SUITES_CONTAINER (#25): a blob container's resource id, whose parts the template reads (EVAL_SUITES, the
+# reader role's scope); anything else would fail deep inside the deployment
+container_re='^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}/blobServices/default/containers/[a-z0-9-]{3,63}$'
+if [ -n "${EVAL_SUITES_CONTAINER:-}" ] && ! printf '%s\n' "$EVAL_SUITES_CONTAINER" | grep -Eq "$container_re"; then
+  fail "EVAL_SUITES_CONTAINER must be a blob container's resource id:" \
+    "/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<account>/blobServices/default/containers/<container>"
+fi
+
 # 3. ALERT_ROUTES is JSON, and azd substitutes values raw into main.parameters.json, where its quotes would break the
 # file: the template takes it base64-encoded (alertRoutesBase64) and decodes it. Always rewritten, so clearing
 # ALERT_ROUTES clears the encoded copy too.

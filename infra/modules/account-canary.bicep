@@ -17,6 +17,8 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
   name: accountName
 }
 
+// the description marks the grant as this template's: the postprovision hook removes it once the account leaves
+// watchAccounts (or canaries are off), and leaves a Cognitive Services OpenAI User granted by hand (a judge's account)
 resource dataPlane 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(account.id, principalId, roles.openAiUser)
   scope: account
@@ -24,6 +26,7 @@ resource dataPlane 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.openAiUser)
     principalId: principalId
     principalType: 'ServicePrincipal'
+    description: 'modelwatch canaries (#25)'
   }
 }
 

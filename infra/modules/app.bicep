@@ -11,6 +11,8 @@ param watchAccounts string
 param policyMode string
 @description('CANARY_MODE: off, existing or create (main.bicep grants the roles it needs).')
 param canaryMode string = 'off'
+@description('EVAL_SUITES: a blob container URL (main.bicep builds it from evalSuitesContainer); empty: the evals/ folder shipped with the app.')
+param evalSuites string = ''
 param catalogPollSchedule string
 param alertMinSeverity string
 @secure()
@@ -205,6 +207,7 @@ var appSettings = union(
     EVENTGRID_TOPIC_ENDPOINT: topic.properties.endpoint // no EVENTGRID_TOPIC_KEY: the managed identity publishes
     POLICY_MODE: policyMode
     CANARY_MODE: canaryMode
+    EVAL_SUITES: evalSuites // empty: the app's own evals/ folder
     POLICY_ENFORCE_ALL_ACCOUNTS: policyEnforceAllAccounts
     ALERT_MIN_SEVERITY: alertMinSeverity
     // the HTTP functions check the caller's app role from App Service Authentication (authsettingsV2 below)

@@ -1,4 +1,5 @@
-"""Evaluation suite files (YAML) from EVAL_SUITES, with the line of every value, and JSON Schema by jsonschema.
+"""Evaluation suite files (YAML) from an EVAL_SUITES folder, with the line of every value, and JSON Schema by
+jsonschema. ``FolderSuites`` is the folder's SuiteSource (``suite_blobs.py`` is a blob container's).
 
 PyYAML composes the document into nodes first (each with its start mark), so a problem the domain finds in a value
 (``shared/domain/evals.py``) is reported at that value's line; a YAML syntax error at the parser's. Duplicate keys,
@@ -7,12 +8,15 @@ which ``safe_load`` would silently merge, are refused at the second one's line.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from shared.domain.evals import Path as ValuePath
-from shared.domain.evals import SchemaChecker, Suite, SuiteError, parse_suite
+from shared.domain.evals import SchemaChecker, Suite, SuiteError, SuiteSet, parse_suite
 from shared.domain.events import JsonValue
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -89,10 +93,34 @@ def load_suite(path: Path) -> Suite:
     return parse_suite_text(text, name=path.name, source=str(path))
 
 
-def load_suites(folder: Path) -> list[Suite]:
-    """Every suite of EVAL_SUITES, by file name; a missing folder holds none. The first malformed file raises."""
+def suite_files(folder: Path) -> list[Path]:
+    """The suite files of EVAL_SUITES (a folder, or one file), by name; a missing folder holds none. A sub-folder
+    is not read."""
     if folder.is_file():
-        return [load_suite(folder)]
+        return [folder]
     if not folder.is_dir():
         return []
-    return [load_suite(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in SUFFIXES and p.is_file()]
+    return [p for p in sorted(folder.iterdir()) if p.suffix.lower() in SUFFIXES and p.is_file()]
+
+
+def load_suites(folder: Path) -> list[Suite]:
+    """Every suite of EVAL_SUITES, by file name. The first malformed file raises (the demo's, which ship valid)."""
+    return [load_suite(p) for p in suite_files(folder)]
+
+
+class FolderSuites:
+    """SuiteSource of a folder the app ships with (or one file): a malformed file is a problem beside the others."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def read(self) -> SuiteSet:
+        suites: list[Suite] = []
+        problems: list[SuiteError] = []
+        for path in suite_files(self.folder):
+            try:
+                suites.append(load_suite(path))
+            except SuiteError as exc:
+                log.warning("EVAL_SUITES: %s (the other suites are used)", exc)
+                problems.append(exc)
+        return SuiteSet(tuple(suites), tuple(problems))

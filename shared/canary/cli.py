@@ -1,4 +1,5 @@
-"""``python -m shared canary run|list|sweep``: a team's evaluation suite on the current and the coming version.
+"""``python -m shared canary run|list|sweep|pins|unpin``: a team's evaluation suite on the current and the coming
+version (``pins``, ``unpin``: CANARY_PROTECT's pins, ``shared/canary/pins.py``).
 
 ``register`` adds the command group (shared/cli/parser.py calls it, as it does shared/iac/cli.py's). Exit codes: 0 the run
 passed (or ``--fail-on`` did not match), 1 a regression with ``--fail-on regression``, 2 it could not run (no target
@@ -27,7 +28,7 @@ HELP = {
     "canary run": "Run the suite on the deployment and on a deployment of the target version: one already in the "
     "account (side by side, or --against NAME), else with --create-canary (or CANARY_MODE=create) a temporary "
     "<name>-mw-canary, deleted after the run. The target defaults to what modelwatch predicts for the deployment.",
-    "canary list": "The stored canary results, oldest first.",
+    "canary list": "The stored canary results, oldest first, then the pins CANARY_PROTECT holds (the table).",
     "canary sweep": "Delete expired canaries (tagged modelwatch:canary-of, past modelwatch:expires) a crashed run "
     "left in the WATCH_ACCOUNTS accounts.",
 }
@@ -62,21 +63,24 @@ def results_store(ctx: Context, *, read_only: bool) -> Any:
 
 
 def _suite(args: argparse.Namespace, settings: Settings, source: dict[str, Any]) -> Suite:
-    from shared.adapters.suite_files import load_suite, load_suites
+    from shared import bootstrap
+    from shared.adapters.suite_files import load_suite
     from shared.cli.context import UsageError
     from shared.domain.evals import suite_for
 
     if args.suite:
         return load_suite(Path(args.suite))
-    suites = load_suites(Path(settings.eval_suites))
+    # a folder relative to the current directory; a blob container with the identity the CLI runs as
+    suites = bootstrap.suite_reader(settings, folder=Path.cwd())()
     parts = args.deployment.split("/")
     account, name = parts[-3] if len(parts) >= 3 else "", parts[-1]
     tags = source.get("tags") if isinstance(source.get("tags"), dict) else {}
-    found = suite_for(suites, account, name, tags or {})
+    found = suite_for(suites.suites, account, name, tags or {})
     if found is None:
+        unread = "".join(f"; not read: {problem}" for problem in suites.problems)
         raise UsageError(
             f"no suite in EVAL_SUITES ({settings.eval_suites}) covers {account}/{name}: give --suite FILE, add it "
-            "to a suite's deployments: globs, or tag the deployment modelwatch:evals=<suite file name>"
+            f"to a suite's deployments: globs, or tag the deployment modelwatch:evals=<suite file name>{unread}"
         )
     return found
 
@@ -182,12 +186,18 @@ def render_table(result: CanaryResult) -> str:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    from shared.canary.pins import pins_of, write_pins
     from shared.cli.output import emit
 
     ctx = _start(args, out)
     store = results_store(ctx, read_only=True)
     results = store.list_results() if store is not None else []
-    emit(args, results, out, table=lambda o: _list_table(results, o))
+
+    def table(o: TextIO) -> None:
+        _list_table(results, o)
+        write_pins(pins_of(ctx), ctx.settings.enforce, o)  # in force whatever POLICY_MODE is now
+
+    emit(args, results, out, table=table)
     return EXIT_OK
 
 
@@ -235,9 +245,10 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``canary run``, ``canary list`` and ``canary sweep`` to the command line."""
+    """Add ``canary run``, ``list``, ``sweep``, ``pins`` and ``unpin`` to the command line."""
     import textwrap
 
+    from shared.canary import pins
     from shared.cli.args import add_global_options
     from shared.cli.context import prog as command_prog
     from shared.cli.output import add_output_options
@@ -273,14 +284,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing.set_defaults(handler=cmd_list)
     sweep = commands.add_parser("sweep", help="delete expired canaries a crashed run left")
     sweep.set_defaults(handler=cmd_sweep)
+    helps, examples = {**HELP, **pins.HELP}, {**EXAMPLES, **pins.EXAMPLES}
     for name, p in (
         ("canary", canary),
         ("canary run", run),
         ("canary list", listing),
         ("canary sweep", sweep),
+        *pins.register(commands),
     ):
-        p.description = textwrap.fill(HELP[name], 100)
-        p.epilog = "example:\n  " + EXAMPLES[name].replace("modelwatch ", f"{prog} ", 1) + "\n"
+        p.description = textwrap.fill(helps[name], 100)
+        p.epilog = "example:\n  " + examples[name].replace("modelwatch ", f"{prog} ", 1) + "\n"
         p.formatter_class = argparse.RawDescriptionHelpFormatter
         add_global_options(p)
         if p is not canary:

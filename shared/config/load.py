@@ -32,6 +32,8 @@ _ACCOUNT_ID = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+$",
     re.IGNORECASE,
 )
+# Blob Storage in the public and sovereign clouds: where EVAL_SUITES may send the app's storage token
+BLOB_HOST_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
 POLICY_MODES = ("plan", "enforce")
 CANARY_MODES = ("off", "existing", "create")
 HTTP_AUTH_MODES = ("entra", "loopback")
@@ -251,11 +253,22 @@ def _canary(r: Reader, s: Settings) -> Settings:
             "(or set POLICY_ENFORCE_ALL_ACCOUNTS=true to allow every account of the watched subscriptions)"
         )
     eval_suites = r.get("EVAL_SUITES") or Settings.eval_suites
-    if "://" in eval_suites:
-        r.problems.append(
-            "EVAL_SUITES is a URL: suites are read from a folder (or one file) the app ships with; a blob "
-            "container is not supported yet"
-        )
+    if (
+        "://" in eval_suites
+    ):  # a blob container, read with the app's identity: its token goes to Azure Storage only
+        try:
+            origin, container = origin_of(eval_suites), eval_suites.split("://", 1)[1].split("/")[1:2]
+        except (UnsafeUrlError, IndexError):
+            origin, container = None, []
+        if origin is None or origin.scheme != "https" or not origin.host.endswith(BLOB_HOST_SUFFIXES):
+            r.problems.append(
+                "EVAL_SUITES is a URL: it must be a blob container, https://<account>.blob.core.windows.net/"
+                "<container>[/<prefix>] (or a folder the app ships with)"
+            )
+        elif not container or not container[0]:
+            r.problems.append(
+                "EVAL_SUITES names no container: https://<account>.blob.core.windows.net/<container>"
+            )
     data_plane_version = r.get("DATA_PLANE_API_VERSION") or Settings.data_plane_api_version
     if data_plane_version != "v1" and not _API_VERSION.match(data_plane_version):
         r.problems.append(

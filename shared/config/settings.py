@@ -120,7 +120,7 @@ class Settings:
     website_auth_signing_key: Secret | None = None
     website_site_name: str | None = None  # set by App Service: this runs in Azure, not on a laptop
     # canaries (#25): a team's evaluation suite on the current and the coming version before anything moves
-    eval_suites: str = "evals"  # a folder of suite files (*.yaml), or one file
+    eval_suites: str = "evals"  # a folder of suite files (*.yaml), one file, or a blob container URL
     canary_mode: str = (
         "existing"  # off | existing (side-by-side deployments only) | create (temporary canaries)
     )

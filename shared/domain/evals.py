@@ -1,11 +1,12 @@
 """Evaluation suites: a team's own prompts and what a good answer looks like, judged the same way on every version.
 
 The vocabulary is promptfoo's (``tests:`` with ``assert:`` types ``equals``, ``contains``, ``icontains``,
-``contains-any``, ``contains-all``, ``regex``, ``starts-with``, ``is-json``, ``contains-json``, ``latency``, each with
-a ``not-`` form), so a team that knows promptfoo reads a suite at once; the runner is ours. Pure: the YAML file is
-read by ``shared/adapters/suite_files.py``, which hands over plain data and the line of every value, so a malformed
-suite is refused naming its file and line. JSON Schema checks come in through ``SchemaChecker`` (jsonschema is an
-adapter's business).
+``contains-any``, ``contains-all``, ``regex``, ``starts-with``, ``is-json``, ``contains-json``, ``latency``,
+``llm-rubric``, each with a ``not-`` form), so a team that knows promptfoo reads a suite at once; the runner is ours.
+Pure: the YAML is read by ``shared/adapters/suite_files.py`` (a folder) or ``suite_blobs.py`` (a blob container),
+which hand over plain data and the line of every value, so a malformed suite is refused naming its file and line.
+JSON Schema checks come in through ``SchemaChecker`` (jsonschema is an adapter's business); an ``llm-rubric`` is
+graded by the suite's judge deployment (``shared/services/rubric.py``) before ``judge`` reads the grade.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from shared.domain.canary import endpoint_problem
 from shared.domain.events import JsonValue
+from shared.domain.rubric import RUBRIC_KIND, first_json
 from shared.errors import PermanentError
 
 Path = tuple[str | int, ...]
@@ -26,8 +29,19 @@ ROLES = frozenset({"system", "developer", "user", "assistant"})
 # chat completion options a suite may set in ``defaults`` (sent as they are)
 OPTIONS = frozenset({"temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop"})
 SUITE_KEYS = frozenset(
-    {"description", "deployments", "defaults", "repeat", "pass_at", "threshold", "allow_global", "tests"}
+    {
+        "description",
+        "deployments",
+        "defaults",
+        "repeat",
+        "pass_at",
+        "threshold",
+        "allow_global",
+        "judge",
+        "tests",
+    }
 )
+JUDGE_KEYS = frozenset({"deployment", "endpoint"})
 CASE_KEYS = frozenset({"id", "description", "messages", "assert"})
 ASSERT_KEYS = frozenset({"type", "value", "threshold"})
 NOT = "not-"
@@ -65,6 +79,11 @@ class Assertion:
     negate: bool
     value: JsonValue
     line: int | None = None
+    threshold: float | None = None  # llm-rubric: the score the judge must give as well as passing it
+
+    @property
+    def is_rubric(self) -> bool:
+        return self.kind == RUBRIC_KIND
 
     @property
     def type(self) -> str:
@@ -77,6 +96,19 @@ class Case:
     messages: tuple[tuple[str, str], ...]  # (role, content)
     asserts: tuple[Assertion, ...]
     line: int | None = None
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The deployment grading a suite's ``llm-rubric`` assertions: in the account under test, or at ``endpoint``
+    (another Azure OpenAI account, reached with the same data-plane identity)."""
+
+    deployment: str
+    endpoint: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.deployment} at {self.endpoint}" if self.endpoint else self.deployment
 
 
 @dataclass(frozen=True)
@@ -93,11 +125,22 @@ class Suite:
     threshold: float  # share of cases the target version must pass
     allow_global: bool  # a canary may be GlobalStandard (leaves the source's data boundary)
     tests: tuple[Case, ...]
+    judge: Judge | None = None  # ``judge: {deployment: NAME}``: needed by llm-rubric
 
     def covers(self, account: str, deployment: str) -> bool:
         """Whether one of the suite's globs names this deployment (case-insensitive, as ARM names compare)."""
         name = f"{account}/{deployment}".casefold()
         return any(fnmatch.fnmatchcase(name, glob.casefold()) for glob in self.deployments)
+
+
+@dataclass(frozen=True)
+class SuiteSet:
+    """What EVAL_SUITES holds: the suites that parse, by name, and why each other one does not (its file or blob
+    and line). A malformed suite never hides the others; a deployment it might have covered is the caller's to
+    treat with care (the gate holds it)."""
+
+    suites: tuple[Suite, ...] = ()
+    problems: tuple[SuiteError, ...] = ()
 
 
 # ---- parsing
@@ -164,6 +207,7 @@ def parse_suite(
     allow_global = data.get("allow_global", False)
     if not isinstance(allow_global, bool):
         raise w.error(("allow_global",), "allow_global is true or false")
+    grader = _judge(w, data.get("judge"))
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
         raise w.error(("tests",), "tests is a non-empty list of cases (id, messages, assert)")
@@ -175,6 +219,13 @@ def parse_suite(
             raise w.error(("tests", i, "id"), f"case id {case.id!r} is used twice")
         seen.add(case.id)
         cases.append(case)
+    rubric = next((a for c in cases for a in c.asserts if a.is_rubric), None)
+    if rubric is not None and grader is None:
+        raise SuiteError(
+            source,
+            rubric.line,
+            "llm-rubric needs a judge: add judge: {deployment: NAME} at the top of the suite",
+        )
     return Suite(
         name=name,
         source=source,
@@ -186,7 +237,32 @@ def parse_suite(
         threshold=float(threshold),
         allow_global=allow_global,
         tests=tuple(cases),
+        judge=grader,
     )
+
+
+def _judge(w: _Where, raw: object) -> Judge | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"deployment": raw}
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("deployment"), str)
+        or not raw["deployment"].strip()
+    ):
+        raise w.error(("judge",), "judge is {deployment: NAME} (and endpoint: URL for another account)")
+    unknown = sorted(set(map(str, raw)) - JUDGE_KEYS)
+    if unknown:
+        raise w.error(
+            ("judge", unknown[0]), f"unknown key {unknown[0]!r} in judge; it has deployment, endpoint"
+        )
+    endpoint = raw.get("endpoint")
+    if endpoint is not None:
+        problem = endpoint_problem(endpoint) if isinstance(endpoint, str) else "the endpoint is not text"
+        if problem:
+            raise w.error(("judge", "endpoint"), f"judge: {problem}: the data-plane token is not sent there")
+    return Judge(raw["deployment"].strip(), endpoint.rstrip("/") if isinstance(endpoint, str) else None)
 
 
 def _whole(w: _Where, data: Mapping[str, object], key: str, default: int, *, low: int, high: int) -> int:
@@ -256,6 +332,17 @@ def _assertion(w: _Where, path: Path, case_id: str, raw: object, schemas: Schema
             f"case {case_id}: unknown assertion type {type_!r}; known: {known} (each also as not-...)",
         )
     value: JsonValue = raw.get("value")
+    if kind == RUBRIC_KIND:
+        if not isinstance(value, str) or not value.strip():
+            raise w.error(at, f"case {case_id}: {type_} needs a value: the rubric (text)")
+        limit = raw.get("threshold")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit <= 1
+        ):
+            raise w.error(
+                (*path, "threshold"), f"case {case_id}: the threshold of {type_} is a score from 0 to 1"
+            )
+        return Assertion(kind, negate, value, w.line(path), None if limit is None else float(limit))
     if kind in ("contains", "icontains", "starts-with", "regex"):
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
@@ -300,24 +387,15 @@ def _excerpt(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _json_in(text: str) -> JsonValue | None:
-    """The first JSON object or array inside ``text`` (a fenced block, a sentence around it), as promptfoo's
-    contains-json finds it; None when there is none."""
-    decoder = json.JSONDecoder()
-    for i, char in enumerate(text):
-        if char in "{[":
-            try:
-                value, _ = decoder.raw_decode(text, i)
-            except ValueError:
-                continue
-            return value  # type: ignore[no-any-return]
-    return None
-
-
-def _check(a: Assertion, output: str, latency_ms: float, schemas: SchemaChecker) -> tuple[bool, str]:
+def _check(
+    a: Assertion, output: str, latency_ms: float, schemas: SchemaChecker, graded: tuple[bool, str] | None
+) -> tuple[bool, str]:
     """(whether the positive form holds, what was found): the finding reads as the reason a failure happened,
     whichever form failed ("contains '42.1': absent", "contains '42.1': present")."""
     value = a.value
+    if a.is_rubric:
+        assert graded is not None, "an llm-rubric is graded before it is judged"
+        return graded
     if a.kind == "equals":
         expected = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         actual = output.strip() if isinstance(value, str) else _canonical(output)
@@ -356,7 +434,7 @@ def _check(a: Assertion, output: str, latency_ms: float, schemas: SchemaChecker)
             except ValueError as exc:
                 return False, f"is-json: not JSON ({str(exc).split(':')[0]})"
         else:
-            found_json = _json_in(output)
+            found_json = first_json(output)
             if found_json is None:
                 return False, "contains-json: no JSON object or array in the output"
             parsed = found_json
@@ -379,17 +457,36 @@ def _canonical(text: str) -> str:
         return text.strip()
 
 
-def failure(a: Assertion, output: str, latency_ms: float, schemas: SchemaChecker) -> str | None:
-    """Why ``output`` fails assertion ``a`` (None: it passes). Short, with at most a few words of the output."""
-    holds, finding = _check(a, output, latency_ms, schemas)
+def failure(
+    a: Assertion,
+    output: str,
+    latency_ms: float,
+    schemas: SchemaChecker,
+    graded: tuple[bool, str] | None = None,
+) -> str | None:
+    """Why ``output`` fails assertion ``a`` (None: it passes). Short, with at most a few words of the output.
+    ``graded``: an llm-rubric's (holds, finding), from its judge (``domain/rubric.py`` ``rubric_finding``)."""
+    holds, finding = _check(a, output, latency_ms, schemas, graded)
     if holds != a.negate:
         return None
     return f"not-{finding}" if a.negate else finding
 
 
-def judge(case: Case, output: str, latency_ms: float, schemas: SchemaChecker) -> tuple[str, ...]:
-    """Every failed assertion of ``case`` on this output, in the suite's order (empty: the run passes)."""
-    return tuple(f for a in case.asserts if (f := failure(a, output, latency_ms, schemas)) is not None)
+def judge(
+    case: Case,
+    output: str,
+    latency_ms: float,
+    schemas: SchemaChecker,
+    graded: Mapping[int, tuple[bool, str]] | None = None,
+) -> tuple[str, ...]:
+    """Every failed assertion of ``case`` on this output, in the suite's order (empty: the run passes).
+    ``graded``: each llm-rubric's (holds, finding) by its index in ``case.asserts``."""
+    found = graded or {}
+    return tuple(
+        f
+        for i, a in enumerate(case.asserts)
+        if (f := failure(a, output, latency_ms, schemas, found.get(i))) is not None
+    )
 
 
 def excerpt(output: str, limit: int = EXCERPT) -> str:
@@ -412,11 +509,11 @@ CHECKS = frozenset(
         "is-json",
         "contains-json",
         "latency",
+        RUBRIC_KIND,
     }
 )
 # promptfoo names a team may reach for, known here but not judged yet: refused by name, with why
 UNSUPPORTED = {
-    "llm-rubric": "a judge deployment scoring a rubric; use regex or contains-json meanwhile",
     "similar": "embedding similarity",
     "javascript": "code in a suite is not run",
     "python": "code in a suite is not run",

@@ -12,7 +12,6 @@ only read and called.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,13 +42,11 @@ from shared.domain.canary import (
     offered_skus,
     side_by_side,
     smallest_capacity,
-    verdict_of,
 )
 from shared.domain.deployments import Deployment, parse_deployment
 from shared.domain.evals import Case, SchemaChecker, Suite, excerpt, judge, suite_for
 from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key, subscription_of
-from shared.domain.ledger import LedgerState
 from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
 from shared.errors import ArmError, DataPlaneError, ModelWatchError, PermanentError, TransientError
@@ -63,9 +60,11 @@ from shared.ports import (
     EventPublisher,
     Ledger,
 )
+from shared.services.canary_tally import RunStoppedError, Tally
 from shared.services.idempotency import Once, Processed, process_once
 from shared.services.outbox import drain_outbox
 from shared.services.protect import CanaryProtect
+from shared.services.rubric import grade_rubrics
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +231,16 @@ class CanaryService:
             chat = self.chat_for(endpoint)
         except DataPlaneError as exc:
             return error(ErrorKind.AUTH, str(exc), tgt, info)
-        return self._judge(request, chat, cur=cur, tgt=tgt, info=info, now=now)
+        judge, grader = (
+            request.suite.judge,
+            chat,
+        )  # llm-rubric's judge: in this account, or at its own endpoint
+        if judge is not None and judge.endpoint:
+            try:
+                grader = self.chat_for(judge.endpoint)
+            except DataPlaneError as exc:
+                return error(ErrorKind.AUTH, f"the judge {judge.name}: {exc}", tgt, info)
+        return self._judge(request, chat, grader, cur=cur, tgt=tgt, info=info, now=now)
 
     def _create(
         self,
@@ -338,6 +346,7 @@ class CanaryService:
         self,
         request: CanaryRequest,
         chat: ChatApi,
+        grader: ChatApi,
         *,
         cur: Side,
         tgt: Side,
@@ -351,52 +360,43 @@ class CanaryService:
             for side in (cur.deployment, tgt.deployment)
             for r in range(suite.repeat)
         ]
-        lock = threading.Lock()
-        used = [0]
-        stopped: list[str] = []
-        results: dict[tuple[str, str], list[RunResult]] = {}
+        tally = Tally(self.limits.max_tokens)
 
         def one(job: tuple[Case, str, int]) -> None:
             case, deployment, _ = job
-            with lock:
-                if stopped:
-                    return
-                if used[0] >= self.limits.max_tokens:
-                    stopped.append(
-                        f"{ErrorKind.BUDGET.value}: stopped at CANARY_MAX_TOKENS={self.limits.max_tokens} "
-                        f"({used[0]} tokens used) before every case ran"
-                    )
-                    return
             try:
+                tally.check()
                 reply = chat.complete(deployment, case.messages, suite.defaults)
+                tally.spend(reply.tokens)
+                rubric = not reply.refusal and any(a.is_rubric for a in case.asserts)
+                graded = (
+                    grade_rubrics(case, reply.text, grader, suite.judge, tally)
+                    if rubric and suite.judge is not None  # parse_suite requires a judge for llm-rubric
+                    else {}
+                )
             except DataPlaneError as exc:
-                with lock:
-                    kind = {
-                        "auth": ErrorKind.AUTH,
-                        "quota": ErrorKind.QUOTA,
-                        "not-found": ErrorKind.NO_TARGET,
-                        "unavailable": ErrorKind.UNAVAILABLE,
-                    }.get(exc.kind, ErrorKind.FAILED)
-                    message = str(exc).split(": ", 1)[-1] if str(exc).startswith(kind.value) else str(exc)
-                    stopped.append(f"{kind.value}: {message}")
+                tally.stop(exc)
+                return
+            except RunStoppedError:
                 return
             if reply.refusal:
                 failures: tuple[str, ...] = (reply.refusal,)
             else:
-                failures = judge(case, reply.text, reply.latency_ms, self.schemas)
-            run = RunResult(
-                failures,
-                reply.latency_ms,
-                reply.tokens,
-                excerpt=excerpt(reply.text) if failures and reply.text else None,
-                output=reply.text if self.limits.store_outputs else None,
+                failures = judge(case, reply.text, reply.latency_ms, self.schemas, graded)
+            tally.add(
+                (case.id, deployment),
+                RunResult(
+                    failures,
+                    reply.latency_ms,
+                    reply.tokens,
+                    excerpt=excerpt(reply.text) if failures and reply.text else None,
+                    output=reply.text if self.limits.store_outputs else None,
+                ),
             )
-            with lock:
-                used[0] += reply.tokens
-                results.setdefault((case.id, deployment), []).append(run)
 
         with ThreadPoolExecutor(max_workers=self.limits.concurrency) as pool:
             list(pool.map(one, jobs))
+        results = tally.results
         cases = tuple(
             CaseResult(
                 case.id,
@@ -411,8 +411,8 @@ class CanaryService:
         )
         verdict, regressions, cp, cf, tp, tf = decide(cases, suite.threshold)
         reason = None
-        if stopped:
-            verdict, reason = Verdict.ERROR, stopped[0]
+        if tally.stopped:
+            verdict, reason = Verdict.ERROR, tally.stopped[0]
         return CanaryResult(
             request.deployment_id,
             suite.name,
@@ -421,7 +421,7 @@ class CanaryService:
             Side(tgt.model, tgt.version, tgt.deployment, tp, tf),
             cases=cases,
             canary=info,
-            tokens=used[0],
+            tokens=tally.used,
             reason=reason,
             at=now,
             regressions=regressions,
@@ -628,41 +628,3 @@ class CanaryPipeline:
         if drain.error:
             log.warning("%s: the CanaryEvaluated event stays in the outbox: %s", SUBSCRIBER, drain.error)
         return done.value
-
-
-class CanaryGate:
-    """UPGRADE_GATE=canary: modelwatch's own upgrade (enforce mode) of a deployment a suite covers waits for a
-    passing canary of that target. What the ledger recorded for (deployment, target) decides:
-    - pass: the write goes ahead;
-    - nothing yet (or a run in progress): ``WAIT``: the policy subscriber raises a transient error once its other
-      writes are done, Event Grid redelivers, and the redelivery finds the canary's verdict;
-    - regression or error: ``HOLD``: the write is not made, and the event is done (the canary's own message told
-      the team why); a later catalog event about the deployment asks again.
-    Suites that cannot be read hold every covered write (fail closed)."""
-
-    WAIT, HOLD = "wait", "hold"
-
-    def __init__(self, ledger: Ledger, suites: Callable[[], Sequence[Suite]]) -> None:
-        self.ledger = ledger
-        self.suites = suites  # read on first use: a malformed suite must not stop the function app starting
-
-    def check(self, a: Assessment) -> tuple[str, str] | None:
-        """None: the write may go ahead; else (WAIT or HOLD, why)."""
-        d = a.deployment
-        target_model = a.target_model or d.model_name
-        target = f"{target_model} {a.target_version}"
-        try:
-            suite = suite_for(self.suites(), d.account_id.rsplit("/", 1)[-1], d.name, d.tags)
-        except PermanentError as exc:
-            return self.HOLD, f"UPGRADE_GATE=canary, and the suites cannot be read: {exc}"
-        if suite is None:
-            return None  # not covered: the gate does not apply
-        entry = self.ledger.get(SUBSCRIBER, canary_key(d.resource_id, target_model, a.target_version or ""))
-        verdict = (
-            verdict_of(entry.outcome) if entry is not None and entry.status == LedgerState.DONE else None
-        )
-        if verdict is Verdict.PASS:
-            return None
-        if verdict is None:
-            return self.WAIT, f"waiting for the canary of {target} (suite {suite.name})"
-        return self.HOLD, f"the canary of {target} did not pass ({entry.outcome if entry else verdict.value})"

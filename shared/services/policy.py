@@ -115,7 +115,7 @@ class PolicyService:
         self.reminder_days = tuple(reminder_days)
         self.claim_ttl = claim_ttl
         self.max_concurrency = max_concurrency
-        # UPGRADE_GATE=canary (services/canary.py CanaryGate): None lets a write go, else ("wait" | "hold", why)
+        # UPGRADE_GATE=canary (services/canary_gate.py CanaryGate): None lets a write go, else ("wait" | "hold", why)
         self.gate = gate
         # canaries (services/canary.py CanaryPipeline.ask): the moves these assessments announce, queued inside the
         # event's claim, so a failed send retries the event; a repeated ask runs nothing twice (its own ledger)

@@ -12,6 +12,10 @@ It never outlives the version: a protected deployment would stop working at its 
 protection is lifted CANARY_PROTECT_MARGIN_DAYS before it (``expire``, run by the catalog timer: hourly, far finer
 than a margin of days, and already the app's schedule for catalog and inventory work), and at once when a later
 canary of the deployment passes (Azure then moves it to that version, the one that does the team's job).
+
+Plan mode lifts nothing either: switching POLICY_MODE to plan while a pin is in force leaves it in force (plan mode
+promises no write, and lifting is one). ``active_pins`` lists them for ``canary list``, which says so and names the
+command that lifts one, ``canary unpin`` (``lift(..., explicit=True)``): the operator's own act, as a rollback is.
 """
 
 from __future__ import annotations
@@ -174,10 +178,11 @@ class CanaryProtect:
         log.warning("canary protect: %s: %s", d.resource_id, text)
         return Protection(text, written)
 
-    def lift(self, d: Deployment, now: datetime, *, why: str) -> Protection | None:
-        """Put the recorded policy back on a deployment modelwatch protected; None when it is not protected."""
+    def lift(self, d: Deployment, now: datetime, *, why: str, explicit: bool = False) -> Protection | None:
+        """Put the recorded policy back on a deployment modelwatch protected; None when it is not protected.
+        ``explicit``: an operator's ``canary unpin``, which lifts in plan mode too."""
         held = self.active(d.resource_id)
-        if held is None or not self.rules.enforce:
+        if held is None or not (self.rules.enforce or explicit):
             return None
         if refusal := self.scope.write_refusal(d):
             log.warning("canary protect: %s not restored: %s", d.name, refusal)
@@ -229,15 +234,9 @@ class CanaryProtect:
         The deadline is the recorded one, or sooner when the catalog has learned of an earlier retirement since."""
         if not self.rules.enforce:
             return []
-        seen: set[str] = set()
         done: list[str] = []
-        for r in self.rollbacks.list_changes():  # newest first: the first record of a deployment decides
+        for r in active_pins(self.rollbacks):
             key = arm_key(r.deployment_id)
-            if r.applied_by not in POLICY_ONLY or key in seen:
-                continue
-            seen.add(key)
-            if r.applied_by != AppliedBy.PROTECT:
-                continue
             d = next(
                 (
                     x
@@ -297,6 +296,20 @@ class CanaryProtect:
                     f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): policy not written"
                 ) from exc
             raise
+
+
+def active_pins(changes: VersionChangeStore) -> list[VersionChange]:
+    """The protections in force: per deployment, its newest protect or unprotect record, when it is a protect."""
+    seen: set[str] = set()
+    pins: list[VersionChange] = []
+    for r in changes.list_changes():  # newest first: the first record of a deployment decides
+        key = arm_key(r.deployment_id)
+        if r.applied_by not in POLICY_ONLY or key in seen:
+            continue
+        seen.add(key)
+        if r.applied_by == AppliedBy.PROTECT:
+            pins.append(r)
+    return pins
 
 
 def _day(at: datetime | None) -> str:

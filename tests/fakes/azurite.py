@@ -1,6 +1,7 @@
-"""Pytest plugin: real Azurite Table and Queue services for the session, and a per-test table prefix.
+"""Pytest plugin: real Azurite Table, Queue and Blob services for the session, and a per-test table prefix.
 
-The Queue service starts only when a test asks for it (``azurite_storage_connection_string``).
+The Queue service starts only when a test asks for it (``azurite_storage_connection_string``), the Blob service
+likewise (``azurite_blob_connection_string``: EVAL_SUITES as a blob container).
 
 Azurite missing is a failure, never a skip: a skipped integration test must not pass as green.
 """
@@ -23,6 +24,7 @@ from tests.lanes import require_marker
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
 AZURITE_QUEUE = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
+AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 
 # The well-known development account of the storage emulators (https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key): public, not a secret.
 DEV_ACCOUNT = "devstoreaccount1"
@@ -102,7 +104,7 @@ def queue_endpoint(port: int) -> str:
 
 
 def _serve(binary: Path, service: str) -> Iterator[int]:
-    """Start one Azurite service (``service``: table or queue) in memory on a free loopback port; yield the port."""
+    """Start one Azurite service (``service``: table, queue or blob) in memory on a free loopback port; yield the port."""
     if not binary.exists():
         pytest.fail("Azurite is not installed: run `npm ci` (make test does)")
     port = _free_port()
@@ -186,3 +188,20 @@ def azurite_storage_connection_string(request: pytest.FixtureRequest) -> str:
 def table_prefix() -> str:
     """A unique table-name prefix, so tests sharing the session's Azurite cannot see each other's tables."""
     return "T" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def azurite_blob_port() -> Iterator[int]:
+    yield from _serve(AZURITE_BLOB, "blob")
+
+
+@pytest.fixture
+def azurite_blob_connection_string(request: pytest.FixtureRequest) -> str:
+    """The session's Blob service (the development account, as the queue's): started with the first test that
+    asks for it."""
+    require_marker(request.node, "azurite", "azurite_blob_connection_string")
+    port: int = request.getfixturevalue("azurite_blob_port")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+    )

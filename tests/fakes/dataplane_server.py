@@ -4,7 +4,8 @@ Both shapes: ``POST /openai/deployments/{name}/chat/completions?api-version=...`
 with ``"model": <deployment>``. Answers are scripted per (model, version): the deployment name is resolved to its model
 and version through ``deployments`` or, when linked, the ARM stand-in's deployments (so a canary PUT there is servable
 here at once). Faults: 429 with ``Retry-After``/``retry-after-ms``, a content-filter refusal (400, ``error.code``
-``content_filter``) for prompts containing a marked text, any scripted status (a redirect elsewhere, a 401). Every
+``content_filter``) for prompts containing a marked text, any scripted status (a redirect elsewhere, a 401). A judge
+deployment (``llm-rubric``) grades with a rule of (output, rubric) read from promptfoo's grading prompt. Every
 request is recorded with its Authorization header.
 """
 
@@ -94,6 +95,19 @@ class FakeDataPlane:
     # ---- set-up
     def answer(self, model: str, version: str, answer: Answer | str) -> None:
         self.answers[(model, version)] = answer if callable(answer) else (lambda _m, text=answer: text)
+
+    def judge(self, model: str, version: str, grade: Callable[[str, str], dict[str, Any] | str]) -> None:
+        """Make (model, version) a judge: ``grade(output, rubric)`` is its answer, a dict sent as JSON (promptfoo's
+        ``{"pass", "score", "reason"}``) or a text sent as it is (a malformed answer)."""
+
+        def answer(messages: list[dict[str, Any]]) -> str:
+            text = str(messages[-1].get("content", ""))
+            output = text.partition("<Output>\n")[2].partition("\n</Output>")[0]
+            rubric = text.partition("<Rubric>\n")[2].partition("\n</Rubric>")[0]
+            got = grade(output, rubric)
+            return got if isinstance(got, str) else json.dumps(got)
+
+        self.answer(model, version, answer)
 
     def link(self, arm: FakeArm) -> None:
         """Resolve deployment names through the ARM stand-in's deployments (by name, any account)."""
@@ -209,52 +223,52 @@ class FakeDataPlane:
         messages = body.get("messages") or []
         prompt = " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         if any(marker in prompt for marker in self.filtered):
-            return _send(
-                h,
-                400,
-                {
-                    "error": {
-                        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
-                        "type": None,
-                        "param": "prompt",
-                        "code": "content_filter",
-                        "status": 400,
-                        "innererror": {
-                            "code": "ResponsibleAIPolicyViolation",
-                            "content_filter_result": {"hate": {"filtered": True, "severity": "high"}},
-                        },
-                    }
-                },
-            )
+            return _send(h, 400, FILTERED)
         answer = self.answers.get(model, lambda _m: "ok")
         text = answer(messages)
         prompt_tokens, completion_tokens = len(prompt.split()) + 1, len(text.split()) + 1
         with self._lock:
             self.tokens_served += prompt_tokens + completion_tokens
-        return _send(
-            h,
-            200,
+        return _send(h, 200, _completion(len(self.calls), model, text, prompt_tokens, completion_tokens))
+
+
+# the content filter's refusal of a prompt (azure-facts §7)
+FILTERED = {
+    "error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": {"hate": {"filtered": True, "severity": "high"}},
+        },
+    }
+}
+
+
+def _completion(n: int, model: tuple[str, str], text: str, prompt_tokens: int, completion_tokens: int) -> Any:
+    return {
+        "id": f"chatcmpl-{n}",
+        "object": "chat.completion",
+        "created": 1765000000,
+        "model": f"{model[0]}-{model[1]}",
+        "choices": [
             {
-                "id": f"chatcmpl-{len(self.calls)}",
-                "object": "chat.completion",
-                "created": 1765000000,
-                "model": f"{model[0]}-{model[1]}",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": "stop",
-                        "content_filter_results": {},
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-                "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
-            },
-        )
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+                "content_filter_results": {},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
+    }
 
 
 def _send(

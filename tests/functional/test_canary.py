@@ -20,6 +20,7 @@ from shared.cli.main import main
 from shared.config import load_settings
 from shared.domain.canary import Verdict
 from shared.domain.payloads import UpgradeFailedData
+from shared.errors import TransientError
 from shared.services.canary import CanaryRequest
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.dataplane_server import DataFault, FakeDataPlane
@@ -428,7 +429,6 @@ def test_a_redelivered_request_runs_the_canary_once(world: World, tmp_path: Path
 
 def test_a_throttled_run_releases_its_claim_for_the_redelivery(world: World) -> None:
     from shared.adapters.memory import InMemoryLedger
-    from shared.errors import TransientError
 
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
     world.plane.throttle("chat-eu-next", retry_after="1", count=100)
@@ -463,7 +463,7 @@ def test_cli_target_defaults_to_what_modelwatch_predicts(
 # ---- the gate: UPGRADE_GATE=canary holds modelwatch's own upgrade until a canary of that target passes
 
 
-def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
+def gated_policy(world: World, suites: Any = None) -> tuple[Any, Any, list[Any]]:
     """The policy subscriber in enforce mode over the stand-in, with the canary gate; TARGET becomes the default and
     POLICY_ACCELERATE_DEFAULT makes enforcement move chat-eu there at once (Azure would within two weeks). Returns
     (policy, ledger, the catalog events)."""
@@ -475,9 +475,10 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
     )
     from shared.domain.catalog import parse_models
     from shared.domain.diff import diff_location
+    from shared.domain.evals import SuiteSet
     from shared.domain.policy import PolicyRules
     from shared.domain.scope import Scope
-    from shared.services.canary import CanaryGate
+    from shared.services.canary_gate import CanaryGate
     from shared.services.inventory import InventoryService
     from shared.services.policy import PolicyService
     from tests.builders import item
@@ -506,14 +507,12 @@ def gated_policy(world: World) -> tuple[Any, Any, list[Any]]:
         rules=PolicyRules(enforce=True, accelerate_default=True),
         scope=Scope.of(locations=("eastus",), accounts=(world.account,), subscriptions=()),
         reminder_days=(90, 60, 30, 14, 7, 1),
-        gate=CanaryGate(ledger, lambda: [SUITE]).check,
+        gate=CanaryGate(ledger, lambda: suites or SuiteSet((SUITE,))).check,
     )
     return policy, ledger, events
 
 
 def test_the_gate_waits_for_the_canary_then_lets_a_passing_target_through(world: World) -> None:
-    from shared.errors import TransientError
-
     world.plane.answer("gpt-4o", TARGET, answers(fenced=False))  # this time the target does the job
     world.arm.add_deployment(world.account, "chat-eu-next", "gpt-4o", TARGET)
     policy, ledger, events = gated_policy(world)
@@ -545,6 +544,21 @@ def test_the_gate_holds_the_upgrade_when_the_canary_finds_a_regression(world: Wo
         "held by UPGRADE_GATE=canary: the canary of gpt-4o 2024-11-20 did not pass (regression: 5/5 -> 3/5)"
     ]
     assert policy.handle(changed, NOW).outcome == "duplicate"
+
+
+def test_a_malformed_suite_holds_what_it_may_cover_and_hides_no_other(world: World) -> None:
+    from shared.domain.evals import SuiteError, SuiteSet
+
+    bad = SuiteError("https://st.blob.core.windows.net/evals/pay.yaml", 7, "unknown assertion type 'x'")
+    policy, _, events = gated_policy(world, SuiteSet((), (bad,)))
+    changed = next(e for e in events if e.event_type == "ModelLifecycle.DefaultVersionChanged")
+    assert f"a suite that may cover it cannot be read: {bad}" in policy.handle(changed, NOW).detail
+    assert world.arm.puts() == []
+    policy, _, events = gated_policy(
+        world, SuiteSet((SUITE,), (bad,))
+    )  # a readable suite covers it: its canary
+    with pytest.raises(TransientError, match="waiting for the canary of gpt-4o 2024-11-20"):
+        policy.handle(changed, NOW)
 
 
 # ---- the pipeline: a covered deployment told it will move gets its canary, from a queue, once

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from shared import bootstrap
+from shared.adapters.memory import InMemoryAlertBuffer
+from shared.config import load_settings
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.dataplane_server import FakeDataPlane
 from tests.support.canary import CURRENT, NOW, TARGET, Pipe, World, answers, make_world, pipeline
@@ -244,3 +247,77 @@ def test_the_sweeper_keeps_inside_the_write_scope(world: World) -> None:
     p = pipe(world, mode="plan", CANARY_PROTECT="false", WATCH_ACCOUNTS=f"{world.account},{other}")
     assert p.services.canary_upkeep(NOW) == []
     assert world.arm.deletes() == []
+
+
+# ---- a pin outlives enforce mode: POLICY_MODE=plan writes nothing, so `canary pins|list` show it and `unpin` lifts it
+
+
+def state_of(p: Pipe, tmp_path: Any) -> str:
+    """The app's state as the command line reads it: the inventory and its change history in a SQLite file."""
+    from shared.config import StateStoreConfig
+    from shared.domain.secret import Secret
+
+    path = tmp_path / "state.db"
+    stores = bootstrap.build_deployment_stores(StateStoreConfig("sqlite", Secret(str(path))))
+    stores.save_deployments(p.services.stores.list_deployments())
+    for change in reversed(p.services.stores.list_changes()):
+        stores.add_change(change)
+    return f"sqlite:///{path}"
+
+
+def test_a_pin_in_plan_mode_is_listed_with_the_command_that_lifts_it(
+    world: World, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    from shared.cli.main import main
+
+    p, _ = protected(world)
+    # switched to plan mode over the same state: the timer's upkeep lifts nothing, even past the deadline
+    settings = load_settings({**world.env, "WATCH_LOCATIONS": "eastus", "POLICY_MODE": "plan"})
+    plan = bootstrap.build_services(
+        settings,
+        state=p.services.state,
+        stores=p.services.stores,
+        ledger=p.services.ledger,
+        publisher=p.publisher,
+        api=bootstrap.build_deployment_api(settings, bootstrap.build_arm_client(settings)),
+        notifiers={},
+        buffer=InMemoryAlertBuffer(),
+        canary_queue=p.queue,
+    )
+    assert plan.canary_upkeep(DEADLINE + timedelta(days=1)) == [] and len(p.policy_puts()) == 1
+    state = state_of(p, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for name, value in {**world.env, "POLICY_MODE": "plan", "CANARY_PROTECT": "false"}.items():
+        monkeypatch.setenv(name, value)
+
+    def cli(*argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return main([*argv, "--state", state], out=out), out.getvalue()
+
+    code, text = cli("canary", "list")
+    lift = f"python -m shared canary unpin --deployment {world.source}"
+    assert code == 0 and "pinned by CANARY_PROTECT (versionUpgradeOption NoAutoUpgrade): 1" in text
+    assert f"chat-eu  since 2026-12-06  (was {AUTO}, lifted by 2027-08-25 in enforce mode)" in text
+    assert f"lift: {lift}" in text and "POLICY_MODE=plan: modelwatch lifts no pin itself" in text
+    code, text = cli("canary", "pins", "-o", "json")
+    assert json.loads(text) == [
+        {
+            "deployment": world.source,
+            "since": "2026-12-06T12:00:00Z",
+            "putBack": AUTO,
+            "liftedBy": "2027-08-25",
+            "lift": lift,
+        }
+    ]
+    # the operator's own act: lifted in plan mode, with If-Match, the end recorded
+    code, text = cli("canary", "unpin", "--deployment", world.source)
+    assert code == 0 and f"chat-eu: modelwatch put versionUpgradeOption {AUTO} back" in text
+    (_, back) = p.policy_puts()
+    assert back.body["properties"]["versionUpgradeOption"] == AUTO and back.if_match
+    assert "no deployment is pinned by CANARY_PROTECT\n" in cli("canary", "pins")[1]
+    code, _ = cli("canary", "unpin", "--deployment", world.source)
+    assert code == 2  # not pinned any more: said, nothing written
+    assert len(p.policy_puts()) == 2

@@ -508,7 +508,6 @@ KNOWN_OFFENDERS = frozenset(
         "scripts/bench/scale_report.py::render_scale",
         "tests/e2e/replay.py::stack",
         "tests/e2e/test_pipeline_replay.py::test_demo_history_ends_where_the_documented_rules_say",
-        "tests/fakes/dataplane_server.py::FakeDataPlane._answer",
         "tests/fuzz/support/events.py::forged_events",
     }
 )

@@ -240,15 +240,17 @@ def test_canary_settings_are_validated_once() -> None:
         "v1",
     )
     assert load_settings({}).canary_mode == "existing"
+    container = "https://acct.blob.core.windows.net/evals/team-a"
+    assert load_settings({"EVAL_SUITES": container}).eval_suites == container
     for bad, words in (
         ({"CANARY_MODE": "always"}, "CANARY_MODE='always'"),
         ({"CANARY_MODE": "create"}, "CANARY_MODE=create with an empty WATCH_ACCOUNTS"),
         ({"UPGRADE_GATE": "canary", "CANARY_MODE": "off"}, "UPGRADE_GATE=canary with CANARY_MODE=off"),
         ({"UPGRADE_GATE": "maybe"}, "UPGRADE_GATE='maybe'"),
-        (
-            {"EVAL_SUITES": "https://acct.blob.core.windows.net/evals"},
-            "a blob container is not supported yet",
-        ),
+        ({"EVAL_SUITES": "http://acct.blob.core.windows.net/evals"}, "it must be a blob container, https://"),
+        ({"EVAL_SUITES": "https://evals.example.com/evals"}, "it must be a blob container, https://"),
+        ({"EVAL_SUITES": "https://x\\@acct.blob.core.windows.net/evals"}, "it must be a blob container"),
+        ({"EVAL_SUITES": "https://acct.blob.core.windows.net/"}, "EVAL_SUITES names no container"),
         ({"DATA_PLANE_API_VERSION": "latest"}, "DATA_PLANE_API_VERSION='latest'"),
         ({"CANARY_MAX_TOKENS": "10"}, "CANARY_MAX_TOKENS=10 is out of range"),
         ({"CANARY_PROTECT": "true", "CANARY_MODE": "off"}, "CANARY_PROTECT=true with CANARY_MODE=off"),

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.suite_files import JsonSchemaChecker, load_suites, parse_suite_text
-from shared.domain.evals import Assertion, Case, SuiteError, failure, judge, suite_for
+from shared.adapters.suite_blobs import split_container_url
+from shared.adapters.suite_files import FolderSuites, JsonSchemaChecker, load_suites, parse_suite_text
+from shared.domain.evals import CHECKS, Assertion, Case, SuiteError, failure, judge, suite_for
+from shared.domain.rubric import Grade, GradeError, parse_grade, rubric_finding
 
 SCHEMAS = JsonSchemaChecker()
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,17 @@ tests:
       - {type: is-json, value: {type: object, required: [total]}}
       - {type: contains, value: "42.1"}
       - {type: latency, threshold: 800}
+"""
+
+
+RUBRIC = """\
+judge: {deployment: grader}
+tests:
+  - id: thanks
+    messages: [{role: user, content: hi}]
+    assert:
+      - {type: llm-rubric, value: Says thanks, threshold: 0.8}
+      - {type: not-llm-rubric, value: Is rude}
 """
 
 
@@ -69,7 +82,8 @@ def test_the_shipped_example_suite_loads() -> None:
     [
         (GOOD.replace("type: contains,", "type: contains-ish,"), 14, "unknown assertion type 'contains-ish'"),
         (GOOD.replace("type: contains,", "type: not-nonsense,"), 14, "unknown assertion type 'not-nonsense'"),
-        (GOOD.replace("type: contains,", "type: llm-rubric,"), 14, "'llm-rubric' is not supported yet"),
+        (GOOD.replace("type: contains,", "type: llm-rubric,"), 14, "llm-rubric needs a judge: add judge:"),
+        (GOOD.replace("type: contains,", "type: similar,"), 14, "'similar' is not supported yet"),
         (GOOD.replace("role: user", "role: robot"), 11, "role 'robot'"),
         (GOOD.replace("repeat: 3", "repeat: 0"), 4, "repeat is a whole number"),
         (GOOD.replace("pass_at: 2", "pass_at: 4"), 5, "pass_at is a whole number from 1 to 3"),
@@ -89,6 +103,19 @@ def test_the_shipped_example_suite_loads() -> None:
         (GOOD + "repeat: 2\n", 16, "the key 'repeat' appears twice"),
         (GOOD.replace("{temperature", "temperature"), 3, "not valid YAML"),
         ("description: x\ntests: []\n", 2, "tests is a non-empty list"),
+        (
+            RUBRIC.replace("judge: {deployment: grader}", "judge: {model: x}"),
+            1,
+            "judge is {deployment: NAME}",
+        ),
+        (RUBRIC.replace("grader}", "grader, api_key: k}"), 1, "unknown key 'api_key' in judge"),
+        (
+            RUBRIC.replace("grader}", "grader, endpoint: 'https://judge.example.com'}"),
+            1,
+            "not an Azure OpenAI",
+        ),
+        (RUBRIC.replace("threshold: 0.8", "threshold: 80"), 6, "the threshold of llm-rubric is a score"),
+        (RUBRIC.replace("value: Says thanks, ", ""), 6, "llm-rubric needs a value: the rubric"),
     ],
 )
 def test_a_malformed_suite_is_refused_with_its_file_and_line(broken: str, line: int, words: str) -> None:
@@ -190,3 +217,89 @@ def test_the_demo_ships_the_same_example_suite_as_evals() -> None:
     demo = (ROOT / "shared" / "data" / "demo-evals" / "payments-invoices.yaml").read_text()
     assert without_coverage(demo) == without_coverage(shipped)
     assert 'deployments: ["contoso-payments/invoice-*"]' in demo.splitlines()
+
+
+def test_an_llm_rubric_names_its_judge_and_reads_the_grade_it_is_given() -> None:
+    suite = parse_suite_text(RUBRIC, name="r.yaml", source="x", schemas=SCHEMAS)
+    assert suite.judge is not None and (suite.judge.deployment, suite.judge.endpoint) == ("grader", None)
+    case = suite.tests[0]
+    thanks, rude = case.asserts
+    assert (thanks.type, thanks.value, thanks.threshold, rude.type, rude.threshold) == (
+        "llm-rubric",
+        "Says thanks",
+        0.8,
+        "not-llm-rubric",
+        None,
+    )
+    other = parse_suite_text(
+        RUBRIC.replace("grader}", "grader, endpoint: 'https://judges.openai.azure.com/'}"),
+        name="r.yaml",
+        source="x",
+        schemas=SCHEMAS,
+    )
+    assert other.judge is not None and other.judge.name == "grader at https://judges.openai.azure.com"
+    graded = {
+        0: rubric_finding(Grade(True, 0.9, "thanks"), 0.8),
+        1: rubric_finding(Grade(True, 1, "rude"), None),
+    }
+    assert judge(case, "whatever", 1.0, SCHEMAS, graded) == (
+        "not-llm-rubric: the judge passed it (score 1): rude",
+    )
+    graded[0] = rubric_finding(Grade(True, 0.7, "thanks, barely"), 0.8)
+    assert judge(case, "x", 1.0, SCHEMAS, graded)[0] == (
+        "llm-rubric: the judge failed it (score 0.7, threshold 0.8): thanks, barely"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "grade"),
+    [
+        ('{"reason": "ok", "pass": true, "score": 1.0}', Grade(True, 1.0, "ok")),
+        ('```json\n{"pass": false, "reason": "no"}\n```', Grade(False, 0.0, "no")),  # fenced, no score
+        ('Sure. {"pass": true, "score": 0.5}', Grade(True, 0.5, "")),
+    ],
+)
+def test_the_judges_answer_is_read_as_promptfoo_reads_it(answer: str, grade: Grade) -> None:
+    assert parse_grade(answer) == grade
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ("it passes", "no JSON object"),
+        ('{"score": 1}', "its pass is not true or false"),
+        ('{"pass": "yes"}', "its pass is not true or false"),
+        ('{"pass": true, "score": 7}', "its score is not a number from 0 to 1"),
+    ],
+)
+def test_a_malformed_judge_answer_is_refused(answer: str, words: str) -> None:
+    with pytest.raises(GradeError, match=words):
+        parse_grade(answer)
+
+
+def test_a_folder_with_a_bad_suite_still_gives_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD.replace("type: contains,", "type: contains-ish,"))
+    (tmp_path / "c.yml").write_text(GOOD.replace("chat-*", "reply-*"))
+    found = FolderSuites(tmp_path).read()
+    assert [s.name for s in found.suites] == ["a.yaml", "c.yml"]
+    assert [str(p) for p in found.problems] == [
+        f"{tmp_path / 'b.yaml'}:14: case total: unknown assertion type 'contains-ish'; known: "
+        + ", ".join(sorted(CHECKS))
+        + " (each also as not-...)"
+    ]
+
+
+def test_a_container_url_splits_into_account_container_and_prefix() -> None:
+    assert split_container_url("https://st.blob.core.windows.net/evals") == (
+        "https://st.blob.core.windows.net",
+        "evals",
+        "",
+    )
+    assert split_container_url("https://st.blob.core.windows.net/evals/team-a/x/") == (
+        "https://st.blob.core.windows.net",
+        "evals",
+        "team-a/x/",
+    )
+    with pytest.raises(SuiteError, match="names no container"):
+        split_container_url("https://st.blob.core.windows.net/")

@@ -182,6 +182,7 @@ DEPLOYED = {
     "policyMode": "enforce",
     "policyEnforceAllAccounts": "false",
     "canaryMode": "existing",
+    "evalSuites": "https://stsuites01.blob.core.windows.net/evals/team-a",  # main.bicep's, from evalSuitesContainer
     "alertMinSeverity": "warning",
     "functionApp.properties.defaultHostName": "func-modelwatch01.azurewebsites.net",
 }

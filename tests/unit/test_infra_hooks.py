@@ -32,6 +32,9 @@ OTHER_WRITER = f"/subscriptions/{OTHER_SUB}/providers/Microsoft.Authorization/ro
 READER_BUILT_IN = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 CS_CONTRIBUTOR = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
 TABLE_CONTRIBUTOR = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+CANARY_WRITER = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/0c5c3a6e-0000-4000-8000-000000000003"
+OPENAI_USER = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+CANARY_MARKER = "modelwatch canaries (#25)"  # infra/modules/account-canary.bicep's description of its grant
 
 FAKE_AZ = r"""
 import json, os, sys
@@ -91,7 +94,8 @@ elif args[0] == "rest":
         principal = url.split("principalId%20eq%20'")[1].split("'")[0]
         for a in fixture("assignments.json", []):
             if a["id"].lower().startswith(f"/subscriptions/{sub}/") and a["properties"]["principalId"] == principal:
-                print("\t".join([a["id"], a["properties"]["scope"], a["properties"]["roleDefinitionId"]]))
+                p = a["properties"]
+                print("\t".join([a["id"], p["scope"], p["roleDefinitionId"], p.get("description") or ""]))
     elif url.split("?")[0].endswith("/config/configreferences/appsettings/refresh"):
         counter("refreshes", bump=True)
     elif url.split("?")[0].endswith("/config/configreferences/appsettings") and method == "get":
@@ -261,6 +265,27 @@ def test_a_malformed_watch_account_stops_provisioning(hooks: Hooks, bad: str) ->
     assert result.returncode == 1
     assert f"'{bad}'" in result.stderr and "Microsoft.CognitiveServices/accounts/<name>" in result.stderr
     assert hooks.azd_env() == {}  # nothing stored, nothing provisioned
+
+
+CONTAINER = f"/subscriptions/{SUB}/resourceGroups/st/providers/Microsoft.Storage/storageAccounts/stsuites/blobServices/default/containers/evals"
+
+
+@pytest.mark.parametrize(
+    ("container", "refused"),
+    [
+        ("", False),
+        (CONTAINER, False),
+        (CONTAINER.rsplit("/blobServices", 1)[0], True),  # the account, not a container
+        ("https://stsuites.blob.core.windows.net/evals", True),  # EVAL_SUITES' URL, not the resource id
+        (CONTAINER.replace("/evals", "/Evals"), True),  # container names are lower case
+    ],
+)
+def test_eval_suites_container_must_be_a_containers_resource_id(
+    hooks: Hooks, container: str, refused: bool
+) -> None:
+    result = hooks.run("preprovision", **PRE_ENV, EVAL_SUITES_CONTAINER=container)
+    assert (result.returncode == 1) == refused, result.stderr
+    assert ("EVAL_SUITES_CONTAINER must be a blob container's resource id" in result.stderr) == refused
 
 
 @pytest.mark.parametrize(
@@ -441,12 +466,20 @@ def test_the_app_roles_are_the_ones_the_app_checks() -> None:
 # ---- postprovision: 13 (stale writer assignments), 4 (Key Vault references)
 
 
-def assignment(scope: str, role: str, principal: str = PRINCIPAL) -> dict[str, Any]:
+def assignment(
+    scope: str, role: str, principal: str = PRINCIPAL, description: str | None = None
+) -> dict[str, Any]:
     sub = scope.split("/")[2]
     name = f"{abs(hash((scope, role, principal))):032x}"[:32]
+    properties = {
+        "scope": scope,
+        "roleDefinitionId": role,
+        "principalId": principal,
+        "description": description,
+    }
     return {
         "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-        "properties": {"scope": scope, "roleDefinitionId": role, "principalId": principal},
+        "properties": properties,
         "subscription": sub,
     }
 
@@ -475,12 +508,55 @@ POST_ENV = {
 }
 
 
-def removed(hooks: Hooks, **env: str) -> set[str]:
-    hooks.write("assignments.json", list(ASSIGNMENTS.values()))
-    result = hooks.run("postprovision", **POST_ENV, **env)
+def removed(hooks: Hooks, assignments: dict[str, Any] = ASSIGNMENTS, **env: str) -> set[str]:
+    hooks.write("assignments.json", list(assignments.values()))
+    result = hooks.run("postprovision", **(POST_ENV | env))
     assert result.returncode == 0, result.stderr
     ids = {c[c.index("--ids") + 1] for c in hooks.calls() if c[:3] == ["role", "assignment", "delete"]}
-    return {label for label, a in ASSIGNMENTS.items() if a["id"] in ids}
+    return {label for label, a in assignments.items() if a["id"] in ids}
+
+
+# canaries (#25): the canary writer and the data-plane role this template granted, on a watched account and on one
+# dropped from WATCH_ACCOUNTS; a data-plane role granted by hand (a judge's account) is never the hook's
+CANARY_ASSIGNMENTS = {
+    "canary writer": assignment(ACCOUNT, CANARY_WRITER),
+    "canary writer on a dropped account": assignment(GONE, CANARY_WRITER),
+    "data plane": assignment(ACCOUNT, OPENAI_USER, description=CANARY_MARKER),
+    "data plane on a dropped account": assignment(GONE, OPENAI_USER, description=CANARY_MARKER),
+    "data plane granted by hand": assignment(
+        ELSEWHERE, OPENAI_USER.replace(SUB, OTHER_SUB), description="judge"
+    ),
+}
+CANARY_ENV = {"CANARY_ROLE_IDS": CANARY_WRITER, "WATCH_ACCOUNTS": ACCOUNT}
+
+
+WRITERS = {"canary writer", "canary writer on a dropped account"}
+
+
+@pytest.mark.parametrize(
+    ("mode", "gone"),
+    [
+        ("create", {"canary writer on a dropped account", "data plane on a dropped account"}),
+        ("existing", {*WRITERS, "data plane on a dropped account"}),  # no canary is created: no canary writer
+        (
+            "",
+            {*WRITERS, "data plane", "data plane on a dropped account"},
+        ),  # unset: off (a hand-made grant stays)
+    ],
+)
+def test_canary_roles_stay_only_on_watched_accounts_and_while_needed(
+    hooks: Hooks, mode: str, gone: set[str]
+) -> None:
+    assert removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE=mode, **CANARY_ENV) == gone
+
+
+def test_canary_roles_are_listed_in_the_canary_writers_subscriptions_too(hooks: Hooks) -> None:
+    other = CANARY_WRITER.replace(SUB, OTHER_SUB)
+    removed(hooks, CANARY_ASSIGNMENTS, CANARY_MODE="create", CANARY_ROLE_IDS=other, WRITER_ROLE_IDS="")
+    urls = [
+        c[c.index("--url") + 1] for c in hooks.calls() if c[:1] == ["rest"] and "roleAssignments?" in str(c)
+    ]
+    assert [u.split("/")[2] for u in urls] == [OTHER_SUB]
 
 
 def test_enforce_keeps_the_writer_only_on_watched_accounts(hooks: Hooks) -> None:
@@ -591,6 +667,7 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
         "preprovision": [
             "Get-NormalizedAccounts",
             "POLICY_ENFORCE_ALL_ACCOUNTS",
+            "EVAL_SUITES_CONTAINER",
             "ALERT_ROUTES_B64",
             "ToBase64String",
             "app-roles.json",
@@ -604,6 +681,10 @@ def test_the_powershell_twin_takes_the_same_steps(hook: str) -> None:
             "acdd72a7-3385-48ef-bd42-f606fba81ae7",
             "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
             "WRITER_ROLE_IDS",
+            "CANARY_ROLE_IDS",
+            "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+            "modelwatch canaries (#25)",
+            "properties.description",
             "az role assignment delete",
             "configreferences/appsettings/refresh?$api",
             "Resolved",

@@ -235,13 +235,15 @@ BUILT_IN = {
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd": "Cognitive Services OpenAI User",  # canaries' data plane (#25)
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",  # EVAL_SUITES' container (#25)
 }
 OPENAI_USER = "Cognitive Services OpenAI User"
-# roles granted only on one account, and in which module
+# roles granted only on one account (or one container), and in which module
 ON_ONE_ACCOUNT = {
     WRITER: ("account-writer.bicep", "account"),
     CANARY: ("account-canary.bicep", "account"),
     OPENAI_USER: ("account-canary.bicep", "account"),
+    "Storage Blob Data Reader": ("eval-suites-reader.bicep", "container"),
 }
 # built-in roles the templates must never grant (earlier versions granted the last two; the hook removes them)
 NEVER = {
@@ -313,6 +315,8 @@ def test_roles_are_least_privilege() -> None:
     )  # only when enforcing
     canaries = next(b for n, _, b in declarations(main, "module_declaration") if n == "canaryRoles")
     assert "(canaryMode != 'off' ? accounts : [])" in node_text(canaries.parent)  # only with canaries on
+    suites = next(b for n, _, b in declarations(main, "module_declaration") if n == "suitesReader")
+    assert "if (canaryMode != 'off' && !empty(evalSuitesContainer))" in node_text(suites.parent)
 
 
 def test_the_grant_check_sees_a_broad_grant() -> None:
