@@ -22,7 +22,7 @@ from shared.config import load_settings, require_arm_catalog, require_function_a
 from shared.domain.events import CATALOG_EVENT_TYPES, Consumer, consumed_by
 from shared.errors import SettingsError
 from shared.services.notify import NOTIFY_EVENT_TYPES
-from tests.app_functions import functions
+from tests.support.app_functions import functions
 from tests.support.azd import ACCOUNT, AZD_ENV, substituted_parameters
 from tests.support.bicep import (
     INFRA,
