@@ -250,6 +250,7 @@ class Decisions:
 
 
 def median_time(runs: int, work: Callable[[int], object]) -> float:
+    """The median wall time of ``work(i)`` for i in range(runs)."""
     samples = []
     for i in range(runs):
         started = time.perf_counter()
@@ -259,6 +260,8 @@ def median_time(runs: int, work: Callable[[int], object]) -> float:
 
 
 def decisions(estate: Estate, db: Any, event: LifecycleEvent, tmp: str) -> Decisions:
+    """The decisions for ``event``: plan mode five times (in memory, then SQLite when ``db``), the pure loop over
+    the whole estate five times, enforce mode once."""
     arm, api, memory, state = estate.arm, estate.api, estate.memory, estate.state
     location, fmt, name, _ = validate_catalog_event(event)
     plan = policy_service(memory, InMemoryLedger(), state, api, PolicyRules())
