@@ -104,9 +104,9 @@ var catalogSubscription = empty(watchSubscriptionId) ? subscription().subscripti
 // hand-edited list never grants twice. The app setting keeps the list as given (the preprovision hook checked it).
 var accounts = union(filter(map(split(watchAccounts, ','), a => toLower(trim(a))), a => !empty(a)), [])
 var alertRoutes = empty(alertRoutesBase64) ? '' : base64ToString(alertRoutesBase64)
-// The app refuses to start in enforce mode with no accounts unless told to write everywhere (shared/config.py), so
-// the template refuses that combination too. ARM has no fail(): int() of a sentence stops the deployment with the
-// sentence in the error, and if() evaluates only the branch taken.
+// The app refuses to start in enforce mode with no accounts unless told to write everywhere
+// (shared/config/load.py), so the template refuses that combination too. ARM has no fail(): int() of a sentence
+// stops the deployment with the sentence in the error, and if() evaluates only the branch taken.
 var enforceRefused = policyMode == 'enforce' && empty(accounts) && !policyEnforceAllAccounts
 var checkedPolicyMode = enforceRefused
   ? string(int('POLICY_MODE=enforce with an empty WATCH_ACCOUNTS writes to every account: name the accounts in WATCH_ACCOUNTS, or set POLICY_ENFORCE_ALL_ACCOUNTS=true'))

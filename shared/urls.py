@@ -11,7 +11,7 @@ authority, a trailing dot, or a port outside 1-65535; and when urlsplit still di
 Scheme and host case, a default port and leading zeros are normalised. Messages never quote the URL: a webhook
 URL is a secret.
 
-Its own small layer (docs/architecture.md): settings validation (``shared/config.py``) and the adapters both use
+Its own small layer (docs/architecture.md): settings validation (``shared/config/``) and the adapters both use
 it, and it needs urllib3, which the pure layers may not import.
 """
 

@@ -62,7 +62,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "Written by the test run (`make reliability`: `pytest tests/e2e tests/fuzz --reliability-report "
         "docs/reliability.md`); a row says *held* only if its test passed in that run. The end-to-end replays "
         "run the function app's entry points against Table Storage on Azurite and the ARM, Event Grid and "
-        "webhook stand-ins over HTTP (tests/e2e/replay.py).",
+        "webhook stand-ins over HTTP (tests/support/replay.py).",
         "",
         f"Run on {time.strftime('%Y-%m-%d')} ({platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()}): {sum(r.outcome == 'held' for r in _rows.values())} of {len(_rows)} held.",

@@ -9,9 +9,11 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from scripts.bench.common import BENCH_SCOPE, SUB, catalog
 from shared.adapters.arm import ArmClient, ArmDeploymentApi, StaticTokenProvider
@@ -158,147 +160,218 @@ def request_floor(accounts: int, account_pages: int, deployment_pages: int, late
     return (account_pages + -(-accounts // 8) * -(-deployment_pages // accounts)) * latency
 
 
+@dataclass(frozen=True)
+class Estate:
+    """The deployments behind the ARM stand-in, the API over it, the in-memory inventory and the catalog state."""
+
+    arm: FakeArm
+    api: ArmDeploymentApi
+    memory: InMemoryDeploymentStore
+    state: InMemoryCatalogStateStore
+    regions: list[str]
+
+
+def inventory_rows(estate: Estate, n_accounts: int, tmp: str) -> tuple[list[str], float, Any]:
+    """The inventory refreshes into the in-memory store and SQLite's: the table's rows, the requests' floor
+    (s) and the SQLite store (None when it did not exist)."""
+    arm, api, memory, state = estate.arm, estate.api, estate.memory, estate.state
+    inventory = InventoryService(api, memory, memory, state, subscriptions=[SUB])
+    t1, r1, q1, p1 = refresh(arm, inventory, NOW4)
+    t2, r2, q2, p2 = refresh(arm, inventory, NOW4 + timedelta(hours=1))
+    arm.latency = 0.0  # what is left without latency: HTTP, JSON and the comparison, on both sides
+    t0 = refresh(arm, inventory, NOW4 + timedelta(hours=2))[0]
+    arm.latency = 0.05
+    floor = request_floor(n_accounts, q2 - p2, p2)
+    rows = [
+        f"| inventory refresh, first (everything new), in-memory store | {t1:.2f} s | {r1.deployments:,} "
+        f"deployments in {r1.accounts} accounts, {r1.written:,} entity writes; {q1} ARM requests ({q1 - p1} account + {p1} "
+        "deployment pages) |",
+        f"| inventory refresh, no change, in-memory store | {t2:.2f} s | {r2.written} entity writes, {r2.removed} "
+        f"removed; {q2} ARM requests ({q2 - p2} account + {p2} deployment pages); {t0:.2f} s with the stand-in "
+        "at 0 ms |",
+    ]
+    sqlite_class = getattr(sqlite_deployments, "SqliteDeploymentStore", None)
+    if sqlite_class is None:
+        rows.append(
+            "| inventory refresh, SQLite store | - | not measured: `SqliteDeploymentStore` did not exist "
+            "when this ran |"
+        )
+        return rows, floor, None
+    db = sqlite_class(str(Path(tmp) / "deployments.db"))
+    sqlite_inventory = InventoryService(api, db, db, state, subscriptions=[SUB])
+    w0 = db.writes
+    s1, _, sq1, _ = refresh(arm, sqlite_inventory, NOW4)
+    w1 = db.writes
+    s2, sr2, sq2, _ = refresh(arm, sqlite_inventory, NOW4 + timedelta(hours=1))
+    w2 = db.writes
+    rows += [
+        f"| inventory refresh, first, SQLite store | {s1:.2f} s | {w1 - w0:,} entity writes; {sq1} ARM "
+        "requests |",
+        f"| inventory refresh, no change, SQLite store | {s2:.2f} s | {w2 - w1} entity writes, {sr2.removed} "
+        f"removed; {sq2} ARM requests |",
+    ]
+    return rows, floor, db
+
+
+def policy_service(
+    deployments: Any, ledger: Any, state: InMemoryCatalogStateStore, api: ArmDeploymentApi, rules: PolicyRules
+) -> PolicyService:
+    return PolicyService(
+        deployments=deployments,
+        ledger=ledger,
+        rollbacks=deployments,
+        state=state,
+        api=api,
+        publisher=CollectingPublisher(),
+        rules=rules,
+        scope=BENCH_SCOPE,
+        reminder_days=REMINDERS,
+    )
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The policy decisions for one catalog event: plan mode (in memory, SQLite), the pure loop, enforce mode."""
+
+    location: str
+    plan_time: float
+    plan_requests: int
+    assessed: int
+    statuses: Counter[str]
+    emitted: int
+    sqlite_plan_time: float | None
+    everything: int  # deployments in the inventory
+    assess_time: float
+    enforce_time: float
+    n_puts: int
+    expected: int  # assessments that say write
+    exact: bool  # the PUTs were exactly those
+    per_write: float  # ARM requests per write
+
+
+def median_time(runs: int, work: Callable[[int], object]) -> float:
+    """The median wall time of ``work(i)`` for i in range(runs)."""
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        work(i)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def decisions(estate: Estate, db: Any, event: LifecycleEvent, tmp: str) -> Decisions:
+    """The decisions for ``event``: plan mode five times (in memory, then SQLite when ``db``), the pure loop over
+    the whole estate five times, enforce mode once."""
+    arm, api, memory, state = estate.arm, estate.api, estate.memory, estate.state
+    location, fmt, name, _ = validate_catalog_event(event)
+    plan = policy_service(memory, InMemoryLedger(), state, api, PolicyRules())
+    requests_before = len(arm.requests)
+    samples: list[float] = []
+    for i in range(5):
+        started = time.perf_counter()
+        result = plan.handle(replace(event, id=f"{event.id}-plan-{i}"), NOW4)
+        samples.append(time.perf_counter() - started)
+        if result.outcome != PROCESSED:
+            raise SystemExit(f"plan-mode handle: {result.outcome} {result.detail}")
+    plan_requests = len(arm.requests) - requests_before
+    sqlite_plan_time = None
+    if db is not None:  # the same decisions with the inventory and the ledger in SQLite
+        sqlite_plan = policy_service(
+            db, SqliteLedger(str(Path(tmp) / "deployments.db")), state, api, PolicyRules()
+        )
+
+        def sqlite_handle(i: int) -> None:
+            sqlite_result = sqlite_plan.handle(replace(event, id=f"{event.id}-sqlite-{i}"), NOW4)
+            if len(sqlite_result.assessments) != len(result.assessments):
+                raise SystemExit("SQLite and in-memory inventories disagree")
+
+        sqlite_plan_time = median_time(5, sqlite_handle)
+
+    # the pure engine over the whole estate, each deployment against its own region's catalog
+    views = {r: catalog_view(state, r) for r in estate.regions}
+    everything = memory.list_deployments()
+
+    def assess_all(_: int) -> None:
+        for d in everything:
+            assess(d, views[d.location], NOW4, PolicyRules())
+
+    assess_time = median_time(5, assess_all)
+
+    # enforce: ARM writes only for the assessments that say so; writes overlap (ARM_MAX_CONCURRENCY, 8)
+    arm.latency = 0.05
+    enforce_rules = PolicyRules(enforce=True)
+    expected = {
+        d.key
+        for d in plan.affected(location, fmt, name)
+        if assess(d, views[location], NOW4, enforce_rules, default_changed_at=event.event_time).write
+    }
+    enforce = policy_service(memory, InMemoryLedger(), state, api, enforce_rules)
+    puts_before, requests_before = len(arm.puts()), len(arm.requests)
+    started = time.perf_counter()
+    enforced = enforce.handle(replace(event, id=f"{event.id}-enforce"), NOW4)
+    enforce_time = time.perf_counter() - started
+    put_ids = {p.path.casefold() for p in arm.puts()[puts_before:]}
+    n_puts = len(arm.puts()) - puts_before
+    enforce_requests = len(arm.requests) - requests_before
+    exact = put_ids == expected and n_puts == len(expected) == len(enforced.writes)
+    if not exact:
+        print(f"WARNING: {n_puts} PUTs but {len(expected)} expected", file=sys.stderr)
+    return Decisions(
+        location=location,
+        plan_time=statistics.median(samples),
+        plan_requests=plan_requests,
+        assessed=len(result.assessments),
+        statuses=Counter(a.status.value for a in result.assessments),
+        emitted=len(result.emitted),
+        sqlite_plan_time=sqlite_plan_time,
+        everything=len(everything),
+        assess_time=assess_time,
+        enforce_time=enforce_time,
+        n_puts=n_puts,
+        expected=len(expected),
+        exact=exact,
+        per_write=enforce_requests / n_puts if n_puts else 0.0,
+    )
+
+
+def decision_rows(d: Decisions) -> list[str]:
+    status_text = ", ".join(f"{n} {s}" for s, n in d.statuses.most_common())
+    return [
+        f"| policy decisions for one `DefaultVersionChanged` (gpt-4o, {d.location}), plan mode, median of 5 | "
+        f"{d.plan_time:.2f} s | {d.assessed:,} deployments assessed ({status_text}); {d.emitted:,} events "
+        f"published (in memory); {d.plan_requests} ARM requests |",
+        *(
+            [
+                f"| the same decisions with inventory and ledger in SQLite, median of 5 | {d.sqlite_plan_time:.2f} s | "
+                f"reads all {d.everything:,} deployments back per event |"
+            ]
+            if d.sqlite_plan_time is not None
+            else []
+        ),
+        f"| `assess` alone over all {d.everything:,} deployments, median of 5 | {d.assess_time:.2f} s | "
+        f"{d.assess_time / d.everything * 1e6:.0f} µs per deployment |",
+        f"| the same event in enforce mode, 8 writes at a time | {d.enforce_time:.2f} s | {d.n_puts} PUTs; "
+        f"{d.expected} assessments with `write` ({'the same deployments' if d.exact else 'DIFFERENT'}); "
+        f"{d.per_write:.0f} ARM requests per write |",
+    ]
+
+
 def deployments_section(quick: bool, tmp: str) -> str:
     n_accounts, total = (10, 1000) if quick else (50, 10_000)
-    rows: list[str] = []
     with FakeArm(page_size=DEPLOYMENT_PAGE) as arm:
         per_region = populate(arm, n_accounts, total, seed=4)
         regions = list(per_region)
         state, catalog_events = seed_catalog_state(regions)
         arm.latency = 0.05
-        api = deployment_api(arm)
-        memory = InMemoryDeploymentStore()
-        inventory = InventoryService(api, memory, memory, state, subscriptions=[SUB])
-        t1, r1, q1, p1 = refresh(arm, inventory, NOW4)
-        t2, r2, q2, p2 = refresh(arm, inventory, NOW4 + timedelta(hours=1))
-        arm.latency = 0.0  # what is left without latency: HTTP, JSON and the comparison, on both sides
-        t0 = refresh(arm, inventory, NOW4 + timedelta(hours=2))[0]
-        arm.latency = 0.05
-        floor = request_floor(n_accounts, q2 - p2, p2)
-        rows += [
-            f"| inventory refresh, first (everything new), in-memory store | {t1:.2f} s | {r1.deployments:,} "
-            f"deployments in {r1.accounts} accounts, {r1.written:,} entity writes; {q1} ARM requests ({q1 - p1} account + {p1} "
-            "deployment pages) |",
-            f"| inventory refresh, no change, in-memory store | {t2:.2f} s | {r2.written} entity writes, {r2.removed} "
-            f"removed; {q2} ARM requests ({q2 - p2} account + {p2} deployment pages); {t0:.2f} s with the stand-in "
-            "at 0 ms |",
-        ]
-        sqlite_class = getattr(sqlite_deployments, "SqliteDeploymentStore", None)
-        db = None
-        if sqlite_class is None:
-            rows.append(
-                "| inventory refresh, SQLite store | - | not measured: `SqliteDeploymentStore` did not exist "
-                "when this ran |"
-            )
-        else:
-            db = sqlite_class(str(Path(tmp) / "deployments.db"))
-            sqlite_inventory = InventoryService(api, db, db, state, subscriptions=[SUB])
-            w0 = db.writes
-            s1, _, sq1, _ = refresh(arm, sqlite_inventory, NOW4)
-            w1 = db.writes
-            s2, sr2, sq2, _ = refresh(arm, sqlite_inventory, NOW4 + timedelta(hours=1))
-            w2 = db.writes
-            rows += [
-                f"| inventory refresh, first, SQLite store | {s1:.2f} s | {w1 - w0:,} entity writes; {sq1} ARM "
-                "requests |",
-                f"| inventory refresh, no change, SQLite store | {s2:.2f} s | {w2 - w1} entity writes, {sr2.removed} "
-                f"removed; {sq2} ARM requests |",
-            ]
-
+        estate = Estate(arm, deployment_api(arm), InMemoryDeploymentStore(), state, regions)
+        rows, floor, db = inventory_rows(estate, n_accounts, tmp)
         # decisions: one DefaultVersionChanged (gpt-4o, eastus) concerns every gpt-4o deployment there
-        region = regions[0]
         event = next(
             e
-            for e in catalog_events[region]
+            for e in catalog_events[regions[0]]
             if e.event_type == EventType.DEFAULT_VERSION_CHANGED and e.data.get("modelName") == "gpt-4o"
         )
-        location, fmt, name, _ = validate_catalog_event(event)
-        plan = PolicyService(
-            deployments=memory,
-            ledger=InMemoryLedger(),
-            rollbacks=memory,
-            state=state,
-            api=api,
-            publisher=CollectingPublisher(),
-            rules=PolicyRules(),
-            scope=BENCH_SCOPE,
-            reminder_days=REMINDERS,
-        )
-        requests_before = len(arm.requests)
-        samples: list[float] = []
-        for i in range(5):
-            started = time.perf_counter()
-            result = plan.handle(replace(event, id=f"{event.id}-plan-{i}"), NOW4)
-            samples.append(time.perf_counter() - started)
-            if result.outcome != PROCESSED:
-                raise SystemExit(f"plan-mode handle: {result.outcome} {result.detail}")
-        plan_time = statistics.median(samples)
-        plan_requests = len(arm.requests) - requests_before
-        statuses = Counter(a.status.value for a in result.assessments)
-        emitted = len(result.emitted)
-        sqlite_plan_time = None
-        if db is not None:  # the same decisions with the inventory and the ledger in SQLite
-            sqlite_plan = PolicyService(
-                deployments=db,
-                ledger=SqliteLedger(str(Path(tmp) / "deployments.db")),
-                rollbacks=db,
-                state=state,
-                api=api,
-                publisher=CollectingPublisher(),
-                rules=PolicyRules(),
-                scope=BENCH_SCOPE,
-                reminder_days=REMINDERS,
-            )
-            sqlite_samples = []
-            for i in range(5):
-                started = time.perf_counter()
-                sqlite_result = sqlite_plan.handle(replace(event, id=f"{event.id}-sqlite-{i}"), NOW4)
-                sqlite_samples.append(time.perf_counter() - started)
-                if len(sqlite_result.assessments) != len(result.assessments):
-                    raise SystemExit("SQLite and in-memory inventories disagree")
-            sqlite_plan_time = statistics.median(sqlite_samples)
-
-        # the pure engine over the whole estate, each deployment against its own region's catalog
-        views = {r: catalog_view(state, r) for r in regions}
-        everything = memory.list_deployments()
-        assess_samples = []
-        for _ in range(5):
-            started = time.perf_counter()
-            for d in everything:
-                assess(d, views[d.location], NOW4, PolicyRules())
-            assess_samples.append(time.perf_counter() - started)
-        assess_time = statistics.median(assess_samples)
-
-        # enforce: ARM writes only for the assessments that say so; writes overlap (ARM_MAX_CONCURRENCY, 8)
-        arm.latency = 0.05
-        enforce_rules = PolicyRules(enforce=True)
-        expected = {
-            d.key
-            for d in plan.affected(location, fmt, name)
-            if assess(d, views[location], NOW4, enforce_rules, default_changed_at=event.event_time).write
-        }
-        enforce = PolicyService(
-            deployments=memory,
-            ledger=InMemoryLedger(),
-            rollbacks=memory,
-            state=state,
-            api=api,
-            publisher=CollectingPublisher(),
-            rules=enforce_rules,
-            scope=BENCH_SCOPE,
-            reminder_days=REMINDERS,
-        )
-        puts_before, requests_before = len(arm.puts()), len(arm.requests)
-        started = time.perf_counter()
-        enforced = enforce.handle(replace(event, id=f"{event.id}-enforce"), NOW4)
-        enforce_time = time.perf_counter() - started
-        put_ids = {p.path.casefold() for p in arm.puts()[puts_before:]}
-        n_puts = len(arm.puts()) - puts_before
-        enforce_requests = len(arm.requests) - requests_before
-        exact = put_ids == expected and n_puts == len(expected) == len(enforced.writes)
-        if not exact:
-            print(f"WARNING: {n_puts} PUTs but {len(expected)} expected", file=sys.stderr)
-        per_write = enforce_requests / n_puts if n_puts else 0.0
+        decided = decisions(estate, db, event, tmp)
 
     # the same estate as Azure's default limit shapes it: at most 32 Standard deployments per account
     per_account = 32
@@ -315,27 +388,11 @@ def deployments_section(quick: bool, tmp: str) -> str:
         small.latency = 0.0
         b0 = refresh(small, small_inventory, NOW4 + timedelta(hours=2))[0]
         small_floor = request_floor(n_small, qb2 - pb2, pb2)
-    status_text = ", ".join(f"{n} {s}" for s, n in statuses.most_common())
     rows += [
         f"| inventory refresh, no change, the same {total:,} deployments in {n_small} accounts of <= {per_account} | "
         f"{b2:.2f} s | {rb2.written} entity writes; {qb2} ARM requests ({qb2 - pb2} account + {pb2} deployment "
         f"pages); {b0:.2f} s at 0 ms |",
-        f"| policy decisions for one `DefaultVersionChanged` (gpt-4o, {location}), plan mode, median of 5 | "
-        f"{plan_time:.2f} s | {len(result.assessments):,} deployments assessed ({status_text}); {emitted:,} events "
-        f"published (in memory); {plan_requests} ARM requests |",
-        *(
-            [
-                f"| the same decisions with inventory and ledger in SQLite, median of 5 | {sqlite_plan_time:.2f} s | "
-                f"reads all {len(everything):,} deployments back per event |"
-            ]
-            if sqlite_plan_time is not None
-            else []
-        ),
-        f"| `assess` alone over all {len(everything):,} deployments, median of 5 | {assess_time:.2f} s | "
-        f"{assess_time / len(everything) * 1e6:.0f} µs per deployment |",
-        f"| the same event in enforce mode, 8 writes at a time | {enforce_time:.2f} s | {n_puts} PUTs; "
-        f"{len(expected)} assessments with `write` ({'the same deployments' if exact else 'DIFFERENT'}); "
-        f"{per_write:.0f} ARM requests per write |",
+        *decision_rows(decided),
     ]
     regions_text = ", ".join(f"{r} {n}" for r, n in per_region.items())
     intro = (
@@ -347,34 +404,7 @@ def deployments_section(quick: bool, tmp: str) -> str:
         f"2024-08-06 to 2024-11-20, and gpt-4o 2024-05-13 retired for Standard SKUs on 2026-03-31 (now: "
         f"{NOW4:%Y-%m-%d})."
     )
-    burst = (
-        "exceed ARM's burst of 250 per subscription (refill 25/s)"
-        if qb2 > 250
-        else "fit in ARM's burst of 250"
-    )
-    # ARM's buckets per subscription (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): writes 200 then 10/s; reads 250 then 25/s
-    reads = n_puts * (per_write - 1)
-    throttled = max((n_puts - 200) / 10, (reads - 250) / 25, 0.0)
-    overrun = (
-        "past the 30 s Event Grid waits for a delivery: Event Grid redelivers, the retry finds the event's claim "
-        "busy and is retried later, and no write is repeated"
-        if max(enforce_time, throttled) > 30
-        else "within the 30 s Event Grid waits for a delivery"
-    )
-    growth = (
-        "A refresh costs its requests, the account pages then ceil(accounts / 8) waves of pages per account at "
-        f"50 ms each ({floor:.2f} s here, {small_floor:.2f} s for {n_small} accounts), and its CPU, which the 0 ms "
-        "runs show: HTTP and JSON on both sides (the stand-in shares the process and the GIL), parsing and comparing "
-        f"{total:,} deployments. They overlap only partly: the wall time falls between the larger of the two and "
-        "their sum (single runs vary by about 20% on this 2-core machine). Azure's "
-        "default limit of 32 Standard deployments per account makes a real estate of this size "
-        f"~{n_small} accounts of one page each, so the account count dominates, and its {qb2} reads {burst}. "
-        "Decisions grow with the deployments of the event's model in its region, plus one pass over the whole "
-        f"inventory per event. Writes overlap, 8 at a time (`ARM_MAX_CONCURRENCY`), {per_write:.0f} requests each "
-        f"(GET, PUT, operation polls): {n_puts} writes took {enforce_time:.1f} s here. Against real ARM the "
-        f"subscription's buckets bound them first ({n_puts} writes and {reads:.0f} reads: at least "
-        f"{throttled:.0f} s once the bursts are spent, the client honouring each 429's Retry-After), {overrun}."
-    )
+    growth = growth_text(total, decided, (floor, small_floor), n_small, qb2)
     return f"""## 4. Deployments: {total:,} across {n_accounts} accounts
 
 {textwrap.fill(intro, 112)}
@@ -385,3 +415,37 @@ def deployments_section(quick: bool, tmp: str) -> str:
 
 {textwrap.fill(growth, 112)}
 """
+
+
+def growth_text(total: int, d: Decisions, floors: tuple[float, float], n_small: int, small_reads: int) -> str:
+    """What a refresh and the decisions cost, and what bounds them against real ARM."""
+    floor, small_floor = floors
+    burst = (
+        "exceed ARM's burst of 250 per subscription (refill 25/s)"
+        if small_reads > 250
+        else "fit in ARM's burst of 250"
+    )
+    # ARM's buckets per subscription (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): writes 200 then 10/s; reads 250 then 25/s
+    n_puts, per_write, enforce_time = d.n_puts, d.per_write, d.enforce_time
+    reads = n_puts * (per_write - 1)
+    throttled = max((n_puts - 200) / 10, (reads - 250) / 25, 0.0)
+    overrun = (
+        "past the 30 s Event Grid waits for a delivery: Event Grid redelivers, the retry finds the event's claim "
+        "busy and is retried later, and no write is repeated"
+        if max(enforce_time, throttled) > 30
+        else "within the 30 s Event Grid waits for a delivery"
+    )
+    return (
+        "A refresh costs its requests, the account pages then ceil(accounts / 8) waves of pages per account at "
+        f"50 ms each ({floor:.2f} s here, {small_floor:.2f} s for {n_small} accounts), and its CPU, which the 0 ms "
+        "runs show: HTTP and JSON on both sides (the stand-in shares the process and the GIL), parsing and comparing "
+        f"{total:,} deployments. They overlap only partly: the wall time falls between the larger of the two and "
+        "their sum (single runs vary by about 20% on this 2-core machine). Azure's "
+        "default limit of 32 Standard deployments per account makes a real estate of this size "
+        f"~{n_small} accounts of one page each, so the account count dominates, and its {small_reads} reads {burst}. "
+        "Decisions grow with the deployments of the event's model in its region, plus one pass over the whole "
+        f"inventory per event. Writes overlap, 8 at a time (`ARM_MAX_CONCURRENCY`), {per_write:.0f} requests each "
+        f"(GET, PUT, operation polls): {n_puts} writes took {enforce_time:.1f} s here. Against real ARM the "
+        f"subscription's buckets bound them first ({n_puts} writes and {reads:.0f} reads: at least "
+        f"{throttled:.0f} s once the bursts are spent, the client honouring each 429's Retry-After), {overrun}."
+    )

@@ -1,5 +1,6 @@
 """Section 5: scale, a large tenant: four timer runs of the services on Table Storage (Azurite) against the ARM
-stand-in in its own process (scale_tenant.py), measured by scale_rig.py, written up by scale_report.py."""
+stand-in in its own process (scale_tenant.py), measured by scale_rig.py, written up by scale_report.py
+(its figures and table: scale_figures.py)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,30 @@
-"""Section 5's text: ARM's requests against its read bucket, the limits and what the figures say."""
+"""Section 5's text: the setup, the targets, what grows with what, the limits and when to fan out (the figures:
+scale_figures.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
 import statistics
 import textwrap
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from scripts.bench.common import ROOT
+from scripts.bench.scale_figures import (
+    ACK_TARGET,
+    ScaleRun,
+    azurite_version,
+    busiest,
+    catalog_burst,
+    pacing_text,
+    plural,
+    ratio,
+    refresh_floor,
+    share,
+    table_text,
+    to_last_text,
+    verdict,
+)
 from scripts.bench.scale_rig import (
     ARM_READ_BURST,
     ARM_READ_REFILL,
@@ -37,140 +50,7 @@ from shared.adapters.tables.ledger import TableLedger
 from shared.config import Settings
 from shared.domain import digest
 from shared.domain.events import EventType
-from shared.domain.routes import channels_of
 from shared.services.notify.news import LEDGER_CONCURRENCY
-
-
-def read_bucket(arrivals: list[float]) -> tuple[int, float]:
-    """ARM's read bucket for one subscription replayed over these arrival times (full at the start, as an hour
-    after the last cycle): requests it would have throttled, and the fewest tokens left."""
-    tokens, last, throttled, lowest = float(ARM_READ_BURST), None, 0, float(ARM_READ_BURST)
-    for t in sorted(arrivals):
-        if last is not None:
-            tokens = min(ARM_READ_BURST, tokens + (t - last) * ARM_READ_REFILL)
-        last = t
-        if tokens < 1:
-            throttled += 1
-            continue
-        tokens -= 1
-        lowest = min(lowest, tokens)
-    return throttled, lowest
-
-
-def subscription_of(path: str) -> str:
-    parts = path.split("/")
-    return parts[2].casefold() if len(parts) > 2 and parts[1].casefold() == "subscriptions" else "-"
-
-
-@dataclass(frozen=True)
-class ArmFigures:
-    """A cycle's ARM requests, by kind and by subscription, against the read bucket."""
-
-    total: int
-    catalog: int
-    accounts: int
-    deployments: int
-    tenant: int  # requests without a subscription id (tenant-level): none expected
-    catalog_subscription: int
-    other_max: int
-    lowest: float  # fewest tokens left in any subscription's bucket
-    throttled: int
-    span: float  # first to last request, s
-
-
-def arm_figures(arrivals: list[tuple[float, str, str]], catalog_subscription: str) -> ArmFigures:
-    by_sub: dict[str, list[float]] = {}
-    for t, _, path in arrivals:
-        by_sub.setdefault(subscription_of(path), []).append(t)
-    buckets = [read_bucket(times) for sub, times in by_sub.items() if sub != "-"]
-    others = [
-        len(times) for sub, times in by_sub.items() if sub not in ("-", catalog_subscription.casefold())
-    ]
-    moments = [t for t, _, _ in arrivals]
-    return ArmFigures(
-        total=len(arrivals),
-        catalog=sum(1 for *_, p in arrivals if p.endswith("/models")),
-        accounts=sum(1 for *_, p in arrivals if p.endswith("/accounts")),
-        deployments=sum(1 for *_, p in arrivals if p.endswith("/deployments")),
-        tenant=len(by_sub.get("-", [])),
-        catalog_subscription=len(by_sub.get(catalog_subscription.casefold(), [])),
-        other_max=max(others, default=0),
-        lowest=min((low for _, low in buckets), default=float(ARM_READ_BURST)),
-        throttled=sum(n for n, _ in buckets),
-        span=max(moments) - min(moments) if moments else 0.0,
-    )
-
-
-def azurite_version() -> str:
-    try:
-        meta = json.loads((ROOT / "node_modules" / "azurite" / "package.json").read_text(encoding="utf-8"))
-        return f"Azurite {meta['version']}"
-    except (OSError, ValueError, KeyError):
-        return "Azurite"
-
-
-def refresh_floor(
-    subscriptions: int, account_pages: int, accounts: int, deployment_pages: int, concurrency: int
-) -> float:
-    """Wall time of an inventory refresh's requests alone: the subscriptions' account pages, ``concurrency``
-    subscriptions at a time, then the accounts' deployment pages, ``concurrency`` accounts at a time (each
-    subscription's and account's own pages in turn)."""
-    per_subscription = math.ceil(account_pages / max(subscriptions, 1))
-    per_account = math.ceil(deployment_pages / max(accounts, 1))
-    waves = math.ceil(subscriptions / concurrency) * per_subscription
-    waves += math.ceil(accounts / concurrency) * per_account
-    return waves * SCALE_LATENCY
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "**not met**"
-
-
-def plural(n: float, word: str) -> str:
-    return f"{n:,.0f} {word}" if n == 1 else f"{n:,.0f} {word}s"
-
-
-def share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
-
-
-def pacing_text(c: ScaleCycle) -> str:
-    """How the time to the last message is made up, in words."""
-    _, kind, n = c.busiest_channel
-    if n <= 1:
-        return (
-            f"all of it the alert handling, no channel getting more than one post; the last post was made "
-            f"{c.paced_last:.1f} s in, the rest of the handling records the standings told"
-        )
-    return (
-        f"{c.notify_time:.1f} s of alert handling + ({n} − 1) × {PACING.get(kind, 0.0):g} s of the busiest "
-        f"channel's pacing, {kind}"
-    )
-
-
-ACK_TARGET = (
-    5.0  # seconds: every Event Grid delivery answered well inside the 30 s Event Grid waits (issue #26)
-)
-
-
-def ack_cells(acks: list[float]) -> str:
-    return f"{max(acks):.3f} s; {statistics.median(acks):.3f} s" if acks else "-"
-
-
-def to_last_text(c: ScaleCycle, name: str) -> str:
-    """The time to a run's last message, the formula's and the replayed, in words."""
-    _, kind, n = c.busiest_channel
-    if n <= 1:
-        return (
-            f"{name} puts at most one post on each channel: its last message goes out when the handling gets to "
-            f"it, {c.to_last_message:.1f} s after the timer's publish by the formula (the whole handling), "
-            f"{c.paced_last:.1f} s replayed (the posts are made before the standings told are recorded)."
-        )
-    return (
-        f"{name}'s busiest channel gets {n} posts ({kind}), {c.pacing_time:.0f} s of pacing: "
-        f"{c.to_last_message:.0f} s by the formula, {c.paced_last:.0f} s replayed (pacing waits overlap the "
-        "handling of later digests)."
-    )
 
 
 def render_scale(
@@ -188,156 +68,58 @@ def render_scale(
     settings: Settings,
     digests: tuple[int, int, int, int],
 ) -> str:
-    base, _, steady, change = cycles
-    arms = [arm_figures(c.arm, catalog_sub) for c in cycles]
-    n_locations = len(per_region)
-    pages = arms[2].catalog // n_locations  # catalog pages per location
-    per_sub = SCALE_ACCOUNTS_PER_SUBSCRIPTION
-    concurrency = settings.arm_read_concurrency
-    routes = settings.routes
-    n_channels = sum(len(channels_of(r)) for r in routes.values())
-    slack = PACING.get("slack", 0.0)
+    run = ScaleRun(
+        cycles,
+        catalog_sub,
+        n_subs,
+        n_accounts,
+        n_deployments,
+        per_region,
+        rss,
+        runtime,
+        load,
+        mix,
+        settings,
+        digests,
+    )
+    return f"""## 5. Scale: a large tenant
 
-    def cells(values: list[str]) -> str:
-        return " | ".join(values)
+{textwrap.fill(header_text(run), 112)}
 
-    def approx(c: ScaleCycle, text: str) -> str:
-        return f"≈ {text}" if c.sampled else text
+{textwrap.fill(intro_text(run), 112)}
 
-    def ratio(c: ScaleCycle) -> float:
-        return c.policy_entities / c.decisions_delivered if c.decisions_delivered else 0.0
+{textwrap.fill(targets_text(run), 112)}
 
-    def busiest(c: ScaleCycle) -> str:
-        route, kind, n = c.busiest_channel
-        return f"{n:,} ({kind} of {route})" if n else "0"
+| measurement | baseline | after the baseline | steady, no change | gpt-4o's default moves |
+|---|---|---|---|---|
+{table_text(run)}
 
-    def to_last(c: ScaleCycle) -> str:
-        return f"{c.to_last_message:,.1f} s = {c.notify_time:,.1f} + {c.pacing_time:,.0f}"
+{textwrap.fill(method_text(run) + memory_text(run), 112)}
 
-    rows = [
-        ("**timer run** (refresh, then catalog cycle)", [f"**{c.timer_time:.1f} s**" for c in cycles]),
-        (
-            f"inventory refresh ({n_accounts:,} accounts, {n_deployments:,} deployments): time, entity writes",
-            [f"{c.inventory_time:.1f} s, {c.writes_inventory:,}" for c in cycles],
-        ),
-        (
-            f"catalog cycle ({n_locations} locations): time, entity writes",
-            [f"{c.catalog_time:.1f} s, {c.writes_catalog:,}" for c in cycles],
-        ),
-        (
-            "ARM requests: catalog + account + deployment pages",
-            [f"{a.total:,} = {a.catalog} + {a.accounts} + {a.deployments:,}" for a in arms],
-        ),
-        (
-            "ARM reads per subscription: the catalog one; any other (max)",
-            [f"{a.catalog_subscription}; {a.other_max}" for a in arms],
-        ),
-        (
-            f"read bucket ({ARM_READ_BURST}, +{ARM_READ_REFILL:.0f}/s) replayed: fewest tokens left; throttled; "
-            "reads held back by the app's `ReadBudget`",
-            [
-                f"{a.lowest:.0f}; {a.throttled}; {c.read_budget_wait:.1f} s"
-                for a, c in zip(arms, cycles, strict=True)
-            ],
-        ),
-        (
-            "ARM requests: tenant-level; by the subscribers",
-            [f"{a.tenant}; {c.policy_arm}" for a, c in zip(arms, cycles, strict=True)],
-        ),
-        (
-            "Table transactions: refresh + catalog cycle",
-            [f"{c.tx_inventory:,} + {c.tx_catalog:,}" for c in cycles],
-        ),
-        (
-            "events published: catalog + digests (timer); deployment (policy)",
-            [
-                f"{sum(n for t, n in c.timer_events.items() if t != EventType.CATALOG_DIGEST):,} + "
-                f"{c.timer_events[EventType.CATALOG_DIGEST]}; {c.policy_events:,}"
-                for c in cycles
-            ],
-        ),
-        (
-            "`apply_update_policy`: catalog events delivered",
-            [f"{c.delivered:,}" + (f" of {c.handled:,}" if c.sampled else "") for c in cycles],
-        ),
-        (
-            "… deployments assessed (affected); **inventory entities read** (per affected)",
-            [
-                f"{c.decisions_delivered:,}; **{c.policy_entities:,} ({ratio(c):.2f}×)**"
-                if c.delivered
-                else "-"
-                for c in cycles
-            ],
-        ),
-        (
-            "… time, summed (slowest delivery); Table transactions, ledger included",
-            [
-                approx(c, f"{c.policy_time:,.1f} s ({c.policy_max:.2f} s); {c.tx_policy:,.0f}")
-                if c.handled
-                else "-"
-                for c in cycles
-            ],
-        ),
-        (
-            "… **time to acknowledge** (the trigger's hand-off to the delivery queue): slowest; median",
-            [ack_cells(c.policy_acks) for c in cycles],
-        ),
-        (
-            "`notify_channels`: events delivered; time, summed (slowest)",
-            [
-                f"{c.notified}; {c.notify_time:,.1f} s ({c.notify_max:.1f} s)" if c.notified else "0"
-                for c in cycles
-            ],
-        ),
-        (
-            "… inventory entities read; Table transactions: ledger + other",
-            [
-                f"{c.notify_entities:,}; {c.tx_notify_ledger:,} + {c.tx_notify_other:,}"
-                if c.notified
-                else "-"
-                for c in cycles
-            ],
-        ),
-        (
-            "… **time to acknowledge** (the trigger's hand-off to the delivery queue): slowest; median",
-            [ack_cells(c.notify_acks) for c in cycles],
-        ),
-        (
-            "alerts: changes; messages; most per route per digest; **most per route per change**",
-            [
-                f"{c.changes:,}; {c.messages:,}; {c.per_route_digest}; **{c.per_route_change}**"
-                if c.notified
-                else "-"
-                for c in cycles
-            ],
-        ),
-        (
-            "alerts: posts; the busiest channel's",
-            [f"{sum(c.posts.values()):,}; {busiest(c)}" for c in cycles],
-        ),
-        (
-            "alerts timer's flush: batch messages; groups waiting",
-            [f"{c.flushed}; {c.flush_waiting}" for c in cycles],
-        ),
-        (
-            "**timer's publish → last message**: alert handling + (busiest channel's posts − 1) × interval",
-            [f"**{to_last(c)}**" if c.posts else "-" for c in cycles],
-        ),
-        (
-            "… the recorded posts replayed through the sender's pacing",
-            [f"{c.paced_last:,.1f} s" if c.posts else "-" for c in cycles],
-        ),
-        (
-            "peak RSS, MiB: timer run; policy; alerts (RSS when the cycle starts)",
-            [
-                f"{c.peak_rss_timer:.0f}; {c.peak_rss_policy:.0f}; {c.peak_rss_notify:.0f} ({c.rss_start:.0f})"
-                for c in cycles
-            ],
-        ),
-    ]
-    table = "\n".join(f"| {label} | {cells(values)} |" for label, values in rows)
+{textwrap.fill(digest_text(run), 112)}
 
-    # ---- the targets, for the default change
+{textwrap.fill(growth_text(run), 112)}
+
+{textwrap.fill(limits_text(run), 112)}
+
+{textwrap.fill(fan_out_text(run), 112)}
+"""
+
+
+def header_text(run: ScaleRun) -> str:
+    where = f"load average {run.load:.1f} when it started" if run.load is not None else "load unknown"
+    return (
+        f"Measured on {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} cores shared with other work ({where}), first thing in "
+        f"its process (`make bench`, or `python scripts/benchmark.py --only scale` to rerun this section alone); "
+        f"the section took {run.runtime:.0f} s ({run.runtime / 60:.1f} min). Times are wall times of one run: "
+        "single runs vary by about 20%, more under load."
+    )
+
+
+def targets_text(run: ScaleRun) -> str:
+    """The targets, for the default change."""
+    base, change, mix = run.base, run.change, run.mix
     affected = change.decisions_delivered
     entities_ok = change.delivered > 0 and change.policy_entities <= 1.1 * affected
     per_change_ok = change.notified > 0 and change.per_route_change <= 1
@@ -348,7 +130,7 @@ def render_scale(
         if change.notify_max > EVENT_GRID_WAIT
         else ""
     )
-    acks = [a for c in cycles for a in (*c.policy_acks, *c.notify_acks)]
+    acks = [a for c in run.cycles for a in (*c.policy_acks, *c.notify_acks)]
     slowest_ack = max(acks, default=0.0)
     ack_target = (
         f" **Every Event Grid delivery acknowledged within {slowest_ack:.3f} s** (the slowest of "
@@ -362,15 +144,15 @@ def render_scale(
     )
     targets = (
         f"**Targets, for the default change** ({change.handled} catalog {'event' if change.handled == 1 else 'events'}"
-        f" in {n_locations} regions, {affected:,} deployments affected, {share(affected, mix.deployments)} of the "
-        f"inventory): inventory entities read by the policy deliveries, {change.policy_entities:,}, "
+        f" in {run.n_locations} regions, {affected:,} deployments affected, {share(affected, mix.deployments)} of "
+        f"the inventory): inventory entities read by the policy deliveries, {change.policy_entities:,}, "
         f"**{ratio(change):.2f}× the deployments affected** (target ≤ 1.1×: {verdict(entities_ok)}); "
         f"**{change.per_route_change} {'message' if change.per_route_change == 1 else 'messages'} per route per "
         f"change** at most (target ≤ 1: {verdict(per_change_ok)}): {plural(change.changes, 'change')} in "
         f"{plural(change.notified, 'digest')}, {plural(change.messages, 'message')} (one for the default route, "
         "one for each team told what it means for its deployments), "
         f"{plural(sum(change.posts.values()), 'post')} to "
-        f"{len(change.posts)} of the {n_channels} channels, the busiest {busy_posts}; "
+        f"{len(change.posts)} of the {run.n_channels} channels, the busiest {busy_posts}; "
         f"**{change.to_last_message:.1f} s from the timer's publish to the last message** ({pacing_text(change)}; "
         f"no target{late}). The old per-deployment alert path is gone: for {change.policy_events:,} deployment "
         f"events the policy subscriber published, {plural(change.messages, 'message')} went out." + ack_target
@@ -381,8 +163,12 @@ def render_scale(
             f"{base.per_route_change}, its {base.changes} changes being spread over {base.notified} digests (see "
             "**Changes × routes** below)."
         )
+    return targets
 
-    # ---- how it was set up
+
+def intro_text(run: ScaleRun) -> str:
+    """How it was set up."""
+    settings, mix, per_region, n_subs = run.settings, run.mix, run.per_region, run.n_subs
     busiest_region = max(per_region.items(), key=lambda kv: kv[1])
     catalog_items = len(scale_catalog("2024-08-06"))
     threshold_default = Settings().inventory_fanout_threshold
@@ -392,7 +178,7 @@ def render_scale(
         if threshold > threshold_default
         else f"{threshold} (its default)"
     )
-    kinds = sorted({t for c in cycles for t in c.notified_types})
+    kinds = sorted({t for c in run.cycles for t in c.notified_types})
     only_digests = kinds == [EventType.CATALOG_DIGEST]
     notified = (
         "the `CatalogDigest`s only (the stand-in moves no deployment and plan mode writes none, so no "
@@ -400,21 +186,23 @@ def render_scale(
         if only_digests
         else ", ".join(f"`{k.removeprefix('ModelLifecycle.')}`" for k in kinds)
     )
-    held = sum(c.flushed + c.flush_waiting for c in cycles)
+    held = sum(c.flushed + c.flush_waiting for c in run.cycles)
     flush = (
         "nothing was held, so it sent nothing"
         if held == 0
-        else f"{sum(c.flushed for c in cycles)} batch messages in all"
+        else f"{sum(c.flushed for c in run.cycles)} batch messages in all"
     )
-    intro = (
-        f"{n_subs} subscriptions in `WATCH_SUBSCRIPTION_IDS`, {per_sub} accounts each ({n_accounts:,}; kind "
-        f"`OpenAI` or `AIServices`) over {n_locations} regions, Zipf-distributed (the busiest, {busiest_region[0]}, "
-        f"holds {busiest_region[1]} accounts, the quietest {min(per_region.values())}), "
-        f"{SCALE_DEPLOYMENTS_PER_ACCOUNT} deployments each ({mix.deployments:,} in the inventory, drawn as in "
-        f"section 4: gpt-4o {share(mix.gpt4o, mix.deployments)}, provisioned {share(mix.provisioned, mix.deployments)}"
-        f", tagged pin or ignore {share(mix.pinned_or_ignored, mix.deployments)}); each subscription belongs to one "
-        f"of {SCALE_ROUTES} teams (`modelwatch:route`), each team a Teams and a Slack channel in `ALERT_ROUTES`, "
-        f"beside the default route ({len(routes)} routes, {n_channels} channels). Every region's catalog, read in "
+    concurrency = run.concurrency
+    return (
+        f"{n_subs} subscriptions in `WATCH_SUBSCRIPTION_IDS`, {SCALE_ACCOUNTS_PER_SUBSCRIPTION} accounts each "
+        f"({run.n_accounts:,}; kind `OpenAI` or `AIServices`) over {run.n_locations} regions, Zipf-distributed "
+        f"(the busiest, {busiest_region[0]}, holds {busiest_region[1]} accounts, the quietest "
+        f"{min(per_region.values())}), {SCALE_DEPLOYMENTS_PER_ACCOUNT} deployments each ({mix.deployments:,} in "
+        f"the inventory, drawn as in section 4: gpt-4o {share(mix.gpt4o, mix.deployments)}, provisioned "
+        f"{share(mix.provisioned, mix.deployments)}, tagged pin or ignore "
+        f"{share(mix.pinned_or_ignored, mix.deployments)}); each subscription belongs to one of {SCALE_ROUTES} "
+        f"teams (`modelwatch:route`), each team a Teams and a Slack channel in `ALERT_ROUTES`, beside the default "
+        f"route ({len(settings.routes)} routes, {run.n_channels} channels). Every region's catalog, read in "
         f"`WATCH_SUBSCRIPTION_ID` (the first watched subscription), lists {catalog_items} items: the "
         f"{SCALE_DEPLOYED_VERSIONS} deployed versions, {SCALE_OTHER_OPENAI} other OpenAI versions (all with "
         f"retirement dates) and {SCALE_OTHER_FORMATS} of another format (listed and paged, then filtered out). The "
@@ -436,7 +224,11 @@ def render_scale(
         "message as the Teams or Slack notifier does and record it instead of posting it; then the alerts timer's "
         f"flush (`Services.flush_alerts`, past the batch window): {flush}."
     )
-    sampled = [c for c in cycles if c.sampled]
+
+
+def method_text(run: ScaleRun) -> str:
+    """How the figures were taken."""
+    sampled = [c for c in run.cycles if c.sampled]
     method = (
         "≈: a sample of the catalog events was delivered to `apply_update_policy` (every k-th by id, plus the one "
         "concerning the most deployments); times and transactions, fitted linearly on each delivery's decisions "
@@ -444,7 +236,7 @@ def render_scale(
         if sampled
         else "Every catalog event was delivered to `apply_update_policy` (no sample). "
     )
-    method += (
+    return method + (
         "Decisions and deployment events are checked against the pure functions the subscriber calls. Inventory "
         "entities read are `TableDeploymentStore.entities_read` before and after each delivery (the entities the "
         "store's queries returned). Messages are distinct (event, route, message key) among the recorded posts, "
@@ -457,13 +249,19 @@ def render_scale(
         "recorded posts, at the moments the notifiers were handed them, through that pacing gives the row below "
         "it. Neither counts the webhooks' own answer times. "
     )
-    memory = (
+
+
+def memory_text(run: ScaleRun) -> str:
+    return (
         f"Memory: the process's peak resident set (VmHWM, reset before each measured phase; tracemalloc would "
-        f"slow the run several-fold), {rss[0]:.0f} MiB after imports, {rss[1]:.0f} MiB once wired; a cycle "
+        f"slow the run several-fold), {run.rss[0]:.0f} MiB after imports, {run.rss[1]:.0f} MiB once wired; a cycle "
         "starts from what earlier ones left (freed memory stays in Python's arenas)."
     )
-    default_cap, too_big, cap, fits = digests
-    digest_text = (
+
+
+def digest_text(run: ScaleRun) -> str:
+    default_cap, too_big, cap, fits = run.digests
+    return (
         f"**Workaround in this run:** at the default {default_cap} events per catalog digest, the baseline's "
         f"largest digest is {too_big:,} characters, over Table Storage's {TABLE_STRING_LIMIT:,}-character limit "
         f"for a string property; this run lowers the cap to {cap} (largest digest {fits:,} characters) by setting "
@@ -474,8 +272,14 @@ def render_scale(
         f"property the outbox keeps it in: {TABLE_STRING_LIMIT:,})."
     )
 
-    # ---- what grows with what
-    floor = refresh_floor(n_subs, arms[2].accounts, n_accounts, arms[2].deployments, concurrency)
+
+def growth_text(run: ScaleRun) -> str:
+    """What grows with what."""
+    base, steady, change, arms = run.base, run.steady, run.change, run.arms
+    n_locations, concurrency, n_deployments = run.n_locations, run.concurrency, run.n_deployments
+    default_cap = run.digests[0]
+    affected = change.decisions_delivered
+    floor = refresh_floor(run.n_subs, arms[2].accounts, run.n_accounts, arms[2].deployments, concurrency)
     rest = max(0.0, steady.inventory_time - floor)
     writes_each = base.writes_inventory / n_deployments if n_deployments else 0.0
     version_ratio = (
@@ -485,8 +289,8 @@ def render_scale(
         else f"{ratio(base):.2f}×"
     )
     at_once = "every location at once" if n_locations <= concurrency else f"{concurrency} locations at a time"
-    growth = (
-        f"**Locations → catalog requests.** {pages} pages per location ({arms[2].catalog} a run), all in the "
+    return (
+        f"**Locations → catalog requests.** {run.pages} pages per location ({arms[2].catalog} a run), all in the "
         f"catalog subscription, every run, {at_once}: the steady cycle takes {steady.catalog_time:.1f} s for "
         f"{n_locations} locations (diff skipped); the baseline, which writes every snapshot record and outbox "
         f"entry ({base.writes_catalog:,} entity writes), {base.catalog_time:.1f} s. "
@@ -496,7 +300,7 @@ def render_scale(
         f"{steady.inventory_time:.1f} s; the other {rest:.1f} s are this process's CPU (HTTP and JSON of "
         f"{concurrency} listings at once, on one GIL), parsing and comparing, and reading the "
         f"{n_deployments:,} records back from the store (one whole read, timed alone after the runs: "
-        f"{mix.read_time:.1f} s). "
+        f"{run.mix.read_time:.1f} s). "
         f"**Deployments → store writes on change only.** {base.writes_inventory:,} entity writes at the baseline "
         f"(~{writes_each:.0f} per deployment: its record's slices, its copy in its location and model's "
         f"partition, then the record), {steady.writes_inventory} when nothing changed; every refresh reads the "
@@ -524,24 +328,10 @@ def render_scale(
         + f"{plural(sum(base.posts.values()), 'post')}, the busiest channel {busiest(base)}."
     )
 
-    # ---- the limits, from what was measured
-    lowest = min(a.lowest for a in arms)
-    throttled = sum(a.throttled for a in arms)
-    held_back = sum(c.read_budget_wait for c in cycles)
-    other_reads = arms[2].catalog_subscription - arms[2].catalog
-    catalog_burst = (ARM_READ_BURST - other_reads) / pages if pages else 0.0
-    arm_verdict = (
-        f"**ARM is not the limit at this size.** No subscription's bucket went below {lowest:.0f} of "
-        f"{ARM_READ_BURST} tokens, no request would be throttled, and the app's `ReadBudget` held reads back "
-        f"{held_back:.1f} s in all"
-        if not throttled
-        else f"**ARM throttles:** {throttled} requests would have met an empty bucket"
-    )
-    tenant_span = arms[2].span  # the steady run's, first request to last
-    tenant_tokens = ARM_READ_BURST + ARM_READ_REFILL * tenant_span
-    refresh_half = settings.timer_budget_seconds / 2
-    per_subscription = steady.inventory_time / n_subs
-    slowest_policy = max(c.policy_max for c in cycles)
+
+def alert_limit_text(run: ScaleRun) -> str:
+    """The alert handling, the nearest limit."""
+    cycles, change = run.cycles, run.change
     slowest_notify = max(c.notify_max for c in cycles)
     slowest_digest = max(cycles, key=lambda c: c.notify_max)
     ledger_rate = change.tx_notify_ledger / change.notify_time if change.notify_time else 0.0
@@ -563,7 +353,7 @@ def render_scale(
         f"{slowest_digest.redelivery_time:.1f} s ({slowest_digest.redelivery_tx:,} ledger transactions) and "
         f"posted {slowest_digest.redelivery_posts}. "
     )
-    alert_limit += (
+    return alert_limit + (
         f"For the default change the delivery read {change.notify_entities:,} inventory entities and made "
         f"{change.tx_notify_ledger:,} ledger transactions ({ledger_rate:,.0f}/s over its whole handling): the "
         f"told standings of the deployments concerned read {TableLedger.KEYS_PER_QUERY} keys a query, "
@@ -573,82 +363,79 @@ def render_scale(
         f"{change.tx_notify_ledger:,} transactions are {partition_seconds:.0f} s of that partition's documented "
         f"target ({TABLE_PARTITION_TARGET:,} entities/s). "
     )
-    limits = (
+
+
+def limits_text(run: ScaleRun) -> str:
+    """The limits, from what was measured."""
+    cycles, arms, steady, change, pages = run.cycles, run.arms, run.steady, run.change, run.pages
+    lowest = min(a.lowest for a in arms)
+    throttled = sum(a.throttled for a in arms)
+    held_back = sum(c.read_budget_wait for c in cycles)
+    other_reads = arms[2].catalog_subscription - arms[2].catalog
+    arm_verdict = (
+        f"**ARM is not the limit at this size.** No subscription's bucket went below {lowest:.0f} of "
+        f"{ARM_READ_BURST} tokens, no request would be throttled, and the app's `ReadBudget` held reads back "
+        f"{held_back:.1f} s in all"
+        if not throttled
+        else f"**ARM throttles:** {throttled} requests would have met an empty bucket"
+    )
+    tenant_span = arms[2].span  # the steady run's, first request to last
+    tenant_tokens = ARM_READ_BURST + ARM_READ_REFILL * tenant_span
+    refresh_half = run.settings.timer_budget_seconds / 2
+    per_subscription = steady.inventory_time / run.n_subs
+    slowest_policy = max(c.policy_max for c in cycles)
+    return (
         f"{arm_verdict} (each run starting with full buckets, as an hour after the last). No request is "
         f"tenant-level (every path carries a subscription id), so the tenant's bucket is untouched; were it "
         f"counted, {arms[2].total:,} reads in {tenant_span:.1f} s would "
         f"{'overrun' if arms[2].total > tenant_tokens else 'fit in'} it ({tenant_tokens:,.0f} tokens at most). "
         f"The subscribers made {sum(c.policy_arm for c in cycles)} ARM requests (plan mode). "
         f"The catalog subscription carries the most ({arms[2].catalog_subscription} reads a run, {other_reads} of "
-        f"them its own inventory): past ~{catalog_burst:.0f} locations at {pages} pages each its burst is spent "
-        f"and the `ReadBudget` paces the rest at {ARM_READ_REFILL:.0f}/s (slower, not throttled: "
+        f"them its own inventory): past ~{catalog_burst(run):.0f} locations at {pages} pages each its burst is "
+        f"spent and the `ReadBudget` paces the rest at {ARM_READ_REFILL:.0f}/s (slower, not throttled: "
         f"{pages / ARM_READ_REFILL:.2f} s per further location); a subscription's inventory likewise past "
         f"~{ARM_READ_BURST - 1} accounts of one deployment page. "
         f"**The timer is not the limit:** {steady.timer_time:.1f} s a steady run; the refresh may use half of "
         f"`TIMER_BUDGET_SECONDS` ({refresh_half:.0f} s), and costs ~{per_subscription * 1000:.0f} ms per "
-        f"subscription of {per_sub} accounts here, so it would reach that near "
+        f"subscription of {SCALE_ACCOUNTS_PER_SUBSCRIPTION} accounts here, so it would reach that near "
         f"{refresh_half / per_subscription:,.0f} subscriptions (linear arithmetic, not measured), long after "
-        f"the Function App hands the refresh to the queue (`INVENTORY_FANOUT_THRESHOLD`, {threshold_default} by "
+        f"the Function App hands the refresh to the queue (`INVENTORY_FANOUT_THRESHOLD`, "
+        f"{Settings().inventory_fanout_threshold} by "
         f"default). **The inventory's partitions are not the limit:** a policy delivery about a model reads one "
         f"location and model's partition, {change.policy_entities_max:,} entities at most here (the busiest; "
         f"{change.policy_entities_max / TABLE_PARTITION_TARGET:.1f} s of a partition's documented target of "
         f"{TABLE_PARTITION_TARGET:,} entities/s, and the regions' partitions are apart); the slowest delivery's work took "
-        f"{slowest_policy:.2f} s of Event Grid's {EVENT_GRID_WAIT:.0f} s. {alert_limit}"
+        f"{slowest_policy:.2f} s of Event Grid's {EVENT_GRID_WAIT:.0f} s. {alert_limit_text(run)}"
         f"**The time to the last message.** Slack takes one post per second per channel (`WebhookSender` keeps "
-        f"{slack:g} s between two posts to a Slack channel). {to_last_text(change, 'The default change')} "
-        f"{to_last_text(base, 'The baseline')}"
+        f"{PACING.get('slack', 0.0):g} s between two posts to a Slack channel). "
+        f"{to_last_text(change, 'The default change')} {to_last_text(run.base, 'The baseline')}"
     )
-    apps = math.ceil(slowest_notify / EVENT_GRID_WAIT)
+
+
+def fan_out_text(run: ScaleRun) -> str:
+    """When to fan out."""
+    apps = math.ceil(max(c.notify_max for c in run.cycles) / EVENT_GRID_WAIT)
     split = (
         f"At this machine's rate the slowest digest would fit Event Grid's wait with ~{apps} apps (linear "
         "arithmetic, not measured); but each app "
         if apps > 1
         else "Each app "
     )
-    fan_out = (
+    catalog_reads = run.arms[2].catalog
+    return (
         "**When to fan out.** Not for ARM, the timer nor the policy deliveries, which one app serves at this "
         "size: a catalog event costs what it concerns. Fan-out (one Function App per group of subscriptions, each "
         "with its own `WATCH_SUBSCRIPTION_IDS` and `STATE_TABLE_PREFIX` or storage account) divides what one "
         "alert delivery must read and record, the deployments a digest concerns (each app's share of the "
-        f"{affected:,} here). {split}would tell the default route the news of every change, so "
+        f"{run.change.decisions_delivered:,} here). {split}would tell the default route the news of every change, so "
         "the default route would hear a change once per app, past the target of one message per route per "
         "change, and Slack's limit stays per channel. "
-        f"The ARM thresholds that remain: ~{catalog_burst:.0f} catalog locations or ~{ARM_READ_BURST - 1} "
+        f"The ARM thresholds that remain: ~{catalog_burst(run):.0f} catalog locations or ~{ARM_READ_BURST - 1} "
         "accounts in one subscription before the `ReadBudget` paces reads (slower, not failed). When fanning "
         "out, the apps must not all read the catalog in the same subscription with the same identity at the same "
-        f"minute: two apps make {2 * arms[2].catalog} reads there within seconds, "
-        f"{'past' if 2 * arms[2].catalog > ARM_READ_BURST else 'within'} one principal's {ARM_READ_BURST} "
+        f"minute: two apps make {2 * catalog_reads} reads there within seconds, "
+        f"{'past' if 2 * catalog_reads > ARM_READ_BURST else 'within'} one principal's {ARM_READ_BURST} "
         "(paced, then 429s honoured: slower, not failed); give each app its own identity (buckets are per "
         f"principal, up to the subscription's global 15× = {15 * ARM_READ_BURST:,}), or stagger "
         "`CATALOG_POLL_SCHEDULE`."
     )
-    where = f"load average {load:.1f} when it started" if load is not None else "load unknown"
-    header = (
-        f"Measured on {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, {os.cpu_count()} cores shared with other work ({where}), first thing in "
-        f"its process (`make bench`, or `python scripts/benchmark.py --only scale` to rerun this section alone); "
-        f"the section took {runtime:.0f} s ({runtime / 60:.1f} min). Times are wall times of one run: single runs "
-        "vary by about 20%, more under load."
-    )
-    return f"""## 5. Scale: a large tenant
-
-{textwrap.fill(header, 112)}
-
-{textwrap.fill(intro, 112)}
-
-{textwrap.fill(targets, 112)}
-
-| measurement | baseline | after the baseline | steady, no change | gpt-4o's default moves |
-|---|---|---|---|---|
-{table}
-
-{textwrap.fill(method + memory, 112)}
-
-{textwrap.fill(digest_text, 112)}
-
-{textwrap.fill(growth, 112)}
-
-{textwrap.fill(limits, 112)}
-
-{textwrap.fill(fan_out, 112)}
-"""

@@ -1,7 +1,7 @@
 """The store backends: for each kind of STATE_STORE (a ``StoreKind``), the adapter of each storage port and how one is
 opened from STATE_STORE's value. The composition root (``shared/bootstrap.py``) opens stores through it, and the
-contract tests (``tests/store_backends.py``) run against every backend in it: a new backend is one module per port
-and one line in ``BACKENDS``.
+contract tests (``tests/support/store_backends.py``) run against every backend in it: a new backend is one module
+per port and one line in ``BACKENDS``.
 
 Adapter modules are imported when a store is opened, never with this module: a Function App's cold start imports
 neither sqlite3 nor the Table Storage modules.

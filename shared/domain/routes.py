@@ -81,7 +81,7 @@ class TeamsMention:
 
 @dataclass(frozen=True)
 class Mentions:
-    """Who a route's critical messages mention. Built from validated settings (shared/config.py) only, never from
+    """Who a route's critical messages mention. Built from validated settings (shared/config/) only, never from
     message text; the renderers check each id again, so nothing else can become a mention."""
 
     slack: tuple[str, ...] = ()  # user ids (U…, W…) and user group ids (S…)

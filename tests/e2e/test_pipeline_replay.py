@@ -1,4 +1,5 @@
-"""The whole pipeline replaying real lifecycle history, without and with faults (harness: tests/e2e/replay.py).
+"""The whole pipeline replaying real lifecycle history, without and with faults (harness:
+tests/support/replay.py).
 
 The demo timeline (shared/data/timeline.json, 2024-03 to 2025-06) runs through the function app's entry points
 against Table Storage on Azurite, the ARM, Event Grid and webhook stand-ins over HTTP. Its end state is asserted
@@ -31,9 +32,10 @@ from shared.adapters.tables.catalog_state import TableCatalogStateStore
 from shared.domain.catalog import VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
-from tests.e2e.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Snapshot, Stack, WorkerDied, stack
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.support.demo_history import DEMO_CHANGES, DEMO_END_VERSIONS
+from tests.support.replay import DEMO_TIMELINE, SECOND_TIMELINE, Outcome, Snapshot, Stack, WorkerDied, stack
 
 pytestmark = pytest.mark.azurite
 
@@ -121,6 +123,49 @@ def event_types(outcome: Outcome) -> Counter[str]:
 # ---- the demo history, fault-free
 
 
+def assert_canaries_told_once(events: list[dict[str, Any]], arm: FakeArm, outcome: Outcome) -> None:
+    """The canaries: the payments team's suite on each coming version of its invoice-* deployments, once each
+    (side by side against ptu-chat where the account runs the target, else in a canary created and deleted)."""
+    canaries = {
+        (
+            e["eventTime"][:10],
+            e["data"]["deploymentName"],
+            e["data"]["targetVersion"],
+            e["data"]["verdict"],
+            e["data"]["targetDeployment"],
+            e["data"]["protection"].split(" (")[0],
+        )
+        for e in events
+        if e["eventType"] == "ModelLifecycle.CanaryEvaluated"
+    }
+    assert sorted(canaries) == [
+        (
+            "2024-10-11",
+            "invoice-reader",
+            "2024-08-06",
+            "regression",
+            "invoice-reader-mw-canary",
+            "modelwatch set versionUpgradeOption to NoAutoUpgrade",
+        ),
+        ("2025-01-21", "invoice-ptu", "2024-08-06", "regression", "ptu-chat", ""),  # Azure never moves it
+        ("2025-12-16", "invoice-ptu", "2025-11-13", "pass", "invoice-ptu-mw-canary", ""),
+        (
+            "2025-12-16",
+            "invoice-reader",
+            "2025-11-13",
+            "pass",
+            "invoice-reader-mw-canary",
+            "modelwatch put versionUpgradeOption OnceNewDefaultVersionAvailable back",
+        ),
+    ]
+    assert not [d for d in arm.deployments.values() if d["name"].endswith("-mw-canary")]  # all deleted
+    # each verdict told to the team once, in a message of its own (its headline, on Slack)
+    heads = [json.loads(m)["blocks"][0]["text"]["text"] for m in outcome.messages["payments/slack"]]
+    for name in ("invoice-reader", "invoice-ptu"):
+        assert heads.count(f"{name} on gpt-4o 2024-08-06: 2 regression(s): total, currency") == 1, name
+        assert heads.count(f"{name} passes its suite on gpt-5.1 2025-11-13") == 1, name
+
+
 @pytest.mark.reliability(
     fault="none: the demo history (22 dated steps, 2024-03 to 2026-10) replayed, each event delivered at least once (30% twice), shuffled",
     held="every deployment's end state as the documented rules say; 12 writes accepted (3 canaries created and deleted, a CANARY_PROTECT pin and its lifting), 1 refused and told once; an upgrade held by its canary's regression (UPGRADE_GATE), told once, done to a later target that passed; none inside Azure's upgrade window; 16 event types; a version the watched subscription no longer lists told as not listed, never retired; one message per route per digest, on both channels; the half-empty listing an anomaly, no false retirement",
@@ -132,70 +177,8 @@ def test_demo_history_ends_where_the_documented_rules_say(
         s.replay()
         outcome = s.outcome()
         assert s.timer_failures == [] and s.dispatcher.failures == [] and s.dispatcher.dead_letters == []
-        assert outcome.versions == {
-            # rolled back by the team after Azure's 2025-03-17 move to 2024-08-06; pinned, so broken on 2026-03-31
-            "chat-prod": ("gpt-4o", "2024-05-13", "NoAutoUpgrade"),
-            # 0613 retired 2025-02-13: Azure moved it to the default 0125 three days later (upgrade pending
-            # meanwhile: no modelwatch write, never broken); on 0125's retirement Azure moved it to the replacement
-            # the docs name, another model
-            "fraud-scoring": ("gpt-4.1-mini", "2025-04-14", "OnceCurrentVersionExpired"),
-            # NoAutoUpgrade: left on 0301, which is retired (broken, and alerted as such)
-            "legacy-batch": ("gpt-35-turbo", "0301", "NoAutoUpgrade"),
-            # auto-update to default: Azure moved it to 0125 (2025-01-21), then to gpt-4.1-mini at 0125's retirement
-            "assistant": ("gpt-4.1-mini", "2025-04-14", "OnceNewDefaultVersionAvailable"),
-            # provisioned: never auto-upgraded, caught by gpt-4 0613's retirement (2025-06-06), no target to write
-            "ptu-ranker": ("gpt-4", "0613", None),
-            # upgrade when expired, GlobalStandard: alive past the Standard date, moved to gpt-5.1 at 2026-10-01
-            "summarizer": ("gpt-5.1", "2025-11-13", "OnceCurrentVersionExpired"),
-            # provisioned with POLICY_ENFORCE_PROVISIONED: refused for quota at 11 days, migrated in place across
-            # the model family at the 7-day reminder, once
-            "ptu-chat": ("gpt-5.1", "2025-11-13", None),
-            # fine-tuned and Meta: never moved, never written (the Meta one told its own retirement, below)
-            "support-ft": ("gpt-4o-2024-08-06.ft-0e208cf33a6a466994aff31a08aba678", "1", None),
-            "llama-tagger": ("Llama-3.2-90B-Vision-Instruct", "2", None),
-            # Standard auto-update, moved by Azure to another model from 2026-03-09, then rolled back side by side
-            "chat-eu": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
-            "chat-eu-gpt4o": ("gpt-4o", "2024-08-06", "NoAutoUpgrade"),
-            # GlobalStandard auto-update: its own date (2026-10-01), not the Standard start, moved then by Azure
-            "search-global": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
-            # a preview on NoAutoUpgrade: force-upgraded by Azure at its retirement all the same
-            "voice-agent": ("gpt-4o-realtime-preview", "2024-12-17", "NoAutoUpgrade"),
-            # GlobalBatch: never upgraded; the team deployed gpt-5.1 beside it and deleted nightly-batch
-            "nightly-gpt51": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
-            # another subscription's deployment of a version the watched subscription stops seeing (its Deprecated
-            # stage, from 2026-04-01): never called retired, never written
-            "reports": ("gpt-4.1", "2025-04-14", "OnceCurrentVersionExpired"),
-            # the payments team's suite covers both (UPGRADE_GATE=canary, CANARY_PROTECT=true): auto-update, pinned
-            # by modelwatch when its canary of gpt-4o 2024-08-06 regressed (so Azure's 2025-02-13 move passed it
-            # by), its policy put back when gpt-5.1 passed, then moved by Azure from 2026-03-09
-            "invoice-reader": ("gpt-5.1", "2025-11-13", "OnceNewDefaultVersionAvailable"),
-            # provisioned: modelwatch's migration to gpt-4o 2024-08-06 held by the gate (2025-09-05), its migration
-            # to gpt-5.1, whose canary passed, done at the provisioned date's reminder (2026-09-20)
-            "invoice-ptu": ("gpt-5.1", "2025-11-13", None),
-        }
-        assert outcome.rollbacks == (
-            ("assistant", "0125", "2025-04-14", "azure"),
-            ("assistant", "0301", "0125", "azure"),
-            ("chat-eu", "2024-08-06", "2025-11-13", "azure"),
-            ("chat-eu", "2025-11-13", "2024-08-06", "rollback"),
-            ("chat-prod", "2024-05-13", "2024-08-06", "azure"),
-            ("chat-prod", "2024-08-06", "2024-05-13", "rollback"),
-            ("fraud-scoring", "0125", "2025-04-14", "azure"),
-            ("fraud-scoring", "0613", "0125", "azure"),
-            ("invoice-ptu", "2024-05-13", "2025-11-13", "modelwatch"),
-            (
-                "invoice-reader",
-                "2024-05-13",
-                "2024-05-13",
-                "protect",
-            ),  # a policy change: pinned, then put back
-            ("invoice-reader", "2024-05-13", "2024-05-13", "unprotect"),
-            ("invoice-reader", "2024-05-13", "2025-11-13", "azure"),
-            ("ptu-chat", "2024-08-06", "2025-11-13", "modelwatch"),
-            ("search-global", "2024-08-06", "2025-11-13", "azure"),
-            ("summarizer", "2024-05-13", "2025-11-13", "azure"),
-            ("voice-agent", "2024-10-01", "2024-12-17", "azure"),
-        )
+        assert outcome.versions == DEMO_END_VERSIONS
+        assert outcome.rollbacks == DEMO_CHANGES
         # the in-place rollback, the side-by-side sibling, ptu-chat's provisioned migration (its first PUT was
         # refused before ARM accepted anything), invoice-ptu's; three canaries created and deleted (PUT, DELETE);
         # invoice-reader's pin and its lifting; none for a deployment inside Azure's upgrade window
@@ -225,46 +208,7 @@ def test_demo_history_ends_where_the_documented_rules_say(
         for channel in ("payments/slack", "payments/teams"):  # told once, to the team that owns it
             for told in ("could not upgrade ptu-chat", "could not upgrade invoice-ptu"):
                 assert sum(told in m for m in outcome.messages[channel]) == 1, (channel, told)
-        # the canaries: the payments team's suite on each coming version of its invoice-* deployments, once each
-        # (side by side against ptu-chat where the account runs the target, else in a canary created and deleted)
-        canaries = {
-            (
-                e["eventTime"][:10],
-                e["data"]["deploymentName"],
-                e["data"]["targetVersion"],
-                e["data"]["verdict"],
-                e["data"]["targetDeployment"],
-                e["data"]["protection"].split(" (")[0],
-            )
-            for e in topic.events
-            if e["eventType"] == "ModelLifecycle.CanaryEvaluated"
-        }
-        assert sorted(canaries) == [
-            (
-                "2024-10-11",
-                "invoice-reader",
-                "2024-08-06",
-                "regression",
-                "invoice-reader-mw-canary",
-                "modelwatch set versionUpgradeOption to NoAutoUpgrade",
-            ),
-            ("2025-01-21", "invoice-ptu", "2024-08-06", "regression", "ptu-chat", ""),  # Azure never moves it
-            ("2025-12-16", "invoice-ptu", "2025-11-13", "pass", "invoice-ptu-mw-canary", ""),
-            (
-                "2025-12-16",
-                "invoice-reader",
-                "2025-11-13",
-                "pass",
-                "invoice-reader-mw-canary",
-                "modelwatch put versionUpgradeOption OnceNewDefaultVersionAvailable back",
-            ),
-        ]
-        assert not [d for d in arm.deployments.values() if d["name"].endswith("-mw-canary")]  # all deleted
-        # each verdict told to the team once, in a message of its own (its headline, on Slack)
-        heads = [json.loads(m)["blocks"][0]["text"]["text"] for m in outcome.messages["payments/slack"]]
-        for name in ("invoice-reader", "invoice-ptu"):
-            assert heads.count(f"{name} on gpt-4o 2024-08-06: 2 regression(s): total, currency") == 1, name
-            assert heads.count(f"{name} passes its suite on gpt-5.1 2025-11-13") == 1, name
+        assert_canaries_told_once(topic.events, arm, outcome)
         assert [code for code, _ in s.rollbacks] == [200, 200]
         assert s.rollbacks[1][1]["siblingDeploymentId"].endswith("/deployments/chat-eu-gpt4o")
         assert len(event_types(outcome)) == 16  # every event type this product publishes

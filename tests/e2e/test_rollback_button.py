@@ -14,11 +14,11 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.serving import serving_thread
+from tests.support.app_functions import functions
 from tests.support.function_host import Site, serve_site
 
 OPERATOR = client_principal("oncall@contoso.example", "ModelWatch.Operator")

@@ -100,7 +100,7 @@ def test_status_http_function_serves_html_and_json(
     import azure.functions as func
 
     from shared import bootstrap
-    from tests.app_functions import functions
+    from tests.support.app_functions import functions
 
     monkeypatch.setenv("STATE_STORE", f"sqlite:///{Path.cwd() / '.modelwatch' / 'state.db'}")
     monkeypatch.setenv("EVENTGRID_TOPIC_ENDPOINT", eventgrid_server.endpoint)  # type: ignore[attr-defined]

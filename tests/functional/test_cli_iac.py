@@ -13,7 +13,7 @@ import pytest
 from shared.adapters.sqlite.deployments import SqliteDeploymentStore
 from shared.cli.main import main
 from tests.builders import account_id, deployment
-from tests.iac_fixtures import AS_OF, DATA, copy_fixture, write_catalog
+from tests.support.iac_fixtures import AS_OF, DATA, copy_fixture, write_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")

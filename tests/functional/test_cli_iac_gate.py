@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.cli.main import main
-from tests.iac_fixtures import DATA, catalog_document, write_catalog
+from tests.support.iac_fixtures import DATA, catalog_document, write_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 

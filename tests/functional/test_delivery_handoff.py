@@ -24,11 +24,11 @@ from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings, require_function_app
 from shared.domain.handoff import HandedOff
 from shared.errors import MessageFormatError, TransientError
-from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
+from tests.support.app_functions import functions
 
 SUB = "00000000-0000-0000-0000-0000000000ac"
 V1 = [item("gpt-4o", "2024-08-06", default=True, retires="2030-01-01T00:00:00Z")]

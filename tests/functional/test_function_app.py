@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.app_functions import functions
+from tests.support.app_functions import functions
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,10 +18,10 @@ import pytest
 from shared import bootstrap
 from shared.domain.auth import Caller, check_form_token, form_token, parse_client_principal
 from shared.runtime.web import local_token
-from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.support.app_functions import functions
 from tests.support.function_host import APP, Site, serve_site
 
 READER = client_principal("reader@contoso.example", "ModelWatch.Reader")

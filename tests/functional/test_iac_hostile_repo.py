@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from shared.cli.main import main
-from tests.iac_fixtures import write_catalog
+from tests.support.iac_fixtures import write_catalog
 
 TOKEN = "ghp_iacsafeOUTSIDEtoken0123456789abcdefXYZ"  # what a file outside the repository must never leak
 DEPLOYMENT = "Microsoft.CognitiveServices/accounts/deployments@2024-10-01"

@@ -22,9 +22,9 @@ from shared.adapters.memory import (
 from shared.config import load_settings
 from shared.domain.refresh import RefreshPart
 from shared.errors import MessageFormatError, TransientError
-from tests.app_functions import functions
 from tests.builders import deployment
 from tests.fakes.arm_server import FakeArm, Fault
+from tests.support.app_functions import functions
 
 SUBS = [f"00000000-0000-0000-0000-0000000003{i:02d}" for i in range(3)]
 NOW = datetime(2025, 3, 12, tzinfo=UTC)

@@ -29,11 +29,11 @@ from shared.errors import TransientError
 from shared.presentation.alert_samples import samples
 from shared.services.notify import SUBSCRIBER, NotifyService
 from shared.services.results import PROCESSED, REJECTED
-from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
+from tests.support.app_functions import functions
 from tests.support.policy import CATALOG as POLICY_CATALOG
 from tests.support.policy import SUB as POLICY_SUB
 from tests.support.policy import World

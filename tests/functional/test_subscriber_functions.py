@@ -18,10 +18,10 @@ from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
 from shared.errors import ModelWatchError
-from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.support.app_functions import functions
 from tests.support.function_host import FAR, SUB, V1, V2, V3
 
 

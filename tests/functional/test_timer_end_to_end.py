@@ -14,10 +14,10 @@ from shared import bootstrap
 from shared.adapters.eventgrid import EventGridPublisher
 from shared.config import load_settings, require_function_app
 from shared.errors import CycleIncompleteError, SettingsError
-from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm, Fault
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.support.app_functions import functions
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 V1 = [

@@ -28,7 +28,7 @@ from shared.domain.held import HeldAlert
 from shared.domain.secret import Secret
 from shared.errors import PermanentError
 from shared.ports import AlertBuffer
-from tests.store_backends import BACKENDS, store_factories
+from tests.support.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, 123456, tzinfo=UTC)
 ROUTE, GROUP = "team-a", "Azure upgraded gpt-4o 2024-05-13 to 2024-08-06"

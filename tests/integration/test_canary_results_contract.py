@@ -21,7 +21,7 @@ from shared.domain.canary import CanaryResult, CaseOnVersion, CaseResult, Side, 
 from shared.domain.secret import Secret
 from shared.ports import CanaryResults
 from tests.builders import account_id
-from tests.store_backends import BACKENDS, store_factories
+from tests.support.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2026, 12, 6, 12, 0, 0, 250_000, tzinfo=UTC)
 ACCOUNT = account_id("contoso-payments", "00000000-0000-0000-0000-0000000000c1")

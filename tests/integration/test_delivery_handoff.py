@@ -21,10 +21,10 @@ from shared.adapters.storage.queue import StorageDeliveryQueue
 from shared.adapters.webhooks import WebhookSender
 from shared.config import load_settings
 from shared.domain.handoff import HandedOff
-from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.webhooks import FakeSlackWebhook
+from tests.support.app_functions import functions
 
 pytestmark = pytest.mark.azurite
 

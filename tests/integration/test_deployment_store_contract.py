@@ -28,7 +28,7 @@ from shared.errors import PermanentError
 from shared.ports import DeploymentStores
 from tests import builders
 from tests.fakes.azurite import connection_string
-from tests.store_backends import BACKENDS, store_factories
+from tests.support.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, 123456, tzinfo=UTC)
 TTL = timedelta(minutes=10)

@@ -18,9 +18,9 @@ from shared.config import load_settings
 from shared.domain.deployments import Deployment
 from shared.domain.events import LifecycleEvent
 from shared.domain.refresh import RefreshPart
-from tests.app_functions import functions
 from tests.builders import deployment
 from tests.fakes.arm_server import PROVIDER, FakeArm
+from tests.support.app_functions import functions
 
 pytestmark = pytest.mark.azurite
 

@@ -21,7 +21,7 @@ from shared.domain.ledger import Claim, LedgerEntry
 from shared.errors import PermanentError, TransientError
 from shared.ports import Ledger
 from shared.services.idempotency import Once, process_once
-from tests.store_backends import BACKENDS, store_factories
+from tests.support.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, 123456, tzinfo=UTC)
 TTL = timedelta(minutes=10)

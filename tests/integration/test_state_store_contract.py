@@ -22,7 +22,7 @@ from shared.domain.events import EventType, LifecycleEvent, event_id, version_su
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import CatalogStateStore
 from tests.fakes.azurite import DEV_KEY, connection_string
-from tests.store_backends import BACKENDS, store_factories
+from tests.support.store_backends import BACKENDS, store_factories
 
 T0 = datetime(2025, 3, 12, 6, 30, 15, tzinfo=UTC)
 LOCATION = "eastus"

@@ -16,10 +16,10 @@ from azure.functions.timer import TimerRequest
 
 from shared import bootstrap
 from shared.adapters.sqlite.deployments import SqliteDeploymentStore
-from tests.app_functions import functions
 from tests.builders import item
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.eventgrid_server import FakeEventGridTopic
+from tests.support.app_functions import functions
 
 SUB = "00000000-0000-0000-0000-0000000000ee"
 # The timer runs at the real "now": dates are relative to it.

@@ -498,19 +498,9 @@ def test_the_rule_sees_a_test_module_imported_however_it_is_written(tmp_path: Pa
 
 MAX_FILE_LINES = 700
 MAX_FUNCTION_LINES = 100
-SIZE_ROOTS = ("shared", "scripts", "tests", "function_app.py")  # where the limits will hold (issue #24)
-ENFORCED = ("shared/iac", "shared/cli")  # where they hold today
-# Known exceptions, each to be split (issue #24). This list may only shrink: a new offender fails, and so does an
-# entry that no longer offends (delete it).
-KNOWN_OFFENDERS = frozenset(
-    {
-        "scripts/bench/deployments.py::deployments_section",
-        "scripts/bench/scale_report.py::render_scale",
-        "tests/e2e/replay.py::stack",
-        "tests/e2e/test_pipeline_replay.py::test_demo_history_ends_where_the_documented_rules_say",
-        "tests/fuzz/support/events.py::forged_events",
-    }
-)
+# issue #24: no file over MAX_FILE_LINES and no function over MAX_FUNCTION_LINES in any of these (no exceptions: the
+# last long functions of scripts/ and tests/ were split)
+SIZE_ROOTS = ("shared", "scripts", "tests", "function_app.py")
 
 
 def python_files(root: str) -> list[Path]:
@@ -532,28 +522,32 @@ def functions(tree: ast.AST, prefix: str = "") -> list[tuple[str, int]]:
     return found
 
 
-def oversized(root: str) -> list[str]:
-    """Files over MAX_FILE_LINES and functions over MAX_FUNCTION_LINES under ``root``, as 'path' and
-    'path::function' (by name: the files being split now may change length meanwhile)."""
+def long_files(root: str) -> list[str]:
+    """The files over MAX_FILE_LINES under ``root``."""
+    return [
+        path.relative_to(ROOT).as_posix()
+        for path in python_files(root)
+        if len(path.read_text().splitlines()) > MAX_FILE_LINES
+    ]
+
+
+def long_functions(root: str) -> list[str]:
+    """The functions over MAX_FUNCTION_LINES under ``root``, as 'path::function'."""
     found = []
     for path in python_files(root):
-        text = path.read_text()
         name = path.relative_to(ROOT).as_posix()
-        if len(text.splitlines()) > MAX_FILE_LINES:
-            found.append(name)
-        found += [f"{name}::{f}" for f, n in functions(ast.parse(text)) if n > MAX_FUNCTION_LINES]
+        found += [f"{name}::{f}" for f, n in functions(ast.parse(path.read_text())) if n > MAX_FUNCTION_LINES]
     return found
 
 
-@pytest.mark.parametrize("root", ENFORCED)
-def test_no_file_or_function_is_too_long(root: str) -> None:
-    assert oversized(root) == []
+@pytest.mark.parametrize("root", SIZE_ROOTS)
+def test_no_file_is_too_long(root: str) -> None:
+    assert long_files(root) == []
 
 
-def test_the_known_long_files_and_functions_only_shrink() -> None:
-    found = {entry for root in SIZE_ROOTS for entry in oversized(root)}
-    assert sorted(found - KNOWN_OFFENDERS) == [], "new: split it rather than list it"
-    assert sorted(KNOWN_OFFENDERS - found) == [], "split: delete its entry"
+@pytest.mark.parametrize("root", SIZE_ROOTS)
+def test_no_function_is_too_long(root: str) -> None:
+    assert long_functions(root) == []
 
 
 def test_the_size_rule_counts_nested_functions_and_methods() -> None:

@@ -10,7 +10,7 @@ import pytest
 from shared.iac.arm import scan_arm
 from shared.iac.arm.expression import ExpressionError, parse_expression
 from shared.iac.pins import Lit, scalar_text
-from tests.iac_fixtures import DATA
+from tests.support.iac_fixtures import DATA
 
 
 def _where(value: object) -> tuple[str, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from shared.iac.bicep import scan_bicep
 from shared.iac.pins import Lit, Pin, Unknown, scalar_text
 from shared.iac.values import disabled_reason
-from tests.iac_fixtures import DATA
+from tests.support.iac_fixtures import DATA
 
 
 def _pins(folder: Path) -> list[Pin]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from shared.domain.deployments import Deployment
 from shared.iac.evaluate import evaluate, judge, matches
 from shared.iac.pins import Lit, Pin, Span, Unknown, Value
-from tests.iac_fixtures import AS_OF, catalog_index
+from tests.support.iac_fixtures import AS_OF, catalog_index
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.CognitiveServices"
 

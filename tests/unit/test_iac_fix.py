@@ -8,7 +8,7 @@ import pytest
 
 from shared.iac import fix
 from shared.iac.report import scan_and_judge
-from tests.iac_fixtures import AS_OF, catalog_index, copy_fixture
+from tests.support.iac_fixtures import AS_OF, catalog_index, copy_fixture
 
 
 def _run_fix(folder: Path) -> tuple[fix.FixPlan, dict[Path, tuple[str, str]]]:

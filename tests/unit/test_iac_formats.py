@@ -7,7 +7,7 @@ from pathlib import Path
 from shared.iac.formats import RULES, table, to_json, to_sarif
 from shared.iac.report import scan_and_judge
 from shared.iac.rules import WARNING_RULES
-from tests.iac_fixtures import AS_OF, DATA, catalog_index
+from tests.support.iac_fixtures import AS_OF, DATA, catalog_index
 
 ROOT = DATA.parent.parent.parent
 

@@ -9,7 +9,7 @@ import pytest
 
 from shared.iac import gate
 from shared.iac.report import ScanReport, scan_and_judge
-from tests.iac_fixtures import AS_OF, catalog_index
+from tests.support.iac_fixtures import AS_OF, catalog_index
 
 ACCOUNT = """param location string = 'eastus'
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from shared.iac.scan import scan
-from tests.iac_fixtures import DATA
+from tests.support.iac_fixtures import DATA
 
 FILES = [
     "azd/infra/main.bicep",

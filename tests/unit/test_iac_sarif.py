@@ -13,7 +13,7 @@ from shared.iac import confine
 from shared.iac.formats import to_sarif
 from shared.iac.pins import ScanWarning
 from shared.iac.report import scan_and_judge
-from tests.iac_fixtures import AS_OF, DATA, catalog_index
+from tests.support.iac_fixtures import AS_OF, DATA, catalog_index
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text())
 

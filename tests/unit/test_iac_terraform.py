@@ -6,7 +6,7 @@ from pathlib import Path
 
 from shared.iac.pins import Lit, Pin, Unknown, scalar_text
 from shared.iac.terraform import scan_terraform
-from tests.iac_fixtures import DATA
+from tests.support.iac_fixtures import DATA
 
 
 def _scan(folder: Path) -> tuple[list[Pin], list[str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.app_functions import functions
+from tests.support.app_functions import functions
 from tests.support.bicep import (
     INFRA,
     ROOT,

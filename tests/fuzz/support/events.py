@@ -7,7 +7,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from hypothesis import assume
@@ -314,6 +314,130 @@ def _other_location(draw: st.DrawFn) -> str:
     return loc
 
 
+def _unknown_type(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    seed["eventType"] = draw(
+        (
+            st.sampled_from(
+                [
+                    "ModelLifecycle.Unknown",
+                    "modellifecycle.versionretired",
+                    "Microsoft.Storage.BlobCreated",
+                ]
+            )
+            | st.text(max_size=20)
+        ).filter(lambda t: t not in KNOWN_TYPES)
+    )
+
+
+def _data_not_object(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    seed["data"] = draw(
+        st.one_of(st.none(), st.booleans(), st.integers(), texts, st.lists(json_values, max_size=3))
+    )
+
+
+def _bad_id(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    if draw(st.booleans()):
+        del seed["id"]
+    else:
+        seed["id"] = draw(pick(["", None, 7, ["id"], {"id": "x"}]))
+
+
+def _bad_time(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    bad = draw((st.sampled_from(BAD_DATES) | wrong_types | st.text(max_size=20)).filter(unparseable))
+    if bad is None and draw(st.booleans()):
+        del seed["eventTime"]
+    else:
+        seed["eventTime"] = bad
+
+
+def _bad_data_version(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    seed["dataVersion"] = draw(pick([None, 1, 1.0, True, ["1.0"], {"v": "1.0"}]))
+
+
+def _missing(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    del seed[draw(st.sampled_from(["id", "subject", "eventType", "eventTime", "data"]))]
+
+
+def _out_of_scope(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    loc = _other_location(draw)
+    data["location"] = loc
+    if kind in CATALOG_EVENT_TYPES:
+        seed["subject"] = version_subject(
+            loc, str(data["modelFormat"]), str(data["modelName"]), str(data["modelVersion"])
+        )
+
+
+def _bad_location(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    if draw(st.booleans()):
+        del data["location"]
+    else:
+        data["location"] = draw(pick(["", None, 1, ["eastus"], {"name": "eastus"}]))
+
+
+def _bad_changes(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    data["changes"] = draw(
+        st.one_of(st.none(), texts, st.integers(), st.dictionaries(keys, scalars, max_size=2))
+    )
+
+
+def _subject_mismatch(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    subject = draw(
+        st.sampled_from(
+            [
+                str(CHAT["id"]),
+                str(FOREIGN_CHAT["id"]),
+                "/locations/eastus/catalog",
+                version_subject("eastus", "OpenAI", "gpt-4o", "9"),
+                version_subject("westus", "OpenAI", "gpt-4o", TARGET),
+            ]
+        )
+        | texts
+    )
+    expected = (
+        str(data.get("deploymentId", "")).casefold()
+        if kind in DEPLOYMENT_TYPES
+        else version_subject(
+            str(data.get("location")),
+            str(data.get("modelFormat")),
+            str(data.get("modelName")),
+            str(data.get("modelVersion")),
+        )
+    )
+    assume(subject.casefold() != expected.casefold() if kind in DEPLOYMENT_TYPES else subject != expected)
+    seed["subject"] = subject
+
+
+def _bad_model_fields(draw: st.DrawFn, seed: JsonObject, data: JsonObject, kind: str) -> None:
+    names = ["deploymentName", "modelName", "modelVersion", "deploymentId"]
+    if kind in CATALOG_EVENT_TYPES:
+        names = ["modelFormat", "modelName", "modelVersion"]
+    name = draw(st.sampled_from(names))
+    if draw(st.booleans()):
+        data.pop(name, None)
+    else:
+        bad_values: list[JsonValue] = [None, 1, ["gpt-4o"], {"v": 1}]
+        if kind in CATALOG_EVENT_TYPES or name == "deploymentId":
+            bad_values.append("")
+        data[name] = draw(st.sampled_from(bad_values))
+
+
+# how each forgery breaks an event (seed: the event, data: its data, kind: its type), by name; "not_object" is
+# forged_events' own (it replaces the event)
+FORGERIES: dict[str, Callable[[st.DrawFn, JsonObject, JsonObject, str], None]] = {
+    "unknown_type": _unknown_type,
+    "data_not_object": _data_not_object,
+    "bad_id": _bad_id,
+    "bad_time": _bad_time,
+    "bad_data_version": _bad_data_version,
+    "missing": _missing,
+    "out_of_scope": _out_of_scope,
+    "bad_location": _bad_location,
+    "bad_changes": _bad_changes,
+    "subject_mismatch": _subject_mismatch,
+    "bad_model_fields": _bad_model_fields,
+}
+
+
 @st.composite
 def forged_events(draw: st.DrawFn) -> JsonValue:
     """A real event made invalid or out of scope: every subscriber must reject or ignore it."""
@@ -336,92 +460,8 @@ def forged_events(draw: st.DrawFn) -> JsonValue:
     ops += ["out_of_scope", "bad_location"] if located else ["bad_changes"]
     ops += ["subject_mismatch", "bad_model_fields"] if subject_checked else []
     op = draw(st.sampled_from(ops))
-    if op == "unknown_type":
-        seed["eventType"] = draw(
-            (
-                st.sampled_from(
-                    [
-                        "ModelLifecycle.Unknown",
-                        "modellifecycle.versionretired",
-                        "Microsoft.Storage.BlobCreated",
-                    ]
-                )
-                | st.text(max_size=20)
-            ).filter(lambda t: t not in KNOWN_TYPES)
-        )
-    elif op == "data_not_object":
-        seed["data"] = draw(
-            st.one_of(st.none(), st.booleans(), st.integers(), texts, st.lists(json_values, max_size=3))
-        )
-    elif op == "bad_id":
-        if draw(st.booleans()):
-            del seed["id"]
-        else:
-            seed["id"] = draw(pick(["", None, 7, ["id"], {"id": "x"}]))
-    elif op == "bad_time":
-        bad = draw((st.sampled_from(BAD_DATES) | wrong_types | st.text(max_size=20)).filter(unparseable))
-        if bad is None and draw(st.booleans()):
-            del seed["eventTime"]
-        else:
-            seed["eventTime"] = bad
-    elif op == "bad_data_version":
-        seed["dataVersion"] = draw(pick([None, 1, 1.0, True, ["1.0"], {"v": "1.0"}]))
-    elif op == "missing":
-        del seed[draw(st.sampled_from(["id", "subject", "eventType", "eventTime", "data"]))]
-    elif op == "not_object":
+    if op == "not_object":
         wrapped: JsonValue = [seed]
         return draw(pick([None, 0, 1.5, True, wrapped]) | texts)
-    elif op == "out_of_scope":
-        loc = _other_location(draw)
-        data["location"] = loc
-        if kind in CATALOG_EVENT_TYPES:
-            seed["subject"] = version_subject(
-                loc, str(data["modelFormat"]), str(data["modelName"]), str(data["modelVersion"])
-            )
-    elif op == "bad_location":
-        if draw(st.booleans()):
-            del data["location"]
-        else:
-            data["location"] = draw(pick(["", None, 1, ["eastus"], {"name": "eastus"}]))
-    elif op == "bad_changes":
-        data["changes"] = draw(
-            st.one_of(st.none(), texts, st.integers(), st.dictionaries(keys, scalars, max_size=2))
-        )
-    elif op == "subject_mismatch":
-        subject = draw(
-            st.sampled_from(
-                [
-                    str(CHAT["id"]),
-                    str(FOREIGN_CHAT["id"]),
-                    "/locations/eastus/catalog",
-                    version_subject("eastus", "OpenAI", "gpt-4o", "9"),
-                    version_subject("westus", "OpenAI", "gpt-4o", TARGET),
-                ]
-            )
-            | texts
-        )
-        expected = (
-            str(data.get("deploymentId", "")).casefold()
-            if kind in DEPLOYMENT_TYPES
-            else version_subject(
-                str(data.get("location")),
-                str(data.get("modelFormat")),
-                str(data.get("modelName")),
-                str(data.get("modelVersion")),
-            )
-        )
-        assume(subject.casefold() != expected.casefold() if kind in DEPLOYMENT_TYPES else subject != expected)
-        seed["subject"] = subject
-    elif op == "bad_model_fields":
-        names = ["deploymentName", "modelName", "modelVersion", "deploymentId"]
-        if kind in CATALOG_EVENT_TYPES:
-            names = ["modelFormat", "modelName", "modelVersion"]
-        name = draw(st.sampled_from(names))
-        if draw(st.booleans()):
-            data.pop(name, None)
-        else:
-            bad_values: list[JsonValue] = [None, 1, ["gpt-4o"], {"v": 1}]
-            if kind in CATALOG_EVENT_TYPES or name == "deploymentId":
-                bad_values.append("")
-            data[name] = draw(st.sampled_from(bad_values))
+    FORGERIES[op](draw, seed, data, kind)
     return seed

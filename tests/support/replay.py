@@ -50,16 +50,16 @@ from shared.demo.timeline import Timeline
 from shared.domain.events import CATALOG_EVENT_TYPES
 from shared.domain.timeutil import parse_instant
 from shared.services.notify import NOTIFY_EVENT_TYPES
-from tests.app_functions import functions
 from tests.builders import client_principal
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.azurite import Tables, read_tables, write_tables
 from tests.fakes.dataplane_server import FakeDataPlane
 from tests.fakes.eventgrid_server import FakeEventGridTopic
 from tests.fakes.webhooks import FakeSlackWebhook, FakeTeamsWorkflow
+from tests.support.app_functions import functions
 
 DEMO_TIMELINE = Path(__file__).parents[2] / "shared" / "data" / "timeline.json"
-SECOND_TIMELINE = Path(__file__).parent / "data" / "timeline-2.json"
+SECOND_TIMELINE = Path(__file__).parents[1] / "e2e" / "data" / "timeline-2.json"
 TOPIC_ID = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/ops/providers/Microsoft.EventGrid/topics/modelwatch"
 # the event subscriptions infra/ creates: function -> includedEventTypes
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
@@ -498,33 +498,18 @@ class Stack:
 ROUTES = ("default", "payments", "search")
 
 
-@contextmanager
-def stack(
-    timeline_path: Path,
+def app_settings(
+    timeline: Timeline,
     arm: FakeArm,
     topic: FakeEventGridTopic,
+    hooks: Mapping[str, FakeSlackWebhook | FakeTeamsWorkflow],
+    *,
     connection_string: str,
     table_prefix: str,
-    *,
-    seed: int | None = None,
-    duplicate_rate: float | None = None,
-    state_class: type[TableCatalogStateStore] = TableCatalogStateStore,
-    resume: Snapshot | None = None,
-) -> Iterator[Stack]:
-    """The whole app over the stand-ins, installed as the functions' Services for the duration; with ``resume``,
-    a fork of the replay a snapshot was taken from (its tables copied under ``table_prefix``), which goes on from
-    the snapshot's step with the snapshot's delivery order (so no ``seed`` or ``duplicate_rate`` of its own)."""
-    if resume is not None and (seed is not None or duplicate_rate is not None):
-        raise ValueError(
-            "a fork delivers as the replay it was taken from: no seed or duplicate_rate of its own"
-        )
-    timeline = Timeline.load(timeline_path)
-    hooks: dict[str, FakeSlackWebhook | FakeTeamsWorkflow] = {}
-    for route in ROUTES:
-        hooks[f"{route}/slack"] = FakeSlackWebhook()
-        hooks[f"{route}/teams"] = FakeTeamsWorkflow()
+) -> dict[str, str]:
+    """The app settings of a replay: the demo's policy, canaries and routes over the stand-ins."""
     routed = [r for r in ROUTES if r != "default"]
-    env = {
+    return {
         "WATCH_SUBSCRIPTION_ID": SUBSCRIPTION,
         "WATCH_SUBSCRIPTION_IDS": f"{SUBSCRIPTION},{LEGACY_SUBSCRIPTION}",
         "WATCH_LOCATIONS": ",".join(timeline.locations),
@@ -553,7 +538,53 @@ def stack(
             {r: {"slack": hooks[f"{r}/slack"].url, "teams": hooks[f"{r}/teams"].url} for r in routed}
         ),
     }
-    settings = load_settings(env)
+
+
+def data_plane(timeline: Timeline, arm: FakeArm) -> FakeDataPlane:
+    """The accounts' data plane, started: every version answers the payments team's questions right, but FENCED
+    ones (as the demo's), whose JSON comes in a markdown fence."""
+    plane = FakeDataPlane("replay-data-plane-token").__enter__()
+    plane.link(arm)
+    for v in timeline.raw["versions"]:
+        fenced = (v["model"], v["version"]) in FENCED
+        plane.answer(
+            v["model"],
+            v["version"],
+            lambda messages, fenced=fenced: invoice_answer(str(messages[-1]["content"]), fenced=fenced),
+        )
+    return plane
+
+
+@contextmanager
+def stack(
+    timeline_path: Path,
+    arm: FakeArm,
+    topic: FakeEventGridTopic,
+    connection_string: str,
+    table_prefix: str,
+    *,
+    seed: int | None = None,
+    duplicate_rate: float | None = None,
+    state_class: type[TableCatalogStateStore] = TableCatalogStateStore,
+    resume: Snapshot | None = None,
+) -> Iterator[Stack]:
+    """The whole app over the stand-ins, installed as the functions' Services for the duration; with ``resume``,
+    a fork of the replay a snapshot was taken from (its tables copied under ``table_prefix``), which goes on from
+    the snapshot's step with the snapshot's delivery order (so no ``seed`` or ``duplicate_rate`` of its own)."""
+    if resume is not None and (seed is not None or duplicate_rate is not None):
+        raise ValueError(
+            "a fork delivers as the replay it was taken from: no seed or duplicate_rate of its own"
+        )
+    timeline = Timeline.load(timeline_path)
+    hooks: dict[str, FakeSlackWebhook | FakeTeamsWorkflow] = {}
+    for route in ROUTES:
+        hooks[f"{route}/slack"] = FakeSlackWebhook()
+        hooks[f"{route}/teams"] = FakeTeamsWorkflow()
+    settings = load_settings(
+        app_settings(
+            timeline, arm, topic, hooks, connection_string=connection_string, table_prefix=table_prefix
+        )
+    )
     time = VirtualTime(parse_instant(timeline.steps[0]["at"]))
     # the real sender; only its pacing and backoff sleep on the virtual clock
     sender = WebhookSender(sleep=time.sleep, monotonic=time.monotonic, base_backoff=0.0)
@@ -580,17 +611,7 @@ def stack(
         canary_queue=canaries,
     )
     services = replace(built, clock=time.clock)
-    # the accounts' data plane: every version answers the payments team's questions right, but FENCED ones (as
-    # the demo's), whose JSON comes in a markdown fence
-    plane = FakeDataPlane("replay-data-plane-token").__enter__()
-    plane.link(arm)
-    for v in timeline.raw["versions"]:
-        fenced = (v["model"], v["version"]) in FENCED
-        plane.answer(
-            v["model"],
-            v["version"],
-            lambda messages, fenced=fenced: invoice_answer(str(messages[-1]["content"]), fenced=fenced),
-        )
+    plane = data_plane(timeline, arm)
     bootstrap.install(services)
     try:
         world = (

@@ -12,7 +12,7 @@ from shared.domain.catalog import parse_models
 from shared.iac.evaluate import CatalogIndex
 from tests.builders import item
 
-DATA = Path(__file__).parent / "data" / "iac"
+DATA = Path(__file__).parents[1] / "data" / "iac"
 AS_OF = datetime(2026, 1, 15, tzinfo=UTC)
 
 # gpt-4o 2024-05-13: Standard retires 2026-03-31, the other deployment types 2026-10-01; the catalog names

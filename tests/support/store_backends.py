@@ -81,7 +81,7 @@ def store_factories(
     resource = RESOURCES.get(kind)
     if resource is None:
         pytest.fail(
-            f"tests/store_backends.py RESOURCES: say how a contract test gets a STATE_STORE of kind {kind}"
+            f"tests/support/store_backends.py RESOURCES: say how a contract test gets a STATE_STORE of kind {kind}"
         )
     value, options = resource.provide(request, tmp_path_factory)
     opened: list[S] = []
