@@ -1,5 +1,5 @@
 """How the local stand-ins serve HTTP: on a daemon thread that notices a shutdown within 20 ms; and their recorded
-state, which a forked replay copies (tests/e2e/replay.py).
+state, which a forked replay copies (tests/support/replay.py).
 
 ``socketserver``'s ``serve_forever`` checks for a shutdown request between ``select`` calls of ``poll_interval``
 (0.5 s by default), so every ``shutdown()`` waited up to half a second: about 0.5 s of real sleeping per stand-in
