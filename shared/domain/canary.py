@@ -24,7 +24,6 @@ TAG_EXPIRES = "modelwatch:expires"  # ISO-8601 UTC: the sweeper deletes the cana
 CANARY_SUFFIX = "-mw-canary"
 # ARM deployment names: 2-64 characters, letters, digits, '-', '_', '.' (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcognitiveservices)
 NAME_RULE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-MODES = ("off", "existing", "create")
 
 # Azure OpenAI data-plane hosts (public and sovereign clouds): the data-plane token goes to these, or to a loopback
 # stand-in, and nowhere else. AIServices accounts also answer on *.services.ai.azure.com (https://learn.microsoft.com/azure/ai-foundry/openai/reference).
@@ -37,6 +36,14 @@ DATA_PLANE_HOST_SUFFIXES = (
     ".openai.azure.cn",
     ".cognitiveservices.azure.cn",
 )
+
+
+class CanaryMode(StrEnum):
+    """CANARY_MODE: whether canaries run, and against what."""
+
+    OFF = "off"
+    EXISTING = "existing"  # side-by-side deployments only
+    CREATE = "create"  # modelwatch may create temporary canary deployments
 
 
 class Verdict(StrEnum):

@@ -46,6 +46,17 @@ class Status(StrEnum):
 STATUS_ORDER = {s: i for i, s in enumerate(Status)}  # worst first
 
 
+class PolicyMode(StrEnum):
+    """POLICY_MODE, also carried by the assessment events (``mode``)."""
+
+    PLAN = "plan"  # decide and record, write nothing
+    ENFORCE = "enforce"  # also write deployments
+
+    @classmethod
+    def of(cls, enforce: bool) -> PolicyMode:
+        return cls.ENFORCE if enforce else cls.PLAN
+
+
 @dataclass(frozen=True)
 class PolicyRules:
     """Settings of the engine."""
