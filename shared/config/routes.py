@@ -76,14 +76,14 @@ def _mentions(r: Reader, where: str, raw: object) -> Mentions:
     if not isinstance(raw, dict):
         r.problems.append(f"{where} must be an object: {MENTIONS_FORM}")
         return NO_MENTIONS
-    unknown = sorted(set(raw) - {"slack", "teams"})
+    unknown = sorted(set(raw) - {ChannelKind.SLACK, ChannelKind.TEAMS})
     if unknown:
         r.problems.append(
             f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams"
         )
     slack: list[str] = []
     teams: list[TeamsMention] = []
-    for kind in ("slack", "teams"):
+    for kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
         items = raw.get(kind, [])
         if not isinstance(items, list):
             r.problems.append(f"{where}.{kind} must be a list: {MENTIONS_FORM}")
@@ -93,7 +93,7 @@ def _mentions(r: Reader, where: str, raw: object) -> Mentions:
             continue
         for i, item in enumerate(items):
             at = f"{where}.{kind}[{i}]"
-            if kind == "slack":
+            if kind == ChannelKind.SLACK:
                 problem = slack_id_problem(item) if isinstance(item, str) else "is not a string"
                 if problem:
                     r.problems.append(f"{at}={_shown(item)} {problem}")

@@ -144,7 +144,8 @@ def run_demo(
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
     _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console, prog)
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
-    messages = sum(kind == "teams" for _, kind, _ in sent)  # every demo route has Teams and Slack: one each
+    # every demo route has Teams and Slack: one message each
+    messages = sum(kind == ChannelKind.TEAMS for _, kind, _ in sent)
     console.line()
     console.line(
         (

@@ -16,6 +16,7 @@ from shared.domain.payloads import (
     UpgradeFailedData,
     VersionChangeData,
 )
+from shared.domain.routes import ChannelKind
 
 # the console style of an event kind (its type without the prefix) or a canary verdict
 STYLES = {
@@ -40,7 +41,10 @@ STYLES = {
 
 
 def tell(
-    events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console, shown: set[str]
+    events: list[LifecycleEvent],
+    sent: list[tuple[str, ChannelKind, str]],
+    console: Console,
+    shown: set[str],
 ) -> None:
     """One step's story: the catalog's changes, what happened to deployments, the canaries' verdicts and who was
     told (``sent``: the posts of this step); ``shown`` holds the ids of the events already told."""

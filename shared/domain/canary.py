@@ -410,8 +410,7 @@ def first_failure(result: CanaryResult) -> str | None:
 
 def canary_key(deployment_id: str, model: str, version: str) -> str:
     """The ledger key of a canary: one run per deployment and target, whichever event or redelivery asks."""
-    from shared.domain.events import event_id
-    from shared.domain.ids import arm_key
+    from shared.domain.ids import arm_key, event_id
 
     return event_id("canary", arm_key(deployment_id), model, version)
 
@@ -432,7 +431,8 @@ def canary_event(
     """CanaryEvaluated for a finished run. The id covers the deployment, its version, the target and the verdict:
     a redelivered run is the same event, a later run with another verdict (a fixed regression) a new one."""
     from shared.domain.deployment_events import deployment_fields
-    from shared.domain.events import EventType, LifecycleEvent, event_id
+    from shared.domain.events import EventType, LifecycleEvent
+    from shared.domain.ids import event_id
     from shared.domain.payloads import CanaryEvaluatedData
 
     failure = first_failure(result) or ""
@@ -469,8 +469,7 @@ def result_id(result: CanaryResult) -> str:
     """The identity of a stored result: deployment, suite, target and the run's instant to the microsecond (the
     JSON's ``at`` keeps seconds: two CLI runs in one second are two results). The same run saved twice (a retried
     save) is one result; another run, a redelivered one included, is another."""
-    from shared.domain.events import event_id
-    from shared.domain.ids import arm_key
+    from shared.domain.ids import arm_key, event_id
 
     return event_id(
         "canary-result",

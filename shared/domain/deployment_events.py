@@ -8,9 +8,10 @@ from typing import Any
 
 from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment
-from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
-from shared.domain.policy import PREVIEW_NOTICE_DAYS, Assessment, Status
+from shared.domain.policy import PREVIEW_NOTICE_DAYS, Actor, Assessment, Status
 from shared.domain.timeutil import format_instant
 
 
@@ -85,7 +86,7 @@ def assessment_event(
         a.target_model,
         a.target_version,
         format_instant(a.retirement_date),
-        format_instant(a.action_date) if a.actor == "azure" else None,
+        format_instant(a.action_date) if a.actor == Actor.AZURE else None,
         bucket,
     )
     return LifecycleEvent.create(event_type, ident, now, payload)

@@ -21,7 +21,8 @@ from shared.domain.catalog import (
     VersionKey,
     default_versions,
 )
-from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
+from shared.domain.events import REGISTRY, EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import CatalogAnomalyData, ReplacementData
 from shared.domain.timeutil import days_until, format_instant
 

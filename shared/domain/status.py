@@ -12,7 +12,8 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, location_of, model_label, short_type
-from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent, event_id
+from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import (
     AssessmentData,
     CanaryEvaluatedData,

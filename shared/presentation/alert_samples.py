@@ -15,7 +15,8 @@ from shared.domain.catalog import parse_models
 from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
-from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
+from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import ReplacementData
 from shared.domain.policy import Actor, Assessment, PolicyRules, Status, assess
 from shared.domain.routes import DEFAULT_ROUTE, Mentions, TeamsMention
