@@ -18,6 +18,9 @@ from shared.domain.deployments import Deployment
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.net import is_loopback_host
 from shared.domain.timeutil import parse_instant
+from shared.domain.verdict import Verdict
+
+__all__ = ["Verdict"]  # re-exported: #25's canary modules (services/canary.py, its tests) import it from here
 
 TAG_CANARY_OF = "modelwatch:canary-of"  # the source deployment's resource id
 TAG_EXPIRES = "modelwatch:expires"  # ISO-8601 UTC: the sweeper deletes the canary after this
@@ -44,14 +47,6 @@ class CanaryMode(StrEnum):
     OFF = "off"
     EXISTING = "existing"  # side-by-side deployments only
     CREATE = "create"  # modelwatch may create temporary canary deployments
-
-
-class Verdict(StrEnum):
-    PASS = "pass"  # noqa: S105 - a verdict, not a password; no regression, and the target meets the suite's threshold
-    REGRESSION = (
-        "regression"  # a case passing on the current version fails on the target (or threshold missed)
-    )
-    ERROR = "error"  # could not run: the reason says which (quota, capacity, auth, not offered, budget, ...)
 
 
 class ErrorKind(StrEnum):
@@ -439,7 +434,7 @@ def canary_event(
     payload = CanaryEvaluatedData(
         **deployment_fields(source),
         suite=result.suite,
-        verdict=result.verdict.value,
+        verdict=result.verdict,
         reason=result.reason or "",
         target_model_name=result.target.model,
         target_version=result.target.version,
