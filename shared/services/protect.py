@@ -25,13 +25,14 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from shared.domain.canary import CanaryResult, Verdict, canary_key
+from shared.domain.canary import CanaryResult, canary_key
 from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
 from shared.domain.deployments import Deployment, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import Actor, Assessment, PolicyRules, assess
 from shared.domain.scope import Scope
+from shared.domain.verdict import Verdict
 from shared.errors import ArmError, ChangedMeanwhileError, ModelWatchError, PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
