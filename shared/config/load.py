@@ -361,7 +361,7 @@ def _formats(r: Reader) -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """CATALOG_MODEL_FORMATS and CATALOG_NEWS_FORMATS.
 
     Every format's entries are kept by default: a deployment of a partner model (Meta, Mistral, ...) is judged by
-    its catalog retirement date (azure-facts.md §2.3b: partner models are in the same schedule). Releases and
+    its catalog retirement date (partner models are in the same schedule: https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements). Releases and
     default changes are news only for OpenAI by default: a region's partner catalog is large, and its releases
     concern nobody until someone deploys one. An installation that set CATALOG_MODEL_FORMATS itself was promised
     every piece of news of those formats: without CATALOG_NEWS_FORMATS it keeps exactly that."""

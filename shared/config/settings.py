@@ -104,7 +104,8 @@ class Settings:
     policy_enforce_provisioned: bool = False
     policy_provisioned_lead_days: int = 14
     # Azure upgrades a retired version's deployments rolling, region by region, with no published per-region
-    # schedule; the one rollout duration Learn states is two weeks (azure-facts.md §2.3, §2.3b; docs/predictions.md).
+    # schedule; the one rollout duration Learn states is two weeks (working-with-models, model-retirements on
+    # learn.microsoft.com; docs/predictions.md §2a).
     # For this many days after the retirement date, a deployment Azure upgrades is "upgrade pending": never broken,
     # never written by modelwatch (a write would race Azure's own upgrade)
     policy_upgrade_grace_days: int = 14
