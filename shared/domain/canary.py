@@ -17,6 +17,7 @@ from enum import StrEnum
 from shared.domain.deployments import Deployment
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.net import is_loopback_host
+from shared.domain.policy import Status
 from shared.domain.timeutil import parse_instant
 from shared.domain.verdict import Verdict
 
@@ -415,7 +416,11 @@ def canary_target(
 ) -> tuple[str, str] | None:
     """The version a canary should test for an assessment (Azure or modelwatch will move the deployment there);
     None when nothing is coming. The pipeline's trigger (item 4 of #25) asks this of every assessment it tells."""
-    if status in ("upgradePlanned", "upgradeExpected", "atRisk") and target_model and target_version:
+    if (
+        status in (Status.UPGRADE_PLANNED, Status.UPGRADE_EXPECTED, Status.AT_RISK)
+        and target_model
+        and target_version
+    ):
         return target_model, target_version
     return None
 
