@@ -7,6 +7,7 @@ import uuid
 # Fixed namespace: event ids are uuid5(namespace, canonical change) so the same change always has the same id,
 # whichever run, host or retry detects it. Changing this constant changes every id: never do it.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c8e64-8f0b-4c55-9a56-3f8f2b0f4a11")
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 

@@ -1,10 +1,11 @@
 """Typed event payloads: the ``data`` of every event type as a frozen dataclass, with its JSON form.
 
-The wire key of a field is its name in camelCase (``model_version`` -> ``modelVersion``). ``from_json`` is strict
-about types (a field of the wrong type, or a value its vocabulary (a StrEnum) does not have, raises
-EventFormatError naming it) and lenient about presence where a reader can do without: an optional field that is missing takes its default, and keys it does not know are ignored,
-so an event from a newer producer, or one stored by an older one, still reads. Which payload goes with which event
-type, and the subject rule, is the registry in ``shared/domain/events.py``.
+The wire key of a field is its name in camelCase (``model_version`` -> ``modelVersion``); a field with a vocabulary
+is typed by its StrEnum and holds the plain value on the wire. ``from_json`` is strict about types (a field of the
+wrong type, or a value outside its vocabulary, raises EventFormatError naming it) and lenient about presence where
+a reader can do without: an optional field that is missing takes its default, and keys it does not know are
+ignored, so an event from a newer producer, or one stored by an older one, still reads. Which payload goes with
+which event type, and the subject rule, is the registry in ``shared/domain/events.py``.
 """
 
 from __future__ import annotations
