@@ -24,6 +24,7 @@ from shared.domain.catalog import (
 from shared.domain.events import REGISTRY, EventType, LifecycleEvent
 from shared.domain.ids import event_id
 from shared.domain.payloads import (
+    AnomalyReason,
     CatalogAnomalyData,
     NotListedReason,
     ReplacementData,
@@ -291,7 +292,7 @@ def _check_vanish_guard(
         return DiffResult((), snapshot, is_anomaly=True)  # same anomaly as last cycle: already announced
     anomaly = CatalogAnomalyData(
         location=previous.location,
-        reason="versionsVanished",
+        reason=AnomalyReason.VERSIONS_VANISHED,
         vanished_count=len(unexpected),
         known_count=len(present),
         vanish_guard=rules.vanish_guard,

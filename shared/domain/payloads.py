@@ -167,6 +167,12 @@ class NotListedReason(StrEnum):
     GONE_BEFORE_RETIREMENT = "goneBeforeRetirement"  # nobody lists it, yet its dates are ahead
 
 
+class AnomalyReason(StrEnum):
+    """CatalogAnomaly's ``reason``: why a read catalog was not trusted (one so far)."""
+
+    VERSIONS_VANISHED = "versionsVanished"  # more versions gone at once than CATALOG_VANISH_GUARD allows
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplacementData(Payload):
     """The version's ``replacementConfig``: what Azure moves its deployments to, and from when."""
@@ -258,7 +264,7 @@ class LifecycleStatusChangedData(VersionData):
 @dataclass(frozen=True, kw_only=True)
 class CatalogAnomalyData(Payload):
     location: str
-    reason: str
+    reason: AnomalyReason
     vanished_count: int
     known_count: int
     vanish_guard: float
