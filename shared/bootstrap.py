@@ -16,10 +16,12 @@ from shared.config import (
     Settings,
     StateStoreConfig,
     StoreKind,
+    UpgradeGate,
     load_settings,
     require_arm_catalog,
     require_function_app,
 )
+from shared.domain.canary import CanaryMode
 from shared.domain.diff import DiffRules
 from shared.domain.scope import Scope
 from shared.ports import (
@@ -340,7 +342,7 @@ def build_services(
         from shared.adapters.memory import InMemoryCanaryResults
 
         canary_results = InMemoryCanaryResults()
-    if canary_results is None and settings.canary_mode != "off":
+    if canary_results is None and settings.canary_mode != CanaryMode.OFF:
         canary_results = build_canary_results(config, table_prefix=prefix)
     state = state if state is not None else build_state_store(config, table_prefix=prefix)
     stores = stores if stores is not None else build_deployment_stores(config, table_prefix=prefix)
@@ -497,7 +499,7 @@ def build_canaries(
 ) -> Any:
     """The canary pipeline (services/canary.py CanaryPipeline), or None: CANARY_MODE=off, no ARM, or no queue
     (a SQLite state has none: the CLI's `canary run` is the way there). Suites are read on first use."""
-    if settings.canary_mode == "off" or api is None:
+    if settings.canary_mode == CanaryMode.OFF or api is None:
         return None
     if queue is None:
         queue = build_canary_queue(settings)
@@ -559,7 +561,7 @@ def _queue(settings: Settings, name: str, **client_options: Any) -> StorageRefre
 def canary_gate(settings: Settings, ledger: Ledger) -> Any:
     """UPGRADE_GATE=canary: the gate the policy subscriber asks before each of its writes (None: no gate). The
     suites are read on first use and kept: a malformed one holds the covered writes, it does not stop the app."""
-    if settings.upgrade_gate != "canary":
+    if settings.upgrade_gate != UpgradeGate.CANARY:
         return None
     from shared.services.canary_gate import CanaryGate
 

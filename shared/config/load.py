@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from shared.config.reader import Reader
+from shared.config.reader import Reader, member
 from shared.config.routes import read_routes, read_severity, read_webhook
-from shared.config.settings import Settings, StateStoreConfig, StoreKind
+from shared.config.settings import Settings, StateStoreConfig, StoreKind, UpgradeGate
+from shared.domain.auth import HttpAuth
+from shared.domain.canary import CanaryMode
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
 from shared.domain.net import is_loopback_host
+from shared.domain.policy import PolicyMode
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 from shared.errors import SettingsError
 from shared.urls import UnsafeUrlError, endpoint_problem, origin_of
 
@@ -34,9 +38,6 @@ _ACCOUNT_ID = re.compile(
 )
 # Blob Storage in the public and sovereign clouds: where EVAL_SUITES may send the app's storage token
 BLOB_HOST_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
-POLICY_MODES = ("plan", "enforce")
-CANARY_MODES = ("off", "existing", "create")
-HTTP_AUTH_MODES = ("entra", "loopback")
 # Azure Resource Manager in the public and sovereign clouds (az cloud list: resourceManager)
 ARM_HOSTS = frozenset(
     {
@@ -189,12 +190,13 @@ def _scope(r: Reader, s: Settings) -> Settings:
                 r.problems.append(f"WATCH_SUBSCRIPTION_IDS has {sub!r}: not a subscription id (a GUID)")
         elif sub.lower() not in subscriptions:
             subscriptions.append(sub.lower())
-    mode = (r.get("POLICY_MODE") or "plan").lower()
-    if mode not in POLICY_MODES:
-        r.problems.append(f"POLICY_MODE={mode!r} must be plan (decide, write nothing) or enforce")
-        mode = "plan"  # never fall back to writing
+    raw_mode = (r.get("POLICY_MODE") or Settings.policy_mode).lower()
+    mode = member(PolicyMode, raw_mode)
+    if mode is None:
+        r.problems.append(f"POLICY_MODE={raw_mode!r} must be plan (decide, write nothing) or enforce")
+        mode = PolicyMode.PLAN  # never fall back to writing
     enforce_all = r.boolean("POLICY_ENFORCE_ALL_ACCOUNTS", False)
-    if mode == "enforce" and not accounts and not enforce_all:
+    if mode == PolicyMode.ENFORCE and not accounts and not enforce_all:
         r.problems.append(
             "POLICY_MODE=enforce with an empty WATCH_ACCOUNTS would write to every account of the watched "
             "subscriptions: name the accounts enforcement may touch in WATCH_ACCOUNTS, or set "
@@ -215,14 +217,15 @@ def _http(r: Reader, s: Settings) -> Settings:
     if status_url and (problem := endpoint_problem(status_url, "STATUS_PAGE_URL")):
         r.problems.append(problem)
         status_url = None
-    http_auth = (r.get("HTTP_AUTH") or Settings.http_auth).lower()
-    if http_auth not in HTTP_AUTH_MODES:
+    raw_auth = (r.get("HTTP_AUTH") or Settings.http_auth).lower()
+    http_auth = member(HttpAuth, raw_auth)
+    if http_auth is None:
         r.problems.append(
-            f"HTTP_AUTH={http_auth!r} must be entra (App Service Authentication with app roles) or loopback "
+            f"HTTP_AUTH={raw_auth!r} must be entra (App Service Authentication with app roles) or loopback "
             "(no sign-in, loopback callers only)"
         )
-        http_auth = "entra"  # never fall back to open
-    if http_auth == "loopback" and r.get("WEBSITE_SITE_NAME"):
+        http_auth = HttpAuth.ENTRA  # never fall back to open
+    if http_auth == HttpAuth.LOOPBACK and r.get("WEBSITE_SITE_NAME"):
         r.problems.append(
             "HTTP_AUTH=loopback is for local runs (func start), and this app runs in App Service "
             "(WEBSITE_SITE_NAME is set): use HTTP_AUTH=entra with App Service Authentication"
@@ -240,14 +243,15 @@ def _http(r: Reader, s: Settings) -> Settings:
 
 def _canary(r: Reader, s: Settings) -> Settings:
     """Canaries (#25): whether they run and may be created, their suites, and what waits for them."""
-    canary_mode = (r.get("CANARY_MODE") or Settings.canary_mode).lower()
-    if canary_mode not in CANARY_MODES:
+    raw_canary = (r.get("CANARY_MODE") or Settings.canary_mode).lower()
+    canary_mode = member(CanaryMode, raw_canary)
+    if canary_mode is None:
         r.problems.append(
-            f"CANARY_MODE={canary_mode!r} must be off, existing (test against side-by-side deployments only) or "
+            f"CANARY_MODE={raw_canary!r} must be off, existing (test against side-by-side deployments only) or "
             "create (modelwatch may create temporary canary deployments)"
         )
-        canary_mode = "existing"  # never fall back to creating
-    if canary_mode == "create" and not s.watch_accounts and not s.policy_enforce_all_accounts:
+        canary_mode = CanaryMode.EXISTING  # never fall back to creating
+    if canary_mode == CanaryMode.CREATE and not s.watch_accounts and not s.policy_enforce_all_accounts:
         r.problems.append(
             "CANARY_MODE=create with an empty WATCH_ACCOUNTS: canaries are created only in the accounts named there "
             "(or set POLICY_ENFORCE_ALL_ACCOUNTS=true to allow every account of the watched subscriptions)"
@@ -275,17 +279,18 @@ def _canary(r: Reader, s: Settings) -> Settings:
             f"DATA_PLANE_API_VERSION={data_plane_version!r} is v1 or a dated api-version such as 2024-10-21"
         )
     data_plane_token = r.get("DATA_PLANE_BEARER_TOKEN")
-    upgrade_gate = (r.get("UPGRADE_GATE") or Settings.upgrade_gate).lower()
-    if upgrade_gate not in ("none", "canary"):
-        r.problems.append(f"UPGRADE_GATE={upgrade_gate!r} must be none or canary")
-        upgrade_gate = "canary"  # never fall back to an open gate
-    if upgrade_gate == "canary" and canary_mode == "off":
+    raw_gate = (r.get("UPGRADE_GATE") or Settings.upgrade_gate).lower()
+    upgrade_gate = member(UpgradeGate, raw_gate)
+    if upgrade_gate is None:
+        r.problems.append(f"UPGRADE_GATE={raw_gate!r} must be none or canary")
+        upgrade_gate = UpgradeGate.CANARY  # never fall back to an open gate
+    if upgrade_gate == UpgradeGate.CANARY and canary_mode == CanaryMode.OFF:
         r.problems.append(
             "UPGRADE_GATE=canary with CANARY_MODE=off: no canary would ever run, and every covered upgrade would "
             "wait for one"
         )
     canary_protect = r.boolean("CANARY_PROTECT", False)
-    if canary_protect and canary_mode == "off":
+    if canary_protect and canary_mode == CanaryMode.OFF:
         r.problems.append(
             "CANARY_PROTECT=true with CANARY_MODE=off: no canary would ever run to protect against"
         )
@@ -331,7 +336,7 @@ def _each_alone(r: Reader, s: Settings) -> Settings:
         ),
         teams_webhook_url=read_webhook(r, "TEAMS_WEBHOOK_URL", r.get("TEAMS_WEBHOOK_URL")),
         slack_webhook_url=read_webhook(r, "SLACK_WEBHOOK_URL", r.get("SLACK_WEBHOOK_URL")),
-        alert_min_severity=read_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), "info"),
+        alert_min_severity=read_severity(r, "ALERT_MIN_SEVERITY", r.get("ALERT_MIN_SEVERITY"), Severity.INFO),
         alert_catalog_news=r.boolean("ALERT_CATALOG_NEWS", True),
         alert_routes=read_routes(r),
         website_auth_enabled=(r.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true",
@@ -356,7 +361,7 @@ def _formats(r: Reader) -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """CATALOG_MODEL_FORMATS and CATALOG_NEWS_FORMATS.
 
     Every format's entries are kept by default: a deployment of a partner model (Meta, Mistral, ...) is judged by
-    its catalog retirement date (azure-facts.md §2.3b: partner models are in the same schedule). Releases and
+    its catalog retirement date (partner models are in the same schedule: https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements). Releases and
     default changes are news only for OpenAI by default: a region's partner catalog is large, and its releases
     concern nobody until someone deploys one. An installation that set CATALOG_MODEL_FORMATS itself was promised
     every piece of news of those formats: without CATALOG_NEWS_FORMATS it keeps exactly that."""

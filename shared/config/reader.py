@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
 
 # Storage queue names: 3-63 lower-case letters, digits and single hyphens, not starting or ending with one; at most
 # 56 here, so that the host's poison queue "<name>-poison" is a legal name too
 _QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+
+
+def member(kind: type[E], text: str) -> E | None:
+    """The member of ``kind`` spelled ``text``, or None: the caller names the problem and its safe fallback."""
+    return kind(text) if text in {m.value for m in kind} else None
 
 
 class Reader:

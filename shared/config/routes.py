@@ -11,7 +11,6 @@ from shared.domain.routes import (
     DEFAULT_ROUTE,
     MENTIONS_LIMIT,
     NO_MENTIONS,
-    SEVERITIES,
     ChannelKind,
     Mentions,
     Route,
@@ -60,13 +59,14 @@ def _shown(value: object) -> str:
     return text
 
 
-def read_severity(r: Reader, where: str, raw: object, default: str) -> str:
+def read_severity(r: Reader, where: str, raw: object, default: Severity) -> Severity:
     if raw is None:
         return default
-    if not isinstance(raw, str) or raw.strip().lower() not in SEVERITIES:
+    found = {s.label: s for s in Severity}.get(raw.strip().lower()) if isinstance(raw, str) else None
+    if found is None:
         r.problems.append(f"{where}={_shown(raw)} must be info, warning or critical")
         return default
-    return raw.strip().lower()
+    return found
 
 
 def _mentions(r: Reader, where: str, raw: object) -> Mentions:
@@ -76,14 +76,14 @@ def _mentions(r: Reader, where: str, raw: object) -> Mentions:
     if not isinstance(raw, dict):
         r.problems.append(f"{where} must be an object: {MENTIONS_FORM}")
         return NO_MENTIONS
-    unknown = sorted(set(raw) - {"slack", "teams"})
+    unknown = sorted(set(raw) - {ChannelKind.SLACK, ChannelKind.TEAMS})
     if unknown:
         r.problems.append(
             f"{where} has unknown key(s) {', '.join(_shown(k) for k in unknown)}; known: slack, teams"
         )
     slack: list[str] = []
     teams: list[TeamsMention] = []
-    for kind in ("slack", "teams"):
+    for kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
         items = raw.get(kind, [])
         if not isinstance(items, list):
             r.problems.append(f"{where}.{kind} must be a list: {MENTIONS_FORM}")
@@ -93,7 +93,7 @@ def _mentions(r: Reader, where: str, raw: object) -> Mentions:
             continue
         for i, item in enumerate(items):
             at = f"{where}.{kind}[{i}]"
-            if kind == "slack":
+            if kind == ChannelKind.SLACK:
                 problem = slack_id_problem(item) if isinstance(item, str) else "is not a string"
                 if problem:
                     r.problems.append(f"{at}={_shown(item)} {problem}")
@@ -179,7 +179,7 @@ def read_routes(r: Reader) -> tuple[Route, ...]:
         if not isinstance(news, bool):
             r.problems.append(f"{where}.catalogNews must be true or false")
             news = True
-        severity = read_severity(r, f"{where}.minSeverity", spec.get("minSeverity"), "info")
+        severity = read_severity(r, f"{where}.minSeverity", spec.get("minSeverity"), Severity.INFO)
         mentions = _mentions(r, f"{where}.mentions", spec.get("mentions"))
-        routes.append(Route(name, channels, Severity.parse(severity), news, mentions))
+        routes.append(Route(name, channels, severity, news, mentions))
     return tuple(routes)

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from shared.domain.auth import HttpAuth
+from shared.domain.canary import CanaryMode
 from shared.domain.diff import DEFAULT_REMINDER_DAYS
+from shared.domain.policy import PolicyMode
 from shared.domain.routes import DEFAULT_ROUTE, NO_MENTIONS, ChannelKind, Route
 from shared.domain.secret import Secret
 from shared.domain.severity import Severity
@@ -19,6 +22,13 @@ class StoreKind(StrEnum):
     SQLITE = "sqlite"  # a local file: the CLI, the demo, func start
     CONNECTION_STRING = "connection-string"  # Table Storage with an account key or SAS (or Azurite)
     ENDPOINT = "endpoint"  # Table Storage with the managed identity
+
+
+class UpgradeGate(StrEnum):
+    """UPGRADE_GATE: what modelwatch's own upgrades (enforce) of deployments a suite covers wait for."""
+
+    NONE = "none"
+    CANARY = "canary"  # a passing canary of the target version
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,13 @@ class Settings:
     inventory_queue_name: str = "modelwatch-inventory"  # in STATE_STORE's storage account
     # where the Event Grid triggers hand their work (deliver_queued does it): Event Grid waits 30 s for an answer
     delivery_queue_name: str = "modelwatch-deliveries"  # in STATE_STORE's storage account
-    policy_mode: str = "plan"  # "plan" decides and records; "enforce" also writes deployments
+    policy_mode: PolicyMode = PolicyMode.PLAN
     policy_accelerate_default: bool = False
     policy_enforce_provisioned: bool = False
     policy_provisioned_lead_days: int = 14
     # Azure upgrades a retired version's deployments rolling, region by region, with no published per-region
-    # schedule; the one rollout duration Learn states is two weeks (azure-facts.md §2.3, §2.3b; docs/predictions.md).
+    # schedule; the one rollout duration Learn states is two weeks (working-with-models, model-retirements on
+    # learn.microsoft.com; docs/predictions.md §2a).
     # For this many days after the retirement date, a deployment Azure upgrades is "upgrade pending": never broken,
     # never written by modelwatch (a write would race Azure's own upgrade)
     policy_upgrade_grace_days: int = 14
@@ -104,15 +115,15 @@ class Settings:
         None  # the default route: catalog news, and deployments without a route
     )
     slack_webhook_url: Secret | None = None
-    alert_min_severity: str = "info"
+    alert_min_severity: Severity = Severity.INFO
     alert_catalog_news: bool = True
     alert_routes: tuple[
         Route, ...
     ] = ()  # named routes (ALERT_ROUTES), chosen by a deployment's modelwatch:route
     status_page_url: str | None = None  # where alerts link to (the status function behind sign-in)
-    # "entra": the HTTP functions require App Service Authentication's X-MS-CLIENT-PRINCIPAL with an app role;
-    # "loopback": no sign-in, and only requests from a loopback address are answered (func start on a laptop)
-    http_auth: str = "entra"
+    # entra: the HTTP functions require App Service Authentication's X-MS-CLIENT-PRINCIPAL with an app role;
+    # loopback: no sign-in, and only requests from a loopback address are answered (func start on a laptop)
+    http_auth: HttpAuth = HttpAuth.ENTRA
     azure_token_credentials: str | None = None  # read by azure-identity itself; validated here, once
     # set by App Service, not by us: Easy Auth is on (WEBSITE_AUTH_ENABLED), and its signing key, which also signs
     # the status page's rollback forms (WEBSITE_AUTH_SIGNING_KEY)
@@ -121,9 +132,7 @@ class Settings:
     website_site_name: str | None = None  # set by App Service: this runs in Azure, not on a laptop
     # canaries (#25): a team's evaluation suite on the current and the coming version before anything moves
     eval_suites: str = "evals"  # a folder of suite files (*.yaml), one file, or a blob container URL
-    canary_mode: str = (
-        "existing"  # off | existing (side-by-side deployments only) | create (temporary canaries)
-    )
+    canary_mode: CanaryMode = CanaryMode.EXISTING
     canary_max_tokens: int = 200_000  # a run stops starting calls once this many tokens were used
     canary_concurrency: int = 4  # chat calls in flight at once per run (both versions together)
     canary_store_outputs: bool = False  # keep whole outputs; otherwise only a short excerpt of a failure
@@ -131,8 +140,7 @@ class Settings:
     data_plane_bearer_token: Secret | None = None  # a fixed data-plane token for local stand-ins and tests
     # "v1": {endpoint}/openai/v1/chat/completions; a dated api-version: /openai/deployments/{name}/...
     data_plane_api_version: str = "v1"
-    # "canary": modelwatch's own upgrades (enforce) of deployments a suite covers wait for a passing canary
-    upgrade_gate: str = "none"
+    upgrade_gate: UpgradeGate = UpgradeGate.NONE
     canary_queue_name: str = "modelwatch-canary"  # the canary asks' queue, beside INVENTORY_QUEUE_NAME's
     # enforce mode: a deployment Azure will move to a version whose canary regressed is set to NoAutoUpgrade
     canary_protect: bool = False
@@ -148,7 +156,7 @@ class Settings:
         default = Route(
             DEFAULT_ROUTE,
             {kind: url for kind, url in webhooks.items() if url is not None},
-            Severity.parse(self.alert_min_severity),
+            self.alert_min_severity,
             self.alert_catalog_news,
             told.mentions if told is not None else NO_MENTIONS,
         )
@@ -156,7 +164,7 @@ class Settings:
 
     @property
     def enforce(self) -> bool:
-        return self.policy_mode == "enforce"
+        return self.policy_mode == PolicyMode.ENFORCE
 
     @property
     def inventory_configured(self) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from shared.adapters.local import JsonLinesPublisher
 from shared.domain.alerts import Message
 from shared.domain.events import LifecycleEvent
-from shared.domain.routes import Channel
+from shared.domain.routes import Channel, ChannelKind
 from shared.ports import Notifier
 
 
@@ -20,7 +20,7 @@ class FileNotifier:
     """A Notifier per channel kind that writes the payload it would have posted:
     alerts/<route>/<channel>/NNN-<headline>.json. The same rendering as the webhook notifiers."""
 
-    def __init__(self, root: Path, kind: str, sent: list[tuple[str, str, str]]) -> None:
+    def __init__(self, root: Path, kind: ChannelKind, sent: list[tuple[str, ChannelKind, str]]) -> None:
         from shared.adapters.notifiers import RENDERERS
 
         self.root = root
@@ -38,12 +38,12 @@ class FileNotifier:
         self.sent.append((channel.route, channel.kind, message.title))
 
 
-def file_notifiers(root: Path) -> tuple[dict[str, Notifier], list[tuple[str, str, str]]]:
+def file_notifiers(root: Path) -> tuple[dict[str, Notifier], list[tuple[str, ChannelKind, str]]]:
     """A FileNotifier per channel kind, and the list of what they sent (route, kind, headline), in order."""
-    from shared.adapters.notifiers import RENDERERS
+    from shared.adapters.notifiers import NOTIFIERS
 
-    sent: list[tuple[str, str, str]] = []
-    return {kind: FileNotifier(root, kind, sent) for kind in RENDERERS}, sent
+    sent: list[tuple[str, ChannelKind, str]] = []
+    return {kind: FileNotifier(root, kind, sent) for kind in NOTIFIERS}, sent
 
 
 @dataclass

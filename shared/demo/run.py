@@ -19,12 +19,14 @@ from typing import TextIO
 from shared import bootstrap
 from shared.adapters.local import JsonLinesPublisher
 from shared.cli.console import Console
-from shared.config import Settings, StateStoreConfig, StoreKind, load_settings
+from shared.config import Settings, StateStoreConfig, StoreKind, UpgradeGate, load_settings
 from shared.demo.outputs import Collecting, file_notifiers
 from shared.demo.simulated import FENCED, LEGACY_SUBSCRIPTION, SUBSCRIPTION, SimulatedAzure, SimulatedChatApi
 from shared.demo.story import tell
 from shared.demo.timeline import TIMELINE, Timeline
+from shared.domain.canary import CanaryMode
 from shared.domain.events import JsonValue, LifecycleEvent
+from shared.domain.policy import PolicyMode
 from shared.domain.routes import ChannelKind, Route
 from shared.domain.secret import Secret
 from shared.domain.timeutil import parse_instant
@@ -48,15 +50,15 @@ def demo_settings(output: Path) -> Settings:
         watch_subscription_id=SUBSCRIPTION,
         watch_subscription_ids=(SUBSCRIPTION, LEGACY_SUBSCRIPTION),
         state_store=StateStoreConfig(StoreKind.SQLITE, Secret(str(output / "state.db"))),
-        policy_mode="enforce",
+        policy_mode=PolicyMode.ENFORCE,
         policy_enforce_all_accounts=True,  # the demo's simulated subscription: every account is the demo's
         policy_enforce_provisioned=True,  # shows the documented in-place migration of a provisioned deployment
         # the payments team's suite covers its invoice-* deployments (DEMO_EVALS): modelwatch's own upgrade of one
         # waits for a passing canary of its target (UPGRADE_GATE), and one Azure would move to a version whose
         # canary regressed is pinned until a later target passes (CANARY_PROTECT); canaries are created and deleted
         eval_suites=str(DEMO_EVALS),
-        canary_mode="create",
-        upgrade_gate="canary",
+        canary_mode=CanaryMode.CREATE,
+        upgrade_gate=UpgradeGate.CANARY,
         canary_protect=True,
         teams_webhook_url=Secret(hook + "platform-teams"),
         slack_webhook_url=Secret(hook + "platform-slack"),
@@ -142,7 +144,8 @@ def run_demo(
     (output / "status.json").write_text(json.dumps(status.to_json(), indent=1), encoding="utf-8")
     _scan_infrastructure_code(services, parse_instant(timeline.steps[-1]["at"]), output, console, prog)
     counts = Counter(e.event_type.removeprefix("ModelLifecycle.") for e in _all_events(output))
-    messages = sum(kind == "teams" for _, kind, _ in sent)  # every demo route has Teams and Slack: one each
+    # every demo route has Teams and Slack: one message each
+    messages = sum(kind == ChannelKind.TEAMS for _, kind, _ in sent)
     console.line()
     console.line(
         (
@@ -236,7 +239,7 @@ def _canary_pipeline(
         services.state,
         topic,
         load_suites(DEMO_EVALS),
-        mode="create",
+        mode=CanaryMode.CREATE,
         # in the demo's state, where `canary list --state sqlite:///<output>/state.db` reads them
         results=SqliteCanaryResults(str(output / "state.db")),
         protect=protect,

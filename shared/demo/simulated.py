@@ -24,7 +24,7 @@ from typing import Any
 
 from shared.demo.timeline import Timeline, parse_day
 from shared.domain.canary import ChatReply
-from shared.domain.deployments import is_fine_tuned_name
+from shared.domain.deployments import UpgradeOption, is_fine_tuned_name
 from shared.domain.events import JsonValue
 from shared.domain.timeutil import parse_instant
 from shared.errors import ArmError
@@ -253,14 +253,16 @@ class SimulatedAzure:
     def _azure_moves(self, d: dict[str, Any], at: datetime) -> tuple[str, str] | None:
         props = d["properties"]
         model = props["model"]
-        policy = props.get("versionUpgradeOption") or "OnceCurrentVersionExpired"
+        policy = props.get("versionUpgradeOption") or UpgradeOption.ONCE_EXPIRED
         sku = str(d["sku"]["name"])
         name, version = model["name"], model["version"]
         preview = self.timeline.lifecycle_of(name, version, at) == "Preview"
         if (
             "provisioned" in sku.casefold()
             or sku.casefold().endswith("batch")  # Batch: side by side, by the team
-            or (policy == "NoAutoUpgrade" and not preview)  # previews: force-upgraded whatever the policy
+            or (
+                policy == UpgradeOption.NO_AUTO and not preview
+            )  # previews: force-upgraded whatever the policy
             or model.get("format", "OpenAI") != "OpenAI"
             or is_fine_tuned_name(model["name"])
         ):
@@ -276,7 +278,7 @@ class SimulatedAzure:
         retires = self.timeline.retirement_of(name, version, sku, at)
         if preview:
             return target if retires is not None and retires + EXPIRY_LAG <= at else None
-        if policy == "OnceNewDefaultVersionAvailable":
+        if policy == UpgradeOption.ONCE_NEW_DEFAULT:
             start = parse_day(replacement.get("start")) if replacement else None
             first = self.timeline.first_retirement(name, version, at)
             if start is not None and retires is not None and first is not None and retires > first:

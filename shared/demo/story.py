@@ -16,6 +16,8 @@ from shared.domain.payloads import (
     UpgradeFailedData,
     VersionChangeData,
 )
+from shared.domain.routes import ChannelKind
+from shared.domain.verdict import Verdict
 
 # the console style of an event kind (its type without the prefix) or a canary verdict
 STYLES = {
@@ -33,14 +35,17 @@ STYLES = {
     "Upgraded": "green",
     "RolledBack": "magenta",
     "UpgradeFailed": "bold red",
-    "regression": "bold red",
-    "pass": "green",
-    "error": "yellow",
+    Verdict.REGRESSION: "bold red",
+    Verdict.PASS: "green",
+    Verdict.ERROR: "yellow",
 }
 
 
 def tell(
-    events: list[LifecycleEvent], sent: list[tuple[str, str, str]], console: Console, shown: set[str]
+    events: list[LifecycleEvent],
+    sent: list[tuple[str, ChannelKind, str]],
+    console: Console,
+    shown: set[str],
 ) -> None:
     """One step's story: the catalog's changes, what happened to deployments, the canaries' verdicts and who was
     told (``sent``: the posts of this step); ``shown`` holds the ids of the events already told."""
@@ -84,7 +89,7 @@ def tell(
                 line += f"; against {c.target_deployment}"
             console.line("  canary   ", (f"{c.verdict:<14}", STYLES.get(c.verdict, "")), line)
             if c.protection:  # CANARY_PROTECT: what modelwatch did to the update policy because of it
-                kind = "pinned" if c.verdict == "regression" else "unpinned"
+                kind = "pinned" if c.verdict == Verdict.REGRESSION else "unpinned"
                 console.line(
                     "  protect  ", (f"{kind:<14}", "bold magenta"), f" {c.deployment_name}: {c.protection}"
                 )

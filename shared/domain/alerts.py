@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import quote, urljoin
 
+from shared.domain.changes import AppliedBy
+from shared.domain.deployments import UpgradeOption
 from shared.domain.events import EventType, LifecycleEvent
 from shared.domain.impact import Impact, impact_of
 from shared.domain.payloads import (
@@ -21,6 +23,8 @@ from shared.domain.payloads import (
     CatalogDigestData,
     DeploymentData,
     DigestChange,
+    NotListedReason,
+    RetirementChange,
     RolledBackData,
     UpgradeFailedData,
     VersionChangeData,
@@ -28,6 +32,7 @@ from shared.domain.payloads import (
 from shared.domain.policy import Assessment
 from shared.domain.routes import DEFAULT_ROUTE, NO_MENTIONS, Mentions
 from shared.domain.severity import Severity
+from shared.domain.verdict import Verdict
 
 RETIREMENTS_URL = "https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements"
 
@@ -127,9 +132,9 @@ def change_severity(change: DigestChange) -> Severity:
         days = change.days_remaining
         return Severity.CRITICAL if days is not None and days <= 7 else Severity.WARNING
     if kind == EventType.RETIREMENT_SCHEDULED:
-        return Severity.INFO if change.change == "cancelled" else Severity.WARNING
+        return Severity.INFO if change.change == RetirementChange.CANCELLED else Severity.WARNING
     if kind == EventType.VERSION_NOT_LISTED:  # at most a warning: the dates, not the absence, decide
-        return Severity.WARNING if change.reason == "goneBeforeRetirement" else Severity.INFO
+        return Severity.WARNING if change.reason == NotListedReason.GONE_BEFORE_RETIREMENT else Severity.INFO
     if kind in (
         EventType.DEFAULT_VERSION_CHANGE_SCHEDULED,
         EventType.VERSION_RETIRED,
@@ -155,7 +160,7 @@ def _change_what(change: DigestChange) -> tuple[str, str]:
             f"Test {target} before then.",
         )
     if kind in (EventType.RETIREMENT_SCHEDULED, EventType.RETIREMENT_APPROACHING):
-        if change.change == "cancelled":
+        if change.change == RetirementChange.CANCELLED:
             return "The retirement date was withdrawn.", "Nothing; deployments keep working."
         return (
             f"Deployments of {model} stop answering (HTTP 410) on {_day(change.retirement_date)} unless "
@@ -232,7 +237,7 @@ def _merged_into_release(changes: Sequence[DigestChange]) -> set[int]:
         i
         for i, c in enumerate(changes)
         if c.event_type == EventType.RETIREMENT_SCHEDULED
-        and c.change == "new"
+        and c.change == RetirementChange.NEW
         and (c.model_format, c.model_name, c.model_version) in released
     }
 
@@ -351,14 +356,18 @@ def _deployment_facts(d: DeploymentData) -> list[tuple[str, str]]:
     ]
 
 
-_BY = {"azure": "Azure", "modelwatch": "modelwatch", "external": "Someone outside modelwatch"}
+_BY = {
+    AppliedBy.AZURE: "Azure",
+    AppliedBy.MODELWATCH: "modelwatch",
+    AppliedBy.EXTERNAL: "Someone outside modelwatch",
+}
 
 
 def _move(d: VersionChangeData) -> tuple[str, str, str, str]:
     """A version change in words, one deployment's or a batch's: (old, new, who made it, its verb: "changed" when
     it is external, neither modelwatch's nor Azure's documented upgrade)."""
     from_model, to_model = d.from_model or d.model_name, d.to_model or d.model_name
-    verb = "changed" if d.applied_by == "external" else "upgraded"
+    verb = "changed" if d.applied_by == AppliedBy.EXTERNAL else "upgraded"
     by = _BY.get(d.applied_by, d.applied_by)
     return f"{from_model} {_s(d.from_version)}", f"{to_model} {_s(d.to_version)}", by, verb
 
@@ -383,7 +392,7 @@ def deployment_message(event: LifecycleEvent, now: datetime | None = None) -> Me
         rolled = isinstance(d, RolledBackData)
         to_model = d.to_model or d.model_name
         old, new, by, verb = _move(d)
-        applied, external = d.applied_by, d.applied_by == "external"
+        applied, external = d.applied_by, d.applied_by == AppliedBy.EXTERNAL
         until = _day(d.rollback_available_until)
         who = _t(d.changed_by)
         facts[2] = ("Model", f"{old} → {new}")
@@ -462,7 +471,7 @@ def canary_message(d: CanaryEvaluatedData) -> Message:
     ]
     if d.first_failure:
         facts.append(("First failure", _t(d.first_failure)))
-    if d.verdict == "regression":
+    if d.verdict == Verdict.REGRESSION:
         regressions = ", ".join(_t(r) for r in d.regressions)
         what = (
             f"{len(d.regressions)} regression(s): {regressions}"
@@ -481,7 +490,7 @@ def canary_message(d: CanaryEvaluatedData) -> Message:
                 _t(d.protection)
                 if d.protection
                 else "Azure moves this deployment there by its update policy unless it is pinned."
-                if d.version_upgrade_option != "NoAutoUpgrade"
+                if d.version_upgrade_option != UpgradeOption.NO_AUTO
                 else "This deployment is pinned (NoAutoUpgrade): nothing moves it by itself."
             ),
             todo="Fix the prompts or the parsing for the new version"
@@ -495,7 +504,7 @@ def canary_message(d: CanaryEvaluatedData) -> Message:
             items_title="Regressions",
             route=d.route or None,
         )
-    if d.verdict == "error":
+    if d.verdict == Verdict.ERROR:
         return Message(
             key="message",
             kind="canary-error",
@@ -551,7 +560,7 @@ def batch_message(events: Sequence[LifecycleEvent]) -> Message | None:
     changes = sorted((e.payload_as(VersionChangeData) for e in events), key=lambda d: d.deployment_name)
     first = changes[0]
     old, new, by, verb = _move(first)
-    applied, external = first.applied_by, first.applied_by == "external"
+    applied, external = first.applied_by, first.applied_by == AppliedBy.EXTERNAL
     dates = [d.rollback_available_until for d in changes if d.rollback_available_until is not None]
     until = _day(min(dates)) if dates else ""
     regions = sorted({d.location for d in changes})

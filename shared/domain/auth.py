@@ -26,6 +26,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
@@ -37,6 +38,14 @@ OPERATOR_ROLE = "ModelWatch.Operator"
 TOKEN_LIFETIME = timedelta(minutes=15)
 LOCAL_TOKEN_HEADER = "x-modelwatch-token"  # noqa: S105 (a header name, not a secret)
 LOCAL_TOKEN_COOKIE = "modelwatch_local"  # noqa: S105 (a cookie name)
+
+
+class HttpAuth(StrEnum):
+    """HTTP_AUTH: who may call the HTTP functions (the rules above)."""
+
+    ENTRA = "entra"  # App Service Authentication with app roles (the default: never open by omission)
+    LOOPBACK = "loopback"  # no sign-in; this machine's callers with this run's token (func start)
+
 
 # claim types Entra ID puts a person's or an app's name and roles under (the v1 and v2 token shapes)
 _NAME_CLAIMS = (
@@ -99,7 +108,7 @@ def parse_client_principal(value: str) -> Caller:
 
 
 def authorize(
-    mode: str,
+    mode: HttpAuth,
     headers: Mapping[str, str],
     url: str,
     required: str,
@@ -111,7 +120,7 @@ def authorize(
     """The caller, when allowed ``required``; else raises AuthDeniedError. ``headers`` keys are lower-case.
     ``local_token``: this run's token (HTTP_AUTH=loopback); ``presented``: one the request carried another way
     than its header or cookie (the status page's ``?token=``)."""
-    if mode == "loopback":
+    if mode == HttpAuth.LOOPBACK:
         forwarded = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
         if not is_loopback_host(urlsplit(url).hostname) or not all(is_loopback_host(h) for h in forwarded):
             raise AuthDeniedError(403, "HTTP_AUTH=loopback answers requests from this machine only")

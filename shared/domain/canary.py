@@ -17,14 +17,17 @@ from enum import StrEnum
 from shared.domain.deployments import Deployment
 from shared.domain.events import JsonValue, LifecycleEvent
 from shared.domain.net import is_loopback_host
+from shared.domain.policy import Status
 from shared.domain.timeutil import parse_instant
+from shared.domain.verdict import Verdict
+
+__all__ = ["Verdict"]  # re-exported: #25's canary modules (services/canary.py, its tests) import it from here
 
 TAG_CANARY_OF = "modelwatch:canary-of"  # the source deployment's resource id
 TAG_EXPIRES = "modelwatch:expires"  # ISO-8601 UTC: the sweeper deletes the canary after this
 CANARY_SUFFIX = "-mw-canary"
 # ARM deployment names: 2-64 characters, letters, digits, '-', '_', '.' (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcognitiveservices)
 NAME_RULE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-MODES = ("off", "existing", "create")
 
 # Azure OpenAI data-plane hosts (public and sovereign clouds): the data-plane token goes to these, or to a loopback
 # stand-in, and nowhere else. AIServices accounts also answer on *.services.ai.azure.com (https://learn.microsoft.com/azure/ai-foundry/openai/reference).
@@ -39,12 +42,12 @@ DATA_PLANE_HOST_SUFFIXES = (
 )
 
 
-class Verdict(StrEnum):
-    PASS = "pass"  # noqa: S105 - a verdict, not a password; no regression, and the target meets the suite's threshold
-    REGRESSION = (
-        "regression"  # a case passing on the current version fails on the target (or threshold missed)
-    )
-    ERROR = "error"  # could not run: the reason says which (quota, capacity, auth, not offered, budget, ...)
+class CanaryMode(StrEnum):
+    """CANARY_MODE: whether canaries run, and against what."""
+
+    OFF = "off"
+    EXISTING = "existing"  # side-by-side deployments only
+    CREATE = "create"  # modelwatch may create temporary canary deployments
 
 
 class ErrorKind(StrEnum):
@@ -403,8 +406,7 @@ def first_failure(result: CanaryResult) -> str | None:
 
 def canary_key(deployment_id: str, model: str, version: str) -> str:
     """The ledger key of a canary: one run per deployment and target, whichever event or redelivery asks."""
-    from shared.domain.events import event_id
-    from shared.domain.ids import arm_key
+    from shared.domain.ids import arm_key, event_id
 
     return event_id("canary", arm_key(deployment_id), model, version)
 
@@ -414,7 +416,11 @@ def canary_target(
 ) -> tuple[str, str] | None:
     """The version a canary should test for an assessment (Azure or modelwatch will move the deployment there);
     None when nothing is coming. The pipeline's trigger (item 4 of #25) asks this of every assessment it tells."""
-    if status in ("upgradePlanned", "upgradeExpected", "atRisk") and target_model and target_version:
+    if (
+        status in (Status.UPGRADE_PLANNED, Status.UPGRADE_EXPECTED, Status.AT_RISK)
+        and target_model
+        and target_version
+    ):
         return target_model, target_version
     return None
 
@@ -425,14 +431,15 @@ def canary_event(
     """CanaryEvaluated for a finished run. The id covers the deployment, its version, the target and the verdict:
     a redelivered run is the same event, a later run with another verdict (a fixed regression) a new one."""
     from shared.domain.deployment_events import deployment_fields
-    from shared.domain.events import EventType, LifecycleEvent, event_id
+    from shared.domain.events import EventType, LifecycleEvent
+    from shared.domain.ids import event_id
     from shared.domain.payloads import CanaryEvaluatedData
 
     failure = first_failure(result) or ""
     payload = CanaryEvaluatedData(
         **deployment_fields(source),
         suite=result.suite,
-        verdict=result.verdict.value,
+        verdict=result.verdict,
         reason=result.reason or "",
         target_model_name=result.target.model,
         target_version=result.target.version,
@@ -462,8 +469,7 @@ def result_id(result: CanaryResult) -> str:
     """The identity of a stored result: deployment, suite, target and the run's instant to the microsecond (the
     JSON's ``at`` keeps seconds: two CLI runs in one second are two results). The same run saved twice (a retried
     save) is one result; another run, a redelivered one included, is another."""
-    from shared.domain.events import event_id
-    from shared.domain.ids import arm_key
+    from shared.domain.ids import arm_key, event_id
 
     return event_id(
         "canary-result",

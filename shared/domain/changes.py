@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.domain.events import event_id
-from shared.domain.ids import arm_key
+from shared.domain.ids import arm_key, event_id
 
 
 class AppliedBy(StrEnum):

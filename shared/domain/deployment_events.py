@@ -8,9 +8,10 @@ from typing import Any
 
 from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployments import Deployment
-from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import AssessmentData, RolledBackData, UpgradeFailedData, VersionChangeData
-from shared.domain.policy import PREVIEW_NOTICE_DAYS, Assessment, Status
+from shared.domain.policy import PREVIEW_NOTICE_DAYS, Actor, Assessment, PolicyMode, Status
 from shared.domain.timeutil import format_instant
 
 
@@ -63,7 +64,7 @@ def assessment_event(
     bucket = reminder_bucket(a.days_left, thresholds) if a.status is not Status.BROKEN else "broken"
     payload = AssessmentData(
         **deployment_fields(d),
-        status=a.status.value,
+        status=a.status,
         reason=a.reason,
         summary=a.summary,
         target_model_name=a.target_model if a.target_version else None,
@@ -73,7 +74,7 @@ def assessment_event(
         days_remaining=a.days_left,
         performed_by=a.actor,
         reminder=bucket,
-        mode="enforce" if enforce else "plan",
+        mode=PolicyMode.of(enforce),
         triggered_by=trigger,
     )
     ident = event_id(
@@ -85,7 +86,7 @@ def assessment_event(
         a.target_model,
         a.target_version,
         format_instant(a.retirement_date),
-        format_instant(a.action_date) if a.actor == "azure" else None,
+        format_instant(a.action_date) if a.actor == Actor.AZURE else None,
         bucket,
     )
     return LifecycleEvent.create(event_type, ident, now, payload)

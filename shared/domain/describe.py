@@ -12,7 +12,9 @@ from shared.domain.payloads import (
     DeploymentData,
     LifecycleStatusChangedData,
     Payload,
+    RetiredReason,
     RetirementApproachingData,
+    RetirementChange,
     RetirementScheduledData,
     VersionData,
     VersionNotListedData,
@@ -22,9 +24,9 @@ from shared.domain.payloads import (
 from shared.errors import EventFormatError
 
 RETIRED_BECAUSE = {
-    "lifecycleStatus": "status Deprecated: calls return 410",
-    "retirementDatePassed": "retirement date passed",
-    "removedFromCatalog": "removed from the catalog",
+    RetiredReason.LIFECYCLE_STATUS: "status Deprecated: calls return 410",
+    RetiredReason.DATE_PASSED: "retirement date passed",
+    RetiredReason.REMOVED: "removed from the catalog",
 }
 
 
@@ -47,7 +49,7 @@ def describe_payload(p: Payload) -> str:
         was = f"; was {_day(p.previous_scheduled_for)}" if p.previous_scheduled_for else ""
         return f"auto-upgrade to {p.target_model_name} {p.target_model_version} from {_day(p.scheduled_for)}{was}"
     if isinstance(p, RetirementScheduledData):
-        if p.change == "cancelled":
+        if p.change == RetirementChange.CANCELLED:
             return f"retirement date withdrawn (was {_day(p.previous_retirement_date)})"
         status = f", {p.deprecation_status}" if p.deprecation_status else ""
         was = f"; was {_day(p.previous_retirement_date)}" if p.previous_retirement_date else ""

@@ -21,8 +21,16 @@ from shared.domain.catalog import (
     VersionKey,
     default_versions,
 )
-from shared.domain.events import REGISTRY, EventType, LifecycleEvent, event_id
-from shared.domain.payloads import CatalogAnomalyData, ReplacementData
+from shared.domain.events import REGISTRY, EventType, LifecycleEvent
+from shared.domain.ids import event_id
+from shared.domain.payloads import (
+    AnomalyReason,
+    CatalogAnomalyData,
+    NotListedReason,
+    ReplacementData,
+    RetiredReason,
+    RetirementChange,
+)
 from shared.domain.timeutil import days_until, format_instant
 
 # Tokens of what was announced: "remind@<date>@<days>", "retired@<date>", "retired@all", "unlisted@<finding>".
@@ -153,18 +161,18 @@ def _upgrade_signature(r: Replacement | None) -> tuple[object, ...] | None:
     return (r.target_model_name, r.target_model_version, r.auto_upgrade_start)
 
 
-def _direction(old: ModelVersion | None, new: ModelVersion) -> str:
+def _direction(old: ModelVersion | None, new: ModelVersion) -> RetirementChange:
     before = old.effective_retirement_date if old is not None else None
     after = new.effective_retirement_date
     if after is None:
-        return "cancelled"
+        return RetirementChange.CANCELLED
     if before is None:
-        return "new"
+        return RetirementChange.NEW
     if after < before:
-        return "earlier"
+        return RetirementChange.EARLIER
     if after > before:
-        return "later"
-    return "changed"  # same headline date: a SKU date or the Planned/Tentative status moved
+        return RetirementChange.LATER
+    return RetirementChange.CHANGED  # same headline date: a SKU date or the Planned/Tentative status moved
 
 
 # Catalog news that changes nothing for a running deployment of a format Azure documents no upgrade for: told
@@ -284,7 +292,7 @@ def _check_vanish_guard(
         return DiffResult((), snapshot, is_anomaly=True)  # same anomaly as last cycle: already announced
     anomaly = CatalogAnomalyData(
         location=previous.location,
-        reason="versionsVanished",
+        reason=AnomalyReason.VERSIONS_VANISHED,
         vanished_count=len(unexpected),
         known_count=len(present),
         vanish_guard=rules.vanish_guard,
@@ -306,7 +314,7 @@ def _time_based(
     passed = [w for w in windows if w.date <= emit.now]
     fully = status_retired or (bool(windows) and len(passed) == len(windows))
     if fully:
-        reason = "lifecycleStatus" if status_retired else "retirementDatePassed"
+        reason = RetiredReason.LIFECYCLE_STATUS if status_retired else RetiredReason.DATE_PASSED
         emit.version_event(
             EventType.VERSION_RETIRED,
             v,
@@ -327,7 +335,7 @@ def _time_based(
                     EventType.VERSION_RETIRED,
                     v,
                     [date],
-                    reason="retirementDatePassed",
+                    reason=RetiredReason.DATE_PASSED,
                     fully_retired=False,
                     affected_skus=skus,
                 )
@@ -523,7 +531,7 @@ def _works_until(v: ModelVersion) -> datetime | None:
 
 
 def _not_listed(
-    emit: _Emitter, v: ModelVersion, notified: set[str], confirmation: Confirmation, finding: str
+    emit: _Emitter, v: ModelVersion, notified: set[str], confirmation: Confirmation, finding: NotListedReason
 ) -> frozenset[str]:
     """Announce VersionNotListed once per finding (who lists it, who does not, until when); the tokens to keep."""
     until = _works_until(v)
@@ -561,7 +569,7 @@ def _listed_elsewhere(
     _compare(emit, record.version, new, is_new=False)
     _time_based(emit, new, notified, rules, status_retired=new.is_status_retired)
     kept = set(_prune(notified, new)) | {t for t in notified if t.startswith(UNLISTED)}
-    tokens = _not_listed(emit, new, kept, confirmation, "listedElsewhere")
+    tokens = _not_listed(emit, new, kept, confirmation, NotListedReason.LISTED_ELSEWHERE)
     return VersionRecord(new, tokens, 0, False, record.announced)
 
 
@@ -581,14 +589,16 @@ def _absent(
         # gone from every list asked, but Azure's own dates say it still works: at most at risk, never retired
         notified = set(record.notified)
         _time_based(emit, record.version, notified, rules, status_retired=False)
-        tokens = _not_listed(emit, record.version, notified, confirmation, "goneBeforeRetirement")
+        tokens = _not_listed(
+            emit, record.version, notified, confirmation, NotListedReason.GONE_BEFORE_RETIREMENT
+        )
         return replace(record, missing_cycles=missing, notified=tokens)
     if RETIRED_ALL not in record.notified:
         emit.version_event(
             EventType.VERSION_RETIRED,
             record.version,
             ["all"],
-            reason="removedFromCatalog",
+            reason=RetiredReason.REMOVED,
             fully_retired=True,
         )
     return replace(record, missing_cycles=missing, removed=True, notified=record.notified | {RETIRED_ALL})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from shared.domain.describe import describe, location_of
-from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import CARRIED, CatalogDigestData, DigestChange, VersionData
 
 MAX_EVENTS_PER_DIGEST = 200  # keeps a digest far below Event Grid's 1 MB per event

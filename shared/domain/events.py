@@ -8,7 +8,6 @@ rule, which subscriber functions take it, and what it means. The subscribers' ty
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,10 +42,6 @@ from shared.errors import EventFormatError
 __all__ = ["JsonObject", "JsonValue"]  # re-exported: most modules take the JSON types from here
 
 DATA_VERSION = "1.0"
-
-# Fixed namespace: event ids are uuid5(namespace, canonical change) so the same change always has the same id,
-# whichever run, host or retry detects it. Changing this constant changes every id: never do it.
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c8e64-8f0b-4c55-9a56-3f8f2b0f4a11")
 
 DIGEST_SUBJECT = "/catalog/digest"
 
@@ -290,12 +285,6 @@ VERSION_SCOPED = frozenset(
 def consumed_by(consumer: Consumer) -> frozenset[EventType]:
     """The event types a subscriber function takes (its Event Grid subscription's includedEventTypes)."""
     return frozenset(t for t, spec in REGISTRY.items() if consumer in spec.consumers)
-
-
-def event_id(*parts: str | None) -> str:
-    """Deterministic id of a change: the same parts give the same id on every run."""
-    canonical = "\x1f".join("" if p is None else p for p in parts)
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, canonical))
 
 
 def version_subject(location: str, model_format: str, name: str, version: str) -> str:

@@ -1,10 +1,11 @@
 """Typed event payloads: the ``data`` of every event type as a frozen dataclass, with its JSON form.
 
-The wire key of a field is its name in camelCase (``model_version`` -> ``modelVersion``). ``from_json`` is strict
-about types (a field of the wrong type raises EventFormatError naming it) and lenient about presence where a
-reader can do without: an optional field that is missing takes its default, and keys it does not know are ignored,
-so an event from a newer producer, or one stored by an older one, still reads. Which payload goes with which event
-type, and the subject rule, is the registry in ``shared/domain/events.py``.
+The wire key of a field is its name in camelCase (``model_version`` -> ``modelVersion``); a field with a vocabulary
+is typed by its StrEnum and holds the plain value on the wire. ``from_json`` is strict about types (a field of the
+wrong type, or a value outside its vocabulary, raises EventFormatError naming it) and lenient about presence where
+a reader can do without: an optional field that is missing takes its default, and keys it does not know are
+ignored, so an event from a newer producer, or one stored by an older one, still reads. Which payload goes with
+which event type, and the subject rule, is the registry in ``shared/domain/events.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, Self
 
+from shared.domain.changes import AppliedBy
 from shared.domain.jsontypes import JsonObject, JsonValue
+from shared.domain.policy.assessment import Actor, PolicyMode, Status
 from shared.domain.timeutil import format_instant, parse_instant
+from shared.domain.verdict import Verdict
 from shared.errors import EventFormatError
 
 # A field with this metadata is left out of the JSON when it is None (a flag only some events carry).
@@ -71,6 +76,8 @@ def _codec(cls: type[Payload]) -> tuple[tuple[Any, str, Any], ...]:
 def _encode(value: object) -> JsonValue:
     if isinstance(value, Payload):
         return value.to_json()
+    if isinstance(value, Enum):
+        return _encode(value.value)  # the wire holds the plain value
     if isinstance(value, datetime):
         return format_instant(value)
     if isinstance(value, tuple | list):
@@ -120,6 +127,12 @@ def _decode(hint: Any, raw: JsonValue, where: str) -> Any:
     elif isinstance(hint, type) and issubclass(hint, Payload):
         if isinstance(raw, dict):
             return hint.from_json(raw, where)
+    elif isinstance(hint, type) and issubclass(hint, StrEnum):
+        known = [m.value for m in hint]
+        if isinstance(raw, str) and raw in known:
+            return hint(raw)
+        shown = repr(raw[:40] + "…" if len(raw) > 40 else raw) if isinstance(raw, str) else _kind(raw)
+        raise EventFormatError(f"{where} is {shown}, expected one of {', '.join(known)}")
     else:
         raise TypeError(f"{where}: no decoder for {hint!r}")
     expected = getattr(hint, "__name__", str(hint)).replace("datetime", "ISO-8601 date")
@@ -127,6 +140,37 @@ def _decode(hint: Any, raw: JsonValue, where: str) -> Any:
 
 
 # ---- the catalog events: one version in one location (or the location's catalog)
+
+
+class RetirementChange(StrEnum):
+    """RetirementScheduled's ``change``: how the headline retirement date moved."""
+
+    NEW = "new"  # a date where there was none
+    EARLIER = "earlier"
+    LATER = "later"
+    CHANGED = "changed"  # same headline date: a SKU date or the Planned/Tentative status moved
+    CANCELLED = "cancelled"  # the date is gone
+
+
+class RetiredReason(StrEnum):
+    """VersionRetired's ``reason``: what says the version stopped answering."""
+
+    LIFECYCLE_STATUS = "lifecycleStatus"  # the API says Deprecated (HTTP 410)
+    DATE_PASSED = "retirementDatePassed"
+    REMOVED = "removedFromCatalog"  # gone from every list, past its dates
+
+
+class NotListedReason(StrEnum):
+    """VersionNotListed's ``reason``: what the subscriptions running the version said."""
+
+    LISTED_ELSEWHERE = "listedElsewhere"  # one that runs it still lists it: the Deprecated stage
+    GONE_BEFORE_RETIREMENT = "goneBeforeRetirement"  # nobody lists it, yet its dates are ahead
+
+
+class AnomalyReason(StrEnum):
+    """CatalogAnomaly's ``reason``: why a read catalog was not trusted (one so far)."""
+
+    VERSIONS_VANISHED = "versionsVanished"  # more versions gone at once than CATALOG_VANISH_GUARD allows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,7 +225,7 @@ class RetirementScheduledData(VersionData):
     previous_retirement_date: datetime | None = None
     previous_sku_retirement_dates: Mapping[str, datetime | None] | None = None
     previous_deprecation_status: str | None = None
-    change: str = "changed"  # new | earlier | later | changed | cancelled
+    change: RetirementChange = RetirementChange.CHANGED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +239,7 @@ class RetirementApproachingData(VersionData):
 
 @dataclass(frozen=True, kw_only=True)
 class VersionRetiredData(VersionData):
-    reason: str = "retirementDatePassed"  # lifecycleStatus | retirementDatePassed | removedFromCatalog
+    reason: RetiredReason = RetiredReason.DATE_PASSED
     fully_retired: bool = True
     affected_skus: tuple[str, ...] | None = None
 
@@ -206,7 +250,7 @@ class VersionNotListedData(VersionData):
     subscription-scoped): ``listedElsewhere`` (a subscription that runs it still lists it: the Deprecated stage) or
     ``goneBeforeRetirement`` (no one lists it, yet its dates are ahead). Never a retirement."""
 
-    reason: str = "goneBeforeRetirement"  # listedElsewhere | goneBeforeRetirement (carried into digests)
+    reason: NotListedReason = NotListedReason.GONE_BEFORE_RETIREMENT  # carried into digests
     not_listed_for: tuple[str, ...] = ()  # subscriptions whose catalog does not list it
     listed_for: tuple[str, ...] = ()  # subscriptions whose catalog does (they run deployments of it)
     works_until: datetime | None = None  # its last retirement date: Azure's word on how long it answers
@@ -220,7 +264,7 @@ class LifecycleStatusChangedData(VersionData):
 @dataclass(frozen=True, kw_only=True)
 class CatalogAnomalyData(Payload):
     location: str
-    reason: str
+    reason: AnomalyReason
     vanished_count: int
     known_count: int
     vanish_guard: float
@@ -250,7 +294,7 @@ class DeploymentData(Payload):
 class AssessmentData(DeploymentData):
     """DeploymentUpgradePlanned and DeploymentAtRisk: what the policy engine decided, and why."""
 
-    status: str
+    status: Status
     reason: str = ""
     summary: str = ""
     target_model_name: str | None = None
@@ -258,9 +302,9 @@ class AssessmentData(DeploymentData):
     action_date: datetime | None = None
     retirement_date: datetime | None = None
     days_remaining: int | None = None
-    performed_by: str | None = None  # azure | modelwatch | None (nobody: at risk)
+    performed_by: Actor | None = None  # who moves it (Actor.NONE: nobody, at risk)
     reminder: str = ""
-    mode: str = "plan"
+    mode: PolicyMode = PolicyMode.PLAN
     triggered_by: str = ""
 
 
@@ -272,7 +316,7 @@ class VersionChangeData(DeploymentData):
     from_version: str | None = None
     to_model: str | None = None
     to_version: str | None = None
-    applied_by: str = ""
+    applied_by: AppliedBy
     changed_by: str | None = None
     changed_at: datetime | None = None
     rollback_available_until: datetime | None = None
@@ -298,7 +342,7 @@ class CanaryEvaluatedData(DeploymentData):
     """CanaryEvaluated: the team's suite ran on the deployment's current version and on the target version."""
 
     suite: str
-    verdict: str  # pass | regression | error
+    verdict: Verdict
     reason: str = ""  # an error verdict: what stopped it (quota, capacity, auth, not offered, budget, ...)
     target_model_name: str
     target_version: str
@@ -354,7 +398,7 @@ class DigestChange(Payload):
     affected_skus: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
     reason: str | None = field(default=None, metadata=OMIT_NONE)
     fully_retired: bool | None = field(default=None, metadata=OMIT_NONE)
-    change: str | None = field(default=None, metadata=OMIT_NONE)
+    change: RetirementChange | None = field(default=None, metadata=OMIT_NONE)
     previous_retirement_date: datetime | None = field(default=None, metadata=OMIT_NONE)
     baseline: bool | None = field(default=None, metadata=OMIT_NONE)
     vanished_count: int | None = field(default=None, metadata=OMIT_NONE)

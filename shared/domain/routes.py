@@ -36,7 +36,6 @@ class Channel:
 
 
 DEFAULT_ROUTE = "default"
-SEVERITIES = ("info", "warning", "critical")
 
 # Slack's ids (docs.slack.dev, @slack/types): users "U…" (or "W…" on Enterprise Grid), user groups "S…"
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")

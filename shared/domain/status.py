@@ -12,7 +12,8 @@ from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import VersionChange
 from shared.domain.cursor import Cursor
 from shared.domain.describe import describe, location_of, model_label, short_type
-from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent, event_id
+from shared.domain.events import CATALOG_EVENT_TYPES, EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import (
     AssessmentData,
     CanaryEvaluatedData,
@@ -21,8 +22,9 @@ from shared.domain.payloads import (
     UpgradeFailedData,
     VersionChangeData,
 )
-from shared.domain.policy import Assessment, Status
+from shared.domain.policy import Assessment, PolicyMode, Status
 from shared.domain.timeutil import format_instant
+from shared.domain.verdict import Verdict
 from shared.errors import EventFormatError
 
 
@@ -137,7 +139,7 @@ def _deployment_text(event: LifecycleEvent, d: DeploymentData) -> str:
     label = f"{d.model_name} {d.model_version}"
     if isinstance(d, CanaryEvaluatedData):
         target = f"{d.target_model_name} {d.target_version}"
-        if d.verdict == "error":
+        if d.verdict == Verdict.ERROR:
             return f"{label}: the canary on {target} could not run ({d.reason})"
         tested = f"tested: {d.current_passed}/{d.cases} -> {d.target_passed}/{d.cases} on {target}"
         return tested + (f", regressed: {', '.join(d.regressions)}" if d.regressions else "")
@@ -280,7 +282,7 @@ def watcher_health(
 class Tested:
     """A deployment's latest stored canary result on its current version: the status page's "tested" line."""
 
-    verdict: str  # pass | regression | error
+    verdict: Verdict | None  # None: the stored result names none this version knows (shown as "")
     suite: str
     target: str  # "gpt-4o 2024-11-20"
     cases: int
@@ -292,7 +294,7 @@ class Tested:
 
     @property
     def line(self) -> str:
-        if self.verdict == "error":
+        if self.verdict == Verdict.ERROR:
             return f"canary on {self.target} could not run: {self.reason}"
         n = self.cases
         text = f"tested: {self.current_passed}/{n} → {self.target_passed}/{n} on {self.target}"
@@ -300,7 +302,7 @@ class Tested:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict or "",
             "suite": self.suite,
             "target": self.target,
             "cases": self.cases,
@@ -311,6 +313,11 @@ class Tested:
             "at": self.at or None,
             "line": self.line,
         }
+
+
+def _verdict(stored: object) -> Verdict | None:
+    """A stored result's verdict; lenient, so a result written without one (or with one since dropped) still reads."""
+    return Verdict(stored) if isinstance(stored, str) and stored in {v.value for v in Verdict} else None
 
 
 def latest_tested(
@@ -332,7 +339,7 @@ def latest_tested(
         cases = doc.get("cases")
         regressions = doc.get("regressions")
         out[key] = Tested(
-            verdict=str(doc.get("verdict") or ""),
+            verdict=_verdict(doc.get("verdict")),
             suite=str(doc.get("suite") or ""),
             target=f"{tgt.get('model')} {tgt.get('version')}",
             cases=len(cases) if isinstance(cases, list) else 0,
@@ -348,7 +355,7 @@ def latest_tested(
 @dataclass(frozen=True)
 class StatusReport:
     at: datetime
-    mode: str
+    mode: PolicyMode
     assessments: tuple[Assessment, ...]
     rollbacks: dict[str, VersionChange]  # newest usable rollback per deployment key
     upcoming: tuple[Upcoming, ...]

@@ -15,8 +15,9 @@ from shared.domain.catalog import parse_models
 from shared.domain.changes import AppliedBy, VersionChange
 from shared.domain.deployment_events import upgrade_failed_event, upgraded_event
 from shared.domain.deployments import Deployment
-from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent, event_id
-from shared.domain.payloads import ReplacementData
+from shared.domain.events import REGISTRY, EventType, JsonObject, LifecycleEvent
+from shared.domain.ids import event_id
+from shared.domain.payloads import NotListedReason, ReplacementData, RetiredReason, RetirementChange
 from shared.domain.policy import Actor, Assessment, PolicyRules, Status, assess
 from shared.domain.routes import DEFAULT_ROUTE, Mentions, TeamsMention
 
@@ -173,7 +174,7 @@ def _retired_0613() -> list[LifecycleEvent]:
             "0613",
             loc,
             lifecycle_status="Deprecated",
-            reason="lifecycleStatus",
+            reason=RetiredReason.LIFECYCLE_STATUS,
             fully_retired=True,
             retirement_date=_day("2025-02-13"),
         )
@@ -333,7 +334,7 @@ def samples() -> dict[str, LifecycleEvent]:
             f"model-{i}",
             "2025-01-01",
             "eastus",
-            change="new",
+            change=RetirementChange.NEW,
             baseline=True,
             retirement_date=_day(f"2026-{i % 12 + 1:02}-01"),
         )
@@ -375,7 +376,7 @@ def samples() -> dict[str, LifecycleEvent]:
                     "gpt-4.1",
                     "2025-04-14",
                     "eastus",
-                    reason="listedElsewhere",
+                    reason=NotListedReason.LISTED_ELSEWHERE,
                     not_listed_for=("00000000-0000-0000-0000-00000000d3e0",),
                     listed_for=("00000000-0000-0000-0000-00000000d3e1",),
                     retirement_date=_day("2026-10-14"),
@@ -409,9 +410,9 @@ def canary_sample(
         CaseOnVersion,
         CaseResult,
         Side,
-        Verdict,
         canary_event,
     )
+    from shared.domain.verdict import Verdict
 
     ok = CaseOnVersion(True, (), 412.0, 1)
     fenced = CaseOnVersion(False, ("is-json: not JSON (Expecting value)",), 455.0, 1, excerpt=excerpt)

@@ -33,6 +33,7 @@ from shared.domain.auth import (
     READER_ROLE,
     AuthDeniedError,
     Caller,
+    HttpAuth,
     authorize,
     check_form_token,
     form_token,
@@ -122,7 +123,7 @@ def announce_local_token(port: str = "7071") -> None:
         settings = load_settings(os.environ)
     except SettingsError:
         return
-    if settings.http_auth == "loopback":
+    if settings.http_auth == HttpAuth.LOOPBACK:
         # printed on purpose, like a notebook server's token: only this machine's console sees it (App Service
         # refuses HTTP_AUTH=loopback), and a new run makes a new one
         log.warning(

@@ -25,13 +25,14 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from shared.domain.canary import CanaryResult, Verdict, canary_key
+from shared.domain.canary import CanaryResult, canary_key
 from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
 from shared.domain.deployments import Deployment, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key, subscription_of
-from shared.domain.policy import Assessment, PolicyRules, assess
+from shared.domain.policy import Actor, Assessment, PolicyRules, assess
 from shared.domain.scope import Scope
+from shared.domain.verdict import Verdict
 from shared.errors import ArmError, ChangedMeanwhileError, ModelWatchError, PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
@@ -89,7 +90,7 @@ class CanaryProtect:
         held = self.active(d.resource_id) if d.upgrade_option == NO_AUTO else None
         if held is not None:  # pinned already, by an earlier regression: it stays so, nothing written
             a = self.unpinned(a, now)
-            if a.actor != "azure" or (a.target_model or d.model_name, a.target_version) != target:
+            if a.actor != Actor.AZURE or (a.target_model or d.model_name, a.target_version) != target:
                 return None
             return Protection(
                 f"modelwatch keeps it at NoAutoUpgrade (its own policy, {held.original_policy}, would let Azure "
@@ -98,7 +99,7 @@ class CanaryProtect:
                 + ", or until a later canary passes.",
                 written=False,
             )
-        if a.actor != "azure" or (a.target_model or d.model_name, a.target_version) != target:
+        if a.actor != Actor.AZURE or (a.target_model or d.model_name, a.target_version) != target:
             return None  # Azure is not about to move it to the version tested: nothing to keep it from
         source = catalog.get(d.version_key)
         retirement = a.retirement_date or (source.retirement_for_sku(d.sku_name) if source else None)
@@ -143,7 +144,7 @@ class CanaryProtect:
                 )
         else:
             again = assess(live, catalog, now, self.rules)
-            if again.actor != "azure" or live.upgrade_option != d.upgrade_option:
+            if again.actor != Actor.AZURE or live.upgrade_option != d.upgrade_option:
                 raise ChangedMeanwhileError(
                     f"{d.name}: versionUpgradeOption {d.upgrade_option or '-'} -> {live.upgrade_option or '-'} "
                     "since the inventory read it: not protected"

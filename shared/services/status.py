@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from shared.domain.catalog import ModelVersion, VersionKey
 from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
 from shared.domain.ids import arm_key
-from shared.domain.policy import PolicyRules, assess, worst_first
+from shared.domain.policy import PolicyMode, PolicyRules, assess, worst_first
 from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, latest_tested, upcoming_changes
 from shared.ports import CanaryResults, CatalogStateStore, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
@@ -50,7 +50,7 @@ def build_status(
             usable[owner] = record
     return StatusReport(
         at=now,
-        mode="enforce" if rules.enforce else "plan",
+        mode=PolicyMode.of(rules.enforce),
         assessments=tuple(assessments),
         rollbacks=usable,
         upcoming=upcoming_changes(assessments, catalogs, now, horizon),

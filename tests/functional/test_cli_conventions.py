@@ -96,6 +96,7 @@ def test_json_on_every_command_that_had_none(tenant: Tenant, tmp_path: Path) -> 
         "source": "environment",
     }
     assert by_name["ARM_BEARER_TOKEN"]["set"] == "*** (set)"  # a secret: as set means "set", never its value
+    assert by_name["ALERT_MIN_SEVERITY"]["value"] == "info"  # a Severity, shown by its name (not its number)
     samples = json.loads(run("alerts", "preview", "--kind", "team-broken", "-o", "json")[1])
     assert samples[0]["sample"] == "team-broken" and samples[0]["slack"]["blocks"] and samples[0]["teams"]
     assert (

@@ -17,8 +17,9 @@ from shared.adapters.sqlite.canary_results import SqliteCanaryResults
 from shared.adapters.tables.canary_results import DROPPED, TableCanaryResults
 from shared.bootstrap import build_canary_results
 from shared.config import StateStoreConfig, StoreKind
-from shared.domain.canary import CanaryResult, CaseOnVersion, CaseResult, Side, Verdict
+from shared.domain.canary import CanaryResult, CaseOnVersion, CaseResult, Side
 from shared.domain.secret import Secret
+from shared.domain.verdict import Verdict
 from shared.ports import CanaryResults
 from tests.builders import account_id
 from tests.support.store_backends import BACKENDS, store_factories

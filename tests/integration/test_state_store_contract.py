@@ -18,7 +18,8 @@ from shared.domain.catalog import ModelVersion, Replacement, VersionKey
 from shared.domain.cursor import Cursor
 from shared.domain.diff import VersionRecord
 from shared.domain.digest import MAX_DIGEST_CHARS, build_digests
-from shared.domain.events import EventType, LifecycleEvent, event_id, version_subject
+from shared.domain.events import EventType, LifecycleEvent, version_subject
+from shared.domain.ids import event_id
 from shared.errors import ConcurrencyError, PermanentError, TransientError
 from shared.ports import CatalogStateStore
 from tests.fakes.azurite import DEV_KEY, connection_string

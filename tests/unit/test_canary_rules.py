@@ -11,7 +11,6 @@ from shared.domain.canary import (
     NAME_RULE,
     CaseOnVersion,
     CaseResult,
-    Verdict,
     canary_body,
     canary_name,
     canary_skus,
@@ -22,6 +21,7 @@ from shared.domain.canary import (
     side_by_side,
     smallest_capacity,
 )
+from shared.domain.verdict import Verdict
 from tests.builders import SUBSCRIPTION, account_id
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)

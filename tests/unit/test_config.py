@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from shared.config import load_settings, require_arm_catalog, require_function_app
+from shared.config import UpgradeGate, load_settings, require_arm_catalog, require_function_app
+from shared.domain.auth import HttpAuth
+from shared.domain.canary import CanaryMode
+from shared.domain.policy import PolicyMode
+from shared.domain.severity import Severity
 from shared.errors import SettingsError
 from tests.builders import SUBSCRIPTION as SUB
 from tests.builders import account_id
@@ -178,6 +182,30 @@ def test_policy_defaults_are_plan_mode_and_conservative() -> None:
     assert s.policy_provisioned_lead_days == 14
     assert s.watch_accounts == ()
     assert s.watch_subscription_ids == (SUB,)  # the inventory defaults to the catalog's subscription
+
+
+def test_a_setting_with_a_vocabulary_is_its_member_as_written_in_any_case() -> None:
+    s = load_settings(
+        {
+            "WATCH_ACCOUNTS": ACCOUNT,
+            "POLICY_MODE": "Enforce",
+            "HTTP_AUTH": "LOOPBACK",
+            "CANARY_MODE": "create",
+            "UPGRADE_GATE": "Canary",
+            "ALERT_MIN_SEVERITY": " Warning ",
+        }
+    )
+    assert s.policy_mode is PolicyMode.ENFORCE and s.enforce and s.http_auth is HttpAuth.LOOPBACK
+    assert (s.canary_mode, s.upgrade_gate) == (CanaryMode.CREATE, UpgradeGate.CANARY)
+    assert s.alert_min_severity is Severity.WARNING and s.routes["default"].min_severity is Severity.WARNING
+    defaults = load_settings({})
+    assert (defaults.policy_mode, defaults.http_auth, defaults.canary_mode, defaults.upgrade_gate) == (
+        PolicyMode.PLAN,
+        HttpAuth.ENTRA,
+        CanaryMode.EXISTING,
+        UpgradeGate.NONE,
+    )
+    assert defaults.alert_min_severity is Severity.INFO
 
 
 def test_policy_and_inventory_settings_are_read() -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from scripts.gen_event_docs import FILTERS, filters
+from shared.domain.changes import AppliedBy
 from shared.domain.events import (
     CATALOG_EVENT_TYPES,
     REGISTRY,
@@ -20,13 +21,17 @@ from shared.domain.events import (
 )
 from shared.domain.payloads import (
     AssessmentData,
+    CanaryEvaluatedData,
     CatalogDigestData,
     Payload,
     ReplacementData,
     RetirementApproachingData,
+    VersionChangeData,
     VersionReleasedData,
     camel,
 )
+from shared.domain.policy import Actor, PolicyMode, Status
+from shared.domain.verdict import Verdict
 from shared.errors import EventFormatError
 from shared.presentation.alert_samples import samples
 
@@ -129,6 +134,59 @@ def test_a_field_of_the_wrong_type_is_named(change: dict[str, object], message: 
     with pytest.raises(EventFormatError) as info:
         replace(event, data=bad).payload()
     assert message in str(info.value) and event.id in str(info.value)
+
+
+def test_a_vocabulary_field_reads_as_its_member_and_goes_out_as_its_plain_value() -> None:
+    canary = samples()["canary-regression"]
+    assert canary.payload_as(CanaryEvaluatedData).verdict is Verdict.REGRESSION
+    upgraded = samples()["deployment-upgraded-by-azure"]
+    assert upgraded.payload_as(VersionChangeData).applied_by is AppliedBy.AZURE
+    # the wire holds plain strings: json, yaml or a repr see no enum
+    assert type(canary.payload().to_json()["verdict"]) is str
+    assert '"verdict": "regression"' in json.dumps(canary.payload().to_json())
+
+
+@pytest.mark.parametrize(
+    ("sample", "change", "message"),
+    [
+        (
+            "canary-regression",
+            {"verdict": "fail"},
+            "data.verdict is 'fail', expected one of pass, regression, error",
+        ),
+        ("canary-regression", {"verdict": 1}, "data.verdict is int, expected one of pass, regression, error"),
+        ("canary-regression", {"verdict": "x" * 80}, "data.verdict is '" + "x" * 40 + "…', expected one of"),
+        (
+            "deployment-upgraded-by-azure",
+            {"appliedBy": "Azure"},
+            "data.appliedBy is 'Azure', expected one of azure,",
+        ),
+    ],
+)
+def test_a_value_outside_its_vocabulary_is_named_with_the_field(
+    sample: str, change: dict[str, object], message: str
+) -> None:
+    event = samples()[sample]
+    with pytest.raises(EventFormatError) as info:
+        replace(event, data={**event.data, **change}).payload()
+    assert message in str(info.value) and event.id in str(info.value)
+
+
+def test_assessment_vocabularies_round_trip() -> None:
+    payload = AssessmentData(
+        deployment_id="/subscriptions/x/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a/deployments/d",
+        deployment_name="d",
+        location="eastus",
+        model_name="gpt-4o",
+        model_version="2024-05-13",
+        status=Status.AT_RISK,
+        performed_by=Actor.NONE,
+        mode=PolicyMode.ENFORCE,
+    )
+    data = payload.to_json()
+    assert (data["status"], data["performedBy"], data["mode"]) == ("atRisk", "none", "enforce")
+    assert AssessmentData.from_json(data) == payload
+    assert AssessmentData.from_json({**data, "performedBy": None}).performed_by is None
 
 
 def _approaching() -> LifecycleEvent:

@@ -9,7 +9,8 @@ import pytest
 
 from shared.config import load_settings
 from shared.domain.cursor import Cursor
-from shared.domain.events import EventType, LifecycleEvent, event_id
+from shared.domain.events import EventType, LifecycleEvent
+from shared.domain.ids import event_id
 from shared.domain.payloads import CatalogAnomalyData
 from shared.domain.status import StatusReport, watcher_health
 from shared.errors import SettingsError

@@ -13,7 +13,8 @@ from shared.errors import PermanentError
 # encoded form is pure ASCII, so its length in characters is its length in UTF-16 code units.
 MAX_KEY_LENGTH = 512
 
-# Forbidden in keys: '/', '\\', '#', '?' and the control ranges U+0000-U+001F, U+007F-U+009F (azure-facts §5.1).
+# Forbidden in keys: '/', '\\', '#', '?' and the control ranges U+0000-U+001F, U+007F-U+009F
+# (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
 # '%' is the escape character, so it is encoded too. Every other printable ASCII character stays as it is, so
 # ordinary keys ("eastus", "OpenAI|gpt-4o|2024-11-20", event uuids) are stored unchanged and stay readable.
 # Non-ASCII text is percent-encoded as UTF-8 by quote(): the key stays ASCII and its length is unambiguous.

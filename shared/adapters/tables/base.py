@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Entity group transactions: at most 100 operations and a 4 MiB payload (azure-facts §5.2). The SDK checks
+# Entity group transactions: at most 100 operations and a 4 MiB payload
+# (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions). The SDK checks
 # neither, and Azurite answers an oversized batch with a malformed response, so chunk here.
 MAX_BATCH_OPERATIONS = 100
 MAX_BATCH_BYTES = 3 * 1024 * 1024  # estimated; the rest of the 4 MiB is headroom for the multipart envelope

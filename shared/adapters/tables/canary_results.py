@@ -16,8 +16,8 @@ from typing import Any
 from shared.adapters.storage.records import ordered_results
 from shared.adapters.tables.base import TableStore
 from shared.domain.canary import CanaryResult, result_id
-from shared.domain.events import JsonValue, event_id
-from shared.domain.ids import arm_key
+from shared.domain.events import JsonValue
+from shared.domain.ids import arm_key, event_id
 from shared.errors import PermanentError
 
 PART = 16_000

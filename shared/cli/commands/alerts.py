@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the notifiers (and their renderers) load when a test is sen
     from shared.adapters.notifiers import PayloadPoster
 
 DEFAULT_KIND = "catalog-released"  # short and informational: nobody is paged by a test
+BOTH = "both"  # --channel: every kind preview renders
 MARK = "modelwatch test message: "
 
 
@@ -185,23 +186,23 @@ def cmd_alerts_preview(args: argparse.Namespace, out: TextIO) -> int:
                 "kind": message.kind,
                 "severity": message.severity.label,
             }
-            if args.channel in ("slack", "both"):
-                sample["slack"] = slack_payload(message)
-            if args.channel in ("teams", "both"):
-                sample["teams"] = teams_payload(message)
+            if args.channel in (ChannelKind.SLACK, BOTH):
+                sample[ChannelKind.SLACK] = slack_payload(message)
+            if args.channel in (ChannelKind.TEAMS, BOTH):
+                sample[ChannelKind.TEAMS] = teams_payload(message)
             samples.append(sample)
 
     def table(o: TextIO) -> None:
         for sample in samples:
             o.write(f"# {sample['sample']}: {sample['kind']}, severity {sample['severity']}\n")
-            if "slack" in sample:
+            if ChannelKind.SLACK in sample:
                 o.write("## Slack (paste into https://app.slack.com/block-kit-builder)\n")
-                o.write(json.dumps(sample["slack"], indent=2, ensure_ascii=False) + "\n")
-            if "teams" in sample:
+                o.write(json.dumps(sample[ChannelKind.SLACK], indent=2, ensure_ascii=False) + "\n")
+            if ChannelKind.TEAMS in sample:
                 o.write(
                     "## Teams Workflows (the card is attachments[0].content: https://adaptivecards.microsoft.com/designer)\n"
                 )
-                o.write(json.dumps(sample["teams"], indent=2, ensure_ascii=False) + "\n")
+                o.write(json.dumps(sample[ChannelKind.TEAMS], indent=2, ensure_ascii=False) + "\n")
             o.write("\n")
 
     emit(args, samples, out, table)
@@ -233,7 +234,8 @@ def register(subparsers: Subcommands) -> None:
         const="",
         help="one sample only (e.g. team-retirement-approaching); no value: list the kinds",
     )
-    preview.add_argument("--channel", choices=("slack", "teams", "both"), default="both")
+    # slack first, as the help has always listed them (ChannelKind's order is teams, slack)
+    preview.add_argument("--channel", choices=(ChannelKind.SLACK, ChannelKind.TEAMS, BOTH), default=BOTH)
     preview.set_defaults(handler=cmd_alerts_preview)
     send = alerts_sub.add_parser("send", help="post a test message to a route's configured webhooks")
     send.add_argument("--route", required=True, help="the route: default, or a name from ALERT_ROUTES")

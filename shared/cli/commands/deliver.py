@@ -37,7 +37,7 @@ HELP: dict[str, tuple[str, str]] = {
 def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     """Hand an Event Grid delivery body (or dead-letter file) to the subscribers, as the triggers do."""
     from shared.services.pipeline import deliver, parse_body
-    from shared.services.results import RETRY
+    from shared.services.results import FAILED, REJECTED, RETRY
 
     try:
         text = sys.stdin.read() if args.events == "-" else Path(args.events).read_text(encoding="utf-8")
@@ -62,7 +62,7 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     now = args.at or datetime.now(UTC)
     deliveries = deliver(events, services.subscribers(), now)
-    bad = [d for d in deliveries if d.outcome in (RETRY, "failed", "rejected")]
+    bad = [d for d in deliveries if d.outcome in (RETRY, FAILED, REJECTED)]
     retry = sum(d.outcome == RETRY for d in deliveries)
     again = f": {command_line(ctx, f'deliver {args.events}')}" if retry else ""
     summary = f"{len(events)} event(s) delivered, {len(bad)} not processed" + (

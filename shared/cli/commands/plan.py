@@ -92,7 +92,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     assessments = _ordered(report.assessments)
     if kinds and not assessments:  # a gate over nothing would pass blind (issue #22)
         raise UsageError(f"--fail-on: no deployments in this state's inventory to judge: {empty_hint(ctx)}")
-    mode = "enforce" if services.settings.enforce else "plan"
+    mode = services.settings.policy_mode
     failing = gate(assessments, kinds, args.within)
     data = report.to_json()
     by_id = {d["deploymentId"]: d for d in data["deployments"]}  # type: ignore[attr-defined]

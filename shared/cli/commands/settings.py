@@ -26,6 +26,7 @@ from shared.cli.context import (
 from shared.cli.output import documented, emit, write_table
 from shared.config import WHERE, Settings, StateStoreConfig, StoreKind
 from shared.domain.secret import Secret
+from shared.domain.severity import Severity
 
 # description and example of each command (--help): (description, example lines)
 HELP: dict[str, tuple[str, str]] = {
@@ -44,6 +45,8 @@ def _setting_text(name: str, value: object) -> str:
         return ", ".join(r.describe() for r in value) or "(none)"  # type: ignore[attr-defined]
     if isinstance(value, Secret):
         return "*** (set)"
+    if isinstance(value, Severity):
+        return value.label  # an IntEnum: str() would give its number
     if isinstance(value, tuple | frozenset):
         items = list(value)
         if not items:

@@ -2,8 +2,8 @@
 
 Pure. It assesses the deployment's whole situation against the *current* catalog rather than reacting to one
 event's payload, so an old event delivered late can never undo a newer state (Event Grid does not keep order);
-events only decide which deployments are assessed. What Azure does (azure-facts.md §2.3, §2.3a;
-lifecycle-history.md §6; docs/predictions.md has the whole table with sources):
+events only decide which deployments are assessed. What Azure does (Learn's working-with-models and
+model-retirements pages, the Models - List REST reference; docs/predictions.md has the whole table with sources):
 - Azure's target is ``replacementConfig`` (often a *different model*: gpt-4o -> gpt-5.1), else a newer default of
   the same model, else (preview versions) a newer preview. Azure moves deployments across the model-name change.
 - OnceNewDefaultVersionAvailable: moved from ``autoUpgradeStartDate`` (a start, rolled out region by region),
@@ -33,6 +33,7 @@ from shared.domain.policy.assessment import (
     PREVIEW_NOTICE_DAYS,
     Actor,
     Assessment,
+    PolicyMode,
     PolicyRules,
     Status,
     worst_first,
@@ -46,6 +47,7 @@ __all__ = [
     "PREVIEW_NOTICE_DAYS",
     "Actor",
     "Assessment",
+    "PolicyMode",
     "PolicyRules",
     "Status",
     "assess",

@@ -14,7 +14,8 @@ PREVIEW_UPGRADE_DELAY = timedelta(
     days=14
 )  # previews: "starting two weeks after the new preview ... is released"
 # Azure's own upgrades of a retired version's deployments are "scheduled on a rolling, region-by-region basis" with
-# no published per-region schedule (azure-facts.md §2.3b; lifecycle-history.md §6), and the data plane keeps
+# no published per-region schedule (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements;
+# docs/predictions.md §2a), and the data plane keeps
 # serving meanwhile (TypeSpec, OnceCurrentVersionExpired). The one rollout duration Learn does state is two weeks
 # (a new default reaches auto-update deployments "within two weeks"; previews move "starting two weeks after" a
 # newer preview), and the observed windows are of that order (gpt-4o Standard: upgrades from 2026-03-09, retired
@@ -44,6 +45,17 @@ class Status(StrEnum):
 
 
 STATUS_ORDER = {s: i for i, s in enumerate(Status)}  # worst first
+
+
+class PolicyMode(StrEnum):
+    """POLICY_MODE, also carried by the assessment events (``mode``)."""
+
+    PLAN = "plan"  # decide and record, write nothing
+    ENFORCE = "enforce"  # also write deployments
+
+    @classmethod
+    def of(cls, enforce: bool) -> PolicyMode:
+        return cls.ENFORCE if enforce else cls.PLAN
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def assess(
         return fine_tuned(d, now)
     if d.model_format.casefold() != OPENAI_FORMAT:
         # partner and other formats (Meta, Mistral, ...): their catalog dates are watched; Azure documents no
-        # automatic upgrade for them (azure-facts.md §2.3b), so none is ever predicted and none written, even
+        # automatic upgrade for them (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements), so none is ever predicted and none written, even
         # with CATALOG_MODEL_FORMATS=*
         return other_format(d, catalog, now)
     if not catalog:
@@ -56,7 +56,8 @@ def assess(
 
 
 def _router(own: Assessment, catalog: Mapping[VersionKey, ModelVersion], now: datetime) -> Assessment:
-    """A model-router deployment (kit §2.2, api 2026-03-01 ``routing.models``): the retirement of a model in its
+    """A model-router deployment (Deployments - Get, api 2026-03-01 ``routing.models``,
+    https://learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments): the retirement of a model in its
     routing subset is linked to it; without a subset it is "not tracked", never silently healthy."""
     d = own.deployment
     if own.status in (Status.BROKEN, Status.AT_RISK):

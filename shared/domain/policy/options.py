@@ -1,5 +1,5 @@
 """What Azure does to an OpenAI deployment, and what modelwatch does, by what decides first: a provisioned or Batch
-SKU, a retiring preview, then the ``versionUpgradeOption`` (azure-facts.md §2.3, §2.3a, §2.3b)."""
+SKU, a retiring preview, then the ``versionUpgradeOption`` (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/working-with-models, https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements; docs/predictions.md)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def provisioned(s: Situation) -> Assessment:
 
 def batch(s: Situation) -> Assessment:
     """Never moved by Azure, never written in place: migrated side by side."""
-    # Learn FAQ (azure-facts.md §2.3b): "Batch deployments follow the side-by-side (multi-deployment)
+    # Learn FAQ (https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements): "Batch deployments follow the side-by-side (multi-deployment)
     # migration approach": never upgraded by Azure, whatever the policy, and never written in place
     side = (
         f"deploy {s.azure.label} beside it (a new {s.d.sku_name} deployment), resubmit the jobs, then delete this "

@@ -114,7 +114,8 @@ def _by_own_date(
 
 
 def _developer_tier(d: Deployment, now: datetime, base: str) -> Assessment:
-    """A Developer-tier fine-tuned deployment lives 24 hours from its creation (azure-facts §2.3b), whatever
+    """A Developer-tier fine-tuned deployment lives 24 hours from its creation
+    (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/fine-tuning-deploy), whatever
     the model's own dates: it is never healthy for long."""
     if d.created_at is None:
         return Assessment(
