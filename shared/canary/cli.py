@@ -102,6 +102,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from shared import bootstrap
     from shared.cli.context import UsageError
     from shared.cli.output import emit
+    from shared.domain.canary import CanaryMode
+    from shared.domain.verdict import Verdict
     from shared.services.canary import CanaryRequest
 
     ctx = _start(args, out)
@@ -109,7 +111,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     now = datetime.now(UTC)
     if bool(args.target_model) and not args.target_version:
         raise UsageError("--target-model needs --target-version")
-    if settings.canary_mode == "off" and not args.create_canary:
+    if settings.canary_mode == CanaryMode.OFF and not args.create_canary:
         raise UsageError("CANARY_MODE=off: canaries are switched off (--create-canary allows one run)")
     api = bootstrap.build_deployment_api(settings)
     source = api.get_deployment(args.deployment)
@@ -129,16 +131,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         target_model=target_model,
         target_version=target_version,
         against=args.against,
-        mode="create" if args.create_canary else settings.canary_mode,
+        mode=CanaryMode.CREATE if args.create_canary else settings.canary_mode,
         keep=args.keep,
     )
     result = bootstrap.build_canary_service(settings, api=api).run(request, now)
     results_store(ctx, read_only=False).save(result)
     emit(args, result.to_json(), out, table=lambda o: o.write(render_table(result)))
-    if result.verdict == "error":
+    if result.verdict == Verdict.ERROR:
         sys.stderr.write(f"error: the canary could not run: {result.reason}\n")
         return EXIT_USAGE
-    if result.verdict == "regression" and "regression" in (args.fail_on or []):
+    if result.verdict == Verdict.REGRESSION and "regression" in (args.fail_on or []):
         return EXIT_FAILED
     return EXIT_OK
 

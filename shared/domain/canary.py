@@ -21,8 +21,6 @@ from shared.domain.policy import Status
 from shared.domain.timeutil import parse_instant
 from shared.domain.verdict import Verdict
 
-__all__ = ["Verdict"]  # re-exported: #25's canary modules (services/canary.py, its tests) import it from here
-
 TAG_CANARY_OF = "modelwatch:canary-of"  # the source deployment's resource id
 TAG_EXPIRES = "modelwatch:expires"  # ISO-8601 UTC: the sweeper deletes the canary after this
 CANARY_SUFFIX = "-mw-canary"

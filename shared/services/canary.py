@@ -21,12 +21,12 @@ from shared.domain.canary import (
     CANARY_SUFFIX,
     CanaryAsk,
     CanaryInfo,
+    CanaryMode,
     CanaryResult,
     CaseResult,
     ErrorKind,
     RunResult,
     Side,
-    Verdict,
     canary_body,
     canary_event,
     canary_key,
@@ -49,6 +49,7 @@ from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import Assessment
 from shared.domain.scope import Scope
+from shared.domain.verdict import Verdict
 from shared.errors import ArmError, DataPlaneError, ModelWatchError, PermanentError, TransientError
 from shared.ports import (
     CanaryQueue,
@@ -78,7 +79,7 @@ class CanaryRequest:
     target_model: str | None = None  # None: the model of ``against``
     target_version: str | None = None
     against: str | None = None  # a deployment name in the same account to test against
-    mode: str = "existing"  # CANARY_MODE: off | existing | create
+    mode: CanaryMode = CanaryMode.EXISTING  # CANARY_MODE
     keep: bool = False  # leave a created canary for the sweeper instead of deleting it now
 
 
@@ -163,14 +164,14 @@ class CanaryService:
                 )
             target_version = request.target_version
             target_dep = side_by_side(deployments, request.deployment_id, target_model, target_version)
-            if target_dep is not None and canary_of(target_dep) and request.mode == "create":
+            if target_dep is not None and canary_of(target_dep) and request.mode == CanaryMode.CREATE:
                 # a canary an earlier attempt left (a crash, a redelivery): put again (the same body) and delete it
                 target_dep = None
         info: CanaryInfo | None = None
         created_id: str | None = None
         if target_dep is None:
             tgt = Side(target_model, target_version, "")
-            if request.mode != "create":
+            if request.mode != CanaryMode.CREATE:
                 return error(
                     ErrorKind.NO_TARGET,
                     f"no deployment of {target_model} {target_version} in the account to test against; deploy one "
@@ -504,7 +505,7 @@ class CanaryPipeline:
         publisher: EventPublisher,
         suites: Sequence[Suite] | Callable[[], Sequence[Suite]],
         *,
-        mode: str,
+        mode: CanaryMode,
         results: CanaryResults | None = None,
         queue: CanaryQueue | None = None,
         deployments: DeploymentStore | None = None,
@@ -529,7 +530,7 @@ class CanaryPipeline:
     def asks(self, assessments: Sequence[Assessment]) -> list[tuple[Deployment, CanaryRequest]]:
         """The canaries these assessments call for: a target is coming and a suite covers the deployment (by its
         ``modelwatch:evals`` tag or a glob); none with CANARY_MODE=off."""
-        if self.mode == "off":
+        if self.mode == CanaryMode.OFF:
             return []
         out: list[tuple[Deployment, CanaryRequest]] = []
         for a in assessments:
@@ -546,7 +547,7 @@ class CanaryPipeline:
     def ask(self, assessments: Sequence[Assessment], now: datetime | None = None) -> int:
         """Queue the canaries these assessments call for (the policy subscriber, inside its ledger claim: a failed
         send retries the event). A malformed suite is logged and asks nothing; the number of asks sent."""
-        if self.queue is None or self.mode == "off":
+        if self.queue is None or self.mode == CanaryMode.OFF:
             return 0
         if self.protect is not None and now is not None:
             # a deployment modelwatch pinned (CANARY_PROTECT) is still Azure's to move once a target passes: its

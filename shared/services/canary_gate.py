@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.domain.canary import Verdict, canary_key, verdict_of
+from shared.domain.canary import canary_key, verdict_of
 from shared.domain.evals import SuiteSet, suite_for
 from shared.domain.ledger import LedgerState
 from shared.domain.policy import Assessment
+from shared.domain.verdict import Verdict
 from shared.errors import PermanentError
 from shared.ports import Ledger
 from shared.services.canary import SUBSCRIBER

@@ -18,8 +18,8 @@ import pytest
 from shared import bootstrap
 from shared.cli.main import main
 from shared.config import load_settings
-from shared.domain.canary import Verdict
 from shared.domain.payloads import UpgradeFailedData
+from shared.domain.verdict import Verdict
 from shared.errors import TransientError
 from shared.services.canary import CanaryRequest
 from tests.fakes.arm_server import FakeArm, Fault

@@ -13,8 +13,9 @@ import pytest
 from shared import bootstrap
 from shared.adapters.suite_files import parse_suite_text
 from shared.config import load_settings
-from shared.domain.canary import CanaryResult, Verdict
+from shared.domain.canary import CanaryResult
 from shared.domain.evals import Suite
+from shared.domain.verdict import Verdict
 from shared.services.canary import CanaryRequest
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.dataplane_server import FakeDataPlane
