@@ -49,9 +49,11 @@ test: $(STAMP) node_modules/.bin/azurite-table lint typecheck
 	@$(ENSURE_CHROMIUM)
 	$(PY) -m pytest
 
-## The fast lane, under a minute: lint, types, unit and functional tests without Azurite or Chromium (docs/testing.md).
+## The fast lane, under a minute: lint, types, unit and functional tests without Azurite or Chromium (docs/testing.md),
+## on CHECK_WORKERS pytest-xdist workers (0: in this process).
+CHECK_WORKERS ?= 2
 check: $(STAMP) lint typecheck
-	$(PY) -m pytest tests/unit tests/functional -q -m "not azurite and not chromium"
+	$(PY) -m pytest tests/unit tests/functional -q -m "not azurite and not chromium" -n $(CHECK_WORKERS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
