@@ -329,6 +329,7 @@ def test_reading_commands_create_no_table(
         ("report", "-o", "json"),
         ("plan", "-o", "tsv"),
         ("iac", "scan", sample),
+        ("check", "--dry-run"),  # diffs against an empty state, writes and publishes nothing, creates nothing
     ):
         code, _ = run(*argv, *state)
         assert code == 0, argv

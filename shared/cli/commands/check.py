@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from shared import bootstrap
 from shared.cli.args import Subcommands, describe_command
@@ -25,6 +25,9 @@ from shared.config import Settings
 from shared.domain.describe import describe, location_of, model_label, short_type
 from shared.domain.timeutil import format_instant
 from shared.services.watch import CycleReport
+
+if TYPE_CHECKING:
+    from shared.ports import CatalogStateStore
 
 DATA = Path(__file__).parents[2] / "data"
 SAMPLE_TIMELINE = (DATA / "catalog-2025-01-09.json", DATA / "catalog-2025-03-12.json")
@@ -106,17 +109,21 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     source = bootstrap.build_catalog_source(settings, catalog_file=catalog_file)
     locations = _locations(args, settings, source)
     now = args.at or _file_as_of(source) or datetime.now(UTC)
-    store = None
+    store: CatalogStateStore | None = None
+    deployments = None
     if args.dry_run and ctx.is_missing_file():
         from shared.adapters.memory import InMemoryCatalogStateStore
 
         store = InMemoryCatalogStateStore()  # a dry run leaves no trace, not even an empty database
-    # as the timer: a version leaving the list is confirmed with the subscriptions the inventory says run it
-    deployments = (
-        bootstrap.build_deployment_stores(settings.state_store, table_prefix=settings.state_table_prefix)
-        if store is None
-        else None
-    )
+    else:
+        # read only on a dry run: no table is created either (one not there yet reads as empty)
+        prefix, read_only = settings.state_table_prefix, bool(args.dry_run)
+        if read_only:
+            store = bootstrap.build_state_store(settings.state_store, table_prefix=prefix, read_only=True)
+        # as the timer: a version leaving the list is confirmed with the subscriptions the inventory says run it
+        deployments = bootstrap.build_deployment_stores(
+            settings.state_store, table_prefix=prefix, read_only=read_only
+        )
     watcher = bootstrap.build_watcher(settings, source=source, store=store, deployments=deployments)
     if not as_json:
         out.write(
