@@ -41,7 +41,9 @@ def _start(args: argparse.Namespace, out: TextIO) -> Context:
 
 
 def lift_command(deployment_id: str) -> str:
-    return f"python -m shared canary unpin --deployment {deployment_id}"
+    from shared.domain.status import unpin_command
+
+    return unpin_command(deployment_id)
 
 
 def pin_json(pin: VersionChange) -> dict[str, Any]:

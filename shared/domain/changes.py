@@ -3,6 +3,7 @@ rollback) is recorded with what "previous" was and until when it can come back: 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -73,3 +74,18 @@ class VersionChange:
 
     def can_roll_back(self, now: datetime) -> bool:
         return self.available_until is None or now < self.available_until
+
+
+def pins_in_force(changes: Iterable[VersionChange]) -> list[VersionChange]:
+    """The CANARY_PROTECT pins in force, given the records newest first: per deployment, its newest protect or
+    unprotect record decides, and only a protect is a pin."""
+    seen: set[str] = set()
+    pins: list[VersionChange] = []
+    for r in changes:
+        key = arm_key(r.deployment_id)
+        if r.applied_by not in POLICY_ONLY or key in seen:
+            continue
+        seen.add(key)
+        if r.applied_by == AppliedBy.PROTECT:
+            pins.append(r)
+    return pins

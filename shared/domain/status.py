@@ -278,6 +278,37 @@ def watcher_health(
     return WatcherHealth(now, window, last, len(cursors), tuple(failing), tuple(anomalies), behind)
 
 
+def unpin_command(deployment_id: str) -> str:
+    """How an operator lifts a CANARY_PROTECT pin by hand (``canary unpin``)."""
+    return f"python -m shared canary unpin --deployment {deployment_id}"
+
+
+def pin_line(pin: VersionChange, mode: PolicyMode) -> str:
+    """The status page's words for a pin: since when, what comes back and when; in plan mode, that modelwatch will
+    not lift it (lifting is a write) and how to."""
+    back = pin.original_policy or "its policy"
+    when = f"by {pin.available_until:%Y-%m-%d} at the latest" if pin.available_until else "no deadline known"
+    text = (
+        f"pinned to NoAutoUpgrade by CANARY_PROTECT since {pin.changed_at:%Y-%m-%d}: {back} is put back when a "
+        f"later canary passes ({when})"
+    )
+    if mode is PolicyMode.PLAN:
+        text += f"; plan mode lifts nothing: {unpin_command(pin.deployment_id)}"
+    return text
+
+
+def pin_json(pin: VersionChange | None, mode: PolicyMode) -> dict[str, object] | None:
+    if pin is None:
+        return None
+    return {
+        "since": format_instant(pin.changed_at),
+        "putBack": pin.original_policy,
+        "liftedBy": format_instant(pin.available_until),
+        "line": pin_line(pin, mode),
+        "lift": unpin_command(pin.deployment_id),
+    }
+
+
 @dataclass(frozen=True)
 class Tested:
     """A deployment's latest stored canary result on its current version: the status page's "tested" line."""
@@ -364,6 +395,8 @@ class StatusReport:
     recent_days: int = 7
     poll_period: timedelta = DEFAULT_POLL_PERIOD  # CATALOG_POLL_PERIOD_MINUTES
     tested: Mapping[str, Tested] = field(default_factory=dict)  # per deployment key: its latest canary (#25)
+    # per deployment key: the NoAutoUpgrade pin CANARY_PROTECT holds on it (lifted by modelwatch in enforce mode only)
+    pins: Mapping[str, VersionChange] = field(default_factory=dict)
 
     @property
     def last_cycle_at(self) -> datetime | None:
@@ -413,6 +446,7 @@ class StatusReport:
                     "availableUntil": format_instant(r.available_until),
                 },
                 "tested": tested.to_json() if tested is not None else None,
+                "pinned": pin_json(self.pins.get(d.key), self.mode),
             }
 
         return {

@@ -14,7 +14,14 @@ from urllib.parse import quote
 
 from shared.domain.deployments import Deployment
 from shared.domain.policy import Assessment, Status
-from shared.domain.status import RegionProblem, StatusReport, WatcherHealth, dated_changes, recent_changes
+from shared.domain.status import (
+    RegionProblem,
+    StatusReport,
+    WatcherHealth,
+    dated_changes,
+    pin_line,
+    recent_changes,
+)
 
 _GROUPS = (
     (Status.BROKEN, "Broken", "#c4314b"),
@@ -313,6 +320,9 @@ def _deployment_row(report: StatusReport, a: Assessment, label: str, rollback_li
     if tested is not None:  # its latest canary (#25): the team's own suite on the coming version
         kind = tested.verdict or ""  # a class of the stylesheet: a verdict, or none
         todo += f'<div class="tested {kind}">{_prose(tested.line)}</div>'
+    pin = report.pins.get(d.key)
+    if pin is not None:  # Azure will not move it meanwhile: the row's summary reads its live NoAutoUpgrade
+        todo += f'<div class="tested pinned">{_prose(pin_line(pin, report.mode))}</div>'
     return (
         f'<tr><td><span class="pill">{escape(label)}</span> <b>{_id(d.name)}</b></td>'
         f"<td>{_ids(d.account_id.rsplit('/', 1)[-1] + ' · ' + d.location)}</td>"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.domain.canary import CanaryResult, canary_key
-from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
+from shared.domain.changes import AppliedBy, VersionChange, pins_in_force
 from shared.domain.deployments import Deployment, UpgradeOption, parse_deployment
 from shared.domain.events import JsonValue
 from shared.domain.ids import arm_key, subscription_of
@@ -301,16 +301,7 @@ class CanaryProtect:
 
 def active_pins(changes: VersionChangeStore) -> list[VersionChange]:
     """The protections in force: per deployment, its newest protect or unprotect record, when it is a protect."""
-    seen: set[str] = set()
-    pins: list[VersionChange] = []
-    for r in changes.list_changes():  # newest first: the first record of a deployment decides
-        key = arm_key(r.deployment_id)
-        if r.applied_by not in POLICY_ONLY or key in seen:
-            continue
-        seen.add(key)
-        if r.applied_by == AppliedBy.PROTECT:
-            pins.append(r)
-    return pins
+    return pins_in_force(changes.list_changes())
 
 
 def _day(at: datetime | None) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from shared.domain.catalog import ModelVersion, VersionKey
-from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange
+from shared.domain.changes import POLICY_ONLY, AppliedBy, VersionChange, pins_in_force
 from shared.domain.ids import arm_key
 from shared.domain.policy import PolicyMode, PolicyRules, assess, worst_first
 from shared.domain.status import DEFAULT_POLL_PERIOD, StatusReport, latest_tested, upcoming_changes
@@ -39,7 +39,8 @@ def build_status(
         (assess(d, catalogs.get(d.location, {}), now, rules) for d in deployments), key=worst_first
     )
     usable: dict[str, VersionChange] = {}
-    for record in rollbacks.list_changes():  # newest first
+    changes = rollbacks.list_changes()  # newest first
+    for record in changes:
         owner = arm_key(record.deployment_id)
         if (
             owner not in usable
@@ -53,6 +54,7 @@ def build_status(
         mode=PolicyMode.of(rules.enforce),
         assessments=tuple(assessments),
         rollbacks=usable,
+        pins={arm_key(pin.deployment_id): pin for pin in pins_in_force(changes)},
         upcoming=upcoming_changes(assessments, catalogs, now, horizon),
         cursors=tuple(state.get_cursor(loc) for loc in wanted),
         # --at in the past shows what was known then: nothing published after it

@@ -8,6 +8,7 @@ move it. The payments suite finds two regressions there, so modelwatch (enforce 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from shared import bootstrap
 from shared.adapters.memory import InMemoryAlertBuffer
 from shared.config import load_settings
+from shared.domain.policy import PolicyMode
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.dataplane_server import FakeDataPlane
 from tests.support.canary import CURRENT, NOW, TARGET, Pipe, World, answers, make_world, pipeline
@@ -102,6 +104,39 @@ def test_the_status_page_shows_the_latest_canary_of_each_deployment_on_its_versi
     p.canary(p.new_default(TARGET2, TARGET, TARGET2, at=later), later)
     (eu,) = [d for d in p.services.status(later).to_json()["deployments"] if d["name"] == "chat-eu"]
     assert eu["tested"]["line"] == f"tested: 5/5 → 5/5 on gpt-4o {TARGET2}"
+
+
+def test_the_status_page_shows_a_pin_while_it_holds(world: World) -> None:
+    from shared.presentation.status_page import render_status_page
+
+    p, _ = protected(world)
+    report = p.services.status(NOW + timedelta(hours=1))
+    (eu,) = [d for d in report.to_json()["deployments"] if d["name"] == "chat-eu"]
+    line = (
+        f"pinned to NoAutoUpgrade by CANARY_PROTECT since {NOW:%Y-%m-%d}: {AUTO} is put back when a later canary "
+        f"passes (by {DEADLINE:%Y-%m-%d} at the latest)"
+    )
+    assert eu["pinned"]["line"] == line and eu["pinned"]["putBack"] == AUTO
+    assert eu["pinned"]["lift"] == f"python -m shared canary unpin --deployment {world.source}"
+    assert [d["pinned"] for d in report.to_json()["deployments"] if d["name"] != "chat-eu"] == [None]
+    page = render_status_page(report)
+    assert (
+        f'<div class="tested pinned">pinned to NoAutoUpgrade by CANARY_PROTECT since <span class="id">{NOW:%Y-%m-%d}'
+        in page
+    )
+    assert page.count("pinned to NoAutoUpgrade") == 1
+    # in plan mode the page says modelwatch will not lift it, and how to
+    plan = replace(report, mode=PolicyMode.PLAN)
+    (eu,) = [d for d in plan.to_json()["deployments"] if d["name"] == "chat-eu"]
+    assert eu["pinned"]["line"] == f"{line}; plan mode lifts nothing: {eu['pinned']['lift']}"
+    # a later target that passes lifts it: the page no longer shows it
+    world.arm.add_deployment(world.account, "chat-eu-2025", "gpt-4o", TARGET2)
+    world.plane.answer("gpt-4o", TARGET2, answers(fenced=False))
+    later = NOW + timedelta(days=10)
+    p.canary(p.new_default(TARGET2, TARGET, TARGET2, at=later), later)
+    after = p.services.status(later + timedelta(hours=1))
+    assert all(d["pinned"] is None for d in after.to_json()["deployments"])
+    assert "pinned to NoAutoUpgrade" not in render_status_page(after)
 
 
 def test_plan_mode_pins_nothing(world: World) -> None:
