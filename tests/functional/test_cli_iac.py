@@ -240,7 +240,7 @@ def test_the_function_app_and_the_cli_parser_do_not_load_the_parsers() -> None:
     assert result.stdout.strip() == ""
 
 
-def test_the_demo_scans_the_bundled_sample_repository() -> None:
+def test_the_demo_scans_the_bundled_sample_repository(workdir: Path) -> None:
     from shared.iac import SAMPLE_REPO, scan_sample
 
     out = io.StringIO()
