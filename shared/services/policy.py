@@ -37,7 +37,6 @@ from shared.domain.payloads import CatalogAnomalyData, VersionData
 from shared.domain.policy import CANNOT_CHANGE_MODEL, Assessment, PolicyRules, assess, concerns
 from shared.domain.scope import Scope
 from shared.errors import (
-    ArmError,
     ChangedMeanwhileError,
     EventFormatError,
     ModelWatchError,
@@ -56,6 +55,7 @@ from shared.ports import (
 from shared.services.idempotency import Once, process_once
 from shared.services.outbox import drain_outbox
 from shared.services.results import HandleResult, Outcome
+from shared.services.writes import put_if_match
 
 log = logging.getLogger(__name__)
 
@@ -310,16 +310,16 @@ class PolicyService:
             body = copy.deepcopy(raw)
             new_model = _model_of(body, d.resource_id)
             new_model["name"], new_model["version"] = target_model, target
-            etag = raw.get("etag")
-            try:
-                self.api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
-            except ArmError as exc:
-                if exc.status == 412:
-                    raise ChangedMeanwhileError(
-                        f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): not written; the next "
-                        "refresh and catalog event re-plan it"
-                    ) from exc
-                raise
+            put_if_match(
+                self.api,
+                d.resource_id,
+                body,
+                raw.get("etag"),
+                lambda: ChangedMeanwhileError(
+                    f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): not written; the next "
+                    "refresh and catalog event re-plan it"
+                ),
+            )
         # record and announce even when an earlier attempt already did the PUT: same ids, so no duplicates
         source = catalog.get(d.version_key)
         record = VersionChange(

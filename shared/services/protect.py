@@ -33,9 +33,10 @@ from shared.domain.ids import arm_key, subscription_of
 from shared.domain.policy import Actor, Assessment, PolicyRules, assess
 from shared.domain.scope import Scope
 from shared.domain.verdict import Verdict
-from shared.errors import ArmError, ChangedMeanwhileError, ModelWatchError, PermanentError
+from shared.errors import ChangedMeanwhileError, ModelWatchError, PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, VersionChangeStore
 from shared.services.policy import catalog_view
+from shared.services.writes import put_if_match
 
 log = logging.getLogger(__name__)
 
@@ -288,15 +289,15 @@ class CanaryProtect:
         if not isinstance(props, dict):
             raise PermanentError(f"deployment {d.resource_id}: ARM returned no properties")
         props["versionUpgradeOption"] = policy
-        etag = raw.get("etag")
-        try:
-            self.api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
-        except ArmError as exc:
-            if exc.status == 412:
-                raise ChangedMeanwhileError(
-                    f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): policy not written"
-                ) from exc
-            raise
+        put_if_match(
+            self.api,
+            d.resource_id,
+            body,
+            raw.get("etag"),
+            lambda: ChangedMeanwhileError(
+                f"{d.name}: changed meanwhile (ARM answered 412 to If-Match): policy not written"
+            ),
+        )
 
 
 def active_pins(changes: VersionChangeStore) -> list[VersionChange]:

@@ -43,6 +43,7 @@ from shared.errors import ArmError, PermanentError
 from shared.ports import CatalogStateStore, DeploymentApi, DeploymentStore, EventPublisher, VersionChangeStore
 from shared.services.outbox import drain_outbox
 from shared.services.policy import catalog_view
+from shared.services.writes import put_if_match
 
 log = logging.getLogger(__name__)
 
@@ -521,17 +522,18 @@ def _change_to_undo(
 
 
 def _put(api: DeploymentApi, d: Deployment, body: dict[str, JsonValue], etag: JsonValue) -> None:
-    """PUT with If-Match on the GET's ETag; a 412 is "changed meanwhile": refused, never retried blindly."""
-    try:
-        api.put_deployment(d.resource_id, body, if_match=etag if isinstance(etag, str) else None)
-    except ArmError as exc:
-        if exc.status == 412:
-            raise RollbackRefusedError(
-                f"{d.name} changed meanwhile (ARM answered 412 to If-Match): nothing written; refresh the "
-                "inventory (`python -m shared deployments --refresh`) and plan the rollback again",
-                reason="changed-meanwhile",
-            ) from exc
-        raise
+    """A rollback's PUT: one that met a change since its GET is refused, never retried blindly."""
+    put_if_match(
+        api,
+        d.resource_id,
+        body,
+        etag,
+        lambda: RollbackRefusedError(
+            f"{d.name} changed meanwhile (ARM answered 412 to If-Match): nothing written; refresh the "
+            "inventory (`python -m shared deployments --refresh`) and plan the rollback again",
+            reason="changed-meanwhile",
+        ),
+    )
 
 
 def _sibling_body(raw: dict[str, JsonValue], d: Deployment, plan: RollbackPlan) -> dict[str, JsonValue]:
