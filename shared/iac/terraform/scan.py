@@ -161,16 +161,9 @@ class TerraformScanner:
         if for_each is not None:
             label = tree_text(for_each, block.source)
             collection = confine.bounded_loop(self.evaluator.value(for_each, block.source, scope), label)
-            if isinstance(collection, Obj):
-                return [
-                    (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
-                    for k, v in collection.items.items()
-                ]
-            if isinstance(collection, Arr):
-                return [
-                    (scope.child({"each": Obj({"key": v, "value": v})}), f"{label}[{i}]")
-                    for i, v in enumerate(collection.items)
-                ]
+            each = _each(scope, collection, label)
+            if each is not None:
+                return each
             unknown = (
                 collection if isinstance(collection, Unknown) else Unknown(label, None, "not a map or set")
             )
@@ -181,15 +174,9 @@ class TerraformScanner:
             number = confine.bounded_loop(
                 self.evaluator.value(count, block.source, scope), tree_text(count, block.source)
             )
-            if (
-                isinstance(number, Lit)
-                and isinstance(number.value, int)
-                and not isinstance(number.value, bool)
-            ):
-                return [
-                    (scope.child({"count": Obj({"index": Lit(i)})}), f"count.index {i}")
-                    for i in range(number.value)
-                ]
+            n = _whole_number(number)
+            if n is not None:
+                return _counted(scope, n)
             unknown = (
                 number
                 if isinstance(number, Unknown)
@@ -220,22 +207,8 @@ class TerraformScanner:
         if not empty:
             return None
         other = self.evaluator.value(else_tree if decided else then_tree, source, scope)
-        if isinstance(other, Lit) and isinstance(other.value, int) and not isinstance(other.value, bool):
-            return [
-                (scope.child({"count": Obj({"index": Lit(i)})}), f"count.index {i}")
-                for i in range(other.value)
-            ]
-        if isinstance(other, Obj):
-            return [
-                (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'["{k}"]')
-                for k, v in other.items.items()
-            ]
-        if isinstance(other, Arr):
-            return [
-                (scope.child({"each": Obj({"key": v, "value": v})}), f"[{i}]")
-                for i, v in enumerate(other.items)
-            ]
-        return None
+        n = _whole_number(other)
+        return _counted(scope, n) if n is not None else _each(scope, other, "")
 
     def _evaluate(
         self, module: Module, bound: dict[str, Value], context: tuple[str, ...], depth: int
@@ -487,3 +460,31 @@ def scan_terraform(paths: list[Path]) -> tuple[list[Pin], list[ScanWarning], set
     scanner = TerraformScanner()
     scanner.scan(paths)
     return scanner.pins, scanner.warnings, scanner.files_read
+
+
+def _whole_number(value: Value) -> int | None:
+    """A static ``count``: an integer literal (a bool is not one)."""
+    if isinstance(value, Lit) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value
+    return None
+
+
+def _counted(scope: TerraformScope, n: int) -> list[tuple[TerraformScope, str]]:
+    """The instances of ``count = n``: count.index bound in each."""
+    return [(scope.child({"count": Obj({"index": Lit(i)})}), f"count.index {i}") for i in range(n)]
+
+
+def _each(scope: TerraformScope, collection: Value, label: str) -> list[tuple[TerraformScope, str]] | None:
+    """The instances of ``for_each`` over a map (each.key the key) or a set/list (each.key = each.value); None for
+    anything else."""
+    if isinstance(collection, Obj):
+        return [
+            (scope.child({"each": Obj({"key": Lit(k), "value": v})}), f'{label}["{k}"]')
+            for k, v in collection.items.items()
+        ]
+    if isinstance(collection, Arr):
+        return [
+            (scope.child({"each": Obj({"key": v, "value": v})}), f"{label}[{i}]")
+            for i, v in enumerate(collection.items)
+        ]
+    return None
