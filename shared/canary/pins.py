@@ -40,20 +40,10 @@ def _start(args: argparse.Namespace, out: TextIO) -> Context:
     return ctx
 
 
-def lift_command(deployment_id: str) -> str:
-    from shared.domain.status import unpin_command
-
-    return unpin_command(deployment_id)
-
-
 def pin_json(pin: VersionChange) -> dict[str, Any]:
-    return {
-        "deployment": pin.deployment_id,
-        "since": f"{pin.changed_at:%Y-%m-%dT%H:%M:%SZ}",
-        "putBack": pin.original_policy,
-        "liftedBy": f"{pin.available_until:%Y-%m-%d}" if pin.available_until else None,
-        "lift": lift_command(pin.deployment_id),
-    }
+    from shared.domain.status import pin_fields
+
+    return {"deployment": pin.deployment_id, **pin_fields(pin)}
 
 
 def pins_of(ctx: Context) -> list[VersionChange]:
@@ -66,6 +56,8 @@ def pins_of(ctx: Context) -> list[VersionChange]:
 
 def write_pins(pins: list[VersionChange], enforce: bool, out: TextIO) -> None:
     """The pins for people: one line each, the command that lifts it, and in plan mode why none is lifted."""
+    from shared.domain.status import unpin_command
+
     if not pins:
         return
     out.write(f"pinned by CANARY_PROTECT (versionUpgradeOption NoAutoUpgrade): {len(pins)}\n")
@@ -73,7 +65,7 @@ def write_pins(pins: list[VersionChange], enforce: bool, out: TextIO) -> None:
         by = f", lifted by {pin.available_until:%Y-%m-%d} in enforce mode" if pin.available_until else ""
         out.write(
             f"  {pin.deployment_id.rsplit('/', 1)[-1]}  since {pin.changed_at:%Y-%m-%d}  "
-            f"(was {pin.original_policy}{by})\n    lift: {lift_command(pin.deployment_id)}\n"
+            f"(was {pin.original_policy}{by})\n    lift: {unpin_command(pin.deployment_id)}\n"
         )
     if not enforce:
         out.write(

@@ -297,14 +297,13 @@ def pin_line(pin: VersionChange, mode: PolicyMode) -> str:
     return text
 
 
-def pin_json(pin: VersionChange | None, mode: PolicyMode) -> dict[str, object] | None:
-    if pin is None:
-        return None
+def pin_fields(pin: VersionChange) -> dict[str, object]:
+    """A pin as ``canary pins -o json`` and the status JSON give it: since when, the policy put back, the deadline
+    (a day), the command that lifts it."""
     return {
         "since": format_instant(pin.changed_at),
         "putBack": pin.original_policy,
-        "liftedBy": format_instant(pin.available_until),
-        "line": pin_line(pin, mode),
+        "liftedBy": f"{pin.available_until:%Y-%m-%d}" if pin.available_until else None,
         "lift": unpin_command(pin.deployment_id),
     }
 
@@ -420,6 +419,7 @@ class StatusReport:
             d = a.deployment
             r = self.rollbacks.get(d.key)
             tested = self.tested.get(d.key)
+            pin = self.pins.get(d.key)
             return {
                 "deploymentId": d.resource_id,
                 "name": d.name,
@@ -446,7 +446,7 @@ class StatusReport:
                     "availableUntil": format_instant(r.available_until),
                 },
                 "tested": tested.to_json() if tested is not None else None,
-                "pinned": pin_json(self.pins.get(d.key), self.mode),
+                "pinned": None if pin is None else {**pin_fields(pin), "line": pin_line(pin, self.mode)},
             }
 
         return {
